@@ -1,0 +1,61 @@
+#include "qfile.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int qfile_begin(qfile *q, const char *path, qerr *e)
+{
+    memset(q, 0, sizeof *q);
+    if (strlen(path) + 16 > sizeof q->tmp)
+        return qerr_set(e, "%s: path too long", path);
+    strcpy(q->path, path);
+    snprintf(q->tmp, sizeof q->tmp, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(q->tmp);
+    if (fd < 0) {
+        q->tmp[0] = '\0';
+        return qerr_set(e, "%s: cannot create: %s", path, strerror(errno));
+    }
+    q->f = fdopen(fd, "wb");
+    if (!q->f) {
+        int err = errno;
+        close(fd);
+        unlink(q->tmp);
+        q->tmp[0] = '\0';
+        return qerr_set(e, "%s: cannot open: %s", path, strerror(err));
+    }
+    return 0;
+}
+
+int qfile_commit(qfile *q, qerr *e)
+{
+    int failed = ferror(q->f) || fflush(q->f) != 0 || fsync(fileno(q->f)) != 0;
+    int err = errno;
+    if (fclose(q->f) != 0 && !failed) {
+        failed = 1;
+        err = errno;
+    }
+    q->f = NULL;
+    if (!failed && rename(q->tmp, q->path) != 0) {
+        failed = 1;
+        err = errno;
+    }
+    if (failed) {
+        unlink(q->tmp);
+        q->tmp[0] = '\0';
+        return qerr_set(e, "%s: write failed: %s", q->path, strerror(err ? err : EIO));
+    }
+    q->tmp[0] = '\0';
+    return 0;
+}
+
+void qfile_abort(qfile *q)
+{
+    if (q->f)
+        fclose(q->f);
+    q->f = NULL;
+    if (q->tmp[0])
+        unlink(q->tmp);
+    q->tmp[0] = '\0';
+}

@@ -1,0 +1,31 @@
+/* qfile — output files that appear whole or not at all.
+ *
+ * Every file qatc writes goes through here: it is written to a temporary
+ * file beside the target and renamed over it only after every byte reached
+ * the disk, so a crash, a full disk or an error leaves no partial file.
+ */
+#ifndef QATC_QFILE_H
+#define QATC_QFILE_H
+
+#include <stdio.h>
+
+#include "qerr.h"
+
+typedef struct {
+    FILE *f;        /* write here between begin and commit/abort */
+    char path[4096];
+    char tmp[4096];
+} qfile;
+
+/* Opens a temporary file beside path. Returns 0, or -1 with e set (nothing created). */
+int qfile_begin(qfile *q, const char *path, qerr *e);
+
+/* Flushes, syncs and renames the temporary file to its path. On any error
+ * (including an earlier write error, e.g. a full disk) the temporary file is
+ * removed, the target is untouched, and -1 is returned with e set. */
+int qfile_commit(qfile *q, qerr *e);
+
+/* Removes the temporary file; the target is untouched. Safe after a failed begin. */
+void qfile_abort(qfile *q);
+
+#endif

@@ -1,0 +1,111 @@
+/* qmodel — the frozen int8 model in memory.
+ *
+ * This is the hand-off between the trainer (which builds one), the frozen
+ * YAML format (frozen_io reads and writes one), the int8 reference
+ * interpreter (q8_exec runs one) and the C generator (gen/ prints one).
+ *
+ * Tensors are numbered: tensor 0 is the model input, tensor i+1 is the output
+ * of layer i. Every tensor is int8 NHWC (batch 1) with one scale and one
+ * zero-point: real = scale * (q - zero_point). The model output is the output
+ * of the last layer.
+ *
+ * Weights (int8, symmetric, zero-point 0, range [-127, 127]):
+ *   conv2d   (out_c, kernel_h, kernel_w, in_c)   OHWI
+ *   dwconv2d (kernel_h, kernel_w, c)             1HWC, channel multiplier 1
+ *   linear   (out_c, in_c)                       in_c = h*w*c of the input, NHWC order
+ * Bias: int32 (out_c), scale = in_scale * w_scale[c], zero-point 0.
+ * w_scale has out_c entries when per_channel, else 1 entry.
+ *
+ * Pools have no padding: out = (in - kernel) / stride + 1. A global average
+ * pool is an avgpool whose kernel equals the input height and width.
+ * Max pool and flatten keep their input's scale and zero-point; flatten's
+ * output shape is (1, 1, h*w*c).
+ */
+#ifndef QATC_QMODEL_H
+#define QATC_QMODEL_H
+
+#include <stdint.h>
+
+#include "qerr.h"
+
+#define Q_NAME_MAX 64
+#define Q_FORMAT_VERSION 1
+
+typedef enum {
+    Q_OP_CONV2D,
+    Q_OP_DWCONV2D,
+    Q_OP_LINEAR,
+    Q_OP_MAXPOOL,
+    Q_OP_AVGPOOL,
+    Q_OP_ADD,
+    Q_OP_FLATTEN,
+    Q_OP_COUNT
+} q_op;
+
+typedef enum { Q_ACT_NONE, Q_ACT_RELU, Q_ACT_RELU6, Q_ACT_COUNT } q_act;
+
+typedef struct {
+    int32_t h, w, c;
+} q_shape;
+
+typedef struct {
+    double scale;       /* > 0, finite */
+    int32_t zero_point; /* activations: [-128, 127]; weights: 0 */
+} q_quant;
+
+typedef struct {
+    q_op op;
+    char name[Q_NAME_MAX]; /* unique, C identifier; the loader fills "l<i>" if absent */
+    int input;             /* tensor index < this layer's own tensor (i+1) */
+    int input2;            /* add only: the second tensor; -1 otherwise */
+    q_act act;             /* conv2d, dwconv2d, linear, add; NONE elsewhere */
+    int32_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w; /* conv, dwconv, pools */
+    q_shape out_shape;     /* derived by q_model_check, stored in the file for readers */
+    q_quant out_q;
+    int per_channel;       /* conv2d, dwconv2d, linear */
+    double *w_scale;       /* (per_channel ? out_c : 1) */
+    int8_t *weights;       /* see layout above; NULL for ops without weights */
+    int32_t *bias;         /* (out_c) */
+    int line;              /* line in the source file, 0 when built in memory */
+} q_layer;
+
+typedef struct {
+    char name[Q_NAME_MAX]; /* C identifier: prefix of everything generated */
+    q_shape in_shape;
+    q_quant in_q;
+    int n_layers;
+    q_layer *layers;       /* (n_layers), malloc'd; weights/bias/w_scale malloc'd too */
+} q_model;
+
+extern const char *const q_op_names[Q_OP_COUNT];  /* "conv2d", "dwconv2d", ... */
+extern const char *const q_act_names[Q_ACT_COUNT]; /* "none", "relu", "relu6" */
+
+/* Releases everything m owns and zeroes it. Safe on a zeroed or partly built model. */
+void q_model_free(q_model *m);
+
+/* Shape and quantization of tensor t (0 = input, i+1 = layer i). */
+q_shape q_model_tensor_shape(const q_model *m, int t);
+q_quant q_model_tensor_quant(const q_model *m, int t);
+
+/* Elements of a shape (h*w*c). */
+int32_t q_shape_size(q_shape s);
+
+/* Number of int8 weights and of output channels of layer l (0 for ops without weights). */
+int32_t q_layer_weight_count(const q_model *m, const q_layer *l);
+int32_t q_layer_out_channels(const q_layer *l);
+
+/* The int8 clamp range of a fused activation on an output with quantization q:
+ * none [-128,127]; relu [max(-128, zp), 127]; relu6 additionally
+ * min(127, zp + round(6 / scale)). */
+void q_act_range(q_act act, q_quant q, int32_t *act_min, int32_t *act_max);
+
+/* Checks that m is a valid model and derives every out_shape (and the output
+ * quantization of maxpool and flatten) from the input shape and layer
+ * parameters: references resolve backwards, kernels fit the padded input,
+ * add inputs have equal shapes, scales finite and > 0, zero-points, weights and
+ * sizes in range, accumulators cannot overflow int32. `file` names the source
+ * in messages (layer->line gives the line). Returns 0, or -1 with e set;
+ * on failure out_shapes may be partly derived. */
+int q_model_check(q_model *m, const char *file, qerr *e);
+
+#endif

@@ -1,0 +1,67 @@
+/* yamlx — reading YAML documents with errors that name file, line and field.
+ *
+ * Wraps libyaml's document API (yaml_parser_load) for the two YAML inputs of
+ * qatc: the training config and the frozen model. Every accessor that can
+ * fail returns 0 or -1 with a message "FILE:LINE: FIELD: problem" in e.
+ * `field` is the dotted path of the value for messages, e.g.
+ * "model.layers[3].conv2d.kernel".
+ */
+#ifndef QATC_YAMLX_H
+#define QATC_YAMLX_H
+
+#include <stdint.h>
+#include <yaml.h>
+
+#include "qerr.h"
+
+typedef struct {
+    yaml_document_t doc;
+    char file[4096];
+    int loaded;
+} yx_doc;
+
+/* Parses the file at path (one document). Returns 0, or -1 with e naming the
+ * file and line of the syntax error (or the I/O error). */
+int yx_load(yx_doc *d, const char *path, qerr *e);
+void yx_free(yx_doc *d);
+
+yaml_node_t *yx_root(yx_doc *d);                 /* NULL for an empty document */
+int yx_line(const yaml_node_t *n);                /* 1-based line of the node */
+
+/* Type checks; on failure e says "FIELD: expected a mapping" etc. */
+int yx_expect_map(yx_doc *d, yaml_node_t *n, const char *field, qerr *e);
+int yx_expect_seq(yx_doc *d, yaml_node_t *n, const char *field, qerr *e);
+
+/* The value of key in mapping map, or NULL if absent. */
+yaml_node_t *yx_get(yx_doc *d, yaml_node_t *map, const char *key);
+
+/* Rejects keys of map that are not in allowed (NULL-terminated), naming the
+ * nearest allowed key (edit distance) in the message: "did you mean 'kernel'?".
+ * Also rejects duplicate keys. */
+int yx_check_keys(yx_doc *d, yaml_node_t *map, const char *const *allowed,
+                  const char *field, qerr *e);
+
+/* Sequence access. */
+int yx_seq_len(const yaml_node_t *seq);
+yaml_node_t *yx_seq_item(yx_doc *d, yaml_node_t *seq, int i);
+
+/* Scalars, range-checked. Strings are copied into out (size cap) and must fit. */
+int yx_int(yx_doc *d, yaml_node_t *n, const char *field, int64_t lo, int64_t hi,
+           int64_t *out, qerr *e);
+int yx_double(yx_doc *d, yaml_node_t *n, const char *field, double *out, qerr *e); /* finite */
+int yx_bool(yx_doc *d, yaml_node_t *n, const char *field, int *out, qerr *e);
+int yx_string(yx_doc *d, yaml_node_t *n, const char *field, char *out, size_t cap, qerr *e);
+/* One of choices (NULL-terminated); returns the index in *out. */
+int yx_enum(yx_doc *d, yaml_node_t *n, const char *field, const char *const *choices,
+            int *out, qerr *e);
+
+/* Optional map members: when key is absent, *out keeps its value (the default). */
+int yx_get_int(yx_doc *d, yaml_node_t *map, const char *key, const char *field,
+               int64_t lo, int64_t hi, int64_t *out, qerr *e);
+int yx_get_double(yx_doc *d, yaml_node_t *map, const char *key, const char *field,
+                  double *out, qerr *e);
+
+/* Edit distance, for suggestions (also used by the command line). */
+int yx_edit_distance(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the Debian packages qatc needs that are missing; silent when all
+# are present. Usage: scripts/deps.sh [extra-package ...]
+set -e
+pkgs="libyaml-dev m4 libcmocka-dev zlib1g-dev clang gcc-arm-none-eabi
+      libnewlib-arm-none-eabi qemu-system-arm dataset-fashion-mnist
+      libopenblas-dev $*"
+missing=
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing" >&2
+if [ "$(id -u)" != 0 ]; then
+    echo "deps: not root; install these Debian packages:$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends $missing >/dev/null
