@@ -1,0 +1,98 @@
+/* config — the training config of `qatc train` (DESIGN.md §2, docs/config.md).
+ *
+ * Mirrors Intel Neural Compressor's conf.yaml where it can. Every key has a
+ * default (config_defaults); unknown keys and bad values are rejected with
+ * "FILE:LINE: FIELD: problem" and, for a misspelt key, the nearest valid one.
+ */
+#ifndef QATC_CONFIG_H
+#define QATC_CONFIG_H
+
+#include <stdint.h>
+
+#include "qerr.h"
+#include "qmodel.h"
+
+#define CFG_MAX_LAYERS 64
+#define CFG_PATH_MAX 4096
+
+typedef enum { CFG_CONV2D, CFG_DWCONV2D, CFG_LINEAR, CFG_MAXPOOL, CFG_AVGPOOL,
+               CFG_ADD, CFG_FLATTEN } cfg_layer_type;
+
+typedef struct {
+    cfg_layer_type type;
+    char name[Q_NAME_MAX];   /* "" when not named */
+    int line;                /* line in the config, for later messages */
+    int32_t out;             /* conv2d, linear: output channels / features */
+    int32_t kernel, stride, pad;  /* conv/dwconv: stride default 1, pad 0; pools: stride default kernel */
+    int bn;                  /* conv2d, dwconv2d: batch norm (fused for QAT) */
+    q_act act;               /* conv2d, dwconv2d, linear, add */
+    int global;              /* avgpool: over the whole input */
+    int with;                /* add: index of the layer named by `with` (resolved) */
+} cfg_layer;
+
+typedef enum { CFG_SGD, CFG_ADAM } cfg_optimizer_type;
+typedef enum { CFG_LR_CONSTANT, CFG_LR_STEP, CFG_LR_COSINE } cfg_lr_schedule;
+
+typedef struct {
+    cfg_optimizer_type type;
+    double lr, momentum, weight_decay;
+    int nesterov;
+    double beta1, beta2, eps;          /* adam */
+} cfg_optimizer;
+
+typedef struct {
+    int32_t epochs;
+    int32_t iterations;                /* batches per epoch, 0 = the whole set */
+    int32_t batch;
+    cfg_optimizer optimizer;
+    cfg_lr_schedule lr_schedule;
+    int32_t step_epochs;               /* step schedule: lr *= step_gamma every step_epochs */
+    double step_gamma;
+} cfg_phase;
+
+typedef struct {
+    char config_path[CFG_PATH_MAX];    /* the file this was read from */
+
+    /* model */
+    char name[Q_NAME_MAX];
+    q_shape input_shape;               /* H, W, C */
+    q_quant input_q;
+    int n_layers;
+    cfg_layer layers[CFG_MAX_LAYERS];
+
+    /* data: absolute or relative to the current folder (resolved from the config's folder) */
+    char train_images[CFG_PATH_MAX], train_labels[CFG_PATH_MAX];
+    char eval_images[CFG_PATH_MAX], eval_labels[CFG_PATH_MAX];
+
+    /* pretrain (float); pretrain.epochs 0 or absent section = skip */
+    cfg_phase pretrain;
+
+    /* quantization */
+    int weight_bits;                   /* 8 (4 planned) */
+    int weight_per_channel;
+    int act_bits;                      /* 8 */
+    double averaging_constant;         /* moving_average_minmax */
+    int fake_quant_weights;            /* 1; 0 switches weight fake quant off */
+    int fake_quant_acts;               /* 1; 0 switches activation fake quant off */
+    cfg_phase qat;                     /* epochs 0 = post-training static quantization */
+    int32_t calibration_batches;       /* PTQ: batches of training data for the observers */
+    int32_t freeze_bn_after;           /* QAT epoch (0-based) from which BN uses running stats */
+    int32_t disable_observer_after;    /* QAT epoch from which scales are frozen */
+
+    /* tuning */
+    int criterion_relative;            /* 1: relative, 0: absolute */
+    double criterion;                  /* 0.01 relative, or absolute points as a fraction */
+    double timeout_s;                  /* 0 = run the whole schedule */
+    uint64_t seed;
+} q_config;
+
+/* Fills c with every default (a valid config lacks only layers and data). */
+void config_defaults(q_config *c);
+
+/* Reads and validates path into c (defaults first, then the file). Layer
+ * shapes are checked against the input shape (kernel larger than the padded
+ * input, add of mismatched shapes, unresolvable `with`). Returns 0, or -1 with
+ * e set to "FILE:LINE: FIELD: problem". */
+int config_read(const char *path, q_config *c, qerr *e);
+
+#endif
