@@ -41,7 +41,7 @@ LIBQATC    := $(BUILD)/libqatc.a
 LIBQATCGEN := $(BUILD)/libqatcgen.a
 TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all deps demo check check-run tests bench install clean
+.PHONY: all deps demo check check-run check-sanitize tests bench install clean
 all: qatc
 
 deps:
@@ -77,7 +77,17 @@ check-run: qatc tests
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
 	@set -e; for s in $(CHECK_SH); do echo "== $$s"; \
 	  QATC=$(CURDIR)/qatc BUILD=$(CURDIR)/$(BUILD) CC=$(CC) sh $$s; done
+	@$(MAKE) --no-print-directory check-sanitize
 	@echo "make check: all passed"
+
+# The unit suite again under AddressSanitizer and UndefinedBehaviorSanitizer,
+# in a build folder of its own.
+SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+check-sanitize:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize OPT=-O1 \
+	  CFLAGS="-O1 -g $(SAN)" LDLIBS="$(SAN)" tests
+	@set -e; for t in $(patsubst $(BUILD)/%,$(BUILD)/sanitize/%,$(TESTS)); do \
+	  echo "== sanitize $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
 
 demo: deps
 	@$(MAKE) --no-print-directory qatc
