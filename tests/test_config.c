@@ -689,6 +689,52 @@ static void test_config_shapes_in_memory(void **state)
     assert_int_equal(config_classes(&c), 10);
 }
 
+/* examples/fmnist/fmnist_cnn.yaml: the reference CNN of issue 3. The path is
+ * relative to the checkout, where make runs the tests. */
+static void test_config_fmnist_example(void **state)
+{
+    fixture *f = *state;
+    const char *path = "examples/fmnist/fmnist_cnn.yaml";
+    if (access(path, R_OK) != 0)
+        fail_msg("%s not found: run the tests from the top of the checkout", path);
+    if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0)
+        skip(); /* its data paths must exist */
+    if (config_read(path, &f->c, &f->e))
+        fail_msg("%s", f->e.msg);
+    const q_config *c = &f->c;
+    assert_string_equal(c->name, "fmnist_cnn");
+    assert_int_equal(c->n_layers, 8);
+    static const cfg_layer_type types[8] = {CFG_CONV2D, CFG_MAXPOOL, CFG_CONV2D, CFG_MAXPOOL,
+                                            CFG_CONV2D, CFG_AVGPOOL, CFG_FLATTEN, CFG_LINEAR};
+    static const int32_t outs[3] = {16, 32, 64};
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(c->layers[i].type, types[i]);
+    for (int k = 0; k < 3; k++) {
+        const cfg_layer *l = &c->layers[2 * k];
+        assert_int_equal(l->out, outs[k]);
+        assert_int_equal(l->kernel, 3);
+        assert_int_equal(l->pad, 1);
+        assert_int_equal(l->bn, 1);
+        assert_int_equal(l->act, Q_ACT_RELU);
+    }
+    assert_int_equal(c->layers[5].global, 1);
+    q_shape s[CFG_MAX_LAYERS + 1];
+    assert_int_equal(config_shapes(c, s, &f->e), 0);
+    assert_int_equal(s[2].h, 14);
+    assert_int_equal(s[4].h, 7);
+    assert_int_equal(s[5].c, 64);
+    assert_int_equal(config_classes(c), 10);
+    assert_true(c->input_q.scale == 0.00392156862745098);
+    assert_int_equal(c->input_q.zero_point, -128);
+    assert_int_equal(c->pretrain.epochs, 6);
+    assert_true(c->pretrain.optimizer.lr == 0.05);
+    assert_int_equal(c->qat.epochs, 8);
+    assert_true(c->qat.optimizer.lr == 0.005);
+    assert_int_equal(c->freeze_bn_after, 4);
+    assert_int_equal(c->disable_observer_after, 5);
+    assert_int_equal(c->seed, 9527);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -708,6 +754,7 @@ int main(void)
         T(test_config_data_paths),
         T(test_config_file_errors),
         T(test_config_shapes_in_memory),
+        T(test_config_fmnist_example),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
