@@ -215,23 +215,23 @@ int yx_check_keys(yx_doc *d, yaml_node_t *map, const char *const *allowed,
         for (int i = 0; allowed[i]; i++)
             if (!strcmp(name, allowed[i]))
                 known = 1;
+        char at[256]; /* the field of this key: "FIELD.key" */
+        snprintf(at, sizeof at, "%s%s%.80s", field && field[0] ? field : "",
+                 field && field[0] ? "." : "", name);
         if (!known) {
             const char *best = yx_nearest(name, allowed);
             if (best)
-                return yx_fail(d, k, field, e, "unknown key '%.80s', did you mean '%s'?",
-                               name, best);
+                return yx_fail(d, k, at, e, "unknown key, did you mean '%s'?", best);
             if (!allowed[0])
-                return yx_fail(d, k, field, e, "unknown key '%.80s' (no keys allowed here)",
-                               name);
+                return yx_fail(d, k, at, e, "unknown key (no keys allowed here)");
             char list[300];
             yx_join(allowed, list, sizeof list);
-            return yx_fail(d, k, field, e, "unknown key '%.80s' (valid keys: %s)", name, list);
+            return yx_fail(d, k, at, e, "unknown key (valid keys: %s)", list);
         }
         for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
             yaml_node_t *k0 = yaml_document_get_node(&d->doc, q->key);
             if (yx_key_is(k0, name))
-                return yx_fail(d, k, field, e, "duplicate key '%s' (first on line %d)", name,
-                               yx_line(k0));
+                return yx_fail(d, k, at, e, "duplicate key (first on line %d)", yx_line(k0));
         }
     }
     return 0;
