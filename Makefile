@@ -23,7 +23,7 @@ CFLAGS_ALL   = -std=c11 $(WARN) -fopenmp $(CFLAGS)
 LDLIBS_ALL   = -lyaml -lz -lm -lpthread -fopenmp $(LDLIBS)
 
 # OpenBLAS through CBLAS when it is there; a portable fallback otherwise.
-HAVE_CBLAS := $(shell printf '\#include <cblas.h>\nint main(void){return 0;}' | \
+HAVE_CBLAS := $(shell printf '\043include <cblas.h>\nint main(void){return 0;}' | \
                 $(CC) -x c - -lopenblas -o /dev/null 2>/dev/null && echo 1)
 ifeq ($(HAVE_CBLAS),1)
 CPPFLAGS_ALL += -DQATC_HAVE_CBLAS

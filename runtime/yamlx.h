@@ -36,8 +36,9 @@ int yx_expect_seq(yx_doc *d, yaml_node_t *n, const char *field, qerr *e);
 yaml_node_t *yx_get(yx_doc *d, yaml_node_t *map, const char *key);
 
 /* Rejects keys of map that are not in allowed (NULL-terminated), naming the
- * nearest allowed key (edit distance) in the message: "did you mean 'kernel'?".
- * Also rejects duplicate keys. */
+ * nearest allowed key (edit distance) in the message:
+ * "FILE:LINE: FIELD.kernal: unknown key, did you mean 'kernel'?" (the field is
+ * the key alone when field is ""). Also rejects duplicate keys. */
 int yx_check_keys(yx_doc *d, yaml_node_t *map, const char *const *allowed,
                   const char *field, qerr *e);
 

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Usage: icount.sh MACHINE IMAGE.elf
+# Runs a bare-metal image under qemu-system-arm -M MACHINE with the icount
+# plugin (built here with the host cc on first use, into $BUILD/qemu_icount)
+# and prints, one per line on stdout, the instructions executed between each
+# call of bench_start() and the following bench_stop() in the image (their
+# addresses come from arm-none-eabi-nm). The image's own output (semihosting)
+# goes to stderr. Fails if the image fails or reports no pair.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+[ $# -eq 2 ] || { echo "usage: icount.sh MACHINE IMAGE.elf" >&2; exit 2; }
+machine=$1; elf=$2
+build=${BUILD:-$here/../../build}
+so=$build/qemu_icount/icount.so
+if [ ! -f "$so" ] || [ "$here/icount.c" -nt "$so" ]; then
+    mkdir -p "$build/qemu_icount"
+    ${HOSTCC:-cc} -std=c11 -Wall -Wextra -Werror -O2 -shared -fPIC -fvisibility=hidden \
+        -o "$so.tmp" "$here/icount.c"
+    mv "$so.tmp" "$so"
+fi
+addr() {
+    a=$(arm-none-eabi-nm "$elf" | awk -v s="$1" '$3 == s {print "0x" $1}')
+    [ -n "$a" ] || { echo "icount.sh: $elf has no symbol $1" >&2; exit 2; }
+    echo "$a"
+}
+start=$(addr bench_start)
+stop=$(addr bench_stop)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+timeout 120 qemu-system-arm -M "$machine" -nographic -monitor none -serial none \
+    -semihosting-config enable=on,target=native \
+    -plugin "$so,start=$start,stop=$stop" -d plugin -D "$log" -kernel "$elf" >&2 || status=$?
+if [ $status -ne 0 ]; then
+    echo "icount.sh: $elf on $machine exited with status $status" >&2
+    exit 1
+fi
+grep -q '^icount: ' "$log" || { echo "icount.sh: no bench_start/bench_stop pair ran" >&2; exit 1; }
+sed -n 's/^icount: //p' "$log"

@@ -1,0 +1,119 @@
+/* fakequant — fake quantization forward and STE backward (see fakequant.h). */
+#include "fakequant.h"
+
+/* Adding and subtracting 1.5 * 2^23 rounds a float with |t| < 2^22 to an
+ * integer in the current rounding mode (to nearest, ties to even), which is
+ * what nearbyint does, without a libm call in the hot loop. */
+#define FQ_ROUND_MAGIC 12582912.0f
+
+float fq_round_half_even(float t)
+{
+    return (t + FQ_ROUND_MAGIC) - FQ_ROUND_MAGIC;
+}
+
+/* One element: t = x / s relative to the zero-point, clamped first to one
+ * step beyond the range on each side (so rounding stays exact and NaN goes to
+ * the low side), then rounded. lo_rel = qmin - zp, hi_rel = qmax - zp. */
+static inline float fq_one(float x, float inv_s, float s, float lo_rel, float hi_rel,
+                           uint8_t *pass)
+{
+    float t = x * inv_s;
+    if (!(t >= lo_rel - 1.0f))
+        t = lo_rel - 1.0f;
+    if (t > hi_rel + 1.0f)
+        t = hi_rel + 1.0f;
+    float r = (t + FQ_ROUND_MAGIC) - FQ_ROUND_MAGIC;
+    *pass = (uint8_t)(r >= lo_rel && r <= hi_rel);
+    r = r < lo_rel ? lo_rel : r;
+    r = r > hi_rel ? hi_rel : r;
+    return r * s; /* real = s · (q − zp), r = q − zp */
+}
+
+float fq_value(float x, fq_params p, int *in_range)
+{
+    uint8_t pass;
+    float y = fq_one(x, 1.0f / p.scale, p.scale, (float)(p.qmin - p.zero_point),
+                     (float)(p.qmax - p.zero_point), &pass);
+    if (in_range)
+        *in_range = pass;
+    return y;
+}
+
+/* Below this many elements a loop stays on one thread. */
+#define FQ_PARALLEL_MIN 32768
+
+void fq_forward_f32(const float *x, int64_t n, fq_params p, float *y, uint8_t *mask)
+{
+    const float s = p.scale, inv_s = 1.0f / p.scale;
+    const float lo = (float)(p.qmin - p.zero_point), hi = (float)(p.qmax - p.zero_point);
+    if (mask) {
+#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
+        for (int64_t i = 0; i < n; i++)
+            y[i] = fq_one(x[i], inv_s, s, lo, hi, &mask[i]);
+    } else {
+#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
+        for (int64_t i = 0; i < n; i++) {
+            uint8_t pass;
+            y[i] = fq_one(x[i], inv_s, s, lo, hi, &pass);
+        }
+    }
+}
+
+void fq_forward_and_mask_f32(const float *x, int64_t n, fq_params p, float *y,
+                             uint8_t *mask)
+{
+    const float s = p.scale, inv_s = 1.0f / p.scale;
+    const float lo = (float)(p.qmin - p.zero_point), hi = (float)(p.qmax - p.zero_point);
+#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        uint8_t pass;
+        y[i] = fq_one(x[i], inv_s, s, lo, hi, &pass);
+        mask[i] &= pass;
+    }
+}
+
+void fq_forward_channels_f32(const float *x, int32_t n_channels, int64_t per_channel,
+                             int64_t ch_stride, int64_t el_stride, const float *scale,
+                             int32_t qmax, float *y, uint8_t *mask)
+{
+    const float hi = (float)qmax;
+    for (int32_t c = 0; c < n_channels; c++) {
+        const float s = scale[c], inv_s = 1.0f / scale[c];
+        for (int64_t i = 0; i < per_channel; i++) {
+            int64_t at = c * ch_stride + i * el_stride;
+            uint8_t pass;
+            y[at] = fq_one(x[at], inv_s, s, -hi, hi, &pass);
+            if (mask)
+                mask[at] = pass;
+        }
+    }
+}
+
+void fq_quantize_channels_s8(const float *x, int32_t n_channels, int64_t per_channel,
+                             int64_t ch_stride, int64_t el_stride, const float *scale,
+                             int32_t qmax, int8_t *q)
+{
+    const float hi = (float)qmax;
+    for (int32_t c = 0; c < n_channels; c++) {
+        const float inv_s = 1.0f / scale[c];
+        for (int64_t i = 0; i < per_channel; i++) {
+            int64_t at = c * ch_stride + i * el_stride;
+            uint8_t pass;
+            q[at] = (int8_t)fq_one(x[at], inv_s, 1.0f, -hi, hi, &pass); /* r = q − 0 */
+        }
+    }
+}
+
+void fq_backward_f32(const float *dy, const uint8_t *mask, int64_t n, float *dx,
+                     int accumulate)
+{
+    if (accumulate) {
+#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
+        for (int64_t i = 0; i < n; i++)
+            dx[i] += mask[i] ? dy[i] : 0.0f;
+    } else {
+#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
+        for (int64_t i = 0; i < n; i++)
+            dx[i] = mask[i] ? dy[i] : 0.0f;
+    }
+}

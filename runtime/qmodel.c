@@ -1,0 +1,417 @@
+/* qmodel — the frozen int8 model in memory: accessors and the validity check.
+ *
+ * q_model_check is the one place that decides whether a model is valid; the
+ * frozen reader, the trainer's converter and the generator all rely on it, so
+ * everything downstream (kernels, generated C) may assume what it checks.
+ */
+#include "qmodel.h"
+
+#include "fixedpoint.h"
+#include "q8_kernels.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const q_op_names[Q_OP_COUNT] = {
+    "conv2d", "dwconv2d", "linear", "maxpool", "avgpool", "add", "flatten",
+};
+
+const char *const q_act_names[Q_ACT_COUNT] = {"none", "relu", "relu6"};
+
+/* Limits that keep every size and index of the int8 path in int32 with room
+ * to spare, and stop absurd files before they allocate. */
+#define Q_MAX_ELEMS (1 << 24)   /* elements of one tensor or one weight array */
+#define Q_MAX_LAYERS 4096
+#define Q_SCALE_MIN 1e-12
+#define Q_SCALE_MAX 1e12
+
+void q_model_free(q_model *m)
+{
+    if (!m)
+        return;
+    if (m->layers) {
+        for (int i = 0; i < m->n_layers; i++) {
+            free(m->layers[i].w_scale);
+            free(m->layers[i].weights);
+            free(m->layers[i].bias);
+        }
+        free(m->layers);
+    }
+    memset(m, 0, sizeof *m);
+}
+
+q_shape q_model_tensor_shape(const q_model *m, int t)
+{
+    return t == 0 ? m->in_shape : m->layers[t - 1].out_shape;
+}
+
+q_quant q_model_tensor_quant(const q_model *m, int t)
+{
+    return t == 0 ? m->in_q : m->layers[t - 1].out_q;
+}
+
+int32_t q_shape_size(q_shape s)
+{
+    return s.h * s.w * s.c;
+}
+
+int32_t q_layer_weight_count(const q_model *m, const q_layer *l)
+{
+    q_shape in = q_model_tensor_shape(m, l->input);
+    switch (l->op) {
+    case Q_OP_CONV2D:
+        return l->out_shape.c * l->kernel_h * l->kernel_w * in.c;
+    case Q_OP_DWCONV2D:
+        return l->kernel_h * l->kernel_w * in.c;
+    case Q_OP_LINEAR:
+        return l->out_shape.c * q_shape_size(in);
+    default:
+        return 0;
+    }
+}
+
+int32_t q_layer_out_channels(const q_layer *l)
+{
+    switch (l->op) {
+    case Q_OP_CONV2D:
+    case Q_OP_DWCONV2D:
+    case Q_OP_LINEAR:
+        return l->out_shape.c;
+    default:
+        return 0;
+    }
+}
+
+void q_act_range(q_act act, q_quant q, int32_t *act_min, int32_t *act_max)
+{
+    *act_min = -128;
+    *act_max = 127;
+    if (act == Q_ACT_NONE)
+        return;
+    /* relu: real >= 0  <=>  q >= zp */
+    if (q.zero_point > *act_min)
+        *act_min = q.zero_point;
+    if (act == Q_ACT_RELU6) {
+        /* relu6: real <= 6  <=>  q <= zp + 6/scale, rounded to the nearest step */
+        double top = (double)q.zero_point + round(6.0 / q.scale);
+        if (top < 127.0)
+            *act_max = (int32_t)top;
+    }
+}
+
+/* ---- checking ---------------------------------------------------------- */
+
+static int is_c_identifier(const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap);
+    if (n == 0 || n == cap)
+        return 0;
+    if (!(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        char ch = s[i];
+        if (!(ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9')))
+            return 0;
+    }
+    return 1;
+}
+
+static int scale_ok(double s)
+{
+    return isfinite(s) && s >= Q_SCALE_MIN && s <= Q_SCALE_MAX;
+}
+
+/* A real multiplier m can be requantized when q_quantize_multiplier takes it:
+ * finite, > 0 and below 2^30 after rounding its Q0.31 mantissa. Ratios far
+ * below 1 are representable (they underflow to a zero multiplier). */
+static int multiplier_ok(double m)
+{
+    q_requant rq;
+    return q_quantize_multiplier(m, &rq) == 0;
+}
+
+/* Derived value v for a stored field: 0 means "derive", anything else must match. */
+static int derive_i32(int32_t *stored, int32_t derived)
+{
+    if (*stored != 0 && *stored != derived)
+        return -1;
+    *stored = derived;
+    return 0;
+}
+
+static int check_quant(q_quant q, const char *file, int line, const char *field, qerr *e)
+{
+    if (!scale_ok(q.scale))
+        return qerr_at(e, file, line, "%s.scale: %g is not a finite scale in [%g, %g]", field,
+                       q.scale, Q_SCALE_MIN, Q_SCALE_MAX);
+    if (q.zero_point < -128 || q.zero_point > 127)
+        return qerr_at(e, file, line, "%s.zero_point: %d is outside [-128, 127]", field,
+                       (int)q.zero_point);
+    return 0;
+}
+
+/* Shape dimensions in [1, Q_MAX_ELEMS] and a product within Q_MAX_ELEMS. */
+static int check_shape(q_shape s, const char *file, int line, const char *field, qerr *e)
+{
+    if (s.h < 1 || s.w < 1 || s.c < 1)
+        return qerr_at(e, file, line, "%s: [%d, %d, %d] has a dimension < 1", field,
+                       (int)s.h, (int)s.w, (int)s.c);
+    int64_t n = (int64_t)s.h * s.w * s.c;
+    if (s.h > Q_MAX_ELEMS || s.w > Q_MAX_ELEMS || s.c > Q_MAX_ELEMS || n > Q_MAX_ELEMS)
+        return qerr_at(e, file, line, "%s: [%d, %d, %d] exceeds %d elements", field, (int)s.h,
+                       (int)s.w, (int)s.c, Q_MAX_ELEMS);
+    return 0;
+}
+
+/* kernel/stride/pad of a conv or pool; pools must not pad. */
+static int check_window(const q_layer *l, int i, q_shape in, int pools, const char *file,
+                        qerr *e)
+{
+    int line = l->line;
+    if (l->kernel_h < 1 || l->kernel_w < 1 || l->kernel_h > Q_MAX_ELEMS ||
+        l->kernel_w > Q_MAX_ELEMS)
+        return qerr_at(e, file, line, "layers[%d].kernel: [%d, %d] must be in [1, %d]", i,
+                       (int)l->kernel_h, (int)l->kernel_w, Q_MAX_ELEMS);
+    if (l->stride_h < 1 || l->stride_w < 1 || l->stride_h > Q_MAX_ELEMS ||
+        l->stride_w > Q_MAX_ELEMS)
+        return qerr_at(e, file, line, "layers[%d].stride: [%d, %d] must be in [1, %d]", i,
+                       (int)l->stride_h, (int)l->stride_w, Q_MAX_ELEMS);
+    if (pools && (l->pad_h != 0 || l->pad_w != 0))
+        return qerr_at(e, file, line, "layers[%d].pad: [%d, %d] must be 0 for %s", i,
+                       (int)l->pad_h, (int)l->pad_w, q_op_names[l->op]);
+    if (l->pad_h < 0 || l->pad_w < 0 || l->pad_h >= l->kernel_h || l->pad_w >= l->kernel_w)
+        return qerr_at(e, file, line, "layers[%d].pad: [%d, %d] must be >= 0 and < kernel [%d, %d]",
+                       i, (int)l->pad_h, (int)l->pad_w, (int)l->kernel_h, (int)l->kernel_w);
+    if ((int64_t)in.h + 2 * (int64_t)l->pad_h < l->kernel_h ||
+        (int64_t)in.w + 2 * (int64_t)l->pad_w < l->kernel_w)
+        return qerr_at(e, file, line,
+                       "layers[%d].kernel: [%d, %d] is larger than the padded input [%d, %d]", i,
+                       (int)l->kernel_h, (int)l->kernel_w, (int)(in.h + 2 * l->pad_h),
+                       (int)(in.w + 2 * l->pad_w));
+    return 0;
+}
+
+/* Weights, w_scale, bias, accumulator bound and requantization multipliers of a
+ * conv2d, dwconv2d or linear layer whose out_shape is already derived. */
+static int check_weights(const q_model *m, const q_layer *l, int i, const char *file, qerr *e)
+{
+    int line = l->line;
+    q_shape in = q_model_tensor_shape(m, l->input);
+    q_quant in_q = q_model_tensor_quant(m, l->input);
+    int32_t out_c = q_layer_out_channels(l);
+
+    int64_t k; /* terms summed per output: the accumulator's depth */
+    int64_t count;
+    if (l->op == Q_OP_CONV2D) {
+        k = (int64_t)l->kernel_h * l->kernel_w * in.c;
+        count = k * out_c;
+    } else if (l->op == Q_OP_DWCONV2D) {
+        k = (int64_t)l->kernel_h * l->kernel_w;
+        count = k * in.c;
+    } else {
+        k = q_shape_size(in);
+        count = k * out_c;
+    }
+    if (count > Q_MAX_ELEMS)
+        return qerr_at(e, file, line, "layers[%d].weights: %lld weights exceed %d", i,
+                       (long long)count, Q_MAX_ELEMS);
+    if (!l->weights)
+        return qerr_at(e, file, line, "layers[%d].weights: missing", i);
+    if (!l->bias)
+        return qerr_at(e, file, line, "layers[%d].bias: missing", i);
+    if (!l->w_scale)
+        return qerr_at(e, file, line, "layers[%d].weight_scale: missing", i);
+
+    for (int64_t j = 0; j < count; j++)
+        if (l->weights[j] < -127)
+            return qerr_at(e, file, line,
+                           "layers[%d].weights[%lld]: %d is outside [-127, 127] (symmetric int8)",
+                           i, (long long)j, (int)l->weights[j]);
+
+    /* |acc| <= |bias| + K * 127 * 255: |w| <= 127 and |x - zp_in| <= 255
+     * (padding contributes x - zp_in = 0). It must fit int32. */
+    int64_t bound = k * 127 * 255;
+    for (int32_t c = 0; c < out_c; c++) {
+        int64_t b = l->bias[c];
+        if ((b < 0 ? -b : b) + bound > INT32_MAX)
+            return qerr_at(e, file, line,
+                           "layers[%d].bias[%d]: |%lld| + %lld (K=%lld * 127 * 255) "
+                           "overflows the int32 accumulator",
+                           i, (int)c, (long long)b, (long long)bound, (long long)k);
+    }
+
+    int n_scales = l->per_channel ? out_c : 1;
+    for (int c = 0; c < n_scales; c++) {
+        double ws = l->w_scale[c];
+        if (!scale_ok(ws))
+            return qerr_at(e, file, line,
+                           "layers[%d].weight_scale[%d]: %g is not a finite scale in [%g, %g]", i,
+                           c, ws, Q_SCALE_MIN, Q_SCALE_MAX);
+        double mult = in_q.scale * ws / l->out_q.scale;
+        if (!multiplier_ok(mult))
+            return qerr_at(e, file, line,
+                           "layers[%d].weight_scale[%d]: multiplier s_in*s_w/s_out = %g is not "
+                           "representable (must be < 2^30)",
+                           i, c, mult);
+    }
+    return 0;
+}
+
+static int check_layer(q_model *m, int i, const char *file, qerr *e)
+{
+    q_layer *l = &m->layers[i];
+    int line = l->line;
+
+    if ((unsigned)l->op >= Q_OP_COUNT)
+        return qerr_at(e, file, line, "layers[%d].op: unknown op %d", i, (int)l->op);
+    if (!is_c_identifier(l->name, sizeof l->name))
+        return qerr_at(e, file, line, "layers[%d].name: '%.*s' is not a C identifier (< %d chars)",
+                       i, Q_NAME_MAX - 1, l->name, Q_NAME_MAX);
+    if (strcmp(l->name, "input") == 0)
+        return qerr_at(e, file, line, "layers[%d].name: 'input' is reserved for the model input",
+                       i);
+    for (int j = 0; j < i; j++)
+        if (strcmp(m->layers[j].name, l->name) == 0)
+            return qerr_at(e, file, line, "layers[%d].name: '%s' is already the name of layers[%d]",
+                           i, l->name, j);
+    if (l->input < 0 || l->input > i)
+        return qerr_at(e, file, line,
+                       "layers[%d].input: tensor %d is not an earlier tensor (0..%d)", i,
+                       l->input, i);
+    if ((unsigned)l->act >= Q_ACT_COUNT)
+        return qerr_at(e, file, line, "layers[%d].act: unknown activation %d", i, (int)l->act);
+
+    q_shape in = q_model_tensor_shape(m, l->input);
+    q_quant in_q = q_model_tensor_quant(m, l->input);
+    q_shape out = l->out_shape;
+    int fused = l->op == Q_OP_CONV2D || l->op == Q_OP_DWCONV2D || l->op == Q_OP_LINEAR ||
+                l->op == Q_OP_ADD;
+    if (!fused && l->act != Q_ACT_NONE)
+        return qerr_at(e, file, line, "layers[%d].act: %s cannot fuse an activation", i,
+                       q_op_names[l->op]);
+
+    q_shape derived = in;
+    switch (l->op) {
+    case Q_OP_CONV2D:
+    case Q_OP_DWCONV2D:
+    case Q_OP_MAXPOOL:
+    case Q_OP_AVGPOOL: {
+        int pools = l->op == Q_OP_MAXPOOL || l->op == Q_OP_AVGPOOL;
+        if (check_window(l, i, in, pools, file, e))
+            return -1;
+        derived.h = (in.h + 2 * l->pad_h - l->kernel_h) / l->stride_h + 1;
+        derived.w = (in.w + 2 * l->pad_w - l->kernel_w) / l->stride_w + 1;
+        if (l->op == Q_OP_CONV2D) {
+            if (out.c < 1)
+                return qerr_at(e, file, line, "layers[%d].output.shape: channels %d must be >= 1",
+                               i, (int)out.c);
+            derived.c = out.c;
+        }
+        break;
+    }
+    case Q_OP_LINEAR:
+        if (out.c < 1)
+            return qerr_at(e, file, line, "layers[%d].output.shape: channels %d must be >= 1", i,
+                           (int)out.c);
+        derived = (q_shape){1, 1, out.c};
+        break;
+    case Q_OP_FLATTEN:
+        derived = (q_shape){1, 1, q_shape_size(in)};
+        break;
+    case Q_OP_ADD: {
+        if (l->input2 < 0 || l->input2 > i)
+            return qerr_at(e, file, line,
+                           "layers[%d].with: tensor %d is not an earlier tensor (0..%d)", i,
+                           l->input2, i);
+        q_shape in2 = q_model_tensor_shape(m, l->input2);
+        if (in2.h != in.h || in2.w != in.w || in2.c != in.c)
+            return qerr_at(e, file, line,
+                           "layers[%d].with: shape [%d, %d, %d] differs from the input's [%d, %d, %d]",
+                           i, (int)in2.h, (int)in2.w, (int)in2.c, (int)in.h, (int)in.w, (int)in.c);
+        break;
+    }
+    default:
+        break;
+    }
+    if (derive_i32(&l->out_shape.h, derived.h) || derive_i32(&l->out_shape.w, derived.w) ||
+        derive_i32(&l->out_shape.c, derived.c))
+        return qerr_at(e, file, line,
+                       "layers[%d].output.shape: [%d, %d, %d] does not match the derived [%d, %d, %d]",
+                       i, (int)out.h, (int)out.w, (int)out.c, (int)derived.h, (int)derived.w,
+                       (int)derived.c);
+    char field[48];
+    snprintf(field, sizeof field, "layers[%d].output.shape", i);
+    if (check_shape(l->out_shape, file, line, field, e))
+        return -1;
+
+    if (l->op == Q_OP_MAXPOOL || l->op == Q_OP_FLATTEN) {
+        /* These move int8 values unchanged: the output quantization is the input's. */
+        if (l->out_q.scale == 0.0 && l->out_q.zero_point == 0)
+            l->out_q = in_q;
+        else if (l->out_q.scale != in_q.scale || l->out_q.zero_point != in_q.zero_point)
+            return qerr_at(e, file, line,
+                           "layers[%d].output: %s must keep its input's scale %.17g and "
+                           "zero_point %d",
+                           i, q_op_names[l->op], in_q.scale, (int)in_q.zero_point);
+    }
+    snprintf(field, sizeof field, "layers[%d].output", i);
+    if (check_quant(l->out_q, file, line, field, e))
+        return -1;
+
+    switch (l->op) {
+    case Q_OP_CONV2D:
+    case Q_OP_DWCONV2D:
+    case Q_OP_LINEAR:
+        return check_weights(m, l, i, file, e);
+    case Q_OP_AVGPOOL: {
+        /* acc = sum of kh*kw terms (x - zp) with |x - zp| <= 255 */
+        int64_t window = (int64_t)l->kernel_h * l->kernel_w;
+        if (window * 255 > INT32_MAX)
+            return qerr_at(e, file, line, "layers[%d].kernel: window of %lld overflows int32", i,
+                           (long long)window);
+        double mult = in_q.scale / (l->out_q.scale * (double)window);
+        if (!multiplier_ok(mult))
+            return qerr_at(e, file, line,
+                           "layers[%d].output.scale: multiplier s_in/(s_out*kh*kw) = %g is not "
+                           "representable (must be < 2^30)",
+                           i, mult);
+        return 0;
+    }
+    case Q_OP_ADD: {
+        /* q8_add_s8: s = 2*max(s1, s2); inputs scaled by s_i/s (<= 1/2),
+         * output by s / (2^Q8_ADD_LEFT_SHIFT * s_out). */
+        double s1 = in_q.scale, s2 = q_model_tensor_quant(m, l->input2).scale;
+        double s = 2.0 * (s1 > s2 ? s1 : s2);
+        double mult = s / (ldexp(1.0, Q8_ADD_LEFT_SHIFT) * l->out_q.scale);
+        if (!multiplier_ok(s1 / s) || !multiplier_ok(s2 / s) || !multiplier_ok(mult))
+            return qerr_at(e, file, line,
+                           "layers[%d].output.scale: add multiplier 2*max(s1,s2)/(2^%d*s_out) = %g "
+                           "is not representable (must be < 2^30)",
+                           i, Q8_ADD_LEFT_SHIFT, mult);
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+int q_model_check(q_model *m, const char *file, qerr *e)
+{
+    if (!is_c_identifier(m->name, sizeof m->name))
+        return qerr_at(e, file, 0, "name: '%.*s' is not a C identifier (< %d chars)",
+                       Q_NAME_MAX - 1, m->name, Q_NAME_MAX);
+    if (check_shape(m->in_shape, file, 0, "input.shape", e))
+        return -1;
+    if (check_quant(m->in_q, file, 0, "input", e))
+        return -1;
+    if (m->n_layers < 1 || m->n_layers > Q_MAX_LAYERS || !m->layers)
+        return qerr_at(e, file, 0, "layers: %d layers, expected 1..%d", m->n_layers,
+                       Q_MAX_LAYERS);
+    for (int i = 0; i < m->n_layers; i++)
+        if (check_layer(m, i, file, e))
+            return -1;
+    return 0;
+}

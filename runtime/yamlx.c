@@ -1,0 +1,404 @@
+/* yamlx — libyaml's document API with errors "FILE:LINE: FIELD: problem". */
+#include "yamlx.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Longest string yx_edit_distance compares exactly (keys are short). */
+#define YX_EDIT_MAX 255
+
+/* Formats "FILE:LINE: FIELD: msg" (or "FILE:LINE: msg" when field is empty)
+ * into e. Returns -1. */
+static int yx_fail(const yx_doc *d, const yaml_node_t *n, const char *field, qerr *e,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int yx_fail(const yx_doc *d, const yaml_node_t *n, const char *field, qerr *e,
+                   const char *fmt, ...)
+{
+    char body[sizeof e->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    int line = n ? yx_line(n) : 0;
+    if (field && field[0])
+        return qerr_at(e, d->file, line, "%s: %s", field, body);
+    return qerr_at(e, d->file, line, "%s", body);
+}
+
+int yx_load(yx_doc *d, const char *path, qerr *e)
+{
+    memset(d, 0, sizeof *d);
+    if (strlen(path) >= sizeof d->file)
+        return qerr_set(e, "%.100s...: path too long", path);
+    strcpy(d->file, path);
+
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return qerr_set(e, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return qerr_set(e, "%s: is a directory", path);
+    }
+
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(f);
+        return qerr_set(e, "%s: out of memory", path);
+    }
+    yaml_parser_set_input_file(&parser, f);
+
+    int rc = 0;
+    if (!yaml_parser_load(&parser, &d->doc)) {
+        rc = -1;
+    } else {
+        d->loaded = 1;
+        /* One document only: a second one is an error, not silently ignored. */
+        if (yaml_document_get_root_node(&d->doc)) {
+            yaml_document_t extra;
+            if (!yaml_parser_load(&parser, &extra)) {
+                rc = -1;
+            } else {
+                yaml_node_t *root2 = yaml_document_get_root_node(&extra);
+                int line2 = root2 ? (int)root2->start_mark.line + 1 : 0;
+                yaml_document_delete(&extra);
+                if (root2)
+                    rc = qerr_at(e, path, line2, "more than one YAML document");
+            }
+        }
+    }
+    if (rc != 0 && parser.error != YAML_NO_ERROR) {
+        int line = (int)parser.problem_mark.line + 1;
+        const char *problem = parser.problem ? parser.problem : "unknown error";
+        if (parser.error == YAML_READER_ERROR)
+            qerr_at(e, path, 0, "YAML read error at byte %zu: %s", parser.problem_offset,
+                    problem);
+        else if (parser.error == YAML_MEMORY_ERROR)
+            qerr_set(e, "%s: out of memory", path);
+        else if (parser.context)
+            qerr_at(e, path, line, "YAML syntax error: %s %s", problem, parser.context);
+        else
+            qerr_at(e, path, line, "YAML syntax error: %s", problem);
+    }
+    yaml_parser_delete(&parser);
+    fclose(f);
+    if (rc != 0)
+        yx_free(d);
+    return rc;
+}
+
+void yx_free(yx_doc *d)
+{
+    if (d->loaded)
+        yaml_document_delete(&d->doc);
+    d->loaded = 0;
+}
+
+yaml_node_t *yx_root(yx_doc *d)
+{
+    return d->loaded ? yaml_document_get_root_node(&d->doc) : NULL;
+}
+
+int yx_line(const yaml_node_t *n)
+{
+    return (int)n->start_mark.line + 1;
+}
+
+/* "a mapping", "a sequence" or "'text'" for messages about what was found. */
+static void yx_describe(const yaml_node_t *n, char *out, size_t cap)
+{
+    if (!n)
+        snprintf(out, cap, "nothing");
+    else if (n->type == YAML_MAPPING_NODE)
+        snprintf(out, cap, "a mapping");
+    else if (n->type == YAML_SEQUENCE_NODE)
+        snprintf(out, cap, "a sequence");
+    else if (n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0 &&
+             n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+        snprintf(out, cap, "nothing");
+    else
+        snprintf(out, cap, "'%.60s%s'", (const char *)n->data.scalar.value,
+                 n->data.scalar.length > 60 ? "..." : "");
+}
+
+static int yx_expect(yx_doc *d, yaml_node_t *n, yaml_node_type_t type, const char *what,
+                     const char *field, qerr *e)
+{
+    if (n && n->type == type)
+        return 0;
+    char got[80];
+    yx_describe(n, got, sizeof got);
+    return yx_fail(d, n, field, e, "expected %s, got %s", what, got);
+}
+
+int yx_expect_map(yx_doc *d, yaml_node_t *n, const char *field, qerr *e)
+{
+    return yx_expect(d, n, YAML_MAPPING_NODE, "a mapping", field, e);
+}
+
+int yx_expect_seq(yx_doc *d, yaml_node_t *n, const char *field, qerr *e)
+{
+    return yx_expect(d, n, YAML_SEQUENCE_NODE, "a sequence", field, e);
+}
+
+/* Key scalar equal to key (byte-wise, whole length)? */
+static int yx_key_is(const yaml_node_t *k, const char *key)
+{
+    size_t len = strlen(key);
+    return k && k->type == YAML_SCALAR_NODE && k->data.scalar.length == len &&
+           memcmp(k->data.scalar.value, key, len) == 0;
+}
+
+yaml_node_t *yx_get(yx_doc *d, yaml_node_t *map, const char *key)
+{
+    if (!map || map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         p < map->data.mapping.pairs.top; p++) {
+        if (yx_key_is(yaml_document_get_node(&d->doc, p->key), key))
+            return yaml_document_get_node(&d->doc, p->value);
+    }
+    return NULL;
+}
+
+/* The word of words (NULL-terminated) nearest to s by edit distance, if it is
+ * plausibly a typo of it (at most 2 edits, or a third of the word, and fewer
+ * edits than s has letters); else NULL. */
+static const char *yx_nearest(const char *s, const char *const *words)
+{
+    const char *best = NULL;
+    int best_dist = 0;
+    for (int i = 0; words[i]; i++) {
+        int dist = yx_edit_distance(s, words[i]);
+        if (!best || dist < best_dist) {
+            best = words[i];
+            best_dist = dist;
+        }
+    }
+    if (!best)
+        return NULL;
+    int limit = (int)strlen(best) / 3 > 2 ? (int)strlen(best) / 3 : 2;
+    return best_dist <= limit && best_dist < (int)strlen(s) ? best : NULL;
+}
+
+/* "a, b, c" from a NULL-terminated list, cut to fit cap. */
+static void yx_join(const char *const *words, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; words[i] && used < cap - 1; i++)
+        used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? ", " : "", words[i]);
+}
+
+int yx_check_keys(yx_doc *d, yaml_node_t *map, const char *const *allowed,
+                  const char *field, qerr *e)
+{
+    if (yx_expect_map(d, map, field, e))
+        return -1;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(&d->doc, p->key);
+        if (k->type != YAML_SCALAR_NODE)
+            return yx_fail(d, k, field, e, "keys must be plain strings, got %s",
+                           k->type == YAML_MAPPING_NODE ? "a mapping" : "a sequence");
+        const char *name = (const char *)k->data.scalar.value;
+        if (strlen(name) != k->data.scalar.length)
+            return yx_fail(d, k, field, e, "key contains a NUL character");
+
+        int known = 0;
+        for (int i = 0; allowed[i]; i++)
+            if (!strcmp(name, allowed[i]))
+                known = 1;
+        char at[256]; /* the field of this key: "FIELD.key" */
+        snprintf(at, sizeof at, "%s%s%.80s", field && field[0] ? field : "",
+                 field && field[0] ? "." : "", name);
+        if (!known) {
+            const char *best = yx_nearest(name, allowed);
+            if (best)
+                return yx_fail(d, k, at, e, "unknown key, did you mean '%s'?", best);
+            if (!allowed[0])
+                return yx_fail(d, k, at, e, "unknown key (no keys allowed here)");
+            char list[300];
+            yx_join(allowed, list, sizeof list);
+            return yx_fail(d, k, at, e, "unknown key (valid keys: %s)", list);
+        }
+        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+            yaml_node_t *k0 = yaml_document_get_node(&d->doc, q->key);
+            if (yx_key_is(k0, name))
+                return yx_fail(d, k, at, e, "duplicate key (first on line %d)", yx_line(k0));
+        }
+    }
+    return 0;
+}
+
+int yx_seq_len(const yaml_node_t *seq)
+{
+    if (!seq || seq->type != YAML_SEQUENCE_NODE)
+        return 0;
+    return (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+}
+
+yaml_node_t *yx_seq_item(yx_doc *d, yaml_node_t *seq, int i)
+{
+    if (i < 0 || i >= yx_seq_len(seq))
+        return NULL;
+    return yaml_document_get_node(&d->doc, seq->data.sequence.items.start[i]);
+}
+
+/* The text of a plain (unquoted) scalar, or NULL after setting e: numbers and
+ * booleans must be written plain, "5" in quotes is a string in YAML. */
+static const char *yx_plain(yx_doc *d, yaml_node_t *n, const char *field, const char *what,
+                            qerr *e)
+{
+    if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.length == 0 ||
+        n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+        char got[80];
+        yx_describe(n, got, sizeof got);
+        if (n && n->type == YAML_SCALAR_NODE && n->data.scalar.length > 0)
+            yx_fail(d, n, field, e, "expected %s, got the quoted string %s", what, got);
+        else
+            yx_fail(d, n, field, e, "expected %s, got %s", what, got);
+        return NULL;
+    }
+    const char *s = (const char *)n->data.scalar.value;
+    if (strlen(s) != n->data.scalar.length) {
+        yx_fail(d, n, field, e, "expected %s, got text with a NUL character", what);
+        return NULL;
+    }
+    return s;
+}
+
+int yx_int(yx_doc *d, yaml_node_t *n, const char *field, int64_t lo, int64_t hi,
+           int64_t *out, qerr *e)
+{
+    const char *s = yx_plain(d, n, field, "an integer", e);
+    if (!s)
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end != '\0' || s[0] == ' ' || s[0] == '\t')
+        return yx_fail(d, n, field, e, "expected an integer, got '%.60s'", s);
+    if (errno == ERANGE || v < lo || v > hi)
+        return yx_fail(d, n, field, e, "%.60s is out of range [%lld, %lld]", s, (long long)lo,
+                       (long long)hi);
+    *out = (int64_t)v;
+    return 0;
+}
+
+int yx_double(yx_doc *d, yaml_node_t *n, const char *field, double *out, qerr *e)
+{
+    const char *s = yx_plain(d, n, field, "a number", e);
+    if (!s)
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || s[0] == ' ' || s[0] == '\t')
+        return yx_fail(d, n, field, e, "expected a number, got '%.60s'", s);
+    if (!isfinite(v) || (errno == ERANGE && fabs(v) > 1.0))
+        return yx_fail(d, n, field, e, "expected a finite number, got '%.60s'", s);
+    *out = v;
+    return 0;
+}
+
+int yx_bool(yx_doc *d, yaml_node_t *n, const char *field, int *out, qerr *e)
+{
+    const char *s = yx_plain(d, n, field, "true or false", e);
+    if (!s)
+        return -1;
+    if (!strcmp(s, "true"))
+        *out = 1;
+    else if (!strcmp(s, "false"))
+        *out = 0;
+    else
+        return yx_fail(d, n, field, e, "expected true or false, got '%.60s'", s);
+    return 0;
+}
+
+int yx_string(yx_doc *d, yaml_node_t *n, const char *field, char *out, size_t cap, qerr *e)
+{
+    if (!n || n->type != YAML_SCALAR_NODE) {
+        char got[80];
+        yx_describe(n, got, sizeof got);
+        return yx_fail(d, n, field, e, "expected a string, got %s", got);
+    }
+    size_t len = n->data.scalar.length;
+    if (strlen((const char *)n->data.scalar.value) != len)
+        return yx_fail(d, n, field, e, "string contains a NUL character");
+    if (len >= cap)
+        return yx_fail(d, n, field, e, "longer than %zu characters", cap - 1);
+    memcpy(out, n->data.scalar.value, len + 1);
+    return 0;
+}
+
+int yx_enum(yx_doc *d, yaml_node_t *n, const char *field, const char *const *choices,
+            int *out, qerr *e)
+{
+    char s[256];
+    if (yx_string(d, n, field, s, sizeof s, e))
+        return -1;
+    for (int i = 0; choices[i]; i++) {
+        if (!strcmp(s, choices[i])) {
+            *out = i;
+            return 0;
+        }
+    }
+    char list[300];
+    yx_join(choices, list, sizeof list);
+    const char *best = yx_nearest(s, choices);
+    if (best)
+        return yx_fail(d, n, field, e, "unknown value '%.60s', did you mean '%s'? (one of: %s)",
+                       s, best, list);
+    return yx_fail(d, n, field, e, "unknown value '%.60s' (one of: %s)", s, list);
+}
+
+int yx_get_int(yx_doc *d, yaml_node_t *map, const char *key, const char *field,
+               int64_t lo, int64_t hi, int64_t *out, qerr *e)
+{
+    yaml_node_t *n = yx_get(d, map, key);
+    return n ? yx_int(d, n, field, lo, hi, out, e) : 0;
+}
+
+int yx_get_double(yx_doc *d, yaml_node_t *map, const char *key, const char *field,
+                  double *out, qerr *e)
+{
+    yaml_node_t *n = yx_get(d, map, key);
+    return n ? yx_double(d, n, field, out, e) : 0;
+}
+
+/* Optimal string alignment distance: insertions, deletions, substitutions and
+ * swaps of neighbours ("kernle" -> "kernel") cost 1 each. Exact for strings up
+ * to YX_EDIT_MAX characters; longer strings return the longer length (an upper
+ * bound that never looks like a typo). */
+int yx_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > YX_EDIT_MAX || lb > YX_EDIT_MAX)
+        return (int)(la > lb ? la : lb);
+    int prev2[YX_EDIT_MAX + 1], prev[YX_EDIT_MAX + 1], cur[YX_EDIT_MAX + 1];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int cost = a[i - 1] != b[j - 1];
+            int best = prev[j] + 1;                        /* delete a[i-1] */
+            if (cur[j - 1] + 1 < best) best = cur[j - 1] + 1;       /* insert b[j-1] */
+            if (prev[j - 1] + cost < best) best = prev[j - 1] + cost; /* substitute */
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                prev2[j - 2] + 1 < best)
+                best = prev2[j - 2] + 1;                   /* swap neighbours */
+            cur[j] = best;
+        }
+        memcpy(prev2, prev, (lb + 1) * sizeof *prev);
+        memcpy(prev, cur, (lb + 1) * sizeof *cur);
+    }
+    return prev[lb];
+}

@@ -1,0 +1,27 @@
+#!/bin/sh
+# The instruction-counting plugin (bench/qemu_icount) counts exactly: a loop
+# of two instructions per iteration run 1000 and 3000 times must differ by
+# exactly 4000 instructions on Cortex-M0, M3 and M4, and the empty marker pair
+# must cost a handful of instructions.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+export BUILD=${BUILD:-$root/build}
+out=$BUILD/check_target_icount
+mkdir -p "$out"
+for pair in m0:microbit m3:mps2-an385 m4:mps2-an386; do
+    core=${pair%%:*}; machine=${pair#*:}
+    elf=$out/loop_$core.elf
+    "$root/tests/target/build.sh" "$core" "$elf" \
+        "$root/bench/qemu_icount/loop_main.c" "$root/bench/qemu_icount/bench_marks.c"
+    counts=$("$root/bench/qemu_icount/icount.sh" "$machine" "$elf" 2>/dev/null | tr '\n' ' ')
+    set -- $counts
+    [ $# -eq 3 ] || { echo "FAIL $core: expected 3 counts, got '$counts'"; exit 1; }
+    empty=$1; c1000=$2; c3000=$3
+    if [ $((c3000 - c1000)) -ne 4000 ] || [ "$empty" -lt 1 ] || [ "$empty" -gt 10 ] ||
+       [ $((c1000 - empty)) -lt 2000 ] || [ $((c1000 - empty)) -gt 2010 ]; then
+        echo "FAIL $core: counts empty=$empty spin(1000)=$c1000 spin(3000)=$c3000;" \
+             "want spin(3000)-spin(1000)=4000 exactly"
+        exit 1
+    fi
+    echo "ok $core ($machine): empty pair $empty, spin(1000) $c1000, spin(3000) $c3000 instructions"
+done

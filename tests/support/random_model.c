@@ -1,0 +1,392 @@
+#include "random_model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What the builder draws; global average pool is an avgpool variant. */
+typedef enum {
+    V_CONV2D,
+    V_DWCONV2D,
+    V_LINEAR,
+    V_MAXPOOL,
+    V_AVGPOOL,
+    V_GLOBAL_AVGPOOL,
+    V_ADD,
+    V_FLATTEN,
+    V_COUNT
+} variant;
+
+typedef struct {
+    q_rng *r;
+    random_model_opts o;
+    q_model *m;
+    int cap_layers;
+    int32_t layer_weights; /* weight cap of one layer */
+} builder;
+
+void random_model_default_opts(random_model_opts *o)
+{
+    o->max_layers = 8;
+    o->every_op = 0;
+    o->end_linear = 1;
+    o->max_elems = 1024;
+    o->max_weights = 16000;
+    o->per_channel = -1;
+}
+
+static int rint_in(q_rng *r, int lo, int hi)
+{
+    return lo + (int)q_rng_below(r, (uint32_t)(hi - lo + 1));
+}
+
+static double runif(q_rng *r, double lo, double hi)
+{
+    return lo + (hi - lo) * (double)q_rng_uniform(r);
+}
+
+static int imin(int a, int b) { return a < b ? a : b; }
+
+/* Zero-points over the whole range, the extremes and 0 more often. */
+static int32_t rand_zp(q_rng *r)
+{
+    switch (q_rng_below(r, 8)) {
+    case 0: return -128;
+    case 1: return 127;
+    case 2: return 0;
+    default: return rint_in(r, -128, 127);
+    }
+}
+
+/* Keeps activation scales far inside q_model_check's [1e-12, 1e12]. */
+static double clamp_scale(double s)
+{
+    return s < 0x1p-30 ? 0x1p-30 : s > 0x1p20 ? 0x1p20 : s;
+}
+
+static q_layer *new_layer(builder *b, q_op op, int input)
+{
+    q_model *m = b->m;
+    q_layer *l = &m->layers[m->n_layers];
+    memset(l, 0, sizeof *l);
+    l->op = op;
+    l->input = input;
+    l->input2 = -1;
+    snprintf(l->name, sizeof l->name, "%s_%d", q_op_names[op], m->n_layers);
+    m->n_layers++;
+    return l;
+}
+
+static q_shape shape_of(builder *b, int t) { return q_model_tensor_shape(b->m, t); }
+static q_quant quant_of(builder *b, int t) { return q_model_tensor_quant(b->m, t); }
+
+/* One spatial axis of a conv window: kernel 1..5, padding below the kernel
+ * (mostly "same"-like), stride 1..3; the kernel fits the padded input. */
+static void rand_axis(q_rng *r, int32_t in, int32_t *k, int32_t *pad, int32_t *stride)
+{
+    *k = rint_in(r, 1, 5);
+    *pad = rint_in(r, 0, imin(*k - 1, 2));
+    while (in + 2 * *pad < *k) {
+        if (*pad < *k - 1)
+            (*pad)++;
+        else
+            (*k)--;
+    }
+    *stride = q_rng_below(r, 2) ? 1 : rint_in(r, 1, 3);
+}
+
+static int32_t out_dim(int32_t in, int32_t k, int32_t pad, int32_t stride)
+{
+    return (in + 2 * pad - k) / stride + 1;
+}
+
+/* Kernel, stride, padding and output height/width of a conv or dwconv on input
+ * shape in, such that the output can have at most max_elems elements (with one
+ * channel for conv2d, with in.c for dwconv2d) and the weights of one output
+ * channel fit per_out_cap (which must be >= in.c for conv2d, >= 1 for dwconv2d). */
+static void rand_conv_window(builder *b, q_layer *l, q_shape in, int32_t per_out_cap)
+{
+    rand_axis(b->r, in.h, &l->kernel_h, &l->pad_h, &l->stride_h);
+    rand_axis(b->r, in.w, &l->kernel_w, &l->pad_w, &l->stride_w);
+    int32_t oh = out_dim(in.h, l->kernel_h, l->pad_h, l->stride_h);
+    int32_t ow = out_dim(in.w, l->kernel_w, l->pad_w, l->stride_w);
+    /* Padding can grow the output; without padding it cannot. */
+    if (oh * ow * (l->op == Q_OP_DWCONV2D ? in.c : 1) > b->o.max_elems) {
+        l->pad_h = l->pad_w = 0;
+        l->kernel_h = imin(l->kernel_h, in.h);
+        l->kernel_w = imin(l->kernel_w, in.w);
+    }
+    int32_t per_out = l->kernel_h * l->kernel_w * (l->op == Q_OP_CONV2D ? in.c : 1);
+    if (per_out > per_out_cap) {
+        l->kernel_h = l->kernel_w = 1;
+        l->pad_h = l->pad_w = 0;
+    }
+    l->out_shape.h = out_dim(in.h, l->kernel_h, l->pad_h, l->stride_h);
+    l->out_shape.w = out_dim(in.w, l->kernel_w, l->pad_w, l->stride_w);
+}
+
+/* Weights, weight scales, bias and output quantization of a conv2d, dwconv2d
+ * or linear layer with K terms per output, out_c outputs. */
+static int fill_weights(builder *b, q_layer *l, int32_t k, int32_t out_c, int32_t n_weights)
+{
+    q_rng *r = b->r;
+    q_quant in_q = quant_of(b, l->input);
+    l->per_channel = b->o.per_channel < 0 ? (int)q_rng_below(r, 2) : b->o.per_channel;
+    int n_scales = l->per_channel ? out_c : 1;
+    l->w_scale = malloc(sizeof(double) * (size_t)n_scales);
+    l->weights = malloc((size_t)n_weights);
+    l->bias = malloc(sizeof(int32_t) * (size_t)out_c);
+    if (!l->w_scale || !l->weights || !l->bias)
+        return -1;
+
+    double base = exp2(runif(r, -9, -5));
+    double mean_ws = 0;
+    for (int c = 0; c < n_scales; c++) {
+        l->w_scale[c] = base * exp2(runif(r, -1, 1));
+        mean_ws += l->w_scale[c] / n_scales;
+    }
+    /* One magnitude per output channel: some use the full [-127, 127], some little of it. */
+    int32_t per_oc = n_weights / out_c;
+    double wstd = 0;
+    for (int32_t oc = 0; oc < out_c; oc++) {
+        int wmax = q_rng_below(r, 4) == 0 ? 127 : rint_in(r, 1, 127);
+        wstd += wmax / sqrt(3.0) / out_c;
+        for (int32_t j = 0; j < per_oc; j++) {
+            /* dwconv weights are (kh, kw, c): channel oc is every out_c-th weight */
+            int32_t idx = l->op == Q_OP_DWCONV2D ? j * out_c + oc : oc * per_oc + j;
+            l->weights[idx] = (int8_t)rint_in(r, -wmax, wmax);
+        }
+    }
+    /* acc std ~ sqrt(K) * std(w) * std(x - zp) with std(x - zp) ~ 74 for uniform int8;
+     * aim the output at ~40 steps of standard deviation, times 2^[-2, 2]. */
+    double acc_std = sqrt((double)k) * (wstd > 0.5 ? wstd : 0.5) * 74.0;
+    l->out_q.scale = clamp_scale(in_q.scale * mean_ws * acc_std / 40.0 * exp2(runif(r, -2, 2)));
+    l->out_q.zero_point = rand_zp(r);
+    int64_t limit = INT32_MAX - (int64_t)k * 127 * 255; /* accumulator bound of q_model_check */
+    for (int32_t oc = 0; oc < out_c; oc++) {
+        double v = (double)q_rng_normal(r) * acc_std * 0.5;
+        if (q_rng_below(r, 32) == 0) /* an extreme bias: saturates the channel */
+            v = q_rng_below(r, 2) ? (double)limit : -(double)limit;
+        if (v > (double)limit) v = (double)limit;
+        if (v < -(double)limit) v = -(double)limit;
+        l->bias[oc] = (int32_t)llround(v);
+    }
+    l->act = (q_act)q_rng_below(r, Q_ACT_COUNT);
+    return 0;
+}
+
+static int add_conv2d(builder *b, int input)
+{
+    q_layer *l = new_layer(b, Q_OP_CONV2D, input);
+    q_shape in = shape_of(b, input);
+    rand_conv_window(b, l, in, b->layer_weights);
+    int32_t per_out = l->kernel_h * l->kernel_w * in.c;
+    int32_t max_c = imin(b->o.max_elems / (l->out_shape.h * l->out_shape.w),
+                         b->layer_weights / per_out);
+    l->out_shape.c = rint_in(b->r, 1, imin(8, max_c < 1 ? 1 : max_c));
+    return fill_weights(b, l, per_out, l->out_shape.c, per_out * l->out_shape.c);
+}
+
+static int add_dwconv2d(builder *b, int input)
+{
+    q_layer *l = new_layer(b, Q_OP_DWCONV2D, input);
+    q_shape in = shape_of(b, input);
+    rand_conv_window(b, l, in, b->layer_weights / in.c);
+    l->out_shape.c = in.c;
+    int32_t k = l->kernel_h * l->kernel_w;
+    return fill_weights(b, l, k, in.c, k * in.c);
+}
+
+/* A dwconv that keeps the shape (stride 1, kernel 1 or 3 with "same" padding). */
+static int add_same_dwconv2d(builder *b, int input)
+{
+    q_layer *l = new_layer(b, Q_OP_DWCONV2D, input);
+    q_shape in = shape_of(b, input);
+    int32_t k = q_rng_below(b->r, 2) ? 3 : 1;
+    l->kernel_h = l->kernel_w = k;
+    l->pad_h = l->pad_w = k / 2;
+    l->stride_h = l->stride_w = 1;
+    l->out_shape = in;
+    return fill_weights(b, l, k * k, in.c, k * k * in.c);
+}
+
+static int add_linear(builder *b, int input)
+{
+    q_layer *l = new_layer(b, Q_OP_LINEAR, input);
+    int32_t in_n = q_shape_size(shape_of(b, input));
+    int32_t max_out = b->layer_weights / in_n;
+    int32_t out = rint_in(b->r, 1, imin(16, max_out < 1 ? 1 : max_out));
+    l->out_shape = (q_shape){1, 1, out};
+    return fill_weights(b, l, in_n, out, in_n * out);
+}
+
+static void add_pool(builder *b, int input, variant v)
+{
+    q_rng *r = b->r;
+    q_layer *l = new_layer(b, v == V_MAXPOOL ? Q_OP_MAXPOOL : Q_OP_AVGPOOL, input);
+    q_shape in = shape_of(b, input);
+    q_quant in_q = quant_of(b, input);
+    if (v == V_GLOBAL_AVGPOOL) {
+        l->kernel_h = in.h;
+        l->kernel_w = in.w;
+        l->stride_h = l->stride_w = 1;
+    } else {
+        l->kernel_h = rint_in(r, 1, imin(3, in.h));
+        l->kernel_w = rint_in(r, 1, imin(3, in.w));
+        if (q_rng_below(r, 2)) {
+            l->stride_h = l->kernel_h;
+            l->stride_w = l->kernel_w;
+        } else {
+            l->stride_h = rint_in(r, 1, 3);
+            l->stride_w = rint_in(r, 1, 3);
+        }
+    }
+    l->out_shape = (q_shape){out_dim(in.h, l->kernel_h, 0, l->stride_h),
+                             out_dim(in.w, l->kernel_w, 0, l->stride_w), in.c};
+    if (l->op == Q_OP_MAXPOOL) {
+        l->out_q = in_q;
+    } else {
+        l->out_q.scale = clamp_scale(in_q.scale * exp2(runif(r, -1, 1)));
+        l->out_q.zero_point = rand_zp(r);
+    }
+}
+
+static void add_flatten(builder *b, int input)
+{
+    q_layer *l = new_layer(b, Q_OP_FLATTEN, input);
+    l->out_shape = (q_shape){1, 1, q_shape_size(shape_of(b, input))};
+    l->out_q = quant_of(b, input);
+}
+
+static int same_shape(q_shape a, q_shape c)
+{
+    return a.h == c.h && a.w == c.w && a.c == c.c;
+}
+
+/* add(input, with): with is an earlier tensor of input's shape; when there is
+ * none, a shape-keeping dwconv of input makes one (a residual block). */
+static int add_add(builder *b, int input)
+{
+    q_rng *r = b->r;
+    q_shape in = shape_of(b, input);
+    int cands[64], n = 0;
+    for (int t = 0; t <= b->m->n_layers && n < 64; t++)
+        if (t != input && same_shape(shape_of(b, t), in))
+            cands[n++] = t;
+    int a = input, with;
+    if (n == 0 || q_rng_below(r, 4) == 0) {
+        if (add_same_dwconv2d(b, input))
+            return -1;
+        with = input;
+        a = b->m->n_layers; /* the dwconv's tensor */
+    } else {
+        with = cands[q_rng_below(r, (uint32_t)n)];
+    }
+    if (q_rng_below(r, 2)) {
+        int t = a;
+        a = with;
+        with = t;
+    }
+    q_layer *l = new_layer(b, Q_OP_ADD, a);
+    l->input2 = with;
+    l->out_shape = in;
+    q_quant q1 = quant_of(b, a), q2 = quant_of(b, with);
+    double s = q1.scale > q2.scale ? q1.scale : q2.scale;
+    l->out_q.scale = clamp_scale(s * exp2(runif(r, 0, 1.5)));
+    l->out_q.zero_point = rand_zp(r);
+    l->act = (q_act)q_rng_below(r, Q_ACT_COUNT);
+    return 0;
+}
+
+static int add_variant(builder *b, variant v)
+{
+    int cur = b->m->n_layers;
+    /* Sometimes branch from an earlier tensor, so several tensors stay live. */
+    int input = cur > 0 && q_rng_below(b->r, 6) == 0 ? (int)q_rng_below(b->r, (uint32_t)cur + 1)
+                                                     : cur;
+    switch (v) {
+    case V_CONV2D: return add_conv2d(b, input);
+    case V_DWCONV2D: return add_dwconv2d(b, input);
+    case V_LINEAR: return add_linear(b, input);
+    case V_MAXPOOL:
+    case V_AVGPOOL:
+    case V_GLOBAL_AVGPOOL: add_pool(b, input, v); return 0;
+    case V_ADD: return add_add(b, input);
+    case V_FLATTEN: add_flatten(b, input); return 0;
+    default: return -1;
+    }
+}
+
+int random_model(q_rng *r, const random_model_opts *opts, q_model *out)
+{
+    builder b = {.r = r, .m = out};
+    if (opts)
+        b.o = *opts;
+    else
+        random_model_default_opts(&b.o);
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "random_model");
+
+    /* The plan: every variant once (every_op), random extras, shuffled; then the last layer. */
+    int32_t plan[V_COUNT + 64 + 1];
+    int n_plan = 0;
+    if (b.o.every_op)
+        for (int v = 0; v < V_COUNT; v++)
+            plan[n_plan++] = v;
+    int extra = (int)q_rng_below(r, (uint32_t)imin(b.o.max_layers, 64) + 1);
+    for (int i = 0; i < extra; i++)
+        plan[n_plan++] = (int32_t)q_rng_below(r, V_COUNT);
+    q_rng_shuffle(r, plan, n_plan);
+    /* Ops that end the spatial part (linear, flatten, global pool) mostly move
+     * behind the others, so that most convs and pools see a real image. */
+    int32_t late[V_COUNT + 64];
+    int n_early = 0, n_late = 0;
+    for (int i = 0; i < n_plan; i++) {
+        int reduces = plan[i] == V_LINEAR || plan[i] == V_FLATTEN || plan[i] == V_GLOBAL_AVGPOOL;
+        if (reduces && q_rng_below(r, 4) != 0)
+            late[n_late++] = plan[i];
+        else
+            plan[n_early++] = plan[i];
+    }
+    for (int i = 0; i < n_late; i++)
+        plan[n_early + i] = late[i];
+    if (b.o.end_linear || n_plan == 0)
+        plan[n_plan++] = b.o.end_linear ? V_LINEAR : (int32_t)q_rng_below(r, V_COUNT);
+
+    int n_weighted = 1;
+    for (int i = 0; i < n_plan; i++)
+        n_weighted += plan[i] == V_CONV2D || plan[i] == V_DWCONV2D || plan[i] == V_LINEAR ||
+                      plan[i] == V_ADD;
+    b.layer_weights = b.o.max_weights / n_weighted;
+    if (b.layer_weights < b.o.max_elems)
+        b.layer_weights = b.o.max_elems; /* a 1x1 conv or linear to one output always fits */
+
+    b.cap_layers = 2 * n_plan; /* add may insert a dwconv before itself */
+    out->layers = calloc((size_t)b.cap_layers, sizeof *out->layers);
+    if (!out->layers)
+        return -1;
+
+    int c_choices[4] = {1, 2, 3, rint_in(r, 1, 8)};
+    q_shape in = {rint_in(r, 1, 12), rint_in(r, 1, 12), c_choices[q_rng_below(r, 4)]};
+    while (in.h * in.w * in.c > b.o.max_elems)
+        in.h = (in.h + 1) / 2, in.w = (in.w + 1) / 2;
+    out->in_shape = in;
+    out->in_q.scale = q_rng_below(r, 4) == 0 ? 1.0 / 255.0 : exp2(runif(r, -10, 0));
+    out->in_q.zero_point = rand_zp(r);
+
+    for (int i = 0; i < n_plan; i++) {
+        if (add_variant(&b, (variant)plan[i])) {
+            q_model_free(out);
+            return -1;
+        }
+    }
+
+    qerr e;
+    if (q_model_check(out, "random_model", &e)) {
+        fprintf(stderr, "random_model built an invalid model: %s\n", e.msg);
+        q_model_free(out);
+        return -1;
+    }
+    return 0;
+}

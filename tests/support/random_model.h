@@ -1,0 +1,42 @@
+/* random_model — random valid frozen models for property tests.
+ *
+ * Builds random stacks of every op of qmodel.h (conv2d, dwconv2d, linear,
+ * maxpool, avgpool with a window or global, add referring back to an earlier
+ * tensor of equal shape, flatten) with random shapes (1..8 channels,
+ * non-square, strides that do not divide, 1x1 kernels, padding), inputs that
+ * sometimes branch from an earlier tensor instead of the previous one, scales
+ * chosen so outputs neither all saturate nor all vanish (every multiplier
+ * representable), zero-points over the whole int8 range (extremes included),
+ * per-channel and per-tensor weights, every fused activation.
+ *
+ * Every model passes q_model_check. Models stay small (by default at most
+ * 1024 elements per tensor and about 16k weights) so that generated C compiles
+ * quickly. The same seed gives the same model on every platform.
+ */
+#ifndef QATC_RANDOM_MODEL_H
+#define QATC_RANDOM_MODEL_H
+
+#include <stdint.h>
+
+#include "qmodel.h"
+#include "rng.h"
+
+typedef struct {
+    int max_layers;      /* random layers before the last one: 0..max_layers (default 8) */
+    int every_op;        /* 1: every op (and global avgpool) appears at least once */
+    int end_linear;      /* 1 (default): the last layer is a linear (logits); 0: any op */
+    int32_t max_elems;   /* elements per tensor (default 1024) */
+    int32_t max_weights; /* weights per layer are capped near max_weights / layers (default 16000) */
+    int per_channel;     /* -1 (default): random per layer; 0 per tensor; 1 per channel */
+} random_model_opts;
+
+/* The defaults above. */
+void random_model_default_opts(random_model_opts *o);
+
+/* Builds a random valid model into *out (which it overwrites; free it with
+ * q_model_free). o may be NULL for the defaults. Returns 0, or -1 when memory
+ * runs out or the model fails q_model_check (a bug in this helper); *out is
+ * then zeroed. */
+int random_model(q_rng *r, const random_model_opts *o, q_model *out);
+
+#endif

@@ -1,0 +1,576 @@
+/* Tests of q8_kernels: every kernel against its naive twin
+ * (tests/support/naive_kernels.c), bit-exactly, on random and directed cases,
+ * plus real-valued sanity checks of average pooling and residual add. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "naive_kernels.h"
+#include "q8_kernels.h"
+#include "rng.h"
+
+/* ---- random ingredients ---- */
+
+static int32_t rnd_range(q_rng *r, int32_t lo, int32_t hi) /* [lo, hi] */
+{
+    return lo + (int32_t)q_rng_below(r, (uint32_t)(hi - lo + 1));
+}
+
+/* Zero-points with the extremes -128 and 127 well represented. */
+static int32_t rnd_zp(q_rng *r)
+{
+    switch (q_rng_below(r, 6)) {
+    case 0: return -128;
+    case 1: return 127;
+    case 2: return 0;
+    default: return rnd_range(r, -128, 127);
+    }
+}
+
+enum { ACT_NONE, ACT_RELU, ACT_RELU6, ACT_RANDOM, N_ACT_KINDS };
+
+/* Clamp ranges of fused activations on an output with zero-point zp: none,
+ * relu [zp, 127], relu6 [zp, zp + 6/s] for a random scale s, or any range. */
+static void rnd_act(q_rng *r, int kind, int32_t zp, int32_t *lo, int32_t *hi)
+{
+    *lo = -128;
+    *hi = 127;
+    if (kind == ACT_RELU || kind == ACT_RELU6)
+        *lo = zp;
+    if (kind == ACT_RELU6) {
+        int32_t six = rnd_range(r, 0, 255); /* round(6 / scale) */
+        *hi = zp + six > 127 ? 127 : zp + six;
+    }
+    if (kind == ACT_RANDOM) {
+        *lo = rnd_range(r, -128, 127);
+        *hi = rnd_range(r, *lo, 127);
+    }
+}
+
+static void rnd_s8(q_rng *r, int8_t *v, int32_t n, int32_t lo, int32_t hi)
+{
+    int mode = (int)q_rng_below(r, 10);
+    int32_t c = rnd_range(r, lo, hi);
+    for (int32_t i = 0; i < n; i++) {
+        if (mode == 0) /* a constant tensor */
+            v[i] = (int8_t)c;
+        else if (mode == 1) /* only the extremes */
+            v[i] = (int8_t)(q_rng_below(r, 2) ? lo : hi);
+        else
+            v[i] = (int8_t)rnd_range(r, lo, hi);
+    }
+}
+
+/* A multiplier that keeps outputs mostly inside int8 for a sum of k products
+ * of typical size ~73*73, spread over 2^-5..2^5 around it; now and then an
+ * underflowing ratio ({0, 0}) or one >= 1 (saturating). */
+static q_requant rnd_rq(q_rng *r, int32_t k)
+{
+    double m;
+    uint32_t pick = q_rng_below(r, 40);
+    if (pick == 0)
+        m = 1e-12;
+    else if (pick == 1)
+        m = ldexp(1.0 + q_rng_uniform(r), (int)q_rng_below(r, 10));
+    else
+        m = 50.0 / (sqrt((double)k) * 5300.0) * exp2(10.0 * q_rng_uniform(r) - 5.0);
+    q_requant rq;
+    assert_int_equal(q_quantize_multiplier(m, &rq), 0);
+    return rq;
+}
+
+static void rnd_rq_array(q_rng *r, q_requant *rq, int32_t n, int per_channel, int32_t k)
+{
+    rq[0] = rnd_rq(r, k);
+    for (int32_t i = 1; i < n; i++)
+        rq[i] = per_channel ? rnd_rq(r, k) : rq[0];
+}
+
+/* Biases within the accumulator bound |bias| + k * 127 * 255 < 2^31: usually
+ * small, sometimes at the bound. */
+static void rnd_bias(q_rng *r, int32_t *b, int32_t n, int32_t k)
+{
+    int64_t room = (int64_t)INT32_MAX - (int64_t)k * 127 * 255;
+    assert_true(room > 0);
+    int64_t lim = q_rng_below(r, 8) == 0 ? room : (room < 200000 ? room : 200000);
+    for (int32_t i = 0; i < n; i++)
+        b[i] = (int32_t)((int64_t)(q_rng_u64(r) % (uint64_t)(2 * lim + 1)) - lim);
+}
+
+/* ---- comparison and coverage ---- */
+
+/* Outputs compared and those strictly inside int8 (not saturated), so a
+ * test shows that its cases exercise more than the clamps. */
+static long n_outputs, n_interior;
+
+static void expect_same(const int8_t *got, const int8_t *want, int32_t n, const char *what,
+                        long case_no, const char *desc)
+{
+    n_outputs += n;
+    for (int32_t i = 0; i < n; i++)
+        n_interior += got[i] > -128 && got[i] < 127;
+    for (int32_t i = 0; i < n; i++)
+        if (got[i] != want[i])
+            fail_msg("%s case %ld (%s): first difference at index %ld: kernel %d, naive %d",
+                     what, case_no, desc, (long)i, got[i], want[i]);
+}
+
+typedef struct {
+    long cases, pad_nonzero_zp, stride_not_dividing, k1x1, c1, c3, non_square, per_channel,
+        per_tensor, zp_min, zp_max, act[N_ACT_KINDS], pad_beyond_kernel;
+} coverage;
+
+static void print_interior(const char *what)
+{
+    print_message("%s: %ld outputs, %.0f%% strictly inside (-128, 127)\n", what, n_outputs,
+                  100.0 * (double)n_interior / (double)n_outputs);
+    assert_true(n_interior * 2 > n_outputs);
+    n_outputs = n_interior = 0;
+}
+
+static void print_coverage(const char *what, const coverage *c)
+{
+    print_interior(what);
+    print_message("%s: %ld cases bit-exact with the naive twin (pad with zp!=0 %ld, stride "
+                  "not dividing %ld, 1x1 %ld, c=1 %ld, c=3 %ld, non-square %ld, per-channel "
+                  "%ld, per-tensor %ld, zp=-128 %ld, zp=127 %ld, act none/relu/relu6/any "
+                  "%ld/%ld/%ld/%ld, pad>=kernel %ld)\n",
+                  what, c->cases, c->pad_nonzero_zp, c->stride_not_dividing, c->k1x1, c->c1,
+                  c->c3, c->non_square, c->per_channel, c->per_tensor, c->zp_min, c->zp_max,
+                  c->act[ACT_NONE], c->act[ACT_RELU], c->act[ACT_RELU6], c->act[ACT_RANDOM],
+                  c->pad_beyond_kernel);
+}
+
+static void describe(char *buf, size_t n, const q8_conv_params *p, int per_channel)
+{
+    snprintf(buf, n,
+             "in %dx%dx%d out %dx%dx%d k %dx%d s %dx%d pad %dx%d zp %d->%d act [%d,%d] %s",
+             p->in_h, p->in_w, p->in_c, p->out_h, p->out_w, p->out_c, p->kernel_h,
+             p->kernel_w, p->stride_h, p->stride_w, p->pad_h, p->pad_w, p->in_zp, p->out_zp,
+             p->act_min, p->act_max, per_channel ? "per-channel" : "per-tensor");
+}
+
+static void count(coverage *c, const q8_conv_params *p, int per_channel, int act_kind)
+{
+    c->cases++;
+    c->pad_nonzero_zp += (p->pad_h || p->pad_w) && p->in_zp != 0;
+    c->stride_not_dividing += (p->in_h + 2 * p->pad_h - p->kernel_h) % p->stride_h != 0 ||
+                              (p->in_w + 2 * p->pad_w - p->kernel_w) % p->stride_w != 0;
+    c->k1x1 += p->kernel_h == 1 && p->kernel_w == 1;
+    c->c1 += p->in_c == 1;
+    c->c3 += p->in_c == 3;
+    c->non_square += p->in_h != p->in_w;
+    c->per_channel += per_channel;
+    c->per_tensor += !per_channel;
+    c->zp_min += p->in_zp == -128 || p->out_zp == -128;
+    c->zp_max += p->in_zp == 127 || p->out_zp == 127;
+    c->act[act_kind]++;
+    c->pad_beyond_kernel += p->pad_h >= p->kernel_h || p->pad_w >= p->kernel_w;
+}
+
+static void assert_covered(const coverage *c, int with_pad)
+{
+    assert_true(c->stride_not_dividing > 0 && c->k1x1 > 0 && c->c1 > 0 && c->c3 > 0);
+    assert_true(c->non_square > 0 && c->zp_min > 0 && c->zp_max > 0);
+    for (int k = 0; k < N_ACT_KINDS; k++)
+        assert_true(c->act[k] > 0);
+    if (with_pad)
+        assert_true(c->pad_nonzero_zp > 0 && c->per_channel > 0 && c->per_tensor > 0);
+}
+
+/* ---- conv-like shapes ---- */
+
+typedef struct { /* a directed case: these fields fixed, the rest random */
+    int32_t c, k, s, pad, zp;
+    int act;
+} directed;
+
+/* Fills the geometry and quantization of p. pooling: no padding and out_c = in_c. */
+static void rnd_geometry(q_rng *r, q8_conv_params *p, int pooling, const directed *d,
+                         int *act_kind)
+{
+    memset(p, 0, sizeof *p);
+    static const int32_t chans[] = {1, 2, 3, 4, 5, 8, 16};
+    p->in_c = d ? d->c : chans[q_rng_below(r, 7)];
+    p->in_h = rnd_range(r, 1, 11);
+    p->in_w = q_rng_below(r, 3) ? rnd_range(r, 1, 11) : p->in_h;
+    int32_t pad_h = pooling ? 0 : d ? d->pad : rnd_range(r, 0, 2);
+    int32_t pad_w = pooling ? 0 : d ? d->pad : rnd_range(r, 0, 2);
+    int32_t max_kh = p->in_h + 2 * pad_h, max_kw = p->in_w + 2 * pad_w;
+    if (d) { /* grow the input until the directed kernel fits */
+        while (max_kh < d->k) { p->in_h++; max_kh++; }
+        while (max_kw < d->k) { p->in_w++; max_kw++; }
+        p->kernel_h = p->kernel_w = d->k;
+    } else {
+        p->kernel_h = rnd_range(r, 1, max_kh < 5 ? max_kh : 5);
+        p->kernel_w = q_rng_below(r, 4) ? p->kernel_h : rnd_range(r, 1, max_kw < 5 ? max_kw : 5);
+        if (p->kernel_w > max_kw)
+            p->kernel_w = max_kw;
+        if (pooling && q_rng_below(r, 5) == 0) { /* global */
+            p->kernel_h = p->in_h;
+            p->kernel_w = p->in_w;
+        }
+    }
+    p->stride_h = d ? d->s : rnd_range(r, 1, 3);
+    p->stride_w = d ? d->s : (q_rng_below(r, 4) ? p->stride_h : rnd_range(r, 1, 3));
+    p->pad_h = pad_h;
+    p->pad_w = pad_w;
+    p->out_h = (p->in_h + 2 * pad_h - p->kernel_h) / p->stride_h + 1;
+    p->out_w = (p->in_w + 2 * pad_w - p->kernel_w) / p->stride_w + 1;
+    p->out_c = p->in_c;
+    p->in_zp = d ? d->zp : rnd_zp(r);
+    p->out_zp = rnd_zp(r);
+    *act_kind = d ? d->act : (int)q_rng_below(r, N_ACT_KINDS);
+    rnd_act(r, *act_kind, p->out_zp, &p->act_min, &p->act_max);
+}
+
+/* The directed grid: channels {1, 3} x kernel {1, 3} x stride {1, 2, 3} x
+ * pad {0, 1, 2} x input zero-point {-128, 0, 127} x every activation. */
+#define N_DIRECTED (2L * 2 * 3 * 3 * 3 * N_ACT_KINDS)
+static int directed_case(long i, directed *d)
+{
+    static const int32_t cs[] = {1, 3}, ks[] = {1, 3}, ss[] = {1, 2, 3}, pads[] = {0, 1, 2},
+                         zps[] = {-128, 0, 127};
+    if (i >= N_DIRECTED)
+        return 0;
+    d->c = cs[i % 2]; i /= 2;
+    d->k = ks[i % 2]; i /= 2;
+    d->s = ss[i % 3]; i /= 3;
+    d->pad = pads[i % 3]; i /= 3;
+    d->zp = zps[i % 3]; i /= 3;
+    d->act = (int)i;
+    return 1;
+}
+
+#define N_RANDOM 3000
+
+static void run_conv_cases(int depthwise)
+{
+    q_rng r;
+    q_rng_seed(&r, depthwise ? 11 : 10);
+    coverage cov = {0};
+    for (long i = 0;; i++) {
+        directed d, *dp = NULL;
+        if (directed_case(i, &d))
+            dp = &d;
+        else if (i >= N_DIRECTED + N_RANDOM)
+            break;
+        q8_conv_params p;
+        int act_kind;
+        rnd_geometry(&r, &p, 0, dp, &act_kind);
+        if (!depthwise)
+            p.out_c = q_rng_below(&r, 4) ? rnd_range(&r, 1, 8) : rnd_range(&r, 1, 3);
+        int per_channel = (int)(i & 1);
+        int32_t k = p.kernel_h * p.kernel_w * (depthwise ? 1 : p.in_c);
+        int32_t n_in = p.in_h * p.in_w * p.in_c, n_out = p.out_h * p.out_w * p.out_c;
+        int32_t n_w = depthwise ? p.kernel_h * p.kernel_w * p.in_c : p.out_c * k;
+        int8_t *in = malloc((size_t)n_in), *w = malloc((size_t)n_w);
+        int8_t *got = malloc((size_t)n_out), *want = malloc((size_t)n_out);
+        int32_t *bias = malloc((size_t)p.out_c * sizeof *bias);
+        q_requant *rq = malloc((size_t)p.out_c * sizeof *rq);
+        assert_non_null(in && w && got && want && bias && rq);
+        rnd_s8(&r, in, n_in, -128, 127);
+        rnd_s8(&r, w, n_w, -127, 127);
+        rnd_bias(&r, bias, p.out_c, k);
+        rnd_rq_array(&r, rq, p.out_c, per_channel, k);
+        memset(got, 0x55, (size_t)n_out);
+        if (depthwise) {
+            q8_dwconv2d_s8(&p, in, w, bias, rq, got);
+            naive_dwconv2d(&p, in, w, bias, rq, want);
+        } else {
+            q8_conv2d_s8(&p, in, w, bias, rq, got);
+            naive_conv2d(&p, in, w, bias, rq, want);
+        }
+        char desc[256];
+        describe(desc, sizeof desc, &p, per_channel);
+        expect_same(got, want, n_out, depthwise ? "dwconv2d" : "conv2d", i, desc);
+        count(&cov, &p, per_channel, act_kind);
+        free(in), free(w), free(got), free(want), free(bias), free(rq);
+    }
+    print_coverage(depthwise ? "dwconv2d" : "conv2d", &cov);
+    assert_covered(&cov, 1);
+}
+
+static void test_q8_kernels_conv2d_matches_naive(void **state)
+{
+    (void)state;
+    run_conv_cases(0);
+}
+
+static void test_q8_kernels_dwconv2d_matches_naive(void **state)
+{
+    (void)state;
+    run_conv_cases(1);
+}
+
+static void run_pool_cases(int average)
+{
+    q_rng r;
+    q_rng_seed(&r, average ? 21 : 20);
+    coverage cov = {0};
+    for (long i = 0;; i++) {
+        directed d, *dp = NULL;
+        if (directed_case(i, &d))
+            dp = &d; /* its pad is ignored: pools have none */
+        else if (i >= N_DIRECTED + N_RANDOM)
+            break;
+        q8_conv_params p;
+        int act_kind;
+        rnd_geometry(&r, &p, 1, dp, &act_kind);
+        if (!average) { /* max pool keeps the input's quantization, no clamp */
+            p.out_zp = p.in_zp;
+            p.act_min = -128;
+            p.act_max = 127;
+            act_kind = ACT_NONE;
+        }
+        int32_t n_in = p.in_h * p.in_w * p.in_c, n_out = p.out_h * p.out_w * p.out_c;
+        int8_t *in = malloc((size_t)n_in), *got = malloc((size_t)n_out),
+               *want = malloc((size_t)n_out);
+        assert_non_null(in && got && want);
+        rnd_s8(&r, in, n_in, -128, 127);
+        memset(got, 0x55, (size_t)n_out);
+        char desc[256];
+        describe(desc, sizeof desc, &p, 0);
+        if (average) {
+            /* rq from s_in / (s_out * kh * kw), s_in / s_out in 2^[-3, 3] */
+            double ratio = exp2(6.0 * q_rng_uniform(&r) - 3.0);
+            q_requant rq;
+            assert_int_equal(
+                q_quantize_multiplier(ratio / (p.kernel_h * p.kernel_w), &rq), 0);
+            q8_avgpool_s8(&p, in, rq, got);
+            naive_avgpool(&p, in, rq, want);
+        } else {
+            q8_maxpool_s8(&p, in, got);
+            naive_maxpool(&p, in, want);
+        }
+        expect_same(got, want, n_out, average ? "avgpool" : "maxpool", i, desc);
+        count(&cov, &p, 0, act_kind);
+        free(in), free(got), free(want);
+    }
+    print_coverage(average ? "avgpool" : "maxpool", &cov);
+    if (average)
+        assert_covered(&cov, 0);
+}
+
+static void test_q8_kernels_maxpool_matches_naive(void **state)
+{
+    (void)state;
+    run_pool_cases(0);
+}
+
+static void test_q8_kernels_avgpool_matches_naive(void **state)
+{
+    (void)state;
+    run_pool_cases(1);
+}
+
+static void test_q8_kernels_linear_matches_naive(void **state)
+{
+    (void)state;
+    q_rng r;
+    q_rng_seed(&r, 30);
+    long act_count[N_ACT_KINDS] = {0}, per_channel_cases = 0;
+    for (long i = 0; i < N_RANDOM; i++) {
+        int32_t in_n = q_rng_below(&r, 4) ? rnd_range(&r, 1, 64) : rnd_range(&r, 1, 3000);
+        int32_t out_n = rnd_range(&r, 1, 12);
+        int32_t in_zp = rnd_zp(&r), out_zp = rnd_zp(&r), lo, hi;
+        int act_kind = (int)q_rng_below(&r, N_ACT_KINDS), per_channel = (int)(i & 1);
+        rnd_act(&r, act_kind, out_zp, &lo, &hi);
+        int8_t *in = malloc((size_t)in_n), *w = malloc((size_t)in_n * out_n);
+        int8_t *got = malloc((size_t)out_n), *want = malloc((size_t)out_n);
+        int32_t *bias = malloc((size_t)out_n * sizeof *bias);
+        q_requant *rq = malloc((size_t)out_n * sizeof *rq);
+        assert_non_null(in && w && got && want && bias && rq);
+        rnd_s8(&r, in, in_n, -128, 127);
+        rnd_s8(&r, w, in_n * out_n, -127, 127);
+        rnd_bias(&r, bias, out_n, in_n);
+        rnd_rq_array(&r, rq, out_n, per_channel, in_n);
+        q8_linear_s8(in_n, out_n, in, in_zp, w, bias, rq, out_zp, lo, hi, got);
+        naive_linear(in_n, out_n, in, in_zp, w, bias, rq, out_zp, lo, hi, want);
+        char desc[128];
+        snprintf(desc, sizeof desc, "%d -> %d, zp %d->%d, act [%d,%d]", in_n, out_n, in_zp,
+                 out_zp, lo, hi);
+        expect_same(got, want, out_n, "linear", i, desc);
+        act_count[act_kind]++;
+        per_channel_cases += per_channel;
+        free(in), free(w), free(got), free(want), free(bias), free(rq);
+    }
+    print_interior("linear");
+    print_message("linear: %d cases bit-exact with the naive twin (per-channel %ld, act "
+                  "none/relu/relu6/any %ld/%ld/%ld/%ld)\n",
+                  N_RANDOM, per_channel_cases, act_count[0], act_count[1], act_count[2],
+                  act_count[3]);
+}
+
+/* Random input scales in 2^[-8, 0] with ratios up to 2^6 between them. */
+static double rnd_scale(q_rng *r)
+{
+    return exp2(-8.0 * q_rng_uniform(r));
+}
+
+static void test_q8_kernels_add_matches_naive(void **state)
+{
+    (void)state;
+    q_rng r;
+    q_rng_seed(&r, 40);
+    long act_count[N_ACT_KINDS] = {0}, elements = 0;
+    for (long i = 0; i < N_RANDOM; i++) {
+        double s1 = rnd_scale(&r), s2 = q_rng_below(&r, 8) ? rnd_scale(&r) : s1;
+        double s_out = (s1 + s2) * exp2(2.0 * q_rng_uniform(&r) - 0.5);
+        q8_add_params p;
+        memset(&p, 0, sizeof p);
+        assert_int_equal(q8_add_params_from_scales(s1, s2, s_out, &p), 0);
+        p.in1_zp = rnd_zp(&r);
+        p.in2_zp = rnd_zp(&r);
+        p.out_zp = rnd_zp(&r);
+        int act_kind = (int)q_rng_below(&r, N_ACT_KINDS);
+        rnd_act(&r, act_kind, p.out_zp, &p.act_min, &p.act_max);
+        int32_t n = rnd_range(&r, 1, 300);
+        int8_t *a = malloc((size_t)n), *b = malloc((size_t)n), *got = malloc((size_t)n),
+               *want = malloc((size_t)n);
+        assert_non_null(a && b && got && want);
+        rnd_s8(&r, a, n, -128, 127);
+        rnd_s8(&r, b, n, -128, 127);
+        q8_add_s8(&p, n, a, b, got);
+        naive_add(&p, n, a, b, want);
+        char desc[160];
+        snprintf(desc, sizeof desc, "n %d scales %g %g -> %g zp %d %d -> %d act [%d,%d]", n,
+                 s1, s2, s_out, p.in1_zp, p.in2_zp, p.out_zp, p.act_min, p.act_max);
+        expect_same(got, want, n, "add", i, desc);
+        act_count[act_kind]++;
+        elements += n;
+        free(a), free(b), free(got), free(want);
+    }
+    print_interior("add");
+    print_message("add: %d cases (%ld elements) bit-exact with the naive twin (act "
+                  "none/relu/relu6/any %ld/%ld/%ld/%ld)\n",
+                  N_RANDOM, elements, act_count[0], act_count[1], act_count[2], act_count[3]);
+}
+
+/* The add computes s1 (x1 - zp1) + s2 (x2 - zp2) in units of s_out to within
+ * one step (two fine roundings at 2^-20 of the larger input scale, then one). */
+static void test_q8_kernels_add_approximates_real(void **state)
+{
+    (void)state;
+    q_rng r;
+    q_rng_seed(&r, 41);
+    long n = 0, exact = 0;
+    for (int i = 0; i < 2000; i++) {
+        double s1 = rnd_scale(&r), s2 = rnd_scale(&r), s_out = (s1 + s2) * 0.75;
+        q8_add_params p;
+        memset(&p, 0, sizeof p);
+        p.in1_zp = rnd_zp(&r);
+        p.in2_zp = rnd_zp(&r);
+        p.out_zp = rnd_zp(&r);
+        p.act_min = -128;
+        p.act_max = 127;
+        assert_int_equal(q8_add_params_from_scales(s1, s2, s_out, &p), 0);
+        for (int j = 0; j < 64; j++) {
+            int8_t a = (int8_t)rnd_range(&r, -128, 127), b = (int8_t)rnd_range(&r, -128, 127);
+            int8_t got;
+            q8_add_s8(&p, 1, &a, &b, &got);
+            double real = (s1 * (a - p.in1_zp) + s2 * (b - p.in2_zp)) / s_out + p.out_zp;
+            double want = fmin(127.0, fmax(-128.0, floor(real + 0.5)));
+            if (fabs(got - want) > 1.0)
+                fail_msg("add %d,%d scales %g %g -> %g: got %d, real %g", a, b, s1, s2, s_out,
+                         got, real);
+            exact += got == want;
+            n++;
+        }
+    }
+    print_message("add: %ld/%ld equal to the rounded real sum, the rest within 1\n", exact, n);
+    assert_true(exact > n * 9 / 10);
+}
+
+/* The average pool's output is the rounded mean to within one step. */
+static void test_q8_kernels_avgpool_approximates_mean(void **state)
+{
+    (void)state;
+    q_rng r;
+    q_rng_seed(&r, 22);
+    long exact = 0, n = 0;
+    for (int i = 0; i < 500; i++) {
+        q8_conv_params p;
+        int act_kind;
+        rnd_geometry(&r, &p, 1, NULL, &act_kind);
+        p.act_min = -128;
+        p.act_max = 127;
+        p.kernel_h = p.in_h; /* global */
+        p.kernel_w = p.in_w;
+        p.out_h = p.out_w = 1;
+        double ratio = exp2(4.0 * q_rng_uniform(&r) - 2.0); /* s_in / s_out */
+        q_requant rq;
+        assert_int_equal(q_quantize_multiplier(ratio / (p.in_h * p.in_w), &rq), 0);
+        int32_t n_in = p.in_h * p.in_w * p.in_c;
+        int8_t *in = malloc((size_t)n_in), *got = malloc((size_t)p.in_c);
+        assert_non_null(in && got);
+        rnd_s8(&r, in, n_in, -128, 127);
+        q8_avgpool_s8(&p, in, rq, got);
+        for (int32_t c = 0; c < p.in_c; c++) {
+            double sum = 0;
+            for (int32_t j = 0; j < p.in_h * p.in_w; j++)
+                sum += in[j * p.in_c + c] - p.in_zp;
+            double real = ratio * sum / (p.in_h * p.in_w) + p.out_zp;
+            double want = fmin(127.0, fmax(-128.0, floor(real + 0.5)));
+            if (fabs(got[c] - want) > 1.0)
+                fail_msg("global avgpool channel %d: got %d, real %g", c, got[c], real);
+            exact += got[c] == want;
+            n++;
+        }
+        free(in), free(got);
+    }
+    print_message("avgpool: %ld/%ld global means equal to the rounded real mean\n", exact, n);
+    assert_true(exact > n * 9 / 10);
+}
+
+static void test_q8_kernels_add_params_from_scales(void **state)
+{
+    (void)state;
+    q8_add_params p;
+    memset(&p, 0, sizeof p);
+    /* equal scales: both inputs by 1/2, output by 2 s / (2^20 s) = 2^-19 */
+    assert_int_equal(q8_add_params_from_scales(0.1, 0.1, 0.1, &p), 0);
+    assert_int_equal(p.in1_rq.multiplier, 1 << 30);
+    assert_int_equal(p.in1_rq.shift, 0);
+    assert_int_equal(p.in2_rq.multiplier, 1 << 30);
+    assert_int_equal(p.in2_rq.shift, 0);
+    assert_int_equal(p.out_rq.multiplier, 1 << 30);
+    assert_int_equal(p.out_rq.shift, -18);
+    /* the larger scale always maps to 1/2 */
+    assert_int_equal(q8_add_params_from_scales(0.25, 1.0, 0.5, &p), 0);
+    assert_int_equal(p.in2_rq.multiplier, 1 << 30);
+    assert_int_equal(p.in2_rq.shift, 0);
+    assert_int_equal(p.in1_rq.shift, -2); /* 1/8 */
+    const double bad[][3] = {{0, 1, 1},      {1, 0, 1},       {1, 1, 0},  {-1, 1, 1},
+                             {NAN, 1, 1},    {1, INFINITY, 1}, {1, 1, NAN}, {1, 1, -1},
+                             {1, 1, 0x1p-50}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        q8_add_params before = p;
+        if (q8_add_params_from_scales(bad[i][0], bad[i][1], bad[i][2], &p) != -1)
+            fail_msg("scales %g %g %g accepted", bad[i][0], bad[i][1], bad[i][2]);
+        assert_memory_equal(&p, &before, sizeof p);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_q8_kernels_conv2d_matches_naive),
+        cmocka_unit_test(test_q8_kernels_dwconv2d_matches_naive),
+        cmocka_unit_test(test_q8_kernels_linear_matches_naive),
+        cmocka_unit_test(test_q8_kernels_maxpool_matches_naive),
+        cmocka_unit_test(test_q8_kernels_avgpool_matches_naive),
+        cmocka_unit_test(test_q8_kernels_add_matches_naive),
+        cmocka_unit_test(test_q8_kernels_add_approximates_real),
+        cmocka_unit_test(test_q8_kernels_avgpool_approximates_mean),
+        cmocka_unit_test(test_q8_kernels_add_params_from_scales),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,417 @@
+/* Tests for yamlx: every accessor, and the exact text of every error. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "yamlx.h"
+
+typedef struct {
+    char dir[256];
+    char path[320];
+    yx_doc doc;
+    qerr e;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->dir, sizeof f->dir, "%s/test_yamlx.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->path, sizeof f->path, "%s/t.yaml", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    yx_free(&f->doc);
+    unlink(f->path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Writes text to the fixture's file and loads it; returns yx_load's result. */
+static int load(fixture *f, const char *text)
+{
+    FILE *fp = fopen(f->path, "wb");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    yx_free(&f->doc);
+    memset(&f->e, 0, sizeof f->e);
+    return yx_load(&f->doc, f->path, &f->e);
+}
+
+/* Asserts that the message is exactly "PATH:" followed by rest. */
+static void assert_msg(const fixture *f, const char *rest)
+{
+    char want[1024];
+    snprintf(want, sizeof want, "%s:%s", f->path, rest);
+    assert_string_equal(f->e.msg, want);
+}
+
+static void test_yamlx_load_and_walk(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "a: 1\nlist:\n  - x\n  - {k: v}\nnested: {b: 2}\n"), 0);
+    yaml_node_t *root = yx_root(&f->doc);
+    assert_non_null(root);
+    assert_int_equal(yx_expect_map(&f->doc, root, "", &f->e), 0);
+    assert_int_equal(yx_line(root), 1);
+    yaml_node_t *list = yx_get(&f->doc, root, "list");
+    assert_non_null(list);
+    assert_int_equal(yx_expect_seq(&f->doc, list, "list", &f->e), 0);
+    assert_int_equal(yx_seq_len(list), 2);
+    assert_int_equal(yx_line(yx_seq_item(&f->doc, list, 0)), 3);
+    yaml_node_t *item = yx_seq_item(&f->doc, list, 1);
+    assert_int_equal(yx_line(item), 4);
+    assert_int_equal(item->type, YAML_MAPPING_NODE);
+    assert_null(yx_seq_item(&f->doc, list, 2));
+    assert_null(yx_seq_item(&f->doc, list, -1));
+    assert_null(yx_get(&f->doc, root, "missing"));
+    assert_null(yx_get(&f->doc, list, "a")); /* not a mapping */
+    assert_int_equal(yx_seq_len(root), 0);
+    yaml_node_t *nested = yx_get(&f->doc, root, "nested");
+    assert_int_equal(yx_line(nested), 5);
+}
+
+static void test_yamlx_empty_document(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, ""), 0);
+    assert_null(yx_root(&f->doc));
+    assert_int_equal(load(f, "# only a comment\n"), 0);
+    assert_null(yx_root(&f->doc));
+}
+
+static void test_yamlx_missing_file(void **state)
+{
+    fixture *f = *state;
+    char missing[400];
+    snprintf(missing, sizeof missing, "%s/nope.yaml", f->dir);
+    assert_int_equal(yx_load(&f->doc, missing, &f->e), -1);
+    char want[512];
+    snprintf(want, sizeof want, "%s: cannot open: No such file or directory", missing);
+    assert_string_equal(f->e.msg, want);
+    assert_int_equal(yx_load(&f->doc, f->dir, &f->e), -1);
+    snprintf(want, sizeof want, "%s: is a directory", f->dir);
+    assert_string_equal(f->e.msg, want);
+}
+
+static void test_yamlx_syntax_error_names_line(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "a: 1\nb: [1, 2\nc: 3\n"), -1);
+    assert_non_null(strstr(f->e.msg, "YAML syntax error"));
+    assert_int_equal(strncmp(f->e.msg, f->path, strlen(f->path)), 0);
+    /* the unclosed flow sequence is noticed on line 3 */
+    char prefix[400];
+    snprintf(prefix, sizeof prefix, "%s:3: ", f->path);
+    assert_int_equal(strncmp(f->e.msg, prefix, strlen(prefix)), 0);
+    assert_int_equal(f->doc.loaded, 0);
+
+    assert_int_equal(load(f, "a: 1\n  b: 2\n"), -1);
+    snprintf(prefix, sizeof prefix, "%s:2: YAML syntax error: ", f->path);
+    assert_int_equal(strncmp(f->e.msg, prefix, strlen(prefix)), 0);
+}
+
+static void test_yamlx_two_documents_rejected(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "a: 1\n---\nb: 2\n"), -1);
+    assert_msg(f, "3: more than one YAML document");
+    assert_int_equal(f->doc.loaded, 0);
+}
+
+static void test_yamlx_expect_type_messages(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "m: {a: 1}\ns: [1]\nt: hello\n"), 0);
+    yaml_node_t *root = yx_root(&f->doc);
+    assert_int_equal(yx_expect_map(&f->doc, yx_get(&f->doc, root, "s"), "x.s", &f->e), -1);
+    assert_msg(f, "2: x.s: expected a mapping, got a sequence");
+    assert_int_equal(yx_expect_seq(&f->doc, yx_get(&f->doc, root, "m"), "x.m", &f->e), -1);
+    assert_msg(f, "1: x.m: expected a sequence, got a mapping");
+    assert_int_equal(yx_expect_seq(&f->doc, yx_get(&f->doc, root, "t"), "x.t", &f->e), -1);
+    assert_msg(f, "3: x.t: expected a sequence, got 'hello'");
+}
+
+static void test_yamlx_check_keys_suggests_nearest(void **state)
+{
+    fixture *f = *state;
+    static const char *const allowed[] = {"out", "kernel", "stride", "pad", NULL};
+    assert_int_equal(load(f, "out: 4\nkernal: 3\n"), 0);
+    yaml_node_t *root = yx_root(&f->doc);
+    assert_int_equal(yx_check_keys(&f->doc, root, allowed, "model.layers[0].conv2d", &f->e), -1);
+    assert_msg(f, "2: model.layers[0].conv2d.kernal: unknown key, did you mean 'kernel'?");
+
+    /* swapped neighbours are one edit */
+    assert_int_equal(load(f, "out: 4\nsrtide: 3\n"), 0);
+    root = yx_root(&f->doc);
+    assert_int_equal(yx_check_keys(&f->doc, root, allowed, "c", &f->e), -1);
+    assert_msg(f, "2: c.srtide: unknown key, did you mean 'stride'?");
+
+    /* nothing close: list the valid keys */
+    assert_int_equal(load(f, "banana: 3\n"), 0);
+    root = yx_root(&f->doc);
+    assert_int_equal(yx_check_keys(&f->doc, root, allowed, "c", &f->e), -1);
+    assert_msg(f, "1: c.banana: unknown key (valid keys: out, kernel, stride, pad)");
+
+    /* at the top level the field is the key itself */
+    assert_int_equal(load(f, "modle: 1\n"), 0);
+    static const char *const top[] = {"model", "data", NULL};
+    assert_int_equal(yx_check_keys(&f->doc, yx_root(&f->doc), top, "", &f->e), -1);
+    assert_msg(f, "1: modle: unknown key, did you mean 'model'?");
+
+    static const char *const none[] = {NULL};
+    assert_int_equal(load(f, "x: 1\n"), 0);
+    root = yx_root(&f->doc);
+    assert_int_equal(yx_check_keys(&f->doc, root, none, "flatten", &f->e), -1);
+    assert_msg(f, "1: flatten.x: unknown key (no keys allowed here)");
+
+    /* all keys valid */
+    assert_int_equal(load(f, "out: 4\nkernel: 3\npad: 1\n"), 0);
+    root = yx_root(&f->doc);
+    assert_int_equal(yx_check_keys(&f->doc, root, allowed, "c", &f->e), 0);
+}
+
+static void test_yamlx_check_keys_rejects_duplicates(void **state)
+{
+    fixture *f = *state;
+    static const char *const allowed[] = {"out", "kernel", NULL};
+    assert_int_equal(load(f, "kernel: 3\nout: 2\nkernel: 5\n"), 0);
+    yaml_node_t *root = yx_root(&f->doc);
+    assert_int_equal(yx_check_keys(&f->doc, root, allowed, "c", &f->e), -1);
+    assert_msg(f, "3: c.kernel: duplicate key (first on line 1)");
+}
+
+static void test_yamlx_check_keys_rejects_complex_keys(void **state)
+{
+    fixture *f = *state;
+    static const char *const allowed[] = {"out", NULL};
+    assert_int_equal(load(f, "? [a, b]\n: 1\n"), 0);
+    assert_int_equal(yx_check_keys(&f->doc, yx_root(&f->doc), allowed, "c", &f->e), -1);
+    assert_msg(f, "1: c: keys must be plain strings, got a sequence");
+    assert_int_equal(load(f, "[1]\n"), 0);
+    assert_int_equal(yx_check_keys(&f->doc, yx_root(&f->doc), allowed, "c", &f->e), -1);
+    assert_msg(f, "1: c: expected a mapping, got a sequence");
+}
+
+static void test_yamlx_int(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "a: 42\nb: -7\nc: +3\nd: abc\ne: 4.0\nf: 0x10\ng: '5'\n"
+                             "h: 99999999999999999999\ni:\nj: [1]\nk: 1024\nl: 12abc\n"),
+                     0);
+    yaml_node_t *root = yx_root(&f->doc);
+    int64_t v = 0;
+    assert_int_equal(yx_int(&f->doc, yx_get(&f->doc, root, "a"), "a", 0, 100, &v, &f->e), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(yx_int(&f->doc, yx_get(&f->doc, root, "b"), "b", -10, 10, &v, &f->e), 0);
+    assert_int_equal(v, -7);
+    assert_int_equal(yx_int(&f->doc, yx_get(&f->doc, root, "c"), "c", -10, 10, &v, &f->e), 0);
+    assert_int_equal(v, 3);
+
+    v = 11;
+    assert_int_equal(yx_int(&f->doc, yx_get(&f->doc, root, "d"), "m.d", 0, 9, &v, &f->e), -1);
+    assert_msg(f, "4: m.d: expected an integer, got 'abc'");
+    assert_int_equal(v, 11); /* untouched on failure */
+    assert_int_equal(yx_int(&f->doc, yx_get(&f->doc, root, "e"), "m.e", 0, 9, &v, &f->e), -1);
+    assert_msg(f, "5: m.e: expected an integer, got '4.0'");
+    assert_int_equal(yx_int(&f->doc, yx_get(&f->doc, root, "f"), "m.f", 0, 99, &v, &f->e), -1);
+    assert_msg(f, "6: m.f: expected an integer, got '0x10'");
+    assert_int_equal(yx_int(&f->doc, yx_get(&f->doc, root, "g"), "m.g", 0, 9, &v, &f->e), -1);
+    assert_msg(f, "7: m.g: expected an integer, got the quoted string '5'");
+    assert_int_equal(yx_int(&f->doc, yx_get(&f->doc, root, "h"), "m.h", INT64_MIN, INT64_MAX,
+                            &v, &f->e), -1);
+    assert_msg(f, "8: m.h: 99999999999999999999 is out of range "
+                  "[-9223372036854775808, 9223372036854775807]");
+    assert_int_equal(yx_int(&f->doc, yx_get(&f->doc, root, "i"), "m.i", 0, 9, &v, &f->e), -1);
+    assert_msg(f, "9: m.i: expected an integer, got nothing");
+    assert_int_equal(yx_int(&f->doc, yx_get(&f->doc, root, "j"), "m.j", 0, 9, &v, &f->e), -1);
+    assert_msg(f, "10: m.j: expected an integer, got a sequence");
+    assert_int_equal(yx_int(&f->doc, yx_get(&f->doc, root, "k"), "m.k", 1, 1023, &v, &f->e), -1);
+    assert_msg(f, "11: m.k: 1024 is out of range [1, 1023]");
+    assert_int_equal(yx_int(&f->doc, yx_get(&f->doc, root, "l"), "m.l", 0, 99, &v, &f->e), -1);
+    assert_msg(f, "12: m.l: expected an integer, got '12abc'");
+}
+
+static void test_yamlx_double(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "a: 0.00392156862745098\nb: 5e-4\nc: -2\nd: .inf\ne: inf\n"
+                             "f: nan\ng: 1e999\nh: 1.5x\ni: \"0.5\"\n"),
+                     0);
+    yaml_node_t *root = yx_root(&f->doc);
+    double v = 0;
+    assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "a"), "a", &v, &f->e), 0);
+    assert_true(v == 0.00392156862745098);
+    assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "b"), "b", &v, &f->e), 0);
+    assert_true(v == 5e-4);
+    assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "c"), "c", &v, &f->e), 0);
+    assert_true(v == -2.0);
+    v = 7;
+    assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "d"), "q.d", &v, &f->e), -1);
+    assert_msg(f, "4: q.d: expected a number, got '.inf'");
+    assert_true(v == 7.0);
+    assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "e"), "q.e", &v, &f->e), -1);
+    assert_msg(f, "5: q.e: expected a finite number, got 'inf'");
+    assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "f"), "q.f", &v, &f->e), -1);
+    assert_msg(f, "6: q.f: expected a finite number, got 'nan'");
+    assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "g"), "q.g", &v, &f->e), -1);
+    assert_msg(f, "7: q.g: expected a finite number, got '1e999'");
+    assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "h"), "q.h", &v, &f->e), -1);
+    assert_msg(f, "8: q.h: expected a number, got '1.5x'");
+    assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "i"), "q.i", &v, &f->e), -1);
+    assert_msg(f, "9: q.i: expected a number, got the quoted string '0.5'");
+    assert_true(v == 7.0);
+}
+
+static void test_yamlx_bool(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "a: true\nb: false\nc: yes\nd: 1\n"), 0);
+    yaml_node_t *root = yx_root(&f->doc);
+    int v = 5;
+    assert_int_equal(yx_bool(&f->doc, yx_get(&f->doc, root, "a"), "a", &v, &f->e), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(yx_bool(&f->doc, yx_get(&f->doc, root, "b"), "b", &v, &f->e), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(yx_bool(&f->doc, yx_get(&f->doc, root, "c"), "bn", &v, &f->e), -1);
+    assert_msg(f, "3: bn: expected true or false, got 'yes'");
+    assert_int_equal(yx_bool(&f->doc, yx_get(&f->doc, root, "d"), "bn", &v, &f->e), -1);
+    assert_msg(f, "4: bn: expected true or false, got '1'");
+    assert_int_equal(v, 0);
+}
+
+static void test_yamlx_string(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "a: hello\nb: 'quoted: yes'\nc: toolongforthis\nd: {x: 1}\n"), 0);
+    yaml_node_t *root = yx_root(&f->doc);
+    char buf[8];
+    assert_int_equal(yx_string(&f->doc, yx_get(&f->doc, root, "a"), "a", buf, sizeof buf,
+                               &f->e), 0);
+    assert_string_equal(buf, "hello");
+    char big[32];
+    assert_int_equal(yx_string(&f->doc, yx_get(&f->doc, root, "b"), "b", big, sizeof big,
+                               &f->e), 0);
+    assert_string_equal(big, "quoted: yes");
+    assert_int_equal(yx_string(&f->doc, yx_get(&f->doc, root, "c"), "s.c", buf, sizeof buf,
+                               &f->e), -1);
+    assert_msg(f, "3: s.c: longer than 7 characters");
+    assert_string_equal(buf, "hello");
+    assert_int_equal(yx_string(&f->doc, yx_get(&f->doc, root, "d"), "s.d", buf, sizeof buf,
+                               &f->e), -1);
+    assert_msg(f, "4: s.d: expected a string, got a mapping");
+}
+
+static void test_yamlx_enum(void **state)
+{
+    fixture *f = *state;
+    static const char *const choices[] = {"sgd", "adam", NULL};
+    assert_int_equal(load(f, "a: adam\nb: sdg\nc: rmsprop\n"), 0);
+    yaml_node_t *root = yx_root(&f->doc);
+    int v = -1;
+    assert_int_equal(yx_enum(&f->doc, yx_get(&f->doc, root, "a"), "a", choices, &v, &f->e), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(yx_enum(&f->doc, yx_get(&f->doc, root, "b"), "opt.type", choices, &v,
+                             &f->e), -1);
+    assert_msg(f, "2: opt.type: unknown value 'sdg', did you mean 'sgd'? (one of: sgd, adam)");
+    assert_int_equal(yx_enum(&f->doc, yx_get(&f->doc, root, "c"), "opt.type", choices, &v,
+                             &f->e), -1);
+    assert_msg(f, "3: opt.type: unknown value 'rmsprop' (one of: sgd, adam)");
+    assert_int_equal(v, 1);
+}
+
+static void test_yamlx_optional_members_keep_defaults(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "epochs: 3\nlr: 0.5\nbad: x\n"), 0);
+    yaml_node_t *root = yx_root(&f->doc);
+    int64_t i = 9;
+    double dv = 0.25;
+    assert_int_equal(yx_get_int(&f->doc, root, "iterations", "p.iterations", 0, 10, &i, &f->e),
+                     0);
+    assert_int_equal(i, 9);
+    assert_int_equal(yx_get_int(&f->doc, root, "epochs", "p.epochs", 0, 10, &i, &f->e), 0);
+    assert_int_equal(i, 3);
+    assert_int_equal(yx_get_double(&f->doc, root, "momentum", "p.momentum", &dv, &f->e), 0);
+    assert_true(dv == 0.25);
+    assert_int_equal(yx_get_double(&f->doc, root, "lr", "p.lr", &dv, &f->e), 0);
+    assert_true(dv == 0.5);
+    assert_int_equal(yx_get_int(&f->doc, root, "bad", "p.bad", 0, 10, &i, &f->e), -1);
+    assert_msg(f, "3: p.bad: expected an integer, got 'x'");
+    assert_int_equal(yx_get_double(&f->doc, root, "bad", "p.bad", &dv, &f->e), -1);
+    assert_msg(f, "3: p.bad: expected a number, got 'x'");
+}
+
+static void test_yamlx_aliases_resolve(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "base: &b {lr: 0.1}\nother: *b\n"), 0);
+    yaml_node_t *other = yx_get(&f->doc, yx_root(&f->doc), "other");
+    double lr = 0;
+    assert_int_equal(yx_get_double(&f->doc, other, "lr", "other.lr", &lr, &f->e), 0);
+    assert_true(lr == 0.1);
+}
+
+static void test_yamlx_edit_distance(void **state)
+{
+    (void)state;
+    assert_int_equal(yx_edit_distance("", ""), 0);
+    assert_int_equal(yx_edit_distance("abc", ""), 3);
+    assert_int_equal(yx_edit_distance("", "abc"), 3);
+    assert_int_equal(yx_edit_distance("kernel", "kernel"), 0);
+    assert_int_equal(yx_edit_distance("kernal", "kernel"), 1);
+    assert_int_equal(yx_edit_distance("kernle", "kernel"), 1);
+    assert_int_equal(yx_edit_distance("kitten", "sitting"), 3);
+    assert_int_equal(yx_edit_distance("epoch", "epochs"), 1);
+    assert_int_equal(yx_edit_distance("ca", "abc"), 3); /* optimal string alignment */
+    char longer[300];
+    memset(longer, 'a', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    assert_int_equal(yx_edit_distance(longer, "a"), 299);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_yamlx_load_and_walk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_empty_document, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_syntax_error_names_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_two_documents_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_expect_type_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_check_keys_suggests_nearest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_check_keys_rejects_duplicates, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_check_keys_rejects_complex_keys, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_int, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_double, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_bool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_string, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_enum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_optional_members_keep_defaults, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_aliases_resolve, setup, teardown),
+        cmocka_unit_test(test_yamlx_edit_distance),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
