@@ -490,8 +490,10 @@ static void test_config_layer_list(void **state)
                  "3: model.layers[0]: expected one layer as a one-key mapping such as "
                  "'- conv2d: {out: 16, kernel: 3}', got a mapping with several keys");
     expect_error(f, "model:\n  layers: []\n", "2: model.layers: no layers");
-    expect_error(f, "model:\n  name: tiny\n", "2: model: missing key 'layers'");
+    expect_error(f, "model:\n  name: tiny\n", "1: model: missing key 'layers'");
     expect_error(f, "model:\n  layers:\n    - conv2d: {kernel: 3}\n",
+                 "3: model.layers[0].conv2d: missing key 'out'");
+    expect_error(f, "model:\n  layers:\n    - conv2d:\n        kernel: 3\n        pad: 1\n",
                  "3: model.layers[0].conv2d: missing key 'out'");
     expect_error(f, "model:\n  layers:\n    - linear:\n",
                  "3: model.layers[0].linear: missing key 'out'");
@@ -592,7 +594,7 @@ static void test_config_phases(void **state)
 {
     fixture *f = *state;
     expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  batch: 32\n",
-                 "3: pretrain: missing key 'epochs' (0 skips float pretraining)");
+                 "2: pretrain: missing key 'epochs' (0 skips float pretraining)");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
                     "  optimizer: {type: adam, momentum: 0.9}\n",
                  "4: pretrain.optimizer.momentum: only for type: sgd");
@@ -604,7 +606,7 @@ static void test_config_phases(void **state)
                  "4: pretrain.optimizer.nesterov: needs momentum > 0");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
                     "  lr_schedule: step\n",
-                 "3: pretrain: missing key 'lr_step_epochs' (lr_schedule: step multiplies the "
+                 "2: pretrain: missing key 'lr_step_epochs' (lr_schedule: step multiplies the "
                  "lr by lr_step_gamma every lr_step_epochs epochs)");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
                     "  lr_step_gamma: 0.5\n",
@@ -628,7 +630,7 @@ static void test_config_data_paths(void **state)
     char text[1024];
     expect_error(f, "model: {layers: [linear: {out: 2}]}\ndata:\n"
                     "  train: {images: data/tri.idx, labels: data/trl.idx}\n",
-                 "3: data: missing key 'eval' (images and labels to evaluate on)");
+                 "2: data: missing key 'eval' (images and labels to evaluate on)");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\ndata:\n"
                     "  train: {images: data/tri.idx}\n",
                  "3: data.train: missing key 'labels'");
@@ -689,6 +691,52 @@ static void test_config_shapes_in_memory(void **state)
     assert_int_equal(config_classes(&c), 10);
 }
 
+/* examples/fmnist/fmnist_cnn.yaml: the reference CNN of issue 3. The path is
+ * relative to the checkout, where make runs the tests. */
+static void test_config_fmnist_example(void **state)
+{
+    fixture *f = *state;
+    const char *path = "examples/fmnist/fmnist_cnn.yaml";
+    if (access(path, R_OK) != 0)
+        fail_msg("%s not found: run the tests from the top of the checkout", path);
+    if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0)
+        skip(); /* its data paths must exist */
+    if (config_read(path, &f->c, &f->e))
+        fail_msg("%s", f->e.msg);
+    const q_config *c = &f->c;
+    assert_string_equal(c->name, "fmnist_cnn");
+    assert_int_equal(c->n_layers, 8);
+    static const cfg_layer_type types[8] = {CFG_CONV2D, CFG_MAXPOOL, CFG_CONV2D, CFG_MAXPOOL,
+                                            CFG_CONV2D, CFG_AVGPOOL, CFG_FLATTEN, CFG_LINEAR};
+    static const int32_t outs[3] = {16, 32, 64};
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(c->layers[i].type, types[i]);
+    for (int k = 0; k < 3; k++) {
+        const cfg_layer *l = &c->layers[2 * k];
+        assert_int_equal(l->out, outs[k]);
+        assert_int_equal(l->kernel, 3);
+        assert_int_equal(l->pad, 1);
+        assert_int_equal(l->bn, 1);
+        assert_int_equal(l->act, Q_ACT_RELU);
+    }
+    assert_int_equal(c->layers[5].global, 1);
+    q_shape s[CFG_MAX_LAYERS + 1];
+    assert_int_equal(config_shapes(c, s, &f->e), 0);
+    assert_int_equal(s[2].h, 14);
+    assert_int_equal(s[4].h, 7);
+    assert_int_equal(s[5].c, 64);
+    assert_int_equal(config_classes(c), 10);
+    assert_true(c->input_q.scale == 0.00392156862745098);
+    assert_int_equal(c->input_q.zero_point, -128);
+    assert_int_equal(c->pretrain.epochs, 6);
+    assert_true(c->pretrain.optimizer.lr == 0.05);
+    assert_int_equal(c->qat.epochs, 8);
+    assert_true(c->qat.optimizer.lr == 0.005);
+    assert_int_equal(c->freeze_bn_after, 4);
+    assert_int_equal(c->disable_observer_after, 5);
+    assert_int_equal(c->seed, 9527);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -708,6 +756,7 @@ int main(void)
         T(test_config_data_paths),
         T(test_config_file_errors),
         T(test_config_shapes_in_memory),
+        T(test_config_fmnist_example),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
