@@ -60,11 +60,11 @@ $(LIBQATCGEN): $(call obj,$(GEN_SRC))
 	ar rcs $@ $^
 
 qatc: $(call obj,gen/main.c) $(LIBQATCGEN) $(LIBQATC)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.o %.a,$^) $(LDLIBS_ALL)
 
 $(BUILD)/tests/%: tests/%.c $(call obj,$(SUPPORT_SRC)) $(LIBQATCGEN) $(LIBQATC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -o $@ $^ -lcmocka $(LDLIBS_ALL)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -o $@ $(filter %.c %.o %.a,$^) -lcmocka $(LDLIBS_ALL)
 
 tests: $(TESTS)
 
