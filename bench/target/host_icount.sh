@@ -7,12 +7,12 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 2 ] || { echo "usage: host_icount.sh GENERATED_DIR NAME" >&2; exit 2; }
-dir=$(cd "$1" && pwd); name=$2; runs=10
+dir=$(cd "$1" && pwd); name=$2; upper=$(echo "$name" | tr a-z A-Z); runs=10
 out=${QT_OUT:-$dir/bench}
 mkdir -p "$out"
 prog=$out/${name}_host
 # shellcheck disable=SC2086
-${CC:-cc} -std=c99 ${QT_HOST_CFLAGS:--O2} -DQT_NAME="$name" -DQT_HEADER="\"$name.h\"" \
+${CC:-cc} -std=c99 ${QT_HOST_CFLAGS:--O2} -DQT_NAME="$name" -DQT_UPPER="$upper" -DQT_HEADER="\"$name.h\"" \
     -DQT_RUNS=$runs -I"$dir" -o "$prog" "$here/host_main.c" "$dir/$name.c"
 valgrind --tool=callgrind --collect-atstart=no --toggle-collect="${name}_run_static" \
     --callgrind-out-file="$out/callgrind.$name" "$prog" >/dev/null 2>"$out/callgrind.$name.log" ||

@@ -8,15 +8,16 @@
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
-#define MODEL(suffix) CAT(QT_NAME, suffix)
+#define MODEL(suffix) CAT(QT_NAME, suffix)   /* fmnist_cnn_run */
+#define UPPER(suffix) CAT(QT_UPPER, suffix)   /* FMNIST_CNN_INPUT_SIZE */
 
-static int8_t input[MODEL(_INPUT_SIZE)];
-static int8_t output[MODEL(_OUTPUT_SIZE)];
+static int8_t input[UPPER(_INPUT_SIZE)];
+static int8_t output[UPPER(_OUTPUT_SIZE)];
 
 int main(void)
 {
     uint32_t x = 12345;
-    for (int32_t i = 0; i < MODEL(_INPUT_SIZE); i++) {
+    for (int32_t i = 0; i < UPPER(_INPUT_SIZE); i++) {
         x = x * 1103515245u + 12345u;
         input[i] = (int8_t)(x >> 24);
     }
