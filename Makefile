@@ -23,7 +23,7 @@ CFLAGS_ALL   = -std=c11 $(WARN) -fopenmp $(CFLAGS)
 LDLIBS_ALL   = -lyaml -lz -lm -lpthread -fopenmp $(LDLIBS)
 
 # OpenBLAS through CBLAS when it is there; a portable fallback otherwise.
-HAVE_CBLAS := $(shell printf '\#include <cblas.h>\nint main(void){return 0;}' | \
+HAVE_CBLAS := $(shell printf '\043include <cblas.h>\nint main(void){return 0;}' | \
                 $(CC) -x c - -lopenblas -o /dev/null 2>/dev/null && echo 1)
 ifeq ($(HAVE_CBLAS),1)
 CPPFLAGS_ALL += -DQATC_HAVE_CBLAS
@@ -60,11 +60,11 @@ $(LIBQATCGEN): $(call obj,$(GEN_SRC))
 	ar rcs $@ $^
 
 qatc: $(call obj,gen/main.c) $(LIBQATCGEN) $(LIBQATC)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.o %.a,$^) $(LDLIBS_ALL)
 
 $(BUILD)/tests/%: tests/%.c $(call obj,$(SUPPORT_SRC)) $(LIBQATCGEN) $(LIBQATC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -o $@ $^ -lcmocka $(LDLIBS_ALL)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -o $@ $(filter %.c %.o %.a,$^) -lcmocka $(LDLIBS_ALL)
 
 tests: $(TESTS)
 

@@ -95,4 +95,16 @@ void config_defaults(q_config *c);
  * e set to "FILE:LINE: FIELD: problem". */
 int config_read(const char *path, q_config *c, qerr *e);
 
+/* The shape of every tensor of the layer stack: shapes[0] is the input,
+ * shapes[i + 1] the output of layers[i] (shapes holds n_layers + 1 entries).
+ * A linear layer reads its input as one NHWC vector (an implicit flatten);
+ * the last layer must give 1x1xK class scores, 2 <= K <= 256. Returns 0, or
+ * -1 with e set ("FILE:LINE: model.layers[i].TYPE.KEY: problem") for a
+ * config that config_read would reject; shapes is then partly filled. */
+int config_shapes(const q_config *c, q_shape *shapes, qerr *e);
+
+/* Number of classes (K of the last layer's 1x1xK output), 0 for an invalid
+ * layer stack. */
+int32_t config_classes(const q_config *c);
+
 #endif

@@ -39,17 +39,36 @@ float fq_value(float x, fq_params p, int *in_range)
     return y;
 }
 
+/* Below this many elements a loop stays on one thread. */
+#define FQ_PARALLEL_MIN 32768
+
 void fq_forward_f32(const float *x, int64_t n, fq_params p, float *y, uint8_t *mask)
 {
     const float s = p.scale, inv_s = 1.0f / p.scale;
     const float lo = (float)(p.qmin - p.zero_point), hi = (float)(p.qmax - p.zero_point);
     if (mask) {
+#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
         for (int64_t i = 0; i < n; i++)
             y[i] = fq_one(x[i], inv_s, s, lo, hi, &mask[i]);
     } else {
-        uint8_t pass;
-        for (int64_t i = 0; i < n; i++)
+#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
+        for (int64_t i = 0; i < n; i++) {
+            uint8_t pass;
             y[i] = fq_one(x[i], inv_s, s, lo, hi, &pass);
+        }
+    }
+}
+
+void fq_forward_and_mask_f32(const float *x, int64_t n, fq_params p, float *y,
+                             uint8_t *mask)
+{
+    const float s = p.scale, inv_s = 1.0f / p.scale;
+    const float lo = (float)(p.qmin - p.zero_point), hi = (float)(p.qmax - p.zero_point);
+#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        uint8_t pass;
+        y[i] = fq_one(x[i], inv_s, s, lo, hi, &pass);
+        mask[i] &= pass;
     }
 }
 
@@ -70,13 +89,30 @@ void fq_forward_channels_f32(const float *x, int32_t n_channels, int64_t per_cha
     }
 }
 
+void fq_quantize_channels_s8(const float *x, int32_t n_channels, int64_t per_channel,
+                             int64_t ch_stride, int64_t el_stride, const float *scale,
+                             int32_t qmax, int8_t *q)
+{
+    const float hi = (float)qmax;
+    for (int32_t c = 0; c < n_channels; c++) {
+        const float inv_s = 1.0f / scale[c];
+        for (int64_t i = 0; i < per_channel; i++) {
+            int64_t at = c * ch_stride + i * el_stride;
+            uint8_t pass;
+            q[at] = (int8_t)fq_one(x[at], inv_s, 1.0f, -hi, hi, &pass); /* r = q − 0 */
+        }
+    }
+}
+
 void fq_backward_f32(const float *dy, const uint8_t *mask, int64_t n, float *dx,
                      int accumulate)
 {
     if (accumulate) {
+#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
         for (int64_t i = 0; i < n; i++)
             dx[i] += mask[i] ? dy[i] : 0.0f;
     } else {
+#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
         for (int64_t i = 0; i < n; i++)
             dx[i] = mask[i] ? dy[i] : 0.0f;
     }

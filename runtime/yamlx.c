@@ -215,26 +215,40 @@ int yx_check_keys(yx_doc *d, yaml_node_t *map, const char *const *allowed,
         for (int i = 0; allowed[i]; i++)
             if (!strcmp(name, allowed[i]))
                 known = 1;
+        char at[256]; /* the field of this key: "FIELD.key" */
+        snprintf(at, sizeof at, "%s%s%.80s", field && field[0] ? field : "",
+                 field && field[0] ? "." : "", name);
         if (!known) {
             const char *best = yx_nearest(name, allowed);
             if (best)
-                return yx_fail(d, k, field, e, "unknown key '%.80s', did you mean '%s'?",
-                               name, best);
+                return yx_fail(d, k, at, e, "unknown key, did you mean '%s'?", best);
             if (!allowed[0])
-                return yx_fail(d, k, field, e, "unknown key '%.80s' (no keys allowed here)",
-                               name);
+                return yx_fail(d, k, at, e, "unknown key (no keys allowed here)");
             char list[300];
             yx_join(allowed, list, sizeof list);
-            return yx_fail(d, k, field, e, "unknown key '%.80s' (valid keys: %s)", name, list);
+            return yx_fail(d, k, at, e, "unknown key (valid keys: %s)", list);
         }
         for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
             yaml_node_t *k0 = yaml_document_get_node(&d->doc, q->key);
             if (yx_key_is(k0, name))
-                return yx_fail(d, k, field, e, "duplicate key '%s' (first on line %d)", name,
-                               yx_line(k0));
+                return yx_fail(d, k, at, e, "duplicate key (first on line %d)", yx_line(k0));
         }
     }
     return 0;
+}
+
+int yx_key_line(yx_doc *d, const yaml_node_t *node)
+{
+    int index = (int)(node - d->doc.nodes.start) + 1; /* libyaml numbers nodes from 1 */
+    for (yaml_node_t *n = d->doc.nodes.start; n < d->doc.nodes.top; n++) {
+        if (n->type != YAML_MAPPING_NODE)
+            continue;
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++)
+            if (p->value == index)
+                return yx_line(yaml_document_get_node(&d->doc, p->key));
+    }
+    return yx_line(node);
 }
 
 int yx_seq_len(const yaml_node_t *seq)

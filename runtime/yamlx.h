@@ -36,8 +36,9 @@ int yx_expect_seq(yx_doc *d, yaml_node_t *n, const char *field, qerr *e);
 yaml_node_t *yx_get(yx_doc *d, yaml_node_t *map, const char *key);
 
 /* Rejects keys of map that are not in allowed (NULL-terminated), naming the
- * nearest allowed key (edit distance) in the message: "did you mean 'kernel'?".
- * Also rejects duplicate keys. */
+ * nearest allowed key (edit distance) in the message:
+ * "FILE:LINE: FIELD.kernal: unknown key, did you mean 'kernel'?" (the field is
+ * the key alone when field is ""). Also rejects duplicate keys. */
 int yx_check_keys(yx_doc *d, yaml_node_t *map, const char *const *allowed,
                   const char *field, qerr *e);
 
@@ -60,6 +61,11 @@ int yx_get_int(yx_doc *d, yaml_node_t *map, const char *key, const char *field,
                int64_t lo, int64_t hi, int64_t *out, qerr *e);
 int yx_get_double(yx_doc *d, yaml_node_t *map, const char *key, const char *field,
                   double *out, qerr *e);
+
+/* The 1-based line of the key whose value is node (the line of "model:" for
+ * the mapping under it), or yx_line(node) when node is not a mapping value
+ * (the root, a sequence item). For messages about what a mapping lacks. */
+int yx_key_line(yx_doc *d, const yaml_node_t *node);
 
 /* Edit distance, for suggestions (also used by the command line). */
 int yx_edit_distance(const char *a, const char *b);

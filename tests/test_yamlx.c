@@ -158,25 +158,31 @@ static void test_yamlx_check_keys_suggests_nearest(void **state)
     assert_int_equal(load(f, "out: 4\nkernal: 3\n"), 0);
     yaml_node_t *root = yx_root(&f->doc);
     assert_int_equal(yx_check_keys(&f->doc, root, allowed, "model.layers[0].conv2d", &f->e), -1);
-    assert_msg(f, "2: model.layers[0].conv2d: unknown key 'kernal', did you mean 'kernel'?");
+    assert_msg(f, "2: model.layers[0].conv2d.kernal: unknown key, did you mean 'kernel'?");
 
     /* swapped neighbours are one edit */
     assert_int_equal(load(f, "out: 4\nsrtide: 3\n"), 0);
     root = yx_root(&f->doc);
     assert_int_equal(yx_check_keys(&f->doc, root, allowed, "c", &f->e), -1);
-    assert_msg(f, "2: c: unknown key 'srtide', did you mean 'stride'?");
+    assert_msg(f, "2: c.srtide: unknown key, did you mean 'stride'?");
 
     /* nothing close: list the valid keys */
     assert_int_equal(load(f, "banana: 3\n"), 0);
     root = yx_root(&f->doc);
     assert_int_equal(yx_check_keys(&f->doc, root, allowed, "c", &f->e), -1);
-    assert_msg(f, "1: c: unknown key 'banana' (valid keys: out, kernel, stride, pad)");
+    assert_msg(f, "1: c.banana: unknown key (valid keys: out, kernel, stride, pad)");
+
+    /* at the top level the field is the key itself */
+    assert_int_equal(load(f, "modle: 1\n"), 0);
+    static const char *const top[] = {"model", "data", NULL};
+    assert_int_equal(yx_check_keys(&f->doc, yx_root(&f->doc), top, "", &f->e), -1);
+    assert_msg(f, "1: modle: unknown key, did you mean 'model'?");
 
     static const char *const none[] = {NULL};
     assert_int_equal(load(f, "x: 1\n"), 0);
     root = yx_root(&f->doc);
     assert_int_equal(yx_check_keys(&f->doc, root, none, "flatten", &f->e), -1);
-    assert_msg(f, "1: flatten: unknown key 'x' (no keys allowed here)");
+    assert_msg(f, "1: flatten.x: unknown key (no keys allowed here)");
 
     /* all keys valid */
     assert_int_equal(load(f, "out: 4\nkernel: 3\npad: 1\n"), 0);
@@ -191,7 +197,7 @@ static void test_yamlx_check_keys_rejects_duplicates(void **state)
     assert_int_equal(load(f, "kernel: 3\nout: 2\nkernel: 5\n"), 0);
     yaml_node_t *root = yx_root(&f->doc);
     assert_int_equal(yx_check_keys(&f->doc, root, allowed, "c", &f->e), -1);
-    assert_msg(f, "3: c: duplicate key 'kernel' (first on line 1)");
+    assert_msg(f, "3: c.kernel: duplicate key (first on line 1)");
 }
 
 static void test_yamlx_check_keys_rejects_complex_keys(void **state)
@@ -365,6 +371,24 @@ static void test_yamlx_aliases_resolve(void **state)
     assert_true(lr == 0.1);
 }
 
+static void test_yamlx_key_line(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "# comment\nmodel:\n\n  layers:\n    - a\n  input:\n"
+                             "    shape: 1\n"), 0);
+    yaml_node_t *root = yx_root(&f->doc);
+    yaml_node_t *model = yx_get(&f->doc, root, "model");
+    assert_int_equal(yx_line(model), 4);              /* the mapping starts at its first key */
+    assert_int_equal(yx_key_line(&f->doc, model), 2); /* "model:" */
+    yaml_node_t *input = yx_get(&f->doc, model, "input");
+    assert_int_equal(yx_key_line(&f->doc, input), 6);
+    yaml_node_t *layers = yx_get(&f->doc, model, "layers");
+    assert_int_equal(yx_key_line(&f->doc, layers), 4);
+    /* not a mapping value: its own line */
+    assert_int_equal(yx_key_line(&f->doc, root), yx_line(root));
+    assert_int_equal(yx_key_line(&f->doc, yx_seq_item(&f->doc, layers, 0)), 5);
+}
+
 static void test_yamlx_edit_distance(void **state)
 {
     (void)state;
@@ -405,6 +429,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_yamlx_optional_members_keep_defaults, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_yamlx_aliases_resolve, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_key_line, setup, teardown),
         cmocka_unit_test(test_yamlx_edit_distance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

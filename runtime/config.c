@@ -1,0 +1,860 @@
+/* config — reading and validating the training config (docs/config.md). */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "yamlx.h"
+
+#define CFG_FMNIST_DIR "/usr/share/datasets/fashion-mnist/"
+#define CFG_MAX_DIM 4096          /* input height, width, channels; out features */
+#define CFG_MAX_KERNEL 64
+#define CFG_MAX_ELEMS (1 << 24)   /* elements of one tensor or weight array (as qmodel) */
+/* Terms summed into one int32 accumulator: K · 127 · 255 must stay below 2^31
+ * (|w| <= 127, |x − zp| <= 255). The bias needs the room left; the frozen
+ * model's check (q_model_check) enforces |bias| + K · 127 · 255 <= INT32_MAX. */
+#define CFG_MAX_DEPTH (INT32_MAX / (127 * 255))
+#define CFG_MAX_CLASSES 256       /* labels are uint8 */
+
+static const char *const layer_types[] = {"conv2d", "dwconv2d", "linear", "maxpool",
+                                          "avgpool", "add", "flatten", NULL};
+static const char *const act_names[] = {"none", "relu", "relu6", NULL}; /* q_act order */
+static const char *const optimizer_names[] = {"sgd", "adam", NULL};
+static const char *const schedule_names[] = {"constant", "step", "cosine", NULL};
+
+/* Everything a parsing function needs. */
+typedef struct {
+    yx_doc *d;
+    q_config *c;
+    qerr *e;
+    char dir[CFG_PATH_MAX]; /* the config's folder, "" for the current one */
+} cfg_ctx;
+
+/* "prefix.key" into out. */
+static const char *cfg_field(char *out, size_t cap, const char *prefix, const char *key)
+{
+    snprintf(out, cap, "%s.%s", prefix, key);
+    return out;
+}
+
+static int cfg_fail(cfg_ctx *x, const yaml_node_t *n, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int cfg_fail(cfg_ctx *x, const yaml_node_t *n, const char *field, const char *fmt, ...)
+{
+    char body[sizeof x->e->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    return qerr_at(x->e, x->d->file, n ? yx_line(n) : 0, "%s: %s", field, body);
+}
+
+/* Optional int member into an int32. */
+static int cfg_i32(cfg_ctx *x, yaml_node_t *map, const char *key, const char *prefix,
+                   int64_t lo, int64_t hi, int32_t *out)
+{
+    char f[256];
+    int64_t v = *out;
+    if (yx_get_int(x->d, map, key, cfg_field(f, sizeof f, prefix, key), lo, hi, &v, x->e))
+        return -1;
+    *out = (int32_t)v;
+    return 0;
+}
+
+/* Optional number member in [lo, hi] (open at lo when lo_open, at hi when hi_open). */
+static int cfg_num(cfg_ctx *x, yaml_node_t *map, const char *key, const char *prefix,
+                   double lo, int lo_open, double hi, int hi_open, double *out)
+{
+    char f[256];
+    yaml_node_t *n = yx_get(x->d, map, key);
+    if (!n)
+        return 0;
+    double v;
+    if (yx_double(x->d, n, cfg_field(f, sizeof f, prefix, key), &v, x->e))
+        return -1;
+    if ((lo_open ? v <= lo : v < lo) || (hi_open ? v >= hi : v > hi))
+        return cfg_fail(x, n, f, "%s is out of range %c%g, %g%c", (const char *)n->data.scalar.value,
+                        lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
+    *out = v;
+    return 0;
+}
+
+static int cfg_bool(cfg_ctx *x, yaml_node_t *map, const char *key, const char *prefix, int *out)
+{
+    char f[256];
+    yaml_node_t *n = yx_get(x->d, map, key);
+    return n ? yx_bool(x->d, n, cfg_field(f, sizeof f, prefix, key), out, x->e) : 0;
+}
+
+static int cfg_enum(cfg_ctx *x, yaml_node_t *map, const char *key, const char *prefix,
+                    const char *const *choices, int *out)
+{
+    char f[256];
+    yaml_node_t *n = yx_get(x->d, map, key);
+    return n ? yx_enum(x->d, n, cfg_field(f, sizeof f, prefix, key), choices, out, x->e) : 0;
+}
+
+/* A required member: the node, or NULL with e set ("FIELD: missing key 'k'"). */
+static yaml_node_t *cfg_need(cfg_ctx *x, yaml_node_t *map, const char *key, const char *prefix,
+                             const char *hint)
+{
+    yaml_node_t *n = yx_get(x->d, map, key);
+    if (!n)
+        qerr_at(x->e, x->d->file, map ? yx_key_line(x->d, map) : 0, "%s: missing key '%s'%s",
+                prefix, key, hint ? hint : "");
+    return n;
+}
+
+/* A C identifier of fewer than Q_NAME_MAX characters? */
+static int cfg_is_identifier(const char *s)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len >= Q_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        int alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+        if (!alpha && !(i > 0 && ch >= '0' && ch <= '9'))
+            return 0;
+    }
+    return 1;
+}
+
+/* "l" followed by digits: the names the frozen model gives unnamed layers. */
+static int cfg_is_auto_name(const char *s)
+{
+    if (s[0] != 'l' || !s[1])
+        return 0;
+    for (const char *p = s + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    return 1;
+}
+
+/* ---- model ------------------------------------------------------------- */
+
+static int cfg_input(cfg_ctx *x, yaml_node_t *in)
+{
+    static const char *const keys[] = {"shape", "scale", "zero_point", NULL};
+    if (yx_check_keys(x->d, in, keys, "model.input", x->e))
+        return -1;
+    yaml_node_t *shape = yx_get(x->d, in, "shape");
+    if (shape) {
+        if (yx_expect_seq(x->d, shape, "model.input.shape", x->e))
+            return -1;
+        if (yx_seq_len(shape) != 3)
+            return cfg_fail(x, shape, "model.input.shape",
+                            "expected [H, W, C] (3 numbers), got %d", yx_seq_len(shape));
+        int64_t v[3];
+        for (int i = 0; i < 3; i++) {
+            char f[64];
+            snprintf(f, sizeof f, "model.input.shape[%d]", i);
+            if (yx_int(x->d, yx_seq_item(x->d, shape, i), f, 1, CFG_MAX_DIM, &v[i], x->e))
+                return -1;
+        }
+        if (v[0] * v[1] * v[2] > CFG_MAX_ELEMS)
+            return cfg_fail(x, shape, "model.input.shape", "%lldx%lldx%lld exceeds %d elements",
+                            (long long)v[0], (long long)v[1], (long long)v[2], CFG_MAX_ELEMS);
+        x->c->input_shape = (q_shape){(int32_t)v[0], (int32_t)v[1], (int32_t)v[2]};
+    }
+    if (cfg_num(x, in, "scale", "model.input", 0, 1, 1e6, 0, &x->c->input_q.scale))
+        return -1;
+    return cfg_i32(x, in, "zero_point", "model.input", -128, 127, &x->c->input_q.zero_point);
+}
+
+/* Parses one `- type: {params}` item into layer i. */
+static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
+{
+    cfg_layer *l = &x->c->layers[i];
+    char prefix[96], field[160];
+    snprintf(prefix, sizeof prefix, "model.layers[%d]", i);
+    memset(l, 0, sizeof *l);
+    l->line = yx_line(item);
+    l->with = -1;
+
+    if (item->type != YAML_MAPPING_NODE ||
+        item->data.mapping.pairs.top - item->data.mapping.pairs.start != 1) {
+        char got[32];
+        snprintf(got, sizeof got, "%s",
+                 item->type == YAML_MAPPING_NODE ? "a mapping with several keys"
+                 : item->type == YAML_SEQUENCE_NODE ? "a sequence" : "a scalar");
+        return cfg_fail(x, item, prefix,
+                        "expected one layer as a one-key mapping such as "
+                        "'- conv2d: {out: 16, kernel: 3}', got %s", got);
+    }
+    yaml_node_pair_t *pair = item->data.mapping.pairs.start;
+    yaml_node_t *key = yaml_document_get_node(&x->d->doc, pair->key);
+    yaml_node_t *params = yaml_document_get_node(&x->d->doc, pair->value);
+    char tname[64];
+    if (yx_string(x->d, key, prefix, tname, sizeof tname, x->e))
+        return -1;
+    int type = -1;
+    const char *best = NULL;
+    int best_dist = 3; /* suggest at most 2 edits away */
+    for (int t = 0; layer_types[t]; t++) {
+        int dist = yx_edit_distance(tname, layer_types[t]);
+        if (dist == 0)
+            type = t;
+        if (dist < best_dist) {
+            best = layer_types[t];
+            best_dist = dist;
+        }
+    }
+    if (type < 0 && best)
+        return cfg_fail(x, key, prefix, "unknown layer type '%s', did you mean '%s'?", tname,
+                        best);
+    if (type < 0)
+        return cfg_fail(x, key, prefix,
+                        "unknown layer type '%s' (one of: conv2d, dwconv2d, linear, maxpool, "
+                        "avgpool, add, flatten)", tname);
+    l->type = (cfg_layer_type)type;
+    snprintf(prefix, sizeof prefix, "model.layers[%d].%s", i, layer_types[type]);
+
+    /* `flatten:` with nothing after it is the same as `flatten: {}` */
+    if (params->type == YAML_SCALAR_NODE && params->data.scalar.length == 0 &&
+        params->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+        params = NULL;
+
+    static const char *const k_conv[] = {"out", "kernel", "stride", "pad", "bn", "act", "name", NULL};
+    static const char *const k_dw[] = {"kernel", "stride", "pad", "bn", "act", "name", NULL};
+    static const char *const k_linear[] = {"out", "act", "name", NULL};
+    static const char *const k_maxpool[] = {"kernel", "stride", "name", NULL};
+    static const char *const k_avgpool[] = {"kernel", "stride", "global", "name", NULL};
+    static const char *const k_add[] = {"with", "act", "name", NULL};
+    static const char *const k_flatten[] = {"name", NULL};
+    static const char *const *const keys_of[] = {k_conv, k_dw, k_linear, k_maxpool,
+                                                 k_avgpool, k_add, k_flatten};
+    if (params && yx_check_keys(x->d, params, keys_of[type], prefix, x->e))
+        return -1;
+
+    int convlike = l->type == CFG_CONV2D || l->type == CFG_DWCONV2D;
+    int pool = l->type == CFG_MAXPOOL || l->type == CFG_AVGPOOL;
+    if (l->type == CFG_CONV2D || l->type == CFG_LINEAR) {
+        if (!cfg_need(x, params, "out", prefix, NULL))
+            return params ? -1 : cfg_fail(x, key, prefix, "missing key 'out'");
+        if (cfg_i32(x, params, "out", prefix, 1, CFG_MAX_DIM, &l->out))
+            return -1;
+    }
+    if (convlike || pool) {
+        if (l->type == CFG_AVGPOOL && cfg_bool(x, params, "global", prefix, &l->global))
+            return -1;
+        yaml_node_t *kn = yx_get(x->d, params, "kernel");
+        if (l->global && kn)
+            return cfg_fail(x, kn, cfg_field(field, sizeof field, prefix, "kernel"),
+                            "not allowed with global: true (the kernel is the whole input)");
+        if (l->global && yx_get(x->d, params, "stride"))
+            return cfg_fail(x, yx_get(x->d, params, "stride"),
+                            cfg_field(field, sizeof field, prefix, "stride"),
+                            "not allowed with global: true");
+        if (!l->global) {
+            if (!kn)
+                return cfg_fail(x, key, prefix, "missing key 'kernel'%s",
+                                l->type == CFG_AVGPOOL ? " (or global: true)" : "");
+            if (cfg_i32(x, params, "kernel", prefix, 1, CFG_MAX_KERNEL, &l->kernel))
+                return -1;
+            l->stride = pool ? l->kernel : 1;
+            if (cfg_i32(x, params, "stride", prefix, 1, CFG_MAX_KERNEL, &l->stride))
+                return -1;
+        }
+    }
+    if (convlike) {
+        if (cfg_i32(x, params, "pad", prefix, 0, CFG_MAX_KERNEL, &l->pad))
+            return -1;
+        if (l->pad >= l->kernel)
+            return cfg_fail(x, yx_get(x->d, params, "pad"),
+                            cfg_field(field, sizeof field, prefix, "pad"),
+                            "%d must be less than the kernel (%d)", (int)l->pad, (int)l->kernel);
+        if (cfg_bool(x, params, "bn", prefix, &l->bn))
+            return -1;
+    }
+    if (convlike || l->type == CFG_LINEAR || l->type == CFG_ADD) {
+        int act = Q_ACT_NONE;
+        if (cfg_enum(x, params, "act", prefix, act_names, &act))
+            return -1;
+        l->act = (q_act)act;
+    }
+    if (l->type == CFG_ADD) {
+        yaml_node_t *wn = cfg_need(x, params, "with", prefix,
+                                   " (the name of an earlier layer to add to this one's input)");
+        if (!wn)
+            return params ? -1 : cfg_fail(x, key, prefix, "missing key 'with'");
+        char with[Q_NAME_MAX * 2];
+        cfg_field(field, sizeof field, prefix, "with");
+        if (yx_string(x->d, wn, field, with, sizeof with, x->e))
+            return -1;
+        for (int j = 0; j < i; j++)
+            if (!strcmp(x->c->layers[j].name, with))
+                l->with = j;
+        if (l->with < 0) {
+            char names[300] = "";
+            size_t used = 0;
+            for (int j = 0; j < i && used < sizeof names - 1; j++)
+                if (x->c->layers[j].name[0])
+                    used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
+                                             used ? ", " : "", x->c->layers[j].name);
+            return cfg_fail(x, wn, field, "no earlier layer is named '%s' (named so far: %s)",
+                            with, used ? names : "none");
+        }
+    }
+    yaml_node_t *nn = yx_get(x->d, params, "name");
+    if (nn) {
+        cfg_field(field, sizeof field, prefix, "name");
+        char name[Q_NAME_MAX * 2];
+        if (yx_string(x->d, nn, field, name, sizeof name, x->e))
+            return -1;
+        if (!cfg_is_identifier(name))
+            return cfg_fail(x, nn, field, "'%s' is not a C identifier (letters, digits, _; "
+                                          "at most %d characters)", name, Q_NAME_MAX - 1);
+        if (!strcmp(name, "input") || cfg_is_auto_name(name))
+            return cfg_fail(x, nn, field, "'%s' is reserved (input, l0, l1, ... name the "
+                                          "model input and unnamed layers)", name);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(x->c->layers[j].name, name))
+                return cfg_fail(x, nn, field, "'%s' is already the name of layers[%d] (line %d)",
+                                name, j, x->c->layers[j].line);
+        strcpy(l->name, name);
+    }
+    return 0;
+}
+
+/* Shape of the output of layer i given the shapes of tensors 0..i (0 = input,
+ * j+1 = layer j). On failure writes the problem into why and the offending
+ * key into *key. */
+static int cfg_layer_shape(const q_config *c, int i, const q_shape *shapes, q_shape *out,
+                           char *why, size_t cap, const char **key)
+{
+    const cfg_layer *l = &c->layers[i];
+    q_shape in = shapes[i];
+    int64_t depth = 0; /* terms per accumulator */
+    int64_t weights = 0;
+    *key = "kernel";
+    switch (l->type) {
+    case CFG_CONV2D:
+    case CFG_DWCONV2D:
+    case CFG_MAXPOOL:
+    case CFG_AVGPOOL: {
+        if (l->type == CFG_AVGPOOL && l->global) {
+            *out = (q_shape){1, 1, in.c};
+            break;
+        }
+        int64_t ph = (int64_t)in.h + 2 * l->pad, pw = (int64_t)in.w + 2 * l->pad;
+        if (l->kernel > ph || l->kernel > pw) {
+            if (l->pad)
+                snprintf(why, cap, "%dx%d is larger than the padded input %lldx%lld (pad %d)",
+                         (int)l->kernel, (int)l->kernel, (long long)ph, (long long)pw,
+                         (int)l->pad);
+            else
+                snprintf(why, cap, "%dx%d is larger than the input %dx%d", (int)l->kernel,
+                         (int)l->kernel, (int)in.h, (int)in.w);
+            return -1;
+        }
+        out->h = (int32_t)((ph - l->kernel) / l->stride + 1);
+        out->w = (int32_t)((pw - l->kernel) / l->stride + 1);
+        out->c = l->type == CFG_CONV2D ? l->out : in.c;
+        if (l->type == CFG_CONV2D) {
+            depth = (int64_t)l->kernel * l->kernel * in.c;
+            weights = depth * l->out;
+        } else if (l->type == CFG_DWCONV2D) {
+            depth = (int64_t)l->kernel * l->kernel;
+            weights = depth * in.c;
+        }
+        break;
+    }
+    case CFG_LINEAR:
+        /* A linear layer reads its input as one vector in NHWC order, as if
+         * a flatten came first. */
+        depth = (int64_t)in.h * in.w * in.c;
+        weights = depth * l->out;
+        *out = (q_shape){1, 1, l->out};
+        break;
+    case CFG_ADD: {
+        q_shape other = shapes[l->with + 1];
+        if (other.h != in.h || other.w != in.w || other.c != in.c) {
+            *key = "with";
+            snprintf(why, cap, "'%s' is %dx%dx%d but this layer's input is %dx%dx%d",
+                     c->layers[l->with].name, (int)other.h, (int)other.w, (int)other.c,
+                     (int)in.h, (int)in.w, (int)in.c);
+            return -1;
+        }
+        *out = in;
+        break;
+    }
+    case CFG_FLATTEN:
+        *out = (q_shape){1, 1, in.h * in.w * in.c};
+        break;
+    }
+    if (depth > CFG_MAX_DEPTH) {
+        *key = l->type == CFG_LINEAR ? "out" : "kernel";
+        snprintf(why, cap, "each output sums %lld products; more than %d could overflow the "
+                           "int32 accumulator", (long long)depth, CFG_MAX_DEPTH);
+        return -1;
+    }
+    if (weights > CFG_MAX_ELEMS) {
+        *key = l->type == CFG_DWCONV2D ? "kernel" : "out";
+        snprintf(why, cap, "%lld weights exceed %d", (long long)weights, CFG_MAX_ELEMS);
+        return -1;
+    }
+    return 0;
+}
+
+int config_shapes(const q_config *c, q_shape *shapes, qerr *e)
+{
+    shapes[0] = c->input_shape;
+    for (int i = 0; i < c->n_layers; i++) {
+        char why[256];
+        const char *key;
+        if (c->layers[i].type == CFG_ADD &&
+            (c->layers[i].with < 0 || c->layers[i].with >= i))
+            return qerr_at(e, c->config_path, c->layers[i].line,
+                           "model.layers[%d].add.with: not an earlier layer", i);
+        if (cfg_layer_shape(c, i, shapes, &shapes[i + 1], why, sizeof why, &key))
+            return qerr_at(e, c->config_path, c->layers[i].line, "model.layers[%d].%s.%s: %s",
+                           i, layer_types[c->layers[i].type], key, why);
+    }
+    q_shape last = shapes[c->n_layers];
+    if (c->n_layers > 0 && (last.h != 1 || last.w != 1 || last.c < 2 ||
+                            last.c > CFG_MAX_CLASSES))
+        return qerr_at(e, c->config_path, c->layers[c->n_layers - 1].line,
+                       "model.layers[%d].%s: the model ends in %dx%dx%d; it must end in a "
+                       "vector of 2 to %d class scores (1x1xK): end with linear, or with "
+                       "avgpool {global: true}",
+                       c->n_layers - 1, layer_types[c->layers[c->n_layers - 1].type],
+                       (int)last.h, (int)last.w, (int)last.c, CFG_MAX_CLASSES);
+    return 0;
+}
+
+int32_t config_classes(const q_config *c)
+{
+    q_shape shapes[CFG_MAX_LAYERS + 1];
+    if (config_shapes(c, shapes, NULL))
+        return 0;
+    return shapes[c->n_layers].c;
+}
+
+static int cfg_layers(cfg_ctx *x, yaml_node_t *seq)
+{
+    if (yx_expect_seq(x->d, seq, "model.layers", x->e))
+        return -1;
+    int n = yx_seq_len(seq);
+    if (n == 0)
+        return cfg_fail(x, seq, "model.layers", "no layers");
+    if (n > CFG_MAX_LAYERS)
+        return cfg_fail(x, seq, "model.layers", "%d layers, at most %d", n, CFG_MAX_LAYERS);
+    for (int i = 0; i < n; i++) {
+        if (cfg_layer_item(x, yx_seq_item(x->d, seq, i), i))
+            return -1;
+        x->c->n_layers = i + 1;
+    }
+    q_shape shapes[CFG_MAX_LAYERS + 1];
+    return config_shapes(x->c, shapes, x->e);
+}
+
+static int cfg_model(cfg_ctx *x, yaml_node_t *model)
+{
+    static const char *const keys[] = {"name", "input", "layers", NULL};
+    if (yx_check_keys(x->d, model, keys, "model", x->e))
+        return -1;
+    yaml_node_t *nn = yx_get(x->d, model, "name");
+    if (nn) {
+        char name[Q_NAME_MAX * 2];
+        if (yx_string(x->d, nn, "model.name", name, sizeof name, x->e))
+            return -1;
+        if (!cfg_is_identifier(name))
+            return cfg_fail(x, nn, "model.name", "'%s' is not a C identifier (letters, digits, "
+                                                 "_; at most %d characters)", name,
+                            Q_NAME_MAX - 1);
+        strcpy(x->c->name, name);
+    }
+    yaml_node_t *in = yx_get(x->d, model, "input");
+    if (in && cfg_input(x, in))
+        return -1;
+    yaml_node_t *layers = cfg_need(x, model, "layers", "model", NULL);
+    return layers ? cfg_layers(x, layers) : -1;
+}
+
+/* ---- data -------------------------------------------------------------- */
+
+/* A path from the config, relative to the config's folder, that must be readable. */
+static int cfg_path(cfg_ctx *x, yaml_node_t *map, const char *key, const char *prefix,
+                    char *out)
+{
+    char f[128];
+    cfg_field(f, sizeof f, prefix, key);
+    yaml_node_t *n = cfg_need(x, map, key, prefix, NULL);
+    char raw[CFG_PATH_MAX];
+    if (!n || yx_string(x->d, n, f, raw, sizeof raw, x->e))
+        return -1;
+    if (!raw[0])
+        return cfg_fail(x, n, f, "empty path");
+    int len;
+    size_t dl = strlen(x->dir);
+    if (raw[0] == '/' || dl == 0)
+        len = snprintf(out, CFG_PATH_MAX, "%s", raw);
+    else
+        len = snprintf(out, CFG_PATH_MAX, "%s%s%s", x->dir, x->dir[dl - 1] == '/' ? "" : "/",
+                       raw);
+    if (len >= CFG_PATH_MAX)
+        return cfg_fail(x, n, f, "path too long");
+    if (access(out, R_OK) != 0)
+        return cfg_fail(x, n, f, "cannot read '%s': %s", out, strerror(errno));
+    return 0;
+}
+
+static int cfg_data(cfg_ctx *x, yaml_node_t *data)
+{
+    static const char *const keys[] = {"train", "eval", NULL};
+    static const char *const pair[] = {"images", "labels", NULL};
+    if (yx_check_keys(x->d, data, keys, "data", x->e))
+        return -1;
+    yaml_node_t *train = cfg_need(x, data, "train", "data", " (images and labels to train on)");
+    if (!train || yx_check_keys(x->d, train, pair, "data.train", x->e) ||
+        cfg_path(x, train, "images", "data.train", x->c->train_images) ||
+        cfg_path(x, train, "labels", "data.train", x->c->train_labels))
+        return -1;
+    yaml_node_t *ev = cfg_need(x, data, "eval", "data", " (images and labels to evaluate on)");
+    if (!ev || yx_check_keys(x->d, ev, pair, "data.eval", x->e) ||
+        cfg_path(x, ev, "images", "data.eval", x->c->eval_images) ||
+        cfg_path(x, ev, "labels", "data.eval", x->c->eval_labels))
+        return -1;
+    return 0;
+}
+
+/* ---- training phases ----------------------------------------------------- */
+
+static int cfg_read_optimizer(cfg_ctx *x, yaml_node_t *opt, const char *prefix, cfg_optimizer *o)
+{
+    static const char *const keys[] = {"type", "lr", "momentum", "nesterov", "weight_decay",
+                                       "beta1", "beta2", "eps", NULL};
+    if (yx_check_keys(x->d, opt, keys, prefix, x->e))
+        return -1;
+    int type = (int)o->type;
+    if (cfg_enum(x, opt, "type", prefix, optimizer_names, &type))
+        return -1;
+    o->type = (cfg_optimizer_type)type;
+    char f[160];
+    static const char *const sgd_only[] = {"momentum", "nesterov", NULL};
+    static const char *const adam_only[] = {"beta1", "beta2", "eps", NULL};
+    const char *const *foreign = o->type == CFG_SGD ? adam_only : sgd_only;
+    for (int i = 0; foreign[i]; i++) {
+        yaml_node_t *n = yx_get(x->d, opt, foreign[i]);
+        if (n)
+            return cfg_fail(x, n, cfg_field(f, sizeof f, prefix, foreign[i]),
+                            "only for type: %s", o->type == CFG_SGD ? "adam" : "sgd");
+    }
+    if (cfg_num(x, opt, "lr", prefix, 0, 1, 10, 0, &o->lr) ||
+        cfg_num(x, opt, "weight_decay", prefix, 0, 0, 1, 1, &o->weight_decay) ||
+        cfg_num(x, opt, "momentum", prefix, 0, 0, 1, 1, &o->momentum) ||
+        cfg_bool(x, opt, "nesterov", prefix, &o->nesterov) ||
+        cfg_num(x, opt, "beta1", prefix, 0, 0, 1, 1, &o->beta1) ||
+        cfg_num(x, opt, "beta2", prefix, 0, 0, 1, 1, &o->beta2) ||
+        cfg_num(x, opt, "eps", prefix, 0, 1, 1, 0, &o->eps))
+        return -1;
+    if (o->type == CFG_SGD && o->nesterov && o->momentum <= 0)
+        return cfg_fail(x, yx_get(x->d, opt, "nesterov"),
+                        cfg_field(f, sizeof f, prefix, "nesterov"), "needs momentum > 0");
+    return 0;
+}
+
+/* The keys shared by pretrain and quantization.train. */
+static int cfg_phase_keys(cfg_ctx *x, yaml_node_t *map, const char *prefix, cfg_phase *p)
+{
+    char f[160];
+    if (cfg_i32(x, map, "epochs", prefix, 0, 10000, &p->epochs) ||
+        cfg_i32(x, map, "iterations", prefix, 0, 1000000000, &p->iterations) ||
+        cfg_i32(x, map, "batch", prefix, 1, 65536, &p->batch))
+        return -1;
+    yaml_node_t *opt = yx_get(x->d, map, "optimizer");
+    if (opt && cfg_read_optimizer(x, opt, cfg_field(f, sizeof f, prefix, "optimizer"),
+                             &p->optimizer))
+        return -1;
+    int sched = (int)p->lr_schedule;
+    if (cfg_enum(x, map, "lr_schedule", prefix, schedule_names, &sched))
+        return -1;
+    p->lr_schedule = (cfg_lr_schedule)sched;
+    yaml_node_t *se = yx_get(x->d, map, "lr_step_epochs");
+    yaml_node_t *sg = yx_get(x->d, map, "lr_step_gamma");
+    if (p->lr_schedule != CFG_LR_STEP && (se || sg))
+        return cfg_fail(x, se ? se : sg,
+                        cfg_field(f, sizeof f, prefix, se ? "lr_step_epochs" : "lr_step_gamma"),
+                        "only for lr_schedule: step");
+    if (p->lr_schedule == CFG_LR_STEP &&
+        !cfg_need(x, map, "lr_step_epochs", prefix,
+                  " (lr_schedule: step multiplies the lr by lr_step_gamma every "
+                  "lr_step_epochs epochs)"))
+        return -1;
+    if (cfg_i32(x, map, "lr_step_epochs", prefix, 1, 10000, &p->step_epochs) ||
+        cfg_num(x, map, "lr_step_gamma", prefix, 0, 1, 1, 0, &p->step_gamma))
+        return -1;
+    return 0;
+}
+
+static int cfg_pretrain(cfg_ctx *x, yaml_node_t *pre)
+{
+    static const char *const keys[] = {"epochs", "iterations", "batch", "optimizer",
+                                       "lr_schedule", "lr_step_epochs", "lr_step_gamma", NULL};
+    if (yx_check_keys(x->d, pre, keys, "pretrain", x->e))
+        return -1;
+    if (!cfg_need(x, pre, "epochs", "pretrain", " (0 skips float pretraining)"))
+        return -1;
+    return cfg_phase_keys(x, pre, "pretrain", &x->c->pretrain);
+}
+
+static int cfg_quantization(cfg_ctx *x, yaml_node_t *qz)
+{
+    static const char *const keys[] = {"approach", "weight", "activation", "train",
+                                       "calibration_batches", NULL};
+    static const char *const approaches[] = {"quant_aware_training",
+                                             "post_training_static_quant", NULL};
+    static const char *const wkeys[] = {"bits", "granularity", "fake_quant", NULL};
+    static const char *const akeys[] = {"bits", "observer", "averaging_constant",
+                                        "fake_quant", NULL};
+    static const char *const tkeys[] = {"epochs", "iterations", "batch", "optimizer",
+                                        "lr_schedule", "lr_step_epochs", "lr_step_gamma",
+                                        "freeze_bn_after", "disable_observer_after", NULL};
+    static const char *const granularities[] = {"per_channel", "per_tensor", NULL};
+    static const char *const observers[] = {"moving_average_minmax", NULL};
+    q_config *c = x->c;
+    if (yx_check_keys(x->d, qz, keys, "quantization", x->e))
+        return -1;
+    int approach = 0;
+    if (cfg_enum(x, qz, "approach", "quantization", approaches, &approach))
+        return -1;
+    if (cfg_i32(x, qz, "calibration_batches", "quantization", 1, 1000000000,
+                &c->calibration_batches))
+        return -1;
+
+    yaml_node_t *w = yx_get(x->d, qz, "weight");
+    if (w) {
+        if (yx_check_keys(x->d, w, wkeys, "quantization.weight", x->e))
+            return -1;
+        yaml_node_t *bits = yx_get(x->d, w, "bits");
+        int64_t b = 8;
+        if (bits && yx_int(x->d, bits, "quantization.weight.bits", 2, 16, &b, x->e))
+            return -1;
+        if (b != 8)
+            return cfg_fail(x, bits, "quantization.weight.bits",
+                            "%lld is not supported (only 8; 4 is planned)", (long long)b);
+        c->weight_bits = 8;
+        int g = c->weight_per_channel ? 0 : 1;
+        if (cfg_enum(x, w, "granularity", "quantization.weight", granularities, &g))
+            return -1;
+        c->weight_per_channel = g == 0;
+        if (cfg_bool(x, w, "fake_quant", "quantization.weight", &c->fake_quant_weights))
+            return -1;
+    }
+    yaml_node_t *a = yx_get(x->d, qz, "activation");
+    if (a) {
+        if (yx_check_keys(x->d, a, akeys, "quantization.activation", x->e))
+            return -1;
+        yaml_node_t *bits = yx_get(x->d, a, "bits");
+        int64_t b = 8;
+        if (bits && yx_int(x->d, bits, "quantization.activation.bits", 2, 16, &b, x->e))
+            return -1;
+        if (b != 8)
+            return cfg_fail(x, bits, "quantization.activation.bits",
+                            "%lld is not supported (only 8)", (long long)b);
+        c->act_bits = 8;
+        int obs = 0;
+        if (cfg_enum(x, a, "observer", "quantization.activation", observers, &obs) ||
+            cfg_num(x, a, "averaging_constant", "quantization.activation", 0, 1, 1, 0,
+                    &c->averaging_constant) ||
+            cfg_bool(x, a, "fake_quant", "quantization.activation", &c->fake_quant_acts))
+            return -1;
+    }
+
+    yaml_node_t *t = yx_get(x->d, qz, "train");
+    int freeze_given = 0, disable_given = 0;
+    if (t) {
+        if (yx_check_keys(x->d, t, tkeys, "quantization.train", x->e) ||
+            cfg_phase_keys(x, t, "quantization.train", &c->qat) ||
+            cfg_i32(x, t, "freeze_bn_after", "quantization.train", 0, 10000,
+                    &c->freeze_bn_after) ||
+            cfg_i32(x, t, "disable_observer_after", "quantization.train", 0, 10000,
+                    &c->disable_observer_after))
+            return -1;
+        freeze_given = yx_get(x->d, t, "freeze_bn_after") != NULL;
+        disable_given = yx_get(x->d, t, "disable_observer_after") != NULL;
+        yaml_node_t *ep = yx_get(x->d, t, "epochs");
+        if (approach == 1 && ep && c->qat.epochs != 0)
+            return cfg_fail(x, ep, "quantization.train.epochs",
+                            "must be 0 with approach: post_training_static_quant");
+    }
+    if (approach == 1)
+        c->qat.epochs = 0;
+    /* The seed's schedule scaled to the epoch count: 4 and 5 for 8 epochs. */
+    if (!freeze_given)
+        c->freeze_bn_after = c->qat.epochs / 2;
+    if (!disable_given)
+        c->disable_observer_after = (5 * c->qat.epochs + 7) / 8;
+    return 0;
+}
+
+/* ---- evaluation and tuning ---------------------------------------------- */
+
+static int cfg_evaluation(cfg_ctx *x, yaml_node_t *ev)
+{
+    static const char *const keys[] = {"accuracy", NULL};
+    static const char *const akeys[] = {"metric", NULL};
+    static const char *const metrics[] = {"top1", NULL};
+    if (yx_check_keys(x->d, ev, keys, "evaluation", x->e))
+        return -1;
+    yaml_node_t *acc = yx_get(x->d, ev, "accuracy");
+    int metric = 0;
+    if (acc && (yx_check_keys(x->d, acc, akeys, "evaluation.accuracy", x->e) ||
+                cfg_enum(x, acc, "metric", "evaluation.accuracy", metrics, &metric)))
+        return -1;
+    return 0;
+}
+
+static int cfg_tuning(cfg_ctx *x, yaml_node_t *tu)
+{
+    static const char *const keys[] = {"accuracy_criterion", "exit_policy", "random_seed", NULL};
+    static const char *const ckeys[] = {"relative", "absolute", NULL};
+    static const char *const ekeys[] = {"timeout", NULL};
+    q_config *c = x->c;
+    if (yx_check_keys(x->d, tu, keys, "tuning", x->e))
+        return -1;
+    yaml_node_t *crit = yx_get(x->d, tu, "accuracy_criterion");
+    if (crit) {
+        if (yx_check_keys(x->d, crit, ckeys, "tuning.accuracy_criterion", x->e))
+            return -1;
+        yaml_node_t *rel = yx_get(x->d, crit, "relative");
+        yaml_node_t *abso = yx_get(x->d, crit, "absolute");
+        if (rel && abso)
+            return cfg_fail(x, abso, "tuning.accuracy_criterion",
+                            "give relative or absolute, not both");
+        if (!rel && !abso)
+            return cfg_fail(x, crit, "tuning.accuracy_criterion",
+                            "expected relative: FRACTION or absolute: FRACTION");
+        c->criterion_relative = rel != NULL;
+        if (cfg_num(x, crit, rel ? "relative" : "absolute", "tuning.accuracy_criterion", 0, 0,
+                    1, rel != NULL, &c->criterion))
+            return -1;
+    }
+    yaml_node_t *ex = yx_get(x->d, tu, "exit_policy");
+    if (ex && (yx_check_keys(x->d, ex, ekeys, "tuning.exit_policy", x->e) ||
+               cfg_num(x, ex, "timeout", "tuning.exit_policy", 0, 0, 1e9, 0, &c->timeout_s)))
+        return -1;
+    int64_t seed = (int64_t)c->seed;
+    if (yx_get_int(x->d, tu, "random_seed", "tuning.random_seed", 0, INT64_MAX, &seed, x->e))
+        return -1;
+    c->seed = (uint64_t)seed;
+    return 0;
+}
+
+/* ---- the whole file ----------------------------------------------------- */
+
+static void cfg_phase_defaults(cfg_phase *p, int32_t epochs, double lr, double weight_decay)
+{
+    memset(p, 0, sizeof *p);
+    p->epochs = epochs;
+    p->iterations = 0;
+    p->batch = 64;
+    p->optimizer = (cfg_optimizer){.type = CFG_SGD, .lr = lr, .momentum = 0.9,
+                                   .weight_decay = weight_decay, .nesterov = 0,
+                                   .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+    p->lr_schedule = CFG_LR_COSINE;
+    p->step_epochs = 1;
+    p->step_gamma = 0.1;
+}
+
+void config_defaults(q_config *c)
+{
+    memset(c, 0, sizeof *c);
+    strcpy(c->name, "model");
+    c->input_shape = (q_shape){28, 28, 1};
+    c->input_q = (q_quant){1.0 / 255.0, -128};
+    strcpy(c->train_images, CFG_FMNIST_DIR "train-images-idx3-ubyte.gz");
+    strcpy(c->train_labels, CFG_FMNIST_DIR "train-labels-idx1-ubyte.gz");
+    strcpy(c->eval_images, CFG_FMNIST_DIR "t10k-images-idx3-ubyte.gz");
+    strcpy(c->eval_labels, CFG_FMNIST_DIR "t10k-labels-idx1-ubyte.gz");
+    cfg_phase_defaults(&c->pretrain, 0, 0.05, 0.0005);
+    c->weight_bits = 8;
+    c->weight_per_channel = 1;
+    c->act_bits = 8;
+    c->averaging_constant = 0.01;
+    c->fake_quant_weights = 1;
+    c->fake_quant_acts = 1;
+    cfg_phase_defaults(&c->qat, 8, 0.005, 0.0);
+    c->calibration_batches = 100;
+    c->freeze_bn_after = 4;
+    c->disable_observer_after = 5;
+    c->criterion_relative = 1;
+    c->criterion = 0.01;
+    c->timeout_s = 0;
+    c->seed = 9527;
+}
+
+/* The default model name: the file's name up to its first '.', when that is
+ * a C identifier ("fmnist_cnn.yaml" -> "fmnist_cnn"). */
+static void cfg_default_name(const char *path, char *name)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char stem[Q_NAME_MAX];
+    size_t len = strcspn(base, ".");
+    if (len == 0 || len >= sizeof stem)
+        return;
+    memcpy(stem, base, len);
+    stem[len] = '\0';
+    if (cfg_is_identifier(stem))
+        strcpy(name, stem);
+}
+
+int config_read(const char *path, q_config *c, qerr *e)
+{
+    static const char *const keys[] = {"model", "data", "pretrain", "quantization",
+                                       "evaluation", "tuning", NULL};
+    config_defaults(c);
+    if (strlen(path) >= sizeof c->config_path)
+        return qerr_set(e, "%.100s...: path too long", path);
+    strcpy(c->config_path, path);
+    cfg_default_name(path, c->name);
+
+    yx_doc d;
+    if (yx_load(&d, path, e))
+        return -1;
+    cfg_ctx x = {.d = &d, .c = c, .e = e};
+    const char *slash = strrchr(path, '/');
+    if (slash)
+        snprintf(x.dir, sizeof x.dir, "%.*s", (int)(slash - path), path);
+    if (slash == path)
+        strcpy(x.dir, "/");
+
+    int rc = -1;
+    yaml_node_t *root = yx_root(&d);
+    if (!root) {
+        qerr_at(e, path, 0, "empty config (expected a mapping with model, data, pretrain, "
+                            "quantization, evaluation, tuning)");
+        goto out;
+    }
+    if (yx_check_keys(&d, root, keys, "", e))
+        goto out;
+    yaml_node_t *model = cfg_need(&x, root, "model", "config", NULL);
+    if (!model || yx_expect_map(&d, model, "model", e) || cfg_model(&x, model))
+        goto out;
+    yaml_node_t *n;
+    if ((n = yx_get(&d, root, "data")) && cfg_data(&x, n))
+        goto out;
+    if ((n = yx_get(&d, root, "pretrain")) && cfg_pretrain(&x, n))
+        goto out;
+    if ((n = yx_get(&d, root, "quantization")) && cfg_quantization(&x, n))
+        goto out;
+    if (!n) {
+        c->freeze_bn_after = c->qat.epochs / 2;
+        c->disable_observer_after = (5 * c->qat.epochs + 7) / 8;
+    }
+    if ((n = yx_get(&d, root, "evaluation")) && cfg_evaluation(&x, n))
+        goto out;
+    if ((n = yx_get(&d, root, "tuning")) && cfg_tuning(&x, n))
+        goto out;
+    rc = 0;
+out:
+    yx_free(&d);
+    return rc;
+}

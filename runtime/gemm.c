@@ -1,0 +1,224 @@
+#include "gemm.h"
+
+#include <assert.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stddef.h>
+
+#ifdef QATC_HAVE_CBLAS
+#include <cblas.h>
+/* OpenBLAS's own; declared here too in case cblas.h is another vendor's. */
+void openblas_set_num_threads(int num_threads);
+#endif
+
+/* ---- portable blocked GEMM --------------------------------------------------
+ * C is cut into tiles (mc, nc) that OpenMP threads take; each tile walks K in
+ * blocks of KC, packing op(A) into row panels of MR rows and op(B) into column
+ * panels of NR columns (zero-padded at the edges), and a register micro-kernel
+ * computes MR x NR of C at a time with k ascending. The first K block applies
+ * beta, later ones add. The tile size changes nothing in the arithmetic of an
+ * element, so results do not depend on the thread count. */
+
+#define MR 4
+#define NR 8
+#define MC 64   /* multiple of MR */
+#define NC 256  /* multiple of NR */
+#define KC 256
+
+/* Per-thread packing buffers (no allocation in the training loop). */
+static _Thread_local float pack_a[MC * KC]; /* (MC/MR panels, KC, MR) */
+static _Thread_local float pack_b[KC * NC]; /* (NC/NR panels, KC, NR) */
+
+/* op(A)(i, k) and op(B)(k, j) for the row-major storage described in gemm.h. */
+static inline float elem_a(const float *a, int lda, int ta, int i, int kk)
+{
+    return ta ? a[(size_t)kk * lda + i] : a[(size_t)i * lda + kk];
+}
+static inline float elem_b(const float *b, int ldb, int tb, int kk, int j)
+{
+    return tb ? b[(size_t)j * ldb + kk] : b[(size_t)kk * ldb + j];
+}
+
+/* pack_a[p][kk][r] = op(A)(i0 + p*MR + r, k0 + kk), 0 past the edge. */
+static void pack_block_a(const float *a, int lda, int ta, int i0, int mc, int k0, int kc)
+{
+    for (int p = 0; p < (mc + MR - 1) / MR; p++) {
+        float *dst = pack_a + (size_t)p * kc * MR;
+        for (int kk = 0; kk < kc; kk++)
+            for (int r = 0; r < MR; r++) {
+                int i = p * MR + r;
+                dst[kk * MR + r] = i < mc ? elem_a(a, lda, ta, i0 + i, k0 + kk) : 0.0f;
+            }
+    }
+}
+
+/* pack_b[p][kk][q] = op(B)(k0 + kk, j0 + p*NR + q), 0 past the edge. */
+static void pack_block_b(const float *b, int ldb, int tb, int j0, int nc, int k0, int kc)
+{
+    for (int p = 0; p < (nc + NR - 1) / NR; p++) {
+        float *dst = pack_b + (size_t)p * kc * NR;
+        for (int kk = 0; kk < kc; kk++)
+            for (int q = 0; q < NR; q++) {
+                int j = p * NR + q;
+                dst[kk * NR + q] = j < nc ? elem_b(b, ldb, tb, k0 + kk, j0 + j) : 0.0f;
+            }
+    }
+}
+
+/* acc (MR, NR) = Σ_kk ap[kk][r] · bp[kk][q], k ascending. */
+static void micro_kernel(float acc[MR][NR], const float *ap, const float *bp, int kc)
+{
+    for (int r = 0; r < MR; r++)
+        for (int q = 0; q < NR; q++)
+            acc[r][q] = 0.0f;
+    for (int kk = 0; kk < kc; kk++) {
+        const float *av = ap + kk * MR;
+        const float *bv = bp + kk * NR;
+        for (int r = 0; r < MR; r++) {
+            float ar = av[r];
+#pragma omp simd
+            for (int q = 0; q < NR; q++)
+                acc[r][q] += ar * bv[q];
+        }
+    }
+}
+
+/* C tile (mc, nc) at (i0, j0) += / = alpha · op(A) · op(B) over all of K. */
+static void gemm_tile(int ta, int tb, int i0, int mc, int j0, int nc, int k, float alpha,
+                      const float *a, int lda, const float *b, int ldb, float beta,
+                      float *c, int ldc)
+{
+    for (int k0 = 0; k0 < k; k0 += KC) {
+        int kc = k - k0 < KC ? k - k0 : KC;
+        float bt = k0 == 0 ? beta : 1.0f;
+        pack_block_a(a, lda, ta, i0, mc, k0, kc);
+        pack_block_b(b, ldb, tb, j0, nc, k0, kc);
+        for (int pi = 0; pi * MR < mc; pi++) {
+            for (int pj = 0; pj * NR < nc; pj++) {
+                float acc[MR][NR];
+                micro_kernel(acc, pack_a + (size_t)pi * kc * MR, pack_b + (size_t)pj * kc * NR, kc);
+                for (int r = 0; r < MR && pi * MR + r < mc; r++) {
+                    float *crow = c + (size_t)(i0 + pi * MR + r) * ldc + j0 + pj * NR;
+                    for (int q = 0; q < NR && pj * NR + q < nc; q++)
+                        crow[q] = bt == 0.0f ? alpha * acc[r][q] : alpha * acc[r][q] + bt * crow[q];
+                }
+            }
+        }
+    }
+}
+
+void q_sgemm_portable(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                      const float *a, int lda, const float *b, int ldb, float beta,
+                      float *c, int ldc)
+{
+    assert(m >= 0 && n >= 0 && k >= 0);
+    assert(ldc >= n && lda >= (trans_a ? m : k) && ldb >= (trans_b ? k : n));
+    if (m == 0 || n == 0)
+        return;
+    if (k == 0) { /* C = beta · C, C not read when beta == 0 */
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                c[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t)i * ldc + j];
+        return;
+    }
+    /* Shrink tiles until there are a few per thread (only the split of the
+     * work changes, not the arithmetic). */
+    int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    int mc = MC, nc = NC;
+    for (;;) {
+        long tiles = (long)((m + mc - 1) / mc) * ((n + nc - 1) / nc);
+        if (tiles >= 4L * threads)
+            break;
+        if (mc > MR)
+            mc = (mc / 2 + MR - 1) / MR * MR;
+        else if (nc > NR)
+            nc = (nc / 2 + NR - 1) / NR * NR;
+        else
+            break;
+    }
+    int tiles_m = (m + mc - 1) / mc, tiles_n = (n + nc - 1) / nc;
+    long work = (long)m * n * k;
+#pragma omp parallel for schedule(dynamic) if (threads > 1 && work > 32768)
+    for (long t = 0; t < (long)tiles_m * tiles_n; t++) {
+        int i0 = (int)(t / tiles_n) * mc, j0 = (int)(t % tiles_n) * nc;
+        int mt = m - i0 < mc ? m - i0 : mc, nt = n - j0 < nc ? n - j0 : nc;
+        gemm_tile(trans_a, trans_b, i0, mt, j0, nt, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+}
+
+/* ---- CBLAS ------------------------------------------------------------------ */
+
+#ifdef QATC_HAVE_CBLAS
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void blas_single_thread(void) { openblas_set_num_threads(1); }
+
+static void blas_call(int ta, int tb, int m, int n, int k, float alpha, const float *a,
+                      int lda, const float *b, int ldb, float beta, float *c, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+#endif
+
+void q_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+             const float *a, int lda, const float *b, int ldb, float beta,
+             float *c, int ldc)
+{
+#ifdef QATC_HAVE_CBLAS
+    assert(m >= 0 && n >= 0 && k >= 0);
+    if (m == 0 || n == 0)
+        return;
+    if (k == 0) { /* some CBLAS builds reject k == 0 with lda < 1 */
+        q_sgemm_portable(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    pthread_once(&blas_once, blas_single_thread);
+    int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    long work = (long)m * n * k;
+    if (threads == 1 || work < 65536) {
+        blas_call(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    /* One slice of C per thread, along the longer side. */
+    int by_rows = m >= n;
+    int len = by_rows ? m : n;
+    if (threads > len)
+        threads = len;
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int s0 = (int)((long)len * t / nt), s1 = (int)((long)len * (t + 1) / nt);
+        if (s1 > s0) {
+            if (by_rows) {
+                const float *as = trans_a ? a + s0 : a + (size_t)s0 * lda;
+                blas_call(trans_a, trans_b, s1 - s0, n, k, alpha, as, lda, b, ldb, beta,
+                          c + (size_t)s0 * ldc, ldc);
+            } else {
+                const float *bs = trans_b ? b + (size_t)s0 * ldb : b + s0;
+                blas_call(trans_a, trans_b, m, s1 - s0, k, alpha, a, lda, bs, ldb, beta,
+                          c + s0, ldc);
+            }
+        }
+    }
+#else
+    q_sgemm_portable(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
+}
+
+int q_sgemm_has_blas(void)
+{
+#ifdef QATC_HAVE_CBLAS
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int q_gemm_set_threads(int n)
+{
+    omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
+#ifdef QATC_HAVE_CBLAS
+    pthread_once(&blas_once, blas_single_thread);
+#endif
+    return omp_get_max_threads();
+}

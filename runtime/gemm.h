@@ -1,0 +1,48 @@
+/* gemm — single-precision matrix multiply for the training layers, and the
+ * thread count of every parallel loop in the trainer.
+ *
+ * Two implementations of one contract:
+ *   q_sgemm           CBLAS (OpenBLAS) when built with QATC_HAVE_CBLAS (the
+ *                     Makefile defines it when cblas.h and -lopenblas link),
+ *                     else the portable one.
+ *   q_sgemm_portable  blocked C, always built, OpenMP-parallel over tiles of C.
+ *
+ * Threads. One pool only: OpenMP's. OpenBLAS (Debian's pthread build) would
+ * start its own pool, and two pools that spin-wait on 2 cores fight each
+ * other, so OpenBLAS is set to 1 thread once (openblas_set_num_threads(1))
+ * and q_sgemm splits C into one slice per OpenMP thread (by rows or columns,
+ * whichever is longer), each slice one single-threaded cblas_sgemm call.
+ * Called inside an OpenMP parallel region, q_sgemm runs on the calling thread.
+ *
+ * Determinism. q_sgemm_portable sums every C element over k in the same order
+ * whatever the thread count: its results are bit-identical for any count.
+ * The CBLAS path may differ in the last bits when the thread count (hence the
+ * slicing) changes, since OpenBLAS may choose other kernels for other slice
+ * shapes; for a fixed count it is repeatable.
+ */
+#ifndef QATC_GEMM_H
+#define QATC_GEMM_H
+
+/* C = alpha · op(A) · op(B) + beta · C, all row-major.
+ * op(A) is (M, K): A is (M, K) with lda >= K, or, with trans_a, (K, M) with
+ * lda >= M. op(B) is (K, N): B is (K, N) with ldb >= N, or, with trans_b,
+ * (N, K) with ldb >= K. C (M, N) with ldc >= N. When beta == 0, C is not read
+ * (it may hold NaN). M, N, K >= 0; with K == 0, C = beta · C. C must not
+ * overlap A or B. */
+void q_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+             const float *a, int lda, const float *b, int ldb, float beta,
+             float *c, int ldc);
+
+/* The same contract, always the portable blocked C code. */
+void q_sgemm_portable(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                      const float *a, int lda, const float *b, int ldb, float beta,
+                      float *c, int ldc);
+
+/* 1 when q_sgemm goes to CBLAS, 0 when it is the portable code. */
+int q_sgemm_has_blas(void);
+
+/* Sets the number of OpenMP threads for every parallel loop (layers, gemm);
+ * n <= 0 means the number of processors. Returns the count now in effect. */
+int q_gemm_set_threads(int n);
+
+#endif

@@ -1,0 +1,692 @@
+#include "layers.h"
+
+#include <assert.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "gemm.h"
+
+/* Elementwise loops below this size run on one thread (a parallel region
+ * costs a few microseconds). */
+#define PAR_MIN 32768
+
+/* Channels are reduced in chunks of this many double accumulators on the stack. */
+#define CHUNK 64
+
+q_conv_shape q_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
+                               int sh, int sw, int ph, int pw)
+{
+    q_conv_shape s = {b, h, w, c, oc, kh, kw, sh, sw, ph, pw, 0, 0};
+    assert(b > 0 && h > 0 && w > 0 && c > 0 && oc > 0 && kh > 0 && kw > 0);
+    assert(sh > 0 && sw > 0 && ph >= 0 && pw >= 0);
+    assert(h + 2 * ph >= kh && w + 2 * pw >= kw);
+    s.oh = (h + 2 * ph - kh) / sh + 1;
+    s.ow = (w + 2 * pw - kw) / sw + 1;
+    return s;
+}
+
+/* The range [c0, c1) of channels this thread owns inside a parallel region:
+ * contiguous, at least 8 wide (to keep SIMD), possibly empty. */
+static void my_channels(int c, int *c0, int *c1)
+{
+    int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    int chunk = ((c + nt - 1) / nt + 7) / 8 * 8;
+    *c0 = t * chunk < c ? t * chunk : c;
+    *c1 = *c0 + chunk < c ? *c0 + chunk : c;
+}
+
+/* sum[ch] += Σ_r x[r][ch], accumulated in double, rows in order; threads own
+ * channel ranges, so the result does not depend on the thread count.
+ * sum (cols); x (rows, cols). */
+static void colsum_acc(float *sum, const float *x, long rows, int cols)
+{
+#pragma omp parallel if (rows * cols > PAR_MIN)
+    {
+        int c0, c1;
+        my_channels(cols, &c0, &c1);
+        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
+            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
+            double acc[CHUNK] = {0};
+            for (long r = 0; r < rows; r++) {
+                const float *xr = x + r * cols;
+                for (int ch = k0; ch < k1; ch++)
+                    acc[ch - k0] += xr[ch];
+            }
+            for (int ch = k0; ch < k1; ch++)
+                sum[ch] += (float)acc[ch - k0];
+        }
+    }
+}
+
+/* Fills every row of out (rows, cols) with bias (cols). */
+static void fill_rows(float *out, const float *bias, long rows, int cols)
+{
+#pragma omp parallel for if (rows * cols > PAR_MIN)
+    for (long r = 0; r < rows; r++)
+        memcpy(out + r * cols, bias, sizeof(float) * (size_t)cols);
+}
+
+/* ---- conv2d ---------------------------------------------------------------- */
+
+static int conv_is_pointwise(const q_conv_shape *s)
+{
+    return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0 && s->pw == 0;
+}
+
+size_t q_conv2d_scratch_floats(const q_conv_shape *s)
+{
+    if (conv_is_pointwise(s))
+        return 0;
+    return (size_t)s->b * s->oh * s->ow * s->kh * s->kw * s->c;
+}
+
+/* col[(b,oy,ox)][(ky,kx,ic)] = inp[b, oy*sh-ph+ky, ox*sw-pw+kx, ic], 0 outside.
+ * col (B*OH*OW, KH*KW*C); inp (B, H, W, C). */
+static void im2col(float *col, const float *inp, const q_conv_shape *s)
+{
+    int kdim = s->kh * s->kw * s->c;
+#pragma omp parallel for collapse(2)
+    for (int b = 0; b < s->b; b++) {
+        for (int oy = 0; oy < s->oh; oy++) {
+            for (int ox = 0; ox < s->ow; ox++) {
+                float *crow = col + (((size_t)b * s->oh + oy) * s->ow + ox) * kdim;
+                for (int ky = 0; ky < s->kh; ky++) {
+                    int iy = oy * s->sh - s->ph + ky;
+                    for (int kx = 0; kx < s->kw; kx++) {
+                        int ix = ox * s->sw - s->pw + kx;
+                        float *dst = crow + (ky * s->kw + kx) * s->c;
+                        if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
+                            memset(dst, 0, sizeof(float) * (size_t)s->c);
+                        else
+                            memcpy(dst, inp + (((size_t)b * s->h + iy) * s->w + ix) * s->c,
+                                   sizeof(float) * (size_t)s->c);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* The adjoint of im2col: dinp[b, iy, ix, ic] += dcol[(b,oy,ox)][(ky,kx,ic)].
+ * Threads own images, each image summed in a fixed order. */
+static void col2im_acc(float *dinp, const float *dcol, const q_conv_shape *s)
+{
+    int kdim = s->kh * s->kw * s->c;
+#pragma omp parallel for
+    for (int b = 0; b < s->b; b++) {
+        for (int oy = 0; oy < s->oh; oy++) {
+            for (int ox = 0; ox < s->ow; ox++) {
+                const float *crow = dcol + (((size_t)b * s->oh + oy) * s->ow + ox) * kdim;
+                for (int ky = 0; ky < s->kh; ky++) {
+                    int iy = oy * s->sh - s->ph + ky;
+                    if (iy < 0 || iy >= s->h)
+                        continue;
+                    for (int kx = 0; kx < s->kw; kx++) {
+                        int ix = ox * s->sw - s->pw + kx;
+                        if (ix < 0 || ix >= s->w)
+                            continue;
+                        const float *src = crow + (ky * s->kw + kx) * s->c;
+                        float *dst = dinp + (((size_t)b * s->h + iy) * s->w + ix) * s->c;
+                        for (int ic = 0; ic < s->c; ic++)
+                            dst[ic] += src[ic];
+                    }
+                }
+            }
+        }
+    }
+}
+
+void q_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
+                      float *scratch, const q_conv_shape *s)
+{
+    int m = s->b * s->oh * s->ow, kdim = s->kh * s->kw * s->c;
+    const float *col = inp;
+    if (!conv_is_pointwise(s)) {
+        im2col(scratch, inp, s);
+        col = scratch;
+    }
+    if (bias)
+        fill_rows(out, bias, m, s->oc);
+    /* out (M, OC) = col (M, K) · wᵀ, w (OC, K) */
+    q_sgemm(0, 1, m, s->oc, kdim, 1.0f, col, kdim, w, kdim, bias ? 1.0f : 0.0f, out, s->oc);
+}
+
+/* out = col · wᵀ + bias  ⇒  dw += doutᵀ · col,  dbias += Σ_rows dout,
+ *                           dinp += col2im(dout · w) */
+void q_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                       const float *inp, const float *w, float *scratch,
+                       const q_conv_shape *s)
+{
+    int m = s->b * s->oh * s->ow, kdim = s->kh * s->kw * s->c;
+    int pointwise = conv_is_pointwise(s);
+    if (dw) {
+        const float *col = inp;
+        if (!pointwise) {
+            im2col(scratch, inp, s);
+            col = scratch;
+        }
+        /* dw (OC, K) += doutᵀ (OC, M) · col (M, K) */
+        q_sgemm(1, 0, s->oc, kdim, m, 1.0f, dout, s->oc, col, kdim, 1.0f, dw, kdim);
+    }
+    if (dbias)
+        colsum_acc(dbias, dout, m, s->oc);
+    if (dinp) {
+        if (pointwise) {
+            /* dinp (M, C) += dout (M, OC) · w (OC, C) */
+            q_sgemm(0, 0, m, s->c, s->oc, 1.0f, dout, s->oc, w, kdim, 1.0f, dinp, s->c);
+        } else {
+            /* dcol (M, K) = dout (M, OC) · w (OC, K), then scattered back */
+            q_sgemm(0, 0, m, kdim, s->oc, 1.0f, dout, s->oc, w, kdim, 0.0f, scratch, kdim);
+            col2im_acc(dinp, scratch, s);
+        }
+    }
+}
+
+/* ---- dwconv2d -------------------------------------------------------------- */
+
+void q_dwconv2d_forward(float *out, const float *inp, const float *w, const float *bias,
+                        const q_conv_shape *s)
+{
+    assert(s->oc == s->c);
+    int c = s->c;
+#pragma omp parallel for collapse(2)
+    for (int b = 0; b < s->b; b++) {
+        for (int oy = 0; oy < s->oh; oy++) {
+            for (int ox = 0; ox < s->ow; ox++) {
+                float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+                for (int ch = 0; ch < c; ch++)
+                    o[ch] = bias ? bias[ch] : 0.0f;
+                for (int ky = 0; ky < s->kh; ky++) {
+                    int iy = oy * s->sh - s->ph + ky;
+                    if (iy < 0 || iy >= s->h)
+                        continue;
+                    for (int kx = 0; kx < s->kw; kx++) {
+                        int ix = ox * s->sw - s->pw + kx;
+                        if (ix < 0 || ix >= s->w)
+                            continue;
+                        const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
+                        const float *wk = w + (ky * s->kw + kx) * c;
+                        for (int ch = 0; ch < c; ch++)
+                            o[ch] += wk[ch] * x[ch];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* out = Σ w·x + bias  ⇒  dinp += w·dout (threads own images),
+ * dw[ky,kx,c] += Σ_{b,oy,ox} x·dout (threads own (tap, channel chunk), double
+ * accumulation), dbias += Σ dout */
+void q_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                         const float *inp, const float *w, const q_conv_shape *s)
+{
+    assert(s->oc == s->c);
+    int c = s->c;
+    if (dinp) {
+#pragma omp parallel for
+        for (int b = 0; b < s->b; b++) {
+            for (int oy = 0; oy < s->oh; oy++) {
+                for (int ox = 0; ox < s->ow; ox++) {
+                    const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+                    for (int ky = 0; ky < s->kh; ky++) {
+                        int iy = oy * s->sh - s->ph + ky;
+                        if (iy < 0 || iy >= s->h)
+                            continue;
+                        for (int kx = 0; kx < s->kw; kx++) {
+                            int ix = ox * s->sw - s->pw + kx;
+                            if (ix < 0 || ix >= s->w)
+                                continue;
+                            float *dx = dinp + (((size_t)b * s->h + iy) * s->w + ix) * c;
+                            const float *wk = w + (ky * s->kw + kx) * c;
+                            for (int ch = 0; ch < c; ch++)
+                                dx[ch] += wk[ch] * d[ch];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if (dw) {
+        int chunks = (c + CHUNK - 1) / CHUNK, taps = s->kh * s->kw;
+#pragma omp parallel for schedule(dynamic)
+        for (int task = 0; task < taps * chunks; task++) {
+            int tap = task / chunks, k0 = (task % chunks) * CHUNK;
+            int k1 = k0 + CHUNK < c ? k0 + CHUNK : c;
+            int ky = tap / s->kw, kx = tap % s->kw;
+            double acc[CHUNK] = {0};
+            for (int b = 0; b < s->b; b++) {
+                for (int oy = 0; oy < s->oh; oy++) {
+                    int iy = oy * s->sh - s->ph + ky;
+                    if (iy < 0 || iy >= s->h)
+                        continue;
+                    for (int ox = 0; ox < s->ow; ox++) {
+                        int ix = ox * s->sw - s->pw + kx;
+                        if (ix < 0 || ix >= s->w)
+                            continue;
+                        const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
+                        const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+                        for (int ch = k0; ch < k1; ch++)
+                            acc[ch - k0] += (double)x[ch] * d[ch];
+                    }
+                }
+            }
+            for (int ch = k0; ch < k1; ch++)
+                dw[tap * c + ch] += (float)acc[ch - k0];
+        }
+    }
+    if (dbias)
+        colsum_acc(dbias, dout, (long)s->b * s->oh * s->ow, c);
+}
+
+/* ---- linear ---------------------------------------------------------------- */
+
+void q_linear_forward(float *out, const float *inp, const float *w, const float *bias,
+                      int b, int in, int out_n)
+{
+    if (bias)
+        fill_rows(out, bias, b, out_n);
+    /* out (B, OUT) = inp (B, IN) · wᵀ, w (OUT, IN) */
+    q_sgemm(0, 1, b, out_n, in, 1.0f, inp, in, w, in, bias ? 1.0f : 0.0f, out, out_n);
+}
+
+/* out = inp · wᵀ + bias  ⇒  dinp += dout · w,  dw += doutᵀ · inp,  dbias += Σ_b dout */
+void q_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                       const float *inp, const float *w, int b, int in, int out_n)
+{
+    if (dinp) /* dinp (B, IN) += dout (B, OUT) · w (OUT, IN) */
+        q_sgemm(0, 0, b, in, out_n, 1.0f, dout, out_n, w, in, 1.0f, dinp, in);
+    if (dw) /* dw (OUT, IN) += doutᵀ (OUT, B) · inp (B, IN) */
+        q_sgemm(1, 0, out_n, in, b, 1.0f, dout, out_n, inp, in, 1.0f, dw, in);
+    if (dbias)
+        colsum_acc(dbias, dout, b, out_n);
+}
+
+/* ---- batch norm ------------------------------------------------------------ */
+
+void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
+                               float *running_mean, float *running_var,
+                               const float *inp, const float *gamma, const float *beta,
+                               int n, int c, float eps, float momentum)
+{
+    assert(n > 1);
+    assert((running_mean == NULL) == (running_var == NULL));
+    /* Statistics: two passes in double; threads own channel ranges. */
+#pragma omp parallel if ((long)n * c > PAR_MIN)
+    {
+        int c0, c1;
+        my_channels(c, &c0, &c1);
+        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
+            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
+            double sum[CHUNK] = {0}, mu[CHUNK], ss[CHUNK] = {0};
+            for (long r = 0; r < n; r++)
+                for (int ch = k0; ch < k1; ch++)
+                    sum[ch - k0] += inp[r * c + ch];
+            for (int ch = k0; ch < k1; ch++)
+                mu[ch - k0] = sum[ch - k0] / n;
+            for (long r = 0; r < n; r++)
+                for (int ch = k0; ch < k1; ch++) {
+                    double dx = inp[r * c + ch] - mu[ch - k0];
+                    ss[ch - k0] += dx * dx;
+                }
+            for (int ch = k0; ch < k1; ch++) {
+                double var = ss[ch - k0] / n;
+                mean[ch] = (float)mu[ch - k0];
+                rstd[ch] = (float)(1.0 / sqrt(var + eps));
+                if (running_mean) {
+                    double unbiased = ss[ch - k0] / (n - 1);
+                    running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * (float)mu[ch - k0];
+                    running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * (float)unbiased;
+                }
+            }
+        }
+    }
+    /* out = gamma · (x − mean) · rstd + beta */
+#pragma omp parallel for if ((long)n * c > PAR_MIN)
+    for (long r = 0; r < n; r++)
+        for (int ch = 0; ch < c; ch++)
+            out[r * c + ch] = gamma[ch] * ((inp[r * c + ch] - mean[ch]) * rstd[ch]) + beta[ch];
+}
+
+/* out = gamma·xhat + beta, xhat = (x − mean)·rstd over the batch ⇒
+ *   dbeta += Σ dout,  dgamma += Σ dout·xhat,
+ *   dinp  += gamma·rstd/N · (N·dout − Σ dout − xhat·Σ dout·xhat) */
+void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
+                                const float *dout, const float *inp,
+                                const float *mean, const float *rstd, const float *gamma,
+                                int n, int c)
+{
+#pragma omp parallel if ((long)n * c > PAR_MIN)
+    {
+        int c0, c1;
+        my_channels(c, &c0, &c1);
+        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
+            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
+            double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
+            for (long r = 0; r < n; r++)
+                for (int ch = k0; ch < k1; ch++) {
+                    float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
+                    sdy[ch - k0] += dout[r * c + ch];
+                    sdyx[ch - k0] += (double)dout[r * c + ch] * xhat;
+                }
+            if (dbeta)
+                for (int ch = k0; ch < k1; ch++)
+                    dbeta[ch] += (float)sdy[ch - k0];
+            if (dgamma)
+                for (int ch = k0; ch < k1; ch++)
+                    dgamma[ch] += (float)sdyx[ch - k0];
+            if (dinp) {
+                /* the sums go to this thread's own channels, so no barrier is needed */
+                float mdy[CHUNK], mdyx[CHUNK], g[CHUNK];
+                for (int ch = k0; ch < k1; ch++) {
+                    mdy[ch - k0] = (float)(sdy[ch - k0] / n);
+                    mdyx[ch - k0] = (float)(sdyx[ch - k0] / n);
+                    g[ch - k0] = gamma[ch] * rstd[ch];
+                }
+                for (long r = 0; r < n; r++)
+                    for (int ch = k0; ch < k1; ch++) {
+                        float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
+                        dinp[r * c + ch] += g[ch - k0] *
+                            (dout[r * c + ch] - mdy[ch - k0] - xhat * mdyx[ch - k0]);
+                    }
+            }
+        }
+    }
+}
+
+void q_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
+                              const float *beta, const float *running_mean,
+                              const float *running_var, int n, int c, float eps)
+{
+#pragma omp parallel for if ((long)n * c > PAR_MIN)
+    for (long r = 0; r < n; r++)
+        for (int ch = 0; ch < c; ch++)
+            out[r * c + ch] = gamma[ch] * ((inp[r * c + ch] - running_mean[ch]) /
+                                           sqrtf(running_var[ch] + eps)) + beta[ch];
+}
+
+/* out = gamma·(x − rm)·r + beta, r = 1/sqrt(rv + eps) ⇒
+ *   dinp += gamma·r·dout,  dgamma += Σ dout·(x − rm)·r,  dbeta += Σ dout */
+void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
+                               const float *dout, const float *inp, const float *gamma,
+                               const float *running_mean, const float *running_var,
+                               int n, int c, float eps)
+{
+    if (dinp) {
+#pragma omp parallel for if ((long)n * c > PAR_MIN)
+        for (long r = 0; r < n; r++)
+            for (int ch = 0; ch < c; ch++)
+                dinp[r * c + ch] += gamma[ch] / sqrtf(running_var[ch] + eps) * dout[r * c + ch];
+    }
+    if (dgamma || dbeta) {
+#pragma omp parallel if ((long)n * c > PAR_MIN)
+        {
+            int c0, c1;
+            my_channels(c, &c0, &c1);
+            for (int k0 = c0; k0 < c1; k0 += CHUNK) {
+                int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
+                double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
+                for (long r = 0; r < n; r++)
+                    for (int ch = k0; ch < k1; ch++) {
+                        float xhat = (inp[r * c + ch] - running_mean[ch]) /
+                                     sqrtf(running_var[ch] + eps);
+                        sdy[ch - k0] += dout[r * c + ch];
+                        sdyx[ch - k0] += (double)dout[r * c + ch] * xhat;
+                    }
+                for (int ch = k0; ch < k1; ch++) {
+                    if (dbeta)
+                        dbeta[ch] += (float)sdy[ch - k0];
+                    if (dgamma)
+                        dgamma[ch] += (float)sdyx[ch - k0];
+                }
+            }
+        }
+    }
+}
+
+/* ---- activations ----------------------------------------------------------- */
+
+void q_relu_forward(float *out, const float *inp, size_t n)
+{
+#pragma omp parallel for simd if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+}
+
+/* out = max(0, x)  ⇒  dinp += dout · [out > 0] */
+void q_relu_backward(float *dinp, const float *dout, const float *out, size_t n)
+{
+#pragma omp parallel for simd if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        dinp[i] += out[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+void q_relu6_forward(float *out, const float *inp, size_t n)
+{
+#pragma omp parallel for simd if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i] > 0.0f ? inp[i] : 0.0f;
+        out[i] = x < 6.0f ? x : 6.0f;
+    }
+}
+
+/* out = clamp(x, 0, 6)  ⇒  dinp += dout · [0 < out < 6] */
+void q_relu6_backward(float *dinp, const float *dout, const float *out, size_t n)
+{
+#pragma omp parallel for simd if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        dinp[i] += out[i] > 0.0f && out[i] < 6.0f ? dout[i] : 0.0f;
+}
+
+/* ---- pools ----------------------------------------------------------------- */
+
+void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s)
+{
+    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
+    int c = s->c;
+#pragma omp parallel for collapse(2)
+    for (int b = 0; b < s->b; b++) {
+        for (int oy = 0; oy < s->oh; oy++) {
+            for (int ox = 0; ox < s->ow; ox++) {
+                float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+                for (int ky = 0; ky < s->kh; ky++) {
+                    for (int kx = 0; kx < s->kw; kx++) {
+                        int iy = oy * s->sh + ky, ix = ox * s->sw + kx;
+                        const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
+                        if (ky == 0 && kx == 0)
+                            memcpy(o, x, sizeof(float) * (size_t)c);
+                        else
+                            for (int ch = 0; ch < c; ch++)
+                                o[ch] = x[ch] > o[ch] ? x[ch] : o[ch];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* out = max over the window  ⇒  dinp[first argmax] += dout (threads own images) */
+void q_maxpool_backward(float *dinp, const float *dout, const float *inp,
+                        const q_conv_shape *s)
+{
+    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
+    int c = s->c;
+#pragma omp parallel for
+    for (int b = 0; b < s->b; b++) {
+        for (int oy = 0; oy < s->oh; oy++) {
+            for (int ox = 0; ox < s->ow; ox++) {
+                const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+                for (int ch = 0; ch < c; ch++) {
+                    size_t best = 0;
+                    float bestv = 0.0f;
+                    for (int ky = 0; ky < s->kh; ky++) {
+                        for (int kx = 0; kx < s->kw; kx++) {
+                            size_t at = (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                         ox * s->sw + kx) * c + ch;
+                            if ((ky == 0 && kx == 0) || inp[at] > bestv) {
+                                best = at;
+                                bestv = inp[at];
+                            }
+                        }
+                    }
+                    dinp[best] += d[ch];
+                }
+            }
+        }
+    }
+}
+
+void q_avgpool_forward(float *out, const float *inp, const q_conv_shape *s)
+{
+    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
+    int c = s->c;
+    float inv = 1.0f / (float)(s->kh * s->kw);
+#pragma omp parallel for collapse(2)
+    for (int b = 0; b < s->b; b++) {
+        for (int oy = 0; oy < s->oh; oy++) {
+            for (int ox = 0; ox < s->ow; ox++) {
+                float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+                for (int ch = 0; ch < c; ch++)
+                    o[ch] = 0.0f;
+                for (int ky = 0; ky < s->kh; ky++)
+                    for (int kx = 0; kx < s->kw; kx++) {
+                        const float *x = inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                                ox * s->sw + kx) * c;
+                        for (int ch = 0; ch < c; ch++)
+                            o[ch] += x[ch];
+                    }
+                for (int ch = 0; ch < c; ch++)
+                    o[ch] *= inv;
+            }
+        }
+    }
+}
+
+/* out = Σ window / (KH·KW)  ⇒  dinp[window] += dout / (KH·KW) (threads own images) */
+void q_avgpool_backward(float *dinp, const float *dout, const q_conv_shape *s)
+{
+    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
+    int c = s->c;
+    float inv = 1.0f / (float)(s->kh * s->kw);
+#pragma omp parallel for
+    for (int b = 0; b < s->b; b++) {
+        for (int oy = 0; oy < s->oh; oy++) {
+            for (int ox = 0; ox < s->ow; ox++) {
+                const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+                for (int ky = 0; ky < s->kh; ky++)
+                    for (int kx = 0; kx < s->kw; kx++) {
+                        float *dx = dinp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                            ox * s->sw + kx) * c;
+                        for (int ch = 0; ch < c; ch++)
+                            dx[ch] += d[ch] * inv;
+                    }
+            }
+        }
+    }
+}
+
+void q_global_avgpool_forward(float *out, const float *inp, int b, int hw, int c)
+{
+    float inv = 1.0f / (float)hw;
+#pragma omp parallel for if ((long)b * hw * c > PAR_MIN)
+    for (int i = 0; i < b; i++) {
+        float *o = out + (size_t)i * c;
+        for (int ch = 0; ch < c; ch++)
+            o[ch] = 0.0f;
+        for (int p = 0; p < hw; p++) {
+            const float *x = inp + ((size_t)i * hw + p) * c;
+            for (int ch = 0; ch < c; ch++)
+                o[ch] += x[ch];
+        }
+        for (int ch = 0; ch < c; ch++)
+            o[ch] *= inv;
+    }
+}
+
+/* out = Σ_hw x / hw  ⇒  dinp += dout / hw */
+void q_global_avgpool_backward(float *dinp, const float *dout, int b, int hw, int c)
+{
+    float inv = 1.0f / (float)hw;
+#pragma omp parallel for if ((long)b * hw * c > PAR_MIN)
+    for (int i = 0; i < b; i++) {
+        const float *d = dout + (size_t)i * c;
+        for (int p = 0; p < hw; p++) {
+            float *dx = dinp + ((size_t)i * hw + p) * c;
+            for (int ch = 0; ch < c; ch++)
+                dx[ch] += d[ch] * inv;
+        }
+    }
+}
+
+/* ---- add ------------------------------------------------------------------- */
+
+void q_add_forward(float *out, const float *a, const float *b, size_t n)
+{
+#pragma omp parallel for simd if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        out[i] = a[i] + b[i];
+}
+
+/* out = a + b  ⇒  da += dout, db += dout */
+void q_add_backward(float *da, float *db, const float *dout, size_t n)
+{
+    if (da) {
+#pragma omp parallel for simd if (n > PAR_MIN)
+        for (size_t i = 0; i < n; i++)
+            da[i] += dout[i];
+    }
+    if (db) {
+#pragma omp parallel for simd if (n > PAR_MIN)
+        for (size_t i = 0; i < n; i++)
+            db[i] += dout[i];
+    }
+}
+
+/* ---- loss ------------------------------------------------------------------ */
+
+/* loss = −Σ_b log softmax(logits_b)[label_b] / B  ⇒  dlogits = (p − onehot) / B */
+float q_softmax_xent(float *dlogits, const float *logits, const int32_t *labels,
+                     int b, int k)
+{
+    double loss = 0.0;
+    for (int i = 0; i < b; i++) {
+        const float *l = logits + (size_t)i * k;
+        int y = labels[i];
+        assert(y >= 0 && y < k);
+        float mx = l[0];
+        for (int j = 1; j < k; j++)
+            mx = l[j] > mx ? l[j] : mx;
+        double sum = 0.0;
+        for (int j = 0; j < k; j++)
+            sum += exp((double)l[j] - mx);
+        loss -= ((double)l[y] - mx) - log(sum);
+        if (dlogits) {
+            float *d = dlogits + (size_t)i * k;
+            for (int j = 0; j < k; j++) {
+                double p = exp((double)l[j] - mx) / sum;
+                d[j] = (float)((p - (j == y)) / b);
+            }
+        }
+    }
+    return (float)(loss / b);
+}
+
+int q_argmax(const float *x, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best])
+            best = i;
+    return best;
+}
+
+/* ---- initialisation -------------------------------------------------------- */
+
+void q_he_init(float *w, size_t n, int fan_in, q_rng *r)
+{
+    assert(fan_in > 0);
+    float std = (float)sqrt(2.0 / fan_in);
+    for (size_t i = 0; i < n; i++)
+        w[i] = std * q_rng_normal(r);
+}

@@ -1,0 +1,220 @@
+/* layers — float32 training layers, forward and backward side by side
+ * (llm.c style). The QAT trainer (fake quantization, fused conv+BN, the
+ * network graph) is built on top of these.
+ *
+ * Layouts (the same as the int8 model, runtime/qmodel.h, so that conversion
+ * is a copy):
+ *   activations  NHWC   (B, H, W, C), contiguous
+ *   conv2d       OHWI   (OC, KH, KW, IC)
+ *   dwconv2d     HWC    (KH, KW, C), channel multiplier 1
+ *   linear              (OUT, IN)
+ *
+ * Flatten is a no-op: an NHWC tensor (B, H, W, C) in memory IS the (B, H*W*C)
+ * matrix in the order the int8 model flattens (index (h*W + w)*C + c), so a
+ * linear layer reads it directly and there is no flatten function.
+ *
+ * Conventions:
+ *   - forward overwrites its output; it may not alias the input unless the
+ *     function says so (relu, relu6 and add may run in place).
+ *   - backward comes right after its forward. Arguments: the gradients it
+ *     writes first (dinp, dweight, dbias, as llm.c), then the output gradient
+ *     dout, then what the forward read. It ACCUMULATES (+=) into dinp, dweight
+ *     and dbias, so the caller zeroes all gradients once per step (and a
+ *     tensor read by two layers gets the sum). Any of dinp / dweight / dbias
+ *     may be NULL to skip it (e.g. dinp of the first layer). The one exception
+ *     is q_softmax_xent, which writes (=) dlogits: it starts backpropagation.
+ *   - nothing allocates; the caller passes scratch (sizes documented below).
+ *   - nothing fails: shapes are the caller's responsibility (programmer
+ *     errors are assertions).
+ *
+ * Threads (OpenMP; q_gemm_set_threads sets the count): convolutions and
+ * linear layers go through q_sgemm (gemm.h); the other loops are split over
+ * batch rows or channels so that every output element is computed by one
+ * thread in a fixed order. Everything except the GEMM is therefore
+ * bit-identical for any thread count; what may change with the thread count
+ * is only the last bits of GEMM results on the CBLAS path (OpenBLAS picks
+ * kernels per slice), see gemm.h. Reductions over the batch (bias, batch norm
+ * statistics, dwconv weight gradients) accumulate in double.
+ */
+#ifndef QATC_LAYERS_H
+#define QATC_LAYERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rng.h"
+
+/* Geometry of a convolution or pooling window. Output size per axis:
+ * out = (in + 2*pad - kernel) / stride + 1 (floor). Pools use oc = c and
+ * pad 0. */
+typedef struct {
+    int b, h, w, c;          /* input (B, H, W, C) */
+    int oc;                  /* output channels; = c for dwconv2d and pools */
+    int kh, kw, sh, sw, ph, pw;
+    int oh, ow;              /* derived by q_conv_shape_make */
+} q_conv_shape;
+
+/* Fills a q_conv_shape and derives oh, ow. Asserts that the kernel fits the
+ * padded input and every size is positive. */
+q_conv_shape q_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
+                               int sh, int sw, int ph, int pw);
+
+/* ---- conv2d ----------------------------------------------------------------
+ * out[b,oy,ox,oc] = bias[oc] + sum_{ky,kx,ic} w[oc,ky,kx,ic] *
+ *                   inp[b, oy*sh - ph + ky, ox*sw - pw + kx, ic]   (0 outside)
+ * Computed as im2col + GEMM: col (B*OH*OW, KH*KW*IC), out = col · wᵀ.
+ * scratch: q_conv2d_scratch_floats(s) floats (0 for a 1x1, stride 1, pad 0
+ * convolution, which uses the input as col directly; NULL is fine then).
+ * The same scratch serves forward and backward; its content between calls
+ * does not matter. */
+size_t q_conv2d_scratch_floats(const q_conv_shape *s);
+
+/* out (B, OH, OW, OC); inp (B, H, W, C); w (OC, KH, KW, C); bias (OC) or NULL
+ * (= zero); scratch (see above). */
+void q_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
+                      float *scratch, const q_conv_shape *s);
+
+/* out = col · wᵀ + bias  ⇒  dw += doutᵀ · col,  dbias += Σ_rows dout,
+ *                           dcol = dout · w,  dinp += col2im(dcol)
+ * dinp (B, H, W, C) or NULL; dw (OC, KH, KW, C) or NULL; dbias (OC) or NULL;
+ * dout (B, OH, OW, OC); inp, w as in forward; scratch as in forward. */
+void q_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                       const float *inp, const float *w, float *scratch,
+                       const q_conv_shape *s);
+
+/* ---- dwconv2d (depthwise, channel multiplier 1, s->oc == s->c) ------------
+ * out[b,oy,ox,c] = bias[c] + sum_{ky,kx} w[ky,kx,c] * inp[b, oy*sh-ph+ky, ox*sw-pw+kx, c]
+ * out (B, OH, OW, C); inp (B, H, W, C); w (KH, KW, C); bias (C) or NULL. */
+void q_dwconv2d_forward(float *out, const float *inp, const float *w, const float *bias,
+                        const q_conv_shape *s);
+
+/* out = Σ w·x + bias  ⇒  dinp[.., c] += w[ky,kx,c] · dout,
+ *                        dw[ky,kx,c] += Σ_{b,oy,ox} inp[..] · dout,  dbias[c] += Σ dout
+ * dinp (B, H, W, C) or NULL; dw (KH, KW, C) or NULL; dbias (C) or NULL;
+ * dout (B, OH, OW, C). */
+void q_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                         const float *inp, const float *w, const q_conv_shape *s);
+
+/* ---- linear ----------------------------------------------------------------
+ * out[b,o] = bias[o] + sum_i w[o,i] * inp[b,i]
+ * out (B, OUT); inp (B, IN) (an NHWC tensor flattened, see above);
+ * w (OUT, IN); bias (OUT) or NULL. */
+void q_linear_forward(float *out, const float *inp, const float *w, const float *bias,
+                      int b, int in, int out_n);
+
+/* out = inp · wᵀ + bias  ⇒  dinp += dout · w,  dw += doutᵀ · inp,  dbias += Σ_b dout
+ * dinp (B, IN) or NULL; dw (OUT, IN) or NULL; dbias (OUT) or NULL; dout (B, OUT). */
+void q_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                       const float *inp, const float *w, int b, int in, int out_n);
+
+/* ---- batch norm (per channel over N = B*H*W rows of C) ----------------------
+ * Train: statistics of this batch,
+ *   mean = Σ x / N,  var = Σ (x - mean)² / N (biased, used to normalise),
+ *   rstd = 1 / sqrt(var + eps),  xhat = (x - mean) · rstd,
+ *   out = gamma · xhat + beta;
+ * and the running statistics as PyTorch (momentum 0.1 there):
+ *   running_mean = (1 - momentum) · running_mean + momentum · mean
+ *   running_var  = (1 - momentum) · running_var  + momentum · var · N / (N - 1)
+ * out (N, C); mean, rstd (C): written, saved for backward; running_mean,
+ * running_var (C): updated, or both NULL to leave no trace; inp (N, C);
+ * gamma, beta (C). N > 1. */
+void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
+                               float *running_mean, float *running_var,
+                               const float *inp, const float *gamma, const float *beta,
+                               int n, int c, float eps, float momentum);
+
+/* out = gamma·(x - mean)·rstd + beta with mean, rstd functions of the batch ⇒
+ *   dbeta  += Σ dout,   dgamma += Σ dout · xhat,
+ *   dinp   += gamma · rstd / N · (N · dout − Σ dout − xhat · Σ dout·xhat)
+ * dinp (N, C) or NULL; dgamma, dbeta (C) or NULL; dout, inp (N, C);
+ * mean, rstd (C) from the forward; gamma (C). */
+void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
+                                const float *dout, const float *inp,
+                                const float *mean, const float *rstd, const float *gamma,
+                                int n, int c);
+
+/* Eval: out = gamma · (x − running_mean) / sqrt(running_var + eps) + beta.
+ * out, inp (N, C); gamma, beta, running_mean, running_var (C). */
+void q_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
+                              const float *beta, const float *running_mean,
+                              const float *running_var, int n, int c, float eps);
+
+/* out = gamma·(x − rm)·r + beta, r = 1/sqrt(rv + eps) constant ⇒
+ *   dinp += gamma · r · dout,  dgamma += Σ dout · (x − rm) · r,  dbeta += Σ dout
+ * (PyTorch still trains gamma and beta with frozen statistics.) */
+void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
+                               const float *dout, const float *inp, const float *gamma,
+                               const float *running_mean, const float *running_var,
+                               int n, int c, float eps);
+
+/* ---- activations (elementwise on n floats; out may equal inp) -------------- */
+
+/* out = max(0, x) */
+void q_relu_forward(float *out, const float *inp, size_t n);
+/* out = max(0, x)  ⇒  dinp += dout · [out > 0]   (takes the forward OUTPUT, so
+ * it also works after an in-place forward; the gradient at x = 0 is 0) */
+void q_relu_backward(float *dinp, const float *dout, const float *out, size_t n);
+
+/* out = min(max(0, x), 6) */
+void q_relu6_forward(float *out, const float *inp, size_t n);
+/* out = clamp(x, 0, 6)  ⇒  dinp += dout · [0 < out < 6]   (0 at both kinks, as
+ * PyTorch's hardtanh) */
+void q_relu6_backward(float *dinp, const float *dout, const float *out, size_t n);
+
+/* ---- pools (no padding; s->oc == s->c, s->ph == s->pw == 0) ---------------- */
+
+/* out[b,oy,ox,c] = max_{ky,kx} inp[b, oy*sh+ky, ox*sw+kx, c]
+ * out (B, OH, OW, C); inp (B, H, W, C). */
+void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s);
+/* out = max over the window  ⇒  dinp[first argmax] += dout; the argmax is
+ * recomputed from inp, scanning ky then kx, and the FIRST maximal element wins
+ * (so ties send the whole gradient to one input, as PyTorch's CPU kernel).
+ * dinp (B, H, W, C); dout (B, OH, OW, C); inp (B, H, W, C). */
+void q_maxpool_backward(float *dinp, const float *dout, const float *inp,
+                        const q_conv_shape *s);
+
+/* out[b,oy,ox,c] = Σ_{ky,kx} inp[b, oy*sh+ky, ox*sw+kx, c] / (KH·KW)
+ * out (B, OH, OW, C); inp (B, H, W, C). */
+void q_avgpool_forward(float *out, const float *inp, const q_conv_shape *s);
+/* out = Σ window / (KH·KW)  ⇒  dinp[each window element] += dout / (KH·KW)
+ * (overlapping windows add up). dinp (B, H, W, C); dout (B, OH, OW, C). */
+void q_avgpool_backward(float *dinp, const float *dout, const q_conv_shape *s);
+
+/* Global average pool: out[b,c] = Σ_{h,w} inp[b,h,w,c] / (H·W), i.e. an
+ * avgpool with kernel (H, W); out (B, C) = (B, 1, 1, C); inp (B, H, W, C),
+ * hw = H·W. */
+void q_global_avgpool_forward(float *out, const float *inp, int b, int hw, int c);
+/* out = Σ_hw x / hw  ⇒  dinp[b,h,w,c] += dout[b,c] / hw */
+void q_global_avgpool_backward(float *dinp, const float *dout, int b, int hw, int c);
+
+/* ---- residual add (n floats; out may equal a or b) ------------------------- */
+
+/* out = a + b */
+void q_add_forward(float *out, const float *a, const float *b, size_t n);
+/* out = a + b  ⇒  da += dout, db += dout (either may be NULL; da == db, for
+ * x + x, gets 2·dout) */
+void q_add_backward(float *da, float *db, const float *dout, size_t n);
+
+/* ---- loss ------------------------------------------------------------------
+ * Softmax cross-entropy, mean over the batch:
+ *   p = softmax(logits[b]),  loss = −Σ_b log p[b][label_b] / B
+ * Returns the loss (computed in double, stable with the max subtracted).
+ * If dlogits is not NULL it is WRITTEN (not accumulated):
+ *   dlogits[b][k] = (p[b][k] − [k == label_b]) / B
+ * dlogits, logits (B, K); labels (B), each in [0, K). dlogits may equal logits. */
+float q_softmax_xent(float *dlogits, const float *logits, const int32_t *labels,
+                     int b, int k);
+
+/* Top-1 of one row: the lowest index among equal maximal values (DESIGN §1).
+ * x (n), n > 0. */
+int q_argmax(const float *x, int n);
+
+/* ---- initialisation --------------------------------------------------------
+ * He (Kaiming) normal, fan_in mode, gain sqrt(2) (ReLU), as PyTorch's
+ * kaiming_normal_(w, mode='fan_in', nonlinearity='relu'):
+ *   w ~ N(0, 2 / fan_in)
+ * fan_in: conv2d KH·KW·IC, dwconv2d KH·KW, linear IN. Biases are the
+ * caller's (zero). w (n), drawn in order from r. */
+void q_he_init(float *w, size_t n, int fan_in, q_rng *r);
+
+#endif

@@ -1,0 +1,725 @@
+/* net — the training network: float and QAT forward/backward (see net.h). */
+#include "net.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fakequant.h"
+
+/* ---- memory plan ----------------------------------------------------------
+ * One arena per kind; take() hands out 64-byte aligned views. The same walk
+ * runs twice: once with base NULL to count, once to assign. */
+typedef struct {
+    char *base;
+    size_t used; /* bytes */
+} arena;
+
+static void *take(arena *a, size_t bytes)
+{
+    void *p = a->base ? a->base + a->used : NULL;
+    a->used += (bytes + 63) & ~(size_t)63;
+    return p;
+}
+
+static float *takef(arena *a, size_t n)
+{
+    return take(a, n * sizeof(float));
+}
+
+static int is_weighted(cfg_layer_type t)
+{
+    return t == CFG_CONV2D || t == CFG_DWCONV2D || t == CFG_LINEAR;
+}
+
+int net_layer_has_fq(const net_layer *L)
+{
+    return is_weighted(L->type) || L->type == CFG_AVGPOOL || L->type == CFG_ADD;
+}
+
+static size_t tensor_size(q_shape s)
+{
+    return (size_t)s.h * (size_t)s.w * (size_t)s.c;
+}
+
+/* Parameters and, with the same walk, their gradients. */
+static void params_point(net *n, arena *a, int grads)
+{
+    for (int i = 0; i < n->n_layers; i++) {
+        net_layer *L = &n->layers[i];
+        float *w = NULL, *b = NULL, *g = NULL, *be = NULL;
+        if (is_weighted(L->type)) {
+            w = takef(a, (size_t)L->n_w);
+            if (L->bn) {
+                g = takef(a, (size_t)L->out_c);
+                be = takef(a, (size_t)L->out_c);
+            } else {
+                b = takef(a, (size_t)L->out_c);
+            }
+        }
+        if (grads) {
+            L->dw = w, L->dbias = b, L->dgamma = g, L->dbeta = be;
+        } else {
+            L->w = w, L->bias = b, L->gamma = g, L->beta = be;
+        }
+    }
+}
+
+static void state_point(net *n, arena *a)
+{
+    for (int i = 0; i < n->n_layers; i++) {
+        net_layer *L = &n->layers[i];
+        L->running_mean = L->running_var = L->w_scale = NULL;
+        if (L->bn) {
+            L->running_mean = takef(a, (size_t)L->out_c);
+            L->running_var = takef(a, (size_t)L->out_c);
+        }
+        if (is_weighted(L->type))
+            L->w_scale = takef(a, (size_t)L->n_wscale);
+    }
+}
+
+/* Activations, their gradients, BN and QAT per-layer buffers. A flatten's
+ * output is its input (NHWC is already flat), so it shares the memory. */
+static void acts_point(net *n, arena *a)
+{
+    size_t bc = (size_t)n->batch_cap;
+    n->t[0] = takef(a, bc * tensor_size(n->tshape[0]));
+    n->dt[0] = NULL;
+    for (int i = 0; i < n->n_layers; i++) {
+        net_layer *L = &n->layers[i];
+        size_t out = bc * tensor_size(L->out_shape);
+        if (L->type == CFG_FLATTEN) {
+            n->t[i + 1] = n->t[L->input];
+            n->dt[i + 1] = n->dt[L->input];
+        } else {
+            n->t[i + 1] = takef(a, out);
+            n->dt[i + 1] = takef(a, out);
+        }
+        L->z = L->bn_mean = L->bn_rstd = L->sf = L->rstd_run = L->wq = NULL;
+        if (L->bn) {
+            L->z = takef(a, out);
+            L->bn_mean = takef(a, (size_t)L->out_c);
+            L->bn_rstd = takef(a, (size_t)L->out_c);
+            L->sf = takef(a, (size_t)L->out_c);
+            L->rstd_run = takef(a, (size_t)L->out_c);
+        }
+        if (is_weighted(L->type))
+            L->wq = takef(a, (size_t)L->n_w);
+    }
+}
+
+static void masks_point(net *n, arena *a)
+{
+    size_t bc = (size_t)n->batch_cap;
+    for (int i = 0; i < n->n_layers; i++) {
+        net_layer *L = &n->layers[i];
+        L->mask = net_layer_has_fq(L) ? take(a, bc * tensor_size(L->out_shape)) : NULL;
+        L->wmask = is_weighted(L->type) ? take(a, (size_t)L->n_w) : NULL;
+    }
+}
+
+/* Scratch shared by all layers: im2col columns, the BN input gradient, and
+ * the gradient of the fake-quantized weights. */
+static void scratch_point(net *n, arena *a)
+{
+    size_t col = 0, dz = 0, dwq = 0, oc = 1;
+    for (int i = 0; i < n->n_layers; i++) {
+        net_layer *L = &n->layers[i];
+        if (L->type == CFG_CONV2D) {
+            q_conv_shape cs = q_conv_shape_make(n->batch_cap, L->in_shape.h, L->in_shape.w,
+                                                L->in_shape.c, L->out_c, L->kh, L->kw, L->sh,
+                                                L->sw, L->ph, L->pw);
+            size_t s = q_conv2d_scratch_floats(&cs);
+            col = s > col ? s : col;
+        }
+        if (L->bn) {
+            size_t s = (size_t)n->batch_cap * tensor_size(L->out_shape);
+            dz = s > dz ? s : dz;
+        }
+        if ((size_t)L->n_w > dwq)
+            dwq = (size_t)L->n_w;
+        if ((size_t)L->out_c > oc)
+            oc = (size_t)L->out_c;
+    }
+    n->dsf = take(a, oc * sizeof(double));
+    n->col = takef(a, col);
+    n->dz = takef(a, dz);
+    n->dwq = takef(a, dwq);
+}
+
+/* ---- build ---------------------------------------------------------------- */
+
+/* Derives the shapes of layer i from its input; returns 0 or -1 with e set. */
+static int layer_shapes(net *n, const q_config *c, int i, qerr *e)
+{
+    const cfg_layer *cl = &c->layers[i];
+    net_layer *L = &n->layers[i];
+    const char *file = c->config_path;
+    memset(L, 0, sizeof *L);
+    L->type = cl->type;
+    L->act = cl->act;
+    L->input = i;
+    L->input2 = -1;
+    L->in_shape = n->tshape[i];
+    q_shape in = L->in_shape, out = in;
+    switch (cl->type) {
+    case CFG_CONV2D:
+    case CFG_DWCONV2D:
+    case CFG_MAXPOOL:
+    case CFG_AVGPOOL: {
+        int pool = cl->type == CFG_MAXPOOL || cl->type == CFG_AVGPOOL;
+        if (cl->type == CFG_AVGPOOL && cl->global) {
+            L->kh = in.h, L->kw = in.w, L->sh = in.h, L->sw = in.w;
+        } else {
+            L->kh = L->kw = cl->kernel;
+            L->sh = L->sw = cl->stride > 0 ? cl->stride : (pool ? cl->kernel : 1);
+            L->ph = L->pw = pool ? 0 : cl->pad;
+        }
+        if (L->kh < 1 || L->sh < 1 || L->ph < 0 || L->kh > in.h + 2 * L->ph ||
+            L->kw > in.w + 2 * L->pw)
+            return qerr_at(e, file, cl->line,
+                           "model.layers[%d]: kernel %d does not fit the input %dx%d (pad %d)",
+                           i, (int)L->kh, (int)in.h, (int)in.w, (int)L->ph);
+        out.h = (in.h + 2 * L->ph - L->kh) / L->sh + 1;
+        out.w = (in.w + 2 * L->pw - L->kw) / L->sw + 1;
+        out.c = cl->type == CFG_CONV2D ? cl->out : in.c;
+        L->out_c = out.c;
+        L->bn = (cl->type == CFG_CONV2D || cl->type == CFG_DWCONV2D) && cl->bn;
+        if (cl->type == CFG_CONV2D) {
+            L->n_w = (int64_t)out.c * L->kh * L->kw * in.c;
+            L->w_per_ch = (int64_t)L->kh * L->kw * in.c;
+            L->w_ch_stride = L->w_per_ch, L->w_el_stride = 1;
+        } else if (cl->type == CFG_DWCONV2D) {
+            L->n_w = (int64_t)L->kh * L->kw * in.c;
+            L->w_per_ch = (int64_t)L->kh * L->kw;
+            L->w_ch_stride = 1, L->w_el_stride = in.c;
+        }
+        break;
+    }
+    case CFG_LINEAR:
+        out = (q_shape){1, 1, cl->out};
+        L->out_c = cl->out;
+        L->n_w = (int64_t)cl->out * (int64_t)tensor_size(in);
+        L->w_per_ch = (int64_t)tensor_size(in);
+        L->w_ch_stride = L->w_per_ch, L->w_el_stride = 1;
+        break;
+    case CFG_FLATTEN:
+        out = (q_shape){1, 1, (int32_t)tensor_size(in)};
+        break;
+    case CFG_ADD: {
+        L->input2 = cl->with + 1;
+        if (cl->with < 0 || cl->with >= i)
+            return qerr_at(e, file, cl->line, "model.layers[%d].add.with: not an earlier layer",
+                           i);
+        q_shape o = n->tshape[L->input2];
+        if (o.h != in.h || o.w != in.w || o.c != in.c)
+            return qerr_at(e, file, cl->line,
+                           "model.layers[%d].add: input %dx%dx%d and '%s' %dx%dx%d differ", i,
+                           (int)in.h, (int)in.w, (int)in.c, c->layers[cl->with].name,
+                           (int)o.h, (int)o.w, (int)o.c);
+        break;
+    }
+    }
+    if (out.h < 1 || out.w < 1 || out.c < 1)
+        return qerr_at(e, file, cl->line, "model.layers[%d]: empty output", i);
+    L->out_shape = out;
+    n->tshape[i + 1] = out;
+    if (is_weighted(L->type)) {
+        L->n_wscale = n->per_channel ? L->out_c : 1;
+        if (!n->per_channel) {
+            L->w_per_ch = L->n_w, L->w_ch_stride = 0, L->w_el_stride = 1;
+        }
+    }
+    return 0;
+}
+
+int net_build(net *n, const q_config *c, int batch_cap, qerr *e)
+{
+    memset(n, 0, sizeof *n);
+    if (c->n_layers < 1 || c->n_layers > CFG_MAX_LAYERS)
+        return qerr_at(e, c->config_path, 0, "model.layers: %d layers (1..%d)", c->n_layers,
+                       CFG_MAX_LAYERS);
+    if (batch_cap < 2)
+        return qerr_set(e, "net: batch of %d (at least 2 for batch norm)", batch_cap);
+    n->n_layers = c->n_layers;
+    n->batch_cap = batch_cap;
+    n->in_shape = c->input_shape;
+    n->in_q = c->input_q;
+    n->per_channel = c->weight_per_channel;
+    n->w_qmax = (1 << (c->weight_bits - 1)) - 1;
+    n->tshape[0] = c->input_shape;
+    for (int i = 0; i < n->n_layers; i++)
+        if (layer_shapes(n, c, i, e))
+            goto fail;
+    n->n_classes = (int)tensor_size(n->tshape[n->n_layers]);
+
+    arena pa = {0}, sa = {0}, aa = {0}, ma = {0}, xa = {0};
+    params_point(n, &pa, 0);
+    state_point(n, &sa);
+    acts_point(n, &aa);
+    masks_point(n, &ma);
+    scratch_point(n, &xa);
+    n->n_params = pa.used / sizeof(float);
+    n->n_state = sa.used / sizeof(float);
+    n->n_acts = aa.used / sizeof(float);
+    n->n_masks = ma.used;
+    n->n_scratch = xa.used / sizeof(float);
+    n->params = aligned_alloc(64, pa.used + 64);
+    n->grads = aligned_alloc(64, pa.used + 64);
+    n->state = aligned_alloc(64, sa.used + 64);
+    n->acts = aligned_alloc(64, aa.used + 64);
+    n->masks = aligned_alloc(64, ma.used + 64);
+    n->scratch = aligned_alloc(64, xa.used + 64);
+    if (!n->params || !n->grads || !n->state || !n->acts || !n->masks || !n->scratch) {
+        qerr_set(e, "net: out of memory (%zu MB)",
+                 (2 * pa.used + sa.used + aa.used + ma.used + xa.used) >> 20);
+        goto fail;
+    }
+    memset(n->params, 0, pa.used);
+    memset(n->grads, 0, pa.used);
+    memset(n->state, 0, sa.used);
+    memset(n->acts, 0, aa.used);
+    memset(n->masks, 0, ma.used);
+    memset(n->scratch, 0, xa.used);
+    pa = (arena){(char *)n->params, 0};
+    params_point(n, &pa, 0);
+    pa = (arena){(char *)n->grads, 0};
+    params_point(n, &pa, 1);
+    sa = (arena){(char *)n->state, 0};
+    state_point(n, &sa);
+    aa = (arena){(char *)n->acts, 0};
+    acts_point(n, &aa);
+    ma = (arena){(char *)n->masks, 0};
+    masks_point(n, &ma);
+    xa = (arena){(char *)n->scratch, 0};
+    scratch_point(n, &xa);
+    for (int i = 0; i < n->n_layers; i++)
+        obs_act_init(&n->layers[i].obs, (float)c->averaging_constant, -128, 127);
+    n->fq_weights = c->fake_quant_weights;
+    n->fq_acts = c->fake_quant_acts;
+    n->observers = 1;
+    return 0;
+fail:
+    net_free(n);
+    return -1;
+}
+
+void net_free(net *n)
+{
+    free(n->params);
+    free(n->grads);
+    free(n->state);
+    free(n->acts);
+    free(n->masks);
+    free(n->scratch);
+    memset(n, 0, sizeof *n);
+}
+
+float *net_input(net *n)
+{
+    return n->t[0];
+}
+
+/* ---- modes ---------------------------------------------------------------- */
+
+void net_reset_observers(net *n)
+{
+    for (int i = 0; i < n->n_layers; i++) {
+        obs_act *o = &n->layers[i].obs;
+        int on = o->enabled;
+        obs_act_init(o, o->averaging_constant, o->qmin, o->qmax);
+        o->enabled = on;
+    }
+}
+
+void net_set_observers(net *n, int on)
+{
+    n->observers = on;
+    for (int i = 0; i < n->n_layers; i++)
+        n->layers[i].obs.enabled = on;
+}
+
+void net_set_qat(net *n, int qat)
+{
+    n->qat = qat;
+    n->bn_frozen = 0;
+    net_set_observers(n, 1);
+    net_reset_observers(n);
+}
+
+void net_set_fake_quant(net *n, int weights, int acts)
+{
+    n->fq_weights = weights;
+    n->fq_acts = acts;
+}
+
+void net_set_bn_frozen(net *n, int frozen)
+{
+    n->bn_frozen = frozen;
+}
+
+void net_init(net *n, q_rng *r)
+{
+    memset(n->params, 0, n->n_params * sizeof(float));
+    memset(n->state, 0, n->n_state * sizeof(float));
+    for (int i = 0; i < n->n_layers; i++) {
+        net_layer *L = &n->layers[i];
+        if (!is_weighted(L->type))
+            continue;
+        int fan_in = (int)(L->type == CFG_DWCONV2D ? L->w_per_ch
+                                                   : L->n_w / L->out_c);
+        q_he_init(L->w, (size_t)L->n_w, fan_in, r);
+        if (L->bn) {
+            for (int32_t c = 0; c < L->out_c; c++) {
+                L->gamma[c] = 1.0f;
+                L->running_var[c] = 1.0f;
+            }
+        }
+        for (int32_t c = 0; c < L->n_wscale; c++)
+            L->w_scale[c] = 1.0f;
+    }
+    net_set_qat(n, 0);
+}
+
+/* ---- QAT weights ---------------------------------------------------------- */
+
+void net_weight_quant(net *n, net_layer *L)
+{
+    int64_t nw = L->n_w;
+    float *wf = L->wq;
+    if (L->bn) {
+        /* sf[c] = gamma[c] / sqrt(running_var[c] + eps);  wf = w · sf (per out channel) */
+        for (int32_t c = 0; c < L->out_c; c++) {
+            L->rstd_run[c] = 1.0f / sqrtf(L->running_var[c] + NET_BN_EPS);
+            L->sf[c] = L->gamma[c] * L->rstd_run[c];
+        }
+        if (L->type == CFG_DWCONV2D) {
+            for (int64_t j = 0; j < nw; j++)
+                wf[j] = L->w[j] * L->sf[j % L->out_c];
+        } else {
+            int64_t per = nw / L->out_c;
+            for (int32_t c = 0; c < L->out_c; c++)
+                for (int64_t j = 0; j < per; j++)
+                    wf[c * per + j] = L->w[c * per + j] * L->sf[c];
+        }
+    } else {
+        memcpy(wf, L->w, (size_t)nw * sizeof(float));
+    }
+    if (n->observers) {
+        if (n->per_channel)
+            obs_weight_scales(wf, L->out_c, L->w_per_ch, L->w_ch_stride, L->w_el_stride,
+                              n->w_qmax, L->w_scale);
+        else
+            L->w_scale[0] = obs_weight_scale_tensor(wf, nw, n->w_qmax);
+    }
+    if (n->fq_weights) {
+        fq_forward_channels_f32(wf, L->n_wscale, L->w_per_ch, L->w_ch_stride, L->w_el_stride,
+                                L->w_scale, n->w_qmax, wf, L->wmask);
+    } else {
+        memset(L->wmask, 1, (size_t)nw);
+    }
+}
+
+/* ---- forward -------------------------------------------------------------- */
+
+/* Fused activation in place over y[0..cnt), writing its gradient mask and
+ * returning the range of the result (for the observer). */
+static void act_forward(float *y, size_t cnt, q_act act, uint8_t *mask, float *lo,
+                        float *hi)
+{
+    float mn = INFINITY, mx = -INFINITY;
+#pragma omp parallel for schedule(static) reduction(min : mn) reduction(max : mx) \
+    if (cnt >= 32768)
+    for (size_t i = 0; i < cnt; i++) {
+        float v = y[i];
+        uint8_t m = 1;
+        if (act == Q_ACT_RELU) {
+            /* y = max(0, x): gradient where x > 0 */
+            m = v > 0.0f;
+            v = m ? v : 0.0f;
+        } else if (act == Q_ACT_RELU6) {
+            /* y = clamp(x, 0, 6): gradient where 0 < x < 6 */
+            m = v > 0.0f && v < 6.0f;
+            v = v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
+        }
+        y[i] = v;
+        mask[i] = m;
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+    }
+    *lo = mn;
+    *hi = mx;
+}
+
+/* The output stage of a layer with a fake quantizer: act, observer, fq. */
+static void output_stage(net *n, net_layer *L, float *y, size_t cnt, int training)
+{
+    float lo, hi;
+    act_forward(y, cnt, L->act, L->mask, &lo, &hi);
+    if (!n->qat)
+        return;
+    if (training)
+        obs_act_update_minmax(&L->obs, lo, hi);
+    fq_params p = {0.0f, 0, -128, 127};
+    if (n->fq_acts && obs_act_qparams(&L->obs, &p.scale, &p.zero_point) == 0)
+        fq_forward_and_mask_f32(y, (int64_t)cnt, p, y, L->mask);
+}
+
+/* z[r, c] /= sf[c] over rows of C */
+static void div_channels(float *z, size_t rows, int32_t c, const float *sf)
+{
+#pragma omp parallel for schedule(static) if (rows * (size_t)c >= 32768)
+    for (size_t r = 0; r < rows; r++)
+        for (int32_t k = 0; k < c; k++)
+            z[r * (size_t)c + (size_t)k] /= sf[k];
+}
+
+static void forward_layer(net *n, int i, int b, int training)
+{
+    net_layer *L = &n->layers[i];
+    const float *x = n->t[L->input];
+    float *out = n->t[i + 1];
+    size_t rows = (size_t)b * (size_t)L->out_shape.h * (size_t)L->out_shape.w;
+    size_t cnt = rows * (size_t)L->out_shape.c;
+    q_shape in = L->in_shape;
+
+    switch (L->type) {
+    case CFG_CONV2D:
+    case CFG_DWCONV2D:
+    case CFG_LINEAR: {
+        const float *w = L->w;
+        if (n->qat) {
+            net_weight_quant(n, L);
+            w = L->wq;
+        }
+        float *y = L->bn ? L->z : out;
+        const float *bias = L->bn ? NULL : L->bias;
+        if (L->type == CFG_LINEAR) {
+            q_linear_forward(y, x, w, bias, b, (int)tensor_size(in), L->out_c);
+        } else {
+            q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->kh, L->kw,
+                                                L->sh, L->sw, L->ph, L->pw);
+            if (L->type == CFG_CONV2D)
+                q_conv2d_forward(y, x, w, bias, n->col, &cs);
+            else
+                q_dwconv2d_forward(y, x, w, bias, &cs);
+        }
+        if (L->bn) {
+            if (n->qat) /* z = conv(x, wq) / sf */
+                div_channels(L->z, rows, L->out_c, L->sf);
+            L->bn_batch_stats = training && !(n->qat && n->bn_frozen);
+            if (L->bn_batch_stats)
+                q_batchnorm_train_forward(out, L->bn_mean, L->bn_rstd, L->running_mean,
+                                          L->running_var, L->z, L->gamma, L->beta, (int)rows,
+                                          L->out_c, NET_BN_EPS, NET_BN_MOMENTUM);
+            else
+                q_batchnorm_eval_forward(out, L->z, L->gamma, L->beta, L->running_mean,
+                                         L->running_var, (int)rows, L->out_c, NET_BN_EPS);
+        }
+        output_stage(n, L, out, cnt, training);
+        break;
+    }
+    case CFG_MAXPOOL: {
+        q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw, L->sh,
+                                            L->sw, 0, 0);
+        q_maxpool_forward(out, x, &cs);
+        break;
+    }
+    case CFG_AVGPOOL:
+        if (L->kh == in.h && L->kw == in.w) {
+            q_global_avgpool_forward(out, x, b, in.h * in.w, in.c);
+        } else {
+            q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw,
+                                                L->sh, L->sw, 0, 0);
+            q_avgpool_forward(out, x, &cs);
+        }
+        output_stage(n, L, out, cnt, training);
+        break;
+    case CFG_ADD:
+        q_add_forward(out, x, n->t[L->input2], cnt);
+        output_stage(n, L, out, cnt, training);
+        break;
+    case CFG_FLATTEN:
+        break; /* the same memory, read as (B, 1, 1, H·W·C) */
+    }
+}
+
+const float *net_forward(net *n, int b, int training)
+{
+    n->training = training;
+    n->last_b = b;
+    for (int i = 0; i < n->n_layers; i++)
+        forward_layer(n, i, b, training);
+    return n->t[n->n_layers];
+}
+
+/* ---- backward ------------------------------------------------------------- */
+
+/* dy · mask in place (the STE of the fake quantizer and the activation's
+ * derivative together). */
+static void apply_mask(float *d, const uint8_t *mask, size_t cnt)
+{
+#pragma omp parallel for schedule(static) if (cnt >= 32768)
+    for (size_t i = 0; i < cnt; i++)
+        d[i] = mask[i] ? d[i] : 0.0f;
+}
+
+/* The weight gradient of QAT: wq = fq(w · sf) ⇒ dwf = dwq · mask;
+ * dw += dwf · sf (per out channel); dsf[c] += Σ dwf · w (BN) */
+static void qat_weight_grad(net_layer *L, const float *dwq, double *dsf)
+{
+    int64_t nw = L->n_w;
+    if (!L->bn) {
+        for (int64_t j = 0; j < nw; j++)
+            L->dw[j] += L->wmask[j] ? dwq[j] : 0.0f;
+        return;
+    }
+    for (int64_t j = 0; j < nw; j++) {
+        int32_t c = (int32_t)(L->type == CFG_DWCONV2D ? j % L->out_c : j / (nw / L->out_c));
+        float g = L->wmask[j] ? dwq[j] : 0.0f;
+        L->dw[j] += g * L->sf[c];
+        dsf[c] += (double)g * (double)L->w[j];
+    }
+}
+
+static void backward_layer(net *n, int i, int b)
+{
+    net_layer *L = &n->layers[i];
+    const float *x = n->t[L->input];
+    float *dx = L->input > 0 ? n->dt[L->input] : NULL;
+    float *dout = n->dt[i + 1];
+    size_t rows = (size_t)b * (size_t)L->out_shape.h * (size_t)L->out_shape.w;
+    size_t cnt = rows * (size_t)L->out_shape.c;
+    q_shape in = L->in_shape;
+
+    if (L->mask)
+        apply_mask(dout, L->mask, cnt);
+
+    switch (L->type) {
+    case CFG_CONV2D:
+    case CFG_DWCONV2D:
+    case CFG_LINEAR: {
+        const float *dy = dout;
+        double *dsf = n->dsf;
+        if (L->bn) {
+            /* u = BN(z) ⇒ dz, dgamma, dbeta */
+            float *dz = n->dz;
+            memset(dz, 0, cnt * sizeof(float));
+            if (L->bn_batch_stats)
+                q_batchnorm_train_backward(dz, L->dgamma, L->dbeta, dout, L->z, L->bn_mean,
+                                           L->bn_rstd, L->gamma, (int)rows, L->out_c);
+            else
+                q_batchnorm_eval_backward(dz, L->dgamma, L->dbeta, dout, L->z, L->gamma,
+                                          L->running_mean, L->running_var, (int)rows,
+                                          L->out_c, NET_BN_EPS);
+            if (n->qat) {
+                /* z = y / sf ⇒ dy = dz / sf,  dsf = −Σ dz · y / sf² = −Σ dz · z / sf */
+                int32_t C = L->out_c;
+                for (int32_t c = 0; c < C; c++)
+                    dsf[c] = 0.0;
+                for (size_t r = 0; r < rows; r++)
+                    for (int32_t c = 0; c < C; c++)
+                        dsf[c] -= (double)dz[r * C + c] * (double)L->z[r * C + c];
+                for (int32_t c = 0; c < C; c++)
+                    dsf[c] /= (double)L->sf[c];
+                div_channels(dz, rows, C, L->sf);
+            }
+            dy = dz;
+        }
+        float *dwt = n->qat ? n->dwq : L->dw;
+        if (n->qat)
+            memset(dwt, 0, (size_t)L->n_w * sizeof(float));
+        const float *w = n->qat ? L->wq : L->w;
+        float *dbias = L->bn ? NULL : L->dbias;
+        if (L->type == CFG_LINEAR) {
+            q_linear_backward(dx, dwt, dbias, dy, x, w, b, (int)tensor_size(in), L->out_c);
+        } else {
+            q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->kh, L->kw,
+                                                L->sh, L->sw, L->ph, L->pw);
+            if (L->type == CFG_CONV2D)
+                q_conv2d_backward(dx, dwt, dbias, dy, x, w, n->col, &cs);
+            else
+                q_dwconv2d_backward(dx, dwt, dbias, dy, x, w, &cs);
+        }
+        if (n->qat) {
+            qat_weight_grad(L, dwt, dsf);
+            /* sf = gamma · rstd_run ⇒ dgamma += dsf · rstd_run */
+            if (L->bn)
+                for (int32_t c = 0; c < L->out_c; c++)
+                    L->dgamma[c] += (float)(dsf[c] * (double)L->rstd_run[c]);
+        }
+        break;
+    }
+    case CFG_MAXPOOL: {
+        if (!dx)
+            break;
+        q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw, L->sh,
+                                            L->sw, 0, 0);
+        q_maxpool_backward(dx, dout, x, &cs);
+        break;
+    }
+    case CFG_AVGPOOL:
+        if (!dx)
+            break;
+        if (L->kh == in.h && L->kw == in.w) {
+            q_global_avgpool_backward(dx, dout, b, in.h * in.w, in.c);
+        } else {
+            q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw,
+                                                L->sh, L->sw, 0, 0);
+            q_avgpool_backward(dx, dout, &cs);
+        }
+        break;
+    case CFG_ADD: {
+        float *dx2 = L->input2 > 0 ? n->dt[L->input2] : NULL;
+        q_add_backward(dx, dx2, dout, cnt);
+        break;
+    }
+    case CFG_FLATTEN:
+        break; /* its gradient is its input's gradient */
+    }
+}
+
+void net_zero_grad(net *n)
+{
+    memset(n->grads, 0, n->n_params * sizeof(float));
+}
+
+float net_loss_backward(net *n, const int32_t *labels, int backward)
+{
+    int b = n->last_b;
+    int last = n->n_layers;
+    if (!backward)
+        return q_softmax_xent(NULL, n->t[last], labels, b, n->n_classes);
+    /* zero every activation gradient the backward will accumulate into */
+    for (int t = 1; t <= last; t++)
+        if (n->layers[t - 1].type != CFG_FLATTEN)
+            memset(n->dt[t], 0, (size_t)b * tensor_size(n->tshape[t]) * sizeof(float));
+    float loss = q_softmax_xent(n->dt[last], n->t[last], labels, b, n->n_classes);
+    for (int i = last - 1; i >= 0; i--)
+        backward_layer(n, i, b);
+    return loss;
+}
+
+/* ---- quantization parameters ---------------------------------------------- */
+
+int net_first_unobserved(const net *n)
+{
+    for (int i = 0; i < n->n_layers; i++)
+        if (net_layer_has_fq(&n->layers[i]) && !obs_act_has_data(&n->layers[i].obs))
+            return i;
+    return -1;
+}
+
+int net_tensor_quant(const net *n, int t, float *scale, int32_t *zero_point)
+{
+    while (t > 0) {
+        const net_layer *L = &n->layers[t - 1];
+        if (net_layer_has_fq(L))
+            return obs_act_qparams(&L->obs, scale, zero_point);
+        t = L->input; /* maxpool, flatten: their input's grid */
+    }
+    *scale = (float)n->in_q.scale;
+    *zero_point = n->in_q.zero_point;
+    return 0;
+}

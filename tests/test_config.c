@@ -1,0 +1,763 @@
+/* Tests for config: a full valid config read back field by field, defaults,
+ * and invalid configs, each checked for the exact "FILE:LINE: FIELD: problem". */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+typedef struct {
+    char dir[256];
+    char path[320];
+    q_config c;
+    qerr e;
+} fixture;
+
+static const char *const data_files[] = {"tri.idx", "trl.idx", "evi.idx.gz", "evl.idx.gz",
+                                         NULL};
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->dir, sizeof f->dir, "%s/test_config.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    /* config_read only checks that data files are readable */
+    char p[400];
+    snprintf(p, sizeof p, "%s/data", f->dir);
+    mkdir(p, 0700);
+    for (int i = 0; data_files[i]; i++) {
+        snprintf(p, sizeof p, "%s/data/%s", f->dir, data_files[i]);
+        FILE *fp = fopen(p, "wb");
+        if (!fp)
+            return -1;
+        fclose(fp);
+    }
+    snprintf(f->path, sizeof f->path, "%s/net.yaml", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char p[400];
+    for (int i = 0; data_files[i]; i++) {
+        snprintf(p, sizeof p, "%s/data/%s", f->dir, data_files[i]);
+        unlink(p);
+    }
+    snprintf(p, sizeof p, "%s/data", f->dir);
+    rmdir(p);
+    unlink(f->path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static int read_text(fixture *f, const char *text)
+{
+    FILE *fp = fopen(f->path, "wb");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    memset(&f->e, 0, sizeof f->e);
+    return config_read(f->path, &f->c, &f->e);
+}
+
+/* The config must fail with exactly "PATH:" rest. */
+static void expect_error(fixture *f, const char *text, const char *rest)
+{
+    if (read_text(f, text) == 0)
+        fail_msg("accepted, expected error '%s' for:\n%s", rest, text);
+    char want[1024];
+    snprintf(want, sizeof want, "%s:%s", f->path, rest);
+    if (strcmp(f->e.msg, want) != 0)
+        fail_msg("for:\n%s\ngot:  %s\nwant: %s", text, f->e.msg, want);
+}
+
+static const char full_config[] =
+    "model:\n"                                                                     /* 1 */
+    "  name: tiny_net\n"                                                           /* 2 */
+    "  input: {shape: [16, 12, 3], scale: 0.02, zero_point: -5}\n"                 /* 3 */
+    "  layers:\n"                                                                  /* 4 */
+    "    - conv2d:   {out: 8, kernel: 3, stride: 1, pad: 1, bn: true, act: relu}\n" /* 5 */
+    "    - maxpool:  {kernel: 2}\n"                                                /* 6 */
+    "    - dwconv2d: {kernel: 3, stride: 2, pad: 1, bn: true, act: relu6}\n"       /* 7 */
+    "    - conv2d:   {out: 16, kernel: 1, bn: true, act: relu, name: b1}\n"        /* 8 */
+    "    - conv2d:   {out: 16, kernel: 3, pad: 1, bn: false}\n"                    /* 9 */
+    "    - add:      {with: b1, act: relu, name: sum}\n"                           /* 10 */
+    "    - avgpool:  {kernel: 2, stride: 1}\n"                                     /* 11 */
+    "    - avgpool:  {global: true}\n"                                             /* 12 */
+    "    - flatten:  {}\n"                                                         /* 13 */
+    "    - linear:   {out: 7}\n"                                                   /* 14 */
+    "data:\n"
+    "  train: {images: data/tri.idx, labels: data/trl.idx}\n"
+    "  eval:\n"
+    "    images: data/evi.idx.gz\n"
+    "    labels: data/evl.idx.gz\n"
+    "pretrain:\n"
+    "  epochs: 3\n"
+    "  iterations: 10\n"
+    "  batch: 32\n"
+    "  optimizer: {type: adam, lr: 0.001, weight_decay: 0.0001, beta1: 0.8, beta2: 0.99, "
+    "eps: 1e-7}\n"
+    "  lr_schedule: step\n"
+    "  lr_step_epochs: 2\n"
+    "  lr_step_gamma: 0.5\n"
+    "quantization:\n"
+    "  approach: quant_aware_training\n"
+    "  weight: {bits: 8, granularity: per_tensor, fake_quant: false}\n"
+    "  activation: {bits: 8, observer: moving_average_minmax, averaging_constant: 0.1, "
+    "fake_quant: true}\n"
+    "  calibration_batches: 7\n"
+    "  train:\n"
+    "    epochs: 6\n"
+    "    iterations: 0\n"
+    "    batch: 16\n"
+    "    optimizer: {type: sgd, lr: 0.005, momentum: 0.8, nesterov: true, weight_decay: 0.0}\n"
+    "    lr_schedule: constant\n"
+    "    freeze_bn_after: 2\n"
+    "    disable_observer_after: 3\n"
+    "evaluation:\n"
+    "  accuracy: {metric: top1}\n"
+    "tuning:\n"
+    "  accuracy_criterion: {absolute: 0.005}\n"
+    "  exit_policy: {timeout: 120}\n"
+    "  random_seed: 42\n";
+
+static void test_config_full(void **state)
+{
+    fixture *f = *state;
+    if (read_text(f, full_config))
+        fail_msg("%s", f->e.msg);
+    q_config *c = &f->c;
+    assert_string_equal(c->config_path, f->path);
+    assert_string_equal(c->name, "tiny_net");
+    assert_int_equal(c->input_shape.h, 16);
+    assert_int_equal(c->input_shape.w, 12);
+    assert_int_equal(c->input_shape.c, 3);
+    assert_true(c->input_q.scale == 0.02);
+    assert_int_equal(c->input_q.zero_point, -5);
+
+    assert_int_equal(c->n_layers, 10);
+    const cfg_layer *l = c->layers;
+    assert_int_equal(l[0].type, CFG_CONV2D);
+    assert_int_equal(l[0].out, 8);
+    assert_int_equal(l[0].kernel, 3);
+    assert_int_equal(l[0].stride, 1);
+    assert_int_equal(l[0].pad, 1);
+    assert_int_equal(l[0].bn, 1);
+    assert_int_equal(l[0].act, Q_ACT_RELU);
+    assert_int_equal(l[0].line, 5);
+    assert_string_equal(l[0].name, "");
+    assert_int_equal(l[1].type, CFG_MAXPOOL);
+    assert_int_equal(l[1].kernel, 2);
+    assert_int_equal(l[1].stride, 2); /* defaults to the kernel */
+    assert_int_equal(l[2].type, CFG_DWCONV2D);
+    assert_int_equal(l[2].stride, 2);
+    assert_int_equal(l[2].act, Q_ACT_RELU6);
+    assert_string_equal(l[3].name, "b1");
+    assert_int_equal(l[3].pad, 0);
+    assert_int_equal(l[3].stride, 1);
+    assert_int_equal(l[4].bn, 0);
+    assert_int_equal(l[4].act, Q_ACT_NONE);
+    assert_int_equal(l[5].type, CFG_ADD);
+    assert_int_equal(l[5].with, 3);
+    assert_int_equal(l[5].act, Q_ACT_RELU);
+    assert_string_equal(l[5].name, "sum");
+    assert_int_equal(l[6].type, CFG_AVGPOOL);
+    assert_int_equal(l[6].global, 0);
+    assert_int_equal(l[6].stride, 1);
+    assert_int_equal(l[7].global, 1);
+    assert_int_equal(l[8].type, CFG_FLATTEN);
+    assert_int_equal(l[9].type, CFG_LINEAR);
+    assert_int_equal(l[9].out, 7);
+    assert_int_equal(l[9].line, 14);
+
+    char want[400];
+    snprintf(want, sizeof want, "%s/data/tri.idx", f->dir);
+    assert_string_equal(c->train_images, want);
+    snprintf(want, sizeof want, "%s/data/trl.idx", f->dir);
+    assert_string_equal(c->train_labels, want);
+    snprintf(want, sizeof want, "%s/data/evi.idx.gz", f->dir);
+    assert_string_equal(c->eval_images, want);
+    snprintf(want, sizeof want, "%s/data/evl.idx.gz", f->dir);
+    assert_string_equal(c->eval_labels, want);
+
+    assert_int_equal(c->pretrain.epochs, 3);
+    assert_int_equal(c->pretrain.iterations, 10);
+    assert_int_equal(c->pretrain.batch, 32);
+    assert_int_equal(c->pretrain.optimizer.type, CFG_ADAM);
+    assert_true(c->pretrain.optimizer.lr == 0.001);
+    assert_true(c->pretrain.optimizer.weight_decay == 0.0001);
+    assert_true(c->pretrain.optimizer.beta1 == 0.8);
+    assert_true(c->pretrain.optimizer.beta2 == 0.99);
+    assert_true(c->pretrain.optimizer.eps == 1e-7);
+    assert_int_equal(c->pretrain.lr_schedule, CFG_LR_STEP);
+    assert_int_equal(c->pretrain.step_epochs, 2);
+    assert_true(c->pretrain.step_gamma == 0.5);
+
+    assert_int_equal(c->weight_bits, 8);
+    assert_int_equal(c->weight_per_channel, 0);
+    assert_int_equal(c->fake_quant_weights, 0);
+    assert_int_equal(c->act_bits, 8);
+    assert_true(c->averaging_constant == 0.1);
+    assert_int_equal(c->fake_quant_acts, 1);
+    assert_int_equal(c->calibration_batches, 7);
+    assert_int_equal(c->qat.epochs, 6);
+    assert_int_equal(c->qat.batch, 16);
+    assert_int_equal(c->qat.optimizer.type, CFG_SGD);
+    assert_true(c->qat.optimizer.momentum == 0.8);
+    assert_int_equal(c->qat.optimizer.nesterov, 1);
+    assert_true(c->qat.optimizer.weight_decay == 0.0);
+    assert_int_equal(c->qat.lr_schedule, CFG_LR_CONSTANT);
+    assert_int_equal(c->freeze_bn_after, 2);
+    assert_int_equal(c->disable_observer_after, 3);
+
+    assert_int_equal(c->criterion_relative, 0);
+    assert_true(c->criterion == 0.005);
+    assert_true(c->timeout_s == 120.0);
+    assert_int_equal(c->seed, 42);
+
+    /* shapes: 16x12x3 -conv-> 16x12x8 -pool-> 8x6x8 -dw s2-> 4x3x8 -1x1-> 4x3x16
+     * -3x3-> 4x3x16 -add-> 4x3x16 -avg 2/1-> 3x2x16 -gap-> 1x1x16 -> 1x1x16 -> 1x1x7 */
+    q_shape s[CFG_MAX_LAYERS + 1];
+    assert_int_equal(config_shapes(c, s, &f->e), 0);
+    const int32_t want_shapes[11][3] = {{16, 12, 3}, {16, 12, 8}, {8, 6, 8}, {4, 3, 8},
+                                        {4, 3, 16},  {4, 3, 16},  {4, 3, 16}, {3, 2, 16},
+                                        {1, 1, 16},  {1, 1, 16},  {1, 1, 7}};
+    for (int i = 0; i < 11; i++)
+        if (s[i].h != want_shapes[i][0] || s[i].w != want_shapes[i][1] ||
+            s[i].c != want_shapes[i][2])
+            fail_msg("tensor %d is %dx%dx%d, expected %dx%dx%d", i, s[i].h, s[i].w, s[i].c,
+                     want_shapes[i][0], want_shapes[i][1], want_shapes[i][2]);
+    assert_int_equal(config_classes(c), 7);
+}
+
+static void test_config_defaults(void **state)
+{
+    fixture *f = *state;
+    if (read_text(f, "model:\n  layers:\n    - flatten:\n    - linear: {out: 10}\n"))
+        fail_msg("%s", f->e.msg);
+    q_config *c = &f->c;
+    assert_string_equal(c->name, "net"); /* from net.yaml */
+    assert_int_equal(c->input_shape.h, 28);
+    assert_int_equal(c->input_shape.w, 28);
+    assert_int_equal(c->input_shape.c, 1);
+    assert_true(c->input_q.scale == 1.0 / 255.0);
+    assert_int_equal(c->input_q.zero_point, -128);
+    assert_string_equal(c->train_images,
+                        "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz");
+    assert_string_equal(c->train_labels,
+                        "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz");
+    assert_string_equal(c->eval_images,
+                        "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
+    assert_string_equal(c->eval_labels,
+                        "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz");
+    assert_int_equal(c->pretrain.epochs, 0);
+    assert_int_equal(c->qat.epochs, 8);
+    assert_int_equal(c->qat.batch, 64);
+    assert_int_equal(c->qat.optimizer.type, CFG_SGD);
+    assert_true(c->qat.optimizer.lr == 0.005);
+    assert_true(c->qat.optimizer.momentum == 0.9);
+    assert_int_equal(c->qat.lr_schedule, CFG_LR_COSINE);
+    assert_int_equal(c->freeze_bn_after, 4);
+    assert_int_equal(c->disable_observer_after, 5);
+    assert_int_equal(c->weight_bits, 8);
+    assert_int_equal(c->weight_per_channel, 1);
+    assert_int_equal(c->fake_quant_weights, 1);
+    assert_int_equal(c->fake_quant_acts, 1);
+    assert_true(c->averaging_constant == 0.01);
+    assert_int_equal(c->criterion_relative, 1);
+    assert_true(c->criterion == 0.01);
+    assert_true(c->timeout_s == 0.0);
+    assert_int_equal(c->seed, 9527);
+    assert_int_equal(config_classes(c), 10);
+
+    /* pretrain given: its own defaults */
+    if (read_text(f, "model:\n  layers: [linear: {out: 10}]\npretrain: {epochs: 6}\n"))
+        fail_msg("%s", f->e.msg);
+    assert_int_equal(c->pretrain.epochs, 6);
+    assert_int_equal(c->pretrain.batch, 64);
+    assert_true(c->pretrain.optimizer.lr == 0.05);
+    assert_true(c->pretrain.optimizer.weight_decay == 0.0005);
+    assert_int_equal(c->pretrain.lr_schedule, CFG_LR_COSINE);
+
+    q_config d;
+    config_defaults(&d);
+    assert_int_equal(d.freeze_bn_after, 4);
+    assert_int_equal(d.disable_observer_after, 5);
+    assert_int_equal(d.qat.epochs, 8);
+}
+
+/* freeze_bn_after and disable_observer_after follow the epoch count unless given. */
+static void test_config_schedule_defaults(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *train;
+        int epochs, freeze, disable;
+    } cases[] = {
+        {"{epochs: 8}", 8, 4, 5},
+        {"{epochs: 4}", 4, 2, 3},
+        {"{epochs: 16}", 16, 8, 10},
+        {"{epochs: 1}", 1, 0, 1},
+        {"{epochs: 0}", 0, 0, 0},
+        {"{epochs: 8, freeze_bn_after: 6}", 8, 6, 5},
+        {"{epochs: 3, disable_observer_after: 9}", 3, 1, 9},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "model: {layers: [linear: {out: 3}]}\n"
+                                    "quantization: {train: %s}\n", cases[i].train);
+        if (read_text(f, text))
+            fail_msg("%s: %s", cases[i].train, f->e.msg);
+        if (f->c.qat.epochs != cases[i].epochs || f->c.freeze_bn_after != cases[i].freeze ||
+            f->c.disable_observer_after != cases[i].disable)
+            fail_msg("%s: epochs %d freeze %d disable %d, expected %d %d %d", cases[i].train,
+                     f->c.qat.epochs, f->c.freeze_bn_after, f->c.disable_observer_after,
+                     cases[i].epochs, cases[i].freeze, cases[i].disable);
+    }
+    /* post-training quantization */
+    if (read_text(f, "model: {layers: [linear: {out: 3}]}\n"
+                     "quantization: {approach: post_training_static_quant}\n"))
+        fail_msg("%s", f->e.msg);
+    assert_int_equal(f->c.qat.epochs, 0);
+}
+
+static void test_config_misspelt_keys_suggest(void **state)
+{
+    fixture *f = *state;
+    expect_error(f, "modle:\n  layers: []\n", "1: modle: unknown key, did you mean 'model'?");
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernal: 3}\n",
+                 "3: model.layers[0].conv2d.kernal: unknown key, did you mean 'kernel'?");
+    expect_error(f, "model:\n  inptu: {shape: [4, 4, 1]}\n  layers: [linear: {out: 2}]\n",
+                 "2: model.inptu: unknown key, did you mean 'input'?");
+    expect_error(f, "model:\n  input: {shape: [4, 4, 1], zeropoint: 0}\n"
+                    "  layers: [linear: {out: 2}]\n",
+                 "2: model.input.zeropoint: unknown key, did you mean 'zero_point'?");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 1\n"
+                    "  optimizer: {type: sgd, momentun: 0.9}\n",
+                 "4: pretrain.optimizer.momentun: unknown key, did you mean 'momentum'?");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n  train:\n"
+                    "    freeze_bn_afer: 3\n",
+                 "4: quantization.train.freeze_bn_afer: unknown key, did you mean "
+                 "'freeze_bn_after'?");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ntuning:\n"
+                    "  accuracy_criterion: {relativ: 0.01}\n",
+                 "3: tuning.accuracy_criterion.relativ: unknown key, did you mean "
+                 "'relative'?");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ndata:\n"
+                    "  train: {image: a, labels: b}\n",
+                 "3: data.train.image: unknown key, did you mean 'images'?");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n"
+                    "  weight: {granularty: per_tensor}\n",
+                 "3: quantization.weight.granularty: unknown key, did you mean "
+                 "'granularity'?");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nevaluation:\n"
+                    "  accuracy: {metrc: top1}\n",
+                 "3: evaluation.accuracy.metrc: unknown key, did you mean 'metric'?");
+    /* a key that belongs to another layer type */
+    expect_error(f, "model:\n  layers:\n    - maxpool: {kernel: 2, act: relu}\n"
+                    "    - linear: {out: 2}\n",
+                 "3: model.layers[0].maxpool.act: unknown key (valid keys: kernel, stride, "
+                 "name)");
+    expect_error(f, "model:\n  layers: [linear: {out: 2}]\n  layers: [linear: {out: 3}]\n",
+                 "3: model.layers: duplicate key (first on line 2)");
+}
+
+static void test_config_wrong_types(void **state)
+{
+    fixture *f = *state;
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: abc, kernel: 3}\n",
+                 "3: model.layers[0].conv2d.out: expected an integer, got 'abc'");
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 3, bn: yes}\n",
+                 "3: model.layers[0].conv2d.bn: expected true or false, got 'yes'");
+    expect_error(f, "model:\n  input: {scale: fast}\n  layers: [linear: {out: 2}]\n",
+                 "2: model.input.scale: expected a number, got 'fast'");
+    expect_error(f, "model:\n  input: {shape: 28}\n  layers: [linear: {out: 2}]\n",
+                 "2: model.input.shape: expected a sequence, got '28'");
+    expect_error(f, "model:\n  layers: {linear: {out: 2}}\n",
+                 "2: model.layers: expected a sequence, got a mapping");
+    expect_error(f, "model: [1, 2]\n", "1: model: expected a mapping, got a sequence");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain: 4\n",
+                 "2: pretrain: expected a mapping, got '4'");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ntuning: {random_seed: -1}\n",
+                 "2: tuning.random_seed: -1 is out of range [0, 9223372036854775807]");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ntuning: {random_seed: '7'}\n",
+                 "2: tuning.random_seed: expected an integer, got the quoted string '7'");
+}
+
+static void test_config_out_of_range(void **state)
+{
+    fixture *f = *state;
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 3, stride: 0}\n",
+                 "3: model.layers[0].conv2d.stride: 0 is out of range [1, 64]");
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 0, kernel: 3}\n",
+                 "3: model.layers[0].conv2d.out: 0 is out of range [1, 4096]");
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 3, pad: 3}\n",
+                 "3: model.layers[0].conv2d.pad: 3 must be less than the kernel (3)");
+    expect_error(f, "model:\n  input: {shape: [28, 0, 1]}\n  layers: [linear: {out: 2}]\n",
+                 "2: model.input.shape[1]: 0 is out of range [1, 4096]");
+    expect_error(f, "model:\n  input: {shape: [28, 28]}\n  layers: [linear: {out: 2}]\n",
+                 "2: model.input.shape: expected [H, W, C] (3 numbers), got 2");
+    expect_error(f, "model:\n  input: {scale: 0}\n  layers: [linear: {out: 2}]\n",
+                 "2: model.input.scale: 0 is out of range (0, 1e+06]");
+    expect_error(f, "model:\n  input: {zero_point: 128}\n  layers: [linear: {out: 2}]\n",
+                 "2: model.input.zero_point: 128 is out of range [-128, 127]");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
+                    "  optimizer: {lr: 0}\n",
+                 "4: pretrain.optimizer.lr: 0 is out of range (0, 10]");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
+                    "  optimizer: {momentum: 1.0}\n",
+                 "4: pretrain.optimizer.momentum: 1.0 is out of range [0, 1)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
+                    "  batch: 0\n",
+                 "4: pretrain.batch: 0 is out of range [1, 65536]");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n  train:\n"
+                    "    epochs: -1\n",
+                 "4: quantization.train.epochs: -1 is out of range [0, 10000]");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n"
+                    "  activation: {averaging_constant: 0}\n",
+                 "3: quantization.activation.averaging_constant: 0 is out of range (0, 1]");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n"
+                    "  weight: {bits: 4}\n",
+                 "3: quantization.weight.bits: 4 is not supported (only 8; 4 is planned)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ntuning:\n"
+                    "  accuracy_criterion: {relative: 1.5}\n",
+                 "3: tuning.accuracy_criterion.relative: 1.5 is out of range [0, 1)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ntuning:\n"
+                    "  exit_policy: {timeout: -5}\n",
+                 "3: tuning.exit_policy.timeout: -5 is out of range [0, 1e+09]");
+}
+
+static void test_config_enum_values(void **state)
+{
+    fixture *f = *state;
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 3, act: rleu}\n",
+                 "3: model.layers[0].conv2d.act: unknown value 'rleu', did you mean 'relu'? "
+                 "(one of: none, relu, relu6)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
+                    "  lr_schedule: cosin\n",
+                 "4: pretrain.lr_schedule: unknown value 'cosin', did you mean 'cosine'? "
+                 "(one of: constant, step, cosine)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
+                    "  optimizer: {type: rmsprop}\n",
+                 "4: pretrain.optimizer.type: unknown value 'rmsprop' (one of: sgd, adam)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n"
+                    "  approach: dynamic\n",
+                 "3: quantization.approach: unknown value 'dynamic' (one of: "
+                 "quant_aware_training, post_training_static_quant)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n"
+                    "  weight: {granularity: per_layer}\n",
+                 "3: quantization.weight.granularity: unknown value 'per_layer' (one of: "
+                 "per_channel, per_tensor)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n"
+                    "  activation: {observer: minmax}\n",
+                 "3: quantization.activation.observer: unknown value 'minmax' (one of: "
+                 "moving_average_minmax)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nevaluation:\n"
+                    "  accuracy: {metric: top5}\n",
+                 "3: evaluation.accuracy.metric: unknown value 'top5', did you mean 'top1'? "
+                 "(one of: top1)");
+}
+
+static void test_config_layer_list(void **state)
+{
+    fixture *f = *state;
+    expect_error(f, "model:\n  layers:\n    - conv3d: {out: 4, kernel: 3}\n",
+                 "3: model.layers[0]: unknown layer type 'conv3d', did you mean 'conv2d'?");
+    expect_error(f, "model:\n  layers:\n    - dense: {out: 4}\n",
+                 "3: model.layers[0]: unknown layer type 'dense' (one of: conv2d, dwconv2d, "
+                 "linear, maxpool, avgpool, add, flatten)");
+    expect_error(f, "model:\n  layers:\n    - conv2d\n",
+                 "3: model.layers[0]: expected one layer as a one-key mapping such as "
+                 "'- conv2d: {out: 16, kernel: 3}', got a scalar");
+    expect_error(f, "model:\n  layers:\n    - {flatten: {}, linear: {out: 2}}\n",
+                 "3: model.layers[0]: expected one layer as a one-key mapping such as "
+                 "'- conv2d: {out: 16, kernel: 3}', got a mapping with several keys");
+    expect_error(f, "model:\n  layers: []\n", "2: model.layers: no layers");
+    expect_error(f, "model:\n  name: tiny\n", "1: model: missing key 'layers'");
+    expect_error(f, "model:\n  layers:\n    - conv2d: {kernel: 3}\n",
+                 "3: model.layers[0].conv2d: missing key 'out'");
+    expect_error(f, "model:\n  layers:\n    - conv2d:\n        kernel: 3\n        pad: 1\n",
+                 "3: model.layers[0].conv2d: missing key 'out'");
+    expect_error(f, "model:\n  layers:\n    - linear:\n",
+                 "3: model.layers[0].linear: missing key 'out'");
+    expect_error(f, "model:\n  layers:\n    - maxpool: {stride: 2}\n",
+                 "3: model.layers[0].maxpool: missing key 'kernel'");
+    expect_error(f, "model:\n  layers:\n    - avgpool: {}\n",
+                 "3: model.layers[0].avgpool: missing key 'kernel' (or global: true)");
+    expect_error(f, "model:\n  layers:\n    - avgpool: {global: true, kernel: 2}\n",
+                 "3: model.layers[0].avgpool.kernel: not allowed with global: true (the "
+                 "kernel is the whole input)");
+    expect_error(f, "tuning: {random_seed: 1}\n", "1: config: missing key 'model'");
+}
+
+static void test_config_names_and_with(void **state)
+{
+    fixture *f = *state;
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 1, name: a}\n"
+                    "    - add: {with: b}\n",
+                 "4: model.layers[1].add.with: no earlier layer is named 'b' (named so far: a)");
+    /* `with` cannot refer forward */
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 1}\n"
+                    "    - add: {with: later}\n    - conv2d: {out: 4, kernel: 1, name: later}\n",
+                 "4: model.layers[1].add.with: no earlier layer is named 'later' (named so "
+                 "far: none)");
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 1}\n    - add: {}\n",
+                 "4: model.layers[1].add: missing key 'with' (the name of an earlier layer to "
+                 "add to this one's input)");
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 1, name: a}\n"
+                    "    - conv2d: {out: 4, kernel: 1, name: a}\n",
+                 "4: model.layers[1].conv2d.name: 'a' is already the name of layers[0] "
+                 "(line 3)");
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 1, name: 2nd}\n",
+                 "3: model.layers[0].conv2d.name: '2nd' is not a C identifier (letters, "
+                 "digits, _; at most 63 characters)");
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 1, name: l3}\n",
+                 "3: model.layers[0].conv2d.name: 'l3' is reserved (input, l0, l1, ... name "
+                 "the model input and unnamed layers)");
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 1, name: input}\n",
+                 "3: model.layers[0].conv2d.name: 'input' is reserved (input, l0, l1, ... "
+                 "name the model input and unnamed layers)");
+    expect_error(f, "model:\n  name: my-net\n  layers: [linear: {out: 2}]\n",
+                 "2: model.name: 'my-net' is not a C identifier (letters, digits, _; at most "
+                 "63 characters)");
+}
+
+static void test_config_bad_shapes(void **state)
+{
+    fixture *f = *state;
+    expect_error(f, "model:\n  input: {shape: [4, 4, 1]}\n  layers:\n"
+                    "    - conv2d: {out: 4, kernel: 7, pad: 1}\n",
+                 "4: model.layers[0].conv2d.kernel: 7x7 is larger than the padded input 6x6 "
+                 "(pad 1)");
+    expect_error(f, "model:\n  input: {shape: [4, 4, 1]}\n  layers:\n"
+                    "    - maxpool: {kernel: 2}\n    - maxpool: {kernel: 2}\n"
+                    "    - maxpool: {kernel: 2}\n",
+                 "6: model.layers[2].maxpool.kernel: 2x2 is larger than the input 1x1");
+    expect_error(f, "model:\n  input: {shape: [8, 8, 1]}\n  layers:\n"
+                    "    - conv2d: {out: 4, kernel: 3, pad: 1, name: a}\n"
+                    "    - conv2d: {out: 8, kernel: 3, pad: 1}\n    - add: {with: a}\n",
+                 "6: model.layers[2].add.with: 'a' is 8x8x4 but this layer's input is 8x8x8");
+    expect_error(f, "model:\n  input: {shape: [8, 8, 1]}\n  layers:\n"
+                    "    - conv2d: {out: 4, kernel: 3, pad: 1, name: a}\n"
+                    "    - maxpool: {kernel: 2}\n    - add: {with: a}\n",
+                 "6: model.layers[2].add.with: 'a' is 8x8x4 but this layer's input is 4x4x4");
+    expect_error(f, "model:\n  input: {shape: [8, 8, 1]}\n  layers:\n"
+                    "    - conv2d: {out: 10, kernel: 3}\n",
+                 "4: model.layers[0].conv2d: the model ends in 6x6x10; it must end in a "
+                 "vector of 2 to 256 class scores (1x1xK): end with linear, or with avgpool "
+                 "{global: true}");
+    expect_error(f, "model:\n  layers:\n    - linear: {out: 1}\n",
+                 "3: model.layers[0].linear: the model ends in 1x1x1; it must end in a vector "
+                 "of 2 to 256 class scores (1x1xK): end with linear, or with avgpool {global: "
+                 "true}");
+    expect_error(f, "model:\n  input: {shape: [256, 256, 3]}\n  layers:\n"
+                    "    - linear: {out: 10}\n",
+                 "4: model.layers[0].linear.out: each output sums 196608 products; more than "
+                 "66311 could overflow the int32 accumulator");
+    expect_error(f, "model:\n  input: {shape: [8, 8, 1024]}\n  layers:\n"
+                    "    - conv2d: {out: 4096, kernel: 5, pad: 2}\n",
+                 "4: model.layers[0].conv2d.out: 104857600 weights exceed 16777216");
+}
+
+static void test_config_linear_flattens_implicitly(void **state)
+{
+    fixture *f = *state;
+    if (read_text(f, "model:\n  input: {shape: [6, 5, 2]}\n  layers:\n"
+                     "    - linear: {out: 4, act: relu}\n    - linear: {out: 3}\n"))
+        fail_msg("%s", f->e.msg);
+    q_shape s[CFG_MAX_LAYERS + 1];
+    assert_int_equal(config_shapes(&f->c, s, &f->e), 0);
+    assert_int_equal(s[1].h, 1);
+    assert_int_equal(s[1].w, 1);
+    assert_int_equal(s[1].c, 4);
+    assert_int_equal(config_classes(&f->c), 3);
+}
+
+static void test_config_phases(void **state)
+{
+    fixture *f = *state;
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  batch: 32\n",
+                 "2: pretrain: missing key 'epochs' (0 skips float pretraining)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
+                    "  optimizer: {type: adam, momentum: 0.9}\n",
+                 "4: pretrain.optimizer.momentum: only for type: sgd");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
+                    "  optimizer: {beta1: 0.9}\n",
+                 "4: pretrain.optimizer.beta1: only for type: adam");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
+                    "  optimizer: {momentum: 0, nesterov: true}\n",
+                 "4: pretrain.optimizer.nesterov: needs momentum > 0");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
+                    "  lr_schedule: step\n",
+                 "2: pretrain: missing key 'lr_step_epochs' (lr_schedule: step multiplies the "
+                 "lr by lr_step_gamma every lr_step_epochs epochs)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
+                    "  lr_step_gamma: 0.5\n",
+                 "4: pretrain.lr_step_gamma: only for lr_schedule: step");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n"
+                    "  approach: post_training_static_quant\n  train: {epochs: 3}\n",
+                 "4: quantization.train.epochs: must be 0 with approach: "
+                 "post_training_static_quant");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ntuning:\n"
+                    "  accuracy_criterion: {relative: 0.01, absolute: 0.01}\n",
+                 "3: tuning.accuracy_criterion: give relative or absolute, not both");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ntuning:\n"
+                    "  accuracy_criterion: {}\n",
+                 "3: tuning.accuracy_criterion: expected relative: FRACTION or absolute: "
+                 "FRACTION");
+}
+
+static void test_config_data_paths(void **state)
+{
+    fixture *f = *state;
+    char text[1024];
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ndata:\n"
+                    "  train: {images: data/tri.idx, labels: data/trl.idx}\n",
+                 "2: data: missing key 'eval' (images and labels to evaluate on)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ndata:\n"
+                    "  train: {images: data/tri.idx}\n",
+                 "3: data.train: missing key 'labels'");
+    char want[1024];
+    snprintf(want, sizeof want,
+             "4: data.eval.labels: cannot read '%s/data/nope.gz': No such file or directory",
+             f->dir);
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ndata:\n"
+                    "  train: {images: data/tri.idx, labels: data/trl.idx}\n"
+                    "  eval: {images: data/evi.idx.gz, labels: data/nope.gz}\n",
+                 want);
+    /* absolute paths stay as they are */
+    snprintf(text, sizeof text,
+             "model: {layers: [linear: {out: 2}]}\ndata:\n"
+             "  train: {images: %s/data/tri.idx, labels: data/trl.idx}\n"
+             "  eval: {images: data/evi.idx.gz, labels: data/evl.idx.gz}\n", f->dir);
+    if (read_text(f, text))
+        fail_msg("%s", f->e.msg);
+    snprintf(want, sizeof want, "%s/data/tri.idx", f->dir);
+    assert_string_equal(f->c.train_images, want);
+}
+
+static void test_config_file_errors(void **state)
+{
+    fixture *f = *state;
+    expect_error(f, "", " empty config (expected a mapping with model, data, pretrain, "
+                        "quantization, evaluation, tuning)");
+    expect_error(f, "model:\n  layers: [\n", "3: YAML syntax error: did not find expected node "
+                                             "content while parsing a flow node");
+    char missing[400];
+    snprintf(missing, sizeof missing, "%s/none.yaml", f->dir);
+    assert_int_equal(config_read(missing, &f->c, &f->e), -1);
+    char want[512];
+    snprintf(want, sizeof want, "%s: cannot open: No such file or directory", missing);
+    assert_string_equal(f->e.msg, want);
+}
+
+/* config_shapes on a config built in memory. */
+static void test_config_shapes_in_memory(void **state)
+{
+    fixture *f = *state;
+    q_config c;
+    config_defaults(&c);
+    strcpy(c.config_path, "mem");
+    c.n_layers = 2;
+    c.layers[0] = (cfg_layer){.type = CFG_CONV2D, .out = 4, .kernel = 30, .stride = 1,
+                              .line = 7, .with = -1};
+    c.layers[1] = (cfg_layer){.type = CFG_LINEAR, .out = 10, .line = 8, .with = -1};
+    q_shape s[CFG_MAX_LAYERS + 1];
+    assert_int_equal(config_shapes(&c, s, &f->e), -1);
+    assert_string_equal(f->e.msg,
+                        "mem:7: model.layers[0].conv2d.kernel: 30x30 is larger than the "
+                        "input 28x28");
+    assert_int_equal(config_classes(&c), 0);
+    c.layers[0].kernel = 3;
+    assert_int_equal(config_shapes(&c, s, &f->e), 0);
+    assert_int_equal(s[1].h, 26);
+    assert_int_equal(config_classes(&c), 10);
+}
+
+/* examples/fmnist/fmnist_cnn.yaml: the reference CNN of issue 3. The path is
+ * relative to the checkout, where make runs the tests. */
+static void test_config_fmnist_example(void **state)
+{
+    fixture *f = *state;
+    const char *path = "examples/fmnist/fmnist_cnn.yaml";
+    if (access(path, R_OK) != 0)
+        fail_msg("%s not found: run the tests from the top of the checkout", path);
+    if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0)
+        skip(); /* its data paths must exist */
+    if (config_read(path, &f->c, &f->e))
+        fail_msg("%s", f->e.msg);
+    const q_config *c = &f->c;
+    assert_string_equal(c->name, "fmnist_cnn");
+    assert_int_equal(c->n_layers, 8);
+    static const cfg_layer_type types[8] = {CFG_CONV2D, CFG_MAXPOOL, CFG_CONV2D, CFG_MAXPOOL,
+                                            CFG_CONV2D, CFG_AVGPOOL, CFG_FLATTEN, CFG_LINEAR};
+    static const int32_t outs[3] = {16, 32, 64};
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(c->layers[i].type, types[i]);
+    for (int k = 0; k < 3; k++) {
+        const cfg_layer *l = &c->layers[2 * k];
+        assert_int_equal(l->out, outs[k]);
+        assert_int_equal(l->kernel, 3);
+        assert_int_equal(l->pad, 1);
+        assert_int_equal(l->bn, 1);
+        assert_int_equal(l->act, Q_ACT_RELU);
+    }
+    assert_int_equal(c->layers[5].global, 1);
+    q_shape s[CFG_MAX_LAYERS + 1];
+    assert_int_equal(config_shapes(c, s, &f->e), 0);
+    assert_int_equal(s[2].h, 14);
+    assert_int_equal(s[4].h, 7);
+    assert_int_equal(s[5].c, 64);
+    assert_int_equal(config_classes(c), 10);
+    assert_true(c->input_q.scale == 0.00392156862745098);
+    assert_int_equal(c->input_q.zero_point, -128);
+    assert_int_equal(c->pretrain.epochs, 6);
+    assert_true(c->pretrain.optimizer.lr == 0.05);
+    assert_int_equal(c->qat.epochs, 8);
+    assert_true(c->qat.optimizer.lr == 0.005);
+    assert_int_equal(c->freeze_bn_after, 4);
+    assert_int_equal(c->disable_observer_after, 5);
+    assert_int_equal(c->seed, 9527);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_config_full),
+        T(test_config_defaults),
+        T(test_config_schedule_defaults),
+        T(test_config_misspelt_keys_suggest),
+        T(test_config_wrong_types),
+        T(test_config_out_of_range),
+        T(test_config_enum_values),
+        T(test_config_layer_list),
+        T(test_config_names_and_with),
+        T(test_config_bad_shapes),
+        T(test_config_linear_flattens_implicitly),
+        T(test_config_phases),
+        T(test_config_data_paths),
+        T(test_config_file_errors),
+        T(test_config_shapes_in_memory),
+        T(test_config_fmnist_example),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

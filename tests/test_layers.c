@@ -1,0 +1,1017 @@
+/* Tests of layers and gemm.
+ *
+ * - Gradient checks: for every layer, every input and every parameter,
+ *   central finite differences of L = Σ R·out (R random, accumulated in
+ *   double) against the analytic backward; every element is checked. The
+ *   gradient buffers start with random values, so the check also proves that
+ *   backward accumulates (+=) rather than overwrites. Each check prints the
+ *   max absolute difference and the max relative error
+ *   |a − n| / max(|a|, |n|, 0.1).
+ * - Forwards against independent naive references (double loops).
+ * - GEMM: CBLAS and portable paths against a double reference and each other
+ *   for all transpose combinations, edges of every block size, alpha/beta.
+ * - Thread-count independence of the non-GEMM layers and of the portable GEMM.
+ */
+#include <math.h>
+#include <omp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gemm.h"
+#include "layers.h"
+#include "rng.h"
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static float *rand_buf(q_rng *r, size_t n, float lo, float hi)
+{
+    float *p = malloc(sizeof(float) * (n ? n : 1));
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = lo + (hi - lo) * q_rng_uniform(r);
+    return p;
+}
+
+/* Values in [lo, hi) at least `gap` away from every kink in kinks[0..nk). */
+static float *rand_buf_away(q_rng *r, size_t n, float lo, float hi, const float *kinks, int nk,
+                            float gap)
+{
+    float *p = rand_buf(r, n, lo, hi);
+    for (size_t i = 0; i < n; i++) {
+        for (int k = 0; k < nk; k++) {
+            while (fabsf(p[i] - kinks[k]) < gap) {
+                p[i] = lo + (hi - lo) * q_rng_uniform(r);
+                k = 0;
+            }
+        }
+    }
+    return p;
+}
+
+/* A random permutation of {0, 1, ..., n−1} · step + offset: distinct values. */
+static float *distinct_buf(q_rng *r, size_t n, float step)
+{
+    int32_t *idx = malloc(sizeof(int32_t) * n);
+    assert_non_null(idx);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = (int32_t)i;
+    q_rng_shuffle(r, idx, (int32_t)n);
+    float *p = malloc(sizeof(float) * n);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (float)idx[i] * step - (float)n * step / 2;
+    free(idx);
+    return p;
+}
+
+static void expect_close(const char *what, const float *got, const double *want, size_t n,
+                         double tol)
+{
+    double maxd = 0.0;
+    size_t worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]) / fmax(1.0, fabs(want[i]));
+        if (d > maxd || isnan(got[i])) {
+            maxd = isnan(got[i]) ? INFINITY : d;
+            worst = i;
+        }
+    }
+    printf("  %-34s n=%-6zu max diff %.3g\n", what, n, maxd);
+    if (!(maxd <= tol))
+        fail_msg("%s: index %zu: got %.9g want %.9g (tolerance %g)", what, worst,
+                 got[worst], want[worst], tol);
+}
+
+/* ---- gradient check harness --------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    float *x;   /* the tensor, perturbed in place */
+    float *dx;  /* its gradient, accumulated by bwd */
+    size_t n;
+} gc_tensor;
+
+typedef const float *(*fwd_fn)(void *ctx);            /* returns the output (nout) */
+typedef void (*bwd_fn)(void *ctx, const float *dout); /* accumulates into the dx */
+
+/* Tolerance on the relative error: float forwards make the numeric gradient
+ * noisy at ~1e-4 (printed), while a wrong gradient is off by O(1). */
+#define GC_TOL 5e-3
+
+static double gc_worst_rel = 0.0; /* over every check of this binary */
+
+static double gc_loss(fwd_fn fwd, void *ctx, const float *r, size_t nout)
+{
+    const float *out = fwd(ctx);
+    double l = 0.0;
+    for (size_t i = 0; i < nout; i++)
+        l += (double)r[i] * out[i];
+    return l;
+}
+
+/* Checks every element of every tensor; h the step, tol on the relative error. */
+static void gradcheck(const char *layer, gc_tensor *t, int nt, size_t nout, fwd_fn fwd,
+                      bwd_fn bwd, void *ctx, float h, double tol)
+{
+    q_rng rng;
+    q_rng_seed(&rng, 77);
+    float *r = rand_buf(&rng, nout, -1.0f, 1.0f);
+    float *base[8];
+    assert_true(nt <= 8);
+    for (int i = 0; i < nt; i++) {
+        base[i] = rand_buf(&rng, t[i].n, -0.5f, 0.5f);
+        memcpy(t[i].dx, base[i], sizeof(float) * t[i].n);
+    }
+    fwd(ctx);
+    bwd(ctx, r);
+    for (int i = 0; i < nt; i++) {
+        double maxdiff = 0.0, maxrel = 0.0;
+        size_t worst = 0;
+        double worst_a = 0, worst_n = 0;
+        for (size_t j = 0; j < t[i].n; j++) {
+            float save = t[i].x[j];
+            t[i].x[j] = save + h;
+            double lp = gc_loss(fwd, ctx, r, nout);
+            t[i].x[j] = save - h;
+            double lm = gc_loss(fwd, ctx, r, nout);
+            t[i].x[j] = save;
+            double num = (lp - lm) / (2.0 * ((double)(save + h) - (double)save));
+            double ana = (double)t[i].dx[j] - (double)base[i][j];
+            double diff = fabs(ana - num);
+            double rel = diff / fmax(fmax(fabs(ana), fabs(num)), 0.1);
+            if (diff > maxdiff)
+                maxdiff = diff;
+            if (rel > maxrel || isnan(ana)) {
+                maxrel = isnan(ana) ? INFINITY : rel;
+                worst = j;
+                worst_a = ana;
+                worst_n = num;
+            }
+        }
+        printf("  gradcheck %-10s d%-6s n=%-4zu max|diff| %.2e  max rel %.2e\n", layer,
+               t[i].name, t[i].n, maxdiff, maxrel);
+        if (maxrel > gc_worst_rel)
+            gc_worst_rel = maxrel;
+        if (!(maxrel <= tol))
+            fail_msg("%s d%s[%zu]: analytic %.7g numeric %.7g (rel %.3g > %g)", layer,
+                     t[i].name, worst, worst_a, worst_n, maxrel, tol);
+        free(base[i]);
+    }
+    free(r);
+}
+
+/* One context type for every layer under test. */
+typedef struct {
+    q_conv_shape s;
+    int b, in, outn, n, c, hw, k;
+    float eps;
+    float *x, *x2, *w, *bias, *gamma, *beta, *rm, *rv;
+    float *dx, *dx2, *dw, *dbias, *dgamma, *dbeta;
+    float *out, *scratch, *mean, *rstd, *tmp;
+    int32_t *labels;
+} lctx;
+
+static void lctx_free(lctx *c)
+{
+    float *all[] = {c->x, c->x2, c->w, c->bias, c->gamma, c->beta, c->rm, c->rv,
+                    c->dx, c->dx2, c->dw, c->dbias, c->dgamma, c->dbeta,
+                    c->out, c->scratch, c->mean, c->rstd, c->tmp};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free(all[i]);
+    free(c->labels);
+}
+
+static float *zbuf(size_t n)
+{
+    float *p = calloc(n ? n : 1, sizeof(float));
+    assert_non_null(p);
+    return p;
+}
+
+static size_t in_size(const q_conv_shape *s) { return (size_t)s->b * s->h * s->w * s->c; }
+static size_t out_size(const q_conv_shape *s) { return (size_t)s->b * s->oh * s->ow * s->oc; }
+
+/* ---- naive references (double) ------------------------------------------------ */
+
+/* out[b,oy,ox,oc] = bias + Σ w[oc,ky,kx,ic] x[b,iy,ix,ic]; dw w (KH,KW,C) when depthwise */
+static void ref_conv(double *out, const float *x, const float *w, const float *bias,
+                     const q_conv_shape *s, int depthwise)
+{
+    for (int b = 0; b < s->b; b++)
+        for (int oy = 0; oy < s->oh; oy++)
+            for (int ox = 0; ox < s->ow; ox++)
+                for (int oc = 0; oc < s->oc; oc++) {
+                    double acc = bias ? bias[oc] : 0.0;
+                    for (int ky = 0; ky < s->kh; ky++)
+                        for (int kx = 0; kx < s->kw; kx++) {
+                            int iy = oy * s->sh - s->ph + ky, ix = ox * s->sw - s->pw + kx;
+                            if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
+                                continue;
+                            const float *xp = x + (((size_t)b * s->h + iy) * s->w + ix) * s->c;
+                            if (depthwise)
+                                acc += (double)w[(ky * s->kw + kx) * s->c + oc] * xp[oc];
+                            else
+                                for (int ic = 0; ic < s->c; ic++)
+                                    acc += (double)w[((oc * s->kh + ky) * s->kw + kx) * s->c + ic] *
+                                           xp[ic];
+                        }
+                    out[(((size_t)b * s->oh + oy) * s->ow + ox) * s->oc + oc] = acc;
+                }
+}
+
+/* ---- conv2d ------------------------------------------------------------------- */
+
+static const float *conv_fwd(void *p)
+{
+    lctx *c = p;
+    q_conv2d_forward(c->out, c->x, c->w, c->bias, c->scratch, &c->s);
+    return c->out;
+}
+static void conv_bwd(void *p, const float *dout)
+{
+    lctx *c = p;
+    q_conv2d_backward(c->dx, c->dw, c->dbias, dout, c->x, c->w, c->scratch, &c->s);
+}
+
+static void conv_case(const char *name, q_conv_shape s, int with_bias)
+{
+    q_rng r;
+    q_rng_seed(&r, 1);
+    lctx c = {.s = s};
+    size_t nw = (size_t)s.oc * s.kh * s.kw * s.c;
+    c.x = rand_buf(&r, in_size(&s), -1, 1);
+    c.w = rand_buf(&r, nw, -1, 1);
+    c.bias = with_bias ? rand_buf(&r, s.oc, -1, 1) : NULL;
+    c.dx = zbuf(in_size(&s));
+    c.dw = zbuf(nw);
+    c.dbias = with_bias ? zbuf(s.oc) : NULL;
+    c.out = zbuf(out_size(&s));
+    c.scratch = zbuf(q_conv2d_scratch_floats(&s));
+
+    double *want = malloc(sizeof(double) * out_size(&s));
+    assert_non_null(want);
+    ref_conv(want, c.x, c.w, c.bias, &s, 0);
+    conv_fwd(&c);
+    char what[64];
+    snprintf(what, sizeof what, "%s forward", name);
+    expect_close(what, c.out, want, out_size(&s), 1e-5);
+    free(want);
+
+    gc_tensor t[3] = {{"inp", c.x, c.dx, in_size(&s)}, {"w", c.w, c.dw, nw},
+                      {"bias", c.bias, c.dbias, (size_t)s.oc}};
+    gradcheck(name, t, with_bias ? 3 : 2, out_size(&s), conv_fwd, conv_bwd, &c, 1e-2f, GC_TOL);
+    lctx_free(&c);
+}
+
+static void test_layers_conv2d_gradcheck(void **state)
+{
+    (void)state;
+    /* 3x3 stride 1 pad 1, non-square input */
+    conv_case("conv3x3", q_conv_shape_make(2, 5, 6, 3, 4, 3, 3, 1, 1, 1, 1), 1);
+    /* stride 2, pad 1, odd sizes */
+    conv_case("conv_s2", q_conv_shape_make(2, 7, 5, 2, 3, 3, 3, 2, 2, 1, 1), 1);
+    /* non-square kernel, unequal strides and pads, no bias */
+    conv_case("conv_3x2", q_conv_shape_make(3, 6, 7, 3, 5, 3, 2, 2, 1, 0, 1), 0);
+    /* 1x1 stride 1 pad 0: the path without im2col */
+    conv_case("conv1x1", q_conv_shape_make(2, 4, 3, 5, 6, 1, 1, 1, 1, 0, 0), 1);
+    /* 1x1 with stride 2: im2col path */
+    conv_case("conv1x1s2", q_conv_shape_make(2, 5, 4, 3, 2, 1, 1, 2, 2, 0, 0), 1);
+}
+
+/* ---- dwconv2d ----------------------------------------------------------------- */
+
+static const float *dw_fwd(void *p)
+{
+    lctx *c = p;
+    q_dwconv2d_forward(c->out, c->x, c->w, c->bias, &c->s);
+    return c->out;
+}
+static void dw_bwd(void *p, const float *dout)
+{
+    lctx *c = p;
+    q_dwconv2d_backward(c->dx, c->dw, c->dbias, dout, c->x, c->w, &c->s);
+}
+
+static void dw_case(const char *name, q_conv_shape s, int with_bias)
+{
+    q_rng r;
+    q_rng_seed(&r, 2);
+    lctx c = {.s = s};
+    size_t nw = (size_t)s.kh * s.kw * s.c;
+    c.x = rand_buf(&r, in_size(&s), -1, 1);
+    c.w = rand_buf(&r, nw, -1, 1);
+    c.bias = with_bias ? rand_buf(&r, s.c, -1, 1) : NULL;
+    c.dx = zbuf(in_size(&s));
+    c.dw = zbuf(nw);
+    c.dbias = with_bias ? zbuf(s.c) : NULL;
+    c.out = zbuf(out_size(&s));
+
+    double *want = malloc(sizeof(double) * out_size(&s));
+    assert_non_null(want);
+    ref_conv(want, c.x, c.w, c.bias, &s, 1);
+    dw_fwd(&c);
+    char what[64];
+    snprintf(what, sizeof what, "%s forward", name);
+    expect_close(what, c.out, want, out_size(&s), 1e-5);
+    free(want);
+
+    gc_tensor t[3] = {{"inp", c.x, c.dx, in_size(&s)}, {"w", c.w, c.dw, nw},
+                      {"bias", c.bias, c.dbias, (size_t)s.c}};
+    gradcheck(name, t, with_bias ? 3 : 2, out_size(&s), dw_fwd, dw_bwd, &c, 1e-2f, GC_TOL);
+    lctx_free(&c);
+}
+
+static void test_layers_dwconv2d_gradcheck(void **state)
+{
+    (void)state;
+    dw_case("dw3x3", q_conv_shape_make(2, 5, 6, 3, 3, 3, 3, 1, 1, 1, 1), 1);
+    dw_case("dw_s2", q_conv_shape_make(2, 7, 6, 5, 5, 3, 3, 2, 2, 1, 1), 1);
+    dw_case("dw_2x3", q_conv_shape_make(3, 5, 6, 4, 4, 2, 3, 1, 2, 1, 0), 0);
+    /* more channels than one accumulator chunk (64) */
+    dw_case("dw_c70", q_conv_shape_make(1, 3, 3, 70, 70, 3, 3, 1, 1, 1, 1), 1);
+}
+
+/* ---- linear ------------------------------------------------------------------- */
+
+static const float *lin_fwd(void *p)
+{
+    lctx *c = p;
+    q_linear_forward(c->out, c->x, c->w, c->bias, c->b, c->in, c->outn);
+    return c->out;
+}
+static void lin_bwd(void *p, const float *dout)
+{
+    lctx *c = p;
+    q_linear_backward(c->dx, c->dw, c->dbias, dout, c->x, c->w, c->b, c->in, c->outn);
+}
+
+static void test_layers_linear_gradcheck(void **state)
+{
+    (void)state;
+    q_rng r;
+    q_rng_seed(&r, 3);
+    lctx c = {.b = 3, .in = 7, .outn = 5};
+    c.x = rand_buf(&r, 21, -1, 1);
+    c.w = rand_buf(&r, 35, -1, 1);
+    c.bias = rand_buf(&r, 5, -1, 1);
+    c.dx = zbuf(21);
+    c.dw = zbuf(35);
+    c.dbias = zbuf(5);
+    c.out = zbuf(15);
+    double want[15];
+    for (int b = 0; b < 3; b++)
+        for (int o = 0; o < 5; o++) {
+            double acc = c.bias[o];
+            for (int i = 0; i < 7; i++)
+                acc += (double)c.w[o * 7 + i] * c.x[b * 7 + i];
+            want[b * 5 + o] = acc;
+        }
+    lin_fwd(&c);
+    expect_close("linear forward", c.out, want, 15, 1e-5);
+    gc_tensor t[3] = {{"inp", c.x, c.dx, 21}, {"w", c.w, c.dw, 35}, {"bias", c.bias, c.dbias, 5}};
+    gradcheck("linear", t, 3, 15, lin_fwd, lin_bwd, &c, 1e-2f, GC_TOL);
+    /* without bias */
+    free(c.bias);
+    c.bias = NULL;
+    gradcheck("linear_nb", t, 2, 15, lin_fwd, lin_bwd, &c, 1e-2f, GC_TOL);
+    lctx_free(&c);
+}
+
+/* ---- batch norm --------------------------------------------------------------- */
+
+static const float *bn_train_fwd(void *p)
+{
+    lctx *c = p;
+    q_batchnorm_train_forward(c->out, c->mean, c->rstd, NULL, NULL, c->x, c->gamma, c->beta,
+                              c->n, c->c, c->eps, 0.1f);
+    return c->out;
+}
+static void bn_train_bwd(void *p, const float *dout)
+{
+    lctx *c = p;
+    q_batchnorm_train_backward(c->dx, c->dgamma, c->dbeta, dout, c->x, c->mean, c->rstd,
+                               c->gamma, c->n, c->c);
+}
+static const float *bn_eval_fwd(void *p)
+{
+    lctx *c = p;
+    q_batchnorm_eval_forward(c->out, c->x, c->gamma, c->beta, c->rm, c->rv, c->n, c->c, c->eps);
+    return c->out;
+}
+static void bn_eval_bwd(void *p, const float *dout)
+{
+    lctx *c = p;
+    q_batchnorm_eval_backward(c->dx, c->dgamma, c->dbeta, dout, c->x, c->gamma, c->rm, c->rv,
+                              c->n, c->c, c->eps);
+}
+
+static void bn_setup(lctx *c, int n, int ch, uint64_t seed)
+{
+    q_rng r;
+    q_rng_seed(&r, seed);
+    c->n = n;
+    c->c = ch;
+    c->eps = 1e-5f;
+    c->x = rand_buf(&r, (size_t)n * ch, -1, 2);
+    c->gamma = rand_buf(&r, ch, 0.5f, 1.5f);
+    c->beta = rand_buf(&r, ch, -1, 1);
+    c->rm = rand_buf(&r, ch, -0.5f, 0.5f);
+    c->rv = rand_buf(&r, ch, 0.5f, 2.0f);
+    c->dx = zbuf((size_t)n * ch);
+    c->dgamma = zbuf(ch);
+    c->dbeta = zbuf(ch);
+    c->out = zbuf((size_t)n * ch);
+    c->mean = zbuf(ch);
+    c->rstd = zbuf(ch);
+}
+
+static void test_layers_batchnorm_train_gradcheck(void **state)
+{
+    (void)state;
+    lctx c = {0};
+    bn_setup(&c, 2 * 3 * 4, 5, 4); /* N = B·H·W = 24 rows, 5 channels */
+    gc_tensor t[3] = {{"inp", c.x, c.dx, 120}, {"gamma", c.gamma, c.dgamma, 5},
+                      {"beta", c.beta, c.dbeta, 5}};
+    gradcheck("bn_train", t, 3, 120, bn_train_fwd, bn_train_bwd, &c, 1e-2f, GC_TOL);
+    lctx_free(&c);
+    /* more channels than one accumulator chunk */
+    lctx d = {0};
+    bn_setup(&d, 6, 67, 5);
+    gc_tensor t2[3] = {{"inp", d.x, d.dx, 6 * 67}, {"gamma", d.gamma, d.dgamma, 67},
+                       {"beta", d.beta, d.dbeta, 67}};
+    gradcheck("bn_c67", t2, 3, 6 * 67, bn_train_fwd, bn_train_bwd, &d, 1e-2f, GC_TOL);
+    lctx_free(&d);
+}
+
+static void test_layers_batchnorm_eval_gradcheck(void **state)
+{
+    (void)state;
+    lctx c = {0};
+    bn_setup(&c, 24, 5, 6);
+    gc_tensor t[3] = {{"inp", c.x, c.dx, 120}, {"gamma", c.gamma, c.dgamma, 5},
+                      {"beta", c.beta, c.dbeta, 5}};
+    gradcheck("bn_eval", t, 3, 120, bn_eval_fwd, bn_eval_bwd, &c, 1e-2f, GC_TOL);
+    double want[120];
+    for (int i = 0; i < 24; i++)
+        for (int ch = 0; ch < 5; ch++)
+            want[i * 5 + ch] = c.gamma[ch] * (c.x[i * 5 + ch] - (double)c.rm[ch]) /
+                               sqrt((double)c.rv[ch] + c.eps) + c.beta[ch];
+    bn_eval_fwd(&c);
+    expect_close("bn_eval forward", c.out, want, 120, 1e-5);
+    lctx_free(&c);
+}
+
+/* Forward statistics and the PyTorch running-stat update (momentum, unbiased var). */
+static void test_layers_batchnorm_train_forward_stats(void **state)
+{
+    (void)state;
+    /* one channel, N = 4: x = 1, 2, 3, 6: mean 3, biased var 3.5, unbiased 14/3 */
+    float x[4] = {1, 2, 3, 6}, out[4], mean, rstd, g = 2.0f, bt = 0.5f;
+    float rm = 1.0f, rv = 2.0f;
+    q_batchnorm_train_forward(out, &mean, &rstd, &rm, &rv, x, &g, &bt, 4, 1, 1e-5f, 0.1f);
+    double r = 1.0 / sqrt(3.5 + 1e-5);
+    double want_out[4] = {2 * (-2) * r + 0.5, 2 * (-1) * r + 0.5, 0.5, 2 * 3 * r + 0.5};
+    expect_close("bn_train out", out, want_out, 4, 1e-6);
+    double want_stats[4] = {3.0, r, 0.9 * 1.0 + 0.1 * 3.0, 0.9 * 2.0 + 0.1 * 14.0 / 3.0};
+    float got_stats[4] = {mean, rstd, rm, rv};
+    expect_close("bn_train mean rstd running", got_stats, want_stats, 4, 1e-6);
+
+    /* several channels against a double reference */
+    lctx c = {0};
+    bn_setup(&c, 50, 70, 8);
+    float *rm2 = zbuf(70), *rv2 = zbuf(70);
+    for (int ch = 0; ch < 70; ch++)
+        rv2[ch] = 1.0f;
+    q_batchnorm_train_forward(c.out, c.mean, c.rstd, rm2, rv2, c.x, c.gamma, c.beta, 50, 70,
+                              c.eps, 0.1f);
+    double *want = malloc(sizeof(double) * 50 * 70), wrv[70];
+    assert_non_null(want);
+    for (int ch = 0; ch < 70; ch++) {
+        double s = 0, ss = 0;
+        for (int i = 0; i < 50; i++)
+            s += c.x[i * 70 + ch];
+        double mu = s / 50;
+        for (int i = 0; i < 50; i++)
+            ss += (c.x[i * 70 + ch] - mu) * (c.x[i * 70 + ch] - mu);
+        for (int i = 0; i < 50; i++)
+            want[i * 70 + ch] = c.gamma[ch] * (c.x[i * 70 + ch] - mu) / sqrt(ss / 50 + c.eps) +
+                                c.beta[ch];
+        wrv[ch] = 0.9 + 0.1 * ss / 49;
+    }
+    expect_close("bn_train out c70", c.out, want, 50 * 70, 1e-5);
+    expect_close("bn_train running_var c70", rv2, wrv, 70, 1e-6);
+    free(want);
+    free(rm2);
+    free(rv2);
+    lctx_free(&c);
+}
+
+/* ---- activations -------------------------------------------------------------- */
+
+static const float *relu_fwd(void *p)
+{
+    lctx *c = p;
+    q_relu_forward(c->out, c->x, (size_t)c->n);
+    return c->out;
+}
+static void relu_bwd(void *p, const float *dout)
+{
+    lctx *c = p;
+    q_relu_backward(c->dx, dout, c->out, (size_t)c->n);
+}
+static const float *relu6_fwd(void *p)
+{
+    lctx *c = p;
+    q_relu6_forward(c->out, c->x, (size_t)c->n);
+    return c->out;
+}
+static void relu6_bwd(void *p, const float *dout)
+{
+    lctx *c = p;
+    q_relu6_backward(c->dx, dout, c->out, (size_t)c->n);
+}
+
+static void test_layers_relu_gradcheck(void **state)
+{
+    (void)state;
+    q_rng r;
+    q_rng_seed(&r, 9);
+    const float kinks[2] = {0.0f, 6.0f};
+    lctx c = {.n = 200};
+    c.x = rand_buf_away(&r, 200, -3, 3, kinks, 1, 0.05f);
+    c.dx = zbuf(200);
+    c.out = zbuf(200);
+    gc_tensor t[1] = {{"inp", c.x, c.dx, 200}};
+    gradcheck("relu", t, 1, 200, relu_fwd, relu_bwd, &c, 1e-2f, GC_TOL);
+    free(c.x);
+    c.x = rand_buf_away(&r, 200, -2, 8, kinks, 2, 0.05f);
+    t[0].x = c.x;
+    gradcheck("relu6", t, 1, 200, relu6_fwd, relu6_bwd, &c, 1e-2f, GC_TOL);
+
+    /* values and the gradient exactly at the kinks (0 at 0 and at 6), in place */
+    float v[6] = {-1.0f, 0.0f, 0.5f, 6.0f, 7.0f, 5.5f}, dv[6] = {0}, one[6] = {1, 1, 1, 1, 1, 1};
+    q_relu6_forward(v, v, 6);
+    q_relu6_backward(dv, one, v, 6);
+    double want_v[6] = {0, 0, 0.5, 6, 6, 5.5}, want_dv[6] = {0, 0, 1, 0, 0, 1};
+    expect_close("relu6 in place values", v, want_v, 6, 0);
+    expect_close("relu6 kink gradients", dv, want_dv, 6, 0);
+    float u[3] = {-1.0f, 0.0f, 2.0f}, du[3] = {0};
+    q_relu_forward(u, u, 3);
+    q_relu_backward(du, one, u, 3);
+    double want_u[3] = {0, 0, 2}, want_du[3] = {0, 0, 1};
+    expect_close("relu in place values", u, want_u, 3, 0);
+    expect_close("relu kink gradients", du, want_du, 3, 0);
+    lctx_free(&c);
+}
+
+/* ---- pools -------------------------------------------------------------------- */
+
+static const float *maxpool_fwd(void *p)
+{
+    lctx *c = p;
+    q_maxpool_forward(c->out, c->x, &c->s);
+    return c->out;
+}
+static void maxpool_bwd(void *p, const float *dout)
+{
+    lctx *c = p;
+    q_maxpool_backward(c->dx, dout, c->x, &c->s);
+}
+static const float *avgpool_fwd(void *p)
+{
+    lctx *c = p;
+    q_avgpool_forward(c->out, c->x, &c->s);
+    return c->out;
+}
+static void avgpool_bwd(void *p, const float *dout)
+{
+    lctx *c = p;
+    q_avgpool_backward(c->dx, dout, &c->s);
+}
+
+static void pool_case(const char *name, q_conv_shape s, int is_max)
+{
+    q_rng r;
+    q_rng_seed(&r, 10);
+    lctx c = {.s = s};
+    /* distinct values 0.05 apart: no ties within 2h */
+    c.x = distinct_buf(&r, in_size(&s), 0.05f);
+    c.dx = zbuf(in_size(&s));
+    c.out = zbuf(out_size(&s));
+    double *want = malloc(sizeof(double) * out_size(&s));
+    assert_non_null(want);
+    for (int b = 0; b < s.b; b++)
+        for (int oy = 0; oy < s.oh; oy++)
+            for (int ox = 0; ox < s.ow; ox++)
+                for (int ch = 0; ch < s.c; ch++) {
+                    double acc = is_max ? -INFINITY : 0.0;
+                    for (int ky = 0; ky < s.kh; ky++)
+                        for (int kx = 0; kx < s.kw; kx++) {
+                            double v = c.x[(((size_t)b * s.h + oy * s.sh + ky) * s.w +
+                                            ox * s.sw + kx) * s.c + ch];
+                            acc = is_max ? fmax(acc, v) : acc + v;
+                        }
+                    want[(((size_t)b * s.oh + oy) * s.ow + ox) * s.c + ch] =
+                        is_max ? acc : acc / (s.kh * s.kw);
+                }
+    (is_max ? maxpool_fwd : avgpool_fwd)(&c);
+    char what[64];
+    snprintf(what, sizeof what, "%s forward", name);
+    expect_close(what, c.out, want, out_size(&s), 1e-6);
+    free(want);
+    gc_tensor t[1] = {{"inp", c.x, c.dx, in_size(&s)}};
+    gradcheck(name, t, 1, out_size(&s), is_max ? maxpool_fwd : avgpool_fwd,
+              is_max ? maxpool_bwd : avgpool_bwd, &c, 1e-2f, GC_TOL);
+    lctx_free(&c);
+}
+
+static void test_layers_pool_gradcheck(void **state)
+{
+    (void)state;
+    pool_case("maxpool2", q_conv_shape_make(2, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0), 1);
+    pool_case("maxpool3s2", q_conv_shape_make(2, 7, 5, 3, 3, 3, 3, 2, 2, 0, 0), 1);
+    pool_case("maxpool2x3", q_conv_shape_make(2, 5, 7, 2, 2, 2, 3, 1, 2, 0, 0), 1);
+    pool_case("avgpool2", q_conv_shape_make(2, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0), 0);
+    pool_case("avgpool3x2", q_conv_shape_make(2, 5, 7, 3, 3, 3, 2, 1, 2, 0, 0), 0);
+}
+
+/* Ties: the whole gradient goes to the first maximal element (ky, then kx). */
+static void test_layers_maxpool_ties_first(void **state)
+{
+    (void)state;
+    q_conv_shape s = q_conv_shape_make(1, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0);
+    /* channel 0: all equal -> (0,0); channel 1: max 3 at (0,1) and (1,0) -> (0,1) */
+    float x[8] = {1, 0, 1, 3, 1, 3, 1, 2}, out[2], dx[8] = {0}, dout[2] = {5, 7};
+    q_maxpool_forward(out, x, &s);
+    q_maxpool_backward(dx, dout, x, &s);
+    double want_out[2] = {1, 3}, want_dx[8] = {5, 0, 0, 7, 0, 0, 0, 0};
+    expect_close("maxpool ties out", out, want_out, 2, 0);
+    expect_close("maxpool ties dinp", dx, want_dx, 8, 0);
+}
+
+static const float *gap_fwd(void *p)
+{
+    lctx *c = p;
+    q_global_avgpool_forward(c->out, c->x, c->b, c->hw, c->c);
+    return c->out;
+}
+static void gap_bwd(void *p, const float *dout)
+{
+    lctx *c = p;
+    q_global_avgpool_backward(c->dx, dout, c->b, c->hw, c->c);
+}
+
+static void test_layers_global_avgpool_gradcheck(void **state)
+{
+    (void)state;
+    q_rng r;
+    q_rng_seed(&r, 11);
+    lctx c = {.b = 3, .hw = 5 * 4, .c = 6};
+    size_t n = 3 * 20 * 6;
+    c.x = rand_buf(&r, n, -1, 1);
+    c.dx = zbuf(n);
+    c.out = zbuf(18);
+    double want[18];
+    for (int b = 0; b < 3; b++)
+        for (int ch = 0; ch < 6; ch++) {
+            double acc = 0;
+            for (int p = 0; p < 20; p++)
+                acc += c.x[(b * 20 + p) * 6 + ch];
+            want[b * 6 + ch] = acc / 20;
+        }
+    gap_fwd(&c);
+    expect_close("global avgpool forward", c.out, want, 18, 1e-6);
+    /* the same as an avgpool with kernel (H, W) */
+    float out2[18];
+    q_conv_shape s = q_conv_shape_make(3, 5, 4, 6, 6, 5, 4, 1, 1, 0, 0);
+    q_avgpool_forward(out2, c.x, &s);
+    expect_close("avgpool kernel=(H,W) == global", out2, want, 18, 1e-6);
+    gc_tensor t[1] = {{"inp", c.x, c.dx, n}};
+    gradcheck("gavgpool", t, 1, 18, gap_fwd, gap_bwd, &c, 1e-2f, GC_TOL);
+    lctx_free(&c);
+}
+
+/* ---- add ---------------------------------------------------------------------- */
+
+static const float *add_fwd(void *p)
+{
+    lctx *c = p;
+    q_add_forward(c->out, c->x, c->x2, (size_t)c->n);
+    return c->out;
+}
+static void add_bwd(void *p, const float *dout)
+{
+    lctx *c = p;
+    q_add_backward(c->dx, c->dx2, dout, (size_t)c->n);
+}
+
+static void test_layers_add_gradcheck(void **state)
+{
+    (void)state;
+    q_rng r;
+    q_rng_seed(&r, 12);
+    lctx c = {.n = 60};
+    c.x = rand_buf(&r, 60, -1, 1);
+    c.x2 = rand_buf(&r, 60, -1, 1);
+    c.dx = zbuf(60);
+    c.dx2 = zbuf(60);
+    c.out = zbuf(60);
+    gc_tensor t[2] = {{"a", c.x, c.dx, 60}, {"b", c.x2, c.dx2, 60}};
+    gradcheck("add", t, 2, 60, add_fwd, add_bwd, &c, 1e-2f, GC_TOL);
+    /* x + x: both gradients into one buffer give 2·dout */
+    float x[3] = {1, 2, 3}, dx[3] = {0}, dout[3] = {1, -2, 0.5f}, out[3];
+    q_add_forward(out, x, x, 3);
+    q_add_backward(dx, dx, dout, 3);
+    double want[3] = {2, -4, 1};
+    expect_close("add x+x gradient", dx, want, 3, 0);
+    lctx_free(&c);
+}
+
+/* ---- softmax cross-entropy ---------------------------------------------------- */
+
+static const float *xent_fwd(void *p)
+{
+    lctx *c = p;
+    c->out[0] = q_softmax_xent(NULL, c->x, c->labels, c->b, c->k);
+    return c->out;
+}
+static void xent_bwd(void *p, const float *dout)
+{
+    lctx *c = p;
+    q_softmax_xent(c->tmp, c->x, c->labels, c->b, c->k);
+    for (int i = 0; i < c->b * c->k; i++)
+        c->dx[i] += dout[0] * c->tmp[i];
+}
+
+static void test_layers_softmax_xent(void **state)
+{
+    (void)state;
+    /* hand case: logits (0, ln 3) for label 1: p = (1/4, 3/4), loss = ln(4/3);
+     * logits (2, 2) for label 0: p = (1/2, 1/2), loss = ln 2. Mean of the two. */
+    float lg[4] = {0.0f, (float)log(3.0), 2.0f, 2.0f}, d[4];
+    int32_t lb[2] = {1, 0};
+    float loss = q_softmax_xent(d, lg, lb, 2, 2);
+    double want_loss[1] = {(log(4.0 / 3.0) + log(2.0)) / 2};
+    expect_close("xent loss hand case", &loss, want_loss, 1, 1e-6);
+    double want_d[4] = {0.25 / 2, (0.75 - 1) / 2, (0.5 - 1) / 2, 0.5 / 2};
+    expect_close("xent dlogits hand case", d, want_d, 4, 1e-6);
+    /* in place, large logits stay finite */
+    float big[3] = {1000.0f, 0.0f, -1000.0f};
+    int32_t l0 = 0;
+    loss = q_softmax_xent(big, big, &l0, 1, 3);
+    double want_big[3] = {0, 0, 0}, want_bl[1] = {0};
+    expect_close("xent large logits loss", &loss, want_bl, 1, 1e-6);
+    expect_close("xent large logits in place", big, want_big, 3, 1e-6);
+
+    q_rng r;
+    q_rng_seed(&r, 13);
+    lctx c = {.b = 4, .k = 6};
+    c.x = rand_buf(&r, 24, -3, 3);
+    c.dx = zbuf(24);
+    c.tmp = zbuf(24);
+    c.out = zbuf(1);
+    c.labels = malloc(sizeof(int32_t) * 4);
+    assert_non_null(c.labels);
+    for (int i = 0; i < 4; i++)
+        c.labels[i] = (int32_t)q_rng_below(&r, 6);
+    gc_tensor t[1] = {{"logits", c.x, c.dx, 24}};
+    gradcheck("xent", t, 1, 1, xent_fwd, xent_bwd, &c, 1e-2f, GC_TOL);
+    lctx_free(&c);
+}
+
+static void test_layers_argmax_lowest_tie(void **state)
+{
+    (void)state;
+    float x[5] = {1, 3, 2, 3, -1};
+    assert_int_equal(q_argmax(x, 5), 1);
+    float y[1] = {-5};
+    assert_int_equal(q_argmax(y, 1), 0);
+}
+
+/* ---- He init ------------------------------------------------------------------ */
+
+static void test_layers_he_init(void **state)
+{
+    (void)state;
+    size_t n = 200000;
+    float *w = zbuf(n), *w2 = zbuf(n);
+    q_rng r;
+    q_rng_seed(&r, 14);
+    q_he_init(w, n, 72, &r);
+    q_rng_seed(&r, 14);
+    q_he_init(w2, n, 72, &r);
+    assert_memory_equal(w, w2, sizeof(float) * n);
+    double s = 0, ss = 0;
+    for (size_t i = 0; i < n; i++) {
+        s += w[i];
+        ss += (double)w[i] * w[i];
+    }
+    double mean = s / n, sd = sqrt(ss / n - mean * mean), want = sqrt(2.0 / 72);
+    printf("  he init fan_in 72: mean %.4g sd %.5g (want 0, %.5g)\n", mean, sd, want);
+    /* standard errors: mean want/sqrt(n) = 3.7e-4, sd want/sqrt(2n) = 2.6e-4 */
+    assert_true(fabs(mean) < 5 * want / sqrt((double)n));
+    assert_true(fabs(sd - want) < 5 * want / sqrt(2.0 * n));
+    free(w);
+    free(w2);
+}
+
+/* ---- GEMM --------------------------------------------------------------------- */
+
+static void ref_gemm(double *c, int ta, int tb, int m, int n, int k, float alpha,
+                     const float *a, int lda, const float *b, int ldb, float beta,
+                     const float *c0, int ldc)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double acc = 0;
+            for (int kk = 0; kk < k; kk++) {
+                double av = ta ? a[(size_t)kk * lda + i] : a[(size_t)i * lda + kk];
+                double bv = tb ? b[(size_t)j * ldb + kk] : b[(size_t)kk * ldb + j];
+                acc += av * bv;
+            }
+            c[(size_t)i * n + j] = alpha * acc + (beta == 0.0f ? 0.0 : beta * c0[(size_t)i * ldc + j]);
+        }
+}
+
+typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *,
+                        int, float, float *, int);
+
+/* Runs fn into a fresh copy of c0 and compares with the reference (tolerance
+ * scaled by sqrt(k)); returns the result (m·ldc floats), caller frees. */
+static float *gemm_case(gemm_fn fn, const char *name, int ta, int tb, int m, int n, int k,
+                        float alpha, float beta, int pad, uint64_t seed)
+{
+    q_rng r;
+    q_rng_seed(&r, seed);
+    int lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
+    size_t na = (size_t)(ta ? k : m) * lda, nb = (size_t)(tb ? n : k) * ldb;
+    float *a = rand_buf(&r, na, -1, 1), *b = rand_buf(&r, nb, -1, 1);
+    float *c0 = rand_buf(&r, (size_t)m * ldc, -1, 1);
+    float *c = malloc(sizeof(float) * (size_t)m * ldc + 1);
+    assert_non_null(c);
+    memcpy(c, c0, sizeof(float) * (size_t)m * ldc);
+    if (beta == 0.0f) /* C must not be read */
+        for (size_t i = 0; i < (size_t)m * ldc; i++)
+            c[i] = NAN;
+    double *want = malloc(sizeof(double) * (size_t)m * n + 1);
+    assert_non_null(want);
+    ref_gemm(want, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c0, ldc);
+    fn(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    float *packed = malloc(sizeof(float) * (size_t)m * n + 1);
+    assert_non_null(packed);
+    for (int i = 0; i < m; i++)
+        memcpy(packed + (size_t)i * n, c + (size_t)i * ldc, sizeof(float) * (size_t)n);
+    char what[96];
+    snprintf(what, sizeof what, "%s %c%c %dx%dx%d a%g b%g", name, ta ? 'T' : 'N',
+             tb ? 'T' : 'N', m, n, k, alpha, beta);
+    expect_close(what, packed, want, (size_t)m * n, 2e-6 * sqrt((double)k + 1));
+    /* the padding columns of C are untouched */
+    for (int i = 0; i < m; i++)
+        for (int j = n; j < ldc; j++)
+            if (beta != 0.0f)
+                assert_true(c[(size_t)i * ldc + j] == c0[(size_t)i * ldc + j]);
+    free(a);
+    free(b);
+    free(c0);
+    free(c);
+    free(want);
+    return packed;
+}
+
+static void test_layers_gemm_paths_agree(void **state)
+{
+    (void)state;
+    printf("  q_sgemm uses %s\n", q_sgemm_has_blas() ? "CBLAS (OpenBLAS)" : "the portable code");
+    /* sizes across every block edge of the portable code (MR 4, NR 8, MC 64, NC 256, KC 256) */
+    const int sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 9, 33}, {70, 300, 260},
+                            {130, 20, 600}, {5, 513, 3}, {64, 256, 256}};
+    const float ab[][2] = {{1.0f, 0.0f}, {0.5f, 1.0f}, {-2.0f, 0.25f}};
+    int case_no = 0;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                const float *p = ab[case_no++ % 3];
+                int m = sizes[si][0], n = sizes[si][1], k = sizes[si][2];
+                float *x = gemm_case(q_sgemm, "q_sgemm", ta, tb, m, n, k, p[0], p[1], si % 2,
+                                     100 + case_no);
+                float *y = gemm_case(q_sgemm_portable, "portable", ta, tb, m, n, k, p[0], p[1],
+                                     si % 2, 100 + case_no);
+                double maxd = 0;
+                for (size_t i = 0; i < (size_t)m * n; i++)
+                    maxd = fmax(maxd, fabs((double)x[i] - y[i]));
+                assert_true(maxd <= 1e-5 * sqrt((double)k));
+                free(x);
+                free(y);
+            }
+    /* k == 0: C = beta·C */
+    float c[2] = {1.0f, 2.0f};
+    q_sgemm(0, 0, 1, 2, 0, 1.0f, c, 1, c, 2, 3.0f, c, 2);
+    double want[2] = {3, 6};
+    expect_close("gemm k=0 scales C", c, want, 2, 0);
+}
+
+/* The portable GEMM is bit-identical for 1 and 2 threads. */
+static void test_layers_gemm_portable_thread_independent(void **state)
+{
+    (void)state;
+    int saved = omp_get_max_threads();
+    float *x[2];
+    for (int t = 0; t < 2; t++) {
+        omp_set_num_threads(t + 1);
+        x[t] = gemm_case(q_sgemm_portable, "portable threads", 1, 0, 40, 90, 700, 1.0f, 0.0f,
+                         0, 7);
+    }
+    omp_set_num_threads(saved);
+    assert_memory_equal(x[0], x[1], sizeof(float) * 40 * 90);
+    free(x[0]);
+    free(x[1]);
+}
+
+/* Non-GEMM layers give bit-identical results for 1 and 2 threads (sizes above
+ * the single-thread cut-off). */
+static void test_layers_thread_independent(void **state)
+{
+    (void)state;
+    int saved = omp_get_max_threads();
+    q_rng r;
+    q_rng_seed(&r, 15);
+    q_conv_shape s = q_conv_shape_make(8, 14, 14, 40, 40, 3, 3, 1, 1, 1, 1);
+    size_t n = in_size(&s), nw = 9 * 40;
+    float *x = rand_buf(&r, n, -1, 2), *w = rand_buf(&r, nw, -1, 1), *dout = rand_buf(&r, n, -1, 1);
+    float *g = rand_buf(&r, 40, 0.5f, 1.5f), *bt = rand_buf(&r, 40, -1, 1);
+    float *res[2][5];
+    for (int t = 0; t < 2; t++) {
+        omp_set_num_threads(t + 1);
+        float *dx = zbuf(n), *dw = zbuf(nw), *db = zbuf(40), *bn = zbuf(n), *bdx = zbuf(n + 80);
+        float mean[40], rstd[40];
+        q_dwconv2d_backward(dx, dw, db, dout, x, w, &s);
+        q_batchnorm_train_forward(bn, mean, rstd, NULL, NULL, x, g, bt, 8 * 14 * 14, 40, 1e-5f, 0.1f);
+        q_batchnorm_train_backward(bdx, bdx + n, bdx + n + 40, dout, x, mean, rstd, g,
+                                   8 * 14 * 14, 40);
+        res[t][0] = dx;
+        res[t][1] = dw;
+        res[t][2] = db;
+        res[t][3] = bn;
+        res[t][4] = bdx;
+    }
+    omp_set_num_threads(saved);
+    const size_t sizes[5] = {n, nw, 40, n, n + 80};
+    for (int i = 0; i < 5; i++) {
+        assert_memory_equal(res[0][i], res[1][i], sizeof(float) * sizes[i]);
+        free(res[0][i]);
+        free(res[1][i]);
+    }
+    free(x);
+    free(w);
+    free(dout);
+    free(g);
+    free(bt);
+}
+
+static void test_layers_scratch_size(void **state)
+{
+    (void)state;
+    q_conv_shape s = q_conv_shape_make(4, 28, 28, 1, 16, 3, 3, 1, 1, 1, 1);
+    assert_int_equal(s.oh, 28);
+    assert_int_equal(s.ow, 28);
+    assert_int_equal(q_conv2d_scratch_floats(&s), (size_t)4 * 28 * 28 * 9);
+    q_conv_shape p = q_conv_shape_make(4, 7, 7, 32, 64, 1, 1, 1, 1, 0, 0);
+    assert_int_equal(q_conv2d_scratch_floats(&p), 0);
+    q_conv_shape d = q_conv_shape_make(1, 7, 6, 2, 2, 3, 2, 2, 3, 1, 0);
+    assert_int_equal(d.oh, 4); /* (7 + 2 − 3) / 2 + 1 */
+    assert_int_equal(d.ow, 2); /* (6 − 2) / 3 + 1 */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layers_conv2d_gradcheck),
+        cmocka_unit_test(test_layers_dwconv2d_gradcheck),
+        cmocka_unit_test(test_layers_linear_gradcheck),
+        cmocka_unit_test(test_layers_batchnorm_train_gradcheck),
+        cmocka_unit_test(test_layers_batchnorm_eval_gradcheck),
+        cmocka_unit_test(test_layers_batchnorm_train_forward_stats),
+        cmocka_unit_test(test_layers_relu_gradcheck),
+        cmocka_unit_test(test_layers_pool_gradcheck),
+        cmocka_unit_test(test_layers_maxpool_ties_first),
+        cmocka_unit_test(test_layers_global_avgpool_gradcheck),
+        cmocka_unit_test(test_layers_add_gradcheck),
+        cmocka_unit_test(test_layers_softmax_xent),
+        cmocka_unit_test(test_layers_argmax_lowest_tie),
+        cmocka_unit_test(test_layers_he_init),
+        cmocka_unit_test(test_layers_gemm_paths_agree),
+        cmocka_unit_test(test_layers_gemm_portable_thread_independent),
+        cmocka_unit_test(test_layers_thread_independent),
+        cmocka_unit_test(test_layers_scratch_size),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    printf("worst gradient-check relative error: %.3e\n", gc_worst_rel);
+    return rc;
+}

@@ -1,0 +1,240 @@
+/* Tests for net and convert: the fused conv+BN of QAT against conv followed
+ * by BN, finite-difference gradients of the fused network, and the converted
+ * int8 model against the fake-quant forward. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "convert.h"
+#include "net.h"
+#include "rng.h"
+
+/* A config with input h×w×c and no layers yet (the fields net and convert read). */
+static void base_config(q_config *c, int h, int w, int ch)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->config_path, sizeof c->config_path, "test.yaml");
+    snprintf(c->name, sizeof c->name, "t");
+    c->input_shape = (q_shape){h, w, ch};
+    c->input_q = (q_quant){1.0 / 255.0, -128};
+    c->weight_bits = 8;
+    c->weight_per_channel = 1;
+    c->act_bits = 8;
+    c->averaging_constant = 0.01;
+    c->fake_quant_weights = 1;
+    c->fake_quant_acts = 1;
+}
+
+static cfg_layer *add_layer(q_config *c, cfg_layer_type t)
+{
+    cfg_layer *l = &c->layers[c->n_layers++];
+    memset(l, 0, sizeof *l);
+    l->type = t;
+    l->line = c->n_layers;
+    return l;
+}
+
+static void add_conv(q_config *c, cfg_layer_type t, int out, int k, int stride, int pad, int bn,
+                     q_act act)
+{
+    cfg_layer *l = add_layer(c, t);
+    l->out = out, l->kernel = k, l->stride = stride, l->pad = pad, l->bn = bn, l->act = act;
+}
+
+/* Random BN parameters and running statistics, so folding is not trivial. */
+static void randomize_bn(net *n, q_rng *r)
+{
+    for (int i = 0; i < n->n_layers; i++) {
+        net_layer *L = &n->layers[i];
+        if (!L->bn)
+            continue;
+        for (int c = 0; c < L->out_c; c++) {
+            L->gamma[c] = 0.5f + q_rng_uniform(r);
+            L->beta[c] = q_rng_uniform(r) - 0.5f;
+            L->running_mean[c] = 0.2f * (q_rng_uniform(r) - 0.5f);
+            L->running_var[c] = 0.5f + q_rng_uniform(r);
+        }
+    }
+    for (int i = 0; i < n->n_layers; i++)
+        if (n->layers[i].bias)
+            for (int c = 0; c < n->layers[i].out_c; c++)
+                n->layers[i].bias[c] = 0.1f * (q_rng_uniform(r) - 0.5f);
+}
+
+/* Inputs on the int8 grid: x = (q + 128) / 255. */
+static void random_input(net *n, int b, q_rng *r, int8_t *q8)
+{
+    size_t per = (size_t)q_shape_size(n->in_shape);
+    float *x = net_input(n);
+    for (size_t i = 0; i < (size_t)b * per; i++) {
+        int q = (int)q_rng_below(r, 256) - 128;
+        if (q8)
+            q8[i] = (int8_t)q;
+        x[i] = (float)((q + 128) / 255.0);
+    }
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        m = d > m || isnan(d) ? d : m;
+    }
+    return m;
+}
+
+/* With fake quantization off, QAT's fused conv+BN (fold into the weight,
+ * rescale the conv output back, BN) equals conv followed by BN, in training
+ * (batch statistics) and in evaluation (running statistics), for conv2d and
+ * dwconv2d. */
+static void test_net_fused_conv_bn_equals_conv_then_bn(void **state)
+{
+    (void)state;
+    q_config c;
+    base_config(&c, 7, 7, 3);
+    add_conv(&c, CFG_CONV2D, 5, 3, 1, 1, 1, Q_ACT_RELU);
+    add_conv(&c, CFG_DWCONV2D, 0, 3, 2, 1, 1, Q_ACT_RELU6);
+    add_layer(&c, CFG_AVGPOOL)->global = 1;
+    add_layer(&c, CFG_FLATTEN);
+    add_conv(&c, CFG_LINEAR, 4, 0, 0, 0, 0, Q_ACT_NONE);
+    net n;
+    qerr e = {{0}};
+    assert_int_equal(net_build(&n, &c, 8, &e), 0);
+    q_rng r;
+    q_rng_seed(&r, 1);
+    net_init(&n, &r);
+    randomize_bn(&n, &r);
+    random_input(&n, 8, &r, NULL);
+    float *saved = malloc(n.n_state * sizeof(float));
+    memcpy(saved, n.state, n.n_state * sizeof(float));
+
+    for (int training = 1; training >= 0; training--) {
+        size_t cnt1 = 8 * (size_t)q_shape_size(n.tshape[1]);
+        size_t cnt2 = 8 * (size_t)q_shape_size(n.tshape[2]);
+        float *a1 = malloc(cnt1 * sizeof(float)), *a2 = malloc(cnt2 * sizeof(float));
+        memcpy(n.state, saved, n.n_state * sizeof(float));
+        net_set_qat(&n, 0);
+        net_forward(&n, 8, training);
+        memcpy(a1, n.t[1], cnt1 * sizeof(float));
+        memcpy(a2, n.t[2], cnt2 * sizeof(float));
+        float rv_float = n.layers[0].running_var[0];
+
+        memcpy(n.state, saved, n.n_state * sizeof(float));
+        net_set_qat(&n, 1);
+        net_set_fake_quant(&n, 0, 0);
+        net_forward(&n, 8, training);
+        double d1 = max_abs_diff(a1, n.t[1], cnt1), d2 = max_abs_diff(a2, n.t[2], cnt2);
+        print_message("fused vs conv+BN (%s): conv2d max diff %.3g, dwconv2d max diff %.3g\n",
+                      training ? "batch statistics" : "running statistics", d1, d2);
+        assert_true(d1 < 1e-5 && d2 < 1e-5);
+        /* the running statistics moved the same way (training) or not at all */
+        assert_true(fabsf(n.layers[0].running_var[0] - rv_float) < 1e-6f);
+        free(a1);
+        free(a2);
+    }
+    free(saved);
+    net_free(&n);
+}
+
+/* Loss of a training forward from the saved state (running statistics are
+ * restored so every evaluation sees the same fold factors). */
+static double loss_at(net *n, const float *saved_state, const float *input, size_t in_n,
+                      const int32_t *labels, int b)
+{
+    memcpy(n->state, saved_state, n->n_state * sizeof(float));
+    memcpy(net_input(n), input, in_n * sizeof(float));
+    net_forward(n, b, 1);
+    return net_loss_backward(n, labels, 0);
+}
+
+/* Central differences against the analytic gradient of every parameter. */
+static void gradcheck(net *n, int b, q_rng *r, const char *what)
+{
+    size_t in_n = (size_t)b * (size_t)q_shape_size(n->in_shape);
+    float *input = malloc(in_n * sizeof(float));
+    float *saved = malloc(n->n_state * sizeof(float));
+    float *analytic = malloc(n->n_params * sizeof(float));
+    int32_t labels[16];
+    random_input(n, b, r, NULL);
+    memcpy(input, net_input(n), in_n * sizeof(float));
+    for (int i = 0; i < b; i++)
+        labels[i] = (int32_t)q_rng_below(r, (uint32_t)n->n_classes);
+    memcpy(saved, n->state, n->n_state * sizeof(float));
+
+    memcpy(net_input(n), input, in_n * sizeof(float));
+    net_forward(n, b, 1);
+    net_zero_grad(n);
+    net_loss_backward(n, labels, 1);
+    memcpy(analytic, n->grads, n->n_params * sizeof(float));
+
+    double worst = 0.0;
+    size_t worst_at = 0;
+    for (size_t p = 0; p < n->n_params; p++) {
+        float keep = n->params[p];
+        const float h = 1e-2f;
+        n->params[p] = keep + h;
+        double lp = loss_at(n, saved, input, in_n, labels, b);
+        n->params[p] = keep - h;
+        double lm = loss_at(n, saved, input, in_n, labels, b);
+        n->params[p] = keep;
+        double fd = (lp - lm) / (2.0 * (double)h);
+        double err = fabs(fd - (double)analytic[p]) / (fabs(fd) + fabs((double)analytic[p]) + 1e-2);
+        if (err > worst)
+            worst = err, worst_at = p;
+    }
+    print_message("gradcheck %s: %zu parameters, worst relative error %.3g at %zu\n", what,
+                  n->n_params, worst, worst_at);
+    assert_true(worst < 2e-2);
+    free(input);
+    free(saved);
+    free(analytic);
+}
+
+/* The fused QAT network in float (fake quantization off) against finite
+ * differences, with BN on batch statistics and frozen; and float mode. */
+static void test_net_gradcheck_fused(void **state)
+{
+    (void)state;
+    q_config c;
+    base_config(&c, 5, 5, 2);
+    add_conv(&c, CFG_CONV2D, 3, 3, 1, 1, 1, Q_ACT_NONE);
+    snprintf(c.layers[0].name, sizeof c.layers[0].name, "b0");
+    add_conv(&c, CFG_DWCONV2D, 0, 3, 1, 1, 1, Q_ACT_NONE);
+    cfg_layer *add = add_layer(&c, CFG_ADD);
+    add->with = 0;
+    add_conv(&c, CFG_CONV2D, 4, 2, 1, 0, 0, Q_ACT_NONE);
+    add_layer(&c, CFG_AVGPOOL)->global = 1;
+    add_conv(&c, CFG_LINEAR, 3, 0, 0, 0, 0, Q_ACT_NONE);
+    net n;
+    qerr e = {{0}};
+    assert_int_equal(net_build(&n, &c, 6, &e), 0);
+    q_rng r;
+    q_rng_seed(&r, 2);
+    net_init(&n, &r);
+    randomize_bn(&n, &r);
+
+    gradcheck(&n, 6, &r, "float");
+    net_set_qat(&n, 1);
+    net_set_fake_quant(&n, 0, 0);
+    gradcheck(&n, 6, &r, "QAT fused, batch statistics");
+    net_set_bn_frozen(&n, 1);
+    gradcheck(&n, 6, &r, "QAT fused, frozen BN");
+    net_free(&n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_net_fused_conv_bn_equals_conv_then_bn),
+        cmocka_unit_test(test_net_gradcheck_fused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
