@@ -105,7 +105,8 @@ static yaml_node_t *cfg_need(cfg_ctx *x, yaml_node_t *map, const char *key, cons
 {
     yaml_node_t *n = yx_get(x->d, map, key);
     if (!n)
-        cfg_fail(x, map, prefix, "missing key '%s'%s", key, hint ? hint : "");
+        qerr_at(x->e, x->d->file, map ? yx_key_line(x->d, map) : 0, "%s: missing key '%s'%s",
+                prefix, key, hint ? hint : "");
     return n;
 }
 
@@ -252,7 +253,7 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
                             "not allowed with global: true");
         if (!l->global) {
             if (!kn)
-                return cfg_fail(x, params ? params : key, prefix, "missing key 'kernel'%s",
+                return cfg_fail(x, key, prefix, "missing key 'kernel'%s",
                                 l->type == CFG_AVGPOOL ? " (or global: true)" : "");
             if (cfg_i32(x, params, "kernel", prefix, 1, CFG_MAX_KERNEL, &l->kernel))
                 return -1;
@@ -581,10 +582,11 @@ static int cfg_phase_keys(cfg_ctx *x, yaml_node_t *map, const char *prefix, cfg_
         return cfg_fail(x, se ? se : sg,
                         cfg_field(f, sizeof f, prefix, se ? "lr_step_epochs" : "lr_step_gamma"),
                         "only for lr_schedule: step");
-    if (p->lr_schedule == CFG_LR_STEP && !se)
-        return cfg_fail(x, map, prefix,
-                        "missing key 'lr_step_epochs' (lr_schedule: step multiplies the lr by "
-                        "lr_step_gamma every lr_step_epochs epochs)");
+    if (p->lr_schedule == CFG_LR_STEP &&
+        !cfg_need(x, map, "lr_step_epochs", prefix,
+                  " (lr_schedule: step multiplies the lr by lr_step_gamma every "
+                  "lr_step_epochs epochs)"))
+        return -1;
     if (cfg_i32(x, map, "lr_step_epochs", prefix, 1, 10000, &p->step_epochs) ||
         cfg_num(x, map, "lr_step_gamma", prefix, 0, 1, 1, 0, &p->step_gamma))
         return -1;

@@ -4,11 +4,19 @@
 #include <omp.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #ifdef QATC_HAVE_CBLAS
 #include <cblas.h>
+#include <stdlib.h>
+#include <strings.h>
 /* OpenBLAS's own; declared here too in case cblas.h is another vendor's. */
 void openblas_set_num_threads(int num_threads);
+char *openblas_get_corename(void);
+/* Exported by OpenBLAS built with DYNAMIC_ARCH (Debian's); weak so that a
+ * build without them still links. */
+void gotoblas_dynamic_init(void) __attribute__((weak));
+void gotoblas_dynamic_quit(void) __attribute__((weak));
 #endif
 
 /* ---- portable blocked GEMM --------------------------------------------------
@@ -150,7 +158,47 @@ void q_sgemm_portable(int trans_a, int trans_b, int m, int n, int k, float alpha
 
 #ifdef QATC_HAVE_CBLAS
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-static void blas_single_thread(void) { openblas_set_num_threads(1); }
+
+/* OpenBLAS picks its kernels from the CPU model when it loads. A model newer
+ * than the library (Debian 12's 0.3.21 does not know e.g. Emerald Rapids,
+ * family 6 model 207) gets the generic "Prescott" SSE3 kernels, at half the
+ * speed or less. If that happened and the user did not choose a core
+ * (OPENBLAS_CORETYPE), choose one from the CPU's features the way newer
+ * OpenBLAS releases do, and re-run OpenBLAS's own core selection. */
+static void blas_fix_core(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (getenv("OPENBLAS_CORETYPE") || !gotoblas_dynamic_init || !gotoblas_dynamic_quit)
+        return;
+    const char *name = openblas_get_corename();
+    if (!name || strcasecmp(name, "prescott") != 0)
+        return;
+    __builtin_cpu_init();
+    const char *core = NULL;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        core = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        core = "Haswell";
+    if (!core)
+        return;
+    /* OpenBLAS reads the variable only inside gotoblas_dynamic_init */
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    gotoblas_dynamic_quit();
+    gotoblas_dynamic_init();
+    unsetenv("OPENBLAS_CORETYPE");
+#endif
+}
+
+static char backend_name[64];
+
+static void blas_setup(void)
+{
+    blas_fix_core();
+    openblas_set_num_threads(1);
+    const char *core = openblas_get_corename();
+    snprintf(backend_name, sizeof backend_name, "OpenBLAS %s", core ? core : "?");
+}
 
 static void blas_call(int ta, int tb, int m, int n, int k, float alpha, const float *a,
                       int lda, const float *b, int ldb, float beta, float *c, int ldc)
@@ -172,7 +220,7 @@ void q_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
         q_sgemm_portable(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    pthread_once(&blas_once, blas_single_thread);
+    pthread_once(&blas_once, blas_setup);
     int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     long work = (long)m * n * k;
     if (threads == 1 || work < 65536) {
@@ -205,6 +253,16 @@ void q_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 #endif
 }
 
+const char *q_sgemm_backend(void)
+{
+#ifdef QATC_HAVE_CBLAS
+    pthread_once(&blas_once, blas_setup);
+    return backend_name;
+#else
+    return "portable";
+#endif
+}
+
 int q_sgemm_has_blas(void)
 {
 #ifdef QATC_HAVE_CBLAS
@@ -218,7 +276,7 @@ int q_gemm_set_threads(int n)
 {
     omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
 #ifdef QATC_HAVE_CBLAS
-    pthread_once(&blas_once, blas_single_thread);
+    pthread_once(&blas_once, blas_setup);
 #endif
     return omp_get_max_threads();
 }

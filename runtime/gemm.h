@@ -14,6 +14,13 @@
  * whichever is longer), each slice one single-threaded cblas_sgemm call.
  * Called inside an OpenMP parallel region, q_sgemm runs on the calling thread.
  *
+ * OpenBLAS kernels. OpenBLAS chooses its kernels from the CPU model when it
+ * loads; a CPU newer than the library (Debian 12's 0.3.21 on Emerald Rapids,
+ * say) gets the generic SSE3 "Prescott" kernels, 2x slower here. When that
+ * happened and OPENBLAS_CORETYPE is not set, the first q_sgemm call selects
+ * the core from the CPU's features (AVX-512: SkylakeX, AVX2+FMA: Haswell)
+ * through OpenBLAS's own gotoblas_dynamic_init. q_sgemm_backend() says which.
+ *
  * Determinism. q_sgemm_portable sums every C element over k in the same order
  * whatever the thread count: its results are bit-identical for any count.
  * The CBLAS path may differ in the last bits when the thread count (hence the
@@ -40,6 +47,9 @@ void q_sgemm_portable(int trans_a, int trans_b, int m, int n, int k, float alpha
 
 /* 1 when q_sgemm goes to CBLAS, 0 when it is the portable code. */
 int q_sgemm_has_blas(void);
+
+/* What q_sgemm runs on, for logs: "OpenBLAS <core>" or "portable". */
+const char *q_sgemm_backend(void);
 
 /* Sets the number of OpenMP threads for every parallel loop (layers, gemm);
  * n <= 0 means the number of processors. Returns the count now in effect. */

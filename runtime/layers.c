@@ -11,6 +11,10 @@
  * costs a few microseconds). */
 #define PAR_MIN 32768
 
+/* Inner loops run along channels (NHWC); their lengths are only known at run
+ * time, which -O2 alone does not vectorize. */
+#define SIMD _Pragma("omp simd")
+
 /* Channels are reduced in chunks of this many double accumulators on the stack. */
 #define CHUNK 64
 
@@ -50,9 +54,11 @@ static void colsum_acc(float *sum, const float *x, long rows, int cols)
             double acc[CHUNK] = {0};
             for (long r = 0; r < rows; r++) {
                 const float *xr = x + r * cols;
+                SIMD
                 for (int ch = k0; ch < k1; ch++)
                     acc[ch - k0] += xr[ch];
             }
+            SIMD
             for (int ch = k0; ch < k1; ch++)
                 sum[ch] += (float)acc[ch - k0];
         }
@@ -81,27 +87,47 @@ size_t q_conv2d_scratch_floats(const q_conv_shape *s)
     return (size_t)s->b * s->oh * s->ow * s->kh * s->kw * s->c;
 }
 
+/* The kernel columns kx in [*kx0, *kx1) that fall inside the input for output
+ * column ox. Within one kernel row they are contiguous in NHWC memory (and in
+ * a col row), so each kernel row is one copy of (kx1 - kx0)·C floats. */
+static void valid_kx(const q_conv_shape *s, int ox, int *kx0, int *kx1)
+{
+    int ix0 = ox * s->sw - s->pw;
+    *kx0 = ix0 < 0 ? -ix0 : 0;
+    *kx1 = s->w - ix0 < s->kw ? s->w - ix0 : s->kw;
+    if (*kx1 < *kx0)
+        *kx1 = *kx0;
+}
+
 /* col[(b,oy,ox)][(ky,kx,ic)] = inp[b, oy*sh-ph+ky, ox*sw-pw+kx, ic], 0 outside.
  * col (B*OH*OW, KH*KW*C); inp (B, H, W, C). */
 static void im2col(float *col, const float *inp, const q_conv_shape *s)
 {
-    int kdim = s->kh * s->kw * s->c;
+    int kdim = s->kh * s->kw * s->c, c = s->c;
 #pragma omp parallel for collapse(2)
     for (int b = 0; b < s->b; b++) {
         for (int oy = 0; oy < s->oh; oy++) {
             for (int ox = 0; ox < s->ow; ox++) {
                 float *crow = col + (((size_t)b * s->oh + oy) * s->ow + ox) * kdim;
+                int kx0, kx1;
+                valid_kx(s, ox, &kx0, &kx1);
                 for (int ky = 0; ky < s->kh; ky++) {
                     int iy = oy * s->sh - s->ph + ky;
-                    for (int kx = 0; kx < s->kw; kx++) {
-                        int ix = ox * s->sw - s->pw + kx;
-                        float *dst = crow + (ky * s->kw + kx) * s->c;
-                        if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
-                            memset(dst, 0, sizeof(float) * (size_t)s->c);
-                        else
-                            memcpy(dst, inp + (((size_t)b * s->h + iy) * s->w + ix) * s->c,
-                                   sizeof(float) * (size_t)s->c);
-                    }
+                    float *dst = crow + ky * s->kw * c;
+                    int lo = kx0 * c, hi = kx1 * c, end = s->kw * c;
+                    if (iy < 0 || iy >= s->h)
+                        lo = hi = end;
+                    /* offset of kernel column 0 (may lie outside; only [lo, hi) is read) */
+                    ptrdiff_t at = (((ptrdiff_t)b * s->h + iy) * s->w + ox * s->sw - s->pw) * c;
+                    SIMD
+                    for (int j = 0; j < lo; j++)
+                        dst[j] = 0.0f;
+                    SIMD
+                    for (int j = lo; j < hi; j++)
+                        dst[j] = inp[at + j];
+                    SIMD
+                    for (int j = hi; j < end; j++)
+                        dst[j] = 0.0f;
                 }
             }
         }
@@ -112,25 +138,23 @@ static void im2col(float *col, const float *inp, const q_conv_shape *s)
  * Threads own images, each image summed in a fixed order. */
 static void col2im_acc(float *dinp, const float *dcol, const q_conv_shape *s)
 {
-    int kdim = s->kh * s->kw * s->c;
+    int kdim = s->kh * s->kw * s->c, c = s->c;
 #pragma omp parallel for
     for (int b = 0; b < s->b; b++) {
         for (int oy = 0; oy < s->oh; oy++) {
             for (int ox = 0; ox < s->ow; ox++) {
                 const float *crow = dcol + (((size_t)b * s->oh + oy) * s->ow + ox) * kdim;
+                int kx0, kx1;
+                valid_kx(s, ox, &kx0, &kx1);
                 for (int ky = 0; ky < s->kh; ky++) {
                     int iy = oy * s->sh - s->ph + ky;
                     if (iy < 0 || iy >= s->h)
                         continue;
-                    for (int kx = 0; kx < s->kw; kx++) {
-                        int ix = ox * s->sw - s->pw + kx;
-                        if (ix < 0 || ix >= s->w)
-                            continue;
-                        const float *src = crow + (ky * s->kw + kx) * s->c;
-                        float *dst = dinp + (((size_t)b * s->h + iy) * s->w + ix) * s->c;
-                        for (int ic = 0; ic < s->c; ic++)
-                            dst[ic] += src[ic];
-                    }
+                    const float *src = crow + ky * s->kw * c;
+                    ptrdiff_t at = (((ptrdiff_t)b * s->h + iy) * s->w + ox * s->sw - s->pw) * c;
+                    SIMD
+                    for (int j = kx0 * c; j < kx1 * c; j++)
+                        dinp[at + j] += src[j];
                 }
             }
         }
@@ -195,6 +219,7 @@ void q_dwconv2d_forward(float *out, const float *inp, const float *w, const floa
         for (int oy = 0; oy < s->oh; oy++) {
             for (int ox = 0; ox < s->ow; ox++) {
                 float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+                SIMD
                 for (int ch = 0; ch < c; ch++)
                     o[ch] = bias ? bias[ch] : 0.0f;
                 for (int ky = 0; ky < s->kh; ky++) {
@@ -207,6 +232,7 @@ void q_dwconv2d_forward(float *out, const float *inp, const float *w, const floa
                             continue;
                         const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
                         const float *wk = w + (ky * s->kw + kx) * c;
+                        SIMD
                         for (int ch = 0; ch < c; ch++)
                             o[ch] += wk[ch] * x[ch];
                     }
@@ -240,6 +266,7 @@ void q_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dout
                                 continue;
                             float *dx = dinp + (((size_t)b * s->h + iy) * s->w + ix) * c;
                             const float *wk = w + (ky * s->kw + kx) * c;
+                            SIMD
                             for (int ch = 0; ch < c; ch++)
                                 dx[ch] += wk[ch] * d[ch];
                         }
@@ -267,11 +294,13 @@ void q_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dout
                             continue;
                         const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
                         const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+                        SIMD
                         for (int ch = k0; ch < k1; ch++)
                             acc[ch - k0] += (double)x[ch] * d[ch];
                     }
                 }
             }
+            SIMD
             for (int ch = k0; ch < k1; ch++)
                 dw[tap * c + ch] += (float)acc[ch - k0];
         }
@@ -321,15 +350,19 @@ void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
             int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
             double sum[CHUNK] = {0}, mu[CHUNK], ss[CHUNK] = {0};
             for (long r = 0; r < n; r++)
+                SIMD
                 for (int ch = k0; ch < k1; ch++)
                     sum[ch - k0] += inp[r * c + ch];
+            SIMD
             for (int ch = k0; ch < k1; ch++)
                 mu[ch - k0] = sum[ch - k0] / n;
             for (long r = 0; r < n; r++)
+                SIMD
                 for (int ch = k0; ch < k1; ch++) {
                     double dx = inp[r * c + ch] - mu[ch - k0];
                     ss[ch - k0] += dx * dx;
                 }
+            SIMD
             for (int ch = k0; ch < k1; ch++) {
                 double var = ss[ch - k0] / n;
                 mean[ch] = (float)mu[ch - k0];
@@ -345,6 +378,7 @@ void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
     /* out = gamma · (x − mean) · rstd + beta */
 #pragma omp parallel for if ((long)n * c > PAR_MIN)
     for (long r = 0; r < n; r++)
+        SIMD
         for (int ch = 0; ch < c; ch++)
             out[r * c + ch] = gamma[ch] * ((inp[r * c + ch] - mean[ch]) * rstd[ch]) + beta[ch];
 }
@@ -365,26 +399,31 @@ void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
             int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
             double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
             for (long r = 0; r < n; r++)
+                SIMD
                 for (int ch = k0; ch < k1; ch++) {
                     float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
                     sdy[ch - k0] += dout[r * c + ch];
                     sdyx[ch - k0] += (double)dout[r * c + ch] * xhat;
                 }
             if (dbeta)
+                SIMD
                 for (int ch = k0; ch < k1; ch++)
                     dbeta[ch] += (float)sdy[ch - k0];
             if (dgamma)
+                SIMD
                 for (int ch = k0; ch < k1; ch++)
                     dgamma[ch] += (float)sdyx[ch - k0];
             if (dinp) {
                 /* the sums go to this thread's own channels, so no barrier is needed */
                 float mdy[CHUNK], mdyx[CHUNK], g[CHUNK];
+                SIMD
                 for (int ch = k0; ch < k1; ch++) {
                     mdy[ch - k0] = (float)(sdy[ch - k0] / n);
                     mdyx[ch - k0] = (float)(sdyx[ch - k0] / n);
                     g[ch - k0] = gamma[ch] * rstd[ch];
                 }
                 for (long r = 0; r < n; r++)
+                    SIMD
                     for (int ch = k0; ch < k1; ch++) {
                         float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
                         dinp[r * c + ch] += g[ch - k0] *
@@ -401,6 +440,7 @@ void q_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
 {
 #pragma omp parallel for if ((long)n * c > PAR_MIN)
     for (long r = 0; r < n; r++)
+        SIMD
         for (int ch = 0; ch < c; ch++)
             out[r * c + ch] = gamma[ch] * ((inp[r * c + ch] - running_mean[ch]) /
                                            sqrtf(running_var[ch] + eps)) + beta[ch];
@@ -416,6 +456,7 @@ void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
     if (dinp) {
 #pragma omp parallel for if ((long)n * c > PAR_MIN)
         for (long r = 0; r < n; r++)
+            SIMD
             for (int ch = 0; ch < c; ch++)
                 dinp[r * c + ch] += gamma[ch] / sqrtf(running_var[ch] + eps) * dout[r * c + ch];
     }
@@ -428,12 +469,14 @@ void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
                 int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
                 double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
                 for (long r = 0; r < n; r++)
+                    SIMD
                     for (int ch = k0; ch < k1; ch++) {
                         float xhat = (inp[r * c + ch] - running_mean[ch]) /
                                      sqrtf(running_var[ch] + eps);
                         sdy[ch - k0] += dout[r * c + ch];
                         sdyx[ch - k0] += (double)dout[r * c + ch] * xhat;
                     }
+                SIMD
                 for (int ch = k0; ch < k1; ch++) {
                     if (dbeta)
                         dbeta[ch] += (float)sdy[ch - k0];
@@ -458,8 +501,10 @@ void q_relu_forward(float *out, const float *inp, size_t n)
 void q_relu_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
 #pragma omp parallel for simd if (n > PAR_MIN)
-    for (size_t i = 0; i < n; i++)
-        dinp[i] += out[i] > 0.0f ? dout[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float d = dout[i]; /* loaded unconditionally: a select, not a branch */
+        dinp[i] += out[i] > 0.0f ? d : 0.0f;
+    }
 }
 
 void q_relu6_forward(float *out, const float *inp, size_t n)
@@ -475,8 +520,10 @@ void q_relu6_forward(float *out, const float *inp, size_t n)
 void q_relu6_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
 #pragma omp parallel for simd if (n > PAR_MIN)
-    for (size_t i = 0; i < n; i++)
-        dinp[i] += out[i] > 0.0f && out[i] < 6.0f ? dout[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float d = dout[i], y = out[i];
+        dinp[i] += (y > 0.0f) & (y < 6.0f) ? d : 0.0f;
+    }
 }
 
 /* ---- pools ----------------------------------------------------------------- */
@@ -494,11 +541,15 @@ void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s)
                     for (int kx = 0; kx < s->kw; kx++) {
                         int iy = oy * s->sh + ky, ix = ox * s->sw + kx;
                         const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
-                        if (ky == 0 && kx == 0)
-                            memcpy(o, x, sizeof(float) * (size_t)c);
-                        else
+                        if (ky == 0 && kx == 0) {
+                            SIMD
+                            for (int ch = 0; ch < c; ch++)
+                                o[ch] = x[ch];
+                        } else {
+                            SIMD
                             for (int ch = 0; ch < c; ch++)
                                 o[ch] = x[ch] > o[ch] ? x[ch] : o[ch];
+                        }
                     }
                 }
             }
@@ -506,7 +557,9 @@ void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s)
     }
 }
 
-/* out = max over the window  ⇒  dinp[first argmax] += dout (threads own images) */
+/* out = max over the window  ⇒  dinp[first argmax] += dout (threads own images).
+ * Per chunk of channels: the window maximum, then a scan in window order that
+ * routes dout to the first element equal to it (branch-free, along channels). */
 void q_maxpool_backward(float *dinp, const float *dout, const float *inp,
                         const q_conv_shape *s)
 {
@@ -517,20 +570,39 @@ void q_maxpool_backward(float *dinp, const float *dout, const float *inp,
         for (int oy = 0; oy < s->oh; oy++) {
             for (int ox = 0; ox < s->ow; ox++) {
                 const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
-                for (int ch = 0; ch < c; ch++) {
-                    size_t best = 0;
-                    float bestv = 0.0f;
-                    for (int ky = 0; ky < s->kh; ky++) {
+                for (int k0 = 0; k0 < c; k0 += CHUNK) {
+                    int kn = c - k0 < CHUNK ? c - k0 : CHUNK;
+                    float mx[CHUNK], left[CHUNK]; /* left: gradient not yet routed */
+                    for (int ky = 0; ky < s->kh; ky++)
                         for (int kx = 0; kx < s->kw; kx++) {
-                            size_t at = (((size_t)b * s->h + oy * s->sh + ky) * s->w +
-                                         ox * s->sw + kx) * c + ch;
-                            if ((ky == 0 && kx == 0) || inp[at] > bestv) {
-                                best = at;
-                                bestv = inp[at];
+                            const float *x = inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                                    ox * s->sw + kx) * c + k0;
+                            if (ky == 0 && kx == 0) {
+                                SIMD
+                                for (int j = 0; j < kn; j++)
+                                    mx[j] = x[j];
+                            } else {
+                                SIMD
+                                for (int j = 0; j < kn; j++)
+                                    mx[j] = x[j] > mx[j] ? x[j] : mx[j];
                             }
                         }
-                    }
-                    dinp[best] += d[ch];
+                    SIMD
+                    for (int j = 0; j < kn; j++)
+                        left[j] = d[k0 + j];
+                    for (int ky = 0; ky < s->kh; ky++)
+                        for (int kx = 0; kx < s->kw; kx++) {
+                            size_t at = (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                         ox * s->sw + kx) * c + k0;
+                            SIMD
+                            for (int j = 0; j < kn; j++) {
+                                /* 0/1 as a number, not a branch (the compare of floats
+                                 * would otherwise block vectorization) */
+                                float g = (float)(inp[at + j] == mx[j]) * left[j];
+                                dinp[at + j] += g;
+                                left[j] -= g;
+                            }
+                        }
                 }
             }
         }
@@ -547,15 +619,18 @@ void q_avgpool_forward(float *out, const float *inp, const q_conv_shape *s)
         for (int oy = 0; oy < s->oh; oy++) {
             for (int ox = 0; ox < s->ow; ox++) {
                 float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+                SIMD
                 for (int ch = 0; ch < c; ch++)
                     o[ch] = 0.0f;
                 for (int ky = 0; ky < s->kh; ky++)
                     for (int kx = 0; kx < s->kw; kx++) {
                         const float *x = inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
                                                 ox * s->sw + kx) * c;
+                        SIMD
                         for (int ch = 0; ch < c; ch++)
                             o[ch] += x[ch];
                     }
+                SIMD
                 for (int ch = 0; ch < c; ch++)
                     o[ch] *= inv;
             }
@@ -578,6 +653,7 @@ void q_avgpool_backward(float *dinp, const float *dout, const q_conv_shape *s)
                     for (int kx = 0; kx < s->kw; kx++) {
                         float *dx = dinp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
                                             ox * s->sw + kx) * c;
+                        SIMD
                         for (int ch = 0; ch < c; ch++)
                             dx[ch] += d[ch] * inv;
                     }
@@ -592,13 +668,16 @@ void q_global_avgpool_forward(float *out, const float *inp, int b, int hw, int c
 #pragma omp parallel for if ((long)b * hw * c > PAR_MIN)
     for (int i = 0; i < b; i++) {
         float *o = out + (size_t)i * c;
+        SIMD
         for (int ch = 0; ch < c; ch++)
             o[ch] = 0.0f;
         for (int p = 0; p < hw; p++) {
             const float *x = inp + ((size_t)i * hw + p) * c;
+            SIMD
             for (int ch = 0; ch < c; ch++)
                 o[ch] += x[ch];
         }
+        SIMD
         for (int ch = 0; ch < c; ch++)
             o[ch] *= inv;
     }
@@ -613,6 +692,7 @@ void q_global_avgpool_backward(float *dinp, const float *dout, int b, int hw, in
         const float *d = dout + (size_t)i * c;
         for (int p = 0; p < hw; p++) {
             float *dx = dinp + ((size_t)i * hw + p) * c;
+            SIMD
             for (int ch = 0; ch < c; ch++)
                 dx[ch] += d[ch] * inv;
         }

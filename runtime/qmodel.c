@@ -20,9 +20,8 @@ const char *const q_op_names[Q_OP_COUNT] = {
 
 const char *const q_act_names[Q_ACT_COUNT] = {"none", "relu", "relu6"};
 
-/* Limits that keep every size and index of the int8 path in int32 with room
- * to spare, and stop absurd files before they allocate. */
-#define Q_MAX_ELEMS (1 << 24)   /* elements of one tensor or one weight array */
+/* Limits that stop absurd files; with Q_MAX_ELEMS (qmodel.h) every size and
+ * index of the int8 path stays in int32 with room to spare. */
 #define Q_MAX_LAYERS 4096
 #define Q_SCALE_MIN 1e-12
 #define Q_SCALE_MAX 1e12
@@ -103,10 +102,10 @@ void q_act_range(q_act act, q_quant q, int32_t *act_min, int32_t *act_max)
 
 /* ---- checking ---------------------------------------------------------- */
 
-static int is_c_identifier(const char *s, size_t cap)
+int q_is_identifier(const char *s)
 {
-    size_t n = strnlen(s, cap);
-    if (n == 0 || n == cap)
+    size_t n = strnlen(s, Q_NAME_MAX);
+    if (n == 0 || n == Q_NAME_MAX)
         return 0;
     if (!(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
         return 0;
@@ -267,7 +266,7 @@ static int check_layer(q_model *m, int i, const char *file, qerr *e)
 
     if ((unsigned)l->op >= Q_OP_COUNT)
         return qerr_at(e, file, line, "layers[%d].op: unknown op %d", i, (int)l->op);
-    if (!is_c_identifier(l->name, sizeof l->name))
+    if (!q_is_identifier(l->name))
         return qerr_at(e, file, line, "layers[%d].name: '%.*s' is not a C identifier (< %d chars)",
                        i, Q_NAME_MAX - 1, l->name, Q_NAME_MAX);
     if (strcmp(l->name, "input") == 0)
@@ -400,12 +399,12 @@ static int check_layer(q_model *m, int i, const char *file, qerr *e)
 
 int q_model_check(q_model *m, const char *file, qerr *e)
 {
-    if (!is_c_identifier(m->name, sizeof m->name))
-        return qerr_at(e, file, 0, "name: '%.*s' is not a C identifier (< %d chars)",
+    if (!q_is_identifier(m->name))
+        return qerr_at(e, file, m->name_line, "name: '%.*s' is not a C identifier (< %d chars)",
                        Q_NAME_MAX - 1, m->name, Q_NAME_MAX);
-    if (check_shape(m->in_shape, file, 0, "input.shape", e))
+    if (check_shape(m->in_shape, file, m->input_line, "input.shape", e))
         return -1;
-    if (check_quant(m->in_q, file, 0, "input", e))
+    if (check_quant(m->in_q, file, m->input_line, "input", e))
         return -1;
     if (m->n_layers < 1 || m->n_layers > Q_MAX_LAYERS || !m->layers)
         return qerr_at(e, file, 0, "layers: %d layers, expected 1..%d", m->n_layers,

@@ -30,6 +30,7 @@
 
 #define Q_NAME_MAX 64
 #define Q_FORMAT_VERSION 1
+#define Q_MAX_ELEMS (1 << 24) /* largest tensor, weight array, dimension or kernel size */
 
 typedef enum {
     Q_OP_CONV2D,
@@ -75,6 +76,7 @@ typedef struct {
     q_quant in_q;
     int n_layers;
     q_layer *layers;       /* (n_layers), malloc'd; weights/bias/w_scale malloc'd too */
+    int name_line, input_line; /* lines of `name` and `input` in the source file, 0 in memory */
 } q_model;
 
 extern const char *const q_op_names[Q_OP_COUNT];  /* "conv2d", "dwconv2d", ... */
@@ -86,6 +88,10 @@ void q_model_free(q_model *m);
 /* Shape and quantization of tensor t (0 = input, i+1 = layer i). */
 q_shape q_model_tensor_shape(const q_model *m, int t);
 q_quant q_model_tensor_quant(const q_model *m, int t);
+
+/* 1 when s is a C identifier ([A-Za-z_][A-Za-z0-9_]*) of fewer than Q_NAME_MAX
+ * characters, else 0. Reads at most Q_NAME_MAX bytes of s. */
+int q_is_identifier(const char *s);
 
 /* Elements of a shape (h*w*c). */
 int32_t q_shape_size(q_shape s);
@@ -105,7 +111,14 @@ void q_act_range(q_act act, q_quant q, int32_t *act_min, int32_t *act_max);
  * add inputs have equal shapes, scales finite and > 0, zero-points, weights and
  * sizes in range, accumulators cannot overflow int32. `file` names the source
  * in messages (layer->line gives the line). Returns 0, or -1 with e set;
- * on failure out_shapes may be partly derived. */
+ * on failure out_shapes may be partly derived.
+ *
+ * Derivation: out_shape.c of conv2d and linear is their number of outputs and
+ * must be set; every other out_shape field that is 0 is derived, and a
+ * non-zero one must equal the derived value. The same holds for the output
+ * quantization of maxpool and flatten ({0, 0} is derived from the input's).
+ * Fields an op does not use (input2 except for add, kernel/stride/pad for
+ * linear, add and flatten, per_channel without weights) are ignored. */
 int q_model_check(q_model *m, const char *file, qerr *e);
 
 #endif

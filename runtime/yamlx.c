@@ -237,6 +237,20 @@ int yx_check_keys(yx_doc *d, yaml_node_t *map, const char *const *allowed,
     return 0;
 }
 
+int yx_key_line(yx_doc *d, const yaml_node_t *node)
+{
+    int index = (int)(node - d->doc.nodes.start) + 1; /* libyaml numbers nodes from 1 */
+    for (yaml_node_t *n = d->doc.nodes.start; n < d->doc.nodes.top; n++) {
+        if (n->type != YAML_MAPPING_NODE)
+            continue;
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++)
+            if (p->value == index)
+                return yx_line(yaml_document_get_node(&d->doc, p->key));
+    }
+    return yx_line(node);
+}
+
 int yx_seq_len(const yaml_node_t *seq)
 {
     if (!seq || seq->type != YAML_SEQUENCE_NODE)

@@ -62,6 +62,11 @@ int yx_get_int(yx_doc *d, yaml_node_t *map, const char *key, const char *field,
 int yx_get_double(yx_doc *d, yaml_node_t *map, const char *key, const char *field,
                   double *out, qerr *e);
 
+/* The 1-based line of the key whose value is node (the line of "model:" for
+ * the mapping under it), or yx_line(node) when node is not a mapping value
+ * (the root, a sequence item). For messages about what a mapping lacks. */
+int yx_key_line(yx_doc *d, const yaml_node_t *node);
+
 /* Edit distance, for suggestions (also used by the command line). */
 int yx_edit_distance(const char *a, const char *b);
 

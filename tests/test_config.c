@@ -490,8 +490,10 @@ static void test_config_layer_list(void **state)
                  "3: model.layers[0]: expected one layer as a one-key mapping such as "
                  "'- conv2d: {out: 16, kernel: 3}', got a mapping with several keys");
     expect_error(f, "model:\n  layers: []\n", "2: model.layers: no layers");
-    expect_error(f, "model:\n  name: tiny\n", "2: model: missing key 'layers'");
+    expect_error(f, "model:\n  name: tiny\n", "1: model: missing key 'layers'");
     expect_error(f, "model:\n  layers:\n    - conv2d: {kernel: 3}\n",
+                 "3: model.layers[0].conv2d: missing key 'out'");
+    expect_error(f, "model:\n  layers:\n    - conv2d:\n        kernel: 3\n        pad: 1\n",
                  "3: model.layers[0].conv2d: missing key 'out'");
     expect_error(f, "model:\n  layers:\n    - linear:\n",
                  "3: model.layers[0].linear: missing key 'out'");
@@ -592,7 +594,7 @@ static void test_config_phases(void **state)
 {
     fixture *f = *state;
     expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  batch: 32\n",
-                 "3: pretrain: missing key 'epochs' (0 skips float pretraining)");
+                 "2: pretrain: missing key 'epochs' (0 skips float pretraining)");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
                     "  optimizer: {type: adam, momentum: 0.9}\n",
                  "4: pretrain.optimizer.momentum: only for type: sgd");
@@ -604,7 +606,7 @@ static void test_config_phases(void **state)
                  "4: pretrain.optimizer.nesterov: needs momentum > 0");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
                     "  lr_schedule: step\n",
-                 "3: pretrain: missing key 'lr_step_epochs' (lr_schedule: step multiplies the "
+                 "2: pretrain: missing key 'lr_step_epochs' (lr_schedule: step multiplies the "
                  "lr by lr_step_gamma every lr_step_epochs epochs)");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
                     "  lr_step_gamma: 0.5\n",
@@ -628,7 +630,7 @@ static void test_config_data_paths(void **state)
     char text[1024];
     expect_error(f, "model: {layers: [linear: {out: 2}]}\ndata:\n"
                     "  train: {images: data/tri.idx, labels: data/trl.idx}\n",
-                 "3: data: missing key 'eval' (images and labels to evaluate on)");
+                 "2: data: missing key 'eval' (images and labels to evaluate on)");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\ndata:\n"
                     "  train: {images: data/tri.idx}\n",
                  "3: data.train: missing key 'labels'");

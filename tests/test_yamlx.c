@@ -371,6 +371,24 @@ static void test_yamlx_aliases_resolve(void **state)
     assert_true(lr == 0.1);
 }
 
+static void test_yamlx_key_line(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "# comment\nmodel:\n\n  layers:\n    - a\n  input:\n"
+                             "    shape: 1\n"), 0);
+    yaml_node_t *root = yx_root(&f->doc);
+    yaml_node_t *model = yx_get(&f->doc, root, "model");
+    assert_int_equal(yx_line(model), 4);              /* the mapping starts at its first key */
+    assert_int_equal(yx_key_line(&f->doc, model), 2); /* "model:" */
+    yaml_node_t *input = yx_get(&f->doc, model, "input");
+    assert_int_equal(yx_key_line(&f->doc, input), 6);
+    yaml_node_t *layers = yx_get(&f->doc, model, "layers");
+    assert_int_equal(yx_key_line(&f->doc, layers), 4);
+    /* not a mapping value: its own line */
+    assert_int_equal(yx_key_line(&f->doc, root), yx_line(root));
+    assert_int_equal(yx_key_line(&f->doc, yx_seq_item(&f->doc, layers, 0)), 5);
+}
+
 static void test_yamlx_edit_distance(void **state)
 {
     (void)state;
@@ -411,6 +429,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_yamlx_optional_members_keep_defaults, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_yamlx_aliases_resolve, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_key_line, setup, teardown),
         cmocka_unit_test(test_yamlx_edit_distance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,7 @@
 #include "random_model.h"
 
+#include "q8_exec.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@ typedef struct {
     q_model *m;
     int cap_layers;
     int32_t layer_weights; /* weight cap of one layer */
+    int logits;            /* building the final linear: mostly without activation */
 } builder;
 
 void random_model_default_opts(random_model_opts *o)
@@ -126,6 +129,8 @@ static void rand_conv_window(builder *b, q_layer *l, q_shape in, int32_t per_out
     l->out_shape.w = out_dim(in.w, l->kernel_w, l->pad_w, l->stride_w);
 }
 
+static int calibrate(builder *b, q_layer *l);
+
 /* Weights, weight scales, bias and output quantization of a conv2d, dwconv2d
  * or linear layer with K terms per output, out_c outputs. */
 static int fill_weights(builder *b, q_layer *l, int32_t k, int32_t out_c, int32_t n_weights)
@@ -158,21 +163,143 @@ static int fill_weights(builder *b, q_layer *l, int32_t k, int32_t out_c, int32_
             l->weights[idx] = (int8_t)rint_in(r, -wmax, wmax);
         }
     }
-    /* acc std ~ sqrt(K) * std(w) * std(x - zp) with std(x - zp) ~ 74 for uniform int8;
-     * aim the output at ~40 steps of standard deviation, times 2^[-2, 2]. */
+    /* acc std ~ sqrt(K) * std(w) * std(x - zp) with std(x - zp) ~ 74 for uniform
+     * int8: a first guess of the output scale (~40 steps of standard deviation)
+     * that calibrate() then replaces by a measured one. */
     double acc_std = sqrt((double)k) * (wstd > 0.5 ? wstd : 0.5) * 74.0;
-    l->out_q.scale = clamp_scale(in_q.scale * mean_ws * acc_std / 40.0 * exp2(runif(r, -2, 2)));
-    l->out_q.zero_point = rand_zp(r);
-    int64_t limit = INT32_MAX - (int64_t)k * 127 * 255; /* accumulator bound of q_model_check */
-    for (int32_t oc = 0; oc < out_c; oc++) {
-        double v = (double)q_rng_normal(r) * acc_std * 0.5;
-        if (q_rng_below(r, 32) == 0) /* an extreme bias: saturates the channel */
-            v = q_rng_below(r, 2) ? (double)limit : -(double)limit;
-        if (v > (double)limit) v = (double)limit;
-        if (v < -(double)limit) v = -(double)limit;
-        l->bias[oc] = (int32_t)llround(v);
+    l->out_q.scale = clamp_scale(in_q.scale * mean_ws * acc_std / 40.0);
+    for (int32_t oc = 0; oc < out_c; oc++)
+        l->bias[oc] = 0; /* calibrate() draws them against the measured spread */
+    l->act = b->logits && q_rng_below(r, 4) ? Q_ACT_NONE : (q_act)q_rng_below(r, Q_ACT_COUNT);
+    return calibrate(b, l);
+}
+
+/* Picks the output scale and zero-point of l, the last layer built so far,
+ * from what it produces: runs the partial model on a few uniform random
+ * inputs with l's activation off and a scale 16 times the first guess (so
+ * nothing saturates), then sets the scale so that the real output's standard
+ * deviation spans ~30 steps (times 2^[-1, 1]), and the zero-point so that the
+ * values are centred (no activation) or start near -128 (relu, relu6); one
+ * time in eight the zero-point is drawn over the whole range instead, for the
+ * edges. For relu6 the weight scales are scaled so that the real output
+ * is of the order of 6. Without this, relu on a high zero-point or a too coarse scale make
+ * many random models ignore their input, which makes bit-exact tests weak.
+ * Keeps the first guess when the output does not vary. Returns -1 when
+ * memory runs out. */
+/* Runs the model built so far on RUNS uniform random inputs and measures its
+ * last tensor: mean_q over everything (for the zero-point) and var_q, the
+ * variance the input causes (per element across runs, averaged over
+ * elements: spread across channels and positions comes from biases and is not
+ * what the next layers must resolve), sat the fraction at -128 or 127. */
+static int measure(builder *b, const q_layer *l, double *mean_q, double *var_q, double *sat)
+{
+    enum { RUNS = 4 };
+    q_model *m = b->m;
+    qerr e;
+    q8_exec *x = q_model_check(m, "random_model", &e) ? NULL : q8_exec_new(m, &e);
+    int32_t n_in = q_shape_size(m->in_shape), n_out = q_shape_size(l->out_shape);
+    int8_t *in = malloc((size_t)n_in), *out = malloc((size_t)n_out * RUNS);
+    if (!x || !in || !out) {
+        q8_exec_free(x);
+        free(in);
+        free(out);
+        return -1;
     }
-    l->act = (q_act)q_rng_below(r, Q_ACT_COUNT);
+    for (int k = 0; k < RUNS; k++) {
+        for (int32_t i = 0; i < n_in; i++)
+            in[i] = (int8_t)((int)q_rng_below(b->r, 256) - 128);
+        q8_exec_run(x, in, out + (size_t)k * n_out);
+    }
+    q8_exec_free(x);
+    free(in);
+    *mean_q = *var_q = *sat = 0;
+    for (int32_t i = 0; i < n_out; i++) {
+        double s1 = 0, s2 = 0;
+        for (int k = 0; k < RUNS; k++) {
+            int8_t q = out[(size_t)k * n_out + i];
+            s1 += q;
+            s2 += (double)q * q;
+            *sat += (q == -128 || q == 127) / (double)RUNS / n_out;
+        }
+        *mean_q += s1 / RUNS / n_out;
+        *var_q += (s2 / RUNS - (s1 / RUNS) * (s1 / RUNS)) / n_out;
+    }
+    free(out);
+    return 0;
+}
+
+/* Picks the output scale and zero-point of l, the last layer built so far,
+ * from what it produces. With l's activation off and zero-point 0, the scale
+ * starts at 16 times the first guess (nothing saturates) and shrinks by 16
+ * until the input moves the output by some steps; then the scale is set so
+ * that the input-driven standard deviation spans ~30 steps (times 2^[-1, 1])
+ * and the zero-point so that the values are centred (no activation) or start
+ * near -128 (relu, relu6); one time in sixteen the zero-point is drawn over a
+ * wide range instead, for the edges. For relu6 the weight scales are scaled
+ * so that the real output is of the order of 6. Without this, relu on a high
+ * zero-point or a too coarse scale make many random models ignore their
+ * input, which makes bit-exact tests weak. Returns -1 when memory runs out. */
+static int calibrate(builder *b, q_layer *l)
+{
+    q_rng *r = b->r;
+    q_act act = l->act;
+    l->act = Q_ACT_NONE;
+    double s = clamp_scale(l->out_q.scale * 16); /* real = s * q while measuring */
+    double mean_q, var_q, sat;
+    for (int it = 0;; it++) {
+        l->out_q = (q_quant){s, 0};
+        if (measure(b, l, &mean_q, &var_q, &sat))
+            return -1;
+        if (var_q >= 25 || sat > 0.01 || it == 4 || s / 16 < 0x1p-30)
+            break;
+        s /= 16;
+    }
+    if (l->bias && var_q > 0.25) {
+        /* Biases of the order of what the input moves (half a standard
+         * deviation), so that neither dominates; now and then one of four or
+         * more channels gets an extreme bias (at the accumulator bound): it
+         * saturates. */
+        q_quant in_q = quant_of(b, l->input);
+        int32_t out_c = q_layer_out_channels(l);
+        int64_t k = q_layer_weight_count(b->m, l) / (l->op == Q_OP_DWCONV2D ? 1 : out_c);
+        if (l->op == Q_OP_DWCONV2D)
+            k = (int64_t)l->kernel_h * l->kernel_w;
+        double limit = (double)(INT32_MAX - k * 127 * 255); /* q_model_check's bound */
+        for (int32_t oc = 0; oc < out_c; oc++) {
+            double std_acc = sqrt(var_q) * s / (in_q.scale * l->w_scale[l->per_channel ? oc : 0]);
+            double v = (double)q_rng_normal(r) * 0.5 * std_acc;
+            l->bias[oc] = (int32_t)llround(v < -limit ? -limit : v > limit ? limit : v);
+        }
+        if (out_c >= 4 && q_rng_below(r, 8) == 0)
+            l->bias[q_rng_below(r, (uint32_t)out_c)] = (int32_t)(q_rng_below(r, 2) ? limit : -limit);
+        if (measure(b, l, &mean_q, &var_q, &sat))
+            return -1;
+    }
+    if (act == Q_ACT_RELU6 && l->w_scale && var_q > 0.25) {
+        /* relu6 clamps at real 6: bring the real output to a standard deviation
+         * of ~3 by scaling the weight scales (the integers stay; bias scale
+         * s_in * s_w follows), else it is a constant or a sign. */
+        double f = 3.0 / (sqrt(var_q) * s) * exp2(runif(r, -1, 1));
+        int n_scales = l->per_channel ? q_layer_out_channels(l) : 1;
+        for (int c = 0; c < n_scales; c++) {
+            double ws = l->w_scale[c] * f;
+            l->w_scale[c] = ws < 1e-9 ? 1e-9 : ws > 1e3 ? 1e3 : ws;
+        }
+        s *= f;
+    }
+    double scale = var_q > 0.25 ? clamp_scale(sqrt(var_q) * s / 30.0 * exp2(runif(r, -1, 1))) : s;
+    int32_t zp;
+    if (q_rng_below(r, 16) == 0) {
+        /* anywhere for no activation; relu keeps part of the range open */
+        zp = act == Q_ACT_NONE ? rand_zp(r) : rint_in(r, -128, 0);
+    } else if (act == Q_ACT_NONE) {
+        double centre = -mean_q * s / scale; /* real mean at q = 0 */
+        zp = (int32_t)(centre < -128 ? -128 : centre > 127 ? 127 : lround(centre));
+    } else {
+        zp = rint_in(r, -128, -112);
+    }
+    l->out_q = (q_quant){scale, zp};
+    l->act = act;
     return 0;
 }
 
@@ -221,7 +348,7 @@ static int add_linear(builder *b, int input)
     return fill_weights(b, l, in_n, out, in_n * out);
 }
 
-static void add_pool(builder *b, int input, variant v)
+static int add_pool(builder *b, int input, variant v)
 {
     q_rng *r = b->r;
     q_layer *l = new_layer(b, v == V_MAXPOOL ? Q_OP_MAXPOOL : Q_OP_AVGPOOL, input);
@@ -244,12 +371,8 @@ static void add_pool(builder *b, int input, variant v)
     }
     l->out_shape = (q_shape){out_dim(in.h, l->kernel_h, 0, l->stride_h),
                              out_dim(in.w, l->kernel_w, 0, l->stride_w), in.c};
-    if (l->op == Q_OP_MAXPOOL) {
-        l->out_q = in_q;
-    } else {
-        l->out_q.scale = clamp_scale(in_q.scale * exp2(runif(r, -1, 1)));
-        l->out_q.zero_point = rand_zp(r);
-    }
+    l->out_q = in_q;
+    return l->op == Q_OP_AVGPOOL ? calibrate(b, l) : 0;
 }
 
 static void add_flatten(builder *b, int input)
@@ -292,11 +415,10 @@ static int add_add(builder *b, int input)
     l->input2 = with;
     l->out_shape = in;
     q_quant q1 = quant_of(b, a), q2 = quant_of(b, with);
-    double s = q1.scale > q2.scale ? q1.scale : q2.scale;
-    l->out_q.scale = clamp_scale(s * exp2(runif(r, 0, 1.5)));
-    l->out_q.zero_point = rand_zp(r);
-    l->act = (q_act)q_rng_below(r, Q_ACT_COUNT);
-    return 0;
+    l->out_q.scale = q1.scale > q2.scale ? q1.scale : q2.scale;
+    /* relu6 only where the sum can be of the order of 6, else it is a constant */
+    l->act = (q_act)q_rng_below(r, l->out_q.scale * 255 <= 24 ? Q_ACT_COUNT : Q_ACT_RELU6);
+    return calibrate(b, l);
 }
 
 static int add_variant(builder *b, variant v)
@@ -311,7 +433,7 @@ static int add_variant(builder *b, variant v)
     case V_LINEAR: return add_linear(b, input);
     case V_MAXPOOL:
     case V_AVGPOOL:
-    case V_GLOBAL_AVGPOOL: add_pool(b, input, v); return 0;
+    case V_GLOBAL_AVGPOOL: return add_pool(b, input, v);
     case V_ADD: return add_add(b, input);
     case V_FLATTEN: add_flatten(b, input); return 0;
     default: return -1;
@@ -376,6 +498,7 @@ int random_model(q_rng *r, const random_model_opts *opts, q_model *out)
     out->in_q.zero_point = rand_zp(r);
 
     for (int i = 0; i < n_plan; i++) {
+        b.logits = b.o.end_linear && i == n_plan - 1;
         if (add_variant(&b, (variant)plan[i])) {
             q_model_free(out);
             return -1;
