@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "q8_exec.h"
 #include "qmodel.h"
 #include "random_model.h"
 
@@ -339,6 +340,58 @@ static void test_qmodel_random_is_deterministic(void **state)
     q_model_free(&b);
 }
 
+/* Random models are worth running: most outputs depend on the input (a model
+ * whose output is a constant makes a bit-exact comparison weak). Dead models
+ * still occur, mostly through relu on one- or two-channel tensors. */
+static void test_qmodel_random_models_respond_to_input(void **state)
+{
+    (void)state;
+    q_rng r;
+    q_rng_seed(&r, 77);
+    int live = 0, n_models = 200;
+    long at_bounds = 0, total = 0;
+    for (int n = 0; n < n_models; n++) {
+        random_model_opts o;
+        random_model_default_opts(&o);
+        o.every_op = n % 2;
+        q_model m;
+        assert_int_equal(random_model(&r, &o, &m), 0);
+        qerr e;
+        q8_exec *x = q8_exec_new(&m, &e);
+        if (!x)
+            fail_msg("model %d: %s", n, e.msg);
+        const q_layer *last = &m.layers[m.n_layers - 1];
+        int32_t n_in = q_shape_size(m.in_shape), n_out = q_shape_size(last->out_shape);
+        int8_t *in = malloc((size_t)n_in), *out = malloc((size_t)n_out);
+        int8_t *first = malloc((size_t)n_out);
+        assert_true(in && out && first);
+        int32_t lo, hi;
+        q_act_range(last->act, last->out_q, &lo, &hi);
+        int differs = 0;
+        for (int k = 0; k < 8; k++) {
+            for (int32_t i = 0; i < n_in; i++)
+                in[i] = (int8_t)((int)q_rng_below(&r, 256) - 128);
+            q8_exec_run(x, in, k ? out : first);
+            differs |= k && memcmp(out, first, (size_t)n_out) != 0;
+            for (int32_t i = 0; i < n_out; i++) {
+                int8_t v = k ? out[i] : first[i];
+                at_bounds += v == lo || v == hi;
+            }
+            total += n_out;
+        }
+        live += differs;
+        free(in);
+        free(out);
+        free(first);
+        q8_exec_free(x);
+        q_model_free(&m);
+    }
+    print_message("%d of %d random models respond to their input; %.1f%% of outputs at the "
+                  "clamp bounds\n", live, n_models, 100.0 * (double)at_bounds / (double)total);
+    assert_true(live >= n_models * 65 / 100);
+    assert_true(at_bounds < total / 2);
+}
+
 /* ---- one test per rejection rule ------------------------------------------- */
 
 static void test_qmodel_rejects_forward_reference(void **state)
@@ -651,6 +704,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_qmodel_free_zeroes, setup, teardown),
         cmocka_unit_test(test_qmodel_accepts_random_models),
         cmocka_unit_test(test_qmodel_random_is_deterministic),
+        cmocka_unit_test(test_qmodel_random_models_respond_to_input),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_forward_reference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_add_forward_reference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_add_shape_mismatch, setup, teardown),

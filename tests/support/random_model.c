@@ -168,16 +168,8 @@ static int fill_weights(builder *b, q_layer *l, int32_t k, int32_t out_c, int32_
      * that calibrate() then replaces by a measured one. */
     double acc_std = sqrt((double)k) * (wstd > 0.5 ? wstd : 0.5) * 74.0;
     l->out_q.scale = clamp_scale(in_q.scale * mean_ws * acc_std / 40.0);
-    int64_t limit = INT32_MAX - (int64_t)k * 127 * 255; /* accumulator bound of q_model_check */
-    for (int32_t oc = 0; oc < out_c; oc++) {
-        double v = (double)q_rng_normal(r) * acc_std * 0.25;
-        l->bias[oc] = (int32_t)llround(v < -(double)limit  ? -(double)limit
-                                       : v > (double)limit ? (double)limit
-                                                           : v);
-    }
-    /* Now and then one channel gets an extreme bias (at the bound): it saturates. */
-    if (q_rng_below(r, 8) == 0)
-        l->bias[q_rng_below(r, (uint32_t)out_c)] = (int32_t)(q_rng_below(r, 2) ? limit : -limit);
+    for (int32_t oc = 0; oc < out_c; oc++)
+        l->bias[oc] = 0; /* calibrate() draws them against the measured spread */
     l->act = b->logits && q_rng_below(r, 4) ? Q_ACT_NONE : (q_act)q_rng_below(r, Q_ACT_COUNT);
     return calibrate(b, l);
 }
@@ -261,6 +253,27 @@ static int calibrate(builder *b, q_layer *l)
         if (var_q >= 25 || sat > 0.01 || it == 4 || s / 16 < 0x1p-30)
             break;
         s /= 16;
+    }
+    if (l->bias && var_q > 0.25) {
+        /* Biases of the order of what the input moves (half a standard
+         * deviation), so that neither dominates; now and then one of four or
+         * more channels gets an extreme bias (at the accumulator bound): it
+         * saturates. */
+        q_quant in_q = quant_of(b, l->input);
+        int32_t out_c = q_layer_out_channels(l);
+        int64_t k = q_layer_weight_count(b->m, l) / (l->op == Q_OP_DWCONV2D ? 1 : out_c);
+        if (l->op == Q_OP_DWCONV2D)
+            k = (int64_t)l->kernel_h * l->kernel_w;
+        double limit = (double)(INT32_MAX - k * 127 * 255); /* q_model_check's bound */
+        for (int32_t oc = 0; oc < out_c; oc++) {
+            double std_acc = sqrt(var_q) * s / (in_q.scale * l->w_scale[l->per_channel ? oc : 0]);
+            double v = (double)q_rng_normal(r) * 0.5 * std_acc;
+            l->bias[oc] = (int32_t)llround(v < -limit ? -limit : v > limit ? limit : v);
+        }
+        if (out_c >= 4 && q_rng_below(r, 8) == 0)
+            l->bias[q_rng_below(r, (uint32_t)out_c)] = (int32_t)(q_rng_below(r, 2) ? limit : -limit);
+        if (measure(b, l, &mean_q, &var_q, &sat))
+            return -1;
     }
     if (act == Q_ACT_RELU6 && l->w_scale && var_q > 0.25) {
         /* relu6 clamps at real 6: bring the real output to a standard deviation
