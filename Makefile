@@ -107,3 +107,6 @@ clean:
 	rm -rf $(BUILD) qatc
 
 -include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
+
+# libFuzzer targets: make fuzz, make fuzz-check (tests/fuzz/fuzz.mk).
+include tests/fuzz/fuzz.mk

@@ -130,28 +130,43 @@ static int idx_read_header(idx_file *f, int want_images, int *ndim, int32_t dims
 }
 
 /* Reads the count bytes of payload into a new buffer and checks that nothing
- * follows them. Returns the buffer, or NULL with e set. */
+ * follows them. The buffer grows with the data actually read, so a header
+ * promising gigabytes in a small file costs no more memory than the file.
+ * Returns the buffer, or NULL with e set. */
 static uint8_t *idx_read_payload(idx_file *f, uint64_t count, const char *what, qerr *e)
 {
-    uint8_t *buf = malloc(count);
-    if (!buf) {
-        qerr_set(e, "%s: out of memory for %llu bytes", f->path, (unsigned long long)count);
-        return NULL;
+    uint64_t cap = count < (1u << 20) ? count : (1u << 20), got = 0;
+    uint8_t *buf = NULL;
+    for (;;) {
+        uint8_t *grown = realloc(buf, cap);
+        if (!grown) {
+            free(buf);
+            qerr_set(e, "%s: out of memory for %llu bytes", f->path, (unsigned long long)cap);
+            return NULL;
+        }
+        buf = grown;
+        int64_t r = idx_read(f, buf + got, cap - got, e);
+        if (r < 0) {
+            free(buf);
+            return NULL;
+        }
+        got += (uint64_t)r;
+        if (got < cap || cap == count)
+            break;
+        cap = count - cap < cap ? count : 2 * cap;
     }
-    int64_t got = idx_read(f, buf, count, e);
-    if (got >= 0 && (uint64_t)got < count)
-        qerr_set(e, "%s: truncated: header promises %llu bytes of %s, file has %lld", f->path,
-                 (unsigned long long)count, what, (long long)got);
-    if (got < 0 || (uint64_t)got < count) {
+    if (got < count) {
+        qerr_set(e, "%s: truncated: header promises %llu bytes of %s, file has %llu", f->path,
+                 (unsigned long long)count, what, (unsigned long long)got);
         free(buf);
         return NULL;
     }
     /* One more read: finds trailing bytes, and makes zlib check the gzip
      * trailer (CRC and length) of the stream just consumed. */
     uint8_t extra[64];
-    got = idx_read(f, extra, sizeof extra, e);
-    if (got != 0) {
-        if (got > 0)
+    int64_t more = idx_read(f, extra, sizeof extra, e);
+    if (more != 0) {
+        if (more > 0)
             qerr_set(e, "%s: unexpected data after the %llu bytes of %s", f->path,
                      (unsigned long long)count, what);
         free(buf);

@@ -62,11 +62,14 @@ q_conv_shape q_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int k
 /* ---- conv2d ----------------------------------------------------------------
  * out[b,oy,ox,oc] = bias[oc] + sum_{ky,kx,ic} w[oc,ky,kx,ic] *
  *                   inp[b, oy*sh - ph + ky, ox*sw - pw + kx, ic]   (0 outside)
- * Computed as im2col + GEMM: col (B*OH*OW, KH*KW*IC), out = col · wᵀ.
+ * Computed as im2col + GEMM, over chunks of whole images: col (n*OH*OW,
+ * KH*KW*IC) for n images at a time, out rows = col · wᵀ. n is chosen from the
+ * shape alone (col about 128K floats, so it stays in the L2 cache; at least
+ * one image), so results do not depend on the thread count beyond gemm.h.
  * scratch: q_conv2d_scratch_floats(s) floats (0 for a 1x1, stride 1, pad 0
  * convolution, which uses the input as col directly; NULL is fine then).
- * The same scratch serves forward and backward; its content between calls
- * does not matter. */
+ * The same scratch serves forward and backward and may be shared by all
+ * layers (take the largest); its content between calls does not matter. */
 size_t q_conv2d_scratch_floats(const q_conv_shape *s);
 
 /* out (B, OH, OW, OC); inp (B, H, W, C); w (OC, KH, KW, C); bias (OC) or NULL

@@ -16,7 +16,8 @@ typedef struct {
 
 /* Formats the message into e (if e is not NULL). Always returns -1, so a
  * failing function can end with `return qerr_set(e, ...)`. An earlier message
- * is overwritten. */
+ * is overwritten (it may be an argument). Control characters are escaped
+ * ("\n" as \ and n), so the message stays one line whatever the input held. */
 int qerr_set(qerr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The same, prefixed by "FILE:LINE: " (line 0 prints "FILE: "). */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int qfile_begin(qfile *q, const char *path, qerr *e)
@@ -16,6 +17,16 @@ int qfile_begin(qfile *q, const char *path, qerr *e)
     if (fd < 0) {
         q->tmp[0] = '\0';
         return qerr_set(e, "%s: cannot create: %s", path, strerror(errno));
+    }
+    /* mkstemp makes the file 0600; an output file gets the usual 0666 & ~umask. */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0) {
+        int err = errno;
+        close(fd);
+        unlink(q->tmp);
+        q->tmp[0] = '\0';
+        return qerr_set(e, "%s: cannot create: %s", path, strerror(err));
     }
     q->f = fdopen(fd, "wb");
     if (!q->f) {

@@ -506,6 +506,19 @@ static void test_layers_batchnorm_train_forward_stats(void **state)
         wrv[ch] = 0.9 + 0.1 * ss / 49;
     }
     expect_close("bn_train out c70", c.out, want, 50 * 70, 1e-5);
+
+    /* a mean 1e6 times the spread: the shifted one-pass sums keep the variance */
+    float big[6] = {10000.0f, 10000.01f, 9999.99f, 10000.02f, 9999.98f, 10000.0f};
+    float bout[6], bmean, brstd, one = 1.0f, zero = 0.0f;
+    q_batchnorm_train_forward(bout, &bmean, &brstd, NULL, NULL, big, &one, &zero, 6, 1, 0.0f, 0.1f);
+    double bs = 0, bss = 0;
+    for (int i = 0; i < 6; i++)
+        bs += big[i];
+    for (int i = 0; i < 6; i++)
+        bss += (big[i] - bs / 6) * (big[i] - bs / 6);
+    double want_b[2] = {bs / 6, 1.0 / sqrt(bss / 6)};
+    float got_b[2] = {bmean, brstd};
+    expect_close("bn_train large mean: mean rstd", got_b, want_b, 2, 1e-6);
     expect_close("bn_train running_var c70", rv2, wrv, 70, 1e-6);
     free(want);
     free(rm2);
@@ -976,6 +989,69 @@ static void test_layers_thread_independent(void **state)
     free(bt);
 }
 
+/* Naive conv backward in double: dinp, dw (OHWI) for out = conv(x, w). */
+static void ref_conv_backward(double *dx, double *dw, const float *dout, const float *x,
+                              const float *w, const q_conv_shape *s)
+{
+    memset(dx, 0, sizeof(double) * in_size(s));
+    memset(dw, 0, sizeof(double) * s->oc * s->kh * s->kw * s->c);
+    for (int b = 0; b < s->b; b++)
+        for (int oy = 0; oy < s->oh; oy++)
+            for (int ox = 0; ox < s->ow; ox++)
+                for (int oc = 0; oc < s->oc; oc++) {
+                    double d = dout[(((size_t)b * s->oh + oy) * s->ow + ox) * s->oc + oc];
+                    for (int ky = 0; ky < s->kh; ky++)
+                        for (int kx = 0; kx < s->kw; kx++) {
+                            int iy = oy * s->sh - s->ph + ky, ix = ox * s->sw - s->pw + kx;
+                            if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
+                                continue;
+                            size_t xi = (((size_t)b * s->h + iy) * s->w + ix) * s->c;
+                            size_t wi = (((size_t)oc * s->kh + ky) * s->kw + kx) * s->c;
+                            for (int ic = 0; ic < s->c; ic++) {
+                                dx[xi + ic] += d * w[wi + ic];
+                                dw[wi + ic] += d * x[xi + ic];
+                            }
+                        }
+                }
+}
+
+/* A shape whose im2col takes several chunks (one image each): forward and
+ * backward against the naive references. */
+static void test_layers_conv2d_chunked(void **state)
+{
+    (void)state;
+    q_conv_shape s = q_conv_shape_make(3, 40, 38, 12, 8, 3, 3, 1, 1, 1, 1);
+    size_t per_image = (size_t)40 * 38 * 9 * 12;
+    assert_int_equal(q_conv2d_scratch_floats(&s), per_image); /* > 128K: one image per chunk */
+    q_rng r;
+    q_rng_seed(&r, 16);
+    size_t nw = (size_t)8 * 9 * 12;
+    float *x = rand_buf(&r, in_size(&s), -1, 1), *w = rand_buf(&r, nw, -1, 1);
+    float *dout = rand_buf(&r, out_size(&s), -1, 1), *out = zbuf(out_size(&s));
+    float *scratch = zbuf(q_conv2d_scratch_floats(&s)), *dx = zbuf(in_size(&s)), *dw = zbuf(nw);
+    double *want = malloc(sizeof(double) * out_size(&s));
+    double *wdx = malloc(sizeof(double) * in_size(&s)), *wdw = malloc(sizeof(double) * nw);
+    assert_true(want && wdx && wdw);
+    ref_conv(want, x, w, NULL, &s, 0);
+    q_conv2d_forward(out, x, w, NULL, scratch, &s);
+    expect_close("conv chunked forward", out, want, out_size(&s), 1e-5);
+    ref_conv_backward(wdx, wdw, dout, x, w, &s);
+    q_conv2d_backward(dx, dw, NULL, dout, x, w, scratch, &s);
+    expect_close("conv chunked dinp", dx, wdx, in_size(&s), 1e-5);
+    /* each dw element sums 4560 products of size ~0.25: float error up to ~1e-4 */
+    expect_close("conv chunked dw", dw, wdw, nw, 2e-4);
+    free(x);
+    free(w);
+    free(dout);
+    free(out);
+    free(scratch);
+    free(dx);
+    free(dw);
+    free(want);
+    free(wdx);
+    free(wdw);
+}
+
 static void test_layers_scratch_size(void **state)
 {
     (void)state;
@@ -1010,6 +1086,7 @@ int main(void)
         cmocka_unit_test(test_layers_gemm_paths_agree),
         cmocka_unit_test(test_layers_gemm_portable_thread_independent),
         cmocka_unit_test(test_layers_thread_independent),
+        cmocka_unit_test(test_layers_conv2d_chunked),
         cmocka_unit_test(test_layers_scratch_size),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
  * measures the markers' own cost; prints the top-1 class and the stack
  * high-water mark. The model comes in through macros (measure.sh sets them):
  *   QT_NAME    the model name, e.g. fmnist_cnn (prefix of its functions)
+ *   QT_UPPER   the name in capitals, e.g. FMNIST_CNN (prefix of its macros)
  *   QT_HEADER  its header, e.g. "fmnist_cnn.h"
  * The input is sample_image (examples/firmware/sample.h), or with
  * QT_NO_SAMPLE a fixed pseudo-random one. */
@@ -15,22 +16,23 @@
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
-#define MODEL(suffix) CAT(QT_NAME, suffix)
+#define MODEL(suffix) CAT(QT_NAME, suffix)   /* fmnist_cnn_run */
+#define UPPER(suffix) CAT(QT_UPPER, suffix)   /* FMNIST_CNN_INPUT_SIZE */
 
 #ifdef QT_NO_SAMPLE
-static int8_t input[MODEL(_INPUT_SIZE)];
+static int8_t input[UPPER(_INPUT_SIZE)];
 #else
 #include "sample.h"
 #define input sample_image
 #endif
 
-static int8_t output[MODEL(_OUTPUT_SIZE)];
+static int8_t output[UPPER(_OUTPUT_SIZE)];
 
 int main(void)
 {
 #ifdef QT_NO_SAMPLE
     uint32_t x = 12345;
-    for (int32_t i = 0; i < MODEL(_INPUT_SIZE); i++) {
+    for (int32_t i = 0; i < UPPER(_INPUT_SIZE); i++) {
         x = x * 1103515245u + 12345u;
         input[i] = (int8_t)(x >> 24);
     }
@@ -41,7 +43,7 @@ int main(void)
     int status = MODEL(_run_static)(input, output);
     bench_stop();
     int best = 0;
-    for (int i = 1; i < MODEL(_OUTPUT_SIZE); i++)
+    for (int i = 1; i < UPPER(_OUTPUT_SIZE); i++)
         if (output[i] > output[best])
             best = i;
     semihost_write_int("class ", best);

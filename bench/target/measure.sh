@@ -18,7 +18,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 [ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: measure.sh GENERATED_DIR NAME [SAMPLE.c]" >&2; exit 2; }
-dir=$(cd "$1" && pwd); name=$2; sample=${3:-}
+dir=$(cd "$1" && pwd); name=$2; upper=$(echo "$name" | tr a-z A-Z); sample=${3:-}
 out=${QT_OUT:-$dir/bench}
 mkdir -p "$out"
 if [ -n "$sample" ]; then
@@ -37,7 +37,7 @@ for core in ${QT_CORES:-m0 m3 m4}; do
     esac
     elf=$out/${name}_bench_$core.elf
     # shellcheck disable=SC2086
-    QT_CFLAGS="-DQT_NAME=$name -DQT_HEADER=\"$name.h\" -I$dir -I$root/bench/qemu_icount
+    QT_CFLAGS="-DQT_NAME=$name -DQT_UPPER=$upper -DQT_HEADER=\"$name.h\" -I$dir -I$root/bench/qemu_icount
                $sampleflag ${QT_OPT:-}" \
         "$root/tests/target/build.sh" "$core" "$elf" "$here/infer_main.c" \
         "$root/bench/qemu_icount/bench_marks.c" "$dir/$name.c" $srcs

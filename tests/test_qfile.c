@@ -1,0 +1,172 @@
+/* Tests for qfile: a committed file appears whole with the usual permissions,
+ * an aborted or failed one (a write error such as a full disk, simulated with
+ * RLIMIT_FSIZE) leaves neither the file nor a temporary behind, and an
+ * existing target is replaced only on commit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "qfile.h"
+
+typedef struct {
+    char dir[256];
+    char path[320];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->dir, sizeof f->dir, "%s/test_qfile.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->path, sizeof f->path, "%s/out.txt", f->dir);
+    *state = f;
+    return 0;
+}
+
+/* Number of entries in the folder (besides . and ..). */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    DIR *d = opendir(f->dir);
+    struct dirent *de;
+    char p[600];
+    while (d && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", f->dir, de->d_name);
+        unlink(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void read_all(const char *path, char *buf, size_t cap)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    size_t n = fread(buf, 1, cap - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+}
+
+static void test_qfile_commit_gives_whole_file_with_umask_mode(void **state)
+{
+    fixture *f = *state;
+    mode_t old = umask(022);
+    qfile q;
+    qerr e;
+    assert_int_equal(qfile_begin(&q, f->path, &e), 0);
+    fputs("hello\n", q.f);
+    assert_int_equal(count_entries(f->dir), 1); /* only the temporary so far */
+    assert_int_equal(access(f->path, F_OK), -1);
+    assert_int_equal(qfile_commit(&q, &e), 0);
+    umask(old);
+    char buf[64];
+    read_all(f->path, buf, sizeof buf);
+    assert_string_equal(buf, "hello\n");
+    struct stat st;
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644); /* not mkstemp's 0600 */
+    assert_int_equal(count_entries(f->dir), 1);
+}
+
+static void test_qfile_abort_leaves_target_untouched(void **state)
+{
+    fixture *f = *state;
+    FILE *fp = fopen(f->path, "wb");
+    assert_non_null(fp);
+    fputs("old\n", fp);
+    fclose(fp);
+    qfile q;
+    qerr e;
+    assert_int_equal(qfile_begin(&q, f->path, &e), 0);
+    fputs("new and longer\n", q.f);
+    qfile_abort(&q);
+    char buf[64];
+    read_all(f->path, buf, sizeof buf);
+    assert_string_equal(buf, "old\n");
+    assert_int_equal(count_entries(f->dir), 1);
+}
+
+static void test_qfile_write_error_leaves_nothing(void **state)
+{
+    fixture *f = *state;
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 4096; /* the "disk" holds 4 KiB */
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    qfile q;
+    qerr e = {{0}};
+    int rc = qfile_begin(&q, f->path, &e);
+    if (rc == 0) {
+        for (int i = 0; i < 4096; i++)
+            fputs("0123456789abcdef", q.f);
+        rc = qfile_commit(&q, &e);
+    }
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(e.msg, "out.txt: write failed"));
+    assert_int_equal(count_entries(f->dir), 0);
+}
+
+static void test_qfile_missing_folder_is_an_error(void **state)
+{
+    fixture *f = *state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/no/such/dir/out.txt", f->dir);
+    qfile q;
+    qerr e = {{0}};
+    assert_int_equal(qfile_begin(&q, path, &e), -1);
+    assert_non_null(strstr(e.msg, "cannot create"));
+    qfile_abort(&q); /* safe after a failed begin */
+    assert_int_equal(count_entries(f->dir), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_qfile_commit_gives_whole_file_with_umask_mode,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qfile_abort_leaves_target_untouched, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_qfile_write_error_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qfile_missing_folder_is_an_error, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
