@@ -1,0 +1,692 @@
+/* cgen — frozen model to integer-only C through m4 templates (see cgen.h).
+ *
+ * The m4 program this file prints is a list of macro calls, one per line,
+ * each followed by m4_dnl; every argument is quoted [like this]. Arguments
+ * are identifiers, numbers, comments and C initializers ({...}); none holds
+ * an unbalanced bracket (checked: it would break m4's quoting).
+ */
+#include "cgen.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "m4run.h"
+#include "plan.h"
+#include "q8_exec.h"
+#include "q8_kernels.h"
+#include "qfile.h"
+#include "stats.h"
+
+/* ---- text helpers ---------------------------------------------------------- */
+
+/* A growing string (open_memstream). */
+typedef struct {
+    char *buf;
+    size_t len;
+    FILE *f;
+} text;
+
+static int text_open(text *t, qerr *e)
+{
+    t->buf = NULL;
+    t->len = 0;
+    t->f = open_memstream(&t->buf, &t->len);
+    if (!t->f)
+        return qerr_set(e, "gen: out of memory");
+    return 0;
+}
+
+/* Closes the stream; t->buf then holds the text (free it). -1 when writing failed. */
+static int text_close(text *t, qerr *e)
+{
+    int bad = ferror(t->f);
+    if (fclose(t->f) != 0)
+        bad = 1;
+    t->f = NULL;
+    if (bad || !t->buf) {
+        free(t->buf);
+        t->buf = NULL;
+        return qerr_set(e, "gen: out of memory");
+    }
+    return 0;
+}
+
+static void text_free(text *t)
+{
+    if (t->f)
+        fclose(t->f);
+    t->f = NULL;
+    free(t->buf);
+    t->buf = NULL;
+}
+
+/* Text for a comment in the generated C: printable ASCII, with anything
+ * that could end a C comment or upset m4's quoting ('*', brackets) and
+ * control characters replaced by '_'. */
+static void comment_text(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; s[n] && n + 1 < cap; n++) {
+        unsigned char ch = (unsigned char)s[n];
+        out[n] = (ch < 32 || ch > 126 || ch == '*' || ch == '[' || ch == ']') ? '_' : (char)ch;
+    }
+    out[n] = '\0';
+}
+
+/* The file's base name as comment text. */
+static void source_label(const char *path, char *out, size_t cap)
+{
+    const char *base = strrchr(path, '/');
+    comment_text(base ? base + 1 : path, out, cap);
+}
+
+/* One m4 call: MACRO([arg1], [arg2], ...)m4_dnl and a newline. */
+static void call(FILE *f, const char *macro, int n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    fprintf(f, "%s(", macro);
+    for (int i = 0; i < n; i++) {
+        const char *a = va_arg(ap, const char *);
+        int depth = 0;
+        for (const char *c = a; *c; c++) {
+            depth += (*c == '[') - (*c == ']');
+            assert(depth >= 0);
+        }
+        assert(depth == 0);
+        fprintf(f, "%s[%s]", i ? ", " : "", a);
+    }
+    fputs(")m4_dnl\n", f);
+    va_end(ap);
+}
+
+/* Writes the values of a level with every brace on one line. */
+static void init_inline(FILE *f, const int32_t *v, const int32_t *dims, int nd)
+{
+    int64_t inner = 1;
+    for (int i = 1; i < nd; i++)
+        inner *= dims[i];
+    fputc('{', f);
+    for (int32_t i = 0; i < dims[0]; i++) {
+        if (i)
+            fputs(", ", f);
+        if (nd == 1)
+            fprintf(f, "%d", (int)v[i]);
+        else
+            init_inline(f, v + i * inner, dims + 1, nd - 1);
+    }
+    fputc('}', f);
+}
+
+/* A C initializer for values v with dimensions dims[0..nd): nested braces;
+ * a level that fits within `width` columns goes on one line, a longer row
+ * is wrapped at per_line values, nested levels are indented 4 more than
+ * `indent`. */
+static void init_level(FILE *f, const int32_t *v, const int32_t *dims, int nd, int indent,
+                       int per_line, int width)
+{
+    int64_t count = 1;
+    for (int i = 0; i < nd; i++)
+        count *= dims[i];
+    if (count <= 32) {
+        char line[1024];
+        FILE *m = fmemopen(line, sizeof line, "w");
+        if (m) {
+            init_inline(m, v, dims, nd);
+            long len = ftell(m);
+            fclose(m);
+            if (len > 0 && len < width - indent) {
+                line[len] = '\0';
+                fputs(line, f);
+                return;
+            }
+        }
+    }
+    if (nd == 1) { /* {v, v, ...,\n v, ...}: continuation lines one column in */
+        fputc('{', f);
+        for (int64_t i = 0; i < count; i++) {
+            if (i > 0 && i % per_line == 0)
+                fprintf(f, "\n%*s", indent + 1, "");
+            fprintf(f, "%d%s", (int)v[i], i + 1 == count ? "}" : (i + 1) % per_line ? ", " : ",");
+        }
+        return;
+    }
+    int64_t inner = count / dims[0];
+    fputs("{\n", f);
+    for (int32_t i = 0; i < dims[0]; i++) {
+        fprintf(f, "%*s", indent + 4, "");
+        init_level(f, v + i * inner, dims + 1, nd - 1, indent + 4, per_line, width);
+        fputs(i + 1 < dims[0] ? ",\n" : "\n", f);
+    }
+    fprintf(f, "%*s}", indent, "");
+}
+
+/* The initializer as a malloc'd string, or NULL when memory runs out. */
+static char *init_s32(const int32_t *v, const int32_t *dims, int nd, int indent)
+{
+    text t;
+    if (text_open(&t, NULL))
+        return NULL;
+    init_level(t.f, v, dims, nd, indent, 8, 64);
+    if (text_close(&t, NULL))
+        return NULL;
+    return t.buf;
+}
+
+static char *init_s8(const int8_t *v, int64_t n, const int32_t *dims, int nd, int indent)
+{
+    int32_t *w = malloc((size_t)(n ? n : 1) * sizeof *w);
+    if (!w)
+        return NULL;
+    for (int64_t i = 0; i < n; i++)
+        w[i] = v[i];
+    text t;
+    char *s = NULL;
+    if (!text_open(&t, NULL)) {
+        init_level(t.f, w, dims, nd, indent, 16, 64);
+        if (!text_close(&t, NULL))
+            s = t.buf;
+    }
+    free(w);
+    return s;
+}
+
+/* enum { NAME = value, ... } bodies, wrapped to stay near 96 columns. */
+typedef struct {
+    char s[1024];
+    size_t col;
+} enumtext;
+
+static void enum_add(enumtext *t, const char *name, int64_t value)
+{
+    char item[64];
+    snprintf(item, sizeof item, "%s = %lld", name, (long long)value);
+    size_t len = strlen(t->s);
+    if (len && t->col + strlen(item) + 2 > 84) {
+        snprintf(t->s + len, sizeof t->s - len, ",\n           ");
+        t->col = 0;
+    } else if (len) {
+        snprintf(t->s + len, sizeof t->s - len, ", ");
+        t->col += 2;
+    }
+    len = strlen(t->s);
+    snprintf(t->s + len, sizeof t->s - len, "%s", item);
+    t->col += strlen(item);
+}
+
+/* ---- the model's pieces ---------------------------------------------------- */
+
+typedef struct {
+    const q_model *m;
+    const plan *p;
+    q8_exec *x;
+    char source[256];
+    char upper[Q_NAME_MAX];
+} ctx;
+
+static const char *tensor_place(const ctx *c, int t, char *buf, size_t cap)
+{
+    const plan_tensor *pt = &c->p->t[t];
+    if (pt->loc == PLAN_INPUT)
+        return "input";
+    if (pt->loc == PLAN_OUTPUT)
+        return "output";
+    snprintf(buf, cap, "a + %d", (int)pt->offset);
+    return buf;
+}
+
+static void shape_str(q_shape s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "(%d, %d, %d)", (int)s.h, (int)s.w, (int)s.c);
+}
+
+/* The comment above a layer function (the template adds the comment markers). */
+static void layer_comment(const ctx *c, int l, FILE *f)
+{
+    const q_model *m = c->m;
+    const q_layer *ly = &m->layers[l];
+    q_shape in = q_model_tensor_shape(m, ly->input);
+    q_quant iq = q_model_tensor_quant(m, ly->input);
+    char sin[48], sout[48];
+    shape_str(in, sin, sizeof sin);
+    shape_str(ly->out_shape, sout, sizeof sout);
+    fprintf(f, "Layer %d \"%s\": %s", l, ly->name, q_op_names[ly->op]);
+    if (ly->op == Q_OP_CONV2D || ly->op == Q_OP_DWCONV2D)
+        fprintf(f, " %dx%d, stride %dx%d, pad %dx%d", (int)ly->kernel_h, (int)ly->kernel_w,
+                (int)ly->stride_h, (int)ly->stride_w, (int)ly->pad_h, (int)ly->pad_w);
+    if (ly->op == Q_OP_MAXPOOL || ly->op == Q_OP_AVGPOOL)
+        fprintf(f, " %dx%d, stride %dx%d", (int)ly->kernel_h, (int)ly->kernel_w,
+                (int)ly->stride_h, (int)ly->stride_w);
+    if (ly->op == Q_OP_ADD)
+        fprintf(f, " of t%d and t%d", ly->input, ly->input2);
+    if (ly->act != Q_ACT_NONE)
+        fprintf(f, ", fused %s", q_act_names[ly->act]);
+    stats_layer st;
+    stats_of_layer(m, l, &st);
+    fprintf(f, ".\n *   t%d %s -> t%d %s", ly->input, sin, l + 1, sout);
+    if (st.macs)
+        fprintf(f, ", %lld MACs", (long long)st.macs);
+    fprintf(f, ".\n *   in: scale %.9g, zero-point %d", iq.scale, (int)iq.zero_point);
+    if (ly->op == Q_OP_ADD) {
+        q_quant i2 = q_model_tensor_quant(m, ly->input2);
+        fprintf(f, "; in2: scale %.9g, zero-point %d", i2.scale, (int)i2.zero_point);
+    }
+    fprintf(f, "; out: scale %.9g, zero-point %d.", ly->out_q.scale, (int)ly->out_q.zero_point);
+    if (st.weight_bytes) {
+        int32_t oc = q_layer_out_channels(ly);
+        double lo = ly->w_scale[0], hi = ly->w_scale[0];
+        for (int32_t i = 1; ly->per_channel && i < oc; i++) {
+            lo = ly->w_scale[i] < lo ? ly->w_scale[i] : lo;
+            hi = ly->w_scale[i] > hi ? ly->w_scale[i] : hi;
+        }
+        if (ly->per_channel)
+            fprintf(f, "\n *   weights per channel, scales %.9g to %.9g", lo, hi);
+        else
+            fprintf(f, "\n *   weights per tensor, scale %.9g", lo);
+        fprintf(f, ";\n *   bias at scale s_in * s_w; mult and shift give M = s_in * s_w / s_out.");
+    }
+}
+
+/* The layer's function (none for a flatten that is only a view). */
+static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
+{
+    const q_model *m = c->m;
+    const q_layer *ly = &m->layers[l];
+    if (ly->op == Q_OP_FLATTEN && l + 1 != m->n_layers)
+        return 0;
+    q_shape in = q_model_tensor_shape(m, ly->input);
+    q_quant iq = q_model_tensor_quant(m, ly->input);
+    q_shape out = ly->out_shape;
+    int32_t act_min, act_max;
+    q_act_range(ly->act, ly->out_q, &act_min, &act_max);
+
+    text com;
+    if (text_open(&com, e))
+        return -1;
+    layer_comment(c, l, com.f);
+    if (text_close(&com, e))
+        return -1;
+
+    enumtext en = {{0}, 0};
+    int rc = 0;
+    switch (ly->op) {
+    case Q_OP_CONV2D:
+    case Q_OP_DWCONV2D:
+    case Q_OP_LINEAR: {
+        int32_t oc = q_layer_out_channels(ly);
+        if (ly->op == Q_OP_LINEAR) {
+            enum_add(&en, "IN_N", q_shape_size(in));
+            enum_add(&en, "OUT_N", oc);
+        } else {
+            enum_add(&en, "IN_H", in.h);
+            enum_add(&en, "IN_W", in.w);
+            enum_add(&en, ly->op == Q_OP_CONV2D ? "IN_C" : "C", in.c);
+            enum_add(&en, "OUT_H", out.h);
+            enum_add(&en, "OUT_W", out.w);
+            if (ly->op == Q_OP_CONV2D)
+                enum_add(&en, "OUT_C", oc);
+            enum_add(&en, "KERNEL_H", ly->kernel_h);
+            enum_add(&en, "KERNEL_W", ly->kernel_w);
+            enum_add(&en, "STRIDE_H", ly->stride_h);
+            enum_add(&en, "STRIDE_W", ly->stride_w);
+            enum_add(&en, "PAD_H", ly->pad_h);
+            enum_add(&en, "PAD_W", ly->pad_w);
+        }
+        enum_add(&en, "IN_ZP", iq.zero_point);
+        enum_add(&en, "OUT_ZP", ly->out_q.zero_point);
+        enum_add(&en, "ACT_MIN", act_min);
+        enum_add(&en, "ACT_MAX", act_max);
+
+        const q_requant *rq = q8_exec_layer_requant(c->x, l);
+        int32_t *mult = malloc((size_t)oc * sizeof *mult);
+        int32_t *shift = malloc((size_t)oc * sizeof *shift);
+        int32_t wdims[4];
+        int nd;
+        if (ly->op == Q_OP_CONV2D) {
+            wdims[0] = oc, wdims[1] = ly->kernel_h, wdims[2] = ly->kernel_w, wdims[3] = in.c;
+            nd = 4;
+        } else if (ly->op == Q_OP_DWCONV2D) {
+            wdims[0] = ly->kernel_h, wdims[1] = ly->kernel_w, wdims[2] = in.c;
+            nd = 3;
+        } else {
+            wdims[0] = oc, wdims[1] = q_shape_size(in);
+            nd = 2;
+        }
+        char *ws = NULL, *bs = NULL, *ms = NULL, *ss = NULL;
+        if (mult && shift && rq) {
+            for (int32_t i = 0; i < oc; i++) {
+                mult[i] = rq[i].multiplier;
+                shift[i] = rq[i].shift;
+            }
+            ws = init_s8(ly->weights, q_layer_weight_count(m, ly), wdims, nd, 4);
+            bs = init_s32(ly->bias, &oc, 1, 4);
+            ms = init_s32(mult, &oc, 1, 4);
+            ss = init_s32(shift, &oc, 1, 4);
+        }
+        if (ws && bs && ms && ss)
+            call(f,
+                 ly->op == Q_OP_CONV2D     ? "QATC_CONV2D"
+                 : ly->op == Q_OP_DWCONV2D ? "QATC_DWCONV2D"
+                                           : "QATC_LINEAR",
+                 8, m->name, ly->name, com.buf, en.s, ws, bs, ms, ss);
+        else
+            rc = qerr_set(e, "gen: out of memory");
+        free(mult), free(shift), free(ws), free(bs), free(ms), free(ss);
+        break;
+    }
+    case Q_OP_MAXPOOL:
+    case Q_OP_AVGPOOL:
+        enum_add(&en, "IN_H", in.h);
+        enum_add(&en, "IN_W", in.w);
+        enum_add(&en, "C", in.c);
+        enum_add(&en, "OUT_H", out.h);
+        enum_add(&en, "OUT_W", out.w);
+        enum_add(&en, "KERNEL_H", ly->kernel_h);
+        enum_add(&en, "KERNEL_W", ly->kernel_w);
+        enum_add(&en, "STRIDE_H", ly->stride_h);
+        enum_add(&en, "STRIDE_W", ly->stride_w);
+        if (ly->op == Q_OP_AVGPOOL) {
+            const q_requant *rq = q8_exec_layer_requant(c->x, l);
+            enum_add(&en, "IN_ZP", iq.zero_point);
+            enum_add(&en, "OUT_ZP", ly->out_q.zero_point);
+            enum_add(&en, "ACT_MIN", act_min);
+            enum_add(&en, "ACT_MAX", act_max);
+            enum_add(&en, "MULT", rq->multiplier);
+            enum_add(&en, "SHIFT", rq->shift);
+        }
+        call(f, ly->op == Q_OP_MAXPOOL ? "QATC_MAXPOOL" : "QATC_AVGPOOL", 4, m->name, ly->name,
+             com.buf, en.s);
+        break;
+    case Q_OP_ADD: {
+        /* zero-points, clamp and multipliers exactly as the interpreter runs them */
+        const q8_add_params *ap = q8_exec_layer_add(c->x, l);
+        enum_add(&en, "N", q_shape_size(out));
+        enum_add(&en, "IN1_ZP", ap->in1_zp);
+        enum_add(&en, "IN2_ZP", ap->in2_zp);
+        enum_add(&en, "OUT_ZP", ap->out_zp);
+        enum_add(&en, "LEFT_SHIFT", Q8_ADD_LEFT_SHIFT);
+        enum_add(&en, "IN1_MULT", ap->in1_rq.multiplier);
+        enum_add(&en, "IN1_SHIFT", ap->in1_rq.shift);
+        enum_add(&en, "IN2_MULT", ap->in2_rq.multiplier);
+        enum_add(&en, "IN2_SHIFT", ap->in2_rq.shift);
+        enum_add(&en, "OUT_MULT", ap->out_rq.multiplier);
+        enum_add(&en, "OUT_SHIFT", ap->out_rq.shift);
+        enum_add(&en, "ACT_MIN", ap->act_min);
+        enum_add(&en, "ACT_MAX", ap->act_max);
+        call(f, "QATC_ADD", 4, m->name, ly->name, com.buf, en.s);
+        break;
+    }
+    case Q_OP_FLATTEN:
+        enum_add(&en, "N", q_shape_size(out));
+        call(f, "QATC_COPY", 4, m->name, ly->name, com.buf, en.s);
+        break;
+    default:
+        rc = qerr_set(e, "gen: layer %d: unknown op %d", l, (int)ly->op);
+    }
+    free(com.buf);
+    return rc;
+}
+
+/* The arena plan as a comment (without its markers). */
+static void plan_comment(const ctx *c, FILE *f)
+{
+    const q_model *m = c->m;
+    const plan *p = c->p;
+    fprintf(f, "Arena plan: %d bytes; lower bound %d (the most bytes live at one step).\n",
+            (int)p->arena_size, (int)p->lower_bound);
+    fprintf(f, " * Checked by gen/plan's verifier: no tensor is overwritten while a later step\n"
+               " * reads it. Step s runs layer s; a tensor lives from the step writing it to\n"
+               " * the last step reading it.\n");
+    fprintf(f, " *   tensor  written by            shape              bytes  place          "
+               "live steps\n");
+    for (int t = 0; t <= m->n_layers; t++) {
+        const plan_tensor *pt = &p->t[t];
+        char who[96], sh[48], place[32], live[32];
+        if (t == 0)
+            snprintf(who, sizeof who, "(input)");
+        else if (pt->shares >= 0 && m->layers[t - 1].op == Q_OP_FLATTEN)
+            snprintf(who, sizeof who, "%s (view t%d)", m->layers[t - 1].name, pt->shares);
+        else if (pt->shares >= 0)
+            snprintf(who, sizeof who, "%s (over t%d)", m->layers[t - 1].name, pt->shares);
+        else
+            snprintf(who, sizeof who, "%s", m->layers[t - 1].name);
+        shape_str(q_model_tensor_shape(m, t), sh, sizeof sh);
+        tensor_place(c, t, place, sizeof place);
+        if (pt->loc != PLAN_ARENA)
+            snprintf(place, sizeof place, "%s", pt->loc == PLAN_INPUT ? "input" : "output");
+        if (t == m->n_layers)
+            snprintf(live, sizeof live, "%d..end", pt->def);
+        else
+            snprintf(live, sizeof live, "%d..%d", pt->def, pt->last);
+        fprintf(f, " *   t%-6d %-21s %-18s %6d  %-14s %s\n", t, who, sh, (int)pt->size, place,
+                live);
+    }
+    fprintf(f, " * The model input is read from the caller's buffer and the output written to\n"
+               " * the caller's; a flatten is its input's bytes seen with another shape.");
+}
+
+/* The m4 program of NAME.c. */
+static int program_c(const ctx *c, FILE *f, qerr *e)
+{
+    const q_model *m = c->m;
+    int need_rq = 0, need_rescale = 0;
+    int count[Q_OP_COUNT] = {0};
+    for (int l = 0; l < m->n_layers; l++) {
+        q_op op = m->layers[l].op;
+        count[op]++;
+        need_rq |= op != Q_OP_MAXPOOL && op != Q_OP_FLATTEN;
+        need_rescale |= op == Q_OP_ADD;
+    }
+    stats_layer tot;
+    stats_of_model(m, &tot);
+    char summary[512];
+    int n = snprintf(summary, sizeof summary, "%d layers (", m->n_layers);
+    for (int op = 0, first = 1; op < Q_OP_COUNT; op++)
+        if (count[op]) {
+            n += snprintf(summary + n, sizeof summary - (size_t)n, "%s%d %s", first ? "" : ", ",
+                          count[op], q_op_names[op]);
+            first = 0;
+        }
+    snprintf(summary + n, sizeof summary - (size_t)n,
+             "),\n * %lld MACs per run, %lld bytes of constant data, arena %d bytes.",
+             (long long)tot.macs,
+             (long long)(tot.weight_bytes + tot.bias_bytes + tot.requant_bytes),
+             (int)c->p->arena_size);
+    call(f, "QATC_C_BEGIN", 3, m->name, c->source, summary);
+    if (need_rq)
+        fputs("QATC_REQUANTIZE()m4_dnl\n", f);
+    if (need_rescale)
+        fputs("QATC_RESCALE()m4_dnl\n", f);
+    for (int l = 0; l < m->n_layers; l++)
+        if (emit_layer(c, l, f, e))
+            return -1;
+
+    text pc;
+    if (text_open(&pc, e))
+        return -1;
+    plan_comment(c, pc.f);
+    if (text_close(&pc, e))
+        return -1;
+    char size[16];
+    snprintf(size, sizeof size, "%d", (int)c->p->arena_size);
+    call(f, "QATC_RUN_BEGIN", 3, m->name, size, pc.buf);
+    free(pc.buf);
+
+    for (int l = 0; l < m->n_layers; l++) {
+        const q_layer *ly = &m->layers[l];
+        int o = l + 1;
+        char b1[32], b2[32], b3[32], args[128], com[256], sh[48];
+        shape_str(ly->out_shape, sh, sizeof sh);
+        if (ly->op == Q_OP_FLATTEN && o != m->n_layers) {
+            snprintf(com, sizeof com, "layer %d \"%s\": flatten, t%d is t%d seen as %s: no code",
+                     l, ly->name, o, ly->input, sh);
+            call(f, "QATC_VIEW", 1, com);
+            continue;
+        }
+        const char *in1 = tensor_place(c, ly->input, b1, sizeof b1);
+        const char *out = tensor_place(c, o, b3, sizeof b3);
+        if (ly->op == Q_OP_ADD)
+            snprintf(args, sizeof args, "%s, %s, %s", in1,
+                     tensor_place(c, ly->input2, b2, sizeof b2), out);
+        else
+            snprintf(args, sizeof args, "%s, %s", in1, out);
+        snprintf(com, sizeof com, "t%d %s%s", o, sh,
+                 c->p->t[o].shares >= 0 ? ", in place" : "");
+        call(f, "QATC_STEP", 4, m->name, ly->name, args, com);
+    }
+    char words[16];
+    snprintf(words, sizeof words, "%d", (int)(c->p->arena_size > 0 ? c->p->arena_size / 4 : 1));
+    call(f, "QATC_RUN_END", 2, m->name, words);
+    return 0;
+}
+
+static void quant_comment(q_quant q, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%.17g", q.scale);
+}
+
+/* The m4 program of NAME.h. */
+static int program_h(const ctx *c, FILE *f)
+{
+    const q_model *m = c->m;
+    char guard[Q_NAME_MAX + 16], prefix[Q_NAME_MAX + 16], summary[256];
+    snprintf(guard, sizeof guard, "QATC_%s_H", c->upper);
+    stats_layer tot;
+    stats_of_model(m, &tot);
+    snprintf(summary, sizeof summary,
+             "integer-only int8 inference generated by qatc;\n"
+             " * %d layers, %lld MACs per run, arena %d bytes.",
+             m->n_layers, (long long)tot.macs, (int)c->p->arena_size);
+    call(f, "QATC_H_BEGIN", 4, m->name, guard, c->source, summary);
+    for (int k = 0; k < 2; k++) {
+        int t = k ? m->n_layers : 0;
+        q_shape s = q_model_tensor_shape(m, t);
+        q_quant q = q_model_tensor_quant(m, t);
+        char h[16], w[16], ch[16], size[16], zp[16], sc[40];
+        snprintf(prefix, sizeof prefix, "%s_%s", c->upper, k ? "OUTPUT" : "INPUT");
+        snprintf(h, sizeof h, "%d", (int)s.h);
+        snprintf(w, sizeof w, "%d", (int)s.w);
+        snprintf(ch, sizeof ch, "%d", (int)s.c);
+        snprintf(size, sizeof size, "%d", (int)q_shape_size(s));
+        snprintf(zp, sizeof zp, "%d", (int)q.zero_point);
+        quant_comment(q, sc, sizeof sc);
+        call(f, "QATC_H_TENSOR", 8, prefix, k ? "Output" : "Input", h, w, ch, size, zp, sc);
+    }
+    char arena[16];
+    snprintf(arena, sizeof arena, "%d", (int)c->p->arena_size);
+    call(f, "QATC_H_END", 4, m->name, guard, c->upper, arena);
+    return 0;
+}
+
+/* The m4 program of NAME_golden.c. */
+static int program_golden(const ctx *c, const cgen_opts *o, FILE *f, qerr *e)
+{
+    const q_model *m = c->m;
+    int32_t in_n = q_shape_size(m->in_shape);
+    int32_t out_n = q_shape_size(m->layers[m->n_layers - 1].out_shape);
+    int64_t n = o->n_golden;
+    int8_t *outs = malloc((size_t)(n * out_n));
+    if (!outs)
+        return qerr_set(e, "gen: out of memory");
+    for (int64_t i = 0; i < n; i++)
+        q8_exec_run(c->x, o->golden_in + i * in_n, outs + i * out_n);
+    int32_t din[2] = {(int32_t)n, in_n}, dout[2] = {(int32_t)n, out_n};
+    char *si = init_s8(o->golden_in, n * in_n, din, 2, 0);
+    char *so = init_s8(outs, n * out_n, dout, 2, 0);
+    free(outs);
+    int rc = 0;
+    if (si && so) {
+        char count[16], origin[512];
+        snprintf(count, sizeof count, "%lld", (long long)n);
+        comment_text(o->golden_origin ? o->golden_origin : "given inputs", origin,
+                     sizeof origin);
+        call(f, "QATC_GOLDEN", 7, m->name, c->upper, c->source, count, origin, si, so);
+    } else {
+        rc = qerr_set(e, "gen: out of memory");
+    }
+    free(si), free(so);
+    return rc;
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+enum { F_C, F_H, F_GOLDEN, N_FILES };
+
+int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
+{
+    if (m->n_layers < 1)
+        return qerr_set(e, "gen: the model has no layers");
+    if (o->n_golden < 0 || (o->n_golden > 0 && !o->golden_in))
+        return qerr_set(e, "gen: golden inputs missing");
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.m = m;
+    source_label(o->source ? o->source : "an in-memory model", c.source, sizeof c.source);
+    for (size_t i = 0; i < sizeof c.upper && m->name[i]; i++)
+        c.upper[i] = (char)(m->name[i] >= 'a' && m->name[i] <= 'z' ? m->name[i] - 32 : m->name[i]);
+
+    plan p;
+    if (plan_build(m, &p, e))
+        return -1;
+    c.p = &p;
+    c.x = q8_exec_new(m, e);
+    if (!c.x) {
+        plan_free(&p);
+        return -1;
+    }
+
+    const char *suffix[N_FILES] = {".c", ".h", "_golden.c"};
+    const char *tmpl[N_FILES] = {"model_c.m4", "model_h.m4", "golden_c.m4"};
+    int nf = o->n_golden > 0 ? 3 : 2;
+    qfile q[N_FILES];
+    int begun = 0, committed = 0, rc = 0;
+    for (int i = 0; i < nf && !rc; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s%s", dir, m->name, suffix[i]);
+        text prog;
+        if (text_open(&prog, e)) {
+            rc = -1;
+            break;
+        }
+        int prc = i == F_C   ? program_c(&c, prog.f, e)
+                  : i == F_H ? program_h(&c, prog.f)
+                             : program_golden(&c, o, prog.f, e);
+        if (prc) {
+            text_free(&prog);
+            rc = -1;
+            break;
+        }
+        if (text_close(&prog, e)) {
+            rc = -1;
+            break;
+        }
+        if (qfile_begin(&q[i], path, e)) {
+            free(prog.buf);
+            rc = -1;
+            break;
+        }
+        begun++;
+        rc = m4run(o->templates, tmpl[i], prog.buf, prog.len, q[i].f, e);
+        free(prog.buf);
+    }
+    for (int i = 0; i < begun; i++) {
+        if (!rc && qfile_commit(&q[i], e) == 0) {
+            committed++;
+            continue;
+        }
+        if (!rc)
+            rc = -1;
+        else
+            qfile_abort(&q[i]);
+    }
+    if (rc) /* a rename failed half way: take back the files already renamed */
+        for (int i = 0; i < committed; i++)
+            unlink(q[i].path);
+    q8_exec_free(c.x);
+    plan_free(&p);
+    return rc;
+}

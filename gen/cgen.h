@@ -1,0 +1,35 @@
+/* cgen — the C generator: a frozen q_model to NAME.c and NAME.h (and
+ * NAME_golden.c), integer-only C99 (DESIGN.md §4).
+ *
+ * This side prints the data — weights, biases, requantization multipliers
+ * and shifts (the very parameters the reference interpreter q8_exec uses),
+ * shapes and zero-points as C constants, the arena plan (gen/plan) — as an
+ * m4 program calling the macros of the templates (templates/qatc.m4 and friends), which assemble the code;
+ * m4 runs through gen/m4run. Output is byte-identical for the same model and
+ * source name: no timestamps, no host-dependent text.
+ */
+#ifndef QATC_CGEN_H
+#define QATC_CGEN_H
+
+#include <stdint.h>
+
+#include "qerr.h"
+#include "qmodel.h"
+
+typedef struct {
+    const char *source;        /* the frozen file, named in the banner (base name only) */
+    const char *templates;     /* the templates folder (m4run_find_templates) */
+    int32_t n_golden;          /* 0: no golden file */
+    const int8_t *golden_in;   /* (n_golden, input size) int8 NHWC inputs */
+    const char *golden_origin; /* where the inputs come from, for a comment */
+} cgen_opts;
+
+/* Writes DIR/NAME.c and DIR/NAME.h, and DIR/NAME_golden.c when
+ * o->n_golden > 0 (expected outputs computed with q8_exec). m must have
+ * passed q_model_check. Every file is written to a temporary file and
+ * renamed only when all of them are complete. Returns 0, or -1 with e set
+ * and no file created or changed (except when renaming fails half way: the
+ * files already renamed are then removed). */
+int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e);
+
+#endif

@@ -1,0 +1,30 @@
+/* stats — what a layer costs: multiply-accumulates and the bytes of constant
+ * data the generated C stores for it (what `qatc report` prints and the
+ * generated file's summary states).
+ *
+ * Constant data per weighted layer (conv2d, dwconv2d, linear), as printed by
+ * gen/cgen.c: int8 weights, int32 biases, and per output channel an int32
+ * multiplier and an int8 shift. Pools and adds keep their few constants in
+ * the code (enum values), counted as 0 bytes of data.
+ */
+#ifndef QATC_STATS_H
+#define QATC_STATS_H
+
+#include <stdint.h>
+
+#include "qmodel.h"
+
+typedef struct {
+    int64_t macs;          /* multiply-accumulates of one run (conv, dwconv, linear) */
+    int64_t weight_bytes;  /* int8 weights */
+    int64_t bias_bytes;    /* int32 biases */
+    int64_t requant_bytes; /* int32 multiplier + int8 shift per output channel */
+} stats_layer;
+
+/* The costs of layer l of m (which passed q_model_check). */
+void stats_of_layer(const q_model *m, int l, stats_layer *s);
+
+/* Totals over every layer. */
+void stats_of_model(const q_model *m, stats_layer *total);
+
+#endif

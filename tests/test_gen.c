@@ -1,0 +1,326 @@
+/* Tests of the C generator (gen/cgen, gen/m4run, the m4 templates) on single
+ * models: the generated files compile under the strict flags with float and
+ * double poisoned, their golden self-test passes, they contain nothing but
+ * integer C99, regeneration is byte-identical, and failures leave no file.
+ * The 200-model property test is tests/test_gen_random.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "cgen.h"
+#include "gen_harness.h"
+#include "m4run.h"
+#include "plan.h"
+#include "q8_exec.h"
+#include "random_model.h"
+#include "rng.h"
+
+typedef struct {
+    char dir[4096];
+    q_model m;
+    int8_t *inputs; /* (n_inputs, input size) */
+    int32_t n_inputs;
+} fixture;
+
+/* A random model with every op (seeded), named `every`, and random inputs. */
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    assert_int_equal(gh_tmpdir("gen", fx->dir, sizeof fx->dir), 0);
+    q_rng r;
+    q_rng_seed(&r, 11);
+    random_model_opts o;
+    random_model_default_opts(&o);
+    o.every_op = 1;
+    assert_int_equal(random_model(&r, &o, &fx->m), 0);
+    strcpy(fx->m.name, "every");
+    int32_t n = q_shape_size(fx->m.in_shape);
+    fx->n_inputs = 5;
+    fx->inputs = malloc((size_t)(n * fx->n_inputs));
+    assert_non_null(fx->inputs);
+    for (int32_t i = 0; i < n * fx->n_inputs; i++)
+        fx->inputs[i] = (int8_t)(q_rng_below(&r, 256) - 128);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    gh_rmdir(fx->dir);
+    q_model_free(&fx->m);
+    free(fx->inputs);
+    free(fx);
+    return 0;
+}
+
+static cgen_opts opts_for(fixture *fx)
+{
+    cgen_opts o = {0};
+    o.source = "/some/where/every.frozen.yaml";
+    o.templates = gh_templates();
+    o.n_golden = fx->n_inputs;
+    o.golden_in = fx->inputs;
+    o.golden_origin = "random int8 inputs";
+    return o;
+}
+
+static int file_exists(const char *dir, const char *name)
+{
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0;
+}
+
+/* The driver: runs the golden self-test and exits with its count. */
+static const char *driver_src =
+    "#include <stdio.h>\n"
+    "#include \"every.h\"\n"
+    "int main(void)\n"
+    "{\n"
+    "    int bad = every_selftest();\n"
+    "    printf(\"every: %d mismatching output bytes\\n\", bad);\n"
+    "    return bad != 0;\n"
+    "}\n";
+
+/* The generated model compiles with gcc and clang under the strict flags
+ * with float/double poisoned, and its self-test matches q8_exec. */
+static void test_gen_every_op_compiles_and_matches(void **state)
+{
+    fixture *fx = *state;
+    cgen_opts o = opts_for(fx);
+    qerr e = {{0}};
+    if (cgen_write(&fx->m, fx->dir, &o, &e))
+        fail_msg("%s", e.msg);
+    assert_true(file_exists(fx->dir, "every.c"));
+    assert_true(file_exists(fx->dir, "every.h"));
+    assert_true(file_exists(fx->dir, "every_golden.c"));
+    char path[4200];
+    snprintf(path, sizeof path, "%s/driver.c", fx->dir);
+    assert_int_equal(gh_write(path, driver_src), 0);
+    assert_int_equal(gh_write_poison(fx->dir), 0);
+    const char *ccs[] = {"gcc", "clang"};
+    for (int i = 0; i < 2; i++) {
+        if (!gh_have(ccs[i]))
+            fail_msg("%s is not installed", ccs[i]);
+        int rc = gh_sh("cd %s && %s " GH_STRICT " -O2 -include poison.h -c every.c every_golden.c "
+                       "&& %s -O2 -o drv_%s driver.c every.o every_golden.o && ./drv_%s",
+                       fx->dir, ccs[i], ccs[i], ccs[i], ccs[i]);
+        if (rc != 0)
+            fail_msg("%s: build or self-test failed (status %d) in %s", ccs[i], rc, fx->dir);
+    }
+}
+
+/* Builds the model with sanitizers: no out-of-bounds access of the arena or
+ * the weights, no undefined arithmetic (shifts, overflow) in the generated code. */
+static void test_gen_every_op_sanitizers_clean(void **state)
+{
+    fixture *fx = *state;
+    cgen_opts o = opts_for(fx);
+    qerr e = {{0}};
+    if (cgen_write(&fx->m, fx->dir, &o, &e))
+        fail_msg("%s", e.msg);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/driver.c", fx->dir);
+    assert_int_equal(gh_write(path, driver_src), 0);
+    int rc = gh_sh("cd %s && gcc -std=c99 -g -O1 -fsanitize=address,undefined "
+                   "-fno-sanitize-recover=all -o drv_san driver.c every.c every_golden.c && "
+                   "./drv_san",
+                   fx->dir);
+    if (rc != 0)
+        fail_msg("sanitized build failed or reported (status %d) in %s", rc, fx->dir);
+}
+
+
+/* The same model built for Cortex-M0 and M3 (tests/target: arm-none-eabi-gcc
+ * -mthumb -mfloat-abi=soft -Os, strict warnings, float/double poisoned; no
+ * floating-point helper may be linked) passes its self-test under qemu. */
+static void test_gen_every_op_runs_on_cortex_m(void **state)
+{
+    fixture *fx = *state;
+    if (!gh_have("arm-none-eabi-gcc") || !gh_have("qemu-system-arm"))
+        fail_msg("arm-none-eabi-gcc and qemu-system-arm are needed (make deps)");
+    cgen_opts o = opts_for(fx);
+    qerr e = {{0}};
+    if (cgen_write(&fx->m, fx->dir, &o, &e))
+        fail_msg("%s", e.msg);
+    assert_int_equal(gh_write_poison(fx->dir), 0);
+    const char *cores[] = {"m0", "m3"};
+    for (int i = 0; i < 2; i++) {
+        int rc = gh_sh("QT_CFLAGS='-include %s/poison.h' sh tests/target/run.sh %s %s every",
+                       fx->dir, cores[i], fx->dir);
+        if (rc != 0)
+            fail_msg("Cortex-%s: build, float check or self-test failed (status %d) in %s",
+                     cores[i], rc, fx->dir);
+    }
+}
+
+/* Generating the same model twice gives the same bytes, whatever the folder
+ * of the source file (only its base name is printed). */
+static void test_gen_regeneration_is_byte_identical(void **state)
+{
+    fixture *fx = *state;
+    cgen_opts o = opts_for(fx);
+    char dir2[4200];
+    snprintf(dir2, sizeof dir2, "%s/again", fx->dir);
+    assert_int_equal(gh_sh("mkdir -p %s", dir2), 0);
+    qerr e = {{0}};
+    assert_int_equal(cgen_write(&fx->m, fx->dir, &o, &e), 0);
+    o.source = "every.frozen.yaml";
+    assert_int_equal(cgen_write(&fx->m, dir2, &o, &e), 0);
+    const char *names[] = {"every.c", "every.h", "every_golden.c"};
+    for (int i = 0; i < 3; i++) {
+        char p1[4300], p2[4300];
+        snprintf(p1, sizeof p1, "%s/%s", fx->dir, names[i]);
+        snprintf(p2, sizeof p2, "%s/%s", dir2, names[i]);
+        size_t n1, n2;
+        char *a = gh_read(p1, &n1), *b = gh_read(p2, &n2);
+        assert_non_null(a);
+        assert_non_null(b);
+        if (n1 != n2 || memcmp(a, b, n1) != 0) {
+            size_t k = 0;
+            while (k < n1 && k < n2 && a[k] == b[k])
+                k++;
+            fail_msg("%s differs between two generations at byte %zu", names[i], k);
+        }
+        free(a), free(b);
+    }
+}
+
+/* The generated files use only <stdint.h> and <stddef.h> (and the model's
+ * own header), name no floating-point type even in comments, and call no
+ * library function. */
+static void test_gen_output_is_integer_only_c99(void **state)
+{
+    fixture *fx = *state;
+    cgen_opts o = opts_for(fx);
+    qerr e = {{0}};
+    assert_int_equal(cgen_write(&fx->m, fx->dir, &o, &e), 0);
+    const char *names[] = {"every.c", "every.h", "every_golden.c"};
+    const char *banned[] = {"float", "double", "malloc", "free(", "memcpy", "memset",
+                            "printf", "abort", "assert", "static inline", "long long"};
+    for (int i = 0; i < 3; i++) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/%s", fx->dir, names[i]);
+        char *text = gh_read(path, NULL);
+        assert_non_null(text);
+        if (strncmp(text, "/* generated by qatc from every.frozen.yaml -- do not edit */\n",
+                    62) != 0)
+            fail_msg("%s: no banner naming the source file", names[i]);
+        for (size_t b = 0; b < sizeof banned / sizeof *banned; b++)
+            if (strstr(text, banned[b]))
+                fail_msg("%s mentions '%s'", names[i], banned[b]);
+        for (char *line = text; line; line = strchr(line, '\n')) {
+            line += *line == '\n';
+            if (strncmp(line, "#include", 8) == 0 && strncmp(line, "#include <stdint.h>", 19) &&
+                strncmp(line, "#include <stddef.h>", 19) &&
+                strncmp(line, "#include \"every.h\"", 18))
+                fail_msg("%s includes something else: %.40s", names[i], line);
+        }
+        free(text);
+    }
+}
+
+/* The header states the plan's arena size and the input/output quantization. */
+static void test_gen_header_matches_plan(void **state)
+{
+    fixture *fx = *state;
+    cgen_opts o = opts_for(fx);
+    o.n_golden = 0;
+    qerr e = {{0}};
+    assert_int_equal(cgen_write(&fx->m, fx->dir, &o, &e), 0);
+    assert_false(file_exists(fx->dir, "every_golden.c"));
+    plan p;
+    assert_int_equal(plan_build(&fx->m, &p, &e), 0);
+    char path[4300], want[128];
+    snprintf(path, sizeof path, "%s/every.h", fx->dir);
+    char *h = gh_read(path, NULL);
+    assert_non_null(h);
+    snprintf(want, sizeof want, "#define EVERY_ARENA_SIZE %d\n", (int)p.arena_size);
+    if (!strstr(h, want))
+        fail_msg("every.h lacks '%s'", want);
+    snprintf(want, sizeof want, "#define EVERY_INPUT_ZERO_POINT (%d)\n",
+             (int)fx->m.in_q.zero_point);
+    if (!strstr(h, want))
+        fail_msg("every.h lacks '%s'", want);
+    snprintf(want, sizeof want, "#define EVERY_OUTPUT_SIZE %d\n",
+             (int)q_shape_size(fx->m.layers[fx->m.n_layers - 1].out_shape));
+    if (!strstr(h, want))
+        fail_msg("every.h lacks '%s'", want);
+    free(h);
+    plan_free(&p);
+}
+
+/* A template that fails (here: a macro called with an argument missing)
+ * stops m4 with its message, and no output file appears, not even a
+ * temporary one. */
+static void test_gen_template_error_leaves_no_file(void **state)
+{
+    fixture *fx = *state;
+    char tdir[4300], out[4300];
+    snprintf(tdir, sizeof tdir, "%s/templates", fx->dir);
+    snprintf(out, sizeof out, "%s/out", fx->dir);
+    assert_int_equal(gh_sh("mkdir -p %s %s && cp %s/*.m4 %s/ && "
+                           "sed -i 's/QATC_CHECK(\\[$0\\], \\[8\\]/QATC_CHECK([$0], [9]/' "
+                           "%s/model_c.m4",
+                           tdir, out, gh_templates(), tdir, tdir),
+                     0);
+    cgen_opts o = opts_for(fx);
+    o.templates = tdir;
+    qerr e = {{0}};
+    assert_int_equal(cgen_write(&fx->m, out, &o, &e), -1);
+    if (!strstr(e.msg, "expected 9 arguments, got 8"))
+        fail_msg("unexpected message: %s", e.msg);
+    assert_int_equal(gh_sh("test -z \"$(ls -A %s)\"", out), 0);
+
+    /* no templates at all */
+    o.templates = out;
+    assert_int_equal(cgen_write(&fx->m, out, &o, &e), -1);
+    assert_int_equal(gh_sh("test -z \"$(ls -A %s)\"", out), 0);
+    /* an output folder that does not exist */
+    o.templates = gh_templates();
+    snprintf(out, sizeof out, "%s/missing/folder", fx->dir);
+    assert_int_equal(cgen_write(&fx->m, out, &o, &e), -1);
+    if (!strstr(e.msg, "missing/folder"))
+        fail_msg("unexpected message: %s", e.msg);
+}
+
+/* Templates are found through $QATC_TEMPLATES first. */
+static void test_gen_templates_from_environment(void **state)
+{
+    (void)state;
+    char dir[4096];
+    qerr e = {{0}};
+    setenv("QATC_TEMPLATES", "templates", 1);
+    assert_int_equal(m4run_find_templates(dir, sizeof dir, &e), 0);
+    assert_string_equal(dir, "templates");
+    setenv("QATC_TEMPLATES", "/nonexistent/qatc", 1);
+    assert_int_equal(m4run_find_templates(dir, sizeof dir, &e), -1);
+    if (!strstr(e.msg, "/nonexistent/qatc"))
+        fail_msg("unexpected message: %s", e.msg);
+    unsetenv("QATC_TEMPLATES");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_gen_every_op_compiles_and_matches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gen_every_op_sanitizers_clean, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gen_every_op_runs_on_cortex_m, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gen_regeneration_is_byte_identical, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gen_output_is_integer_only_c99, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gen_header_matches_plan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gen_template_error_leaves_no_file, setup, teardown),
+        cmocka_unit_test(test_gen_templates_from_environment),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
