@@ -94,8 +94,8 @@ static void usage(FILE *f)
             "                on a batch of eval data\n"
             "\n"
             "Ctrl-C writes a checkpoint and stops (exit status 130; a second Ctrl-C\n"
-            "stops at once). The same seed and\n"
-            "thread count give the same model, with or without interruptions.\n");
+            "stops at once). The same seed gives the same model, with or without\n"
+            "interruptions and whatever the thread count.\n");
 }
 
 /* Parses a whole decimal number in [lo, hi]. */
