@@ -59,6 +59,7 @@ typedef struct {
 
 int main(int argc, char **argv)
 {
+    q_gemm_spin_setup(argv);
     int threads = argc > 1 ? atoi(argv[1]) : 0;
     int B = argc > 2 ? atoi(argv[2]) : 64;
     int batches = argc > 3 ? atoi(argv[3]) : 100;
@@ -178,6 +179,8 @@ int main(int argc, char **argv)
         TIMED(T_OPT, q_optim_step(&opt, params, grads, 0.01f));
     }
     double secs = omp_get_wtime() - t_start, cpu = cpu_seconds() - c_start;
+    const char *spin = getenv("GOMP_SPINCOUNT"), *policy = getenv("OMP_WAIT_POLICY");
+    printf("GOMP_SPINCOUNT=%s OMP_WAIT_POLICY=%s\n", spin ? spin : "-", policy ? policy : "-");
     printf("gemm %s, %d threads, batch %d, %d batches: %.0f images/s (%.2f ms/batch; "
            "cpu %.2f ms/batch), loss %.3f\n",
            q_sgemm_backend(), threads, B, batches,

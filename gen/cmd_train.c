@@ -1,12 +1,157 @@
-/* Placeholder until its owner lands the real command. */
+/* qatc train — QAT from a config; writes NAME.frozen.yaml (runtime/train.h). */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "gemm.h"
+#include "train.h"
+
+#ifdef QATC_HAVE_CBLAS
+char *openblas_get_corename(void);
+
+/* OpenBLAS (0.3.21, Debian's DYNAMIC_ARCH build) does not recognise newer
+ * x86 cores (e.g. Sapphire/Emerald Rapids) and falls back to its SSE3
+ * "Prescott" kernels, 4x slower than the AVX-512 ones here. The core is chosen
+ * when the library loads, so the only remedy is OPENBLAS_CORETYPE in the
+ * environment: when it is unset and OpenBLAS picked Prescott on a CPU that has
+ * the instructions of a better kernel set, set it and run the command again.
+ * Returns only when nothing is to be done or exec failed. */
+static void openblas_fix_core(int argc, char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE") || strcasecmp(openblas_get_corename(), "prescott") != 0)
+        return;
+    const char *core = NULL;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512cd"))
+        core = "SKYLAKEX";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        core = "HASWELL";
+    if (!core)
+        return;
+    /* argv is main's argv + 1 (commands.h): main's argv[0] precedes it */
+    char **full = argv - 1;
+    (void)argc;
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    execv("/proc/self/exe", full);
+    unsetenv("OPENBLAS_CORETYPE"); /* exec failed: carry on with the slow kernels */
+}
+#endif
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: qatc train CONFIG.yaml [-o DIR] [--resume] [--threads N] [--seed S]\n"
+            "                  [--quiet] [--sqnr]\n"
+            "\n"
+            "Float pretraining, post-training quantization (measured), then quantization-\n"
+            "aware training with the config's freeze schedule; after every QAT epoch the\n"
+            "int8 model is evaluated and the best one kept.\n"
+            "\n"
+            "Writes into DIR (default: the current folder):\n"
+            "  NAME.frozen.yaml  the best int8 model (for qatc gen / eval / report)\n"
+            "  NAME.ckpt         checkpoint after every epoch and on Ctrl-C\n"
+            "  NAME.csv          per epoch: epoch,phase,loss,float_acc,int8_acc,lr,seconds\n"
+            "\n"
+            "  -o DIR        output folder (must exist)\n"
+            "  --resume      continue from DIR/NAME.ckpt exactly where it stopped\n"
+            "  --threads N   threads for training and evaluation (default: all cores)\n"
+            "  --seed S      random seed (default: tuning.random_seed)\n"
+            "  --quiet       no progress line and no per-epoch lines\n"
+            "  --sqnr        at the end, per-layer SQNR (dB) of int8 vs float activations\n"
+            "                on a batch of eval data\n"
+            "\n"
+            "Ctrl-C writes a checkpoint and stops (exit status 130). The same seed and\n"
+            "thread count give the same model, with or without interruptions.\n");
+}
+
+/* Parses a whole decimal number in [lo, hi]. */
+static int parse_num(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
 
 int cmd_train(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "qatc train: not implemented yet\n");
-    return 1;
+    train_opts o = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        long long v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "-o") && i + 1 < argc) {
+            o.out_dir = argv[++i];
+        } else if (!strcmp(a, "--resume")) {
+            o.resume = 1;
+        } else if (!strcmp(a, "--quiet")) {
+            o.quiet = 1;
+        } else if (!strcmp(a, "--sqnr")) {
+            o.sqnr = 1;
+        } else if (!strcmp(a, "--threads") && i + 1 < argc) {
+            if (parse_num(argv[++i], 1, 1024, &v)) {
+                fprintf(stderr, "qatc train: --threads: '%s' is not a number in [1, 1024]\n",
+                        argv[i]);
+                return 2;
+            }
+            o.threads = (int)v;
+        } else if (!strcmp(a, "--seed") && i + 1 < argc) {
+            if (parse_num(argv[++i], 0, 0x7fffffffffffffffLL, &v)) {
+                fprintf(stderr, "qatc train: --seed: '%s' is not a non-negative number\n",
+                        argv[i]);
+                return 2;
+            }
+            o.have_seed = 1;
+            o.seed = (uint64_t)v;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "qatc train: unknown or incomplete option '%s' (try --help)\n", a);
+            return 2;
+        } else if (!o.config_path) {
+            o.config_path = a;
+        } else {
+            fprintf(stderr, "qatc train: one config only ('%s' is extra)\n", a);
+            return 2;
+        }
+    }
+    if (!o.config_path) {
+        usage(stderr);
+        return 2;
+    }
+#ifdef QATC_HAVE_CBLAS
+    openblas_fix_core(argc, argv);
+#endif
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    o.interrupt = &interrupted;
+
+    qerr e = {{0}};
+    train_result r;
+    int rc = train_run(&o, &r, &e);
+    signal(SIGINT, SIG_DFL);
+    if (rc < 0) {
+        fprintf(stderr, "qatc train: %s\n", e.msg);
+        return 1;
+    }
+    return rc == 1 ? 130 : 0;
 }

@@ -1,6 +1,8 @@
 /* fakequant — fake quantization forward and STE backward (see fakequant.h). */
 #include "fakequant.h"
 
+#include <stddef.h>
+
 /* Adding and subtracting 1.5 * 2^23 rounds a float with |t| < 2^22 to an
  * integer in the current rounding mode (to nearest, ties to even), which is
  * what nearbyint does, without a libm call in the hot loop. */
@@ -39,37 +41,61 @@ float fq_value(float x, fq_params p, int *in_range)
     return y;
 }
 
-/* Below this many elements a loop stays on one thread. */
-#define FQ_PARALLEL_MIN 32768
+/* Large tensors are cut into chunks spread over the OpenMP threads; each
+ * chunk runs a SIMD kernel compiled for AVX-512, AVX2 and baseline x86-64. */
+#define FQ_CHUNK 16384
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FQ_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FQ_SIMD_CLONES
+#endif
 
-void fq_forward_f32(const float *x, int64_t n, fq_params p, float *y, uint8_t *mask)
+/* mode 0: mask = pass (or no mask when NULL); mode 1: mask &= pass */
+FQ_SIMD_CLONES
+static void fq_chunk(const float *x, int64_t n, float s, float inv_s, float lo, float hi,
+                     float *y, uint8_t *mask, int mode)
 {
-    const float s = p.scale, inv_s = 1.0f / p.scale;
-    const float lo = (float)(p.qmin - p.zero_point), hi = (float)(p.qmax - p.zero_point);
-    if (mask) {
-#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
-        for (int64_t i = 0; i < n; i++)
-            y[i] = fq_one(x[i], inv_s, s, lo, hi, &mask[i]);
-    } else {
-#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
+    if (!mask) {
+#pragma omp simd
         for (int64_t i = 0; i < n; i++) {
             uint8_t pass;
             y[i] = fq_one(x[i], inv_s, s, lo, hi, &pass);
         }
+    } else if (mode == 0) {
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++)
+            y[i] = fq_one(x[i], inv_s, s, lo, hi, &mask[i]);
+    } else {
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) {
+            uint8_t pass;
+            y[i] = fq_one(x[i], inv_s, s, lo, hi, &pass);
+            mask[i] &= pass;
+        }
     }
+}
+
+static void fq_run(const float *x, int64_t n, fq_params p, float *y, uint8_t *mask, int mode)
+{
+    const float s = p.scale, inv_s = 1.0f / p.scale;
+    const float lo = (float)(p.qmin - p.zero_point), hi = (float)(p.qmax - p.zero_point);
+    int64_t chunks = (n + FQ_CHUNK - 1) / FQ_CHUNK;
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (int64_t k = 0; k < chunks; k++) {
+        int64_t at = k * FQ_CHUNK, len = n - at < FQ_CHUNK ? n - at : FQ_CHUNK;
+        fq_chunk(x + at, len, s, inv_s, lo, hi, y + at, mask ? mask + at : NULL, mode);
+    }
+}
+
+void fq_forward_f32(const float *x, int64_t n, fq_params p, float *y, uint8_t *mask)
+{
+    fq_run(x, n, p, y, mask, 0);
 }
 
 void fq_forward_and_mask_f32(const float *x, int64_t n, fq_params p, float *y,
                              uint8_t *mask)
 {
-    const float s = p.scale, inv_s = 1.0f / p.scale;
-    const float lo = (float)(p.qmin - p.zero_point), hi = (float)(p.qmax - p.zero_point);
-#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
-    for (int64_t i = 0; i < n; i++) {
-        uint8_t pass;
-        y[i] = fq_one(x[i], inv_s, s, lo, hi, &pass);
-        mask[i] &= pass;
-    }
+    fq_run(x, n, p, y, mask, 1);
 }
 
 void fq_forward_channels_f32(const float *x, int32_t n_channels, int64_t per_channel,
@@ -104,16 +130,28 @@ void fq_quantize_channels_s8(const float *x, int32_t n_channels, int64_t per_cha
     }
 }
 
-void fq_backward_f32(const float *dy, const uint8_t *mask, int64_t n, float *dx,
-                     int accumulate)
+FQ_SIMD_CLONES
+static void fq_backward_chunk(const float *dy, const uint8_t *mask, int64_t n, float *dx,
+                              int accumulate)
 {
     if (accumulate) {
-#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
+#pragma omp simd
         for (int64_t i = 0; i < n; i++)
             dx[i] += mask[i] ? dy[i] : 0.0f;
     } else {
-#pragma omp parallel for schedule(static) if (n >= FQ_PARALLEL_MIN)
+#pragma omp simd
         for (int64_t i = 0; i < n; i++)
             dx[i] = mask[i] ? dy[i] : 0.0f;
+    }
+}
+
+void fq_backward_f32(const float *dy, const uint8_t *mask, int64_t n, float *dx,
+                     int accumulate)
+{
+    int64_t chunks = (n + FQ_CHUNK - 1) / FQ_CHUNK;
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (int64_t k = 0; k < chunks; k++) {
+        int64_t at = k * FQ_CHUNK, len = n - at < FQ_CHUNK ? n - at : FQ_CHUNK;
+        fq_backward_chunk(dy + at, mask + at, len, dx + at, accumulate);
     }
 }

@@ -5,10 +5,11 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #ifdef QATC_HAVE_CBLAS
 #include <cblas.h>
-#include <stdlib.h>
 #include <strings.h>
 /* OpenBLAS's own; declared here too in case cblas.h is another vendor's. */
 void openblas_set_num_threads(int num_threads);
@@ -190,6 +191,9 @@ static void blas_fix_core(void)
 #endif
 }
 
+#define SLICES_MAX 8
+#define SLICE_MIN 32
+
 static char backend_name[64];
 
 static void blas_setup(void)
@@ -221,31 +225,26 @@ void q_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
         return;
     }
     pthread_once(&blas_once, blas_setup);
-    int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-    long work = (long)m * n * k;
-    if (threads == 1 || work < 65536) {
-        blas_call(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        return;
-    }
-    /* One slice of C per thread, along the longer side. */
+    /* C is cut along its longer side into slices whose number depends on the
+     * shape only (up to SLICES_MAX, at least SLICE_MIN rows or columns each);
+     * OpenMP threads share them out. Every slice is the same cblas_sgemm call
+     * whatever the thread count, so the result is too. */
     int by_rows = m >= n;
     int len = by_rows ? m : n;
-    if (threads > len)
-        threads = len;
-#pragma omp parallel num_threads(threads)
-    {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        int s0 = (int)((long)len * t / nt), s1 = (int)((long)len * (t + 1) / nt);
-        if (s1 > s0) {
-            if (by_rows) {
-                const float *as = trans_a ? a + s0 : a + (size_t)s0 * lda;
-                blas_call(trans_a, trans_b, s1 - s0, n, k, alpha, as, lda, b, ldb, beta,
-                          c + (size_t)s0 * ldc, ldc);
-            } else {
-                const float *bs = trans_b ? b + (size_t)s0 * ldb : b + s0;
-                blas_call(trans_a, trans_b, m, s1 - s0, k, alpha, a, lda, bs, ldb, beta,
-                          c + s0, ldc);
-            }
+    long work = (long)m * n * k;
+    int slices = work < 65536 ? 1 : len / SLICE_MIN;
+    slices = slices < 1 ? 1 : slices > SLICES_MAX ? SLICES_MAX : slices;
+#pragma omp parallel for schedule(static) if (slices > 1 && !omp_in_parallel())
+    for (int sl = 0; sl < slices; sl++) {
+        int s0 = (int)((long)len * sl / slices), s1 = (int)((long)len * (sl + 1) / slices);
+        if (by_rows) {
+            const float *as = trans_a ? a + s0 : a + (size_t)s0 * lda;
+            blas_call(trans_a, trans_b, s1 - s0, n, k, alpha, as, lda, b, ldb, beta,
+                      c + (size_t)s0 * ldc, ldc);
+        } else {
+            const float *bs = trans_b ? b + (size_t)s0 * ldb : b + s0;
+            blas_call(trans_a, trans_b, m, s1 - s0, k, alpha, a, lda, bs, ldb, beta,
+                      c + s0, ldc);
         }
     }
 #else
@@ -279,4 +278,15 @@ int q_gemm_set_threads(int n)
     pthread_once(&blas_once, blas_setup);
 #endif
     return omp_get_max_threads();
+}
+
+int q_gemm_spin_setup(char **argv)
+{
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT"))
+        return 0;
+    if (setenv("GOMP_SPINCOUNT", "1000", 1) != 0)
+        return -1;
+    execv("/proc/self/exe", argv);
+    unsetenv("GOMP_SPINCOUNT"); /* execv returned: it failed */
+    return -1;
 }

@@ -10,9 +10,10 @@
  * Threads. One pool only: OpenMP's. OpenBLAS (Debian's pthread build) would
  * start its own pool, and two pools that spin-wait on 2 cores fight each
  * other, so OpenBLAS is set to 1 thread once (openblas_set_num_threads(1))
- * and q_sgemm splits C into one slice per OpenMP thread (by rows or columns,
- * whichever is longer), each slice one single-threaded cblas_sgemm call.
- * Called inside an OpenMP parallel region, q_sgemm runs on the calling thread.
+ * and q_sgemm cuts C into slices (by rows or columns, whichever is longer; up
+ * to 8, their number a function of the shape alone) that the OpenMP threads
+ * share, each slice one single-threaded cblas_sgemm call. Called inside an
+ * OpenMP parallel region, q_sgemm runs on the calling thread.
  *
  * OpenBLAS kernels. OpenBLAS chooses its kernels from the CPU model when it
  * loads; a CPU newer than the library (Debian 12's 0.3.21 on Emerald Rapids,
@@ -21,11 +22,12 @@
  * the core from the CPU's features (AVX-512: SkylakeX, AVX2+FMA: Haswell)
  * through OpenBLAS's own gotoblas_dynamic_init. q_sgemm_backend() says which.
  *
- * Determinism. q_sgemm_portable sums every C element over k in the same order
- * whatever the thread count: its results are bit-identical for any count.
- * The CBLAS path may differ in the last bits when the thread count (hence the
- * slicing) changes, since OpenBLAS may choose other kernels for other slice
- * shapes; for a fixed count it is repeatable.
+ * Determinism. Neither path lets the thread count change the arithmetic:
+ * q_sgemm_portable sums every C element over k in the same order whatever the
+ * tiling, and the CBLAS slices do not depend on the thread count. Results are
+ * bit-identical for any thread count (tested), and for a given backend and
+ * OpenBLAS core, run to run. The two paths differ from each other in the last
+ * bits (float reassociation).
  */
 #ifndef QATC_GEMM_H
 #define QATC_GEMM_H
@@ -54,5 +56,20 @@ const char *q_sgemm_backend(void);
 /* Sets the number of OpenMP threads for every parallel loop (layers, gemm);
  * n <= 0 means the number of processors. Returns the count now in effect. */
 int q_gemm_set_threads(int n);
+
+/* How long idle OpenMP threads spin before they sleep. libgomp's default
+ * (GOMP_SPINCOUNT 300000 PAUSEs, milliseconds on recent Intel CPUs, where a
+ * PAUSE takes ~140 cycles) is ruinous when the cores are shared: a spinning
+ * thread holds a core that the thread with the work needs. On this 2-core VM,
+ * with other jobs running, 2 threads trained at ~500 images/s with the default
+ * and ~2000 with GOMP_SPINCOUNT=1000 (bench/bench_layers.c). libgomp reads the
+ * variable only when the program loads, so:
+ * if neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, this sets
+ * GOMP_SPINCOUNT=1000 and re-executes the program (/proc/self/exe, same argv);
+ * call it first thing in main(), before any thread or file exists. Returns
+ * 0 when nothing had to be done (or in the re-executed program), -1 when the
+ * re-execution failed (the program then goes on with libgomp's default; the
+ * environment is left as it was). */
+int q_gemm_spin_setup(char **argv);
 
 #endif

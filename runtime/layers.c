@@ -80,11 +80,30 @@ static int conv_is_pointwise(const q_conv_shape *s)
     return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0 && s->pw == 0;
 }
 
+/* Convolutions run over chunks of whole images of about CONV_CHUNK_FLOATS
+ * im2col floats: the scratch stays bounded (4 MB) for any batch, while the
+ * chunks stay big enough that the parallel regions are few (each one is a
+ * wake-up and a barrier for the threads; L2-sized chunks of 128K floats
+ * measured no faster). The chunk depends only on the shape, never on the
+ * thread count. */
+#define CONV_CHUNK_FLOATS (1024 * 1024)
+
+static size_t conv_col_floats_per_image(const q_conv_shape *s)
+{
+    return (size_t)s->oh * s->ow * s->kh * s->kw * s->c;
+}
+
+static int conv_chunk_images(const q_conv_shape *s)
+{
+    size_t n = CONV_CHUNK_FLOATS / conv_col_floats_per_image(s);
+    return n < 1 ? 1 : n > (size_t)s->b ? s->b : (int)n;
+}
+
 size_t q_conv2d_scratch_floats(const q_conv_shape *s)
 {
     if (conv_is_pointwise(s))
         return 0;
-    return (size_t)s->b * s->oh * s->ow * s->kh * s->kw * s->c;
+    return (size_t)conv_chunk_images(s) * conv_col_floats_per_image(s);
 }
 
 /* The kernel columns kx in [*kx0, *kx1) that fall inside the input for output
@@ -99,16 +118,18 @@ static void valid_kx(const q_conv_shape *s, int ox, int *kx0, int *kx1)
         *kx1 = *kx0;
 }
 
-/* col[(b,oy,ox)][(ky,kx,ic)] = inp[b, oy*sh-ph+ky, ox*sw-pw+kx, ic], 0 outside.
- * col (B*OH*OW, KH*KW*C); inp (B, H, W, C). */
-static void im2col(float *col, const float *inp, const q_conv_shape *s)
+/* For images [b0, b0 + nb):
+ * col[((b−b0),oy,ox)][(ky,kx,ic)] = inp[b, oy*sh-ph+ky, ox*sw-pw+kx, ic], 0 outside.
+ * col (nb*OH*OW, KH*KW*C); inp (B, H, W, C). */
+static void im2col(float *col, const float *inp, const q_conv_shape *s, int b0, int nb)
 {
     int kdim = s->kh * s->kw * s->c, c = s->c;
 #pragma omp parallel for collapse(2)
-    for (int b = 0; b < s->b; b++) {
+    for (int bi = 0; bi < nb; bi++) {
         for (int oy = 0; oy < s->oh; oy++) {
+            int b = b0 + bi;
             for (int ox = 0; ox < s->ow; ox++) {
-                float *crow = col + (((size_t)b * s->oh + oy) * s->ow + ox) * kdim;
+                float *crow = col + (((size_t)bi * s->oh + oy) * s->ow + ox) * kdim;
                 int kx0, kx1;
                 valid_kx(s, ox, &kx0, &kx1);
                 for (int ky = 0; ky < s->kh; ky++) {
@@ -134,16 +155,18 @@ static void im2col(float *col, const float *inp, const q_conv_shape *s)
     }
 }
 
-/* The adjoint of im2col: dinp[b, iy, ix, ic] += dcol[(b,oy,ox)][(ky,kx,ic)].
+/* The adjoint of im2col for images [b0, b0 + nb):
+ * dinp[b, iy, ix, ic] += dcol[((b−b0),oy,ox)][(ky,kx,ic)].
  * Threads own images, each image summed in a fixed order. */
-static void col2im_acc(float *dinp, const float *dcol, const q_conv_shape *s)
+static void col2im_acc(float *dinp, const float *dcol, const q_conv_shape *s, int b0, int nb)
 {
     int kdim = s->kh * s->kw * s->c, c = s->c;
 #pragma omp parallel for
-    for (int b = 0; b < s->b; b++) {
+    for (int bi = 0; bi < nb; bi++) {
+        int b = b0 + bi;
         for (int oy = 0; oy < s->oh; oy++) {
             for (int ox = 0; ox < s->ow; ox++) {
-                const float *crow = dcol + (((size_t)b * s->oh + oy) * s->ow + ox) * kdim;
+                const float *crow = dcol + (((size_t)bi * s->oh + oy) * s->ow + ox) * kdim;
                 int kx0, kx1;
                 valid_kx(s, ox, &kx0, &kx1);
                 for (int ky = 0; ky < s->kh; ky++) {
@@ -164,45 +187,55 @@ static void col2im_acc(float *dinp, const float *dcol, const q_conv_shape *s)
 void q_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
                       float *scratch, const q_conv_shape *s)
 {
-    int m = s->b * s->oh * s->ow, kdim = s->kh * s->kw * s->c;
-    const float *col = inp;
-    if (!conv_is_pointwise(s)) {
-        im2col(scratch, inp, s);
-        col = scratch;
-    }
+    int kdim = s->kh * s->kw * s->c, pix = s->oh * s->ow;
     if (bias)
-        fill_rows(out, bias, m, s->oc);
-    /* out (M, OC) = col (M, K) · wᵀ, w (OC, K) */
-    q_sgemm(0, 1, m, s->oc, kdim, 1.0f, col, kdim, w, kdim, bias ? 1.0f : 0.0f, out, s->oc);
+        fill_rows(out, bias, (long)s->b * pix, s->oc);
+    float beta = bias ? 1.0f : 0.0f;
+    if (conv_is_pointwise(s)) { /* col = inp */
+        q_sgemm(0, 1, s->b * pix, s->oc, kdim, 1.0f, inp, kdim, w, kdim, beta, out, s->oc);
+        return;
+    }
+    int chunk = conv_chunk_images(s);
+    for (int b0 = 0; b0 < s->b; b0 += chunk) {
+        int nb = s->b - b0 < chunk ? s->b - b0 : chunk;
+        im2col(scratch, inp, s, b0, nb);
+        /* out rows (nb*OH*OW, OC) = col (nb*OH*OW, K) · wᵀ, w (OC, K) */
+        q_sgemm(0, 1, nb * pix, s->oc, kdim, 1.0f, scratch, kdim, w, kdim, beta,
+                out + (size_t)b0 * pix * s->oc, s->oc);
+    }
 }
 
 /* out = col · wᵀ + bias  ⇒  dw += doutᵀ · col,  dbias += Σ_rows dout,
- *                           dinp += col2im(dout · w) */
+ *                           dinp += col2im(dout · w)
+ * (chunk by chunk: dw sums the chunks in order) */
 void q_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
                        const float *inp, const float *w, float *scratch,
                        const q_conv_shape *s)
 {
-    int m = s->b * s->oh * s->ow, kdim = s->kh * s->kw * s->c;
-    int pointwise = conv_is_pointwise(s);
-    if (dw) {
-        const float *col = inp;
-        if (!pointwise) {
-            im2col(scratch, inp, s);
-            col = scratch;
-        }
-        /* dw (OC, K) += doutᵀ (OC, M) · col (M, K) */
-        q_sgemm(1, 0, s->oc, kdim, m, 1.0f, dout, s->oc, col, kdim, 1.0f, dw, kdim);
-    }
+    int kdim = s->kh * s->kw * s->c, pix = s->oh * s->ow;
     if (dbias)
-        colsum_acc(dbias, dout, m, s->oc);
-    if (dinp) {
-        if (pointwise) {
-            /* dinp (M, C) += dout (M, OC) · w (OC, C) */
+        colsum_acc(dbias, dout, (long)s->b * pix, s->oc);
+    if (conv_is_pointwise(s)) {
+        int m = s->b * pix;
+        if (dw) /* dw (OC, C) += doutᵀ (OC, M) · inp (M, C) */
+            q_sgemm(1, 0, s->oc, kdim, m, 1.0f, dout, s->oc, inp, kdim, 1.0f, dw, kdim);
+        if (dinp) /* dinp (M, C) += dout (M, OC) · w (OC, C) */
             q_sgemm(0, 0, m, s->c, s->oc, 1.0f, dout, s->oc, w, kdim, 1.0f, dinp, s->c);
-        } else {
-            /* dcol (M, K) = dout (M, OC) · w (OC, K), then scattered back */
-            q_sgemm(0, 0, m, kdim, s->oc, 1.0f, dout, s->oc, w, kdim, 0.0f, scratch, kdim);
-            col2im_acc(dinp, scratch, s);
+        return;
+    }
+    int chunk = conv_chunk_images(s);
+    for (int b0 = 0; b0 < s->b; b0 += chunk) {
+        int nb = s->b - b0 < chunk ? s->b - b0 : chunk, m = nb * pix;
+        const float *dout_c = dout + (size_t)b0 * pix * s->oc;
+        if (dw) {
+            im2col(scratch, inp, s, b0, nb);
+            /* dw (OC, K) += dout_cᵀ (OC, m) · col (m, K) */
+            q_sgemm(1, 0, s->oc, kdim, m, 1.0f, dout_c, s->oc, scratch, kdim, 1.0f, dw, kdim);
+        }
+        if (dinp) {
+            /* dcol (m, K) = dout_c (m, OC) · w (OC, K), then scattered back */
+            q_sgemm(0, 0, m, kdim, s->oc, 1.0f, dout_c, s->oc, w, kdim, 0.0f, scratch, kdim);
+            col2im_acc(dinp, scratch, s, b0, nb);
         }
     }
 }
@@ -341,46 +374,50 @@ void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
 {
     assert(n > 1);
     assert((running_mean == NULL) == (running_var == NULL));
-    /* Statistics: two passes in double; threads own channel ranges. */
+    /* Threads own channel ranges: statistics in one pass, then the output of
+     * those channels (no barrier: a thread only needs its own statistics). */
 #pragma omp parallel if ((long)n * c > PAR_MIN)
     {
         int c0, c1;
         my_channels(c, &c0, &c1);
         for (int k0 = c0; k0 < c1; k0 += CHUNK) {
             int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
-            double sum[CHUNK] = {0}, mu[CHUNK], ss[CHUNK] = {0};
-            for (long r = 0; r < n; r++)
-                SIMD
-                for (int ch = k0; ch < k1; ch++)
-                    sum[ch - k0] += inp[r * c + ch];
+            /* Sums of d = x − x[0] in double: shifted by a sample, so a large
+             * mean does not cancel the variance away.
+             * mean = x0 + Σd/N,  Σ(x − mean)² = Σd² − (Σd)²/N */
+            double s1[CHUNK] = {0}, s2[CHUNK] = {0};
+            float x0[CHUNK], scale[CHUNK], shift[CHUNK];
             SIMD
             for (int ch = k0; ch < k1; ch++)
-                mu[ch - k0] = sum[ch - k0] / n;
+                x0[ch - k0] = inp[ch];
             for (long r = 0; r < n; r++)
                 SIMD
                 for (int ch = k0; ch < k1; ch++) {
-                    double dx = inp[r * c + ch] - mu[ch - k0];
-                    ss[ch - k0] += dx * dx;
+                    double d = (double)inp[r * c + ch] - x0[ch - k0];
+                    s1[ch - k0] += d;
+                    s2[ch - k0] += d * d;
                 }
-            SIMD
             for (int ch = k0; ch < k1; ch++) {
-                double var = ss[ch - k0] / n;
-                mean[ch] = (float)mu[ch - k0];
-                rstd[ch] = (float)(1.0 / sqrt(var + eps));
+                double mu = x0[ch - k0] + s1[ch - k0] / n;
+                double ss = s2[ch - k0] - s1[ch - k0] * s1[ch - k0] / n;
+                ss = ss > 0.0 ? ss : 0.0;
+                mean[ch] = (float)mu;
+                rstd[ch] = (float)(1.0 / sqrt(ss / n + eps));
+                /* out = gamma·(x − mean)·rstd + beta = x·scale + shift */
+                scale[ch - k0] = gamma[ch] * rstd[ch];
+                shift[ch - k0] = beta[ch] - mean[ch] * scale[ch - k0];
                 if (running_mean) {
-                    double unbiased = ss[ch - k0] / (n - 1);
-                    running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * (float)mu[ch - k0];
-                    running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * (float)unbiased;
+                    running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * (float)mu;
+                    running_var[ch] = (1.0f - momentum) * running_var[ch] +
+                                      momentum * (float)(ss / (n - 1));
                 }
             }
+            for (long r = 0; r < n; r++)
+                SIMD
+                for (int ch = k0; ch < k1; ch++)
+                    out[r * c + ch] = inp[r * c + ch] * scale[ch - k0] + shift[ch - k0];
         }
     }
-    /* out = gamma · (x − mean) · rstd + beta */
-#pragma omp parallel for if ((long)n * c > PAR_MIN)
-    for (long r = 0; r < n; r++)
-        SIMD
-        for (int ch = 0; ch < c; ch++)
-            out[r * c + ch] = gamma[ch] * ((inp[r * c + ch] - mean[ch]) * rstd[ch]) + beta[ch];
 }
 
 /* out = gamma·xhat + beta, xhat = (x − mean)·rstd over the batch ⇒
@@ -434,16 +471,36 @@ void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
     }
 }
 
+/* Per channel: r = 1/sqrt(rv + eps), written for channels [k0, k1). */
+static void running_rstd(float *r, const float *running_var, int k0, int k1, float eps)
+{
+    for (int ch = k0; ch < k1; ch++)
+        r[ch - k0] = 1.0f / sqrtf(running_var[ch] + eps);
+}
+
 void q_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
                               const float *beta, const float *running_mean,
                               const float *running_var, int n, int c, float eps)
 {
-#pragma omp parallel for if ((long)n * c > PAR_MIN)
-    for (long r = 0; r < n; r++)
-        SIMD
-        for (int ch = 0; ch < c; ch++)
-            out[r * c + ch] = gamma[ch] * ((inp[r * c + ch] - running_mean[ch]) /
-                                           sqrtf(running_var[ch] + eps)) + beta[ch];
+#pragma omp parallel if ((long)n * c > PAR_MIN)
+    {
+        int c0, c1;
+        my_channels(c, &c0, &c1);
+        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
+            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
+            float r[CHUNK], scale[CHUNK], shift[CHUNK];
+            running_rstd(r, running_var, k0, k1, eps);
+            /* out = gamma·(x − rm)·r + beta = x·scale + shift */
+            for (int ch = k0; ch < k1; ch++) {
+                scale[ch - k0] = gamma[ch] * r[ch - k0];
+                shift[ch - k0] = beta[ch] - running_mean[ch] * scale[ch - k0];
+            }
+            for (long row = 0; row < n; row++)
+                SIMD
+                for (int ch = k0; ch < k1; ch++)
+                    out[row * c + ch] = inp[row * c + ch] * scale[ch - k0] + shift[ch - k0];
+        }
+    }
 }
 
 /* out = gamma·(x − rm)·r + beta, r = 1/sqrt(rv + eps) ⇒
@@ -453,30 +510,30 @@ void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
                                const float *running_mean, const float *running_var,
                                int n, int c, float eps)
 {
-    if (dinp) {
-#pragma omp parallel for if ((long)n * c > PAR_MIN)
-        for (long r = 0; r < n; r++)
-            SIMD
-            for (int ch = 0; ch < c; ch++)
-                dinp[r * c + ch] += gamma[ch] / sqrtf(running_var[ch] + eps) * dout[r * c + ch];
-    }
-    if (dgamma || dbeta) {
 #pragma omp parallel if ((long)n * c > PAR_MIN)
-        {
-            int c0, c1;
-            my_channels(c, &c0, &c1);
-            for (int k0 = c0; k0 < c1; k0 += CHUNK) {
-                int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
+    {
+        int c0, c1;
+        my_channels(c, &c0, &c1);
+        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
+            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
+            float r[CHUNK], g[CHUNK];
+            running_rstd(r, running_var, k0, k1, eps);
+            for (int ch = k0; ch < k1; ch++)
+                g[ch - k0] = gamma[ch] * r[ch - k0];
+            if (dinp)
+                for (long row = 0; row < n; row++)
+                    SIMD
+                    for (int ch = k0; ch < k1; ch++)
+                        dinp[row * c + ch] += g[ch - k0] * dout[row * c + ch];
+            if (dgamma || dbeta) {
                 double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
-                for (long r = 0; r < n; r++)
+                for (long row = 0; row < n; row++)
                     SIMD
                     for (int ch = k0; ch < k1; ch++) {
-                        float xhat = (inp[r * c + ch] - running_mean[ch]) /
-                                     sqrtf(running_var[ch] + eps);
-                        sdy[ch - k0] += dout[r * c + ch];
-                        sdyx[ch - k0] += (double)dout[r * c + ch] * xhat;
+                        float xhat = (inp[row * c + ch] - running_mean[ch]) * r[ch - k0];
+                        sdy[ch - k0] += dout[row * c + ch];
+                        sdyx[ch - k0] += (double)dout[row * c + ch] * xhat;
                     }
-                SIMD
                 for (int ch = k0; ch < k1; ch++) {
                     if (dbeta)
                         dbeta[ch] += (float)sdy[ch - k0];

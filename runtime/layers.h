@@ -29,12 +29,12 @@
  *
  * Threads (OpenMP; q_gemm_set_threads sets the count): convolutions and
  * linear layers go through q_sgemm (gemm.h); the other loops are split over
- * batch rows or channels so that every output element is computed by one
- * thread in a fixed order. Everything except the GEMM is therefore
- * bit-identical for any thread count; what may change with the thread count
- * is only the last bits of GEMM results on the CBLAS path (OpenBLAS picks
- * kernels per slice), see gemm.h. Reductions over the batch (bias, batch norm
- * statistics, dwconv weight gradients) accumulate in double.
+ * images, rows or channels so that every output element is computed by one
+ * thread in a fixed order. With gemm.h's thread-independent slicing, every
+ * result is bit-identical for any thread count (tested); only the GEMM
+ * backend (OpenBLAS core or portable) changes the last bits. Reductions over
+ * the batch (bias, batch norm statistics, dwconv weight gradients) accumulate
+ * in double.
  */
 #ifndef QATC_LAYERS_H
 #define QATC_LAYERS_H
@@ -62,11 +62,14 @@ q_conv_shape q_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int k
 /* ---- conv2d ----------------------------------------------------------------
  * out[b,oy,ox,oc] = bias[oc] + sum_{ky,kx,ic} w[oc,ky,kx,ic] *
  *                   inp[b, oy*sh - ph + ky, ox*sw - pw + kx, ic]   (0 outside)
- * Computed as im2col + GEMM: col (B*OH*OW, KH*KW*IC), out = col · wᵀ.
+ * Computed as im2col + GEMM, over chunks of whole images: col (n*OH*OW,
+ * KH*KW*IC) for n images at a time, out rows = col · wᵀ. n is chosen from the
+ * shape alone (col up to about 1M floats, at least one image), which bounds
+ * the scratch and the number of GEMM calls.
  * scratch: q_conv2d_scratch_floats(s) floats (0 for a 1x1, stride 1, pad 0
  * convolution, which uses the input as col directly; NULL is fine then).
- * The same scratch serves forward and backward; its content between calls
- * does not matter. */
+ * The same scratch serves forward and backward and may be shared by all
+ * layers (take the largest); its content between calls does not matter. */
 size_t q_conv2d_scratch_floats(const q_conv_shape *s);
 
 /* out (B, OH, OW, OC); inp (B, H, W, C); w (OC, KH, KW, C); bias (OC) or NULL

@@ -96,13 +96,14 @@ static void acts_point(net *n, arena *a)
             n->t[i + 1] = takef(a, out);
             n->dt[i + 1] = takef(a, out);
         }
-        L->z = L->bn_mean = L->bn_rstd = L->sf = L->rstd_run = L->wq = NULL;
+        L->z = L->bn_mean = L->bn_rstd = L->sf = L->rstd_run = L->inv_sf = L->wq = NULL;
         if (L->bn) {
             L->z = takef(a, out);
             L->bn_mean = takef(a, (size_t)L->out_c);
             L->bn_rstd = takef(a, (size_t)L->out_c);
             L->sf = takef(a, (size_t)L->out_c);
             L->rstd_run = takef(a, (size_t)L->out_c);
+            L->inv_sf = takef(a, (size_t)L->out_c);
         }
         if (is_weighted(L->type))
             L->wq = takef(a, (size_t)L->n_w);
@@ -393,6 +394,7 @@ void net_weight_quant(net *n, net_layer *L)
         for (int32_t c = 0; c < L->out_c; c++) {
             L->rstd_run[c] = 1.0f / sqrtf(L->running_var[c] + NET_BN_EPS);
             L->sf[c] = L->gamma[c] * L->rstd_run[c];
+            L->inv_sf[c] = 1.0f / L->sf[c];
         }
         if (L->type == CFG_DWCONV2D) {
             for (int64_t j = 0; j < nw; j++)
@@ -423,30 +425,72 @@ void net_weight_quant(net *n, net_layer *L)
 
 /* ---- forward -------------------------------------------------------------- */
 
-/* Fused activation in place over y[0..cnt), writing its gradient mask and
- * returning the range of the result (for the observer). */
+/* Elementwise work is cut into chunks spread over the OpenMP threads; each
+ * chunk runs a SIMD kernel compiled for AVX-512, AVX2 and baseline x86-64
+ * (picked at load time). Every element is computed on its own, so results do
+ * not depend on the thread count. */
+#define NET_CHUNK 16384
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define NET_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NET_SIMD_CLONES
+#endif
+
+/* One chunk of the fused activation: in place, writing the gradient mask
+ * (relu: x > 0; relu6: 0 < x < 6; none: 1) and the range of the result. */
+NET_SIMD_CLONES
+static void act_chunk(float *y, size_t cnt, q_act act, uint8_t *mask, float *lo, float *hi)
+{
+    float mn = INFINITY, mx = -INFINITY;
+    if (act == Q_ACT_RELU) {
+#pragma omp simd reduction(min : mn) reduction(max : mx)
+        for (size_t i = 0; i < cnt; i++) {
+            float v = y[i];
+            mask[i] = v > 0.0f;
+            v = v > 0.0f ? v : 0.0f; /* y = max(0, x) */
+            y[i] = v;
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+        }
+    } else if (act == Q_ACT_RELU6) {
+#pragma omp simd reduction(min : mn) reduction(max : mx)
+        for (size_t i = 0; i < cnt; i++) {
+            float v = y[i];
+            mask[i] = v > 0.0f && v < 6.0f;
+            v = v > 0.0f ? v : 0.0f; /* y = clamp(x, 0, 6) */
+            v = v < 6.0f ? v : 6.0f;
+            y[i] = v;
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+        }
+    } else {
+#pragma omp simd reduction(min : mn) reduction(max : mx)
+        for (size_t i = 0; i < cnt; i++) {
+            float v = y[i];
+            mask[i] = 1;
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+        }
+    }
+    *lo = mn;
+    *hi = mx;
+}
+
+/* Fused activation in place over y[0..cnt), its mask and the result's range
+ * (for the observer). */
 static void act_forward(float *y, size_t cnt, q_act act, uint8_t *mask, float *lo,
                         float *hi)
 {
     float mn = INFINITY, mx = -INFINITY;
+    size_t chunks = (cnt + NET_CHUNK - 1) / NET_CHUNK;
 #pragma omp parallel for schedule(static) reduction(min : mn) reduction(max : mx) \
-    if (cnt >= 32768)
-    for (size_t i = 0; i < cnt; i++) {
-        float v = y[i];
-        uint8_t m = 1;
-        if (act == Q_ACT_RELU) {
-            /* y = max(0, x): gradient where x > 0 */
-            m = v > 0.0f;
-            v = m ? v : 0.0f;
-        } else if (act == Q_ACT_RELU6) {
-            /* y = clamp(x, 0, 6): gradient where 0 < x < 6 */
-            m = v > 0.0f && v < 6.0f;
-            v = v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
-        }
-        y[i] = v;
-        mask[i] = m;
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
+    if (chunks > 1)
+    for (size_t k = 0; k < chunks; k++) {
+        size_t at = k * NET_CHUNK, len = cnt - at < NET_CHUNK ? cnt - at : NET_CHUNK;
+        float l, h;
+        act_chunk(y + at, len, act, mask + at, &l, &h);
+        mn = l < mn ? l : mn;
+        mx = h > mx ? h : mx;
     }
     *lo = mn;
     *hi = mx;
@@ -466,13 +510,26 @@ static void output_stage(net *n, net_layer *L, float *y, size_t cnt, int trainin
         fq_forward_and_mask_f32(y, (int64_t)cnt, p, y, L->mask);
 }
 
-/* z[r, c] /= sf[c] over rows of C */
-static void div_channels(float *z, size_t rows, int32_t c, const float *sf)
+/* z[r, c] *= inv[c] over rows of C (the rescale by 1 / sf). */
+NET_SIMD_CLONES
+static void scale_rows(float *z, size_t rows, int32_t c, const float *inv)
 {
-#pragma omp parallel for schedule(static) if (rows * (size_t)c >= 32768)
-    for (size_t r = 0; r < rows; r++)
+    for (size_t r = 0; r < rows; r++) {
+        float *zr = z + r * (size_t)c;
+#pragma omp simd
         for (int32_t k = 0; k < c; k++)
-            z[r * (size_t)c + (size_t)k] /= sf[k];
+            zr[k] *= inv[k];
+    }
+}
+
+static void scale_channels(float *z, size_t rows, int32_t c, const float *inv)
+{
+    size_t per = NET_CHUNK / (size_t)c + 1, chunks = (rows + per - 1) / per;
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (size_t k = 0; k < chunks; k++) {
+        size_t r0 = k * per, len = rows - r0 < per ? rows - r0 : per;
+        scale_rows(z + r0 * (size_t)c, len, c, inv);
+    }
 }
 
 static void forward_layer(net *n, int i, int b, int training)
@@ -507,7 +564,7 @@ static void forward_layer(net *n, int i, int b, int training)
         }
         if (L->bn) {
             if (n->qat) /* z = conv(x, wq) / sf */
-                div_channels(L->z, rows, L->out_c, L->sf);
+                scale_channels(L->z, rows, L->out_c, L->inv_sf);
             L->bn_batch_stats = training && !(n->qat && n->bn_frozen);
             if (L->bn_batch_stats)
                 q_batchnorm_train_forward(out, L->bn_mean, L->bn_rstd, L->running_mean,
@@ -558,11 +615,34 @@ const float *net_forward(net *n, int b, int training)
 
 /* dy · mask in place (the STE of the fake quantizer and the activation's
  * derivative together). */
-static void apply_mask(float *d, const uint8_t *mask, size_t cnt)
+NET_SIMD_CLONES
+static void mask_chunk(float *d, const uint8_t *mask, size_t cnt)
 {
-#pragma omp parallel for schedule(static) if (cnt >= 32768)
+#pragma omp simd
     for (size_t i = 0; i < cnt; i++)
         d[i] = mask[i] ? d[i] : 0.0f;
+}
+
+static void apply_mask(float *d, const uint8_t *mask, size_t cnt)
+{
+    size_t chunks = (cnt + NET_CHUNK - 1) / NET_CHUNK;
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (size_t k = 0; k < chunks; k++) {
+        size_t at = k * NET_CHUNK, len = cnt - at < NET_CHUNK ? cnt - at : NET_CHUNK;
+        mask_chunk(d + at, mask + at, len);
+    }
+}
+
+/* dsf[c] −= Σ_rows dz · z (double accumulation, rows in order). */
+NET_SIMD_CLONES
+static void dot_channels(double *dsf, const float *dz, const float *z, size_t rows, int32_t c)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *a = dz + r * (size_t)c, *b = z + r * (size_t)c;
+#pragma omp simd
+        for (int32_t k = 0; k < c; k++)
+            dsf[k] -= (double)a[k] * (double)b[k];
+    }
 }
 
 /* The weight gradient of QAT: wq = fq(w · sf) ⇒ dwf = dwq · mask;
@@ -618,12 +698,10 @@ static void backward_layer(net *n, int i, int b)
                 int32_t C = L->out_c;
                 for (int32_t c = 0; c < C; c++)
                     dsf[c] = 0.0;
-                for (size_t r = 0; r < rows; r++)
-                    for (int32_t c = 0; c < C; c++)
-                        dsf[c] -= (double)dz[r * C + c] * (double)L->z[r * C + c];
+                dot_channels(dsf, dz, L->z, rows, C);
                 for (int32_t c = 0; c < C; c++)
                     dsf[c] /= (double)L->sf[c];
-                div_channels(dz, rows, C, L->sf);
+                scale_channels(dz, rows, C, L->inv_sf);
             }
             dy = dz;
         }

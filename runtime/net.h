@@ -77,6 +77,7 @@ typedef struct {
     float *z;                /* (B,OH,OW,OC) conv output before BN (divided by sf in QAT) */
     float *bn_mean, *bn_rstd;/* (OC) batch statistics of the last training forward */
     float *sf, *rstd_run;    /* (OC) QAT fold factor and 1/sqrt(running_var+eps) used */
+    float *inv_sf;           /* (OC) 1 / sf */
     float *wq;               /* (n_w) the weights the forward used in QAT (folded, fake-quantized) */
     uint8_t *wmask;          /* (n_w) STE mask of wq */
     uint8_t *mask;           /* (B,OH,OW,OC) STE mask of the output ∧ activation mask */

@@ -106,8 +106,12 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
+    /* qfile syncs every file it writes; on tmpfs that costs nothing, which keeps
+     * the ~430 writes of this suite from waiting on a busy disk. */
     const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/test_frozen_io.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (!tmp || !tmp[0])
+        tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(f->dir, sizeof f->dir, "%s/test_frozen_io.XXXXXX", tmp);
     if (!mkdtemp(f->dir)) {
         free(f);
         return -1;

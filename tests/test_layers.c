@@ -506,6 +506,19 @@ static void test_layers_batchnorm_train_forward_stats(void **state)
         wrv[ch] = 0.9 + 0.1 * ss / 49;
     }
     expect_close("bn_train out c70", c.out, want, 50 * 70, 1e-5);
+
+    /* a mean 1e6 times the spread: the shifted one-pass sums keep the variance */
+    float big[6] = {10000.0f, 10000.01f, 9999.99f, 10000.02f, 9999.98f, 10000.0f};
+    float bout[6], bmean, brstd, one = 1.0f, zero = 0.0f;
+    q_batchnorm_train_forward(bout, &bmean, &brstd, NULL, NULL, big, &one, &zero, 6, 1, 0.0f, 0.1f);
+    double bs = 0, bss = 0;
+    for (int i = 0; i < 6; i++)
+        bs += big[i];
+    for (int i = 0; i < 6; i++)
+        bss += (big[i] - bs / 6) * (big[i] - bs / 6);
+    double want_b[2] = {bs / 6, 1.0 / sqrt(bss / 6)};
+    float got_b[2] = {bmean, brstd};
+    expect_close("bn_train large mean: mean rstd", got_b, want_b, 2, 1e-6);
     expect_close("bn_train running_var c70", rv2, wrv, 70, 1e-6);
     free(want);
     free(rm2);
@@ -918,25 +931,29 @@ static void test_layers_gemm_paths_agree(void **state)
     expect_close("gemm k=0 scales C", c, want, 2, 0);
 }
 
-/* The portable GEMM is bit-identical for 1 and 2 threads. */
-static void test_layers_gemm_portable_thread_independent(void **state)
+/* Both GEMM paths are bit-identical for 1, 2 and 3 threads. */
+static void test_layers_gemm_thread_independent(void **state)
 {
     (void)state;
     int saved = omp_get_max_threads();
-    float *x[2];
-    for (int t = 0; t < 2; t++) {
-        omp_set_num_threads(t + 1);
-        x[t] = gemm_case(q_sgemm_portable, "portable threads", 1, 0, 40, 90, 700, 1.0f, 0.0f,
-                         0, 7);
+    gemm_fn fns[2] = {q_sgemm_portable, q_sgemm};
+    const char *names[2] = {"portable threads", "q_sgemm threads"};
+    for (int f = 0; f < 2; f++) {
+        float *x[3];
+        for (int t = 0; t < 3; t++) {
+            omp_set_num_threads(t + 1);
+            x[t] = gemm_case(fns[f], names[f], 1, 0, 300, 90, 700, 1.0f, 0.0f, 0, 7);
+        }
+        omp_set_num_threads(saved);
+        assert_memory_equal(x[0], x[1], sizeof(float) * 300 * 90);
+        assert_memory_equal(x[0], x[2], sizeof(float) * 300 * 90);
+        for (int t = 0; t < 3; t++)
+            free(x[t]);
     }
-    omp_set_num_threads(saved);
-    assert_memory_equal(x[0], x[1], sizeof(float) * 40 * 90);
-    free(x[0]);
-    free(x[1]);
 }
 
-/* Non-GEMM layers give bit-identical results for 1 and 2 threads (sizes above
- * the single-thread cut-off). */
+/* Layers give bit-identical results for 1 and 2 threads (sizes above the
+ * single-thread cut-offs), conv2d included (q_sgemm on either path). */
 static void test_layers_thread_independent(void **state)
 {
     (void)state;
@@ -947,12 +964,21 @@ static void test_layers_thread_independent(void **state)
     size_t n = in_size(&s), nw = 9 * 40;
     float *x = rand_buf(&r, n, -1, 2), *w = rand_buf(&r, nw, -1, 1), *dout = rand_buf(&r, n, -1, 1);
     float *g = rand_buf(&r, 40, 0.5f, 1.5f), *bt = rand_buf(&r, 40, -1, 1);
-    float *res[2][5];
+    size_t cnw = (size_t)40 * 9 * 40;
+    float *cw = rand_buf(&r, cnw, -0.1f, 0.1f);
+    float *res[2][7];
     for (int t = 0; t < 2; t++) {
         omp_set_num_threads(t + 1);
         float *dx = zbuf(n), *dw = zbuf(nw), *db = zbuf(40), *bn = zbuf(n), *bdx = zbuf(n + 80);
         float mean[40], rstd[40];
         q_dwconv2d_backward(dx, dw, db, dout, x, w, &s);
+        /* conv2d through q_sgemm (CBLAS slices or portable tiles) */
+        float *cdx = zbuf(n + cnw), *cout = zbuf(n), *cscr = zbuf(q_conv2d_scratch_floats(&s));
+        q_conv2d_forward(cout, x, cw, NULL, cscr, &s);
+        q_conv2d_backward(cdx, cdx + n, NULL, dout, x, cw, cscr, &s);
+        res[t][5] = cout;
+        res[t][6] = cdx;
+        free(cscr);
         q_batchnorm_train_forward(bn, mean, rstd, NULL, NULL, x, g, bt, 8 * 14 * 14, 40, 1e-5f, 0.1f);
         q_batchnorm_train_backward(bdx, bdx + n, bdx + n + 40, dout, x, mean, rstd, g,
                                    8 * 14 * 14, 40);
@@ -963,8 +989,8 @@ static void test_layers_thread_independent(void **state)
         res[t][4] = bdx;
     }
     omp_set_num_threads(saved);
-    const size_t sizes[5] = {n, nw, 40, n, n + 80};
-    for (int i = 0; i < 5; i++) {
+    const size_t sizes[7] = {n, nw, 40, n, n + 80, n, n + cnw};
+    for (int i = 0; i < 7; i++) {
         assert_memory_equal(res[0][i], res[1][i], sizeof(float) * sizes[i]);
         free(res[0][i]);
         free(res[1][i]);
@@ -974,6 +1000,70 @@ static void test_layers_thread_independent(void **state)
     free(dout);
     free(g);
     free(bt);
+    free(cw);
+}
+
+/* Naive conv backward in double: dinp, dw (OHWI) for out = conv(x, w). */
+static void ref_conv_backward(double *dx, double *dw, const float *dout, const float *x,
+                              const float *w, const q_conv_shape *s)
+{
+    memset(dx, 0, sizeof(double) * in_size(s));
+    memset(dw, 0, sizeof(double) * s->oc * s->kh * s->kw * s->c);
+    for (int b = 0; b < s->b; b++)
+        for (int oy = 0; oy < s->oh; oy++)
+            for (int ox = 0; ox < s->ow; ox++)
+                for (int oc = 0; oc < s->oc; oc++) {
+                    double d = dout[(((size_t)b * s->oh + oy) * s->ow + ox) * s->oc + oc];
+                    for (int ky = 0; ky < s->kh; ky++)
+                        for (int kx = 0; kx < s->kw; kx++) {
+                            int iy = oy * s->sh - s->ph + ky, ix = ox * s->sw - s->pw + kx;
+                            if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
+                                continue;
+                            size_t xi = (((size_t)b * s->h + iy) * s->w + ix) * s->c;
+                            size_t wi = (((size_t)oc * s->kh + ky) * s->kw + kx) * s->c;
+                            for (int ic = 0; ic < s->c; ic++) {
+                                dx[xi + ic] += d * w[wi + ic];
+                                dw[wi + ic] += d * x[xi + ic];
+                            }
+                        }
+                }
+}
+
+/* A shape whose im2col takes two chunks (6 images, then 2): forward and
+ * backward against the naive references. */
+static void test_layers_conv2d_chunked(void **state)
+{
+    (void)state;
+    q_conv_shape s = q_conv_shape_make(8, 40, 38, 12, 8, 3, 3, 1, 1, 1, 1);
+    size_t per_image = (size_t)40 * 38 * 9 * 12; /* 164160: 6 images in 1M floats */
+    assert_int_equal(q_conv2d_scratch_floats(&s), 6 * per_image);
+    q_rng r;
+    q_rng_seed(&r, 16);
+    size_t nw = (size_t)8 * 9 * 12;
+    float *x = rand_buf(&r, in_size(&s), -1, 1), *w = rand_buf(&r, nw, -1, 1);
+    float *dout = rand_buf(&r, out_size(&s), -1, 1), *out = zbuf(out_size(&s));
+    float *scratch = zbuf(q_conv2d_scratch_floats(&s)), *dx = zbuf(in_size(&s)), *dw = zbuf(nw);
+    double *want = malloc(sizeof(double) * out_size(&s));
+    double *wdx = malloc(sizeof(double) * in_size(&s)), *wdw = malloc(sizeof(double) * nw);
+    assert_true(want && wdx && wdw);
+    ref_conv(want, x, w, NULL, &s, 0);
+    q_conv2d_forward(out, x, w, NULL, scratch, &s);
+    expect_close("conv chunked forward", out, want, out_size(&s), 1e-5);
+    ref_conv_backward(wdx, wdw, dout, x, w, &s);
+    q_conv2d_backward(dx, dw, NULL, dout, x, w, scratch, &s);
+    expect_close("conv chunked dinp", dx, wdx, in_size(&s), 1e-5);
+    /* each dw element sums 12160 products of size ~0.25: float error up to ~2e-4 */
+    expect_close("conv chunked dw", dw, wdw, nw, 5e-4);
+    free(x);
+    free(w);
+    free(dout);
+    free(out);
+    free(scratch);
+    free(dx);
+    free(dw);
+    free(want);
+    free(wdx);
+    free(wdw);
 }
 
 static void test_layers_scratch_size(void **state)
@@ -990,9 +1080,23 @@ static void test_layers_scratch_size(void **state)
     assert_int_equal(d.ow, 2); /* (6 − 2) / 3 + 1 */
 }
 
-int main(void)
+/* main() ran q_gemm_spin_setup: the program now runs with a spin count (or
+ * the user's own wait policy). */
+static void test_layers_spin_setup(void **state)
 {
+    (void)state;
+    const char *policy = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
+    printf("  OMP_WAIT_POLICY=%s GOMP_SPINCOUNT=%s\n", policy ? policy : "(unset)",
+           spin ? spin : "(unset)");
+    assert_true(policy || spin);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    q_gemm_spin_setup(argv);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layers_spin_setup),
         cmocka_unit_test(test_layers_conv2d_gradcheck),
         cmocka_unit_test(test_layers_dwconv2d_gradcheck),
         cmocka_unit_test(test_layers_linear_gradcheck),
@@ -1008,8 +1112,9 @@ int main(void)
         cmocka_unit_test(test_layers_argmax_lowest_tie),
         cmocka_unit_test(test_layers_he_init),
         cmocka_unit_test(test_layers_gemm_paths_agree),
-        cmocka_unit_test(test_layers_gemm_portable_thread_independent),
+        cmocka_unit_test(test_layers_gemm_thread_independent),
         cmocka_unit_test(test_layers_thread_independent),
+        cmocka_unit_test(test_layers_conv2d_chunked),
         cmocka_unit_test(test_layers_scratch_size),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /* startup — the smallest Cortex-M startup that runs C: a vector table, .data
  * copied from flash, .bss zeroed, the stack painted (for the high-water
- * mark), main, and a semihosting exit with main's return value.
+ * mark), main, and a semihosting exit with main's return value — or with
+ * STARTUP_FAULT_STATUS when the stack overflowed into .bss.
  * The symbols come from sections.ld. */
 #include "startup.h"
 
@@ -28,7 +29,12 @@ void reset_handler(void)
     __asm__ volatile("mov %0, sp" : "=r"(sp));
     for (volatile uint32_t *paint = _stack_bottom; paint < sp; paint++)
         *paint = STACK_PAINT;
-    semihost_exit(main());
+    int status = main();
+    if (*_stack_bottom != STACK_PAINT) {  /* the deepest word got written: no room left */
+        semihost_write0("stack overflow: the stack reached the end of .bss\n");
+        status = STARTUP_FAULT_STATUS;
+    }
+    semihost_exit(status);
 }
 
 uint32_t startup_stack_used(void)

@@ -5,7 +5,8 @@
 #include <stdint.h>
 
 /* Exit status of an image that took a fault (e.g. an unaligned access on
- * Cortex-M0): distinct from any self-test result, which is clamped to 0..127. */
+ * Cortex-M0) or whose stack overflowed: distinct from any self-test result,
+ * which is clamped to 0..127. */
 #define STARTUP_FAULT_STATUS 250
 
 /* Bytes of stack touched since reset (the high-water mark): the reset

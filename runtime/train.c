@@ -1,0 +1,751 @@
+/* train — float pretraining, PTQ, QAT with the freeze schedule, int8
+ * evaluation, checkpoints and resume (see train.h). */
+#include "train.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "convert.h"
+#include "dataset.h"
+#include "frozen_io.h"
+#include "gemm.h"
+#include "net.h"
+#include "optim.h"
+#include "q8_exec.h"
+#include "qfile.h"
+#include "rng.h"
+
+enum { PHASE_PRETRAIN, PHASE_QAT, PHASE_DONE };
+
+#define CKPT_MAGIC "QATCCKP1"
+#define CSV_ROW_MAX 160
+
+/* Everything a checkpoint restores besides the arrays (plain data). */
+typedef struct {
+    char magic[8];
+    uint32_t n_layers;
+    uint64_t n_params, n_state, opt_bytes, csv_bytes;
+    int32_t phase;            /* PHASE_* */
+    int32_t epoch;            /* within the phase */
+    int32_t batch;            /* next batch of that epoch */
+    int32_t qat, observers, bn_frozen, ptq_done;
+    q_rng rng;                /* current */
+    q_rng rng_epoch;          /* at the start of the current epoch, before its shuffle */
+    double loss_sum;          /* this epoch so far, Σ loss · images */
+    int64_t loss_images;
+    double epoch_seconds;     /* this epoch so far */
+    double elapsed;           /* training and evaluation, all runs */
+    double float_acc, ptq_acc, best_acc;
+    int32_t have_float, have_best, best_epoch, timed_out;
+    int64_t images[2];        /* trained, per phase */
+    double train_seconds[2];  /* spent in training steps, per phase */
+} ckpt_header;
+
+typedef struct {
+    const train_opts *o;
+    q_config cfg;
+    net n;
+    q_optim opt;
+    q_dataset train, eval;
+    int32_t *order;           /* (train.n) the epoch's visiting order */
+    int32_t *eval_order;      /* (eval.n) identity */
+    int32_t *labels;          /* (batch_cap) */
+    uint8_t *labels8;         /* (batch_cap) */
+    int8_t *eval_q;           /* (eval.n, image) the int8 eval inputs */
+    char *csv;                /* the log so far, CSV_ROW_MAX per row */
+    size_t csv_cap;
+    ckpt_header h;
+    char path_model[4200], path_ckpt[4200], path_csv[4200];
+    double run_start;         /* wall clock of this run */
+    double elapsed_at_start;
+    int tty;
+    double last_progress;
+} trainer;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double elapsed(const trainer *t)
+{
+    return t->elapsed_at_start + (now_s() - t->run_start);
+}
+
+static const cfg_phase *phase_cfg(const trainer *t, int phase)
+{
+    return phase == PHASE_PRETRAIN ? &t->cfg.pretrain : &t->cfg.qat;
+}
+
+static const char *phase_name(int phase)
+{
+    return phase == PHASE_PRETRAIN ? "float" : "qat";
+}
+
+static void say(const trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const trainer *t, const char *fmt, ...)
+{
+    if (t->o->quiet)
+        return;
+    if (t->tty)
+        fputs("\r\033[K", stderr);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+}
+
+/* ---- checkpoint ----------------------------------------------------------- */
+
+static int write_all(FILE *f, const void *p, size_t n)
+{
+    return n == 0 || fwrite(p, 1, n, f) == n ? 0 : -1;
+}
+
+static int ckpt_write(trainer *t, qerr *e)
+{
+    ckpt_header *h = &t->h;
+    memcpy(h->magic, CKPT_MAGIC, 8);
+    h->n_layers = (uint32_t)t->n.n_layers;
+    h->n_params = t->n.n_params;
+    h->n_state = t->n.n_state;
+    h->opt_bytes = q_optim_state_bytes(&t->opt);
+    h->csv_bytes = strlen(t->csv);
+    h->qat = t->n.qat;
+    h->observers = t->n.observers;
+    h->bn_frozen = t->n.bn_frozen;
+    h->elapsed = elapsed(t);
+    qfile q;
+    if (qfile_begin(&q, t->path_ckpt, e))
+        return -1;
+    int bad = write_all(q.f, h, sizeof *h) ||
+              write_all(q.f, t->n.params, t->n.n_params * sizeof(float)) ||
+              write_all(q.f, t->n.state, t->n.n_state * sizeof(float));
+    for (int i = 0; i < t->n.n_layers && !bad; i++)
+        bad = write_all(q.f, &t->n.layers[i].obs, sizeof(obs_act));
+    if (!bad)
+        bad = write_all(q.f, q_optim_state(&t->opt), h->opt_bytes) ||
+              write_all(q.f, t->csv, h->csv_bytes);
+    if (bad) {
+        qfile_abort(&q);
+        return qerr_set(e, "%s: write failed", t->path_ckpt);
+    }
+    return qfile_commit(&q, e);
+}
+
+static int read_all(FILE *f, void *p, size_t n)
+{
+    return n == 0 || fread(p, 1, n, f) == n ? 0 : -1;
+}
+
+/* Builds the optimizer of a phase (fresh state). */
+static int build_optim(trainer *t, int phase, qerr *e)
+{
+    const cfg_optimizer *c = &phase_cfg(t, phase)->optimizer;
+    q_optim_config oc = {
+        .type = c->type == CFG_ADAM ? Q_OPTIM_ADAM : Q_OPTIM_SGD,
+        .momentum = (float)c->momentum,
+        .nesterov = c->nesterov,
+        .weight_decay = (float)c->weight_decay,
+        .beta1 = (float)c->beta1,
+        .beta2 = (float)c->beta2,
+        .eps = (float)c->eps,
+    };
+    q_optim_free(&t->opt);
+    return q_optim_build(&t->opt, &oc, t->n.n_params, e);
+}
+
+static int ckpt_read(trainer *t, qerr *e)
+{
+    FILE *f = fopen(t->path_ckpt, "rb");
+    if (!f)
+        return qerr_set(e, "%s: cannot resume: no checkpoint (%s)", t->path_ckpt,
+                        "run without --resume first");
+    ckpt_header h;
+    int bad = read_all(f, &h, sizeof h);
+    if (bad || memcmp(h.magic, CKPT_MAGIC, 8) != 0) {
+        fclose(f);
+        return qerr_set(e, "%s: not a qatc checkpoint", t->path_ckpt);
+    }
+    if (h.n_layers != (uint32_t)t->n.n_layers || h.n_params != t->n.n_params ||
+        h.n_state != t->n.n_state || h.csv_bytes >= t->csv_cap) {
+        fclose(f);
+        return qerr_set(e, "%s: the checkpoint does not match %s (other layers)", t->path_ckpt,
+                        t->cfg.config_path);
+    }
+    t->h = h;
+    bad = read_all(f, t->n.params, h.n_params * sizeof(float)) ||
+          read_all(f, t->n.state, h.n_state * sizeof(float));
+    for (int i = 0; i < t->n.n_layers && !bad; i++)
+        bad = read_all(f, &t->n.layers[i].obs, sizeof(obs_act));
+    if (!bad && build_optim(t, h.phase == PHASE_PRETRAIN ? PHASE_PRETRAIN : PHASE_QAT, e)) {
+        fclose(f);
+        return -1;
+    }
+    if (!bad && h.opt_bytes != q_optim_state_bytes(&t->opt)) {
+        fclose(f);
+        return qerr_set(e, "%s: the optimizer state does not match the config", t->path_ckpt);
+    }
+    if (!bad)
+        bad = read_all(f, q_optim_state(&t->opt), h.opt_bytes) ||
+              read_all(f, t->csv, h.csv_bytes);
+    fclose(f);
+    if (bad)
+        return qerr_set(e, "%s: truncated checkpoint", t->path_ckpt);
+    t->csv[h.csv_bytes] = '\0';
+    t->n.qat = h.qat;
+    t->n.bn_frozen = h.bn_frozen;
+    t->n.observers = h.observers; /* the observers' own flags came with them */
+    t->elapsed_at_start = h.elapsed;
+    return 0;
+}
+
+static int csv_write(trainer *t, qerr *e)
+{
+    qfile q;
+    if (qfile_begin(&q, t->path_csv, e))
+        return -1;
+    fputs("epoch,phase,loss,float_acc,int8_acc,lr,seconds\n", q.f);
+    fputs(t->csv, q.f);
+    return qfile_commit(&q, e);
+}
+
+/* Appends one row: acc < 0 leaves the column empty. */
+static void csv_row(trainer *t, int epoch, const char *phase, double loss, double float_acc,
+                    double int8_acc, double lr, double seconds)
+{
+    char fa[32] = "", ia[32] = "", ls[32] = "";
+    if (float_acc >= 0)
+        snprintf(fa, sizeof fa, "%.4f", 100.0 * float_acc);
+    if (int8_acc >= 0)
+        snprintf(ia, sizeof ia, "%.4f", 100.0 * int8_acc);
+    if (loss >= 0)
+        snprintf(ls, sizeof ls, "%.6f", loss);
+    size_t len = strlen(t->csv);
+    if (len + CSV_ROW_MAX < t->csv_cap)
+        snprintf(t->csv + len, CSV_ROW_MAX, "%d,%s,%s,%s,%s,%.6g,%.2f\n", epoch, phase, ls, fa,
+                 ia, lr, seconds);
+}
+
+/* ---- evaluation ----------------------------------------------------------- */
+
+/* Top-1 accuracy of the net (float or fake-quant, running BN statistics). */
+static double eval_net(trainer *t)
+{
+    int32_t nb = dataset_batches(&t->eval, t->n.batch_cap, 0);
+    int64_t ok = 0;
+    for (int32_t b = 0; b < nb; b++) {
+        int32_t cnt = dataset_batch_float(&t->eval, t->eval_order, b, t->n.batch_cap, net_input(&t->n),
+                                          t->labels8);
+        const float *logits = net_forward(&t->n, cnt, 0);
+        for (int32_t i = 0; i < cnt; i++)
+            ok += q_argmax(logits + (size_t)i * t->n.n_classes, t->n.n_classes) ==
+                  t->labels8[i];
+    }
+    return (double)ok / (double)t->eval.n;
+}
+
+/* Top-1 accuracy of the int8 model with the reference kernels, the eval set
+ * split over threads (one executor each). Returns -1 with e set on failure. */
+static int eval_int8(trainer *t, const q_model *m, double *acc, qerr *e)
+{
+    int32_t per = dataset_image_size(&t->eval);
+    int32_t k = q_shape_size(m->layers[m->n_layers - 1].out_shape);
+    int64_t ok = 0;
+    int failed = 0;
+#pragma omp parallel reduction(+ : ok)
+    {
+        qerr le;
+        q8_exec *x = q8_exec_new(m, &le);
+        int8_t *out = malloc((size_t)k);
+        if (!x || !out) {
+#pragma omp critical
+            {
+                failed = 1;
+                *e = x ? (qerr){"int8 evaluation: out of memory"} : le;
+            }
+        }
+#pragma omp for schedule(static)
+        for (int32_t i = 0; i < t->eval.n; i++) {
+            if (!x || !out)
+                continue;
+            q8_exec_run(x, t->eval_q + (size_t)i * (size_t)per, out);
+            ok += q8_argmax(out, k) == t->eval.labels[i];
+        }
+        free(out);
+        q8_exec_free(x);
+    }
+    if (failed)
+        return -1;
+    *acc = (double)ok / (double)t->eval.n;
+    return 0;
+}
+
+/* ---- progress ------------------------------------------------------------- */
+
+static void fmt_eta(double s, char *buf, size_t n)
+{
+    if (!(s >= 0) || s > 1e7)
+        snprintf(buf, n, "?");
+    else if (s >= 3600)
+        snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+    else
+        snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+}
+
+static void progress(trainer *t, int phase, int epoch, int32_t b, int32_t nb, double loss,
+                     double ips, int force)
+{
+    if (t->o->quiet || !t->tty)
+        return;
+    double now = now_s();
+    if (!force && now - t->last_progress < 0.25)
+        return;
+    t->last_progress = now;
+    const cfg_phase *pc = phase_cfg(t, phase);
+    double left = (double)(nb - b) + (double)(pc->epochs - epoch - 1) * nb;
+    char eta[32];
+    fmt_eta(ips > 0 ? left * pc->batch / ips : -1, eta, sizeof eta);
+    fprintf(stderr, "\r\033[K%s epoch %d/%d batch %d/%d loss %.4f %.0f img/s ETA %s",
+            phase_name(phase), epoch + 1, pc->epochs, b, nb, loss, ips, eta);
+    fflush(stderr);
+}
+
+/* ---- one epoch of training ------------------------------------------------ */
+
+enum { EPOCH_DONE, EPOCH_INTERRUPTED, EPOCH_TIMEOUT };
+
+/* The learning-rate schedule of a phase with nb batches per epoch. */
+static q_lr_schedule lr_schedule(const cfg_phase *pc, int32_t nb)
+{
+    q_lr_schedule s = {
+        .type = pc->lr_schedule == CFG_LR_COSINE ? Q_LR_COSINE
+                : pc->lr_schedule == CFG_LR_STEP ? Q_LR_STEP : Q_LR_CONSTANT,
+        .base = (float)pc->optimizer.lr,
+        .total_iters = (int64_t)pc->epochs * nb,
+        .step_iters = (int64_t)(pc->step_epochs > 0 ? pc->step_epochs : 1) * nb,
+        .gamma = (float)pc->step_gamma,
+        .eta_min = 0.0f,
+    };
+    return s;
+}
+
+static int run_epoch(trainer *t, int phase, qerr *e)
+{
+    const cfg_phase *pc = phase_cfg(t, phase);
+    ckpt_header *h = &t->h;
+    int32_t nb = dataset_batches(&t->train, pc->batch, pc->iterations);
+    if (h->batch == 0) {
+        h->rng_epoch = h->rng;
+        h->loss_sum = 0, h->loss_images = 0, h->epoch_seconds = 0;
+    }
+    q_rng r = h->rng_epoch; /* the order depends only on the state at the epoch's start */
+    dataset_epoch_order(&t->train, t->order, &r);
+    h->rng = r;
+    q_lr_schedule s = lr_schedule(pc, nb);
+    double t0 = now_s();
+    double ips = 0;
+    for (int32_t b = h->batch; b < nb; b++) {
+        double tb = now_s();
+        int32_t cnt = dataset_batch_float(&t->train, t->order, b, pc->batch, net_input(&t->n),
+                                          t->labels8);
+        float lr = q_lr_at(&s, (int64_t)h->epoch * nb + b);
+        if (cnt >= 2) { /* batch norm needs two samples */
+            for (int32_t i = 0; i < cnt; i++)
+                t->labels[i] = t->labels8[i];
+            net_forward(&t->n, cnt, 1);
+            net_zero_grad(&t->n);
+            float loss = net_loss_backward(&t->n, t->labels, 1);
+            if (!isfinite(loss)) {
+                return qerr_set(e,
+                                "%s epoch %d batch %d: the loss is %s (lr %g); stopped. The last "
+                                "good checkpoint is %s: lower the learning rate and start again",
+                                phase_name(phase), h->epoch, b, isnan(loss) ? "NaN" : "infinite",
+                                (double)lr, t->path_ckpt);
+            }
+            q_optim_step(&t->opt, t->n.params, t->n.grads, lr);
+            h->loss_sum += (double)loss * cnt;
+            h->loss_images += cnt;
+            h->images[phase == PHASE_PRETRAIN ? 0 : 1] += cnt;
+        }
+        double dt = now_s() - tb;
+        h->train_seconds[phase == PHASE_PRETRAIN ? 0 : 1] += dt;
+        ips = ips == 0 ? cnt / dt : 0.9 * ips + 0.1 * cnt / dt;
+        h->batch = b + 1;
+        progress(t, phase, h->epoch, b + 1, nb,
+                 h->loss_images ? h->loss_sum / (double)h->loss_images : 0, ips, b + 1 == nb);
+        if (t->o->interrupt && *t->o->interrupt) {
+            h->epoch_seconds += now_s() - t0;
+            return EPOCH_INTERRUPTED;
+        }
+        if (t->cfg.timeout_s > 0 && elapsed(t) >= t->cfg.timeout_s && b + 1 < nb) {
+            h->timed_out = 1;
+            break;
+        }
+    }
+    h->epoch_seconds += now_s() - t0;
+    return h->timed_out ? EPOCH_TIMEOUT : EPOCH_DONE;
+}
+
+/* ---- quantization steps ---------------------------------------------------- */
+
+/* Calibrates the observers for PTQ: float forward (no fake quantization), BN
+ * on running statistics, calibration_batches batches of training data in
+ * file order. Leaves the net in QAT mode with the observers frozen. */
+static void calibrate(trainer *t)
+{
+    net *n = &t->n;
+    net_set_qat(n, 1);
+    net_set_bn_frozen(n, 1);
+    net_set_fake_quant(n, 0, 0);
+    int32_t batch = n->batch_cap;
+    int32_t nb = dataset_batches(&t->train, batch, t->cfg.calibration_batches);
+    dataset_epoch_order(&t->train, t->order, NULL);
+    for (int32_t b = 0; b < nb; b++) {
+        int32_t cnt = dataset_batch_float(&t->train, t->order, b, batch, net_input(n), NULL);
+        net_forward(n, cnt, 1);
+    }
+    net_set_fake_quant(n, t->cfg.fake_quant_weights, t->cfg.fake_quant_acts);
+    net_set_observers(n, 0);
+}
+
+/* Converts the net and evaluates the int8 model; writes it as the result
+ * when it is the best so far (or when force). */
+static int convert_eval(trainer *t, int epoch, double *acc, int force, qerr *e)
+{
+    q_model m;
+    convert_stats st;
+    if (convert_net(&t->n, &t->cfg, &m, &st, e))
+        return -1;
+    if (st.saturated_biases)
+        say(t, "note: %d int32 biases saturated at the accumulator bound\n",
+            st.saturated_biases);
+    int rc = eval_int8(t, &m, acc, e);
+    if (rc == 0 && (force || !t->h.have_best || *acc > t->h.best_acc)) {
+        rc = frozen_write(t->path_model, &m, e);
+        if (rc == 0) {
+            t->h.have_best = 1;
+            t->h.best_acc = *acc;
+            t->h.best_epoch = epoch;
+        }
+    }
+    q_model_free(&m);
+    return rc;
+}
+
+/* PTQ of the current float net, measured (and the result when ptq_only).
+ * The observers are reset afterwards for QAT. */
+static int ptq(trainer *t, int ptq_only, qerr *e)
+{
+    double t0 = now_s(), acc;
+    calibrate(t);
+    if (convert_eval(t, -1, &acc, 0, e))
+        return -1;
+    t->h.ptq_acc = acc;
+    t->h.ptq_done = 1;
+    double secs = now_s() - t0;
+    csv_row(t, 0, "ptq", -1, -1, acc, 0, secs);
+    say(t, "ptq: int8 %.2f%% (calibrated on %d batches) %.1f s\n", 100 * acc,
+        (int)t->cfg.calibration_batches, secs);
+    if (!ptq_only) {
+        net_set_qat(&t->n, 1); /* fresh observers for QAT, BN not frozen */
+        net_set_fake_quant(&t->n, t->cfg.fake_quant_weights, t->cfg.fake_quant_acts);
+    }
+    return 0;
+}
+
+/* The QAT schedule state for epoch e (see train.h). */
+static void qat_schedule(trainer *t, int e)
+{
+    net_set_bn_frozen(&t->n, e >= t->cfg.freeze_bn_after);
+    net_set_observers(&t->n, !(e >= t->cfg.disable_observer_after));
+}
+
+/* ---- SQNR ----------------------------------------------------------------- */
+
+/* Per-layer SQNR between the float net (fake quantization off, running BN
+ * statistics, the BN-folded weights unrounded) and the int8 model on the first
+ * batch of eval data. */
+static int print_sqnr(trainer *t, qerr *e)
+{
+    net *n = &t->n;
+    q_model m;
+    if (convert_net(n, &t->cfg, &m, NULL, e))
+        return -1;
+    q8_exec *x = q8_exec_new(&m, e);
+    if (!x) {
+        q_model_free(&m);
+        return -1;
+    }
+    int fw = n->fq_weights, fa = n->fq_acts;
+    net_set_fake_quant(n, 0, 0);
+    int32_t cnt = dataset_batch_float(&t->eval, t->eval_order, 0, n->batch_cap, net_input(n), NULL);
+    net_forward(n, cnt, 0);
+    net_set_fake_quant(n, fw, fa);
+    double sig[NET_MAX_TENSORS] = {0}, noise[NET_MAX_TENSORS] = {0};
+    int32_t per_in = dataset_image_size(&t->eval);
+    int8_t *out = malloc((size_t)n->n_classes);
+    for (int32_t i = 0; i < cnt && out; i++) {
+        q8_exec_run(x, t->eval_q + (size_t)i * (size_t)per_in, out);
+        for (int l = 0; l < n->n_layers; l++) {
+            int tt = l + 1;
+            int32_t sz = q_shape_size(n->tshape[tt]);
+            q_quant q = q_model_tensor_quant(&m, tt);
+            const int8_t *qi = q8_exec_tensor(x, tt);
+            const float *f = n->t[tt] + (size_t)i * (size_t)sz;
+            for (int32_t j = 0; j < sz; j++) {
+                double deq = q.scale * (qi[j] - q.zero_point);
+                sig[tt] += (double)f[j] * f[j];
+                noise[tt] += (f[j] - deq) * (f[j] - deq);
+            }
+        }
+    }
+    free(out);
+    printf("per-layer SQNR, float (fake quantization off) vs int8, %d eval images:\n", cnt);
+    printf("  %-16s %-9s %10s\n", "layer", "op", "SQNR dB");
+    for (int l = 0; l < n->n_layers; l++) {
+        double db = noise[l + 1] > 0 ? 10.0 * log10(sig[l + 1] / noise[l + 1]) : INFINITY;
+        printf("  %-16s %-9s %10.2f\n", m.layers[l].name, q_op_names[m.layers[l].op], db);
+    }
+    q8_exec_free(x);
+    q_model_free(&m);
+    return 0;
+}
+
+/* ---- the schedule --------------------------------------------------------- */
+
+static int end_of_run(trainer *t, train_result *r, qerr *e)
+{
+    ckpt_header *h = &t->h;
+    double target = t->cfg.criterion_relative ? h->float_acc * (1.0 - t->cfg.criterion)
+                                              : h->float_acc - t->cfg.criterion;
+    int met = h->have_best && h->best_acc >= target;
+    if (r) {
+        r->float_acc = h->float_acc;
+        r->ptq_acc = h->ptq_done ? h->ptq_acc : -1;
+        r->best_acc = h->best_acc;
+        r->best_epoch = h->best_epoch;
+        r->criterion_met = met;
+        r->timed_out = h->timed_out;
+    }
+    if (t->o->sqnr && print_sqnr(t, e))
+        return -1;
+    if (!t->o->quiet) {
+        for (int p = 0; p < 2; p++)
+            if (h->images[p] > 0)
+                printf("%s training: %lld images in %.1f s, %.0f images/s\n",
+                       p == 0 ? "float" : "qat", (long long)h->images[p], h->train_seconds[p],
+                       (double)h->images[p] / h->train_seconds[p]);
+        printf("float %.2f%%", 100 * h->float_acc);
+        if (h->ptq_done)
+            printf(", ptq int8 %.2f%%", 100 * h->ptq_acc);
+        if (h->best_epoch >= 0)
+            printf(", best int8 %.2f%% (qat epoch %d)", 100 * h->best_acc, h->best_epoch);
+        else
+            printf(", int8 %.2f%% (ptq)", 100 * h->best_acc);
+        printf("\naccuracy criterion %s %g: int8 >= %.2f%%: %s%s\n",
+               t->cfg.criterion_relative ? "relative" : "absolute", t->cfg.criterion,
+               100 * target, met ? "met" : "NOT met",
+               h->timed_out ? " (stopped by exit_policy.timeout)" : "");
+        printf("wrote %s\n", t->path_model);
+    }
+    return 0;
+}
+
+/* End of an epoch: schedule switches (QAT), evaluation, log, checkpoint. */
+static int end_epoch(trainer *t, int phase, qerr *e)
+{
+    ckpt_header *h = &t->h;
+    const cfg_phase *pc = phase_cfg(t, phase);
+    double t0 = now_s();
+    double loss = h->loss_images ? h->loss_sum / (double)h->loss_images : -1;
+    int32_t nb = dataset_batches(&t->train, pc->batch, pc->iterations);
+    q_lr_schedule s = lr_schedule(pc, nb);
+    double lr_last = q_lr_at(&s, (int64_t)h->epoch * nb + nb - 1);
+    double fa, ia = -1;
+    char extra[96] = "";
+    if (phase == PHASE_QAT) {
+        qat_schedule(t, h->epoch + 1); /* the seed switches before it evaluates */
+        fa = eval_net(t);
+        int best = !h->have_best;
+        double before = h->best_acc;
+        if (convert_eval(t, h->epoch, &ia, 0, e))
+            return -1;
+        best = best || ia > before;
+        snprintf(extra, sizeof extra, ", int8 %.2f%%%s%s%s", 100 * ia, best ? " (best)" : "",
+                 t->n.bn_frozen ? ", bn frozen" : "", t->n.observers ? "" : ", observers off");
+    } else {
+        fa = eval_net(t);
+        h->float_acc = fa, h->have_float = 1;
+    }
+    h->epoch_seconds += now_s() - t0;
+    csv_row(t, h->epoch, phase_name(phase), loss, fa, ia, lr_last, h->epoch_seconds);
+    say(t, "%s epoch %d/%d: loss %.4f, %s %.2f%%%s, %.1f s\n", phase_name(phase), h->epoch + 1,
+        pc->epochs, loss, phase == PHASE_QAT ? "fake-quant" : "float", 100 * fa, extra,
+        h->epoch_seconds);
+    h->epoch++;
+    h->batch = 0;
+    if (phase == PHASE_QAT && (h->epoch >= pc->epochs || h->timed_out))
+        h->phase = PHASE_DONE;
+    return csv_write(t, e) || ckpt_write(t, e) ? -1 : 0;
+}
+
+/* Start of quantization: the float baseline, PTQ (the result when there is no
+ * QAT or time ran out), then the QAT schedule's first state. */
+static int start_quantization(trainer *t, qerr *e)
+{
+    ckpt_header *h = &t->h;
+    if (!h->have_float) {
+        h->float_acc = eval_net(t);
+        h->have_float = 1;
+        say(t, "float model: %.2f%% top-1 on %d eval images\n", 100 * h->float_acc,
+            (int)t->eval.n);
+    }
+    int ptq_only = t->cfg.qat.epochs == 0 || h->timed_out;
+    if (ptq(t, ptq_only, e))
+        return -1;
+    if (ptq_only)
+        h->phase = PHASE_DONE;
+    else
+        qat_schedule(t, 0);
+    return csv_write(t, e) || ckpt_write(t, e) ? -1 : 0;
+}
+
+static int run_schedule(trainer *t, train_result *r, qerr *e)
+{
+    ckpt_header *h = &t->h;
+    while (h->phase != PHASE_DONE) {
+        int phase = h->phase;
+        if (phase == PHASE_PRETRAIN && (h->epoch >= t->cfg.pretrain.epochs || h->timed_out)) {
+            h->phase = PHASE_QAT, h->epoch = 0, h->batch = 0;
+            if (build_optim(t, PHASE_QAT, e))
+                return -1;
+            continue;
+        }
+        if (phase == PHASE_QAT && !h->ptq_done) {
+            if (start_quantization(t, e))
+                return -1;
+            continue;
+        }
+        if (h->batch == 0 && t->cfg.timeout_s > 0 && elapsed(t) >= t->cfg.timeout_s) {
+            h->timed_out = 1; /* float: on to PTQ; QAT: the best model so far stays */
+            if (phase == PHASE_QAT) {
+                h->phase = PHASE_DONE;
+                if (ckpt_write(t, e))
+                    return -1;
+            }
+            continue;
+        }
+        if (phase == PHASE_QAT && h->batch == 0)
+            qat_schedule(t, h->epoch);
+        int rc = run_epoch(t, phase, e);
+        if (rc < 0)
+            return -1;
+        if (rc == EPOCH_INTERRUPTED) {
+            if (ckpt_write(t, e))
+                return -1;
+            say(t, "interrupted: wrote %s; continue with --resume\n", t->path_ckpt);
+            return 1;
+        }
+        if (end_epoch(t, phase, e))
+            return -1;
+    }
+    return end_of_run(t, r, e);
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+static int setup(trainer *t, const train_opts *o, qerr *e)
+{
+    t->o = o;
+    if (config_read(o->config_path, &t->cfg, e))
+        return -1;
+    q_config *c = &t->cfg;
+    const char *dir = o->out_dir ? o->out_dir : ".";
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return qerr_set(e, "%s: not a folder", dir);
+    snprintf(t->path_model, sizeof t->path_model, "%s/%s.frozen.yaml", dir, c->name);
+    snprintf(t->path_ckpt, sizeof t->path_ckpt, "%s/%s.ckpt", dir, c->name);
+    snprintf(t->path_csv, sizeof t->path_csv, "%s/%s.csv", dir, c->name);
+    if (c->qat.epochs > 0 && c->disable_observer_after < 1)
+        return qerr_at(e, c->config_path, 0,
+                       "quantization.train.disable_observer_after: %d leaves the observers "
+                       "without data (use >= 1)",
+                       (int)c->disable_observer_after);
+    q_gemm_set_threads(o->threads);
+
+    int cap = c->pretrain.batch > c->qat.batch ? c->pretrain.batch : c->qat.batch;
+    cap = cap < 2 ? 2 : cap;
+    if (net_build(&t->n, c, cap, e))
+        return -1;
+    if (dataset_load(&t->train, c->train_images, c->train_labels, c->input_shape, c->input_q,
+                     t->n.n_classes, e) ||
+        dataset_load(&t->eval, c->eval_images, c->eval_labels, c->input_shape, c->input_q,
+                     t->n.n_classes, e))
+        return -1;
+    int32_t per = dataset_image_size(&t->eval);
+    t->order = malloc((size_t)t->train.n * sizeof(int32_t));
+    t->eval_order = malloc((size_t)t->eval.n * sizeof(int32_t));
+    t->labels = malloc((size_t)cap * sizeof(int32_t));
+    t->labels8 = malloc((size_t)cap);
+    t->eval_q = malloc((size_t)t->eval.n * (size_t)per);
+    t->csv_cap = (size_t)(c->pretrain.epochs + c->qat.epochs + 4) * CSV_ROW_MAX;
+    t->csv = calloc(t->csv_cap, 1);
+    if (!t->order || !t->eval_order || !t->labels || !t->labels8 || !t->eval_q || !t->csv)
+        return qerr_set(e, "train: out of memory");
+    dataset_epoch_order(&t->eval, t->eval_order, NULL);
+    dataset_batch_int8(&t->eval, t->eval_order, 0, t->eval.n, t->eval_q, NULL);
+    t->tty = isatty(2) && !o->quiet;
+    t->run_start = now_s();
+
+    if (o->resume)
+        return ckpt_read(t, e);
+    ckpt_header *h = &t->h;
+    q_rng_seed(&h->rng, o->have_seed ? o->seed : c->seed);
+    net_init(&t->n, &h->rng);
+    net_set_fake_quant(&t->n, c->fake_quant_weights, c->fake_quant_acts);
+    h->phase = c->pretrain.epochs > 0 ? PHASE_PRETRAIN : PHASE_QAT;
+    h->best_epoch = -1;
+    return build_optim(t, h->phase, e);
+}
+
+static void teardown(trainer *t)
+{
+    net_free(&t->n);
+    q_optim_free(&t->opt);
+    dataset_free(&t->train);
+    dataset_free(&t->eval);
+    free(t->order);
+    free(t->eval_order);
+    free(t->labels);
+    free(t->labels8);
+    free(t->eval_q);
+    free(t->csv);
+}
+
+int train_run(const train_opts *o, train_result *r, qerr *e)
+{
+    trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return qerr_set(e, "train: out of memory");
+    int rc = setup(t, o, e);
+    if (rc == 0)
+        rc = run_schedule(t, r, e);
+    if (t->tty && !o->quiet)
+        fputs("\r\033[K", stderr);
+    teardown(t);
+    free(t);
+    return rc;
+}

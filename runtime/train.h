@@ -1,0 +1,74 @@
+/* train — the whole of `qatc train` (DESIGN.md §2, §3).
+ *
+ * 1. Float pretraining (pretrain.epochs, may be 0): conv → BN → act.
+ * 2. Post-training quantization, measured for comparison: the observers are
+ *    calibrated on quantization.calibration_batches training batches (float
+ *    forward, BN on running statistics, no weight updates), the net is
+ *    converted and the int8 model evaluated. With quantization.train.epochs 0
+ *    this is the result.
+ * 3. QAT (quantization.train.epochs): fused conv+BN with fake quantization
+ *    (net.h), observers reset at its start, a fresh optimizer. The schedule,
+ *    with epochs counted from 0 within QAT:
+ *      BN uses running statistics during epoch e  ⇔  e >= freeze_bn_after
+ *      observers frozen during epoch e            ⇔  e >= disable_observer_after
+ *    and the switch happens at the END of epoch k − 1, before that epoch's
+ *    evaluation, exactly as the seed's loop body
+ *      train_one_epoch(); if nepoch > 3: disable_observer; if nepoch > 2: freeze_bn_stats; convert; evaluate
+ *    does with freeze_bn_after 4 (nepoch > 2 ⇔ nepoch + 1 >= 3 + 1) and
+ *    disable_observer_after 5 (nepoch > 3 ⇔ nepoch + 1 >= 5).
+ *    After every epoch the net is converted to int8 and the int8 model
+ *    evaluated with q8_exec on the whole eval set (one executor per thread);
+ *    the best (ties: the earlier) is written to DIR/NAME.frozen.yaml.
+ * 4. The result: the best int8 accuracy against the float baseline (the
+ *    float model's accuracy when quantization starts) under
+ *    tuning.accuracy_criterion: relative r → int8 >= float · (1 − r), absolute
+ *    a → int8 >= float − a. tuning.exit_policy.timeout (seconds of training,
+ *    summed over resumed runs; 0 = none) stops the schedule early, as Intel
+ *    Neural Compressor's fit does; the best model so far is kept (if the
+ *    timeout falls before any int8 model exists, the current net is
+ *    calibrated and converted once so there always is one).
+ *
+ * Files in DIR: NAME.frozen.yaml (the best int8 model), NAME.ckpt (binary,
+ * this machine's byte order; written atomically after every epoch, on
+ * Ctrl-C and on timeout), NAME.csv (one row per epoch: epoch, phase, loss,
+ * float_acc, int8_acc, lr, seconds; float_acc of a QAT row is the
+ * fake-quant network's accuracy). With resume, training continues from the
+ * checkpoint exactly: the final model is bit-identical to an uninterrupted
+ * run with the same seed and thread count.
+ */
+#ifndef QATC_TRAIN_H
+#define QATC_TRAIN_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "qerr.h"
+
+typedef struct {
+    const char *config_path;
+    const char *out_dir;            /* NULL = the current folder */
+    int resume;
+    int threads;                    /* <= 0: all processors */
+    int have_seed;
+    uint64_t seed;                  /* overrides tuning.random_seed when have_seed */
+    int quiet;                      /* no progress line, no epoch lines */
+    int sqnr;                       /* print per-layer SQNR at the end */
+    volatile sig_atomic_t *interrupt; /* set asynchronously (SIGINT); may be NULL */
+} train_opts;
+
+typedef struct {
+    double float_acc;               /* baseline, fraction in [0, 1] */
+    double ptq_acc;                 /* -1 when not measured */
+    double best_acc;                /* best int8 accuracy */
+    int best_epoch;                 /* QAT epoch of the best model (-1: PTQ) */
+    int criterion_met;
+    int timed_out;
+} train_result;
+
+/* Runs the whole schedule (or continues it with resume). Returns 0 when
+ * done, 1 when interrupted (a checkpoint was written; resume continues), or
+ * -1 with e set: bad config or data, I/O, a non-finite loss (the last good
+ * checkpoint is kept and named in the message). r may be NULL. */
+int train_run(const train_opts *o, train_result *r, qerr *e);
+
+#endif
