@@ -124,7 +124,7 @@ static void init_inline(FILE *f, const int32_t *v, const int32_t *dims, int nd)
 
 /* A C initializer for values v with dimensions dims[0..nd): nested braces;
  * a level that fits within `width` columns goes on one line, a longer row
- * is wrapped at per_line values, nested lines are indented 4 more than
+ * is wrapped at per_line values, nested levels are indented 4 more than
  * `indent`. */
 static void init_level(FILE *f, const int32_t *v, const int32_t *dims, int nd, int indent,
                        int per_line, int width)
@@ -146,15 +146,13 @@ static void init_level(FILE *f, const int32_t *v, const int32_t *dims, int nd, i
             }
         }
     }
-    if (nd == 1) {
-        fputs("{\n", f);
+    if (nd == 1) { /* {v, v, ...,\n v, ...}: continuation lines one column in */
+        fputc('{', f);
         for (int64_t i = 0; i < count; i++) {
-            if (i % per_line == 0)
-                fprintf(f, "%*s", indent + 4, "");
-            fprintf(f, "%d%s", (int)v[i],
-                    i + 1 == count ? "\n" : (i + 1) % per_line == 0 ? ",\n" : ", ");
+            if (i > 0 && i % per_line == 0)
+                fprintf(f, "\n%*s", indent + 1, "");
+            fprintf(f, "%d%s", (int)v[i], i + 1 == count ? "}" : (i + 1) % per_line ? ", " : ",");
         }
-        fprintf(f, "%*s}", indent, "");
         return;
     }
     int64_t inner = count / dims[0];

@@ -1,12 +1,151 @@
-/* Placeholder until its owner lands the real command. */
+/* qatc gen — a frozen model to NAME.c and NAME.h (and NAME_golden.c). */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "cgen.h"
 #include "commands.h"
+#include "frozen_io.h"
+#include "idx.h"
+#include "m4run.h"
+#include "qmodel.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: qatc gen FROZEN.yaml [-o DIR] [--golden N --images IDX]\n"
+            "\n"
+            "Writes DIR/NAME.c and DIR/NAME.h: integer-only C99 for the frozen int8 model\n"
+            "(no floating point, no malloc, only <stdint.h> and <stddef.h>), with\n"
+            "  int NAME_run(const int8_t *input, int8_t *output, void *arena);\n"
+            "  int NAME_run_static(const int8_t *input, int8_t *output);\n"
+            "and NAME_ARENA_SIZE, the input/output sizes and zero-points in NAME.h.\n"
+            "\n"
+            "  -o DIR        output folder (default: the current folder)\n"
+            "  --golden N    also write DIR/NAME_golden.c: the first N images of --images,\n"
+            "                quantized to the model's input, the outputs the reference\n"
+            "                kernels give for them, and int NAME_selftest(void), which\n"
+            "                returns how many output bytes differ (0 = pass); no main()\n"
+            "  --images IDX  IDX images (N, H, W) or (N, H, W, C), uint8, optionally .gz\n"
+            "\n"
+            "Templates come from $QATC_TEMPLATES, else from beside the qatc executable\n"
+            "(../share/qatc/templates when installed, ./templates in the source tree).\n"
+            "Files are written whole or not at all.\n");
+}
+
+/* The first n images of path, quantized to m's input; *out malloc'd (n, in size). */
+static int golden_inputs(const q_model *m, const char *path, long n, int8_t **out, qerr *e)
+{
+    idx_images im;
+    if (idx_read_images(path, &im, e))
+        return -1;
+    int rc = 0;
+    if (im.h != m->in_shape.h || im.w != m->in_shape.w || im.c != m->in_shape.c)
+        rc = qerr_set(e, "%s: images are %dx%dx%d, the model takes %dx%dx%d", path, (int)im.h,
+                      (int)im.w, (int)im.c, (int)m->in_shape.h, (int)m->in_shape.w,
+                      (int)m->in_shape.c);
+    else if (n > im.n)
+        rc = qerr_set(e, "--golden %ld: %s holds only %d images", n, path, (int)im.n);
+    int32_t size = q_shape_size(m->in_shape);
+    if (!rc) {
+        *out = malloc((size_t)n * (size_t)size);
+        if (!*out)
+            rc = qerr_set(e, "out of memory");
+    }
+    for (long i = 0; !rc && i < n; i++)
+        idx_quantize_pixels(im.pixels + i * size, size, m->in_q.scale, m->in_q.zero_point,
+                            *out + i * size);
+    idx_images_free(&im);
+    return rc;
+}
 
 int cmd_gen(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "qatc gen: not implemented yet\n");
-    return 1;
+    const char *frozen = NULL, *dir = ".", *images = NULL;
+    long golden = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "-o") || !strcmp(a, "--golden") || !strcmp(a, "--images")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "qatc gen: %s needs a value (qatc gen --help)\n", a);
+                return 2;
+            }
+            const char *v = argv[++i];
+            if (!strcmp(a, "-o")) {
+                dir = v;
+            } else if (!strcmp(a, "--images")) {
+                images = v;
+            } else {
+                char *end;
+                golden = strtol(v, &end, 10);
+                if (*v == '\0' || *end != '\0' || golden < 1 || golden > 1000000) {
+                    fprintf(stderr, "qatc gen: --golden: '%s' is not a count in 1..1000000\n",
+                            v);
+                    return 2;
+                }
+            }
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "qatc gen: unknown option '%s' (qatc gen --help)\n", a);
+            return 2;
+        } else if (frozen) {
+            fprintf(stderr, "qatc gen: one frozen model only, got '%s' and '%s'\n", frozen, a);
+            return 2;
+        } else {
+            frozen = a;
+        }
+    }
+    if (!frozen) {
+        fprintf(stderr, "qatc gen: which frozen model? (qatc gen --help)\n");
+        return 2;
+    }
+    if ((golden > 0) != (images != NULL)) {
+        fprintf(stderr, "qatc gen: --golden N and --images IDX go together\n");
+        return 2;
+    }
+
+    qerr e = {{0}};
+    char templates[4096];
+    if (m4run_find_templates(templates, sizeof templates, &e)) {
+        fprintf(stderr, "qatc gen: %s\n", e.msg);
+        return 1;
+    }
+    q_model m;
+    if (frozen_read(frozen, &m, &e)) {
+        fprintf(stderr, "qatc gen: %s\n", e.msg);
+        return 1;
+    }
+    int8_t *inputs = NULL;
+    char origin[512];
+    if (golden > 0) {
+        if (golden_inputs(&m, images, golden, &inputs, &e)) {
+            fprintf(stderr, "qatc gen: %s\n", e.msg);
+            q_model_free(&m);
+            return 1;
+        }
+        const char *base = strrchr(images, '/');
+        snprintf(origin, sizeof origin, "the first %ld images of %s, quantized", golden,
+                 base ? base + 1 : images);
+    }
+    cgen_opts o = {0};
+    o.source = frozen;
+    o.templates = templates;
+    o.n_golden = (int32_t)golden;
+    o.golden_in = inputs;
+    o.golden_origin = golden > 0 ? origin : NULL;
+    int rc = cgen_write(&m, dir, &o, &e);
+    if (rc)
+        fprintf(stderr, "qatc gen: %s\n", e.msg);
+    else {
+        printf("qatc gen: wrote %s/%s.c, %s/%s.h", dir, m.name, dir, m.name);
+        if (golden > 0)
+            printf(", %s/%s_golden.c", dir, m.name);
+        printf("\n");
+    }
+    free(inputs);
+    q_model_free(&m);
+    return rc ? 1 : 0;
 }

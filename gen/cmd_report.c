@@ -1,12 +1,186 @@
-/* Placeholder until its owner lands the real command. */
+/* qatc report — what a frozen model costs and how the generated C runs it:
+ * per layer shapes, MACs, constant bytes, scales, requantization
+ * multipliers and shifts; the arena plan; totals. */
 #include <stdio.h>
+#include <string.h>
 
 #include "commands.h"
+#include "frozen_io.h"
+#include "plan.h"
+#include "q8_exec.h"
+#include "qmodel.h"
+#include "stats.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: qatc report FROZEN.yaml\n"
+               "\n"
+               "Prints, for the C that `qatc gen` would write: per layer the shapes, MACs,\n"
+               "bytes of constant data (int8 weights, int32 biases, int32 multiplier + int8\n"
+               "shift per channel), scales, zero-points and requantization multipliers\n"
+               "(M = M0 * 2^(shift - 31)); the activation arena plan (offsets, lifetimes,\n"
+               "lower bound); and the totals: MACs, flash bytes of constant data, arena bytes.\n");
+}
+
+static const char *shape(q_shape s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "(%d, %d, %d)", (int)s.h, (int)s.w, (int)s.c);
+    return buf;
+}
+
+static void print_layers(const q_model *m)
+{
+    printf("\n%-4s %-16s %-9s %-7s %-15s %-15s %10s %8s %6s %7s  %s\n", "#", "name", "op", "input",
+           "in shape", "out shape", "MACs", "weights", "bias", "requant", "act");
+    for (int l = 0; l < m->n_layers; l++) {
+        const q_layer *ly = &m->layers[l];
+        stats_layer s;
+        stats_of_layer(m, l, &s);
+        char in[48], out[48], src[24];
+        if (ly->op == Q_OP_ADD)
+            snprintf(src, sizeof src, "t%d+t%d", ly->input, ly->input2);
+        else
+            snprintf(src, sizeof src, "t%d", ly->input);
+        printf("%-4d %-16s %-9s %-7s %-15s %-15s %10lld %8lld %6lld %7lld  %s\n", l, ly->name,
+               q_op_names[ly->op], src, shape(q_model_tensor_shape(m, ly->input), in, sizeof in),
+               shape(ly->out_shape, out, sizeof out), (long long)s.macs,
+               (long long)s.weight_bytes, (long long)s.bias_bytes, (long long)s.requant_bytes,
+               q_act_names[ly->act]);
+    }
+}
+
+/* Per layer: input and output quantization, weight scales and the
+ * requantization parameters the generated code uses (from q8_exec). */
+static void print_quantization(const q_model *m, const q8_exec *x)
+{
+    printf("\nquantization (real = scale * (q - zero_point); M = M0 * 2^(shift - 31)):\n");
+    for (int l = 0; l < m->n_layers; l++) {
+        const q_layer *ly = &m->layers[l];
+        q_quant iq = q_model_tensor_quant(m, ly->input);
+        int32_t lo, hi;
+        q_act_range(ly->act, ly->out_q, &lo, &hi);
+        printf("  %d %s: in scale %.9g zp %d", l, ly->name, iq.scale, (int)iq.zero_point);
+        if (ly->op == Q_OP_ADD) {
+            q_quant i2 = q_model_tensor_quant(m, ly->input2);
+            printf(", in2 scale %.9g zp %d", i2.scale, (int)i2.zero_point);
+        }
+        printf(" -> out scale %.9g zp %d, clamp [%d, %d]\n", ly->out_q.scale,
+               (int)ly->out_q.zero_point, (int)lo, (int)hi);
+        int32_t oc = q_layer_out_channels(ly);
+        if (oc > 0) {
+            int nw = ly->per_channel ? (int)oc : 1;
+            printf("    weight scales (%s):", ly->per_channel ? "per channel" : "per tensor");
+            for (int c = 0; c < nw; c++)
+                printf("%s%.6g", c % 8 == 0 ? "\n      " : " ", ly->w_scale[c]);
+            printf("\n    M0/shift per channel:");
+            const q_requant *rq = q8_exec_layer_requant(x, l);
+            for (int32_t c = 0; c < oc; c++)
+                printf("%s%d/%d", c % 6 == 0 ? "\n      " : " ", (int)rq[c].multiplier,
+                       (int)rq[c].shift);
+            printf("\n");
+        } else if (ly->op == Q_OP_AVGPOOL) {
+            const q_requant *rq = q8_exec_layer_requant(x, l);
+            printf("    M0/shift: %d/%d  (s_in / (s_out * %d * %d))\n", (int)rq->multiplier,
+                   (int)rq->shift, (int)ly->kernel_h, (int)ly->kernel_w);
+        } else if (ly->op == Q_OP_ADD) {
+            const q8_add_params *ap = q8_exec_layer_add(x, l);
+            printf("    M0/shift: in1 %d/%d, in2 %d/%d, out %d/%d  (inputs << %d)\n",
+                   (int)ap->in1_rq.multiplier, (int)ap->in1_rq.shift, (int)ap->in2_rq.multiplier,
+                   (int)ap->in2_rq.shift, (int)ap->out_rq.multiplier, (int)ap->out_rq.shift,
+                   Q8_ADD_LEFT_SHIFT);
+        }
+    }
+}
+
+static void print_plan(const q_model *m, const plan *p)
+{
+    printf("\narena plan (verified: no tensor is overwritten while a later step reads it):\n");
+    printf("  %-7s %-24s %-15s %7s  %-12s %s\n", "tensor", "written by", "shape", "bytes",
+           "place", "live steps");
+    for (int t = 0; t < p->n_tensors; t++) {
+        const plan_tensor *pt = &p->t[t];
+        char who[96], sh[48], place[32], live[32];
+        if (t == 0)
+            snprintf(who, sizeof who, "(input)");
+        else if (pt->shares >= 0)
+            snprintf(who, sizeof who, "%s (%s t%d)", m->layers[t - 1].name,
+                     m->layers[t - 1].op == Q_OP_FLATTEN ? "view of" : "in place over",
+                     pt->shares);
+        else
+            snprintf(who, sizeof who, "%s", m->layers[t - 1].name);
+        if (pt->loc == PLAN_ARENA)
+            snprintf(place, sizeof place, "arena+%d", (int)pt->offset);
+        else
+            snprintf(place, sizeof place, "%s", pt->loc == PLAN_INPUT ? "input" : "output");
+        if (t == m->n_layers)
+            snprintf(live, sizeof live, "%d..end", pt->def);
+        else
+            snprintf(live, sizeof live, "%d..%d", pt->def, pt->last);
+        printf("  t%-6d %-24s %-15s %7d  %-12s %s\n", t, who,
+               shape(q_model_tensor_shape(m, t), sh, sizeof sh), (int)pt->size, place, live);
+    }
+    printf("  arena %d bytes, lower bound %d bytes (most bytes live at one step), %d in-place "
+           "add%s\n",
+           (int)p->arena_size, (int)p->lower_bound, p->n_inplace, p->n_inplace == 1 ? "" : "s");
+}
 
 int cmd_report(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "qatc report: not implemented yet\n");
-    return 1;
+    const char *frozen = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "qatc report: unknown option '%s' (qatc report --help)\n", argv[i]);
+            return 2;
+        }
+        if (frozen) {
+            fprintf(stderr, "qatc report: one frozen model only\n");
+            return 2;
+        }
+        frozen = argv[i];
+    }
+    if (!frozen) {
+        fprintf(stderr, "qatc report: which frozen model? (qatc report --help)\n");
+        return 2;
+    }
+    qerr e = {{0}};
+    q_model m;
+    if (frozen_read(frozen, &m, &e)) {
+        fprintf(stderr, "qatc report: %s\n", e.msg);
+        return 1;
+    }
+    plan p;
+    q8_exec *x = NULL;
+    if (plan_build(&m, &p, &e) || !(x = q8_exec_new(&m, &e))) {
+        fprintf(stderr, "qatc report: %s\n", e.msg);
+        plan_free(&p);
+        q_model_free(&m);
+        return 1;
+    }
+    char sh[48];
+    q_shape out = m.layers[m.n_layers - 1].out_shape;
+    q_quant oq = m.layers[m.n_layers - 1].out_q;
+    printf("model %s (%s): %d layers\n", m.name, frozen, m.n_layers);
+    printf("input  %s int8, scale %.9g, zero-point %d\n", shape(m.in_shape, sh, sizeof sh),
+           m.in_q.scale, (int)m.in_q.zero_point);
+    printf("output %s int8, scale %.9g, zero-point %d\n", shape(out, sh, sizeof sh), oq.scale,
+           (int)oq.zero_point);
+    print_layers(&m);
+    print_quantization(&m, x);
+    print_plan(&m, &p);
+
+    stats_layer t;
+    stats_of_model(&m, &t);
+    long long flash = t.weight_bytes + t.bias_bytes + t.requant_bytes;
+    printf("\ntotals: %lld MACs per run; flash %lld bytes of constant data (weights %lld, "
+           "biases %lld, multipliers+shifts %lld); arena %d bytes (lower bound %d)\n",
+           (long long)t.macs, flash, (long long)t.weight_bytes, (long long)t.bias_bytes,
+           (long long)t.requant_bytes, (int)p.arena_size, (int)p.lower_bound);
+    q8_exec_free(x);
+    plan_free(&p);
+    q_model_free(&m);
+    return 0;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #ifdef QATC_HAVE_CBLAS
@@ -29,70 +30,124 @@ void gotoblas_dynamic_quit(void) __attribute__((weak));
  * element, so results do not depend on the thread count. */
 
 #define MR 4
-#define NR 8
+#define NR 16
 #define MC 64   /* multiple of MR */
 #define NC 256  /* multiple of NR */
 #define KC 256
+
+/* The tile loop is compiled for AVX-512, AVX2+FMA and baseline x86-64 and
+ * picked when the program loads (GCC target_clones); the packing and the
+ * micro-kernel inline into each clone. Only the instruction set changes: the
+ * order of the arithmetic is that of the C code in every clone, except that
+ * with FMA a·b + c may round once instead of twice, so clones may differ in
+ * the last bits (a machine always runs the same clone). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GEMM_CLONES \
+    __attribute__((target_clones("avx512f", "avx2", "default")))
+#define GEMM_INLINE inline __attribute__((always_inline))
+#else
+#define GEMM_CLONES
+#define GEMM_INLINE inline
+#endif
 
 /* Per-thread packing buffers (no allocation in the training loop). */
 static _Thread_local float pack_a[MC * KC]; /* (MC/MR panels, KC, MR) */
 static _Thread_local float pack_b[KC * NC]; /* (NC/NR panels, KC, NR) */
 
-/* op(A)(i, k) and op(B)(k, j) for the row-major storage described in gemm.h. */
-static inline float elem_a(const float *a, int lda, int ta, int i, int kk)
-{
-    return ta ? a[(size_t)kk * lda + i] : a[(size_t)i * lda + kk];
-}
-static inline float elem_b(const float *b, int ldb, int tb, int kk, int j)
-{
-    return tb ? b[(size_t)j * ldb + kk] : b[(size_t)kk * ldb + j];
-}
-
-/* pack_a[p][kk][r] = op(A)(i0 + p*MR + r, k0 + kk), 0 past the edge. */
-static void pack_block_a(const float *a, int lda, int ta, int i0, int mc, int k0, int kc)
+/* pack_a[p][kk][r] = op(A)(i0 + p*MR + r, k0 + kk), 0 past the edge, where
+ * op(A)(i, k) = ta ? a[k*lda + i] : a[i*lda + k]. */
+static GEMM_INLINE void pack_block_a(const float *a, int lda, int ta, int i0, int mc, int k0,
+                                     int kc)
 {
     for (int p = 0; p < (mc + MR - 1) / MR; p++) {
         float *dst = pack_a + (size_t)p * kc * MR;
-        for (int kk = 0; kk < kc; kk++)
-            for (int r = 0; r < MR; r++) {
-                int i = p * MR + r;
-                dst[kk * MR + r] = i < mc ? elem_a(a, lda, ta, i0 + i, k0 + kk) : 0.0f;
-            }
-    }
-}
-
-/* pack_b[p][kk][q] = op(B)(k0 + kk, j0 + p*NR + q), 0 past the edge. */
-static void pack_block_b(const float *b, int ldb, int tb, int j0, int nc, int k0, int kc)
-{
-    for (int p = 0; p < (nc + NR - 1) / NR; p++) {
-        float *dst = pack_b + (size_t)p * kc * NR;
-        for (int kk = 0; kk < kc; kk++)
-            for (int q = 0; q < NR; q++) {
-                int j = p * NR + q;
-                dst[kk * NR + q] = j < nc ? elem_b(b, ldb, tb, k0 + kk, j0 + j) : 0.0f;
-            }
-    }
-}
-
-/* acc (MR, NR) = Σ_kk ap[kk][r] · bp[kk][q], k ascending. */
-static void micro_kernel(float acc[MR][NR], const float *ap, const float *bp, int kc)
-{
-    for (int r = 0; r < MR; r++)
-        for (int q = 0; q < NR; q++)
-            acc[r][q] = 0.0f;
-    for (int kk = 0; kk < kc; kk++) {
-        const float *av = ap + kk * MR;
-        const float *bv = bp + kk * NR;
         for (int r = 0; r < MR; r++) {
-            float ar = av[r];
-#pragma omp simd
-            for (int q = 0; q < NR; q++)
-                acc[r][q] += ar * bv[q];
+            int i = p * MR + r;
+            if (i >= mc)
+                for (int kk = 0; kk < kc; kk++)
+                    dst[kk * MR + r] = 0.0f;
+            else if (ta)
+                for (int kk = 0; kk < kc; kk++)
+                    dst[kk * MR + r] = a[(size_t)(k0 + kk) * lda + i0 + i];
+            else
+                for (int kk = 0; kk < kc; kk++)
+                    dst[kk * MR + r] = a[(size_t)(i0 + i) * lda + k0 + kk];
         }
     }
 }
 
+/* pack_b[p][kk][q] = op(B)(k0 + kk, j0 + p*NR + q), 0 past the edge, where
+ * op(B)(k, j) = tb ? b[j*ldb + k] : b[k*ldb + j]. */
+static GEMM_INLINE void pack_block_b(const float *b, int ldb, int tb, int j0, int nc, int k0,
+                                     int kc)
+{
+    for (int p = 0; p < (nc + NR - 1) / NR; p++) {
+        float *dst = pack_b + (size_t)p * kc * NR;
+        int nq = nc - p * NR < NR ? nc - p * NR : NR;
+        for (int kk = 0; kk < kc; kk++) {
+            float *d = dst + kk * NR;
+            if (tb)
+                for (int q = 0; q < nq; q++)
+                    d[q] = b[(size_t)(j0 + p * NR + q) * ldb + k0 + kk];
+            else
+                for (int q = 0; q < nq; q++)
+                    d[q] = b[(size_t)(k0 + kk) * ldb + j0 + p * NR + q];
+            for (int q = nq; q < NR; q++)
+                d[q] = 0.0f;
+        }
+    }
+}
+
+/* The (mv, nv) corner of an MR x NR block of C at c:
+ *   C = alpha · Σ_kk ap[kk][r] · bp[kk][q] + bt · C   (k ascending; C not read
+ * when bt == 0). With GCC/clang the MR accumulator rows are vector variables
+ * (vector_size: one zmm, two ymm or four xmm each, by clone), which keeps them
+ * in registers; other compilers get the same sums from plain arrays. */
+#if defined(__GNUC__)
+typedef float gemm_row __attribute__((vector_size(NR * sizeof(float))));
+#endif
+
+static GEMM_INLINE void micro_tile(float *c, int ldc, int mv, int nv, const float *ap,
+                                   const float *bp, int kc, float alpha, float bt)
+{
+    float acc[MR][NR];
+#if defined(__GNUC__) && MR == 4
+    gemm_row r0 = {0}, r1 = {0}, r2 = {0}, r3 = {0};
+    for (int kk = 0; kk < kc; kk++) {
+        const float *av = ap + kk * MR;
+        gemm_row bv;
+        memcpy(&bv, bp + kk * NR, sizeof bv);
+        r0 += av[0] * bv;
+        r1 += av[1] * bv;
+        r2 += av[2] * bv;
+        r3 += av[3] * bv;
+    }
+    memcpy(acc[0], &r0, sizeof r0);
+    memcpy(acc[1], &r1, sizeof r1);
+    memcpy(acc[2], &r2, sizeof r2);
+    memcpy(acc[3], &r3, sizeof r3);
+#else
+    for (int r = 0; r < MR; r++)
+        for (int q = 0; q < NR; q++)
+            acc[r][q] = 0.0f;
+    for (int kk = 0; kk < kc; kk++)
+        for (int r = 0; r < MR; r++)
+            for (int q = 0; q < NR; q++)
+                acc[r][q] += ap[kk * MR + r] * bp[kk * NR + q];
+#endif
+    for (int r = 0; r < mv; r++) {
+        float *crow = c + (size_t)r * ldc;
+        if (bt == 0.0f)
+            for (int q = 0; q < nv; q++)
+                crow[q] = alpha * acc[r][q];
+        else
+            for (int q = 0; q < nv; q++)
+                crow[q] = alpha * acc[r][q] + bt * crow[q];
+    }
+}
+
 /* C tile (mc, nc) at (i0, j0) += / = alpha · op(A) · op(B) over all of K. */
+GEMM_CLONES
 static void gemm_tile(int ta, int tb, int i0, int mc, int j0, int nc, int k, float alpha,
                       const float *a, int lda, const float *b, int ldb, float beta,
                       float *c, int ldc)
@@ -103,14 +158,12 @@ static void gemm_tile(int ta, int tb, int i0, int mc, int j0, int nc, int k, flo
         pack_block_a(a, lda, ta, i0, mc, k0, kc);
         pack_block_b(b, ldb, tb, j0, nc, k0, kc);
         for (int pi = 0; pi * MR < mc; pi++) {
+            int mv = mc - pi * MR < MR ? mc - pi * MR : MR;
             for (int pj = 0; pj * NR < nc; pj++) {
-                float acc[MR][NR];
-                micro_kernel(acc, pack_a + (size_t)pi * kc * MR, pack_b + (size_t)pj * kc * NR, kc);
-                for (int r = 0; r < MR && pi * MR + r < mc; r++) {
-                    float *crow = c + (size_t)(i0 + pi * MR + r) * ldc + j0 + pj * NR;
-                    for (int q = 0; q < NR && pj * NR + q < nc; q++)
-                        crow[q] = bt == 0.0f ? alpha * acc[r][q] : alpha * acc[r][q] + bt * crow[q];
-                }
+                int nv = nc - pj * NR < NR ? nc - pj * NR : NR;
+                micro_tile(c + (size_t)(i0 + pi * MR) * ldc + j0 + pj * NR, ldc, mv, nv,
+                           pack_a + (size_t)pi * kc * MR, pack_b + (size_t)pj * kc * NR, kc,
+                           alpha, bt);
             }
         }
     }

@@ -141,6 +141,29 @@ static void test_gen_every_op_sanitizers_clean(void **state)
 }
 
 
+/* The same model built for Cortex-M0 and M3 (tests/target: arm-none-eabi-gcc
+ * -mthumb -mfloat-abi=soft -Os, strict warnings, float/double poisoned; no
+ * floating-point helper may be linked) passes its self-test under qemu. */
+static void test_gen_every_op_runs_on_cortex_m(void **state)
+{
+    fixture *fx = *state;
+    if (!gh_have("arm-none-eabi-gcc") || !gh_have("qemu-system-arm"))
+        fail_msg("arm-none-eabi-gcc and qemu-system-arm are needed (make deps)");
+    cgen_opts o = opts_for(fx);
+    qerr e = {{0}};
+    if (cgen_write(&fx->m, fx->dir, &o, &e))
+        fail_msg("%s", e.msg);
+    assert_int_equal(gh_write_poison(fx->dir), 0);
+    const char *cores[] = {"m0", "m3"};
+    for (int i = 0; i < 2; i++) {
+        int rc = gh_sh("QT_CFLAGS='-include %s/poison.h' sh tests/target/run.sh %s %s every",
+                       fx->dir, cores[i], fx->dir);
+        if (rc != 0)
+            fail_msg("Cortex-%s: build, float check or self-test failed (status %d) in %s",
+                     cores[i], rc, fx->dir);
+    }
+}
+
 /* Generating the same model twice gives the same bytes, whatever the folder
  * of the source file (only its base name is printed). */
 static void test_gen_regeneration_is_byte_identical(void **state)
@@ -292,6 +315,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_gen_every_op_compiles_and_matches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_every_op_sanitizers_clean, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gen_every_op_runs_on_cortex_m, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_regeneration_is_byte_identical, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_output_is_integer_only_c99, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_header_matches_plan, setup, teardown),

@@ -39,6 +39,7 @@ int gh_sh(const char *fmt, ...)
     va_end(ap);
     if (n < 0 || (size_t)n >= sizeof cmd)
         return -1;
+    fflush(NULL); /* keep our output in order with the command's */
     int st = system(cmd);
     if (st == -1 || !WIFEXITED(st))
         return -1;

@@ -1,0 +1,177 @@
+/* The generator's property test: random frozen models (tests/support/
+ * random_model: every op, random shapes, scales and zero-points), each
+ * generated to C with a golden self-test whose expected outputs come from
+ * the reference interpreter q8_exec on random int8 inputs, then compiled
+ * with gcc and with clang under -std=c99 -Wall -Wextra -Wconversion -Werror
+ * with float and double poisoned, and run: every output byte must match.
+ * A sanitizer build (address, undefined) of the same files runs too.
+ *
+ * To stay fast on a busy machine, all models go into one compiler
+ * invocation per compiler (the NAME prefix keeps their symbols apart).
+ * QATC_GEN_RANDOM_MODELS sets the number of models (default 200, 20 when
+ * the test itself runs under AddressSanitizer),
+ * QATC_GEN_RANDOM_KEEP=1 keeps the scratch folder. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "cgen.h"
+#include "frozen_io.h"
+#include "gen_harness.h"
+#include "q8_exec.h"
+#include "random_model.h"
+#include "rng.h"
+
+#define N_INPUTS 3 /* golden inputs per model */
+
+/* Under `make check-sanitize` this binary is itself sanitized: what that run
+ * checks is the generator's host code, for which 20 models are plenty; the
+ * 200-model property test runs in the plain build. */
+#if defined(__SANITIZE_ADDRESS__)
+#define DEFAULT_MODELS 20
+#else
+#define DEFAULT_MODELS 200
+#endif
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int n_models(void)
+{
+    const char *s = getenv("QATC_GEN_RANDOM_MODELS");
+    int n = s ? atoi(s) : DEFAULT_MODELS;
+    return n > 0 ? n : DEFAULT_MODELS;
+}
+
+/* Model i: a seeded random model; every fourth one has every op, every
+ * third may end with any op (not only a linear), some are per tensor. */
+static void make_model(int i, q_model *m)
+{
+    q_rng r;
+    q_rng_seed(&r, 5000 + (uint64_t)i);
+    random_model_opts o;
+    random_model_default_opts(&o);
+    o.every_op = i % 4 == 0;
+    o.end_linear = i % 3 != 0;
+    if (i % 7 == 0)
+        o.per_channel = 0;
+    if (random_model(&r, &o, m))
+        fail_msg("random_model failed for model %d", i);
+    snprintf(m->name, sizeof m->name, "r%03d", i);
+}
+
+/* Writes the model as a frozen YAML, reads it back (so the C is generated
+ * from what the file says, as `qatc gen` would), generates NAME.c, NAME.h
+ * and NAME_golden.c. Returns the layer count. */
+static int generate(const char *dir, int i)
+{
+    q_model m;
+    make_model(i, &m);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s.frozen.yaml", dir, m.name);
+    qerr e = {{0}};
+    if (frozen_write(path, &m, &e))
+        fail_msg("model %d: frozen_write: %s", i, e.msg);
+    q_model back;
+    if (frozen_read(path, &back, &e))
+        fail_msg("model %d: frozen_read: %s", i, e.msg);
+    q_model_free(&m);
+
+    q_rng r;
+    q_rng_seed(&r, 9000 + (uint64_t)i);
+    int32_t n = q_shape_size(back.in_shape);
+    int8_t *in = malloc((size_t)(n * N_INPUTS));
+    assert_non_null(in);
+    for (int32_t k = 0; k < n * N_INPUTS; k++)
+        in[k] = (int8_t)((int32_t)q_rng_below(&r, 256) - 128);
+    cgen_opts o = {0};
+    o.source = path;
+    o.templates = gh_templates();
+    o.n_golden = N_INPUTS;
+    o.golden_in = in;
+    o.golden_origin = "random int8 inputs";
+    if (cgen_write(&back, dir, &o, &e))
+        fail_msg("model %d: gen: %s", i, e.msg);
+    int layers = back.n_layers;
+    free(in);
+    q_model_free(&back);
+    return layers;
+}
+
+/* driver.c: runs every self-test, prints the failing ones, exits with their count. */
+static void write_driver(const char *dir, int n)
+{
+    size_t cap = 512 + (size_t)n * 160;
+    char *src = malloc(cap);
+    assert_non_null(src);
+    size_t len = 0;
+    len += (size_t)snprintf(src + len, cap - len, "#include <stdio.h>\n");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(src + len, cap - len, "int r%03d_selftest(void);\n", i);
+    len += (size_t)snprintf(src + len, cap - len,
+                            "int main(void)\n{\n    int failed = 0, bad;\n");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(src + len, cap - len,
+                                "    if ((bad = r%03d_selftest()) != 0) {\n"
+                                "        printf(\"r%03d: %%d output bytes differ\\n\", bad);\n"
+                                "        failed++;\n    }\n",
+                                i, i);
+    snprintf(src + len, cap - len,
+             "    printf(\"%%d of %d models differ\\n\", failed);\n"
+             "    return failed > 0;\n}\n",
+             n);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/driver.c", dir);
+    assert_int_equal(gh_write(path, src), 0);
+    free(src);
+}
+
+static void test_gen_random_models_bit_exact(void **state)
+{
+    (void)state;
+    char dir[4096];
+    assert_int_equal(gh_tmpdir("gen-random", dir, sizeof dir), 0);
+    int n = n_models();
+    double t0 = now();
+    int layers = 0;
+    for (int i = 0; i < n; i++)
+        layers += generate(dir, i);
+    write_driver(dir, n);
+    assert_int_equal(gh_write_poison(dir), 0);
+    double t1 = now();
+    printf("gen-random: %d models (%d layers) generated in %.1f s\n", n, layers, t1 - t0);
+
+    for (int c = 0; c < 2; c++)
+        if (!gh_have(c ? "clang" : "gcc"))
+            fail_msg("%s is not installed", c ? "clang" : "gcc");
+    double ts = now();
+    int rc = gh_sh("sh tests/support/gen_build.sh %s", dir);
+    printf("gen-random: gcc + clang + sanitizer builds and runs: %.1f s\n", now() - ts);
+    if (rc != 0)
+        fail_msg("a build failed or outputs differ (status %d); files in %s", rc, dir);
+
+    const char *keep = getenv("QATC_GEN_RANDOM_KEEP");
+    if (keep && *keep == '1')
+        printf("gen-random: kept %s\n", dir);
+    else
+        gh_rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gen_random_models_bit_exact),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
