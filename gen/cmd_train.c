@@ -12,18 +12,20 @@
 
 #ifdef QATC_HAVE_CBLAS
 char *openblas_get_corename(void);
+#endif
 
 /* OpenBLAS (0.3.21, Debian's DYNAMIC_ARCH build) does not recognise newer
  * x86 cores (e.g. Sapphire/Emerald Rapids) and falls back to its SSE3
  * "Prescott" kernels, 4x slower than the AVX-512 ones here. The core is chosen
  * when the library loads, so the only remedy is OPENBLAS_CORETYPE in the
  * environment: when it is unset and OpenBLAS picked Prescott on a CPU that has
- * the instructions of a better kernel set, set it and run the command again.
- * Returns only when nothing is to be done or exec failed. */
-static void openblas_fix_core(int argc, char **argv)
+ * the instructions of a better kernel set, it is set here. Returns 1 when it
+ * set the variable (the program must be executed again to use it). */
+static int openblas_core_env(void)
 {
+#ifdef QATC_HAVE_CBLAS
     if (getenv("OPENBLAS_CORETYPE") || strcasecmp(openblas_get_corename(), "prescott") != 0)
-        return;
+        return 0;
     const char *core = NULL;
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -33,15 +35,27 @@ static void openblas_fix_core(int argc, char **argv)
     else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         core = "HASWELL";
     if (!core)
-        return;
-    /* argv is main's argv + 1 (commands.h): main's argv[0] precedes it */
-    char **full = argv - 1;
-    (void)argc;
+        return 0;
     setenv("OPENBLAS_CORETYPE", core, 1);
-    execv("/proc/self/exe", full);
-    unsetenv("OPENBLAS_CORETYPE"); /* exec failed: carry on with the slow kernels */
-}
+    return 1;
+#else
+    return 0;
 #endif
+}
+
+/* Environment the libraries read only at load time (OpenBLAS's core, libgomp's
+ * spin count: gemm.h), then one re-execution of the same command when any was
+ * set. argv is main's argv + 1 (commands.h), so main's argv[0] precedes it. */
+static void runtime_env(char **argv)
+{
+    char **full = argv - 1;
+    int core = openblas_core_env();
+    q_gemm_spin_setup(full); /* re-executes (with OPENBLAS_CORETYPE) when it sets its variable */
+    if (core) {
+        execv("/proc/self/exe", full);
+        unsetenv("OPENBLAS_CORETYPE"); /* exec failed: carry on with the slow kernels */
+    }
+}
 
 static volatile sig_atomic_t interrupted;
 
@@ -135,9 +149,7 @@ int cmd_train(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-#ifdef QATC_HAVE_CBLAS
-    openblas_fix_core(argc, argv);
-#endif
+    runtime_env(argv);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;

@@ -60,6 +60,11 @@ typedef struct {
     int32_t *labels;          /* (batch_cap) */
     uint8_t *labels8;         /* (batch_cap) */
     int8_t *eval_q;           /* (eval.n, image) the int8 eval inputs */
+    uint8_t *pred_net;        /* (eval.n) top-1 of the last eval_net */
+    uint8_t *pred_int8;       /* (eval.n) top-1 of the last eval_int8 */
+    double agreement;         /* last QAT epoch: share of equal top-1, net vs int8 */
+    double min_agreement;     /* the lowest over this run's QAT epochs */
+    int64_t batches_run;      /* training batches in this run (stop_after) */
     char *csv;                /* the log so far, CSV_ROW_MAX per row */
     size_t csv_cap;
     ckpt_header h;
@@ -249,9 +254,11 @@ static double eval_net(trainer *t)
         int32_t cnt = dataset_batch_float(&t->eval, t->eval_order, b, t->n.batch_cap, net_input(&t->n),
                                           t->labels8);
         const float *logits = net_forward(&t->n, cnt, 0);
-        for (int32_t i = 0; i < cnt; i++)
-            ok += q_argmax(logits + (size_t)i * t->n.n_classes, t->n.n_classes) ==
-                  t->labels8[i];
+        for (int32_t i = 0; i < cnt; i++) {
+            int top = q_argmax(logits + (size_t)i * t->n.n_classes, t->n.n_classes);
+            t->pred_net[(size_t)b * t->n.batch_cap + i] = (uint8_t)top;
+            ok += top == t->labels8[i];
+        }
     }
     return (double)ok / (double)t->eval.n;
 }
@@ -281,7 +288,9 @@ static int eval_int8(trainer *t, const q_model *m, double *acc, qerr *e)
             if (!x || !out)
                 continue;
             q8_exec_run(x, t->eval_q + (size_t)i * (size_t)per, out);
-            ok += q8_argmax(out, k) == t->eval.labels[i];
+            int top = q8_argmax(out, k);
+            t->pred_int8[i] = (uint8_t)top;
+            ok += top == t->eval.labels[i];
         }
         free(out);
         q8_exec_free(x);
@@ -368,11 +377,12 @@ static int run_epoch(trainer *t, int phase, qerr *e)
             net_zero_grad(&t->n);
             float loss = net_loss_backward(&t->n, t->labels, 1);
             if (!isfinite(loss)) {
-                return qerr_set(e,
-                                "%s epoch %d batch %d: the loss is %s (lr %g); stopped. The last "
-                                "good checkpoint is %s: lower the learning rate and start again",
+                int have = access(t->path_ckpt, F_OK) == 0;
+                return qerr_set(e, "%s epoch %d batch %d: the loss is %s (lr %g); stopped. %s%s",
                                 phase_name(phase), h->epoch, b, isnan(loss) ? "NaN" : "infinite",
-                                (double)lr, t->path_ckpt);
+                                (double)lr,
+                                have ? "The last good checkpoint is " : "No checkpoint yet",
+                                have ? t->path_ckpt : " (it diverged in the first epoch)");
             }
             q_optim_step(&t->opt, t->n.params, t->n.grads, lr);
             h->loss_sum += (double)loss * cnt;
@@ -385,7 +395,9 @@ static int run_epoch(trainer *t, int phase, qerr *e)
         h->batch = b + 1;
         progress(t, phase, h->epoch, b + 1, nb,
                  h->loss_images ? h->loss_sum / (double)h->loss_images : 0, ips, b + 1 == nb);
-        if (t->o->interrupt && *t->o->interrupt) {
+        t->batches_run++;
+        if ((t->o->interrupt && *t->o->interrupt) ||
+            (t->o->stop_after > 0 && t->batches_run >= t->o->stop_after)) {
             h->epoch_seconds += now_s() - t0;
             return EPOCH_INTERRUPTED;
         }
@@ -465,11 +477,19 @@ static int ptq(trainer *t, int ptq_only, qerr *e)
     return 0;
 }
 
-/* The QAT schedule state for epoch e (see train.h). */
+void train_qat_flags(const q_config *c, int epoch, int *bn_frozen, int *observers)
+{
+    *bn_frozen = epoch >= c->freeze_bn_after;
+    *observers = !(epoch >= c->disable_observer_after);
+}
+
+/* Puts the net in the QAT schedule state of epoch e. */
 static void qat_schedule(trainer *t, int e)
 {
-    net_set_bn_frozen(&t->n, e >= t->cfg.freeze_bn_after);
-    net_set_observers(&t->n, !(e >= t->cfg.disable_observer_after));
+    int bn_frozen, observers;
+    train_qat_flags(&t->cfg, e, &bn_frozen, &observers);
+    net_set_bn_frozen(&t->n, bn_frozen);
+    net_set_observers(&t->n, observers);
 }
 
 /* ---- SQNR ----------------------------------------------------------------- */
@@ -538,6 +558,8 @@ static int end_of_run(trainer *t, train_result *r, qerr *e)
         r->best_epoch = h->best_epoch;
         r->criterion_met = met;
         r->timed_out = h->timed_out;
+        r->agreement = t->agreement;
+        r->min_agreement = t->min_agreement;
     }
     if (t->o->sqnr && print_sqnr(t, e))
         return -1;
@@ -583,7 +605,14 @@ static int end_epoch(trainer *t, int phase, qerr *e)
         if (convert_eval(t, h->epoch, &ia, 0, e))
             return -1;
         best = best || ia > before;
-        snprintf(extra, sizeof extra, ", int8 %.2f%%%s%s%s", 100 * ia, best ? " (best)" : "",
+        int64_t same = 0;
+        for (int32_t i = 0; i < t->eval.n; i++)
+            same += t->pred_net[i] == t->pred_int8[i];
+        t->agreement = (double)same / (double)t->eval.n;
+        if (t->agreement < t->min_agreement)
+            t->min_agreement = t->agreement;
+        snprintf(extra, sizeof extra, ", int8 %.2f%%%s, top-1 agreement %.2f%%%s%s",
+                 100 * ia, best ? " (best)" : "", 100 * t->agreement,
                  t->n.bn_frozen ? ", bn frozen" : "", t->n.observers ? "" : ", observers off");
     } else {
         fa = eval_net(t);
@@ -701,9 +730,12 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
     t->labels = malloc((size_t)cap * sizeof(int32_t));
     t->labels8 = malloc((size_t)cap);
     t->eval_q = malloc((size_t)t->eval.n * (size_t)per);
+    t->pred_net = malloc((size_t)t->eval.n);
+    t->pred_int8 = malloc((size_t)t->eval.n);
+    t->agreement = t->min_agreement = 1.0;
     t->csv_cap = (size_t)(c->pretrain.epochs + c->qat.epochs + 4) * CSV_ROW_MAX;
     t->csv = calloc(t->csv_cap, 1);
-    if (!t->order || !t->eval_order || !t->labels || !t->labels8 || !t->eval_q || !t->csv)
+    if (!t->order || !t->eval_order || !t->pred_net || !t->pred_int8 || !t->labels || !t->labels8 || !t->eval_q || !t->csv)
         return qerr_set(e, "train: out of memory");
     dataset_epoch_order(&t->eval, t->eval_order, NULL);
     dataset_batch_int8(&t->eval, t->eval_order, 0, t->eval.n, t->eval_q, NULL);
@@ -732,6 +764,8 @@ static void teardown(trainer *t)
     free(t->labels);
     free(t->labels8);
     free(t->eval_q);
+    free(t->pred_net);
+    free(t->pred_int8);
     free(t->csv);
 }
 

@@ -42,6 +42,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "qerr.h"
 
 typedef struct {
@@ -54,6 +55,8 @@ typedef struct {
     int quiet;                      /* no progress line, no epoch lines */
     int sqnr;                       /* print per-layer SQNR at the end */
     volatile sig_atomic_t *interrupt; /* set asynchronously (SIGINT); may be NULL */
+    int64_t stop_after;             /* > 0: stop as on an interrupt after this many
+                                       training batches of this run (tests, split runs) */
 } train_opts;
 
 typedef struct {
@@ -63,7 +66,17 @@ typedef struct {
     int best_epoch;                 /* QAT epoch of the best model (-1: PTQ) */
     int criterion_met;
     int timed_out;
+    double agreement;               /* last QAT epoch of this run: share of eval images on
+                                       which the fake-quant net and the int8 model agree
+                                       on top-1 (1 when no QAT epoch ran) */
+    double min_agreement;           /* the lowest over this run's QAT epochs */
 } train_result;
+
+/* The QAT schedule: during QAT epoch `epoch` (0-based) batch norm uses its
+ * running statistics when epoch >= freeze_bn_after, and the observers are
+ * frozen when epoch >= disable_observer_after. The trainer switches to the
+ * state of epoch e + 1 at the end of epoch e, before evaluating it. */
+void train_qat_flags(const q_config *c, int epoch, int *bn_frozen, int *observers);
 
 /* Runs the whole schedule (or continues it with resume). Returns 0 when
  * done, 1 when interrupted (a checkpoint was written; resume continues), or

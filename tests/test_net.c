@@ -14,6 +14,7 @@
 
 #include "convert.h"
 #include "net.h"
+#include "q8_exec.h"
 #include "rng.h"
 
 /* A config with input h×w×c and no layers yet (the fields net and convert read). */
@@ -230,11 +231,93 @@ static void test_net_gradcheck_fused(void **state)
     net_free(&n);
 }
 
+/* convert: the int8 model of a trained-looking QAT net computes, tensor by
+ * tensor, what the fake-quant forward computes (to within one step of the
+ * output grid where float and integer rounding part ways). */
+static void test_net_convert_matches_fake_quant(void **state)
+{
+    (void)state;
+    q_config c;
+    base_config(&c, 8, 8, 2);
+    add_conv(&c, CFG_CONV2D, 6, 3, 1, 1, 1, Q_ACT_RELU);
+    snprintf(c.layers[0].name, sizeof c.layers[0].name, "stem");
+    add_conv(&c, CFG_DWCONV2D, 0, 3, 1, 1, 1, Q_ACT_RELU6);
+    cfg_layer *add = add_layer(&c, CFG_ADD);
+    add->with = 0;
+    add->act = Q_ACT_RELU;
+    add_layer(&c, CFG_MAXPOOL)->kernel = 2;
+    add_conv(&c, CFG_CONV2D, 8, 3, 1, 1, 0, Q_ACT_RELU);
+    cfg_layer *pool = add_layer(&c, CFG_AVGPOOL);
+    pool->kernel = 2;
+    add_layer(&c, CFG_FLATTEN);
+    add_conv(&c, CFG_LINEAR, 5, 0, 0, 0, 0, Q_ACT_NONE);
+    enum { B = 16 };
+    net n;
+    qerr e = {{0}};
+    assert_int_equal(net_build(&n, &c, B, &e), 0);
+    q_rng r;
+    q_rng_seed(&r, 3);
+    net_init(&n, &r);
+    randomize_bn(&n, &r);
+    net_set_qat(&n, 1);
+    for (int step = 0; step < 5; step++) { /* observers and BN statistics see data */
+        random_input(&n, B, &r, NULL);
+        net_forward(&n, B, 1);
+    }
+    net_set_observers(&n, 0);
+    net_set_bn_frozen(&n, 1);
+
+    int8_t q8[B * 8 * 8 * 2];
+    random_input(&n, B, &r, q8);
+    net_forward(&n, B, 0);
+    q_model m;
+    convert_stats st;
+    int rc = convert_net(&n, &c, &m, &st, &e);
+    if (rc)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    assert_int_equal(st.saturated_biases, 0);
+    q8_exec *x = q8_exec_new(&m, &e);
+    assert_non_null(x);
+    int8_t out[5];
+    int worst_all = 0;
+    long off_all = 0, total_all = 0;
+    for (int t = 1; t <= n.n_layers; t++) {
+        int32_t sz = q_shape_size(n.tshape[t]);
+        q_quant q = q_model_tensor_quant(&m, t);
+        int worst = 0;
+        long off = 0;
+        for (int i = 0; i < B; i++) {
+            q8_exec_run(x, q8 + i * 8 * 8 * 2, out);
+            const int8_t *qi = q8_exec_tensor(x, t);
+            const float *f = n.t[t] + (size_t)i * (size_t)sz;
+            for (int32_t j = 0; j < sz; j++) {
+                /* the fake-quant value is on the grid: q = f / s + zp */
+                long want = lrint((double)f[j] / q.scale) + q.zero_point;
+                int d = abs((int)(want - qi[j]));
+                off += d != 0;
+                worst = d > worst ? d : worst;
+            }
+        }
+        print_message("tensor %d (%s): %ld of %ld int8 values differ, by at most %d\n", t,
+                      q_op_names[m.layers[t - 1].op], off, (long)B * sz, worst);
+        worst_all = worst > worst_all ? worst : worst_all;
+        off_all += off;
+        total_all += (long)B * sz;
+    }
+    assert_true(worst_all <= 1);
+    assert_true(off_all * 100 <= total_all); /* at most 1% one step off */
+    q8_exec_free(x);
+    q_model_free(&m);
+    net_free(&n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_net_fused_conv_bn_equals_conv_then_bn),
         cmocka_unit_test(test_net_gradcheck_fused),
+        cmocka_unit_test(test_net_convert_matches_fake_quant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,290 @@
+/* Tests for train: a short run on synthetic images (bars in four
+ * orientations) where the fake-quant network and the int8 model must agree on
+ * top-1 for >= 99% of eval images; resume after interruptions gives a
+ * bit-identical model; a diverging run stops with a clear message and keeps
+ * its checkpoint; the QAT schedule matches the seed's loop. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "rng.h"
+#include "train.h"
+
+#define SIDE 10
+#define CLASSES 4
+
+typedef struct {
+    char dir[256];
+} fixture;
+
+static void put_be32(FILE *f, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+    fwrite(b, 1, 4, f);
+}
+
+/* n images SIDE×SIDE of class k: a bright 2-pixel bar, horizontal (0),
+ * vertical (1), diagonal (2) or anti-diagonal (3), at a random offset, on
+ * dim noise. */
+static void write_set(const char *dir, const char *name, int n, uint64_t seed)
+{
+    char path[512];
+    q_rng r;
+    q_rng_seed(&r, seed);
+    uint8_t *px = malloc((size_t)n * SIDE * SIDE), *lb = malloc((size_t)n);
+    for (int i = 0; i < n; i++) {
+        int k = (int)q_rng_below(&r, CLASSES);
+        int off = (int)q_rng_below(&r, SIDE - 2);
+        uint8_t *im = px + (size_t)i * SIDE * SIDE;
+        lb[i] = (uint8_t)k;
+        for (int y = 0; y < SIDE; y++) {
+            for (int x = 0; x < SIDE; x++) {
+                int on = k == 0 ? (y == off || y == off + 1)
+                         : k == 1 ? (x == off || x == off + 1)
+                         : k == 2 ? (x - y == off - 4 || x - y == off - 3)
+                                  : (x + y == off + 5 || x + y == off + 6);
+                im[y * SIDE + x] = (uint8_t)(on ? 150 + q_rng_below(&r, 106)
+                                                : q_rng_below(&r, 70));
+            }
+        }
+    }
+    snprintf(path, sizeof path, "%s/%s-images", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    put_be32(f, 0x803), put_be32(f, (uint32_t)n), put_be32(f, SIDE), put_be32(f, SIDE);
+    fwrite(px, 1, (size_t)n * SIDE * SIDE, f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/%s-labels", dir, name);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    put_be32(f, 0x801), put_be32(f, (uint32_t)n);
+    fwrite(lb, 1, (size_t)n, f);
+    fclose(f);
+    free(px);
+    free(lb);
+}
+
+/* A config for the synthetic set; stable = 0 drops batch norm so that a large
+ * learning rate makes the weights explode. */
+static void write_config(const fixture *fx, const char *file, double pretrain_lr, int stable)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", fx->dir, file);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "model:\n"
+            "  name: bars\n"
+            "  input: {shape: [%d, %d, 1], scale: 0.00392156862745098, zero_point: -128}\n"
+            "  layers:\n"
+            "    - conv2d: {out: 8, kernel: 3, pad: 1, bn: %s, act: relu}\n"
+            "    - maxpool: {kernel: 2}\n"
+            "    - conv2d: {out: 12, kernel: 3, pad: 1, bn: %s, act: %s}\n"
+            "    - avgpool: {global: true}\n"
+            "    - flatten: {}\n"
+            "    - linear: {out: %d}\n"
+            "data:\n"
+            "  train: {images: train-images, labels: train-labels}\n"
+            "  eval: {images: eval-images, labels: eval-labels}\n"
+            "pretrain:\n"
+            "  epochs: 2\n"
+            "  batch: 32\n"
+            "  optimizer: {type: sgd, lr: %g, momentum: 0.9, weight_decay: 0.0005}\n"
+            "  lr_schedule: cosine\n"
+            "quantization:\n"
+            "  calibration_batches: 4\n"
+            "  train:\n"
+            "    epochs: 3\n"
+            "    batch: 32\n"
+            "    optimizer: {type: sgd, lr: 0.01, momentum: 0.9}\n"
+            "    lr_schedule: cosine\n"
+            "    freeze_bn_after: 1\n"
+            "    disable_observer_after: 2\n"
+            "tuning:\n"
+            "  accuracy_criterion: {absolute: 0.02}\n"
+            "  random_seed: 5\n",
+            SIDE, SIDE, stable ? "true" : "false", stable ? "true" : "false",
+            stable ? "relu6" : "none", CLASSES, pretrain_lr);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    if (!fx)
+        return -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(fx->dir, sizeof fx->dir, "%s/test_train.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (!mkdtemp(fx->dir)) {
+        free(fx);
+        return -1;
+    }
+    write_set(fx->dir, "train", 640, 1);
+    write_set(fx->dir, "eval", 400, 2);
+    write_config(fx, "bars.yaml", 0.05, 1);
+    write_config(fx, "diverge.yaml", 10, 0);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(fx);
+    return 0;
+}
+
+/* Reads a whole file; returns its size (or -1). */
+static long slurp(const char *path, char **out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *out = malloc((size_t)n + 1);
+    if (fread(*out, 1, (size_t)n, f) != (size_t)n)
+        n = -1;
+    fclose(f);
+    return n;
+}
+
+static void make_dir(const fixture *fx, const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", fx->dir, name);
+    assert_int_equal(mkdir(out, 0755), 0);
+}
+
+static int run(const fixture *fx, const char *config, const char *out_dir, int resume,
+               int64_t stop_after, train_result *r, qerr *e)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", fx->dir, config);
+    train_opts o = {0};
+    o.config_path = path;
+    o.out_dir = out_dir;
+    o.resume = resume;
+    o.threads = 2;
+    o.quiet = 1;
+    o.stop_after = stop_after;
+    return train_run(&o, r, e);
+}
+
+/* The whole schedule; the fake-quant net and the int8 model agree on top-1
+ * for >= 99% of eval images after every QAT epoch. Then the same run
+ * interrupted twice (mid float epoch, mid QAT epoch) and resumed gives a
+ * byte-identical frozen model. */
+static void test_train_agreement_and_resume(void **state)
+{
+    fixture *fx = *state;
+    char a[512], b[512];
+    make_dir(fx, "a", a, sizeof a);
+    make_dir(fx, "b", b, sizeof b);
+    train_result r;
+    qerr e = {{0}};
+    int rc = run(fx, "bars.yaml", a, 0, 0, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    print_message("float %.2f%%, ptq %.2f%%, best int8 %.2f%% (epoch %d), top-1 agreement "
+                  "last %.2f%% min %.2f%%\n",
+                  100 * r.float_acc, 100 * r.ptq_acc, 100 * r.best_acc, r.best_epoch,
+                  100 * r.agreement, 100 * r.min_agreement);
+    assert_true(r.min_agreement >= 0.99);
+    assert_true(r.best_acc >= 0.9);
+    assert_true(r.criterion_met);
+
+    /* 20 batches per epoch: stop in float epoch 1, then in QAT epoch 1 */
+    assert_int_equal(run(fx, "bars.yaml", b, 0, 27, &r, &e), 1);
+    assert_int_equal(run(fx, "bars.yaml", b, 1, 40, &r, &e), 1);
+    rc = run(fx, "bars.yaml", b, 1, 0, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+
+    char pa[600], pb[600], *ma, *mb;
+    snprintf(pa, sizeof pa, "%s/bars.frozen.yaml", a);
+    snprintf(pb, sizeof pb, "%s/bars.frozen.yaml", b);
+    long na = slurp(pa, &ma), nb = slurp(pb, &mb);
+    assert_true(na > 0 && nb > 0);
+    long first = -1;
+    for (long i = 0; i < (na < nb ? na : nb) && first < 0; i++)
+        if (ma[i] != mb[i])
+            first = i;
+    if (na != nb || first >= 0)
+        print_error("resumed model differs: sizes %ld / %ld, first differing byte %ld\n", na, nb,
+                    first);
+    assert_true(na == nb && first < 0);
+    free(ma);
+    free(mb);
+}
+
+/* A learning rate that makes the loss explode stops the run with a message
+ * naming the problem and what checkpoint there is. */
+static void test_train_non_finite_loss_stops(void **state)
+{
+    fixture *fx = *state;
+    char d[512];
+    make_dir(fx, "nan", d, sizeof d);
+    train_result r;
+    qerr e = {{0}};
+    assert_int_equal(run(fx, "diverge.yaml", d, 0, 0, &r, &e), -1);
+    print_message("%s\n", e.msg);
+    assert_non_null(strstr(e.msg, "the loss is"));
+    /* it diverges in the first epoch (fixed seed), before any checkpoint */
+    assert_non_null(strstr(e.msg, "No checkpoint yet"));
+}
+
+/* The schedule of the seed with 8 epochs: at the end of epoch n (0-based),
+ * `if n > 2: freeze_bn_stats`, `if n > 3: disable_observer`; train_qat_flags
+ * gives the state DURING an epoch, which is the state set at the end of the
+ * epoch before. */
+static void test_train_schedule_matches_seed(void **state)
+{
+    (void)state;
+    q_config c;
+    memset(&c, 0, sizeof c);
+    c.qat.epochs = 8;
+    c.freeze_bn_after = 4;
+    c.disable_observer_after = 5;
+    int seed_bn_frozen = 0, seed_observers = 1; /* during epoch 0 */
+    for (int n = 0; n < 8; n++) {
+        int bn, obs;
+        train_qat_flags(&c, n, &bn, &obs);
+        if (bn != seed_bn_frozen || obs != seed_observers)
+            print_error("epoch %d: bn_frozen %d observers %d, seed %d %d\n", n, bn, obs,
+                        seed_bn_frozen, seed_observers);
+        assert_int_equal(bn, seed_bn_frozen);
+        assert_int_equal(obs, seed_observers);
+        /* the seed's end of epoch n */
+        if (n > 3)
+            seed_observers = 0;
+        if (n > 2)
+            seed_bn_frozen = 1;
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_train_schedule_matches_seed),
+        cmocka_unit_test_setup_teardown(test_train_agreement_and_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_non_finite_loss_stops, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
