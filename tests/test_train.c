@@ -151,7 +151,7 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Reads a whole file; returns its size (or -1). */
+/* Reads a whole file, NUL-terminated; returns its size (or -1). */
 static long slurp(const char *path, char **out)
 {
     FILE *f = fopen(path, "rb");
@@ -163,6 +163,8 @@ static long slurp(const char *path, char **out)
     *out = malloc((size_t)n + 1);
     if (fread(*out, 1, (size_t)n, f) != (size_t)n)
         n = -1;
+    else
+        (*out)[n] = '\0';
     fclose(f);
     return n;
 }
