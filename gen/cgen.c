@@ -671,6 +671,8 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
         }
         begun++;
         rc = m4run(o->templates, tmpl[i], prog.buf, prog.len, q[i].f, e);
+        if (rc) /* name the file being written (e.g. its disk is full) */
+            qerr_set(e, "%s: %s", path, e->msg);
         free(prog.buf);
     }
     for (int i = 0; i < begun; i++) {

@@ -1,10 +1,40 @@
 #include "qfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Removes temporaries of path ("PATH.tmpXXXXXX") that a writer killed
+ * before its commit or abort left behind (SIGKILL, power loss). */
+static void qfile_remove_stale(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    const char *base = slash ? slash + 1 : path;
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    else
+        strcpy(dir, ".");
+    size_t blen = strlen(base);
+    if (blen == 0)
+        return;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strlen(de->d_name) != blen + 10 || strncmp(de->d_name, base, blen) != 0 ||
+            strncmp(de->d_name + blen, ".tmp", 4) != 0)
+            continue;
+        char stale[4096 + 256];
+        snprintf(stale, sizeof stale, "%s/%s", dir, de->d_name);
+        unlink(stale);
+    }
+    closedir(d);
+}
 
 int qfile_begin(qfile *q, const char *path, qerr *e)
 {
@@ -12,6 +42,7 @@ int qfile_begin(qfile *q, const char *path, qerr *e)
     if (strlen(path) + 16 > sizeof q->tmp)
         return qerr_set(e, "%s: path too long", path);
     strcpy(q->path, path);
+    qfile_remove_stale(path);
     snprintf(q->tmp, sizeof q->tmp, "%s.tmpXXXXXX", path);
     int fd = mkstemp(q->tmp);
     if (fd < 0) {

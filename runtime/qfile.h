@@ -17,7 +17,10 @@ typedef struct {
     char tmp[4096];
 } qfile;
 
-/* Opens a temporary file beside path. Returns 0, or -1 with e set (nothing created). */
+/* Opens a temporary file beside path ("PATH.tmpXXXXXX", mode 0666 & ~umask),
+ * first removing such temporaries of path that a killed writer left behind
+ * (so two processes must not write the same path at once). Returns 0, or -1
+ * with e set (nothing created). */
 int qfile_begin(qfile *q, const char *path, qerr *e);
 
 /* Flushes, syncs and renames the temporary file to its path. On any error

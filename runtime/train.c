@@ -2,6 +2,7 @@
  * evaluation, checkpoints and resume (see train.h). */
 #include "train.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <omp.h>
@@ -143,8 +144,9 @@ static int ckpt_write(trainer *t, qerr *e)
         bad = write_all(q.f, q_optim_state(&t->opt), h->opt_bytes) ||
               write_all(q.f, t->csv, h->csv_bytes);
     if (bad) {
+        int err = errno ? errno : EIO; /* before qfile_abort's own calls */
         qfile_abort(&q);
-        return qerr_set(e, "%s: write failed", t->path_ckpt);
+        return qerr_set(e, "%s: write failed: %s", t->path_ckpt, strerror(err));
     }
     return qfile_commit(&q, e);
 }
@@ -378,9 +380,10 @@ static int run_epoch(trainer *t, int phase, qerr *e)
             float loss = net_loss_backward(&t->n, t->labels, 1);
             if (!isfinite(loss)) {
                 int have = access(t->path_ckpt, F_OK) == 0;
-                return qerr_set(e, "%s epoch %d batch %d: the loss is %s (lr %g); stopped. %s%s",
-                                phase_name(phase), h->epoch, b, isnan(loss) ? "NaN" : "infinite",
-                                (double)lr,
+                return qerr_set(e,
+                                "%s: %s epoch %d batch %d: the loss is %s (lr %g); stopped. %s%s",
+                                t->cfg.config_path, phase_name(phase), h->epoch, b,
+                                isnan(loss) ? "NaN" : "infinite", (double)lr,
                                 have ? "The last good checkpoint is " : "No checkpoint yet",
                                 have ? t->path_ckpt : " (it diverged in the first epoch)");
             }
@@ -438,8 +441,19 @@ static int convert_eval(trainer *t, int epoch, double *acc, int force, qerr *e)
 {
     q_model m;
     convert_stats st;
-    if (convert_net(&t->n, &t->cfg, &m, &st, e))
-        return -1;
+    if (convert_net(&t->n, &t->cfg, &m, &st, e)) {
+        /* Weights or scales out of range after an epoch: most likely diverged. */
+        char at[48];
+        if (epoch < 0)
+            snprintf(at, sizeof at, "post-training quantization");
+        else
+            snprintf(at, sizeof at, "qat epoch %d", epoch);
+        int have = access(t->path_ckpt, F_OK) == 0;
+        return qerr_set(e, "%s (converting to int8 after %s; if training diverged, lower the "
+                           "learning rate. %s%s)",
+                        e->msg, at, have ? "The last good checkpoint is " : "No checkpoint yet",
+                        have ? t->path_ckpt : "");
+    }
     if (st.saturated_biases)
         say(t, "note: %d int32 biases saturated at the accumulator bound\n",
             st.saturated_biases);

@@ -1,7 +1,8 @@
 /* Tests for qfile: a committed file appears whole with the usual permissions,
  * an aborted or failed one (a write error such as a full disk, simulated with
  * RLIMIT_FSIZE) leaves neither the file nor a temporary behind, and an
- * existing target is replaced only on commit. */
+ * existing target is replaced only on commit; temporaries a killed writer
+ * left are removed by the next writer of the same file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -145,6 +146,27 @@ static void test_qfile_write_error_leaves_nothing(void **state)
     assert_int_equal(count_entries(f->dir), 0);
 }
 
+static void test_qfile_removes_temporaries_of_a_killed_writer(void **state)
+{
+    fixture *f = *state;
+    char stale[400], other[400];
+    snprintf(stale, sizeof stale, "%s.tmpAbC123", f->path);  /* killed before commit */
+    snprintf(other, sizeof other, "%s/keep.txt.tmpAbC123", f->dir); /* another file's */
+    FILE *fp = fopen(stale, "wb");
+    assert_non_null(fp);
+    fclose(fp);
+    fp = fopen(other, "wb");
+    assert_non_null(fp);
+    fclose(fp);
+    qfile q;
+    qerr e;
+    assert_int_equal(qfile_begin(&q, f->path, &e), 0);
+    assert_int_equal(access(stale, F_OK), -1);
+    assert_int_equal(access(other, F_OK), 0);
+    assert_int_equal(qfile_commit(&q, &e), 0);
+    assert_int_equal(count_entries(f->dir), 2); /* out.txt and keep.txt.tmpAbC123 */
+}
+
 static void test_qfile_missing_folder_is_an_error(void **state)
 {
     fixture *f = *state;
@@ -166,6 +188,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_qfile_abort_leaves_target_untouched, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_qfile_write_error_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qfile_removes_temporaries_of_a_killed_writer,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_qfile_missing_folder_is_an_error, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,7 @@
  * passes it must survive.
  *
  * Checks: no crash, leak or undefined behaviour (sanitizers); a rejection is
- * one line naming the file. An accepted model
+ * one line naming the file and leaves the model zeroed. An accepted model
  *   - writes (frozen_write), reads back and writes again to the same bytes;
  *   - runs through the int8 reference interpreter (q8_exec) on an input made
  *     of the fuzz bytes, when its tensors are small enough to stay fast:
@@ -97,8 +97,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *path = fuzzfile_write("frozen", 0, "fuzz.frozen.yaml", data, size);
     q_model m;
     qerr e = {{0}};
+    memset(&m, 0xa5, sizeof m);
     if (frozen_read(path, &m, &e) != 0) {
         fuzzfile_check_message(e.msg, path);
+        if (m.layers || m.n_layers)
+            fuzz_fail("a rejected model is not left zeroed", e.msg);
         return 0;
     }
     if (m.n_layers < 1 || !m.layers)

@@ -1,0 +1,287 @@
+#!/bin/sh
+# Bad input, table-driven: every case runs one qatc command on one broken file
+# and must
+#   - exit non-zero without crashing (status 1..127: no signal, no abort),
+#   - print exactly one line on stderr, naming the file (and the line when
+#     the file has lines: "FILE:LINE:"),
+#   - leave no file behind: not in the output folder (which is also the
+#     current folder), not beside the inputs.
+# Nothing trains: config errors are found at load time, data errors when the
+# data are loaded, before the first batch; the data are a few 4x4 images.
+# Needs QATC (the binary) and BUILD (a scratch folder), as make check gives.
+set -u
+: "${QATC:?}" "${BUILD:?}"
+W=$BUILD/bad_input
+OUT=$W/out
+rm -rf "$W"
+mkdir -p "$OUT"
+cd "$(dirname "$0")/.." || exit 1
+. tests/support/tiny_data.sh
+
+# ---- data: tiny IDX files, written with printf (no other tool needed) ---------
+
+# u32 N: N as 4 big-endian bytes.
+u32() {
+    printf "\\$(printf %03o $(($1 >> 24 & 255)))\\$(printf %03o $(($1 >> 16 & 255)))"
+    printf "\\$(printf %03o $(($1 >> 8 & 255)))\\$(printf %03o $(($1 & 255)))"
+}
+# images N H W [C]: an IDX image file on stdout, pixels 0x80.
+images() {
+    if [ $# -eq 4 ]; then printf '\000\000\010\004'; else printf '\000\000\010\003'; fi
+    for d in "$@"; do u32 "$d"; done
+    head -c $(($1 * $2 * $3 * ${4:-1})) /dev/zero | tr '\000' '\200'
+}
+# labels N: labels 0, 1, 2, 0, 1, 2, ...
+labels() {
+    printf '\000\000\010\001'
+    u32 "$1"
+    i=0
+    while [ $i -lt "$1" ]; do printf "\\$(printf %03o $((i % 3)))"; i=$((i + 1)); done
+}
+
+# Training images: noise, so that gzip cannot squeeze them into a few bytes.
+tiny_data "$W" 6 4 4
+labels 6 >"$W/lbl.idx"
+gzip -c -n "$W/img.idx" >"$W/img.idx.gz"
+gzip -c -n "$W/lbl.idx" >"$W/lbl.idx.gz"
+images 6 4 4 2 >"$W/img442.idx"                  # matches the frozen model's 4x4x2 input
+images 6 5 5 >"$W/img55.idx"                     # 5x5: not the model's input shape
+labels 5 >"$W/lbl5.idx"                          # 5 labels for 6 images
+{ printf '\000\000\010\001'; u32 6; printf '\000\001\002\000\001\011'; } \
+    >"$W/lbl_big.idx"                            # label 9 with 3 classes
+gz_size=$(wc -c <"$W/img.idx.gz")
+head -c $((gz_size - 12)) "$W/img.idx.gz" >"$W/img_trunc.idx.gz" # gzip stream cut short
+# corrupt: the deflate data overwritten in the middle, header and size intact
+{ head -c 20 "$W/img.idx.gz"; printf 'corruptcorrupt'; tail -c +35 "$W/img.idx.gz"; } \
+    >"$W/img_corrupt.idx.gz"
+head -c 50 "$W/img.idx" >"$W/img_trunc.idx"     # payload cut short
+: >"$W/empty.idx"
+printf 'GIF89a\001\000\001\000\000\377\000,garbage' >"$W/garbage.idx"
+
+# ---- configs: a valid base, and one change per case ---------------------------
+
+cat >"$W/base.yaml" <<'EOF'
+model:
+  name: tiny
+  input: {shape: [4, 4, 1], scale: 0.00392156862745098, zero_point: -128}
+  layers:
+    - conv2d: {out: 2, kernel: 3, pad: 1, bn: true, act: relu, name: c1}
+    - conv2d: {out: 2, kernel: 3, pad: 1}
+    - add: {with: c1}
+    - flatten: {}
+    - linear: {out: 3}
+data:
+  train: {images: img.idx, labels: lbl.idx}
+  eval: {images: img.idx.gz, labels: lbl.idx.gz}
+pretrain:
+  epochs: 1
+  batch: 2
+  optimizer: {type: sgd, lr: 0.05}
+quantization:
+  train:
+    epochs: 1
+    batch: 2
+    optimizer: {type: sgd, lr: 0.005}
+tuning:
+  random_seed: 7
+EOF
+
+# cfg NAME SED-SCRIPT: W/NAME.yaml = base.yaml edited by the sed script.
+cfg() { sed "$2" "$W/base.yaml" >"$W/$1.yaml"; }
+
+cfg yaml_syntax        '3s/\[4, 4, 1\]/[4, 4, 1/'
+cfg yaml_tab           '5s/^    /\t/'
+cfg yaml_two_docs      '$a---\nmodel: {}'
+cfg unknown_top        '$aoptimiser: {lr: 1}'
+cfg unknown_layer_key  '6s/kernel: 3/kernal: 3/'
+cfg unknown_layer_type '8s/flatten/flaten/'
+cfg duplicate_key      '2a\  name: again'
+cfg type_kernel_text   '6s/kernel: 3/kernel: three/'
+cfg type_out_quoted    '6s/out: 2/out: "2"/'
+cfg type_layers_map    '4s/layers:/layers: {conv2d: 1}/;5,9d'
+cfg type_bn_number     '5s/bn: true/bn: 2/'
+cfg name_not_c         '2s/tiny/9tiny-model/'
+cfg kernel_too_big     '6s/kernel: 3, pad: 1/kernel: 7, pad: 1/'
+cfg add_mismatch       '6s/out: 2/out: 3/'
+cfg add_unresolved     '7s/with: c1/with: c9/'
+cfg last_not_vector    '8,9d'
+cfg scale_zero         '3s/scale: [0-9.]*/scale: 0/'
+cfg scale_negative     '3s/scale: [0-9.]*/scale: -0.5/'
+cfg scale_nan          '3s/scale: [0-9.]*/scale: .nan/'
+cfg scale_inf          '3s/scale: [0-9.]*/scale: .inf/'
+cfg zp_high            '3s/zero_point: -128/zero_point: 128/'
+cfg zp_low             '3s/zero_point: -128/zero_point: -129/'
+cfg lr_zero            '16s/lr: 0.05/lr: 0/'
+cfg batch_zero         '15s/batch: 2/batch: 0/'
+cfg data_missing       '11s/img.idx/no_such.idx/'
+cfg data_truncated_gz  '11s/img.idx/img_trunc.idx.gz/'
+cfg data_corrupt_gz    '11s/img.idx/img_corrupt.idx.gz/'
+cfg data_truncated     '11s/img.idx/img_trunc.idx/'
+cfg data_count         '11s/lbl.idx/lbl5.idx/'
+cfg data_shape         '11s/img.idx/img55.idx/'
+cfg data_label_range   '11s/lbl.idx/lbl_big.idx/'
+cfg data_swapped       '11s/images: img.idx, labels: lbl.idx/images: lbl.idx, labels: img.idx/'
+cfg data_empty         '12s/lbl.idx.gz/empty.idx/'
+cfg data_garbage       '12s/img.idx.gz/garbage.idx/'
+: >"$W/empty.yaml"
+head -c 3000 /dev/urandom >"$W/garbage.yaml"
+printf '\000\001\002binary\377\376' >>"$W/garbage.yaml"
+
+# ---- frozen models: the example of docs/frozen-format.md, one change per case --
+
+awk '/^```yaml/ { on = 1; next } /^```/ { on = 0 } on' docs/frozen-format.md \
+    >"$W/base.frozen.yaml"
+# frz NAME SED-SCRIPT: W/NAME.frozen.yaml = base.frozen.yaml edited.
+frz() { sed "$2" "$W/base.frozen.yaml" >"$W/$1.frozen.yaml"; }
+# line NAME PATTERN: the line of W/base.frozen.yaml holding PATTERN (first match).
+line() { grep -n -m 1 -F -e "$1" "$W/base.frozen.yaml" | cut -d: -f1; }
+
+frz f_syntax          's/weight_scale: \[0.01, 0.02\]/weight_scale: [0.01, 0.02/'
+frz f_version         's/^qatc_frozen: 1/qatc_frozen: 2/'
+frz f_unknown_key     's/^    per_channel: true/    per_chanel: true/'
+frz f_weight_m128     's/\[127, -64\]/[-128, -64]/'
+frz f_scale_zero      's/scale: 0.25, zero_point: -3/scale: 0, zero_point: -3/'
+frz f_scale_negative  's/weight_scale: \[0.01, 0.02\]/weight_scale: [0.01, -0.02]/'
+frz f_scale_nan       's/weight_scale: \[0.0078125\]/weight_scale: [.nan]/'
+frz f_scale_inf       's/scale: 0.5, zero_point: -128/scale: .inf, zero_point: -128/'
+frz f_zp_range        's/scale: 0.25, zero_point: -3/scale: 0.25, zero_point: 200/'
+frz f_kernel_too_big  '/name: mp/,/output/s/kernel: \[2, 2\]/kernel: [5, 5]/'
+frz f_add_forward     's/with: input/with: mp/'
+cat >"$W/f_add_mismatch.frozen.yaml" <<'EOF'
+qatc_frozen: 1
+name: add_mismatch
+input: {shape: [4, 4, 2], scale: 0.5, zero_point: 0}
+layers:
+  - op: maxpool
+    name: mp
+    input: input
+    kernel: [2, 2]
+    stride: [2, 2]
+    output: {shape: [2, 2, 2], scale: 0.5, zero_point: 0}
+  - op: add
+    name: res
+    input: mp
+    with: input
+    act: none
+    output: {shape: [2, 2, 2], scale: 1, zero_point: 0}
+output: res
+EOF
+frz f_unresolved      's/input: c1/input: c7/'
+frz f_wrong_rows      '/- \[-1, -2, -3/d'
+frz f_truncated       '/^output: fc/d'
+frz f_bias_type       's/bias: \[100, -100\]/bias: [100, "-100"]/'
+: >"$W/f_empty.frozen.yaml"
+cp "$W/garbage.yaml" "$W/f_garbage.frozen.yaml"
+L_syntax=$(line 'weight_scale: [0.01, 0.02]')
+L_unknown=$(line 'per_channel: true')
+L_m128=$(line '[127, -64]')
+L_zero=$(line 'scale: 0.25, zero_point: -3')
+L_c1=$(line '- op: conv2d') # scales are checked per layer: the layer's line
+
+# ---- the table -------------------------------------------------------------
+
+pass=0 fail=0
+# bad NAME EXPECT QATC-ARGS...: runs qatc in $OUT; EXPECT must appear in the
+# one line on stderr (grep -F). Files in W before and after must be the same.
+bad() {
+    name=$1 expect=$2
+    shift 2
+    before=$(ls -A "$W")
+    (cd "$OUT" && "$QATC" "$@" >"$W.stdout" 2>"$W.stderr")
+    rc=$?
+    why=
+    [ $rc -eq 0 ] && why="exit status 0"
+    [ $rc -ge 128 ] && why="exit status $rc (a signal: crash or abort)"
+    [ -z "$why" ] && [ "$(wc -l <"$W.stderr")" -ne 1 ] &&
+        why="$(wc -l <"$W.stderr") lines on stderr, expected 1"
+    [ -z "$why" ] && ! grep -q -F -- "$expect" "$W.stderr" &&
+        why="stderr does not name '$expect'"
+    [ -z "$why" ] && [ -n "$(ls -A "$OUT")" ] && why="left in the output folder: $(ls -A "$OUT")"
+    [ -z "$why" ] && [ "$(ls -A "$W")" != "$before" ] && why="left beside the inputs"
+    if [ -n "$why" ]; then
+        fail=$((fail + 1))
+        echo "FAIL $name: qatc $*: $why"
+        sed 's/^/    stderr: /' "$W.stderr" | head -n 5
+    else
+        pass=$((pass + 1))
+    fi
+    rm -rf "$OUT"
+    mkdir -p "$OUT"
+}
+
+T="train -o $OUT --threads 1 --quiet"
+F=$W/base.frozen.yaml
+# train: the config
+bad yaml_syntax        "$W/yaml_syntax.yaml:"          $T "$W/yaml_syntax.yaml"
+bad yaml_tab           "$W/yaml_tab.yaml:5:"           $T "$W/yaml_tab.yaml"
+bad yaml_two_docs      "$W/yaml_two_docs.yaml:25:"     $T "$W/yaml_two_docs.yaml"
+bad unknown_top        "$W/unknown_top.yaml:24:"       $T "$W/unknown_top.yaml"
+bad unknown_layer_key  "$W/unknown_layer_key.yaml:6:"  $T "$W/unknown_layer_key.yaml"
+bad unknown_layer_type "$W/unknown_layer_type.yaml:8:" $T "$W/unknown_layer_type.yaml"
+bad duplicate_key      "$W/duplicate_key.yaml:3:"      $T "$W/duplicate_key.yaml"
+bad type_kernel_text   "$W/type_kernel_text.yaml:6:"   $T "$W/type_kernel_text.yaml"
+bad type_out_quoted    "$W/type_out_quoted.yaml:6:"    $T "$W/type_out_quoted.yaml"
+bad type_layers_map    "$W/type_layers_map.yaml:4:"    $T "$W/type_layers_map.yaml"
+bad type_bn_number     "$W/type_bn_number.yaml:5:"     $T "$W/type_bn_number.yaml"
+bad name_not_c         "$W/name_not_c.yaml:2:"         $T "$W/name_not_c.yaml"
+bad kernel_too_big     "$W/kernel_too_big.yaml:6:"     $T "$W/kernel_too_big.yaml"
+bad add_mismatch       "$W/add_mismatch.yaml:7:"       $T "$W/add_mismatch.yaml"
+bad add_unresolved     "$W/add_unresolved.yaml:7:"     $T "$W/add_unresolved.yaml"
+bad last_not_vector    "$W/last_not_vector.yaml:7:"    $T "$W/last_not_vector.yaml"
+bad scale_zero         "$W/scale_zero.yaml:3:"         $T "$W/scale_zero.yaml"
+bad scale_negative     "$W/scale_negative.yaml:3:"     $T "$W/scale_negative.yaml"
+bad scale_nan          "$W/scale_nan.yaml:3:"          $T "$W/scale_nan.yaml"
+bad scale_inf          "$W/scale_inf.yaml:3:"          $T "$W/scale_inf.yaml"
+bad zp_high            "$W/zp_high.yaml:3:"            $T "$W/zp_high.yaml"
+bad zp_low             "$W/zp_low.yaml:3:"             $T "$W/zp_low.yaml"
+bad lr_zero            "$W/lr_zero.yaml:16:"           $T "$W/lr_zero.yaml"
+bad batch_zero         "$W/batch_zero.yaml:15:"        $T "$W/batch_zero.yaml"
+bad config_empty       "$W/empty.yaml:"                 $T "$W/empty.yaml"
+bad config_garbage     "$W/garbage.yaml:"               $T "$W/garbage.yaml"
+bad config_missing     "$W/none.yaml"                  $T "$W/none.yaml"
+bad config_is_dir      "$W: "                          $T "$W"
+# train: the data named by the config
+bad data_missing       "$W/data_missing.yaml:11:"      $T "$W/data_missing.yaml"
+bad data_truncated_gz  "img_trunc.idx.gz"              $T "$W/data_truncated_gz.yaml"
+bad data_corrupt_gz    "img_corrupt.idx.gz"            $T "$W/data_corrupt_gz.yaml"
+bad data_truncated     "img_trunc.idx"                 $T "$W/data_truncated.yaml"
+bad data_count         "lbl5.idx"                      $T "$W/data_count.yaml"
+bad data_shape         "img55.idx"                     $T "$W/data_shape.yaml"
+bad data_label_range   "lbl_big.idx"                   $T "$W/data_label_range.yaml"
+bad data_swapped       "lbl.idx"                       $T "$W/data_swapped.yaml"
+bad data_empty         "empty.idx"                     $T "$W/data_empty.yaml"
+bad data_garbage       "garbage.idx"                   $T "$W/data_garbage.yaml"
+# gen and report: the frozen model
+bad f_syntax           "$W/f_syntax.frozen.yaml:"                  gen "$W/f_syntax.frozen.yaml" -o "$OUT"
+bad f_version          "$W/f_version.frozen.yaml:1:"               gen "$W/f_version.frozen.yaml" -o "$OUT"
+bad f_unknown_key      "$W/f_unknown_key.frozen.yaml:$L_unknown:"  gen "$W/f_unknown_key.frozen.yaml" -o "$OUT"
+bad f_weight_m128      "$W/f_weight_m128.frozen.yaml:$L_m128:"     gen "$W/f_weight_m128.frozen.yaml" -o "$OUT"
+bad f_scale_zero       "$W/f_scale_zero.frozen.yaml:$L_c1:"      gen "$W/f_scale_zero.frozen.yaml" -o "$OUT"
+bad f_scale_negative   "$W/f_scale_negative.frozen.yaml:$L_c1:" gen "$W/f_scale_negative.frozen.yaml" -o "$OUT"
+bad f_scale_nan        "$W/f_scale_nan.frozen.yaml:"               gen "$W/f_scale_nan.frozen.yaml" -o "$OUT"
+bad f_scale_inf        "$W/f_scale_inf.frozen.yaml:5:"             report "$W/f_scale_inf.frozen.yaml"
+bad f_zp_range         "$W/f_zp_range.frozen.yaml:$L_zero:"        report "$W/f_zp_range.frozen.yaml"
+bad f_kernel_too_big   "$W/f_kernel_too_big.frozen.yaml:"          report "$W/f_kernel_too_big.frozen.yaml"
+bad f_add_mismatch     "$W/f_add_mismatch.frozen.yaml:11:"         report "$W/f_add_mismatch.frozen.yaml"
+bad f_add_forward      "$W/f_add_forward.frozen.yaml:"             report "$W/f_add_forward.frozen.yaml"
+bad f_unresolved       "$W/f_unresolved.frozen.yaml:"              report "$W/f_unresolved.frozen.yaml"
+bad f_wrong_rows       "$W/f_wrong_rows.frozen.yaml:"              gen "$W/f_wrong_rows.frozen.yaml" -o "$OUT"
+bad f_truncated        "$W/f_truncated.frozen.yaml"                gen "$W/f_truncated.frozen.yaml" -o "$OUT"
+bad f_bias_type        "$W/f_bias_type.frozen.yaml:"               eval "$W/f_bias_type.frozen.yaml" --images "$W/img442.idx" --labels "$W/lbl.idx"
+bad f_empty            "$W/f_empty.frozen.yaml"                    gen "$W/f_empty.frozen.yaml" -o "$OUT"
+bad f_garbage          "$W/f_garbage.frozen.yaml"                  report "$W/f_garbage.frozen.yaml"
+bad f_missing          "$W/none.frozen.yaml"                       report "$W/none.frozen.yaml"
+# eval and gen --golden: the data against a valid model
+bad e_truncated_gz     "img_trunc.idx.gz"    eval "$F" --images "$W/img_trunc.idx.gz" --labels "$W/lbl.idx"
+bad e_corrupt_gz       "img_corrupt.idx.gz"  eval "$F" --images "$W/img_corrupt.idx.gz" --labels "$W/lbl.idx"
+bad e_count            "lbl5.idx"            eval "$F" --images "$W/img442.idx" --labels "$W/lbl5.idx"
+bad e_shape            "img.idx"             eval "$F" --images "$W/img.idx" --labels "$W/lbl.idx"
+bad e_empty            "empty.idx"           eval "$F" --images "$W/img442.idx" --labels "$W/empty.idx"
+bad e_garbage          "garbage.idx"         eval "$F" --images "$W/garbage.idx" --labels "$W/lbl.idx"
+bad g_golden_shape     "img55.idx"           gen "$F" -o "$OUT" --golden 2 --images "$W/img55.idx"
+bad g_golden_too_many  "img442.idx"          gen "$F" -o "$OUT" --golden 7 --images "$W/img442.idx"
+bad g_golden_trunc     "img_trunc.idx"       gen "$F" -o "$OUT" --golden 1 --images "$W/img_trunc.idx"
+
+rm -f "$W.stdout" "$W.stderr"
+echo "bad input: $pass of $((pass + fail)) cases rejected cleanly"
+[ $fail -eq 0 ]

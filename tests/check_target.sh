@@ -1,0 +1,70 @@
+#!/bin/sh
+# The generated C on Cortex-M (issue 2's must-show): a model that uses every
+# op, generated with its golden self-test, built for Cortex-M0
+# (arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -mfloat-abi=soft -Os), links no
+# floating-point helper, and its self-test passes under qemu on -M microbit
+# (a Cortex-M0, which traps unaligned accesses) and on -M mps2-an385
+# (Cortex-M3); built for M3 and for M4 it passes on mps2-an385 and
+# mps2-an386. A copy whose expected outputs have one byte changed must fail
+# with exactly one mismatch, so this check can fail.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$root/build}
+QATC=${QATC:-$root/qatc}
+CC=${CC:-cc}
+target=$root/tests/target
+out=$BUILD/check_target
+rm -rf "$out"
+mkdir -p "$out"
+
+# The reference every-op model (random_model with every_op, fixed seed) and 8 images.
+$CC -std=c11 -Wall -Wextra -Werror -I"$root/runtime" -I"$root/tests/support" \
+    -o "$out/every_op" "$target/every_op.c" "$BUILD/obj/tests/support/random_model.o" \
+    "$BUILD/libqatc.a" -lyaml -lz -lm
+"$out/every_op" 3 "$out/every_op.frozen.yaml" "$out/images.idx" 8
+for want in "op: conv2d" "op: dwconv2d" "op: linear" "op: maxpool" "op: avgpool" "op: add" \
+            "op: flatten" "act: relu" "act: relu6" "per_channel: true" "per_channel: false"; do
+    grep -q "$want\$" "$out/every_op.frozen.yaml" ||
+        { echo "FAIL: the every-op model has no '$want'"; exit 1; }
+done
+mkdir -p "$out/gen"
+"$QATC" gen "$out/every_op.frozen.yaml" -o "$out/gen" --golden 8 --images "$out/images.idx"
+
+# expect STATUS LABEL COMMAND...: runs COMMAND, fails unless it exits with STATUS.
+expect() {
+    want=$1; label=$2; shift 2
+    status=0
+    "$@" >"$out/log" 2>&1 || status=$?
+    if [ "$status" -ne "$want" ]; then
+        cat "$out/log"
+        echo "FAIL $label: exit status $status, want $want"
+        exit 1
+    fi
+    echo "ok $label: $(grep -h 'selftest:' "$out/log" || echo "status $status")"
+}
+expect 0 "m0 on microbit" "$target/run.sh" m0 "$out/gen" every_op
+echo "ok m0 image links no floating-point helper; from libgcc/libc it links:" \
+    $(arm-none-eabi-nm "$out/gen/target-m0/every_op_selftest.elf" | awk '$3 ~ /^(__|mem)/ {print $3}' | sort -u)
+expect 0 "m0 image on mps2-an385" env QT_MACHINE=mps2-an385 QT_OUT="$out/gen/target-m0-an385" \
+    "$target/run.sh" m0 "$out/gen" every_op
+expect 0 "m3 on mps2-an385" "$target/run.sh" m3 "$out/gen" every_op
+expect 0 "m4 on mps2-an386" "$target/run.sh" m4 "$out/gen" every_op
+
+# The negative check: the first expected output byte changed (v+1, or 126 for 127).
+mkdir -p "$out/bad"
+cp "$out/gen/every_op.c" "$out/gen/every_op.h" "$out/bad/"
+awk '
+    !done && !seen && /golden_output\[/ { seen = 1; i = index($0, "="); head = substr($0, 1, i); $0 = substr($0, i + 1) }
+    !done && seen && match($0, /-?[0-9]+/) {
+        v = substr($0, RSTART, RLENGTH) + 0
+        $0 = substr($0, 1, RSTART - 1) (v == 127 ? 126 : v + 1) substr($0, RSTART + RLENGTH)
+        done = 1
+    }
+    { print head $0; head = "" }
+    END { if (!done) exit 1 }' "$out/gen/every_op_golden.c" >"$out/bad/every_op_golden.c" ||
+    { echo "FAIL: no golden_output array to corrupt in every_op_golden.c"; exit 1; }
+if cmp -s "$out/gen/every_op_golden.c" "$out/bad/every_op_golden.c"; then
+    echo "FAIL: corrupting the golden file changed nothing"
+    exit 1
+fi
+expect 1 "m0 with one corrupted expected byte reports 1 mismatch" "$target/run.sh" m0 "$out/bad" every_op
