@@ -19,7 +19,8 @@
  * loads; a CPU newer than the library (Debian 12's 0.3.21 on Emerald Rapids,
  * say) gets the generic SSE3 "Prescott" kernels, 2x slower here. When that
  * happened and OPENBLAS_CORETYPE is not set, the first q_sgemm call selects
- * the core from the CPU's features (AVX-512: SkylakeX, AVX2+FMA: Haswell)
+ * the core from the CPU's features (AVX-512 F/BW/VL/DQ: SkylakeX, AVX2+FMA:
+ * Haswell)
  * through OpenBLAS's own gotoblas_dynamic_init. q_sgemm_backend() says which.
  *
  * Determinism. Neither path lets the thread count change the arithmetic:
@@ -27,7 +28,10 @@
  * tiling, and the CBLAS slices do not depend on the thread count. Results are
  * bit-identical for any thread count (tested), and for a given backend and
  * OpenBLAS core, run to run. The two paths differ from each other in the last
- * bits (float reassociation).
+ * bits (float reassociation), and so may two machines: OpenBLAS cores differ,
+ * and the portable code runs an AVX-512, AVX2 or baseline clone (GCC
+ * target_clones, picked at load) whose FMAs round once where baseline rounds
+ * twice.
  */
 #ifndef QATC_GEMM_H
 #define QATC_GEMM_H
@@ -61,8 +65,9 @@ int q_gemm_set_threads(int n);
  * (GOMP_SPINCOUNT 300000 PAUSEs, milliseconds on recent Intel CPUs, where a
  * PAUSE takes ~140 cycles) is ruinous when the cores are shared: a spinning
  * thread holds a core that the thread with the work needs. On this 2-core VM,
- * with other jobs running, 2 threads trained at ~500 images/s with the default
- * and ~2000 with GOMP_SPINCOUNT=1000 (bench/bench_layers.c). libgomp reads the
+ * with other jobs running (load 8), 2 threads trained at 100-200 images/s with
+ * the default and 1000-2500 with GOMP_SPINCOUNT=1000 (bench/bench_layers.c;
+ * `qatc train` float phase: 116-189 against 858-1281). libgomp reads the
  * variable only when the program loads, so:
  * if neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, this sets
  * GOMP_SPINCOUNT=1000 and re-executes the program (/proc/self/exe, same argv);
