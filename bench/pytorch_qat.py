@@ -5,8 +5,12 @@ A benchmark dependency only (Debian's python3-torch), never part of the product.
 Same model, data, batch and schedule as examples/fmnist/fmnist_cnn.yaml:
 conv3x3 16/32/64 with BN+ReLU, two 2x2 max pools, global average pool, linear 10;
 SGD momentum 0.9, cosine lr (0.05 float with weight decay 5e-4, 0.005 QAT),
-batch 64; QAT with the fbgemm qconfig and the seed's schedule (freeze BN stats
-after epoch 2, disable observers after epoch 3, 0-based, at the end of epochs).
+batch 64; QAT with the seed's schedule (freeze BN stats after epoch 2, disable
+observers after epoch 3, 0-based, at the end of epochs). The qconfig is
+onednn's when this torch has it: 8-bit activations (0..255, moving-average
+min/max) and per-channel symmetric weights, as qatc's config; fbgemm's would
+quantize activations to 7 bits (reduce_range). Accuracy is measured on the
+first --eval-images test images (0 = all 10k), the same slice qatc evaluates.
 
 Prints one line per measurement as `key value` for bench/run.sh.
 """
@@ -98,6 +102,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=9527)
     ap.add_argument("--latency-runs", type=int, default=300)
+    ap.add_argument("--eval-images", type=int, default=0, help="first N test images, 0 = all")
+    ap.add_argument("--calibration-batches", type=int, default=100, help="PTQ, as qatc's default")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -110,6 +116,8 @@ def main():
 
     xtr, ytr = load("train")
     xte, yte = load("t10k")
+    if a.eval_images > 0:
+        xte, yte = xte[:a.eval_images], yte[:a.eval_images]
     nb = len(xtr) // a.batch if a.iterations == 0 else min(a.iterations, len(xtr) // a.batch)
 
     model = Net()
@@ -127,19 +135,19 @@ def main():
     ptq.load_state_dict(model.state_dict())
     ptq.eval()
     tq.fuse_modules(ptq, [["c1", "b1", "r1"], ["c2", "b2", "r2"], ["c3", "b3", "r3"]], inplace=True)
-    ptq.qconfig = tq.get_default_qconfig("fbgemm")
+    ptq.qconfig = tq.get_default_qconfig(engine)
     tq.prepare(ptq, inplace=True)
     with torch.no_grad():
-        for b in range(32):
+        for b in range(a.calibration_batches):
             ptq(xtr[b * a.batch:(b + 1) * a.batch])
     tq.convert(ptq, inplace=True)
     print(f"ptq_int8_top1 {accuracy(ptq, xte, yte):.4f}")
 
     model.train()
     model.fuse()
-    model.qconfig = tq.get_default_qat_qconfig("fbgemm")
+    model.qconfig = tq.get_default_qat_qconfig(engine)
     tq.prepare_qat(model, inplace=True)
-    opt = torch.optim.SGD(model.parameters(), lr=0.005, momentum=0.9)
+    opt = torch.optim.SGD(model.parameters(), lr=0.005, momentum=0.9, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, a.qat_epochs * nb))
 
     def schedule(epoch):

@@ -15,6 +15,14 @@
  * measure; their addresses come from arm-none-eabi-nm (the Thumb bit is
  * ignored). A pair around nothing measures the overhead of the markers.
  *
+ * With pcs=on every instruction address also gets a counter of its own, and
+ * each pair additionally writes, for every address executed inside it,
+ *
+ *   icount_pc: 0xADDR N
+ *
+ * so that a script can attribute the count to functions, or through the
+ * debug information to inlined functions (bench/target/layers.sh).
+ *
  * Debian's QEMU 7.2 accepts -plugin but ships no qemu-plugin.h, so the few
  * declarations of plugin API version 1 used here are written out below, as
  * they are in QEMU 7.2's include/qemu/qemu-plugin.h.
@@ -54,11 +62,30 @@ static uint64_t executed;               /* instructions executed so far (one vCP
 static uint64_t at_start;               /* `executed` when `start` was last entered */
 static int started;
 
+/* Per-address counters (pcs=on). They are allocated in blocks that never
+ * move, because translated code holds pointers to them; a hash table
+ * (open addressing, linear probing) finds an address's counter. */
+typedef struct {
+    uint64_t pc;
+    uint64_t executed;      /* times the instruction at pc ran, so far */
+    uint64_t at_start;      /* `executed` when `start` was last entered */
+} pc_counter;
+#define PC_BLOCK 4096
+static int count_pcs;
+static pc_counter **blocks;     /* (n_blocks) blocks of PC_BLOCK counters */
+static size_t n_blocks, n_counters;
+static pc_counter **table;      /* (table_size) slots, NULL = empty */
+static size_t table_size;
+
+#define COUNTER(i) (&blocks[(i) / PC_BLOCK][(i) % PC_BLOCK])
+
 static void on_start(unsigned int vcpu_index, void *userdata)
 {
     (void)vcpu_index;
     (void)userdata;
     at_start = executed;
+    for (size_t i = 0; i < n_counters; i++)
+        COUNTER(i)->at_start = COUNTER(i)->executed;
     started = 1;
 }
 
@@ -71,7 +98,63 @@ static void on_stop(unsigned int vcpu_index, void *userdata)
     char line[64];
     snprintf(line, sizeof line, "icount: %" PRIu64 "\n", executed - at_start);
     qemu_plugin_outs(line);
+    for (size_t i = 0; i < n_counters; i++) {
+        pc_counter *c = COUNTER(i);
+        if (c->executed == c->at_start)
+            continue;
+        snprintf(line, sizeof line, "icount_pc: 0x%" PRIx64 " %" PRIu64 "\n", c->pc,
+                 c->executed - c->at_start);
+        qemu_plugin_outs(line);
+    }
     started = 0;
+}
+
+static size_t slot_of(uint64_t pc)
+{
+    return (size_t)((pc >> 1) * 0x9E3779B97F4A7C15ull) & (table_size - 1);
+}
+
+/* The counter of pc, made on first use; NULL when memory runs out. */
+static pc_counter *counter_for(uint64_t pc)
+{
+    if (2 * (n_counters + 1) > table_size) {          /* keep the table half empty */
+        size_t new_size = table_size ? 2 * table_size : 1 << 14;
+        pc_counter **grown = calloc(new_size, sizeof *grown);
+        if (!grown)
+            return NULL;
+        pc_counter **old = table;
+        size_t old_size = table_size;
+        table = grown;
+        table_size = new_size;
+        for (size_t i = 0; i < old_size; i++)
+            if (old[i]) {
+                size_t s = slot_of(old[i]->pc);
+                while (table[s])
+                    s = (s + 1) & (table_size - 1);
+                table[s] = old[i];
+            }
+        free(old);
+    }
+    size_t s = slot_of(pc);
+    while (table[s] && table[s]->pc != pc)
+        s = (s + 1) & (table_size - 1);
+    if (table[s])
+        return table[s];
+    if (n_counters == n_blocks * PC_BLOCK) {
+        pc_counter **more = realloc(blocks, (n_blocks + 1) * sizeof *blocks);
+        if (!more)
+            return NULL;
+        blocks = more;
+        blocks[n_blocks] = calloc(PC_BLOCK, sizeof **blocks);
+        if (!blocks[n_blocks])
+            return NULL;
+        n_blocks++;
+    }
+    pc_counter *c = COUNTER(n_counters);
+    n_counters++;
+    c->pc = pc;
+    table[s] = c;
+    return c;
 }
 
 /* At translation: count every instruction; hook the two markers. The
@@ -89,6 +172,15 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         if (pc == stop_addr)
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_stop, QEMU_PLUGIN_CB_NO_REGS, NULL);
         qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &executed, 1);
+        if (count_pcs) {
+            pc_counter *c = counter_for(pc);
+            if (!c) {
+                fprintf(stderr, "icount: out of memory\n");
+                abort();
+            }
+            qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
+                                                        &c->executed, 1);
+        }
     }
 }
 
@@ -114,9 +206,11 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             have_start = 1;
         else if (parse_addr(argv[i], "stop", &stop_addr))
             have_stop = 1;
+        else if (!strcmp(argv[i], "pcs=on"))
+            count_pcs = 1;
         else {
             fprintf(stderr, "icount: unknown or malformed argument '%s' "
-                            "(want start=ADDR,stop=ADDR)\n", argv[i]);
+                            "(want start=ADDR,stop=ADDR[,pcs=on])\n", argv[i]);
             return -1;
         }
     }

@@ -1,14 +1,19 @@
 #!/bin/sh
-# Usage: icount.sh MACHINE IMAGE.elf
+# Usage: icount.sh [-p] MACHINE IMAGE.elf
 # Runs a bare-metal image under qemu-system-arm -M MACHINE with the icount
 # plugin (built here with the host cc on first use, into $BUILD/qemu_icount)
 # and prints, one per line on stdout, the instructions executed between each
 # call of bench_start() and the following bench_stop() in the image (their
 # addresses come from arm-none-eabi-nm). The image's own output (semihosting)
 # goes to stderr. Fails if the image fails or reports no pair.
+# With -p: instead, for the last pair only, "0xADDR COUNT" for every
+# instruction address executed inside it (to map onto functions or, through
+# the debug information, onto inlined functions: bench/target/layers.sh).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-[ $# -eq 2 ] || { echo "usage: icount.sh MACHINE IMAGE.elf" >&2; exit 2; }
+per_pc=0
+[ "${1:-}" = -p ] && { per_pc=1; shift; }
+[ $# -eq 2 ] || { echo "usage: icount.sh [-p] MACHINE IMAGE.elf" >&2; exit 2; }
 machine=$1; elf=$2
 build=${BUILD:-$here/../../build}
 so=$build/qemu_icount/icount.so
@@ -30,10 +35,15 @@ trap 'rm -f "$log"' EXIT
 status=0
 timeout 120 qemu-system-arm -M "$machine" -nographic -monitor none -serial none \
     -semihosting-config enable=on,target=native \
-    -plugin "$so,start=$start,stop=$stop" -d plugin -D "$log" -kernel "$elf" >&2 || status=$?
+    -plugin "$so,start=$start,stop=$stop$([ $per_pc = 1 ] && echo ,pcs=on)" -d plugin -D "$log" -kernel "$elf" >&2 || status=$?
 if [ $status -ne 0 ]; then
     echo "icount.sh: $elf on $machine exited with status $status" >&2
     exit 1
 fi
 grep -q '^icount: ' "$log" || { echo "icount.sh: no bench_start/bench_stop pair ran" >&2; exit 1; }
-sed -n 's/^icount: //p' "$log"
+if [ $per_pc = 1 ]; then
+    awk '/^icount: / { n = 0 } /^icount_pc: / { pc[++n] = $2 " " $3 }
+         END { for (i = 1; i <= n; i++) print pc[i] }' "$log"
+else
+    sed -n 's/^icount: //p' "$log"
+fi

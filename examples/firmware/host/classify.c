@@ -8,7 +8,7 @@
  *                                          arena per thread)
  *   fmnist_cnn_run_static(input, logits)   an arena inside fmnist_cnn.c
  *
- *   usage: classify IMAGES.idx[.gz] LABELS.idx[.gz]
+ *   usage: classify IMAGES.idx[.gz] LABELS.idx[.gz] [N]   (N: only the first N images)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -68,8 +68,8 @@ static int top1(const int8_t *logits)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: classify IMAGES.idx[.gz] LABELS.idx[.gz]\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: classify IMAGES.idx[.gz] LABELS.idx[.gz] [N]\n");
         return 2;
     }
     uint32_t isize[3], lsize[3];
@@ -86,13 +86,16 @@ int main(int argc, char **argv)
         free(labels);
         return 1;
     }
+    uint32_t count = isize[0];
+    if (argc == 4 && (uint32_t)atol(argv[3]) < count)
+        count = (uint32_t)atol(argv[3]);
     void *arena = malloc(FMNIST_CNN_ARENA_SIZE ? FMNIST_CNN_ARENA_SIZE : 1);
     if (!arena) {
         fprintf(stderr, "classify: out of memory\n");
         return 1;
     }
     uint32_t correct = 0, differ = 0;
-    for (uint32_t n = 0; n < isize[0]; n++) {
+    for (uint32_t n = 0; n < count; n++) {
         int8_t input[FMNIST_CNN_INPUT_SIZE], logits[FMNIST_CNN_OUTPUT_SIZE];
         int8_t logits_static[FMNIST_CNN_OUTPUT_SIZE];
         for (int i = 0; i < FMNIST_CNN_INPUT_SIZE; i++)    /* q = p / 255 / scale + zp = p - 128 */
@@ -112,6 +115,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "classify: the two entry points disagree on %u images\n", differ);
         return 1;
     }
-    printf("top1 %u/%u (%.2f%%)\n", correct, isize[0], 100.0 * correct / isize[0]);
+    printf("top1 %u/%u (%.2f%%)\n", correct, count, count ? 100.0 * correct / count : 0.0);
     return 0;
 }

@@ -1,0 +1,184 @@
+#!/usr/bin/python3
+"""Renders bench/run.sh's raw figures (OUT/raw.txt, `key value` lines) as the
+markdown table of `make bench` on stdout.
+
+    bench/table.py out/bench/raw.txt > out/bench/table.md
+
+Keys (run.sh writes them): meta.*; qatc.I.* and torch.I.* per training run I
+(images/s, top-1 in percent); host.I.us_per_image (the generated C, after
+PyTorch run I); qatc.eval_int8_top1; model.* (from `qatc report`);
+mcu.OPT.CORE.* (bench/target/measure.sh's columns); host.instr (callgrind).
+The CMSIS-NN column holds the anchor figures of issue 4, measured on the
+same machine for the same reference CNN (CMSIS-NN 99f736a, arm-none-eabi-gcc
+12.2, -O2). Timings appear only as ratios or images/s.
+"""
+import math
+import sys
+
+# CMSIS-NN anchors: instructions per inference, per MAC, kernel code bytes
+CMSIS = {
+    "m0": {"instr": 15.7e6, "per_mac": 8.2, "code_kb": 10.0},
+    "m3": {"instr": 6.76e6, "per_mac": 3.52, "code_kb": 8.8},
+    "m4": {"instr": 5.02e6, "per_mac": 2.61, "code_kb": 12.7},
+}
+CMSIS_ARENA = 15680  # activation RAM, bytes
+
+
+def read_raw(path):
+    raw = {}
+    with open(path) as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition(" ")
+            if key:
+                raw[key] = value
+    return raw
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: table.py RAW.txt")
+    r = read_raw(sys.argv[1])
+    pairs = int(r["meta.pairs"])
+
+    def num(key):
+        return float(r[key])
+
+    def runs(who, key):
+        return [num(f"{who}.{i}.{key}") for i in range(1, pairs + 1)]
+
+    def mean(xs):
+        return sum(xs) / len(xs)
+
+    def per_run(xs, fmt="{:.0f}"):
+        m = fmt.format(mean(xs))
+        return m if len(xs) == 1 else f"{m} ({', '.join(fmt.format(x) for x in xs)})"
+
+    def faster(ratio, more="faster", less="slower"):
+        """ratio = qatc speed / other speed."""
+        word = more if ratio >= 1 else less
+        return f"{ratio:.2f}× ({'qatc ' + word})"
+
+    def mega(x):
+        return f"{x / 1e6:.2f} M"
+
+    def kib(b):
+        return f"{b / 1024:.1f} KB"
+
+    out = []
+    behind, ahead = [], []
+    w = out.append
+    neval = int(r["meta.eval_images"])
+    sigma = 100 * math.sqrt(0.9 * 0.1 / neval)
+    iters = int(r["meta.iters"])
+    per_epoch = "all batches" if iters == 0 else f"{iters} batches"
+    w(f"Measured by `make bench` on {r['meta.date']}: {r['meta.machine']}, {r['meta.cpu']}, "
+      f"{r['meta.cores']} cores, load average {r['meta.load_start']} at the start "
+      f"(other work shared the machine; ratios come from runs taken side by side), "
+      f"qatc {r['meta.commit']}, PyTorch {r['meta.torch']}, arm-none-eabi-gcc {r['meta.arm_gcc']}.")
+    w("")
+    w(f"**Training**: the reference CNN (examples/fmnist/fmnist_cnn.yaml) on Fashion-MNIST, "
+      f"batch {r['meta.batch']}, {r['meta.float_epochs']} float + {r['meta.qat_epochs']} QAT "
+      f"epochs of {per_epoch}, {r['meta.threads']} threads each; PyTorch eager mode "
+      f"(bench/pytorch_qat.py, onednn qconfig: 8-bit activations, per-channel weights). "
+      f"{pairs} run{'s' if pairs > 1 else ''} of each, alternating; images/s of the training "
+      f"steps (mean, then each run). Top-1 on the first {neval} test images "
+      f"(±{sigma:.1f} points is one binomial σ at 90%).")
+    w("")
+    w("| | qatc | PyTorch | qatc / PyTorch |")
+    w("|---|---:|---:|---:|")
+    for phase, label in (("float", "float training, images/s"), ("qat", "QAT training, images/s")):
+        q, t = runs("qatc", f"{phase}_images_per_s"), runs("torch", f"{phase}_images_per_s")
+        ratio = mean(q) / mean(t)
+        w(f"| {label} | {per_run(q)} | {per_run(t)} | {faster(ratio)} |")
+        (ahead if ratio >= 1 else behind).append(
+            f"{phase} training speed: {ratio:.2f}× PyTorch's images/s")
+    for key, label in (("float_top1", "float top-1"), ("ptq_int8_top1", "PTQ int8 top-1"),
+                       ("qat_int8_top1", "QAT int8 top-1, last epoch")):
+        q, t = runs("qatc", key), runs("torch", key)
+        d = mean(q) - mean(t)
+        w(f"| {label} | {per_run(q, '{:.2f}')}% | {per_run(t, '{:.2f}')}% | {d:+.2f} points |")
+        if abs(d) >= 2 * sigma:
+            (ahead if d > 0 else behind).append(f"{label}: {d:+.2f} points against PyTorch")
+        else:
+            ahead.append(f"{label}: {d:+.2f} points against PyTorch, within 2σ")
+    kept = runs("qatc", "kept_int8_top1")
+    w(f"| QAT int8 top-1, model kept (best epoch, chosen on these test images; "
+      f"`qatc eval`: {num('qatc.eval_int8_top1'):.2f}%) | {per_run(kept, '{:.2f}')}% | - | |")
+    w("")
+
+    macs = num("model.macs")
+    w(f"**Inference**: the generated C of run 1's model, {macs:,.0f} MACs. Instructions per "
+      f"inference counted exactly under qemu (bench/qemu_icount), firmware built with "
+      f"arm-none-eabi-gcc -Os (the default) and -O2 (as the CMSIS-NN anchors); host "
+      f"instructions by callgrind ({r['meta.host_cflags']}).")
+    w("")
+    w("| | qatc -Os | qatc -O2 | CMSIS-NN -O2 | qatc -O2 / CMSIS-NN |")
+    w("|---|---:|---:|---:|---:|")
+    for core in ("m0", "m3", "m4"):
+        os_, o2, ref = (f"mcu.Os.{core}.", f"mcu.O2.{core}.", CMSIS[core])
+        ratio = num(o2 + "instr") / ref["instr"]
+        best = min(num(os_ + "instr"), num(o2 + "instr"))
+        w(f"| Cortex-{core.upper()} instructions / inference | {mega(num(os_ + 'instr'))} | "
+          f"{mega(num(o2 + 'instr'))} | {mega(ref['instr'])} | {ratio:.2f}× |")
+        w(f"| Cortex-{core.upper()} instructions / MAC | {num(os_ + 'per_mac'):.2f} | "
+          f"{num(o2 + 'per_mac'):.2f} | {ref['per_mac']:.2f} | |")
+        (behind if best > ref["instr"] else ahead).append(
+            f"Cortex-{core.upper()}: {best / ref['instr']:.2f}× CMSIS-NN's instructions per "
+            f"inference ({mega(best)} at the better of -Os/-O2 against {mega(ref['instr'])})")
+    w(f"| host ({r['meta.machine']}) instructions / inference | {mega(num('host.instr'))} | | | |")
+    us = runs("host", "us_per_image")
+    for eng in ("qnnpack", "onednn"):
+        key = f"int8_batch1_us_{eng}"
+        if f"torch.1.{key}" not in r:
+            continue
+        t = runs("torch", key)
+        ratio = mean(t) / mean(us)
+        w(f"| host time per image, PyTorch int8 batch-1 {eng} ÷ qatc "
+          f"(qatc one thread, PyTorch {r['meta.threads']}) | {faster(ratio)} | | | |")
+        (ahead if ratio >= 1 else behind).append(
+            f"host latency: PyTorch {eng} int8 batch-1 takes {ratio:.2f}× qatc's time per image")
+    w("")
+
+    w("**Footprint** of the -Os firmware images (bench/target: tests/target's startup and "
+      "linker scripts, sample input, semihosting output); CMSIS-NN's kernel code at -O2.")
+    w("")
+    w("| bytes | Cortex-M0 qatc | Cortex-M0 CMSIS-NN | Cortex-M4 qatc | Cortex-M4 CMSIS-NN |")
+    w("|---|---:|---:|---:|---:|")
+
+    def row(label, key, ref=("", ""), fmt=lambda x: f"{x:,.0f}"):
+        cells = [fmt(num(f"mcu.Os.{c}.{key}")) for c in ("m0", "m4")]
+        w(f"| {label} | {cells[0]} | {ref[0]} | {cells[1]} | {ref[1]} |")
+
+    row("flash: model code (generated kernels)", "code",
+        (f"{CMSIS['m0']['code_kb']} KB kernels", f"{CMSIS['m4']['code_kb']} KB kernels"))
+    w(f"| flash: model code at -O2 | {num('mcu.O2.m0.code'):,.0f} | | "
+      f"{num('mcu.O2.m4.code'):,.0f} | |")
+    row("flash: libgcc/libc code", "lib")
+    row("flash: weights, biases, multipliers", "weights")
+    row("flash: whole image (with startup, main, sample)", "flash")
+    row("RAM: arena (activations)", "arena", (f"{CMSIS_ARENA:,}", f"{CMSIS_ARENA:,}"))
+    lb = num("model.arena_lower_bound")
+    w(f"| RAM: lower bound of the arena's schedule (most bytes live at one step) | {lb:,.0f} | | "
+      f"{lb:,.0f} | |")
+    row("RAM: other static data", "static")
+    row("RAM: stack high-water mark", "stack")
+    w("")
+    for core in ("m0", "m4"):
+        code = num(f"mcu.Os.{core}.code") + num(f"mcu.Os.{core}.lib")
+        ref = CMSIS[core]["code_kb"] * 1024
+        (ahead if code <= ref else behind).append(
+            f"Cortex-{core.upper()} code: {kib(code)} (kernels + libgcc/libc, -Os) against "
+            f"CMSIS-NN's {CMSIS[core]['code_kb']} KB")
+    arena = num("model.arena")
+    (ahead if arena <= CMSIS_ARENA else behind).append(
+        f"arena: {arena:,.0f} bytes (lower bound {lb:,.0f}) against CMSIS-NN's {CMSIS_ARENA:,}")
+
+    w("**Where qatc is behind**: " + ("; ".join(behind) if behind else "nowhere in this run") + ".")
+    w("")
+    w("**Where it is ahead or even**: " + ("; ".join(ahead) if ahead else "nowhere in this run")
+      + ".")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+#!/bin/sh
+# The reference CNN (tests/data/fmnist_cnn_random.frozen.yaml, random
+# weights) on the targets: its golden self-test passes on a Cortex-M0 with
+# the micro:bit's 16 KB of RAM; examples/firmware builds and runs it on M0
+# and M4 and prints a class; the example's host program runs both entry
+# points (static and caller arena) on 100 test images and they agree.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$root/build}
+QATC=${QATC:-$root/qatc}
+data=/usr/share/datasets/fashion-mnist
+out=$BUILD/check_target_firmware
+rm -rf "$out"
+mkdir -p "$out/model"
+"$QATC" gen "$root/tests/data/fmnist_cnn_random.frozen.yaml" -o "$out/model" \
+    --golden 2 --images "$data/t10k-images-idx3-ubyte.gz"
+
+status=0
+"$root/tests/target/run.sh" m0 "$out/model" fmnist_cnn >"$out/selftest.log" 2>&1 || status=$?
+[ $status -eq 0 ] || { cat "$out/selftest.log"; echo "FAIL reference CNN self-test on microbit: status $status"; exit 1; }
+echo "ok reference CNN on microbit (16 KB RAM): $(grep selftest: "$out/selftest.log")"
+
+for core in m0 m4; do
+    make -s -C "$root/examples/firmware" MODEL_DIR="$out/model" OUT="$out/fw" CORE=$core run \
+        >"$out/fw-$core.log" 2>&1 || { cat "$out/fw-$core.log"; echo "FAIL examples/firmware on $core"; exit 1; }
+    grep -q '^class [0-9] (.*), label 9 (Ankle boot)$' "$out/fw-$core.log" ||
+        { cat "$out/fw-$core.log"; echo "FAIL examples/firmware on $core printed no class"; exit 1; }
+    echo "ok examples/firmware on $core: $(grep '^class' "$out/fw-$core.log")"
+done
+
+make -s -C "$root/examples/firmware" MODEL_DIR="$out/model" OUT="$out/fw" host >"$out/host.log" 2>&1 ||
+    { cat "$out/host.log"; echo "FAIL examples/firmware host build"; exit 1; }
+"$out/fw/classify" "$data/t10k-images-idx3-ubyte.gz" "$data/t10k-labels-idx1-ubyte.gz" 100 \
+    >"$out/host.log" 2>&1 || { cat "$out/host.log"; echo "FAIL examples/firmware host program"; exit 1; }
+echo "ok examples/firmware host program, both entry points agree: $(cat "$out/host.log")"
