@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "config.h"
 #include "convert.h"
@@ -124,8 +125,22 @@ static void say(const trainer *t, const char *fmt, ...)
 
 /* ---- checkpoint ----------------------------------------------------------- */
 
-static int write_all(FILE *f, const void *p, size_t n)
+/* The checkpoint ends with the CRC-32 (zlib's) of everything before it, so
+ * that a corrupt file is refused instead of resumed. */
+static uint32_t ckpt_crc(uint32_t crc, const void *p, size_t n)
 {
+    const Bytef *b = p;
+    for (size_t done = 0; done < n;) {
+        uInt chunk = n - done < (1u << 30) ? (uInt)(n - done) : (1u << 30);
+        crc = (uint32_t)crc32(crc, b + done, chunk);
+        done += chunk;
+    }
+    return crc;
+}
+
+static int write_all(FILE *f, const void *p, size_t n, uint32_t *crc)
+{
+    *crc = ckpt_crc(*crc, p, n);
     return n == 0 || fwrite(p, 1, n, f) == n ? 0 : -1;
 }
 
@@ -146,14 +161,16 @@ static int ckpt_write(trainer *t, qerr *e)
     qfile q;
     if (qfile_begin(&q, t->path_ckpt, e))
         return -1;
-    int bad = write_all(q.f, h, sizeof *h) ||
-              write_all(q.f, t->n.params, t->n.n_params * sizeof(float)) ||
-              write_all(q.f, t->n.state, t->n.n_state * sizeof(float));
+    uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0), ignored = 0;
+    int bad = write_all(q.f, h, sizeof *h, &crc) ||
+              write_all(q.f, t->n.params, t->n.n_params * sizeof(float), &crc) ||
+              write_all(q.f, t->n.state, t->n.n_state * sizeof(float), &crc);
     for (int i = 0; i < t->n.n_layers && !bad; i++)
-        bad = write_all(q.f, &t->n.layers[i].obs, sizeof(obs_act));
+        bad = write_all(q.f, &t->n.layers[i].obs, sizeof(obs_act), &crc);
     if (!bad)
-        bad = write_all(q.f, q_optim_state(&t->opt), h->opt_bytes) ||
-              write_all(q.f, t->csv, h->csv_bytes);
+        bad = write_all(q.f, q_optim_state(&t->opt), h->opt_bytes, &crc) ||
+              write_all(q.f, t->csv, h->csv_bytes, &crc) ||
+              write_all(q.f, &crc, sizeof crc, &ignored);
     if (bad) {
         int err = errno ? errno : EIO; /* before qfile_abort's own calls */
         qfile_abort(&q);
@@ -162,9 +179,26 @@ static int ckpt_write(trainer *t, qerr *e)
     return qfile_commit(&q, e);
 }
 
-static int read_all(FILE *f, void *p, size_t n)
+static int read_all(FILE *f, void *p, size_t n, uint32_t *crc)
 {
-    return n == 0 || fread(p, 1, n, f) == n ? 0 : -1;
+    if (n != 0 && fread(p, 1, n, f) != n)
+        return -1;
+    *crc = ckpt_crc(*crc, p, n);
+    return 0;
+}
+
+/* The header's own fields are in range (the sizes are checked against the
+ * net by the caller). */
+static int ckpt_header_ok(const ckpt_header *h)
+{
+    int flags_ok = 1;
+    const int32_t flags[] = {h->qat, h->observers, h->bn_frozen, h->ptq_done,
+                             h->have_float, h->have_best, h->timed_out};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        flags_ok &= flags[i] == 0 || flags[i] == 1;
+    return flags_ok && h->phase >= PHASE_PRETRAIN && h->phase <= PHASE_DONE &&
+           h->epoch >= 0 && h->batch >= 0 && h->best_epoch >= -1 && h->loss_images >= 0 &&
+           h->images[0] >= 0 && h->images[1] >= 0 && isfinite(h->elapsed) && h->elapsed >= 0;
 }
 
 /* Builds the optimizer of a phase (fresh state). */
@@ -191,7 +225,8 @@ static int ckpt_read(trainer *t, qerr *e)
         return qerr_set(e, "%s: cannot resume: no checkpoint (%s)", t->path_ckpt,
                         "run without --resume first");
     ckpt_header h;
-    int bad = read_all(f, &h, sizeof h);
+    uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0), stored = 0, ignored = 0;
+    int bad = read_all(f, &h, sizeof h, &crc);
     if (bad || memcmp(h.magic, CKPT_MAGIC, 8) != 0 || h.header_bytes != sizeof h) {
         fclose(f);
         return qerr_set(e, "%s: not a qatc checkpoint", t->path_ckpt);
@@ -202,11 +237,15 @@ static int ckpt_read(trainer *t, qerr *e)
         return qerr_set(e, "%s: the checkpoint does not match %s (other layers)", t->path_ckpt,
                         t->cfg.config_path);
     }
+    if (!ckpt_header_ok(&h)) {
+        fclose(f);
+        return qerr_set(e, "%s: corrupt checkpoint (header out of range)", t->path_ckpt);
+    }
     t->h = h;
-    bad = read_all(f, t->n.params, h.n_params * sizeof(float)) ||
-          read_all(f, t->n.state, h.n_state * sizeof(float));
+    bad = read_all(f, t->n.params, h.n_params * sizeof(float), &crc) ||
+          read_all(f, t->n.state, h.n_state * sizeof(float), &crc);
     for (int i = 0; i < t->n.n_layers && !bad; i++)
-        bad = read_all(f, &t->n.layers[i].obs, sizeof(obs_act));
+        bad = read_all(f, &t->n.layers[i].obs, sizeof(obs_act), &crc);
     if (!bad && build_optim(t, h.phase == PHASE_PRETRAIN ? PHASE_PRETRAIN : PHASE_QAT, e)) {
         fclose(f);
         return -1;
@@ -216,11 +255,16 @@ static int ckpt_read(trainer *t, qerr *e)
         return qerr_set(e, "%s: the optimizer state does not match the config", t->path_ckpt);
     }
     if (!bad)
-        bad = read_all(f, q_optim_state(&t->opt), h.opt_bytes) ||
-              read_all(f, t->csv, h.csv_bytes);
+        bad = read_all(f, q_optim_state(&t->opt), h.opt_bytes, &crc) ||
+              read_all(f, t->csv, h.csv_bytes, &crc) ||
+              read_all(f, &stored, sizeof stored, &ignored);
+    int extra = !bad && fgetc(f) != EOF;
     fclose(f);
     if (bad)
         return qerr_set(e, "%s: truncated checkpoint", t->path_ckpt);
+    if (extra || stored != crc)
+        return qerr_set(e, "%s: corrupt checkpoint (%s)", t->path_ckpt,
+                        extra ? "data after its end" : "CRC mismatch");
     t->csv[h.csv_bytes] = '\0';
     t->n.qat = h.qat;
     t->n.bn_frozen = h.bn_frozen;

@@ -1,12 +1,15 @@
 #!/bin/sh
 # Bad input, table-driven: every case runs one qatc command on one broken file
 # and must
-#   - exit non-zero without crashing (status 1..127: no signal, no abort),
+#   - exit non-zero without crashing (status 1..127: no signal, no abort; a
+#     run over 60 s is killed and counts as a hang),
 #   - print exactly one line on stderr, naming the file (and the line when
 #     the file has lines: "FILE:LINE:"),
 #   - leave no file behind: not in the output folder (which is also the
 #     current folder), not beside the inputs.
-# Nothing trains: config errors are found at load time, data errors when the
+# Checkpoints given to --resume are cut short, corrupt or garbage: each is
+# refused and left as it was.
+# Nothing trains (but the one run that makes the checkpoint): config errors are found at load time, data errors when the
 # data are loaded, before the first batch; the data are a few 4x4 images.
 # Needs QATC (the binary) and BUILD (a scratch folder), as make check gives.
 set -u
@@ -187,7 +190,7 @@ bad() {
     name=$1 expect=$2
     shift 2
     before=$(ls -A "$W")
-    (cd "$OUT" && "$QATC" "$@" >"$W.stdout" 2>"$W.stderr")
+    (cd "$OUT" && timeout -s KILL 60 "$QATC" "$@" >"$W.stdout" 2>"$W.stderr")
     rc=$?
     why=
     [ $rc -eq 0 ] && why="exit status 0"
@@ -281,6 +284,60 @@ bad e_garbage          "garbage.idx"         eval "$F" --images "$W/garbage.idx"
 bad g_golden_shape     "img55.idx"           gen "$F" -o "$OUT" --golden 2 --images "$W/img55.idx"
 bad g_golden_too_many  "img442.idx"          gen "$F" -o "$OUT" --golden 7 --images "$W/img442.idx"
 bad g_golden_trunc     "img_trunc.idx"       gen "$F" -o "$OUT" --golden 1 --images "$W/img_trunc.idx"
+
+# train --resume: a checkpoint that is not whole or not intact is refused and
+# left as it was (nothing else written).
+mkdir -p "$W/ck"
+(cd "$W/ck" && "$QATC" train "$W/base.yaml" -o "$W/ck" --threads 1 --quiet >/dev/null 2>&1) ||
+    { echo "FAIL: the base config does not train"; fail=$((fail + 1)); }
+CK=$W/ck/tiny.ckpt
+ck_size=$(wc -c <"$CK" 2>/dev/null || echo 0)
+# poke FILE OFFSET OCTAL: overwrites one byte.
+poke() { printf "\\$3" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null; }
+# bad_ckpt NAME EXPECT MAKE-CKPT-COMMAND...: the command writes $OUT/tiny.ckpt.
+bad_ckpt() {
+    name=$1 expect=$2
+    shift 2
+    "$@"
+    cp "$OUT/tiny.ckpt" "$W.ckpt"
+    (cd "$OUT" && timeout -s KILL 60 "$QATC" $T --resume "$W/base.yaml" >"$W.stdout" 2>"$W.stderr")
+    rc=$?
+    why=
+    [ $rc -eq 0 ] && why="exit status 0"
+    [ $rc -ge 128 ] && why="exit status $rc (a signal: crash, abort or timeout)"
+    [ -z "$why" ] && [ "$(wc -l <"$W.stderr")" -ne 1 ] &&
+        why="$(wc -l <"$W.stderr") lines on stderr, expected 1"
+    [ -z "$why" ] && ! grep -q -F -- "$OUT/tiny.ckpt: $expect" "$W.stderr" &&
+        why="stderr does not say '$OUT/tiny.ckpt: $expect'"
+    [ -z "$why" ] && [ "$(ls -A "$OUT")" != tiny.ckpt ] && why="files written: $(ls -A "$OUT")"
+    [ -z "$why" ] && ! cmp -s "$OUT/tiny.ckpt" "$W.ckpt" && why="the checkpoint was changed"
+    if [ -n "$why" ]; then
+        fail=$((fail + 1))
+        echo "FAIL $name: qatc $T --resume: $why"
+        sed 's/^/    stderr: /' "$W.stderr" | head -n 5
+    else
+        pass=$((pass + 1))
+    fi
+    rm -rf "$OUT" "$W.ckpt"
+    mkdir -p "$OUT"
+}
+ck_truncated() { head -c $((ck_size - 100)) "$CK" >"$OUT/tiny.ckpt"; }
+ck_flipped() {
+    cp "$CK" "$OUT/tiny.ckpt"
+    poke "$OUT/tiny.ckpt" $((ck_size / 2)) 252
+    poke "$OUT/tiny.ckpt" $((ck_size / 2 + 1)) 3
+}
+ck_phase()     { cp "$CK" "$OUT/tiny.ckpt"; poke "$OUT/tiny.ckpt" 49 125; } # phase's 2nd byte
+ck_appended()  { { cat "$CK"; printf 'more'; } >"$OUT/tiny.ckpt"; }
+ck_garbage()   { cp "$W/garbage.yaml" "$OUT/tiny.ckpt"; }
+ck_empty()     { : >"$OUT/tiny.ckpt"; }
+T="train -o $OUT --threads 1 --quiet"
+bad_ckpt ckpt_truncated "truncated checkpoint"                  ck_truncated
+bad_ckpt ckpt_flipped   "corrupt checkpoint (CRC mismatch)"     ck_flipped
+bad_ckpt ckpt_phase     "corrupt checkpoint (header out of range)" ck_phase
+bad_ckpt ckpt_appended  "corrupt checkpoint (data after its end)" ck_appended
+bad_ckpt ckpt_garbage   "not a qatc checkpoint"                 ck_garbage
+bad_ckpt ckpt_empty     "not a qatc checkpoint"                 ck_empty
 
 rm -f "$W.stdout" "$W.stderr"
 echo "bad input: $pass of $((pass + fail)) cases rejected cleanly"

@@ -3,7 +3,8 @@
 # `qatc gen` write into an output folder that runs out of space at several
 # sizes (so that different files hit the wall); each run must either succeed
 # or exit non-zero (no signal) with one line on stderr, and leave only whole
-# files: no temporary, a frozen model that reads back.
+# files: no temporary, a frozen model that reads back, and after a failed gen
+# none of its files (NAME.c, NAME.h, NAME_golden.c are all or nothing).
 # The full disk is a small tmpfs when this runs as root and mount works, and
 # else (and also) a file size limit (ulimit -f, SIGXFSZ ignored: writes fail
 # with EFBIG). Needs QATC and BUILD, as make check gives.
@@ -46,6 +47,9 @@ outcome() {
     else
         passed=$((passed + 1))
     fi
+    # gen is all or nothing: a failed gen leaves none of its files.
+    case $what in gen*) [ "$rc" -eq 0 ] || [ -z "$(ls -A "$dir" | grep -v lost+found)" ] ||
+        fail "$what: a failed gen left $(ls -A "$dir" | tr '\n' ' ')" ;; esac
     left=$(ls -A "$dir" | grep '\.tmp')
     [ -z "$left" ] || fail "$what: temporaries left: $left"
     for f in "$dir"/*.frozen.yaml; do

@@ -6,7 +6,9 @@
 # libgcc linked (GCC may emit memcpy/memset calls). Writes OUT.elf and
 # OUT.map (the linker map, for footprint.sh). Extra compiler flags (e.g.
 # -DNAME=..., -O2) come from $QT_CFLAGS. Then checks that the image links no
-# floating-point helper (nofloat.sh).
+# floating-point helper (nofloat.sh). $QT_BOARD=mps2 links an m0 image for
+# the MPS2 boards' larger memories (to measure a model whose arena does not
+# fit the micro:bit's 16 KB; run it on -M mps2-an385).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -ge 3 ] || { echo "usage: build.sh CORE OUT.elf SOURCE.c..." >&2; exit 2; }
@@ -17,6 +19,7 @@ case $core in
     m4) cpu="-mcpu=cortex-m4"; ld=mps2.ld ;;
     *) echo "build.sh: CORE must be m0, m3 or m4, not '$core'" >&2; exit 2 ;;
 esac
+[ "${QT_BOARD:-}" = mps2 ] && ld=mps2.ld
 cflags="$cpu -mthumb -mfloat-abi=soft -Os -std=c99 -Wall -Wextra -Wconversion -Werror
         -ffunction-sections -fdata-sections -I$here ${QT_CFLAGS:-}"
 objdir=${elf%.elf}.obj
