@@ -119,7 +119,10 @@ sed 's/kernel: \[3, 3\]/kernel: [3, 99]/' "$ref" > badkernel.yaml
 expect_fail "missing file" "$QATC" gen nowhere.frozen.yaml -o bad
 expect_fail "malformed YAML" "$QATC" gen malformed.yaml -o bad
 expect_fail "invalid model" "$QATC" gen badkernel.yaml -o bad
-expect_fail "no output folder" "$QATC" gen "$ref" -o bad/missing
+"$QATC" gen "$ref" -o new/sub > /dev/null && [ -f new/sub/fmnist_cnn.c ] ||
+    fail "gen -o does not create a missing folder"
+: > notafolder
+expect_fail "output folder under a file" "$QATC" gen "$ref" -o notafolder/sub
 expect_fail "golden without images" "$QATC" gen "$ref" -o bad --golden 2
 expect_fail "golden past the end" "$QATC" gen "$ref" -o bad --golden 21 --images images.idx
 expect_fail "unknown option" "$QATC" gen "$ref" -o bad --fast
