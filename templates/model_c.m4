@@ -57,37 +57,199 @@ static int32_t rescale(int32_t x, int32_t m0, int32_t shift)
 }
 ]])
 
+# QATC_DOT: dot_1x4, the inner product of conv2d and linear layers.
+m4_define([QATC_DOT], [[
+/* The inner products every conv2d and linear layer spends its time in: for four output
+ * channels g = 0..3 at once (their weights w_g = w + g * w_step),
+ *   acc[g] += sum_{i < n} w_g[i] * (x[i] - zp)
+ * over n consecutive input bytes: one input (dot_1x4) or two (dot_2x4, below: x and
+ * x + x_step, two output pixels that share every weight they load). Each acc is the
+ * partial sum of a layer's accumulator, which fits int32 (|bias| + taps * 127 * 255 does,
+ * checked when the model was loaded), whatever the order of the terms. */
+static void dot_1x4(const int8_t *x, const int8_t *w, int32_t w_step, int32_t n, int32_t zp,
+                    int32_t acc[4])
+{
+    const int8_t *w0 = w, *w1 = w + w_step, *w2 = w1 + w_step, *w3 = w2 + w_step;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    for (int32_t i = 0; i < n; i++) {
+        int32_t v = x[i] - zp;
+        a0 += w0[i] * v;
+        a1 += w1[i] * v;
+        a2 += w2[i] * v;
+        a3 += w3[i] * v;
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+]])
+
+# QATC_CONV_SUMS: dot_2x4, conv_shape and conv_sums(), the window sums of conv2d layers.
+m4_define([QATC_CONV_SUMS], [[
+static void dot_2x4(const int8_t *x, int32_t x_step, const int8_t *w, int32_t w_step,
+                    int32_t n, int32_t zp, int32_t acc[2][4])
+{
+    dot_1x4(x, w, w_step, n, zp, acc[0]);
+    dot_1x4(x + x_step, w, w_step, n, zp, acc[1]);
+}
+
+/* What conv_sums needs to know of a conv2d layer (its enum constants). */
+typedef struct {
+    int32_t in_h, in_w, in_c, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, in_zp;
+} conv_shape;
+
+/* acc[p][g] += sum over the taps of output pixel (cy + p, cx) that fall inside the input
+ * of w_g[ky][kx][ic] * (x[iy][ix][ic] - in_zp), for p = 0 and, when two, p = 1 (the next
+ * output row), and the four channels g whose weights start at w, w + w_step, ... Taps in
+ * the padding are skipped: their x - in_zp is 0. in: (in_h, in_w, in_c) int8 NHWC;
+ * w: (kernel_h, kernel_w, in_c) per channel. In each kernel row the taps inside the input
+ * are n consecutive bytes of the input row and of the weights. */
+static void conv_sums(const conv_shape *s, const int8_t *in, const int8_t *w, int32_t cy,
+                      int32_t cx, int two, int32_t acc[2][4])
+{
+    int32_t w_step = s->kernel_h * s->kernel_w * s->in_c;
+    int32_t row = s->in_w * s->in_c;                        /* bytes of an input row */
+    int32_t ix = cx * s->stride_w - s->pad_w;               /* input column of kx = 0 */
+    int32_t kx0 = ix < 0 ? -ix : 0;                         /* taps kx0 .. kx1 - 1 inside */
+    int32_t kx1 = ix + s->kernel_w > s->in_w ? s->in_w - ix : s->kernel_w;
+    int32_t n = (kx1 - kx0) * s->in_c;
+    for (int32_t ky = 0; ky < s->kernel_h; ky++) {
+        int32_t iy = cy * s->stride_h - s->pad_h + ky;      /* input row of pixel 0 */
+        int in0 = iy >= 0 && iy < s->in_h;
+        int in1 = two && iy + s->stride_h >= 0 && iy + s->stride_h < s->in_h;
+        const int8_t *wk = w + (ky * s->kernel_w + kx0) * s->in_c;
+        if (in0 && in1)
+            dot_2x4(in + iy * row + (ix + kx0) * s->in_c, s->stride_h * row, wk, w_step, n,
+                    s->in_zp, acc);
+        else if (in0)
+            dot_1x4(in + iy * row + (ix + kx0) * s->in_c, wk, w_step, n, s->in_zp, acc[0]);
+        else if (in1)
+            dot_1x4(in + (iy + s->stride_h) * row + (ix + kx0) * s->in_c, wk, w_step, n,
+                    s->in_zp, acc[1]);
+    }
+}
+]])
+
+# _QATC_CONV_DATA(CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): the constants of a conv2d layer.
+m4_define([_QATC_CONV_DATA], [[    enum { $1 };
+    /* weights w[oc][ky][kx][ic]; rows from OUT_C to W_ROWS are 0 (the kernels do four
+     * channels at a time) */
+    static const int8_t w[W_ROWS][KERNEL_H][KERNEL_W][IN_C] = $2;
+    static const int32_t bias[OUT_C] = $3;
+    static const int32_t mult[OUT_C] = $4;
+    static const int8_t shift[OUT_C] = $5;
+    static const conv_shape shape = {IN_H,     IN_W,     IN_C,  KERNEL_H, KERNEL_W,
+                                     STRIDE_H, STRIDE_W, PAD_H, PAD_W,    IN_ZP};
+    const int8_t *weights = (const int8_t *)w;   /* W_STEP bytes per channel */
+]])
+
 # QATC_CONV2D(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d layer.
 m4_define([QATC_CONV2D], [QATC_CHECK([$0], [8], $@)[
 /* $3 */
 static void $1_layer_$2(
     const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
 {
-    enum { $4 };
-    static const int8_t w[OUT_C][KERNEL_H][KERNEL_W][IN_C] = $5;
-    static const int32_t bias[OUT_C] = $6;
-    static const int32_t mult[OUT_C] = $7;
-    static const int8_t shift[OUT_C] = $8;
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+    /* two output rows at a time (they share every weight loaded), four channels at a time */
+    for (int32_t oy = 0; oy < OUT_H; oy += 2) {
+        int two = oy + 1 < OUT_H;
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                int32_t acc[2][4];
+                for (int32_t g = 0; g < 4; g++)
+                    acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
+                conv_sums(&shape, in, weights + oc * W_STEP, oy, ox, two, acc);
+                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+                    int32_t c = oc + g;
+                    out[(oy * OUT_W + ox) * OUT_C + c] =
+                        requantize(acc[0][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+                    if (two)
+                        out[((oy + 1) * OUT_W + ox) * OUT_C + c] =
+                            requantize(acc[1][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+                }
+            }
+        }
+    }
+}
+]])
 
+# QATC_CONV2D_MAXPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
+# and the max pool after it (windows POOL_H x POOL_W, stride = window) in one loop nest.
+m4_define([QATC_CONV2D_MAXPOOL], [QATC_CHECK([$0], [8], $@)[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
+{
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
-            for (int32_t oc = 0; oc < OUT_C; oc++) {
-                /* acc = bias + sum w * (x - IN_ZP); padding is IN_ZP and adds 0 */
-                int32_t acc = bias[oc];
-                for (int32_t ky = 0; ky < KERNEL_H; ky++) {
-                    int32_t iy = oy * STRIDE_H - PAD_H + ky;
-                    if (iy < 0 || iy >= IN_H)
-                        continue;
-                    for (int32_t kx = 0; kx < KERNEL_W; kx++) {
-                        int32_t ix = ox * STRIDE_W - PAD_W + kx;
-                        if (ix < 0 || ix >= IN_W)
-                            continue;
-                        for (int32_t ic = 0; ic < IN_C; ic++)
-                            acc += w[oc][ky][kx][ic] * (in[(iy * IN_W + ix) * IN_C + ic] - IN_ZP);
+            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                int32_t best[4] = {INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN};
+                for (int32_t dx = 0; dx < POOL_W; dx++) {
+                    for (int32_t dy = 0; dy < POOL_H; dy += 2) {
+                        int two = dy + 1 < POOL_H;
+                        int32_t acc[2][4];
+                        for (int32_t g = 0; g < 4; g++)
+                            acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
+                        conv_sums(&shape, in, weights + oc * W_STEP, oy * POOL_H + dy,
+                                  ox * POOL_W + dx, two, acc);
+                        for (int32_t g = 0; g < 4; g++) {
+                            if (acc[0][g] > best[g])
+                                best[g] = acc[0][g];
+                            if (two && acc[1][g] > best[g])
+                                best[g] = acc[1][g];
+                        }
                     }
                 }
-                out[(oy * OUT_W + ox) * OUT_C + oc] =
-                    requantize(acc, mult[oc], shift[oc], OUT_ZP, ACT_MIN, ACT_MAX);
+                /* the max of requantize(acc) over the window is requantize(max acc):
+                 * requantize never decreases (M > 0) */
+                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+                    int32_t c = oc + g;
+                    out[(oy * OUT_W + ox) * OUT_C + c] =
+                        requantize(best[g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+                }
+            }
+        }
+    }
+}
+]])
+
+# QATC_CONV2D_AVGPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
+# and the average pool after it (windows POOL_H x POOL_W, stride = window, or one window
+# over everything) in one loop nest.
+m4_define([QATC_CONV2D_AVGPOOL], [QATC_CHECK([$0], [8], $@)[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
+{
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                int32_t sum[4] = {0, 0, 0, 0}; /* sum of (y - CONV_ZP) over the window */
+                for (int32_t dx = 0; dx < POOL_W; dx++) {
+                    for (int32_t dy = 0; dy < POOL_H; dy += 2) {
+                        int two = dy + 1 < POOL_H;
+                        int32_t acc[2][4];
+                        for (int32_t g = 0; g < 4; g++)
+                            acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
+                        conv_sums(&shape, in, weights + oc * W_STEP, oy * POOL_H + dy,
+                                  ox * POOL_W + dx, two, acc);
+                        for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+                            int32_t c = oc + g;
+                            sum[g] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP,
+                                                 CONV_MIN, CONV_MAX) - CONV_ZP;
+                            if (two)
+                                sum[g] += requantize(acc[1][g], mult[c], shift[c], CONV_ZP,
+                                                     CONV_MIN, CONV_MAX) - CONV_ZP;
+                        }
+                    }
+                }
+                /* the average in the pool output's scale: sum * s_conv / (s_out * POOL_H *
+                 * POOL_W), by POOL_MULT and POOL_SHIFT */
+                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++)
+                    out[(oy * OUT_W + ox) * OUT_C + oc + g] =
+                        requantize(sum[g], POOL_MULT, POOL_SHIFT, OUT_ZP, ACT_MIN, ACT_MAX);
             }
         }
     }
@@ -136,17 +298,20 @@ m4_define([QATC_LINEAR], [QATC_CHECK([$0], [8], $@)[
 static void $1_layer_$2(const int8_t *in /* (IN_N) */, int8_t *out /* (OUT_N) */)
 {
     enum { $4 };
-    static const int8_t w[OUT_N][IN_N] = $5;
+    /* weights w[o][i]; rows from OUT_N to W_ROWS are 0 (four outputs at a time) */
+    static const int8_t w[W_ROWS][IN_N] = $5;
     static const int32_t bias[OUT_N] = $6;
     static const int32_t mult[OUT_N] = $7;
     static const int8_t shift[OUT_N] = $8;
 
-    for (int32_t o = 0; o < OUT_N; o++) {
-        /* acc = bias + sum w * (x - IN_ZP) */
-        int32_t acc = bias[o];
-        for (int32_t i = 0; i < IN_N; i++)
-            acc += w[o][i] * (in[i] - IN_ZP);
-        out[o] = requantize(acc, mult[o], shift[o], OUT_ZP, ACT_MIN, ACT_MAX);
+    for (int32_t o = 0; o < OUT_N; o += 4) {
+        /* acc = bias + sum w * (x - IN_ZP), outputs o .. o + 3 */
+        int32_t acc[4];
+        for (int32_t g = 0; g < 4; g++)
+            acc[g] = o + g < OUT_N ? bias[o + g] : 0;
+        dot_1x4(in, (const int8_t *)w + o * IN_N, IN_N, IN_N, IN_ZP, acc);
+        for (int32_t g = 0; g < 4 && o + g < OUT_N; g++)
+            out[o + g] = requantize(acc[g], mult[o + g], shift[o + g], OUT_ZP, ACT_MIN, ACT_MAX);
     }
 }
 ]])
@@ -239,6 +404,12 @@ static void $1_layer_$2(const int8_t *in /* (N) */, int8_t *out /* (N) */)
 
 # QATC_RUN_BEGIN(MODEL, ARENA_SIZE, PLAN): NAME_run up to its first step; PLAN is a comment.
 m4_define([QATC_RUN_BEGIN], [QATC_CHECK([$0], [3], $@)[
+/* QATC_AFTER_STEP(step) runs after each step of $1_run: nothing unless the build
+ * defines it, e.g. as a profiler's marker (bench/ counts instructions per layer so). */
+#ifndef QATC_AFTER_STEP
+#define QATC_AFTER_STEP(step)
+#endif
+
 /* $3 */
 int $1_run(const int8_t *input, int8_t *output, void *arena)
 {
@@ -251,8 +422,9 @@ int $1_run(const int8_t *input, int8_t *output, void *arena)
         return -1;
 ]])])
 
-# QATC_STEP(MODEL, LAYER, ARGUMENTS, COMMENT): one call of a layer function in NAME_run.
-m4_define([QATC_STEP], [QATC_CHECK([$0], [4], $@)[    $1_layer_$2($3); /* $4 */
+# QATC_STEP(MODEL, LAYER, ARGUMENTS, COMMENT, STEP): one call of a layer function in NAME_run.
+m4_define([QATC_STEP], [QATC_CHECK([$0], [5], $@)[    $1_layer_$2($3); /* $4 */
+    QATC_AFTER_STEP($5);
 ]])
 
 # QATC_VIEW(COMMENT): a step without code (a flatten viewing its input's bytes).
