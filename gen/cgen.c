@@ -315,6 +315,16 @@ static void layer_comment(const ctx *c, int l, FILE *f)
     }
 }
 
+/* Does conv2d layer ly gather each output pixel's window (QATC_CONV2D*_COL) rather than
+ * walk it kernel row by kernel row? When its kernel rows are short (under 16 bytes: the
+ * inner products would be mostly call and loop overhead) and the two windows it copies
+ * at a time stay small (at most 512 bytes on the stack). */
+static int gathers(const q_layer *ly, q_shape in)
+{
+    int64_t row = (int64_t)ly->kernel_w * in.c;
+    return row < 16 && row * ly->kernel_h <= 256;
+}
+
 /* Rows of weights rounded up to four (the kernels do four channels at a time). */
 static int32_t w_rows(int32_t oc)
 {
@@ -449,8 +459,10 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
                             : !fused                  ? "QATC_CONV2D"
                             : pool->op == Q_OP_MAXPOOL ? "QATC_CONV2D_MAXPOOL"
                                                        : "QATC_CONV2D_AVGPOOL";
+        char name[64];
+        snprintf(name, sizeof name, "%s%s", macro, ly->op == Q_OP_CONV2D && gathers(ly, in) ? "_COL" : "");
         if (ws && bs && ms && ss)
-            call(f, macro, 8, m->name, ly->name, com.buf, en.s, ws, bs, ms, ss);
+            call(f, name, 8, m->name, ly->name, com.buf, en.s, ws, bs, ms, ss);
         else
             rc = qerr_set(e, "gen: out of memory");
         free(mult), free(shift), free(ws), free(bs), free(ms), free(ss);
@@ -559,15 +571,22 @@ static void plan_comment(const ctx *c, FILE *f)
 static int program_c(const ctx *c, FILE *f, qerr *e)
 {
     const q_model *m = c->m;
-    int need_rq = 0, need_rescale = 0, need_dot = 0, need_conv = 0;
+    int need_rq = 0, need_rescale = 0, need_dot = 0, need_conv = 0, need_runs = 0;
+    int need_gather = 0;
     int count[Q_OP_COUNT] = {0};
     for (int l = 0; l < m->n_layers; l++) {
-        q_op op = m->layers[l].op;
+        const q_layer *ly = &m->layers[l];
+        q_op op = ly->op;
         count[op]++;
         need_rq |= op != Q_OP_MAXPOOL && op != Q_OP_FLATTEN;
         need_rescale |= op == Q_OP_ADD;
         need_dot |= op == Q_OP_CONV2D || op == Q_OP_LINEAR;
         need_conv |= op == Q_OP_CONV2D;
+        if (op == Q_OP_CONV2D) {
+            int g = gathers(ly, q_model_tensor_shape(m, ly->input));
+            need_gather |= g;
+            need_runs |= !g;
+        }
     }
     stats_layer tot;
     stats_of_model(m, &tot);
@@ -592,7 +611,11 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
     if (need_dot)
         fputs("QATC_DOT()m4_dnl\n", f);
     if (need_conv)
+        fputs("QATC_CONV()m4_dnl\n", f);
+    if (need_runs)
         fputs("QATC_CONV_SUMS()m4_dnl\n", f);
+    if (need_gather)
+        fputs("QATC_GATHER()m4_dnl\n", f);
     for (int l = 0; l < m->n_layers; l++)
         if (emit_layer(c, l, f, e))
             return -1;
@@ -639,9 +662,7 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         else
             snprintf(com, sizeof com, "t%d %s%s", o, sh,
                      c->p->t[o].shares >= 0 ? ", in place" : "");
-        char step[16];
-        snprintf(step, sizeof step, "%d", l);
-        call(f, "QATC_STEP", 5, m->name, fn->name, args, com, step);
+        call(f, "QATC_STEP", 4, m->name, fn->name, args, com);
     }
     char words[16];
     snprintf(words, sizeof words, "%d", (int)(c->p->arena_size > 0 ? c->p->arena_size / 4 : 1));
