@@ -1,6 +1,7 @@
 /* net — the training network: float and QAT forward/backward (see net.h). */
 #include "net.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -767,6 +768,7 @@ float net_loss_backward(net *n, const int32_t *labels, int backward)
 {
     int b = n->last_b;
     int last = n->n_layers;
+    assert(!backward || n->training); /* backward needs a training forward's state */
     if (!backward)
         return q_softmax_xent(NULL, n->t[last], labels, b, n->n_classes);
     float loss = q_softmax_xent(n->dt[last], n->t[last], labels, b, n->n_classes);

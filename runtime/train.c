@@ -522,6 +522,9 @@ static int convert_eval(trainer *t, int epoch, double *acc, int force, qerr *e)
     if (st.saturated_biases)
         say(t, "note: %d int32 biases saturated at the accumulator bound\n",
             st.saturated_biases);
+    if (st.clamped_weights)
+        say(t, "note: %d weights clamped to +-%d (they grew past their frozen scale)\n",
+            st.clamped_weights, (int)t->n.w_qmax);
     int rc = eval_int8(t, &m, acc, e);
     if (rc == 0 && (force || !t->h.have_best || *acc > t->h.best_acc)) {
         rc = frozen_write(t->path_model, &m, e);
@@ -656,7 +659,7 @@ static int end_of_run(trainer *t, train_result *r, qerr *e)
         if (h->best_epoch >= 0)
             printf(", best int8 %.2f%% (qat epoch %d)", 100 * h->best_acc, h->best_epoch);
         else
-            printf(", int8 %.2f%% (ptq)", 100 * h->best_acc);
+            printf(": the PTQ model is the result");
         printf("\naccuracy criterion %s %g: int8 >= %.2f%%: %s%s\n",
                t->cfg.criterion_relative ? "relative" : "absolute", t->cfg.criterion,
                100 * target, met ? "met" : "NOT met",
