@@ -19,7 +19,8 @@
 #    TCG plugin), per MAC (MACs from `qatc report`), host instructions per
 #    inference (bench/target/host_icount.sh, callgrind), and host time per
 #    image (bench/host_time.c, right after each PyTorch run) against
-#    PyTorch's int8 batch-1 time, as a ratio.
+#    PyTorch's int8 batch-1 time, as a ratio: one thread each, the median
+#    of 300 single calls.
 # c. Footprint of the -Os firmware images: flash (kernel code, libgcc/libc,
 #    weights), RAM (arena, other static data, stack high-water mark), and the
 #    arena against the lower bound of its schedule.
