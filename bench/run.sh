@@ -217,6 +217,7 @@ for opt in Os O2; do
     # core instr per_mac code lib other weights flash arena static stack
     awk -v opt="$opt" 'NR > 1 {
         core = $1; sub(/^cortex-/, "", core)
+        if (sub(/\*$/, "", core)) print "mcu." opt "." core ".on_mps2 1"   # too big for the micro:bit
         split("instr per_mac code lib other weights flash arena static stack", k, " ")
         for (j = 1; j <= 10; j++) print "mcu." opt "." core "." k[j], $(j + 1)
     }' "$out/mcu-$opt.txt" >> "$raw.tmp"
