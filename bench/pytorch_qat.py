@@ -4,7 +4,7 @@
 A benchmark dependency only (Debian's python3-torch), never part of the product.
 Same model, data, batch and schedule as examples/fmnist/fmnist_cnn.yaml:
 conv3x3 16/32/64 with BN+ReLU, two 2x2 max pools, global average pool, linear 10;
-SGD momentum 0.9, cosine lr (0.05 float, 0.005 QAT), weight decay 5e-4,
+SGD momentum 0.9, cosine lr (0.05 float, 0.005 QAT), weight decay 5e-4 in both,
 batch 64; QAT with the seed's schedule (freeze BN stats after epoch 2, disable
 observers after epoch 3, 0-based, at the end of epochs). The qconfig is
 onednn's when this torch has it: 8-bit activations (0..255, moving-average

@@ -244,17 +244,25 @@ static void shape_str(q_shape s, char *buf, size_t cap)
     snprintf(buf, cap, "(%d, %d, %d)", (int)s.h, (int)s.w, (int)s.c);
 }
 
-/* The comment above a layer function (the template adds the comment markers). */
+/* The comment above a layer function (the template adds the comment markers):
+ * what layer l computes; for a conv2d fused with the pool after it, both. */
 static void layer_comment(const ctx *c, int l, FILE *f)
 {
     const q_model *m = c->m;
     const q_layer *ly = &m->layers[l];
+    int fused = c->p->t[l + 1].loc == PLAN_FUSED;
+    const q_layer *pool = fused ? &m->layers[l + 1] : NULL;
     q_shape in = q_model_tensor_shape(m, ly->input);
     q_quant iq = q_model_tensor_quant(m, ly->input);
-    char sin[48], sout[48];
+    char sin[48], smid[48], sout[48];
     shape_str(in, sin, sizeof sin);
-    shape_str(ly->out_shape, sout, sizeof sout);
-    fprintf(f, "Layer %d \"%s\": %s", l, ly->name, q_op_names[ly->op]);
+    shape_str(ly->out_shape, smid, sizeof smid);
+    if (fused)
+        fprintf(f, "Layers %d \"%s\" and %d \"%s\" in one loop nest: ", l, ly->name, l + 1,
+                pool->name);
+    else
+        fprintf(f, "Layer %d \"%s\": ", l, ly->name);
+    fprintf(f, "%s", q_op_names[ly->op]);
     if (ly->op == Q_OP_CONV2D || ly->op == Q_OP_DWCONV2D)
         fprintf(f, " %dx%d, stride %dx%d, pad %dx%d", (int)ly->kernel_h, (int)ly->kernel_w,
                 (int)ly->stride_h, (int)ly->stride_w, (int)ly->pad_h, (int)ly->pad_w);
@@ -265,9 +273,19 @@ static void layer_comment(const ctx *c, int l, FILE *f)
         fprintf(f, " of t%d and t%d", ly->input, ly->input2);
     if (ly->act != Q_ACT_NONE)
         fprintf(f, ", fused %s", q_act_names[ly->act]);
+    if (fused) {
+        shape_str(pool->out_shape, sout, sizeof sout);
+        fprintf(f, ",\n *   then %s %dx%d, stride %dx%d over its outputs, which are never stored",
+                q_op_names[pool->op], (int)pool->kernel_h, (int)pool->kernel_w,
+                (int)pool->stride_h, (int)pool->stride_w);
+    }
     stats_layer st;
     stats_of_layer(m, l, &st);
-    fprintf(f, ".\n *   t%d %s -> t%d %s", ly->input, sin, l + 1, sout);
+    if (fused)
+        fprintf(f, ".\n *   t%d %s -> (t%d %s) -> t%d %s", ly->input, sin, l + 1, smid, l + 2,
+                sout);
+    else
+        fprintf(f, ".\n *   t%d %s -> t%d %s", ly->input, sin, l + 1, smid);
     if (st.macs)
         fprintf(f, ", %lld MACs", (long long)st.macs);
     fprintf(f, ".\n *   in: scale %.9g, zero-point %d", iq.scale, (int)iq.zero_point);
@@ -275,7 +293,13 @@ static void layer_comment(const ctx *c, int l, FILE *f)
         q_quant i2 = q_model_tensor_quant(m, ly->input2);
         fprintf(f, "; in2: scale %.9g, zero-point %d", i2.scale, (int)i2.zero_point);
     }
-    fprintf(f, "; out: scale %.9g, zero-point %d.", ly->out_q.scale, (int)ly->out_q.zero_point);
+    if (fused && pool->op == Q_OP_AVGPOOL)
+        fprintf(f, "; conv: scale %.9g, zero-point %d;\n *   out: scale %.9g, zero-point %d.",
+                ly->out_q.scale, (int)ly->out_q.zero_point, pool->out_q.scale,
+                (int)pool->out_q.zero_point);
+    else
+        fprintf(f, "; out: scale %.9g, zero-point %d.", ly->out_q.scale,
+                (int)ly->out_q.zero_point);
     if (st.weight_bytes) {
         int32_t oc = q_layer_out_channels(ly);
         double lo = ly->w_scale[0], hi = ly->w_scale[0];
@@ -291,16 +315,62 @@ static void layer_comment(const ctx *c, int l, FILE *f)
     }
 }
 
-/* The layer's function (none for a flatten that is only a view). */
+/* Does conv2d layer ly gather each output pixel's window (QATC_CONV2D*_COL) rather than
+ * walk it kernel row by kernel row? When its kernel rows are short (under 16 bytes: the
+ * inner products would be mostly call and loop overhead) and the two windows it copies
+ * at a time stay small (at most 512 bytes on the stack). */
+static int gathers(const q_layer *ly, q_shape in)
+{
+    int64_t row = (int64_t)ly->kernel_w * in.c;
+    return row < 16 && row * ly->kernel_h <= 256;
+}
+
+/* Rows of weights rounded up to four (the kernels do four channels at a time). */
+static int32_t w_rows(int32_t oc)
+{
+    return (oc + 3) / 4 * 4;
+}
+
+/* The weights of layer ly (conv2d: OHWI; linear: (out, in)) as an initializer with
+ * rows (output channels) padded with zeros to w_rows(). NULL when out of memory. */
+static char *padded_weights(const q_model *m, const q_layer *ly, q_shape in)
+{
+    int32_t oc = q_layer_out_channels(ly);
+    int64_t per_row = q_layer_weight_count(m, ly) / oc;
+    int32_t rows = w_rows(oc);
+    int8_t *w = calloc((size_t)(rows * per_row), 1);
+    if (!w)
+        return NULL;
+    memcpy(w, ly->weights, (size_t)(oc * per_row));
+    int32_t dims[4];
+    int nd;
+    if (ly->op == Q_OP_CONV2D) {
+        dims[0] = rows, dims[1] = ly->kernel_h, dims[2] = ly->kernel_w, dims[3] = in.c;
+        nd = 4;
+    } else {
+        dims[0] = rows, dims[1] = q_shape_size(in);
+        nd = 2;
+    }
+    char *s = init_s8(w, rows * per_row, dims, nd, 4);
+    free(w);
+    return s;
+}
+
+/* The layer's function (none for a flatten that is only a view, nor for a conv2d
+ * whose output is fused into the pool after it: that pool's function runs both). */
 static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
 {
     const q_model *m = c->m;
     const q_layer *ly = &m->layers[l];
     if (ly->op == Q_OP_FLATTEN && l + 1 != m->n_layers)
         return 0;
+    if (c->p->t[ly->input].loc == PLAN_FUSED) /* a pool run inside its conv's function */
+        return 0;
+    int fused = c->p->t[l + 1].loc == PLAN_FUSED;
+    const q_layer *pool = fused ? &m->layers[l + 1] : NULL;
     q_shape in = q_model_tensor_shape(m, ly->input);
     q_quant iq = q_model_tensor_quant(m, ly->input);
-    q_shape out = ly->out_shape;
+    q_shape out = fused ? pool->out_shape : ly->out_shape;
     int32_t act_min, act_max;
     q_act_range(ly->act, ly->out_q, &act_min, &act_max);
 
@@ -321,58 +391,78 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         if (ly->op == Q_OP_LINEAR) {
             enum_add(&en, "IN_N", q_shape_size(in));
             enum_add(&en, "OUT_N", oc);
+            enum_add(&en, "W_ROWS", w_rows(oc));
         } else {
             enum_add(&en, "IN_H", in.h);
             enum_add(&en, "IN_W", in.w);
             enum_add(&en, ly->op == Q_OP_CONV2D ? "IN_C" : "C", in.c);
             enum_add(&en, "OUT_H", out.h);
             enum_add(&en, "OUT_W", out.w);
-            if (ly->op == Q_OP_CONV2D)
+            if (ly->op == Q_OP_CONV2D) {
                 enum_add(&en, "OUT_C", oc);
+                enum_add(&en, "W_ROWS", w_rows(oc));
+            }
             enum_add(&en, "KERNEL_H", ly->kernel_h);
             enum_add(&en, "KERNEL_W", ly->kernel_w);
             enum_add(&en, "STRIDE_H", ly->stride_h);
             enum_add(&en, "STRIDE_W", ly->stride_w);
             enum_add(&en, "PAD_H", ly->pad_h);
             enum_add(&en, "PAD_W", ly->pad_w);
+            if (ly->op == Q_OP_CONV2D)
+                enum_add(&en, "W_STEP", ly->kernel_h * ly->kernel_w * in.c);
+            if (fused) {
+                enum_add(&en, "POOL_H", pool->kernel_h);
+                enum_add(&en, "POOL_W", pool->kernel_w);
+            }
         }
         enum_add(&en, "IN_ZP", iq.zero_point);
-        enum_add(&en, "OUT_ZP", ly->out_q.zero_point);
-        enum_add(&en, "ACT_MIN", act_min);
-        enum_add(&en, "ACT_MAX", act_max);
+        if (fused && pool->op == Q_OP_AVGPOOL) {
+            /* conv outputs requantized (CONV_*), summed over a window, averaged (POOL_*) */
+            const q_requant *prq = q8_exec_layer_requant(c->x, l + 1);
+            int32_t pool_min, pool_max;
+            q_act_range(pool->act, pool->out_q, &pool_min, &pool_max);
+            enum_add(&en, "CONV_ZP", ly->out_q.zero_point);
+            enum_add(&en, "CONV_MIN", act_min);
+            enum_add(&en, "CONV_MAX", act_max);
+            enum_add(&en, "POOL_MULT", prq->multiplier);
+            enum_add(&en, "POOL_SHIFT", prq->shift);
+            enum_add(&en, "OUT_ZP", pool->out_q.zero_point);
+            enum_add(&en, "ACT_MIN", pool_min);
+            enum_add(&en, "ACT_MAX", pool_max);
+        } else {
+            enum_add(&en, "OUT_ZP", ly->out_q.zero_point);
+            enum_add(&en, "ACT_MIN", act_min);
+            enum_add(&en, "ACT_MAX", act_max);
+        }
 
         const q_requant *rq = q8_exec_layer_requant(c->x, l);
         int32_t *mult = malloc((size_t)oc * sizeof *mult);
         int32_t *shift = malloc((size_t)oc * sizeof *shift);
-        int32_t wdims[4];
-        int nd;
-        if (ly->op == Q_OP_CONV2D) {
-            wdims[0] = oc, wdims[1] = ly->kernel_h, wdims[2] = ly->kernel_w, wdims[3] = in.c;
-            nd = 4;
-        } else if (ly->op == Q_OP_DWCONV2D) {
-            wdims[0] = ly->kernel_h, wdims[1] = ly->kernel_w, wdims[2] = in.c;
-            nd = 3;
-        } else {
-            wdims[0] = oc, wdims[1] = q_shape_size(in);
-            nd = 2;
-        }
         char *ws = NULL, *bs = NULL, *ms = NULL, *ss = NULL;
         if (mult && shift && rq) {
             for (int32_t i = 0; i < oc; i++) {
                 mult[i] = rq[i].multiplier;
                 shift[i] = rq[i].shift;
             }
-            ws = init_s8(ly->weights, q_layer_weight_count(m, ly), wdims, nd, 4);
+            if (ly->op == Q_OP_DWCONV2D) {
+                int32_t wdims[3] = {ly->kernel_h, ly->kernel_w, in.c};
+                ws = init_s8(ly->weights, q_layer_weight_count(m, ly), wdims, 3, 4);
+            } else {
+                ws = padded_weights(m, ly, in);
+            }
             bs = init_s32(ly->bias, &oc, 1, 4);
             ms = init_s32(mult, &oc, 1, 4);
             ss = init_s32(shift, &oc, 1, 4);
         }
+        const char *macro = ly->op == Q_OP_LINEAR     ? "QATC_LINEAR"
+                            : ly->op == Q_OP_DWCONV2D ? "QATC_DWCONV2D"
+                            : !fused                  ? "QATC_CONV2D"
+                            : pool->op == Q_OP_MAXPOOL ? "QATC_CONV2D_MAXPOOL"
+                                                       : "QATC_CONV2D_AVGPOOL";
+        char name[64];
+        snprintf(name, sizeof name, "%s%s", macro, ly->op == Q_OP_CONV2D && gathers(ly, in) ? "_COL" : "");
         if (ws && bs && ms && ss)
-            call(f,
-                 ly->op == Q_OP_CONV2D     ? "QATC_CONV2D"
-                 : ly->op == Q_OP_DWCONV2D ? "QATC_DWCONV2D"
-                                           : "QATC_LINEAR",
-                 8, m->name, ly->name, com.buf, en.s, ws, bs, ms, ss);
+            call(f, name, 8, m->name, ly->name, com.buf, en.s, ws, bs, ms, ss);
         else
             rc = qerr_set(e, "gen: out of memory");
         free(mult), free(shift), free(ws), free(bs), free(ms), free(ss);
@@ -457,8 +547,13 @@ static void plan_comment(const ctx *c, FILE *f)
         shape_str(q_model_tensor_shape(m, t), sh, sizeof sh);
         tensor_place(c, t, place, sizeof place);
         if (pt->loc != PLAN_ARENA)
-            snprintf(place, sizeof place, "%s", pt->loc == PLAN_INPUT ? "input" : "output");
-        if (t == m->n_layers)
+            snprintf(place, sizeof place, "%s",
+                     pt->loc == PLAN_INPUT    ? "input"
+                     : pt->loc == PLAN_OUTPUT ? "output"
+                                              : "never stored");
+        if (pt->loc == PLAN_FUSED)
+            snprintf(live, sizeof live, "in step %d", pt->def);
+        else if (t == m->n_layers)
             snprintf(live, sizeof live, "%d..end", pt->def);
         else
             snprintf(live, sizeof live, "%d..%d", pt->def, pt->last);
@@ -467,19 +562,31 @@ static void plan_comment(const ctx *c, FILE *f)
     }
     fprintf(f, " * The model input is read from the caller's buffer and the output written to\n"
                " * the caller's; a flatten is its input's bytes seen with another shape.");
+    if (p->n_fused)
+        fprintf(f, "\n * A conv2d output never stored is pooled as it is computed: the step of the\n"
+                   " * pool runs both layers, reading the conv's input.");
 }
 
 /* The m4 program of NAME.c. */
 static int program_c(const ctx *c, FILE *f, qerr *e)
 {
     const q_model *m = c->m;
-    int need_rq = 0, need_rescale = 0;
+    int need_rq = 0, need_rescale = 0, need_dot = 0, need_conv = 0, need_runs = 0;
+    int need_gather = 0;
     int count[Q_OP_COUNT] = {0};
     for (int l = 0; l < m->n_layers; l++) {
-        q_op op = m->layers[l].op;
+        const q_layer *ly = &m->layers[l];
+        q_op op = ly->op;
         count[op]++;
         need_rq |= op != Q_OP_MAXPOOL && op != Q_OP_FLATTEN;
         need_rescale |= op == Q_OP_ADD;
+        need_dot |= op == Q_OP_CONV2D || op == Q_OP_LINEAR;
+        need_conv |= op == Q_OP_CONV2D;
+        if (op == Q_OP_CONV2D) {
+            int g = gathers(ly, q_model_tensor_shape(m, ly->input));
+            need_gather |= g;
+            need_runs |= !g;
+        }
     }
     stats_layer tot;
     stats_of_model(m, &tot);
@@ -501,6 +608,14 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         fputs("QATC_REQUANTIZE()m4_dnl\n", f);
     if (need_rescale)
         fputs("QATC_RESCALE()m4_dnl\n", f);
+    if (need_dot)
+        fputs("QATC_DOT()m4_dnl\n", f);
+    if (need_conv)
+        fputs("QATC_CONV()m4_dnl\n", f);
+    if (need_runs)
+        fputs("QATC_CONV_SUMS()m4_dnl\n", f);
+    if (need_gather)
+        fputs("QATC_GATHER()m4_dnl\n", f);
     for (int l = 0; l < m->n_layers; l++)
         if (emit_layer(c, l, f, e))
             return -1;
@@ -527,16 +642,27 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
             call(f, "QATC_VIEW", 1, com);
             continue;
         }
-        const char *in1 = tensor_place(c, ly->input, b1, sizeof b1);
+        if (c->p->t[o].loc == PLAN_FUSED) {
+            snprintf(com, sizeof com, "layer %d \"%s\": runs in the next step, t%d %s is never "
+                     "stored", l, ly->name, o, sh);
+            call(f, "QATC_VIEW", 1, com);
+            continue;
+        }
+        int fused = c->p->t[ly->input].loc == PLAN_FUSED; /* a pool after its conv */
+        const q_layer *fn = fused ? &m->layers[l - 1] : ly; /* whose function runs the step */
+        const char *in1 = tensor_place(c, fn->input, b1, sizeof b1);
         const char *out = tensor_place(c, o, b3, sizeof b3);
         if (ly->op == Q_OP_ADD)
             snprintf(args, sizeof args, "%s, %s, %s", in1,
                      tensor_place(c, ly->input2, b2, sizeof b2), out);
         else
             snprintf(args, sizeof args, "%s, %s", in1, out);
-        snprintf(com, sizeof com, "t%d %s%s", o, sh,
-                 c->p->t[o].shares >= 0 ? ", in place" : "");
-        call(f, "QATC_STEP", 4, m->name, ly->name, args, com);
+        if (fused)
+            snprintf(com, sizeof com, "%s + %s: t%d %s", fn->name, ly->name, o, sh);
+        else
+            snprintf(com, sizeof com, "t%d %s%s", o, sh,
+                     c->p->t[o].shares >= 0 ? ", in place" : "");
+        call(f, "QATC_STEP", 4, m->name, fn->name, args, com);
     }
     char words[16];
     snprintf(words, sizeof words, "%d", (int)(c->p->arena_size > 0 ? c->p->arena_size / 4 : 1));

@@ -8,6 +8,7 @@
 #include "frozen_io.h"
 #include "idx.h"
 #include "m4run.h"
+#include "qfile.h"
 #include "qmodel.h"
 
 static void usage(FILE *f)
@@ -21,7 +22,7 @@ static void usage(FILE *f)
             "  int NAME_run_static(const int8_t *input, int8_t *output);\n"
             "and NAME_ARENA_SIZE, the input/output sizes and zero-points in NAME.h.\n"
             "\n"
-            "  -o DIR        output folder (default: the current folder)\n"
+            "  -o DIR        output folder, created if missing (default: the current folder)\n"
             "  --golden N    also write DIR/NAME_golden.c: the first N images of --images,\n"
             "                quantized to the model's input, the outputs the reference\n"
             "                kernels give for them, and int NAME_selftest(void), which\n"
@@ -136,7 +137,7 @@ int cmd_gen(int argc, char **argv)
     o.n_golden = (int32_t)golden;
     o.golden_in = inputs;
     o.golden_origin = golden > 0 ? origin : NULL;
-    int rc = cgen_write(&m, dir, &o, &e);
+    int rc = qfile_mkdirs(dir, &e) || cgen_write(&m, dir, &o, &e);
     if (rc)
         fprintf(stderr, "qatc gen: %s\n", e.msg);
     else {

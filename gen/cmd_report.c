@@ -111,8 +111,13 @@ static void print_plan(const q_model *m, const plan *p)
         if (pt->loc == PLAN_ARENA)
             snprintf(place, sizeof place, "arena+%d", (int)pt->offset);
         else
-            snprintf(place, sizeof place, "%s", pt->loc == PLAN_INPUT ? "input" : "output");
-        if (t == m->n_layers)
+            snprintf(place, sizeof place, "%s",
+                     pt->loc == PLAN_INPUT    ? "input"
+                     : pt->loc == PLAN_OUTPUT ? "output"
+                                              : "not stored");
+        if (pt->loc == PLAN_FUSED)
+            snprintf(live, sizeof live, "pooled in step %d", pt->def);
+        else if (t == m->n_layers)
             snprintf(live, sizeof live, "%d..end", pt->def);
         else
             snprintf(live, sizeof live, "%d..%d", pt->def, pt->last);
@@ -120,8 +125,9 @@ static void print_plan(const q_model *m, const plan *p)
                shape(q_model_tensor_shape(m, t), sh, sizeof sh), (int)pt->size, place, live);
     }
     printf("  arena %d bytes, lower bound %d bytes (most bytes live at one step), %d in-place "
-           "add%s\n",
-           (int)p->arena_size, (int)p->lower_bound, p->n_inplace, p->n_inplace == 1 ? "" : "s");
+           "add%s, %d conv + pool pair%s fused (the conv output never stored)\n",
+           (int)p->arena_size, (int)p->lower_bound, p->n_inplace, p->n_inplace == 1 ? "" : "s",
+           p->n_fused, p->n_fused == 1 ? "" : "s");
 }
 
 int cmd_report(int argc, char **argv)

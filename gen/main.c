@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "gemm.h"
 
 static const struct {
     const char *name;
@@ -25,6 +26,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* Idle OpenMP threads must not spin for milliseconds on shared cores: this
+     * re-executes qatc once with GOMP_SPINCOUNT set (see gemm.h), unless the
+     * user chose a wait policy. On failure it simply goes on. */
+    q_gemm_spin_setup(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;

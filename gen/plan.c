@@ -27,8 +27,31 @@ typedef struct {
     int placed;
 } buffer;
 
-/* Lifetimes: def = producing step, last = last reading step (see plan.h). */
-static void plan_lifetimes(const q_model *m, plan_tensor *t)
+int plan_can_fuse(const q_model *m, int l)
+{
+    int n = m->n_layers;
+    if (l < 0 || l + 1 >= n || m->layers[l].op != Q_OP_CONV2D)
+        return 0;
+    const q_layer *pool = &m->layers[l + 1];
+    if ((pool->op != Q_OP_MAXPOOL && pool->op != Q_OP_AVGPOOL) || pool->input != l + 1)
+        return 0;
+    q_shape in = m->layers[l].out_shape;
+    int tiles = pool->stride_h == pool->kernel_h && pool->stride_w == pool->kernel_w;
+    int global = pool->kernel_h == in.h && pool->kernel_w == in.w;
+    if (!tiles && !global)
+        return 0;
+    for (int k = l + 2; k < n; k++) /* nobody else reads the conv output */
+        if (m->layers[k].input == l + 1 ||
+            (m->layers[k].op == Q_OP_ADD && m->layers[k].input2 == l + 1))
+            return 0;
+    return 1;
+}
+
+/* Lifetimes: def = producing step, last = last reading step (see plan.h).
+ * fused[t] marks the PLAN_FUSED tensors: a conv2d whose output is fused
+ * reads its input at the next step (the pool's), and that pool reads no
+ * stored tensor of its own. */
+static void plan_lifetimes(const q_model *m, const int *fused, plan_tensor *t)
 {
     int n = m->n_layers;
     for (int i = 0; i <= n; i++) {
@@ -39,10 +62,17 @@ static void plan_lifetimes(const q_model *m, plan_tensor *t)
     }
     for (int l = 0; l < n; l++) {
         const q_layer *ly = &m->layers[l];
-        t[ly->input].last = l;
-        if (ly->op == Q_OP_ADD)
+        if (fused[ly->input])
+            continue; /* the fused pool: its input is never stored */
+        int s = fused[l + 1] ? l + 1 : l;
+        if (t[ly->input].last < s)
+            t[ly->input].last = s;
+        if (ly->op == Q_OP_ADD && t[ly->input2].last < l)
             t[ly->input2].last = l;
     }
+    for (int i = 1; i < n; i++)
+        if (fused[i]) /* computed and consumed inside the pool's step */
+            t[i].def = t[i].last = i;
     t[n].last = n;
 }
 
@@ -106,11 +136,14 @@ int plan_build(const q_model *m, plan *p, qerr *e)
     buffer *bufs = calloc((size_t)nt, sizeof *bufs);
     int *order = malloc((size_t)nt * sizeof *order);
     int *scratch = malloc((size_t)nt * sizeof *scratch);
-    if (!t || !buf_of || !bufs || !order || !scratch) {
-        free(t), free(buf_of), free(bufs), free(order), free(scratch);
+    int *fused = calloc((size_t)nt, sizeof *fused);
+    if (!t || !buf_of || !bufs || !order || !scratch || !fused) {
+        free(t), free(buf_of), free(bufs), free(order), free(scratch), free(fused);
         return qerr_set(e, "plan: out of memory");
     }
-    plan_lifetimes(m, t);
+    for (int l = 0; l < n; l++)
+        fused[l + 1] = plan_can_fuse(m, l);
+    plan_lifetimes(m, fused, t);
 
     /* Group tensors into buffers, in step order. */
     int nb = 0;
@@ -122,6 +155,11 @@ int plan_build(const q_model *m, plan *p, qerr *e)
         buf_of[o] = -1;
         if (o == n) {
             t[o].loc = PLAN_OUTPUT;
+            continue;
+        }
+        if (fused[o]) {
+            t[o].loc = PLAN_FUSED;
+            p->n_fused++;
             continue;
         }
         if (ly->op == Q_OP_FLATTEN) {
@@ -179,7 +217,7 @@ int plan_build(const q_model *m, plan *p, qerr *e)
         if (t[i].loc == PLAN_ARENA)
             t[i].offset = bufs[buf_of[i]].offset;
 
-    free(buf_of), free(bufs), free(order), free(scratch);
+    free(buf_of), free(bufs), free(order), free(scratch), free(fused);
     p->n_tensors = nt;
     p->t = t;
     if (plan_verify(m, p, e)) {
@@ -220,7 +258,10 @@ static int inplace_ok(const q_model *m, const int *last, int o, int x)
 
 static const char *loc_name(plan_loc loc)
 {
-    return loc == PLAN_INPUT ? "input" : loc == PLAN_OUTPUT ? "output" : "arena";
+    return loc == PLAN_INPUT    ? "input"
+           : loc == PLAN_OUTPUT ? "output"
+           : loc == PLAN_FUSED  ? "fused step"
+                                : "arena";
 }
 
 int plan_verify(const q_model *m, const plan *p, qerr *e)
@@ -244,8 +285,12 @@ int plan_verify(const q_model *m, const plan *p, qerr *e)
         def[i] = last[i] = i - 1;
     for (int l = 0; l < n; l++) {
         const q_layer *ly = &m->layers[l];
-        if (last[ly->input] < l)
-            last[ly->input] = l;
+        if (p->t[ly->input].loc == PLAN_FUSED)
+            continue; /* a pool fused with its conv: reads no stored tensor */
+        /* a conv fused with the next layer reads its input at that layer's step */
+        int s = p->t[l + 1].loc == PLAN_FUSED ? l + 1 : l;
+        if (last[ly->input] < s)
+            last[ly->input] = s;
         if (ly->op == Q_OP_ADD && last[ly->input2] < l)
             last[ly->input2] = l;
     }
@@ -266,6 +311,9 @@ int plan_verify(const q_model *m, const plan *p, qerr *e)
                              "caller's buffer, not the %s", i, loc_name(ti->loc));
         else if (i > 0 && i < n && ti->loc == PLAN_OUTPUT)
             rc = qerr_set(e, "plan: tensor %d is placed in the caller's output buffer", i);
+        else if (ti->loc == PLAN_FUSED && !plan_can_fuse(m, i - 1))
+            rc = qerr_set(e, "plan: tensor %d is fused away, but layer %d cannot run fused "
+                             "with the layer after it", i, i - 1);
         else if (i > 0 && ti->loc == PLAN_INPUT && view_root(m, i) != 0)
             rc = qerr_set(e, "plan: tensor %d is placed in the caller's input buffer, which is "
                              "read-only", i);

@@ -10,7 +10,13 @@
  *   - every other tensor lives in the arena (PLAN_ARENA) at a 4-byte aligned
  *     offset — except that a flatten output is its input viewed with another
  *     shape (same bytes, same place, no code), so a flatten of the model input
- *     is PLAN_INPUT too.
+ *     is PLAN_INPUT too;
+ *   - a conv2d output read only by the next layer, a pool whose windows do not
+ *     overlap (stride = kernel, or a global average pool), never exists
+ *     (PLAN_FUSED): the generated code runs the two layers as one step, the
+ *     pool's, reducing each pool window's conv outputs as they are computed.
+ *     That step reads the conv's input and writes the pool's output, so the
+ *     two are live together; the conv's own step does nothing.
  *
  * Lifetimes are in steps (step s runs layer s). A tensor is live from the
  * step that writes it (def; -1 for the model input) to the last step that
@@ -39,7 +45,7 @@
 
 #define PLAN_ALIGN 4 /* bytes: every arena offset and the arena size are multiples */
 
-typedef enum { PLAN_INPUT, PLAN_OUTPUT, PLAN_ARENA } plan_loc;
+typedef enum { PLAN_INPUT, PLAN_OUTPUT, PLAN_ARENA, PLAN_FUSED } plan_loc;
 
 typedef struct {
     plan_loc loc;
@@ -57,7 +63,15 @@ typedef struct {
     int32_t lower_bound;  /* max over steps of the bytes of distinct buffers live at that
                            * step: no placement of these buffers can use less */
     int n_inplace;        /* adds that write over one of their inputs */
+    int n_fused;          /* conv2d + pool pairs run as one step (PLAN_FUSED tensors) */
 } plan;
+
+/* Can layer l (a conv2d) run fused with the pool after it, its output never
+ * stored? True when layer l + 1 is a maxpool or avgpool reading layer l's
+ * output, with windows that do not overlap (stride = kernel in both
+ * directions, or one window over the whole input), and no other layer reads
+ * that output (nor is it the model output). */
+int plan_can_fuse(const q_model *m, int l);
 
 /* Plans the arena of m, which must have passed q_model_check, and verifies
  * the result (plan_verify). Returns 0, or -1 with e set (out of memory, or a

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Removes temporaries of path ("PATH.tmpXXXXXX") that a writer killed
@@ -100,4 +101,28 @@ void qfile_abort(qfile *q)
     if (q->tmp[0])
         unlink(q->tmp);
     q->tmp[0] = '\0';
+}
+
+int qfile_mkdirs(const char *dir, qerr *e)
+{
+    char path[4096];
+    if (strlen(dir) >= sizeof path)
+        return qerr_set(e, "%s: path too long", dir);
+    strcpy(path, dir);
+    /* Create each prefix ending before a '/', then the whole path. */
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return qerr_set(e, "%s: cannot create folder: %s", path, strerror(errno));
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return qerr_set(e, "%s: not a folder", dir);
+    return 0;
 }

@@ -28,6 +28,10 @@ int qfile_begin(qfile *q, const char *path, qerr *e);
  * removed, the target is untouched, and -1 is returned with e set. */
 int qfile_commit(qfile *q, qerr *e);
 
+/* Creates folder dir and its missing parents (like mkdir -p). Returns 0 when
+ * dir exists as a folder afterwards, or -1 with e set. */
+int qfile_mkdirs(const char *dir, qerr *e);
+
 /* Removes the temporary file; the target is untouched. Safe after a failed begin. */
 void qfile_abort(qfile *q);
 

@@ -57,37 +57,608 @@ static int32_t rescale(int32_t x, int32_t m0, int32_t shift)
 }
 ]])
 
+# QATC_DOT: the version switch and dot_1x4, the inner product of conv2d and linear layers.
+m4_define([QATC_DOT], [[
+/* The inner products every conv2d and linear layer spends its time in: for four output
+ * channels g = 0..3 at once (their weights w_g = w + g * w_step),
+ *   acc[g] += sum_{i < n} w_g[i] * (x[i] - zp)
+ * over n consecutive input bytes: one input (dot_1x4) or two (dot_2x4, further down: x and
+ * x + x_step, two output pixels that share every weight they load). Each acc is the
+ * partial sum of a layer's accumulator, which fits int32 (|bias| + taps * 127 * 255 does,
+ * checked when the model was loaded), whatever the order of the terms.
+ *
+ * They come in versions, all computing the same sums exactly; the compiler's predefined
+ * macros choose one (define QATC_DOT to force one: the tests run every C version on the host):
+ *   QATC_DOT_DSP     Arm cores with the DSP extension (Cortex-M4, M7, M33, M55): SMLAD adds
+ *                    two 16-bit products per instruction; four int8 per 32-bit load, split
+ *                    into 16-bit lanes by SXTB16/SXTAB16 (which also subtracts zp).
+ *   QATC_DOT_THUMB1  Thumb-1 cores (Cortex-M0, M0+, M23) with GCC or clang: the loop in
+ *                    assembly, 4 instructions per multiply-accumulate (GCC's own Thumb-1
+ *                    code for it needs 5 to 6).
+ *   QATC_DOT_TILE    other 32-bit Arm cores (Cortex-M3): C with 2 pixels x 4 channels of
+ *                    accumulators in registers, so that each byte loaded serves 2 to 4 of them.
+ *   QATC_DOT_PLAIN   anything else (hosts): plain loops, left to the compiler.
+ * Where a version is inlined into each layer (QATC_INLINE), the layer's shapes become
+ * constants in it: loads take immediate offsets and the loops need fewer registers. */
+#define QATC_DOT_PLAIN 0
+#define QATC_DOT_TILE 1
+#define QATC_DOT_DSP 2
+#define QATC_DOT_THUMB1 3
+#ifndef QATC_DOT
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)
+#define QATC_DOT QATC_DOT_DSP
+#elif defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__)
+#define QATC_DOT QATC_DOT_THUMB1
+#elif defined(__arm__) || defined(__thumb__)
+#define QATC_DOT QATC_DOT_TILE
+#else
+#define QATC_DOT QATC_DOT_PLAIN
+#endif
+#endif
+#if defined(__GNUC__) && QATC_DOT != QATC_DOT_THUMB1
+#define QATC_INLINE inline __attribute__((always_inline))
+#else
+#define QATC_INLINE /* Thumb-1: one copy of each helper, for flash */
+#endif
+
+#if QATC_DOT == QATC_DOT_DSP
+/* The DSP instructions, on 32-bit words holding two 16-bit lanes (lo = bits 0..15). */
+static QATC_INLINE int32_t lanes(int32_t lo, int32_t hi) /* lo, hi wrapped to 16 bits */
+{
+    return (int32_t)((uint32_t)(uint16_t)hi << 16 | (uint16_t)lo);
+}
+#if defined(__ARM_FEATURE_DSP)
+static QATC_INLINE int32_t sxtb16(uint32_t v) /* lanes: int8 bytes 0 and 2 of v */
+{
+    return __builtin_arm_sxtb16((int32_t)v);
+}
+static QATC_INLINE int32_t sxtb16_ror8(uint32_t v) /* lanes: bytes 1 and 3 */
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+static QATC_INLINE int32_t sxtab16(int32_t a, uint32_t v) /* lanes of a + bytes 0 and 2 */
+{
+    return __builtin_arm_sxtab16(a, (int32_t)v);
+}
+static QATC_INLINE int32_t sxtab16_ror8(int32_t a, uint32_t v) /* lanes of a + bytes 1, 3 */
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
+    return r;
+}
+static QATC_INLINE int32_t smlad(int32_t a, int32_t b, int32_t acc) /* acc + a.lo b.lo + a.hi b.hi */
+{
+    return __builtin_arm_smlad(a, b, acc);
+}
+#else /* the same in C, so that this version runs (and is tested) on any host */
+static int32_t lane(int32_t v, int k) /* lane k of v, as int16 */
+{
+    return (int16_t)(uint16_t)((uint32_t)v >> (16 * k));
+}
+static int32_t byte(uint32_t v, int k) /* byte k of v, as int8 */
+{
+    return (int8_t)(uint8_t)(v >> (8 * k));
+}
+static int32_t sxtb16(uint32_t v) { return lanes(byte(v, 0), byte(v, 2)); }
+static int32_t sxtb16_ror8(uint32_t v) { return lanes(byte(v, 1), byte(v, 3)); }
+static int32_t sxtab16(int32_t a, uint32_t v)
+{
+    return lanes(lane(a, 0) + byte(v, 0), lane(a, 1) + byte(v, 2));
+}
+static int32_t sxtab16_ror8(int32_t a, uint32_t v)
+{
+    return lanes(lane(a, 0) + byte(v, 1), lane(a, 1) + byte(v, 3));
+}
+static int32_t smlad(int32_t a, int32_t b, int32_t acc)
+{
+    return acc + lane(a, 0) * lane(b, 0) + lane(a, 1) * lane(b, 1);
+}
+#endif
+
+/* Four bytes from p, little-endian: p[0] in bits 0..7 (GCC makes this one load). */
+static QATC_INLINE uint32_t load4(const int8_t *p)
+{
+    const uint8_t *b = (const uint8_t *)p;
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+#endif
+
+#if QATC_DOT == QATC_DOT_THUMB1
+/* dot_1x4 for Thumb-1, in assembly: on these cores ldrsb takes no immediate offset, and
+ * GCC's own code for the loop keeps pointers on the stack (5 to 6 instructions per
+ * multiply-accumulate; this loop takes 4). A naked function (no code of the compiler's,
+ * so it assembles the same at every optimization level): arguments as AAPCS passes them,
+ * r0 = xe = x + n, r1 = we = w + n, r2 = w_step, r3 = acc, then n and nzp = -zp on the
+ * stack. The loop, k from -n to -1:
+ *   v = xe[k] + nzp;  acc[g] += (we + g * w_step)[k] * v  for g = 0..3
+ * with acc[0..3] in r8..r11 (saved and restored), nzp in r12, acc's address in lr. */
+#define QATC_ARG __attribute__((unused)) /* used by the assembly, not by C */
+__attribute__((naked, noinline)) static void dot4_thumb1(
+    const int8_t *xe QATC_ARG, const int8_t *we QATC_ARG, int32_t w_step QATC_ARG,
+    int32_t *acc QATC_ARG, int32_t n QATC_ARG, int32_t nzp QATC_ARG)
+{
+    __asm__(".syntax unified\n\t"
+            "push {r4, r5, r6, r7, lr}\n\t"
+            "mov r4, r8\n\t"
+            "mov r5, r9\n\t"
+            "mov r6, r10\n\t"
+            "mov r7, r11\n\t"
+            "push {r4, r5, r6, r7}\n\t"  /* n, nzp now at sp + 36, sp + 40 */
+            "mov lr, r3\n\t"
+            "adds r3, r1, r2\n\t"
+            "adds r4, r3, r2\n\t"
+            "adds r6, r4, r2\n\t"
+            "mov r2, r3\n\t"             /* r1..r4: the ends of the 4 weight rows */
+            "mov r3, r4\n\t"
+            "mov r4, r6\n\t"
+            "ldr r5, [sp, #36]\n\t"
+            "negs r5, r5\n\t"            /* r5: k = -n */
+            "ldr r6, [sp, #40]\n\t"
+            "mov r12, r6\n\t"
+            "mov r7, lr\n\t"
+            "ldr r6, [r7, #0]\n\t"
+            "mov r8, r6\n\t"
+            "ldr r6, [r7, #4]\n\t"
+            "mov r9, r6\n\t"
+            "ldr r6, [r7, #8]\n\t"
+            "mov r10, r6\n\t"
+            "ldr r6, [r7, #12]\n\t"
+            "mov r11, r6\n"
+            "1:\n\t"
+            "ldrsb r6, [r0, r5]\n\t"     /* v = x - zp */
+            "add r6, r12\n\t"
+            "ldrsb r7, [r1, r5]\n\t"
+            "muls r7, r6, r7\n\t"
+            "add r8, r7\n\t"
+            "ldrsb r7, [r2, r5]\n\t"
+            "muls r7, r6, r7\n\t"
+            "add r9, r7\n\t"
+            "ldrsb r7, [r3, r5]\n\t"
+            "muls r7, r6, r7\n\t"
+            "add r10, r7\n\t"
+            "ldrsb r7, [r4, r5]\n\t"
+            "muls r7, r6, r7\n\t"
+            "add r11, r7\n\t"
+            "adds r5, #1\n\t"
+            "bne 1b\n\t"
+            "mov r7, lr\n\t"
+            "mov r6, r8\n\t"
+            "str r6, [r7, #0]\n\t"
+            "mov r6, r9\n\t"
+            "str r6, [r7, #4]\n\t"
+            "mov r6, r10\n\t"
+            "str r6, [r7, #8]\n\t"
+            "mov r6, r11\n\t"
+            "str r6, [r7, #12]\n\t"
+            "pop {r4, r5, r6, r7}\n\t"
+            "mov r8, r4\n\t"
+            "mov r9, r5\n\t"
+            "mov r10, r6\n\t"
+            "mov r11, r7\n\t"
+            "pop {r4, r5, r6, r7, pc}");
+}
+#endif
+
+static QATC_INLINE void dot_1x4(const int8_t *x, const int8_t *w, int32_t w_step, int32_t n,
+                                int32_t zp, int32_t acc[4])
+{
+#if QATC_DOT == QATC_DOT_THUMB1
+    if (n > 0)
+        dot4_thumb1(x + n, w + n, w_step, acc, n, -zp);
+#else
+    const int8_t *w0 = w, *w1 = w + w_step, *w2 = w1 + w_step, *w3 = w2 + w_step;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t i = 0;
+#if QATC_DOT == QATC_DOT_DSP
+    /* four bytes at a time: lanes (x[i] - zp, x[i+2] - zp) times (w[i], w[i+2]), plus
+     * lanes (x[i+1] - zp, x[i+3] - zp) times (w[i+1], w[i+3]); |x - zp| <= 255 fits a lane */
+    int32_t zz = lanes(-zp, -zp);
+    for (; i + 4 <= n; i += 4) {
+        uint32_t xv = load4(x + i), v;
+        int32_t xe = sxtab16(zz, xv), xo = sxtab16_ror8(zz, xv);
+        v = load4(w0 + i);
+        a0 = smlad(xe, sxtb16(v), smlad(xo, sxtb16_ror8(v), a0));
+        v = load4(w1 + i);
+        a1 = smlad(xe, sxtb16(v), smlad(xo, sxtb16_ror8(v), a1));
+        v = load4(w2 + i);
+        a2 = smlad(xe, sxtb16(v), smlad(xo, sxtb16_ror8(v), a2));
+        v = load4(w3 + i);
+        a3 = smlad(xe, sxtb16(v), smlad(xo, sxtb16_ror8(v), a3));
+    }
+#endif
+    for (; i < n; i++) {
+        int32_t v = x[i] - zp;
+        a0 += w0[i] * v;
+        a1 += w1[i] * v;
+        a2 += w2[i] * v;
+        a3 += w3[i] * v;
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+#endif
+}
+]])
+
+# QATC_CONV: dot_2x4 and conv_shape, for conv2d layers.
+m4_define([QATC_CONV], [[
+static QATC_INLINE void dot_2x4(const int8_t *x, int32_t x_step, const int8_t *w,
+                                int32_t w_step, int32_t n, int32_t zp, int32_t acc[2][4])
+{
+#if QATC_DOT == QATC_DOT_DSP
+    /* two channels at a time: 2 pixels x 2 channels of accumulators (4 would not fit in
+     * registers with the unpacked lanes) */
+    int32_t zz = lanes(-zp, -zp);
+    for (int32_t g = 0; g < 4; g += 2) {
+        const int8_t *x0 = x, *x1 = x + x_step, *wa = w + g * w_step, *wb = wa + w_step;
+        int32_t a0a = acc[0][g], a0b = acc[0][g + 1], a1a = acc[1][g], a1b = acc[1][g + 1];
+        int32_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            uint32_t x0v = load4(x0 + i), x1v = load4(x1 + i);
+            uint32_t wav = load4(wa + i), wbv = load4(wb + i);
+            int32_t x0e = sxtab16(zz, x0v), x1e = sxtab16(zz, x1v), t;
+            t = sxtb16(wav);
+            a0a = smlad(x0e, t, a0a), a1a = smlad(x1e, t, a1a);
+            t = sxtb16(wbv);
+            a0b = smlad(x0e, t, a0b), a1b = smlad(x1e, t, a1b);
+            int32_t x0o = sxtab16_ror8(zz, x0v), x1o = sxtab16_ror8(zz, x1v);
+            t = sxtb16_ror8(wav);
+            a0a = smlad(x0o, t, a0a), a1a = smlad(x1o, t, a1a);
+            t = sxtb16_ror8(wbv);
+            a0b = smlad(x0o, t, a0b), a1b = smlad(x1o, t, a1b);
+        }
+        for (; i < n; i++) {
+            int32_t v0 = x0[i] - zp, v1 = x1[i] - zp;
+            a0a += wa[i] * v0, a1a += wa[i] * v1;
+            a0b += wb[i] * v0, a1b += wb[i] * v1;
+        }
+        acc[0][g] = a0a, acc[0][g + 1] = a0b, acc[1][g] = a1a, acc[1][g + 1] = a1b;
+    }
+#elif QATC_DOT == QATC_DOT_TILE
+    /* 8 accumulators: per tap 2 input loads and 4 weight loads for 8 multiply-accumulates */
+    const int8_t *x0 = x, *x1 = x + x_step;
+    const int8_t *w0 = w, *w1 = w + w_step, *w2 = w1 + w_step, *w3 = w2 + w_step;
+    int32_t a00 = acc[0][0], a01 = acc[0][1], a02 = acc[0][2], a03 = acc[0][3];
+    int32_t a10 = acc[1][0], a11 = acc[1][1], a12 = acc[1][2], a13 = acc[1][3];
+    for (int32_t i = 0; i < n; i++) {
+        int32_t v0 = x0[i] - zp, v1 = x1[i] - zp, k;
+        k = w0[i];
+        a00 += k * v0, a10 += k * v1;
+        k = w1[i];
+        a01 += k * v0, a11 += k * v1;
+        k = w2[i];
+        a02 += k * v0, a12 += k * v1;
+        k = w3[i];
+        a03 += k * v0, a13 += k * v1;
+    }
+    acc[0][0] = a00, acc[0][1] = a01, acc[0][2] = a02, acc[0][3] = a03;
+    acc[1][0] = a10, acc[1][1] = a11, acc[1][2] = a12, acc[1][3] = a13;
+#else
+    dot_1x4(x, w, w_step, n, zp, acc[0]);
+    dot_1x4(x + x_step, w, w_step, n, zp, acc[1]);
+#endif
+}
+
+/* What conv_sums needs to know of a conv2d layer (its enum constants). */
+typedef struct {
+    int32_t in_h, in_w, in_c, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, in_zp;
+} conv_shape;
+]])
+
+# QATC_CONV_SUMS: conv_sums(), a conv2d window walked kernel row by kernel row.
+m4_define([QATC_CONV_SUMS], [[
+/* acc[p][g] += sum over the taps of output pixel (cy + p, cx) that fall inside the input
+ * of w_g[ky][kx][ic] * (x[iy][ix][ic] - in_zp), for p = 0 and, when two, p = 1 (the next
+ * output row), and the four channels g whose weights start at w, w + w_step, ... Taps in
+ * the padding are skipped: their x - in_zp is 0. in: (in_h, in_w, in_c) int8 NHWC;
+ * w: (kernel_h, kernel_w, in_c) per channel. In each kernel row the taps inside the input
+ * are n consecutive bytes of the input row and of the weights. */
+static QATC_INLINE void conv_sums(const conv_shape *s, const int8_t *in, const int8_t *w,
+                                  int32_t cy, int32_t cx, int two, int32_t acc[2][4])
+{
+    int32_t w_step = s->kernel_h * s->kernel_w * s->in_c;
+    int32_t row = s->in_w * s->in_c;                        /* bytes of an input row */
+    int32_t ix = cx * s->stride_w - s->pad_w;               /* input column of kx = 0 */
+    int32_t kx0 = ix < 0 ? -ix : 0;                         /* taps kx0 .. kx1 - 1 inside */
+    int32_t kx1 = ix + s->kernel_w > s->in_w ? s->in_w - ix : s->kernel_w;
+    int32_t n = (kx1 - kx0) * s->in_c;
+    for (int32_t ky = 0; ky < s->kernel_h; ky++) {
+        int32_t iy = cy * s->stride_h - s->pad_h + ky;      /* input row of pixel 0 */
+        int in0 = iy >= 0 && iy < s->in_h;
+        int in1 = two && iy + s->stride_h >= 0 && iy + s->stride_h < s->in_h;
+        const int8_t *wk = w + (ky * s->kernel_w + kx0) * s->in_c;
+        if (in0 && in1)
+            dot_2x4(in + iy * row + (ix + kx0) * s->in_c, s->stride_h * row, wk, w_step, n,
+                    s->in_zp, acc);
+        else if (in0)
+            dot_1x4(in + iy * row + (ix + kx0) * s->in_c, wk, w_step, n, s->in_zp, acc[0]);
+        else if (in1)
+            dot_1x4(in + (iy + s->stride_h) * row + (ix + kx0) * s->in_c, wk, w_step, n,
+                    s->in_zp, acc[1]);
+    }
+}
+]])
+
+# QATC_GATHER: gather(), a conv2d window copied whole (layers with short kernel rows).
+m4_define([QATC_GATHER], [[
+/* For layers whose kernel rows are short (few input channels, as a first layer on an
+ * image): the windows of output pixels (cy + p, cx), p = 0 and (when two) 1, copied into
+ * col[p][(ky * kernel_w + kx) * in_c + ic], with in_zp for taps in the padding, so that
+ * each channel's sum is one inner product over all kernel_h * kernel_w * in_c taps
+ * (instead of one short one per kernel row), and the copy serves every channel. */
+static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy, int32_t cx,
+                               int two, int8_t *col)
+{
+    for (int32_t p = 0; p <= two; p++) {
+        for (int32_t ky = 0; ky < s->kernel_h; ky++) {
+            int32_t iy = (cy + p) * s->stride_h - s->pad_h + ky;
+            for (int32_t kx = 0; kx < s->kernel_w; kx++) {
+                int32_t ix = cx * s->stride_w - s->pad_w + kx;
+                int inside = iy >= 0 && iy < s->in_h && ix >= 0 && ix < s->in_w;
+                for (int32_t ic = 0; ic < s->in_c; ic++)
+                    *col++ = inside ? in[(iy * s->in_w + ix) * s->in_c + ic] : (int8_t)s->in_zp;
+            }
+        }
+    }
+}
+]])
+
+# _QATC_CONV_DATA(CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): the constants of a conv2d layer.
+m4_define([_QATC_CONV_DATA], [[    enum { $1 };
+    /* weights w[oc][ky][kx][ic]; rows from OUT_C to W_ROWS are 0 (the kernels do four
+     * channels at a time) */
+    static const int8_t w[W_ROWS][KERNEL_H][KERNEL_W][IN_C] = $2;
+    static const int32_t bias[OUT_C] = $3;
+    static const int32_t mult[OUT_C] = $4;
+    static const int8_t shift[OUT_C] = $5;
+    static const conv_shape shape = {IN_H,     IN_W,     IN_C,  KERNEL_H, KERNEL_W,
+                                     STRIDE_H, STRIDE_W, PAD_H, PAD_W,    IN_ZP};
+    const int8_t *weights = (const int8_t *)w;   /* W_STEP bytes per channel */
+]])
+
+# QATC_CONV2D_COL(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d layer
+# with short kernel rows: each pair of output pixels' windows gathered once (gather()).
+m4_define([QATC_CONV2D_COL], [QATC_CHECK([$0], [8], $@)[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
+{
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[    int8_t col[2][W_STEP]; /* the windows of two output pixels */
+
+    /* two output rows at a time (they share every weight loaded), four channels at a time */
+    for (int32_t oy = 0; oy < OUT_H; oy += 2) {
+        int two = oy + 1 < OUT_H;
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            gather(&shape, in, oy, ox, two, &col[0][0]);
+            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                int32_t acc[2][4];
+                for (int32_t g = 0; g < 4; g++)
+                    acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
+                if (two)
+                    dot_2x4(&col[0][0], W_STEP, weights + oc * W_STEP, W_STEP, W_STEP, IN_ZP, acc);
+                else
+                    dot_1x4(&col[0][0], weights + oc * W_STEP, W_STEP, W_STEP, IN_ZP, acc[0]);
+                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+                    int32_t c = oc + g;
+                    out[(oy * OUT_W + ox) * OUT_C + c] =
+                        requantize(acc[0][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+                    if (two)
+                        out[((oy + 1) * OUT_W + ox) * OUT_C + c] =
+                            requantize(acc[1][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+                }
+            }
+        }
+    }
+}
+]])
+
+# QATC_CONV2D_MAXPOOL_COL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
+# with short kernel rows and the max pool after it (windows gathered once per pixel pair).
+m4_define([QATC_CONV2D_MAXPOOL_COL], [QATC_CHECK([$0], [8], $@)[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
+{
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[    int8_t col[2][W_STEP]; /* the windows of two conv output pixels */
+
+    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            int32_t best[W_ROWS]; /* the largest acc of the window, per channel */
+            for (int32_t c = 0; c < W_ROWS; c++)
+                best[c] = INT32_MIN;
+            for (int32_t dx = 0; dx < POOL_W; dx++) {
+                for (int32_t dy = 0; dy < POOL_H; dy += 2) {
+                    int two = dy + 1 < POOL_H;
+                    gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, &col[0][0]);
+                    for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                        int32_t acc[2][4];
+                        for (int32_t g = 0; g < 4; g++)
+                            acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
+                        if (two)
+                            dot_2x4(&col[0][0], W_STEP, weights + oc * W_STEP, W_STEP, W_STEP,
+                                    IN_ZP, acc);
+                        else
+                            dot_1x4(&col[0][0], weights + oc * W_STEP, W_STEP, W_STEP, IN_ZP,
+                                    acc[0]);
+                        for (int32_t g = 0; g < 4; g++) {
+                            if (acc[0][g] > best[oc + g])
+                                best[oc + g] = acc[0][g];
+                            if (two && acc[1][g] > best[oc + g])
+                                best[oc + g] = acc[1][g];
+                        }
+                    }
+                }
+            }
+            /* the max of requantize(acc) over the window is requantize(max acc):
+             * requantize never decreases (M > 0) */
+            for (int32_t c = 0; c < OUT_C; c++)
+                out[(oy * OUT_W + ox) * OUT_C + c] =
+                    requantize(best[c], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+        }
+    }
+}
+]])
+
+# QATC_CONV2D_AVGPOOL_COL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
+# with short kernel rows and the average pool after it (windows gathered once per pixel pair).
+m4_define([QATC_CONV2D_AVGPOOL_COL], [QATC_CHECK([$0], [8], $@)[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
+{
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[    int8_t col[2][W_STEP]; /* the windows of two conv output pixels */
+
+    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            int32_t sum[W_ROWS]; /* sum of (y - CONV_ZP) over the window, per channel */
+            for (int32_t c = 0; c < W_ROWS; c++)
+                sum[c] = 0;
+            for (int32_t dx = 0; dx < POOL_W; dx++) {
+                for (int32_t dy = 0; dy < POOL_H; dy += 2) {
+                    int two = dy + 1 < POOL_H;
+                    gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, &col[0][0]);
+                    for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                        int32_t acc[2][4];
+                        for (int32_t g = 0; g < 4; g++)
+                            acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
+                        if (two)
+                            dot_2x4(&col[0][0], W_STEP, weights + oc * W_STEP, W_STEP, W_STEP,
+                                    IN_ZP, acc);
+                        else
+                            dot_1x4(&col[0][0], weights + oc * W_STEP, W_STEP, W_STEP, IN_ZP,
+                                    acc[0]);
+                        for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+                            int32_t c = oc + g;
+                            sum[c] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP, CONV_MIN,
+                                                 CONV_MAX) - CONV_ZP;
+                            if (two)
+                                sum[c] += requantize(acc[1][g], mult[c], shift[c], CONV_ZP,
+                                                     CONV_MIN, CONV_MAX) - CONV_ZP;
+                        }
+                    }
+                }
+            }
+            /* the average in the pool output's scale: sum * s_conv / (s_out * POOL_H *
+             * POOL_W), by POOL_MULT and POOL_SHIFT */
+            for (int32_t c = 0; c < OUT_C; c++)
+                out[(oy * OUT_W + ox) * OUT_C + c] =
+                    requantize(sum[c], POOL_MULT, POOL_SHIFT, OUT_ZP, ACT_MIN, ACT_MAX);
+        }
+    }
+}
+]])
+
 # QATC_CONV2D(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d layer.
 m4_define([QATC_CONV2D], [QATC_CHECK([$0], [8], $@)[
 /* $3 */
 static void $1_layer_$2(
     const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
 {
-    enum { $4 };
-    static const int8_t w[OUT_C][KERNEL_H][KERNEL_W][IN_C] = $5;
-    static const int32_t bias[OUT_C] = $6;
-    static const int32_t mult[OUT_C] = $7;
-    static const int8_t shift[OUT_C] = $8;
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+    /* two output rows at a time (they share every weight loaded), four channels at a time */
+    for (int32_t oy = 0; oy < OUT_H; oy += 2) {
+        int two = oy + 1 < OUT_H;
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                int32_t acc[2][4];
+                for (int32_t g = 0; g < 4; g++)
+                    acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
+                conv_sums(&shape, in, weights + oc * W_STEP, oy, ox, two, acc);
+                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+                    int32_t c = oc + g;
+                    out[(oy * OUT_W + ox) * OUT_C + c] =
+                        requantize(acc[0][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+                    if (two)
+                        out[((oy + 1) * OUT_W + ox) * OUT_C + c] =
+                            requantize(acc[1][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+                }
+            }
+        }
+    }
+}
+]])
 
+# QATC_CONV2D_MAXPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
+# and the max pool after it (windows POOL_H x POOL_W, stride = window) in one loop nest.
+m4_define([QATC_CONV2D_MAXPOOL], [QATC_CHECK([$0], [8], $@)[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
+{
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
-            for (int32_t oc = 0; oc < OUT_C; oc++) {
-                /* acc = bias + sum w * (x - IN_ZP); padding is IN_ZP and adds 0 */
-                int32_t acc = bias[oc];
-                for (int32_t ky = 0; ky < KERNEL_H; ky++) {
-                    int32_t iy = oy * STRIDE_H - PAD_H + ky;
-                    if (iy < 0 || iy >= IN_H)
-                        continue;
-                    for (int32_t kx = 0; kx < KERNEL_W; kx++) {
-                        int32_t ix = ox * STRIDE_W - PAD_W + kx;
-                        if (ix < 0 || ix >= IN_W)
-                            continue;
-                        for (int32_t ic = 0; ic < IN_C; ic++)
-                            acc += w[oc][ky][kx][ic] * (in[(iy * IN_W + ix) * IN_C + ic] - IN_ZP);
+            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                int32_t best[4] = {INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN};
+                for (int32_t dx = 0; dx < POOL_W; dx++) {
+                    for (int32_t dy = 0; dy < POOL_H; dy += 2) {
+                        int two = dy + 1 < POOL_H;
+                        int32_t acc[2][4];
+                        for (int32_t g = 0; g < 4; g++)
+                            acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
+                        conv_sums(&shape, in, weights + oc * W_STEP, oy * POOL_H + dy,
+                                  ox * POOL_W + dx, two, acc);
+                        for (int32_t g = 0; g < 4; g++) {
+                            if (acc[0][g] > best[g])
+                                best[g] = acc[0][g];
+                            if (two && acc[1][g] > best[g])
+                                best[g] = acc[1][g];
+                        }
                     }
                 }
-                out[(oy * OUT_W + ox) * OUT_C + oc] =
-                    requantize(acc, mult[oc], shift[oc], OUT_ZP, ACT_MIN, ACT_MAX);
+                /* the max of requantize(acc) over the window is requantize(max acc):
+                 * requantize never decreases (M > 0) */
+                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+                    int32_t c = oc + g;
+                    out[(oy * OUT_W + ox) * OUT_C + c] =
+                        requantize(best[g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+                }
+            }
+        }
+    }
+}
+]])
+
+# QATC_CONV2D_AVGPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
+# and the average pool after it (windows POOL_H x POOL_W, stride = window, or one window
+# over everything) in one loop nest.
+m4_define([QATC_CONV2D_AVGPOOL], [QATC_CHECK([$0], [8], $@)[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
+{
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                int32_t sum[4] = {0, 0, 0, 0}; /* sum of (y - CONV_ZP) over the window */
+                for (int32_t dx = 0; dx < POOL_W; dx++) {
+                    for (int32_t dy = 0; dy < POOL_H; dy += 2) {
+                        int two = dy + 1 < POOL_H;
+                        int32_t acc[2][4];
+                        for (int32_t g = 0; g < 4; g++)
+                            acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
+                        conv_sums(&shape, in, weights + oc * W_STEP, oy * POOL_H + dy,
+                                  ox * POOL_W + dx, two, acc);
+                        for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+                            int32_t c = oc + g;
+                            sum[g] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP,
+                                                 CONV_MIN, CONV_MAX) - CONV_ZP;
+                            if (two)
+                                sum[g] += requantize(acc[1][g], mult[c], shift[c], CONV_ZP,
+                                                     CONV_MIN, CONV_MAX) - CONV_ZP;
+                        }
+                    }
+                }
+                /* the average in the pool output's scale: sum * s_conv / (s_out * POOL_H *
+                 * POOL_W), by POOL_MULT and POOL_SHIFT */
+                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++)
+                    out[(oy * OUT_W + ox) * OUT_C + oc + g] =
+                        requantize(sum[g], POOL_MULT, POOL_SHIFT, OUT_ZP, ACT_MIN, ACT_MAX);
             }
         }
     }
@@ -136,17 +707,20 @@ m4_define([QATC_LINEAR], [QATC_CHECK([$0], [8], $@)[
 static void $1_layer_$2(const int8_t *in /* (IN_N) */, int8_t *out /* (OUT_N) */)
 {
     enum { $4 };
-    static const int8_t w[OUT_N][IN_N] = $5;
+    /* weights w[o][i]; rows from OUT_N to W_ROWS are 0 (four outputs at a time) */
+    static const int8_t w[W_ROWS][IN_N] = $5;
     static const int32_t bias[OUT_N] = $6;
     static const int32_t mult[OUT_N] = $7;
     static const int8_t shift[OUT_N] = $8;
 
-    for (int32_t o = 0; o < OUT_N; o++) {
-        /* acc = bias + sum w * (x - IN_ZP) */
-        int32_t acc = bias[o];
-        for (int32_t i = 0; i < IN_N; i++)
-            acc += w[o][i] * (in[i] - IN_ZP);
-        out[o] = requantize(acc, mult[o], shift[o], OUT_ZP, ACT_MIN, ACT_MAX);
+    for (int32_t o = 0; o < OUT_N; o += 4) {
+        /* acc = bias + sum w * (x - IN_ZP), outputs o .. o + 3 */
+        int32_t acc[4];
+        for (int32_t g = 0; g < 4; g++)
+            acc[g] = o + g < OUT_N ? bias[o + g] : 0;
+        dot_1x4(in, (const int8_t *)w + o * IN_N, IN_N, IN_N, IN_ZP, acc);
+        for (int32_t g = 0; g < 4 && o + g < OUT_N; g++)
+            out[o + g] = requantize(acc[g], mult[o + g], shift[o + g], OUT_ZP, ACT_MIN, ACT_MAX);
     }
 }
 ]])

@@ -4,7 +4,8 @@
 #   - qatc report prints per-layer figures, the arena plan and the totals;
 #   - qatc gen --golden writes NAME.c, NAME.h, NAME_golden.c; regenerating
 #     gives identical bytes; the files build with $CC under the strict flags
-#     with float/double poisoned and the self-test passes;
+#     with float/double poisoned and the self-test passes, on the host and
+#     under qemu on Cortex-M0, M3 and M4 (tests/target/run.sh);
 #   - qatc eval's top-1 equals the top-1 the generated C computes;
 #   - bad input (missing or malformed file, bad options) exits non-zero
 #     with one line on stderr and leaves no file;
@@ -66,6 +67,14 @@ $CC -std=c99 -Wall -Wextra -Wconversion -Werror -O2 -include poison.h -Iout \
 $CC -O2 -Iout -o selftest selftest.c fmnist_cnn.o fmnist_cnn_golden.o
 ./selftest
 
+# --- the same self-test on Cortex-M0, M3 and M4 under qemu (the kernels differ per core) ----
+for core in m0 m3 m4; do
+    QT_CFLAGS="-include $work/poison.h" QT_OUT="$work/target-$core" \
+        sh "$src/tests/target/run.sh" $core out fmnist_cnn > "target-$core.log" 2>&1 ||
+        { cat "target-$core.log" >&2; fail "the reference CNN's self-test failed on $core"; }
+    echo "$core: $(grep 'selftest:' "target-$core.log")"
+done
+
 # --- eval == the generated C's top-1 ---------------------------------------------
 "$QATC" eval --help > /dev/null
 "$QATC" eval "$ref" --images images.idx --labels labels.idx > eval.txt
@@ -119,7 +128,10 @@ sed 's/kernel: \[3, 3\]/kernel: [3, 99]/' "$ref" > badkernel.yaml
 expect_fail "missing file" "$QATC" gen nowhere.frozen.yaml -o bad
 expect_fail "malformed YAML" "$QATC" gen malformed.yaml -o bad
 expect_fail "invalid model" "$QATC" gen badkernel.yaml -o bad
-expect_fail "no output folder" "$QATC" gen "$ref" -o bad/missing
+"$QATC" gen "$ref" -o new/sub > /dev/null && [ -f new/sub/fmnist_cnn.c ] ||
+    fail "gen -o does not create a missing folder"
+: > notafolder
+expect_fail "output folder under a file" "$QATC" gen "$ref" -o notafolder/sub
 expect_fail "golden without images" "$QATC" gen "$ref" -o bad --golden 2
 expect_fail "golden past the end" "$QATC" gen "$ref" -o bad --golden 21 --images images.idx
 expect_fail "unknown option" "$QATC" gen "$ref" -o bad --fast

@@ -90,7 +90,11 @@ static int simulate(const q_model *m, const plan *p)
     int bad = -1;
     for (int l = 0; l < m->n_layers && bad < 0; l++) {
         const q_layer *ly = &m->layers[l];
+        if (p->t[l + 1].loc == PLAN_FUSED)
+            continue; /* runs inside the next step */
         int ins[2] = {ly->input, ly->op == Q_OP_ADD ? ly->input2 : -1};
+        if (p->t[ly->input].loc == PLAN_FUSED) /* the pool of a fused pair reads the conv's input */
+            ins[0] = m->layers[ly->input - 1].input;
         for (int k = 0; k < 2 && bad < 0; k++) {
             int x = ins[k];
             if (x < 0 || p->t[x].loc != PLAN_ARENA)
@@ -252,6 +256,103 @@ static void test_gen_plan_dead_tensor_gets_bytes(void **state)
     model_done(&m);
 }
 
+/* A pool layer reading tensor in with a k x k window moving by stride. */
+static int pool(q_model *m, q_op op, int in, int32_t k, int32_t stride)
+{
+    q_shape s = shape_of(m, in);
+    int t = add_layer(m, op, in, -1, (s.h - k) / stride + 1, (s.w - k) / stride + 1, s.c);
+    q_layer *l = &m->layers[t - 1];
+    l->kernel_h = l->kernel_w = k;
+    l->stride_h = l->stride_w = stride;
+    return t;
+}
+
+/* The reference CNN's shapes: conv + 2x2 max pool twice, conv + global
+ * average pool. Each conv output is fused away (never stored); a fused step
+ * reads the conv's input and writes the pool's output, so those two are live
+ * together and the arena holds 3136 + 1568 bytes, not the 15680 of the
+ * unfused plan. */
+static void test_gen_plan_conv_pool_fused(void **state)
+{
+    (void)state;
+    q_model m;
+    model_init(&m, 28, 28, 1);
+    int c1 = add_layer(&m, Q_OP_CONV2D, 0, -1, 28, 28, 16);
+    int p1 = pool(&m, Q_OP_MAXPOOL, c1, 2, 2);
+    int c2 = add_layer(&m, Q_OP_CONV2D, p1, -1, 14, 14, 32);
+    int p2 = pool(&m, Q_OP_MAXPOOL, c2, 2, 2);
+    int c3 = add_layer(&m, Q_OP_CONV2D, p2, -1, 7, 7, 64);
+    int gap = pool(&m, Q_OP_AVGPOOL, c3, 7, 1);
+    int f = flatten(&m, gap);
+    int out = add_layer(&m, Q_OP_LINEAR, f, -1, 1, 1, 10);
+    plan p;
+    qerr e = {{0}};
+    assert_int_equal(plan_build(&m, &p, &e), 0);
+    assert_int_equal(p.n_fused, 3);
+    assert_int_equal(p.t[c1].loc, PLAN_FUSED);
+    assert_int_equal(p.t[c2].loc, PLAN_FUSED);
+    assert_int_equal(p.t[c3].loc, PLAN_FUSED);
+    assert_int_equal(p.t[p1].last, p2 - 1); /* read by conv2 at pool2's step */
+    assert_int_equal(p.t[p2].last, gap - 1);
+    assert_int_equal(p.t[p1].size, 3136);
+    assert_int_equal(p.t[p2].size, 1568);
+    assert_true(p.t[p2].offset >= 3136 || p.t[p1].offset >= 1568);
+    assert_int_equal(p.arena_size, 3136 + 1568);
+    assert_int_equal(p.lower_bound, 3136 + 1568);
+    assert_int_equal(p.t[out].loc, PLAN_OUTPUT);
+    assert_int_equal(simulate(&m, &p), -1);
+    assert_int_equal(plan_verify(&m, &p, NULL), 0);
+
+    /* the pool output moved onto the conv input it is computed from (the
+     * byte simulation cannot see this: a step reads all before it writes) */
+    plan_tensor saved = p.t[p2];
+    p.t[p2].offset = p.t[p1].offset;
+    expect_rejected(&m, &p, "overlap");
+    p.t[p2] = saved;
+    plan_free(&p);
+    model_done(&m);
+}
+
+/* No fusion where the conv output is needed elsewhere or pool windows
+ * overlap; the verifier rejects such a tensor marked fused. */
+static void test_gen_plan_fusion_only_when_allowed(void **state)
+{
+    (void)state;
+    q_model m;
+    model_init(&m, 8, 8, 2);
+    int c1 = add_layer(&m, Q_OP_CONV2D, 0, -1, 8, 8, 4);
+    int p1 = pool(&m, Q_OP_MAXPOOL, c1, 3, 1);            /* overlapping windows */
+    int c2 = add_layer(&m, Q_OP_CONV2D, p1, -1, 6, 6, 4);
+    int p2 = pool(&m, Q_OP_MAXPOOL, c2, 2, 2);
+    int s = same(&m, Q_OP_ADD, p2, p2);
+    int c3 = add_layer(&m, Q_OP_CONV2D, s, -1, 3, 3, 4);
+    int p3 = pool(&m, Q_OP_AVGPOOL, c3, 3, 3);            /* global */
+    int c4 = add_layer(&m, Q_OP_CONV2D, p3, -1, 1, 1, 4);
+    int p4 = pool(&m, Q_OP_MAXPOOL, c4, 1, 1);
+    same(&m, Q_OP_ADD, p4, c4);                           /* c4 read twice */
+    plan p;
+    qerr e = {{0}};
+    assert_int_equal(plan_build(&m, &p, &e), 0);
+    assert_int_equal(p.t[c1].loc, PLAN_ARENA);
+    assert_int_equal(p.t[c2].loc, PLAN_FUSED);
+    assert_int_equal(p.t[c3].loc, PLAN_FUSED);
+    assert_int_equal(p.t[c4].loc, PLAN_ARENA);
+    assert_int_equal(p.n_fused, 2);
+    assert_int_equal(simulate(&m, &p), -1);
+    p.t[c1].loc = PLAN_FUSED;
+    expect_rejected(&m, &p, "cannot run fused");
+    p.t[c1].loc = PLAN_ARENA;
+    p.t[c4].loc = PLAN_FUSED;
+    expect_rejected(&m, &p, "cannot run fused");
+    p.t[c4].loc = PLAN_ARENA;
+    p.t[s].loc = PLAN_FUSED; /* not a conv output */
+    expect_rejected(&m, &p, "cannot run fused");
+    p.t[s].loc = PLAN_ARENA;
+    assert_int_equal(plan_verify(&m, &p, NULL), 0);
+    plan_free(&p);
+    model_done(&m);
+}
+
 /* ---- the verifier rejects corrupted plans ---------------------------------- */
 
 /* A model with every kind of sharing, and a valid plan to corrupt. */
@@ -400,7 +501,8 @@ static void test_gen_plan_verify_rejects_wrong_places(void **state)
 /* ---- random graphs --------------------------------------------------------- */
 
 /* A random graph of convs (any earlier tensor as input), adds of equal
- * shapes, and flattens; channel counts vary so sizes differ. */
+ * shapes, pools (2x2 tiling or overlapping, global average) and flattens;
+ * channel counts vary so sizes differ. */
 static void random_graph(q_rng *r, q_model *m)
 {
     model_init(m, 1 + (int32_t)q_rng_below(r, 6), 1 + (int32_t)q_rng_below(r, 6),
@@ -421,6 +523,11 @@ static void random_graph(q_rng *r, q_model *m)
         }
         if (in2 >= 0)
             add_layer(m, Q_OP_ADD, in, in2, s.h, s.w, s.c);
+        else if (kind == 4 && s.h >= 2 && s.w >= 2)
+            pool(m, q_rng_below(r, 2) ? Q_OP_MAXPOOL : Q_OP_AVGPOOL, in, 2,
+                 1 + (int32_t)q_rng_below(r, 2));
+        else if (kind == 5 && s.h == s.w)
+            pool(m, Q_OP_AVGPOOL, in, s.h, 1);
         else if (kind == 3)
             flatten(m, in);
         else if (s.h == 1 && s.w == 1 && q_rng_below(r, 2))
@@ -437,7 +544,7 @@ static void test_gen_plan_random_graphs_are_safe(void **state)
     (void)state;
     q_rng r;
     q_rng_seed(&r, 2024);
-    int inplace = 0;
+    int inplace = 0, fused = 0;
     for (int i = 0; i < 500; i++) {
         q_model m;
         random_graph(&r, &m);
@@ -450,10 +557,12 @@ static void test_gen_plan_random_graphs_are_safe(void **state)
         if (bad >= 0)
             fail_msg("graph %d: tensor %d clobbered before it was read", i, bad);
         inplace += p.n_inplace;
+        fused += p.n_fused;
         plan_free(&p);
         model_done(&m);
     }
     assert_true(inplace > 50); /* the in-place path was exercised */
+    assert_true(fused > 50);   /* and conv + pool fusion */
 }
 
 /* Random corruptions: whenever the simulation finds a clobbered tensor, the
@@ -496,6 +605,8 @@ int main(void)
         cmocka_unit_test(test_gen_plan_flatten_is_a_view),
         cmocka_unit_test(test_gen_plan_single_layer_has_no_arena),
         cmocka_unit_test(test_gen_plan_dead_tensor_gets_bytes),
+        cmocka_unit_test(test_gen_plan_conv_pool_fused),
+        cmocka_unit_test(test_gen_plan_fusion_only_when_allowed),
         cmocka_unit_test(test_gen_plan_verify_rejects_overlap),
         cmocka_unit_test(test_gen_plan_verify_rejects_partial_inplace),
         cmocka_unit_test(test_gen_plan_verify_rejects_inplace_over_live_input),

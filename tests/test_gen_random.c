@@ -4,7 +4,9 @@
  * the reference interpreter q8_exec on random int8 inputs, then compiled
  * with gcc and with clang under -std=c99 -Wall -Wextra -Wconversion -Werror
  * with float and double poisoned, and run: every output byte must match.
- * A sanitizer build (address, undefined) of the same files runs too.
+ * A sanitizer build (address, undefined) of the same files runs too. The
+ * three builds use the three C versions of the generated inner products
+ * (tests/support/gen_build.sh).
  *
  * To stay fast on a busy machine, all models go into one compiler
  * invocation per compiler (the NAME prefix keeps their symbols apart).

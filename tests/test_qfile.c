@@ -180,6 +180,33 @@ static void test_qfile_missing_folder_is_an_error(void **state)
     assert_int_equal(count_entries(f->dir), 0);
 }
 
+static void test_qfile_mkdirs_creates_parents_and_rejects_files(void **state)
+{
+    fixture *f = *state;
+    char deep[4200], mid[4200], top[4200];
+    snprintf(top, sizeof top, "%s/a", f->dir);
+    snprintf(mid, sizeof mid, "%s/a/b", f->dir);
+    snprintf(deep, sizeof deep, "%s/a/b/c", f->dir);
+    qerr e;
+    assert_int_equal(qfile_mkdirs(deep, &e), 0);
+    struct stat st;
+    assert_int_equal(stat(deep, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(qfile_mkdirs(deep, &e), 0); /* existing: fine */
+    assert_int_equal(rmdir(deep), 0);
+    assert_int_equal(rmdir(mid), 0);
+    assert_int_equal(rmdir(top), 0);
+
+    FILE *file = fopen(f->path, "w"); /* a file where a folder should be */
+    assert_non_null(file);
+    fclose(file);
+    snprintf(deep, sizeof deep, "%s/x", f->path);
+    assert_int_equal(qfile_mkdirs(deep, &e), -1);
+    assert_non_null(strstr(e.msg, f->path));
+    assert_int_equal(qfile_mkdirs(f->path, &e), -1);
+    assert_non_null(strstr(e.msg, "not a folder"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +218,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_qfile_removes_temporaries_of_a_killed_writer,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_qfile_missing_folder_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qfile_mkdirs_creates_parents_and_rejects_files,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
