@@ -317,12 +317,14 @@ static void layer_comment(const ctx *c, int l, FILE *f)
 
 /* Does conv2d layer ly gather each output pixel's window (QATC_CONV2D*_COL) rather than
  * walk it kernel row by kernel row? When its kernel rows are short (under 16 bytes: the
- * inner products would be mostly call and loop overhead) and the two windows it copies
- * at a time stay small (at most 512 bytes on the stack). */
-static int gathers(const q_layer *ly, q_shape in)
+ * inner products would be mostly call and loop overhead) and the windows it copies at a
+ * time (two; or those of a pool window, pool the layer after it, NULL if none) stay small
+ * (at most 512 bytes on the stack). */
+static int gathers(const q_layer *ly, q_shape in, const q_layer *pool)
 {
     int64_t row = (int64_t)ly->kernel_w * in.c;
-    return row < 16 && row * ly->kernel_h <= 256;
+    int64_t windows = pool ? (int64_t)pool->kernel_h * pool->kernel_w : 2;
+    return row < 16 && row * ly->kernel_h * windows <= 512;
 }
 
 /* Rows of weights rounded up to four (the kernels do four channels at a time). */
@@ -460,7 +462,8 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
                             : pool->op == Q_OP_MAXPOOL ? "QATC_CONV2D_MAXPOOL"
                                                        : "QATC_CONV2D_AVGPOOL";
         char name[64];
-        snprintf(name, sizeof name, "%s%s", macro, ly->op == Q_OP_CONV2D && gathers(ly, in) ? "_COL" : "");
+        snprintf(name, sizeof name, "%s%s", macro,
+                 ly->op == Q_OP_CONV2D && gathers(ly, in, pool) ? "_COL" : "");
         if (ws && bs && ms && ss)
             call(f, name, 8, m->name, ly->name, com.buf, en.s, ws, bs, ms, ss);
         else
@@ -583,7 +586,8 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         need_dot |= op == Q_OP_CONV2D || op == Q_OP_LINEAR;
         need_conv |= op == Q_OP_CONV2D;
         if (op == Q_OP_CONV2D) {
-            int g = gathers(ly, q_model_tensor_shape(m, ly->input));
+            const q_layer *pool = c->p->t[l + 1].loc == PLAN_FUSED ? &m->layers[l + 1] : NULL;
+            int g = gathers(ly, q_model_tensor_shape(m, ly->input), pool);
             need_gather |= g;
             need_runs |= !g;
         }

@@ -59,9 +59,14 @@ static void runtime_env(char **argv)
 
 static volatile sig_atomic_t interrupted;
 
+/* The first Ctrl-C asks for a checkpoint at the end of the current batch; a
+ * second one stops at once. */
 static void on_sigint(int sig)
 {
-    (void)sig;
+    if (interrupted) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
     interrupted = 1;
 }
 
@@ -88,8 +93,9 @@ static void usage(FILE *f)
             "  --sqnr        at the end, per-layer SQNR (dB) of int8 vs float activations\n"
             "                on a batch of eval data\n"
             "\n"
-            "Ctrl-C writes a checkpoint and stops (exit status 130). The same seed and\n"
-            "thread count give the same model, with or without interruptions.\n");
+            "Ctrl-C writes a checkpoint and stops (exit status 130; a second Ctrl-C\n"
+            "stops at once). The same seed gives the same model, with or without\n"
+            "interruptions and whatever the thread count.\n");
 }
 
 /* Parses a whole decimal number in [lo, hi]. */

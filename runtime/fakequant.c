@@ -20,12 +20,10 @@ static inline float fq_one(float x, float inv_s, float s, float lo_rel, float hi
                            uint8_t *pass)
 {
     float t = x * inv_s;
-    if (!(t >= lo_rel - 1.0f))
-        t = lo_rel - 1.0f;
-    if (t > hi_rel + 1.0f)
-        t = hi_rel + 1.0f;
+    t = t >= lo_rel - 1.0f ? t : lo_rel - 1.0f;
+    t = t > hi_rel + 1.0f ? hi_rel + 1.0f : t;
     float r = (t + FQ_ROUND_MAGIC) - FQ_ROUND_MAGIC;
-    *pass = (uint8_t)(r >= lo_rel && r <= hi_rel);
+    *pass = (uint8_t)((r >= lo_rel) & (r <= hi_rel)); /* no branch: the loop vectorizes */
     r = r < lo_rel ? lo_rel : r;
     r = r > hi_rel ? hi_rel : r;
     return r * s; /* real = s · (q − zp), r = q − zp */

@@ -456,7 +456,7 @@ static void act_chunk(float *y, size_t cnt, q_act act, uint8_t *mask, float *lo,
 #pragma omp simd reduction(min : mn) reduction(max : mx)
         for (size_t i = 0; i < cnt; i++) {
             float v = y[i];
-            mask[i] = v > 0.0f && v < 6.0f;
+            mask[i] = (uint8_t)((v > 0.0f) & (v < 6.0f));
             v = v > 0.0f ? v : 0.0f; /* y = clamp(x, 0, 6) */
             v = v < 6.0f ? v : 6.0f;
             y[i] = v;

@@ -33,6 +33,7 @@ enum { PHASE_PRETRAIN, PHASE_QAT, PHASE_DONE };
 /* Everything a checkpoint restores besides the arrays (plain data). */
 typedef struct {
     char magic[8];
+    uint32_t header_bytes;    /* sizeof(ckpt_header): another build's layout is refused */
     uint32_t n_layers;
     uint64_t n_params, n_state, opt_bytes, csv_bytes;
     int32_t phase;            /* PHASE_* */
@@ -45,6 +46,7 @@ typedef struct {
     int64_t loss_images;
     double epoch_seconds;     /* this epoch so far */
     double elapsed;           /* training and evaluation, all runs */
+    double quant_start;       /* elapsed when quantization (PTQ) started */
     double float_acc, ptq_acc, best_acc;
     int32_t have_float, have_best, best_epoch, timed_out;
     int64_t images[2];        /* trained, per phase */
@@ -87,6 +89,14 @@ static double now_s(void)
 static double elapsed(const trainer *t)
 {
     return t->elapsed_at_start + (now_s() - t->run_start);
+}
+
+/* exit_policy.timeout: the time since quantization started (PTQ, then QAT),
+ * over all runs of a resumed schedule, is up. */
+static int timed_out(const trainer *t)
+{
+    return t->cfg.timeout_s > 0 && t->h.ptq_done &&
+           elapsed(t) - t->h.quant_start >= t->cfg.timeout_s;
 }
 
 static const cfg_phase *phase_cfg(const trainer *t, int phase)
@@ -138,6 +148,7 @@ static int ckpt_write(trainer *t, qerr *e)
 {
     ckpt_header *h = &t->h;
     memcpy(h->magic, CKPT_MAGIC, 8);
+    h->header_bytes = (uint32_t)sizeof *h;
     h->n_layers = (uint32_t)t->n.n_layers;
     h->n_params = t->n.n_params;
     h->n_state = t->n.n_state;
@@ -216,7 +227,7 @@ static int ckpt_read(trainer *t, qerr *e)
     ckpt_header h;
     uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0), stored = 0, ignored = 0;
     int bad = read_all(f, &h, sizeof h, &crc);
-    if (bad || memcmp(h.magic, CKPT_MAGIC, 8) != 0) {
+    if (bad || memcmp(h.magic, CKPT_MAGIC, 8) != 0 || h.header_bytes != sizeof h) {
         fclose(f);
         return qerr_set(e, "%s: not a qatc checkpoint", t->path_ckpt);
     }
@@ -448,7 +459,7 @@ static int run_epoch(trainer *t, int phase, qerr *e)
             h->epoch_seconds += now_s() - t0;
             return EPOCH_INTERRUPTED;
         }
-        if (t->cfg.timeout_s > 0 && elapsed(t) >= t->cfg.timeout_s && b + 1 < nb) {
+        if (phase == PHASE_QAT && timed_out(t) && b + 1 < nb) {
             h->timed_out = 1;
             break;
         }
@@ -699,7 +710,8 @@ static int start_quantization(trainer *t, qerr *e)
         say(t, "float model: %.2f%% top-1 on %d eval images\n", 100 * h->float_acc,
             (int)t->eval.n);
     }
-    int ptq_only = t->cfg.qat.epochs == 0 || h->timed_out;
+    int ptq_only = t->cfg.qat.epochs == 0;
+    h->quant_start = elapsed(t);
     if (ptq(t, ptq_only, e))
         return -1;
     if (ptq_only)
@@ -714,7 +726,7 @@ static int run_schedule(trainer *t, train_result *r, qerr *e)
     ckpt_header *h = &t->h;
     while (h->phase != PHASE_DONE) {
         int phase = h->phase;
-        if (phase == PHASE_PRETRAIN && (h->epoch >= t->cfg.pretrain.epochs || h->timed_out)) {
+        if (phase == PHASE_PRETRAIN && h->epoch >= t->cfg.pretrain.epochs) {
             h->phase = PHASE_QAT, h->epoch = 0, h->batch = 0;
             if (build_optim(t, PHASE_QAT, e))
                 return -1;
@@ -725,13 +737,11 @@ static int run_schedule(trainer *t, train_result *r, qerr *e)
                 return -1;
             continue;
         }
-        if (h->batch == 0 && t->cfg.timeout_s > 0 && elapsed(t) >= t->cfg.timeout_s) {
-            h->timed_out = 1; /* float: on to PTQ; QAT: the best model so far stays */
-            if (phase == PHASE_QAT) {
-                h->phase = PHASE_DONE;
-                if (ckpt_write(t, e))
-                    return -1;
-            }
+        if (phase == PHASE_QAT && h->batch == 0 && timed_out(t)) {
+            h->timed_out = 1; /* the best model so far stays */
+            h->phase = PHASE_DONE;
+            if (ckpt_write(t, e))
+                return -1;
             continue;
         }
         if (phase == PHASE_QAT && h->batch == 0)

@@ -22,11 +22,12 @@
  * 4. The result: the best int8 accuracy against the float baseline (the
  *    float model's accuracy when quantization starts) under
  *    tuning.accuracy_criterion: relative r → int8 >= float · (1 − r), absolute
- *    a → int8 >= float − a. tuning.exit_policy.timeout (seconds of training,
- *    summed over resumed runs; 0 = none) stops the schedule early, as Intel
- *    Neural Compressor's fit does; the best model so far is kept (if the
- *    timeout falls before any int8 model exists, the current net is
- *    calibrated and converted once so there always is one).
+ *    a → int8 >= float − a. tuning.exit_policy.timeout (seconds; 0 = none)
+ *    limits quantization as Intel Neural Compressor's fit limits tuning: the
+ *    time since PTQ started (summed over resumed runs) is checked before each
+ *    QAT epoch and after every QAT batch; when it is up, a started epoch ends
+ *    there and is evaluated, and the best int8 model so far (PTQ included) is
+ *    the result. Float pretraining is not limited.
  *
  * Files in DIR: NAME.frozen.yaml (the best int8 model), NAME.ckpt (binary,
  * this machine's byte order; written atomically after every epoch, on
@@ -34,7 +35,7 @@
  * float_acc, int8_acc, lr, seconds; float_acc of a QAT row is the
  * fake-quant network's accuracy). With resume, training continues from the
  * checkpoint exactly: the final model is bit-identical to an uninterrupted
- * run with the same seed and thread count.
+ * run with the same seed (with any thread count: see docs/train.md).
  */
 #ifndef QATC_TRAIN_H
 #define QATC_TRAIN_H

@@ -30,19 +30,24 @@ m4_define([QATC_REQUANTIZE], [[
 /* out = clamp(round(acc * M) + zp, lo, hi) with M = m0 * 2^(shift - 31),
  * 2^30 <= m0 < 2^31 (or m0 = 0), -31 <= shift <= 30, so 1 <= t = 31 - shift <= 62:
  *   round(acc * M) = (acc * m0 + 2^(t - 1)) >> t    (one rounding, ties up)
- * |acc * m0| < 2^62 and 2^(t - 1) <= 2^61, so the int64 sum cannot overflow.
+ * |acc * m0| < 2^62 and 2^(t - 1) <= 2^61, so the int64 sum p cannot overflow.
+ * Usually M < 1/2 (t >= 32): then p >> t is the high word of p shifted by t - 32, and
+ * |p >> t| < 2^30, so the rest is 32-bit arithmetic. Otherwise a value beyond +-256 is
+ * clamped to +-256 first, which changes nothing: it lands outside [-128, 127] either way.
  * >> of a negative value is an arithmetic shift on every supported compiler. */
 static int8_t requantize(int32_t acc, int32_t m0, int32_t shift, int32_t zp, int32_t lo,
                          int32_t hi)
 {
-    int32_t t = 31 - shift;
-    int64_t y = ((int64_t)acc * m0 + ((int64_t)1 << (t - 1))) >> t;
+    int32_t t = 31 - shift, y;
+    int64_t p = (int64_t)acc * m0 + ((int64_t)1 << (t - 1));
+    if (t >= 32) {
+        y = (int32_t)(p >> 32) >> (t - 32);
+    } else {
+        int64_t q = p >> t;
+        y = q < -256 ? -256 : q > 256 ? 256 : (int32_t)q;
+    }
     y += zp;
-    if (y < lo)
-        y = lo;
-    if (y > hi)
-        y = hi;
-    return (int8_t)y;
+    return (int8_t)(y < lo ? lo : y > hi ? hi : y);
 }
 ]])
 
@@ -75,13 +80,13 @@ m4_define([QATC_DOT], [[
  *   QATC_DOT_THUMB1  Thumb-1 cores (Cortex-M0, M0+, M23) with GCC or clang: the loop in
  *                    assembly, 4 instructions per multiply-accumulate (GCC's own Thumb-1
  *                    code for it needs 5 to 6).
- *   QATC_DOT_TILE    other 32-bit Arm cores (Cortex-M3): C with 2 pixels x 4 channels of
- *                    accumulators in registers, so that each byte loaded serves 2 to 4 of them.
+ *   QATC_DOT_SMLAL   other 32-bit Arm cores (Cortex-M3): C in which two output pixels share
+ *                    one 32-bit multiplier (SMLAL, a 64-bit accumulate, does both).
  *   QATC_DOT_PLAIN   anything else (hosts): plain loops, left to the compiler.
  * Where a version is inlined into each layer (QATC_INLINE), the layer's shapes become
  * constants in it: loads take immediate offsets and the loops need fewer registers. */
 #define QATC_DOT_PLAIN 0
-#define QATC_DOT_TILE 1
+#define QATC_DOT_SMLAL 1
 #define QATC_DOT_DSP 2
 #define QATC_DOT_THUMB1 3
 #ifndef QATC_DOT
@@ -90,7 +95,7 @@ m4_define([QATC_DOT], [[
 #elif defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__)
 #define QATC_DOT QATC_DOT_THUMB1
 #elif defined(__arm__) || defined(__thumb__)
-#define QATC_DOT QATC_DOT_TILE
+#define QATC_DOT QATC_DOT_SMLAL
 #else
 #define QATC_DOT QATC_DOT_PLAIN
 #endif
@@ -268,12 +273,12 @@ static QATC_INLINE void dot_1x4(const int8_t *x, const int8_t *w, int32_t w_step
         a3 = smlad(xe, sxtb16(v), smlad(xo, sxtb16_ror8(v), a3));
     }
 #endif
-    for (; i < n; i++) {
-        int32_t v = x[i] - zp;
-        a0 += w0[i] * v;
-        a1 += w1[i] * v;
-        a2 += w2[i] * v;
-        a3 += w3[i] * v;
+    for (; i < n; i++) { /* 16-bit factors: compilers vectorize into 16 x 16 -> 32 bits */
+        int16_t v = (int16_t)(x[i] - zp);
+        a0 += (int16_t)w0[i] * v;
+        a1 += (int16_t)w1[i] * v;
+        a2 += (int16_t)w2[i] * v;
+        a3 += (int16_t)w3[i] * v;
     }
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 #endif
@@ -314,22 +319,46 @@ static QATC_INLINE void dot_2x4(const int8_t *x, int32_t x_step, const int8_t *w
         }
         acc[0][g] = a0a, acc[0][g + 1] = a0b, acc[1][g] = a1a, acc[1][g + 1] = a1b;
     }
-#elif QATC_DOT == QATC_DOT_TILE
-    /* 8 accumulators: per tap 2 input loads and 4 weight loads for 8 multiply-accumulates */
+#elif QATC_DOT == QATC_DOT_SMLAL
+    /* both pixels in one word, V = (x0[i] - zp) + (x1[i] - zp) * 2^23, so that one SMLAL
+     * (32 x 32-bit multiply, 64-bit accumulate) per channel and tap serves both:
+     *   T_g = sum V * w_g[i] = S0_g + S1_g * 2^23,  S_p,g = sum (x_p[i] - zp) * w_g[i].
+     * While |S0_g| < 2^22 — at most 128 taps of |x - zp| <= 255 times |w| <= 127 — S0_g is
+     * T_g's low 23 bits sign-extended and S1_g = (T_g - S0_g) / 2^23, both exact: runs
+     * longer than 128 taps are split. */
+    const int8_t *x0 = x, *x1 = x + x_step;
+    const int8_t *w0 = w, *w1 = w + w_step, *w2 = w1 + w_step, *w3 = w2 + w_step;
+    int32_t c = -zp * (1 + (1 << 23)); /* |c| <= 128 * (2^23 + 1): V stays within int32 */
+    for (int32_t i0 = 0; i0 < n; i0 += 128) {
+        int32_t end = n - i0 > 128 ? i0 + 128 : n;
+        int64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+        for (int32_t i = i0; i < end; i++) {
+            int32_t v = x0[i] + x1[i] * (1 << 23) + c;
+            t0 += (int64_t)v * w0[i];
+            t1 += (int64_t)v * w1[i];
+            t2 += (int64_t)v * w2[i];
+            t3 += (int64_t)v * w3[i];
+        }
+        int64_t t[4] = {t0, t1, t2, t3};
+        for (int32_t g = 0; g < 4; g++) {
+            int32_t s0 = ((int32_t)(t[g] & 0x7fffff) ^ 0x400000) - 0x400000; /* bits 0..22 */
+            acc[0][g] += s0;
+            acc[1][g] += (int32_t)((t[g] - s0) >> 23);
+        }
+    }
+#elif QATC_DOT == QATC_DOT_PLAIN
+    /* 8 sums over the same loads; 16-bit factors, as in dot_1x4 */
     const int8_t *x0 = x, *x1 = x + x_step;
     const int8_t *w0 = w, *w1 = w + w_step, *w2 = w1 + w_step, *w3 = w2 + w_step;
     int32_t a00 = acc[0][0], a01 = acc[0][1], a02 = acc[0][2], a03 = acc[0][3];
     int32_t a10 = acc[1][0], a11 = acc[1][1], a12 = acc[1][2], a13 = acc[1][3];
     for (int32_t i = 0; i < n; i++) {
-        int32_t v0 = x0[i] - zp, v1 = x1[i] - zp, k;
-        k = w0[i];
-        a00 += k * v0, a10 += k * v1;
-        k = w1[i];
-        a01 += k * v0, a11 += k * v1;
-        k = w2[i];
-        a02 += k * v0, a12 += k * v1;
-        k = w3[i];
-        a03 += k * v0, a13 += k * v1;
+        int16_t v0 = (int16_t)(x0[i] - zp), v1 = (int16_t)(x1[i] - zp);
+        int16_t k0 = w0[i], k1 = w1[i], k2 = w2[i], k3 = w3[i];
+        a00 += k0 * v0, a10 += k0 * v1;
+        a01 += k1 * v0, a11 += k1 * v1;
+        a02 += k2 * v0, a12 += k2 * v1;
+        a03 += k3 * v0, a13 += k3 * v1;
     }
     acc[0][0] = a00, acc[0][1] = a01, acc[0][2] = a02, acc[0][3] = a03;
     acc[1][0] = a10, acc[1][1] = a11, acc[1][2] = a12, acc[1][3] = a13;
@@ -362,6 +391,47 @@ static QATC_INLINE void conv_sums(const conv_shape *s, const int8_t *in, const i
     int32_t kx0 = ix < 0 ? -ix : 0;                         /* taps kx0 .. kx1 - 1 inside */
     int32_t kx1 = ix + s->kernel_w > s->in_w ? s->in_w - ix : s->kernel_w;
     int32_t n = (kx1 - kx0) * s->in_c;
+#if QATC_DOT == QATC_DOT_PLAIN
+    /* Hosts vectorize an inner product best when it is long, of constant length and on
+     * 16-bit values: the two windows are copied whole as int16 x - in_zp (padding 0), and
+     * each channel's sum is one inner product over all w_step taps, when they fit. */
+    enum { COPY = 1024 };
+    if (w_step <= COPY) {
+        int16_t col[2][COPY];
+        int32_t full = s->kernel_w * s->in_c;
+        for (int32_t p = 0; p < 2; p++) {
+            for (int32_t ky = 0; ky < s->kernel_h; ky++) {
+                int32_t iy = (cy + p) * s->stride_h - s->pad_h + ky;
+                int16_t *c = &col[p][ky * full];
+                int32_t at = iy * row + ix * s->in_c; /* tap kx = 0 (maybe in the padding) */
+                int inside = iy >= 0 && iy < s->in_h && (p == 0 || two);
+                if (!inside) /* loops of constant length in the common cases */
+                    for (int32_t j = 0; j < full; j++)
+                        c[j] = 0;
+                else if (n == full)
+                    for (int32_t j = 0; j < full; j++)
+                        c[j] = (int16_t)(in[at + j] - s->in_zp);
+                else
+                    for (int32_t j = 0; j < full; j++) /* taps kx0 .. kx1 - 1 inside */
+                        c[j] = 0;
+                if (inside && n < full)
+                    for (int32_t j = kx0 * s->in_c; j < kx1 * s->in_c; j++)
+                        c[j] = (int16_t)(in[at + j] - s->in_zp);
+            }
+        }
+        for (int32_t g = 0; g < 4; g++) {
+            const int8_t *wg = w + g * w_step;
+            int32_t a0 = 0, a1 = 0;
+            for (int32_t i = 0; i < w_step; i++) {
+                int16_t k = wg[i];
+                a0 += k * col[0][i];
+                a1 += k * col[1][i];
+            }
+            acc[0][g] += a0, acc[1][g] += a1;
+        }
+        return;
+    }
+#endif
     for (int32_t ky = 0; ky < s->kernel_h; ky++) {
         int32_t iy = cy * s->stride_h - s->pad_h + ky;      /* input row of pixel 0 */
         int in0 = iy >= 0 && iy < s->in_h;
@@ -453,98 +523,97 @@ static void $1_layer_$2(
 ]])
 
 # QATC_CONV2D_MAXPOOL_COL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
-# with short kernel rows and the max pool after it (windows gathered once per pixel pair).
+# with short kernel rows and the max pool after it (each pool window's windows gathered once).
 m4_define([QATC_CONV2D_MAXPOOL_COL], [QATC_CHECK([$0], [8], $@)[
 /* $3 */
 static void $1_layer_$2(
     const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
 {
-]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[    int8_t col[2][W_STEP]; /* the windows of two conv output pixels */
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[    enum { PIXELS = POOL_H * POOL_W };
+    int8_t col[PIXELS][W_STEP]; /* the windows of one pool window's conv outputs */
 
-    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
-            int32_t best[W_ROWS]; /* the largest acc of the window, per channel */
-            for (int32_t c = 0; c < W_ROWS; c++)
-                best[c] = INT32_MIN;
-            for (int32_t dx = 0; dx < POOL_W; dx++) {
-                for (int32_t dy = 0; dy < POOL_H; dy += 2) {
-                    int two = dy + 1 < POOL_H;
-                    gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, &col[0][0]);
-                    for (int32_t oc = 0; oc < OUT_C; oc += 4) {
-                        int32_t acc[2][4];
-                        for (int32_t g = 0; g < 4; g++)
-                            acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
-                        if (two)
-                            dot_2x4(&col[0][0], W_STEP, weights + oc * W_STEP, W_STEP, W_STEP,
-                                    IN_ZP, acc);
-                        else
-                            dot_1x4(&col[0][0], weights + oc * W_STEP, W_STEP, W_STEP, IN_ZP,
-                                    acc[0]);
-                        for (int32_t g = 0; g < 4; g++) {
-                            if (acc[0][g] > best[oc + g])
-                                best[oc + g] = acc[0][g];
-                            if (two && acc[1][g] > best[oc + g])
-                                best[oc + g] = acc[1][g];
-                        }
+            for (int32_t k = 0; k < PIXELS; k++)
+                gather(&shape, in, oy * POOL_H + k / POOL_W, ox * POOL_W + k % POOL_W, 0,
+                       &col[k][0]);
+            /* four channels at a time, the pool window's conv outputs two at a time */
+            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                int32_t best[4] = {INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN};
+                for (int32_t k = 0; k < PIXELS; k += 2) {
+                    int two = k + 1 < PIXELS;
+                    int32_t acc[2][4];
+                    for (int32_t g = 0; g < 4; g++)
+                        acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
+                    if (two)
+                        dot_2x4(&col[k][0], W_STEP, weights + oc * W_STEP, W_STEP, W_STEP,
+                                IN_ZP, acc);
+                    else
+                        dot_1x4(&col[k][0], weights + oc * W_STEP, W_STEP, W_STEP, IN_ZP, acc[0]);
+                    for (int32_t g = 0; g < 4; g++) {
+                        if (acc[0][g] > best[g])
+                            best[g] = acc[0][g];
+                        if (two && acc[1][g] > best[g])
+                            best[g] = acc[1][g];
                     }
                 }
+                /* the max of requantize(acc) over the window is requantize(max acc):
+                 * requantize never decreases (M > 0) */
+                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+                    int32_t c = oc + g;
+                    out[(oy * OUT_W + ox) * OUT_C + c] =
+                        requantize(best[g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+                }
             }
-            /* the max of requantize(acc) over the window is requantize(max acc):
-             * requantize never decreases (M > 0) */
-            for (int32_t c = 0; c < OUT_C; c++)
-                out[(oy * OUT_W + ox) * OUT_C + c] =
-                    requantize(best[c], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
         }
     }
 }
 ]])
 
 # QATC_CONV2D_AVGPOOL_COL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
-# with short kernel rows and the average pool after it (windows gathered once per pixel pair).
+# with short kernel rows and the average pool after it (each pool window's windows gathered
+# once).
 m4_define([QATC_CONV2D_AVGPOOL_COL], [QATC_CHECK([$0], [8], $@)[
 /* $3 */
 static void $1_layer_$2(
     const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
 {
-]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[    int8_t col[2][W_STEP]; /* the windows of two conv output pixels */
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[    enum { PIXELS = POOL_H * POOL_W };
+    int8_t col[PIXELS][W_STEP]; /* the windows of one pool window's conv outputs */
 
-    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
-            int32_t sum[W_ROWS]; /* sum of (y - CONV_ZP) over the window, per channel */
-            for (int32_t c = 0; c < W_ROWS; c++)
-                sum[c] = 0;
-            for (int32_t dx = 0; dx < POOL_W; dx++) {
-                for (int32_t dy = 0; dy < POOL_H; dy += 2) {
-                    int two = dy + 1 < POOL_H;
-                    gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, &col[0][0]);
-                    for (int32_t oc = 0; oc < OUT_C; oc += 4) {
-                        int32_t acc[2][4];
-                        for (int32_t g = 0; g < 4; g++)
-                            acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
+            for (int32_t k = 0; k < PIXELS; k++)
+                gather(&shape, in, oy * POOL_H + k / POOL_W, ox * POOL_W + k % POOL_W, 0,
+                       &col[k][0]);
+            /* four channels at a time, the pool window's conv outputs two at a time */
+            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                int32_t sum[4] = {0, 0, 0, 0}; /* sum of (y - CONV_ZP) over the window */
+                for (int32_t k = 0; k < PIXELS; k += 2) {
+                    int two = k + 1 < PIXELS;
+                    int32_t acc[2][4];
+                    for (int32_t g = 0; g < 4; g++)
+                        acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
+                    if (two)
+                        dot_2x4(&col[k][0], W_STEP, weights + oc * W_STEP, W_STEP, W_STEP,
+                                IN_ZP, acc);
+                    else
+                        dot_1x4(&col[k][0], weights + oc * W_STEP, W_STEP, W_STEP, IN_ZP, acc[0]);
+                    for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+                        int32_t c = oc + g;
+                        sum[g] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP, CONV_MIN,
+                                             CONV_MAX) - CONV_ZP;
                         if (two)
-                            dot_2x4(&col[0][0], W_STEP, weights + oc * W_STEP, W_STEP, W_STEP,
-                                    IN_ZP, acc);
-                        else
-                            dot_1x4(&col[0][0], weights + oc * W_STEP, W_STEP, W_STEP, IN_ZP,
-                                    acc[0]);
-                        for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
-                            int32_t c = oc + g;
-                            sum[c] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP, CONV_MIN,
-                                                 CONV_MAX) - CONV_ZP;
-                            if (two)
-                                sum[c] += requantize(acc[1][g], mult[c], shift[c], CONV_ZP,
-                                                     CONV_MIN, CONV_MAX) - CONV_ZP;
-                        }
+                            sum[g] += requantize(acc[1][g], mult[c], shift[c], CONV_ZP,
+                                                 CONV_MIN, CONV_MAX) - CONV_ZP;
                     }
                 }
+                /* the average in the pool output's scale: sum * s_conv / (s_out * POOL_H *
+                 * POOL_W), by POOL_MULT and POOL_SHIFT */
+                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++)
+                    out[(oy * OUT_W + ox) * OUT_C + oc + g] =
+                        requantize(sum[g], POOL_MULT, POOL_SHIFT, OUT_ZP, ACT_MIN, ACT_MAX);
             }
-            /* the average in the pool output's scale: sum * s_conv / (s_out * POOL_H *
-             * POOL_W), by POOL_MULT and POOL_SHIFT */
-            for (int32_t c = 0; c < OUT_C; c++)
-                out[(oy * OUT_W + ox) * OUT_C + c] =
-                    requantize(sum[c], POOL_MULT, POOL_SHIFT, OUT_ZP, ACT_MIN, ACT_MAX);
         }
     }
 }

@@ -164,6 +164,55 @@ static void test_gen_every_op_runs_on_cortex_m(void **state)
     }
 }
 
+/* The generated requantize() (static in every.c, so the harness includes the
+ * file) against the runtime's q_requantize plus zero-point and clamp, on a
+ * million random cases over every shift, both signs, the int32 extremes and
+ * multipliers of 0, so that both of its paths (M < 1/2 with 32-bit tail
+ * arithmetic, and larger M) are exercised. */
+static const char *requant_src =
+    "#include <stdio.h>\n"
+    "#include \"every.c\"\n"
+    "#include \"fixedpoint.h\"\n"
+    "static uint64_t s = 88172645463325252u;\n"
+    "static uint32_t next(void) { s ^= s << 13; s ^= s >> 7; s ^= s << 17; return (uint32_t)s; }\n"
+    "int main(void)\n"
+    "{\n"
+    "    long bad = 0, big = 0;\n"
+    "    for (long k = 0; k < 1000000; k++) {\n"
+    "        uint32_t r = next();\n"
+    "        int32_t acc = r % 8 == 0 ? (r % 16 ? INT32_MAX : INT32_MIN) : (int32_t)next() >> (next() % 32);\n"
+    "        q_requant rq = {next() % 64 ? (int32_t)(0x40000000u | (next() >> 2)) : 0,\n"
+    "                        (int32_t)(next() % 62) - 31};\n"
+    "        int32_t zp = (int32_t)(next() % 256) - 128, a = (int32_t)(next() % 256) - 128,\n"
+    "                b = (int32_t)(next() % 256) - 128, lo = a < b ? a : b, hi = a < b ? b : a;\n"
+    "        int64_t want = (int64_t)q_requantize(acc, rq) + zp;\n"
+    "        want = want < lo ? lo : want > hi ? hi : want;\n"
+    "        int8_t got = requantize(acc, rq.multiplier, rq.shift, zp, lo, hi);\n"
+    "        big += rq.shift >= 0;\n"
+    "        if (got != want && bad++ < 5)\n"
+    "            printf(\"acc %ld m0 %ld shift %ld zp %ld [%ld, %ld]: %d, want %ld\\n\", (long)acc,\n"
+    "                   (long)rq.multiplier, (long)rq.shift, (long)zp, (long)lo, (long)hi, got, (long)want);\n"
+    "    }\n"
+    "    printf(\"requantize: %ld of 1000000 differ (%ld with M >= 1/2)\\n\", bad, big);\n"
+    "    return bad != 0 || big < 100000;\n"
+    "}\n";
+
+static void test_gen_requantize_matches_reference(void **state)
+{
+    fixture *fx = *state;
+    cgen_opts o = opts_for(fx);
+    qerr e = {{0}};
+    assert_int_equal(cgen_write(&fx->m, fx->dir, &o, &e), 0);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/requant.c", fx->dir);
+    assert_int_equal(gh_write(path, requant_src), 0);
+    int rc = gh_sh("cc -std=c99 -O2 -Iruntime -I%s -o %s/requant %s build/libqatc.a -lm && %s/requant",
+                   fx->dir, fx->dir, path, fx->dir);
+    if (rc != 0)
+        fail_msg("the generated requantize differs from q_requantize (status %d) in %s", rc,
+                 fx->dir);
+}
+
 /* Generating the same model twice gives the same bytes, whatever the folder
  * of the source file (only its base name is printed). */
 static void test_gen_regeneration_is_byte_identical(void **state)
@@ -316,6 +365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gen_every_op_compiles_and_matches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_every_op_sanitizers_clean, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_every_op_runs_on_cortex_m, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gen_requantize_matches_reference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_regeneration_is_byte_identical, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_output_is_integer_only_c99, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_header_matches_plan, setup, teardown),

@@ -76,7 +76,8 @@ static void write_set(const char *dir, const char *name, int n, uint64_t seed)
 
 /* A config for the synthetic set; stable = 0 drops batch norm so that a large
  * learning rate makes the weights explode. */
-static void write_config(const fixture *fx, const char *file, double pretrain_lr, int stable)
+static void write_config(const fixture *fx, const char *file, double pretrain_lr, int stable,
+                         double timeout)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", fx->dir, file);
@@ -112,9 +113,10 @@ static void write_config(const fixture *fx, const char *file, double pretrain_lr
             "    disable_observer_after: 2\n"
             "tuning:\n"
             "  accuracy_criterion: {absolute: 0.02}\n"
+            "  exit_policy: {timeout: %g}\n"
             "  random_seed: 5\n",
             SIDE, SIDE, stable ? "true" : "false", stable ? "true" : "false",
-            stable ? "relu6" : "none", CLASSES, pretrain_lr);
+            stable ? "relu6" : "none", CLASSES, pretrain_lr, timeout);
     fclose(f);
 }
 
@@ -131,8 +133,9 @@ static int setup(void **state)
     }
     write_set(fx->dir, "train", 640, 1);
     write_set(fx->dir, "eval", 400, 2);
-    write_config(fx, "bars.yaml", 0.05, 1);
-    write_config(fx, "diverge.yaml", 10, 0);
+    write_config(fx, "bars.yaml", 0.05, 1, 0);
+    write_config(fx, "diverge.yaml", 10, 0, 0);
+    write_config(fx, "timeout.yaml", 0.05, 1, 1e-6);
     *state = fx;
     return 0;
 }
@@ -148,7 +151,7 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Reads a whole file; returns its size (or -1). */
+/* Reads a whole file, NUL-terminated; returns its size (or -1). */
 static long slurp(const char *path, char **out)
 {
     FILE *f = fopen(path, "rb");
@@ -160,6 +163,8 @@ static long slurp(const char *path, char **out)
     *out = malloc((size_t)n + 1);
     if (fread(*out, 1, (size_t)n, f) != (size_t)n)
         n = -1;
+    else
+        (*out)[n] = '\0';
     fclose(f);
     return n;
 }
@@ -250,6 +255,36 @@ static void test_train_non_finite_loss_stops(void **state)
     assert_non_null(strstr(e.msg, "No checkpoint yet"));
 }
 
+/* exit_policy.timeout: with a limit shorter than PTQ takes, QAT does not
+ * start; the PTQ model is the result, written, and the run says it timed out. */
+static void test_train_timeout_keeps_best(void **state)
+{
+    fixture *fx = *state;
+    char d[512], path[600];
+    make_dir(fx, "timeout", d, sizeof d);
+    train_result r;
+    qerr e = {{0}};
+    int rc = run(fx, "timeout.yaml", d, 0, 0, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    assert_true(r.timed_out);
+    assert_true(r.best_acc > 0.5);
+    assert_int_equal(r.best_epoch, -1); /* PTQ */
+    snprintf(path, sizeof path, "%s/bars.frozen.yaml", d);
+    assert_int_equal(access(path, F_OK), 0);
+    /* header, two float epochs and PTQ in the log */
+    char *csv;
+    snprintf(path, sizeof path, "%s/bars.csv", d);
+    assert_true(slurp(path, &csv) > 0);
+    int rows = 0;
+    for (char *p = csv; *p; p++)
+        rows += *p == '\n';
+    print_message("%s", csv);
+    assert_int_equal(rows, 1 + 2 + 1);
+    free(csv);
+}
+
 /* The schedule of the seed with 8 epochs: at the end of epoch n (0-based),
  * `if n > 2: freeze_bn_stats`, `if n > 3: disable_observer`; train_qat_flags
  * gives the state DURING an epoch, which is the state set at the end of the
@@ -285,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_train_schedule_matches_seed),
         cmocka_unit_test_setup_teardown(test_train_agreement_and_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_non_finite_loss_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_timeout_keeps_best, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
