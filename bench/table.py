@@ -61,7 +61,8 @@ def main():
 
     def faster(ratio, pairs_note=""):
         """ratio = qatc speed / other speed."""
-        return f"{ratio:.2f}× (qatc {'faster' if ratio >= 1 else 'slower'}{pairs_note})"
+        word = "about even" if abs(ratio - 1) < 0.02 else "faster" if ratio > 1 else "slower"
+        return f"{ratio:.2f}× (qatc {word}{pairs_note})"
 
     def mega(x):
         return f"{x / 1e6:.2f} M"
