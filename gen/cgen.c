@@ -614,12 +614,14 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         fputs("QATC_RESCALE()m4_dnl\n", f);
     if (need_dot)
         fputs("QATC_DOT()m4_dnl\n", f);
-    if (need_conv)
+    if (need_conv) {
         fputs("QATC_CONV()m4_dnl\n", f);
+        /* every conv layer has a copied-windows nest; those with long kernel rows only
+         * use it on the cores that do not walk windows row by row */
+        call(f, "QATC_GATHER", 1, need_gather ? "1" : "!QATC_RUNS");
+    }
     if (need_runs)
         fputs("QATC_CONV_SUMS()m4_dnl\n", f);
-    if (need_gather)
-        fputs("QATC_GATHER()m4_dnl\n", f);
     for (int l = 0; l < m->n_layers; l++)
         if (emit_layer(c, l, f, e))
             return -1;

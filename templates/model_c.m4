@@ -285,14 +285,42 @@ static QATC_INLINE void dot_1x4(const int8_t *x, const int8_t *w, int32_t w_step
 }
 ]])
 
-# QATC_CONV: dot_2x4 and conv_shape, for conv2d layers.
+# QATC_CONV: conv_shape, the two ways of window sums, dot_2x4 (on some cores), for conv2d layers.
 m4_define([QATC_CONV], [[
+/* What the helpers below need to know of a conv2d layer (its enum constants). */
+typedef struct {
+    int32_t in_h, in_w, in_c, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, in_zp;
+} conv_shape;
+
+/* A conv2d layer's window sums, two output pixels (rows cy and cy + 1, column cx) and four
+ * channels at a time, come one of two ways:
+ *   - QATC_RUNS, on cores whose inner products read the int8 input in place (DSP,
+ *     Thumb-1): conv_sums() walks the windows kernel row by kernel row straight from the
+ *     input, where a row's taps inside the input are consecutive bytes, and skips the
+ *     padding;
+ *   - otherwise (hosts, Cortex-M3), and on every core for layers with short kernel rows:
+ *     gather() copies the two windows once, in the form the core's inner product reads
+ *     best (qatc_col), and col_sums() does every channel from that copy. */
+#define QATC_RUNS (QATC_DOT == QATC_DOT_DSP || QATC_DOT == QATC_DOT_THUMB1)
+#if QATC_DOT == QATC_DOT_SMLAL
+typedef int32_t qatc_col; /* tap k of both windows, (x0 - zp) + (x1 - zp) * 2^23 */
+#define QATC_COL(taps) (taps)
+#elif QATC_DOT == QATC_DOT_PLAIN
+typedef int16_t qatc_col; /* x - zp: window 0's taps, then window 1's */
+#define QATC_COL(taps) (2 * (taps))
+#else
+typedef int8_t qatc_col; /* x: window 0's taps, then window 1's */
+#define QATC_COL(taps) (2 * (taps))
+#endif
+
+#if QATC_RUNS
 static QATC_INLINE void dot_2x4(const int8_t *x, int32_t x_step, const int8_t *w,
                                 int32_t w_step, int32_t n, int32_t zp, int32_t acc[2][4])
 {
-#if QATC_DOT == QATC_DOT_DSP
+#if QATC_DOT == QATC_DOT_DSP && !defined(__OPTIMIZE_SIZE__)
     /* two channels at a time: 2 pixels x 2 channels of accumulators (4 would not fit in
-     * registers with the unpacked lanes) */
+     * registers with the unpacked lanes). Not at -Os: GCC then spills them to the stack
+     * (one pixel at a time, as below, takes 20% fewer instructions there). */
     int32_t zz = lanes(-zp, -zp);
     for (int32_t g = 0; g < 4; g += 2) {
         const int8_t *x0 = x, *x1 = x + x_step, *wa = w + g * w_step, *wb = wa + w_step;
@@ -319,42 +347,96 @@ static QATC_INLINE void dot_2x4(const int8_t *x, int32_t x_step, const int8_t *w
         }
         acc[0][g] = a0a, acc[0][g + 1] = a0b, acc[1][g] = a1a, acc[1][g + 1] = a1b;
     }
-#elif QATC_DOT == QATC_DOT_SMLAL
-    /* both pixels in one word, V = (x0[i] - zp) + (x1[i] - zp) * 2^23, so that one SMLAL
-     * (32 x 32-bit multiply, 64-bit accumulate) per channel and tap serves both:
-     *   T_g = sum V * w_g[i] = S0_g + S1_g * 2^23,  S_p,g = sum (x_p[i] - zp) * w_g[i].
-     * While |S0_g| < 2^22 — at most 128 taps of |x - zp| <= 255 times |w| <= 127 — S0_g is
-     * T_g's low 23 bits sign-extended and S1_g = (T_g - S0_g) / 2^23, both exact: runs
-     * longer than 128 taps are split. */
-    const int8_t *x0 = x, *x1 = x + x_step;
-    const int8_t *w0 = w, *w1 = w + w_step, *w2 = w1 + w_step, *w3 = w2 + w_step;
-    int32_t c = -zp * (1 + (1 << 23)); /* |c| <= 128 * (2^23 + 1): V stays within int32 */
-    for (int32_t i0 = 0; i0 < n; i0 += 128) {
-        int32_t end = n - i0 > 128 ? i0 + 128 : n;
-        int64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-        for (int32_t i = i0; i < end; i++) {
-            int32_t v = x0[i] + x1[i] * (1 << 23) + c;
-            t0 += (int64_t)v * w0[i];
-            t1 += (int64_t)v * w1[i];
-            t2 += (int64_t)v * w2[i];
-            t3 += (int64_t)v * w3[i];
-        }
-        int64_t t[4] = {t0, t1, t2, t3};
-        for (int32_t g = 0; g < 4; g++) {
-            int32_t s0 = ((int32_t)(t[g] & 0x7fffff) ^ 0x400000) - 0x400000; /* bits 0..22 */
-            acc[0][g] += s0;
-            acc[1][g] += (int32_t)((t[g] - s0) >> 23);
+#else
+    dot_1x4(x, w, w_step, n, zp, acc[0]);
+    dot_1x4(x + x_step, w, w_step, n, zp, acc[1]);
+#endif
+}
+#endif
+
+]])
+
+# QATC_GATHER(WHEN): gather() and col_sums(), under #if WHEN (1, or !QATC_RUNS when only
+# the copied-windows nests of layers that have both use them).
+m4_define([QATC_GATHER], [QATC_CHECK([$0], [1], $@)[
+#if $1
+/* col <- the windows of output pixels (cy, cx) and, when two, (cy + 1, cx): for tap
+ * k = (ky * kernel_w + kx) * in_c + ic, v_p = x[iy][ix][ic] - in_zp of window p, or 0 where
+ * the tap falls in the padding (or window 1 does not exist), stored as qatc_col says. */
+static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy, int32_t cx,
+                               int two, qatc_col *col)
+{
+    int32_t taps = s->kernel_h * s->kernel_w * s->in_c, k = 0;
+    for (int32_t ky = 0; ky < s->kernel_h; ky++) {
+        int32_t iy0 = cy * s->stride_h - s->pad_h + ky, iy1 = iy0 + s->stride_h;
+        int in0 = iy0 >= 0 && iy0 < s->in_h, in1 = two && iy1 >= 0 && iy1 < s->in_h;
+        for (int32_t kx = 0; kx < s->kernel_w; kx++) {
+            int32_t ix = cx * s->stride_w - s->pad_w + kx;
+            int inx = ix >= 0 && ix < s->in_w;
+            for (int32_t ic = 0; ic < s->in_c; ic++, k++) {
+                int32_t v0 = in0 && inx ? in[(iy0 * s->in_w + ix) * s->in_c + ic] - s->in_zp : 0;
+                int32_t v1 = in1 && inx ? in[(iy1 * s->in_w + ix) * s->in_c + ic] - s->in_zp : 0;
+#if QATC_DOT == QATC_DOT_SMLAL
+                (void)taps;
+                col[k] = v0 + v1 * (1 << 23);
+#elif QATC_DOT == QATC_DOT_PLAIN
+                col[k] = (int16_t)v0, col[taps + k] = (int16_t)v1;
+#else
+                col[k] = (int8_t)(v0 + s->in_zp), col[taps + k] = (int8_t)(v1 + s->in_zp);
+#endif
+            }
         }
     }
+}
+
+#if QATC_DOT == QATC_DOT_SMLAL
+/* *s0 += S0, *s1 += S1 for t = S0 + S1 * 2^23, |S0| < 2^22: S0 is t's low 23 bits,
+ * sign-extended, and S1 = (t - S0) / 2^23. */
+static QATC_INLINE void split23(int64_t t, int32_t *s0, int32_t *s1)
+{
+    int32_t lo = ((int32_t)(t & 0x7fffff) ^ 0x400000) - 0x400000;
+    *s0 += lo;
+    *s1 += (int32_t)((t - lo) >> 23);
+}
+#endif
+
+/* acc[p][g] += sum_{k < taps} w_g[k] * v_p[k] over the windows gather() copied, for the
+ * four channels g whose weights start at w, w + w_step, ... */
+static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const int8_t *w,
+                                 int32_t w_step, int32_t zp, int two, int32_t acc[2][4])
+{
+#if QATC_DOT == QATC_DOT_SMLAL
+    /* one SMLAL (32 x 32-bit multiply, 64-bit accumulate) per channel and tap serves both
+     * windows: T_g = sum V * w_g[k] = S0_g + S1_g * 2^23 with S_p,g = sum v_p * w_g[k].
+     * While |S0_g| < 2^22 - at most 128 taps of |v| <= 255 times |w| <= 127 - S0_g is
+     * T_g's low 23 bits sign-extended and S1_g = (T_g - S0_g) / 2^23, both exact: longer
+     * windows are summed 128 taps at a time. */
+    (void)zp, (void)two;
+    for (int32_t k0 = 0; k0 < taps; k0 += 128) {
+        const int32_t *v = col + k0, *end = col + (taps - k0 > 128 ? k0 + 128 : taps);
+        const int8_t *wk = w + k0; /* channel g's weight at wk[g * w_step] */
+        int64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+        for (; v < end; v++, wk++) {
+            t0 += (int64_t)*v * wk[0];
+            t1 += (int64_t)*v * wk[w_step];
+            t2 += (int64_t)*v * wk[2 * w_step];
+            t3 += (int64_t)*v * wk[3 * w_step];
+        }
+        split23(t0, &acc[0][0], &acc[1][0]);
+        split23(t1, &acc[0][1], &acc[1][1]);
+        split23(t2, &acc[0][2], &acc[1][2]);
+        split23(t3, &acc[0][3], &acc[1][3]);
+    }
 #elif QATC_DOT == QATC_DOT_PLAIN
-    /* 8 sums over the same loads; 16-bit factors, as in dot_1x4 */
-    const int8_t *x0 = x, *x1 = x + x_step;
+    /* 8 sums over the same loads, 16-bit factors, a loop of constant length where the
+     * layer's shape is: compilers vectorize it (16 x 16 -> 32-bit multiply-adds) */
     const int8_t *w0 = w, *w1 = w + w_step, *w2 = w1 + w_step, *w3 = w2 + w_step;
+    const int16_t *c0 = col, *c1 = col + taps;
     int32_t a00 = acc[0][0], a01 = acc[0][1], a02 = acc[0][2], a03 = acc[0][3];
     int32_t a10 = acc[1][0], a11 = acc[1][1], a12 = acc[1][2], a13 = acc[1][3];
-    for (int32_t i = 0; i < n; i++) {
-        int16_t v0 = (int16_t)(x0[i] - zp), v1 = (int16_t)(x1[i] - zp);
-        int16_t k0 = w0[i], k1 = w1[i], k2 = w2[i], k3 = w3[i];
+    (void)zp, (void)two;
+    for (int32_t k = 0; k < taps; k++) {
+        int16_t v0 = c0[k], v1 = c1[k], k0 = w0[k], k1 = w1[k], k2 = w2[k], k3 = w3[k];
         a00 += k0 * v0, a10 += k0 * v1;
         a01 += k1 * v0, a11 += k1 * v1;
         a02 += k2 * v0, a12 += k2 * v1;
@@ -363,19 +445,18 @@ static QATC_INLINE void dot_2x4(const int8_t *x, int32_t x_step, const int8_t *w
     acc[0][0] = a00, acc[0][1] = a01, acc[0][2] = a02, acc[0][3] = a03;
     acc[1][0] = a10, acc[1][1] = a11, acc[1][2] = a12, acc[1][3] = a13;
 #else
-    dot_1x4(x, w, w_step, n, zp, acc[0]);
-    dot_1x4(x + x_step, w, w_step, n, zp, acc[1]);
+    if (two)
+        dot_2x4(col, taps, w, w_step, taps, zp, acc);
+    else
+        dot_1x4(col, w, w_step, taps, zp, acc[0]);
 #endif
 }
-
-/* What conv_sums needs to know of a conv2d layer (its enum constants). */
-typedef struct {
-    int32_t in_h, in_w, in_c, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, in_zp;
-} conv_shape;
+#endif
 ]])
 
 # QATC_CONV_SUMS: conv_sums(), a conv2d window walked kernel row by kernel row.
 m4_define([QATC_CONV_SUMS], [[
+#if QATC_RUNS
 /* acc[p][g] += sum over the taps of output pixel (cy + p, cx) that fall inside the input
  * of w_g[ky][kx][ic] * (x[iy][ix][ic] - in_zp), for p = 0 and, when two, p = 1 (the next
  * output row), and the four channels g whose weights start at w, w + w_step, ... Taps in
@@ -391,47 +472,6 @@ static QATC_INLINE void conv_sums(const conv_shape *s, const int8_t *in, const i
     int32_t kx0 = ix < 0 ? -ix : 0;                         /* taps kx0 .. kx1 - 1 inside */
     int32_t kx1 = ix + s->kernel_w > s->in_w ? s->in_w - ix : s->kernel_w;
     int32_t n = (kx1 - kx0) * s->in_c;
-#if QATC_DOT == QATC_DOT_PLAIN
-    /* Hosts vectorize an inner product best when it is long, of constant length and on
-     * 16-bit values: the two windows are copied whole as int16 x - in_zp (padding 0), and
-     * each channel's sum is one inner product over all w_step taps, when they fit. */
-    enum { COPY = 1024 };
-    if (w_step <= COPY) {
-        int16_t col[2][COPY];
-        int32_t full = s->kernel_w * s->in_c;
-        for (int32_t p = 0; p < 2; p++) {
-            for (int32_t ky = 0; ky < s->kernel_h; ky++) {
-                int32_t iy = (cy + p) * s->stride_h - s->pad_h + ky;
-                int16_t *c = &col[p][ky * full];
-                int32_t at = iy * row + ix * s->in_c; /* tap kx = 0 (maybe in the padding) */
-                int inside = iy >= 0 && iy < s->in_h && (p == 0 || two);
-                if (!inside) /* loops of constant length in the common cases */
-                    for (int32_t j = 0; j < full; j++)
-                        c[j] = 0;
-                else if (n == full)
-                    for (int32_t j = 0; j < full; j++)
-                        c[j] = (int16_t)(in[at + j] - s->in_zp);
-                else
-                    for (int32_t j = 0; j < full; j++) /* taps kx0 .. kx1 - 1 inside */
-                        c[j] = 0;
-                if (inside && n < full)
-                    for (int32_t j = kx0 * s->in_c; j < kx1 * s->in_c; j++)
-                        c[j] = (int16_t)(in[at + j] - s->in_zp);
-            }
-        }
-        for (int32_t g = 0; g < 4; g++) {
-            const int8_t *wg = w + g * w_step;
-            int32_t a0 = 0, a1 = 0;
-            for (int32_t i = 0; i < w_step; i++) {
-                int16_t k = wg[i];
-                a0 += k * col[0][i];
-                a1 += k * col[1][i];
-            }
-            acc[0][g] += a0, acc[1][g] += a1;
-        }
-        return;
-    }
-#endif
     for (int32_t ky = 0; ky < s->kernel_h; ky++) {
         int32_t iy = cy * s->stride_h - s->pad_h + ky;      /* input row of pixel 0 */
         int in0 = iy >= 0 && iy < s->in_h;
@@ -447,30 +487,7 @@ static QATC_INLINE void conv_sums(const conv_shape *s, const int8_t *in, const i
                     s->in_zp, acc[1]);
     }
 }
-]])
-
-# QATC_GATHER: gather(), a conv2d window copied whole (layers with short kernel rows).
-m4_define([QATC_GATHER], [[
-/* For layers whose kernel rows are short (few input channels, as a first layer on an
- * image): the windows of output pixels (cy + p, cx), p = 0 and (when two) 1, copied into
- * col[p][(ky * kernel_w + kx) * in_c + ic], with in_zp for taps in the padding, so that
- * each channel's sum is one inner product over all kernel_h * kernel_w * in_c taps
- * (instead of one short one per kernel row), and the copy serves every channel. */
-static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy, int32_t cx,
-                               int two, int8_t *col)
-{
-    for (int32_t p = 0; p <= two; p++) {
-        for (int32_t ky = 0; ky < s->kernel_h; ky++) {
-            int32_t iy = (cy + p) * s->stride_h - s->pad_h + ky;
-            for (int32_t kx = 0; kx < s->kernel_w; kx++) {
-                int32_t ix = cx * s->stride_w - s->pad_w + kx;
-                int inside = iy >= 0 && iy < s->in_h && ix >= 0 && ix < s->in_w;
-                for (int32_t ic = 0; ic < s->in_c; ic++)
-                    *col++ = inside ? in[(iy * s->in_w + ix) * s->in_c + ic] : (int8_t)s->in_zp;
-            }
-        }
-    }
-}
+#endif
 ]])
 
 # _QATC_CONV_DATA(CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): the constants of a conv2d layer.
@@ -486,29 +503,14 @@ m4_define([_QATC_CONV_DATA], [[    enum { $1 };
     const int8_t *weights = (const int8_t *)w;   /* W_STEP bytes per channel */
 ]])
 
-# QATC_CONV2D_COL(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d layer
-# with short kernel rows: each pair of output pixels' windows gathered once (gather()).
-m4_define([QATC_CONV2D_COL], [QATC_CHECK([$0], [8], $@)[
-/* $3 */
-static void $1_layer_$2(
-    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
-{
-]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[    int8_t col[2][W_STEP]; /* the windows of two output pixels */
+# _QATC_ACC_START(INDENT): acc[p][g] = the bias of channel oc + g (0 past OUT_C).
+m4_define([_QATC_ACC_START], [[$1int32_t acc[2][4];
+$1for (int32_t g = 0; g < 4; g++)
+$1    acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
+]])
 
-    /* two output rows at a time (they share every weight loaded), four channels at a time */
-    for (int32_t oy = 0; oy < OUT_H; oy += 2) {
-        int two = oy + 1 < OUT_H;
-        for (int32_t ox = 0; ox < OUT_W; ox++) {
-            gather(&shape, in, oy, ox, two, &col[0][0]);
-            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
-                int32_t acc[2][4];
-                for (int32_t g = 0; g < 4; g++)
-                    acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
-                if (two)
-                    dot_2x4(&col[0][0], W_STEP, weights + oc * W_STEP, W_STEP, W_STEP, IN_ZP, acc);
-                else
-                    dot_1x4(&col[0][0], weights + oc * W_STEP, W_STEP, W_STEP, IN_ZP, acc[0]);
-                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+# _QATC_STORE_TWO: requantize and store acc of pixels (oy, ox) and (oy + 1, ox), channels oc..
+m4_define([_QATC_STORE_TWO], [[                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
                     int32_t c = oc + g;
                     out[(oy * OUT_W + ox) * OUT_C + c] =
                         requantize(acc[0][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
@@ -516,148 +518,39 @@ static void $1_layer_$2(
                         out[((oy + 1) * OUT_W + ox) * OUT_C + c] =
                             requantize(acc[1][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
                 }
-            }
-        }
-    }
-}
 ]])
 
-# QATC_CONV2D_MAXPOOL_COL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
-# with short kernel rows and the max pool after it (each pool window's windows gathered once).
-m4_define([QATC_CONV2D_MAXPOOL_COL], [QATC_CHECK([$0], [8], $@)[
-/* $3 */
-static void $1_layer_$2(
-    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
-{
-]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[    enum { PIXELS = POOL_H * POOL_W };
-    int8_t col[PIXELS][W_STEP]; /* the windows of one pool window's conv outputs */
+# The loop nests. _QATC_RUNS_* walk windows with conv_sums (QATC_RUNS cores),
+# _QATC_COPIED_* copy each pixel pair's windows once with gather() and reuse
+# them for every channel (col_sums). Pooled nests go over pool windows; the
+# conv outputs of a window two at a time (rows dy, dy + 1).
 
-    for (int32_t oy = 0; oy < OUT_H; oy++) {
-        for (int32_t ox = 0; ox < OUT_W; ox++) {
-            for (int32_t k = 0; k < PIXELS; k++)
-                gather(&shape, in, oy * POOL_H + k / POOL_W, ox * POOL_W + k % POOL_W, 0,
-                       &col[k][0]);
-            /* four channels at a time, the pool window's conv outputs two at a time */
-            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
-                int32_t best[4] = {INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN};
-                for (int32_t k = 0; k < PIXELS; k += 2) {
-                    int two = k + 1 < PIXELS;
-                    int32_t acc[2][4];
-                    for (int32_t g = 0; g < 4; g++)
-                        acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
-                    if (two)
-                        dot_2x4(&col[k][0], W_STEP, weights + oc * W_STEP, W_STEP, W_STEP,
-                                IN_ZP, acc);
-                    else
-                        dot_1x4(&col[k][0], weights + oc * W_STEP, W_STEP, W_STEP, IN_ZP, acc[0]);
-                    for (int32_t g = 0; g < 4; g++) {
-                        if (acc[0][g] > best[g])
-                            best[g] = acc[0][g];
-                        if (two && acc[1][g] > best[g])
-                            best[g] = acc[1][g];
-                    }
-                }
-                /* the max of requantize(acc) over the window is requantize(max acc):
-                 * requantize never decreases (M > 0) */
-                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
-                    int32_t c = oc + g;
-                    out[(oy * OUT_W + ox) * OUT_C + c] =
-                        requantize(best[g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
-                }
-            }
-        }
-    }
-}
-]])
-
-# QATC_CONV2D_AVGPOOL_COL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
-# with short kernel rows and the average pool after it (each pool window's windows gathered
-# once).
-m4_define([QATC_CONV2D_AVGPOOL_COL], [QATC_CHECK([$0], [8], $@)[
-/* $3 */
-static void $1_layer_$2(
-    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
-{
-]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[    enum { PIXELS = POOL_H * POOL_W };
-    int8_t col[PIXELS][W_STEP]; /* the windows of one pool window's conv outputs */
-
-    for (int32_t oy = 0; oy < OUT_H; oy++) {
-        for (int32_t ox = 0; ox < OUT_W; ox++) {
-            for (int32_t k = 0; k < PIXELS; k++)
-                gather(&shape, in, oy * POOL_H + k / POOL_W, ox * POOL_W + k % POOL_W, 0,
-                       &col[k][0]);
-            /* four channels at a time, the pool window's conv outputs two at a time */
-            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
-                int32_t sum[4] = {0, 0, 0, 0}; /* sum of (y - CONV_ZP) over the window */
-                for (int32_t k = 0; k < PIXELS; k += 2) {
-                    int two = k + 1 < PIXELS;
-                    int32_t acc[2][4];
-                    for (int32_t g = 0; g < 4; g++)
-                        acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
-                    if (two)
-                        dot_2x4(&col[k][0], W_STEP, weights + oc * W_STEP, W_STEP, W_STEP,
-                                IN_ZP, acc);
-                    else
-                        dot_1x4(&col[k][0], weights + oc * W_STEP, W_STEP, W_STEP, IN_ZP, acc[0]);
-                    for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
-                        int32_t c = oc + g;
-                        sum[g] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP, CONV_MIN,
-                                             CONV_MAX) - CONV_ZP;
-                        if (two)
-                            sum[g] += requantize(acc[1][g], mult[c], shift[c], CONV_ZP,
-                                                 CONV_MIN, CONV_MAX) - CONV_ZP;
-                    }
-                }
-                /* the average in the pool output's scale: sum * s_conv / (s_out * POOL_H *
-                 * POOL_W), by POOL_MULT and POOL_SHIFT */
-                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++)
-                    out[(oy * OUT_W + ox) * OUT_C + oc + g] =
-                        requantize(sum[g], POOL_MULT, POOL_SHIFT, OUT_ZP, ACT_MIN, ACT_MAX);
-            }
-        }
-    }
-}
-]])
-
-# QATC_CONV2D(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d layer.
-m4_define([QATC_CONV2D], [QATC_CHECK([$0], [8], $@)[
-/* $3 */
-static void $1_layer_$2(
-    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
-{
-]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
-    /* two output rows at a time (they share every weight loaded), four channels at a time */
+m4_define([_QATC_RUNS_CONV], [[    /* two output rows at a time (they share every weight loaded), four channels at a time */
     for (int32_t oy = 0; oy < OUT_H; oy += 2) {
         int two = oy + 1 < OUT_H;
         for (int32_t ox = 0; ox < OUT_W; ox++) {
             for (int32_t oc = 0; oc < OUT_C; oc += 4) {
-                int32_t acc[2][4];
-                for (int32_t g = 0; g < 4; g++)
-                    acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
-                conv_sums(&shape, in, weights + oc * W_STEP, oy, ox, two, acc);
-                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
-                    int32_t c = oc + g;
-                    out[(oy * OUT_W + ox) * OUT_C + c] =
-                        requantize(acc[0][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
-                    if (two)
-                        out[((oy + 1) * OUT_W + ox) * OUT_C + c] =
-                            requantize(acc[1][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
-                }
-            }
+]_QATC_ACC_START([                ])[                conv_sums(&shape, in, weights + oc * W_STEP, oy, ox, two, acc);
+]_QATC_STORE_TWO[            }
         }
     }
-}
 ]])
 
-# QATC_CONV2D_MAXPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
-# and the max pool after it (windows POOL_H x POOL_W, stride = window) in one loop nest.
-m4_define([QATC_CONV2D_MAXPOOL], [QATC_CHECK([$0], [8], $@)[
-/* $3 */
-static void $1_layer_$2(
-    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
-{
-]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
-    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
+m4_define([_QATC_COPIED_CONV], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two output pixels */
+
+    /* two output rows at a time, their windows copied once for all channels */
+    for (int32_t oy = 0; oy < OUT_H; oy += 2) {
+        int two = oy + 1 < OUT_H;
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            gather(&shape, in, oy, ox, two, col);
+            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+]_QATC_ACC_START([                ])[                col_sums(col, W_STEP, weights + oc * W_STEP, W_STEP, IN_ZP, two, acc);
+]_QATC_STORE_TWO[            }
+        }
+    }
+]])
+
+m4_define([_QATC_RUNS_MAXPOOL], [[    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
             for (int32_t oc = 0; oc < OUT_C; oc += 4) {
@@ -665,10 +558,7 @@ static void $1_layer_$2(
                 for (int32_t dx = 0; dx < POOL_W; dx++) {
                     for (int32_t dy = 0; dy < POOL_H; dy += 2) {
                         int two = dy + 1 < POOL_H;
-                        int32_t acc[2][4];
-                        for (int32_t g = 0; g < 4; g++)
-                            acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
-                        conv_sums(&shape, in, weights + oc * W_STEP, oy * POOL_H + dy,
+]_QATC_ACC_START([                        ])[                        conv_sums(&shape, in, weights + oc * W_STEP, oy * POOL_H + dy,
                                   ox * POOL_W + dx, two, acc);
                         for (int32_t g = 0; g < 4; g++) {
                             if (acc[0][g] > best[g])
@@ -688,19 +578,42 @@ static void $1_layer_$2(
             }
         }
     }
-}
 ]])
 
-# QATC_CONV2D_AVGPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
-# and the average pool after it (windows POOL_H x POOL_W, stride = window, or one window
-# over everything) in one loop nest.
-m4_define([QATC_CONV2D_AVGPOOL], [QATC_CHECK([$0], [8], $@)[
-/* $3 */
-static void $1_layer_$2(
-    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
-{
-]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
-    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
+m4_define([_QATC_COPIED_MAXPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two conv output pixels */
+
+    /* for each pool window: its conv outputs two rows at a time, their windows copied once
+     * for all channels */
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            int32_t best[W_ROWS]; /* the largest acc of the window, per channel */
+            for (int32_t c = 0; c < W_ROWS; c++)
+                best[c] = INT32_MIN;
+            for (int32_t dx = 0; dx < POOL_W; dx++) {
+                for (int32_t dy = 0; dy < POOL_H; dy += 2) {
+                    int two = dy + 1 < POOL_H;
+                    gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
+                    for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, weights + oc * W_STEP, W_STEP, IN_ZP, two, acc);
+                        for (int32_t g = 0; g < 4; g++) {
+                            if (acc[0][g] > best[oc + g])
+                                best[oc + g] = acc[0][g];
+                            if (two && acc[1][g] > best[oc + g])
+                                best[oc + g] = acc[1][g];
+                        }
+                    }
+                }
+            }
+            /* the max of requantize(acc) over the window is requantize(max acc):
+             * requantize never decreases (M > 0) */
+            for (int32_t c = 0; c < OUT_C; c++)
+                out[(oy * OUT_W + ox) * OUT_C + c] =
+                    requantize(best[c], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+        }
+    }
+]])
+
+m4_define([_QATC_RUNS_AVGPOOL], [[    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
             for (int32_t oc = 0; oc < OUT_C; oc += 4) {
@@ -708,10 +621,7 @@ static void $1_layer_$2(
                 for (int32_t dx = 0; dx < POOL_W; dx++) {
                     for (int32_t dy = 0; dy < POOL_H; dy += 2) {
                         int two = dy + 1 < POOL_H;
-                        int32_t acc[2][4];
-                        for (int32_t g = 0; g < 4; g++)
-                            acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
-                        conv_sums(&shape, in, weights + oc * W_STEP, oy * POOL_H + dy,
+]_QATC_ACC_START([                        ])[                        conv_sums(&shape, in, weights + oc * W_STEP, oy * POOL_H + dy,
                                   ox * POOL_W + dx, two, acc);
                         for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
                             int32_t c = oc + g;
@@ -731,7 +641,98 @@ static void $1_layer_$2(
             }
         }
     }
+]])
+
+m4_define([_QATC_COPIED_AVGPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two conv output pixels */
+
+    /* for each pool window: its conv outputs two rows at a time, their windows copied once
+     * for all channels */
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            int32_t sum[W_ROWS]; /* sum of (y - CONV_ZP) over the window, per channel */
+            for (int32_t c = 0; c < W_ROWS; c++)
+                sum[c] = 0;
+            for (int32_t dx = 0; dx < POOL_W; dx++) {
+                for (int32_t dy = 0; dy < POOL_H; dy += 2) {
+                    int two = dy + 1 < POOL_H;
+                    gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
+                    for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, weights + oc * W_STEP, W_STEP, IN_ZP, two, acc);
+                        for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+                            int32_t c = oc + g;
+                            sum[c] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP, CONV_MIN,
+                                                 CONV_MAX) - CONV_ZP;
+                            if (two)
+                                sum[c] += requantize(acc[1][g], mult[c], shift[c], CONV_ZP,
+                                                     CONV_MIN, CONV_MAX) - CONV_ZP;
+                        }
+                    }
+                }
+            }
+            /* the average in the pool output's scale: sum * s_conv / (s_out * POOL_H *
+             * POOL_W), by POOL_MULT and POOL_SHIFT */
+            for (int32_t c = 0; c < OUT_C; c++)
+                out[(oy * OUT_W + ox) * OUT_C + c] =
+                    requantize(sum[c], POOL_MULT, POOL_SHIFT, OUT_ZP, ACT_MIN, ACT_MAX);
+        }
+    }
+]])
+
+# _QATC_CONV_HEAD(MODEL, LAYER, COMMENT): the comment and the opening of a conv2d layer function.
+m4_define([_QATC_CONV_HEAD], [[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
+{
+]])
+
+# QATC_CONV2D(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d layer.
+m4_define([QATC_CONV2D], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+#if QATC_RUNS
+]_QATC_RUNS_CONV[#else
+]_QATC_COPIED_CONV[#endif
 }
+]])
+
+# QATC_CONV2D_COL(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d layer
+# with short kernel rows: the copied-windows nest on every core.
+m4_define([QATC_CONV2D_COL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+]_QATC_COPIED_CONV[}
+]])
+
+# QATC_CONV2D_MAXPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
+# and the max pool after it (windows POOL_H x POOL_W, stride = window) in one loop nest.
+m4_define([QATC_CONV2D_MAXPOOL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+#if QATC_RUNS
+]_QATC_RUNS_MAXPOOL[#else
+]_QATC_COPIED_MAXPOOL[#endif
+}
+]])
+
+# QATC_CONV2D_MAXPOOL_COL(...): the same with short kernel rows (copied windows on every core).
+m4_define([QATC_CONV2D_MAXPOOL_COL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+]_QATC_COPIED_MAXPOOL[}
+]])
+
+# QATC_CONV2D_AVGPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
+# and the average pool after it (windows POOL_H x POOL_W, stride = window, or one window
+# over everything) in one loop nest.
+m4_define([QATC_CONV2D_AVGPOOL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+#if QATC_RUNS
+]_QATC_RUNS_AVGPOOL[#else
+]_QATC_COPIED_AVGPOOL[#endif
+}
+]])
+
+# QATC_CONV2D_AVGPOOL_COL(...): the same with short kernel rows (copied windows on every core).
+m4_define([QATC_CONV2D_AVGPOOL_COL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+]_QATC_COPIED_AVGPOOL[}
 ]])
 
 # QATC_DWCONV2D(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): depthwise, multiplier 1.
