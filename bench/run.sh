@@ -19,7 +19,8 @@
 #    TCG plugin), per MAC (MACs from `qatc report`), host instructions per
 #    inference (bench/target/host_icount.sh, callgrind), and host time per
 #    image (bench/host_time.c, right after each PyTorch run) against
-#    PyTorch's int8 batch-1 time, as a ratio.
+#    PyTorch's int8 batch-1 time, as a ratio: one thread each, the median
+#    of 300 single calls.
 # c. Footprint of the -Os firmware images: flash (kernel code, libgcc/libc,
 #    weights), RAM (arena, other static data, stack high-water mark), and the
 #    arena against the lower bound of its schedule.
@@ -216,6 +217,7 @@ for opt in Os O2; do
     # core instr per_mac code lib other weights flash arena static stack
     awk -v opt="$opt" 'NR > 1 {
         core = $1; sub(/^cortex-/, "", core)
+        if (sub(/\*$/, "", core)) print "mcu." opt "." core ".on_mps2 1"   # too big for the micro:bit
         split("instr per_mac code lib other weights flash arena static stack", k, " ")
         for (j = 1; j <= 10; j++) print "mcu." opt "." core "." k[j], $(j + 1)
     }' "$out/mcu-$opt.txt" >> "$raw.tmp"

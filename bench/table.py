@@ -49,14 +49,20 @@ def main():
     def mean(xs):
         return sum(xs) / len(xs)
 
-    def per_run(xs, fmt="{:.0f}"):
-        m = fmt.format(mean(xs))
-        return m if len(xs) == 1 else f"{m} ({', '.join(fmt.format(x) for x in xs)})"
+    def per_run(xs, fmt="{:.0f}", unit=""):
+        """The mean, then each run's value unless they are all the same."""
+        m = fmt.format(mean(xs)) + unit
+        if len(set(xs)) == 1:
+            return m
+        return f"{m} ({', '.join(fmt.format(x) for x in xs)})"
 
-    def faster(ratio, more="faster", less="slower"):
+    def pair_ratios(qs, ts):
+        return "" if len(qs) == 1 else "; pairs " + ", ".join(f"{q / t:.2f}" for q, t in zip(qs, ts))
+
+    def faster(ratio, pairs_note=""):
         """ratio = qatc speed / other speed."""
-        word = more if ratio >= 1 else less
-        return f"{ratio:.2f}× ({'qatc ' + word})"
+        word = "about even" if abs(ratio - 1) < 0.02 else "faster" if ratio > 1 else "slower"
+        return f"{ratio:.2f}× (qatc {word}{pairs_note})"
 
     def mega(x):
         return f"{x / 1e6:.2f} M"
@@ -78,7 +84,8 @@ def main():
     w("")
     w(f"**Training**: the reference CNN (examples/fmnist/fmnist_cnn.yaml) on Fashion-MNIST, "
       f"batch {r['meta.batch']}, {r['meta.float_epochs']} float + {r['meta.qat_epochs']} QAT "
-      f"epochs of {per_epoch}, {r['meta.threads']} threads each; PyTorch eager mode "
+      f"epochs of {per_epoch}, {r['meta.threads']} threads each (GOMP_SPINCOUNT="
+      f"{r['meta.gomp_spincount']} for both, as qatc sets for itself); PyTorch eager mode "
       f"(bench/pytorch_qat.py, onednn qconfig: 8-bit activations, per-channel weights). "
       f"{pairs} run{'s' if pairs > 1 else ''} of each, alternating; images/s of the training "
       f"steps (mean, then each run). Top-1 on the first {neval} test images "
@@ -89,21 +96,21 @@ def main():
     for phase, label in (("float", "float training, images/s"), ("qat", "QAT training, images/s")):
         q, t = runs("qatc", f"{phase}_images_per_s"), runs("torch", f"{phase}_images_per_s")
         ratio = mean(q) / mean(t)
-        w(f"| {label} | {per_run(q)} | {per_run(t)} | {faster(ratio)} |")
+        w(f"| {label} | {per_run(q)} | {per_run(t)} | {faster(ratio, pair_ratios(q, t))} |")
         (ahead if ratio >= 1 else behind).append(
-            f"{phase} training speed: {ratio:.2f}× PyTorch's images/s")
+            f"{label.split(',')[0]} speed: {ratio:.2f}× PyTorch's images/s")
     for key, label in (("float_top1", "float top-1"), ("ptq_int8_top1", "PTQ int8 top-1"),
                        ("qat_int8_top1", "QAT int8 top-1, last epoch")):
         q, t = runs("qatc", key), runs("torch", key)
         d = mean(q) - mean(t)
-        w(f"| {label} | {per_run(q, '{:.2f}')}% | {per_run(t, '{:.2f}')}% | {d:+.2f} points |")
+        w(f"| {label} | {per_run(q, '{:.2f}', '%')} | {per_run(t, '{:.2f}', '%')} | {d:+.2f} points |")
         if abs(d) >= 2 * sigma:
             (ahead if d > 0 else behind).append(f"{label}: {d:+.2f} points against PyTorch")
         else:
             ahead.append(f"{label}: {d:+.2f} points against PyTorch, within 2σ")
     kept = runs("qatc", "kept_int8_top1")
-    w(f"| QAT int8 top-1, model kept (best epoch, chosen on these test images; "
-      f"`qatc eval`: {num('qatc.eval_int8_top1'):.2f}%) | {per_run(kept, '{:.2f}')}% | - | |")
+    w(f"| QAT int8 top-1 of the model qatc keeps (best epoch on these images; "
+      f"`qatc eval` of run 1: {num('qatc.eval_int8_top1'):.2f}%) | {per_run(kept, '{:.2f}', '%')} | | |")
     w("")
 
     macs = num("model.macs")
@@ -125,6 +132,9 @@ def main():
         (behind if best > ref["instr"] else ahead).append(
             f"Cortex-{core.upper()}: {best / ref['instr']:.2f}× CMSIS-NN's instructions per "
             f"inference ({mega(best)} at the better of -Os/-O2 against {mega(ref['instr'])})")
+    if any(k.endswith(".on_mps2") for k in r):
+        w("| (Cortex-M0: the image did not fit the micro:bit's 16 KB of RAM; M0 code run on "
+          "mps2-an385) | | | | |")
     w(f"| host ({r['meta.machine']}) instructions / inference | {mega(num('host.instr'))} | | | |")
     us = runs("host", "us_per_image")
     for eng in ("qnnpack", "onednn"):
@@ -134,9 +144,13 @@ def main():
         t = runs("torch", key)
         ratio = mean(t) / mean(us)
         w(f"| host time per image, PyTorch int8 batch-1 {eng} ÷ qatc "
-          f"(qatc one thread, PyTorch {r['meta.threads']}) | {faster(ratio)} | | | |")
-        (ahead if ratio >= 1 else behind).append(
-            f"host latency: PyTorch {eng} int8 batch-1 takes {ratio:.2f}× qatc's time per image")
+          f"(one thread each, median call) | {faster(ratio, pair_ratios(t, us))} | | | |")
+        if ratio >= 1:
+            ahead.append(f"host latency: PyTorch {eng} int8 batch-1 takes {ratio:.2f}× "
+                         f"qatc's time per image")
+        else:
+            behind.append(f"host latency: qatc takes {1 / ratio:.2f}× the time per image of "
+                          f"PyTorch {eng} int8 batch-1")
     w("")
 
     w("**Footprint** of the -Os firmware images (bench/target: tests/target's startup and "
@@ -173,11 +187,13 @@ def main():
     (ahead if arena <= CMSIS_ARENA else behind).append(
         f"arena: {arena:,.0f} bytes (lower bound {lb:,.0f}) against CMSIS-NN's {CMSIS_ARENA:,}")
 
-    w("**Where qatc is behind**: " + ("; ".join(behind) if behind else "nowhere in this run") + ".")
-    w("")
-    w("**Where it is ahead or even**: " + ("; ".join(ahead) if ahead else "nowhere in this run")
-      + ".")
-    print("\n".join(out))
+    for title, items in (("Where qatc is behind", behind), ("Where it is ahead or even", ahead)):
+        w(f"**{title}** in this run:" if items else f"**{title}**: nowhere in this run.")
+        w("")
+        for item in items:
+            w(f"- {item}")
+        w("")
+    print("\n".join(out).rstrip("\n"))
 
 
 if __name__ == "__main__":
