@@ -769,13 +769,30 @@ float net_loss_backward(net *n, const int32_t *labels, int backward)
     int last = n->n_layers;
     if (!backward)
         return q_softmax_xent(NULL, n->t[last], labels, b, n->n_classes);
-    /* zero every activation gradient the backward will accumulate into */
-    for (int t = 1; t <= last; t++)
-        if (n->layers[t - 1].type != CFG_FLATTEN)
-            memset(n->dt[t], 0, (size_t)b * tensor_size(n->tshape[t]) * sizeof(float));
     float loss = q_softmax_xent(n->dt[last], n->t[last], labels, b, n->n_classes);
-    for (int i = last - 1; i >= 0; i--)
+    /* Backward runs in reverse, so the first layer to accumulate into a
+     * tensor's gradient is its last reader; that gradient is zeroed just
+     * before (while it is about to be hot in cache). A flatten's gradient is
+     * its input's. The last tensor's gradient was written by the loss. */
+    int zeroed[NET_MAX_TENSORS] = {0};
+    int top = last;
+    while (top > 0 && n->layers[top - 1].type == CFG_FLATTEN)
+        top = n->layers[top - 1].input;
+    zeroed[top] = 1;
+    for (int i = last - 1; i >= 0; i--) {
+        const net_layer *L = &n->layers[i];
+        int reads[2] = {L->input, L->input2};
+        for (int k = 0; k < 2 && L->type != CFG_FLATTEN; k++) {
+            int t = reads[k];
+            while (t > 0 && n->layers[t - 1].type == CFG_FLATTEN)
+                t = n->layers[t - 1].input; /* the memory behind a flatten */
+            if (t > 0 && !zeroed[t]) {
+                memset(n->dt[t], 0, (size_t)b * tensor_size(n->tshape[t]) * sizeof(float));
+                zeroed[t] = 1;
+            }
+        }
         backward_layer(n, i, b);
+    }
     return loss;
 }
 

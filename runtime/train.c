@@ -51,6 +51,7 @@ typedef struct {
     int32_t have_float, have_best, best_epoch, timed_out;
     int64_t images[2];        /* trained, per phase */
     double train_seconds[2];  /* spent in training steps, per phase */
+    double train_cpu[2];      /* CPU seconds of all threads in those steps, per phase */
 } ckpt_header;
 
 typedef struct {
@@ -83,6 +84,14 @@ static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU time of the whole process (every thread). */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -423,7 +432,7 @@ static int run_epoch(trainer *t, int phase, qerr *e)
     double t0 = now_s();
     double ips = 0;
     for (int32_t b = h->batch; b < nb; b++) {
-        double tb = now_s();
+        double tb = now_s(), cb = cpu_s();
         int32_t cnt = dataset_batch_float(&t->train, t->order, b, pc->batch, net_input(&t->n),
                                           t->labels8);
         float lr = q_lr_at(&s, (int64_t)h->epoch * nb + b);
@@ -449,6 +458,7 @@ static int run_epoch(trainer *t, int phase, qerr *e)
         }
         double dt = now_s() - tb;
         h->train_seconds[phase == PHASE_PRETRAIN ? 0 : 1] += dt;
+        h->train_cpu[phase == PHASE_PRETRAIN ? 0 : 1] += cpu_s() - cb;
         ips = ips == 0 ? cnt / dt : 0.9 * ips + 0.1 * cnt / dt;
         h->batch = b + 1;
         progress(t, phase, h->epoch, b + 1, nb,
@@ -635,9 +645,11 @@ static int end_of_run(trainer *t, train_result *r, qerr *e)
     if (!t->o->quiet) {
         for (int p = 0; p < 2; p++)
             if (h->images[p] > 0)
-                printf("%s training: %lld images in %.1f s, %.0f images/s\n",
+                printf("%s training: %lld images in %.1f s, %.0f images/s "
+                       "(%.0f images per CPU-second)\n",
                        p == 0 ? "float" : "qat", (long long)h->images[p], h->train_seconds[p],
-                       (double)h->images[p] / h->train_seconds[p]);
+                       (double)h->images[p] / h->train_seconds[p],
+                       (double)h->images[p] / h->train_cpu[p]);
         printf("float %.2f%%", 100 * h->float_acc);
         if (h->ptq_done)
             printf(", ptq int8 %.2f%%", 100 * h->ptq_acc);
