@@ -3,9 +3,12 @@
  * generated file's summary states).
  *
  * Constant data per weighted layer (conv2d, dwconv2d, linear), as printed by
- * gen/cgen.c: int8 weights, int32 biases, and per output channel an int32
- * multiplier and an int8 shift. Pools and adds keep their few constants in
- * the code (enum values), counted as 0 bytes of data.
+ * gen/cgen.c: int8 weights (conv2d and linear rows padded with zeros to a
+ * multiple of four output channels, as the generated kernels read them),
+ * int32 biases, and per output channel an int32 multiplier and an int8
+ * shift. Pools and adds keep their few constants in the code (enum values),
+ * counted as 0 bytes of data, as are the 40-byte shape records of conv2d
+ * layers.
  */
 #ifndef QATC_STATS_H
 #define QATC_STATS_H
@@ -16,7 +19,7 @@
 
 typedef struct {
     int64_t macs;          /* multiply-accumulates of one run (conv, dwconv, linear) */
-    int64_t weight_bytes;  /* int8 weights */
+    int64_t weight_bytes;  /* int8 weights, rows padded as the generated C stores them */
     int64_t bias_bytes;    /* int32 biases */
     int64_t requant_bytes; /* int32 multiplier + int8 shift per output channel */
 } stats_layer;
