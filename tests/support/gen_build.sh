@@ -8,7 +8,7 @@
 # is compiled on its own. Then the models with every op (every fourth) are
 # built with -fsanitize=address,undefined and run. Each build uses another
 # version of the generated inner products (QATC_DOT, see the generated file):
-# gcc the Cortex-M3 one (registers for 2 x 4 sums), clang the Cortex-M4 one
+# gcc the Cortex-M3 one (two pixels per SMLAL), clang the Cortex-M4 one
 # (SMLAD, its instructions emulated in C), the sanitizer build the plain C of
 # hosts. Exit 0 when everything builds and every self-test passes; otherwise
 # the failing log's tail.
@@ -22,11 +22,11 @@ build() { # COMPILER QATC_DOT
     $1 -O1 -o "../drv_$1" ../driver.c ./*.o &&
     "../drv_$1"
 }
-(build gcc QATC_DOT_TILE) > gcc.log 2>&1 & g=$!
+(build gcc QATC_DOT_SMLAL) > gcc.log 2>&1 & g=$!
 (build clang QATC_DOT_DSP) > clang.log 2>&1 & c=$!
 wait $g; gs=$?
 wait $c; cs=$?
-echo "gcc (QATC_DOT_TILE): $(tail -1 gcc.log)"
+echo "gcc (QATC_DOT_SMLAL): $(tail -1 gcc.log)"
 echo "clang (QATC_DOT_DSP, emulated): $(tail -1 clang.log)"
 [ $gs = 0 ] || { echo "gcc failed (status $gs):"; tail -20 gcc.log; exit 1; }
 [ $cs = 0 ] || { echo "clang failed (status $cs):"; tail -20 clang.log; exit 1; }
