@@ -162,8 +162,8 @@ while [ "$i" -le "$pairs" ]; do
         { tail -n 5 "$dir/train.log" >&2; fail "qatc train failed (log: $dir/train.log)"; }
     put "qatc.$i.wall_s" $(($(date +%s) - t0))
     log=$dir/train.log
-    put "qatc.$i.float_images_per_s" "$(awk '/^float training:/ { print $(NF - 1) }' "$log")"
-    put "qatc.$i.qat_images_per_s" "$(awk '/^qat training:/ { print $(NF - 1) }' "$log")"
+    put "qatc.$i.float_images_per_s" "$(sed -n 's/^float training: .* \([0-9.]*\) images\/s.*/\1/p' "$log")"
+    put "qatc.$i.qat_images_per_s" "$(sed -n 's/^qat training: .* \([0-9.]*\) images\/s.*/\1/p' "$log")"
     # the CSV: epoch,phase,loss,float_acc,int8_acc,lr,seconds (percentages)
     csv=$dir/$name.csv
     put "qatc.$i.float_top1" "$(awk -F, '$2 == "float" { a = $4 } END { print a }' "$csv")"
@@ -226,8 +226,11 @@ put host.instr "$(QT_OUT=$out/host QT_HOST_CFLAGS="$host_cflags" bench/target/ho
 put meta.load_end "$(loadavg)"
 put meta.seconds $(($(date +%s) - t_start))
 
-# a figure that failed to parse is an error, not an empty cell
-awk 'NF < 2 { print "bench: no value for " $1 > "/dev/stderr"; bad = 1 } END { exit bad }' "$raw.tmp" ||
+# a figure that failed to parse is an error, not an empty or wrong cell
+awk 'NF < 2 { print "bench: no value for " $1 > "/dev/stderr"; bad = 1 }
+     $1 !~ /^meta\./ && $2 !~ /^-?[0-9]+(\.[0-9]+)?$/ {
+         print "bench: " $1 ": not a number: " $2 > "/dev/stderr"; bad = 1 }
+     END { exit bad }' "$raw.tmp" ||
     fail "see the logs in $out"
 mv "$raw.tmp" "$raw"
 "$PYTHON" bench/table.py "$raw" > "$out/table.md.tmp"

@@ -61,7 +61,7 @@ def main():
 
     def faster(ratio, pairs_note=""):
         """ratio = qatc speed / other speed."""
-        word = "about even" if abs(ratio - 1) < 0.02 else "faster" if ratio > 1 else "slower"
+        word = "about even" if 0.98 < ratio < 1.02 else "faster" if ratio > 1 else "slower"
         return f"{ratio:.2f}× (qatc {word}{pairs_note})"
 
     def mega(x):
@@ -97,7 +97,7 @@ def main():
         q, t = runs("qatc", f"{phase}_images_per_s"), runs("torch", f"{phase}_images_per_s")
         ratio = mean(q) / mean(t)
         w(f"| {label} | {per_run(q)} | {per_run(t)} | {faster(ratio, pair_ratios(q, t))} |")
-        (ahead if ratio >= 1 else behind).append(
+        (ahead if ratio > 0.98 else behind).append(
             f"{label.split(',')[0]} speed: {ratio:.2f}× PyTorch's images/s")
     for key, label in (("float_top1", "float top-1"), ("ptq_int8_top1", "PTQ int8 top-1"),
                        ("qat_int8_top1", "QAT int8 top-1, last epoch")):
@@ -145,7 +145,7 @@ def main():
         ratio = mean(t) / mean(us)
         w(f"| host time per image, PyTorch int8 batch-1 {eng} ÷ qatc "
           f"(one thread each, median call) | {faster(ratio, pair_ratios(t, us))} | | | |")
-        if ratio >= 1:
+        if ratio > 0.98:
             ahead.append(f"host latency: PyTorch {eng} int8 batch-1 takes {ratio:.2f}× "
                          f"qatc's time per image")
         else:
