@@ -1,10 +1,11 @@
 #!/bin/sh
 # Installs the Debian packages qatc needs that are missing; silent when all
-# are present. Usage: scripts/deps.sh [extra-package ...]
+# are present (libclang-rt-14-dev: the libFuzzer and sanitizer runtimes, only
+# recommended by clang). Usage: scripts/deps.sh [extra-package ...]
 set -e
 pkgs="libyaml-dev m4 libcmocka-dev zlib1g-dev clang gcc-arm-none-eabi
       libnewlib-arm-none-eabi qemu-system-arm dataset-fashion-mnist
-      libopenblas-dev $*"
+      libopenblas-dev libclang-rt-14-dev $*"
 missing=
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
