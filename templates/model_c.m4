@@ -315,8 +315,9 @@ typedef struct {
  *   - otherwise (hosts, Cortex-M3), and on every core for layers with short kernel rows:
  *     gather() copies the two windows once, in the form the core's inner product reads
  *     best (qatc_col), and col_sums() does every channel from that copy.
- * A layer's weights are qatc_w elements, QATC_WGROUP(taps) of them per four channels:
- * int8 OHWI rows, or on SSE2 the PMADDWD layout (see there). */
+ * A layer's weights are qatc_w elements, those of channels oc .. oc + 3 (oc a multiple of
+ * four) from QATC_W_AT(weights, oc, taps) on: int8 OHWI rows, or on SSE2 the PMADDWD
+ * layout (see there). */
 #if QATC_DOT == QATC_DOT_SSE2
 #if !defined(__SSE2__)
 #error "QATC_DOT_SSE2 needs SSE2"
@@ -336,22 +337,22 @@ static QATC_INLINE qatc_v32 pmaddwd(qatc_v16 a, qatc_v16 b)
  * share of the four channels' sums. */
 #define QATC_PAIRS(taps) (((taps) + 3) / 4 * 2)
 typedef qatc_v16 qatc_w;
-#define QATC_WGROUP(taps) QATC_PAIRS(taps)
+#define QATC_W_AT(w, oc, taps) ((w) + (oc) / 4 * QATC_PAIRS(taps))
 typedef qatc_v16 qatc_col; /* window 0's pairs of taps (x - zp, four times), then window 1's */
 #define QATC_COL(taps) (2 * QATC_PAIRS(taps))
 #elif QATC_DOT == QATC_DOT_SMLAL
 typedef int8_t qatc_w;
-#define QATC_WGROUP(taps) (4 * (taps))
+#define QATC_W_AT(w, oc, taps) ((w) + (oc) * (taps))
 typedef int32_t qatc_col; /* tap k of both windows, (x0 - zp) + (x1 - zp) * 2^23 */
 #define QATC_COL(taps) (taps)
 #elif QATC_DOT == QATC_DOT_PLAIN
 typedef int8_t qatc_w;
-#define QATC_WGROUP(taps) (4 * (taps))
+#define QATC_W_AT(w, oc, taps) ((w) + (oc) * (taps))
 typedef int16_t qatc_col; /* x - zp: window 0's taps, then window 1's */
 #define QATC_COL(taps) (2 * (taps))
 #else
 typedef int8_t qatc_w;
-#define QATC_WGROUP(taps) (4 * (taps))
+#define QATC_W_AT(w, oc, taps) ((w) + (oc) * (taps))
 typedef int8_t qatc_col; /* x: window 0's taps, then window 1's */
 #define QATC_COL(taps) (2 * (taps))
 #endif
@@ -495,7 +496,7 @@ static QATC_INLINE void split23(int64_t t, int32_t *s0, int32_t *s1)
 
 /* acc[p][g] += sum_{k < taps} w_g[k] * v_p[k] over the windows gather() copied, for the
  * four channels g whose weights start at w (int8 rows: w, w + w_step, ...; SSE2: the
- * pairs layout of QATC_WGROUP(taps) vectors, w_step unused) */
+ * pairs layout, QATC_PAIRS(taps) vectors, w_step unused) */
 static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w *w,
                                  int32_t w_step, int32_t zp, int two, int32_t acc[2][4])
 {
@@ -611,7 +612,6 @@ m4_define([_QATC_CONV_DATA], [[    enum { $1 };
     static const int8_t w[W_ROWS][KERNEL_H][KERNEL_W][IN_C] = $2;
     const qatc_w *weights = (const int8_t *)w;
 #endif
-    enum { W_GROUP = QATC_WGROUP(W_STEP) }; /* elements of weights per four channels */
     static const int32_t bias[OUT_C] = $3;
     static const int32_t mult[OUT_C] = $4;
     static const int8_t shift[OUT_C] = $5;
@@ -660,7 +660,7 @@ m4_define([_QATC_COPIED_CONV], [[    qatc_col col[QATC_COL(W_STEP)]; /* the wind
         for (int32_t ox = 0; ox < OUT_W; ox++) {
             gather(&shape, in, oy, ox, two, col);
             for (int32_t oc = 0; oc < OUT_C; oc += 4) {
-]_QATC_ACC_START([                ])[                col_sums(col, W_STEP, weights + oc / 4 * W_GROUP, W_STEP, IN_ZP, two, acc);
+]_QATC_ACC_START([                ])[                col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
 ]_QATC_STORE_TWO[            }
         }
     }
@@ -710,7 +710,7 @@ m4_define([_QATC_COPIED_MAXPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the w
                     int two = dy + 1 < POOL_H;
                     gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
                     for (int32_t oc = 0; oc < OUT_C; oc += 4) {
-]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, weights + oc / 4 * W_GROUP, W_STEP, IN_ZP, two, acc);
+]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
                         for (int32_t g = 0; g < 4; g++) {
                             if (acc[0][g] > best[oc + g])
                                 best[oc + g] = acc[0][g];
@@ -773,7 +773,7 @@ m4_define([_QATC_COPIED_AVGPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the w
                     int two = dy + 1 < POOL_H;
                     gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
                     for (int32_t oc = 0; oc < OUT_C; oc += 4) {
-]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, weights + oc / 4 * W_GROUP, W_STEP, IN_ZP, two, acc);
+]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
                         for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
                             int32_t c = oc + g;
                             sum[c] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP, CONV_MIN,
