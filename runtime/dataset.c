@@ -89,48 +89,44 @@ void dataset_epoch_order(const q_dataset *ds, int32_t *order, q_rng *rng)
         q_rng_shuffle(rng, order, ds->n);
 }
 
-/* Images in batch b: [first, first + count). */
-static int32_t dataset_batch_range(const q_dataset *ds, int32_t b, int32_t batch,
-                                   int64_t *first)
+/* Batch b of an epoch visited in order, as the inputs of one model: the float
+ * inputs into xf or the int8 inputs into xq (exactly one of them not NULL,
+ * (count, h, w, c)), the labels into y (count) unless y is NULL. Returns
+ * count: images order[b·batch .. min((b+1)·batch, n)), 0 past the end. */
+static int32_t dataset_batch(const q_dataset *ds, const int32_t *order, int32_t b,
+                             int32_t batch, float *xf, int8_t *xq, uint8_t *y)
 {
-    *first = (int64_t)b * batch;
-    if (b < 0 || *first >= ds->n)
+    int64_t first = (int64_t)b * batch;
+    if (b < 0 || first >= ds->n)
         return 0;
-    return (int32_t)(ds->n - *first < batch ? ds->n - *first : batch);
+    int32_t count = (int32_t)(ds->n - first < batch ? ds->n - first : batch);
+    size_t size = (size_t)dataset_image_size(ds);
+    for (int32_t i = 0; i < count; i++) {
+        int32_t img = order[first + i];
+        const uint8_t *p = ds->pixels + (size_t)img * size; /* (h, w, c) */
+        if (xf) {
+            float *xi = xf + (size_t)i * size;
+            for (size_t k = 0; k < size; k++)
+                xi[k] = ds->x_of[p[k]];
+        } else {
+            int8_t *xi = xq + (size_t)i * size;
+            for (size_t k = 0; k < size; k++)
+                xi[k] = ds->q_of[p[k]];
+        }
+        if (y)
+            y[i] = ds->labels[img];
+    }
+    return count;
 }
 
 int32_t dataset_batch_float(const q_dataset *ds, const int32_t *order, int32_t b,
                             int32_t batch, float *x, uint8_t *y)
 {
-    int64_t first;
-    int32_t count = dataset_batch_range(ds, b, batch, &first);
-    size_t size = (size_t)dataset_image_size(ds);
-    for (int32_t i = 0; i < count; i++) {
-        int32_t img = order[first + i];
-        const uint8_t *p = ds->pixels + (size_t)img * size;
-        float *xi = x + (size_t)i * size;
-        for (size_t k = 0; k < size; k++)
-            xi[k] = ds->x_of[p[k]];
-        if (y)
-            y[i] = ds->labels[img];
-    }
-    return count;
+    return dataset_batch(ds, order, b, batch, x, NULL, y);
 }
 
 int32_t dataset_batch_int8(const q_dataset *ds, const int32_t *order, int32_t b,
                            int32_t batch, int8_t *x, uint8_t *y)
 {
-    int64_t first;
-    int32_t count = dataset_batch_range(ds, b, batch, &first);
-    size_t size = (size_t)dataset_image_size(ds);
-    for (int32_t i = 0; i < count; i++) {
-        int32_t img = order[first + i];
-        const uint8_t *p = ds->pixels + (size_t)img * size;
-        int8_t *xi = x + (size_t)i * size;
-        for (size_t k = 0; k < size; k++)
-            xi[k] = ds->q_of[p[k]];
-        if (y)
-            y[i] = ds->labels[img];
-    }
-    return count;
+    return dataset_batch(ds, order, b, batch, NULL, x, y);
 }

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <math.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -20,6 +19,7 @@
 #include "frozen_io.h"
 #include "qmodel.h"
 #include "random_model.h"
+#include "tmpdir.h"
 
 /* The example of docs/frozen-format.md, byte for byte what frozen_write prints.
  * Layers start on lines 7 (conv2d c1), 21 (add res), 27 (maxpool mp),
@@ -104,15 +104,7 @@ typedef struct {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    /* qfile syncs every file it writes; on tmpfs that costs nothing, which keeps
-     * the ~430 writes of this suite from waiting on a busy disk. */
-    const char *tmp = getenv("TMPDIR");
-    if (!tmp || !tmp[0])
-        tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(f->dir, sizeof f->dir, "%s/test_frozen_io.XXXXXX", tmp);
-    if (!mkdtemp(f->dir)) {
+    if (!f || tmpdir_make("test_frozen_io", f->dir, sizeof f->dir) != 0) {
         free(f);
         return -1;
     }
@@ -122,53 +114,14 @@ static int setup(void **state)
     return 0;
 }
 
-/* Number of entries in dir other than . and .. */
-static int dir_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    for (struct dirent *de; (de = readdir(d));)
-        n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
-    closedir(d);
-    return n;
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
     unlink(f->path);
     unlink(f->path2);
-    int left = dir_entries(f->dir);
-    rmdir(f->dir);
+    int left = tmpdir_remove(f->dir);
     free(f);
     return left == 0 ? 0 : -1; /* a stray temporary file fails the test */
-}
-
-static void write_bytes(const char *path, const char *text, size_t len)
-{
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(text, 1, len, fp), len);
-    assert_int_equal(fclose(fp), 0);
-}
-
-/* The whole file, NUL-terminated; *len its size. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    buf[n] = '\0';
-    fclose(fp);
-    if (len)
-        *len = (size_t)n;
-    return buf;
 }
 
 static void assert_zeroed(const q_model *m)
@@ -222,7 +175,8 @@ static void test_frozen_io_doc_example_is_current(void **state)
 {
     (void)state;
     /* make check runs from the top of the checkout */
-    char *doc = slurp("docs/frozen-format.md", NULL);
+    char *doc = tmpdir_read("docs/frozen-format.md", NULL);
+    assert_non_null(doc);
     assert_non_null(strstr(doc, BASE));
     free(doc);
 }
@@ -230,7 +184,7 @@ static void test_frozen_io_doc_example_is_current(void **state)
 static void test_frozen_io_reads_example(void **state)
 {
     fixture *f = *state;
-    write_bytes(f->path, BASE, strlen(BASE));
+    assert_int_equal(tmpdir_write_text(f->path, BASE), 0);
     q_model m;
     if (frozen_read(f->path, &m, &f->e))
         fail_msg("%s", f->e.msg);
@@ -258,7 +212,8 @@ static void test_frozen_io_reads_example(void **state)
 
     /* written back: the same bytes */
     assert_int_equal(frozen_write(f->path2, &m, &f->e), 0);
-    char *text = slurp(f->path2, NULL);
+    char *text = tmpdir_read(f->path2, NULL);
+    assert_non_null(text);
     assert_string_equal(text, BASE);
     free(text);
     q_model_free(&m);
@@ -286,7 +241,9 @@ static void test_frozen_io_round_trips_random_models(void **state)
         if (frozen_write(f->path2, &b, &f->e))
             fail_msg("model %d: %s", n, f->e.msg);
         size_t la, lb;
-        char *ta = slurp(f->path, &la), *tb = slurp(f->path2, &lb);
+        char *ta = tmpdir_read(f->path, &la), *tb = tmpdir_read(f->path2, &lb);
+        assert_non_null(ta);
+        assert_non_null(tb);
         if (la != lb || memcmp(ta, tb, la))
             fail_msg("model %d: re-written file differs", n);
         free(ta);
@@ -299,7 +256,7 @@ static void test_frozen_io_round_trips_random_models(void **state)
 static void test_frozen_io_doubles_round_trip(void **state)
 {
     fixture *f = *state;
-    write_bytes(f->path, BASE, strlen(BASE));
+    assert_int_equal(tmpdir_write_text(f->path, BASE), 0);
     q_model m;
     assert_int_equal(frozen_read(f->path, &m, &f->e), 0);
     /* awkward doubles: 17 digits needed, subnormal-free extremes of the allowed range, 1/255 */
@@ -330,14 +287,15 @@ static void test_frozen_io_doubles_round_trip(void **state)
 static void test_frozen_io_quotes_yaml_words(void **state)
 {
     fixture *f = *state;
-    write_bytes(f->path, BASE, strlen(BASE));
+    assert_int_equal(tmpdir_write_text(f->path, BASE), 0);
     q_model m, b;
     assert_int_equal(frozen_read(f->path, &m, &f->e), 0);
     snprintf(m.layers[5].name, Q_NAME_MAX, "On");
     snprintf(m.layers[6].name, Q_NAME_MAX, "null");
     snprintf(m.name, Q_NAME_MAX, "yes");
     assert_int_equal(frozen_write(f->path2, &m, &f->e), 0);
-    char *text = slurp(f->path2, NULL);
+    char *text = tmpdir_read(f->path2, NULL);
+    assert_non_null(text);
     assert_non_null(strstr(text, "\nname: \"yes\"\n"));
     assert_non_null(strstr(text, "    name: \"On\"\n"));
     assert_non_null(strstr(text, "    input: \"On\"\n"));
@@ -469,7 +427,7 @@ static char *mutate(const char *old, const char *new)
 static void expect_bad(fixture *f, const char *what, const char *text, size_t len,
                        const char *want)
 {
-    write_bytes(f->path, text, len);
+    assert_int_equal(tmpdir_write(f->path, text, len), 0);
     q_model m;
     memset(&m, 0x5a, sizeof m); /* frozen_read must zero it on failure */
     memset(&f->e, 0, sizeof f->e);
@@ -526,7 +484,7 @@ static void test_frozen_io_rejects_truncated_files(void **state)
     fixture *f = *state;
     size_t n = strlen(BASE);
     for (size_t cut = 0; cut < n - 1; cut++) {
-        write_bytes(f->path, BASE, cut);
+        assert_int_equal(tmpdir_write(f->path, BASE, cut), 0);
         q_model m;
         if (frozen_read(f->path, &m, &f->e) == 0)
             fail_msg("prefix of %zu bytes accepted", cut);
@@ -549,7 +507,7 @@ static void test_frozen_io_rejects_missing_file(void **state)
 static void test_frozen_io_write_refuses_invalid_model(void **state)
 {
     fixture *f = *state;
-    write_bytes(f->path, BASE, strlen(BASE));
+    assert_int_equal(tmpdir_write_text(f->path, BASE), 0);
     q_model m;
     assert_int_equal(frozen_read(f->path, &m, &f->e), 0);
     m.layers[6].weights[0] = -128;
@@ -557,27 +515,28 @@ static void test_frozen_io_write_refuses_invalid_model(void **state)
     assert_int_equal(frozen_write(f->path, &m, &f->e), -1);
     assert_non_null(strstr(f->e.msg, "refusing to write an invalid model"));
     assert_non_null(strstr(f->e.msg, "layers[6].weights[0]"));
-    char *text = slurp(f->path, NULL);
+    char *text = tmpdir_read(f->path, NULL);
+    assert_non_null(text);
     assert_string_equal(text, BASE);
     free(text);
     /* and no new file appears */
     assert_int_equal(frozen_write(f->path2, &m, &f->e), -1);
     assert_int_equal(access(f->path2, F_OK), -1);
-    assert_int_equal(dir_entries(f->dir), 1);
+    assert_int_equal(tmpdir_count(f->dir), 1);
     q_model_free(&m);
 }
 
 static void test_frozen_io_write_to_missing_dir_fails(void **state)
 {
     fixture *f = *state;
-    write_bytes(f->path, BASE, strlen(BASE));
+    assert_int_equal(tmpdir_write_text(f->path, BASE), 0);
     q_model m;
     assert_int_equal(frozen_read(f->path, &m, &f->e), 0);
     char bad[400];
     snprintf(bad, sizeof bad, "%s/no/such/dir/m.yaml", f->dir);
     assert_int_equal(frozen_write(bad, &m, &f->e), -1);
     assert_non_null(strstr(f->e.msg, "m.yaml"));
-    assert_int_equal(dir_entries(f->dir), 1);
+    assert_int_equal(tmpdir_count(f->dir), 1);
     q_model_free(&m);
 }
 
@@ -586,7 +545,7 @@ static void test_frozen_io_write_to_missing_dir_fails(void **state)
 static void test_frozen_io_write_error_leaves_nothing(void **state)
 {
     fixture *f = *state;
-    write_bytes(f->path, BASE, strlen(BASE));
+    assert_int_equal(tmpdir_write_text(f->path, BASE), 0);
     q_model m;
     assert_int_equal(frozen_read(f->path, &m, &f->e), 0);
     unlink(f->path);
@@ -602,7 +561,7 @@ static void test_frozen_io_write_error_leaves_nothing(void **state)
     assert_int_equal(rc, -1);
     assert_non_null(strstr(f->e.msg, "u.yaml"));
     assert_int_equal(access(f->path2, F_OK), -1);
-    assert_int_equal(dir_entries(f->dir), 0);
+    assert_int_equal(tmpdir_count(f->dir), 0);
     q_model_free(&m);
 }
 

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cmocka.h>
 
 #include "idx.h"
+#include "tmpdir.h"
 
 #define FMNIST_T10K_LABELS "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"
 
@@ -26,11 +26,7 @@ typedef struct {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/test_idx.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    if (!mkdtemp(f->dir)) {
+    if (!f || tmpdir_make("test_idx", f->dir, sizeof f->dir) != 0) {
         free(f);
         return -1;
     }
@@ -41,15 +37,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char p[400];
-    static const char *const names[] = {"a.idx", "a.idx.gz", "b.idx", NULL};
-    for (int i = 0; names[i]; i++) {
-        snprintf(p, sizeof p, "%s/%s", f->dir, names[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
+    int left = tmpdir_remove(f->dir);
     free(f);
-    return 0;
+    return left < 0 ? -1 : 0;
 }
 
 /* Builds an IDX image in memory: magic for ndim dims, the dims, then payload
@@ -74,34 +64,20 @@ static size_t make_idx(uint8_t *buf, int ndim, const uint32_t *dims)
     return pos;
 }
 
+/* Writes n bytes of data to the fixture's folder as name, plain or gzip'd;
+ * returns the path (f->path). */
 static const char *write_plain(fixture *f, const char *name, const uint8_t *data, size_t n)
 {
     snprintf(f->path, sizeof f->path, "%s/%s", f->dir, name);
-    FILE *fp = fopen(f->path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(data, 1, n, fp), n);
-    fclose(fp);
+    assert_int_equal(tmpdir_write(f->path, data, n), 0);
     return f->path;
 }
 
 static const char *write_gz(fixture *f, const char *name, const uint8_t *data, size_t n)
 {
     snprintf(f->path, sizeof f->path, "%s/%s", f->dir, name);
-    gzFile gz = gzopen(f->path, "wb");
-    assert_non_null(gz);
-    assert_int_equal(gzwrite(gz, data, (unsigned)n), (int)n);
-    assert_int_equal(gzclose(gz), Z_OK);
+    assert_int_equal(tmpdir_write_gz(f->path, data, n), 0);
     return f->path;
-}
-
-/* Reads back a whole file into buf; returns its size. */
-static size_t slurp(const char *path, uint8_t *buf, size_t cap)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    size_t n = fread(buf, 1, cap, fp);
-    fclose(fp);
-    return n;
 }
 
 /* "PATH: rest" */
@@ -257,7 +233,7 @@ static void test_idx_trailing_data(void **state)
 static void test_idx_truncated_gzip_stream(void **state)
 {
     fixture *f = *state;
-    static uint8_t buf[70000], gzbuf[80000];
+    static uint8_t buf[70000];
     const uint32_t dims[3] = {10, 80, 80};
     size_t n = make_idx(buf, 3, dims);
     /* pseudo-random payload so the deflate data is long */
@@ -266,9 +242,9 @@ static void test_idx_truncated_gzip_stream(void **state)
         x = x * 1103515245u + 12345u;
         buf[i] = (uint8_t)(x >> 24);
     }
-    char gz[400];
-    snprintf(gz, sizeof gz, "%s", write_gz(f, "a.idx.gz", buf, n));
-    size_t gzn = slurp(gz, gzbuf, sizeof gzbuf);
+    size_t gzn;
+    uint8_t *gzbuf = (uint8_t *)tmpdir_read(write_gz(f, "a.idx.gz", buf, n), &gzn);
+    assert_non_null(gzbuf);
     assert_true(gzn > 1000);
     for (int cut = 0; cut < 3; cut++) {
         /* cut in the deflate data, just before the CRC trailer, inside it */
@@ -281,18 +257,21 @@ static void test_idx_truncated_gzip_stream(void **state)
         if (!strstr(f->e.msg, ": truncated gzip data: unexpected end of file"))
             fail_msg("cut at %zu of %zu: unexpected message: %s", keep, gzn, f->e.msg);
     }
+    free(gzbuf);
 }
 
 /* Flipped bits in the deflate data or in the CRC are caught. */
 static void test_idx_corrupt_gzip(void **state)
 {
     fixture *f = *state;
-    static uint8_t buf[70000], gzbuf[80000], bad[80000];
+    static uint8_t buf[70000];
     const uint32_t dims[3] = {10, 80, 80};
     size_t n = make_idx(buf, 3, dims);
-    char gz[400];
-    snprintf(gz, sizeof gz, "%s", write_gz(f, "a.idx.gz", buf, n));
-    size_t gzn = slurp(gz, gzbuf, sizeof gzbuf);
+    size_t gzn;
+    uint8_t *gzbuf = (uint8_t *)tmpdir_read(write_gz(f, "a.idx.gz", buf, n), &gzn);
+    assert_non_null(gzbuf);
+    uint8_t *bad = malloc(gzn);
+    assert_non_null(bad);
     /* a byte in the middle, and the first byte of the CRC32 trailer */
     const size_t where[2] = {gzn / 2, gzn - 8};
     for (int k = 0; k < 2; k++) {
@@ -305,6 +284,8 @@ static void test_idx_corrupt_gzip(void **state)
             fail_msg("flip at %zu: unexpected message: %s", where[k], f->e.msg);
         assert_null(im.pixels);
     }
+    free(bad);
+    free(gzbuf);
 }
 
 static void test_idx_wrong_magic(void **state)

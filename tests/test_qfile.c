@@ -7,7 +7,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include <cmocka.h>
 
 #include "qfile.h"
+#include "tmpdir.h"
 
 typedef struct {
     char dir[256];
@@ -28,11 +28,7 @@ typedef struct {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/test_qfile.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    if (!mkdtemp(f->dir)) {
+    if (!f || tmpdir_make("test_qfile", f->dir, sizeof f->dir) != 0) {
         free(f);
         return -1;
     }
@@ -41,46 +37,21 @@ static int setup(void **state)
     return 0;
 }
 
-/* Number of entries in the folder (besides . and ..). */
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *de;
-    while (d && (de = readdir(d)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            n++;
-    if (d)
-        closedir(d);
-    return n;
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
-    DIR *d = opendir(f->dir);
-    struct dirent *de;
-    char p[600];
-    while (d && (de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        snprintf(p, sizeof p, "%s/%s", f->dir, de->d_name);
-        unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(f->dir);
+    int left = tmpdir_remove(f->dir);
     free(f);
-    return 0;
+    return left < 0 ? -1 : 0;
 }
 
-static void read_all(const char *path, char *buf, size_t cap)
+/* Asserts that the file at path holds exactly text. */
+static void assert_file_is(const char *path, const char *text)
 {
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    size_t n = fread(buf, 1, cap - 1, fp);
-    buf[n] = '\0';
-    fclose(fp);
+    char *got = tmpdir_read(path, NULL);
+    assert_non_null(got);
+    assert_string_equal(got, text);
+    free(got);
 }
 
 static void test_qfile_commit_gives_whole_file_with_umask_mode(void **state)
@@ -91,35 +62,28 @@ static void test_qfile_commit_gives_whole_file_with_umask_mode(void **state)
     qerr e;
     assert_int_equal(qfile_begin(&q, f->path, &e), 0);
     fputs("hello\n", q.f);
-    assert_int_equal(count_entries(f->dir), 1); /* only the temporary so far */
+    assert_int_equal(tmpdir_count(f->dir), 1); /* only the temporary so far */
     assert_int_equal(access(f->path, F_OK), -1);
     assert_int_equal(qfile_commit(&q, &e), 0);
     umask(old);
-    char buf[64];
-    read_all(f->path, buf, sizeof buf);
-    assert_string_equal(buf, "hello\n");
+    assert_file_is(f->path, "hello\n");
     struct stat st;
     assert_int_equal(stat(f->path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0644); /* not mkstemp's 0600 */
-    assert_int_equal(count_entries(f->dir), 1);
+    assert_int_equal(tmpdir_count(f->dir), 1);
 }
 
 static void test_qfile_abort_leaves_target_untouched(void **state)
 {
     fixture *f = *state;
-    FILE *fp = fopen(f->path, "wb");
-    assert_non_null(fp);
-    fputs("old\n", fp);
-    fclose(fp);
+    assert_int_equal(tmpdir_write_text(f->path, "old\n"), 0);
     qfile q;
     qerr e;
     assert_int_equal(qfile_begin(&q, f->path, &e), 0);
     fputs("new and longer\n", q.f);
     qfile_abort(&q);
-    char buf[64];
-    read_all(f->path, buf, sizeof buf);
-    assert_string_equal(buf, "old\n");
-    assert_int_equal(count_entries(f->dir), 1);
+    assert_file_is(f->path, "old\n");
+    assert_int_equal(tmpdir_count(f->dir), 1);
 }
 
 static void test_qfile_write_error_leaves_nothing(void **state)
@@ -143,7 +107,7 @@ static void test_qfile_write_error_leaves_nothing(void **state)
     signal(SIGXFSZ, prev);
     assert_int_equal(rc, -1);
     assert_non_null(strstr(e.msg, "out.txt: write failed"));
-    assert_int_equal(count_entries(f->dir), 0);
+    assert_int_equal(tmpdir_count(f->dir), 0);
 }
 
 static void test_qfile_removes_temporaries_of_a_killed_writer(void **state)
@@ -152,19 +116,15 @@ static void test_qfile_removes_temporaries_of_a_killed_writer(void **state)
     char stale[400], other[400];
     snprintf(stale, sizeof stale, "%s.tmpAbC123", f->path);  /* killed before commit */
     snprintf(other, sizeof other, "%s/keep.txt.tmpAbC123", f->dir); /* another file's */
-    FILE *fp = fopen(stale, "wb");
-    assert_non_null(fp);
-    fclose(fp);
-    fp = fopen(other, "wb");
-    assert_non_null(fp);
-    fclose(fp);
+    assert_int_equal(tmpdir_write_text(stale, ""), 0);
+    assert_int_equal(tmpdir_write_text(other, ""), 0);
     qfile q;
     qerr e;
     assert_int_equal(qfile_begin(&q, f->path, &e), 0);
     assert_int_equal(access(stale, F_OK), -1);
     assert_int_equal(access(other, F_OK), 0);
     assert_int_equal(qfile_commit(&q, &e), 0);
-    assert_int_equal(count_entries(f->dir), 2); /* out.txt and keep.txt.tmpAbC123 */
+    assert_int_equal(tmpdir_count(f->dir), 2); /* out.txt and keep.txt.tmpAbC123 */
 }
 
 static void test_qfile_missing_folder_is_an_error(void **state)
@@ -177,7 +137,7 @@ static void test_qfile_missing_folder_is_an_error(void **state)
     assert_int_equal(qfile_begin(&q, path, &e), -1);
     assert_non_null(strstr(e.msg, "cannot create"));
     qfile_abort(&q); /* safe after a failed begin */
-    assert_int_equal(count_entries(f->dir), 0);
+    assert_int_equal(tmpdir_count(f->dir), 0);
 }
 
 static void test_qfile_mkdirs_creates_parents_and_rejects_files(void **state)
@@ -197,9 +157,7 @@ static void test_qfile_mkdirs_creates_parents_and_rejects_files(void **state)
     assert_int_equal(rmdir(mid), 0);
     assert_int_equal(rmdir(top), 0);
 
-    FILE *file = fopen(f->path, "w"); /* a file where a folder should be */
-    assert_non_null(file);
-    fclose(file);
+    assert_int_equal(tmpdir_write_text(f->path, ""), 0); /* a file where a folder should be */
     snprintf(deep, sizeof deep, "%s/x", f->path);
     assert_int_equal(qfile_mkdirs(deep, &e), -1);
     assert_non_null(strstr(e.msg, f->path));

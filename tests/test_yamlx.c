@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
 #include "yamlx.h"
 
 typedef struct {
@@ -22,11 +22,7 @@ typedef struct {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/test_yamlx.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    if (!mkdtemp(f->dir)) {
+    if (!f || tmpdir_make("test_yamlx", f->dir, sizeof f->dir) != 0) {
         free(f);
         return -1;
     }
@@ -39,19 +35,15 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     yx_free(&f->doc);
-    unlink(f->path);
-    rmdir(f->dir);
+    int left = tmpdir_remove(f->dir);
     free(f);
-    return 0;
+    return left < 0 ? -1 : 0;
 }
 
 /* Writes text to the fixture's file and loads it; returns yx_load's result. */
 static int load(fixture *f, const char *text)
 {
-    FILE *fp = fopen(f->path, "wb");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
+    assert_int_equal(tmpdir_write_text(f->path, text), 0);
     yx_free(&f->doc);
     memset(&f->e, 0, sizeof f->e);
     return yx_load(&f->doc, f->path, &f->e);
