@@ -18,6 +18,17 @@
 /* Channels are reduced in chunks of this many double accumulators on the stack. */
 #define CHUNK 64
 
+/* Hot loops that are not GEMMs are compiled for AVX-512, AVX2 and baseline
+ * x86-64 and picked when the program loads (GCC target_clones); only the
+ * vector width changes, not the order of any sum. OpenMP outlines the body of
+ * a parallel region into a function of its own, which would not be cloned, so
+ * the cloned workers are called from inside the regions. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define LY_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LY_CLONES
+#endif
+
 q_conv_shape q_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
                                int sh, int sw, int ph, int pw)
 {
@@ -215,9 +226,7 @@ typedef float dc_vec __attribute__((vector_size(DC_VEC * sizeof(float))));
  * with FMA round once where baseline rounds twice (a machine always runs the
  * same clone). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DC_CLONES                                                  \
-    __attribute__((target_clones("avx512f", "avx2", "default"), \
-                   optimize("fp-contract=fast")))
+#define DC_CLONES LY_CLONES __attribute__((optimize("fp-contract=fast")))
 #else
 #define DC_CLONES
 #endif
@@ -762,7 +771,74 @@ void q_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
         colsum_acc(dbias, dout, b, out_n);
 }
 
-/* ---- batch norm ------------------------------------------------------------ */
+/* ---- batch norm ------------------------------------------------------------
+ * Threads own channel ranges (my_channels), cut into chunks of CHUNK channels
+ * whose per-channel sums run over the rows in order, in double; each chunk
+ * is one call of a worker compiled per instruction set (LY_CLONES). */
+
+/* Channels [k0, k1) (k1 − k0 <= CHUNK): batch statistics and the running
+ * statistics (see q_batchnorm_train_forward). Sums of d = x − x[0] in double:
+ * shifted by a sample, so a large mean does not cancel the variance away.
+ *   mean = x0 + Σd/N,  Σ(x − mean)² = Σd² − (Σd)²/N */
+LY_CLONES
+static void bn_stats_chunk(float *mean, float *rstd, float *running_mean, float *running_var,
+                           const float *inp, long n, int c, int k0, int k1, float eps,
+                           float momentum)
+{
+    double s1[CHUNK] = {0}, s2[CHUNK] = {0};
+    float x0[CHUNK];
+    SIMD
+    for (int ch = k0; ch < k1; ch++)
+        x0[ch - k0] = inp[ch];
+    for (long r = 0; r < n; r++)
+        SIMD
+        for (int ch = k0; ch < k1; ch++) {
+            double d = (double)inp[r * c + ch] - x0[ch - k0];
+            s1[ch - k0] += d;
+            s2[ch - k0] += d * d;
+        }
+    for (int ch = k0; ch < k1; ch++) {
+        double mu = x0[ch - k0] + s1[ch - k0] / n;
+        double ss = s2[ch - k0] - s1[ch - k0] * s1[ch - k0] / n;
+        ss = ss > 0.0 ? ss : 0.0;
+        mean[ch] = (float)mu;
+        rstd[ch] = (float)(1.0 / sqrt(ss / n + eps));
+        if (running_mean) {
+            running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * (float)mu;
+            running_var[ch] = (1.0f - momentum) * running_var[ch] +
+                              momentum * (float)(ss / (n - 1));
+        }
+    }
+}
+
+/* Channels [k0, k1): out = x·scale + shift, scale and shift indexed ch − k0. */
+LY_CLONES
+static void bn_affine_chunk(float *out, const float *inp, long n, int c, int k0, int k1,
+                            const float *scale, const float *shift)
+{
+    for (long r = 0; r < n; r++)
+        SIMD
+        for (int ch = k0; ch < k1; ch++)
+            out[r * c + ch] = inp[r * c + ch] * scale[ch - k0] + shift[ch - k0];
+}
+
+void q_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
+                             float *running_var, const float *inp, int n, int c, float eps,
+                             float momentum)
+{
+    assert(n > 1);
+    assert((running_mean == NULL) == (running_var == NULL));
+#pragma omp parallel if ((long)n * c > PAR_MIN)
+    {
+        int c0, c1;
+        my_channels(c, &c0, &c1);
+        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
+            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
+            bn_stats_chunk(mean, rstd, running_mean, running_var, inp, n, c, k0, k1, eps,
+                           momentum);
+        }
+    }
+}
 
 void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
                                float *running_mean, float *running_var,
@@ -771,48 +847,126 @@ void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
 {
     assert(n > 1);
     assert((running_mean == NULL) == (running_var == NULL));
-    /* Threads own channel ranges: statistics in one pass, then the output of
-     * those channels (no barrier: a thread only needs its own statistics). */
+    /* Statistics, then the output of the same channels (no barrier: a thread
+     * only needs its own statistics). */
 #pragma omp parallel if ((long)n * c > PAR_MIN)
     {
         int c0, c1;
         my_channels(c, &c0, &c1);
         for (int k0 = c0; k0 < c1; k0 += CHUNK) {
             int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
-            /* Sums of d = x − x[0] in double: shifted by a sample, so a large
-             * mean does not cancel the variance away.
-             * mean = x0 + Σd/N,  Σ(x − mean)² = Σd² − (Σd)²/N */
-            double s1[CHUNK] = {0}, s2[CHUNK] = {0};
-            float x0[CHUNK], scale[CHUNK], shift[CHUNK];
-            SIMD
-            for (int ch = k0; ch < k1; ch++)
-                x0[ch - k0] = inp[ch];
-            for (long r = 0; r < n; r++)
-                SIMD
-                for (int ch = k0; ch < k1; ch++) {
-                    double d = (double)inp[r * c + ch] - x0[ch - k0];
-                    s1[ch - k0] += d;
-                    s2[ch - k0] += d * d;
-                }
+            float scale[CHUNK], shift[CHUNK];
+            bn_stats_chunk(mean, rstd, running_mean, running_var, inp, n, c, k0, k1, eps,
+                           momentum);
+            /* out = gamma·(x − mean)·rstd + beta = x·scale + shift */
             for (int ch = k0; ch < k1; ch++) {
-                double mu = x0[ch - k0] + s1[ch - k0] / n;
-                double ss = s2[ch - k0] - s1[ch - k0] * s1[ch - k0] / n;
-                ss = ss > 0.0 ? ss : 0.0;
-                mean[ch] = (float)mu;
-                rstd[ch] = (float)(1.0 / sqrt(ss / n + eps));
-                /* out = gamma·(x − mean)·rstd + beta = x·scale + shift */
                 scale[ch - k0] = gamma[ch] * rstd[ch];
                 shift[ch - k0] = beta[ch] - mean[ch] * scale[ch - k0];
-                if (running_mean) {
-                    running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * (float)mu;
-                    running_var[ch] = (1.0f - momentum) * running_var[ch] +
-                                      momentum * (float)(ss / (n - 1));
-                }
             }
-            for (long r = 0; r < n; r++)
-                SIMD
-                for (int ch = k0; ch < k1; ch++)
-                    out[r * c + ch] = inp[r * c + ch] * scale[ch - k0] + shift[ch - k0];
+            bn_affine_chunk(out, inp, n, c, k0, k1, scale, shift);
+        }
+    }
+}
+
+/* The output gradient of element i: dout, or dout · [mask] with a mask
+ * (mask is a constant NULL or not in each inlined copy). */
+static inline __attribute__((always_inline)) float bn_dy(const float *dout,
+                                                         const uint8_t *mask, long i)
+{
+    float d = dout[i]; /* loaded unconditionally: a select, not a branch */
+    return mask ? (mask[i] ? d : 0.0f) : d;
+}
+
+/* The same as a product, dout · mask (mask 0 or 1), for the sums: GCC does
+ * not vectorize the select there. It differs from bn_dy only in the sign of
+ * a zero (which no sum can see) and where dout is not finite. */
+static inline __attribute__((always_inline)) float bn_dy_mul(const float *dout,
+                                                             const uint8_t *mask, long i)
+{
+    return mask ? dout[i] * (float)mask[i] : dout[i];
+}
+
+/* Channels [k0, k1) of q_batchnorm_train_backward(_set): with set, dinp is
+ * written (it may equal dout: each element is read before it is written). */
+static inline __attribute__((always_inline)) void
+bn_train_backward_body(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                       const uint8_t *mask, const float *inp, const float *mean,
+                       const float *rstd, const float *gamma, long n, int c, int k0, int k1,
+                       const int set)
+{
+    double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
+    for (long r = 0; r < n; r++)
+        SIMD
+        for (int ch = k0; ch < k1; ch++) {
+            float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
+            float dy = bn_dy_mul(dout, mask, r * c + ch);
+            sdy[ch - k0] += dy;
+            sdyx[ch - k0] += (double)dy * xhat;
+        }
+    if (dbeta)
+        SIMD
+        for (int ch = k0; ch < k1; ch++)
+            dbeta[ch] += (float)sdy[ch - k0];
+    if (dgamma)
+        SIMD
+        for (int ch = k0; ch < k1; ch++)
+            dgamma[ch] += (float)sdyx[ch - k0];
+    if (!dinp)
+        return;
+    float mdy[CHUNK], mdyx[CHUNK], g[CHUNK];
+    SIMD
+    for (int ch = k0; ch < k1; ch++) {
+        mdy[ch - k0] = (float)(sdy[ch - k0] / n);
+        mdyx[ch - k0] = (float)(sdyx[ch - k0] / n);
+        g[ch - k0] = gamma[ch] * rstd[ch];
+    }
+    for (long r = 0; r < n; r++)
+        SIMD
+        for (int ch = k0; ch < k1; ch++) {
+            float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
+            float v = g[ch - k0] *
+                      (bn_dy(dout, mask, r * c + ch) - mdy[ch - k0] - xhat * mdyx[ch - k0]);
+            if (set)
+                dinp[r * c + ch] = v;
+            else
+                dinp[r * c + ch] += v;
+        }
+}
+
+LY_CLONES
+static void bn_train_backward_chunk(float *dinp, float *dgamma, float *dbeta,
+                                    const float *dout, const uint8_t *mask, const float *inp,
+                                    const float *mean, const float *rstd, const float *gamma,
+                                    long n, int c, int k0, int k1, int set)
+{
+    /* one copy of the loops per case, so that each vectorizes without tests */
+    if (set && mask)
+        bn_train_backward_body(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, n, c,
+                               k0, k1, 1);
+    else if (set)
+        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, n, c,
+                               k0, k1, 1);
+    else if (mask)
+        bn_train_backward_body(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, n, c,
+                               k0, k1, 0);
+    else
+        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, n, c,
+                               k0, k1, 0);
+}
+
+static void bn_train_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                              const uint8_t *mask, const float *inp, const float *mean,
+                              const float *rstd, const float *gamma, int n, int c, int set)
+{
+    /* the sums go to this thread's own channels, so no barrier is needed */
+#pragma omp parallel if ((long)n * c > PAR_MIN)
+    {
+        int c0, c1;
+        my_channels(c, &c0, &c1);
+        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
+            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
+            bn_train_backward_chunk(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, n,
+                                    c, k0, k1, set);
         }
     }
 }
@@ -825,47 +979,15 @@ void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
                                 const float *mean, const float *rstd, const float *gamma,
                                 int n, int c)
 {
-#pragma omp parallel if ((long)n * c > PAR_MIN)
-    {
-        int c0, c1;
-        my_channels(c, &c0, &c1);
-        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
-            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
-            double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
-            for (long r = 0; r < n; r++)
-                SIMD
-                for (int ch = k0; ch < k1; ch++) {
-                    float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
-                    sdy[ch - k0] += dout[r * c + ch];
-                    sdyx[ch - k0] += (double)dout[r * c + ch] * xhat;
-                }
-            if (dbeta)
-                SIMD
-                for (int ch = k0; ch < k1; ch++)
-                    dbeta[ch] += (float)sdy[ch - k0];
-            if (dgamma)
-                SIMD
-                for (int ch = k0; ch < k1; ch++)
-                    dgamma[ch] += (float)sdyx[ch - k0];
-            if (dinp) {
-                /* the sums go to this thread's own channels, so no barrier is needed */
-                float mdy[CHUNK], mdyx[CHUNK], g[CHUNK];
-                SIMD
-                for (int ch = k0; ch < k1; ch++) {
-                    mdy[ch - k0] = (float)(sdy[ch - k0] / n);
-                    mdyx[ch - k0] = (float)(sdyx[ch - k0] / n);
-                    g[ch - k0] = gamma[ch] * rstd[ch];
-                }
-                for (long r = 0; r < n; r++)
-                    SIMD
-                    for (int ch = k0; ch < k1; ch++) {
-                        float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
-                        dinp[r * c + ch] += g[ch - k0] *
-                            (dout[r * c + ch] - mdy[ch - k0] - xhat * mdyx[ch - k0]);
-                    }
-            }
-        }
-    }
+    bn_train_backward(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, n, c, 0);
+}
+
+void q_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
+                                    const float *dout, const uint8_t *mask, const float *inp,
+                                    const float *mean, const float *rstd, const float *gamma,
+                                    int n, int c)
+{
+    bn_train_backward(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, n, c, 1);
 }
 
 /* Per channel: r = 1/sqrt(rv + eps), written for channels [k0, k1). */
@@ -892,10 +1014,86 @@ void q_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
                 scale[ch - k0] = gamma[ch] * r[ch - k0];
                 shift[ch - k0] = beta[ch] - running_mean[ch] * scale[ch - k0];
             }
-            for (long row = 0; row < n; row++)
-                SIMD
-                for (int ch = k0; ch < k1; ch++)
-                    out[row * c + ch] = inp[row * c + ch] * scale[ch - k0] + shift[ch - k0];
+            bn_affine_chunk(out, inp, n, c, k0, k1, scale, shift);
+        }
+    }
+}
+
+/* Channels [k0, k1) of q_batchnorm_eval_backward(_set), r = 1/sqrt(rv + eps). */
+static inline __attribute__((always_inline)) void
+bn_eval_backward_body(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                      const uint8_t *mask, const float *inp, const float *gamma,
+                      const float *running_mean, const float *r, long n, int c, int k0, int k1,
+                      const int set)
+{
+    if (dgamma || dbeta) {
+        double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
+        for (long row = 0; row < n; row++)
+            SIMD
+            for (int ch = k0; ch < k1; ch++) {
+                float xhat = (inp[row * c + ch] - running_mean[ch]) * r[ch - k0];
+                float dy = bn_dy_mul(dout, mask, row * c + ch);
+                sdy[ch - k0] += dy;
+                sdyx[ch - k0] += (double)dy * xhat;
+            }
+        for (int ch = k0; ch < k1; ch++) {
+            if (dbeta)
+                dbeta[ch] += (float)sdy[ch - k0];
+            if (dgamma)
+                dgamma[ch] += (float)sdyx[ch - k0];
+        }
+    }
+    if (!dinp)
+        return;
+    float g[CHUNK];
+    for (int ch = k0; ch < k1; ch++)
+        g[ch - k0] = gamma[ch] * r[ch - k0];
+    for (long row = 0; row < n; row++)
+        SIMD
+        for (int ch = k0; ch < k1; ch++) {
+            float v = g[ch - k0] * bn_dy(dout, mask, row * c + ch);
+            if (set)
+                dinp[row * c + ch] = v;
+            else
+                dinp[row * c + ch] += v;
+        }
+}
+
+LY_CLONES
+static void bn_eval_backward_chunk(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                                   const uint8_t *mask, const float *inp, const float *gamma,
+                                   const float *running_mean, const float *r, long n, int c,
+                                   int k0, int k1, int set)
+{
+    if (set && mask)
+        bn_eval_backward_body(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r, n,
+                              c, k0, k1, 1);
+    else if (set)
+        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r, n,
+                              c, k0, k1, 1);
+    else if (mask)
+        bn_eval_backward_body(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r, n,
+                              c, k0, k1, 0);
+    else
+        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r, n,
+                              c, k0, k1, 0);
+}
+
+static void bn_eval_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                             const uint8_t *mask, const float *inp, const float *gamma,
+                             const float *running_mean, const float *running_var, int n, int c,
+                             float eps, int set)
+{
+#pragma omp parallel if ((long)n * c > PAR_MIN)
+    {
+        int c0, c1;
+        my_channels(c, &c0, &c1);
+        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
+            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
+            float r[CHUNK];
+            running_rstd(r, running_var, k0, k1, eps);
+            bn_eval_backward_chunk(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r,
+                                   n, c, k0, k1, set);
         }
     }
 }
@@ -907,39 +1105,17 @@ void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
                                const float *running_mean, const float *running_var,
                                int n, int c, float eps)
 {
-#pragma omp parallel if ((long)n * c > PAR_MIN)
-    {
-        int c0, c1;
-        my_channels(c, &c0, &c1);
-        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
-            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
-            float r[CHUNK], g[CHUNK];
-            running_rstd(r, running_var, k0, k1, eps);
-            for (int ch = k0; ch < k1; ch++)
-                g[ch - k0] = gamma[ch] * r[ch - k0];
-            if (dinp)
-                for (long row = 0; row < n; row++)
-                    SIMD
-                    for (int ch = k0; ch < k1; ch++)
-                        dinp[row * c + ch] += g[ch - k0] * dout[row * c + ch];
-            if (dgamma || dbeta) {
-                double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
-                for (long row = 0; row < n; row++)
-                    SIMD
-                    for (int ch = k0; ch < k1; ch++) {
-                        float xhat = (inp[row * c + ch] - running_mean[ch]) * r[ch - k0];
-                        sdy[ch - k0] += dout[row * c + ch];
-                        sdyx[ch - k0] += (double)dout[row * c + ch] * xhat;
-                    }
-                for (int ch = k0; ch < k1; ch++) {
-                    if (dbeta)
-                        dbeta[ch] += (float)sdy[ch - k0];
-                    if (dgamma)
-                        dgamma[ch] += (float)sdyx[ch - k0];
-                }
-            }
-        }
-    }
+    bn_eval_backward(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, running_var, n,
+                     c, eps, 0);
+}
+
+void q_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
+                                   const float *dout, const uint8_t *mask, const float *inp,
+                                   const float *gamma, const float *running_mean,
+                                   const float *running_var, int n, int c, float eps)
+{
+    bn_eval_backward(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, running_var, n,
+                     c, eps, 1);
 }
 
 /* ---- activations ----------------------------------------------------------- */
@@ -982,28 +1158,26 @@ void q_relu6_backward(float *dinp, const float *dout, const float *out, size_t n
 
 /* ---- pools ----------------------------------------------------------------- */
 
-void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s)
+/* Image b of q_maxpool_forward. */
+LY_CLONES
+static void maxpool_image(float *out, const float *inp, const q_conv_shape *s, int b)
 {
-    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
     int c = s->c;
-#pragma omp parallel for collapse(2)
-    for (int b = 0; b < s->b; b++) {
-        for (int oy = 0; oy < s->oh; oy++) {
-            for (int ox = 0; ox < s->ow; ox++) {
-                float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
-                for (int ky = 0; ky < s->kh; ky++) {
-                    for (int kx = 0; kx < s->kw; kx++) {
-                        int iy = oy * s->sh + ky, ix = ox * s->sw + kx;
-                        const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
-                        if (ky == 0 && kx == 0) {
-                            SIMD
-                            for (int ch = 0; ch < c; ch++)
-                                o[ch] = x[ch];
-                        } else {
-                            SIMD
-                            for (int ch = 0; ch < c; ch++)
-                                o[ch] = x[ch] > o[ch] ? x[ch] : o[ch];
-                        }
+    for (int oy = 0; oy < s->oh; oy++) {
+        for (int ox = 0; ox < s->ow; ox++) {
+            float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+            for (int ky = 0; ky < s->kh; ky++) {
+                for (int kx = 0; kx < s->kw; kx++) {
+                    int iy = oy * s->sh + ky, ix = ox * s->sw + kx;
+                    const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
+                    if (ky == 0 && kx == 0) {
+                        SIMD
+                        for (int ch = 0; ch < c; ch++)
+                            o[ch] = x[ch];
+                    } else {
+                        SIMD
+                        for (int ch = 0; ch < c; ch++)
+                            o[ch] = x[ch] > o[ch] ? x[ch] : o[ch];
                     }
                 }
             }
@@ -1011,56 +1185,71 @@ void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s)
     }
 }
 
-/* out = max over the window  ⇒  dinp[first argmax] += dout (threads own images).
- * Per chunk of channels: the window maximum, then a scan in window order that
- * routes dout to the first element equal to it (branch-free, along channels). */
+void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s)
+{
+    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
+#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
+    for (int b = 0; b < s->b; b++)
+        maxpool_image(out, inp, s, b);
+}
+
+/* Image b of q_maxpool_backward: per chunk of channels, the window maximum,
+ * then a scan in window order that routes dout to the first element equal to
+ * it (branch-free, along channels). */
+LY_CLONES
+static void maxpool_backward_image(float *dinp, const float *dout, const float *inp,
+                                   const q_conv_shape *s, int b)
+{
+    int c = s->c;
+    for (int oy = 0; oy < s->oh; oy++) {
+        for (int ox = 0; ox < s->ow; ox++) {
+            const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+            for (int k0 = 0; k0 < c; k0 += CHUNK) {
+                int kn = c - k0 < CHUNK ? c - k0 : CHUNK;
+                float mx[CHUNK], left[CHUNK]; /* left: gradient not yet routed */
+                for (int ky = 0; ky < s->kh; ky++)
+                    for (int kx = 0; kx < s->kw; kx++) {
+                        const float *x = inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                                ox * s->sw + kx) * c + k0;
+                        if (ky == 0 && kx == 0) {
+                            SIMD
+                            for (int j = 0; j < kn; j++)
+                                mx[j] = x[j];
+                        } else {
+                            SIMD
+                            for (int j = 0; j < kn; j++)
+                                mx[j] = x[j] > mx[j] ? x[j] : mx[j];
+                        }
+                    }
+                SIMD
+                for (int j = 0; j < kn; j++)
+                    left[j] = d[k0 + j];
+                for (int ky = 0; ky < s->kh; ky++)
+                    for (int kx = 0; kx < s->kw; kx++) {
+                        size_t at = (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                     ox * s->sw + kx) * c + k0;
+                        SIMD
+                        for (int j = 0; j < kn; j++) {
+                            /* 0/1 as a number, not a branch (the compare of floats
+                             * would otherwise block vectorization) */
+                            float g = (float)(inp[at + j] == mx[j]) * left[j];
+                            dinp[at + j] += g;
+                            left[j] -= g;
+                        }
+                    }
+            }
+        }
+    }
+}
+
+/* out = max over the window  ⇒  dinp[first argmax] += dout (threads own images) */
 void q_maxpool_backward(float *dinp, const float *dout, const float *inp,
                         const q_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
-    int c = s->c;
-#pragma omp parallel for
-    for (int b = 0; b < s->b; b++) {
-        for (int oy = 0; oy < s->oh; oy++) {
-            for (int ox = 0; ox < s->ow; ox++) {
-                const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
-                for (int k0 = 0; k0 < c; k0 += CHUNK) {
-                    int kn = c - k0 < CHUNK ? c - k0 : CHUNK;
-                    float mx[CHUNK], left[CHUNK]; /* left: gradient not yet routed */
-                    for (int ky = 0; ky < s->kh; ky++)
-                        for (int kx = 0; kx < s->kw; kx++) {
-                            const float *x = inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
-                                                    ox * s->sw + kx) * c + k0;
-                            if (ky == 0 && kx == 0) {
-                                SIMD
-                                for (int j = 0; j < kn; j++)
-                                    mx[j] = x[j];
-                            } else {
-                                SIMD
-                                for (int j = 0; j < kn; j++)
-                                    mx[j] = x[j] > mx[j] ? x[j] : mx[j];
-                            }
-                        }
-                    SIMD
-                    for (int j = 0; j < kn; j++)
-                        left[j] = d[k0 + j];
-                    for (int ky = 0; ky < s->kh; ky++)
-                        for (int kx = 0; kx < s->kw; kx++) {
-                            size_t at = (((size_t)b * s->h + oy * s->sh + ky) * s->w +
-                                         ox * s->sw + kx) * c + k0;
-                            SIMD
-                            for (int j = 0; j < kn; j++) {
-                                /* 0/1 as a number, not a branch (the compare of floats
-                                 * would otherwise block vectorization) */
-                                float g = (float)(inp[at + j] == mx[j]) * left[j];
-                                dinp[at + j] += g;
-                                left[j] -= g;
-                            }
-                        }
-                }
-            }
-        }
-    }
+#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
+    for (int b = 0; b < s->b; b++)
+        maxpool_backward_image(dinp, dout, inp, s, b);
 }
 
 void q_avgpool_forward(float *out, const float *inp, const q_conv_shape *s)

@@ -126,6 +126,13 @@ void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
                                const float *inp, const float *gamma, const float *beta,
                                int n, int c, float eps, float momentum);
 
+/* The statistics of q_batchnorm_train_forward alone (mean, rstd and the
+ * running statistics, bit-identical), without the output: for a caller that
+ * fuses the normalisation into its next pass. */
+void q_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
+                             float *running_var, const float *inp, int n, int c, float eps,
+                             float momentum);
+
 /* out = gamma·(x - mean)·rstd + beta with mean, rstd functions of the batch ⇒
  *   dbeta  += Σ dout,   dgamma += Σ dout · xhat,
  *   dinp   += gamma · rstd / N · (N · dout − Σ dout − xhat · Σ dout·xhat)
@@ -135,6 +142,15 @@ void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
                                 const float *dout, const float *inp,
                                 const float *mean, const float *rstd, const float *gamma,
                                 int n, int c);
+
+/* q_batchnorm_train_backward for an output gradient dout · [mask] (mask
+ * (N, C) bytes, 0 or 1; NULL: dout as is), that WRITES dinp (=) instead of
+ * accumulating: the fused form of "apply the mask, zero dinp, backward" for a
+ * trainer whose BN output feeds a masked activation. dinp may equal dout. */
+void q_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
+                                    const float *dout, const uint8_t *mask, const float *inp,
+                                    const float *mean, const float *rstd, const float *gamma,
+                                    int n, int c);
 
 /* Eval: out = gamma · (x − running_mean) / sqrt(running_var + eps) + beta.
  * out, inp (N, C); gamma, beta, running_mean, running_var (C). */
@@ -149,6 +165,13 @@ void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
                                const float *dout, const float *inp, const float *gamma,
                                const float *running_mean, const float *running_var,
                                int n, int c, float eps);
+
+/* q_batchnorm_eval_backward with dout · [mask] and dinp WRITTEN (=), as
+ * q_batchnorm_train_backward_set. */
+void q_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
+                                   const float *dout, const uint8_t *mask, const float *inp,
+                                   const float *gamma, const float *running_mean,
+                                   const float *running_var, int n, int c, float eps);
 
 /* ---- activations (elementwise on n floats; out may equal inp) -------------- */
 

@@ -497,11 +497,11 @@ static void act_forward(float *y, size_t cnt, q_act act, uint8_t *mask, float *l
     *hi = mx;
 }
 
-/* The output stage of a layer with a fake quantizer: act, observer, fq. */
-static void output_stage(net *n, net_layer *L, float *y, size_t cnt, int training)
+/* The quantization stage of a layer with a fake quantizer, after its
+ * activation (whose result spans [lo, hi]): observer, fq. */
+static void quant_stage(net *n, net_layer *L, float *y, size_t cnt, int training, float lo,
+                        float hi)
 {
-    float lo, hi;
-    act_forward(y, cnt, L->act, L->mask, &lo, &hi);
     if (!n->qat)
         return;
     if (training)
@@ -509,6 +509,115 @@ static void output_stage(net *n, net_layer *L, float *y, size_t cnt, int trainin
     fq_params p = {0.0f, 0, -128, 127};
     if (n->fq_acts && obs_act_qparams(&L->obs, &p.scale, &p.zero_point) == 0)
         fq_forward_and_mask_f32(y, (int64_t)cnt, p, y, L->mask);
+}
+
+/* The output stage of a layer with a fake quantizer: act, observer, fq. */
+static void output_stage(net *n, net_layer *L, float *y, size_t cnt, int training)
+{
+    float lo, hi;
+    act_forward(y, cnt, L->act, L->mask, &lo, &hi);
+    quant_stage(n, L, y, cnt, training, lo, hi);
+}
+
+/* One chunk of rows of the batch norm's output and the fused activation:
+ *   y = act(z·scale + shift)   (scale = gamma·rstd, shift = beta − mean·scale)
+ * with the activation's mask and the range of y, as act_chunk. The range is
+ * kept per channel (lanes of a vector) over the rows and reduced at the end:
+ * rows are short (C floats), too short for a reduction each. */
+#define BN_LANES 64
+NET_SIMD_CLONES
+static void bn_act_chunk(float *y, const float *z, size_t rows, int32_t c, const float *scale,
+                         const float *shift, q_act act, uint8_t *mask, float *lo, float *hi)
+{
+    float mn = INFINITY, mx = -INFINITY;
+    for (int32_t k0 = 0; k0 < c; k0 += BN_LANES) {
+        int32_t kn = c - k0 < BN_LANES ? c - k0 : BN_LANES;
+        float mnv[BN_LANES], mxv[BN_LANES];
+        const float *sc = scale + k0, *sh = shift + k0;
+        for (int32_t k = 0; k < kn; k++)
+            mnv[k] = INFINITY, mxv[k] = -INFINITY;
+        for (size_t r = 0; r < rows; r++) {
+            size_t at = r * (size_t)c + (size_t)k0;
+            const float *zr = z + at;
+            float *yr = y + at;
+            uint8_t *mr = mask + at;
+            if (act == Q_ACT_RELU) {
+#pragma omp simd
+                for (int32_t k = 0; k < kn; k++) {
+                    float v = zr[k] * sc[k] + sh[k];
+                    mr[k] = v > 0.0f;
+                    v = v > 0.0f ? v : 0.0f; /* y = max(0, u) */
+                    yr[k] = v;
+                    mnv[k] = v < mnv[k] ? v : mnv[k];
+                    mxv[k] = v > mxv[k] ? v : mxv[k];
+                }
+            } else if (act == Q_ACT_RELU6) {
+#pragma omp simd
+                for (int32_t k = 0; k < kn; k++) {
+                    float v = zr[k] * sc[k] + sh[k];
+                    mr[k] = (uint8_t)((v > 0.0f) & (v < 6.0f));
+                    v = v > 0.0f ? v : 0.0f; /* y = clamp(u, 0, 6) */
+                    v = v < 6.0f ? v : 6.0f;
+                    yr[k] = v;
+                    mnv[k] = v < mnv[k] ? v : mnv[k];
+                    mxv[k] = v > mxv[k] ? v : mxv[k];
+                }
+            } else {
+#pragma omp simd
+                for (int32_t k = 0; k < kn; k++) {
+                    float v = zr[k] * sc[k] + sh[k];
+                    mr[k] = 1;
+                    yr[k] = v;
+                    mnv[k] = v < mnv[k] ? v : mnv[k];
+                    mxv[k] = v > mxv[k] ? v : mxv[k];
+                }
+            }
+        }
+        for (int32_t k = 0; k < kn; k++) {
+            mn = mnv[k] < mn ? mnv[k] : mn;
+            mx = mxv[k] > mx ? mxv[k] : mx;
+        }
+    }
+    *lo = mn;
+    *hi = mx;
+}
+
+/* u = BN(z), then the fused activation, in one pass over z (the same
+ * arithmetic as q_batchnorm_*_forward followed by act_forward): with batch
+ * statistics (computed here, running statistics updated) when
+ * L->bn_batch_stats, else the running statistics. out (rows, C); the
+ * activation's mask and the range of out as act_forward. */
+static void bn_act_forward(net_layer *L, float *out, size_t rows, float *lo, float *hi)
+{
+    int32_t c = L->out_c;
+    float scale[c], shift[c];
+    if (L->bn_batch_stats) {
+        q_batchnorm_train_stats(L->bn_mean, L->bn_rstd, L->running_mean, L->running_var, L->z,
+                                (int)rows, c, NET_BN_EPS, NET_BN_MOMENTUM);
+        for (int32_t k = 0; k < c; k++) {
+            scale[k] = L->gamma[k] * L->bn_rstd[k];
+            shift[k] = L->beta[k] - L->bn_mean[k] * scale[k];
+        }
+    } else {
+        for (int32_t k = 0; k < c; k++) {
+            scale[k] = L->gamma[k] * (1.0f / sqrtf(L->running_var[k] + NET_BN_EPS));
+            shift[k] = L->beta[k] - L->running_mean[k] * scale[k];
+        }
+    }
+    float mn = INFINITY, mx = -INFINITY;
+    size_t per = NET_CHUNK / (size_t)c + 1, chunks = (rows + per - 1) / per;
+#pragma omp parallel for schedule(static) reduction(min : mn) reduction(max : mx) \
+    if (chunks > 1)
+    for (size_t k = 0; k < chunks; k++) {
+        size_t r0 = k * per, len = rows - r0 < per ? rows - r0 : per;
+        float l, h;
+        bn_act_chunk(out + r0 * (size_t)c, L->z + r0 * (size_t)c, len, c, scale, shift, L->act,
+                     L->mask + r0 * (size_t)c, &l, &h);
+        mn = l < mn ? l : mn;
+        mx = h > mx ? h : mx;
+    }
+    *lo = mn;
+    *hi = mx;
 }
 
 /* z[r, c] *= inv[c] over rows of C (the rescale by 1 / sf). */
@@ -567,15 +676,12 @@ static void forward_layer(net *n, int i, int b, int training)
             if (n->qat) /* z = conv(x, wq) / sf */
                 scale_channels(L->z, rows, L->out_c, L->inv_sf);
             L->bn_batch_stats = training && !(n->qat && n->bn_frozen);
-            if (L->bn_batch_stats)
-                q_batchnorm_train_forward(out, L->bn_mean, L->bn_rstd, L->running_mean,
-                                          L->running_var, L->z, L->gamma, L->beta, (int)rows,
-                                          L->out_c, NET_BN_EPS, NET_BN_MOMENTUM);
-            else
-                q_batchnorm_eval_forward(out, L->z, L->gamma, L->beta, L->running_mean,
-                                         L->running_var, (int)rows, L->out_c, NET_BN_EPS);
+            float lo, hi;
+            bn_act_forward(L, out, rows, &lo, &hi);
+            quant_stage(n, L, out, cnt, training, lo, hi);
+        } else {
+            output_stage(n, L, out, cnt, training);
         }
-        output_stage(n, L, out, cnt, training);
         break;
     }
     case CFG_MAXPOOL: {
@@ -674,7 +780,7 @@ static void backward_layer(net *n, int i, int b)
     size_t cnt = rows * (size_t)L->out_shape.c;
     q_shape in = L->in_shape;
 
-    if (L->mask)
+    if (L->mask && !L->bn) /* with BN, the BN backward applies it */
         apply_mask(dout, L->mask, cnt);
 
     switch (L->type) {
@@ -684,16 +790,17 @@ static void backward_layer(net *n, int i, int b)
         const float *dy = dout;
         double *dsf = n->dsf;
         if (L->bn) {
-            /* u = BN(z) ⇒ dz, dgamma, dbeta */
+            /* out = act(u) (masked: the activation's derivative and the STE),
+             * u = BN(z) ⇒ dz (written), dgamma, dbeta */
             float *dz = n->dz;
-            memset(dz, 0, cnt * sizeof(float));
             if (L->bn_batch_stats)
-                q_batchnorm_train_backward(dz, L->dgamma, L->dbeta, dout, L->z, L->bn_mean,
-                                           L->bn_rstd, L->gamma, (int)rows, L->out_c);
+                q_batchnorm_train_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
+                                               L->bn_mean, L->bn_rstd, L->gamma, (int)rows,
+                                               L->out_c);
             else
-                q_batchnorm_eval_backward(dz, L->dgamma, L->dbeta, dout, L->z, L->gamma,
-                                          L->running_mean, L->running_var, (int)rows,
-                                          L->out_c, NET_BN_EPS);
+                q_batchnorm_eval_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
+                                              L->gamma, L->running_mean, L->running_var,
+                                              (int)rows, L->out_c, NET_BN_EPS);
             if (n->qat) {
                 /* z = y / sf ⇒ dy = dz / sf,  dsf = −Σ dz · y / sf² = −Σ dz · z / sf */
                 int32_t C = L->out_c;

@@ -553,6 +553,74 @@ static void relu6_bwd(void *p, const float *dout)
     q_relu6_backward(c->dx, dout, c->out, (size_t)c->n);
 }
 
+/* The fused batch-norm entry points against the plain ones, bit for bit:
+ * q_batchnorm_train_stats = the statistics of q_batchnorm_train_forward;
+ * q_batchnorm_*_backward_set(mask) = mask applied to dout, then the plain
+ * backward into zeros (in place too, dinp == dout). 70 channels: a full and a
+ * partial chunk. */
+static void test_layers_batchnorm_fused_entry_points(void **state)
+{
+    (void)state;
+    enum { N = 37, C = 70 };
+    q_rng r;
+    q_rng_seed(&r, 22);
+    float *x = rand_buf(&r, N * C, -2, 3), *dout = rand_buf(&r, N * C, -1, 1);
+    float *g = rand_buf(&r, C, 0.5f, 1.5f), *bt = rand_buf(&r, C, -1, 1);
+    float *rv = rand_buf(&r, C, 0.5f, 2.0f), *rm = rand_buf(&r, C, -1, 1);
+    uint8_t mask[N * C];
+    float *masked = zbuf(N * C);
+    for (int i = 0; i < N * C; i++) {
+        mask[i] = (uint8_t)(q_rng_below(&r, 3) != 0);
+        masked[i] = mask[i] ? dout[i] : 0.0f;
+    }
+    /* statistics */
+    float *out = zbuf(N * C), mean[C], rstd[C], mean2[C], rstd2[C];
+    float rm1[C], rv1[C], rm2[C], rv2[C];
+    memcpy(rm1, rm, sizeof rm1);
+    memcpy(rv1, rv, sizeof rv1);
+    memcpy(rm2, rm, sizeof rm2);
+    memcpy(rv2, rv, sizeof rv2);
+    q_batchnorm_train_forward(out, mean, rstd, rm1, rv1, x, g, bt, N, C, 1e-5f, 0.1f);
+    q_batchnorm_train_stats(mean2, rstd2, rm2, rv2, x, N, C, 1e-5f, 0.1f);
+    assert_memory_equal(mean, mean2, sizeof mean);
+    assert_memory_equal(rstd, rstd2, sizeof rstd);
+    assert_memory_equal(rm1, rm2, sizeof rm1);
+    assert_memory_equal(rv1, rv2, sizeof rv1);
+    /* train backward: plain (into zeros) vs set, separate and in place */
+    float *want = zbuf(N * C + 2 * C), *got = zbuf(N * C + 2 * C), *inplace = zbuf(N * C);
+    q_batchnorm_train_backward(want, want + N * C, want + N * C + C, masked, x, mean, rstd, g,
+                               N, C);
+    for (int i = 0; i < N * C; i++)
+        got[i] = NAN; /* written, never read */
+    q_batchnorm_train_backward_set(got, got + N * C, got + N * C + C, dout, mask, x, mean, rstd,
+                                   g, N, C);
+    assert_memory_equal(want, got, sizeof(float) * (N * C + 2 * C));
+    memcpy(inplace, dout, sizeof(float) * N * C);
+    q_batchnorm_train_backward_set(inplace, NULL, NULL, inplace, mask, x, mean, rstd, g, N, C);
+    assert_memory_equal(want, inplace, sizeof(float) * N * C);
+    /* eval backward */
+    memset(want, 0, sizeof(float) * (N * C + 2 * C));
+    memset(got, 0, sizeof(float) * (N * C + 2 * C));
+    q_batchnorm_eval_backward(want, want + N * C, want + N * C + C, masked, x, g, rm, rv, N, C,
+                              1e-5f);
+    for (int i = 0; i < N * C; i++)
+        got[i] = NAN;
+    q_batchnorm_eval_backward_set(got, got + N * C, got + N * C + C, dout, mask, x, g, rm, rv,
+                                  N, C, 1e-5f);
+    assert_memory_equal(want, got, sizeof(float) * (N * C + 2 * C));
+    free(x);
+    free(dout);
+    free(g);
+    free(bt);
+    free(rv);
+    free(rm);
+    free(masked);
+    free(out);
+    free(want);
+    free(got);
+    free(inplace);
+}
+
 static void test_layers_relu_gradcheck(void **state)
 {
     (void)state;
@@ -1191,6 +1259,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_layers_batchnorm_train_gradcheck),
         cmocka_unit_test(test_layers_batchnorm_eval_gradcheck),
         cmocka_unit_test(test_layers_batchnorm_train_forward_stats),
+        cmocka_unit_test(test_layers_batchnorm_fused_entry_points),
         cmocka_unit_test(test_layers_relu_gradcheck),
         cmocka_unit_test(test_layers_pool_gradcheck),
         cmocka_unit_test(test_layers_maxpool_ties_first),
