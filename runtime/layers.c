@@ -1193,14 +1193,19 @@ void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s)
         maxpool_image(out, inp, s, b);
 }
 
-/* Image b of q_maxpool_backward: per chunk of channels, the window maximum,
- * then a scan in window order that routes dout to the first element equal to
- * it (branch-free, along channels). */
-LY_CLONES
-static void maxpool_backward_image(float *dinp, const float *dout, const float *inp,
-                                   const q_conv_shape *s, int b)
+/* Image b of q_maxpool_backward(_set): per chunk of channels, the window
+ * maximum, then a scan in window order that routes dout to the first element
+ * equal to it (branch-free, along channels). With set (windows that do not
+ * overlap), the image's dinp is written: zeros first where no window or a
+ * window's other elements lie. */
+static inline __attribute__((always_inline)) void
+maxpool_backward_body(float *dinp, const float *dout, const float *inp, const q_conv_shape *s,
+                      int b, const int set)
 {
     int c = s->c;
+    if (set && (s->oh * s->sh != s->h || s->ow * s->sw != s->w || s->sh != s->kh ||
+                s->sw != s->kw)) /* some elements lie in no window */
+        memset(dinp + (size_t)b * s->h * s->w * c, 0, sizeof(float) * (size_t)s->h * s->w * c);
     for (int oy = 0; oy < s->oh; oy++) {
         for (int ox = 0; ox < s->ow; ox++) {
             const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
@@ -1233,13 +1238,26 @@ static void maxpool_backward_image(float *dinp, const float *dout, const float *
                             /* 0/1 as a number, not a branch (the compare of floats
                              * would otherwise block vectorization) */
                             float g = (float)(inp[at + j] == mx[j]) * left[j];
-                            dinp[at + j] += g;
+                            if (set) /* + 0: a −0 (0 · negative) becomes 0, as 0 + g */
+                                dinp[at + j] = g + 0.0f;
+                            else
+                                dinp[at + j] += g;
                             left[j] -= g;
                         }
                     }
             }
         }
     }
+}
+
+LY_CLONES
+static void maxpool_backward_image(float *dinp, const float *dout, const float *inp,
+                                   const q_conv_shape *s, int b, int set)
+{
+    if (set)
+        maxpool_backward_body(dinp, dout, inp, s, b, 1);
+    else
+        maxpool_backward_body(dinp, dout, inp, s, b, 0);
 }
 
 /* out = max over the window  ⇒  dinp[first argmax] += dout (threads own images) */
@@ -1249,7 +1267,17 @@ void q_maxpool_backward(float *dinp, const float *dout, const float *inp,
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
 #pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
     for (int b = 0; b < s->b; b++)
-        maxpool_backward_image(dinp, dout, inp, s, b);
+        maxpool_backward_image(dinp, dout, inp, s, b, 0);
+}
+
+void q_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
+                            const q_conv_shape *s)
+{
+    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
+    assert(s->sh >= s->kh && s->sw >= s->kw);
+#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
+    for (int b = 0; b < s->b; b++)
+        maxpool_backward_image(dinp, dout, inp, s, b, 1);
 }
 
 void q_avgpool_forward(float *out, const float *inp, const q_conv_shape *s)

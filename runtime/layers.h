@@ -198,6 +198,12 @@ void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s);
  * dinp (B, H, W, C); dout (B, OH, OW, C); inp (B, H, W, C). */
 void q_maxpool_backward(float *dinp, const float *dout, const float *inp,
                         const q_conv_shape *s);
+/* q_maxpool_backward for windows that do not overlap (stride >= kernel on
+ * both axes), WRITING (=) dinp: the first argmax of each window gets dout, its
+ * other elements and those in no window 0. For a trainer that would
+ * otherwise zero dinp first. */
+void q_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
+                            const q_conv_shape *s);
 
 /* out[b,oy,ox,c] = Σ_{ky,kx} inp[b, oy*sh+ky, ox*sw+kx, c] / (KH·KW)
  * out (B, OH, OW, C); inp (B, H, W, C). */

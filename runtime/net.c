@@ -770,7 +770,16 @@ static void qat_weight_grad(net_layer *L, const float *dwq, double *dsf)
     }
 }
 
-static void backward_layer(net *n, int i, int b)
+/* A max pool whose windows do not overlap writes its input's gradient
+ * whole (q_maxpool_backward_set), so that gradient needs no zeroing. */
+static int maxpool_sets(const net_layer *L)
+{
+    return L->type == CFG_MAXPOOL && L->sh >= L->kh && L->sw >= L->kw;
+}
+
+/* Layer i's backward; set_dx: the layer writes (=) its input's gradient
+ * instead of accumulating (only where maxpool_sets). */
+static void backward_layer(net *n, int i, int b, int set_dx)
 {
     net_layer *L = &n->layers[i];
     const float *x = n->t[L->input];
@@ -842,7 +851,10 @@ static void backward_layer(net *n, int i, int b)
             break;
         q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw, L->sh,
                                             L->sw, 0, 0);
-        q_maxpool_backward(dx, dout, x, &cs);
+        if (set_dx)
+            q_maxpool_backward_set(dx, dout, x, &cs);
+        else
+            q_maxpool_backward(dx, dout, x, &cs);
         break;
     }
     case CFG_AVGPOOL:
@@ -881,8 +893,9 @@ float net_loss_backward(net *n, const int32_t *labels, int backward)
     float loss = q_softmax_xent(n->dt[last], n->t[last], labels, b, n->n_classes);
     /* Backward runs in reverse, so the first layer to accumulate into a
      * tensor's gradient is its last reader; that gradient is zeroed just
-     * before (while it is about to be hot in cache). A flatten's gradient is
-     * its input's. The last tensor's gradient was written by the loss. */
+     * before (while it is about to be hot in cache), unless that reader is a
+     * max pool that writes it whole. A flatten's gradient is its input's. The
+     * last tensor's gradient was written by the loss. */
     int zeroed[NET_MAX_TENSORS] = {0};
     int top = last;
     while (top > 0 && n->layers[top - 1].type == CFG_FLATTEN)
@@ -891,16 +904,19 @@ float net_loss_backward(net *n, const int32_t *labels, int backward)
     for (int i = last - 1; i >= 0; i--) {
         const net_layer *L = &n->layers[i];
         int reads[2] = {L->input, L->input2};
+        int set_dx = 0;
         for (int k = 0; k < 2 && L->type != CFG_FLATTEN; k++) {
             int t = reads[k];
             while (t > 0 && n->layers[t - 1].type == CFG_FLATTEN)
                 t = n->layers[t - 1].input; /* the memory behind a flatten */
             if (t > 0 && !zeroed[t]) {
-                memset(n->dt[t], 0, (size_t)b * tensor_size(n->tshape[t]) * sizeof(float));
+                set_dx = maxpool_sets(L);
+                if (!set_dx)
+                    memset(n->dt[t], 0, (size_t)b * tensor_size(n->tshape[t]) * sizeof(float));
                 zeroed[t] = 1;
             }
         }
-        backward_layer(n, i, b);
+        backward_layer(n, i, b, set_dx);
     }
     return loss;
 }

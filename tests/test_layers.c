@@ -751,6 +751,41 @@ static void gap_bwd(void *p, const float *dout)
     q_global_avgpool_backward(c->dx, dout, c->b, c->hw, c->c);
 }
 
+/* q_maxpool_backward_set = q_maxpool_backward into zeros, bit for bit, over
+ * every element (dinp starts NaN): windows that tile the input, leave a
+ * border uncovered (odd size), or leave gaps (stride > kernel); ties (values
+ * on a coarse grid) included. */
+static void test_layers_maxpool_backward_set(void **state)
+{
+    (void)state;
+    const q_conv_shape shapes[] = {
+        q_conv_shape_make(3, 6, 4, 16, 16, 2, 2, 2, 2, 0, 0),
+        q_conv_shape_make(2, 7, 5, 70, 70, 2, 2, 2, 2, 0, 0),
+        q_conv_shape_make(2, 8, 7, 3, 3, 2, 2, 3, 3, 0, 0),
+        q_conv_shape_make(1, 7, 7, 5, 5, 3, 2, 3, 2, 0, 0),
+    };
+    q_rng r;
+    q_rng_seed(&r, 23);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const q_conv_shape *s = &shapes[i];
+        size_t nx = in_size(s), ny = out_size(s);
+        float *x = rand_buf(&r, nx, -1, 1), *dout = rand_buf(&r, ny, -1, 1);
+        for (size_t j = 0; j < nx; j++)
+            x[j] = roundf(x[j] * 4.0f) / 4.0f; /* ties */
+        float *want = zbuf(nx), *got = malloc(sizeof(float) * nx);
+        assert_non_null(got);
+        for (size_t j = 0; j < nx; j++)
+            got[j] = NAN;
+        q_maxpool_backward(want, dout, x, s);
+        q_maxpool_backward_set(got, dout, x, s);
+        assert_memory_equal(want, got, sizeof(float) * nx);
+        free(x);
+        free(dout);
+        free(want);
+        free(got);
+    }
+}
+
 static void test_layers_global_avgpool_gradcheck(void **state)
 {
     (void)state;
@@ -1263,6 +1298,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_layers_relu_gradcheck),
         cmocka_unit_test(test_layers_pool_gradcheck),
         cmocka_unit_test(test_layers_maxpool_ties_first),
+        cmocka_unit_test(test_layers_maxpool_backward_set),
         cmocka_unit_test(test_layers_global_avgpool_gradcheck),
         cmocka_unit_test(test_layers_add_gradcheck),
         cmocka_unit_test(test_layers_softmax_xent),
