@@ -358,6 +358,35 @@ static char *padded_weights(const q_model *m, const q_layer *ly, q_shape in)
     return s;
 }
 
+/* The weights of conv2d layer ly in the layout of QATC_DOT_SSE2 (templates/model_c.m4):
+ * per four output channels (rows padded with zeros to w_rows()), per pair of taps
+ * k = 2j, 2j + 1 of the flattened OHWI row (zero taps after the last, to an even number
+ * of pairs: QATC_PAIRS), eight values w[c][k], w[c][k + 1] for c = the four channels.
+ * NULL when out of memory. */
+static char *paired_weights(const q_model *m, const q_layer *ly)
+{
+    int32_t oc = q_layer_out_channels(ly);
+    int64_t taps = q_layer_weight_count(m, ly) / oc;
+    int32_t dims[3] = {w_rows(oc) / 4, (int32_t)((taps + 3) / 4 * 2), 8};
+    int64_t n = (int64_t)dims[0] * dims[1] * dims[2];
+    int32_t *v = calloc((size_t)n, sizeof *v);
+    if (!v)
+        return NULL;
+    for (int32_t c = 0; c < oc; c++)
+        for (int64_t k = 0; k < taps; k++)
+            v[((c / 4) * dims[1] + k / 2) * 8 + (c % 4) * 2 + k % 2] =
+                ly->weights[c * taps + k];
+    text t;
+    char *s = NULL;
+    if (!text_open(&t, NULL)) {
+        init_level(t.f, v, dims, 3, 4, 16, 64);
+        if (!text_close(&t, NULL))
+            s = t.buf;
+    }
+    free(v);
+    return s;
+}
+
 /* The layer's function (none for a flatten that is only a view, nor for a conv2d
  * whose output is fused into the pool after it: that pool's function runs both). */
 static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
@@ -440,7 +469,7 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         const q_requant *rq = q8_exec_layer_requant(c->x, l);
         int32_t *mult = malloc((size_t)oc * sizeof *mult);
         int32_t *shift = malloc((size_t)oc * sizeof *shift);
-        char *ws = NULL, *bs = NULL, *ms = NULL, *ss = NULL;
+        char *ws = NULL, *bs = NULL, *ms = NULL, *ss = NULL, *ps = NULL;
         if (mult && shift && rq) {
             for (int32_t i = 0; i < oc; i++) {
                 mult[i] = rq[i].multiplier;
@@ -452,6 +481,8 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
             } else {
                 ws = padded_weights(m, ly, in);
             }
+            if (ly->op == Q_OP_CONV2D)
+                ps = paired_weights(m, ly);
             bs = init_s32(ly->bias, &oc, 1, 4);
             ms = init_s32(mult, &oc, 1, 4);
             ss = init_s32(shift, &oc, 1, 4);
@@ -464,11 +495,13 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         char name[64];
         snprintf(name, sizeof name, "%s%s", macro,
                  ly->op == Q_OP_CONV2D && gathers(ly, in, pool) ? "_COL" : "");
-        if (ws && bs && ms && ss)
-            call(f, name, 8, m->name, ly->name, com.buf, en.s, ws, bs, ms, ss);
-        else
+        if (!ws || !bs || !ms || !ss || (ly->op == Q_OP_CONV2D && !ps))
             rc = qerr_set(e, "gen: out of memory");
-        free(mult), free(shift), free(ws), free(bs), free(ms), free(ss);
+        else if (ly->op == Q_OP_CONV2D)
+            call(f, name, 9, m->name, ly->name, com.buf, en.s, ws, bs, ms, ss, ps);
+        else
+            call(f, name, 8, m->name, ly->name, com.buf, en.s, ws, bs, ms, ss);
+        free(mult), free(shift), free(ws), free(bs), free(ms), free(ss), free(ps);
         break;
     }
     case Q_OP_MAXPOOL:
@@ -575,7 +608,7 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
 {
     const q_model *m = c->m;
     int need_rq = 0, need_rescale = 0, need_dot = 0, need_conv = 0, need_runs = 0;
-    int need_gather = 0;
+    int need_gather = 0, need_linear = 0;
     int count[Q_OP_COUNT] = {0};
     for (int l = 0; l < m->n_layers; l++) {
         const q_layer *ly = &m->layers[l];
@@ -585,6 +618,7 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         need_rescale |= op == Q_OP_ADD;
         need_dot |= op == Q_OP_CONV2D || op == Q_OP_LINEAR;
         need_conv |= op == Q_OP_CONV2D;
+        need_linear |= op == Q_OP_LINEAR;
         if (op == Q_OP_CONV2D) {
             const q_layer *pool = c->p->t[l + 1].loc == PLAN_FUSED ? &m->layers[l + 1] : NULL;
             int g = gathers(ly, q_model_tensor_shape(m, ly->input), pool);
@@ -612,8 +646,8 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         fputs("QATC_REQUANTIZE()m4_dnl\n", f);
     if (need_rescale)
         fputs("QATC_RESCALE()m4_dnl\n", f);
-    if (need_dot)
-        fputs("QATC_DOT()m4_dnl\n", f);
+    if (need_dot) /* dot_1x4: linear layers, conv2d layers on some cores */
+        call(f, "QATC_DOT", 1, need_linear ? "1" : "QATC_RUNS");
     if (need_conv) {
         fputs("QATC_CONV()m4_dnl\n", f);
         /* every conv layer has a copied-windows nest; those with long kernel rows only

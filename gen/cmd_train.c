@@ -3,59 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 #include "commands.h"
-#include "gemm.h"
 #include "train.h"
-
-#ifdef QATC_HAVE_CBLAS
-char *openblas_get_corename(void);
-#endif
-
-/* OpenBLAS (0.3.21, Debian's DYNAMIC_ARCH build) does not recognise newer
- * x86 cores (e.g. Sapphire/Emerald Rapids) and falls back to its SSE3
- * "Prescott" kernels, 4x slower than the AVX-512 ones here. The core is chosen
- * when the library loads, so the only remedy is OPENBLAS_CORETYPE in the
- * environment: when it is unset and OpenBLAS picked Prescott on a CPU that has
- * the instructions of a better kernel set, it is set here. Returns 1 when it
- * set the variable (the program must be executed again to use it). */
-static int openblas_core_env(void)
-{
-#ifdef QATC_HAVE_CBLAS
-    if (getenv("OPENBLAS_CORETYPE") || strcasecmp(openblas_get_corename(), "prescott") != 0)
-        return 0;
-    const char *core = NULL;
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512cd"))
-        core = "SKYLAKEX";
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        core = "HASWELL";
-    if (!core)
-        return 0;
-    setenv("OPENBLAS_CORETYPE", core, 1);
-    return 1;
-#else
-    return 0;
-#endif
-}
-
-/* Environment the libraries read only at load time (OpenBLAS's core, libgomp's
- * spin count: gemm.h), then one re-execution of the same command when any was
- * set. argv is main's argv + 1 (commands.h), so main's argv[0] precedes it. */
-static void runtime_env(char **argv)
-{
-    char **full = argv - 1;
-    int core = openblas_core_env();
-    q_gemm_spin_setup(full); /* re-executes (with OPENBLAS_CORETYPE) when it sets its variable */
-    if (core) {
-        execv("/proc/self/exe", full);
-        unsetenv("OPENBLAS_CORETYPE"); /* exec failed: carry on with the slow kernels */
-    }
-}
 
 static volatile sig_atomic_t interrupted;
 
@@ -155,7 +105,6 @@ int cmd_train(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    runtime_env(argv);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;

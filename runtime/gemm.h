@@ -74,7 +74,11 @@ int q_gemm_set_threads(int n);
  * call it first thing in main(), before any thread or file exists. Returns
  * 0 when nothing had to be done (or in the re-executed program), -1 when the
  * re-execution failed (the program then goes on with libgomp's default; the
- * environment is left as it was). */
+ * environment is left as it was).
+ * This is qatc's only re-execution. The other setting read at load time, the
+ * OpenBLAS kernel set, needs none: the first q_sgemm call corrects a
+ * "Prescott" fallback in process (above), which trains the same model, byte
+ * for byte, as OPENBLAS_CORETYPE set before the start. */
 int q_gemm_spin_setup(char **argv);
 
 #endif

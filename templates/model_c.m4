@@ -62,8 +62,10 @@ static int32_t rescale(int32_t x, int32_t m0, int32_t shift)
 }
 ]])
 
-# QATC_DOT: the version switch and dot_1x4, the inner product of conv2d and linear layers.
-m4_define([QATC_DOT], [[
+# QATC_DOT(WHEN): the version switch and, under #if WHEN (1 with a linear layer, else
+# QATC_RUNS: only cores that walk conv windows row by row use it then), dot_1x4, the
+# inner product of linear layers and of some conv2d layers.
+m4_define([QATC_DOT], [QATC_CHECK([$0], [1], $@)[
 /* The inner products every conv2d and linear layer spends its time in: for four output
  * channels g = 0..3 at once (their weights w_g = w + g * w_step),
  *   acc[g] += sum_{i < n} w_g[i] * (x[i] - zp)
@@ -82,13 +84,17 @@ m4_define([QATC_DOT], [[
  *                    code for it needs 5 to 6).
  *   QATC_DOT_SMLAL   other 32-bit Arm cores (Cortex-M3): C in which two output pixels share
  *                    one 32-bit multiplier (SMLAL, a 64-bit accumulate, does both).
- *   QATC_DOT_PLAIN   anything else (hosts): plain loops, left to the compiler.
+ *   QATC_DOT_SSE2    x86 with SSE2 (every x86-64) and GCC or clang: conv2d layers through
+ *                    PMADDWD (eight 16-bit products summed in pairs into four int32 lanes),
+ *                    their weights in a second layout made for it; linear layers as PLAIN.
+ *   QATC_DOT_PLAIN   anything else: plain loops, left to the compiler.
  * Where a version is inlined into each layer (QATC_INLINE), the layer's shapes become
  * constants in it: loads take immediate offsets and the loops need fewer registers. */
 #define QATC_DOT_PLAIN 0
 #define QATC_DOT_SMLAL 1
 #define QATC_DOT_DSP 2
 #define QATC_DOT_THUMB1 3
+#define QATC_DOT_SSE2 4
 #ifndef QATC_DOT
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)
 #define QATC_DOT QATC_DOT_DSP
@@ -96,6 +102,8 @@ m4_define([QATC_DOT], [[
 #define QATC_DOT QATC_DOT_THUMB1
 #elif defined(__arm__) || defined(__thumb__)
 #define QATC_DOT QATC_DOT_SMLAL
+#elif defined(__SSE2__) && defined(__GNUC__)
+#define QATC_DOT QATC_DOT_SSE2
 #else
 #define QATC_DOT QATC_DOT_PLAIN
 #endif
@@ -105,6 +113,11 @@ m4_define([QATC_DOT], [[
 #else
 #define QATC_INLINE /* Thumb-1: one copy of each helper, for flash */
 #endif
+/* Cores whose inner products read the int8 input in place walk conv2d windows row by
+ * row (see QATC_CONV). */
+#define QATC_RUNS (QATC_DOT == QATC_DOT_DSP || QATC_DOT == QATC_DOT_THUMB1)
+
+#if $1
 
 #if QATC_DOT == QATC_DOT_DSP
 /* The DSP instructions, on 32-bit words holding two 16-bit lanes (lo = bits 0..15). */
@@ -283,6 +296,7 @@ static QATC_INLINE void dot_1x4(const int8_t *x, const int8_t *w, int32_t w_step
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 #endif
 }
+#endif
 ]])
 
 # QATC_CONV: conv_shape, the two ways of window sums, dot_2x4 (on some cores), for conv2d layers.
@@ -300,15 +314,45 @@ typedef struct {
  *     padding;
  *   - otherwise (hosts, Cortex-M3), and on every core for layers with short kernel rows:
  *     gather() copies the two windows once, in the form the core's inner product reads
- *     best (qatc_col), and col_sums() does every channel from that copy. */
-#define QATC_RUNS (QATC_DOT == QATC_DOT_DSP || QATC_DOT == QATC_DOT_THUMB1)
-#if QATC_DOT == QATC_DOT_SMLAL
+ *     best (qatc_col), and col_sums() does every channel from that copy.
+ * A layer's weights are qatc_w elements, those of channels oc .. oc + 3 (oc a multiple of
+ * four) from QATC_W_AT(weights, oc, taps) on: int8 OHWI rows, or on SSE2 the PMADDWD
+ * layout (see there). */
+#if QATC_DOT == QATC_DOT_SSE2
+#if !defined(__SSE2__)
+#error "QATC_DOT_SSE2 needs SSE2"
+#endif
+/* 128-bit vectors of GCC and clang; pmaddwd(a, b) lane i = a[2i] * b[2i] + a[2i+1] * b[2i+1]
+ * (PMADDWD: exact, 2 * 255 * 127 fits easily). */
+typedef int16_t qatc_v16 __attribute__((vector_size(16))); /* 8 x int16 */
+typedef int32_t qatc_v32 __attribute__((vector_size(16))); /* 4 x int32 */
+static QATC_INLINE qatc_v32 pmaddwd(qatc_v16 a, qatc_v16 b)
+{
+    return __builtin_ia32_pmaddwd128(a, b);
+}
+/* Weights per four channels c0..c3, one vector per pair of taps k = 2j, 2j + 1:
+ * (w_c0[k], w_c0[k+1], w_c1[k], w_c1[k+1], ...), QATC_PAIRS(taps) of them (zero taps after
+ * the last, to an even number of pairs: the loop does two at a time). A window's pair of
+ * taps (v[k], v[k+1]) repeated four times in another vector, PMADDWD gives the pair's
+ * share of the four channels' sums. */
+#define QATC_PAIRS(taps) (((taps) + 3) / 4 * 2)
+typedef qatc_v16 qatc_w;
+#define QATC_W_AT(w, oc, taps) ((w) + (oc) / 4 * QATC_PAIRS(taps))
+typedef qatc_v16 qatc_col; /* window 0's pairs of taps (x - zp, four times), then window 1's */
+#define QATC_COL(taps) (2 * QATC_PAIRS(taps))
+#elif QATC_DOT == QATC_DOT_SMLAL
+typedef int8_t qatc_w;
+#define QATC_W_AT(w, oc, taps) ((w) + (oc) * (taps))
 typedef int32_t qatc_col; /* tap k of both windows, (x0 - zp) + (x1 - zp) * 2^23 */
 #define QATC_COL(taps) (taps)
 #elif QATC_DOT == QATC_DOT_PLAIN
+typedef int8_t qatc_w;
+#define QATC_W_AT(w, oc, taps) ((w) + (oc) * (taps))
 typedef int16_t qatc_col; /* x - zp: window 0's taps, then window 1's */
 #define QATC_COL(taps) (2 * (taps))
 #else
+typedef int8_t qatc_w;
+#define QATC_W_AT(w, oc, taps) ((w) + (oc) * (taps))
 typedef int8_t qatc_col; /* x: window 0's taps, then window 1's */
 #define QATC_COL(taps) (2 * (taps))
 #endif
@@ -363,6 +407,55 @@ m4_define([QATC_GATHER], [QATC_CHECK([$0], [1], $@)[
 /* col <- the windows of output pixels (cy, cx) and, when two, (cy + 1, cx): for tap
  * k = (ky * kernel_w + kx) * in_c + ic, v_p = x[iy][ix][ic] - in_zp of window p, or 0 where
  * the tap falls in the padding (or window 1 does not exist), stored as qatc_col says. */
+#if QATC_DOT == QATC_DOT_SSE2
+/* (a, b) four times: a pair of taps as PMADDWD reads it */
+static QATC_INLINE qatc_v16 pair16(int16_t a, int16_t b)
+{
+    return (qatc_v16){a, b, a, b, a, b, a, b};
+}
+
+/* SSE2: window p's QATC_PAIRS(taps) pairs of taps from col + p * QATC_PAIRS(taps) on, 0
+ * after the last tap. With in_c even, a pair never spans two input pixels: each kernel
+ * tap (ky, kx) is in_c / 2 whole pairs, all 0 in the padding. */
+static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy, int32_t cx,
+                               int two, qatc_col *col)
+{
+    int32_t taps = s->kernel_h * s->kernel_w * s->in_c;
+    for (int32_t p = 0; p < 2; p++) {
+        qatc_col *c = col + p * QATC_PAIRS(taps), *end = c + QATC_PAIRS(taps);
+        int32_t odd = 0; /* with in_c odd: is the next tap the second of a pair? */
+        int16_t v = 0;   /* and then the first one's value */
+        for (int32_t ky = 0; ky < s->kernel_h; ky++) {
+            int32_t iy = (cy + p) * s->stride_h - s->pad_h + ky;
+            int in_row = (p == 0 || two) && iy >= 0 && iy < s->in_h;
+            for (int32_t kx = 0; kx < s->kernel_w; kx++) {
+                int32_t ix = cx * s->stride_w - s->pad_w + kx;
+                int inside = in_row && ix >= 0 && ix < s->in_w;
+                const int8_t *x = inside ? in + (iy * s->in_w + ix) * s->in_c : NULL; /* x[ic] */
+                if (s->in_c % 2 == 0 && x) {
+                    for (int32_t ic = 0; ic < s->in_c; ic += 2)
+                        *c++ = pair16((int16_t)(x[ic] - s->in_zp), (int16_t)(x[ic + 1] - s->in_zp));
+                } else if (s->in_c % 2 == 0) {
+                    for (int32_t ic = 0; ic < s->in_c; ic += 2)
+                        *c++ = pair16(0, 0);
+                } else {
+                    for (int32_t ic = 0; ic < s->in_c; ic++, odd = !odd) {
+                        int16_t u = x ? (int16_t)(x[ic] - s->in_zp) : 0;
+                        if (odd)
+                            *c++ = pair16(v, u);
+                        else
+                            v = u;
+                    }
+                }
+            }
+        }
+        if (odd) /* the last tap and a zero */
+            *c++ = pair16(v, 0);
+        while (c < end)
+            *c++ = pair16(0, 0);
+    }
+}
+#else
 static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy, int32_t cx,
                                int two, qatc_col *col)
 {
@@ -388,6 +481,7 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
         }
     }
 }
+#endif
 
 #if QATC_DOT == QATC_DOT_SMLAL
 /* *s0 += S0, *s1 += S1 for t = S0 + S1 * 2^23, |S0| < 2^22: S0 is t's low 23 bits,
@@ -401,11 +495,24 @@ static QATC_INLINE void split23(int64_t t, int32_t *s0, int32_t *s1)
 #endif
 
 /* acc[p][g] += sum_{k < taps} w_g[k] * v_p[k] over the windows gather() copied, for the
- * four channels g whose weights start at w, w + w_step, ... */
-static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const int8_t *w,
+ * four channels g whose weights start at w (int8 rows: w, w + w_step, ...; SSE2: the
+ * pairs layout, QATC_PAIRS(taps) vectors, w_step unused) */
+static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w *w,
                                  int32_t w_step, int32_t zp, int two, int32_t acc[2][4])
 {
-#if QATC_DOT == QATC_DOT_SMLAL
+#if QATC_DOT == QATC_DOT_SSE2
+    /* lane g of s_p: channel g's sum over the pairs of taps, one PMADDWD per pair, two
+     * pairs per step */
+    const qatc_v16 *x0 = col, *x1 = col + QATC_PAIRS(taps);
+    qatc_v32 s0 = {0, 0, 0, 0}, s1 = {0, 0, 0, 0};
+    (void)w_step, (void)zp, (void)two;
+    for (int32_t j = 0; j < QATC_PAIRS(taps); j += 2) {
+        s0 += pmaddwd(w[j], x0[j]) + pmaddwd(w[j + 1], x0[j + 1]);
+        s1 += pmaddwd(w[j], x1[j]) + pmaddwd(w[j + 1], x1[j + 1]);
+    }
+    for (int32_t g = 0; g < 4; g++)
+        acc[0][g] += s0[g], acc[1][g] += s1[g];
+#elif QATC_DOT == QATC_DOT_SMLAL
     /* one SMLAL (32 x 32-bit multiply, 64-bit accumulate) per channel and tap serves both
      * windows: T_g = sum V * w_g[k] = S0_g + S1_g * 2^23 with S_p,g = sum v_p * w_g[k].
      * While |S0_g| < 2^22 - at most 128 taps of |v| <= 255 times |w| <= 127 - S0_g is
@@ -490,17 +597,26 @@ static QATC_INLINE void conv_sums(const conv_shape *s, const int8_t *in, const i
 #endif
 ]])
 
-# _QATC_CONV_DATA(CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): the constants of a conv2d layer.
+# _QATC_CONV_DATA(CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): the constants of a conv2d
+# layer; PAIRED the weights in the layout of QATC_DOT_SSE2.
 m4_define([_QATC_CONV_DATA], [[    enum { $1 };
+#if QATC_DOT == QATC_DOT_SSE2
+    /* weights for PMADDWD: wp[oc / 4][k / 2] = (w[oc][k], w[oc][k + 1], w[oc + 1][k], ...,
+     * w[oc + 3][k + 1]), k = (ky * KERNEL_W + kx) * IN_C + ic the taps of w below (0 past
+     * the last tap, to an even number of pairs, and in the rows from OUT_C to W_ROWS) */
+    static const qatc_v16 wp[W_ROWS / 4][QATC_PAIRS(W_STEP)] = $6;
+    const qatc_w *weights = &wp[0][0];
+#else
     /* weights w[oc][ky][kx][ic]; rows from OUT_C to W_ROWS are 0 (the kernels do four
      * channels at a time) */
     static const int8_t w[W_ROWS][KERNEL_H][KERNEL_W][IN_C] = $2;
+    const qatc_w *weights = (const int8_t *)w;
+#endif
     static const int32_t bias[OUT_C] = $3;
     static const int32_t mult[OUT_C] = $4;
     static const int8_t shift[OUT_C] = $5;
     static const conv_shape shape = {IN_H,     IN_W,     IN_C,  KERNEL_H, KERNEL_W,
                                      STRIDE_H, STRIDE_W, PAD_H, PAD_W,    IN_ZP};
-    const int8_t *weights = (const int8_t *)w;   /* W_STEP bytes per channel */
 ]])
 
 # _QATC_ACC_START(INDENT): acc[p][g] = the bias of channel oc + g (0 past OUT_C).
@@ -544,7 +660,7 @@ m4_define([_QATC_COPIED_CONV], [[    qatc_col col[QATC_COL(W_STEP)]; /* the wind
         for (int32_t ox = 0; ox < OUT_W; ox++) {
             gather(&shape, in, oy, ox, two, col);
             for (int32_t oc = 0; oc < OUT_C; oc += 4) {
-]_QATC_ACC_START([                ])[                col_sums(col, W_STEP, weights + oc * W_STEP, W_STEP, IN_ZP, two, acc);
+]_QATC_ACC_START([                ])[                col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
 ]_QATC_STORE_TWO[            }
         }
     }
@@ -594,7 +710,7 @@ m4_define([_QATC_COPIED_MAXPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the w
                     int two = dy + 1 < POOL_H;
                     gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
                     for (int32_t oc = 0; oc < OUT_C; oc += 4) {
-]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, weights + oc * W_STEP, W_STEP, IN_ZP, two, acc);
+]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
                         for (int32_t g = 0; g < 4; g++) {
                             if (acc[0][g] > best[oc + g])
                                 best[oc + g] = acc[0][g];
@@ -657,7 +773,7 @@ m4_define([_QATC_COPIED_AVGPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the w
                     int two = dy + 1 < POOL_H;
                     gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
                     for (int32_t oc = 0; oc < OUT_C; oc += 4) {
-]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, weights + oc * W_STEP, W_STEP, IN_ZP, two, acc);
+]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
                         for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
                             int32_t c = oc + g;
                             sum[c] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP, CONV_MIN,
@@ -686,26 +802,27 @@ static void $1_layer_$2(
 {
 ]])
 
-# QATC_CONV2D(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d layer.
-m4_define([QATC_CONV2D], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+# QATC_CONV2D(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): a conv2d
+# layer (PAIRED: its weights in the layout of QATC_DOT_SSE2).
+m4_define([QATC_CONV2D], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])[
 #if QATC_RUNS
 ]_QATC_RUNS_CONV[#else
 ]_QATC_COPIED_CONV[#endif
 }
 ]])
 
-# QATC_CONV2D_COL(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d layer
-# with short kernel rows: the copied-windows nest on every core.
-m4_define([QATC_CONV2D_COL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+# QATC_CONV2D_COL(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): a
+# conv2d layer with short kernel rows: the copied-windows nest on every core.
+m4_define([QATC_CONV2D_COL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])[
 ]_QATC_COPIED_CONV[}
 ]])
 
-# QATC_CONV2D_MAXPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
-# and the max pool after it (windows POOL_H x POOL_W, stride = window) in one loop nest.
-m4_define([QATC_CONV2D_MAXPOOL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+# QATC_CONV2D_MAXPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): a
+# conv2d and the max pool after it (windows POOL_H x POOL_W, stride = window) in one loop nest.
+m4_define([QATC_CONV2D_MAXPOOL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])[
 #if QATC_RUNS
 ]_QATC_RUNS_MAXPOOL[#else
 ]_QATC_COPIED_MAXPOOL[#endif
@@ -713,16 +830,16 @@ m4_define([QATC_CONV2D_MAXPOOL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1],
 ]])
 
 # QATC_CONV2D_MAXPOOL_COL(...): the same with short kernel rows (copied windows on every core).
-m4_define([QATC_CONV2D_MAXPOOL_COL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+m4_define([QATC_CONV2D_MAXPOOL_COL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])[
 ]_QATC_COPIED_MAXPOOL[}
 ]])
 
-# QATC_CONV2D_AVGPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
-# and the average pool after it (windows POOL_H x POOL_W, stride = window, or one window
-# over everything) in one loop nest.
-m4_define([QATC_CONV2D_AVGPOOL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+# QATC_CONV2D_AVGPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): a
+# conv2d and the average pool after it (windows POOL_H x POOL_W, stride = window, or one
+# window over everything) in one loop nest.
+m4_define([QATC_CONV2D_AVGPOOL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])[
 #if QATC_RUNS
 ]_QATC_RUNS_AVGPOOL[#else
 ]_QATC_COPIED_AVGPOOL[#endif
@@ -730,8 +847,8 @@ m4_define([QATC_CONV2D_AVGPOOL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1],
 ]])
 
 # QATC_CONV2D_AVGPOOL_COL(...): the same with short kernel rows (copied windows on every core).
-m4_define([QATC_CONV2D_AVGPOOL_COL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8])[
+m4_define([QATC_CONV2D_AVGPOOL_COL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])[
 ]_QATC_COPIED_AVGPOOL[}
 ]])
 

@@ -2,34 +2,39 @@
 # Usage: gen_build.sh DIR
 # Builds and runs the generated models in DIR (test_gen_random): DIR holds
 # rNNN.c, rNNN.h, rNNN_golden.c, driver.c (calls every rNNN_selftest) and
-# poison.h. The generated files are compiled with gcc and with clang (side by
-# side, one invocation each) under -std=c99 -Wall -Wextra -Wconversion
+# poison.h. The generated files are compiled four times, two compilers side
+# by side (one invocation each), under -std=c99 -Wall -Wextra -Wconversion
 # -Werror with float/double poisoned; the driver, which includes <stdio.h>,
 # is compiled on its own. Then the models with every op (every fourth) are
 # built with -fsanitize=address,undefined and run. Each build uses another
 # version of the generated inner products (QATC_DOT, see the generated file):
 # gcc the Cortex-M3 one (two pixels per SMLAL), clang the Cortex-M4 one
-# (SMLAD, its instructions emulated in C), the sanitizer build the plain C of
-# hosts. Exit 0 when everything builds and every self-test passes; otherwise
-# the failing log's tail.
+# (SMLAD, its instructions emulated in C), then gcc the host's own (on x86,
+# SSE2's PMADDWD) and clang the plain C of other hosts; the sanitizer build
+# the host's own. Exit 0 when everything builds and every self-test passes;
+# otherwise the failing log's tail.
 set -u
 cd "$1" || exit 2
 strict="-std=c99 -Wall -Wextra -Wconversion -Werror"
 
-build() { # COMPILER QATC_DOT
+build() { # DIR COMPILER [-DQATC_DOT=...]
     mkdir -p "$1" && cd "$1" &&
-    $1 $strict -O1 -DQATC_DOT="$2" -I.. -include ../poison.h -c ../r*.c &&
-    $1 -O1 -o "../drv_$1" ../driver.c ./*.o &&
+    $2 $strict -O1 ${3:-} -I.. -include ../poison.h -c ../r*.c &&
+    $2 -O1 -o "../drv_$1" ../driver.c ./*.o &&
     "../drv_$1"
 }
-(build gcc QATC_DOT_SMLAL) > gcc.log 2>&1 & g=$!
-(build clang QATC_DOT_DSP) > clang.log 2>&1 & c=$!
-wait $g; gs=$?
-wait $c; cs=$?
-echo "gcc (QATC_DOT_SMLAL): $(tail -1 gcc.log)"
-echo "clang (QATC_DOT_DSP, emulated): $(tail -1 clang.log)"
-[ $gs = 0 ] || { echo "gcc failed (status $gs):"; tail -20 gcc.log; exit 1; }
-[ $cs = 0 ] || { echo "clang failed (status $cs):"; tail -20 clang.log; exit 1; }
+pair() { # NAME1 COMPILER1 DEFINE1 NAME2 COMPILER2 DEFINE2: two builds side by side
+    (build "$1" "$2" "$3") > "$1.log" 2>&1 & a=$!
+    (build "$4" "$5" "$6") > "$4.log" 2>&1 & b=$!
+    wait $a; as=$?
+    wait $b; bs=$?
+    echo "$2 (${3:-the host's version}): $(tail -1 "$1.log")"
+    echo "$5 (${6:-the host's version}): $(tail -1 "$4.log")"
+    [ $as = 0 ] || { echo "$1 failed (status $as):"; tail -20 "$1.log"; exit 1; }
+    [ $bs = 0 ] || { echo "$4 failed (status $bs):"; tail -20 "$4.log"; exit 1; }
+}
+pair smlal gcc -DQATC_DOT=QATC_DOT_SMLAL dsp clang -DQATC_DOT=QATC_DOT_DSP
+pair host gcc "" plain clang -DQATC_DOT=QATC_DOT_PLAIN
 
 # The sanitizer build: models r000, r004, ... (those with every op).
 names=$(ls r*[0-9].c | sed 's/\.c$//' | awk '{ if (substr($0, 2) % 4 == 0) print }')
