@@ -209,8 +209,9 @@ static void col2im_acc(float *dinp, const float *dcol, const q_conv_shape *s, in
  * of PB pixels x NV vectors (forward, dinp) or KB taps x NV vectors (dw) is
  * updated with broadcasts, which keeps the accumulators in registers.
  * Forward and dinp sum over k ascending; dw sums each tile of DC_TILE pixels
- * in a register block, then adds the tiles in order. No split depends on the
- * thread count, so neither do the results. */
+ * in a register block, then adds the tiles in order (within each pixel range,
+ * see dc_dw). No split depends on the thread count, so neither do the
+ * results. */
 
 #define DC_VEC 16     /* floats per vector */
 #define DC_NV_MAX 4   /* vectors per register block (64 channels) */
@@ -236,6 +237,14 @@ typedef float dc_vec __attribute__((vector_size(DC_VEC * sizeof(float))));
  * calling convention between the clones). */
 #define DC_LOAD(v, p) memcpy(&(v), (p), sizeof(dc_vec))
 #define DC_STORE(p, v) memcpy((p), &(v), sizeof(dc_vec))
+
+/* Lanes of a comparison: all ones where true, 0 where false. */
+typedef int32_t dc_mask __attribute__((vector_size(DC_VEC * sizeof(int32_t))));
+
+/* Per lane: a where the mask m is set, else b (bits, no arithmetic; a macro:
+ * a vector returned by value would change the calling convention between
+ * the clones). */
+#define DC_SELECT(m, a, b) ((dc_vec)(((dc_mask)(a) & (m)) | ((dc_mask)(b) & ~(m))))
 
 /* Pixels (or taps) per register block for nv vectors: 12 to 24 accumulators. */
 static DC_INLINE int dc_block(int nv)
@@ -411,48 +420,94 @@ static DC_INLINE void dc_dw_block(float *dwt, const dc_geom *g, const float *con
     }
 }
 
-/* The dw tasks [t0, t1) (a task: one register block of taps x one vector
- * group) over every tile in order. */
-DC_CLONES
-static void dc_dw_tasks(float *dwt, const dc_geom *g, const float *dout, int t0, int t1)
+/* The dw work is cut into tasks: a register block of taps x one vector group
+ * (the last group may be narrower, with more taps per block). With fewer
+ * than DC_DW_UNITS tasks, the pixels are also cut into that many ranges of
+ * whole tiles ("splits"), each summed into a partial dwt of its own, and the
+ * partials added in order afterwards. Both cuts depend on the shape only. */
+#define DC_DW_UNITS 4
+
+/* Vector group (v0, nv) and first tap k0 of task t. */
+static void dc_dw_task(const dc_geom *g, int t, int *v0, int *nv, int *k0)
 {
     int kdim = g->kh * g->kw * g->c, nvec = g->n / DC_VEC;
-    int groups = (nvec + DC_NV_MAX - 1) / DC_NV_MAX;
+    for (int v = 0;; v += DC_NV_MAX) {
+        int n = nvec - v < DC_NV_MAX ? nvec - v : DC_NV_MAX, kb = dc_block(n);
+        int blocks = (kdim + kb - 1) / kb;
+        if (t < blocks) {
+            *v0 = v, *nv = n, *k0 = t * kb;
+            return;
+        }
+        t -= blocks;
+    }
+}
+
+static int dc_dw_tasks_count(const dc_geom *g)
+{
+    int kdim = g->kh * g->kw * g->c, nvec = g->n / DC_VEC, tasks = 0;
+    for (int v = 0; v < nvec; v += DC_NV_MAX) {
+        int kb = dc_block(nvec - v < DC_NV_MAX ? nvec - v : DC_NV_MAX);
+        tasks += (kdim + kb - 1) / kb;
+    }
+    return tasks;
+}
+
+static int dc_dw_splits(const dc_geom *g)
+{
+    long tiles = (g->pixels + DC_TILE - 1) / DC_TILE;
+    int splits = dc_dw_tasks_count(g) < DC_DW_UNITS ? DC_DW_UNITS : 1;
+    return tiles < splits ? (int)tiles : splits;
+}
+
+/* Work units [u0, u1) (unit u: task u % tasks over the tiles of split
+ * u / tasks, into dwt + split·K·N), tile by tile in order. */
+DC_CLONES
+static void dc_dw_units(float *dwt, const dc_geom *g, const float *dout, int tasks, int splits,
+                        int u0, int u1)
+{
+    size_t part = (size_t)g->kh * g->kw * g->c * g->n;
+    long tiles = (g->pixels + DC_TILE - 1) / DC_TILE;
     const float *xw[DC_TILE];
-    for (long p0 = 0; p0 < g->pixels; p0 += DC_TILE) {
-        int np = g->pixels - p0 < DC_TILE ? (int)(g->pixels - p0) : DC_TILE;
-        dc_windows(xw, g, p0, np);
-        const float *d = dout + (size_t)p0 * g->n;
-        for (int t = t0; t < t1; t++) {
-            int v0 = t % groups * DC_NV_MAX;
-            int nv = nvec - v0 < DC_NV_MAX ? nvec - v0 : DC_NV_MAX, kb = dc_block(nv);
-            int k0 = t / groups * kb;
-            if (k0 >= kdim)
-                continue;
-            if (nv == 1)
-                dc_dw_block(dwt, g, xw, d, np, k0, v0, 1, 12);
-            else if (nv == 2)
-                dc_dw_block(dwt, g, xw, d, np, k0, v0, 2, 8);
-            else if (nv == 3)
-                dc_dw_block(dwt, g, xw, d, np, k0, v0, 3, 6);
-            else
-                dc_dw_block(dwt, g, xw, d, np, k0, v0, 4, 6);
+    for (int sp = u0 / tasks; sp < splits && sp * tasks < u1; sp++) {
+        int t0 = u0 > sp * tasks ? u0 - sp * tasks : 0;
+        int t1 = u1 < (sp + 1) * tasks ? u1 - sp * tasks : tasks;
+        for (long tile = tiles * sp / splits; tile < tiles * (sp + 1) / splits; tile++) {
+            long p0 = tile * DC_TILE;
+            int np = g->pixels - p0 < DC_TILE ? (int)(g->pixels - p0) : DC_TILE;
+            dc_windows(xw, g, p0, np);
+            const float *d = dout + (size_t)p0 * g->n;
+            float *acc = dwt + (size_t)sp * part;
+            for (int t = t0; t < t1; t++) {
+                int v0, nv, k0;
+                dc_dw_task(g, t, &v0, &nv, &k0);
+                if (nv == 1)
+                    dc_dw_block(acc, g, xw, d, np, k0, v0, 1, 12);
+                else if (nv == 2)
+                    dc_dw_block(acc, g, xw, d, np, k0, v0, 2, 8);
+                else if (nv == 3)
+                    dc_dw_block(acc, g, xw, d, np, k0, v0, 3, 6);
+                else
+                    dc_dw_block(acc, g, xw, d, np, k0, v0, 4, 6);
+            }
         }
     }
 }
 
-/* dwt (K, N) = Σ over g's pixels (see above); threads own tasks. */
+/* dwt (K, N) = Σ over g's pixels (see above); threads own units. dwt holds
+ * dc_dw_splits(g) partials of K·N floats (the first is the result). */
 static void dc_dw(float *dwt, const dc_geom *g, const float *dout)
 {
-    int kdim = g->kh * g->kw * g->c, nvec = g->n / DC_VEC;
-    int groups = (nvec + DC_NV_MAX - 1) / DC_NV_MAX;
-    int tasks = groups * ((kdim + dc_block(DC_NV_MAX) - 1) / dc_block(DC_NV_MAX));
-    memset(dwt, 0, sizeof(float) * (size_t)kdim * (size_t)g->n);
-#pragma omp parallel if (tasks > 1 && g->pixels * g->n * kdim > PAR_MIN)
+    size_t part = (size_t)g->kh * g->kw * g->c * g->n;
+    int tasks = dc_dw_tasks_count(g), splits = dc_dw_splits(g), units = tasks * splits;
+    memset(dwt, 0, sizeof(float) * part * (size_t)splits);
+#pragma omp parallel if (units > 1 && g->pixels * (long)part > PAR_MIN)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        dc_dw_tasks(dwt, g, dout, tasks * t / nt, tasks * (t + 1) / nt);
+        dc_dw_units(dwt, g, dout, tasks, splits, units * t / nt, units * (t + 1) / nt);
     }
+    for (int sp = 1; sp < splits; sp++)
+        for (size_t i = 0; i < part; i++)
+            dwt[i] += dwt[(size_t)sp * part + i];
 }
 
 /* dst (B, H + 2·ph, W + 2·pw, C) = src (B, H, W, C) with a border of zeros. */
@@ -489,12 +544,15 @@ static int dc_fits_dinp(const q_conv_shape *s)
            s->ph <= s->kh - 1 && s->pw <= s->kw - 1;
 }
 
-/* Floats of scratch for the direct forward/dw: padded input + wt or dwt. */
+/* Floats of scratch for the direct forward/dw: padded input + wt, or the
+ * dwt partials. */
 static size_t dc_scratch(const q_conv_shape *s)
 {
     size_t pad = s->ph || s->pw ? (size_t)s->b * (s->h + 2 * s->ph) * (s->w + 2 * s->pw) * s->c
                                 : 0;
-    return pad + (size_t)s->kh * s->kw * s->c * s->oc;
+    dc_geom g = {NULL, s->h, s->w, s->c, s->kh, s->kw, s->sh, s->sw, s->oh, s->ow, s->oc,
+                 (long)s->b * s->oh * s->ow};
+    return pad + (size_t)s->kh * s->kw * s->c * s->oc * (size_t)dc_dw_splits(&g);
 }
 
 /* For dinp: padded dout + wf. */
@@ -1163,6 +1221,23 @@ LY_CLONES
 static void maxpool_image(float *out, const float *inp, const q_conv_shape *s, int b)
 {
     int c = s->c;
+    if (c % DC_VEC == 0) { /* whole vectors: o = x > o ? x : o per lane */
+        for (int oy = 0; oy < s->oh; oy++)
+            for (int ox = 0; ox < s->ow; ox++)
+                for (int v = 0; v < c; v += DC_VEC) {
+                    dc_vec o, x;
+                    DC_LOAD(o, inp + (((size_t)b * s->h + oy * s->sh) * s->w + ox * s->sw) *
+                                         c + v);
+                    for (int ky = 0; ky < s->kh; ky++)
+                        for (int kx = ky == 0; kx < s->kw; kx++) {
+                            DC_LOAD(x, inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                              ox * s->sw + kx) * c + v);
+                            o = DC_SELECT(x > o, x, o);
+                        }
+                    DC_STORE(out + (((size_t)b * s->oh + oy) * s->ow + ox) * c + v, o);
+                }
+        return;
+    }
     for (int oy = 0; oy < s->oh; oy++) {
         for (int ox = 0; ox < s->ow; ox++) {
             float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
@@ -1206,6 +1281,39 @@ maxpool_backward_body(float *dinp, const float *dout, const float *inp, const q_
     if (set && (s->oh * s->sh != s->h || s->ow * s->sw != s->w || s->sh != s->kh ||
                 s->sw != s->kw)) /* some elements lie in no window */
         memset(dinp + (size_t)b * s->h * s->w * c, 0, sizeof(float) * (size_t)s->h * s->w * c);
+    if (c % DC_VEC == 0) { /* whole vectors, the same steps per lane */
+        for (int oy = 0; oy < s->oh; oy++)
+            for (int ox = 0; ox < s->ow; ox++)
+                for (int v = 0; v < c; v += DC_VEC) {
+                    dc_vec mx, x, left, old;
+                    DC_LOAD(mx, inp + (((size_t)b * s->h + oy * s->sh) * s->w + ox * s->sw) *
+                                          c + v);
+                    for (int ky = 0; ky < s->kh; ky++)
+                        for (int kx = ky == 0; kx < s->kw; kx++) {
+                            DC_LOAD(x, inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                              ox * s->sw + kx) * c + v);
+                            mx = DC_SELECT(x > mx, x, mx);
+                        }
+                    DC_LOAD(left, dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c + v);
+                    for (int ky = 0; ky < s->kh; ky++)
+                        for (int kx = 0; kx < s->kw; kx++) {
+                            float *at = dinp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                                ox * s->sw + kx) * c + v;
+                            DC_LOAD(x, inp + (at - dinp));
+                            /* g = left at the first maximum, else +0 */
+                            dc_vec zero = {0}, g = DC_SELECT(x == mx, left, zero);
+                            left -= g;
+                            if (set) {
+                                g += 0.0f; /* −0 becomes +0, as 0 + g */
+                            } else {
+                                DC_LOAD(old, at);
+                                g += old;
+                            }
+                            DC_STORE(at, g);
+                        }
+                }
+        return;
+    }
     for (int oy = 0; oy < s->oh; oy++) {
         for (int ox = 0; ox < s->ow; ox++) {
             const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;

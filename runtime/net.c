@@ -762,12 +762,17 @@ static void qat_weight_grad(net_layer *L, const float *dwq, double *dsf)
             L->dw[j] += L->wmask[j] ? dwq[j] : 0.0f;
         return;
     }
-    for (int64_t j = 0; j < nw; j++) {
-        int32_t c = (int32_t)(L->type == CFG_DWCONV2D ? j % L->out_c : j / (nw / L->out_c));
-        float g = L->wmask[j] ? dwq[j] : 0.0f;
-        L->dw[j] += g * L->sf[c];
-        dsf[c] += (double)g * (double)L->w[j];
-    }
+    /* the output channel of weight j: j % OC for dwconv (KH, KW, C), else
+     * j / (n_w / OC); either way each dsf[c] sums its weights in ascending j */
+    int64_t per = nw / L->out_c;
+    for (int64_t j0 = 0; j0 < nw; j0 += L->type == CFG_DWCONV2D ? L->out_c : per)
+        for (int64_t k = 0; k < (L->type == CFG_DWCONV2D ? L->out_c : per); k++) {
+            int64_t j = j0 + k;
+            int32_t c = (int32_t)(L->type == CFG_DWCONV2D ? k : j0 / per);
+            float g = L->wmask[j] ? dwq[j] : 0.0f;
+            L->dw[j] += g * L->sf[c];
+            dsf[c] += (double)g * (double)L->w[j];
+        }
 }
 
 /* A max pool whose windows do not overlap writes its input's gradient

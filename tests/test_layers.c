@@ -721,6 +721,9 @@ static void test_layers_pool_gradcheck(void **state)
     pool_case("maxpool2", q_conv_shape_make(2, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0), 1);
     pool_case("maxpool3s2", q_conv_shape_make(2, 7, 5, 3, 3, 3, 3, 2, 2, 0, 0), 1);
     pool_case("maxpool2x3", q_conv_shape_make(2, 5, 7, 2, 2, 2, 3, 1, 2, 0, 0), 1);
+    /* 16 and 32 channels: the whole-vector path, overlapping windows too */
+    pool_case("maxpool2_c16", q_conv_shape_make(2, 5, 4, 16, 16, 2, 2, 2, 2, 0, 0), 1);
+    pool_case("maxpool3s2_c32", q_conv_shape_make(1, 5, 5, 32, 32, 3, 3, 2, 2, 0, 0), 1);
     pool_case("avgpool2", q_conv_shape_make(2, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0), 0);
     pool_case("avgpool3x2", q_conv_shape_make(2, 5, 7, 3, 3, 3, 2, 1, 2, 0, 0), 0);
 }
@@ -737,6 +740,18 @@ static void test_layers_maxpool_ties_first(void **state)
     double want_out[2] = {1, 3}, want_dx[8] = {5, 0, 0, 7, 0, 0, 0, 0};
     expect_close("maxpool ties out", out, want_out, 2, 0);
     expect_close("maxpool ties dinp", dx, want_dx, 8, 0);
+    /* the same two channels in lanes 0 and 1 of 16 (the whole-vector path) */
+    q_conv_shape v = q_conv_shape_make(1, 2, 2, 16, 16, 2, 2, 2, 2, 0, 0);
+    float xv[64] = {0}, outv[16], dxv[64] = {0}, doutv[16] = {5, 7};
+    for (int p = 0; p < 4; p++)
+        xv[p * 16] = x[p * 2], xv[p * 16 + 1] = x[p * 2 + 1];
+    q_maxpool_forward(outv, xv, &v);
+    q_maxpool_backward(dxv, doutv, xv, &v);
+    assert_true(outv[0] == 1 && outv[1] == 3);
+    for (int p = 0; p < 4; p++) {
+        assert_true(dxv[p * 16] == want_dx[p * 2]);
+        assert_true(dxv[p * 16 + 1] == want_dx[p * 2 + 1]);
+    }
 }
 
 static const float *gap_fwd(void *p)
@@ -1199,7 +1214,7 @@ static void direct_run(float *res[3], const q_conv_shape *s, int threads, const 
  * channels: one to four vectors, and a group of four plus one), pixel counts
  * that leave partial blocks and tasks, pads 0 to 2 (the flipped kernel's pad
  * of dinp from 2 to 0), non-square kernels, stride 2 (dinp then through
- * im2col) and C = 1 (dinp through im2col). */
+ * im2col), C = 1 (dinp through im2col) and a dw cut into pixel ranges. */
 static void test_layers_conv2d_direct(void **state)
 {
     (void)state;
@@ -1210,6 +1225,8 @@ static void test_layers_conv2d_direct(void **state)
         q_conv_shape_make(1, 9, 6, 32, 64, 5, 3, 1, 1, 2, 0),
         q_conv_shape_make(2, 7, 7, 16, 80, 3, 3, 2, 2, 1, 1),
         q_conv_shape_make(3, 8, 6, 3, 16, 3, 3, 2, 1, 1, 1),
+        /* one dw task (9 taps x 16 channels), 1292 pixels: dw in 4 pixel ranges */
+        q_conv_shape_make(4, 17, 19, 1, 16, 3, 3, 1, 1, 1, 1),
     };
     q_rng r;
     q_rng_seed(&r, 21);
