@@ -281,10 +281,12 @@ static DC_INLINE void dc_windows(const float **xw, const dc_geom *g, long p0, in
 
 /* Pixels [p0, p0 + PB) (those below g->pixels stored; windows xw), vectors
  * [v0, v0 + NV):
- *   out[p][n] (= or +=) bias[n] + Σ_k x[win(p) + off(k)] · wt[k][n] */
+ *   out[p][n] (= or +=) (bias[n] + Σ_k x[win(p) + off(k)] · wt[k][n]) · oscale[n]
+ * (bias, oscale: NULL for none) */
 static DC_INLINE void dc_fwd_block(float *out, const dc_geom *g, long p0,
                                    const float *const *xw, const float *wt, const float *bias,
-                                   int accumulate, int v0, const int NV, const int PB)
+                                   const float *oscale, int accumulate, int v0, const int NV,
+                                   const int PB)
 {
     dc_vec acc[DC_PB_MAX][DC_NV_MAX];
 #pragma GCC unroll 12
@@ -321,6 +323,11 @@ static DC_INLINE void dc_fwd_block(float *out, const dc_geom *g, long p0,
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) {
             float *o = out + (size_t)(p0 + j) * g->n + (v0 + v) * DC_VEC;
+            if (oscale) {
+                dc_vec sv;
+                DC_LOAD(sv, oscale + (v0 + v) * DC_VEC);
+                acc[j][v] *= sv;
+            }
             if (accumulate) {
                 dc_vec old;
                 DC_LOAD(old, o);
@@ -334,7 +341,7 @@ static DC_INLINE void dc_fwd_block(float *out, const dc_geom *g, long p0,
 /* Forward tasks [t0, t1): DC_TASK pixels each, every vector group. */
 DC_CLONES
 static void dc_fwd_tasks(float *out, const dc_geom *g, long t0, long t1, const float *wt,
-                         const float *bias, int accumulate)
+                         const float *bias, const float *oscale, int accumulate)
 {
     int nvec = g->n / DC_VEC;
     const float *xw[DC_TASK];
@@ -346,27 +353,28 @@ static void dc_fwd_tasks(float *out, const dc_geom *g, long t0, long t1, const f
             for (int i = 0; i < DC_TASK && task0 + i < g->pixels; i += pb) {
                 long p0 = task0 + i;
                 if (nv == 1)
-                    dc_fwd_block(out, g, p0, xw + i, wt, bias, accumulate, v0, 1, 12);
+                    dc_fwd_block(out, g, p0, xw + i, wt, bias, oscale, accumulate, v0, 1, 12);
                 else if (nv == 2)
-                    dc_fwd_block(out, g, p0, xw + i, wt, bias, accumulate, v0, 2, 8);
+                    dc_fwd_block(out, g, p0, xw + i, wt, bias, oscale, accumulate, v0, 2, 8);
                 else if (nv == 3)
-                    dc_fwd_block(out, g, p0, xw + i, wt, bias, accumulate, v0, 3, 6);
+                    dc_fwd_block(out, g, p0, xw + i, wt, bias, oscale, accumulate, v0, 3, 6);
                 else
-                    dc_fwd_block(out, g, p0, xw + i, wt, bias, accumulate, v0, 4, 6);
+                    dc_fwd_block(out, g, p0, xw + i, wt, bias, oscale, accumulate, v0, 4, 6);
             }
         }
     }
 }
 
-/* out (B, OH, OW, N) (= or +=) the direct sum over g (see above). */
+/* out (B, OH, OW, N) (= or +=) the direct sum over g (see above), times
+ * oscale per channel when not NULL. */
 static void dc_forward(float *out, const dc_geom *g, const float *wt, const float *bias,
-                       int accumulate)
+                       const float *oscale, int accumulate)
 {
     long tasks = (g->pixels + DC_TASK - 1) / DC_TASK;
 #pragma omp parallel if (g->pixels * g->n * g->kh * g->kw * g->c > PAR_MIN)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        dc_fwd_tasks(out, g, tasks * t / nt, tasks * (t + 1) / nt, wt, bias, accumulate);
+        dc_fwd_tasks(out, g, tasks * t / nt, tasks * (t + 1) / nt, wt, bias, oscale, accumulate);
     }
 }
 
@@ -618,15 +626,40 @@ size_t q_conv2d_scratch_floats(const q_conv_shape *s)
     return fwd > dinp ? fwd : dinp;
 }
 
-void q_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
-                      float *scratch, const q_conv_shape *s)
+/* out[.., oc] = conv2d(inp, w, bias)[.., oc] · oscale[oc] (oscale NULL: 1). */
+static void conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
+                           const float *oscale, float *scratch, const q_conv_shape *s)
 {
     int kdim = s->kh * s->kw * s->c, pix = s->oh * s->ow;
     if (dc_fits(s)) {
         float *wt;
         dc_geom g = dc_input(inp, scratch, s, &wt);
         transpose(wt, w, s->oc, kdim); /* wt (K, OC) = wᵀ */
-        dc_forward(out, &g, wt, bias, 0);
+        dc_forward(out, &g, wt, bias, oscale, 0);
+        return;
+    }
+    q_conv2d_forward(out, inp, w, bias, scratch, s);
+    if (oscale) {
+        long rows = (long)s->b * pix;
+#pragma omp parallel for if (rows * s->oc > PAR_MIN)
+        for (long r = 0; r < rows; r++)
+            for (int oc = 0; oc < s->oc; oc++)
+                out[r * s->oc + oc] *= oscale[oc];
+    }
+}
+
+void q_conv2d_forward_scaled(float *out, const float *inp, const float *w, const float *oscale,
+                             float *scratch, const q_conv_shape *s)
+{
+    conv2d_forward(out, inp, w, NULL, oscale, scratch, s);
+}
+
+void q_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
+                      float *scratch, const q_conv_shape *s)
+{
+    int kdim = s->kh * s->kw * s->c, pix = s->oh * s->ow;
+    if (dc_fits(s)) {
+        conv2d_forward(out, inp, w, bias, NULL, scratch, s);
         return;
     }
     if (bias)
@@ -682,7 +715,7 @@ void q_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
         flip_kernel(wf, w, s);
         dc_geom g = {dpad, s->oh + 2 * ph, s->ow + 2 * pw, s->oc, s->kh, s->kw, 1, 1,
                      s->h, s->w, s->c, (long)s->b * s->h * s->w};
-        dc_forward(dinp, &g, wf, NULL, 1);
+        dc_forward(dinp, &g, wf, NULL, NULL, 1);
         dinp = NULL;
     }
     if (!dw && !dinp)
@@ -945,12 +978,15 @@ static inline __attribute__((always_inline)) float bn_dy_mul(const float *dout,
 }
 
 /* Channels [k0, k1) of q_batchnorm_train_backward(_set): with set, dinp is
- * written (it may equal dout: each element is read before it is written). */
+ * written (it may equal dout: each element is read before it is written);
+ * with resc (set only), odot[ch] = Σ_rows v·inp and dinp = v·oscale[ch], v the
+ * gradient of inp (rows in order, so the sums match a separate pass). */
 static inline __attribute__((always_inline)) void
 bn_train_backward_body(float *dinp, float *dgamma, float *dbeta, const float *dout,
                        const uint8_t *mask, const float *inp, const float *mean,
-                       const float *rstd, const float *gamma, long n, int c, int k0, int k1,
-                       const int set)
+                       const float *rstd, const float *gamma, const float *oscale,
+                       double *odot, long n, int c, int k0, int k1, const int set,
+                       const int resc)
 {
     double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
     for (long r = 0; r < n; r++)
@@ -972,6 +1008,7 @@ bn_train_backward_body(float *dinp, float *dgamma, float *dbeta, const float *do
     if (!dinp)
         return;
     float mdy[CHUNK], mdyx[CHUNK], g[CHUNK];
+    double dot[CHUNK] = {0};
     SIMD
     for (int ch = k0; ch < k1; ch++) {
         mdy[ch - k0] = (float)(sdy[ch - k0] / n);
@@ -984,37 +1021,49 @@ bn_train_backward_body(float *dinp, float *dgamma, float *dbeta, const float *do
             float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
             float v = g[ch - k0] *
                       (bn_dy(dout, mask, r * c + ch) - mdy[ch - k0] - xhat * mdyx[ch - k0]);
+            if (resc) {
+                dot[ch - k0] += (double)v * (double)inp[r * c + ch];
+                v *= oscale[ch];
+            }
             if (set)
                 dinp[r * c + ch] = v;
             else
                 dinp[r * c + ch] += v;
         }
+    if (resc)
+        for (int ch = k0; ch < k1; ch++)
+            odot[ch] = dot[ch - k0];
 }
 
 LY_CLONES
 static void bn_train_backward_chunk(float *dinp, float *dgamma, float *dbeta,
                                     const float *dout, const uint8_t *mask, const float *inp,
                                     const float *mean, const float *rstd, const float *gamma,
-                                    long n, int c, int k0, int k1, int set)
+                                    const float *oscale, double *odot, long n, int c, int k0,
+                                    int k1, int set)
 {
     /* one copy of the loops per case, so that each vectorizes without tests */
-    if (set && mask)
-        bn_train_backward_body(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, n, c,
-                               k0, k1, 1);
+    if (set && mask && oscale)
+        bn_train_backward_body(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, oscale,
+                               odot, n, c, k0, k1, 1, 1);
+    else if (set && mask)
+        bn_train_backward_body(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, NULL,
+                               NULL, n, c, k0, k1, 1, 0);
+    else if (set && oscale)
+        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, oscale,
+                               odot, n, c, k0, k1, 1, 1);
     else if (set)
-        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, n, c,
-                               k0, k1, 1);
-    else if (mask)
-        bn_train_backward_body(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, n, c,
-                               k0, k1, 0);
+        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, NULL,
+                               NULL, n, c, k0, k1, 1, 0);
     else
-        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, n, c,
-                               k0, k1, 0);
+        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, NULL,
+                               NULL, n, c, k0, k1, 0, 0);
 }
 
 static void bn_train_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
                               const uint8_t *mask, const float *inp, const float *mean,
-                              const float *rstd, const float *gamma, int n, int c, int set)
+                              const float *rstd, const float *gamma, const float *oscale,
+                              double *odot, int n, int c, int set)
 {
     /* the sums go to this thread's own channels, so no barrier is needed */
 #pragma omp parallel if ((long)n * c > PAR_MIN)
@@ -1023,8 +1072,8 @@ static void bn_train_backward(float *dinp, float *dgamma, float *dbeta, const fl
         my_channels(c, &c0, &c1);
         for (int k0 = c0; k0 < c1; k0 += CHUNK) {
             int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
-            bn_train_backward_chunk(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, n,
-                                    c, k0, k1, set);
+            bn_train_backward_chunk(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma,
+                                    oscale, odot, n, c, k0, k1, set);
         }
     }
 }
@@ -1037,15 +1086,18 @@ void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
                                 const float *mean, const float *rstd, const float *gamma,
                                 int n, int c)
 {
-    bn_train_backward(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, n, c, 0);
+    bn_train_backward(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, NULL, NULL, n,
+                      c, 0);
 }
 
 void q_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
                                     const float *dout, const uint8_t *mask, const float *inp,
                                     const float *mean, const float *rstd, const float *gamma,
-                                    int n, int c)
+                                    const float *dinp_scale, double *dinp_dot, int n, int c)
 {
-    bn_train_backward(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, n, c, 1);
+    assert((dinp_scale == NULL) == (dinp_dot == NULL) && (dinp || !dinp_scale));
+    bn_train_backward(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, dinp_scale,
+                      dinp_dot, n, c, 1);
 }
 
 /* Per channel: r = 1/sqrt(rv + eps), written for channels [k0, k1). */
@@ -1077,12 +1129,14 @@ void q_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
     }
 }
 
-/* Channels [k0, k1) of q_batchnorm_eval_backward(_set), r = 1/sqrt(rv + eps). */
+/* Channels [k0, k1) of q_batchnorm_eval_backward(_set), r = 1/sqrt(rv + eps);
+ * set and resc as bn_train_backward_body. */
 static inline __attribute__((always_inline)) void
 bn_eval_backward_body(float *dinp, float *dgamma, float *dbeta, const float *dout,
                       const uint8_t *mask, const float *inp, const float *gamma,
-                      const float *running_mean, const float *r, long n, int c, int k0, int k1,
-                      const int set)
+                      const float *running_mean, const float *r, const float *oscale,
+                      double *odot, long n, int c, int k0, int k1, const int set,
+                      const int resc)
 {
     if (dgamma || dbeta) {
         double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
@@ -1104,43 +1158,56 @@ bn_eval_backward_body(float *dinp, float *dgamma, float *dbeta, const float *dou
     if (!dinp)
         return;
     float g[CHUNK];
+    double dot[CHUNK] = {0};
     for (int ch = k0; ch < k1; ch++)
         g[ch - k0] = gamma[ch] * r[ch - k0];
     for (long row = 0; row < n; row++)
         SIMD
         for (int ch = k0; ch < k1; ch++) {
             float v = g[ch - k0] * bn_dy(dout, mask, row * c + ch);
+            if (resc) {
+                dot[ch - k0] += (double)v * (double)inp[row * c + ch];
+                v *= oscale[ch];
+            }
             if (set)
                 dinp[row * c + ch] = v;
             else
                 dinp[row * c + ch] += v;
         }
+    if (resc)
+        for (int ch = k0; ch < k1; ch++)
+            odot[ch] = dot[ch - k0];
 }
 
 LY_CLONES
 static void bn_eval_backward_chunk(float *dinp, float *dgamma, float *dbeta, const float *dout,
                                    const uint8_t *mask, const float *inp, const float *gamma,
-                                   const float *running_mean, const float *r, long n, int c,
-                                   int k0, int k1, int set)
+                                   const float *running_mean, const float *r,
+                                   const float *oscale, double *odot, long n, int c, int k0,
+                                   int k1, int set)
 {
-    if (set && mask)
-        bn_eval_backward_body(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r, n,
-                              c, k0, k1, 1);
+    if (set && mask && oscale)
+        bn_eval_backward_body(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r,
+                              oscale, odot, n, c, k0, k1, 1, 1);
+    else if (set && mask)
+        bn_eval_backward_body(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r,
+                              NULL, NULL, n, c, k0, k1, 1, 0);
+    else if (set && oscale)
+        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r,
+                              oscale, odot, n, c, k0, k1, 1, 1);
     else if (set)
-        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r, n,
-                              c, k0, k1, 1);
-    else if (mask)
-        bn_eval_backward_body(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r, n,
-                              c, k0, k1, 0);
+        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r,
+                              NULL, NULL, n, c, k0, k1, 1, 0);
     else
-        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r, n,
-                              c, k0, k1, 0);
+        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r,
+                              NULL, NULL, n, c, k0, k1, 0, 0);
 }
 
 static void bn_eval_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
                              const uint8_t *mask, const float *inp, const float *gamma,
-                             const float *running_mean, const float *running_var, int n, int c,
-                             float eps, int set)
+                             const float *running_mean, const float *running_var,
+                             const float *oscale, double *odot, int n, int c, float eps,
+                             int set)
 {
 #pragma omp parallel if ((long)n * c > PAR_MIN)
     {
@@ -1151,7 +1218,7 @@ static void bn_eval_backward(float *dinp, float *dgamma, float *dbeta, const flo
             float r[CHUNK];
             running_rstd(r, running_var, k0, k1, eps);
             bn_eval_backward_chunk(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r,
-                                   n, c, k0, k1, set);
+                                   oscale, odot, n, c, k0, k1, set);
         }
     }
 }
@@ -1163,17 +1230,19 @@ void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
                                const float *running_mean, const float *running_var,
                                int n, int c, float eps)
 {
-    bn_eval_backward(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, running_var, n,
-                     c, eps, 0);
+    bn_eval_backward(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, running_var,
+                     NULL, NULL, n, c, eps, 0);
 }
 
 void q_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
                                    const float *dout, const uint8_t *mask, const float *inp,
                                    const float *gamma, const float *running_mean,
-                                   const float *running_var, int n, int c, float eps)
+                                   const float *running_var, const float *dinp_scale,
+                                   double *dinp_dot, int n, int c, float eps)
 {
-    bn_eval_backward(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, running_var, n,
-                     c, eps, 1);
+    assert((dinp_scale == NULL) == (dinp_dot == NULL) && (dinp || !dinp_scale));
+    bn_eval_backward(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, running_var,
+                     dinp_scale, dinp_dot, n, c, eps, 1);
 }
 
 /* ---- activations ----------------------------------------------------------- */

@@ -662,18 +662,23 @@ static void forward_layer(net *n, int i, int b, int training)
         }
         float *y = L->bn ? L->z : out;
         const float *bias = L->bn ? NULL : L->bias;
+        int rescaled = 0; /* QAT with BN: z = conv(x, wq) / sf */
         if (L->type == CFG_LINEAR) {
             q_linear_forward(y, x, w, bias, b, (int)tensor_size(in), L->out_c);
         } else {
             q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->kh, L->kw,
                                                 L->sh, L->sw, L->ph, L->pw);
-            if (L->type == CFG_CONV2D)
+            if (L->type == CFG_CONV2D && L->bn && n->qat) {
+                q_conv2d_forward_scaled(y, x, w, L->inv_sf, n->col, &cs);
+                rescaled = 1;
+            } else if (L->type == CFG_CONV2D) {
                 q_conv2d_forward(y, x, w, bias, n->col, &cs);
-            else
+            } else {
                 q_dwconv2d_forward(y, x, w, bias, &cs);
+            }
         }
         if (L->bn) {
-            if (n->qat) /* z = conv(x, wq) / sf */
+            if (n->qat && !rescaled) /* z = conv(x, wq) / sf */
                 scale_channels(L->z, rows, L->out_c, L->inv_sf);
             L->bn_batch_stats = training && !(n->qat && n->bn_frozen);
             float lo, hi;
@@ -740,18 +745,6 @@ static void apply_mask(float *d, const uint8_t *mask, size_t cnt)
     }
 }
 
-/* dsf[c] −= Σ_rows dz · z (double accumulation, rows in order). */
-NET_SIMD_CLONES
-static void dot_channels(double *dsf, const float *dz, const float *z, size_t rows, int32_t c)
-{
-    for (size_t r = 0; r < rows; r++) {
-        const float *a = dz + r * (size_t)c, *b = z + r * (size_t)c;
-#pragma omp simd
-        for (int32_t k = 0; k < c; k++)
-            dsf[k] -= (double)a[k] * (double)b[k];
-    }
-}
-
 /* The weight gradient of QAT: wq = fq(w · sf) ⇒ dwf = dwq · mask;
  * dw += dwf · sf (per out channel); dsf[c] += Σ dwf · w (BN) */
 static void qat_weight_grad(net_layer *L, const float *dwq, double *dsf)
@@ -805,26 +798,22 @@ static void backward_layer(net *n, int i, int b, int set_dx)
         double *dsf = n->dsf;
         if (L->bn) {
             /* out = act(u) (masked: the activation's derivative and the STE),
-             * u = BN(z) ⇒ dz (written), dgamma, dbeta */
+             * u = BN(z) ⇒ dz (written), dgamma, dbeta. In QAT, z = y / sf:
+             * the same pass gives dy = dz / sf (in place of dz) and Σ dz · z. */
             float *dz = n->dz;
+            const float *inv_sf = n->qat ? L->inv_sf : NULL;
+            double *dot = n->qat ? dsf : NULL;
             if (L->bn_batch_stats)
                 q_batchnorm_train_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
-                                               L->bn_mean, L->bn_rstd, L->gamma, (int)rows,
-                                               L->out_c);
+                                               L->bn_mean, L->bn_rstd, L->gamma, inv_sf, dot,
+                                               (int)rows, L->out_c);
             else
                 q_batchnorm_eval_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
                                               L->gamma, L->running_mean, L->running_var,
-                                              (int)rows, L->out_c, NET_BN_EPS);
-            if (n->qat) {
-                /* z = y / sf ⇒ dy = dz / sf,  dsf = −Σ dz · y / sf² = −Σ dz · z / sf */
-                int32_t C = L->out_c;
-                for (int32_t c = 0; c < C; c++)
-                    dsf[c] = 0.0;
-                dot_channels(dsf, dz, L->z, rows, C);
-                for (int32_t c = 0; c < C; c++)
-                    dsf[c] /= (double)L->sf[c];
-                scale_channels(dz, rows, C, L->inv_sf);
-            }
+                                              inv_sf, dot, (int)rows, L->out_c, NET_BN_EPS);
+            if (n->qat) /* z = y / sf ⇒ dsf = −Σ dz · y / sf² = −Σ dz · z / sf */
+                for (int32_t c = 0; c < L->out_c; c++)
+                    dsf[c] = -dsf[c] / (double)L->sf[c];
             dy = dz;
         }
         float *dwt = n->qat ? n->dwq : L->dw;

@@ -556,8 +556,9 @@ static void relu6_bwd(void *p, const float *dout)
 /* The fused batch-norm entry points against the plain ones, bit for bit:
  * q_batchnorm_train_stats = the statistics of q_batchnorm_train_forward;
  * q_batchnorm_*_backward_set(mask) = mask applied to dout, then the plain
- * backward into zeros (in place too, dinp == dout). 70 channels: a full and a
- * partial chunk. */
+ * backward into zeros (in place too, dinp == dout), and with the rescale =
+ * that result times the scale, the dot product summed rows in order. 70
+ * channels: a full and a partial chunk. */
 static void test_layers_batchnorm_fused_entry_points(void **state)
 {
     (void)state;
@@ -593,11 +594,25 @@ static void test_layers_batchnorm_fused_entry_points(void **state)
     for (int i = 0; i < N * C; i++)
         got[i] = NAN; /* written, never read */
     q_batchnorm_train_backward_set(got, got + N * C, got + N * C + C, dout, mask, x, mean, rstd,
-                                   g, N, C);
+                                   g, NULL, NULL, N, C);
     assert_memory_equal(want, got, sizeof(float) * (N * C + 2 * C));
     memcpy(inplace, dout, sizeof(float) * N * C);
-    q_batchnorm_train_backward_set(inplace, NULL, NULL, inplace, mask, x, mean, rstd, g, N, C);
+    q_batchnorm_train_backward_set(inplace, NULL, NULL, inplace, mask, x, mean, rstd, g, NULL,
+                                   NULL, N, C);
     assert_memory_equal(want, inplace, sizeof(float) * N * C);
+    /* with the rescale: dot = Σ_rows v · x in double, rows in order; dinp = v · s */
+    float *sc = rand_buf(&r, C, 0.5f, 2.0f), *scaled = zbuf(N * C);
+    double dot[C], wdot[C];
+    for (int ch = 0; ch < C; ch++) {
+        wdot[ch] = 0.0;
+        for (int i = 0; i < N; i++)
+            wdot[ch] += (double)want[i * C + ch] * (double)x[i * C + ch];
+    }
+    q_batchnorm_train_backward_set(scaled, NULL, NULL, dout, mask, x, mean, rstd, g, sc, dot, N,
+                                   C);
+    assert_memory_equal(dot, wdot, sizeof dot);
+    for (int i = 0; i < N * C; i++)
+        assert_true(scaled[i] == want[i] * sc[i % C]);
     /* eval backward */
     memset(want, 0, sizeof(float) * (N * C + 2 * C));
     memset(got, 0, sizeof(float) * (N * C + 2 * C));
@@ -606,8 +621,20 @@ static void test_layers_batchnorm_fused_entry_points(void **state)
     for (int i = 0; i < N * C; i++)
         got[i] = NAN;
     q_batchnorm_eval_backward_set(got, got + N * C, got + N * C + C, dout, mask, x, g, rm, rv,
-                                  N, C, 1e-5f);
+                                  NULL, NULL, N, C, 1e-5f);
     assert_memory_equal(want, got, sizeof(float) * (N * C + 2 * C));
+    for (int ch = 0; ch < C; ch++) {
+        wdot[ch] = 0.0;
+        for (int i = 0; i < N; i++)
+            wdot[ch] += (double)want[i * C + ch] * (double)x[i * C + ch];
+    }
+    q_batchnorm_eval_backward_set(scaled, NULL, NULL, dout, mask, x, g, rm, rv, sc, dot, N, C,
+                                  1e-5f);
+    assert_memory_equal(dot, wdot, sizeof dot);
+    for (int i = 0; i < N * C; i++)
+        assert_true(scaled[i] == want[i] * sc[i % C]);
+    free(sc);
+    free(scaled);
     free(x);
     free(dout);
     free(g);
@@ -1274,6 +1301,38 @@ static void test_layers_conv2d_direct(void **state)
     }
 }
 
+/* q_conv2d_forward_scaled = q_conv2d_forward (no bias), then each channel
+ * times its factor, bit for bit: on the direct path (32 channels) and on
+ * im2col (5 channels). */
+static void test_layers_conv2d_forward_scaled(void **state)
+{
+    (void)state;
+    const q_conv_shape shapes[] = {
+        q_conv_shape_make(2, 6, 5, 16, 32, 3, 3, 1, 1, 1, 1),
+        q_conv_shape_make(2, 6, 5, 3, 5, 3, 3, 1, 1, 1, 1),
+    };
+    q_rng r;
+    q_rng_seed(&r, 24);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const q_conv_shape *s = &shapes[i];
+        size_t nx = in_size(s), ny = out_size(s), nw = (size_t)s->oc * s->kh * s->kw * s->c;
+        float *x = rand_buf(&r, nx, -1, 1), *w = rand_buf(&r, nw, -1, 1);
+        float *sc = rand_buf(&r, s->oc, 0.5f, 2.0f), *want = zbuf(ny), *got = zbuf(ny);
+        float *scratch = zbuf(q_conv2d_scratch_floats(s));
+        q_conv2d_forward(want, x, w, NULL, scratch, s);
+        for (size_t j = 0; j < ny; j++)
+            want[j] *= sc[j % s->oc];
+        q_conv2d_forward_scaled(got, x, w, sc, scratch, s);
+        assert_memory_equal(want, got, sizeof(float) * ny);
+        free(x);
+        free(w);
+        free(sc);
+        free(want);
+        free(got);
+        free(scratch);
+    }
+}
+
 static void test_layers_scratch_size(void **state)
 {
     (void)state;
@@ -1326,6 +1385,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_layers_thread_independent),
         cmocka_unit_test(test_layers_conv2d_chunked),
         cmocka_unit_test(test_layers_conv2d_direct),
+        cmocka_unit_test(test_layers_conv2d_forward_scaled),
         cmocka_unit_test(test_layers_scratch_size),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
