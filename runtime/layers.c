@@ -99,13 +99,6 @@ static int conv_chunk_images(const q_conv_shape *s)
     return n < 1 ? 1 : n > (size_t)s->b ? s->b : (int)n;
 }
 
-size_t q_conv2d_scratch_floats(const q_conv_shape *s)
-{
-    if (conv_is_pointwise(s))
-        return 0;
-    return (size_t)conv_chunk_images(s) * conv_col_floats_per_image(s);
-}
-
 /* The kernel columns kx in [*kx0, *kx1) that fall inside the input for output
  * column ox. Within one kernel row they are contiguous in NHWC memory (and in
  * a col row), so each kernel row is one copy of (kx1 - kx0)·C floats. */
@@ -184,10 +177,391 @@ static void col2im_acc(float *dinp, const float *dcol, const q_conv_shape *s, in
     }
 }
 
+/* ---- direct convolution -----------------------------------------------------
+ * For the shapes of small CNNs (a few dozen channels, 3x3 kernels) im2col
+ * costs as much as the GEMM itself: it writes KH·KW copies of the input,
+ * which the BLAS then packs once more. The direct kernels read the NHWC input
+ * in place (zero-padded into scratch when pad > 0). With K = KH·KW·C and
+ * k = (ky, kx, ic) in that order, off(k) = (ky·WP + kx)·C + ic:
+ *
+ *   forward  out[p][oc] = bias[oc] + Σ_k xpad[win(p) + off(k)] · wt[k][oc]
+ *            wt (K, OC) = wᵀ; win(p) = the window origin of output pixel p
+ *   dinp     (stride 1) the same sum over dout zero-padded by KH−1−ph,
+ *            KW−1−pw with the flipped kernel, k' = (ky, kx, oc):
+ *            dinp[q][ic] += Σ_k' dpad[win(q) + off(k')] · wf[k'][ic],
+ *            wf[k'][ic] = w[oc][KH−1−ky][KW−1−kx][ic]
+ *   dw       dwt[k][oc] = Σ_p xpad[win(p) + off(k)] · dout[p][oc],
+ *            then dw[oc][k] += dwt[k][oc]
+ *
+ * Vectors of DC_VEC floats run along the output channels of each sum (so the
+ * direct path needs OC % 16 == 0, and for dinp C % 16 == 0): a register block
+ * of PB pixels x NV vectors (forward, dinp) or KB taps x NV vectors (dw) is
+ * updated with broadcasts, which keeps the accumulators in registers.
+ * Forward and dinp sum over k ascending; dw sums each tile of DC_TILE pixels
+ * in a register block, then adds the tiles in order. No split depends on the
+ * thread count, so neither do the results. */
+
+#define DC_VEC 16     /* floats per vector */
+#define DC_NV_MAX 4   /* vectors per register block (64 channels) */
+#define DC_PB_MAX 12  /* pixels (forward) or taps (dw) per register block */
+#define DC_TASK 24    /* pixels per forward task: a multiple of every block */
+#define DC_TILE 128   /* pixels per dw tile */
+
+typedef float dc_vec __attribute__((vector_size(DC_VEC * sizeof(float))));
+
+/* The kernels are compiled for AVX-512, AVX2+FMA and baseline x86-64 and
+ * picked when the program loads (as gemm.c); -std=c11 turns off the
+ * contraction of a·b + c into an FMA, which these loops need: the clones
+ * with FMA round once where baseline rounds twice (a machine always runs the
+ * same clone). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define DC_CLONES                                                  \
+    __attribute__((target_clones("avx512f", "avx2", "default"), \
+                   optimize("fp-contract=fast")))
+#else
+#define DC_CLONES
+#endif
+#define DC_INLINE inline __attribute__((always_inline))
+
+/* Unaligned vector load and store (memcpy: a vector by value would change the
+ * calling convention between the clones). */
+#define DC_LOAD(v, p) memcpy(&(v), (p), sizeof(dc_vec))
+#define DC_STORE(p, v) memcpy((p), &(v), sizeof(dc_vec))
+
+/* Pixels (or taps) per register block for nv vectors: 12 to 24 accumulators. */
+static DC_INLINE int dc_block(int nv)
+{
+    return nv == 1 ? 12 : nv == 2 ? 8 : 6;
+}
+
+/* One direct pass: input x (B, HP, WP, C), already padded; a KH x KW window
+ * with strides (sh, sw); output (B, OH, OW, N), N % DC_VEC == 0. */
+typedef struct {
+    const float *x;
+    int hp, wp, c, kh, kw, sh, sw, oh, ow, n;
+    long pixels; /* B·OH·OW */
+} dc_geom;
+
+/* xw[i] = the window origin in x of output pixel p0 + i, i < n; pixels past
+ * the last one get the last one's (a block past the end recomputes it and
+ * does not store it). */
+static DC_INLINE void dc_windows(const float **xw, const dc_geom *g, long p0, int n)
+{
+    long ox = p0 % g->ow, t = p0 / g->ow, oy = t % g->oh, b = t / g->oh;
+    for (int i = 0; i < n; i++) {
+        xw[i] = g->x + (((size_t)b * g->hp + (size_t)oy * g->sh) * g->wp + (size_t)ox * g->sw) *
+                           (size_t)g->c;
+        if (p0 + i + 1 >= g->pixels)
+            continue; /* stay on the last pixel */
+        if (++ox == g->ow) {
+            ox = 0;
+            if (++oy == g->oh)
+                oy = 0, b++;
+        }
+    }
+}
+
+/* Pixels [p0, p0 + PB) (those below g->pixels stored; windows xw), vectors
+ * [v0, v0 + NV):
+ *   out[p][n] (= or +=) bias[n] + Σ_k x[win(p) + off(k)] · wt[k][n] */
+static DC_INLINE void dc_fwd_block(float *out, const dc_geom *g, long p0,
+                                   const float *const *xw, const float *wt, const float *bias,
+                                   int accumulate, int v0, const int NV, const int PB)
+{
+    dc_vec acc[DC_PB_MAX][DC_NV_MAX];
+#pragma GCC unroll 12
+    for (int j = 0; j < PB; j++) {
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            if (bias)
+                DC_LOAD(acc[j][v], bias + (v0 + v) * DC_VEC);
+            else
+                acc[j][v] = (dc_vec){0};
+    }
+    const float *wrow = wt + v0 * DC_VEC;
+    for (int ky = 0; ky < g->kh; ky++)
+        for (int kx = 0; kx < g->kw; kx++) {
+            size_t off = ((size_t)ky * g->wp + kx) * g->c;
+            for (int ic = 0; ic < g->c; ic++, wrow += g->n) {
+                dc_vec wv[DC_NV_MAX];
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++)
+                    DC_LOAD(wv[v], wrow + v * DC_VEC);
+#pragma GCC unroll 12
+                for (int j = 0; j < PB; j++) {
+                    float xs = xw[j][off + ic];
+#pragma GCC unroll 4
+                    for (int v = 0; v < NV; v++)
+                        acc[j][v] += xs * wv[v];
+                }
+            }
+        }
+#pragma GCC unroll 12
+    for (int j = 0; j < PB; j++) {
+        if (p0 + j >= g->pixels)
+            break;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) {
+            float *o = out + (size_t)(p0 + j) * g->n + (v0 + v) * DC_VEC;
+            if (accumulate) {
+                dc_vec old;
+                DC_LOAD(old, o);
+                acc[j][v] += old;
+            }
+            DC_STORE(o, acc[j][v]);
+        }
+    }
+}
+
+/* Forward tasks [t0, t1): DC_TASK pixels each, every vector group. */
+DC_CLONES
+static void dc_fwd_tasks(float *out, const dc_geom *g, long t0, long t1, const float *wt,
+                         const float *bias, int accumulate)
+{
+    int nvec = g->n / DC_VEC;
+    const float *xw[DC_TASK];
+    for (long t = t0; t < t1; t++) {
+        long task0 = t * DC_TASK;
+        dc_windows(xw, g, task0, DC_TASK);
+        for (int v0 = 0; v0 < nvec; v0 += DC_NV_MAX) {
+            int nv = nvec - v0 < DC_NV_MAX ? nvec - v0 : DC_NV_MAX, pb = dc_block(nv);
+            for (int i = 0; i < DC_TASK && task0 + i < g->pixels; i += pb) {
+                long p0 = task0 + i;
+                if (nv == 1)
+                    dc_fwd_block(out, g, p0, xw + i, wt, bias, accumulate, v0, 1, 12);
+                else if (nv == 2)
+                    dc_fwd_block(out, g, p0, xw + i, wt, bias, accumulate, v0, 2, 8);
+                else if (nv == 3)
+                    dc_fwd_block(out, g, p0, xw + i, wt, bias, accumulate, v0, 3, 6);
+                else
+                    dc_fwd_block(out, g, p0, xw + i, wt, bias, accumulate, v0, 4, 6);
+            }
+        }
+    }
+}
+
+/* out (B, OH, OW, N) (= or +=) the direct sum over g (see above). */
+static void dc_forward(float *out, const dc_geom *g, const float *wt, const float *bias,
+                       int accumulate)
+{
+    long tasks = (g->pixels + DC_TASK - 1) / DC_TASK;
+#pragma omp parallel if (g->pixels * g->n * g->kh * g->kw * g->c > PAR_MIN)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        dc_fwd_tasks(out, g, tasks * t / nt, tasks * (t + 1) / nt, wt, bias, accumulate);
+    }
+}
+
+/* Taps [k0, k0 + KB) (those below K stored) x vectors [v0, v0 + NV) over
+ * the pixels of one tile (windows xw, dout rows d):
+ *   dwt[k][n] += Σ_p x[xw[p] + off(k)] · d[p][n]   (p ascending) */
+static DC_INLINE void dc_dw_block(float *dwt, const dc_geom *g, const float *const *xw,
+                                  const float *d, int np, int k0, int v0, const int NV,
+                                  const int KB)
+{
+    int kdim = g->kh * g->kw * g->c;
+    size_t off[DC_PB_MAX];
+#pragma GCC unroll 12
+    for (int j = 0; j < KB; j++) {
+        int k = k0 + j < kdim ? k0 + j : kdim - 1;
+        int ic = k % g->c, kx = k / g->c % g->kw, ky = k / g->c / g->kw;
+        off[j] = ((size_t)ky * g->wp + kx) * g->c + ic;
+    }
+    dc_vec acc[DC_PB_MAX][DC_NV_MAX];
+#pragma GCC unroll 12
+    for (int j = 0; j < KB; j++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            acc[j][v] = (dc_vec){0};
+    for (int p = 0; p < np; p++) {
+        dc_vec dv[DC_NV_MAX];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            DC_LOAD(dv[v], d + (size_t)p * g->n + (v0 + v) * DC_VEC);
+        const float *x = xw[p];
+#pragma GCC unroll 12
+        for (int j = 0; j < KB; j++) {
+            float xs = x[off[j]];
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++)
+                acc[j][v] += xs * dv[v];
+        }
+    }
+#pragma GCC unroll 12
+    for (int j = 0; j < KB; j++) {
+        if (k0 + j >= kdim)
+            break;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) {
+            float *o = dwt + (size_t)(k0 + j) * g->n + (v0 + v) * DC_VEC;
+            dc_vec old;
+            DC_LOAD(old, o);
+            acc[j][v] += old;
+            DC_STORE(o, acc[j][v]);
+        }
+    }
+}
+
+/* The dw tasks [t0, t1) (a task: one register block of taps x one vector
+ * group) over every tile in order. */
+DC_CLONES
+static void dc_dw_tasks(float *dwt, const dc_geom *g, const float *dout, int t0, int t1)
+{
+    int kdim = g->kh * g->kw * g->c, nvec = g->n / DC_VEC;
+    int groups = (nvec + DC_NV_MAX - 1) / DC_NV_MAX;
+    const float *xw[DC_TILE];
+    for (long p0 = 0; p0 < g->pixels; p0 += DC_TILE) {
+        int np = g->pixels - p0 < DC_TILE ? (int)(g->pixels - p0) : DC_TILE;
+        dc_windows(xw, g, p0, np);
+        const float *d = dout + (size_t)p0 * g->n;
+        for (int t = t0; t < t1; t++) {
+            int v0 = t % groups * DC_NV_MAX;
+            int nv = nvec - v0 < DC_NV_MAX ? nvec - v0 : DC_NV_MAX, kb = dc_block(nv);
+            int k0 = t / groups * kb;
+            if (k0 >= kdim)
+                continue;
+            if (nv == 1)
+                dc_dw_block(dwt, g, xw, d, np, k0, v0, 1, 12);
+            else if (nv == 2)
+                dc_dw_block(dwt, g, xw, d, np, k0, v0, 2, 8);
+            else if (nv == 3)
+                dc_dw_block(dwt, g, xw, d, np, k0, v0, 3, 6);
+            else
+                dc_dw_block(dwt, g, xw, d, np, k0, v0, 4, 6);
+        }
+    }
+}
+
+/* dwt (K, N) = Σ over g's pixels (see above); threads own tasks. */
+static void dc_dw(float *dwt, const dc_geom *g, const float *dout)
+{
+    int kdim = g->kh * g->kw * g->c, nvec = g->n / DC_VEC;
+    int groups = (nvec + DC_NV_MAX - 1) / DC_NV_MAX;
+    int tasks = groups * ((kdim + dc_block(DC_NV_MAX) - 1) / dc_block(DC_NV_MAX));
+    memset(dwt, 0, sizeof(float) * (size_t)kdim * (size_t)g->n);
+#pragma omp parallel if (tasks > 1 && g->pixels * g->n * kdim > PAR_MIN)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        dc_dw_tasks(dwt, g, dout, tasks * t / nt, tasks * (t + 1) / nt);
+    }
+}
+
+/* dst (B, H + 2·ph, W + 2·pw, C) = src (B, H, W, C) with a border of zeros. */
+static void pad_copy(float *dst, const float *src, int b, int h, int w, int c, int ph, int pw)
+{
+    int hp = h + 2 * ph, wp = w + 2 * pw;
+    size_t row = (size_t)w * c;
+#pragma omp parallel for if ((long)b * hp * wp * c > PAR_MIN)
+    for (int i = 0; i < b; i++) {
+        float *d = dst + (size_t)i * hp * wp * c;
+        const float *s = src + (size_t)i * h * row;
+        memset(d, 0, sizeof(float) * (size_t)ph * wp * c);
+        for (int y = 0; y < h; y++) {
+            float *dr = d + ((size_t)(y + ph) * wp) * c;
+            memset(dr, 0, sizeof(float) * (size_t)pw * c);
+            memcpy(dr + (size_t)pw * c, s + (size_t)y * row, sizeof(float) * row);
+            memset(dr + (size_t)(pw + w) * c, 0, sizeof(float) * (size_t)pw * c);
+        }
+        memset(d + (size_t)(ph + h) * wp * c, 0, sizeof(float) * (size_t)ph * wp * c);
+    }
+}
+
+/* The direct forward and dw need OC % 16 == 0 (and are not used for 1x1
+ * stride-1 unpadded convolutions, which are a plain GEMM); dinp needs stride
+ * 1, C % 16 == 0 and pads that leave the flipped kernel a non-negative pad. */
+static int dc_fits(const q_conv_shape *s)
+{
+    return s->oc % DC_VEC == 0 && !conv_is_pointwise(s);
+}
+
+static int dc_fits_dinp(const q_conv_shape *s)
+{
+    return s->c % DC_VEC == 0 && !conv_is_pointwise(s) && s->sh == 1 && s->sw == 1 &&
+           s->ph <= s->kh - 1 && s->pw <= s->kw - 1;
+}
+
+/* Floats of scratch for the direct forward/dw: padded input + wt or dwt. */
+static size_t dc_scratch(const q_conv_shape *s)
+{
+    size_t pad = s->ph || s->pw ? (size_t)s->b * (s->h + 2 * s->ph) * (s->w + 2 * s->pw) * s->c
+                                : 0;
+    return pad + (size_t)s->kh * s->kw * s->c * s->oc;
+}
+
+/* For dinp: padded dout + wf. */
+static size_t dc_scratch_dinp(const q_conv_shape *s)
+{
+    size_t ph = (size_t)(s->kh - 1 - s->ph), pw = (size_t)(s->kw - 1 - s->pw);
+    return (size_t)s->b * (s->oh + 2 * ph) * (s->ow + 2 * pw) * s->oc +
+           (size_t)s->kh * s->kw * s->c * s->oc;
+}
+
+/* The geometry of the forward and dw over inp, padded into scratch when
+ * needed; *rest = the scratch after it. */
+static dc_geom dc_input(const float *inp, float *scratch, const q_conv_shape *s, float **rest)
+{
+    dc_geom g = {inp, s->h, s->w, s->c, s->kh, s->kw, s->sh, s->sw, s->oh, s->ow, s->oc,
+                 (long)s->b * s->oh * s->ow};
+    *rest = scratch;
+    if (s->ph || s->pw) {
+        pad_copy(scratch, inp, s->b, s->h, s->w, s->c, s->ph, s->pw);
+        g.x = scratch;
+        g.hp = s->h + 2 * s->ph;
+        g.wp = s->w + 2 * s->pw;
+        *rest = scratch + (size_t)s->b * g.hp * g.wp * s->c;
+    }
+    return g;
+}
+
+/* t (cols, rows) = aᵀ, a (rows, cols). */
+static void transpose(float *t, const float *a, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            t[(size_t)c * rows + r] = a[(size_t)r * cols + c];
+}
+
+/* a (rows, cols) += tᵀ, t (cols, rows). */
+static void transpose_acc(float *a, const float *t, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            a[(size_t)r * cols + c] += t[(size_t)c * rows + r];
+}
+
+/* wf[(ky, kx, oc)][ic] = w[oc][KH−1−ky][KW−1−kx][ic]: wf (KH, KW, OC, C). */
+static void flip_kernel(float *wf, const float *w, const q_conv_shape *s)
+{
+    for (int ky = 0; ky < s->kh; ky++)
+        for (int kx = 0; kx < s->kw; kx++)
+            for (int oc = 0; oc < s->oc; oc++)
+                memcpy(wf + (((size_t)ky * s->kw + kx) * s->oc + oc) * s->c,
+                       w + (((size_t)oc * s->kh + (s->kh - 1 - ky)) * s->kw + (s->kw - 1 - kx)) *
+                               s->c,
+                       sizeof(float) * (size_t)s->c);
+}
+
+size_t q_conv2d_scratch_floats(const q_conv_shape *s)
+{
+    if (conv_is_pointwise(s))
+        return 0;
+    size_t im2col = (size_t)conv_chunk_images(s) * conv_col_floats_per_image(s);
+    size_t fwd = dc_fits(s) ? dc_scratch(s) : im2col;
+    size_t dinp = dc_fits_dinp(s) ? dc_scratch_dinp(s) : im2col;
+    return fwd > dinp ? fwd : dinp;
+}
+
 void q_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
                       float *scratch, const q_conv_shape *s)
 {
     int kdim = s->kh * s->kw * s->c, pix = s->oh * s->ow;
+    if (dc_fits(s)) {
+        float *wt;
+        dc_geom g = dc_input(inp, scratch, s, &wt);
+        transpose(wt, w, s->oc, kdim); /* wt (K, OC) = wᵀ */
+        dc_forward(out, &g, wt, bias, 0);
+        return;
+    }
     if (bias)
         fill_rows(out, bias, (long)s->b * pix, s->oc);
     float beta = bias ? 1.0f : 0.0f;
@@ -207,7 +581,8 @@ void q_conv2d_forward(float *out, const float *inp, const float *w, const float 
 
 /* out = col · wᵀ + bias  ⇒  dw += doutᵀ · col,  dbias += Σ_rows dout,
  *                           dinp += col2im(dout · w)
- * (chunk by chunk: dw sums the chunks in order) */
+ * (direct where the shape allows, else chunk by chunk: dw sums the chunks in
+ * order) */
 void q_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
                        const float *inp, const float *w, float *scratch,
                        const q_conv_shape *s)
@@ -223,6 +598,28 @@ void q_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
             q_sgemm(0, 0, m, s->c, s->oc, 1.0f, dout, s->oc, w, kdim, 1.0f, dinp, s->c);
         return;
     }
+    if (dw && dc_fits(s)) {
+        float *dwt;
+        dc_geom g = dc_input(inp, scratch, s, &dwt);
+        dc_dw(dwt, &g, dout); /* dwt (K, OC) */
+        transpose_acc(dw, dwt, s->oc, kdim);
+        dw = NULL;
+    }
+    if (dinp && dc_fits_dinp(s)) {
+        /* dinp = the stride-1 convolution of dout, padded by KH−1−ph, KW−1−pw,
+         * with the flipped kernel (channels swapped) */
+        int ph = s->kh - 1 - s->ph, pw = s->kw - 1 - s->pw;
+        float *dpad = scratch;
+        float *wf = scratch + (size_t)s->b * (s->oh + 2 * ph) * (s->ow + 2 * pw) * s->oc;
+        pad_copy(dpad, dout, s->b, s->oh, s->ow, s->oc, ph, pw);
+        flip_kernel(wf, w, s);
+        dc_geom g = {dpad, s->oh + 2 * ph, s->ow + 2 * pw, s->oc, s->kh, s->kw, 1, 1,
+                     s->h, s->w, s->c, (long)s->b * s->h * s->w};
+        dc_forward(dinp, &g, wf, NULL, 1);
+        dinp = NULL;
+    }
+    if (!dw && !dinp)
+        return;
     int chunk = conv_chunk_images(s);
     for (int b0 = 0; b0 < s->b; b0 += chunk) {
         int nb = s->b - b0 < chunk ? s->b - b0 : chunk, m = nb * pix;

@@ -283,6 +283,8 @@ static void test_layers_conv2d_gradcheck(void **state)
     conv_case("conv1x1", q_conv_shape_make(2, 4, 3, 5, 6, 1, 1, 1, 1, 0, 0), 1);
     /* 1x1 with stride 2: im2col path */
     conv_case("conv1x1s2", q_conv_shape_make(2, 5, 4, 3, 2, 1, 1, 2, 2, 0, 0), 1);
+    /* 16 in, 16 out channels: the direct kernels (forward, dinp and dw) */
+    conv_case("conv_direct", q_conv_shape_make(1, 4, 3, 16, 16, 3, 3, 1, 1, 1, 1), 1);
 }
 
 /* ---- dwconv2d ----------------------------------------------------------------- */
@@ -1066,6 +1068,92 @@ static void test_layers_conv2d_chunked(void **state)
     free(wdw);
 }
 
+/* One forward and backward of the direct-path test with `threads` threads:
+ * res[0] = out, res[1] = dx, res[2] = dw (dx, dw start from dx0, dw0). */
+static void direct_run(float *res[3], const q_conv_shape *s, int threads, const float *x,
+                       const float *w, const float *bias, const float *dout, const float *dx0,
+                       const float *dw0)
+{
+    size_t nx = in_size(s), ny = out_size(s), nw = (size_t)s->oc * s->kh * s->kw * s->c;
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    float *scratch = zbuf(q_conv2d_scratch_floats(s));
+    res[0] = zbuf(ny);
+    res[1] = zbuf(nx);
+    res[2] = zbuf(nw);
+    memcpy(res[1], dx0, sizeof(float) * nx);
+    memcpy(res[2], dw0, sizeof(float) * nw);
+    q_conv2d_forward(res[0], x, w, bias, scratch, s);
+    q_conv2d_backward(res[1], res[2], NULL, dout, x, w, scratch, s);
+    free(scratch);
+    omp_set_num_threads(saved);
+}
+
+/* The direct convolution (OC % 16 == 0; dinp also C % 16 == 0 and stride 1)
+ * against the naive references: forward with bias, and backward accumulating
+ * into gradients that start random; and bit-identical with 1 and 3 threads.
+ * The shapes cover every register block (16, 32, 48, 64 and 80 output
+ * channels: one to four vectors, and a group of four plus one), pixel counts
+ * that leave partial blocks and tasks, pads 0 to 2 (the flipped kernel's pad
+ * of dinp from 2 to 0), non-square kernels, stride 2 (dinp then through
+ * im2col) and C = 1 (dinp through im2col). */
+static void test_layers_conv2d_direct(void **state)
+{
+    (void)state;
+    const q_conv_shape shapes[] = {
+        q_conv_shape_make(3, 7, 5, 1, 16, 3, 3, 1, 1, 1, 1),
+        q_conv_shape_make(2, 6, 7, 16, 32, 3, 3, 1, 1, 1, 1),
+        q_conv_shape_make(2, 5, 5, 16, 48, 3, 2, 1, 1, 0, 1),
+        q_conv_shape_make(1, 9, 6, 32, 64, 5, 3, 1, 1, 2, 0),
+        q_conv_shape_make(2, 7, 7, 16, 80, 3, 3, 2, 2, 1, 1),
+        q_conv_shape_make(3, 8, 6, 3, 16, 3, 3, 2, 1, 1, 1),
+    };
+    q_rng r;
+    q_rng_seed(&r, 21);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const q_conv_shape *s = &shapes[i];
+        size_t nx = in_size(s), ny = out_size(s), nw = (size_t)s->oc * s->kh * s->kw * s->c;
+        float *x = rand_buf(&r, nx, -1, 1), *w = rand_buf(&r, nw, -1, 1);
+        float *bias = rand_buf(&r, s->oc, -1, 1), *dout = rand_buf(&r, ny, -1, 1);
+        float *dx0 = rand_buf(&r, nx, -1, 1), *dw0 = rand_buf(&r, nw, -1, 1);
+        double *want = malloc(sizeof(double) * ny), *wdx = malloc(sizeof(double) * nx);
+        double *wdw = malloc(sizeof(double) * nw);
+        assert_true(want && wdx && wdw);
+        ref_conv(want, x, w, bias, s, 0);
+        ref_conv_backward(wdx, wdw, dout, x, w, s);
+        for (size_t j = 0; j < nx; j++)
+            wdx[j] += dx0[j];
+        for (size_t j = 0; j < nw; j++)
+            wdw[j] += dw0[j];
+        float *one[3], *three[3];
+        direct_run(one, s, 1, x, w, bias, dout, dx0, dw0);
+        direct_run(three, s, 3, x, w, bias, dout, dx0, dw0);
+        /* float sums of n products of size <= 1: allow 2e-7 per term */
+        double terms[3] = {(double)s->kh * s->kw * s->c, (double)s->kh * s->kw * s->oc,
+                           (double)s->b * s->oh * s->ow};
+        const double *wants[3] = {want, wdx, wdw};
+        const size_t sizes[3] = {ny, nx, nw};
+        const char *names[3] = {"forward", "dinp", "dw"};
+        for (int k = 0; k < 3; k++) {
+            char what[64];
+            snprintf(what, sizeof what, "direct %zu %s", i, names[k]);
+            expect_close(what, one[k], wants[k], sizes[k], 2e-7 * terms[k]);
+            assert_memory_equal(one[k], three[k], sizeof(float) * sizes[k]);
+            free(one[k]);
+            free(three[k]);
+        }
+        free(x);
+        free(w);
+        free(bias);
+        free(dout);
+        free(dx0);
+        free(dw0);
+        free(want);
+        free(wdx);
+        free(wdw);
+    }
+}
+
 static void test_layers_scratch_size(void **state)
 {
     (void)state;
@@ -1115,6 +1203,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_layers_gemm_thread_independent),
         cmocka_unit_test(test_layers_thread_independent),
         cmocka_unit_test(test_layers_conv2d_chunked),
+        cmocka_unit_test(test_layers_conv2d_direct),
         cmocka_unit_test(test_layers_scratch_size),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
