@@ -516,8 +516,8 @@ static QATC_INLINE void split23(int64_t t, int32_t *s0, int32_t *s1)
 /* col_sums' loop at -Os (GCC then keeps half of its eight accumulator registers on the
  * stack: 17 instructions per tap), in assembly: 12, as GCC's own at -O2. A naked
  * function, arguments as AAPCS passes them: r0 = v, r1 = end, r2 = wk, r3 = w_step, t on
- * the stack. For each v from v to end - 1 (wk advancing with it):
- *   t[g] += (int64)*v * wk[g * w_step]  for g = 0..3
+ * the stack. Over v up to end - 1 (wk advancing with it):
+ *   t[g] = sum (int64)*v * wk[g * w_step]  for g = 0..3
  * with t[0..3] in r4:r5 .. r10:r11 (saved and restored), wk + 2 w_step in r12, end on
  * the stack. */
 #define QATC_SMLAL_ASM 1
@@ -529,11 +529,14 @@ __attribute__((naked, noinline)) static void dot4_smlal(
             "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
             "add r12, r2, r3, lsl #1\n\t"     /* r12: the weights of channel 2 */
             "push {r1}\n\t"                   /* end at sp; t at sp + 40 */
-            "ldr lr, [sp, #40]\n\t"
-            "ldrd r4, r5, [lr, #0]\n\t"
-            "ldrd r6, r7, [lr, #8]\n\t"
-            "ldrd r8, r9, [lr, #16]\n\t"
-            "ldrd r10, r11, [lr, #24]\n\t"
+            "movs r4, #0\n\t"
+            "movs r5, #0\n\t"
+            "movs r6, #0\n\t"
+            "movs r7, #0\n\t"
+            "movs r8, #0\n\t"
+            "movs r9, #0\n\t"
+            "movs r10, #0\n\t"
+            "movs r11, #0\n\t"
             "b 2f\n"
             "1:\n\t"
             "ldr r1, [r0], #4\n\t"            /* *v++ */
@@ -600,7 +603,7 @@ static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w
         const int32_t *v = col + k0, *end = col + (taps - k0 > 128 ? k0 + 128 : taps);
         const int8_t *wk = w + k0; /* channel g's weight at wk[g * w_step] */
 #if defined(QATC_SMLAL_ASM)
-        int64_t t[4] = {0, 0, 0, 0};
+        int64_t t[4]; /* set by dot4_smlal */
         dot4_smlal(v, end, wk, w_step, t);
         int64_t t0 = t[0], t1 = t[1], t2 = t[2], t3 = t[3];
 #else
