@@ -503,7 +503,8 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
             int32_t iy = (cy + p) * s->stride_h - s->pad_h + ky;
             int inside = (p == 0 || two) && iy >= 0 && iy < s->in_h && kx0 < kx1;
             int32_t lo = inside ? kx0 * s->in_c : row, hi = inside ? kx1 * s->in_c : row;
-            const int8_t *x = inside ? in + (iy * s->in_w + ix + kx0) * s->in_c : NULL; /* [t - lo] */
+            /* tap t of the kernel row, lo <= t < hi, is x[t - lo] */
+            const int8_t *x = inside ? in + (iy * s->in_w + ix + kx0) * s->in_c : NULL;
             if (s->in_c % 2 == 0) {
                 int32_t t = 0;
                 for (; t < lo; t += 2)
@@ -810,7 +811,8 @@ m4_define([_QATC_COPIED_CONV], [[    qatc_col col[QATC_COL(W_STEP)]; /* the wind
         for (int32_t ox = 0; ox < OUT_W; ox++) {
             gather(&shape, in, oy, ox, two, col);
             for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
-]_QATC_ACC_START([                ])[                col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
+]_QATC_ACC_START([                ])[                col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two,
+                         acc);
 ]_QATC_STORE_TWO[            }
         }
     }
@@ -860,7 +862,8 @@ m4_define([_QATC_COPIED_MAXPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the w
                     int two = dy + 1 < POOL_H;
                     gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
                     for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
-]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
+]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
+                                 two, acc);
                         for (int32_t g = 0; g < QATC_GROUP; g++) {
                             if (acc[0][g] > best[oc + g])
                                 best[oc + g] = acc[0][g];
@@ -923,7 +926,8 @@ m4_define([_QATC_COPIED_AVGPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the w
                     int two = dy + 1 < POOL_H;
                     gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
                     for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
-]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
+]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
+                                 two, acc);
                         for (int32_t g = 0; g < QATC_GROUP && oc + g < OUT_C; g++) {
                             int32_t c = oc + g;
                             sum[c] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP, CONV_MIN,
