@@ -977,16 +977,21 @@ static inline __attribute__((always_inline)) float bn_dy_mul(const float *dout,
     return mask ? dout[i] * (float)mask[i] : dout[i];
 }
 
-/* Channels [k0, k1) of q_batchnorm_train_backward(_set): with set, dinp is
- * written (it may equal dout: each element is read before it is written);
- * with resc (set only), odot[ch] = Σ_rows v·inp and dinp = v·oscale[ch], v the
- * gradient of inp (rows in order, so the sums match a separate pass). */
+/* The backward passes run in two steps inside one parallel region: the
+ * per-channel sums, threads owning channel ranges (rows in order), then a
+ * barrier and the input gradient, threads owning blocks of whole rows (a
+ * channel split there would have two threads write the same cache lines
+ * when a row is a line or two, C = 16 or 32). With the rescale, the sums
+ * Σ v·inp are kept per block of rows (BN_BLOCKS blocks, fixed by the shape)
+ * and added block after block. */
+#define BN_BLOCKS 32
+
+/* The per-channel factors of the input gradient, written for channels
+ * [k0, k1) into coef (3, C): dinp = coef0 · (dy − coef1 − xhat · coef2). */
 static inline __attribute__((always_inline)) void
-bn_train_backward_body(float *dinp, float *dgamma, float *dbeta, const float *dout,
-                       const uint8_t *mask, const float *inp, const float *mean,
-                       const float *rstd, const float *gamma, const float *oscale,
-                       double *odot, long n, int c, int k0, int k1, const int set,
-                       const int resc)
+bn_train_sums_body(float *coef, float *dgamma, float *dbeta, const float *dout,
+                   const uint8_t *mask, const float *inp, const float *mean, const float *rstd,
+                   const float *gamma, long n, int c, int k0, int k1)
 {
     double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
     for (long r = 0; r < n; r++)
@@ -1005,24 +1010,51 @@ bn_train_backward_body(float *dinp, float *dgamma, float *dbeta, const float *do
         SIMD
         for (int ch = k0; ch < k1; ch++)
             dgamma[ch] += (float)sdyx[ch - k0];
-    if (!dinp)
-        return;
-    float mdy[CHUNK], mdyx[CHUNK], g[CHUNK];
-    double dot[CHUNK] = {0};
     SIMD
     for (int ch = k0; ch < k1; ch++) {
-        mdy[ch - k0] = (float)(sdy[ch - k0] / n);
-        mdyx[ch - k0] = (float)(sdyx[ch - k0] / n);
-        g[ch - k0] = gamma[ch] * rstd[ch];
+        coef[ch] = gamma[ch] * rstd[ch];
+        coef[c + ch] = (float)(sdy[ch - k0] / n);
+        coef[2 * c + ch] = (float)(sdyx[ch - k0] / n);
     }
-    for (long r = 0; r < n; r++)
+}
+
+LY_CLONES
+static void bn_train_sums_chunk(float *coef, float *dgamma, float *dbeta, const float *dout,
+                                const uint8_t *mask, const float *inp, const float *mean,
+                                const float *rstd, const float *gamma, long n, int c, int k0,
+                                int k1)
+{
+    if (mask)
+        bn_train_sums_body(coef, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, n, c, k0,
+                           k1);
+    else
+        bn_train_sums_body(coef, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, n, c, k0,
+                           k1);
+}
+
+/* Rows [r0, r1) of the input gradient, all channels: v = the gradient of inp
+ * (train: coef0·(dy − coef1 − xhat·coef2); eval: coef0·dy); with set dinp =
+ * v, else dinp += v (dinp may equal dout with set); with resc, dot[ch] +=
+ * v·inp (rows in order) and v · oscale[ch] goes to dinp. */
+static inline __attribute__((always_inline)) void
+bn_input_grad_body(float *dinp, const float *dout, const uint8_t *mask, const float *inp,
+                   const float *mean, const float *rstd, const float *coef,
+                   const float *oscale, double *dot, long r0, long r1, int c, const int train,
+                   const int set, const int resc)
+{
+    for (long r = r0; r < r1; r++)
         SIMD
-        for (int ch = k0; ch < k1; ch++) {
-            float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
-            float v = g[ch - k0] *
-                      (bn_dy(dout, mask, r * c + ch) - mdy[ch - k0] - xhat * mdyx[ch - k0]);
+        for (int ch = 0; ch < c; ch++) {
+            float v;
+            if (train) {
+                float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
+                v = coef[ch] * (bn_dy(dout, mask, r * c + ch) - coef[c + ch] -
+                                xhat * coef[2 * c + ch]);
+            } else {
+                v = coef[ch] * bn_dy(dout, mask, r * c + ch);
+            }
             if (resc) {
-                dot[ch - k0] += (double)v * (double)inp[r * c + ch];
+                dot[ch] += (double)v * (double)inp[r * c + ch];
                 v *= oscale[ch];
             }
             if (set)
@@ -1030,34 +1062,72 @@ bn_train_backward_body(float *dinp, float *dgamma, float *dbeta, const float *do
             else
                 dinp[r * c + ch] += v;
         }
-    if (resc)
-        for (int ch = k0; ch < k1; ch++)
-            odot[ch] = dot[ch - k0];
 }
 
 LY_CLONES
-static void bn_train_backward_chunk(float *dinp, float *dgamma, float *dbeta,
-                                    const float *dout, const uint8_t *mask, const float *inp,
-                                    const float *mean, const float *rstd, const float *gamma,
-                                    const float *oscale, double *odot, long n, int c, int k0,
-                                    int k1, int set)
+static void bn_input_grad_rows(float *dinp, const float *dout, const uint8_t *mask,
+                               const float *inp, const float *mean, const float *rstd,
+                               const float *coef, const float *oscale, double *dot, long r0,
+                               long r1, int c, int train, int set)
 {
-    /* one copy of the loops per case, so that each vectorizes without tests */
-    if (set && mask && oscale)
-        bn_train_backward_body(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, oscale,
-                               odot, n, c, k0, k1, 1, 1);
-    else if (set && mask)
-        bn_train_backward_body(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, NULL,
-                               NULL, n, c, k0, k1, 1, 0);
-    else if (set && oscale)
-        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, oscale,
-                               odot, n, c, k0, k1, 1, 1);
-    else if (set)
-        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, NULL,
-                               NULL, n, c, k0, k1, 1, 0);
-    else
-        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, NULL,
-                               NULL, n, c, k0, k1, 0, 0);
+    /* one copy of the loop per case, so that each vectorizes without tests */
+#define BN_IG(tr, m, st, rs)                                                                 \
+    bn_input_grad_body(dinp, dout, m, inp, mean, rstd, coef, rs ? oscale : NULL,             \
+                       rs ? dot : NULL, r0, r1, c, tr, st, rs)
+    if (train) {
+        if (set && mask && oscale)
+            BN_IG(1, mask, 1, 1);
+        else if (set && mask)
+            BN_IG(1, mask, 1, 0);
+        else if (set && oscale)
+            BN_IG(1, NULL, 1, 1);
+        else if (set)
+            BN_IG(1, NULL, 1, 0);
+        else
+            BN_IG(1, NULL, 0, 0);
+    } else {
+        if (set && mask && oscale)
+            BN_IG(0, mask, 1, 1);
+        else if (set && mask)
+            BN_IG(0, mask, 1, 0);
+        else if (set && oscale)
+            BN_IG(0, NULL, 1, 1);
+        else if (set)
+            BN_IG(0, NULL, 1, 0);
+        else
+            BN_IG(0, NULL, 0, 0);
+    }
+#undef BN_IG
+}
+
+/* The second step, inside the parallel region, after a barrier: the input
+ * gradient by blocks of rows, then (with the rescale) the block sums added
+ * in order by the owners of the channels. dotp (BN_BLOCKS, C) scratch. */
+static void bn_input_grad(float *dinp, const float *dout, const uint8_t *mask,
+                          const float *inp, const float *mean, const float *rstd,
+                          const float *coef, const float *oscale, double *odot, double *dotp,
+                          long n, int c, int train, int set)
+{
+    long blocks = n < BN_BLOCKS ? n : BN_BLOCKS;
+#pragma omp for schedule(static)
+    for (long blk = 0; blk < blocks; blk++) {
+        double *dot = oscale ? dotp + blk * c : NULL;
+        if (dot)
+            for (int ch = 0; ch < c; ch++)
+                dot[ch] = 0.0;
+        bn_input_grad_rows(dinp, dout, mask, inp, mean, rstd, coef, oscale, dot,
+                           n * blk / blocks, n * (blk + 1) / blocks, c, train, set);
+    }
+    if (!oscale)
+        return;
+    int c0, c1;
+    my_channels(c, &c0, &c1);
+    for (int ch = c0; ch < c1; ch++) {
+        double s = 0.0;
+        for (long blk = 0; blk < blocks; blk++)
+            s += dotp[blk * c + ch];
+        odot[ch] = s;
+    }
 }
 
 static void bn_train_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
@@ -1065,15 +1135,21 @@ static void bn_train_backward(float *dinp, float *dgamma, float *dbeta, const fl
                               const float *rstd, const float *gamma, const float *oscale,
                               double *odot, int n, int c, int set)
 {
-    /* the sums go to this thread's own channels, so no barrier is needed */
+    float coef[3 * c];
+    double dotp[oscale ? BN_BLOCKS * c : 1];
 #pragma omp parallel if ((long)n * c > PAR_MIN)
     {
         int c0, c1;
         my_channels(c, &c0, &c1);
         for (int k0 = c0; k0 < c1; k0 += CHUNK) {
             int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
-            bn_train_backward_chunk(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma,
-                                    oscale, odot, n, c, k0, k1, set);
+            bn_train_sums_chunk(coef, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, n, c,
+                                k0, k1);
+        }
+        if (dinp) {
+#pragma omp barrier
+            bn_input_grad(dinp, dout, mask, inp, mean, rstd, coef, oscale, odot, dotp, n, c, 1,
+                          set);
         }
     }
 }
@@ -1129,14 +1205,12 @@ void q_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
     }
 }
 
-/* Channels [k0, k1) of q_batchnorm_eval_backward(_set), r = 1/sqrt(rv + eps);
- * set and resc as bn_train_backward_body. */
+/* Channels [k0, k1) of the eval backward's parameter sums, and coef0 =
+ * gamma · r for the input gradient (r = 1/sqrt(rv + eps), indexed ch − k0). */
 static inline __attribute__((always_inline)) void
-bn_eval_backward_body(float *dinp, float *dgamma, float *dbeta, const float *dout,
-                      const uint8_t *mask, const float *inp, const float *gamma,
-                      const float *running_mean, const float *r, const float *oscale,
-                      double *odot, long n, int c, int k0, int k1, const int set,
-                      const int resc)
+bn_eval_sums_body(float *coef, float *dgamma, float *dbeta, const float *dout,
+                  const uint8_t *mask, const float *inp, const float *gamma,
+                  const float *running_mean, const float *r, long n, int c, int k0, int k1)
 {
     if (dgamma || dbeta) {
         double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
@@ -1155,52 +1229,22 @@ bn_eval_backward_body(float *dinp, float *dgamma, float *dbeta, const float *dou
                 dgamma[ch] += (float)sdyx[ch - k0];
         }
     }
-    if (!dinp)
-        return;
-    float g[CHUNK];
-    double dot[CHUNK] = {0};
     for (int ch = k0; ch < k1; ch++)
-        g[ch - k0] = gamma[ch] * r[ch - k0];
-    for (long row = 0; row < n; row++)
-        SIMD
-        for (int ch = k0; ch < k1; ch++) {
-            float v = g[ch - k0] * bn_dy(dout, mask, row * c + ch);
-            if (resc) {
-                dot[ch - k0] += (double)v * (double)inp[row * c + ch];
-                v *= oscale[ch];
-            }
-            if (set)
-                dinp[row * c + ch] = v;
-            else
-                dinp[row * c + ch] += v;
-        }
-    if (resc)
-        for (int ch = k0; ch < k1; ch++)
-            odot[ch] = dot[ch - k0];
+        coef[ch] = gamma[ch] * r[ch - k0];
 }
 
 LY_CLONES
-static void bn_eval_backward_chunk(float *dinp, float *dgamma, float *dbeta, const float *dout,
-                                   const uint8_t *mask, const float *inp, const float *gamma,
-                                   const float *running_mean, const float *r,
-                                   const float *oscale, double *odot, long n, int c, int k0,
-                                   int k1, int set)
+static void bn_eval_sums_chunk(float *coef, float *dgamma, float *dbeta, const float *dout,
+                               const uint8_t *mask, const float *inp, const float *gamma,
+                               const float *running_mean, const float *r, long n, int c,
+                               int k0, int k1)
 {
-    if (set && mask && oscale)
-        bn_eval_backward_body(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r,
-                              oscale, odot, n, c, k0, k1, 1, 1);
-    else if (set && mask)
-        bn_eval_backward_body(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r,
-                              NULL, NULL, n, c, k0, k1, 1, 0);
-    else if (set && oscale)
-        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r,
-                              oscale, odot, n, c, k0, k1, 1, 1);
-    else if (set)
-        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r,
-                              NULL, NULL, n, c, k0, k1, 1, 0);
+    if (mask)
+        bn_eval_sums_body(coef, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r, n, c,
+                          k0, k1);
     else
-        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r,
-                              NULL, NULL, n, c, k0, k1, 0, 0);
+        bn_eval_sums_body(coef, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r, n, c,
+                          k0, k1);
 }
 
 static void bn_eval_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
@@ -1209,6 +1253,8 @@ static void bn_eval_backward(float *dinp, float *dgamma, float *dbeta, const flo
                              const float *oscale, double *odot, int n, int c, float eps,
                              int set)
 {
+    float coef[c];
+    double dotp[oscale ? BN_BLOCKS * c : 1];
 #pragma omp parallel if ((long)n * c > PAR_MIN)
     {
         int c0, c1;
@@ -1217,8 +1263,13 @@ static void bn_eval_backward(float *dinp, float *dgamma, float *dbeta, const flo
             int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
             float r[CHUNK];
             running_rstd(r, running_var, k0, k1, eps);
-            bn_eval_backward_chunk(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r,
-                                   oscale, odot, n, c, k0, k1, set);
+            bn_eval_sums_chunk(coef, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r, n,
+                               c, k0, k1);
+        }
+        if (dinp) {
+#pragma omp barrier
+            bn_input_grad(dinp, dout, mask, inp, NULL, NULL, coef, oscale, odot, dotp, n, c, 0,
+                          set);
         }
     }
 }

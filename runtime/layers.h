@@ -161,9 +161,9 @@ void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
  * With dinp_scale and dinp_dot (C each, both or neither; dinp needed), the
  * backward of a per-channel rescale in front of the BN, inp = y · s (QAT's
  * z = conv / sf) follows in the same pass: with v the gradient of inp,
- *   dinp_dot[c] = Σ_rows v · inp   (double, rows in order; WRITTEN)
- *   dinp        = v · dinp_scale[c]
- * bit-identical to the plain call followed by those two loops. */
+ *   dinp_dot[c] = Σ_rows v · inp   (double, in 32 blocks of rows fixed by the
+ *                                   shape, added in order; WRITTEN)
+ *   dinp        = v · dinp_scale[c]  (bit-identical to the plain call times it) */
 void q_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
                                     const float *dout, const uint8_t *mask, const float *inp,
                                     const float *mean, const float *rstd, const float *gamma,
