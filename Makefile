@@ -64,7 +64,11 @@ qatc: $(call obj,gen/main.c) $(LIBQATCGEN) $(LIBQATC)
 
 $(BUILD)/tests/%: tests/%.c $(call obj,$(SUPPORT_SRC)) $(LIBQATCGEN) $(LIBQATC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -o $@ $(filter %.c %.o %.a,$^) -lcmocka $(LDLIBS_ALL)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -o $@ $(filter %.c %.o %.a,$^) $(TEST_LDFLAGS) \
+	  -lcmocka $(LDLIBS_ALL)
+
+# tests/test_oom.c makes allocations fail by wrapping them at link time.
+$(BUILD)/tests/test_oom: TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
 
 tests: $(TESTS)
 

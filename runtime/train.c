@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "cfgcanon.h"
 #include "config.h"
 #include "convert.h"
 #include "dataset.h"
@@ -52,6 +53,7 @@ typedef struct {
     int64_t images[2];        /* trained, per phase */
     double train_seconds[2];  /* spent in training steps, per phase */
     double train_cpu[2];      /* CPU seconds of all threads in those steps, per phase */
+    uint64_t canon_bytes;     /* the config's canonical text (cfgcanon.h), after the header */
 } ckpt_header;
 
 typedef struct {
@@ -73,6 +75,7 @@ typedef struct {
     char *csv;                /* the log so far, CSV_ROW_MAX per row */
     size_t csv_cap;
     ckpt_header h;
+    cfgcanon canon;           /* the config's settings, for --resume */
     char path_model[4200], path_ckpt[4200], path_csv[4200];
     double run_start;         /* wall clock of this run */
     double elapsed_at_start;
@@ -135,7 +138,9 @@ static void say(const trainer *t, const char *fmt, ...)
 /* ---- checkpoint ----------------------------------------------------------- */
 
 /* The checkpoint ends with the CRC-32 (zlib's) of everything before it, so
- * that a corrupt file is refused instead of resumed. */
+ * that a corrupt file is refused instead of resumed. The header and the
+ * config's canonical text come first, followed by their own CRC-32: --resume
+ * checks the config before the sizes of the arrays. */
 static uint32_t ckpt_crc(uint32_t crc, const void *p, size_t n)
 {
     const Bytef *b = p;
@@ -163,6 +168,7 @@ static int ckpt_write(trainer *t, qerr *e)
     h->n_state = t->n.n_state;
     h->opt_bytes = q_optim_state_bytes(&t->opt);
     h->csv_bytes = strlen(t->csv);
+    h->canon_bytes = t->canon.len;
     h->qat = t->n.qat;
     h->observers = t->n.observers;
     h->bn_frozen = t->n.bn_frozen;
@@ -172,6 +178,9 @@ static int ckpt_write(trainer *t, qerr *e)
         return -1;
     uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0), ignored = 0;
     int bad = write_all(q.f, h, sizeof *h, &crc) ||
+              write_all(q.f, t->canon.text, t->canon.len, &crc);
+    uint32_t head_crc = crc;
+    bad = bad || write_all(q.f, &head_crc, sizeof head_crc, &crc) ||
               write_all(q.f, t->n.params, t->n.n_params * sizeof(float), &crc) ||
               write_all(q.f, t->n.state, t->n.n_state * sizeof(float), &crc);
     for (int i = 0; i < t->n.n_layers && !bad; i++)
@@ -207,7 +216,8 @@ static int ckpt_header_ok(const ckpt_header *h)
         flags_ok &= flags[i] == 0 || flags[i] == 1;
     return flags_ok && h->phase >= PHASE_PRETRAIN && h->phase <= PHASE_DONE &&
            h->epoch >= 0 && h->batch >= 0 && h->best_epoch >= -1 && h->loss_images >= 0 &&
-           h->images[0] >= 0 && h->images[1] >= 0 && isfinite(h->elapsed) && h->elapsed >= 0;
+           h->images[0] >= 0 && h->images[1] >= 0 && isfinite(h->elapsed) && h->elapsed >= 0 &&
+           h->canon_bytes < (1u << 20);
 }
 
 /* Builds the optimizer of a phase (fresh state). */
@@ -240,15 +250,36 @@ static int ckpt_read(trainer *t, qerr *e)
         fclose(f);
         return qerr_set(e, "%s: not a qatc checkpoint", t->path_ckpt);
     }
+    if (!ckpt_header_ok(&h)) {
+        fclose(f);
+        return qerr_set(e, "%s: corrupt checkpoint (header out of range)", t->path_ckpt);
+    }
+    /* the config it was trained with, before the sizes that follow from it */
+    char *canon = malloc(h.canon_bytes + 1);
+    uint32_t head_stored = 0;
+    bad = !canon || read_all(f, canon, h.canon_bytes, &crc);
+    uint32_t head_crc = crc;
+    bad = bad || read_all(f, &head_stored, sizeof head_stored, &crc);
+    int rc = 0;
+    if (!canon)
+        rc = qerr_set(e, "%s: out of memory", t->path_ckpt);
+    else if (bad)
+        rc = qerr_set(e, "%s: truncated checkpoint", t->path_ckpt);
+    else if (head_stored != head_crc)
+        rc = qerr_set(e, "%s: corrupt checkpoint (CRC mismatch)", t->path_ckpt);
+    else
+        rc = cfgcanon_check(&t->canon, canon, h.canon_bytes, t->cfg.config_path, t->path_ckpt,
+                            e);
+    free(canon);
+    if (rc) {
+        fclose(f);
+        return -1;
+    }
     if (h.n_layers != (uint32_t)t->n.n_layers || h.n_params != t->n.n_params ||
         h.n_state != t->n.n_state || h.csv_bytes >= t->csv_cap) {
         fclose(f);
         return qerr_set(e, "%s: the checkpoint does not match %s (other layers)", t->path_ckpt,
                         t->cfg.config_path);
-    }
-    if (!ckpt_header_ok(&h)) {
-        fclose(f);
-        return qerr_set(e, "%s: corrupt checkpoint (header out of range)", t->path_ckpt);
     }
     t->h = h;
     bad = read_all(f, t->n.params, h.n_params * sizeof(float), &crc) ||
@@ -784,6 +815,8 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
     if (config_read(o->config_path, &t->cfg, e))
         return -1;
     q_config *c = &t->cfg;
+    if (cfgcanon_build(&t->canon, o->config_path, o->have_seed ? o->seed : c->seed, e))
+        return -1;
     const char *dir = o->out_dir ? o->out_dir : ".";
     struct stat sb;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
@@ -850,6 +883,7 @@ static void teardown(trainer *t)
     free(t->pred_net);
     free(t->pred_int8);
     free(t->csv);
+    cfgcanon_free(&t->canon);
 }
 
 int train_run(const train_opts *o, train_result *r, qerr *e)

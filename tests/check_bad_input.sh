@@ -294,21 +294,20 @@ CK=$W/ck/tiny.ckpt
 ck_size=$(wc -c <"$CK" 2>/dev/null || echo 0)
 # poke FILE OFFSET OCTAL: overwrites one byte.
 poke() { printf "\\$3" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null; }
-# bad_ckpt NAME EXPECT MAKE-CKPT-COMMAND...: the command writes $OUT/tiny.ckpt.
-bad_ckpt() {
-    name=$1 expect=$2
-    shift 2
-    "$@"
+# resume_refused NAME CONFIG EXPECT: `qatc train CONFIG --resume` with
+# $OUT/tiny.ckpt must fail with one line on stderr holding EXPECT, and leave
+# the checkpoint as it was (nothing else written).
+resume_refused() {
+    name=$1 config=$2 expect=$3
     cp "$OUT/tiny.ckpt" "$W.ckpt"
-    (cd "$OUT" && timeout -s KILL 60 "$QATC" $T --resume "$W/base.yaml" >"$W.stdout" 2>"$W.stderr")
+    (cd "$OUT" && timeout -s KILL 60 "$QATC" $T --resume "$config" >"$W.stdout" 2>"$W.stderr")
     rc=$?
     why=
     [ $rc -eq 0 ] && why="exit status 0"
     [ $rc -ge 128 ] && why="exit status $rc (a signal: crash, abort or timeout)"
     [ -z "$why" ] && [ "$(wc -l <"$W.stderr")" -ne 1 ] &&
         why="$(wc -l <"$W.stderr") lines on stderr, expected 1"
-    [ -z "$why" ] && ! grep -q -F -- "$OUT/tiny.ckpt: $expect" "$W.stderr" &&
-        why="stderr does not say '$OUT/tiny.ckpt: $expect'"
+    [ -z "$why" ] && ! grep -q -F -- "$expect" "$W.stderr" && why="stderr does not say '$expect'"
     [ -z "$why" ] && [ "$(ls -A "$OUT")" != tiny.ckpt ] && why="files written: $(ls -A "$OUT")"
     [ -z "$why" ] && ! cmp -s "$OUT/tiny.ckpt" "$W.ckpt" && why="the checkpoint was changed"
     if [ -n "$why" ]; then
@@ -320,6 +319,13 @@ bad_ckpt() {
     fi
     rm -rf "$OUT" "$W.ckpt"
     mkdir -p "$OUT"
+}
+# bad_ckpt NAME EXPECT MAKE-CKPT-COMMAND...: the command writes $OUT/tiny.ckpt.
+bad_ckpt() {
+    name=$1 expect=$2
+    shift 2
+    "$@"
+    resume_refused "$name" "$W/base.yaml" "$OUT/tiny.ckpt: $expect"
 }
 ck_truncated() { head -c $((ck_size - 100)) "$CK" >"$OUT/tiny.ckpt"; }
 ck_flipped() {
@@ -338,6 +344,36 @@ bad_ckpt ckpt_phase     "corrupt checkpoint (header out of range)" ck_phase
 bad_ckpt ckpt_appended  "corrupt checkpoint (data after its end)" ck_appended
 bad_ckpt ckpt_garbage   "not a qatc checkpoint"                 ck_garbage
 bad_ckpt ckpt_empty     "not a qatc checkpoint"                 ck_empty
+
+# train --resume with a config whose settings changed since the checkpoint:
+# refused, naming the config's line, the first differing field and the
+# checkpoint. changed_cfg NAME SED-SCRIPT EXPECT: base.yaml edited by the script.
+changed_cfg() {
+    cfg "$1" "$2"
+    cp "$CK" "$OUT/tiny.ckpt"
+    resume_refused "$1" "$W/$1.yaml" "$W/$1.yaml:$3"
+}
+was="but $OUT/tiny.ckpt was trained with"
+changed_cfg resume_lr      '21s/lr: 0.005/lr: 0.01/' "21: quantization.train.optimizer.lr: 0.01, $was 0.005"
+changed_cfg resume_epochs  '19s/epochs: 1/epochs: 2/' "19: quantization.train.epochs: 2, $was 1"
+changed_cfg resume_layer   '5s/act: relu/act: relu6/' "5: model.layers[0].conv2d.act: relu6, $was relu"
+changed_cfg resume_seed    '23s/7/8/' "23: seed (--seed, else tuning.random_seed): 8, $was 7"
+changed_cfg resume_added   '15a\  lr_schedule: cosine' \
+    "16: pretrain.lr_schedule: cosine, absent when $OUT/tiny.ckpt was trained"
+changed_cfg resume_removed '15d' " pretrain.batch: absent, $was 2"
+# ... while what changes no result may change: --threads, the timeout, the
+# criterion, the layout of the file, a number's spelling (5e-3 for 0.005).
+cfg resume_same '21s/lr: 0.005/lr: 5e-3/; $a\  exit_policy: {timeout: 600}\n  accuracy_criterion: {absolute: 0.5}'
+cp "$CK" "$OUT/tiny.ckpt"
+if (cd "$OUT" && "$QATC" train -o "$OUT" --threads 2 --quiet --resume "$W/resume_same.yaml" \
+        >"$W.stdout" 2>"$W.stderr"); then
+    : # accepted, as it must be (not counted among the rejected cases)
+else
+    fail=$((fail + 1))
+    echo "FAIL resume_same: qatc train --resume refused: $(cat "$W.stderr")"
+fi
+rm -rf "$OUT"
+mkdir -p "$OUT"
 
 rm -f "$W.stdout" "$W.stderr"
 echo "bad input: $pass of $((pass + fail)) cases rejected cleanly"
