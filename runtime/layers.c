@@ -863,34 +863,87 @@ void q_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
 }
 
 /* ---- batch norm ------------------------------------------------------------
- * Threads own channel ranges (my_channels), cut into chunks of CHUNK channels
- * whose per-channel sums run over the rows in order, in double; each chunk
- * is one call of a worker compiled per instruction set (LY_CLONES). */
+ * Every pass runs over blocks of whole rows, bn_blocks(n, c) of them (up to
+ * BN_BLOCKS, a function of the shape alone): threads never share a cache
+ * line, as they would if they split the channels of rows of 16 or 32 floats.
+ * Per-channel sums are kept per block, in double with the rows in order, and
+ * the blocks are added in order, so no result depends on the thread count.
+ * The loops over a block are workers compiled per instruction set
+ * (LY_CLONES). */
 
-/* Channels [k0, k1) (k1 − k0 <= CHUNK): batch statistics and the running
- * statistics (see q_batchnorm_train_forward). Sums of d = x − x[0] in double:
- * shifted by a sample, so a large mean does not cancel the variance away.
- *   mean = x0 + Σd/N,  Σ(x − mean)² = Σd² − (Σd)²/N */
-LY_CLONES
-static void bn_stats_chunk(float *mean, float *rstd, float *running_mean, float *running_var,
-                           const float *inp, long n, int c, int k0, int k1, float eps,
-                           float momentum)
+#define BN_BLOCKS 32
+#define BN_PART_MAX 16384 /* doubles of per-block sums, on the stack */
+
+/* The number of row blocks: up to BN_BLOCKS, fewer for wide rows (the
+ * per-block sums, 2·C doubles each, stay within BN_PART_MAX) or few rows. */
+static long bn_blocks(long n, int c)
 {
-    double s1[CHUNK] = {0}, s2[CHUNK] = {0};
-    float x0[CHUNK];
-    SIMD
-    for (int ch = k0; ch < k1; ch++)
-        x0[ch - k0] = inp[ch];
-    for (long r = 0; r < n; r++)
+    long b = BN_PART_MAX / (2L * c);
+    b = b < 1 ? 1 : b > BN_BLOCKS ? BN_BLOCKS : b;
+    return b < n ? b : n;
+}
+
+/* Rows [r0, r1) of block blk of `blocks` over n rows. */
+#define BN_ROW0(blk) (n * (blk) / blocks)
+
+/* Per channel over rows [r0, r1): s1 = Σ d, s2 = Σ d², d = x − x0 (a sample
+ * of the channel, so that a large mean does not cancel the variance away). */
+LY_CLONES
+static void bn_stats_rows(double *s1, double *s2, const float *inp, const float *x0, long r0,
+                          long r1, int c)
+{
+    for (int ch = 0; ch < c; ch++)
+        s1[ch] = s2[ch] = 0.0;
+    for (long r = r0; r < r1; r++)
         SIMD
-        for (int ch = k0; ch < k1; ch++) {
-            double d = (double)inp[r * c + ch] - x0[ch - k0];
-            s1[ch - k0] += d;
-            s2[ch - k0] += d * d;
+        for (int ch = 0; ch < c; ch++) {
+            double d = (double)inp[r * c + ch] - x0[ch];
+            s1[ch] += d;
+            s2[ch] += d * d;
         }
-    for (int ch = k0; ch < k1; ch++) {
-        double mu = x0[ch - k0] + s1[ch - k0] / n;
-        double ss = s2[ch - k0] - s1[ch - k0] * s1[ch - k0] / n;
+}
+
+/* Rows [r0, r1): out = x·scale + shift per channel. */
+LY_CLONES
+static void bn_affine_rows(float *out, const float *inp, long r0, long r1, int c,
+                           const float *scale, const float *shift)
+{
+    for (long r = r0; r < r1; r++)
+        SIMD
+        for (int ch = 0; ch < c; ch++)
+            out[r * c + ch] = inp[r * c + ch] * scale[ch] + shift[ch];
+}
+
+static void bn_affine(float *out, const float *inp, long n, int c, const float *scale,
+                      const float *shift)
+{
+    long blocks = bn_blocks(n, c);
+#pragma omp parallel for schedule(static) if (n * c > PAR_MIN)
+    for (long blk = 0; blk < blocks; blk++)
+        bn_affine_rows(out, inp, BN_ROW0(blk), BN_ROW0(blk + 1), c, scale, shift);
+}
+
+/* mean = x0 + Σd/N,  Σ(x − mean)² = Σd² − (Σd)²/N, d = x − x0, x0 = row 0 */
+void q_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
+                             float *running_var, const float *inp, int n, int c, float eps,
+                             float momentum)
+{
+    assert(n > 1);
+    assert((running_mean == NULL) == (running_var == NULL));
+    long blocks = bn_blocks(n, c);
+    double part[2 * blocks * c]; /* (blocks, 2, C) */
+#pragma omp parallel for schedule(static) if ((long)n * c > PAR_MIN)
+    for (long blk = 0; blk < blocks; blk++)
+        bn_stats_rows(part + 2 * blk * c, part + (2 * blk + 1) * c, inp, inp, BN_ROW0(blk),
+                      BN_ROW0(blk + 1), c);
+    for (int ch = 0; ch < c; ch++) {
+        double s1 = 0.0, s2 = 0.0;
+        for (long blk = 0; blk < blocks; blk++) {
+            s1 += part[2 * blk * c + ch];
+            s2 += part[(2 * blk + 1) * c + ch];
+        }
+        double mu = inp[ch] + s1 / n;
+        double ss = s2 - s1 * s1 / n;
         ss = ss > 0.0 ? ss : 0.0;
         mean[ch] = (float)mu;
         rstd[ch] = (float)(1.0 / sqrt(ss / n + eps));
@@ -902,61 +955,19 @@ static void bn_stats_chunk(float *mean, float *rstd, float *running_mean, float 
     }
 }
 
-/* Channels [k0, k1): out = x·scale + shift, scale and shift indexed ch − k0. */
-LY_CLONES
-static void bn_affine_chunk(float *out, const float *inp, long n, int c, int k0, int k1,
-                            const float *scale, const float *shift)
-{
-    for (long r = 0; r < n; r++)
-        SIMD
-        for (int ch = k0; ch < k1; ch++)
-            out[r * c + ch] = inp[r * c + ch] * scale[ch - k0] + shift[ch - k0];
-}
-
-void q_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
-                             float *running_var, const float *inp, int n, int c, float eps,
-                             float momentum)
-{
-    assert(n > 1);
-    assert((running_mean == NULL) == (running_var == NULL));
-#pragma omp parallel if ((long)n * c > PAR_MIN)
-    {
-        int c0, c1;
-        my_channels(c, &c0, &c1);
-        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
-            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
-            bn_stats_chunk(mean, rstd, running_mean, running_var, inp, n, c, k0, k1, eps,
-                           momentum);
-        }
-    }
-}
-
 void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
                                float *running_mean, float *running_var,
                                const float *inp, const float *gamma, const float *beta,
                                int n, int c, float eps, float momentum)
 {
-    assert(n > 1);
-    assert((running_mean == NULL) == (running_var == NULL));
-    /* Statistics, then the output of the same channels (no barrier: a thread
-     * only needs its own statistics). */
-#pragma omp parallel if ((long)n * c > PAR_MIN)
-    {
-        int c0, c1;
-        my_channels(c, &c0, &c1);
-        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
-            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
-            float scale[CHUNK], shift[CHUNK];
-            bn_stats_chunk(mean, rstd, running_mean, running_var, inp, n, c, k0, k1, eps,
-                           momentum);
-            /* out = gamma·(x − mean)·rstd + beta = x·scale + shift */
-            for (int ch = k0; ch < k1; ch++) {
-                scale[ch - k0] = gamma[ch] * rstd[ch];
-                shift[ch - k0] = beta[ch] - mean[ch] * scale[ch - k0];
-            }
-            bn_affine_chunk(out, inp, n, c, k0, k1, scale, shift);
-        }
+    q_batchnorm_train_stats(mean, rstd, running_mean, running_var, inp, n, c, eps, momentum);
+    /* out = gamma·(x − mean)·rstd + beta = x·scale + shift */
+    float scale[c], shift[c];
+    for (int ch = 0; ch < c; ch++) {
+        scale[ch] = gamma[ch] * rstd[ch];
+        shift[ch] = beta[ch] - mean[ch] * scale[ch];
     }
+    bn_affine(out, inp, n, c, scale, shift);
 }
 
 /* The output gradient of element i: dout, or dout · [mask] with a mask
@@ -977,52 +988,62 @@ static inline __attribute__((always_inline)) float bn_dy_mul(const float *dout,
     return mask ? dout[i] * (float)mask[i] : dout[i];
 }
 
-/* Channels [k0, k1) of q_batchnorm_train_backward(_set): with set, dinp is
- * written (it may equal dout: each element is read before it is written);
- * with resc (set only), odot[ch] = Σ_rows v·inp and dinp = v·oscale[ch], v the
- * gradient of inp (rows in order, so the sums match a separate pass). */
+/* Per channel over rows [r0, r1): sdy = Σ dy, sdyx = Σ dy·xhat,
+ * xhat = (x − m)·s (train: the batch mean and rstd; eval: the running mean
+ * and 1/sqrt(rv + eps)). */
 static inline __attribute__((always_inline)) void
-bn_train_backward_body(float *dinp, float *dgamma, float *dbeta, const float *dout,
-                       const uint8_t *mask, const float *inp, const float *mean,
-                       const float *rstd, const float *gamma, const float *oscale,
-                       double *odot, long n, int c, int k0, int k1, const int set,
-                       const int resc)
+bn_grad_sums_body(double *sdy, double *sdyx, const float *dout, const uint8_t *mask,
+                  const float *inp, const float *m, const float *s, long r0, long r1, int c)
 {
-    double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
-    for (long r = 0; r < n; r++)
+    for (int ch = 0; ch < c; ch++)
+        sdy[ch] = sdyx[ch] = 0.0;
+    for (long r = r0; r < r1; r++)
         SIMD
-        for (int ch = k0; ch < k1; ch++) {
-            float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
+        for (int ch = 0; ch < c; ch++) {
+            float xhat = (inp[r * c + ch] - m[ch]) * s[ch];
             float dy = bn_dy_mul(dout, mask, r * c + ch);
-            sdy[ch - k0] += dy;
-            sdyx[ch - k0] += (double)dy * xhat;
+            sdy[ch] += dy;
+            sdyx[ch] += (double)dy * xhat;
         }
-    if (dbeta)
+}
+
+LY_CLONES
+static void bn_grad_sums_rows(double *sdy, double *sdyx, const float *dout, const uint8_t *mask,
+                              const float *inp, const float *m, const float *s, long r0,
+                              long r1, int c)
+{
+    if (mask)
+        bn_grad_sums_body(sdy, sdyx, dout, mask, inp, m, s, r0, r1, c);
+    else
+        bn_grad_sums_body(sdy, sdyx, dout, NULL, inp, m, s, r0, r1, c);
+}
+
+/* Rows [r0, r1) of the input gradient, all channels: v = the gradient of inp
+ * (train: coef0·(dy − coef1 − xhat·coef2); eval: coef0·dy; coef (3, C)); with
+ * set dinp = v, else dinp += v (dinp may equal dout with set); with resc,
+ * dot[ch] = Σ v·inp (rows in order) and v · oscale[ch] goes to dinp. */
+static inline __attribute__((always_inline)) void
+bn_input_grad_body(float *dinp, const float *dout, const uint8_t *mask, const float *inp,
+                   const float *mean, const float *rstd, const float *coef,
+                   const float *oscale, double *dot, long r0, long r1, int c, const int train,
+                   const int set, const int resc)
+{
+    if (resc)
+        for (int ch = 0; ch < c; ch++)
+            dot[ch] = 0.0;
+    for (long r = r0; r < r1; r++)
         SIMD
-        for (int ch = k0; ch < k1; ch++)
-            dbeta[ch] += (float)sdy[ch - k0];
-    if (dgamma)
-        SIMD
-        for (int ch = k0; ch < k1; ch++)
-            dgamma[ch] += (float)sdyx[ch - k0];
-    if (!dinp)
-        return;
-    float mdy[CHUNK], mdyx[CHUNK], g[CHUNK];
-    double dot[CHUNK] = {0};
-    SIMD
-    for (int ch = k0; ch < k1; ch++) {
-        mdy[ch - k0] = (float)(sdy[ch - k0] / n);
-        mdyx[ch - k0] = (float)(sdyx[ch - k0] / n);
-        g[ch - k0] = gamma[ch] * rstd[ch];
-    }
-    for (long r = 0; r < n; r++)
-        SIMD
-        for (int ch = k0; ch < k1; ch++) {
-            float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
-            float v = g[ch - k0] *
-                      (bn_dy(dout, mask, r * c + ch) - mdy[ch - k0] - xhat * mdyx[ch - k0]);
+        for (int ch = 0; ch < c; ch++) {
+            float v;
+            if (train) {
+                float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
+                v = coef[ch] * (bn_dy(dout, mask, r * c + ch) - coef[c + ch] -
+                                xhat * coef[2 * c + ch]);
+            } else {
+                v = coef[ch] * bn_dy(dout, mask, r * c + ch);
+            }
             if (resc) {
-                dot[ch - k0] += (double)v * (double)inp[r * c + ch];
+                dot[ch] += (double)v * (double)inp[r * c + ch];
                 v *= oscale[ch];
             }
             if (set)
@@ -1030,50 +1051,96 @@ bn_train_backward_body(float *dinp, float *dgamma, float *dbeta, const float *do
             else
                 dinp[r * c + ch] += v;
         }
-    if (resc)
-        for (int ch = k0; ch < k1; ch++)
-            odot[ch] = dot[ch - k0];
 }
 
 LY_CLONES
-static void bn_train_backward_chunk(float *dinp, float *dgamma, float *dbeta,
-                                    const float *dout, const uint8_t *mask, const float *inp,
-                                    const float *mean, const float *rstd, const float *gamma,
-                                    const float *oscale, double *odot, long n, int c, int k0,
-                                    int k1, int set)
+static void bn_input_grad_rows(float *dinp, const float *dout, const uint8_t *mask,
+                               const float *inp, const float *mean, const float *rstd,
+                               const float *coef, const float *oscale, double *dot, long r0,
+                               long r1, int c, int train, int set)
 {
-    /* one copy of the loops per case, so that each vectorizes without tests */
-    if (set && mask && oscale)
-        bn_train_backward_body(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, oscale,
-                               odot, n, c, k0, k1, 1, 1);
-    else if (set && mask)
-        bn_train_backward_body(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, NULL,
-                               NULL, n, c, k0, k1, 1, 0);
-    else if (set && oscale)
-        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, oscale,
-                               odot, n, c, k0, k1, 1, 1);
-    else if (set)
-        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, NULL,
-                               NULL, n, c, k0, k1, 1, 0);
-    else
-        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, NULL,
-                               NULL, n, c, k0, k1, 0, 0);
+    /* one copy of the loop per case, so that each vectorizes without tests */
+#define BN_IG(tr, m, st, rs)                                                                 \
+    bn_input_grad_body(dinp, dout, m, inp, mean, rstd, coef, rs ? oscale : NULL,             \
+                       rs ? dot : NULL, r0, r1, c, tr, st, rs)
+    if (train) {
+        if (set && mask && oscale)
+            BN_IG(1, mask, 1, 1);
+        else if (set && mask)
+            BN_IG(1, mask, 1, 0);
+        else if (set && oscale)
+            BN_IG(1, NULL, 1, 1);
+        else if (set)
+            BN_IG(1, NULL, 1, 0);
+        else
+            BN_IG(1, NULL, 0, 0);
+    } else {
+        if (set && mask && oscale)
+            BN_IG(0, mask, 1, 1);
+        else if (set && mask)
+            BN_IG(0, mask, 1, 0);
+        else if (set && oscale)
+            BN_IG(0, NULL, 1, 1);
+        else if (set)
+            BN_IG(0, NULL, 1, 0);
+        else
+            BN_IG(0, NULL, 0, 0);
+    }
+#undef BN_IG
 }
 
-static void bn_train_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
-                              const uint8_t *mask, const float *inp, const float *mean,
-                              const float *rstd, const float *gamma, const float *oscale,
-                              double *odot, int n, int c, int set)
+/* The backward of both modes, train (batch statistics mean, rstd) or eval
+ * (m = running mean, s = 1/sqrt(rv + eps)): the parameter sums by blocks,
+ * then the input gradient by blocks (after a barrier: it needs every block's
+ * sums). part: (blocks, 2, C) doubles of scratch; coef (3, C). */
+static void bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                        const uint8_t *mask, const float *inp, const float *m, const float *s,
+                        const float *gamma, const float *oscale, double *odot, long n, int c,
+                        int train, int set, double *part, float *coef)
 {
-    /* the sums go to this thread's own channels, so no barrier is needed */
-#pragma omp parallel if ((long)n * c > PAR_MIN)
+    long blocks = bn_blocks(n, c);
+    int sums = train || dgamma || dbeta; /* train: coef needs them */
+#pragma omp parallel if (n * c > PAR_MIN)
     {
-        int c0, c1;
-        my_channels(c, &c0, &c1);
-        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
-            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
-            bn_train_backward_chunk(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma,
-                                    oscale, odot, n, c, k0, k1, set);
+        if (sums) {
+#pragma omp for schedule(static)
+            for (long blk = 0; blk < blocks; blk++)
+                bn_grad_sums_rows(part + 2 * blk * c, part + (2 * blk + 1) * c, dout, mask, inp,
+                                  m, s, BN_ROW0(blk), BN_ROW0(blk + 1), c);
+        }
+#pragma omp single
+        for (int ch = 0; ch < c; ch++) {
+            double sdy = 0.0, sdyx = 0.0;
+            for (long blk = 0; sums && blk < blocks; blk++) {
+                sdy += part[2 * blk * c + ch];
+                sdyx += part[(2 * blk + 1) * c + ch];
+            }
+            if (dbeta)
+                dbeta[ch] += (float)sdy;
+            if (dgamma)
+                dgamma[ch] += (float)sdyx;
+            /* train: dinp = gamma·rstd/N · (N·dy − Σ dy − xhat·Σ dy·xhat);
+             * eval: dinp = gamma·r·dy */
+            coef[ch] = gamma[ch] * s[ch];
+            coef[c + ch] = (float)(sdy / n);
+            coef[2 * c + ch] = (float)(sdyx / n);
+        }
+        if (dinp) {
+            /* part is free again: the block sums of the rescale go there */
+#pragma omp for schedule(static)
+            for (long blk = 0; blk < blocks; blk++)
+                bn_input_grad_rows(dinp, dout, mask, inp, m, s, coef, oscale,
+                                   oscale ? part + blk * c : NULL, BN_ROW0(blk),
+                                   BN_ROW0(blk + 1), c, train, set);
+            if (oscale) {
+#pragma omp single
+                for (int ch = 0; ch < c; ch++) {
+                    double d = 0.0;
+                    for (long blk = 0; blk < blocks; blk++)
+                        d += part[blk * c + ch];
+                    odot[ch] = d;
+                }
+            }
         }
     }
 }
@@ -1086,8 +1153,10 @@ void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
                                 const float *mean, const float *rstd, const float *gamma,
                                 int n, int c)
 {
-    bn_train_backward(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, NULL, NULL, n,
-                      c, 0);
+    double part[2 * bn_blocks(n, c) * c];
+    float coef[3 * c];
+    bn_backward(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, NULL, NULL, n, c, 1,
+                0, part, coef);
 }
 
 void q_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
@@ -1096,131 +1165,31 @@ void q_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
                                     const float *dinp_scale, double *dinp_dot, int n, int c)
 {
     assert((dinp_scale == NULL) == (dinp_dot == NULL) && (dinp || !dinp_scale));
-    bn_train_backward(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, dinp_scale,
-                      dinp_dot, n, c, 1);
+    double part[2 * bn_blocks(n, c) * c];
+    float coef[3 * c];
+    bn_backward(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, dinp_scale, dinp_dot,
+                n, c, 1, 1, part, coef);
 }
 
-/* Per channel: r = 1/sqrt(rv + eps), written for channels [k0, k1). */
-static void running_rstd(float *r, const float *running_var, int k0, int k1, float eps)
+/* r[ch] = 1/sqrt(rv + eps) for every channel. */
+static void running_rstd(float *r, const float *running_var, int c, float eps)
 {
-    for (int ch = k0; ch < k1; ch++)
-        r[ch - k0] = 1.0f / sqrtf(running_var[ch] + eps);
+    for (int ch = 0; ch < c; ch++)
+        r[ch] = 1.0f / sqrtf(running_var[ch] + eps);
 }
 
 void q_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
                               const float *beta, const float *running_mean,
                               const float *running_var, int n, int c, float eps)
 {
-#pragma omp parallel if ((long)n * c > PAR_MIN)
-    {
-        int c0, c1;
-        my_channels(c, &c0, &c1);
-        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
-            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
-            float r[CHUNK], scale[CHUNK], shift[CHUNK];
-            running_rstd(r, running_var, k0, k1, eps);
-            /* out = gamma·(x − rm)·r + beta = x·scale + shift */
-            for (int ch = k0; ch < k1; ch++) {
-                scale[ch - k0] = gamma[ch] * r[ch - k0];
-                shift[ch - k0] = beta[ch] - running_mean[ch] * scale[ch - k0];
-            }
-            bn_affine_chunk(out, inp, n, c, k0, k1, scale, shift);
-        }
+    /* out = gamma·(x − rm)·r + beta = x·scale + shift */
+    float r[c], scale[c], shift[c];
+    running_rstd(r, running_var, c, eps);
+    for (int ch = 0; ch < c; ch++) {
+        scale[ch] = gamma[ch] * r[ch];
+        shift[ch] = beta[ch] - running_mean[ch] * scale[ch];
     }
-}
-
-/* Channels [k0, k1) of q_batchnorm_eval_backward(_set), r = 1/sqrt(rv + eps);
- * set and resc as bn_train_backward_body. */
-static inline __attribute__((always_inline)) void
-bn_eval_backward_body(float *dinp, float *dgamma, float *dbeta, const float *dout,
-                      const uint8_t *mask, const float *inp, const float *gamma,
-                      const float *running_mean, const float *r, const float *oscale,
-                      double *odot, long n, int c, int k0, int k1, const int set,
-                      const int resc)
-{
-    if (dgamma || dbeta) {
-        double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
-        for (long row = 0; row < n; row++)
-            SIMD
-            for (int ch = k0; ch < k1; ch++) {
-                float xhat = (inp[row * c + ch] - running_mean[ch]) * r[ch - k0];
-                float dy = bn_dy_mul(dout, mask, row * c + ch);
-                sdy[ch - k0] += dy;
-                sdyx[ch - k0] += (double)dy * xhat;
-            }
-        for (int ch = k0; ch < k1; ch++) {
-            if (dbeta)
-                dbeta[ch] += (float)sdy[ch - k0];
-            if (dgamma)
-                dgamma[ch] += (float)sdyx[ch - k0];
-        }
-    }
-    if (!dinp)
-        return;
-    float g[CHUNK];
-    double dot[CHUNK] = {0};
-    for (int ch = k0; ch < k1; ch++)
-        g[ch - k0] = gamma[ch] * r[ch - k0];
-    for (long row = 0; row < n; row++)
-        SIMD
-        for (int ch = k0; ch < k1; ch++) {
-            float v = g[ch - k0] * bn_dy(dout, mask, row * c + ch);
-            if (resc) {
-                dot[ch - k0] += (double)v * (double)inp[row * c + ch];
-                v *= oscale[ch];
-            }
-            if (set)
-                dinp[row * c + ch] = v;
-            else
-                dinp[row * c + ch] += v;
-        }
-    if (resc)
-        for (int ch = k0; ch < k1; ch++)
-            odot[ch] = dot[ch - k0];
-}
-
-LY_CLONES
-static void bn_eval_backward_chunk(float *dinp, float *dgamma, float *dbeta, const float *dout,
-                                   const uint8_t *mask, const float *inp, const float *gamma,
-                                   const float *running_mean, const float *r,
-                                   const float *oscale, double *odot, long n, int c, int k0,
-                                   int k1, int set)
-{
-    if (set && mask && oscale)
-        bn_eval_backward_body(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r,
-                              oscale, odot, n, c, k0, k1, 1, 1);
-    else if (set && mask)
-        bn_eval_backward_body(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r,
-                              NULL, NULL, n, c, k0, k1, 1, 0);
-    else if (set && oscale)
-        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r,
-                              oscale, odot, n, c, k0, k1, 1, 1);
-    else if (set)
-        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r,
-                              NULL, NULL, n, c, k0, k1, 1, 0);
-    else
-        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r,
-                              NULL, NULL, n, c, k0, k1, 0, 0);
-}
-
-static void bn_eval_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
-                             const uint8_t *mask, const float *inp, const float *gamma,
-                             const float *running_mean, const float *running_var,
-                             const float *oscale, double *odot, int n, int c, float eps,
-                             int set)
-{
-#pragma omp parallel if ((long)n * c > PAR_MIN)
-    {
-        int c0, c1;
-        my_channels(c, &c0, &c1);
-        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
-            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
-            float r[CHUNK];
-            running_rstd(r, running_var, k0, k1, eps);
-            bn_eval_backward_chunk(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r,
-                                   oscale, odot, n, c, k0, k1, set);
-        }
-    }
+    bn_affine(out, inp, n, c, scale, shift);
 }
 
 /* out = gamma·(x − rm)·r + beta, r = 1/sqrt(rv + eps) ⇒
@@ -1230,8 +1199,11 @@ void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
                                const float *running_mean, const float *running_var,
                                int n, int c, float eps)
 {
-    bn_eval_backward(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, running_var,
-                     NULL, NULL, n, c, eps, 0);
+    double part[2 * bn_blocks(n, c) * c];
+    float coef[3 * c], r[c];
+    running_rstd(r, running_var, c, eps);
+    bn_backward(dinp, dgamma, dbeta, dout, NULL, inp, running_mean, r, gamma, NULL, NULL, n, c,
+                0, 0, part, coef);
 }
 
 void q_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
@@ -1241,8 +1213,11 @@ void q_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
                                    double *dinp_dot, int n, int c, float eps)
 {
     assert((dinp_scale == NULL) == (dinp_dot == NULL) && (dinp || !dinp_scale));
-    bn_eval_backward(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, running_var,
-                     dinp_scale, dinp_dot, n, c, eps, 1);
+    double part[2 * bn_blocks(n, c) * c];
+    float coef[3 * c], r[c];
+    running_rstd(r, running_var, c, eps);
+    bn_backward(dinp, dgamma, dbeta, dout, mask, inp, running_mean, r, gamma, dinp_scale,
+                dinp_dot, n, c, 0, 1, part, coef);
 }
 
 /* ---- activations ----------------------------------------------------------- */

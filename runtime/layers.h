@@ -27,14 +27,15 @@
  *   - nothing fails: shapes are the caller's responsibility (programmer
  *     errors are assertions).
  *
- * Threads (OpenMP; q_gemm_set_threads sets the count): convolutions and
- * linear layers go through q_sgemm (gemm.h); the other loops are split over
- * images, rows or channels so that every output element is computed by one
- * thread in a fixed order. With gemm.h's thread-independent slicing, every
- * result is bit-identical for any thread count (tested); only the GEMM
- * backend (OpenBLAS core or portable) changes the last bits. Reductions over
- * the batch (bias, batch norm statistics, dwconv weight gradients) accumulate
- * in double.
+ * Threads (OpenMP; q_gemm_set_threads sets the count): linear layers and
+ * the convolutions that the direct kernels do not take go through q_sgemm
+ * (gemm.h); the other loops are split over images, rows, channels or fixed
+ * tasks so that every output element is computed in a fixed order. With
+ * gemm.h's thread-independent slicing, every result is bit-identical for any
+ * thread count (tested); the GEMM backend (OpenBLAS core or portable) and the
+ * instruction set of the direct kernels (FMA or not) change the last bits.
+ * Reductions over the batch (bias, batch norm statistics, dwconv weight
+ * gradients) accumulate in double.
  */
 #ifndef QATC_LAYERS_H
 #define QATC_LAYERS_H
@@ -62,7 +63,10 @@ q_conv_shape q_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int k
 /* ---- conv2d ----------------------------------------------------------------
  * out[b,oy,ox,oc] = bias[oc] + sum_{ky,kx,ic} w[oc,ky,kx,ic] *
  *                   inp[b, oy*sh - ph + ky, ox*sw - pw + kx, ic]   (0 outside)
- * Computed as im2col + GEMM, over chunks of whole images: col (n*OH*OW,
+ * With OC % 16 == 0 (and not 1x1 stride 1 unpadded), computed directly on
+ * the zero-padded input, 16 output channels per vector (layers.c: "direct
+ * convolution"; the input gradient so too when stride is 1 and C % 16 == 0).
+ * Otherwise as im2col + GEMM, over chunks of whole images: col (n*OH*OW,
  * KH*KW*IC) for n images at a time, out rows = col · wᵀ. n is chosen from the
  * shape alone (col up to about 1M floats, at least one image), which bounds
  * the scratch and the number of GEMM calls.
@@ -157,9 +161,9 @@ void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
  * With dinp_scale and dinp_dot (C each, both or neither; dinp needed), the
  * backward of a per-channel rescale in front of the BN, inp = y · s (QAT's
  * z = conv / sf) follows in the same pass: with v the gradient of inp,
- *   dinp_dot[c] = Σ_rows v · inp   (double, rows in order; WRITTEN)
- *   dinp        = v · dinp_scale[c]
- * bit-identical to the plain call followed by those two loops. */
+ *   dinp_dot[c] = Σ_rows v · inp   (double, in 32 blocks of rows fixed by the
+ *                                   shape, added in order; WRITTEN)
+ *   dinp        = v · dinp_scale[c]  (bit-identical to the plain call times it) */
 void q_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
                                     const float *dout, const uint8_t *mask, const float *inp,
                                     const float *mean, const float *rstd, const float *gamma,
