@@ -27,14 +27,15 @@
  *   - nothing fails: shapes are the caller's responsibility (programmer
  *     errors are assertions).
  *
- * Threads (OpenMP; q_gemm_set_threads sets the count): convolutions and
- * linear layers go through q_sgemm (gemm.h); the other loops are split over
- * images, rows or channels so that every output element is computed by one
- * thread in a fixed order. With gemm.h's thread-independent slicing, every
- * result is bit-identical for any thread count (tested); only the GEMM
- * backend (OpenBLAS core or portable) changes the last bits. Reductions over
- * the batch (bias, batch norm statistics, dwconv weight gradients) accumulate
- * in double.
+ * Threads (OpenMP; q_gemm_set_threads sets the count): linear layers and
+ * the convolutions that the direct kernels do not take go through q_sgemm
+ * (gemm.h); the other loops are split over images, rows, channels or fixed
+ * tasks so that every output element is computed in a fixed order. With
+ * gemm.h's thread-independent slicing, every result is bit-identical for any
+ * thread count (tested); the GEMM backend (OpenBLAS core or portable) and the
+ * instruction set of the direct kernels (FMA or not) change the last bits.
+ * Reductions over the batch (bias, batch norm statistics, dwconv weight
+ * gradients) accumulate in double.
  */
 #ifndef QATC_LAYERS_H
 #define QATC_LAYERS_H
@@ -62,7 +63,10 @@ q_conv_shape q_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int k
 /* ---- conv2d ----------------------------------------------------------------
  * out[b,oy,ox,oc] = bias[oc] + sum_{ky,kx,ic} w[oc,ky,kx,ic] *
  *                   inp[b, oy*sh - ph + ky, ox*sw - pw + kx, ic]   (0 outside)
- * Computed as im2col + GEMM, over chunks of whole images: col (n*OH*OW,
+ * With OC % 16 == 0 (and not 1x1 stride 1 unpadded), computed directly on
+ * the zero-padded input, 16 output channels per vector (layers.c: "direct
+ * convolution"; the input gradient so too when stride is 1 and C % 16 == 0).
+ * Otherwise as im2col + GEMM, over chunks of whole images: col (n*OH*OW,
  * KH*KW*IC) for n images at a time, out rows = col · wᵀ. n is chosen from the
  * shape alone (col up to about 1M floats, at least one image), which bounds
  * the scratch and the number of GEMM calls.
@@ -76,6 +80,13 @@ size_t q_conv2d_scratch_floats(const q_conv_shape *s);
  * (= zero); scratch (see above). */
 void q_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
                       float *scratch, const q_conv_shape *s);
+
+/* Without bias, each output channel times a factor (QAT's z = conv / sf):
+ *   out[b,oy,ox,oc] = conv2d(inp, w)[b,oy,ox,oc] · oscale[oc]
+ * bit-identical to q_conv2d_forward followed by the multiply, which the
+ * direct kernels do before they store. oscale (OC); the rest as forward. */
+void q_conv2d_forward_scaled(float *out, const float *inp, const float *w, const float *oscale,
+                             float *scratch, const q_conv_shape *s);
 
 /* out = col · wᵀ + bias  ⇒  dw += doutᵀ · col,  dbias += Σ_rows dout,
  *                           dcol = dout · w,  dinp += col2im(dcol)
@@ -126,6 +137,13 @@ void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
                                const float *inp, const float *gamma, const float *beta,
                                int n, int c, float eps, float momentum);
 
+/* The statistics of q_batchnorm_train_forward alone (mean, rstd and the
+ * running statistics, bit-identical), without the output: for a caller that
+ * fuses the normalisation into its next pass. */
+void q_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
+                             float *running_var, const float *inp, int n, int c, float eps,
+                             float momentum);
+
 /* out = gamma·(x - mean)·rstd + beta with mean, rstd functions of the batch ⇒
  *   dbeta  += Σ dout,   dgamma += Σ dout · xhat,
  *   dinp   += gamma · rstd / N · (N · dout − Σ dout − xhat · Σ dout·xhat)
@@ -135,6 +153,21 @@ void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
                                 const float *dout, const float *inp,
                                 const float *mean, const float *rstd, const float *gamma,
                                 int n, int c);
+
+/* q_batchnorm_train_backward for an output gradient dout · [mask] (mask
+ * (N, C) bytes, 0 or 1; NULL: dout as is), that WRITES dinp (=) instead of
+ * accumulating: the fused form of "apply the mask, zero dinp, backward" for a
+ * trainer whose BN output feeds a masked activation. dinp may equal dout.
+ * With dinp_scale and dinp_dot (C each, both or neither; dinp needed), the
+ * backward of a per-channel rescale in front of the BN, inp = y · s (QAT's
+ * z = conv / sf) follows in the same pass: with v the gradient of inp,
+ *   dinp_dot[c] = Σ_rows v · inp   (double, in 32 blocks of rows fixed by the
+ *                                   shape, added in order; WRITTEN)
+ *   dinp        = v · dinp_scale[c]  (bit-identical to the plain call times it) */
+void q_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
+                                    const float *dout, const uint8_t *mask, const float *inp,
+                                    const float *mean, const float *rstd, const float *gamma,
+                                    const float *dinp_scale, double *dinp_dot, int n, int c);
 
 /* Eval: out = gamma · (x − running_mean) / sqrt(running_var + eps) + beta.
  * out, inp (N, C); gamma, beta, running_mean, running_var (C). */
@@ -149,6 +182,14 @@ void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
                                const float *dout, const float *inp, const float *gamma,
                                const float *running_mean, const float *running_var,
                                int n, int c, float eps);
+
+/* q_batchnorm_eval_backward with dout · [mask], dinp WRITTEN (=) and the
+ * optional rescale, as q_batchnorm_train_backward_set. */
+void q_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
+                                   const float *dout, const uint8_t *mask, const float *inp,
+                                   const float *gamma, const float *running_mean,
+                                   const float *running_var, const float *dinp_scale,
+                                   double *dinp_dot, int n, int c, float eps);
 
 /* ---- activations (elementwise on n floats; out may equal inp) -------------- */
 
@@ -175,6 +216,12 @@ void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s);
  * dinp (B, H, W, C); dout (B, OH, OW, C); inp (B, H, W, C). */
 void q_maxpool_backward(float *dinp, const float *dout, const float *inp,
                         const q_conv_shape *s);
+/* q_maxpool_backward for windows that do not overlap (stride >= kernel on
+ * both axes), WRITING (=) dinp: the first argmax of each window gets dout, its
+ * other elements and those in no window 0. For a trainer that would
+ * otherwise zero dinp first. */
+void q_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
+                            const q_conv_shape *s);
 
 /* out[b,oy,ox,c] = Σ_{ky,kx} inp[b, oy*sh+ky, ox*sw+kx, c] / (KH·KW)
  * out (B, OH, OW, C); inp (B, H, W, C). */
