@@ -167,6 +167,9 @@ def main():
     # single calls after 20 untimed ones, on --latency-threads threads. With
     # two threads on a shared machine, qnnpack's spinning thread pool makes
     # the mean ten times the median; one thread is also what qatc's C uses.
+    # --latency-runs 0 skips this.
+    if a.latency_runs <= 0:
+        return
     torch.set_num_threads(a.latency_threads)
     x1 = xte[:1]
     for eng in ("qnnpack", "onednn", "fbgemm"):
