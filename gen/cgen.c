@@ -360,14 +360,15 @@ static char *padded_weights(const q_model *m, const q_layer *ly, q_shape in)
 
 /* The weights of conv2d layer ly in the layout of QATC_DOT_SSE2 (templates/model_c.m4):
  * per four output channels (rows padded with zeros to w_rows()), per pair of taps
- * k = 2j, 2j + 1 of the flattened OHWI row (zero taps after the last, to an even number
- * of pairs: QATC_PAIRS), eight values w[c][k], w[c][k + 1] for c = the four channels.
- * NULL when out of memory. */
+ * k = 2j, 2j + 1 of the flattened OHWI row (a zero tap after the last when their number
+ * is odd), eight values w[c][k], w[c][k + 1] for c = the four channels. The template
+ * declares more rows when it does sixteen channels at a time: C makes them 0. NULL when
+ * out of memory. */
 static char *paired_weights(const q_model *m, const q_layer *ly)
 {
     int32_t oc = q_layer_out_channels(ly);
     int64_t taps = q_layer_weight_count(m, ly) / oc;
-    int32_t dims[3] = {w_rows(oc) / 4, (int32_t)((taps + 3) / 4 * 2), 8};
+    int32_t dims[3] = {w_rows(oc) / 4, (int32_t)((taps + 1) / 2), 8};
     int64_t n = (int64_t)dims[0] * dims[1] * dims[2];
     int32_t *v = calloc((size_t)n, sizeof *v);
     if (!v)

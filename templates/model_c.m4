@@ -317,7 +317,8 @@ typedef struct {
  *     best (qatc_col), and col_sums() does every channel from that copy.
  * A layer's weights are qatc_w elements, those of channels oc .. oc + 3 (oc a multiple of
  * four) from QATC_W_AT(weights, oc, taps) on: int8 OHWI rows, or on SSE2 the PMADDWD
- * layout (see there). */
+ * layout (see there). col_sums() does QATC_GROUP channels at a time: four, or sixteen on
+ * SSE2 (the layer's weights then padded with zero rows to a multiple of sixteen). */
 #if QATC_DOT == QATC_DOT_SSE2
 #if !defined(__SSE2__)
 #error "QATC_DOT_SSE2 needs SSE2"
@@ -326,35 +327,39 @@ typedef struct {
  * (PMADDWD: exact, 2 * 255 * 127 fits easily). */
 typedef int16_t qatc_v16 __attribute__((vector_size(16))); /* 8 x int16 */
 typedef int32_t qatc_v32 __attribute__((vector_size(16))); /* 4 x int32 */
+typedef int8_t qatc_v8 __attribute__((vector_size(8), may_alias, aligned(1))); /* 8 x int8 */
 static QATC_INLINE qatc_v32 pmaddwd(qatc_v16 a, qatc_v16 b)
 {
     return __builtin_ia32_pmaddwd128(a, b);
 }
 /* Weights per four channels c0..c3, one vector per pair of taps k = 2j, 2j + 1:
- * (w_c0[k], w_c0[k+1], w_c1[k], w_c1[k+1], ...), QATC_PAIRS(taps) of them (zero taps after
- * the last, to an even number of pairs: the loop does two at a time). A window's pair of
- * taps (v[k], v[k+1]) repeated four times in another vector, PMADDWD gives the pair's
- * share of the four channels' sums. */
-#define QATC_PAIRS(taps) (((taps) + 3) / 4 * 2)
+ * (w_c0[k], w_c0[k+1], w_c1[k], w_c1[k+1], ...), QATC_PAIRS(taps) of them (a zero tap
+ * after the last when taps is odd). A window's pair of taps (v[k], v[k+1]) repeated four
+ * times in another vector, PMADDWD gives the pair's share of the four channels' sums. */
+#define QATC_PAIRS(taps) (((taps) + 1) / 2)
 typedef qatc_v16 qatc_w;
 #define QATC_W_AT(w, oc, taps) ((w) + (oc) / 4 * QATC_PAIRS(taps))
 typedef qatc_v16 qatc_col; /* window 0's pairs of taps (x - zp, four times), then window 1's */
 #define QATC_COL(taps) (2 * QATC_PAIRS(taps))
+#define QATC_GROUP 16 /* channels per col_sums() */
 #elif QATC_DOT == QATC_DOT_SMLAL
 typedef int8_t qatc_w;
 #define QATC_W_AT(w, oc, taps) ((w) + (oc) * (taps))
 typedef int32_t qatc_col; /* tap k of both windows, (x0 - zp) + (x1 - zp) * 2^23 */
 #define QATC_COL(taps) (taps)
+#define QATC_GROUP 4
 #elif QATC_DOT == QATC_DOT_PLAIN
 typedef int8_t qatc_w;
 #define QATC_W_AT(w, oc, taps) ((w) + (oc) * (taps))
 typedef int16_t qatc_col; /* x - zp: window 0's taps, then window 1's */
 #define QATC_COL(taps) (2 * (taps))
+#define QATC_GROUP 4
 #else
 typedef int8_t qatc_w;
 #define QATC_W_AT(w, oc, taps) ((w) + (oc) * (taps))
 typedef int8_t qatc_col; /* x: window 0's taps, then window 1's */
 #define QATC_COL(taps) (2 * (taps))
+#define QATC_GROUP 4 /* the row-walking nests (QATC_RUNS) always do 4 */
 #endif
 
 #if QATC_RUNS
@@ -416,13 +421,16 @@ static QATC_INLINE qatc_v16 pair16(int16_t a, int16_t b)
 
 /* SSE2: window p's QATC_PAIRS(taps) pairs of taps from col + p * QATC_PAIRS(taps) on, 0
  * after the last tap. With in_c even, a pair never spans two input pixels: each kernel
- * tap (ky, kx) is in_c / 2 whole pairs, all 0 in the padding. */
+ * tap (ky, kx) is in_c / 2 whole pairs, all 0 in the padding; with in_c a multiple of 8,
+ * eight bytes at a time become four pairs (PSHUFD repeats each 32-bit lane). */
 static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy, int32_t cx,
                                int two, qatc_col *col)
 {
     int32_t taps = s->kernel_h * s->kernel_w * s->in_c;
+    int16_t z = (int16_t)s->in_zp;
+    qatc_v16 zp = {z, z, z, z, z, z, z, z};
     for (int32_t p = 0; p < 2; p++) {
-        qatc_col *c = col + p * QATC_PAIRS(taps), *end = c + QATC_PAIRS(taps);
+        qatc_col *c = col + p * QATC_PAIRS(taps);
         int32_t odd = 0; /* with in_c odd: is the next tap the second of a pair? */
         int16_t v = 0;   /* and then the first one's value */
         for (int32_t ky = 0; ky < s->kernel_h; ky++) {
@@ -431,16 +439,27 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
             for (int32_t kx = 0; kx < s->kernel_w; kx++) {
                 int32_t ix = cx * s->stride_w - s->pad_w + kx;
                 int inside = in_row && ix >= 0 && ix < s->in_w;
-                const int8_t *x = inside ? in + (iy * s->in_w + ix) * s->in_c : NULL; /* x[ic] */
-                if (s->in_c % 2 == 0 && x) {
+                const int8_t *x = inside ? in + (iy * s->in_w + ix) * s->in_c : NULL; /* [ic] */
+                if (s->in_c % 8 == 0 && x) {
+                    for (int32_t ic = 0; ic < s->in_c; ic += 8) {
+                        /* lane j of q: the pair (x[ic + 2j] - zp, x[ic + 2j + 1] - zp) */
+                        qatc_v16 v8 = __builtin_convertvector(*(const qatc_v8 *)(x + ic),
+                                                              qatc_v16);
+                        qatc_v32 q = (qatc_v32)(v8 - zp);
+                        *c++ = (qatc_v16)__builtin_ia32_pshufd(q, 0x00);
+                        *c++ = (qatc_v16)__builtin_ia32_pshufd(q, 0x55);
+                        *c++ = (qatc_v16)__builtin_ia32_pshufd(q, 0xaa);
+                        *c++ = (qatc_v16)__builtin_ia32_pshufd(q, 0xff);
+                    }
+                } else if (s->in_c % 2 == 0 && x) {
                     for (int32_t ic = 0; ic < s->in_c; ic += 2)
-                        *c++ = pair16((int16_t)(x[ic] - s->in_zp), (int16_t)(x[ic + 1] - s->in_zp));
+                        *c++ = pair16((int16_t)(x[ic] - z), (int16_t)(x[ic + 1] - z));
                 } else if (s->in_c % 2 == 0) {
                     for (int32_t ic = 0; ic < s->in_c; ic += 2)
                         *c++ = pair16(0, 0);
                 } else {
                     for (int32_t ic = 0; ic < s->in_c; ic++, odd = !odd) {
-                        int16_t u = x ? (int16_t)(x[ic] - s->in_zp) : 0;
+                        int16_t u = x ? (int16_t)(x[ic] - z) : 0;
                         if (odd)
                             *c++ = pair16(v, u);
                         else
@@ -450,9 +469,7 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
             }
         }
         if (odd) /* the last tap and a zero */
-            *c++ = pair16(v, 0);
-        while (c < end)
-            *c++ = pair16(0, 0);
+            *c = pair16(v, 0);
     }
 }
 #else
@@ -495,23 +512,34 @@ static QATC_INLINE void split23(int64_t t, int32_t *s0, int32_t *s1)
 #endif
 
 /* acc[p][g] += sum_{k < taps} w_g[k] * v_p[k] over the windows gather() copied, for the
- * four channels g whose weights start at w (int8 rows: w, w + w_step, ...; SSE2: the
- * pairs layout, QATC_PAIRS(taps) vectors, w_step unused) */
+ * QATC_GROUP channels g whose weights start at w (int8 rows: w, w + w_step, ...; SSE2:
+ * the pairs layout, QATC_PAIRS(taps) vectors per four channels, w_step unused) */
 static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w *w,
-                                 int32_t w_step, int32_t zp, int two, int32_t acc[2][4])
+                                 int32_t w_step, int32_t zp, int two,
+                                 int32_t acc[2][QATC_GROUP])
 {
 #if QATC_DOT == QATC_DOT_SSE2
-    /* lane g of s_p: channel g's sum over the pairs of taps, one PMADDWD per pair, two
-     * pairs per step */
+    /* sixteen channels, four per vector: lane i of s_pg is channel 4g + i's sum over the
+     * pairs of taps, one PMADDWD per pair (w_g: channels 4g .. 4g + 3) */
     const qatc_v16 *x0 = col, *x1 = col + QATC_PAIRS(taps);
-    qatc_v32 s0 = {0, 0, 0, 0}, s1 = {0, 0, 0, 0};
+    const qatc_w *w0 = w, *w1 = w0 + QATC_PAIRS(taps), *w2 = w1 + QATC_PAIRS(taps),
+                 *w3 = w2 + QATC_PAIRS(taps);
+    qatc_v32 s00 = {0, 0, 0, 0}, s01 = s00, s02 = s00, s03 = s00;
+    qatc_v32 s10 = s00, s11 = s00, s12 = s00, s13 = s00;
     (void)w_step, (void)zp, (void)two;
-    for (int32_t j = 0; j < QATC_PAIRS(taps); j += 2) {
-        s0 += pmaddwd(w[j], x0[j]) + pmaddwd(w[j + 1], x0[j + 1]);
-        s1 += pmaddwd(w[j], x1[j]) + pmaddwd(w[j + 1], x1[j + 1]);
+    for (int32_t j = 0; j < QATC_PAIRS(taps); j++) {
+        qatc_v16 v0 = x0[j], v1 = x1[j];
+        s00 += pmaddwd(w0[j], v0), s10 += pmaddwd(w0[j], v1);
+        s01 += pmaddwd(w1[j], v0), s11 += pmaddwd(w1[j], v1);
+        s02 += pmaddwd(w2[j], v0), s12 += pmaddwd(w2[j], v1);
+        s03 += pmaddwd(w3[j], v0), s13 += pmaddwd(w3[j], v1);
     }
-    for (int32_t g = 0; g < 4; g++)
-        acc[0][g] += s0[g], acc[1][g] += s1[g];
+    for (int32_t i = 0; i < 4; i++) {
+        acc[0][i] += s00[i], acc[0][4 + i] += s01[i], acc[0][8 + i] += s02[i];
+        acc[0][12 + i] += s03[i];
+        acc[1][i] += s10[i], acc[1][4 + i] += s11[i], acc[1][8 + i] += s12[i];
+        acc[1][12 + i] += s13[i];
+    }
 #elif QATC_DOT == QATC_DOT_SMLAL
     /* one SMLAL (32 x 32-bit multiply, 64-bit accumulate) per channel and tap serves both
      * windows: T_g = sum V * w_g[k] = S0_g + S1_g * 2^23 with S_p,g = sum v_p * w_g[k].
@@ -600,11 +628,13 @@ static QATC_INLINE void conv_sums(const conv_shape *s, const int8_t *in, const i
 # _QATC_CONV_DATA(CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): the constants of a conv2d
 # layer; PAIRED the weights in the layout of QATC_DOT_SSE2.
 m4_define([_QATC_CONV_DATA], [[    enum { $1 };
+    /* the channels col_sums() computes: W_ROWS rounded up to QATC_GROUP */
+    enum { G_ROWS = (W_ROWS + QATC_GROUP - 1) / QATC_GROUP * QATC_GROUP };
 #if QATC_DOT == QATC_DOT_SSE2
     /* weights for PMADDWD: wp[oc / 4][k / 2] = (w[oc][k], w[oc][k + 1], w[oc + 1][k], ...,
      * w[oc + 3][k + 1]), k = (ky * KERNEL_W + kx) * IN_C + ic the taps of w below (0 past
      * the last tap, to an even number of pairs, and in the rows from OUT_C to W_ROWS) */
-    static const qatc_v16 wp[W_ROWS / 4][QATC_PAIRS(W_STEP)] = $6;
+    static const qatc_v16 wp[G_ROWS / 4][QATC_PAIRS(W_STEP)] = $6; /* rows past W_ROWS: 0 */
     const qatc_w *weights = &wp[0][0];
 #else
     /* weights w[oc][ky][kx][ic]; rows from OUT_C to W_ROWS are 0 (the kernels do four
@@ -620,13 +650,13 @@ m4_define([_QATC_CONV_DATA], [[    enum { $1 };
 ]])
 
 # _QATC_ACC_START(INDENT): acc[p][g] = the bias of channel oc + g (0 past OUT_C).
-m4_define([_QATC_ACC_START], [[$1int32_t acc[2][4];
-$1for (int32_t g = 0; g < 4; g++)
+m4_define([_QATC_ACC_START], [[$1int32_t acc[2][QATC_GROUP];
+$1for (int32_t g = 0; g < QATC_GROUP; g++)
 $1    acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
 ]])
 
 # _QATC_STORE_TWO: requantize and store acc of pixels (oy, ox) and (oy + 1, ox), channels oc..
-m4_define([_QATC_STORE_TWO], [[                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+m4_define([_QATC_STORE_TWO], [[                for (int32_t g = 0; g < QATC_GROUP && oc + g < OUT_C; g++) {
                     int32_t c = oc + g;
                     out[(oy * OUT_W + ox) * OUT_C + c] =
                         requantize(acc[0][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
@@ -659,7 +689,7 @@ m4_define([_QATC_COPIED_CONV], [[    qatc_col col[QATC_COL(W_STEP)]; /* the wind
         int two = oy + 1 < OUT_H;
         for (int32_t ox = 0; ox < OUT_W; ox++) {
             gather(&shape, in, oy, ox, two, col);
-            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+            for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
 ]_QATC_ACC_START([                ])[                col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
 ]_QATC_STORE_TWO[            }
         }
@@ -702,16 +732,16 @@ m4_define([_QATC_COPIED_MAXPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the w
      * for all channels */
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
-            int32_t best[W_ROWS]; /* the largest acc of the window, per channel */
-            for (int32_t c = 0; c < W_ROWS; c++)
+            int32_t best[G_ROWS]; /* the largest acc of the window, per channel */
+            for (int32_t c = 0; c < G_ROWS; c++)
                 best[c] = INT32_MIN;
             for (int32_t dx = 0; dx < POOL_W; dx++) {
                 for (int32_t dy = 0; dy < POOL_H; dy += 2) {
                     int two = dy + 1 < POOL_H;
                     gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
-                    for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                    for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
 ]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
-                        for (int32_t g = 0; g < 4; g++) {
+                        for (int32_t g = 0; g < QATC_GROUP; g++) {
                             if (acc[0][g] > best[oc + g])
                                 best[oc + g] = acc[0][g];
                             if (two && acc[1][g] > best[oc + g])
@@ -765,16 +795,16 @@ m4_define([_QATC_COPIED_AVGPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the w
      * for all channels */
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
-            int32_t sum[W_ROWS]; /* sum of (y - CONV_ZP) over the window, per channel */
-            for (int32_t c = 0; c < W_ROWS; c++)
+            int32_t sum[G_ROWS]; /* sum of (y - CONV_ZP) over the window, per channel */
+            for (int32_t c = 0; c < G_ROWS; c++)
                 sum[c] = 0;
             for (int32_t dx = 0; dx < POOL_W; dx++) {
                 for (int32_t dy = 0; dy < POOL_H; dy += 2) {
                     int two = dy + 1 < POOL_H;
                     gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
-                    for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                    for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
 ]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
-                        for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+                        for (int32_t g = 0; g < QATC_GROUP && oc + g < OUT_C; g++) {
                             int32_t c = oc + g;
                             sum[c] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP, CONV_MIN,
                                                  CONV_MAX) - CONV_ZP;
