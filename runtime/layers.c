@@ -18,6 +18,17 @@
 /* Channels are reduced in chunks of this many double accumulators on the stack. */
 #define CHUNK 64
 
+/* Hot loops that are not GEMMs are compiled for AVX-512, AVX2 and baseline
+ * x86-64 and picked when the program loads (GCC target_clones); only the
+ * vector width changes, not the order of any sum. OpenMP outlines the body of
+ * a parallel region into a function of its own, which would not be cloned, so
+ * the cloned workers are called from inside the regions. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define LY_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LY_CLONES
+#endif
+
 q_conv_shape q_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
                                int sh, int sw, int ph, int pw)
 {
@@ -198,8 +209,9 @@ static void col2im_acc(float *dinp, const float *dcol, const q_conv_shape *s, in
  * of PB pixels x NV vectors (forward, dinp) or KB taps x NV vectors (dw) is
  * updated with broadcasts, which keeps the accumulators in registers.
  * Forward and dinp sum over k ascending; dw sums each tile of DC_TILE pixels
- * in a register block, then adds the tiles in order. No split depends on the
- * thread count, so neither do the results. */
+ * in a register block, then adds the tiles in order (within each pixel range,
+ * see dc_dw). No split depends on the thread count, so neither do the
+ * results. */
 
 #define DC_VEC 16     /* floats per vector */
 #define DC_NV_MAX 4   /* vectors per register block (64 channels) */
@@ -215,9 +227,7 @@ typedef float dc_vec __attribute__((vector_size(DC_VEC * sizeof(float))));
  * with FMA round once where baseline rounds twice (a machine always runs the
  * same clone). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DC_CLONES                                                  \
-    __attribute__((target_clones("avx512f", "avx2", "default"), \
-                   optimize("fp-contract=fast")))
+#define DC_CLONES LY_CLONES __attribute__((optimize("fp-contract=fast")))
 #else
 #define DC_CLONES
 #endif
@@ -227,6 +237,14 @@ typedef float dc_vec __attribute__((vector_size(DC_VEC * sizeof(float))));
  * calling convention between the clones). */
 #define DC_LOAD(v, p) memcpy(&(v), (p), sizeof(dc_vec))
 #define DC_STORE(p, v) memcpy((p), &(v), sizeof(dc_vec))
+
+/* Lanes of a comparison: all ones where true, 0 where false. */
+typedef int32_t dc_mask __attribute__((vector_size(DC_VEC * sizeof(int32_t))));
+
+/* Per lane: a where the mask m is set, else b (bits, no arithmetic; a macro:
+ * a vector returned by value would change the calling convention between
+ * the clones). */
+#define DC_SELECT(m, a, b) ((dc_vec)(((dc_mask)(a) & (m)) | ((dc_mask)(b) & ~(m))))
 
 /* Pixels (or taps) per register block for nv vectors: 12 to 24 accumulators. */
 static DC_INLINE int dc_block(int nv)
@@ -263,10 +281,12 @@ static DC_INLINE void dc_windows(const float **xw, const dc_geom *g, long p0, in
 
 /* Pixels [p0, p0 + PB) (those below g->pixels stored; windows xw), vectors
  * [v0, v0 + NV):
- *   out[p][n] (= or +=) bias[n] + Σ_k x[win(p) + off(k)] · wt[k][n] */
+ *   out[p][n] (= or +=) (bias[n] + Σ_k x[win(p) + off(k)] · wt[k][n]) · oscale[n]
+ * (bias, oscale: NULL for none) */
 static DC_INLINE void dc_fwd_block(float *out, const dc_geom *g, long p0,
                                    const float *const *xw, const float *wt, const float *bias,
-                                   int accumulate, int v0, const int NV, const int PB)
+                                   const float *oscale, int accumulate, int v0, const int NV,
+                                   const int PB)
 {
     dc_vec acc[DC_PB_MAX][DC_NV_MAX];
 #pragma GCC unroll 12
@@ -303,6 +323,11 @@ static DC_INLINE void dc_fwd_block(float *out, const dc_geom *g, long p0,
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) {
             float *o = out + (size_t)(p0 + j) * g->n + (v0 + v) * DC_VEC;
+            if (oscale) {
+                dc_vec sv;
+                DC_LOAD(sv, oscale + (v0 + v) * DC_VEC);
+                acc[j][v] *= sv;
+            }
             if (accumulate) {
                 dc_vec old;
                 DC_LOAD(old, o);
@@ -316,7 +341,7 @@ static DC_INLINE void dc_fwd_block(float *out, const dc_geom *g, long p0,
 /* Forward tasks [t0, t1): DC_TASK pixels each, every vector group. */
 DC_CLONES
 static void dc_fwd_tasks(float *out, const dc_geom *g, long t0, long t1, const float *wt,
-                         const float *bias, int accumulate)
+                         const float *bias, const float *oscale, int accumulate)
 {
     int nvec = g->n / DC_VEC;
     const float *xw[DC_TASK];
@@ -328,27 +353,28 @@ static void dc_fwd_tasks(float *out, const dc_geom *g, long t0, long t1, const f
             for (int i = 0; i < DC_TASK && task0 + i < g->pixels; i += pb) {
                 long p0 = task0 + i;
                 if (nv == 1)
-                    dc_fwd_block(out, g, p0, xw + i, wt, bias, accumulate, v0, 1, 12);
+                    dc_fwd_block(out, g, p0, xw + i, wt, bias, oscale, accumulate, v0, 1, 12);
                 else if (nv == 2)
-                    dc_fwd_block(out, g, p0, xw + i, wt, bias, accumulate, v0, 2, 8);
+                    dc_fwd_block(out, g, p0, xw + i, wt, bias, oscale, accumulate, v0, 2, 8);
                 else if (nv == 3)
-                    dc_fwd_block(out, g, p0, xw + i, wt, bias, accumulate, v0, 3, 6);
+                    dc_fwd_block(out, g, p0, xw + i, wt, bias, oscale, accumulate, v0, 3, 6);
                 else
-                    dc_fwd_block(out, g, p0, xw + i, wt, bias, accumulate, v0, 4, 6);
+                    dc_fwd_block(out, g, p0, xw + i, wt, bias, oscale, accumulate, v0, 4, 6);
             }
         }
     }
 }
 
-/* out (B, OH, OW, N) (= or +=) the direct sum over g (see above). */
+/* out (B, OH, OW, N) (= or +=) the direct sum over g (see above), times
+ * oscale per channel when not NULL. */
 static void dc_forward(float *out, const dc_geom *g, const float *wt, const float *bias,
-                       int accumulate)
+                       const float *oscale, int accumulate)
 {
     long tasks = (g->pixels + DC_TASK - 1) / DC_TASK;
 #pragma omp parallel if (g->pixels * g->n * g->kh * g->kw * g->c > PAR_MIN)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        dc_fwd_tasks(out, g, tasks * t / nt, tasks * (t + 1) / nt, wt, bias, accumulate);
+        dc_fwd_tasks(out, g, tasks * t / nt, tasks * (t + 1) / nt, wt, bias, oscale, accumulate);
     }
 }
 
@@ -402,48 +428,94 @@ static DC_INLINE void dc_dw_block(float *dwt, const dc_geom *g, const float *con
     }
 }
 
-/* The dw tasks [t0, t1) (a task: one register block of taps x one vector
- * group) over every tile in order. */
-DC_CLONES
-static void dc_dw_tasks(float *dwt, const dc_geom *g, const float *dout, int t0, int t1)
+/* The dw work is cut into tasks: a register block of taps x one vector group
+ * (the last group may be narrower, with more taps per block). With fewer
+ * than DC_DW_UNITS tasks, the pixels are also cut into that many ranges of
+ * whole tiles ("splits"), each summed into a partial dwt of its own, and the
+ * partials added in order afterwards. Both cuts depend on the shape only. */
+#define DC_DW_UNITS 4
+
+/* Vector group (v0, nv) and first tap k0 of task t. */
+static void dc_dw_task(const dc_geom *g, int t, int *v0, int *nv, int *k0)
 {
     int kdim = g->kh * g->kw * g->c, nvec = g->n / DC_VEC;
-    int groups = (nvec + DC_NV_MAX - 1) / DC_NV_MAX;
+    for (int v = 0;; v += DC_NV_MAX) {
+        int n = nvec - v < DC_NV_MAX ? nvec - v : DC_NV_MAX, kb = dc_block(n);
+        int blocks = (kdim + kb - 1) / kb;
+        if (t < blocks) {
+            *v0 = v, *nv = n, *k0 = t * kb;
+            return;
+        }
+        t -= blocks;
+    }
+}
+
+static int dc_dw_tasks_count(const dc_geom *g)
+{
+    int kdim = g->kh * g->kw * g->c, nvec = g->n / DC_VEC, tasks = 0;
+    for (int v = 0; v < nvec; v += DC_NV_MAX) {
+        int kb = dc_block(nvec - v < DC_NV_MAX ? nvec - v : DC_NV_MAX);
+        tasks += (kdim + kb - 1) / kb;
+    }
+    return tasks;
+}
+
+static int dc_dw_splits(const dc_geom *g)
+{
+    long tiles = (g->pixels + DC_TILE - 1) / DC_TILE;
+    int splits = dc_dw_tasks_count(g) < DC_DW_UNITS ? DC_DW_UNITS : 1;
+    return tiles < splits ? (int)tiles : splits;
+}
+
+/* Work units [u0, u1) (unit u: task u % tasks over the tiles of split
+ * u / tasks, into dwt + split·K·N), tile by tile in order. */
+DC_CLONES
+static void dc_dw_units(float *dwt, const dc_geom *g, const float *dout, int tasks, int splits,
+                        int u0, int u1)
+{
+    size_t part = (size_t)g->kh * g->kw * g->c * g->n;
+    long tiles = (g->pixels + DC_TILE - 1) / DC_TILE;
     const float *xw[DC_TILE];
-    for (long p0 = 0; p0 < g->pixels; p0 += DC_TILE) {
-        int np = g->pixels - p0 < DC_TILE ? (int)(g->pixels - p0) : DC_TILE;
-        dc_windows(xw, g, p0, np);
-        const float *d = dout + (size_t)p0 * g->n;
-        for (int t = t0; t < t1; t++) {
-            int v0 = t % groups * DC_NV_MAX;
-            int nv = nvec - v0 < DC_NV_MAX ? nvec - v0 : DC_NV_MAX, kb = dc_block(nv);
-            int k0 = t / groups * kb;
-            if (k0 >= kdim)
-                continue;
-            if (nv == 1)
-                dc_dw_block(dwt, g, xw, d, np, k0, v0, 1, 12);
-            else if (nv == 2)
-                dc_dw_block(dwt, g, xw, d, np, k0, v0, 2, 8);
-            else if (nv == 3)
-                dc_dw_block(dwt, g, xw, d, np, k0, v0, 3, 6);
-            else
-                dc_dw_block(dwt, g, xw, d, np, k0, v0, 4, 6);
+    for (int sp = u0 / tasks; sp < splits && sp * tasks < u1; sp++) {
+        int t0 = u0 > sp * tasks ? u0 - sp * tasks : 0;
+        int t1 = u1 < (sp + 1) * tasks ? u1 - sp * tasks : tasks;
+        for (long tile = tiles * sp / splits; tile < tiles * (sp + 1) / splits; tile++) {
+            long p0 = tile * DC_TILE;
+            int np = g->pixels - p0 < DC_TILE ? (int)(g->pixels - p0) : DC_TILE;
+            dc_windows(xw, g, p0, np);
+            const float *d = dout + (size_t)p0 * g->n;
+            float *acc = dwt + (size_t)sp * part;
+            for (int t = t0; t < t1; t++) {
+                int v0, nv, k0;
+                dc_dw_task(g, t, &v0, &nv, &k0);
+                if (nv == 1)
+                    dc_dw_block(acc, g, xw, d, np, k0, v0, 1, 12);
+                else if (nv == 2)
+                    dc_dw_block(acc, g, xw, d, np, k0, v0, 2, 8);
+                else if (nv == 3)
+                    dc_dw_block(acc, g, xw, d, np, k0, v0, 3, 6);
+                else
+                    dc_dw_block(acc, g, xw, d, np, k0, v0, 4, 6);
+            }
         }
     }
 }
 
-/* dwt (K, N) = Σ over g's pixels (see above); threads own tasks. */
+/* dwt (K, N) = Σ over g's pixels (see above); threads own units. dwt holds
+ * dc_dw_splits(g) partials of K·N floats (the first is the result). */
 static void dc_dw(float *dwt, const dc_geom *g, const float *dout)
 {
-    int kdim = g->kh * g->kw * g->c, nvec = g->n / DC_VEC;
-    int groups = (nvec + DC_NV_MAX - 1) / DC_NV_MAX;
-    int tasks = groups * ((kdim + dc_block(DC_NV_MAX) - 1) / dc_block(DC_NV_MAX));
-    memset(dwt, 0, sizeof(float) * (size_t)kdim * (size_t)g->n);
-#pragma omp parallel if (tasks > 1 && g->pixels * g->n * kdim > PAR_MIN)
+    size_t part = (size_t)g->kh * g->kw * g->c * g->n;
+    int tasks = dc_dw_tasks_count(g), splits = dc_dw_splits(g), units = tasks * splits;
+    memset(dwt, 0, sizeof(float) * part * (size_t)splits);
+#pragma omp parallel if (units > 1 && g->pixels * (long)part > PAR_MIN)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        dc_dw_tasks(dwt, g, dout, tasks * t / nt, tasks * (t + 1) / nt);
+        dc_dw_units(dwt, g, dout, tasks, splits, units * t / nt, units * (t + 1) / nt);
     }
+    for (int sp = 1; sp < splits; sp++)
+        for (size_t i = 0; i < part; i++)
+            dwt[i] += dwt[(size_t)sp * part + i];
 }
 
 /* dst (B, H + 2·ph, W + 2·pw, C) = src (B, H, W, C) with a border of zeros. */
@@ -480,12 +552,15 @@ static int dc_fits_dinp(const q_conv_shape *s)
            s->ph <= s->kh - 1 && s->pw <= s->kw - 1;
 }
 
-/* Floats of scratch for the direct forward/dw: padded input + wt or dwt. */
+/* Floats of scratch for the direct forward/dw: padded input + wt, or the
+ * dwt partials. */
 static size_t dc_scratch(const q_conv_shape *s)
 {
     size_t pad = s->ph || s->pw ? (size_t)s->b * (s->h + 2 * s->ph) * (s->w + 2 * s->pw) * s->c
                                 : 0;
-    return pad + (size_t)s->kh * s->kw * s->c * s->oc;
+    dc_geom g = {NULL, s->h, s->w, s->c, s->kh, s->kw, s->sh, s->sw, s->oh, s->ow, s->oc,
+                 (long)s->b * s->oh * s->ow};
+    return pad + (size_t)s->kh * s->kw * s->c * s->oc * (size_t)dc_dw_splits(&g);
 }
 
 /* For dinp: padded dout + wf. */
@@ -551,15 +626,40 @@ size_t q_conv2d_scratch_floats(const q_conv_shape *s)
     return fwd > dinp ? fwd : dinp;
 }
 
-void q_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
-                      float *scratch, const q_conv_shape *s)
+/* out[.., oc] = conv2d(inp, w, bias)[.., oc] · oscale[oc] (oscale NULL: 1). */
+static void conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
+                           const float *oscale, float *scratch, const q_conv_shape *s)
 {
     int kdim = s->kh * s->kw * s->c, pix = s->oh * s->ow;
     if (dc_fits(s)) {
         float *wt;
         dc_geom g = dc_input(inp, scratch, s, &wt);
         transpose(wt, w, s->oc, kdim); /* wt (K, OC) = wᵀ */
-        dc_forward(out, &g, wt, bias, 0);
+        dc_forward(out, &g, wt, bias, oscale, 0);
+        return;
+    }
+    q_conv2d_forward(out, inp, w, bias, scratch, s);
+    if (oscale) {
+        long rows = (long)s->b * pix;
+#pragma omp parallel for if (rows * s->oc > PAR_MIN)
+        for (long r = 0; r < rows; r++)
+            for (int oc = 0; oc < s->oc; oc++)
+                out[r * s->oc + oc] *= oscale[oc];
+    }
+}
+
+void q_conv2d_forward_scaled(float *out, const float *inp, const float *w, const float *oscale,
+                             float *scratch, const q_conv_shape *s)
+{
+    conv2d_forward(out, inp, w, NULL, oscale, scratch, s);
+}
+
+void q_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
+                      float *scratch, const q_conv_shape *s)
+{
+    int kdim = s->kh * s->kw * s->c, pix = s->oh * s->ow;
+    if (dc_fits(s)) {
+        conv2d_forward(out, inp, w, bias, NULL, scratch, s);
         return;
     }
     if (bias)
@@ -615,7 +715,7 @@ void q_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
         flip_kernel(wf, w, s);
         dc_geom g = {dpad, s->oh + 2 * ph, s->ow + 2 * pw, s->oc, s->kh, s->kw, 1, 1,
                      s->h, s->w, s->c, (long)s->b * s->h * s->w};
-        dc_forward(dinp, &g, wf, NULL, 1);
+        dc_forward(dinp, &g, wf, NULL, NULL, 1);
         dinp = NULL;
     }
     if (!dw && !dinp)
@@ -762,7 +862,74 @@ void q_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
         colsum_acc(dbias, dout, b, out_n);
 }
 
-/* ---- batch norm ------------------------------------------------------------ */
+/* ---- batch norm ------------------------------------------------------------
+ * Threads own channel ranges (my_channels), cut into chunks of CHUNK channels
+ * whose per-channel sums run over the rows in order, in double; each chunk
+ * is one call of a worker compiled per instruction set (LY_CLONES). */
+
+/* Channels [k0, k1) (k1 − k0 <= CHUNK): batch statistics and the running
+ * statistics (see q_batchnorm_train_forward). Sums of d = x − x[0] in double:
+ * shifted by a sample, so a large mean does not cancel the variance away.
+ *   mean = x0 + Σd/N,  Σ(x − mean)² = Σd² − (Σd)²/N */
+LY_CLONES
+static void bn_stats_chunk(float *mean, float *rstd, float *running_mean, float *running_var,
+                           const float *inp, long n, int c, int k0, int k1, float eps,
+                           float momentum)
+{
+    double s1[CHUNK] = {0}, s2[CHUNK] = {0};
+    float x0[CHUNK];
+    SIMD
+    for (int ch = k0; ch < k1; ch++)
+        x0[ch - k0] = inp[ch];
+    for (long r = 0; r < n; r++)
+        SIMD
+        for (int ch = k0; ch < k1; ch++) {
+            double d = (double)inp[r * c + ch] - x0[ch - k0];
+            s1[ch - k0] += d;
+            s2[ch - k0] += d * d;
+        }
+    for (int ch = k0; ch < k1; ch++) {
+        double mu = x0[ch - k0] + s1[ch - k0] / n;
+        double ss = s2[ch - k0] - s1[ch - k0] * s1[ch - k0] / n;
+        ss = ss > 0.0 ? ss : 0.0;
+        mean[ch] = (float)mu;
+        rstd[ch] = (float)(1.0 / sqrt(ss / n + eps));
+        if (running_mean) {
+            running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * (float)mu;
+            running_var[ch] = (1.0f - momentum) * running_var[ch] +
+                              momentum * (float)(ss / (n - 1));
+        }
+    }
+}
+
+/* Channels [k0, k1): out = x·scale + shift, scale and shift indexed ch − k0. */
+LY_CLONES
+static void bn_affine_chunk(float *out, const float *inp, long n, int c, int k0, int k1,
+                            const float *scale, const float *shift)
+{
+    for (long r = 0; r < n; r++)
+        SIMD
+        for (int ch = k0; ch < k1; ch++)
+            out[r * c + ch] = inp[r * c + ch] * scale[ch - k0] + shift[ch - k0];
+}
+
+void q_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
+                             float *running_var, const float *inp, int n, int c, float eps,
+                             float momentum)
+{
+    assert(n > 1);
+    assert((running_mean == NULL) == (running_var == NULL));
+#pragma omp parallel if ((long)n * c > PAR_MIN)
+    {
+        int c0, c1;
+        my_channels(c, &c0, &c1);
+        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
+            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
+            bn_stats_chunk(mean, rstd, running_mean, running_var, inp, n, c, k0, k1, eps,
+                           momentum);
+        }
+    }
+}
 
 void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
                                float *running_mean, float *running_var,
@@ -771,48 +938,142 @@ void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
 {
     assert(n > 1);
     assert((running_mean == NULL) == (running_var == NULL));
-    /* Threads own channel ranges: statistics in one pass, then the output of
-     * those channels (no barrier: a thread only needs its own statistics). */
+    /* Statistics, then the output of the same channels (no barrier: a thread
+     * only needs its own statistics). */
 #pragma omp parallel if ((long)n * c > PAR_MIN)
     {
         int c0, c1;
         my_channels(c, &c0, &c1);
         for (int k0 = c0; k0 < c1; k0 += CHUNK) {
             int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
-            /* Sums of d = x − x[0] in double: shifted by a sample, so a large
-             * mean does not cancel the variance away.
-             * mean = x0 + Σd/N,  Σ(x − mean)² = Σd² − (Σd)²/N */
-            double s1[CHUNK] = {0}, s2[CHUNK] = {0};
-            float x0[CHUNK], scale[CHUNK], shift[CHUNK];
-            SIMD
-            for (int ch = k0; ch < k1; ch++)
-                x0[ch - k0] = inp[ch];
-            for (long r = 0; r < n; r++)
-                SIMD
-                for (int ch = k0; ch < k1; ch++) {
-                    double d = (double)inp[r * c + ch] - x0[ch - k0];
-                    s1[ch - k0] += d;
-                    s2[ch - k0] += d * d;
-                }
+            float scale[CHUNK], shift[CHUNK];
+            bn_stats_chunk(mean, rstd, running_mean, running_var, inp, n, c, k0, k1, eps,
+                           momentum);
+            /* out = gamma·(x − mean)·rstd + beta = x·scale + shift */
             for (int ch = k0; ch < k1; ch++) {
-                double mu = x0[ch - k0] + s1[ch - k0] / n;
-                double ss = s2[ch - k0] - s1[ch - k0] * s1[ch - k0] / n;
-                ss = ss > 0.0 ? ss : 0.0;
-                mean[ch] = (float)mu;
-                rstd[ch] = (float)(1.0 / sqrt(ss / n + eps));
-                /* out = gamma·(x − mean)·rstd + beta = x·scale + shift */
                 scale[ch - k0] = gamma[ch] * rstd[ch];
                 shift[ch - k0] = beta[ch] - mean[ch] * scale[ch - k0];
-                if (running_mean) {
-                    running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * (float)mu;
-                    running_var[ch] = (1.0f - momentum) * running_var[ch] +
-                                      momentum * (float)(ss / (n - 1));
-                }
             }
-            for (long r = 0; r < n; r++)
-                SIMD
-                for (int ch = k0; ch < k1; ch++)
-                    out[r * c + ch] = inp[r * c + ch] * scale[ch - k0] + shift[ch - k0];
+            bn_affine_chunk(out, inp, n, c, k0, k1, scale, shift);
+        }
+    }
+}
+
+/* The output gradient of element i: dout, or dout · [mask] with a mask
+ * (mask is a constant NULL or not in each inlined copy). */
+static inline __attribute__((always_inline)) float bn_dy(const float *dout,
+                                                         const uint8_t *mask, long i)
+{
+    float d = dout[i]; /* loaded unconditionally: a select, not a branch */
+    return mask ? (mask[i] ? d : 0.0f) : d;
+}
+
+/* The same as a product, dout · mask (mask 0 or 1), for the sums: GCC does
+ * not vectorize the select there. It differs from bn_dy only in the sign of
+ * a zero (which no sum can see) and where dout is not finite. */
+static inline __attribute__((always_inline)) float bn_dy_mul(const float *dout,
+                                                             const uint8_t *mask, long i)
+{
+    return mask ? dout[i] * (float)mask[i] : dout[i];
+}
+
+/* Channels [k0, k1) of q_batchnorm_train_backward(_set): with set, dinp is
+ * written (it may equal dout: each element is read before it is written);
+ * with resc (set only), odot[ch] = Σ_rows v·inp and dinp = v·oscale[ch], v the
+ * gradient of inp (rows in order, so the sums match a separate pass). */
+static inline __attribute__((always_inline)) void
+bn_train_backward_body(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                       const uint8_t *mask, const float *inp, const float *mean,
+                       const float *rstd, const float *gamma, const float *oscale,
+                       double *odot, long n, int c, int k0, int k1, const int set,
+                       const int resc)
+{
+    double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
+    for (long r = 0; r < n; r++)
+        SIMD
+        for (int ch = k0; ch < k1; ch++) {
+            float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
+            float dy = bn_dy_mul(dout, mask, r * c + ch);
+            sdy[ch - k0] += dy;
+            sdyx[ch - k0] += (double)dy * xhat;
+        }
+    if (dbeta)
+        SIMD
+        for (int ch = k0; ch < k1; ch++)
+            dbeta[ch] += (float)sdy[ch - k0];
+    if (dgamma)
+        SIMD
+        for (int ch = k0; ch < k1; ch++)
+            dgamma[ch] += (float)sdyx[ch - k0];
+    if (!dinp)
+        return;
+    float mdy[CHUNK], mdyx[CHUNK], g[CHUNK];
+    double dot[CHUNK] = {0};
+    SIMD
+    for (int ch = k0; ch < k1; ch++) {
+        mdy[ch - k0] = (float)(sdy[ch - k0] / n);
+        mdyx[ch - k0] = (float)(sdyx[ch - k0] / n);
+        g[ch - k0] = gamma[ch] * rstd[ch];
+    }
+    for (long r = 0; r < n; r++)
+        SIMD
+        for (int ch = k0; ch < k1; ch++) {
+            float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
+            float v = g[ch - k0] *
+                      (bn_dy(dout, mask, r * c + ch) - mdy[ch - k0] - xhat * mdyx[ch - k0]);
+            if (resc) {
+                dot[ch - k0] += (double)v * (double)inp[r * c + ch];
+                v *= oscale[ch];
+            }
+            if (set)
+                dinp[r * c + ch] = v;
+            else
+                dinp[r * c + ch] += v;
+        }
+    if (resc)
+        for (int ch = k0; ch < k1; ch++)
+            odot[ch] = dot[ch - k0];
+}
+
+LY_CLONES
+static void bn_train_backward_chunk(float *dinp, float *dgamma, float *dbeta,
+                                    const float *dout, const uint8_t *mask, const float *inp,
+                                    const float *mean, const float *rstd, const float *gamma,
+                                    const float *oscale, double *odot, long n, int c, int k0,
+                                    int k1, int set)
+{
+    /* one copy of the loops per case, so that each vectorizes without tests */
+    if (set && mask && oscale)
+        bn_train_backward_body(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, oscale,
+                               odot, n, c, k0, k1, 1, 1);
+    else if (set && mask)
+        bn_train_backward_body(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, NULL,
+                               NULL, n, c, k0, k1, 1, 0);
+    else if (set && oscale)
+        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, oscale,
+                               odot, n, c, k0, k1, 1, 1);
+    else if (set)
+        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, NULL,
+                               NULL, n, c, k0, k1, 1, 0);
+    else
+        bn_train_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, NULL,
+                               NULL, n, c, k0, k1, 0, 0);
+}
+
+static void bn_train_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                              const uint8_t *mask, const float *inp, const float *mean,
+                              const float *rstd, const float *gamma, const float *oscale,
+                              double *odot, int n, int c, int set)
+{
+    /* the sums go to this thread's own channels, so no barrier is needed */
+#pragma omp parallel if ((long)n * c > PAR_MIN)
+    {
+        int c0, c1;
+        my_channels(c, &c0, &c1);
+        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
+            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
+            bn_train_backward_chunk(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma,
+                                    oscale, odot, n, c, k0, k1, set);
         }
     }
 }
@@ -825,47 +1086,18 @@ void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
                                 const float *mean, const float *rstd, const float *gamma,
                                 int n, int c)
 {
-#pragma omp parallel if ((long)n * c > PAR_MIN)
-    {
-        int c0, c1;
-        my_channels(c, &c0, &c1);
-        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
-            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
-            double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
-            for (long r = 0; r < n; r++)
-                SIMD
-                for (int ch = k0; ch < k1; ch++) {
-                    float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
-                    sdy[ch - k0] += dout[r * c + ch];
-                    sdyx[ch - k0] += (double)dout[r * c + ch] * xhat;
-                }
-            if (dbeta)
-                SIMD
-                for (int ch = k0; ch < k1; ch++)
-                    dbeta[ch] += (float)sdy[ch - k0];
-            if (dgamma)
-                SIMD
-                for (int ch = k0; ch < k1; ch++)
-                    dgamma[ch] += (float)sdyx[ch - k0];
-            if (dinp) {
-                /* the sums go to this thread's own channels, so no barrier is needed */
-                float mdy[CHUNK], mdyx[CHUNK], g[CHUNK];
-                SIMD
-                for (int ch = k0; ch < k1; ch++) {
-                    mdy[ch - k0] = (float)(sdy[ch - k0] / n);
-                    mdyx[ch - k0] = (float)(sdyx[ch - k0] / n);
-                    g[ch - k0] = gamma[ch] * rstd[ch];
-                }
-                for (long r = 0; r < n; r++)
-                    SIMD
-                    for (int ch = k0; ch < k1; ch++) {
-                        float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
-                        dinp[r * c + ch] += g[ch - k0] *
-                            (dout[r * c + ch] - mdy[ch - k0] - xhat * mdyx[ch - k0]);
-                    }
-            }
-        }
-    }
+    bn_train_backward(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, NULL, NULL, n,
+                      c, 0);
+}
+
+void q_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
+                                    const float *dout, const uint8_t *mask, const float *inp,
+                                    const float *mean, const float *rstd, const float *gamma,
+                                    const float *dinp_scale, double *dinp_dot, int n, int c)
+{
+    assert((dinp_scale == NULL) == (dinp_dot == NULL) && (dinp || !dinp_scale));
+    bn_train_backward(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, dinp_scale,
+                      dinp_dot, n, c, 1);
 }
 
 /* Per channel: r = 1/sqrt(rv + eps), written for channels [k0, k1). */
@@ -892,10 +1124,101 @@ void q_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
                 scale[ch - k0] = gamma[ch] * r[ch - k0];
                 shift[ch - k0] = beta[ch] - running_mean[ch] * scale[ch - k0];
             }
-            for (long row = 0; row < n; row++)
-                SIMD
-                for (int ch = k0; ch < k1; ch++)
-                    out[row * c + ch] = inp[row * c + ch] * scale[ch - k0] + shift[ch - k0];
+            bn_affine_chunk(out, inp, n, c, k0, k1, scale, shift);
+        }
+    }
+}
+
+/* Channels [k0, k1) of q_batchnorm_eval_backward(_set), r = 1/sqrt(rv + eps);
+ * set and resc as bn_train_backward_body. */
+static inline __attribute__((always_inline)) void
+bn_eval_backward_body(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                      const uint8_t *mask, const float *inp, const float *gamma,
+                      const float *running_mean, const float *r, const float *oscale,
+                      double *odot, long n, int c, int k0, int k1, const int set,
+                      const int resc)
+{
+    if (dgamma || dbeta) {
+        double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
+        for (long row = 0; row < n; row++)
+            SIMD
+            for (int ch = k0; ch < k1; ch++) {
+                float xhat = (inp[row * c + ch] - running_mean[ch]) * r[ch - k0];
+                float dy = bn_dy_mul(dout, mask, row * c + ch);
+                sdy[ch - k0] += dy;
+                sdyx[ch - k0] += (double)dy * xhat;
+            }
+        for (int ch = k0; ch < k1; ch++) {
+            if (dbeta)
+                dbeta[ch] += (float)sdy[ch - k0];
+            if (dgamma)
+                dgamma[ch] += (float)sdyx[ch - k0];
+        }
+    }
+    if (!dinp)
+        return;
+    float g[CHUNK];
+    double dot[CHUNK] = {0};
+    for (int ch = k0; ch < k1; ch++)
+        g[ch - k0] = gamma[ch] * r[ch - k0];
+    for (long row = 0; row < n; row++)
+        SIMD
+        for (int ch = k0; ch < k1; ch++) {
+            float v = g[ch - k0] * bn_dy(dout, mask, row * c + ch);
+            if (resc) {
+                dot[ch - k0] += (double)v * (double)inp[row * c + ch];
+                v *= oscale[ch];
+            }
+            if (set)
+                dinp[row * c + ch] = v;
+            else
+                dinp[row * c + ch] += v;
+        }
+    if (resc)
+        for (int ch = k0; ch < k1; ch++)
+            odot[ch] = dot[ch - k0];
+}
+
+LY_CLONES
+static void bn_eval_backward_chunk(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                                   const uint8_t *mask, const float *inp, const float *gamma,
+                                   const float *running_mean, const float *r,
+                                   const float *oscale, double *odot, long n, int c, int k0,
+                                   int k1, int set)
+{
+    if (set && mask && oscale)
+        bn_eval_backward_body(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r,
+                              oscale, odot, n, c, k0, k1, 1, 1);
+    else if (set && mask)
+        bn_eval_backward_body(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r,
+                              NULL, NULL, n, c, k0, k1, 1, 0);
+    else if (set && oscale)
+        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r,
+                              oscale, odot, n, c, k0, k1, 1, 1);
+    else if (set)
+        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r,
+                              NULL, NULL, n, c, k0, k1, 1, 0);
+    else
+        bn_eval_backward_body(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, r,
+                              NULL, NULL, n, c, k0, k1, 0, 0);
+}
+
+static void bn_eval_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                             const uint8_t *mask, const float *inp, const float *gamma,
+                             const float *running_mean, const float *running_var,
+                             const float *oscale, double *odot, int n, int c, float eps,
+                             int set)
+{
+#pragma omp parallel if ((long)n * c > PAR_MIN)
+    {
+        int c0, c1;
+        my_channels(c, &c0, &c1);
+        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
+            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
+            float r[CHUNK];
+            running_rstd(r, running_var, k0, k1, eps);
+            bn_eval_backward_chunk(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, r,
+                                   oscale, odot, n, c, k0, k1, set);
         }
     }
 }
@@ -907,39 +1230,19 @@ void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
                                const float *running_mean, const float *running_var,
                                int n, int c, float eps)
 {
-#pragma omp parallel if ((long)n * c > PAR_MIN)
-    {
-        int c0, c1;
-        my_channels(c, &c0, &c1);
-        for (int k0 = c0; k0 < c1; k0 += CHUNK) {
-            int k1 = k0 + CHUNK < c1 ? k0 + CHUNK : c1;
-            float r[CHUNK], g[CHUNK];
-            running_rstd(r, running_var, k0, k1, eps);
-            for (int ch = k0; ch < k1; ch++)
-                g[ch - k0] = gamma[ch] * r[ch - k0];
-            if (dinp)
-                for (long row = 0; row < n; row++)
-                    SIMD
-                    for (int ch = k0; ch < k1; ch++)
-                        dinp[row * c + ch] += g[ch - k0] * dout[row * c + ch];
-            if (dgamma || dbeta) {
-                double sdy[CHUNK] = {0}, sdyx[CHUNK] = {0};
-                for (long row = 0; row < n; row++)
-                    SIMD
-                    for (int ch = k0; ch < k1; ch++) {
-                        float xhat = (inp[row * c + ch] - running_mean[ch]) * r[ch - k0];
-                        sdy[ch - k0] += dout[row * c + ch];
-                        sdyx[ch - k0] += (double)dout[row * c + ch] * xhat;
-                    }
-                for (int ch = k0; ch < k1; ch++) {
-                    if (dbeta)
-                        dbeta[ch] += (float)sdy[ch - k0];
-                    if (dgamma)
-                        dgamma[ch] += (float)sdyx[ch - k0];
-                }
-            }
-        }
-    }
+    bn_eval_backward(dinp, dgamma, dbeta, dout, NULL, inp, gamma, running_mean, running_var,
+                     NULL, NULL, n, c, eps, 0);
+}
+
+void q_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
+                                   const float *dout, const uint8_t *mask, const float *inp,
+                                   const float *gamma, const float *running_mean,
+                                   const float *running_var, const float *dinp_scale,
+                                   double *dinp_dot, int n, int c, float eps)
+{
+    assert((dinp_scale == NULL) == (dinp_dot == NULL) && (dinp || !dinp_scale));
+    bn_eval_backward(dinp, dgamma, dbeta, dout, mask, inp, gamma, running_mean, running_var,
+                     dinp_scale, dinp_dot, n, c, eps, 1);
 }
 
 /* ---- activations ----------------------------------------------------------- */
@@ -982,28 +1285,43 @@ void q_relu6_backward(float *dinp, const float *dout, const float *out, size_t n
 
 /* ---- pools ----------------------------------------------------------------- */
 
-void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s)
+/* Image b of q_maxpool_forward. */
+LY_CLONES
+static void maxpool_image(float *out, const float *inp, const q_conv_shape *s, int b)
 {
-    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
     int c = s->c;
-#pragma omp parallel for collapse(2)
-    for (int b = 0; b < s->b; b++) {
-        for (int oy = 0; oy < s->oh; oy++) {
-            for (int ox = 0; ox < s->ow; ox++) {
-                float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
-                for (int ky = 0; ky < s->kh; ky++) {
-                    for (int kx = 0; kx < s->kw; kx++) {
-                        int iy = oy * s->sh + ky, ix = ox * s->sw + kx;
-                        const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
-                        if (ky == 0 && kx == 0) {
-                            SIMD
-                            for (int ch = 0; ch < c; ch++)
-                                o[ch] = x[ch];
-                        } else {
-                            SIMD
-                            for (int ch = 0; ch < c; ch++)
-                                o[ch] = x[ch] > o[ch] ? x[ch] : o[ch];
+    if (c % DC_VEC == 0) { /* whole vectors: o = x > o ? x : o per lane */
+        for (int oy = 0; oy < s->oh; oy++)
+            for (int ox = 0; ox < s->ow; ox++)
+                for (int v = 0; v < c; v += DC_VEC) {
+                    dc_vec o, x;
+                    DC_LOAD(o, inp + (((size_t)b * s->h + oy * s->sh) * s->w + ox * s->sw) *
+                                         c + v);
+                    for (int ky = 0; ky < s->kh; ky++)
+                        for (int kx = ky == 0; kx < s->kw; kx++) {
+                            DC_LOAD(x, inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                              ox * s->sw + kx) * c + v);
+                            o = DC_SELECT(x > o, x, o);
                         }
+                    DC_STORE(out + (((size_t)b * s->oh + oy) * s->ow + ox) * c + v, o);
+                }
+        return;
+    }
+    for (int oy = 0; oy < s->oh; oy++) {
+        for (int ox = 0; ox < s->ow; ox++) {
+            float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+            for (int ky = 0; ky < s->kh; ky++) {
+                for (int kx = 0; kx < s->kw; kx++) {
+                    int iy = oy * s->sh + ky, ix = ox * s->sw + kx;
+                    const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
+                    if (ky == 0 && kx == 0) {
+                        SIMD
+                        for (int ch = 0; ch < c; ch++)
+                            o[ch] = x[ch];
+                    } else {
+                        SIMD
+                        for (int ch = 0; ch < c; ch++)
+                            o[ch] = x[ch] > o[ch] ? x[ch] : o[ch];
                     }
                 }
             }
@@ -1011,56 +1329,132 @@ void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s)
     }
 }
 
-/* out = max over the window  ⇒  dinp[first argmax] += dout (threads own images).
- * Per chunk of channels: the window maximum, then a scan in window order that
- * routes dout to the first element equal to it (branch-free, along channels). */
+void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s)
+{
+    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
+#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
+    for (int b = 0; b < s->b; b++)
+        maxpool_image(out, inp, s, b);
+}
+
+/* Image b of q_maxpool_backward(_set): per chunk of channels, the window
+ * maximum, then a scan in window order that routes dout to the first element
+ * equal to it (branch-free, along channels). With set (windows that do not
+ * overlap), the image's dinp is written: zeros first where no window or a
+ * window's other elements lie. */
+static inline __attribute__((always_inline)) void
+maxpool_backward_body(float *dinp, const float *dout, const float *inp, const q_conv_shape *s,
+                      int b, const int set)
+{
+    int c = s->c;
+    if (set && (s->oh * s->sh != s->h || s->ow * s->sw != s->w || s->sh != s->kh ||
+                s->sw != s->kw)) /* some elements lie in no window */
+        memset(dinp + (size_t)b * s->h * s->w * c, 0, sizeof(float) * (size_t)s->h * s->w * c);
+    if (c % DC_VEC == 0) { /* whole vectors, the same steps per lane */
+        for (int oy = 0; oy < s->oh; oy++)
+            for (int ox = 0; ox < s->ow; ox++)
+                for (int v = 0; v < c; v += DC_VEC) {
+                    dc_vec mx, x, left, old;
+                    DC_LOAD(mx, inp + (((size_t)b * s->h + oy * s->sh) * s->w + ox * s->sw) *
+                                          c + v);
+                    for (int ky = 0; ky < s->kh; ky++)
+                        for (int kx = ky == 0; kx < s->kw; kx++) {
+                            DC_LOAD(x, inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                              ox * s->sw + kx) * c + v);
+                            mx = DC_SELECT(x > mx, x, mx);
+                        }
+                    DC_LOAD(left, dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c + v);
+                    for (int ky = 0; ky < s->kh; ky++)
+                        for (int kx = 0; kx < s->kw; kx++) {
+                            float *at = dinp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                                ox * s->sw + kx) * c + v;
+                            DC_LOAD(x, inp + (at - dinp));
+                            /* g = left at the first maximum, else +0 */
+                            dc_vec zero = {0}, g = DC_SELECT(x == mx, left, zero);
+                            left -= g;
+                            if (set) {
+                                g += 0.0f; /* −0 becomes +0, as 0 + g */
+                            } else {
+                                DC_LOAD(old, at);
+                                g += old;
+                            }
+                            DC_STORE(at, g);
+                        }
+                }
+        return;
+    }
+    for (int oy = 0; oy < s->oh; oy++) {
+        for (int ox = 0; ox < s->ow; ox++) {
+            const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+            for (int k0 = 0; k0 < c; k0 += CHUNK) {
+                int kn = c - k0 < CHUNK ? c - k0 : CHUNK;
+                float mx[CHUNK], left[CHUNK]; /* left: gradient not yet routed */
+                for (int ky = 0; ky < s->kh; ky++)
+                    for (int kx = 0; kx < s->kw; kx++) {
+                        const float *x = inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                                ox * s->sw + kx) * c + k0;
+                        if (ky == 0 && kx == 0) {
+                            SIMD
+                            for (int j = 0; j < kn; j++)
+                                mx[j] = x[j];
+                        } else {
+                            SIMD
+                            for (int j = 0; j < kn; j++)
+                                mx[j] = x[j] > mx[j] ? x[j] : mx[j];
+                        }
+                    }
+                SIMD
+                for (int j = 0; j < kn; j++)
+                    left[j] = d[k0 + j];
+                for (int ky = 0; ky < s->kh; ky++)
+                    for (int kx = 0; kx < s->kw; kx++) {
+                        size_t at = (((size_t)b * s->h + oy * s->sh + ky) * s->w +
+                                     ox * s->sw + kx) * c + k0;
+                        SIMD
+                        for (int j = 0; j < kn; j++) {
+                            /* 0/1 as a number, not a branch (the compare of floats
+                             * would otherwise block vectorization) */
+                            float g = (float)(inp[at + j] == mx[j]) * left[j];
+                            if (set) /* + 0: a −0 (0 · negative) becomes 0, as 0 + g */
+                                dinp[at + j] = g + 0.0f;
+                            else
+                                dinp[at + j] += g;
+                            left[j] -= g;
+                        }
+                    }
+            }
+        }
+    }
+}
+
+LY_CLONES
+static void maxpool_backward_image(float *dinp, const float *dout, const float *inp,
+                                   const q_conv_shape *s, int b, int set)
+{
+    if (set)
+        maxpool_backward_body(dinp, dout, inp, s, b, 1);
+    else
+        maxpool_backward_body(dinp, dout, inp, s, b, 0);
+}
+
+/* out = max over the window  ⇒  dinp[first argmax] += dout (threads own images) */
 void q_maxpool_backward(float *dinp, const float *dout, const float *inp,
                         const q_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
-    int c = s->c;
-#pragma omp parallel for
-    for (int b = 0; b < s->b; b++) {
-        for (int oy = 0; oy < s->oh; oy++) {
-            for (int ox = 0; ox < s->ow; ox++) {
-                const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
-                for (int k0 = 0; k0 < c; k0 += CHUNK) {
-                    int kn = c - k0 < CHUNK ? c - k0 : CHUNK;
-                    float mx[CHUNK], left[CHUNK]; /* left: gradient not yet routed */
-                    for (int ky = 0; ky < s->kh; ky++)
-                        for (int kx = 0; kx < s->kw; kx++) {
-                            const float *x = inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
-                                                    ox * s->sw + kx) * c + k0;
-                            if (ky == 0 && kx == 0) {
-                                SIMD
-                                for (int j = 0; j < kn; j++)
-                                    mx[j] = x[j];
-                            } else {
-                                SIMD
-                                for (int j = 0; j < kn; j++)
-                                    mx[j] = x[j] > mx[j] ? x[j] : mx[j];
-                            }
-                        }
-                    SIMD
-                    for (int j = 0; j < kn; j++)
-                        left[j] = d[k0 + j];
-                    for (int ky = 0; ky < s->kh; ky++)
-                        for (int kx = 0; kx < s->kw; kx++) {
-                            size_t at = (((size_t)b * s->h + oy * s->sh + ky) * s->w +
-                                         ox * s->sw + kx) * c + k0;
-                            SIMD
-                            for (int j = 0; j < kn; j++) {
-                                /* 0/1 as a number, not a branch (the compare of floats
-                                 * would otherwise block vectorization) */
-                                float g = (float)(inp[at + j] == mx[j]) * left[j];
-                                dinp[at + j] += g;
-                                left[j] -= g;
-                            }
-                        }
-                }
-            }
-        }
-    }
+#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
+    for (int b = 0; b < s->b; b++)
+        maxpool_backward_image(dinp, dout, inp, s, b, 0);
+}
+
+void q_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
+                            const q_conv_shape *s)
+{
+    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
+    assert(s->sh >= s->kh && s->sw >= s->kw);
+#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
+    for (int b = 0; b < s->b; b++)
+        maxpool_backward_image(dinp, dout, inp, s, b, 1);
 }
 
 void q_avgpool_forward(float *out, const float *inp, const q_conv_shape *s)

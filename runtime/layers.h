@@ -77,6 +77,13 @@ size_t q_conv2d_scratch_floats(const q_conv_shape *s);
 void q_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
                       float *scratch, const q_conv_shape *s);
 
+/* Without bias, each output channel times a factor (QAT's z = conv / sf):
+ *   out[b,oy,ox,oc] = conv2d(inp, w)[b,oy,ox,oc] · oscale[oc]
+ * bit-identical to q_conv2d_forward followed by the multiply, which the
+ * direct kernels do before they store. oscale (OC); the rest as forward. */
+void q_conv2d_forward_scaled(float *out, const float *inp, const float *w, const float *oscale,
+                             float *scratch, const q_conv_shape *s);
+
 /* out = col · wᵀ + bias  ⇒  dw += doutᵀ · col,  dbias += Σ_rows dout,
  *                           dcol = dout · w,  dinp += col2im(dcol)
  * dinp (B, H, W, C) or NULL; dw (OC, KH, KW, C) or NULL; dbias (OC) or NULL;
@@ -126,6 +133,13 @@ void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
                                const float *inp, const float *gamma, const float *beta,
                                int n, int c, float eps, float momentum);
 
+/* The statistics of q_batchnorm_train_forward alone (mean, rstd and the
+ * running statistics, bit-identical), without the output: for a caller that
+ * fuses the normalisation into its next pass. */
+void q_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
+                             float *running_var, const float *inp, int n, int c, float eps,
+                             float momentum);
+
 /* out = gamma·(x - mean)·rstd + beta with mean, rstd functions of the batch ⇒
  *   dbeta  += Σ dout,   dgamma += Σ dout · xhat,
  *   dinp   += gamma · rstd / N · (N · dout − Σ dout − xhat · Σ dout·xhat)
@@ -135,6 +149,21 @@ void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
                                 const float *dout, const float *inp,
                                 const float *mean, const float *rstd, const float *gamma,
                                 int n, int c);
+
+/* q_batchnorm_train_backward for an output gradient dout · [mask] (mask
+ * (N, C) bytes, 0 or 1; NULL: dout as is), that WRITES dinp (=) instead of
+ * accumulating: the fused form of "apply the mask, zero dinp, backward" for a
+ * trainer whose BN output feeds a masked activation. dinp may equal dout.
+ * With dinp_scale and dinp_dot (C each, both or neither; dinp needed), the
+ * backward of a per-channel rescale in front of the BN, inp = y · s (QAT's
+ * z = conv / sf) follows in the same pass: with v the gradient of inp,
+ *   dinp_dot[c] = Σ_rows v · inp   (double, rows in order; WRITTEN)
+ *   dinp        = v · dinp_scale[c]
+ * bit-identical to the plain call followed by those two loops. */
+void q_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
+                                    const float *dout, const uint8_t *mask, const float *inp,
+                                    const float *mean, const float *rstd, const float *gamma,
+                                    const float *dinp_scale, double *dinp_dot, int n, int c);
 
 /* Eval: out = gamma · (x − running_mean) / sqrt(running_var + eps) + beta.
  * out, inp (N, C); gamma, beta, running_mean, running_var (C). */
@@ -149,6 +178,14 @@ void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
                                const float *dout, const float *inp, const float *gamma,
                                const float *running_mean, const float *running_var,
                                int n, int c, float eps);
+
+/* q_batchnorm_eval_backward with dout · [mask], dinp WRITTEN (=) and the
+ * optional rescale, as q_batchnorm_train_backward_set. */
+void q_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
+                                   const float *dout, const uint8_t *mask, const float *inp,
+                                   const float *gamma, const float *running_mean,
+                                   const float *running_var, const float *dinp_scale,
+                                   double *dinp_dot, int n, int c, float eps);
 
 /* ---- activations (elementwise on n floats; out may equal inp) -------------- */
 
@@ -175,6 +212,12 @@ void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s);
  * dinp (B, H, W, C); dout (B, OH, OW, C); inp (B, H, W, C). */
 void q_maxpool_backward(float *dinp, const float *dout, const float *inp,
                         const q_conv_shape *s);
+/* q_maxpool_backward for windows that do not overlap (stride >= kernel on
+ * both axes), WRITING (=) dinp: the first argmax of each window gets dout, its
+ * other elements and those in no window 0. For a trainer that would
+ * otherwise zero dinp first. */
+void q_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
+                            const q_conv_shape *s);
 
 /* out[b,oy,ox,c] = Σ_{ky,kx} inp[b, oy*sh+ky, ox*sw+kx, c] / (KH·KW)
  * out (B, OH, OW, C); inp (B, H, W, C). */

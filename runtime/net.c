@@ -497,11 +497,11 @@ static void act_forward(float *y, size_t cnt, q_act act, uint8_t *mask, float *l
     *hi = mx;
 }
 
-/* The output stage of a layer with a fake quantizer: act, observer, fq. */
-static void output_stage(net *n, net_layer *L, float *y, size_t cnt, int training)
+/* The quantization stage of a layer with a fake quantizer, after its
+ * activation (whose result spans [lo, hi]): observer, fq. */
+static void quant_stage(net *n, net_layer *L, float *y, size_t cnt, int training, float lo,
+                        float hi)
 {
-    float lo, hi;
-    act_forward(y, cnt, L->act, L->mask, &lo, &hi);
     if (!n->qat)
         return;
     if (training)
@@ -509,6 +509,115 @@ static void output_stage(net *n, net_layer *L, float *y, size_t cnt, int trainin
     fq_params p = {0.0f, 0, -128, 127};
     if (n->fq_acts && obs_act_qparams(&L->obs, &p.scale, &p.zero_point) == 0)
         fq_forward_and_mask_f32(y, (int64_t)cnt, p, y, L->mask);
+}
+
+/* The output stage of a layer with a fake quantizer: act, observer, fq. */
+static void output_stage(net *n, net_layer *L, float *y, size_t cnt, int training)
+{
+    float lo, hi;
+    act_forward(y, cnt, L->act, L->mask, &lo, &hi);
+    quant_stage(n, L, y, cnt, training, lo, hi);
+}
+
+/* One chunk of rows of the batch norm's output and the fused activation:
+ *   y = act(z·scale + shift)   (scale = gamma·rstd, shift = beta − mean·scale)
+ * with the activation's mask and the range of y, as act_chunk. The range is
+ * kept per channel (lanes of a vector) over the rows and reduced at the end:
+ * rows are short (C floats), too short for a reduction each. */
+#define BN_LANES 64
+NET_SIMD_CLONES
+static void bn_act_chunk(float *y, const float *z, size_t rows, int32_t c, const float *scale,
+                         const float *shift, q_act act, uint8_t *mask, float *lo, float *hi)
+{
+    float mn = INFINITY, mx = -INFINITY;
+    for (int32_t k0 = 0; k0 < c; k0 += BN_LANES) {
+        int32_t kn = c - k0 < BN_LANES ? c - k0 : BN_LANES;
+        float mnv[BN_LANES], mxv[BN_LANES];
+        const float *sc = scale + k0, *sh = shift + k0;
+        for (int32_t k = 0; k < kn; k++)
+            mnv[k] = INFINITY, mxv[k] = -INFINITY;
+        for (size_t r = 0; r < rows; r++) {
+            size_t at = r * (size_t)c + (size_t)k0;
+            const float *zr = z + at;
+            float *yr = y + at;
+            uint8_t *mr = mask + at;
+            if (act == Q_ACT_RELU) {
+#pragma omp simd
+                for (int32_t k = 0; k < kn; k++) {
+                    float v = zr[k] * sc[k] + sh[k];
+                    mr[k] = v > 0.0f;
+                    v = v > 0.0f ? v : 0.0f; /* y = max(0, u) */
+                    yr[k] = v;
+                    mnv[k] = v < mnv[k] ? v : mnv[k];
+                    mxv[k] = v > mxv[k] ? v : mxv[k];
+                }
+            } else if (act == Q_ACT_RELU6) {
+#pragma omp simd
+                for (int32_t k = 0; k < kn; k++) {
+                    float v = zr[k] * sc[k] + sh[k];
+                    mr[k] = (uint8_t)((v > 0.0f) & (v < 6.0f));
+                    v = v > 0.0f ? v : 0.0f; /* y = clamp(u, 0, 6) */
+                    v = v < 6.0f ? v : 6.0f;
+                    yr[k] = v;
+                    mnv[k] = v < mnv[k] ? v : mnv[k];
+                    mxv[k] = v > mxv[k] ? v : mxv[k];
+                }
+            } else {
+#pragma omp simd
+                for (int32_t k = 0; k < kn; k++) {
+                    float v = zr[k] * sc[k] + sh[k];
+                    mr[k] = 1;
+                    yr[k] = v;
+                    mnv[k] = v < mnv[k] ? v : mnv[k];
+                    mxv[k] = v > mxv[k] ? v : mxv[k];
+                }
+            }
+        }
+        for (int32_t k = 0; k < kn; k++) {
+            mn = mnv[k] < mn ? mnv[k] : mn;
+            mx = mxv[k] > mx ? mxv[k] : mx;
+        }
+    }
+    *lo = mn;
+    *hi = mx;
+}
+
+/* u = BN(z), then the fused activation, in one pass over z (the same
+ * arithmetic as q_batchnorm_*_forward followed by act_forward): with batch
+ * statistics (computed here, running statistics updated) when
+ * L->bn_batch_stats, else the running statistics. out (rows, C); the
+ * activation's mask and the range of out as act_forward. */
+static void bn_act_forward(net_layer *L, float *out, size_t rows, float *lo, float *hi)
+{
+    int32_t c = L->out_c;
+    float scale[c], shift[c];
+    if (L->bn_batch_stats) {
+        q_batchnorm_train_stats(L->bn_mean, L->bn_rstd, L->running_mean, L->running_var, L->z,
+                                (int)rows, c, NET_BN_EPS, NET_BN_MOMENTUM);
+        for (int32_t k = 0; k < c; k++) {
+            scale[k] = L->gamma[k] * L->bn_rstd[k];
+            shift[k] = L->beta[k] - L->bn_mean[k] * scale[k];
+        }
+    } else {
+        for (int32_t k = 0; k < c; k++) {
+            scale[k] = L->gamma[k] * (1.0f / sqrtf(L->running_var[k] + NET_BN_EPS));
+            shift[k] = L->beta[k] - L->running_mean[k] * scale[k];
+        }
+    }
+    float mn = INFINITY, mx = -INFINITY;
+    size_t per = NET_CHUNK / (size_t)c + 1, chunks = (rows + per - 1) / per;
+#pragma omp parallel for schedule(static) reduction(min : mn) reduction(max : mx) \
+    if (chunks > 1)
+    for (size_t k = 0; k < chunks; k++) {
+        size_t r0 = k * per, len = rows - r0 < per ? rows - r0 : per;
+        float l, h;
+        bn_act_chunk(out + r0 * (size_t)c, L->z + r0 * (size_t)c, len, c, scale, shift, L->act,
+                     L->mask + r0 * (size_t)c, &l, &h);
+        mn = l < mn ? l : mn;
+        mx = h > mx ? h : mx;
+    }
+    *lo = mn;
+    *hi = mx;
 }
 
 /* z[r, c] *= inv[c] over rows of C (the rescale by 1 / sf). */
@@ -553,29 +662,31 @@ static void forward_layer(net *n, int i, int b, int training)
         }
         float *y = L->bn ? L->z : out;
         const float *bias = L->bn ? NULL : L->bias;
+        int rescaled = 0; /* QAT with BN: z = conv(x, wq) / sf */
         if (L->type == CFG_LINEAR) {
             q_linear_forward(y, x, w, bias, b, (int)tensor_size(in), L->out_c);
         } else {
             q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->kh, L->kw,
                                                 L->sh, L->sw, L->ph, L->pw);
-            if (L->type == CFG_CONV2D)
+            if (L->type == CFG_CONV2D && L->bn && n->qat) {
+                q_conv2d_forward_scaled(y, x, w, L->inv_sf, n->col, &cs);
+                rescaled = 1;
+            } else if (L->type == CFG_CONV2D) {
                 q_conv2d_forward(y, x, w, bias, n->col, &cs);
-            else
+            } else {
                 q_dwconv2d_forward(y, x, w, bias, &cs);
+            }
         }
         if (L->bn) {
-            if (n->qat) /* z = conv(x, wq) / sf */
+            if (n->qat && !rescaled) /* z = conv(x, wq) / sf */
                 scale_channels(L->z, rows, L->out_c, L->inv_sf);
             L->bn_batch_stats = training && !(n->qat && n->bn_frozen);
-            if (L->bn_batch_stats)
-                q_batchnorm_train_forward(out, L->bn_mean, L->bn_rstd, L->running_mean,
-                                          L->running_var, L->z, L->gamma, L->beta, (int)rows,
-                                          L->out_c, NET_BN_EPS, NET_BN_MOMENTUM);
-            else
-                q_batchnorm_eval_forward(out, L->z, L->gamma, L->beta, L->running_mean,
-                                         L->running_var, (int)rows, L->out_c, NET_BN_EPS);
+            float lo, hi;
+            bn_act_forward(L, out, rows, &lo, &hi);
+            quant_stage(n, L, out, cnt, training, lo, hi);
+        } else {
+            output_stage(n, L, out, cnt, training);
         }
-        output_stage(n, L, out, cnt, training);
         break;
     }
     case CFG_MAXPOOL: {
@@ -634,18 +745,6 @@ static void apply_mask(float *d, const uint8_t *mask, size_t cnt)
     }
 }
 
-/* dsf[c] −= Σ_rows dz · z (double accumulation, rows in order). */
-NET_SIMD_CLONES
-static void dot_channels(double *dsf, const float *dz, const float *z, size_t rows, int32_t c)
-{
-    for (size_t r = 0; r < rows; r++) {
-        const float *a = dz + r * (size_t)c, *b = z + r * (size_t)c;
-#pragma omp simd
-        for (int32_t k = 0; k < c; k++)
-            dsf[k] -= (double)a[k] * (double)b[k];
-    }
-}
-
 /* The weight gradient of QAT: wq = fq(w · sf) ⇒ dwf = dwq · mask;
  * dw += dwf · sf (per out channel); dsf[c] += Σ dwf · w (BN) */
 static void qat_weight_grad(net_layer *L, const float *dwq, double *dsf)
@@ -656,15 +755,29 @@ static void qat_weight_grad(net_layer *L, const float *dwq, double *dsf)
             L->dw[j] += L->wmask[j] ? dwq[j] : 0.0f;
         return;
     }
-    for (int64_t j = 0; j < nw; j++) {
-        int32_t c = (int32_t)(L->type == CFG_DWCONV2D ? j % L->out_c : j / (nw / L->out_c));
-        float g = L->wmask[j] ? dwq[j] : 0.0f;
-        L->dw[j] += g * L->sf[c];
-        dsf[c] += (double)g * (double)L->w[j];
-    }
+    /* the output channel of weight j: j % OC for dwconv (KH, KW, C), else
+     * j / (n_w / OC); either way each dsf[c] sums its weights in ascending j */
+    int64_t per = nw / L->out_c;
+    for (int64_t j0 = 0; j0 < nw; j0 += L->type == CFG_DWCONV2D ? L->out_c : per)
+        for (int64_t k = 0; k < (L->type == CFG_DWCONV2D ? L->out_c : per); k++) {
+            int64_t j = j0 + k;
+            int32_t c = (int32_t)(L->type == CFG_DWCONV2D ? k : j0 / per);
+            float g = L->wmask[j] ? dwq[j] : 0.0f;
+            L->dw[j] += g * L->sf[c];
+            dsf[c] += (double)g * (double)L->w[j];
+        }
 }
 
-static void backward_layer(net *n, int i, int b)
+/* A max pool whose windows do not overlap writes its input's gradient
+ * whole (q_maxpool_backward_set), so that gradient needs no zeroing. */
+static int maxpool_sets(const net_layer *L)
+{
+    return L->type == CFG_MAXPOOL && L->sh >= L->kh && L->sw >= L->kw;
+}
+
+/* Layer i's backward; set_dx: the layer writes (=) its input's gradient
+ * instead of accumulating (only where maxpool_sets). */
+static void backward_layer(net *n, int i, int b, int set_dx)
 {
     net_layer *L = &n->layers[i];
     const float *x = n->t[L->input];
@@ -674,7 +787,7 @@ static void backward_layer(net *n, int i, int b)
     size_t cnt = rows * (size_t)L->out_shape.c;
     q_shape in = L->in_shape;
 
-    if (L->mask)
+    if (L->mask && !L->bn) /* with BN, the BN backward applies it */
         apply_mask(dout, L->mask, cnt);
 
     switch (L->type) {
@@ -684,26 +797,23 @@ static void backward_layer(net *n, int i, int b)
         const float *dy = dout;
         double *dsf = n->dsf;
         if (L->bn) {
-            /* u = BN(z) ⇒ dz, dgamma, dbeta */
+            /* out = act(u) (masked: the activation's derivative and the STE),
+             * u = BN(z) ⇒ dz (written), dgamma, dbeta. In QAT, z = y / sf:
+             * the same pass gives dy = dz / sf (in place of dz) and Σ dz · z. */
             float *dz = n->dz;
-            memset(dz, 0, cnt * sizeof(float));
+            const float *inv_sf = n->qat ? L->inv_sf : NULL;
+            double *dot = n->qat ? dsf : NULL;
             if (L->bn_batch_stats)
-                q_batchnorm_train_backward(dz, L->dgamma, L->dbeta, dout, L->z, L->bn_mean,
-                                           L->bn_rstd, L->gamma, (int)rows, L->out_c);
+                q_batchnorm_train_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
+                                               L->bn_mean, L->bn_rstd, L->gamma, inv_sf, dot,
+                                               (int)rows, L->out_c);
             else
-                q_batchnorm_eval_backward(dz, L->dgamma, L->dbeta, dout, L->z, L->gamma,
-                                          L->running_mean, L->running_var, (int)rows,
-                                          L->out_c, NET_BN_EPS);
-            if (n->qat) {
-                /* z = y / sf ⇒ dy = dz / sf,  dsf = −Σ dz · y / sf² = −Σ dz · z / sf */
-                int32_t C = L->out_c;
-                for (int32_t c = 0; c < C; c++)
-                    dsf[c] = 0.0;
-                dot_channels(dsf, dz, L->z, rows, C);
-                for (int32_t c = 0; c < C; c++)
-                    dsf[c] /= (double)L->sf[c];
-                scale_channels(dz, rows, C, L->inv_sf);
-            }
+                q_batchnorm_eval_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
+                                              L->gamma, L->running_mean, L->running_var,
+                                              inv_sf, dot, (int)rows, L->out_c, NET_BN_EPS);
+            if (n->qat) /* z = y / sf ⇒ dsf = −Σ dz · y / sf² = −Σ dz · z / sf */
+                for (int32_t c = 0; c < L->out_c; c++)
+                    dsf[c] = -dsf[c] / (double)L->sf[c];
             dy = dz;
         }
         float *dwt = n->qat ? n->dwq : L->dw;
@@ -735,7 +845,10 @@ static void backward_layer(net *n, int i, int b)
             break;
         q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw, L->sh,
                                             L->sw, 0, 0);
-        q_maxpool_backward(dx, dout, x, &cs);
+        if (set_dx)
+            q_maxpool_backward_set(dx, dout, x, &cs);
+        else
+            q_maxpool_backward(dx, dout, x, &cs);
         break;
     }
     case CFG_AVGPOOL:
@@ -774,8 +887,9 @@ float net_loss_backward(net *n, const int32_t *labels, int backward)
     float loss = q_softmax_xent(n->dt[last], n->t[last], labels, b, n->n_classes);
     /* Backward runs in reverse, so the first layer to accumulate into a
      * tensor's gradient is its last reader; that gradient is zeroed just
-     * before (while it is about to be hot in cache). A flatten's gradient is
-     * its input's. The last tensor's gradient was written by the loss. */
+     * before (while it is about to be hot in cache), unless that reader is a
+     * max pool that writes it whole. A flatten's gradient is its input's. The
+     * last tensor's gradient was written by the loss. */
     int zeroed[NET_MAX_TENSORS] = {0};
     int top = last;
     while (top > 0 && n->layers[top - 1].type == CFG_FLATTEN)
@@ -784,16 +898,19 @@ float net_loss_backward(net *n, const int32_t *labels, int backward)
     for (int i = last - 1; i >= 0; i--) {
         const net_layer *L = &n->layers[i];
         int reads[2] = {L->input, L->input2};
+        int set_dx = 0;
         for (int k = 0; k < 2 && L->type != CFG_FLATTEN; k++) {
             int t = reads[k];
             while (t > 0 && n->layers[t - 1].type == CFG_FLATTEN)
                 t = n->layers[t - 1].input; /* the memory behind a flatten */
             if (t > 0 && !zeroed[t]) {
-                memset(n->dt[t], 0, (size_t)b * tensor_size(n->tshape[t]) * sizeof(float));
+                set_dx = maxpool_sets(L);
+                if (!set_dx)
+                    memset(n->dt[t], 0, (size_t)b * tensor_size(n->tshape[t]) * sizeof(float));
                 zeroed[t] = 1;
             }
         }
-        backward_layer(n, i, b);
+        backward_layer(n, i, b, set_dx);
     }
     return loss;
 }

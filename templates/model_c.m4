@@ -113,6 +113,7 @@ m4_define([QATC_DOT], [QATC_CHECK([$0], [1], $@)[
 #else
 #define QATC_INLINE /* Thumb-1: one copy of each helper, for flash */
 #endif
+#define QATC_ARG __attribute__((unused)) /* arguments of naked functions: used by assembly */
 /* Cores whose inner products read the int8 input in place walk conv2d windows row by
  * row (see QATC_CONV). */
 #define QATC_RUNS (QATC_DOT == QATC_DOT_DSP || QATC_DOT == QATC_DOT_THUMB1)
@@ -192,7 +193,6 @@ static QATC_INLINE uint32_t load4(const int8_t *p)
  * stack. The loop, k from -n to -1:
  *   v = xe[k] + nzp;  acc[g] += (we + g * w_step)[k] * v  for g = 0..3
  * with acc[0..3] in r8..r11 (saved and restored), nzp in r12, acc's address in lr. */
-#define QATC_ARG __attribute__((unused)) /* used by the assembly, not by C */
 __attribute__((naked, noinline)) static void dot4_thumb1(
     const int8_t *xe QATC_ARG, const int8_t *we QATC_ARG, int32_t w_step QATC_ARG,
     int32_t *acc QATC_ARG, int32_t n QATC_ARG, int32_t nzp QATC_ARG)
@@ -259,6 +259,61 @@ __attribute__((naked, noinline)) static void dot4_thumb1(
 }
 #endif
 
+#if QATC_DOT == QATC_DOT_DSP && defined(__OPTIMIZE_SIZE__) && defined(__thumb2__)
+/* dot_1x4's loop at -Os (GCC's code for it then takes 33 instructions per four taps; this
+ * one 25), in assembly: a naked function, arguments as AAPCS passes them: r0 = x,
+ * r1 = end, r2 = w, r3 = w_step, then zz = lanes(-zp, -zp) and sums on the stack. Four
+ * bytes of x at a time, up to end:
+ *   E = lanes(x[0] - zp, x[2] - zp), O = lanes(x[1] - zp, x[3] - zp)      (SXTAB16)
+ *   sums[g] += E . lanes(w_g[0], w_g[2]) + O . lanes(w_g[1], w_g[3])       (SXTB16, SMLAD)
+ * for g = 0..3 (w_g = w + g * w_step), from 0; sums in r4..r7, w + 2 w_step in lr. */
+#define QATC_DSP_ASM 1
+__attribute__((naked, noinline)) static void dot4_dsp(
+    const int8_t *x QATC_ARG, const int8_t *end QATC_ARG, const int8_t *w QATC_ARG,
+    int32_t w_step QATC_ARG, int32_t zz QATC_ARG, int32_t sums[4] QATC_ARG)
+{
+    __asm__(".syntax unified\n\t"
+            "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+            "ldr r12, [sp, #36]\n\t"         /* zz */
+            "add lr, r2, r3, lsl #1\n\t"     /* lr: the weights of channel 2 */
+            "movs r4, #0\n\t"
+            "movs r5, #0\n\t"
+            "movs r6, #0\n\t"
+            "movs r7, #0\n\t"
+            "b 2f\n"
+            "1:\n\t"
+            "ldr r10, [r0], #4\n\t"
+            "sxtab16 r8, r12, r10\n\t"      /* E */
+            "sxtab16 r9, r12, r10, ror #8\n\t" /* O */
+            "ldr r10, [r2, r3]\n\t"         /* channel 1 */
+            "sxtb16 r11, r10\n\t"
+            "smlad r5, r8, r11, r5\n\t"
+            "sxtb16 r11, r10, ror #8\n\t"
+            "smlad r5, r9, r11, r5\n\t"
+            "ldr r10, [r2], #4\n\t"         /* channel 0 */
+            "sxtb16 r11, r10\n\t"
+            "smlad r4, r8, r11, r4\n\t"
+            "sxtb16 r11, r10, ror #8\n\t"
+            "smlad r4, r9, r11, r4\n\t"
+            "ldr r10, [lr, r3]\n\t"         /* channel 3 */
+            "sxtb16 r11, r10\n\t"
+            "smlad r7, r8, r11, r7\n\t"
+            "sxtb16 r11, r10, ror #8\n\t"
+            "smlad r7, r9, r11, r7\n\t"
+            "ldr r10, [lr], #4\n\t"         /* channel 2 */
+            "sxtb16 r11, r10\n\t"
+            "smlad r6, r8, r11, r6\n\t"
+            "sxtb16 r11, r10, ror #8\n\t"
+            "smlad r6, r9, r11, r6\n"
+            "2:\n\t"
+            "cmp r0, r1\n\t"
+            "bcc 1b\n\t"
+            "ldr lr, [sp, #40]\n\t"          /* sums */
+            "stm lr, {r4, r5, r6, r7}\n\t"
+            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+}
+#endif
+
 static QATC_INLINE void dot_1x4(const int8_t *x, const int8_t *w, int32_t w_step, int32_t n,
                                 int32_t zp, int32_t acc[4])
 {
@@ -273,6 +328,12 @@ static QATC_INLINE void dot_1x4(const int8_t *x, const int8_t *w, int32_t w_step
     /* four bytes at a time: lanes (x[i] - zp, x[i+2] - zp) times (w[i], w[i+2]), plus
      * lanes (x[i+1] - zp, x[i+3] - zp) times (w[i+1], w[i+3]); |x - zp| <= 255 fits a lane */
     int32_t zz = lanes(-zp, -zp);
+#if defined(QATC_DSP_ASM)
+    int32_t sums[4]; /* set by dot4_dsp */
+    i = n / 4 * 4;
+    dot4_dsp(x, x + i, w, w_step, zz, sums);
+    a0 += sums[0], a1 += sums[1], a2 += sums[2], a3 += sums[3];
+#else
     for (; i + 4 <= n; i += 4) {
         uint32_t xv = load4(x + i), v;
         int32_t xe = sxtab16(zz, xv), xo = sxtab16_ror8(zz, xv);
@@ -285,6 +346,7 @@ static QATC_INLINE void dot_1x4(const int8_t *x, const int8_t *w, int32_t w_step
         v = load4(w3 + i);
         a3 = smlad(xe, sxtb16(v), smlad(xo, sxtb16_ror8(v), a3));
     }
+#endif
 #endif
     for (; i < n; i++) { /* 16-bit factors: compilers vectorize into 16 x 16 -> 32 bits */
         int16_t v = (int16_t)(x[i] - zp);
@@ -419,14 +481,18 @@ static QATC_INLINE qatc_v16 pair16(int16_t a, int16_t b)
     return (qatc_v16){a, b, a, b, a, b, a, b};
 }
 
-/* SSE2: window p's QATC_PAIRS(taps) pairs of taps from col + p * QATC_PAIRS(taps) on, 0
- * after the last tap. With in_c even, a pair never spans two input pixels: each kernel
- * tap (ky, kx) is in_c / 2 whole pairs, all 0 in the padding; with in_c a multiple of 8,
- * eight bytes at a time become four pairs (PSHUFD repeats each 32-bit lane). */
+/* SSE2: window p's QATC_PAIRS(taps) pairs of taps from col + p * QATC_PAIRS(taps) on (a
+ * zero tap after an odd last one). As in conv_sums(), the taps of a kernel row that fall
+ * inside the input, lo .. hi - 1, are consecutive bytes of an input row; the others are
+ * 0. With in_c even, pairs never straddle two kernel rows, and eight bytes at a time
+ * become four pairs (sign-extended, - zp, PSHUFD repeats each 32-bit lane). */
 static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy, int32_t cx,
                                int two, qatc_col *col)
 {
-    int32_t taps = s->kernel_h * s->kernel_w * s->in_c;
+    int32_t taps = s->kernel_h * s->kernel_w * s->in_c, row = s->kernel_w * s->in_c;
+    int32_t ix = cx * s->stride_w - s->pad_w;               /* input column of kx = 0 */
+    int32_t kx0 = ix < 0 ? -ix : 0;                         /* taps kx0 .. kx1 - 1 inside */
+    int32_t kx1 = ix + s->kernel_w > s->in_w ? s->in_w - ix : s->kernel_w;
     int16_t z = (int16_t)s->in_zp;
     qatc_v16 zp = {z, z, z, z, z, z, z, z};
     for (int32_t p = 0; p < 2; p++) {
@@ -435,36 +501,35 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
         int16_t v = 0;   /* and then the first one's value */
         for (int32_t ky = 0; ky < s->kernel_h; ky++) {
             int32_t iy = (cy + p) * s->stride_h - s->pad_h + ky;
-            int in_row = (p == 0 || two) && iy >= 0 && iy < s->in_h;
-            for (int32_t kx = 0; kx < s->kernel_w; kx++) {
-                int32_t ix = cx * s->stride_w - s->pad_w + kx;
-                int inside = in_row && ix >= 0 && ix < s->in_w;
-                const int8_t *x = inside ? in + (iy * s->in_w + ix) * s->in_c : NULL; /* [ic] */
-                if (s->in_c % 8 == 0 && x) {
-                    for (int32_t ic = 0; ic < s->in_c; ic += 8) {
-                        /* lane j of q: the pair (x[ic + 2j] - zp, x[ic + 2j + 1] - zp) */
-                        qatc_v16 v8 = __builtin_convertvector(*(const qatc_v8 *)(x + ic),
-                                                              qatc_v16);
-                        qatc_v32 q = (qatc_v32)(v8 - zp);
-                        *c++ = (qatc_v16)__builtin_ia32_pshufd(q, 0x00);
-                        *c++ = (qatc_v16)__builtin_ia32_pshufd(q, 0x55);
-                        *c++ = (qatc_v16)__builtin_ia32_pshufd(q, 0xaa);
-                        *c++ = (qatc_v16)__builtin_ia32_pshufd(q, 0xff);
-                    }
-                } else if (s->in_c % 2 == 0 && x) {
-                    for (int32_t ic = 0; ic < s->in_c; ic += 2)
-                        *c++ = pair16((int16_t)(x[ic] - z), (int16_t)(x[ic + 1] - z));
-                } else if (s->in_c % 2 == 0) {
-                    for (int32_t ic = 0; ic < s->in_c; ic += 2)
-                        *c++ = pair16(0, 0);
-                } else {
-                    for (int32_t ic = 0; ic < s->in_c; ic++, odd = !odd) {
-                        int16_t u = x ? (int16_t)(x[ic] - z) : 0;
-                        if (odd)
-                            *c++ = pair16(v, u);
-                        else
-                            v = u;
-                    }
+            int inside = (p == 0 || two) && iy >= 0 && iy < s->in_h && kx0 < kx1;
+            int32_t lo = inside ? kx0 * s->in_c : row, hi = inside ? kx1 * s->in_c : row;
+            /* tap t of the kernel row, lo <= t < hi, is x[t - lo] */
+            const int8_t *x = inside ? in + (iy * s->in_w + ix + kx0) * s->in_c : NULL;
+            if (s->in_c % 2 == 0) {
+                int32_t t = 0;
+                for (; t < lo; t += 2)
+                    *c++ = pair16(0, 0);
+                for (; t + 8 <= hi; t += 8) {
+                    /* lane j of q: the pair (x[t - lo + 2j] - zp, x[t - lo + 2j + 1] - zp) */
+                    qatc_v16 v8 = __builtin_convertvector(*(const qatc_v8 *)(x + t - lo),
+                                                          qatc_v16);
+                    qatc_v32 q = (qatc_v32)(v8 - zp);
+                    *c++ = (qatc_v16)__builtin_ia32_pshufd(q, 0x00);
+                    *c++ = (qatc_v16)__builtin_ia32_pshufd(q, 0x55);
+                    *c++ = (qatc_v16)__builtin_ia32_pshufd(q, 0xaa);
+                    *c++ = (qatc_v16)__builtin_ia32_pshufd(q, 0xff);
+                }
+                for (; t < hi; t += 2)
+                    *c++ = pair16((int16_t)(x[t - lo] - z), (int16_t)(x[t - lo + 1] - z));
+                for (; t < row; t += 2)
+                    *c++ = pair16(0, 0);
+            } else {
+                for (int32_t t = 0; t < row; t++, odd = !odd) {
+                    int16_t u = t >= lo && t < hi ? (int16_t)(x[t - lo] - z) : 0;
+                    if (odd)
+                        *c++ = pair16(v, u);
+                    else
+                        v = u;
                 }
             }
         }
@@ -509,6 +574,56 @@ static QATC_INLINE void split23(int64_t t, int32_t *s0, int32_t *s1)
     *s0 += lo;
     *s1 += (int32_t)((t - lo) >> 23);
 }
+
+#if defined(__OPTIMIZE_SIZE__) && defined(__thumb2__) && defined(__GNUC__)
+/* col_sums' loop at -Os (GCC then keeps half of its eight accumulator registers on the
+ * stack: 17 instructions per tap), in assembly: 12, as GCC's own at -O2. A naked
+ * function, arguments as AAPCS passes them: r0 = v, r1 = end, r2 = wk, r3 = w_step, t on
+ * the stack. Over v up to end - 1 (wk advancing with it):
+ *   t[g] = sum (int64)*v * wk[g * w_step]  for g = 0..3
+ * with t[0..3] in r4:r5 .. r10:r11 (saved and restored), wk + 2 w_step in r12, end on
+ * the stack. */
+#define QATC_SMLAL_ASM 1
+__attribute__((naked, noinline)) static void dot4_smlal(
+    const int32_t *v QATC_ARG, const int32_t *end QATC_ARG, const int8_t *wk QATC_ARG,
+    int32_t w_step QATC_ARG, int64_t t[4] QATC_ARG)
+{
+    __asm__(".syntax unified\n\t"
+            "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+            "add r12, r2, r3, lsl #1\n\t"     /* r12: the weights of channel 2 */
+            "push {r1}\n\t"                   /* end at sp; t at sp + 40 */
+            "movs r4, #0\n\t"
+            "movs r5, #0\n\t"
+            "movs r6, #0\n\t"
+            "movs r7, #0\n\t"
+            "movs r8, #0\n\t"
+            "movs r9, #0\n\t"
+            "movs r10, #0\n\t"
+            "movs r11, #0\n\t"
+            "b 2f\n"
+            "1:\n\t"
+            "ldr r1, [r0], #4\n\t"            /* *v++ */
+            "ldrsb lr, [r2, r3]\n\t"
+            "smlal r6, r7, r1, lr\n\t"
+            "ldrsb lr, [r2], #1\n\t"
+            "smlal r4, r5, r1, lr\n\t"
+            "ldrsb lr, [r12, r3]\n\t"
+            "smlal r10, r11, r1, lr\n\t"
+            "ldrsb lr, [r12], #1\n\t"
+            "smlal r8, r9, r1, lr\n"
+            "2:\n\t"
+            "ldr lr, [sp]\n\t"
+            "cmp r0, lr\n\t"
+            "bcc 1b\n\t"
+            "add sp, sp, #4\n\t"
+            "ldr lr, [sp, #36]\n\t"
+            "strd r4, r5, [lr, #0]\n\t"
+            "strd r6, r7, [lr, #8]\n\t"
+            "strd r8, r9, [lr, #16]\n\t"
+            "strd r10, r11, [lr, #24]\n\t"
+            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+}
+#endif
 #endif
 
 /* acc[p][g] += sum_{k < taps} w_g[k] * v_p[k] over the windows gather() copied, for the
@@ -550,6 +665,11 @@ static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w
     for (int32_t k0 = 0; k0 < taps; k0 += 128) {
         const int32_t *v = col + k0, *end = col + (taps - k0 > 128 ? k0 + 128 : taps);
         const int8_t *wk = w + k0; /* channel g's weight at wk[g * w_step] */
+#if defined(QATC_SMLAL_ASM)
+        int64_t t[4]; /* set by dot4_smlal */
+        dot4_smlal(v, end, wk, w_step, t);
+        int64_t t0 = t[0], t1 = t[1], t2 = t[2], t3 = t[3];
+#else
         int64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
         for (; v < end; v++, wk++) {
             t0 += (int64_t)*v * wk[0];
@@ -557,6 +677,7 @@ static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w
             t2 += (int64_t)*v * wk[2 * w_step];
             t3 += (int64_t)*v * wk[3 * w_step];
         }
+#endif
         split23(t0, &acc[0][0], &acc[1][0]);
         split23(t1, &acc[0][1], &acc[1][1]);
         split23(t2, &acc[0][2], &acc[1][2]);
@@ -690,7 +811,8 @@ m4_define([_QATC_COPIED_CONV], [[    qatc_col col[QATC_COL(W_STEP)]; /* the wind
         for (int32_t ox = 0; ox < OUT_W; ox++) {
             gather(&shape, in, oy, ox, two, col);
             for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
-]_QATC_ACC_START([                ])[                col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
+]_QATC_ACC_START([                ])[                col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two,
+                         acc);
 ]_QATC_STORE_TWO[            }
         }
     }
@@ -740,7 +862,8 @@ m4_define([_QATC_COPIED_MAXPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the w
                     int two = dy + 1 < POOL_H;
                     gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
                     for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
-]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
+]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
+                                 two, acc);
                         for (int32_t g = 0; g < QATC_GROUP; g++) {
                             if (acc[0][g] > best[oc + g])
                                 best[oc + g] = acc[0][g];
@@ -803,7 +926,8 @@ m4_define([_QATC_COPIED_AVGPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the w
                     int two = dy + 1 < POOL_H;
                     gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
                     for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
-]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, acc);
+]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
+                                 two, acc);
                         for (int32_t g = 0; g < QATC_GROUP && oc + g < OUT_C; g++) {
                             int32_t c = oc + g;
                             sum[c] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP, CONV_MIN,

@@ -553,6 +553,101 @@ static void relu6_bwd(void *p, const float *dout)
     q_relu6_backward(c->dx, dout, c->out, (size_t)c->n);
 }
 
+/* The fused batch-norm entry points against the plain ones, bit for bit:
+ * q_batchnorm_train_stats = the statistics of q_batchnorm_train_forward;
+ * q_batchnorm_*_backward_set(mask) = mask applied to dout, then the plain
+ * backward into zeros (in place too, dinp == dout), and with the rescale =
+ * that result times the scale, the dot product summed rows in order. 70
+ * channels: a full and a partial chunk. */
+static void test_layers_batchnorm_fused_entry_points(void **state)
+{
+    (void)state;
+    enum { N = 37, C = 70 };
+    q_rng r;
+    q_rng_seed(&r, 22);
+    float *x = rand_buf(&r, N * C, -2, 3), *dout = rand_buf(&r, N * C, -1, 1);
+    float *g = rand_buf(&r, C, 0.5f, 1.5f), *bt = rand_buf(&r, C, -1, 1);
+    float *rv = rand_buf(&r, C, 0.5f, 2.0f), *rm = rand_buf(&r, C, -1, 1);
+    uint8_t mask[N * C];
+    float *masked = zbuf(N * C);
+    for (int i = 0; i < N * C; i++) {
+        mask[i] = (uint8_t)(q_rng_below(&r, 3) != 0);
+        masked[i] = mask[i] ? dout[i] : 0.0f;
+    }
+    /* statistics */
+    float *out = zbuf(N * C), mean[C], rstd[C], mean2[C], rstd2[C];
+    float rm1[C], rv1[C], rm2[C], rv2[C];
+    memcpy(rm1, rm, sizeof rm1);
+    memcpy(rv1, rv, sizeof rv1);
+    memcpy(rm2, rm, sizeof rm2);
+    memcpy(rv2, rv, sizeof rv2);
+    q_batchnorm_train_forward(out, mean, rstd, rm1, rv1, x, g, bt, N, C, 1e-5f, 0.1f);
+    q_batchnorm_train_stats(mean2, rstd2, rm2, rv2, x, N, C, 1e-5f, 0.1f);
+    assert_memory_equal(mean, mean2, sizeof mean);
+    assert_memory_equal(rstd, rstd2, sizeof rstd);
+    assert_memory_equal(rm1, rm2, sizeof rm1);
+    assert_memory_equal(rv1, rv2, sizeof rv1);
+    /* train backward: plain (into zeros) vs set, separate and in place */
+    float *want = zbuf(N * C + 2 * C), *got = zbuf(N * C + 2 * C), *inplace = zbuf(N * C);
+    q_batchnorm_train_backward(want, want + N * C, want + N * C + C, masked, x, mean, rstd, g,
+                               N, C);
+    for (int i = 0; i < N * C; i++)
+        got[i] = NAN; /* written, never read */
+    q_batchnorm_train_backward_set(got, got + N * C, got + N * C + C, dout, mask, x, mean, rstd,
+                                   g, NULL, NULL, N, C);
+    assert_memory_equal(want, got, sizeof(float) * (N * C + 2 * C));
+    memcpy(inplace, dout, sizeof(float) * N * C);
+    q_batchnorm_train_backward_set(inplace, NULL, NULL, inplace, mask, x, mean, rstd, g, NULL,
+                                   NULL, N, C);
+    assert_memory_equal(want, inplace, sizeof(float) * N * C);
+    /* with the rescale: dot = Σ_rows v · x in double, rows in order; dinp = v · s */
+    float *sc = rand_buf(&r, C, 0.5f, 2.0f), *scaled = zbuf(N * C);
+    double dot[C], wdot[C];
+    for (int ch = 0; ch < C; ch++) {
+        wdot[ch] = 0.0;
+        for (int i = 0; i < N; i++)
+            wdot[ch] += (double)want[i * C + ch] * (double)x[i * C + ch];
+    }
+    q_batchnorm_train_backward_set(scaled, NULL, NULL, dout, mask, x, mean, rstd, g, sc, dot, N,
+                                   C);
+    assert_memory_equal(dot, wdot, sizeof dot);
+    for (int i = 0; i < N * C; i++)
+        assert_true(scaled[i] == want[i] * sc[i % C]);
+    /* eval backward */
+    memset(want, 0, sizeof(float) * (N * C + 2 * C));
+    memset(got, 0, sizeof(float) * (N * C + 2 * C));
+    q_batchnorm_eval_backward(want, want + N * C, want + N * C + C, masked, x, g, rm, rv, N, C,
+                              1e-5f);
+    for (int i = 0; i < N * C; i++)
+        got[i] = NAN;
+    q_batchnorm_eval_backward_set(got, got + N * C, got + N * C + C, dout, mask, x, g, rm, rv,
+                                  NULL, NULL, N, C, 1e-5f);
+    assert_memory_equal(want, got, sizeof(float) * (N * C + 2 * C));
+    for (int ch = 0; ch < C; ch++) {
+        wdot[ch] = 0.0;
+        for (int i = 0; i < N; i++)
+            wdot[ch] += (double)want[i * C + ch] * (double)x[i * C + ch];
+    }
+    q_batchnorm_eval_backward_set(scaled, NULL, NULL, dout, mask, x, g, rm, rv, sc, dot, N, C,
+                                  1e-5f);
+    assert_memory_equal(dot, wdot, sizeof dot);
+    for (int i = 0; i < N * C; i++)
+        assert_true(scaled[i] == want[i] * sc[i % C]);
+    free(sc);
+    free(scaled);
+    free(x);
+    free(dout);
+    free(g);
+    free(bt);
+    free(rv);
+    free(rm);
+    free(masked);
+    free(out);
+    free(want);
+    free(got);
+    free(inplace);
+}
+
 static void test_layers_relu_gradcheck(void **state)
 {
     (void)state;
@@ -653,6 +748,9 @@ static void test_layers_pool_gradcheck(void **state)
     pool_case("maxpool2", q_conv_shape_make(2, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0), 1);
     pool_case("maxpool3s2", q_conv_shape_make(2, 7, 5, 3, 3, 3, 3, 2, 2, 0, 0), 1);
     pool_case("maxpool2x3", q_conv_shape_make(2, 5, 7, 2, 2, 2, 3, 1, 2, 0, 0), 1);
+    /* 16 and 32 channels: the whole-vector path, overlapping windows too */
+    pool_case("maxpool2_c16", q_conv_shape_make(2, 5, 4, 16, 16, 2, 2, 2, 2, 0, 0), 1);
+    pool_case("maxpool3s2_c32", q_conv_shape_make(1, 5, 5, 32, 32, 3, 3, 2, 2, 0, 0), 1);
     pool_case("avgpool2", q_conv_shape_make(2, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0), 0);
     pool_case("avgpool3x2", q_conv_shape_make(2, 5, 7, 3, 3, 3, 2, 1, 2, 0, 0), 0);
 }
@@ -669,6 +767,18 @@ static void test_layers_maxpool_ties_first(void **state)
     double want_out[2] = {1, 3}, want_dx[8] = {5, 0, 0, 7, 0, 0, 0, 0};
     expect_close("maxpool ties out", out, want_out, 2, 0);
     expect_close("maxpool ties dinp", dx, want_dx, 8, 0);
+    /* the same two channels in lanes 0 and 1 of 16 (the whole-vector path) */
+    q_conv_shape v = q_conv_shape_make(1, 2, 2, 16, 16, 2, 2, 2, 2, 0, 0);
+    float xv[64] = {0}, outv[16], dxv[64] = {0}, doutv[16] = {5, 7};
+    for (int p = 0; p < 4; p++)
+        xv[p * 16] = x[p * 2], xv[p * 16 + 1] = x[p * 2 + 1];
+    q_maxpool_forward(outv, xv, &v);
+    q_maxpool_backward(dxv, doutv, xv, &v);
+    assert_true(outv[0] == 1 && outv[1] == 3);
+    for (int p = 0; p < 4; p++) {
+        assert_true(dxv[p * 16] == want_dx[p * 2]);
+        assert_true(dxv[p * 16 + 1] == want_dx[p * 2 + 1]);
+    }
 }
 
 static const float *gap_fwd(void *p)
@@ -681,6 +791,41 @@ static void gap_bwd(void *p, const float *dout)
 {
     lctx *c = p;
     q_global_avgpool_backward(c->dx, dout, c->b, c->hw, c->c);
+}
+
+/* q_maxpool_backward_set = q_maxpool_backward into zeros, bit for bit, over
+ * every element (dinp starts NaN): windows that tile the input, leave a
+ * border uncovered (odd size), or leave gaps (stride > kernel); ties (values
+ * on a coarse grid) included. */
+static void test_layers_maxpool_backward_set(void **state)
+{
+    (void)state;
+    const q_conv_shape shapes[] = {
+        q_conv_shape_make(3, 6, 4, 16, 16, 2, 2, 2, 2, 0, 0),
+        q_conv_shape_make(2, 7, 5, 70, 70, 2, 2, 2, 2, 0, 0),
+        q_conv_shape_make(2, 8, 7, 3, 3, 2, 2, 3, 3, 0, 0),
+        q_conv_shape_make(1, 7, 7, 5, 5, 3, 2, 3, 2, 0, 0),
+    };
+    q_rng r;
+    q_rng_seed(&r, 23);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const q_conv_shape *s = &shapes[i];
+        size_t nx = in_size(s), ny = out_size(s);
+        float *x = rand_buf(&r, nx, -1, 1), *dout = rand_buf(&r, ny, -1, 1);
+        for (size_t j = 0; j < nx; j++)
+            x[j] = roundf(x[j] * 4.0f) / 4.0f; /* ties */
+        float *want = zbuf(nx), *got = malloc(sizeof(float) * nx);
+        assert_non_null(got);
+        for (size_t j = 0; j < nx; j++)
+            got[j] = NAN;
+        q_maxpool_backward(want, dout, x, s);
+        q_maxpool_backward_set(got, dout, x, s);
+        assert_memory_equal(want, got, sizeof(float) * nx);
+        free(x);
+        free(dout);
+        free(want);
+        free(got);
+    }
 }
 
 static void test_layers_global_avgpool_gradcheck(void **state)
@@ -1096,7 +1241,7 @@ static void direct_run(float *res[3], const q_conv_shape *s, int threads, const 
  * channels: one to four vectors, and a group of four plus one), pixel counts
  * that leave partial blocks and tasks, pads 0 to 2 (the flipped kernel's pad
  * of dinp from 2 to 0), non-square kernels, stride 2 (dinp then through
- * im2col) and C = 1 (dinp through im2col). */
+ * im2col), C = 1 (dinp through im2col) and a dw cut into pixel ranges. */
 static void test_layers_conv2d_direct(void **state)
 {
     (void)state;
@@ -1107,6 +1252,8 @@ static void test_layers_conv2d_direct(void **state)
         q_conv_shape_make(1, 9, 6, 32, 64, 5, 3, 1, 1, 2, 0),
         q_conv_shape_make(2, 7, 7, 16, 80, 3, 3, 2, 2, 1, 1),
         q_conv_shape_make(3, 8, 6, 3, 16, 3, 3, 2, 1, 1, 1),
+        /* one dw task (9 taps x 16 channels), 1292 pixels: dw in 4 pixel ranges */
+        q_conv_shape_make(4, 17, 19, 1, 16, 3, 3, 1, 1, 1, 1),
     };
     q_rng r;
     q_rng_seed(&r, 21);
@@ -1154,6 +1301,38 @@ static void test_layers_conv2d_direct(void **state)
     }
 }
 
+/* q_conv2d_forward_scaled = q_conv2d_forward (no bias), then each channel
+ * times its factor, bit for bit: on the direct path (32 channels) and on
+ * im2col (5 channels). */
+static void test_layers_conv2d_forward_scaled(void **state)
+{
+    (void)state;
+    const q_conv_shape shapes[] = {
+        q_conv_shape_make(2, 6, 5, 16, 32, 3, 3, 1, 1, 1, 1),
+        q_conv_shape_make(2, 6, 5, 3, 5, 3, 3, 1, 1, 1, 1),
+    };
+    q_rng r;
+    q_rng_seed(&r, 24);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const q_conv_shape *s = &shapes[i];
+        size_t nx = in_size(s), ny = out_size(s), nw = (size_t)s->oc * s->kh * s->kw * s->c;
+        float *x = rand_buf(&r, nx, -1, 1), *w = rand_buf(&r, nw, -1, 1);
+        float *sc = rand_buf(&r, s->oc, 0.5f, 2.0f), *want = zbuf(ny), *got = zbuf(ny);
+        float *scratch = zbuf(q_conv2d_scratch_floats(s));
+        q_conv2d_forward(want, x, w, NULL, scratch, s);
+        for (size_t j = 0; j < ny; j++)
+            want[j] *= sc[j % s->oc];
+        q_conv2d_forward_scaled(got, x, w, sc, scratch, s);
+        assert_memory_equal(want, got, sizeof(float) * ny);
+        free(x);
+        free(w);
+        free(sc);
+        free(want);
+        free(got);
+        free(scratch);
+    }
+}
+
 static void test_layers_scratch_size(void **state)
 {
     (void)state;
@@ -1191,9 +1370,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_layers_batchnorm_train_gradcheck),
         cmocka_unit_test(test_layers_batchnorm_eval_gradcheck),
         cmocka_unit_test(test_layers_batchnorm_train_forward_stats),
+        cmocka_unit_test(test_layers_batchnorm_fused_entry_points),
         cmocka_unit_test(test_layers_relu_gradcheck),
         cmocka_unit_test(test_layers_pool_gradcheck),
         cmocka_unit_test(test_layers_maxpool_ties_first),
+        cmocka_unit_test(test_layers_maxpool_backward_set),
         cmocka_unit_test(test_layers_global_avgpool_gradcheck),
         cmocka_unit_test(test_layers_add_gradcheck),
         cmocka_unit_test(test_layers_softmax_xent),
@@ -1204,6 +1385,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_layers_thread_independent),
         cmocka_unit_test(test_layers_conv2d_chunked),
         cmocka_unit_test(test_layers_conv2d_direct),
+        cmocka_unit_test(test_layers_conv2d_forward_scaled),
         cmocka_unit_test(test_layers_scratch_size),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
