@@ -75,6 +75,18 @@ for core in m0 m3 m4; do
         { cat "target-$core.log" >&2; fail "the reference CNN's self-test failed on $core"; }
     echo "$core: $(grep 'selftest:' "target-$core.log")"
 done
+# clang for the same cores compiles it warning-free too (the versions say "GCC or clang"),
+# at -Os and -O2 (the DSP helpers go unused at -Os, where their loops are assembly)
+if command -v clang > /dev/null; then
+    for cpu in cortex-m0 cortex-m3 cortex-m4; do
+        for opt in -Os -O2; do
+            clang --target=arm-none-eabi -mcpu=$cpu -mthumb -mfloat-abi=soft -ffreestanding \
+                $opt -std=c99 -Wall -Wextra -Wconversion -Werror -c out/fmnist_cnn.c \
+                -o clang-arm.o || fail "clang $cpu $opt: the generated C does not build"
+        done
+    done
+    echo "clang for cortex-m0/m3/m4 at -Os and -O2: builds warning-free"
+fi
 # at -O2 too on M3 and M4: their inner loops are assembly at -Os (dot4_smlal, dot4_dsp), C
 # (builtins on M4) at -O2
 for core in m3 m4; do
