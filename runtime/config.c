@@ -456,9 +456,14 @@ static int cfg_layers(cfg_ctx *x, yaml_node_t *seq)
 
 static int cfg_model(cfg_ctx *x, yaml_node_t *model)
 {
-    static const char *const keys[] = {"name", "input", "layers", NULL};
+    static const char *const keys[] = {"name", "input", "init", "layers", NULL};
+    static const char *const init_names[] = {"pytorch", "he", NULL};
     if (yx_check_keys(x->d, model, keys, "model", x->e))
         return -1;
+    int init = (int)x->c->init;
+    if (cfg_enum(x, model, "init", "model", init_names, &init))
+        return -1;
+    x->c->init = (cfg_init)init;
     yaml_node_t *nn = yx_get(x->d, model, "name");
     if (nn) {
         char name[Q_NAME_MAX * 2];
@@ -769,6 +774,7 @@ void config_defaults(q_config *c)
     strcpy(c->name, "model");
     c->input_shape = (q_shape){28, 28, 1};
     c->input_q = (q_quant){1.0 / 255.0, -128};
+    c->init = CFG_INIT_PYTORCH;
     strcpy(c->train_images, CFG_FMNIST_DIR "train-images-idx3-ubyte.gz");
     strcpy(c->train_labels, CFG_FMNIST_DIR "train-labels-idx1-ubyte.gz");
     strcpy(c->eval_images, CFG_FMNIST_DIR "t10k-images-idx3-ubyte.gz");

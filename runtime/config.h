@@ -30,6 +30,9 @@ typedef struct {
     int with;                /* add: index of the layer named by `with` (resolved) */
 } cfg_layer;
 
+/* model.init: how fresh weights are drawn (layers.h: q_uniform_init, q_he_init) */
+typedef enum { CFG_INIT_PYTORCH, CFG_INIT_HE } cfg_init;
+
 typedef enum { CFG_SGD, CFG_ADAM } cfg_optimizer_type;
 typedef enum { CFG_LR_CONSTANT, CFG_LR_STEP, CFG_LR_COSINE } cfg_lr_schedule;
 
@@ -57,6 +60,7 @@ typedef struct {
     char name[Q_NAME_MAX];
     q_shape input_shape;               /* H, W, C */
     q_quant input_q;
+    cfg_init init;
     int n_layers;
     cfg_layer layers[CFG_MAX_LAYERS];
 

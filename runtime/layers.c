@@ -1593,3 +1593,11 @@ void q_he_init(float *w, size_t n, int fan_in, q_rng *r)
     for (size_t i = 0; i < n; i++)
         w[i] = std * q_rng_normal(r);
 }
+
+void q_uniform_init(float *x, size_t n, int fan_in, q_rng *r)
+{
+    assert(fan_in > 0);
+    float bound = 1.0f / sqrtf((float)fan_in);
+    for (size_t i = 0; i < n; i++)
+        x[i] = bound * (2.0f * q_rng_uniform(r) - 1.0f);
+}

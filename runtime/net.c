@@ -249,6 +249,7 @@ int net_build(net *n, const q_config *c, int batch_cap, qerr *e)
     n->in_shape = c->input_shape;
     n->in_q = c->input_q;
     n->per_channel = c->weight_per_channel;
+    n->init = c->init;
     n->w_qmax = (1 << (c->weight_bits - 1)) - 1;
     n->tshape[0] = c->input_shape;
     for (int i = 0; i < n->n_layers; i++)
@@ -371,7 +372,13 @@ void net_init(net *n, q_rng *r)
             continue;
         int fan_in = (int)(L->type == CFG_DWCONV2D ? L->w_per_ch
                                                    : L->n_w / L->out_c);
-        q_he_init(L->w, (size_t)L->n_w, fan_in, r);
+        if (n->init == CFG_INIT_HE) {
+            q_he_init(L->w, (size_t)L->n_w, fan_in, r);
+        } else {
+            q_uniform_init(L->w, (size_t)L->n_w, fan_in, r);
+            if (!L->bn)
+                q_uniform_init(L->bias, (size_t)L->out_c, fan_in, r);
+        }
         if (L->bn) {
             for (int32_t c = 0; c < L->out_c; c++) {
                 L->gamma[c] = 1.0f;

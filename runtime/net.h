@@ -94,6 +94,7 @@ typedef struct {
     q_shape in_shape;
     q_quant in_q;
     int per_channel;
+    cfg_init init;            /* how net_init draws weights */
     int32_t w_qmax;           /* 127 for 8-bit weights */
 
     q_shape tshape[NET_MAX_TENSORS];  /* per image */
@@ -132,9 +133,12 @@ int net_build(net *n, const q_config *c, int batch_cap, qerr *e);
 /* Releases everything n owns and zeroes it. Safe on a zeroed net. */
 void net_free(net *n);
 
-/* Fresh parameters: He-normal weights drawn from r in layer order, biases and
- * beta 0, gamma 1, running mean 0, running var 1, weight scales 1, observers
- * reset and enabled; float mode. */
+/* Fresh parameters, drawn from r in layer order (c->init of net_build): with
+ * CFG_INIT_PYTORCH each layer's weights, then (without BN) its biases,
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as PyTorch's nn.Conv2d and nn.Linear;
+ * with CFG_INIT_HE He-normal weights and zero biases. BN beta 0, gamma 1,
+ * running mean 0, running var 1, weight scales 1, observers reset and
+ * enabled; float mode. */
 void net_init(net *n, q_rng *r);
 
 /* The input tensor to fill before a forward: (batch_cap, H, W, C). */

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -824,9 +823,8 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
     if (cfgcanon_build(&t->canon, o->config_path, o->have_seed ? o->seed : c->seed, e))
         return -1;
     const char *dir = o->out_dir ? o->out_dir : ".";
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return qerr_set(e, "%s: not a folder", dir);
+    if (qfile_mkdirs(dir, e)) /* after the config: a bad one leaves no folder behind */
+        return -1;
     snprintf(t->path_model, sizeof t->path_model, "%s/%s.frozen.yaml", dir, c->name);
     snprintf(t->path_ckpt, sizeof t->path_ckpt, "%s/%s.ckpt", dir, c->name);
     snprintf(t->path_csv, sizeof t->path_csv, "%s/%s.csv", dir, c->name);

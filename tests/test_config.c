@@ -259,6 +259,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(c->input_shape.c, 1);
     assert_true(c->input_q.scale == 1.0 / 255.0);
     assert_int_equal(c->input_q.zero_point, -128);
+    assert_int_equal(c->init, CFG_INIT_PYTORCH);
     assert_string_equal(c->train_images,
                         "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz");
     assert_string_equal(c->train_labels,
@@ -447,6 +448,11 @@ static void test_config_out_of_range(void **state)
 static void test_config_enum_values(void **state)
 {
     fixture *f = *state;
+    if (read_text(f, "model: {init: he, layers: [linear: {out: 2}]}\n"))
+        fail_msg("%s", f->e.msg);
+    assert_int_equal(f->c.init, CFG_INIT_HE);
+    expect_error(f, "model:\n  init: kaiming\n  layers: [linear: {out: 2}]\n",
+                 "2: model.init: unknown value 'kaiming' (one of: pytorch, he)");
     expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 3, act: rleu}\n",
                  "3: model.layers[0].conv2d.act: unknown value 'rleu', did you mean 'relu'? "
                  "(one of: none, relu, relu6)");

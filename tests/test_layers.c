@@ -1000,6 +1000,38 @@ static void test_layers_he_init(void **state)
     free(w2);
 }
 
+/* PyTorch's default init: U(-b, b), b = 1/sqrt(fan_in): every draw inside,
+ * both tails reached, mean 0 and sd b/sqrt(3) within 5 standard errors. */
+static void test_layers_uniform_init(void **state)
+{
+    (void)state;
+    size_t n = 200000;
+    float *w = zbuf(n), *w2 = zbuf(n);
+    q_rng r;
+    q_rng_seed(&r, 15);
+    q_uniform_init(w, n, 144, &r);
+    q_rng_seed(&r, 15);
+    q_uniform_init(w2, n, 144, &r);
+    assert_memory_equal(w, w2, sizeof(float) * n);
+    double b = 1.0 / 12, s = 0, ss = 0, lo = 0, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        s += w[i];
+        ss += (double)w[i] * w[i];
+        lo = fmin(lo, w[i]), hi = fmax(hi, w[i]);
+    }
+    double mean = s / n, sd = sqrt(ss / n - mean * mean), want = b / sqrt(3.0);
+    printf("  uniform init fan_in 144: mean %.4g sd %.5g range [%.5g, %.5g] (want 0, %.5g, "
+           "within +-%.5g)\n", mean, sd, lo, hi, want, b);
+    assert_true(lo >= -b && hi <= b);
+    assert_true(lo < -0.999 * b && hi > 0.999 * b);
+    assert_true(fabs(mean) < 5 * want / sqrt((double)n));
+    /* the sd of x^2 for U(-b, b) is b^2 * sqrt(4/45): the standard error of sd is about
+     * b * sqrt(4/45) / (2 sqrt(1/3) sqrt(n)) */
+    assert_true(fabs(sd - want) < 5 * b * sqrt(4.0 / 45) / (2 * sqrt(1.0 / 3) * sqrt((double)n)));
+    free(w);
+    free(w2);
+}
+
 /* ---- GEMM --------------------------------------------------------------------- */
 
 static void ref_gemm(double *c, int ta, int tb, int m, int n, int k, float alpha,
@@ -1398,6 +1430,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_layers_softmax_xent),
         cmocka_unit_test(test_layers_argmax_lowest_tie),
         cmocka_unit_test(test_layers_he_init),
+        cmocka_unit_test(test_layers_uniform_init),
         cmocka_unit_test(test_layers_gemm_paths_agree),
         cmocka_unit_test(test_layers_gemm_thread_independent),
         cmocka_unit_test(test_layers_thread_independent),

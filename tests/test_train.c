@@ -76,8 +76,8 @@ static void write_set(const char *dir, const char *name, int n, uint64_t seed)
 
 /* A config for the synthetic set; stable = 0 drops batch norm so that a large
  * learning rate makes the weights explode. */
-static void write_config(const fixture *fx, const char *file, double pretrain_lr, int stable,
-                         double timeout)
+static void write_config(const fixture *fx, const char *file, double pretrain_lr,
+                         double pretrain_wd, int stable, double timeout)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", fx->dir, file);
@@ -100,7 +100,7 @@ static void write_config(const fixture *fx, const char *file, double pretrain_lr
             "pretrain:\n"
             "  epochs: 2\n"
             "  batch: 32\n"
-            "  optimizer: {type: sgd, lr: %g, momentum: 0.9, weight_decay: 0.0005}\n"
+            "  optimizer: {type: sgd, lr: %g, momentum: 0.9, weight_decay: %g}\n"
             "  lr_schedule: cosine\n"
             "quantization:\n"
             "  calibration_batches: 4\n"
@@ -116,7 +116,7 @@ static void write_config(const fixture *fx, const char *file, double pretrain_lr
             "  exit_policy: {timeout: %g}\n"
             "  random_seed: 5\n",
             SIDE, SIDE, stable ? "true" : "false", stable ? "true" : "false",
-            stable ? "relu6" : "none", CLASSES, pretrain_lr, timeout);
+            stable ? "relu6" : "none", CLASSES, pretrain_lr, pretrain_wd, timeout);
     fclose(f);
 }
 
@@ -133,9 +133,10 @@ static int setup(void **state)
     }
     write_set(fx->dir, "train", 640, 1);
     write_set(fx->dir, "eval", 400, 2);
-    write_config(fx, "bars.yaml", 0.05, 1, 0);
-    write_config(fx, "diverge.yaml", 10, 0, 0);
-    write_config(fx, "timeout.yaml", 0.05, 1, 1e-6);
+    write_config(fx, "bars.yaml", 0.05, 0.0005, 1, 0);
+    /* lr 10 with weight decay 0.9: every step multiplies the weights by about -8 */
+    write_config(fx, "diverge.yaml", 10, 0.9, 0, 0);
+    write_config(fx, "timeout.yaml", 0.05, 0.0005, 1, 1e-6);
     *state = fx;
     return 0;
 }
