@@ -245,9 +245,15 @@ static int ckpt_read(trainer *t, qerr *e)
     ckpt_header h;
     uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0), stored = 0, ignored = 0;
     int bad = read_all(f, &h, sizeof h, &crc);
-    if (bad || memcmp(h.magic, CKPT_MAGIC, 8) != 0 || h.header_bytes != sizeof h) {
+    if (bad || memcmp(h.magic, CKPT_MAGIC, 8) != 0) {
         fclose(f);
         return qerr_set(e, "%s: not a qatc checkpoint", t->path_ckpt);
+    }
+    if (h.header_bytes != sizeof h) {
+        fclose(f);
+        return qerr_set(e, "%s: written by another version or build of qatc (a %u-byte header, "
+                        "not %zu); train without --resume", t->path_ckpt,
+                        (unsigned)h.header_bytes, sizeof h);
     }
     if (!ckpt_header_ok(&h)) {
         fclose(f);

@@ -35,7 +35,9 @@
  * float_acc, int8_acc, lr, seconds; float_acc of a QAT row is the
  * fake-quant network's accuracy). With resume, training continues from the
  * checkpoint exactly: the final model is bit-identical to an uninterrupted
- * run with the same seed (with any thread count: see docs/train.md).
+ * run with the same seed (with any thread count: see docs/train.md). The
+ * checkpoint keeps the config's settings (cfgcanon.h); resuming with a config
+ * whose settings differ fails, naming the first differing one.
  */
 #ifndef QATC_TRAIN_H
 #define QATC_TRAIN_H

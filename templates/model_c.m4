@@ -117,6 +117,9 @@ m4_define([QATC_DOT], [QATC_CHECK([$0], [1], $@)[
 /* Cores whose inner products read the int8 input in place walk conv2d windows row by
  * row (see QATC_CONV). */
 #define QATC_RUNS (QATC_DOT == QATC_DOT_DSP || QATC_DOT == QATC_DOT_THUMB1)
+#if QATC_DOT == QATC_DOT_DSP && defined(__OPTIMIZE_SIZE__) && defined(__thumb2__)
+#define QATC_DSP_ASM 1 /* at -Os dot_1x4's loop is assembly (dot4_dsp) */
+#endif
 
 #if $1
 
@@ -126,7 +129,9 @@ static QATC_INLINE int32_t lanes(int32_t lo, int32_t hi) /* lo, hi wrapped to 16
 {
     return (int32_t)((uint32_t)(uint16_t)hi << 16 | (uint16_t)lo);
 }
-#if defined(__ARM_FEATURE_DSP)
+#if defined(QATC_DSP_ASM)
+/* the helpers below: unused at -Os, where the loops that use them are assembly */
+#elif defined(__ARM_FEATURE_DSP)
 static QATC_INLINE int32_t sxtb16(uint32_t v) /* lanes: int8 bytes 0 and 2 of v */
 {
     return __builtin_arm_sxtb16((int32_t)v);
@@ -176,12 +181,14 @@ static int32_t smlad(int32_t a, int32_t b, int32_t acc)
 }
 #endif
 
+#if !defined(QATC_DSP_ASM)
 /* Four bytes from p, little-endian: p[0] in bits 0..7 (GCC makes this one load). */
 static QATC_INLINE uint32_t load4(const int8_t *p)
 {
     const uint8_t *b = (const uint8_t *)p;
     return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
+#endif
 #endif
 
 #if QATC_DOT == QATC_DOT_THUMB1
@@ -259,7 +266,7 @@ __attribute__((naked, noinline)) static void dot4_thumb1(
 }
 #endif
 
-#if QATC_DOT == QATC_DOT_DSP && defined(__OPTIMIZE_SIZE__) && defined(__thumb2__)
+#if defined(QATC_DSP_ASM)
 /* dot_1x4's loop at -Os (GCC's code for it then takes 33 instructions per four taps; this
  * one 25), in assembly: a naked function, arguments as AAPCS passes them: r0 = x,
  * r1 = end, r2 = w, r3 = w_step, then zz = lanes(-zp, -zp) and sums on the stack. Four
@@ -267,7 +274,6 @@ __attribute__((naked, noinline)) static void dot4_thumb1(
  *   E = lanes(x[0] - zp, x[2] - zp), O = lanes(x[1] - zp, x[3] - zp)      (SXTAB16)
  *   sums[g] += E . lanes(w_g[0], w_g[2]) + O . lanes(w_g[1], w_g[3])       (SXTB16, SMLAD)
  * for g = 0..3 (w_g = w + g * w_step), from 0; sums in r4..r7, w + 2 w_step in lr. */
-#define QATC_DSP_ASM 1
 __attribute__((naked, noinline)) static void dot4_dsp(
     const int8_t *x QATC_ARG, const int8_t *end QATC_ARG, const int8_t *w QATC_ARG,
     int32_t w_step QATC_ARG, int32_t zz QATC_ARG, int32_t sums[4] QATC_ARG)

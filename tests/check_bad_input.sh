@@ -334,6 +334,12 @@ ck_flipped() {
     poke "$OUT/tiny.ckpt" $((ck_size / 2 + 1)) 3
 }
 ck_phase()     { cp "$CK" "$OUT/tiny.ckpt"; poke "$OUT/tiny.ckpt" 49 125; } # phase's 2nd byte
+ck_header_size() { cp "$CK" "$OUT/tiny.ckpt"; poke "$OUT/tiny.ckpt" 8 50; } # another build's
+# a byte of the config's settings text (after the header): its own CRC catches it
+ck_settings() {
+    cp "$CK" "$OUT/tiny.ckpt"
+    poke "$OUT/tiny.ckpt" $(($(grep -abo 'seed (' "$CK" | head -n 1 | cut -d: -f1) + 1)) 101
+}
 ck_appended()  { { cat "$CK"; printf 'more'; } >"$OUT/tiny.ckpt"; }
 ck_garbage()   { cp "$W/garbage.yaml" "$OUT/tiny.ckpt"; }
 ck_empty()     { : >"$OUT/tiny.ckpt"; }
@@ -341,6 +347,8 @@ T="train -o $OUT --threads 1 --quiet"
 bad_ckpt ckpt_truncated "truncated checkpoint"                  ck_truncated
 bad_ckpt ckpt_flipped   "corrupt checkpoint (CRC mismatch)"     ck_flipped
 bad_ckpt ckpt_phase     "corrupt checkpoint (header out of range)" ck_phase
+bad_ckpt ckpt_header_size "written by another version or build of qatc" ck_header_size
+bad_ckpt ckpt_settings  "corrupt checkpoint (CRC mismatch)"     ck_settings
 bad_ckpt ckpt_appended  "corrupt checkpoint (data after its end)" ck_appended
 bad_ckpt ckpt_garbage   "not a qatc checkpoint"                 ck_garbage
 bad_ckpt ckpt_empty     "not a qatc checkpoint"                 ck_empty

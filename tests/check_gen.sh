@@ -5,7 +5,8 @@
 #   - qatc gen --golden writes NAME.c, NAME.h, NAME_golden.c; regenerating
 #     gives identical bytes; the files build with $CC under the strict flags
 #     with float/double poisoned and the self-test passes, on the host and
-#     under qemu on Cortex-M0, M3 and M4 (tests/target/run.sh);
+#     under qemu on Cortex-M0, M3 and M4 (tests/target/run.sh; M3 and M4 at -Os
+#     and -O2, which run different inner loops);
 #   - qatc eval's top-1 equals the top-1 the generated C computes;
 #   - bad input (missing or malformed file, bad options) exits non-zero
 #     with one line on stderr and leaves no file;
@@ -73,6 +74,26 @@ for core in m0 m3 m4; do
         sh "$src/tests/target/run.sh" $core out fmnist_cnn > "target-$core.log" 2>&1 ||
         { cat "target-$core.log" >&2; fail "the reference CNN's self-test failed on $core"; }
     echo "$core: $(grep 'selftest:' "target-$core.log")"
+done
+# clang for the same cores compiles it warning-free too (the versions say "GCC or clang"),
+# at -Os and -O2 (the DSP helpers go unused at -Os, where their loops are assembly)
+if command -v clang > /dev/null; then
+    for cpu in cortex-m0 cortex-m3 cortex-m4; do
+        for opt in -Os -O2; do
+            clang --target=arm-none-eabi -mcpu=$cpu -mthumb -mfloat-abi=soft -ffreestanding \
+                $opt -std=c99 -Wall -Wextra -Wconversion -Werror -c out/fmnist_cnn.c \
+                -o clang-arm.o || fail "clang $cpu $opt: the generated C does not build"
+        done
+    done
+    echo "clang for cortex-m0/m3/m4 at -Os and -O2: builds warning-free"
+fi
+# at -O2 too on M3 and M4: their inner loops are assembly at -Os (dot4_smlal, dot4_dsp), C
+# (builtins on M4) at -O2
+for core in m3 m4; do
+    QT_CFLAGS="-include $work/poison.h -O2" QT_OUT="$work/target-$core-O2" \
+        sh "$src/tests/target/run.sh" $core out fmnist_cnn > "target-$core-O2.log" 2>&1 ||
+        { cat "target-$core-O2.log" >&2; fail "the reference CNN's self-test failed on $core at -O2"; }
+    echo "$core -O2: $(grep 'selftest:' "target-$core-O2.log")"
 done
 
 # --- eval == the generated C's top-1 ---------------------------------------------
