@@ -1254,7 +1254,7 @@ void q_relu6_backward(float *dinp, const float *dout, const float *out, size_t n
 #pragma omp parallel for simd if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float d = dout[i], y = out[i];
-        dinp[i] += (y > 0.0f) & (y < 6.0f) ? d : 0.0f;
+        dinp[i] += ((y > 0.0f) & (y < 6.0f)) ? d : 0.0f;
     }
 }
 
