@@ -135,7 +135,7 @@ static void write_driver(const char *dir, int n)
              n);
     char path[4200];
     snprintf(path, sizeof path, "%s/driver.c", dir);
-    assert_int_equal(gh_write(path, src), 0);
+    assert_int_equal(tmpdir_write_text(path, src), 0);
     free(src);
 }
 
@@ -143,7 +143,7 @@ static void test_gen_random_models_bit_exact(void **state)
 {
     (void)state;
     char dir[4096];
-    assert_int_equal(gh_tmpdir("gen-random", dir, sizeof dir), 0);
+    assert_int_equal(tmpdir_make("gen-random", dir, sizeof dir), 0);
     int n = n_models();
     double t0 = now();
     int layers = 0;
@@ -167,7 +167,7 @@ static void test_gen_random_models_bit_exact(void **state)
     if (keep && *keep == '1')
         printf("gen-random: kept %s\n", dir);
     else
-        gh_rmdir(dir);
+        tmpdir_remove(dir);
 }
 
 int main(void)

@@ -118,13 +118,13 @@ static void test_gen_reference_data_is_current(void **state)
     q_model m;
     build(&m);
     char dir[4096], path[4200];
-    assert_int_equal(gh_tmpdir("ref", dir, sizeof dir), 0);
+    assert_int_equal(tmpdir_make("ref", dir, sizeof dir), 0);
     snprintf(path, sizeof path, "%s/fmnist_cnn.frozen.yaml", dir);
     qerr e = {{0}};
     if (frozen_write(path, &m, &e))
         fail_msg("%s", e.msg);
     size_t n;
-    char *body = gh_read(path, &n);
+    char *body = tmpdir_read(path, &n);
     assert_non_null(body);
     const char *regen = getenv("QATC_REGEN_DATA");
     if (regen && *regen == '1') {
@@ -133,11 +133,11 @@ static void test_gen_reference_data_is_current(void **state)
         assert_non_null(all);
         memcpy(all, banner, blen);
         memcpy(all + blen, body, n + 1);
-        assert_int_equal(gh_write(DATA, all), 0);
+        assert_int_equal(tmpdir_write_text(DATA, all), 0);
         free(all);
         print_message("rewrote %s\n", DATA);
     }
-    char *stored = gh_read(DATA, NULL);
+    char *stored = tmpdir_read(DATA, NULL);
     if (!stored)
         fail_msg("cannot read %s (run from the top of the checkout)", DATA);
     if (strncmp(stored, banner, strlen(banner)) != 0)
@@ -174,7 +174,7 @@ static void test_gen_reference_data_is_current(void **state)
     q8_exec_free(x);
     q_model_free(&back);
     q_model_free(&m);
-    gh_rmdir(dir);
+    tmpdir_remove(dir);
 }
 
 int main(void)
