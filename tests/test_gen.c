@@ -73,6 +73,23 @@ static cgen_opts opts_for(fixture *fx)
     return o;
 }
 
+/* Generates the fixture's model, with its golden vectors, into fx->dir. */
+static void generate(fixture *fx)
+{
+    cgen_opts o = opts_for(fx);
+    qerr e = {{0}};
+    if (cgen_write(&fx->m, fx->dir, &o, &e))
+        fail_msg("%s", e.msg);
+}
+
+/* Writes src to fx->dir/name (a program that drives the generated code). */
+static void write_source(const fixture *fx, const char *name, const char *src)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", fx->dir, name);
+    assert_int_equal(tmpdir_write_text(path, src), 0);
+}
+
 static int file_exists(const char *dir, const char *name)
 {
     char path[4200];
@@ -97,16 +114,11 @@ static const char *driver_src =
 static void test_gen_every_op_compiles_and_matches(void **state)
 {
     fixture *fx = *state;
-    cgen_opts o = opts_for(fx);
-    qerr e = {{0}};
-    if (cgen_write(&fx->m, fx->dir, &o, &e))
-        fail_msg("%s", e.msg);
+    generate(fx);
     assert_true(file_exists(fx->dir, "every.c"));
     assert_true(file_exists(fx->dir, "every.h"));
     assert_true(file_exists(fx->dir, "every_golden.c"));
-    char path[4200];
-    snprintf(path, sizeof path, "%s/driver.c", fx->dir);
-    assert_int_equal(tmpdir_write_text(path, driver_src), 0);
+    write_source(fx, "driver.c", driver_src);
     assert_int_equal(gh_write_poison(fx->dir), 0);
     const char *ccs[] = {"gcc", "clang"};
     for (int i = 0; i < 2; i++) {
@@ -125,13 +137,8 @@ static void test_gen_every_op_compiles_and_matches(void **state)
 static void test_gen_every_op_sanitizers_clean(void **state)
 {
     fixture *fx = *state;
-    cgen_opts o = opts_for(fx);
-    qerr e = {{0}};
-    if (cgen_write(&fx->m, fx->dir, &o, &e))
-        fail_msg("%s", e.msg);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/driver.c", fx->dir);
-    assert_int_equal(tmpdir_write_text(path, driver_src), 0);
+    generate(fx);
+    write_source(fx, "driver.c", driver_src);
     int rc = gh_sh("cd %s && gcc -std=c99 -g -O1 -fsanitize=address,undefined "
                    "-fno-sanitize-recover=all -o drv_san driver.c every.c every_golden.c && "
                    "./drv_san",
@@ -149,10 +156,7 @@ static void test_gen_every_op_runs_on_cortex_m(void **state)
     fixture *fx = *state;
     if (!gh_have("arm-none-eabi-gcc") || !gh_have("qemu-system-arm"))
         fail_msg("arm-none-eabi-gcc and qemu-system-arm are needed (make deps)");
-    cgen_opts o = opts_for(fx);
-    qerr e = {{0}};
-    if (cgen_write(&fx->m, fx->dir, &o, &e))
-        fail_msg("%s", e.msg);
+    generate(fx);
     assert_int_equal(gh_write_poison(fx->dir), 0);
     const char *cores[] = {"m0", "m3"};
     for (int i = 0; i < 2; i++) {
@@ -200,14 +204,11 @@ static const char *requant_src =
 static void test_gen_requantize_matches_reference(void **state)
 {
     fixture *fx = *state;
-    cgen_opts o = opts_for(fx);
-    qerr e = {{0}};
-    assert_int_equal(cgen_write(&fx->m, fx->dir, &o, &e), 0);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/requant.c", fx->dir);
-    assert_int_equal(tmpdir_write_text(path, requant_src), 0);
-    int rc = gh_sh("cc -std=c99 -O2 -Iruntime -I%s -o %s/requant %s build/libqatc.a -lm && %s/requant",
-                   fx->dir, fx->dir, path, fx->dir);
+    generate(fx);
+    write_source(fx, "requant.c", requant_src);
+    int rc = gh_sh("cc -std=c99 -O2 -Iruntime -I%s -o %s/requant %s/requant.c build/libqatc.a -lm "
+                   "&& %s/requant",
+                   fx->dir, fx->dir, fx->dir, fx->dir);
     if (rc != 0)
         fail_msg("the generated requantize differs from q_requantize (status %d) in %s", rc,
                  fx->dir);
@@ -251,9 +252,7 @@ static void test_gen_regeneration_is_byte_identical(void **state)
 static void test_gen_output_is_integer_only_c99(void **state)
 {
     fixture *fx = *state;
-    cgen_opts o = opts_for(fx);
-    qerr e = {{0}};
-    assert_int_equal(cgen_write(&fx->m, fx->dir, &o, &e), 0);
+    generate(fx);
     const char *names[] = {"every.c", "every.h", "every_golden.c"};
     const char *banned[] = {"float", "double", "malloc", "free(", "memcpy", "memset",
                             "printf", "abort", "assert", "static inline", "long long"};
