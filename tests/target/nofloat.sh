@@ -9,14 +9,7 @@
 # __aeabi_llsl, __muldi3, __ashrdi3, ...) are fine.
 set -u
 elf=$1
-# the ELF header's e_machine (bytes 18, 19; little-endian): 0x28 Arm, 0xf3 RISC-V
-machine=$(od -An -tx1 -j18 -N1 "$elf" 2>/dev/null | tr -d ' ')
-case $machine in
-    28) nm=arm-none-eabi-nm ;;
-    f3) nm=riscv64-unknown-elf-nm ;;
-    *) echo "nofloat: $elf is not an Arm or RISC-V ELF image" >&2; exit 2 ;;
-esac
-syms=$($nm -P "$elf") || { echo "nofloat: cannot read $elf" >&2; exit 2; }
+syms=$("$(dirname "$0")/elftool.sh" nm "$elf" -P) || { echo "nofloat: cannot read $elf" >&2; exit 2; }
 found=$(printf '%s\n' "$syms" | awk '{print $1}' | grep -E \
   '^(__aeabi_[fd]|__aeabi_c[fd]|__aeabi_[a-z0-9]*2[fd]$|__[a-z0-9]*[sdtx]f[23]$|__[a-z]*[sdtx]c3$|__fix|__float|__extend|__trunc)' |
   sort -u)
