@@ -7,10 +7,17 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Sources are found by pattern, so adding a module or a test needs no edit here:
-#   runtime/*.c      -> build/libqatc.a      (the host library)
-#   gen/*.c - main.c -> build/libqatcgen.a   (the generator)
-#   tests/test_*.c   -> build/tests/test_*   (one cmocka binary per module)
+#   runtime/common/*.c -> build/libqatc_common.a  (errors, YAML, files, rng, data)
+#   runtime/int8/*.c   -> build/libqatc_int8.a    (the int8 core: what the generated C agrees with)
+#   runtime/train/*.c  -> build/libqatc_train.a   (the trainer)
+#   gen/*.c - main.c   -> build/libqatcgen.a      (the generator)
+#   tests/test_*.c     -> build/tests/test_*      (one cmocka binary per module)
 #   tests/support/*.c linked into every test; tests/check_*.sh run by make check
+#
+# Each library sees only the headers it may use (docs/architecture.md): common
+# sees itself; int8 sees itself and common, and is compiled with the generated
+# code's strict flags (-std=c99 -Wconversion); train sees all three. So an int8
+# file that includes a trainer header does not compile.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -18,7 +25,11 @@ BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-format-truncation -Werror
-CPPFLAGS_ALL = -Iruntime -Igen -Itests/support -D_GNU_SOURCE $(CPPFLAGS)
+INC_COMMON   = -Iruntime/common
+INC_INT8     = -Iruntime/int8 $(INC_COMMON)
+INC_TRAIN    = -Iruntime/train $(INC_INT8)
+INC          = $(INC_TRAIN) -Igen -Itests/support
+CPPFLAGS_ALL = $(INC) -D_GNU_SOURCE $(CPPFLAGS)
 CFLAGS_ALL   = -std=c11 $(WARN) -fopenmp $(CFLAGS)
 LDLIBS_ALL   = -lyaml -lz -lm -lpthread -fopenmp $(LDLIBS)
 
@@ -30,15 +41,21 @@ CPPFLAGS_ALL += -DQATC_HAVE_CBLAS
 LDLIBS_ALL   += -lopenblas
 endif
 
-RUNTIME_SRC := $(sort $(wildcard runtime/*.c))
+COMMON_SRC  := $(sort $(wildcard runtime/common/*.c))
+INT8_SRC    := $(sort $(wildcard runtime/int8/*.c))
+TRAIN_SRC   := $(sort $(wildcard runtime/train/*.c))
+RUNTIME_SRC := $(COMMON_SRC) $(INT8_SRC) $(TRAIN_SRC)
 GEN_SRC     := $(sort $(filter-out gen/main.c,$(wildcard gen/*.c)))
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 TEST_SRC    := $(sort $(wildcard tests/test_*.c))
 CHECK_SH    := $(sort $(wildcard tests/check_*.sh))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
-LIBQATC    := $(BUILD)/libqatc.a
+LIBCOMMON  := $(BUILD)/libqatc_common.a
+LIBINT8    := $(BUILD)/libqatc_int8.a
+LIBTRAIN   := $(BUILD)/libqatc_train.a
 LIBQATCGEN := $(BUILD)/libqatcgen.a
+LIBS       := $(LIBQATCGEN) $(LIBTRAIN) $(LIBINT8) $(LIBCOMMON)   # in link order
 TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 .PHONY: all deps demo check check-run check-sanitize tests bench install clean
@@ -51,7 +68,15 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(LIBQATC): $(call obj,$(RUNTIME_SRC))
+# The include boundary and the int8 core's flags, per library.
+$(call obj,$(COMMON_SRC)): CPPFLAGS_ALL = $(INC_COMMON) -D_GNU_SOURCE $(CPPFLAGS)
+$(call obj,$(INT8_SRC)):   CPPFLAGS_ALL = $(INC_INT8) -D_GNU_SOURCE $(CPPFLAGS)
+$(call obj,$(INT8_SRC)):   CFLAGS_ALL = -std=c99 $(WARN) -Wconversion $(CFLAGS)
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+$(LIBINT8): $(call obj,$(INT8_SRC))
+$(LIBTRAIN): $(call obj,$(TRAIN_SRC))
+$(LIBCOMMON) $(LIBINT8) $(LIBTRAIN):
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -59,10 +84,10 @@ $(LIBQATCGEN): $(call obj,$(GEN_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
-qatc: $(call obj,gen/main.c) $(LIBQATCGEN) $(LIBQATC)
+qatc: $(call obj,gen/main.c) $(LIBS)
 	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.o %.a,$^) $(LDLIBS_ALL)
 
-$(BUILD)/tests/%: tests/%.c $(call obj,$(SUPPORT_SRC)) $(LIBQATCGEN) $(LIBQATC)
+$(BUILD)/tests/%: tests/%.c $(call obj,$(SUPPORT_SRC)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -o $@ $(filter %.c %.o %.a,$^) $(TEST_LDFLAGS) \
 	  -lcmocka $(LDLIBS_ALL)

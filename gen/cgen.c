@@ -450,7 +450,7 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         enum_add(&en, "IN_ZP", iq.zero_point);
         if (fused && pool->op == Q_OP_AVGPOOL) {
             /* conv outputs requantized (CONV_*), summed over a window, averaged (POOL_*) */
-            const q_requant *prq = q8_exec_layer_requant(c->x, l + 1);
+            const fxp_requant *prq = q8_exec_layer_requant(c->x, l + 1);
             int32_t pool_min, pool_max;
             q_act_range(pool->act, pool->out_q, &pool_min, &pool_max);
             enum_add(&en, "CONV_ZP", ly->out_q.zero_point);
@@ -467,7 +467,7 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
             enum_add(&en, "ACT_MAX", act_max);
         }
 
-        const q_requant *rq = q8_exec_layer_requant(c->x, l);
+        const fxp_requant *rq = q8_exec_layer_requant(c->x, l);
         int32_t *mult = malloc((size_t)oc * sizeof *mult);
         int32_t *shift = malloc((size_t)oc * sizeof *shift);
         char *ws = NULL, *bs = NULL, *ms = NULL, *ss = NULL, *ps = NULL;
@@ -517,7 +517,7 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         enum_add(&en, "STRIDE_H", ly->stride_h);
         enum_add(&en, "STRIDE_W", ly->stride_w);
         if (ly->op == Q_OP_AVGPOOL) {
-            const q_requant *rq = q8_exec_layer_requant(c->x, l);
+            const fxp_requant *rq = q8_exec_layer_requant(c->x, l);
             enum_add(&en, "IN_ZP", iq.zero_point);
             enum_add(&en, "OUT_ZP", ly->out_q.zero_point);
             enum_add(&en, "ACT_MIN", act_min);

@@ -73,13 +73,13 @@ static void print_quantization(const q_model *m, const q8_exec *x)
             for (int c = 0; c < nw; c++)
                 printf("%s%.6g", c % 8 == 0 ? "\n      " : " ", ly->w_scale[c]);
             printf("\n    M0/shift per channel:");
-            const q_requant *rq = q8_exec_layer_requant(x, l);
+            const fxp_requant *rq = q8_exec_layer_requant(x, l);
             for (int32_t c = 0; c < oc; c++)
                 printf("%s%d/%d", c % 6 == 0 ? "\n      " : " ", (int)rq[c].multiplier,
                        (int)rq[c].shift);
             printf("\n");
         } else if (ly->op == Q_OP_AVGPOOL) {
-            const q_requant *rq = q8_exec_layer_requant(x, l);
+            const fxp_requant *rq = q8_exec_layer_requant(x, l);
             printf("    M0/shift: %d/%d  (s_in / (s_out * %d * %d))\n", (int)rq->multiplier,
                    (int)rq->shift, (int)ly->kernel_h, (int)ly->kernel_w);
         } else if (ly->op == Q_OP_ADD) {

@@ -1,4 +1,4 @@
-/* qatc train — QAT from a config; writes NAME.frozen.yaml (runtime/train.h). */
+/* qatc train — QAT from a config; writes NAME.frozen.yaml (runtime/train/train.h). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -30,7 +30,7 @@ int main(int argc, char **argv)
      * re-executes qatc once with GOMP_SPINCOUNT set (see gemm.h), unless the
      * user chose a wait policy. On failure it simply goes on. It is the only
      * re-execution (the OpenBLAS kernel set is fixed in process: gemm.h). */
-    q_gemm_spin_setup(argv);
+    gemm_spin_setup(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -6,7 +6,7 @@ m4_divert(-1)
 # the layer's shapes, strides, zero-points and clamp range as the body of an
 # enum (CONSTANTS, e.g. "IN_H = 28, IN_W = 28, ..."), and its int8 weights,
 # int32 biases and requantization multipliers/shifts as C initializers. The
-# arithmetic is that of the runtime's reference kernels (runtime/q8_kernels.c),
+# arithmetic is that of the runtime's reference kernels (runtime/int8/q8_kernels.c),
 # bit for bit: acc in int32, one rounding in int64, + zero-point, clamp.
 # Tensors are NHWC int8: x[y][x][c] is in[(y * W + x) * C + c].
 

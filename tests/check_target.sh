@@ -18,9 +18,10 @@ rm -rf "$out"
 mkdir -p "$out"
 
 # The reference every-op model (random_model with every_op, fixed seed) and 8 images.
-$CC -std=c11 -Wall -Wextra -Werror -I"$root/runtime" -I"$root/tests/support" \
+$CC -std=c11 -Wall -Wextra -Werror -I"$root/runtime/int8" -I"$root/runtime/common" \
+    -I"$root/tests/support" \
     -o "$out/every_op" "$target/every_op.c" "$BUILD/obj/tests/support/random_model.o" \
-    "$BUILD/libqatc.a" -lyaml -lz -lm
+    "$BUILD/libqatc_int8.a" "$BUILD/libqatc_common.a" -lyaml -lz -lm
 "$out/every_op" 3 "$out/every_op.frozen.yaml" "$out/images.idx" 8
 for want in "op: conv2d" "op: dwconv2d" "op: linear" "op: maxpool" "op: avgpool" "op: add" \
             "op: flatten" "act: relu" "act: relu6" "per_channel: true" "per_channel: false"; do

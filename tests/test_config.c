@@ -17,7 +17,7 @@
 typedef struct {
     char dir[256];
     char path[320];
-    q_config c;
+    cfg_config c;
     qerr e;
 } fixture;
 
@@ -35,7 +35,7 @@ static int setup(void **state)
         free(f);
         return -1;
     }
-    /* config_read only checks that data files are readable */
+    /* cfg_read only checks that data files are readable */
     char p[400];
     snprintf(p, sizeof p, "%s/data", f->dir);
     mkdir(p, 0700);
@@ -74,7 +74,7 @@ static int read_text(fixture *f, const char *text)
     fputs(text, fp);
     fclose(fp);
     memset(&f->e, 0, sizeof f->e);
-    return config_read(f->path, &f->c, &f->e);
+    return cfg_read(f->path, &f->c, &f->e);
 }
 
 /* The config must fail with exactly "PATH:" rest. */
@@ -143,7 +143,7 @@ static void test_config_full(void **state)
     fixture *f = *state;
     if (read_text(f, full_config))
         fail_msg("%s", f->e.msg);
-    q_config *c = &f->c;
+    cfg_config *c = &f->c;
     assert_string_equal(c->config_path, f->path);
     assert_string_equal(c->name, "tiny_net");
     assert_int_equal(c->input_shape.h, 16);
@@ -235,7 +235,7 @@ static void test_config_full(void **state)
     /* shapes: 16x12x3 -conv-> 16x12x8 -pool-> 8x6x8 -dw s2-> 4x3x8 -1x1-> 4x3x16
      * -3x3-> 4x3x16 -add-> 4x3x16 -avg 2/1-> 3x2x16 -gap-> 1x1x16 -> 1x1x16 -> 1x1x7 */
     q_shape s[CFG_MAX_LAYERS + 1];
-    assert_int_equal(config_shapes(c, s, &f->e), 0);
+    assert_int_equal(cfg_shapes(c, s, &f->e), 0);
     const int32_t want_shapes[11][3] = {{16, 12, 3}, {16, 12, 8}, {8, 6, 8}, {4, 3, 8},
                                         {4, 3, 16},  {4, 3, 16},  {4, 3, 16}, {3, 2, 16},
                                         {1, 1, 16},  {1, 1, 16},  {1, 1, 7}};
@@ -244,7 +244,7 @@ static void test_config_full(void **state)
             s[i].c != want_shapes[i][2])
             fail_msg("tensor %d is %dx%dx%d, expected %dx%dx%d", i, s[i].h, s[i].w, s[i].c,
                      want_shapes[i][0], want_shapes[i][1], want_shapes[i][2]);
-    assert_int_equal(config_classes(c), 7);
+    assert_int_equal(cfg_classes(c), 7);
 }
 
 static void test_config_defaults(void **state)
@@ -252,7 +252,7 @@ static void test_config_defaults(void **state)
     fixture *f = *state;
     if (read_text(f, "model:\n  layers:\n    - flatten:\n    - linear: {out: 10}\n"))
         fail_msg("%s", f->e.msg);
-    q_config *c = &f->c;
+    cfg_config *c = &f->c;
     assert_string_equal(c->name, "net"); /* from net.yaml */
     assert_int_equal(c->input_shape.h, 28);
     assert_int_equal(c->input_shape.w, 28);
@@ -286,7 +286,7 @@ static void test_config_defaults(void **state)
     assert_true(c->criterion == 0.01);
     assert_true(c->timeout_s == 0.0);
     assert_int_equal(c->seed, 9527);
-    assert_int_equal(config_classes(c), 10);
+    assert_int_equal(cfg_classes(c), 10);
 
     /* pretrain given: its own defaults */
     if (read_text(f, "model:\n  layers: [linear: {out: 10}]\npretrain: {epochs: 6}\n"))
@@ -297,8 +297,8 @@ static void test_config_defaults(void **state)
     assert_true(c->pretrain.optimizer.weight_decay == 0.0005);
     assert_int_equal(c->pretrain.lr_schedule, CFG_LR_COSINE);
 
-    q_config d;
-    config_defaults(&d);
+    cfg_config d;
+    cfg_defaults(&d);
     assert_int_equal(d.freeze_bn_after, 4);
     assert_int_equal(d.disable_observer_after, 5);
     assert_int_equal(d.qat.epochs, 8);
@@ -589,11 +589,11 @@ static void test_config_linear_flattens_implicitly(void **state)
                      "    - linear: {out: 4, act: relu}\n    - linear: {out: 3}\n"))
         fail_msg("%s", f->e.msg);
     q_shape s[CFG_MAX_LAYERS + 1];
-    assert_int_equal(config_shapes(&f->c, s, &f->e), 0);
+    assert_int_equal(cfg_shapes(&f->c, s, &f->e), 0);
     assert_int_equal(s[1].h, 1);
     assert_int_equal(s[1].w, 1);
     assert_int_equal(s[1].c, 4);
-    assert_int_equal(config_classes(&f->c), 3);
+    assert_int_equal(cfg_classes(&f->c), 3);
 }
 
 static void test_config_phases(void **state)
@@ -668,33 +668,33 @@ static void test_config_file_errors(void **state)
                                              "content while parsing a flow node");
     char missing[400];
     snprintf(missing, sizeof missing, "%s/none.yaml", f->dir);
-    assert_int_equal(config_read(missing, &f->c, &f->e), -1);
+    assert_int_equal(cfg_read(missing, &f->c, &f->e), -1);
     char want[512];
     snprintf(want, sizeof want, "%s: cannot open: No such file or directory", missing);
     assert_string_equal(f->e.msg, want);
 }
 
-/* config_shapes on a config built in memory. */
+/* cfg_shapes on a config built in memory. */
 static void test_config_shapes_in_memory(void **state)
 {
     fixture *f = *state;
-    q_config c;
-    config_defaults(&c);
+    cfg_config c;
+    cfg_defaults(&c);
     strcpy(c.config_path, "mem");
     c.n_layers = 2;
     c.layers[0] = (cfg_layer){.type = CFG_CONV2D, .out = 4, .kernel = 30, .stride = 1,
                               .line = 7, .with = -1};
     c.layers[1] = (cfg_layer){.type = CFG_LINEAR, .out = 10, .line = 8, .with = -1};
     q_shape s[CFG_MAX_LAYERS + 1];
-    assert_int_equal(config_shapes(&c, s, &f->e), -1);
+    assert_int_equal(cfg_shapes(&c, s, &f->e), -1);
     assert_string_equal(f->e.msg,
                         "mem:7: model.layers[0].conv2d.kernel: 30x30 is larger than the "
                         "input 28x28");
-    assert_int_equal(config_classes(&c), 0);
+    assert_int_equal(cfg_classes(&c), 0);
     c.layers[0].kernel = 3;
-    assert_int_equal(config_shapes(&c, s, &f->e), 0);
+    assert_int_equal(cfg_shapes(&c, s, &f->e), 0);
     assert_int_equal(s[1].h, 26);
-    assert_int_equal(config_classes(&c), 10);
+    assert_int_equal(cfg_classes(&c), 10);
 }
 
 /* examples/fmnist/fmnist_cnn.yaml: the reference CNN of issue 3. The path is
@@ -707,9 +707,9 @@ static void test_config_fmnist_example(void **state)
         fail_msg("%s not found: run the tests from the top of the checkout", path);
     if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0)
         skip(); /* its data paths must exist */
-    if (config_read(path, &f->c, &f->e))
+    if (cfg_read(path, &f->c, &f->e))
         fail_msg("%s", f->e.msg);
-    const q_config *c = &f->c;
+    const cfg_config *c = &f->c;
     assert_string_equal(c->name, "fmnist_cnn");
     assert_int_equal(c->n_layers, 8);
     static const cfg_layer_type types[8] = {CFG_CONV2D, CFG_MAXPOOL, CFG_CONV2D, CFG_MAXPOOL,
@@ -727,11 +727,11 @@ static void test_config_fmnist_example(void **state)
     }
     assert_int_equal(c->layers[5].global, 1);
     q_shape s[CFG_MAX_LAYERS + 1];
-    assert_int_equal(config_shapes(c, s, &f->e), 0);
+    assert_int_equal(cfg_shapes(c, s, &f->e), 0);
     assert_int_equal(s[2].h, 14);
     assert_int_equal(s[4].h, 7);
     assert_int_equal(s[5].c, 64);
-    assert_int_equal(config_classes(c), 10);
+    assert_int_equal(cfg_classes(c), 10);
     assert_true(c->input_q.scale == 0.00392156862745098);
     assert_int_equal(c->input_q.zero_point, -128);
     assert_int_equal(c->pretrain.epochs, 6);

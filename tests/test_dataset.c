@@ -13,13 +13,14 @@
 
 #include "dataset.h"
 #include "idx.h"
+#include "qmodel.h"
 
 #define FMNIST "/usr/share/datasets/fashion-mnist/"
 
 typedef struct {
     char dir[256];
     char images[320], labels[320];
-    q_dataset ds;
+    dataset ds;
     qerr e;
 } fixture;
 
@@ -57,6 +58,11 @@ static void write_set(fixture *f, uint32_t n_images, uint32_t n_labels)
 static const q_shape shape322 = {3, 2, 2};
 static const q_quant q255 = {0.00392156862745098, -128};
 
+static dataset_input in_of(q_shape s, q_quant q)
+{
+    return (dataset_input){s.h, s.w, s.c, q.scale, q.zero_point};
+}
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -89,7 +95,7 @@ static void test_dataset_load(void **state)
 {
     fixture *f = *state;
     write_set(f, 25, 25);
-    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, shape322, q255, 10, &f->e), 0);
+    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, q255), 10, &f->e), 0);
     assert_int_equal(f->ds.n, 25);
     assert_int_equal(f->ds.h, 3);
     assert_int_equal(f->ds.w, 2);
@@ -104,7 +110,7 @@ static void test_dataset_count_mismatch(void **state)
 {
     fixture *f = *state;
     write_set(f, 25, 24);
-    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, shape322, q255, 10, &f->e), -1);
+    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, q255), 10, &f->e), -1);
     char want[1024];
     snprintf(want, sizeof want, "%s: images has 25, labels has 24 (%s)", f->images, f->labels);
     assert_string_equal(f->e.msg, want);
@@ -117,7 +123,7 @@ static void test_dataset_shape_mismatch(void **state)
     fixture *f = *state;
     write_set(f, 5, 5);
     const q_shape want_shape = {28, 28, 1};
-    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, want_shape, q255, 10, &f->e),
+    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(want_shape, q255), 10, &f->e),
                      -1);
     char want[1024];
     snprintf(want, sizeof want,
@@ -131,13 +137,13 @@ static void test_dataset_label_out_of_range(void **state)
     fixture *f = *state;
     write_set(f, 12, 12);
     /* labels are i % 10: image 8 has label 8, not below 8 classes */
-    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, shape322, q255, 8, &f->e), -1);
+    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, q255), 8, &f->e), -1);
     char want[1024];
     snprintf(want, sizeof want, "%s: label 8 of image 8 is not below the model's 8 classes",
              f->labels);
     assert_string_equal(f->e.msg, want);
     /* 0 classes: no check */
-    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, shape322, q255, 0, &f->e), 0);
+    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, q255), 0, &f->e), 0);
 }
 
 static void test_dataset_missing_files(void **state)
@@ -146,15 +152,15 @@ static void test_dataset_missing_files(void **state)
     write_set(f, 5, 5);
     char missing[400];
     snprintf(missing, sizeof missing, "%s/none.idx", f->dir);
-    assert_int_equal(dataset_load(&f->ds, f->images, missing, shape322, q255, 10, &f->e), -1);
+    assert_int_equal(dataset_load(&f->ds, f->images, missing, in_of(shape322, q255), 10, &f->e), -1);
     char want[1024];
     snprintf(want, sizeof want, "%s: cannot open: No such file or directory", missing);
     assert_string_equal(f->e.msg, want);
     /* images and labels swapped */
-    assert_int_equal(dataset_load(&f->ds, f->labels, f->images, shape322, q255, 10, &f->e), -1);
+    assert_int_equal(dataset_load(&f->ds, f->labels, f->images, in_of(shape322, q255), 10, &f->e), -1);
     assert_non_null(strstr(f->e.msg, "is a label file"));
     const q_quant bad = {0.0, 0};
-    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, shape322, bad, 10, &f->e), -1);
+    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, bad), 10, &f->e), -1);
     snprintf(want, sizeof want, "%s: input scale 0 must be finite and > 0", f->images);
     assert_string_equal(f->e.msg, want);
 }
@@ -166,7 +172,7 @@ static void test_dataset_float_is_real_value_of_int8(void **state)
     write_set(f, 100, 100);
     const q_quant quants[3] = {{0.00392156862745098, -128}, {0.0123, 3}, {0.5, 100}};
     for (int k = 0; k < 3; k++) {
-        assert_int_equal(dataset_load(&f->ds, f->images, f->labels, shape322, quants[k], 0,
+        assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, quants[k]), 0,
                                       &f->e), 0);
         int32_t order[100];
         dataset_epoch_order(&f->ds, order, NULL);
@@ -194,7 +200,7 @@ static void test_dataset_fashion_mnist_quantization(void **state)
 {
     fixture *f = *state;
     write_set(f, 100, 100);
-    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, shape322, q255, 0, &f->e), 0);
+    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, q255), 0, &f->e), 0);
     float maxdiff = 0;
     for (int v = 0; v < 256; v++) {
         assert_int_equal(f->ds.q_of[v], v - 128);
@@ -211,7 +217,7 @@ static void test_dataset_batches_cover_the_set(void **state)
 {
     fixture *f = *state;
     write_set(f, 25, 25);
-    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, shape322, q255, 10, &f->e), 0);
+    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, q255), 10, &f->e), 0);
     assert_int_equal(dataset_batches(&f->ds, 8, 0), 4);
     assert_int_equal(dataset_batches(&f->ds, 8, 2), 2);
     assert_int_equal(dataset_batches(&f->ds, 8, 9), 4);
@@ -242,12 +248,12 @@ static void test_dataset_shuffle_is_seeded_permutation(void **state)
 {
     fixture *f = *state;
     write_set(f, 100, 100);
-    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, shape322, q255, 10, &f->e), 0);
+    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, q255), 10, &f->e), 0);
     int32_t a[100], b[100], c[100];
-    q_rng r1, r2, r3;
-    q_rng_seed(&r1, 9527);
-    q_rng_seed(&r2, 9527);
-    q_rng_seed(&r3, 9528);
+    rng_state r1, r2, r3;
+    rng_seed(&r1, 9527);
+    rng_seed(&r2, 9527);
+    rng_seed(&r3, 9528);
     dataset_epoch_order(&f->ds, a, &r1);
     dataset_epoch_order(&f->ds, b, &r2);
     dataset_epoch_order(&f->ds, c, &r3);
@@ -265,7 +271,7 @@ static void test_dataset_shuffle_is_seeded_permutation(void **state)
 
     /* the next epoch's order depends only on the rng state, not on the
      * previous order: a resumed run that restores the rng repeats it */
-    q_rng saved = r1;
+    rng_state saved = r1;
     dataset_epoch_order(&f->ds, a, &r1);
     dataset_epoch_order(&f->ds, b, &saved);
     assert_memory_equal(a, b, sizeof a);
@@ -289,7 +295,7 @@ static void test_dataset_fashion_mnist_test_set(void **state)
         skip();
     const q_shape s = {28, 28, 1};
     assert_int_equal(dataset_load(&f->ds, FMNIST "t10k-images-idx3-ubyte.gz",
-                                  FMNIST "t10k-labels-idx1-ubyte.gz", s, q255, 10, &f->e), 0);
+                                  FMNIST "t10k-labels-idx1-ubyte.gz", in_of(s, q255), 10, &f->e), 0);
     assert_int_equal(f->ds.n, 10000);
     assert_int_equal(f->ds.labels[0], 9);
 }

@@ -1,6 +1,6 @@
-/* Tests of fixedpoint: q_requantize against an exact rational reference
+/* Tests of fixedpoint: fxp_requantize against an exact rational reference
  * (128-bit integers, quotient and remainder, no shifts), and
- * q_quantize_multiplier against exact double identities. */
+ * fxp_quantize_multiplier against exact double identities. */
 #include <float.h>
 #include <math.h>
 #include <setjmp.h>
@@ -42,26 +42,26 @@ static long n_requant_cases;
 
 static void check_one(int32_t acc, int32_t m0, int shift)
 {
-    q_requant rq = {m0, shift};
-    int32_t got = q_requantize(acc, rq);
+    fxp_requant rq = {m0, shift};
+    int32_t got = fxp_requantize(acc, rq);
     int32_t want = ref_requantize(acc, m0, shift);
     n_requant_cases++;
     if (got != want)
-        fail_msg("q_requantize(acc=%ld, M0=%ld, shift=%d) = %ld, exact %ld", (long)acc,
+        fail_msg("fxp_requantize(acc=%ld, M0=%ld, shift=%d) = %ld, exact %ld", (long)acc,
                  (long)m0, shift, (long)got, (long)want);
 }
 
-static int32_t random_m0(q_rng *r)
+static int32_t random_m0(rng_state *r)
 {
-    return (int32_t)((1u << 30) + q_rng_below(r, 1u << 30)); /* [2^30, 2^31) */
+    return (int32_t)((1u << 30) + rng_below(r, 1u << 30)); /* [2^30, 2^31) */
 }
 
-static int32_t random_acc(q_rng *r)
+static int32_t random_acc(rng_state *r)
 {
     /* Mix magnitudes: uniform int32 values are almost all huge. */
-    uint32_t bits = q_rng_below(r, 32);
-    int64_t mag = (int64_t)(q_rng_u64(r) & ((2ull << bits) - 1)); /* < 2^(bits+1) */
-    int64_t v = q_rng_below(r, 2) ? -mag : mag;
+    uint32_t bits = rng_below(r, 32);
+    int64_t mag = (int64_t)(rng_u64(r) & ((2ull << bits) - 1)); /* < 2^(bits+1) */
+    int64_t v = rng_below(r, 2) ? -mag : mag;
     if (v > INT32_MAX)
         v = INT32_MAX;
     if (v < INT32_MIN)
@@ -74,11 +74,11 @@ static int32_t random_acc(q_rng *r)
 static void test_fixedpoint_requantize_every_shift(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 1);
+    rng_state r;
+    rng_seed(&r, 1);
     n_requant_cases = 0;
     const int32_t edge_acc[] = {INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX - 1, INT32_MAX};
-    for (int shift = Q_SHIFT_MIN; shift <= Q_SHIFT_MAX; shift++) {
+    for (int shift = FXP_SHIFT_MIN; shift <= FXP_SHIFT_MAX; shift++) {
         int32_t mults[12] = {1 << 30, (1 << 30) + 1, INT32_MAX, INT32_MAX - 1, 3 << 29};
         for (int i = 5; i < 12; i++)
             mults[i] = random_m0(&r);
@@ -107,8 +107,8 @@ static void test_fixedpoint_requantize_every_shift(void **state)
 static void test_fixedpoint_requantize_ties(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 2);
+    rng_state r;
+    rng_seed(&r, 2);
     long n = 0;
     for (int t = 1; t <= 62; t++) {
         int shift = 31 - t;
@@ -119,12 +119,12 @@ static void test_fixedpoint_requantize_ties(void **state)
                 m0 = (int32_t)(((int64_t)1 << (t - 1)) * ((1 << (31 - t)) + 1));
                 /* value ~ acc * 2^(30-t): keep acc < 2^(t+1) so it fits int32 */
                 uint32_t lim = t >= 20 ? 1u << 20 : 1u << t;
-                acc = 2 * (int64_t)q_rng_below(&r, lim) + 1;
+                acc = 2 * (int64_t)rng_below(&r, lim) + 1;
             } else {
                 m0 = 1 << 30;
                 int room = 62 - t; /* acc = odd * 2^(t-31) must fit int32 */
                 uint32_t lim = room >= 20 ? 1u << 20 : 1u << room;
-                acc = (2 * (int64_t)q_rng_below(&r, lim) + 1) * ((int64_t)1 << (t - 31));
+                acc = (2 * (int64_t)rng_below(&r, lim) + 1) * ((int64_t)1 << (t - 31));
             }
             if (i & 1)
                 acc = -acc;
@@ -137,7 +137,7 @@ static void test_fixedpoint_requantize_ties(void **state)
             int64_t want = (int64_t)fl + 1;
             if (want > INT32_MAX || want < INT32_MIN)
                 continue;
-            int32_t got = q_requantize((int32_t)acc, (q_requant){m0, shift});
+            int32_t got = fxp_requantize((int32_t)acc, (fxp_requant){m0, shift});
             if (got != want)
                 fail_msg("tie acc=%lld M0=%ld t=%d: got %ld, want %lld", (long long)acc,
                          (long)m0, t, (long)got, (long long)want);
@@ -151,44 +151,44 @@ static void test_fixedpoint_requantize_ties(void **state)
 static void test_fixedpoint_requantize_hand_cases(void **state)
 {
     (void)state;
-    q_requant half = {1 << 30, 0}, one = {1 << 30, 1};
-    assert_int_equal(q_requantize(3, half), 2);   /* 1.5 -> 2 */
-    assert_int_equal(q_requantize(-3, half), -1); /* -1.5 -> -1 */
-    assert_int_equal(q_requantize(-1, half), 0);  /* -0.5 -> 0 */
-    assert_int_equal(q_requantize(1, half), 1);   /* 0.5 -> 1 */
-    assert_int_equal(q_requantize(-4, half), -2);
-    assert_int_equal(q_requantize(INT32_MIN, half), INT32_MIN / 2);
-    assert_int_equal(q_requantize(INT32_MAX, half), 1 << 30); /* 2^30 - 0.5 -> 2^30 */
-    assert_int_equal(q_requantize(INT32_MIN, one), INT32_MIN);
-    assert_int_equal(q_requantize(INT32_MAX, one), INT32_MAX);
-    assert_int_equal(q_requantize(-7, one), -7);
+    fxp_requant half = {1 << 30, 0}, one = {1 << 30, 1};
+    assert_int_equal(fxp_requantize(3, half), 2);   /* 1.5 -> 2 */
+    assert_int_equal(fxp_requantize(-3, half), -1); /* -1.5 -> -1 */
+    assert_int_equal(fxp_requantize(-1, half), 0);  /* -0.5 -> 0 */
+    assert_int_equal(fxp_requantize(1, half), 1);   /* 0.5 -> 1 */
+    assert_int_equal(fxp_requantize(-4, half), -2);
+    assert_int_equal(fxp_requantize(INT32_MIN, half), INT32_MIN / 2);
+    assert_int_equal(fxp_requantize(INT32_MAX, half), 1 << 30); /* 2^30 - 0.5 -> 2^30 */
+    assert_int_equal(fxp_requantize(INT32_MIN, one), INT32_MIN);
+    assert_int_equal(fxp_requantize(INT32_MAX, one), INT32_MAX);
+    assert_int_equal(fxp_requantize(-7, one), -7);
     /* The largest M = (2^31 - 1) / 2 = 2^30 - 1/2: saturates both ways. */
-    q_requant big = {INT32_MAX, Q_SHIFT_MAX};
-    assert_int_equal(q_requantize(3, big), INT32_MAX);       /* 3 * 2^30 - 1.5 */
-    assert_int_equal(q_requantize(-3, big), INT32_MIN);
-    assert_int_equal(q_requantize(2, big), INT32_MAX);       /* 2^31 - 1 exactly */
-    assert_int_equal(q_requantize(-2, big), INT32_MIN + 1);  /* -2^31 + 1 exactly */
-    assert_int_equal(q_requantize(1, big), 1 << 30);         /* 2^30 - 0.5, a tie -> up */
-    assert_int_equal(q_requantize(-1, big), -(1 << 30) + 1); /* -2^30 + 0.5 -> up */
-    assert_int_equal(q_requantize(INT32_MIN, big), INT32_MIN);
-    assert_int_equal(q_requantize(0, big), 0);
+    fxp_requant big = {INT32_MAX, FXP_SHIFT_MAX};
+    assert_int_equal(fxp_requantize(3, big), INT32_MAX);       /* 3 * 2^30 - 1.5 */
+    assert_int_equal(fxp_requantize(-3, big), INT32_MIN);
+    assert_int_equal(fxp_requantize(2, big), INT32_MAX);       /* 2^31 - 1 exactly */
+    assert_int_equal(fxp_requantize(-2, big), INT32_MIN + 1);  /* -2^31 + 1 exactly */
+    assert_int_equal(fxp_requantize(1, big), 1 << 30);         /* 2^30 - 0.5, a tie -> up */
+    assert_int_equal(fxp_requantize(-1, big), -(1 << 30) + 1); /* -2^30 + 0.5 -> up */
+    assert_int_equal(fxp_requantize(INT32_MIN, big), INT32_MIN);
+    assert_int_equal(fxp_requantize(0, big), 0);
     /* Smallest M = 2^-32: INT32_MIN * 2^-32 = -1/2 rounds up to 0. */
-    q_requant tiny = {1 << 30, Q_SHIFT_MIN};
-    assert_int_equal(q_requantize(INT32_MIN, tiny), 0);
-    assert_int_equal(q_requantize(INT32_MAX, tiny), 0);
+    fxp_requant tiny = {1 << 30, FXP_SHIFT_MIN};
+    assert_int_equal(fxp_requantize(INT32_MIN, tiny), 0);
+    assert_int_equal(fxp_requantize(INT32_MAX, tiny), 0);
 }
 
 /* The {0, 0} of an underflowing ratio yields 0 for every accumulator. */
 static void test_fixedpoint_requantize_zero_multiplier(void **state)
 {
     (void)state;
-    q_requant zero;
-    assert_int_equal(q_quantize_multiplier(1e-30, &zero), 0);
+    fxp_requant zero;
+    assert_int_equal(fxp_quantize_multiplier(1e-30, &zero), 0);
     assert_int_equal(zero.multiplier, 0);
     assert_int_equal(zero.shift, 0);
     const int32_t accs[] = {INT32_MIN, -1, 0, 1, INT32_MAX};
     for (size_t i = 0; i < sizeof accs / sizeof accs[0]; i++)
-        assert_int_equal(q_requantize(accs[i], zero), 0);
+        assert_int_equal(fxp_requantize(accs[i], zero), 0);
 }
 
 static long n_qm_cases;
@@ -198,10 +198,10 @@ static long n_qm_cases;
  * exact in double), hence |M0 2^(shift-31) - m| <= 2^-31 m. */
 static void check_round_trip(double m)
 {
-    q_requant rq = {-1, -1};
+    fxp_requant rq = {-1, -1};
     n_qm_cases++;
-    if (q_quantize_multiplier(m, &rq) != 0)
-        fail_msg("q_quantize_multiplier(%a) rejected", m);
+    if (fxp_quantize_multiplier(m, &rq) != 0)
+        fail_msg("fxp_quantize_multiplier(%a) rejected", m);
     /* Below (2^31 - 1/2) 2^-63 the mantissa does not carry up to 2^-32: {0, 0}. */
     if (m < ldexp(0x1p31 - 0.5, -63)) {
         if (rq.multiplier != 0 || rq.shift != 0)
@@ -209,7 +209,7 @@ static void check_round_trip(double m)
                      (long)rq.shift);
         return;
     }
-    if (rq.multiplier < (1 << 30) || rq.shift < Q_SHIFT_MIN || rq.shift > Q_SHIFT_MAX)
+    if (rq.multiplier < (1 << 30) || rq.shift < FXP_SHIFT_MIN || rq.shift > FXP_SHIFT_MAX)
         fail_msg("m=%a: out of range {%ld,%ld}", m, (long)rq.multiplier, (long)rq.shift);
     double scaled = ldexp(m, 31 - rq.shift);
     if (fabs(scaled - rq.multiplier) > 0.5)
@@ -223,30 +223,30 @@ static void check_round_trip(double m)
 static void test_fixedpoint_quantize_multiplier_round_trip(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 3);
+    rng_state r;
+    rng_seed(&r, 3);
     n_qm_cases = 0;
     for (int i = 0; i < 200000; i++) { /* random over [2^-32, 2^30) */
-        double frac = 0.5 + ldexp((double)(q_rng_u64(&r) >> 11), -54); /* [0.5, 1) */
-        int e = -31 + (int)q_rng_below(&r, 61);                          /* [-31, 29] */
+        double frac = 0.5 + ldexp((double)(rng_u64(&r) >> 11), -54); /* [0.5, 1) */
+        int e = -31 + (int)rng_below(&r, 61);                          /* [-31, 29] */
         check_round_trip(ldexp(frac, e));
     }
     for (int k = -32; k <= 29; k++) { /* powers of two and just below */
         double p = ldexp(1.0, k);
         check_round_trip(p);
-        q_requant rq;
-        assert_int_equal(q_quantize_multiplier(p, &rq), 0);
+        fxp_requant rq;
+        assert_int_equal(fxp_quantize_multiplier(p, &rq), 0);
         assert_int_equal(rq.multiplier, 1 << 30);
         assert_int_equal(rq.shift, k + 1);
         /* just below: the mantissa rounds to 2^31 and carries into the shift */
         check_round_trip(nextafter(p, 0.0));
-        assert_int_equal(q_quantize_multiplier(nextafter(p, 0.0), &rq), 0);
+        assert_int_equal(fxp_quantize_multiplier(nextafter(p, 0.0), &rq), 0);
         assert_int_equal(rq.multiplier, 1 << 30);
         assert_int_equal(rq.shift, k + 1);
         /* (1 - 2^-31) p is the largest mantissa: M0 = 2^31 - 1 */
         /* (below 2^-32, i.e. k = -32, it underflows to {0, 0}) */
         check_round_trip(p * (1.0 - 0x1p-31));
-        assert_int_equal(q_quantize_multiplier(p * (1.0 - 0x1p-31), &rq), 0);
+        assert_int_equal(fxp_quantize_multiplier(p * (1.0 - 0x1p-31), &rq), 0);
         assert_int_equal(rq.multiplier, k > -32 ? INT32_MAX : 0);
         assert_int_equal(rq.shift, k > -32 ? k : 0);
         /* exact mantissa tie (2^31 - 1/2) rounds up, with carry */
@@ -261,28 +261,28 @@ static void test_fixedpoint_quantize_multiplier_round_trip(void **state)
 static void test_fixedpoint_quantize_multiplier_ranges(void **state)
 {
     (void)state;
-    q_requant rq;
-    assert_int_equal(q_quantize_multiplier(1.0, &rq), 0);
+    fxp_requant rq;
+    assert_int_equal(fxp_quantize_multiplier(1.0, &rq), 0);
     assert_int_equal(rq.multiplier, 1 << 30);
     assert_int_equal(rq.shift, 1);
-    assert_int_equal(q_quantize_multiplier(1.5, &rq), 0);
+    assert_int_equal(fxp_quantize_multiplier(1.5, &rq), 0);
     assert_int_equal(rq.multiplier, 3 << 29);
     assert_int_equal(rq.shift, 1);
-    assert_int_equal(q_quantize_multiplier(0x1p29, &rq), 0);
-    assert_int_equal(rq.shift, Q_SHIFT_MAX);
-    assert_int_equal(q_quantize_multiplier(0x1p30 - 0.5, &rq), 0); /* M0 = 2^31 - 1 */
+    assert_int_equal(fxp_quantize_multiplier(0x1p29, &rq), 0);
+    assert_int_equal(rq.shift, FXP_SHIFT_MAX);
+    assert_int_equal(fxp_quantize_multiplier(0x1p30 - 0.5, &rq), 0); /* M0 = 2^31 - 1 */
     assert_int_equal(rq.multiplier, INT32_MAX);
-    assert_int_equal(rq.shift, Q_SHIFT_MAX);
+    assert_int_equal(rq.shift, FXP_SHIFT_MAX);
     /* m = 2^-32 is the smallest representable; one ulp below carries to it */
-    assert_int_equal(q_quantize_multiplier(0x1p-32, &rq), 0);
+    assert_int_equal(fxp_quantize_multiplier(0x1p-32, &rq), 0);
     assert_int_equal(rq.multiplier, 1 << 30);
-    assert_int_equal(rq.shift, Q_SHIFT_MIN);
-    assert_int_equal(q_quantize_multiplier(nextafter(0x1p-32, 0), &rq), 0);
+    assert_int_equal(rq.shift, FXP_SHIFT_MIN);
+    assert_int_equal(fxp_quantize_multiplier(nextafter(0x1p-32, 0), &rq), 0);
     assert_int_equal(rq.multiplier, 1 << 30);
-    assert_int_equal(rq.shift, Q_SHIFT_MIN);
+    assert_int_equal(rq.shift, FXP_SHIFT_MIN);
     const double tiny[] = {0x1.8p-33, 0x1p-33, 1e-20, 1e-300, 5e-324};
     for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) {
-        assert_int_equal(q_quantize_multiplier(tiny[i], &rq), 0);
+        assert_int_equal(fxp_quantize_multiplier(tiny[i], &rq), 0);
         assert_int_equal(rq.multiplier, 0);
         assert_int_equal(rq.shift, 0);
         /* exact: every int32 acc times m is within (-1/2, 1/2), which rounds to 0 */
@@ -297,9 +297,9 @@ static void test_fixedpoint_quantize_multiplier_rejects(void **state)
     const double bad[] = {NAN, -NAN, INFINITY, -INFINITY, 0.0, -0.0, -1.0, -1e-40,
                           0x1p30, nextafter(0x1p30, 0), 0x1p31, 1e300, DBL_MAX};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        q_requant rq = {12345, 7};
-        if (q_quantize_multiplier(bad[i], &rq) != -1)
-            fail_msg("q_quantize_multiplier(%a) accepted", bad[i]);
+        fxp_requant rq = {12345, 7};
+        if (fxp_quantize_multiplier(bad[i], &rq) != -1)
+            fail_msg("fxp_quantize_multiplier(%a) accepted", bad[i]);
         assert_int_equal(rq.multiplier, 12345);
         assert_int_equal(rq.shift, 7);
     }
@@ -309,17 +309,17 @@ static void test_fixedpoint_quantize_multiplier_rejects(void **state)
 static void test_fixedpoint_requantize_approximates_real(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 4);
+    rng_state r;
+    rng_seed(&r, 4);
     for (int i = 0; i < 100000; i++) {
-        double m = ldexp(0.5 + 0.5 * q_rng_uniform(&r), -24 + (int)q_rng_below(&r, 26));
-        q_requant rq;
-        assert_int_equal(q_quantize_multiplier(m, &rq), 0);
-        int32_t acc = (int32_t)q_rng_below(&r, 1u << 24) - (1 << 23);
+        double m = ldexp(0.5 + 0.5 * rng_uniform(&r), -24 + (int)rng_below(&r, 26));
+        fxp_requant rq;
+        assert_int_equal(fxp_quantize_multiplier(m, &rq), 0);
+        int32_t acc = (int32_t)rng_below(&r, 1u << 24) - (1 << 23);
         long double exact = (long double)acc * m;
         if (fabsl(exact) > 2e9L)
             continue;
-        long double err = fabsl((long double)q_requantize(acc, rq) - exact);
+        long double err = fabsl((long double)fxp_requantize(acc, rq) - exact);
         if (err > 0.5L + fabsl(exact) * 0x1p-31L + 1e-9L)
             fail_msg("acc=%ld m=%a: error %Lg", (long)acc, m, err);
     }
@@ -328,18 +328,18 @@ static void test_fixedpoint_requantize_approximates_real(void **state)
 static void test_fixedpoint_saturation_helpers(void **state)
 {
     (void)state;
-    assert_int_equal(q_sat_s8(INT32_MIN), -128);
-    assert_int_equal(q_sat_s8(-129), -128);
-    assert_int_equal(q_sat_s8(-128), -128);
-    assert_int_equal(q_sat_s8(0), 0);
-    assert_int_equal(q_sat_s8(127), 127);
-    assert_int_equal(q_sat_s8(128), 127);
-    assert_int_equal(q_sat_s8(INT32_MAX), 127);
-    assert_int_equal(q_clamp_s32(5, -3, 3), 3);
-    assert_int_equal(q_clamp_s32(-5, -3, 3), -3);
-    assert_int_equal(q_clamp_s32(2, -3, 3), 2);
-    assert_int_equal(q_clamp_s32(INT32_MIN, INT32_MIN, INT32_MAX), INT32_MIN);
-    assert_int_equal(q_clamp_s32(7, 7, 7), 7);
+    assert_int_equal(fxp_sat_s8(INT32_MIN), -128);
+    assert_int_equal(fxp_sat_s8(-129), -128);
+    assert_int_equal(fxp_sat_s8(-128), -128);
+    assert_int_equal(fxp_sat_s8(0), 0);
+    assert_int_equal(fxp_sat_s8(127), 127);
+    assert_int_equal(fxp_sat_s8(128), 127);
+    assert_int_equal(fxp_sat_s8(INT32_MAX), 127);
+    assert_int_equal(fxp_clamp_s32(5, -3, 3), 3);
+    assert_int_equal(fxp_clamp_s32(-5, -3, 3), -3);
+    assert_int_equal(fxp_clamp_s32(2, -3, 3), 2);
+    assert_int_equal(fxp_clamp_s32(INT32_MIN, INT32_MIN, INT32_MAX), INT32_MIN);
+    assert_int_equal(fxp_clamp_s32(7, 7, 7), 7);
 }
 
 int main(void)

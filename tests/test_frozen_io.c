@@ -224,8 +224,8 @@ static void test_frozen_io_reads_example(void **state)
 static void test_frozen_io_round_trips_random_models(void **state)
 {
     fixture *f = *state;
-    q_rng r;
-    q_rng_seed(&r, 4242);
+    rng_state r;
+    rng_seed(&r, 4242);
     for (int n = 0; n < 200; n++) {
         random_model_opts o;
         random_model_default_opts(&o);
@@ -262,11 +262,11 @@ static void test_frozen_io_doubles_round_trip(void **state)
     /* awkward doubles: 17 digits needed, subnormal-free extremes of the allowed range, 1/255 */
     const double hard[] = {0.1 + 0.2, 1.0 / 255.0, 1e-12, 1e12, 0.0078125000000000017,
                            3.0000000000000004, 123456.78901234567, 2.2250738585072014e-8};
-    q_rng r;
-    q_rng_seed(&r, 99);
+    rng_state r;
+    rng_seed(&r, 99);
     for (int k = 0; k < 200; k++) {
-        double v = k < 8 ? hard[k] : exp2(-12.0 + 20.0 * q_rng_uniform(&r)) *
-                                           (1.0 + (double)(q_rng_u64(&r) >> 11) * 0x1p-53);
+        double v = k < 8 ? hard[k] : exp2(-12.0 + 20.0 * rng_uniform(&r)) *
+                                           (1.0 + (double)(rng_u64(&r) >> 11) * 0x1p-53);
         m.layers[6].out_q.scale = v; /* the multiplier stays 0.0625 * v / v */
         m.layers[6].w_scale[0] = v;
         if (frozen_write(f->path2, &m, &f->e))
@@ -466,12 +466,12 @@ static void test_frozen_io_rejects_binary_garbage(void **state)
                                    '\xfe', '\x80', '\x81', 'q', '\n', '\x00', '\x01'};
     expect_bad(f, "binary garbage", garbage, sizeof garbage, "t.yaml: YAML read error");
     /* random bytes: never accepted, never a crash */
-    q_rng r;
-    q_rng_seed(&r, 5);
+    rng_state r;
+    rng_seed(&r, 5);
     char buf[512];
     for (int k = 0; k < 50; k++) {
         for (size_t i = 0; i < sizeof buf; i++)
-            buf[i] = (char)q_rng_below(&r, 256);
+            buf[i] = (char)rng_below(&r, 256);
         expect_bad(f, "random bytes", buf, sizeof buf, "t.yaml");
     }
 }

@@ -35,8 +35,8 @@ static int setup(void **state)
     fixture *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
     assert_int_equal(tmpdir_make("gen", fx->dir, sizeof fx->dir), 0);
-    q_rng r;
-    q_rng_seed(&r, 11);
+    rng_state r;
+    rng_seed(&r, 11);
     random_model_opts o;
     random_model_default_opts(&o);
     o.every_op = 1;
@@ -47,7 +47,7 @@ static int setup(void **state)
     fx->inputs = malloc((size_t)(n * fx->n_inputs));
     assert_non_null(fx->inputs);
     for (int32_t i = 0; i < n * fx->n_inputs; i++)
-        fx->inputs[i] = (int8_t)(q_rng_below(&r, 256) - 128);
+        fx->inputs[i] = (int8_t)(rng_below(&r, 256) - 128);
     *state = fx;
     return 0;
 }
@@ -169,7 +169,7 @@ static void test_gen_every_op_runs_on_cortex_m(void **state)
 }
 
 /* The generated requantize() (static in every.c, so the harness includes the
- * file) against the runtime's q_requantize plus zero-point and clamp, on a
+ * file) against the runtime's fxp_requantize plus zero-point and clamp, on a
  * million random cases over every shift, both signs, the int32 extremes and
  * multipliers of 0, so that both of its paths (M < 1/2 with 32-bit tail
  * arithmetic, and larger M) are exercised. */
@@ -185,11 +185,11 @@ static const char *requant_src =
     "    for (long k = 0; k < 1000000; k++) {\n"
     "        uint32_t r = next();\n"
     "        int32_t acc = r % 8 == 0 ? (r % 16 ? INT32_MAX : INT32_MIN) : (int32_t)next() >> (next() % 32);\n"
-    "        q_requant rq = {next() % 64 ? (int32_t)(0x40000000u | (next() >> 2)) : 0,\n"
+    "        fxp_requant rq = {next() % 64 ? (int32_t)(0x40000000u | (next() >> 2)) : 0,\n"
     "                        (int32_t)(next() % 62) - 31};\n"
     "        int32_t zp = (int32_t)(next() % 256) - 128, a = (int32_t)(next() % 256) - 128,\n"
     "                b = (int32_t)(next() % 256) - 128, lo = a < b ? a : b, hi = a < b ? b : a;\n"
-    "        int64_t want = (int64_t)q_requantize(acc, rq) + zp;\n"
+    "        int64_t want = (int64_t)fxp_requantize(acc, rq) + zp;\n"
     "        want = want < lo ? lo : want > hi ? hi : want;\n"
     "        int8_t got = requantize(acc, rq.multiplier, rq.shift, zp, lo, hi);\n"
     "        big += rq.shift >= 0;\n"
@@ -206,11 +206,12 @@ static void test_gen_requantize_matches_reference(void **state)
     fixture *fx = *state;
     generate(fx);
     write_source(fx, "requant.c", requant_src);
-    int rc = gh_sh("cc -std=c99 -O2 -Iruntime -I%s -o %s/requant %s/requant.c build/libqatc.a -lm "
+    int rc = gh_sh("cc -std=c99 -O2 -Iruntime/int8 -Iruntime/common -I%s -o %s/requant %s/requant.c "
+                   "build/libqatc_int8.a -lm "
                    "&& %s/requant",
                    fx->dir, fx->dir, fx->dir, fx->dir);
     if (rc != 0)
-        fail_msg("the generated requantize differs from q_requantize (status %d) in %s", rc,
+        fail_msg("the generated requantize differs from fxp_requantize (status %d) in %s", rc,
                  fx->dir);
 }
 

@@ -503,37 +503,37 @@ static void test_gen_plan_verify_rejects_wrong_places(void **state)
 /* A random graph of convs (any earlier tensor as input), adds of equal
  * shapes, pools (2x2 tiling or overlapping, global average) and flattens;
  * channel counts vary so sizes differ. */
-static void random_graph(q_rng *r, q_model *m)
+static void random_graph(rng_state *r, q_model *m)
 {
-    model_init(m, 1 + (int32_t)q_rng_below(r, 6), 1 + (int32_t)q_rng_below(r, 6),
-               1 + (int32_t)q_rng_below(r, 4));
-    int n = 2 + (int)q_rng_below(r, 40);
+    model_init(m, 1 + (int32_t)rng_below(r, 6), 1 + (int32_t)rng_below(r, 6),
+               1 + (int32_t)rng_below(r, 4));
+    int n = 2 + (int)rng_below(r, 40);
     for (int l = 0; l < n; l++) {
         int t = l; /* tensors 0..l exist */
-        int in = q_rng_below(r, 3) ? t : (int)q_rng_below(r, (uint32_t)t + 1);
+        int in = rng_below(r, 3) ? t : (int)rng_below(r, (uint32_t)t + 1);
         q_shape s = shape_of(m, in);
-        uint32_t kind = q_rng_below(r, 10);
+        uint32_t kind = rng_below(r, 10);
         int in2 = -1;
         if (kind < 3) { /* add: find an earlier tensor of the same shape */
             for (int j = t; j >= 0 && in2 < 0; j--) {
                 q_shape s2 = shape_of(m, j);
-                if (s2.h == s.h && s2.w == s.w && s2.c == s.c && q_rng_below(r, 2))
+                if (s2.h == s.h && s2.w == s.w && s2.c == s.c && rng_below(r, 2))
                     in2 = j;
             }
         }
         if (in2 >= 0)
             add_layer(m, Q_OP_ADD, in, in2, s.h, s.w, s.c);
         else if (kind == 4 && s.h >= 2 && s.w >= 2)
-            pool(m, q_rng_below(r, 2) ? Q_OP_MAXPOOL : Q_OP_AVGPOOL, in, 2,
-                 1 + (int32_t)q_rng_below(r, 2));
+            pool(m, rng_below(r, 2) ? Q_OP_MAXPOOL : Q_OP_AVGPOOL, in, 2,
+                 1 + (int32_t)rng_below(r, 2));
         else if (kind == 5 && s.h == s.w)
             pool(m, Q_OP_AVGPOOL, in, s.h, 1);
         else if (kind == 3)
             flatten(m, in);
-        else if (s.h == 1 && s.w == 1 && q_rng_below(r, 2))
-            add_layer(m, Q_OP_LINEAR, in, -1, 1, 1, 1 + (int32_t)q_rng_below(r, 40));
+        else if (s.h == 1 && s.w == 1 && rng_below(r, 2))
+            add_layer(m, Q_OP_LINEAR, in, -1, 1, 1, 1 + (int32_t)rng_below(r, 40));
         else
-            add_layer(m, Q_OP_CONV2D, in, -1, s.h, s.w, 1 + (int32_t)q_rng_below(r, 6));
+            add_layer(m, Q_OP_CONV2D, in, -1, s.h, s.w, 1 + (int32_t)rng_below(r, 6));
     }
 }
 
@@ -542,8 +542,8 @@ static void random_graph(q_rng *r, q_model *m)
 static void test_gen_plan_random_graphs_are_safe(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 2024);
+    rng_state r;
+    rng_seed(&r, 2024);
     int inplace = 0, fused = 0;
     for (int i = 0; i < 500; i++) {
         q_model m;
@@ -571,17 +571,17 @@ static void test_gen_plan_random_graphs_are_safe(void **state)
 static void test_gen_plan_verify_catches_random_corruption(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 7);
+    rng_state r;
+    rng_seed(&r, 7);
     int caught = 0;
     for (int i = 0; i < 2000; i++) {
         q_model m;
         random_graph(&r, &m);
         plan p;
         assert_int_equal(plan_build(&m, &p, NULL), 0);
-        int t = 1 + (int)q_rng_below(&r, (uint32_t)m.n_layers);
+        int t = 1 + (int)rng_below(&r, (uint32_t)m.n_layers);
         if (p.t[t].loc == PLAN_ARENA && p.arena_size > 0) {
-            p.t[t].offset = PLAN_ALIGN * (int32_t)q_rng_below(&r, (uint32_t)p.arena_size / PLAN_ALIGN);
+            p.t[t].offset = PLAN_ALIGN * (int32_t)rng_below(&r, (uint32_t)p.arena_size / PLAN_ALIGN);
             int32_t end = p.t[t].offset + p.t[t].size;
             if (end > p.arena_size)
                 p.arena_size = (end + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;

@@ -61,8 +61,8 @@ static int n_models(void)
  * third may end with any op (not only a linear), some are per tensor. */
 static void make_model(int i, q_model *m)
 {
-    q_rng r;
-    q_rng_seed(&r, 5000 + (uint64_t)i);
+    rng_state r;
+    rng_seed(&r, 5000 + (uint64_t)i);
     random_model_opts o;
     random_model_default_opts(&o);
     o.every_op = i % 4 == 0;
@@ -91,13 +91,13 @@ static int generate(const char *dir, int i)
         fail_msg("model %d: frozen_read: %s", i, e.msg);
     q_model_free(&m);
 
-    q_rng r;
-    q_rng_seed(&r, 9000 + (uint64_t)i);
+    rng_state r;
+    rng_seed(&r, 9000 + (uint64_t)i);
     int32_t n = q_shape_size(back.in_shape);
     int8_t *in = malloc((size_t)(n * N_INPUTS));
     assert_non_null(in);
     for (int32_t k = 0; k < n * N_INPUTS; k++)
-        in[k] = (int8_t)((int32_t)q_rng_below(&r, 256) - 128);
+        in[k] = (int8_t)((int32_t)rng_below(&r, 256) - 128);
     cgen_opts o = {0};
     o.source = path;
     o.templates = gh_templates();

@@ -58,7 +58,7 @@ static void window(q_layer *l, int32_t k, int32_t stride, int32_t pad)
 /* Random int8 weights (uniform in [-127, 127]) read as He-uniform reals:
  * the bound sqrt(6 / fan_in) maps to 127, per channel scaled by 0.75..1.25;
  * biases are small reals (|b| < 0.05) in the bias scale s_in * s_w. */
-static void weights(q_rng *r, q_layer *l, int32_t out_c, int32_t fan_in,
+static void weights(rng_state *r, q_layer *l, int32_t out_c, int32_t fan_in,
                     int32_t count, double s_in)
 {
     l->out_shape.c = out_c;
@@ -68,18 +68,18 @@ static void weights(q_rng *r, q_layer *l, int32_t out_c, int32_t fan_in,
     l->w_scale = malloc((size_t)out_c * sizeof *l->w_scale);
     assert_non_null(l->weights && l->bias && l->w_scale);
     for (int32_t i = 0; i < count; i++)
-        l->weights[i] = (int8_t)((int32_t)q_rng_below(r, 255) - 127);
+        l->weights[i] = (int8_t)((int32_t)rng_below(r, 255) - 127);
     for (int32_t c = 0; c < out_c; c++) {
-        l->w_scale[c] = sqrt(6.0 / fan_in) / 127.0 * (0.75 + 0.5 * q_rng_uniform(r));
-        double b = 0.05 * (2.0 * q_rng_uniform(r) - 1.0);
+        l->w_scale[c] = sqrt(6.0 / fan_in) / 127.0 * (0.75 + 0.5 * rng_uniform(r));
+        double b = 0.05 * (2.0 * rng_uniform(r) - 1.0);
         l->bias[c] = (int32_t)lround(b / (s_in * l->w_scale[c]));
     }
 }
 
 static void build(q_model *m)
 {
-    q_rng r;
-    q_rng_seed(&r, SEED);
+    rng_state r;
+    rng_seed(&r, SEED);
     memset(m, 0, sizeof *m);
     snprintf(m->name, sizeof m->name, "fmnist_cnn");
     m->in_shape = (q_shape){28, 28, 1};
@@ -154,14 +154,14 @@ static void test_gen_reference_data_is_current(void **state)
         fail_msg("%s", e.msg);
     q8_exec *x = q8_exec_new(&back, &e);
     assert_non_null(x);
-    q_rng r;
-    q_rng_seed(&r, 1);
+    rng_state r;
+    rng_seed(&r, 1);
     int8_t in[28 * 28], out[10];
     int distinct = 0, saturated = 0;
     int8_t first[10];
     for (int k = 0; k < 8; k++) {
         for (int i = 0; i < 28 * 28; i++)
-            in[i] = (int8_t)((int32_t)q_rng_below(&r, 256) - 128);
+            in[i] = (int8_t)((int32_t)rng_below(&r, 256) - 128);
         q8_exec_run(x, in, out);
         if (k == 0)
             memcpy(first, out, sizeof first);

@@ -30,24 +30,24 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static float *rand_buf(q_rng *r, size_t n, float lo, float hi)
+static float *rand_buf(rng_state *r, size_t n, float lo, float hi)
 {
     float *p = malloc(sizeof(float) * (n ? n : 1));
     assert_non_null(p);
     for (size_t i = 0; i < n; i++)
-        p[i] = lo + (hi - lo) * q_rng_uniform(r);
+        p[i] = lo + (hi - lo) * rng_uniform(r);
     return p;
 }
 
 /* Values in [lo, hi) at least `gap` away from every kink in kinks[0..nk). */
-static float *rand_buf_away(q_rng *r, size_t n, float lo, float hi, const float *kinks, int nk,
+static float *rand_buf_away(rng_state *r, size_t n, float lo, float hi, const float *kinks, int nk,
                             float gap)
 {
     float *p = rand_buf(r, n, lo, hi);
     for (size_t i = 0; i < n; i++) {
         for (int k = 0; k < nk; k++) {
             while (fabsf(p[i] - kinks[k]) < gap) {
-                p[i] = lo + (hi - lo) * q_rng_uniform(r);
+                p[i] = lo + (hi - lo) * rng_uniform(r);
                 k = 0;
             }
         }
@@ -56,13 +56,13 @@ static float *rand_buf_away(q_rng *r, size_t n, float lo, float hi, const float 
 }
 
 /* A random permutation of {0, 1, ..., n−1} · step + offset: distinct values. */
-static float *distinct_buf(q_rng *r, size_t n, float step)
+static float *distinct_buf(rng_state *r, size_t n, float step)
 {
     int32_t *idx = malloc(sizeof(int32_t) * n);
     assert_non_null(idx);
     for (size_t i = 0; i < n; i++)
         idx[i] = (int32_t)i;
-    q_rng_shuffle(r, idx, (int32_t)n);
+    rng_shuffle(r, idx, (int32_t)n);
     float *p = malloc(sizeof(float) * n);
     assert_non_null(p);
     for (size_t i = 0; i < n; i++)
@@ -120,8 +120,8 @@ static double gc_loss(fwd_fn fwd, void *ctx, const float *r, size_t nout)
 static void gradcheck(const char *layer, gc_tensor *t, int nt, size_t nout, fwd_fn fwd,
                       bwd_fn bwd, void *ctx, float h, double tol)
 {
-    q_rng rng;
-    q_rng_seed(&rng, 77);
+    rng_state rng;
+    rng_seed(&rng, 77);
     float *r = rand_buf(&rng, nout, -1.0f, 1.0f);
     float *base[8];
     assert_true(nt <= 8);
@@ -169,7 +169,7 @@ static void gradcheck(const char *layer, gc_tensor *t, int nt, size_t nout, fwd_
 
 /* One context type for every layer under test. */
 typedef struct {
-    q_conv_shape s;
+    ly_conv_shape s;
     int b, in, outn, n, c, hw, k;
     float eps;
     float *x, *x2, *w, *bias, *gamma, *beta, *rm, *rv;
@@ -195,14 +195,14 @@ static float *zbuf(size_t n)
     return p;
 }
 
-static size_t in_size(const q_conv_shape *s) { return (size_t)s->b * s->h * s->w * s->c; }
-static size_t out_size(const q_conv_shape *s) { return (size_t)s->b * s->oh * s->ow * s->oc; }
+static size_t in_size(const ly_conv_shape *s) { return (size_t)s->b * s->h * s->w * s->c; }
+static size_t out_size(const ly_conv_shape *s) { return (size_t)s->b * s->oh * s->ow * s->oc; }
 
 /* ---- naive references (double) ------------------------------------------------ */
 
 /* out[b,oy,ox,oc] = bias + Σ w[oc,ky,kx,ic] x[b,iy,ix,ic]; dw w (KH,KW,C) when depthwise */
 static void ref_conv(double *out, const float *x, const float *w, const float *bias,
-                     const q_conv_shape *s, int depthwise)
+                     const ly_conv_shape *s, int depthwise)
 {
     for (int b = 0; b < s->b; b++)
         for (int oy = 0; oy < s->oh; oy++)
@@ -231,19 +231,19 @@ static void ref_conv(double *out, const float *x, const float *w, const float *b
 static const float *conv_fwd(void *p)
 {
     lctx *c = p;
-    q_conv2d_forward(c->out, c->x, c->w, c->bias, c->scratch, &c->s);
+    ly_conv2d_forward(c->out, c->x, c->w, c->bias, c->scratch, &c->s);
     return c->out;
 }
 static void conv_bwd(void *p, const float *dout)
 {
     lctx *c = p;
-    q_conv2d_backward(c->dx, c->dw, c->dbias, dout, c->x, c->w, c->scratch, &c->s);
+    ly_conv2d_backward(c->dx, c->dw, c->dbias, dout, c->x, c->w, c->scratch, &c->s);
 }
 
-static void conv_case(const char *name, q_conv_shape s, int with_bias)
+static void conv_case(const char *name, ly_conv_shape s, int with_bias)
 {
-    q_rng r;
-    q_rng_seed(&r, 1);
+    rng_state r;
+    rng_seed(&r, 1);
     lctx c = {.s = s};
     size_t nw = (size_t)s.oc * s.kh * s.kw * s.c;
     c.x = rand_buf(&r, in_size(&s), -1, 1);
@@ -253,7 +253,7 @@ static void conv_case(const char *name, q_conv_shape s, int with_bias)
     c.dw = zbuf(nw);
     c.dbias = with_bias ? zbuf(s.oc) : NULL;
     c.out = zbuf(out_size(&s));
-    c.scratch = zbuf(q_conv2d_scratch_floats(&s));
+    c.scratch = zbuf(ly_conv2d_scratch_floats(&s));
 
     double *want = malloc(sizeof(double) * out_size(&s));
     assert_non_null(want);
@@ -274,17 +274,17 @@ static void test_layers_conv2d_gradcheck(void **state)
 {
     (void)state;
     /* 3x3 stride 1 pad 1, non-square input */
-    conv_case("conv3x3", q_conv_shape_make(2, 5, 6, 3, 4, 3, 3, 1, 1, 1, 1), 1);
+    conv_case("conv3x3", ly_conv_shape_make(2, 5, 6, 3, 4, 3, 3, 1, 1, 1, 1), 1);
     /* stride 2, pad 1, odd sizes */
-    conv_case("conv_s2", q_conv_shape_make(2, 7, 5, 2, 3, 3, 3, 2, 2, 1, 1), 1);
+    conv_case("conv_s2", ly_conv_shape_make(2, 7, 5, 2, 3, 3, 3, 2, 2, 1, 1), 1);
     /* non-square kernel, unequal strides and pads, no bias */
-    conv_case("conv_3x2", q_conv_shape_make(3, 6, 7, 3, 5, 3, 2, 2, 1, 0, 1), 0);
+    conv_case("conv_3x2", ly_conv_shape_make(3, 6, 7, 3, 5, 3, 2, 2, 1, 0, 1), 0);
     /* 1x1 stride 1 pad 0: the path without im2col */
-    conv_case("conv1x1", q_conv_shape_make(2, 4, 3, 5, 6, 1, 1, 1, 1, 0, 0), 1);
+    conv_case("conv1x1", ly_conv_shape_make(2, 4, 3, 5, 6, 1, 1, 1, 1, 0, 0), 1);
     /* 1x1 with stride 2: im2col path */
-    conv_case("conv1x1s2", q_conv_shape_make(2, 5, 4, 3, 2, 1, 1, 2, 2, 0, 0), 1);
+    conv_case("conv1x1s2", ly_conv_shape_make(2, 5, 4, 3, 2, 1, 1, 2, 2, 0, 0), 1);
     /* 16 in, 16 out channels: the direct kernels (forward, dinp and dw) */
-    conv_case("conv_direct", q_conv_shape_make(1, 4, 3, 16, 16, 3, 3, 1, 1, 1, 1), 1);
+    conv_case("conv_direct", ly_conv_shape_make(1, 4, 3, 16, 16, 3, 3, 1, 1, 1, 1), 1);
 }
 
 /* ---- dwconv2d ----------------------------------------------------------------- */
@@ -292,19 +292,19 @@ static void test_layers_conv2d_gradcheck(void **state)
 static const float *dw_fwd(void *p)
 {
     lctx *c = p;
-    q_dwconv2d_forward(c->out, c->x, c->w, c->bias, &c->s);
+    ly_dwconv2d_forward(c->out, c->x, c->w, c->bias, &c->s);
     return c->out;
 }
 static void dw_bwd(void *p, const float *dout)
 {
     lctx *c = p;
-    q_dwconv2d_backward(c->dx, c->dw, c->dbias, dout, c->x, c->w, &c->s);
+    ly_dwconv2d_backward(c->dx, c->dw, c->dbias, dout, c->x, c->w, &c->s);
 }
 
-static void dw_case(const char *name, q_conv_shape s, int with_bias)
+static void dw_case(const char *name, ly_conv_shape s, int with_bias)
 {
-    q_rng r;
-    q_rng_seed(&r, 2);
+    rng_state r;
+    rng_seed(&r, 2);
     lctx c = {.s = s};
     size_t nw = (size_t)s.kh * s.kw * s.c;
     c.x = rand_buf(&r, in_size(&s), -1, 1);
@@ -333,11 +333,11 @@ static void dw_case(const char *name, q_conv_shape s, int with_bias)
 static void test_layers_dwconv2d_gradcheck(void **state)
 {
     (void)state;
-    dw_case("dw3x3", q_conv_shape_make(2, 5, 6, 3, 3, 3, 3, 1, 1, 1, 1), 1);
-    dw_case("dw_s2", q_conv_shape_make(2, 7, 6, 5, 5, 3, 3, 2, 2, 1, 1), 1);
-    dw_case("dw_2x3", q_conv_shape_make(3, 5, 6, 4, 4, 2, 3, 1, 2, 1, 0), 0);
+    dw_case("dw3x3", ly_conv_shape_make(2, 5, 6, 3, 3, 3, 3, 1, 1, 1, 1), 1);
+    dw_case("dw_s2", ly_conv_shape_make(2, 7, 6, 5, 5, 3, 3, 2, 2, 1, 1), 1);
+    dw_case("dw_2x3", ly_conv_shape_make(3, 5, 6, 4, 4, 2, 3, 1, 2, 1, 0), 0);
     /* more channels than one accumulator chunk (64) */
-    dw_case("dw_c70", q_conv_shape_make(1, 3, 3, 70, 70, 3, 3, 1, 1, 1, 1), 1);
+    dw_case("dw_c70", ly_conv_shape_make(1, 3, 3, 70, 70, 3, 3, 1, 1, 1, 1), 1);
 }
 
 /* ---- linear ------------------------------------------------------------------- */
@@ -345,20 +345,20 @@ static void test_layers_dwconv2d_gradcheck(void **state)
 static const float *lin_fwd(void *p)
 {
     lctx *c = p;
-    q_linear_forward(c->out, c->x, c->w, c->bias, c->b, c->in, c->outn);
+    ly_linear_forward(c->out, c->x, c->w, c->bias, c->b, c->in, c->outn);
     return c->out;
 }
 static void lin_bwd(void *p, const float *dout)
 {
     lctx *c = p;
-    q_linear_backward(c->dx, c->dw, c->dbias, dout, c->x, c->w, c->b, c->in, c->outn);
+    ly_linear_backward(c->dx, c->dw, c->dbias, dout, c->x, c->w, c->b, c->in, c->outn);
 }
 
 static void test_layers_linear_gradcheck(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 3);
+    rng_state r;
+    rng_seed(&r, 3);
     lctx c = {.b = 3, .in = 7, .outn = 5};
     c.x = rand_buf(&r, 21, -1, 1);
     c.w = rand_buf(&r, 35, -1, 1);
@@ -391,33 +391,33 @@ static void test_layers_linear_gradcheck(void **state)
 static const float *bn_train_fwd(void *p)
 {
     lctx *c = p;
-    q_batchnorm_train_forward(c->out, c->mean, c->rstd, NULL, NULL, c->x, c->gamma, c->beta,
+    ly_batchnorm_train_forward(c->out, c->mean, c->rstd, NULL, NULL, c->x, c->gamma, c->beta,
                               c->n, c->c, c->eps, 0.1f);
     return c->out;
 }
 static void bn_train_bwd(void *p, const float *dout)
 {
     lctx *c = p;
-    q_batchnorm_train_backward(c->dx, c->dgamma, c->dbeta, dout, c->x, c->mean, c->rstd,
+    ly_batchnorm_train_backward(c->dx, c->dgamma, c->dbeta, dout, c->x, c->mean, c->rstd,
                                c->gamma, c->n, c->c);
 }
 static const float *bn_eval_fwd(void *p)
 {
     lctx *c = p;
-    q_batchnorm_eval_forward(c->out, c->x, c->gamma, c->beta, c->rm, c->rv, c->n, c->c, c->eps);
+    ly_batchnorm_eval_forward(c->out, c->x, c->gamma, c->beta, c->rm, c->rv, c->n, c->c, c->eps);
     return c->out;
 }
 static void bn_eval_bwd(void *p, const float *dout)
 {
     lctx *c = p;
-    q_batchnorm_eval_backward(c->dx, c->dgamma, c->dbeta, dout, c->x, c->gamma, c->rm, c->rv,
+    ly_batchnorm_eval_backward(c->dx, c->dgamma, c->dbeta, dout, c->x, c->gamma, c->rm, c->rv,
                               c->n, c->c, c->eps);
 }
 
 static void bn_setup(lctx *c, int n, int ch, uint64_t seed)
 {
-    q_rng r;
-    q_rng_seed(&r, seed);
+    rng_state r;
+    rng_seed(&r, seed);
     c->n = n;
     c->c = ch;
     c->eps = 1e-5f;
@@ -477,7 +477,7 @@ static void test_layers_batchnorm_train_forward_stats(void **state)
     /* one channel, N = 4: x = 1, 2, 3, 6: mean 3, biased var 3.5, unbiased 14/3 */
     float x[4] = {1, 2, 3, 6}, out[4], mean, rstd, g = 2.0f, bt = 0.5f;
     float rm = 1.0f, rv = 2.0f;
-    q_batchnorm_train_forward(out, &mean, &rstd, &rm, &rv, x, &g, &bt, 4, 1, 1e-5f, 0.1f);
+    ly_batchnorm_train_forward(out, &mean, &rstd, &rm, &rv, x, &g, &bt, 4, 1, 1e-5f, 0.1f);
     double r = 1.0 / sqrt(3.5 + 1e-5);
     double want_out[4] = {2 * (-2) * r + 0.5, 2 * (-1) * r + 0.5, 0.5, 2 * 3 * r + 0.5};
     expect_close("bn_train out", out, want_out, 4, 1e-6);
@@ -491,7 +491,7 @@ static void test_layers_batchnorm_train_forward_stats(void **state)
     float *rm2 = zbuf(70), *rv2 = zbuf(70);
     for (int ch = 0; ch < 70; ch++)
         rv2[ch] = 1.0f;
-    q_batchnorm_train_forward(c.out, c.mean, c.rstd, rm2, rv2, c.x, c.gamma, c.beta, 50, 70,
+    ly_batchnorm_train_forward(c.out, c.mean, c.rstd, rm2, rv2, c.x, c.gamma, c.beta, 50, 70,
                               c.eps, 0.1f);
     double *want = malloc(sizeof(double) * 50 * 70), wrv[70];
     assert_non_null(want);
@@ -512,7 +512,7 @@ static void test_layers_batchnorm_train_forward_stats(void **state)
     /* a mean 1e6 times the spread: the shifted one-pass sums keep the variance */
     float big[6] = {10000.0f, 10000.01f, 9999.99f, 10000.02f, 9999.98f, 10000.0f};
     float bout[6], bmean, brstd, one = 1.0f, zero = 0.0f;
-    q_batchnorm_train_forward(bout, &bmean, &brstd, NULL, NULL, big, &one, &zero, 6, 1, 0.0f, 0.1f);
+    ly_batchnorm_train_forward(bout, &bmean, &brstd, NULL, NULL, big, &one, &zero, 6, 1, 0.0f, 0.1f);
     double bs = 0, bss = 0;
     for (int i = 0; i < 6; i++)
         bs += big[i];
@@ -533,29 +533,29 @@ static void test_layers_batchnorm_train_forward_stats(void **state)
 static const float *relu_fwd(void *p)
 {
     lctx *c = p;
-    q_relu_forward(c->out, c->x, (size_t)c->n);
+    ly_relu_forward(c->out, c->x, (size_t)c->n);
     return c->out;
 }
 static void relu_bwd(void *p, const float *dout)
 {
     lctx *c = p;
-    q_relu_backward(c->dx, dout, c->out, (size_t)c->n);
+    ly_relu_backward(c->dx, dout, c->out, (size_t)c->n);
 }
 static const float *relu6_fwd(void *p)
 {
     lctx *c = p;
-    q_relu6_forward(c->out, c->x, (size_t)c->n);
+    ly_relu6_forward(c->out, c->x, (size_t)c->n);
     return c->out;
 }
 static void relu6_bwd(void *p, const float *dout)
 {
     lctx *c = p;
-    q_relu6_backward(c->dx, dout, c->out, (size_t)c->n);
+    ly_relu6_backward(c->dx, dout, c->out, (size_t)c->n);
 }
 
 /* The fused batch-norm entry points against the plain ones, bit for bit:
- * q_batchnorm_train_stats = the statistics of q_batchnorm_train_forward;
- * q_batchnorm_*_backward_set(mask) = mask applied to dout, then the plain
+ * ly_batchnorm_train_stats = the statistics of ly_batchnorm_train_forward;
+ * ly_batchnorm_*_backward_set(mask) = mask applied to dout, then the plain
  * backward into zeros (in place too, dinp == dout), and with the rescale =
  * that result times the scale, with the dot product to double rounding. 70
  * channels: a full and a partial chunk. */
@@ -563,15 +563,15 @@ static void test_layers_batchnorm_fused_entry_points(void **state)
 {
     (void)state;
     enum { N = 480, C = 70 }; /* N·C above the size that runs in parallel */
-    q_rng r;
-    q_rng_seed(&r, 22);
+    rng_state r;
+    rng_seed(&r, 22);
     float *x = rand_buf(&r, N * C, -2, 3), *dout = rand_buf(&r, N * C, -1, 1);
     float *g = rand_buf(&r, C, 0.5f, 1.5f), *bt = rand_buf(&r, C, -1, 1);
     float *rv = rand_buf(&r, C, 0.5f, 2.0f), *rm = rand_buf(&r, C, -1, 1);
     uint8_t mask[N * C];
     float *masked = zbuf(N * C);
     for (int i = 0; i < N * C; i++) {
-        mask[i] = (uint8_t)(q_rng_below(&r, 3) != 0);
+        mask[i] = (uint8_t)(rng_below(&r, 3) != 0);
         masked[i] = mask[i] ? dout[i] : 0.0f;
     }
     /* statistics */
@@ -581,23 +581,23 @@ static void test_layers_batchnorm_fused_entry_points(void **state)
     memcpy(rv1, rv, sizeof rv1);
     memcpy(rm2, rm, sizeof rm2);
     memcpy(rv2, rv, sizeof rv2);
-    q_batchnorm_train_forward(out, mean, rstd, rm1, rv1, x, g, bt, N, C, 1e-5f, 0.1f);
-    q_batchnorm_train_stats(mean2, rstd2, rm2, rv2, x, N, C, 1e-5f, 0.1f);
+    ly_batchnorm_train_forward(out, mean, rstd, rm1, rv1, x, g, bt, N, C, 1e-5f, 0.1f);
+    ly_batchnorm_train_stats(mean2, rstd2, rm2, rv2, x, N, C, 1e-5f, 0.1f);
     assert_memory_equal(mean, mean2, sizeof mean);
     assert_memory_equal(rstd, rstd2, sizeof rstd);
     assert_memory_equal(rm1, rm2, sizeof rm1);
     assert_memory_equal(rv1, rv2, sizeof rv1);
     /* train backward: plain (into zeros) vs set, separate and in place */
     float *want = zbuf(N * C + 2 * C), *got = zbuf(N * C + 2 * C), *inplace = zbuf(N * C);
-    q_batchnorm_train_backward(want, want + N * C, want + N * C + C, masked, x, mean, rstd, g,
+    ly_batchnorm_train_backward(want, want + N * C, want + N * C + C, masked, x, mean, rstd, g,
                                N, C);
     for (int i = 0; i < N * C; i++)
         got[i] = NAN; /* written, never read */
-    q_batchnorm_train_backward_set(got, got + N * C, got + N * C + C, dout, mask, x, mean, rstd,
+    ly_batchnorm_train_backward_set(got, got + N * C, got + N * C + C, dout, mask, x, mean, rstd,
                                    g, NULL, NULL, N, C);
     assert_memory_equal(want, got, sizeof(float) * (N * C + 2 * C));
     memcpy(inplace, dout, sizeof(float) * N * C);
-    q_batchnorm_train_backward_set(inplace, NULL, NULL, inplace, mask, x, mean, rstd, g, NULL,
+    ly_batchnorm_train_backward_set(inplace, NULL, NULL, inplace, mask, x, mean, rstd, g, NULL,
                                    NULL, N, C);
     assert_memory_equal(want, inplace, sizeof(float) * N * C);
     /* with the rescale: dinp = v · s bit for bit; dot = Σ_rows v · x in double
@@ -609,7 +609,7 @@ static void test_layers_batchnorm_fused_entry_points(void **state)
         for (int i = 0; i < N; i++)
             wdot[ch] += (double)want[i * C + ch] * (double)x[i * C + ch];
     }
-    q_batchnorm_train_backward_set(scaled, NULL, NULL, dout, mask, x, mean, rstd, g, sc, dot, N,
+    ly_batchnorm_train_backward_set(scaled, NULL, NULL, dout, mask, x, mean, rstd, g, sc, dot, N,
                                    C);
     for (int ch = 0; ch < C; ch++)
         assert_true(fabs(dot[ch] - wdot[ch]) <= 1e-12 * fmax(1.0, fabs(wdot[ch])));
@@ -620,10 +620,10 @@ static void test_layers_batchnorm_fused_entry_points(void **state)
     float *s1 = zbuf(N * C), *s3 = zbuf(N * C);
     int saved = omp_get_max_threads();
     omp_set_num_threads(1);
-    q_batchnorm_train_backward_set(s1, NULL, NULL, dout, mask, x, mean, rstd, g, sc, dot1, N,
+    ly_batchnorm_train_backward_set(s1, NULL, NULL, dout, mask, x, mean, rstd, g, sc, dot1, N,
                                    C);
     omp_set_num_threads(3);
-    q_batchnorm_train_backward_set(s3, NULL, NULL, dout, mask, x, mean, rstd, g, sc, dot3, N,
+    ly_batchnorm_train_backward_set(s3, NULL, NULL, dout, mask, x, mean, rstd, g, sc, dot3, N,
                                    C);
     omp_set_num_threads(saved);
     assert_memory_equal(dot1, dot3, sizeof dot1);
@@ -633,11 +633,11 @@ static void test_layers_batchnorm_fused_entry_points(void **state)
     /* eval backward */
     memset(want, 0, sizeof(float) * (N * C + 2 * C));
     memset(got, 0, sizeof(float) * (N * C + 2 * C));
-    q_batchnorm_eval_backward(want, want + N * C, want + N * C + C, masked, x, g, rm, rv, N, C,
+    ly_batchnorm_eval_backward(want, want + N * C, want + N * C + C, masked, x, g, rm, rv, N, C,
                               1e-5f);
     for (int i = 0; i < N * C; i++)
         got[i] = NAN;
-    q_batchnorm_eval_backward_set(got, got + N * C, got + N * C + C, dout, mask, x, g, rm, rv,
+    ly_batchnorm_eval_backward_set(got, got + N * C, got + N * C + C, dout, mask, x, g, rm, rv,
                                   NULL, NULL, N, C, 1e-5f);
     assert_memory_equal(want, got, sizeof(float) * (N * C + 2 * C));
     for (int ch = 0; ch < C; ch++) {
@@ -645,7 +645,7 @@ static void test_layers_batchnorm_fused_entry_points(void **state)
         for (int i = 0; i < N; i++)
             wdot[ch] += (double)want[i * C + ch] * (double)x[i * C + ch];
     }
-    q_batchnorm_eval_backward_set(scaled, NULL, NULL, dout, mask, x, g, rm, rv, sc, dot, N, C,
+    ly_batchnorm_eval_backward_set(scaled, NULL, NULL, dout, mask, x, g, rm, rv, sc, dot, N, C,
                                   1e-5f);
     for (int ch = 0; ch < C; ch++)
         assert_true(fabs(dot[ch] - wdot[ch]) <= 1e-12 * fmax(1.0, fabs(wdot[ch])));
@@ -669,8 +669,8 @@ static void test_layers_batchnorm_fused_entry_points(void **state)
 static void test_layers_relu_gradcheck(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 9);
+    rng_state r;
+    rng_seed(&r, 9);
     const float kinks[2] = {0.0f, 6.0f};
     lctx c = {.n = 200};
     c.x = rand_buf_away(&r, 200, -3, 3, kinks, 1, 0.05f);
@@ -685,14 +685,14 @@ static void test_layers_relu_gradcheck(void **state)
 
     /* values and the gradient exactly at the kinks (0 at 0 and at 6), in place */
     float v[6] = {-1.0f, 0.0f, 0.5f, 6.0f, 7.0f, 5.5f}, dv[6] = {0}, one[6] = {1, 1, 1, 1, 1, 1};
-    q_relu6_forward(v, v, 6);
-    q_relu6_backward(dv, one, v, 6);
+    ly_relu6_forward(v, v, 6);
+    ly_relu6_backward(dv, one, v, 6);
     double want_v[6] = {0, 0, 0.5, 6, 6, 5.5}, want_dv[6] = {0, 0, 1, 0, 0, 1};
     expect_close("relu6 in place values", v, want_v, 6, 0);
     expect_close("relu6 kink gradients", dv, want_dv, 6, 0);
     float u[3] = {-1.0f, 0.0f, 2.0f}, du[3] = {0};
-    q_relu_forward(u, u, 3);
-    q_relu_backward(du, one, u, 3);
+    ly_relu_forward(u, u, 3);
+    ly_relu_backward(du, one, u, 3);
     double want_u[3] = {0, 0, 2}, want_du[3] = {0, 0, 1};
     expect_close("relu in place values", u, want_u, 3, 0);
     expect_close("relu kink gradients", du, want_du, 3, 0);
@@ -704,30 +704,30 @@ static void test_layers_relu_gradcheck(void **state)
 static const float *maxpool_fwd(void *p)
 {
     lctx *c = p;
-    q_maxpool_forward(c->out, c->x, &c->s);
+    ly_maxpool_forward(c->out, c->x, &c->s);
     return c->out;
 }
 static void maxpool_bwd(void *p, const float *dout)
 {
     lctx *c = p;
-    q_maxpool_backward(c->dx, dout, c->x, &c->s);
+    ly_maxpool_backward(c->dx, dout, c->x, &c->s);
 }
 static const float *avgpool_fwd(void *p)
 {
     lctx *c = p;
-    q_avgpool_forward(c->out, c->x, &c->s);
+    ly_avgpool_forward(c->out, c->x, &c->s);
     return c->out;
 }
 static void avgpool_bwd(void *p, const float *dout)
 {
     lctx *c = p;
-    q_avgpool_backward(c->dx, dout, &c->s);
+    ly_avgpool_backward(c->dx, dout, &c->s);
 }
 
-static void pool_case(const char *name, q_conv_shape s, int is_max)
+static void pool_case(const char *name, ly_conv_shape s, int is_max)
 {
-    q_rng r;
-    q_rng_seed(&r, 10);
+    rng_state r;
+    rng_seed(&r, 10);
     lctx c = {.s = s};
     /* distinct values 0.05 apart: no ties within 2h */
     c.x = distinct_buf(&r, in_size(&s), 0.05f);
@@ -763,35 +763,35 @@ static void pool_case(const char *name, q_conv_shape s, int is_max)
 static void test_layers_pool_gradcheck(void **state)
 {
     (void)state;
-    pool_case("maxpool2", q_conv_shape_make(2, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0), 1);
-    pool_case("maxpool3s2", q_conv_shape_make(2, 7, 5, 3, 3, 3, 3, 2, 2, 0, 0), 1);
-    pool_case("maxpool2x3", q_conv_shape_make(2, 5, 7, 2, 2, 2, 3, 1, 2, 0, 0), 1);
+    pool_case("maxpool2", ly_conv_shape_make(2, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0), 1);
+    pool_case("maxpool3s2", ly_conv_shape_make(2, 7, 5, 3, 3, 3, 3, 2, 2, 0, 0), 1);
+    pool_case("maxpool2x3", ly_conv_shape_make(2, 5, 7, 2, 2, 2, 3, 1, 2, 0, 0), 1);
     /* 16 and 32 channels: the whole-vector path, overlapping windows too */
-    pool_case("maxpool2_c16", q_conv_shape_make(2, 5, 4, 16, 16, 2, 2, 2, 2, 0, 0), 1);
-    pool_case("maxpool3s2_c32", q_conv_shape_make(1, 5, 5, 32, 32, 3, 3, 2, 2, 0, 0), 1);
-    pool_case("avgpool2", q_conv_shape_make(2, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0), 0);
-    pool_case("avgpool3x2", q_conv_shape_make(2, 5, 7, 3, 3, 3, 2, 1, 2, 0, 0), 0);
+    pool_case("maxpool2_c16", ly_conv_shape_make(2, 5, 4, 16, 16, 2, 2, 2, 2, 0, 0), 1);
+    pool_case("maxpool3s2_c32", ly_conv_shape_make(1, 5, 5, 32, 32, 3, 3, 2, 2, 0, 0), 1);
+    pool_case("avgpool2", ly_conv_shape_make(2, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0), 0);
+    pool_case("avgpool3x2", ly_conv_shape_make(2, 5, 7, 3, 3, 3, 2, 1, 2, 0, 0), 0);
 }
 
 /* Ties: the whole gradient goes to the first maximal element (ky, then kx). */
 static void test_layers_maxpool_ties_first(void **state)
 {
     (void)state;
-    q_conv_shape s = q_conv_shape_make(1, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0);
+    ly_conv_shape s = ly_conv_shape_make(1, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0);
     /* channel 0: all equal -> (0,0); channel 1: max 3 at (0,1) and (1,0) -> (0,1) */
     float x[8] = {1, 0, 1, 3, 1, 3, 1, 2}, out[2], dx[8] = {0}, dout[2] = {5, 7};
-    q_maxpool_forward(out, x, &s);
-    q_maxpool_backward(dx, dout, x, &s);
+    ly_maxpool_forward(out, x, &s);
+    ly_maxpool_backward(dx, dout, x, &s);
     double want_out[2] = {1, 3}, want_dx[8] = {5, 0, 0, 7, 0, 0, 0, 0};
     expect_close("maxpool ties out", out, want_out, 2, 0);
     expect_close("maxpool ties dinp", dx, want_dx, 8, 0);
     /* the same two channels in lanes 0 and 1 of 16 (the whole-vector path) */
-    q_conv_shape v = q_conv_shape_make(1, 2, 2, 16, 16, 2, 2, 2, 2, 0, 0);
+    ly_conv_shape v = ly_conv_shape_make(1, 2, 2, 16, 16, 2, 2, 2, 2, 0, 0);
     float xv[64] = {0}, outv[16], dxv[64] = {0}, doutv[16] = {5, 7};
     for (int p = 0; p < 4; p++)
         xv[p * 16] = x[p * 2], xv[p * 16 + 1] = x[p * 2 + 1];
-    q_maxpool_forward(outv, xv, &v);
-    q_maxpool_backward(dxv, doutv, xv, &v);
+    ly_maxpool_forward(outv, xv, &v);
+    ly_maxpool_backward(dxv, doutv, xv, &v);
     assert_true(outv[0] == 1 && outv[1] == 3);
     for (int p = 0; p < 4; p++) {
         assert_true(dxv[p * 16] == want_dx[p * 2]);
@@ -802,32 +802,32 @@ static void test_layers_maxpool_ties_first(void **state)
 static const float *gap_fwd(void *p)
 {
     lctx *c = p;
-    q_global_avgpool_forward(c->out, c->x, c->b, c->hw, c->c);
+    ly_global_avgpool_forward(c->out, c->x, c->b, c->hw, c->c);
     return c->out;
 }
 static void gap_bwd(void *p, const float *dout)
 {
     lctx *c = p;
-    q_global_avgpool_backward(c->dx, dout, c->b, c->hw, c->c);
+    ly_global_avgpool_backward(c->dx, dout, c->b, c->hw, c->c);
 }
 
-/* q_maxpool_backward_set = q_maxpool_backward into zeros, bit for bit, over
+/* ly_maxpool_backward_set = ly_maxpool_backward into zeros, bit for bit, over
  * every element (dinp starts NaN): windows that tile the input, leave a
  * border uncovered (odd size), or leave gaps (stride > kernel); ties (values
  * on a coarse grid) included. */
 static void test_layers_maxpool_backward_set(void **state)
 {
     (void)state;
-    const q_conv_shape shapes[] = {
-        q_conv_shape_make(3, 6, 4, 16, 16, 2, 2, 2, 2, 0, 0),
-        q_conv_shape_make(2, 7, 5, 70, 70, 2, 2, 2, 2, 0, 0),
-        q_conv_shape_make(2, 8, 7, 3, 3, 2, 2, 3, 3, 0, 0),
-        q_conv_shape_make(1, 7, 7, 5, 5, 3, 2, 3, 2, 0, 0),
+    const ly_conv_shape shapes[] = {
+        ly_conv_shape_make(3, 6, 4, 16, 16, 2, 2, 2, 2, 0, 0),
+        ly_conv_shape_make(2, 7, 5, 70, 70, 2, 2, 2, 2, 0, 0),
+        ly_conv_shape_make(2, 8, 7, 3, 3, 2, 2, 3, 3, 0, 0),
+        ly_conv_shape_make(1, 7, 7, 5, 5, 3, 2, 3, 2, 0, 0),
     };
-    q_rng r;
-    q_rng_seed(&r, 23);
+    rng_state r;
+    rng_seed(&r, 23);
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        const q_conv_shape *s = &shapes[i];
+        const ly_conv_shape *s = &shapes[i];
         size_t nx = in_size(s), ny = out_size(s);
         float *x = rand_buf(&r, nx, -1, 1), *dout = rand_buf(&r, ny, -1, 1);
         for (size_t j = 0; j < nx; j++)
@@ -836,8 +836,8 @@ static void test_layers_maxpool_backward_set(void **state)
         assert_non_null(got);
         for (size_t j = 0; j < nx; j++)
             got[j] = NAN;
-        q_maxpool_backward(want, dout, x, s);
-        q_maxpool_backward_set(got, dout, x, s);
+        ly_maxpool_backward(want, dout, x, s);
+        ly_maxpool_backward_set(got, dout, x, s);
         assert_memory_equal(want, got, sizeof(float) * nx);
         free(x);
         free(dout);
@@ -849,8 +849,8 @@ static void test_layers_maxpool_backward_set(void **state)
 static void test_layers_global_avgpool_gradcheck(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 11);
+    rng_state r;
+    rng_seed(&r, 11);
     lctx c = {.b = 3, .hw = 5 * 4, .c = 6};
     size_t n = 3 * 20 * 6;
     c.x = rand_buf(&r, n, -1, 1);
@@ -868,8 +868,8 @@ static void test_layers_global_avgpool_gradcheck(void **state)
     expect_close("global avgpool forward", c.out, want, 18, 1e-6);
     /* the same as an avgpool with kernel (H, W) */
     float out2[18];
-    q_conv_shape s = q_conv_shape_make(3, 5, 4, 6, 6, 5, 4, 1, 1, 0, 0);
-    q_avgpool_forward(out2, c.x, &s);
+    ly_conv_shape s = ly_conv_shape_make(3, 5, 4, 6, 6, 5, 4, 1, 1, 0, 0);
+    ly_avgpool_forward(out2, c.x, &s);
     expect_close("avgpool kernel=(H,W) == global", out2, want, 18, 1e-6);
     gc_tensor t[1] = {{"inp", c.x, c.dx, n}};
     gradcheck("gavgpool", t, 1, 18, gap_fwd, gap_bwd, &c, 1e-2f, GC_TOL);
@@ -881,20 +881,20 @@ static void test_layers_global_avgpool_gradcheck(void **state)
 static const float *add_fwd(void *p)
 {
     lctx *c = p;
-    q_add_forward(c->out, c->x, c->x2, (size_t)c->n);
+    ly_add_forward(c->out, c->x, c->x2, (size_t)c->n);
     return c->out;
 }
 static void add_bwd(void *p, const float *dout)
 {
     lctx *c = p;
-    q_add_backward(c->dx, c->dx2, dout, (size_t)c->n);
+    ly_add_backward(c->dx, c->dx2, dout, (size_t)c->n);
 }
 
 static void test_layers_add_gradcheck(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 12);
+    rng_state r;
+    rng_seed(&r, 12);
     lctx c = {.n = 60};
     c.x = rand_buf(&r, 60, -1, 1);
     c.x2 = rand_buf(&r, 60, -1, 1);
@@ -905,8 +905,8 @@ static void test_layers_add_gradcheck(void **state)
     gradcheck("add", t, 2, 60, add_fwd, add_bwd, &c, 1e-2f, GC_TOL);
     /* x + x: both gradients into one buffer give 2·dout */
     float x[3] = {1, 2, 3}, dx[3] = {0}, dout[3] = {1, -2, 0.5f}, out[3];
-    q_add_forward(out, x, x, 3);
-    q_add_backward(dx, dx, dout, 3);
+    ly_add_forward(out, x, x, 3);
+    ly_add_backward(dx, dx, dout, 3);
     double want[3] = {2, -4, 1};
     expect_close("add x+x gradient", dx, want, 3, 0);
     lctx_free(&c);
@@ -917,13 +917,13 @@ static void test_layers_add_gradcheck(void **state)
 static const float *xent_fwd(void *p)
 {
     lctx *c = p;
-    c->out[0] = q_softmax_xent(NULL, c->x, c->labels, c->b, c->k);
+    c->out[0] = ly_softmax_xent(NULL, c->x, c->labels, c->b, c->k);
     return c->out;
 }
 static void xent_bwd(void *p, const float *dout)
 {
     lctx *c = p;
-    q_softmax_xent(c->tmp, c->x, c->labels, c->b, c->k);
+    ly_softmax_xent(c->tmp, c->x, c->labels, c->b, c->k);
     for (int i = 0; i < c->b * c->k; i++)
         c->dx[i] += dout[0] * c->tmp[i];
 }
@@ -935,7 +935,7 @@ static void test_layers_softmax_xent(void **state)
      * logits (2, 2) for label 0: p = (1/2, 1/2), loss = ln 2. Mean of the two. */
     float lg[4] = {0.0f, (float)log(3.0), 2.0f, 2.0f}, d[4];
     int32_t lb[2] = {1, 0};
-    float loss = q_softmax_xent(d, lg, lb, 2, 2);
+    float loss = ly_softmax_xent(d, lg, lb, 2, 2);
     double want_loss[1] = {(log(4.0 / 3.0) + log(2.0)) / 2};
     expect_close("xent loss hand case", &loss, want_loss, 1, 1e-6);
     double want_d[4] = {0.25 / 2, (0.75 - 1) / 2, (0.5 - 1) / 2, 0.5 / 2};
@@ -943,13 +943,13 @@ static void test_layers_softmax_xent(void **state)
     /* in place, large logits stay finite */
     float big[3] = {1000.0f, 0.0f, -1000.0f};
     int32_t l0 = 0;
-    loss = q_softmax_xent(big, big, &l0, 1, 3);
+    loss = ly_softmax_xent(big, big, &l0, 1, 3);
     double want_big[3] = {0, 0, 0}, want_bl[1] = {0};
     expect_close("xent large logits loss", &loss, want_bl, 1, 1e-6);
     expect_close("xent large logits in place", big, want_big, 3, 1e-6);
 
-    q_rng r;
-    q_rng_seed(&r, 13);
+    rng_state r;
+    rng_seed(&r, 13);
     lctx c = {.b = 4, .k = 6};
     c.x = rand_buf(&r, 24, -3, 3);
     c.dx = zbuf(24);
@@ -958,7 +958,7 @@ static void test_layers_softmax_xent(void **state)
     c.labels = malloc(sizeof(int32_t) * 4);
     assert_non_null(c.labels);
     for (int i = 0; i < 4; i++)
-        c.labels[i] = (int32_t)q_rng_below(&r, 6);
+        c.labels[i] = (int32_t)rng_below(&r, 6);
     gc_tensor t[1] = {{"logits", c.x, c.dx, 24}};
     gradcheck("xent", t, 1, 1, xent_fwd, xent_bwd, &c, 1e-2f, GC_TOL);
     lctx_free(&c);
@@ -968,9 +968,9 @@ static void test_layers_argmax_lowest_tie(void **state)
 {
     (void)state;
     float x[5] = {1, 3, 2, 3, -1};
-    assert_int_equal(q_argmax(x, 5), 1);
+    assert_int_equal(ly_argmax(x, 5), 1);
     float y[1] = {-5};
-    assert_int_equal(q_argmax(y, 1), 0);
+    assert_int_equal(ly_argmax(y, 1), 0);
 }
 
 /* ---- He init ------------------------------------------------------------------ */
@@ -980,11 +980,11 @@ static void test_layers_he_init(void **state)
     (void)state;
     size_t n = 200000;
     float *w = zbuf(n), *w2 = zbuf(n);
-    q_rng r;
-    q_rng_seed(&r, 14);
-    q_he_init(w, n, 72, &r);
-    q_rng_seed(&r, 14);
-    q_he_init(w2, n, 72, &r);
+    rng_state r;
+    rng_seed(&r, 14);
+    ly_he_init(w, n, 72, &r);
+    rng_seed(&r, 14);
+    ly_he_init(w2, n, 72, &r);
     assert_memory_equal(w, w2, sizeof(float) * n);
     double s = 0, ss = 0;
     for (size_t i = 0; i < n; i++) {
@@ -1007,11 +1007,11 @@ static void test_layers_uniform_init(void **state)
     (void)state;
     size_t n = 200000;
     float *w = zbuf(n), *w2 = zbuf(n);
-    q_rng r;
-    q_rng_seed(&r, 15);
-    q_uniform_init(w, n, 144, &r);
-    q_rng_seed(&r, 15);
-    q_uniform_init(w2, n, 144, &r);
+    rng_state r;
+    rng_seed(&r, 15);
+    ly_uniform_init(w, n, 144, &r);
+    rng_seed(&r, 15);
+    ly_uniform_init(w2, n, 144, &r);
     assert_memory_equal(w, w2, sizeof(float) * n);
     double b = 1.0 / 12, s = 0, ss = 0, lo = 0, hi = 0;
     for (size_t i = 0; i < n; i++) {
@@ -1058,8 +1058,8 @@ typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, cons
 static float *gemm_case(gemm_fn fn, const char *name, int ta, int tb, int m, int n, int k,
                         float alpha, float beta, int pad, uint64_t seed)
 {
-    q_rng r;
-    q_rng_seed(&r, seed);
+    rng_state r;
+    rng_seed(&r, seed);
     int lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
     size_t na = (size_t)(ta ? k : m) * lda, nb = (size_t)(tb ? n : k) * ldb;
     float *a = rand_buf(&r, na, -1, 1), *b = rand_buf(&r, nb, -1, 1);
@@ -1098,8 +1098,8 @@ static float *gemm_case(gemm_fn fn, const char *name, int ta, int tb, int m, int
 static void test_layers_gemm_paths_agree(void **state)
 {
     (void)state;
-    printf("  q_sgemm uses %s\n", q_sgemm_backend());
-    assert_int_equal(q_sgemm_has_blas(), strcmp(q_sgemm_backend(), "portable") != 0);
+    printf("  gemm_f32 uses %s\n", gemm_backend());
+    assert_int_equal(gemm_has_blas(), strcmp(gemm_backend(), "portable") != 0);
     /* sizes across every block edge of the portable code (MR 4, NR 8, MC 64, NC 256, KC 256) */
     const int sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 9, 33}, {70, 300, 260},
                             {130, 20, 600}, {5, 513, 3}, {64, 256, 256}};
@@ -1110,9 +1110,9 @@ static void test_layers_gemm_paths_agree(void **state)
             for (int tb = 0; tb < 2; tb++) {
                 const float *p = ab[case_no++ % 3];
                 int m = sizes[si][0], n = sizes[si][1], k = sizes[si][2];
-                float *x = gemm_case(q_sgemm, "q_sgemm", ta, tb, m, n, k, p[0], p[1], si % 2,
+                float *x = gemm_case(gemm_f32, "gemm_f32", ta, tb, m, n, k, p[0], p[1], si % 2,
                                      100 + case_no);
-                float *y = gemm_case(q_sgemm_portable, "portable", ta, tb, m, n, k, p[0], p[1],
+                float *y = gemm_case(gemm_f32_portable, "portable", ta, tb, m, n, k, p[0], p[1],
                                      si % 2, 100 + case_no);
                 double maxd = 0;
                 for (size_t i = 0; i < (size_t)m * n; i++)
@@ -1123,7 +1123,7 @@ static void test_layers_gemm_paths_agree(void **state)
             }
     /* k == 0: C = beta·C */
     float c[2] = {1.0f, 2.0f};
-    q_sgemm(0, 0, 1, 2, 0, 1.0f, c, 1, c, 2, 3.0f, c, 2);
+    gemm_f32(0, 0, 1, 2, 0, 1.0f, c, 1, c, 2, 3.0f, c, 2);
     double want[2] = {3, 6};
     expect_close("gemm k=0 scales C", c, want, 2, 0);
 }
@@ -1133,8 +1133,8 @@ static void test_layers_gemm_thread_independent(void **state)
 {
     (void)state;
     int saved = omp_get_max_threads();
-    gemm_fn fns[2] = {q_sgemm_portable, q_sgemm};
-    const char *names[2] = {"portable threads", "q_sgemm threads"};
+    gemm_fn fns[2] = {gemm_f32_portable, gemm_f32};
+    const char *names[2] = {"portable threads", "gemm_f32 threads"};
     for (int f = 0; f < 2; f++) {
         float *x[3];
         for (int t = 0; t < 3; t++) {
@@ -1150,14 +1150,14 @@ static void test_layers_gemm_thread_independent(void **state)
 }
 
 /* Layers give bit-identical results for 1 and 2 threads (sizes above the
- * single-thread cut-offs), conv2d included (q_sgemm on either path). */
+ * single-thread cut-offs), conv2d included (gemm_f32 on either path). */
 static void test_layers_thread_independent(void **state)
 {
     (void)state;
     int saved = omp_get_max_threads();
-    q_rng r;
-    q_rng_seed(&r, 15);
-    q_conv_shape s = q_conv_shape_make(8, 14, 14, 40, 40, 3, 3, 1, 1, 1, 1);
+    rng_state r;
+    rng_seed(&r, 15);
+    ly_conv_shape s = ly_conv_shape_make(8, 14, 14, 40, 40, 3, 3, 1, 1, 1, 1);
     size_t n = in_size(&s), nw = 9 * 40;
     float *x = rand_buf(&r, n, -1, 2), *w = rand_buf(&r, nw, -1, 1), *dout = rand_buf(&r, n, -1, 1);
     float *g = rand_buf(&r, 40, 0.5f, 1.5f), *bt = rand_buf(&r, 40, -1, 1);
@@ -1168,16 +1168,16 @@ static void test_layers_thread_independent(void **state)
         omp_set_num_threads(t + 1);
         float *dx = zbuf(n), *dw = zbuf(nw), *db = zbuf(40), *bn = zbuf(n), *bdx = zbuf(n + 80);
         float mean[40], rstd[40];
-        q_dwconv2d_backward(dx, dw, db, dout, x, w, &s);
-        /* conv2d through q_sgemm (CBLAS slices or portable tiles) */
-        float *cdx = zbuf(n + cnw), *cout = zbuf(n), *cscr = zbuf(q_conv2d_scratch_floats(&s));
-        q_conv2d_forward(cout, x, cw, NULL, cscr, &s);
-        q_conv2d_backward(cdx, cdx + n, NULL, dout, x, cw, cscr, &s);
+        ly_dwconv2d_backward(dx, dw, db, dout, x, w, &s);
+        /* conv2d through gemm_f32 (CBLAS slices or portable tiles) */
+        float *cdx = zbuf(n + cnw), *cout = zbuf(n), *cscr = zbuf(ly_conv2d_scratch_floats(&s));
+        ly_conv2d_forward(cout, x, cw, NULL, cscr, &s);
+        ly_conv2d_backward(cdx, cdx + n, NULL, dout, x, cw, cscr, &s);
         res[t][5] = cout;
         res[t][6] = cdx;
         free(cscr);
-        q_batchnorm_train_forward(bn, mean, rstd, NULL, NULL, x, g, bt, 8 * 14 * 14, 40, 1e-5f, 0.1f);
-        q_batchnorm_train_backward(bdx, bdx + n, bdx + n + 40, dout, x, mean, rstd, g,
+        ly_batchnorm_train_forward(bn, mean, rstd, NULL, NULL, x, g, bt, 8 * 14 * 14, 40, 1e-5f, 0.1f);
+        ly_batchnorm_train_backward(bdx, bdx + n, bdx + n + 40, dout, x, mean, rstd, g,
                                    8 * 14 * 14, 40);
         res[t][0] = dx;
         res[t][1] = dw;
@@ -1202,7 +1202,7 @@ static void test_layers_thread_independent(void **state)
 
 /* Naive conv backward in double: dinp, dw (OHWI) for out = conv(x, w). */
 static void ref_conv_backward(double *dx, double *dw, const float *dout, const float *x,
-                              const float *w, const q_conv_shape *s)
+                              const float *w, const ly_conv_shape *s)
 {
     memset(dx, 0, sizeof(double) * in_size(s));
     memset(dw, 0, sizeof(double) * s->oc * s->kh * s->kw * s->c);
@@ -1231,23 +1231,23 @@ static void ref_conv_backward(double *dx, double *dw, const float *dout, const f
 static void test_layers_conv2d_chunked(void **state)
 {
     (void)state;
-    q_conv_shape s = q_conv_shape_make(8, 40, 38, 12, 8, 3, 3, 1, 1, 1, 1);
+    ly_conv_shape s = ly_conv_shape_make(8, 40, 38, 12, 8, 3, 3, 1, 1, 1, 1);
     size_t per_image = (size_t)40 * 38 * 9 * 12; /* 164160: 6 images in 1M floats */
-    assert_int_equal(q_conv2d_scratch_floats(&s), 6 * per_image);
-    q_rng r;
-    q_rng_seed(&r, 16);
+    assert_int_equal(ly_conv2d_scratch_floats(&s), 6 * per_image);
+    rng_state r;
+    rng_seed(&r, 16);
     size_t nw = (size_t)8 * 9 * 12;
     float *x = rand_buf(&r, in_size(&s), -1, 1), *w = rand_buf(&r, nw, -1, 1);
     float *dout = rand_buf(&r, out_size(&s), -1, 1), *out = zbuf(out_size(&s));
-    float *scratch = zbuf(q_conv2d_scratch_floats(&s)), *dx = zbuf(in_size(&s)), *dw = zbuf(nw);
+    float *scratch = zbuf(ly_conv2d_scratch_floats(&s)), *dx = zbuf(in_size(&s)), *dw = zbuf(nw);
     double *want = malloc(sizeof(double) * out_size(&s));
     double *wdx = malloc(sizeof(double) * in_size(&s)), *wdw = malloc(sizeof(double) * nw);
     assert_true(want && wdx && wdw);
     ref_conv(want, x, w, NULL, &s, 0);
-    q_conv2d_forward(out, x, w, NULL, scratch, &s);
+    ly_conv2d_forward(out, x, w, NULL, scratch, &s);
     expect_close("conv chunked forward", out, want, out_size(&s), 1e-5);
     ref_conv_backward(wdx, wdw, dout, x, w, &s);
-    q_conv2d_backward(dx, dw, NULL, dout, x, w, scratch, &s);
+    ly_conv2d_backward(dx, dw, NULL, dout, x, w, scratch, &s);
     expect_close("conv chunked dinp", dx, wdx, in_size(&s), 1e-5);
     /* each dw element sums 12160 products of size ~0.25: float error up to ~2e-4 */
     expect_close("conv chunked dw", dw, wdw, nw, 5e-4);
@@ -1265,21 +1265,21 @@ static void test_layers_conv2d_chunked(void **state)
 
 /* One forward and backward of the direct-path test with `threads` threads:
  * res[0] = out, res[1] = dx, res[2] = dw (dx, dw start from dx0, dw0). */
-static void direct_run(float *res[3], const q_conv_shape *s, int threads, const float *x,
+static void direct_run(float *res[3], const ly_conv_shape *s, int threads, const float *x,
                        const float *w, const float *bias, const float *dout, const float *dx0,
                        const float *dw0)
 {
     size_t nx = in_size(s), ny = out_size(s), nw = (size_t)s->oc * s->kh * s->kw * s->c;
     int saved = omp_get_max_threads();
     omp_set_num_threads(threads);
-    float *scratch = zbuf(q_conv2d_scratch_floats(s));
+    float *scratch = zbuf(ly_conv2d_scratch_floats(s));
     res[0] = zbuf(ny);
     res[1] = zbuf(nx);
     res[2] = zbuf(nw);
     memcpy(res[1], dx0, sizeof(float) * nx);
     memcpy(res[2], dw0, sizeof(float) * nw);
-    q_conv2d_forward(res[0], x, w, bias, scratch, s);
-    q_conv2d_backward(res[1], res[2], NULL, dout, x, w, scratch, s);
+    ly_conv2d_forward(res[0], x, w, bias, scratch, s);
+    ly_conv2d_backward(res[1], res[2], NULL, dout, x, w, scratch, s);
     free(scratch);
     omp_set_num_threads(saved);
 }
@@ -1295,20 +1295,20 @@ static void direct_run(float *res[3], const q_conv_shape *s, int threads, const 
 static void test_layers_conv2d_direct(void **state)
 {
     (void)state;
-    const q_conv_shape shapes[] = {
-        q_conv_shape_make(3, 7, 5, 1, 16, 3, 3, 1, 1, 1, 1),
-        q_conv_shape_make(2, 6, 7, 16, 32, 3, 3, 1, 1, 1, 1),
-        q_conv_shape_make(2, 5, 5, 16, 48, 3, 2, 1, 1, 0, 1),
-        q_conv_shape_make(1, 9, 6, 32, 64, 5, 3, 1, 1, 2, 0),
-        q_conv_shape_make(2, 7, 7, 16, 80, 3, 3, 2, 2, 1, 1),
-        q_conv_shape_make(3, 8, 6, 3, 16, 3, 3, 2, 1, 1, 1),
+    const ly_conv_shape shapes[] = {
+        ly_conv_shape_make(3, 7, 5, 1, 16, 3, 3, 1, 1, 1, 1),
+        ly_conv_shape_make(2, 6, 7, 16, 32, 3, 3, 1, 1, 1, 1),
+        ly_conv_shape_make(2, 5, 5, 16, 48, 3, 2, 1, 1, 0, 1),
+        ly_conv_shape_make(1, 9, 6, 32, 64, 5, 3, 1, 1, 2, 0),
+        ly_conv_shape_make(2, 7, 7, 16, 80, 3, 3, 2, 2, 1, 1),
+        ly_conv_shape_make(3, 8, 6, 3, 16, 3, 3, 2, 1, 1, 1),
         /* one dw task (9 taps x 16 channels), 1292 pixels: dw in 4 pixel ranges */
-        q_conv_shape_make(4, 17, 19, 1, 16, 3, 3, 1, 1, 1, 1),
+        ly_conv_shape_make(4, 17, 19, 1, 16, 3, 3, 1, 1, 1, 1),
     };
-    q_rng r;
-    q_rng_seed(&r, 21);
+    rng_state r;
+    rng_seed(&r, 21);
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        const q_conv_shape *s = &shapes[i];
+        const ly_conv_shape *s = &shapes[i];
         size_t nx = in_size(s), ny = out_size(s), nw = (size_t)s->oc * s->kh * s->kw * s->c;
         float *x = rand_buf(&r, nx, -1, 1), *w = rand_buf(&r, nw, -1, 1);
         float *bias = rand_buf(&r, s->oc, -1, 1), *dout = rand_buf(&r, ny, -1, 1);
@@ -1351,28 +1351,28 @@ static void test_layers_conv2d_direct(void **state)
     }
 }
 
-/* q_conv2d_forward_scaled = q_conv2d_forward (no bias), then each channel
+/* ly_conv2d_forward_scaled = ly_conv2d_forward (no bias), then each channel
  * times its factor, bit for bit: on the direct path (32 channels) and on
  * im2col (5 channels). */
 static void test_layers_conv2d_forward_scaled(void **state)
 {
     (void)state;
-    const q_conv_shape shapes[] = {
-        q_conv_shape_make(2, 6, 5, 16, 32, 3, 3, 1, 1, 1, 1),
-        q_conv_shape_make(2, 6, 5, 3, 5, 3, 3, 1, 1, 1, 1),
+    const ly_conv_shape shapes[] = {
+        ly_conv_shape_make(2, 6, 5, 16, 32, 3, 3, 1, 1, 1, 1),
+        ly_conv_shape_make(2, 6, 5, 3, 5, 3, 3, 1, 1, 1, 1),
     };
-    q_rng r;
-    q_rng_seed(&r, 24);
+    rng_state r;
+    rng_seed(&r, 24);
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        const q_conv_shape *s = &shapes[i];
+        const ly_conv_shape *s = &shapes[i];
         size_t nx = in_size(s), ny = out_size(s), nw = (size_t)s->oc * s->kh * s->kw * s->c;
         float *x = rand_buf(&r, nx, -1, 1), *w = rand_buf(&r, nw, -1, 1);
         float *sc = rand_buf(&r, s->oc, 0.5f, 2.0f), *want = zbuf(ny), *got = zbuf(ny);
-        float *scratch = zbuf(q_conv2d_scratch_floats(s));
-        q_conv2d_forward(want, x, w, NULL, scratch, s);
+        float *scratch = zbuf(ly_conv2d_scratch_floats(s));
+        ly_conv2d_forward(want, x, w, NULL, scratch, s);
         for (size_t j = 0; j < ny; j++)
             want[j] *= sc[j % s->oc];
-        q_conv2d_forward_scaled(got, x, w, sc, scratch, s);
+        ly_conv2d_forward_scaled(got, x, w, sc, scratch, s);
         assert_memory_equal(want, got, sizeof(float) * ny);
         free(x);
         free(w);
@@ -1386,18 +1386,18 @@ static void test_layers_conv2d_forward_scaled(void **state)
 static void test_layers_scratch_size(void **state)
 {
     (void)state;
-    q_conv_shape s = q_conv_shape_make(4, 28, 28, 1, 16, 3, 3, 1, 1, 1, 1);
+    ly_conv_shape s = ly_conv_shape_make(4, 28, 28, 1, 16, 3, 3, 1, 1, 1, 1);
     assert_int_equal(s.oh, 28);
     assert_int_equal(s.ow, 28);
-    assert_int_equal(q_conv2d_scratch_floats(&s), (size_t)4 * 28 * 28 * 9);
-    q_conv_shape p = q_conv_shape_make(4, 7, 7, 32, 64, 1, 1, 1, 1, 0, 0);
-    assert_int_equal(q_conv2d_scratch_floats(&p), 0);
-    q_conv_shape d = q_conv_shape_make(1, 7, 6, 2, 2, 3, 2, 2, 3, 1, 0);
+    assert_int_equal(ly_conv2d_scratch_floats(&s), (size_t)4 * 28 * 28 * 9);
+    ly_conv_shape p = ly_conv_shape_make(4, 7, 7, 32, 64, 1, 1, 1, 1, 0, 0);
+    assert_int_equal(ly_conv2d_scratch_floats(&p), 0);
+    ly_conv_shape d = ly_conv_shape_make(1, 7, 6, 2, 2, 3, 2, 2, 3, 1, 0);
     assert_int_equal(d.oh, 4); /* (7 + 2 − 3) / 2 + 1 */
     assert_int_equal(d.ow, 2); /* (6 − 2) / 3 + 1 */
 }
 
-/* main() ran q_gemm_spin_setup: the program now runs with a spin count (or
+/* main() ran gemm_spin_setup: the program now runs with a spin count (or
  * the user's own wait policy). */
 static void test_layers_spin_setup(void **state)
 {
@@ -1411,7 +1411,7 @@ static void test_layers_spin_setup(void **state)
 int main(int argc, char **argv)
 {
     (void)argc;
-    q_gemm_spin_setup(argv);
+    gemm_spin_setup(argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layers_spin_setup),
         cmocka_unit_test(test_layers_conv2d_gradcheck),

@@ -18,7 +18,7 @@
 #include "rng.h"
 
 /* A config with input h×w×c and no layers yet (the fields net and convert read). */
-static void base_config(q_config *c, int h, int w, int ch)
+static void base_config(cfg_config *c, int h, int w, int ch)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->config_path, sizeof c->config_path, "test.yaml");
@@ -33,7 +33,7 @@ static void base_config(q_config *c, int h, int w, int ch)
     c->fake_quant_acts = 1;
 }
 
-static cfg_layer *add_layer(q_config *c, cfg_layer_type t)
+static cfg_layer *add_layer(cfg_config *c, cfg_layer_type t)
 {
     cfg_layer *l = &c->layers[c->n_layers++];
     memset(l, 0, sizeof *l);
@@ -42,7 +42,7 @@ static cfg_layer *add_layer(q_config *c, cfg_layer_type t)
     return l;
 }
 
-static void add_conv(q_config *c, cfg_layer_type t, int out, int k, int stride, int pad, int bn,
+static void add_conv(cfg_config *c, cfg_layer_type t, int out, int k, int stride, int pad, int bn,
                      q_act act)
 {
     cfg_layer *l = add_layer(c, t);
@@ -50,32 +50,32 @@ static void add_conv(q_config *c, cfg_layer_type t, int out, int k, int stride, 
 }
 
 /* Random BN parameters and running statistics, so folding is not trivial. */
-static void randomize_bn(net *n, q_rng *r)
+static void randomize_bn(net *n, rng_state *r)
 {
     for (int i = 0; i < n->n_layers; i++) {
         net_layer *L = &n->layers[i];
         if (!L->bn)
             continue;
         for (int c = 0; c < L->out_c; c++) {
-            L->gamma[c] = 0.5f + q_rng_uniform(r);
-            L->beta[c] = q_rng_uniform(r) - 0.5f;
-            L->running_mean[c] = 0.2f * (q_rng_uniform(r) - 0.5f);
-            L->running_var[c] = 0.5f + q_rng_uniform(r);
+            L->gamma[c] = 0.5f + rng_uniform(r);
+            L->beta[c] = rng_uniform(r) - 0.5f;
+            L->running_mean[c] = 0.2f * (rng_uniform(r) - 0.5f);
+            L->running_var[c] = 0.5f + rng_uniform(r);
         }
     }
     for (int i = 0; i < n->n_layers; i++)
         if (n->layers[i].bias)
             for (int c = 0; c < n->layers[i].out_c; c++)
-                n->layers[i].bias[c] = 0.1f * (q_rng_uniform(r) - 0.5f);
+                n->layers[i].bias[c] = 0.1f * (rng_uniform(r) - 0.5f);
 }
 
 /* Inputs on the int8 grid: x = (q + 128) / 255. */
-static void random_input(net *n, int b, q_rng *r, int8_t *q8)
+static void random_input(net *n, int b, rng_state *r, int8_t *q8)
 {
     size_t per = (size_t)q_shape_size(n->in_shape);
     float *x = net_input(n);
     for (size_t i = 0; i < (size_t)b * per; i++) {
-        int q = (int)q_rng_below(r, 256) - 128;
+        int q = (int)rng_below(r, 256) - 128;
         if (q8)
             q8[i] = (int8_t)q;
         x[i] = (float)((q + 128) / 255.0);
@@ -99,7 +99,7 @@ static double max_abs_diff(const float *a, const float *b, size_t n)
 static void test_net_fused_conv_bn_equals_conv_then_bn(void **state)
 {
     (void)state;
-    q_config c;
+    cfg_config c;
     base_config(&c, 7, 7, 3);
     add_conv(&c, CFG_CONV2D, 5, 3, 1, 1, 1, Q_ACT_RELU);
     add_conv(&c, CFG_DWCONV2D, 0, 3, 2, 1, 1, Q_ACT_RELU6);
@@ -109,8 +109,8 @@ static void test_net_fused_conv_bn_equals_conv_then_bn(void **state)
     net n;
     qerr e = {{0}};
     assert_int_equal(net_build(&n, &c, 8, &e), 0);
-    q_rng r;
-    q_rng_seed(&r, 1);
+    rng_state r;
+    rng_seed(&r, 1);
     net_init(&n, &r);
     randomize_bn(&n, &r);
     random_input(&n, 8, &r, NULL);
@@ -157,7 +157,7 @@ static double loss_at(net *n, const float *saved_state, const float *input, size
 }
 
 /* Central differences against the analytic gradient of every parameter. */
-static void gradcheck(net *n, int b, q_rng *r, const char *what)
+static void gradcheck(net *n, int b, rng_state *r, const char *what)
 {
     size_t in_n = (size_t)b * (size_t)q_shape_size(n->in_shape);
     float *input = malloc(in_n * sizeof(float));
@@ -167,7 +167,7 @@ static void gradcheck(net *n, int b, q_rng *r, const char *what)
     random_input(n, b, r, NULL);
     memcpy(input, net_input(n), in_n * sizeof(float));
     for (int i = 0; i < b; i++)
-        labels[i] = (int32_t)q_rng_below(r, (uint32_t)n->n_classes);
+        labels[i] = (int32_t)rng_below(r, (uint32_t)n->n_classes);
     memcpy(saved, n->state, n->n_state * sizeof(float));
 
     memcpy(net_input(n), input, in_n * sizeof(float));
@@ -204,7 +204,7 @@ static void gradcheck(net *n, int b, q_rng *r, const char *what)
 static void test_net_gradcheck_fused(void **state)
 {
     (void)state;
-    q_config c;
+    cfg_config c;
     base_config(&c, 5, 5, 2);
     add_conv(&c, CFG_CONV2D, 3, 3, 1, 1, 1, Q_ACT_NONE);
     snprintf(c.layers[0].name, sizeof c.layers[0].name, "b0");
@@ -217,8 +217,8 @@ static void test_net_gradcheck_fused(void **state)
     net n;
     qerr e = {{0}};
     assert_int_equal(net_build(&n, &c, 6, &e), 0);
-    q_rng r;
-    q_rng_seed(&r, 2);
+    rng_state r;
+    rng_seed(&r, 2);
     net_init(&n, &r);
     randomize_bn(&n, &r);
 
@@ -237,7 +237,7 @@ static void test_net_gradcheck_fused(void **state)
 static void test_net_convert_matches_fake_quant(void **state)
 {
     (void)state;
-    q_config c;
+    cfg_config c;
     base_config(&c, 8, 8, 2);
     add_conv(&c, CFG_CONV2D, 6, 3, 1, 1, 1, Q_ACT_RELU);
     snprintf(c.layers[0].name, sizeof c.layers[0].name, "stem");
@@ -255,8 +255,8 @@ static void test_net_convert_matches_fake_quant(void **state)
     net n;
     qerr e = {{0}};
     assert_int_equal(net_build(&n, &c, B, &e), 0);
-    q_rng r;
-    q_rng_seed(&r, 3);
+    rng_state r;
+    rng_seed(&r, 3);
     net_init(&n, &r);
     randomize_bn(&n, &r);
     net_set_qat(&n, 1);

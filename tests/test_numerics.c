@@ -37,17 +37,17 @@ static void test_numerics_unobserved_layer_is_reported(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, CONFIG, sizeof CONFIG - 1), (ssize_t)(sizeof CONFIG - 1));
     close(fd);
-    static q_config c;
+    static cfg_config c;
     qerr e = {{0}};
-    int rc = config_read(path, &c, &e);
+    int rc = cfg_read(path, &c, &e);
     unlink(path);
     if (rc)
         fail_msg("%s", e.msg);
 
     net n;
     assert_int_equal(net_build(&n, &c, 4, &e), 0);
-    q_rng r;
-    q_rng_seed(&r, 3);
+    rng_state r;
+    rng_seed(&r, 3);
     net_init(&n, &r);
     net_set_qat(&n, 1); /* fresh observers: nothing seen */
     q_model m;
@@ -61,7 +61,7 @@ static void test_numerics_unobserved_layer_is_reported(void **state)
     /* One training batch through the observers: now it converts. */
     float *in = net_input(&n);
     for (int i = 0; i < 4 * 36; i++)
-        in[i] = q_rng_uniform(&r) - 0.5f;
+        in[i] = rng_uniform(&r) - 0.5f;
     net_forward(&n, 4, 1);
     if (convert_net(&n, &c, &m, NULL, &e))
         fail_msg("%s", e.msg);

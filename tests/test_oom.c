@@ -145,11 +145,11 @@ typedef struct {
     q_model model;      /* the random model of frozen (for q8_exec_new, plan_build) */
     /* results of one run */
     q_model m;
-    q_config cfg;
+    cfg_config cfg;
     cfgcanon canon;
     idx_images im;
     idx_labels lb;
-    q_dataset ds;
+    dataset ds;
     q8_exec *x;
     plan p;
 } fixture;
@@ -167,7 +167,7 @@ typedef struct {
 static int load_frozen(fixture *f, qerr *e) { return frozen_read(f->frozen, &f->m, e); }
 static void release_frozen(fixture *f) { q_model_free(&f->m); }
 
-static int load_config(fixture *f, qerr *e) { return config_read(f->config, &f->cfg, e); }
+static int load_config(fixture *f, qerr *e) { return cfg_read(f->config, &f->cfg, e); }
 static void release_config(fixture *f) { (void)f; }
 
 static int load_canon(fixture *f, qerr *e) { return cfgcanon_build(&f->canon, f->config, 7, e); }
@@ -182,9 +182,8 @@ static void release_labels(fixture *f) { idx_labels_free(&f->lb); }
 
 static int load_dataset(fixture *f, qerr *e)
 {
-    q_shape s = {6, 6, 1};
-    q_quant q = {1.0 / 255, -128};
-    return dataset_load(&f->ds, f->images_gz, f->labels, s, q, 3, e);
+    dataset_input in = {6, 6, 1, 1.0 / 255, -128};
+    return dataset_load(&f->ds, f->images_gz, f->labels, in, 3, e);
 }
 static void release_dataset(fixture *f) { dataset_free(&f->ds); }
 
@@ -201,8 +200,8 @@ static void release_plan(fixture *f) { plan_free(&f->p); }
 static const loader loaders[] = {
 #define RESULT(field) offsetof(fixture, field), sizeof(((fixture *)0)->field)
     {"frozen_read", load_frozen, release_frozen, RESULT(m), 0},
-    /* config_read fills a fixed-size struct; its memory is libyaml's (yx_load) */
-    {"config_read", load_config, release_config, 0, 0, 1},
+    /* cfg_read fills a fixed-size struct; its memory is libyaml's (yx_load) */
+    {"cfg_read", load_config, release_config, 0, 0, 1},
     {"cfgcanon_build", load_canon, release_canon, RESULT(canon), 0},
     {"idx_read_images", load_images, release_images, RESULT(im), 0},
     {"idx_read_images (gzip)", load_images_gz, release_images, RESULT(im), 0},
@@ -238,8 +237,8 @@ static int setup(void **state)
     snprintf(f->big, sizeof f->big, "%s/big.idx", f->dir);
     snprintf(f->big_gz, sizeof f->big_gz, "%s/big.idx.gz", f->dir);
     /* a model with every op, written as a frozen model */
-    q_rng r;
-    q_rng_seed(&r, 5);
+    rng_state r;
+    rng_seed(&r, 5);
     random_model_opts o;
     random_model_default_opts(&o);
     o.every_op = 1;

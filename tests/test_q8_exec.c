@@ -21,10 +21,10 @@
 
 /* ---- the reference: naive kernels composed layer by layer ---- */
 
-static q_requant must_quantize(double m)
+static fxp_requant must_quantize(double m)
 {
-    q_requant rq;
-    assert_int_equal(q_quantize_multiplier(m, &rq), 0);
+    fxp_requant rq;
+    assert_int_equal(fxp_quantize_multiplier(m, &rq), 0);
     return rq;
 }
 
@@ -44,7 +44,7 @@ static void ref_layer(const q_model *m, int i, int8_t **t)
     };
     q_act_range(l->act, oq, &p.act_min, &p.act_max);
     int32_t out_c = l->out_shape.c;
-    q_requant rq[4096];
+    fxp_requant rq[4096];
     if (l->op == Q_OP_CONV2D || l->op == Q_OP_DWCONV2D || l->op == Q_OP_LINEAR) {
         assert_true(out_c <= 4096);
         for (int32_t c = 0; c < out_c; c++)
@@ -130,14 +130,14 @@ static long compare_run(const q_model *m, q8_exec *x, const int8_t *in, const ch
     return compared;
 }
 
-static void random_input(q_rng *r, int8_t *v, int32_t n)
+static void random_input(rng_state *r, int8_t *v, int32_t n)
 {
     for (int32_t i = 0; i < n; i++)
-        v[i] = (int8_t)((int32_t)q_rng_below(r, 256) - 128);
+        v[i] = (int8_t)((int32_t)rng_below(r, 256) - 128);
 }
 
 /* Checks m, then compares n_inputs random inputs. Returns values compared. */
-static long check_model(q_rng *r, q_model *m, int n_inputs, const char *what)
+static long check_model(rng_state *r, q_model *m, int n_inputs, const char *what)
 {
     qerr e = {{0}};
     if (q_model_check(m, "test", &e))
@@ -196,7 +196,7 @@ static void set_window(q_layer *l, int32_t k_h, int32_t k_w, int32_t s_h, int32_
 /* Random weights, biases and weight scales for layer i, whose earlier layers
  * are complete and whose out_shape.c is set (dwconv: the input channels).
  * Weight scales keep the output mostly unsaturated: s_in s_w sqrt(K) 73^2 ~ 50 s_out. */
-static void set_weights(q_rng *r, q_model *m, int i, int per_channel)
+static void set_weights(rng_state *r, q_model *m, int i, int per_channel)
 {
     if (i > 0) { /* derive the shapes and pass-through scales of layers 0..i-1 */
         int n = m->n_layers;
@@ -220,13 +220,13 @@ static void set_weights(q_rng *r, q_model *m, int i, int per_channel)
     l->w_scale = malloc((size_t)n_s * sizeof *l->w_scale);
     assert_non_null(l->weights && l->bias && l->w_scale);
     for (int32_t j = 0; j < n_w; j++)
-        l->weights[j] = (int8_t)((int32_t)q_rng_below(r, 255) - 127);
+        l->weights[j] = (int8_t)((int32_t)rng_below(r, 255) - 127);
     for (int32_t c = 0; c < out_c; c++)
-        l->bias[c] = (int32_t)q_rng_below(r, 20001) - 10000;
+        l->bias[c] = (int32_t)rng_below(r, 20001) - 10000;
     double s_in = q_model_tensor_quant(m, l->input).scale;
     for (int c = 0; c < n_s; c++)
         l->w_scale[c] = 50.0 * l->out_q.scale / (s_in * sqrt((double)k) * 5300.0) *
-                        exp2(2.0 * q_rng_uniform(r) - 1.0);
+                        exp2(2.0 * rng_uniform(r) - 1.0);
 }
 
 /* ---- tests ---- */
@@ -237,8 +237,8 @@ static void set_weights(q_rng *r, q_model *m, int i, int per_channel)
 static void test_q8_exec_each_op(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 50);
+    rng_state r;
+    rng_seed(&r, 50);
     long compared = 0;
     int models = 0;
     q_model m;
@@ -366,8 +366,8 @@ static void test_q8_exec_hand_computed_linear(void **state)
 static void test_q8_exec_reference_cnn(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 51);
+    rng_state r;
+    rng_seed(&r, 51);
     q_model m;
     model_init(&m, "fmnist_cnn", (q_shape){28, 28, 1}, (q_quant){1.0 / 255, -128}, 9);
     q_layer *l = add_layer(&m, 0, Q_OP_CONV2D, 0, Q_ACT_RELU, (q_quant){0.02, -128});
@@ -406,8 +406,8 @@ static void test_q8_exec_reference_cnn(void **state)
 static void test_q8_exec_random_models(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 52);
+    rng_state r;
+    rng_seed(&r, 52);
     long compared = 0, layers = 0, op_count[Q_OP_COUNT] = {0};
     const int n_models = 200;
     for (int k = 0; k < n_models; k++) {
@@ -439,8 +439,8 @@ static void test_q8_exec_random_models(void **state)
 static void test_q8_exec_layer_params(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 53);
+    rng_state r;
+    rng_seed(&r, 53);
     q_model m;
     model_init(&m, "params", (q_shape){4, 4, 2}, (q_quant){0.1, 0}, 5);
     q_layer *l = add_layer(&m, 0, Q_OP_CONV2D, 0, Q_ACT_NONE, (q_quant){0.2, 0});
@@ -461,8 +461,8 @@ static void test_q8_exec_layer_params(void **state)
     q8_exec *x = q8_exec_new(&m, &e);
     assert_non_null(x);
 
-    const q_requant *rq = q8_exec_layer_requant(x, 0);
-    q_requant want = must_quantize(0.1 * m.layers[0].w_scale[0] / 0.2);
+    const fxp_requant *rq = q8_exec_layer_requant(x, 0);
+    fxp_requant want = must_quantize(0.1 * m.layers[0].w_scale[0] / 0.2);
     for (int c = 0; c < 3; c++) {
         assert_int_equal(rq[c].multiplier, want.multiplier);
         assert_int_equal(rq[c].shift, want.shift);

@@ -18,15 +18,15 @@
 
 /* ---- random ingredients ---- */
 
-static int32_t rnd_range(q_rng *r, int32_t lo, int32_t hi) /* [lo, hi] */
+static int32_t rnd_range(rng_state *r, int32_t lo, int32_t hi) /* [lo, hi] */
 {
-    return lo + (int32_t)q_rng_below(r, (uint32_t)(hi - lo + 1));
+    return lo + (int32_t)rng_below(r, (uint32_t)(hi - lo + 1));
 }
 
 /* Zero-points with the extremes -128 and 127 well represented. */
-static int32_t rnd_zp(q_rng *r)
+static int32_t rnd_zp(rng_state *r)
 {
-    switch (q_rng_below(r, 6)) {
+    switch (rng_below(r, 6)) {
     case 0: return -128;
     case 1: return 127;
     case 2: return 0;
@@ -38,7 +38,7 @@ enum { ACT_NONE, ACT_RELU, ACT_RELU6, ACT_RANDOM, N_ACT_KINDS };
 
 /* Clamp ranges of fused activations on an output with zero-point zp: none,
  * relu [zp, 127], relu6 [zp, zp + 6/s] for a random scale s, or any range. */
-static void rnd_act(q_rng *r, int kind, int32_t zp, int32_t *lo, int32_t *hi)
+static void rnd_act(rng_state *r, int kind, int32_t zp, int32_t *lo, int32_t *hi)
 {
     *lo = -128;
     *hi = 127;
@@ -54,15 +54,15 @@ static void rnd_act(q_rng *r, int kind, int32_t zp, int32_t *lo, int32_t *hi)
     }
 }
 
-static void rnd_s8(q_rng *r, int8_t *v, int32_t n, int32_t lo, int32_t hi)
+static void rnd_s8(rng_state *r, int8_t *v, int32_t n, int32_t lo, int32_t hi)
 {
-    int mode = (int)q_rng_below(r, 10);
+    int mode = (int)rng_below(r, 10);
     int32_t c = rnd_range(r, lo, hi);
     for (int32_t i = 0; i < n; i++) {
         if (mode == 0) /* a constant tensor */
             v[i] = (int8_t)c;
         else if (mode == 1) /* only the extremes */
-            v[i] = (int8_t)(q_rng_below(r, 2) ? lo : hi);
+            v[i] = (int8_t)(rng_below(r, 2) ? lo : hi);
         else
             v[i] = (int8_t)rnd_range(r, lo, hi);
     }
@@ -71,22 +71,22 @@ static void rnd_s8(q_rng *r, int8_t *v, int32_t n, int32_t lo, int32_t hi)
 /* A multiplier that keeps outputs mostly inside int8 for a sum of k products
  * of typical size ~73*73, spread over 2^-5..2^5 around it; now and then an
  * underflowing ratio ({0, 0}) or one >= 1 (saturating). */
-static q_requant rnd_rq(q_rng *r, int32_t k)
+static fxp_requant rnd_rq(rng_state *r, int32_t k)
 {
     double m;
-    uint32_t pick = q_rng_below(r, 40);
+    uint32_t pick = rng_below(r, 40);
     if (pick == 0)
         m = 1e-12;
     else if (pick == 1)
-        m = ldexp(1.0 + q_rng_uniform(r), (int)q_rng_below(r, 10));
+        m = ldexp(1.0 + rng_uniform(r), (int)rng_below(r, 10));
     else
-        m = 50.0 / (sqrt((double)k) * 5300.0) * exp2(10.0 * q_rng_uniform(r) - 5.0);
-    q_requant rq;
-    assert_int_equal(q_quantize_multiplier(m, &rq), 0);
+        m = 50.0 / (sqrt((double)k) * 5300.0) * exp2(10.0 * rng_uniform(r) - 5.0);
+    fxp_requant rq;
+    assert_int_equal(fxp_quantize_multiplier(m, &rq), 0);
     return rq;
 }
 
-static void rnd_rq_array(q_rng *r, q_requant *rq, int32_t n, int per_channel, int32_t k)
+static void rnd_rq_array(rng_state *r, fxp_requant *rq, int32_t n, int per_channel, int32_t k)
 {
     rq[0] = rnd_rq(r, k);
     for (int32_t i = 1; i < n; i++)
@@ -95,13 +95,13 @@ static void rnd_rq_array(q_rng *r, q_requant *rq, int32_t n, int per_channel, in
 
 /* Biases within the accumulator bound |bias| + k * 127 * 255 < 2^31: usually
  * small, sometimes at the bound. */
-static void rnd_bias(q_rng *r, int32_t *b, int32_t n, int32_t k)
+static void rnd_bias(rng_state *r, int32_t *b, int32_t n, int32_t k)
 {
     int64_t room = (int64_t)INT32_MAX - (int64_t)k * 127 * 255;
     assert_true(room > 0);
-    int64_t lim = q_rng_below(r, 8) == 0 ? room : (room < 200000 ? room : 200000);
+    int64_t lim = rng_below(r, 8) == 0 ? room : (room < 200000 ? room : 200000);
     for (int32_t i = 0; i < n; i++)
-        b[i] = (int32_t)((int64_t)(q_rng_u64(r) % (uint64_t)(2 * lim + 1)) - lim);
+        b[i] = (int32_t)((int64_t)(rng_u64(r) % (uint64_t)(2 * lim + 1)) - lim);
 }
 
 /* ---- comparison and coverage ---- */
@@ -193,14 +193,14 @@ typedef struct { /* a directed case: these fields fixed, the rest random */
 } directed;
 
 /* Fills the geometry and quantization of p. pooling: no padding and out_c = in_c. */
-static void rnd_geometry(q_rng *r, q8_conv_params *p, int pooling, const directed *d,
+static void rnd_geometry(rng_state *r, q8_conv_params *p, int pooling, const directed *d,
                          int *act_kind)
 {
     memset(p, 0, sizeof *p);
     static const int32_t chans[] = {1, 2, 3, 4, 5, 8, 16};
-    p->in_c = d ? d->c : chans[q_rng_below(r, 7)];
+    p->in_c = d ? d->c : chans[rng_below(r, 7)];
     p->in_h = rnd_range(r, 1, 11);
-    p->in_w = q_rng_below(r, 3) ? rnd_range(r, 1, 11) : p->in_h;
+    p->in_w = rng_below(r, 3) ? rnd_range(r, 1, 11) : p->in_h;
     int32_t pad_h = pooling ? 0 : d ? d->pad : rnd_range(r, 0, 2);
     int32_t pad_w = pooling ? 0 : d ? d->pad : rnd_range(r, 0, 2);
     int32_t max_kh = p->in_h + 2 * pad_h, max_kw = p->in_w + 2 * pad_w;
@@ -210,16 +210,16 @@ static void rnd_geometry(q_rng *r, q8_conv_params *p, int pooling, const directe
         p->kernel_h = p->kernel_w = d->k;
     } else {
         p->kernel_h = rnd_range(r, 1, max_kh < 5 ? max_kh : 5);
-        p->kernel_w = q_rng_below(r, 4) ? p->kernel_h : rnd_range(r, 1, max_kw < 5 ? max_kw : 5);
+        p->kernel_w = rng_below(r, 4) ? p->kernel_h : rnd_range(r, 1, max_kw < 5 ? max_kw : 5);
         if (p->kernel_w > max_kw)
             p->kernel_w = max_kw;
-        if (pooling && q_rng_below(r, 5) == 0) { /* global */
+        if (pooling && rng_below(r, 5) == 0) { /* global */
             p->kernel_h = p->in_h;
             p->kernel_w = p->in_w;
         }
     }
     p->stride_h = d ? d->s : rnd_range(r, 1, 3);
-    p->stride_w = d ? d->s : (q_rng_below(r, 4) ? p->stride_h : rnd_range(r, 1, 3));
+    p->stride_w = d ? d->s : (rng_below(r, 4) ? p->stride_h : rnd_range(r, 1, 3));
     p->pad_h = pad_h;
     p->pad_w = pad_w;
     p->out_h = (p->in_h + 2 * pad_h - p->kernel_h) / p->stride_h + 1;
@@ -227,7 +227,7 @@ static void rnd_geometry(q_rng *r, q8_conv_params *p, int pooling, const directe
     p->out_c = p->in_c;
     p->in_zp = d ? d->zp : rnd_zp(r);
     p->out_zp = rnd_zp(r);
-    *act_kind = d ? d->act : (int)q_rng_below(r, N_ACT_KINDS);
+    *act_kind = d ? d->act : (int)rng_below(r, N_ACT_KINDS);
     rnd_act(r, *act_kind, p->out_zp, &p->act_min, &p->act_max);
 }
 
@@ -253,8 +253,8 @@ static int directed_case(long i, directed *d)
 
 static void run_conv_cases(int depthwise)
 {
-    q_rng r;
-    q_rng_seed(&r, depthwise ? 11 : 10);
+    rng_state r;
+    rng_seed(&r, depthwise ? 11 : 10);
     coverage cov = {0};
     for (long i = 0;; i++) {
         directed d, *dp = NULL;
@@ -266,7 +266,7 @@ static void run_conv_cases(int depthwise)
         int act_kind;
         rnd_geometry(&r, &p, 0, dp, &act_kind);
         if (!depthwise)
-            p.out_c = q_rng_below(&r, 4) ? rnd_range(&r, 1, 8) : rnd_range(&r, 1, 3);
+            p.out_c = rng_below(&r, 4) ? rnd_range(&r, 1, 8) : rnd_range(&r, 1, 3);
         int per_channel = (int)(i & 1);
         int32_t k = p.kernel_h * p.kernel_w * (depthwise ? 1 : p.in_c);
         int32_t n_in = p.in_h * p.in_w * p.in_c, n_out = p.out_h * p.out_w * p.out_c;
@@ -274,7 +274,7 @@ static void run_conv_cases(int depthwise)
         int8_t *in = malloc((size_t)n_in), *w = malloc((size_t)n_w);
         int8_t *got = malloc((size_t)n_out), *want = malloc((size_t)n_out);
         int32_t *bias = malloc((size_t)p.out_c * sizeof *bias);
-        q_requant *rq = malloc((size_t)p.out_c * sizeof *rq);
+        fxp_requant *rq = malloc((size_t)p.out_c * sizeof *rq);
         assert_non_null(in && w && got && want && bias && rq);
         rnd_s8(&r, in, n_in, -128, 127);
         rnd_s8(&r, w, n_w, -127, 127);
@@ -312,8 +312,8 @@ static void test_q8_kernels_dwconv2d_matches_naive(void **state)
 
 static void run_pool_cases(int average)
 {
-    q_rng r;
-    q_rng_seed(&r, average ? 21 : 20);
+    rng_state r;
+    rng_seed(&r, average ? 21 : 20);
     coverage cov = {0};
     for (long i = 0;; i++) {
         directed d, *dp = NULL;
@@ -340,10 +340,10 @@ static void run_pool_cases(int average)
         describe(desc, sizeof desc, &p, 0);
         if (average) {
             /* rq from s_in / (s_out * kh * kw), s_in / s_out in 2^[-3, 3] */
-            double ratio = exp2(6.0 * q_rng_uniform(&r) - 3.0);
-            q_requant rq;
+            double ratio = exp2(6.0 * rng_uniform(&r) - 3.0);
+            fxp_requant rq;
             assert_int_equal(
-                q_quantize_multiplier(ratio / (p.kernel_h * p.kernel_w), &rq), 0);
+                fxp_quantize_multiplier(ratio / (p.kernel_h * p.kernel_w), &rq), 0);
             q8_avgpool_s8(&p, in, rq, got);
             naive_avgpool(&p, in, rq, want);
         } else {
@@ -374,19 +374,19 @@ static void test_q8_kernels_avgpool_matches_naive(void **state)
 static void test_q8_kernels_linear_matches_naive(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 30);
+    rng_state r;
+    rng_seed(&r, 30);
     long act_count[N_ACT_KINDS] = {0}, per_channel_cases = 0;
     for (long i = 0; i < N_RANDOM; i++) {
-        int32_t in_n = q_rng_below(&r, 4) ? rnd_range(&r, 1, 64) : rnd_range(&r, 1, 3000);
+        int32_t in_n = rng_below(&r, 4) ? rnd_range(&r, 1, 64) : rnd_range(&r, 1, 3000);
         int32_t out_n = rnd_range(&r, 1, 12);
         int32_t in_zp = rnd_zp(&r), out_zp = rnd_zp(&r), lo, hi;
-        int act_kind = (int)q_rng_below(&r, N_ACT_KINDS), per_channel = (int)(i & 1);
+        int act_kind = (int)rng_below(&r, N_ACT_KINDS), per_channel = (int)(i & 1);
         rnd_act(&r, act_kind, out_zp, &lo, &hi);
         int8_t *in = malloc((size_t)in_n), *w = malloc((size_t)in_n * out_n);
         int8_t *got = malloc((size_t)out_n), *want = malloc((size_t)out_n);
         int32_t *bias = malloc((size_t)out_n * sizeof *bias);
-        q_requant *rq = malloc((size_t)out_n * sizeof *rq);
+        fxp_requant *rq = malloc((size_t)out_n * sizeof *rq);
         assert_non_null(in && w && got && want && bias && rq);
         rnd_s8(&r, in, in_n, -128, 127);
         rnd_s8(&r, w, in_n * out_n, -127, 127);
@@ -410,27 +410,27 @@ static void test_q8_kernels_linear_matches_naive(void **state)
 }
 
 /* Random input scales in 2^[-8, 0] with ratios up to 2^6 between them. */
-static double rnd_scale(q_rng *r)
+static double rnd_scale(rng_state *r)
 {
-    return exp2(-8.0 * q_rng_uniform(r));
+    return exp2(-8.0 * rng_uniform(r));
 }
 
 static void test_q8_kernels_add_matches_naive(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 40);
+    rng_state r;
+    rng_seed(&r, 40);
     long act_count[N_ACT_KINDS] = {0}, elements = 0;
     for (long i = 0; i < N_RANDOM; i++) {
-        double s1 = rnd_scale(&r), s2 = q_rng_below(&r, 8) ? rnd_scale(&r) : s1;
-        double s_out = (s1 + s2) * exp2(2.0 * q_rng_uniform(&r) - 0.5);
+        double s1 = rnd_scale(&r), s2 = rng_below(&r, 8) ? rnd_scale(&r) : s1;
+        double s_out = (s1 + s2) * exp2(2.0 * rng_uniform(&r) - 0.5);
         q8_add_params p;
         memset(&p, 0, sizeof p);
         assert_int_equal(q8_add_params_from_scales(s1, s2, s_out, &p), 0);
         p.in1_zp = rnd_zp(&r);
         p.in2_zp = rnd_zp(&r);
         p.out_zp = rnd_zp(&r);
-        int act_kind = (int)q_rng_below(&r, N_ACT_KINDS);
+        int act_kind = (int)rng_below(&r, N_ACT_KINDS);
         rnd_act(&r, act_kind, p.out_zp, &p.act_min, &p.act_max);
         int32_t n = rnd_range(&r, 1, 300);
         int8_t *a = malloc((size_t)n), *b = malloc((size_t)n), *got = malloc((size_t)n),
@@ -459,8 +459,8 @@ static void test_q8_kernels_add_matches_naive(void **state)
 static void test_q8_kernels_add_approximates_real(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 41);
+    rng_state r;
+    rng_seed(&r, 41);
     long n = 0, exact = 0;
     for (int i = 0; i < 2000; i++) {
         double s1 = rnd_scale(&r), s2 = rnd_scale(&r), s_out = (s1 + s2) * 0.75;
@@ -493,8 +493,8 @@ static void test_q8_kernels_add_approximates_real(void **state)
 static void test_q8_kernels_avgpool_approximates_mean(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 22);
+    rng_state r;
+    rng_seed(&r, 22);
     long exact = 0, n = 0;
     for (int i = 0; i < 500; i++) {
         q8_conv_params p;
@@ -505,9 +505,9 @@ static void test_q8_kernels_avgpool_approximates_mean(void **state)
         p.kernel_h = p.in_h; /* global */
         p.kernel_w = p.in_w;
         p.out_h = p.out_w = 1;
-        double ratio = exp2(4.0 * q_rng_uniform(&r) - 2.0); /* s_in / s_out */
-        q_requant rq;
-        assert_int_equal(q_quantize_multiplier(ratio / (p.in_h * p.in_w), &rq), 0);
+        double ratio = exp2(4.0 * rng_uniform(&r) - 2.0); /* s_in / s_out */
+        fxp_requant rq;
+        assert_int_equal(fxp_quantize_multiplier(ratio / (p.in_h * p.in_w), &rq), 0);
         int32_t n_in = p.in_h * p.in_w * p.in_c;
         int8_t *in = malloc((size_t)n_in), *got = malloc((size_t)p.in_c);
         assert_non_null(in && got);

@@ -255,8 +255,8 @@ static void test_qmodel_free_zeroes(void **state)
 static void test_qmodel_accepts_random_models(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 20240601);
+    rng_state r;
+    rng_seed(&r, 20240601);
     int seen[Q_OP_COUNT] = {0};
     int global_pools = 0, branches = 0, per_tensor = 0, per_channel = 0;
     long long max_weights = 0;
@@ -322,9 +322,9 @@ static void test_qmodel_accepts_random_models(void **state)
 static void test_qmodel_random_is_deterministic(void **state)
 {
     (void)state;
-    q_rng r1, r2;
-    q_rng_seed(&r1, 7);
-    q_rng_seed(&r2, 7);
+    rng_state r1, r2;
+    rng_seed(&r1, 7);
+    rng_seed(&r2, 7);
     q_model a, b;
     assert_int_equal(random_model(&r1, NULL, &a), 0);
     assert_int_equal(random_model(&r2, NULL, &b), 0);
@@ -346,8 +346,8 @@ static void test_qmodel_random_is_deterministic(void **state)
 static void test_qmodel_random_models_respond_to_input(void **state)
 {
     (void)state;
-    q_rng r;
-    q_rng_seed(&r, 77);
+    rng_state r;
+    rng_seed(&r, 77);
     int live = 0, n_models = 200;
     long at_bounds = 0, total = 0;
     for (int n = 0; n < n_models; n++) {
@@ -370,7 +370,7 @@ static void test_qmodel_random_models_respond_to_input(void **state)
         int differs = 0;
         for (int k = 0; k < 8; k++) {
             for (int32_t i = 0; i < n_in; i++)
-                in[i] = (int8_t)((int)q_rng_below(&r, 256) - 128);
+                in[i] = (int8_t)((int)rng_below(&r, 256) - 128);
             q8_exec_run(x, in, k ? out : first);
             differs |= k && memcmp(out, first, (size_t)n_out) != 0;
             for (int32_t i = 0; i < n_out; i++) {

@@ -39,12 +39,12 @@ static void put_be32(FILE *f, uint32_t v)
 static void write_set(const char *dir, const char *name, int n, uint64_t seed)
 {
     char path[512];
-    q_rng r;
-    q_rng_seed(&r, seed);
+    rng_state r;
+    rng_seed(&r, seed);
     uint8_t *px = malloc((size_t)n * SIDE * SIDE), *lb = malloc((size_t)n);
     for (int i = 0; i < n; i++) {
-        int k = (int)q_rng_below(&r, CLASSES);
-        int off = (int)q_rng_below(&r, SIDE - 2);
+        int k = (int)rng_below(&r, CLASSES);
+        int off = (int)rng_below(&r, SIDE - 2);
         uint8_t *im = px + (size_t)i * SIDE * SIDE;
         lb[i] = (uint8_t)k;
         for (int y = 0; y < SIDE; y++) {
@@ -53,8 +53,8 @@ static void write_set(const char *dir, const char *name, int n, uint64_t seed)
                          : k == 1 ? (x == off || x == off + 1)
                          : k == 2 ? (x - y == off - 4 || x - y == off - 3)
                                   : (x + y == off + 5 || x + y == off + 6);
-                im[y * SIDE + x] = (uint8_t)(on ? 150 + q_rng_below(&r, 106)
-                                                : q_rng_below(&r, 70));
+                im[y * SIDE + x] = (uint8_t)(on ? 150 + rng_below(&r, 106)
+                                                : rng_below(&r, 70));
             }
         }
     }
@@ -293,7 +293,7 @@ static void test_train_timeout_keeps_best(void **state)
 static void test_train_schedule_matches_seed(void **state)
 {
     (void)state;
-    q_config c;
+    cfg_config c;
     memset(&c, 0, sizeof c);
     c.qat.epochs = 8;
     c.freeze_bn_after = 4;

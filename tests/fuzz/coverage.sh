@@ -9,9 +9,9 @@ set -eu
 build=${1:-build}
 out=$build/fuzz-cov
 mkdir -p "$out"
-flags="-std=c11 -g -O0 -fopenmp -Iruntime -Itests/fuzz -D_GNU_SOURCE -w
+flags="-std=c11 -g -O0 -fopenmp -Iruntime/train -Iruntime/int8 -Iruntime/common -Itests/fuzz -D_GNU_SOURCE -w
        -fprofile-instr-generate -fcoverage-mapping"
-for s in runtime/*.c tests/fuzz/fuzzfile.c; do
+for s in runtime/*/*.c tests/fuzz/fuzzfile.c; do
     # shellcheck disable=SC2086
     clang $flags -fsanitize=fuzzer-no-link -c "$s" -o "$out/$(basename "$s" .c).o"
 done
@@ -31,7 +31,7 @@ report() {
     echo "== fuzz_$t"
     llvm-cov report "$out/fuzz_$t" -instr-profile="$out/$t.profdata" "$@" | grep -v '^---'
 }
-report config runtime/config.c runtime/yamlx.c
-report idx runtime/idx.c
-report frozen runtime/frozen_io.c runtime/qmodel.c runtime/yamlx.c runtime/q8_exec.c \
-    runtime/q8_kernels.c
+report config runtime/train/config.c runtime/common/yamlx.c
+report idx runtime/common/idx.c
+report frozen runtime/int8/frozen_io.c runtime/int8/qmodel.c runtime/common/yamlx.c runtime/int8/q8_exec.c \
+    runtime/int8/q8_kernels.c

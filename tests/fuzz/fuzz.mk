@@ -18,7 +18,7 @@ FUZZ_TARGETS       := config idx frozen
 FUZZ_DIR           := $(BUILD)/fuzz
 FUZZ_SAN   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=c11 -Wall -Wextra -Wshadow -Wno-unknown-pragmas -Wno-pass-failed -g -O1 -fopenmp \
-              -Iruntime -Itests/fuzz -D_GNU_SOURCE $(FUZZ_SAN)
+              $(INC_TRAIN) -Itests/fuzz -D_GNU_SOURCE $(FUZZ_SAN)
 .PHONY: fuzz fuzz-build fuzz-check
 .PRECIOUS: $(FUZZ_DIR)/obj/%.o
 

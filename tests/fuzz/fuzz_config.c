@@ -1,4 +1,4 @@
-/* libFuzzer target: config_read on arbitrary bytes.
+/* libFuzzer target: cfg_read on arbitrary bytes.
  *
  * The input is the config file (DIR/fuzz.yaml); DIR also holds img.idx and
  * lbl.idx so that the seeds' data paths resolve. Checks: no crash, leak or
@@ -28,19 +28,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     const char *path = fuzzfile_write("config", 0, "fuzz.yaml", data, size);
 
-    static q_config c; /* large: not on the stack */
+    static cfg_config c; /* large: not on the stack */
     qerr e = {{0}};
-    if (config_read(path, &c, &e) != 0) {
+    if (cfg_read(path, &c, &e) != 0) {
         fuzzfile_check_message(e.msg, path);
         return 0;
     }
     q_shape shapes[CFG_MAX_LAYERS + 1];
-    if (c.n_layers < 1 || c.n_layers > CFG_MAX_LAYERS || config_shapes(&c, shapes, &e) != 0) {
+    if (c.n_layers < 1 || c.n_layers > CFG_MAX_LAYERS || cfg_shapes(&c, shapes, &e) != 0) {
         fprintf(stderr, "fuzz: accepted config with a bad layer stack: %d layers, %s\n",
                 c.n_layers, e.msg);
         abort();
     }
-    int32_t k = config_classes(&c);
+    int32_t k = cfg_classes(&c);
     if (k < 2 || k > 256) {
         fprintf(stderr, "fuzz: accepted config with %d classes\n", (int)k);
         abort();

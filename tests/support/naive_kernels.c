@@ -20,7 +20,7 @@ static i128 floor_div(i128 a, i128 b)
     return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
-int8_t naive_requant_clamp(int64_t v, q_requant rq, int32_t zp, int32_t lo, int32_t hi)
+int8_t naive_requant_clamp(int64_t v, fxp_requant rq, int32_t zp, int32_t lo, int32_t hi)
 {
     /* round(v M0 / den) = floor((2 v M0 + den) / (2 den)), den = 2^(31 - shift) */
     i128 den = (i128)1 << (31 - rq.shift);
@@ -65,7 +65,7 @@ static void sizes(const q8_conv_params *p, int padded, int32_t *oh, int32_t *ow)
 }
 
 void naive_conv2d(const q8_conv_params *p, const int8_t *in, const int8_t *w,
-                  const int32_t *bias, const q_requant *rq, int8_t *out)
+                  const int32_t *bias, const fxp_requant *rq, int8_t *out)
 {
     int32_t oh, ow, ci = p->in_c, co = p->out_c;
     sizes(p, 1, &oh, &ow);
@@ -98,7 +98,7 @@ void naive_conv2d(const q8_conv_params *p, const int8_t *in, const int8_t *w,
 }
 
 void naive_dwconv2d(const q8_conv_params *p, const int8_t *in, const int8_t *w,
-                    const int32_t *bias, const q_requant *rq, int8_t *out)
+                    const int32_t *bias, const fxp_requant *rq, int8_t *out)
 {
     int32_t oh, ow, c = p->in_c;
     assert(p->out_c == c);
@@ -125,7 +125,7 @@ void naive_dwconv2d(const q8_conv_params *p, const int8_t *in, const int8_t *w,
 }
 
 void naive_linear(int32_t in_n, int32_t out_n, const int8_t *in, int32_t in_zp,
-                  const int8_t *w, const int32_t *bias, const q_requant *rq, int32_t out_zp,
+                  const int8_t *w, const int32_t *bias, const fxp_requant *rq, int32_t out_zp,
                   int32_t act_min, int32_t act_max, int8_t *out)
 {
     int64_t *acc = xcalloc((size_t)out_n, sizeof *acc);
@@ -160,7 +160,7 @@ void naive_maxpool(const q8_conv_params *p, const int8_t *in, int8_t *out)
     free(seen);
 }
 
-void naive_avgpool(const q8_conv_params *p, const int8_t *in, q_requant rq, int8_t *out)
+void naive_avgpool(const q8_conv_params *p, const int8_t *in, fxp_requant rq, int8_t *out)
 {
     int32_t oh, ow, c = p->in_c;
     sizes(p, 0, &oh, &ow);
@@ -182,7 +182,7 @@ void naive_avgpool(const q8_conv_params *p, const int8_t *in, q_requant rq, int8
 
 /* round(v M0 / 2^(31 - shift)), ties towards +inf, exactly: the add's
  * intermediate values (|v| < 2^29) never come near int32 limits */
-static int64_t naive_round(int64_t v, q_requant rq)
+static int64_t naive_round(int64_t v, fxp_requant rq)
 {
     i128 den = (i128)1 << (31 - rq.shift);
     return (int64_t)floor_div(2 * (i128)v * rq.multiplier + den, 2 * den);

@@ -18,17 +18,17 @@
 
 /* round(v * M0 / 2^(31 - shift)), ties towards +inf, exactly, in 128 bits;
  * then + zp and clamped to [lo, hi]. */
-int8_t naive_requant_clamp(int64_t v, q_requant rq, int32_t zp, int32_t lo, int32_t hi);
+int8_t naive_requant_clamp(int64_t v, fxp_requant rq, int32_t zp, int32_t lo, int32_t hi);
 
 void naive_conv2d(const q8_conv_params *p, const int8_t *in, const int8_t *w,
-                  const int32_t *bias, const q_requant *rq, int8_t *out);
+                  const int32_t *bias, const fxp_requant *rq, int8_t *out);
 void naive_dwconv2d(const q8_conv_params *p, const int8_t *in, const int8_t *w,
-                    const int32_t *bias, const q_requant *rq, int8_t *out);
+                    const int32_t *bias, const fxp_requant *rq, int8_t *out);
 void naive_linear(int32_t in_n, int32_t out_n, const int8_t *in, int32_t in_zp,
-                  const int8_t *w, const int32_t *bias, const q_requant *rq, int32_t out_zp,
+                  const int8_t *w, const int32_t *bias, const fxp_requant *rq, int32_t out_zp,
                   int32_t act_min, int32_t act_max, int8_t *out);
 void naive_maxpool(const q8_conv_params *p, const int8_t *in, int8_t *out);
-void naive_avgpool(const q8_conv_params *p, const int8_t *in, q_requant rq, int8_t *out);
+void naive_avgpool(const q8_conv_params *p, const int8_t *in, fxp_requant rq, int8_t *out);
 void naive_add(const q8_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2,
                int8_t *out);
 

@@ -21,7 +21,7 @@ typedef enum {
 } variant;
 
 typedef struct {
-    q_rng *r;
+    rng_state *r;
     random_model_opts o;
     q_model *m;
     int cap_layers;
@@ -39,22 +39,22 @@ void random_model_default_opts(random_model_opts *o)
     o->per_channel = -1;
 }
 
-static int rint_in(q_rng *r, int lo, int hi)
+static int rint_in(rng_state *r, int lo, int hi)
 {
-    return lo + (int)q_rng_below(r, (uint32_t)(hi - lo + 1));
+    return lo + (int)rng_below(r, (uint32_t)(hi - lo + 1));
 }
 
-static double runif(q_rng *r, double lo, double hi)
+static double runif(rng_state *r, double lo, double hi)
 {
-    return lo + (hi - lo) * (double)q_rng_uniform(r);
+    return lo + (hi - lo) * (double)rng_uniform(r);
 }
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
 /* Zero-points over the whole range, the extremes and 0 more often. */
-static int32_t rand_zp(q_rng *r)
+static int32_t rand_zp(rng_state *r)
 {
-    switch (q_rng_below(r, 8)) {
+    switch (rng_below(r, 8)) {
     case 0: return -128;
     case 1: return 127;
     case 2: return 0;
@@ -86,7 +86,7 @@ static q_quant quant_of(builder *b, int t) { return q_model_tensor_quant(b->m, t
 
 /* One spatial axis of a conv window: kernel 1..5, padding below the kernel
  * (mostly "same"-like), stride 1..3; the kernel fits the padded input. */
-static void rand_axis(q_rng *r, int32_t in, int32_t *k, int32_t *pad, int32_t *stride)
+static void rand_axis(rng_state *r, int32_t in, int32_t *k, int32_t *pad, int32_t *stride)
 {
     *k = rint_in(r, 1, 5);
     *pad = rint_in(r, 0, imin(*k - 1, 2));
@@ -96,7 +96,7 @@ static void rand_axis(q_rng *r, int32_t in, int32_t *k, int32_t *pad, int32_t *s
         else
             (*k)--;
     }
-    *stride = q_rng_below(r, 2) ? 1 : rint_in(r, 1, 3);
+    *stride = rng_below(r, 2) ? 1 : rint_in(r, 1, 3);
 }
 
 static int32_t out_dim(int32_t in, int32_t k, int32_t pad, int32_t stride)
@@ -135,9 +135,9 @@ static int calibrate(builder *b, q_layer *l);
  * or linear layer with K terms per output, out_c outputs. */
 static int fill_weights(builder *b, q_layer *l, int32_t k, int32_t out_c, int32_t n_weights)
 {
-    q_rng *r = b->r;
+    rng_state *r = b->r;
     q_quant in_q = quant_of(b, l->input);
-    l->per_channel = b->o.per_channel < 0 ? (int)q_rng_below(r, 2) : b->o.per_channel;
+    l->per_channel = b->o.per_channel < 0 ? (int)rng_below(r, 2) : b->o.per_channel;
     int n_scales = l->per_channel ? out_c : 1;
     l->w_scale = malloc(sizeof(double) * (size_t)n_scales);
     l->weights = malloc((size_t)n_weights);
@@ -155,7 +155,7 @@ static int fill_weights(builder *b, q_layer *l, int32_t k, int32_t out_c, int32_
     int32_t per_oc = n_weights / out_c;
     double wstd = 0;
     for (int32_t oc = 0; oc < out_c; oc++) {
-        int wmax = q_rng_below(r, 4) == 0 ? 127 : rint_in(r, 1, 127);
+        int wmax = rng_below(r, 4) == 0 ? 127 : rint_in(r, 1, 127);
         wstd += wmax / sqrt(3.0) / out_c;
         for (int32_t j = 0; j < per_oc; j++) {
             /* dwconv weights are (kh, kw, c): channel oc is every out_c-th weight */
@@ -170,7 +170,7 @@ static int fill_weights(builder *b, q_layer *l, int32_t k, int32_t out_c, int32_
     l->out_q.scale = clamp_scale(in_q.scale * mean_ws * acc_std / 40.0);
     for (int32_t oc = 0; oc < out_c; oc++)
         l->bias[oc] = 0; /* calibrate() draws them against the measured spread */
-    l->act = b->logits && q_rng_below(r, 4) ? Q_ACT_NONE : (q_act)q_rng_below(r, Q_ACT_COUNT);
+    l->act = b->logits && rng_below(r, 4) ? Q_ACT_NONE : (q_act)rng_below(r, Q_ACT_COUNT);
     return calibrate(b, l);
 }
 
@@ -207,7 +207,7 @@ static int measure(builder *b, const q_layer *l, double *mean_q, double *var_q, 
     }
     for (int k = 0; k < RUNS; k++) {
         for (int32_t i = 0; i < n_in; i++)
-            in[i] = (int8_t)((int)q_rng_below(b->r, 256) - 128);
+            in[i] = (int8_t)((int)rng_below(b->r, 256) - 128);
         q8_exec_run(x, in, out + (size_t)k * n_out);
     }
     q8_exec_free(x);
@@ -241,7 +241,7 @@ static int measure(builder *b, const q_layer *l, double *mean_q, double *var_q, 
  * input, which makes bit-exact tests weak. Returns -1 when memory runs out. */
 static int calibrate(builder *b, q_layer *l)
 {
-    q_rng *r = b->r;
+    rng_state *r = b->r;
     q_act act = l->act;
     l->act = Q_ACT_NONE;
     double s = clamp_scale(l->out_q.scale * 16); /* real = s * q while measuring */
@@ -267,11 +267,11 @@ static int calibrate(builder *b, q_layer *l)
         double limit = (double)(INT32_MAX - k * 127 * 255); /* q_model_check's bound */
         for (int32_t oc = 0; oc < out_c; oc++) {
             double std_acc = sqrt(var_q) * s / (in_q.scale * l->w_scale[l->per_channel ? oc : 0]);
-            double v = (double)q_rng_normal(r) * 0.5 * std_acc;
+            double v = (double)rng_normal(r) * 0.5 * std_acc;
             l->bias[oc] = (int32_t)llround(v < -limit ? -limit : v > limit ? limit : v);
         }
-        if (out_c >= 4 && q_rng_below(r, 8) == 0)
-            l->bias[q_rng_below(r, (uint32_t)out_c)] = (int32_t)(q_rng_below(r, 2) ? limit : -limit);
+        if (out_c >= 4 && rng_below(r, 8) == 0)
+            l->bias[rng_below(r, (uint32_t)out_c)] = (int32_t)(rng_below(r, 2) ? limit : -limit);
         if (measure(b, l, &mean_q, &var_q, &sat))
             return -1;
     }
@@ -289,7 +289,7 @@ static int calibrate(builder *b, q_layer *l)
     }
     double scale = var_q > 0.25 ? clamp_scale(sqrt(var_q) * s / 30.0 * exp2(runif(r, -1, 1))) : s;
     int32_t zp;
-    if (q_rng_below(r, 16) == 0) {
+    if (rng_below(r, 16) == 0) {
         /* anywhere for no activation; relu keeps part of the range open */
         zp = act == Q_ACT_NONE ? rand_zp(r) : rint_in(r, -128, 0);
     } else if (act == Q_ACT_NONE) {
@@ -330,7 +330,7 @@ static int add_same_dwconv2d(builder *b, int input)
 {
     q_layer *l = new_layer(b, Q_OP_DWCONV2D, input);
     q_shape in = shape_of(b, input);
-    int32_t k = q_rng_below(b->r, 2) ? 3 : 1;
+    int32_t k = rng_below(b->r, 2) ? 3 : 1;
     l->kernel_h = l->kernel_w = k;
     l->pad_h = l->pad_w = k / 2;
     l->stride_h = l->stride_w = 1;
@@ -350,7 +350,7 @@ static int add_linear(builder *b, int input)
 
 static int add_pool(builder *b, int input, variant v)
 {
-    q_rng *r = b->r;
+    rng_state *r = b->r;
     q_layer *l = new_layer(b, v == V_MAXPOOL ? Q_OP_MAXPOOL : Q_OP_AVGPOOL, input);
     q_shape in = shape_of(b, input);
     q_quant in_q = quant_of(b, input);
@@ -361,7 +361,7 @@ static int add_pool(builder *b, int input, variant v)
     } else {
         l->kernel_h = rint_in(r, 1, imin(3, in.h));
         l->kernel_w = rint_in(r, 1, imin(3, in.w));
-        if (q_rng_below(r, 2)) {
+        if (rng_below(r, 2)) {
             l->stride_h = l->kernel_h;
             l->stride_w = l->kernel_w;
         } else {
@@ -391,22 +391,22 @@ static int same_shape(q_shape a, q_shape c)
  * none, a shape-keeping dwconv of input makes one (a residual block). */
 static int add_add(builder *b, int input)
 {
-    q_rng *r = b->r;
+    rng_state *r = b->r;
     q_shape in = shape_of(b, input);
     int cands[64], n = 0;
     for (int t = 0; t <= b->m->n_layers && n < 64; t++)
         if (t != input && same_shape(shape_of(b, t), in))
             cands[n++] = t;
     int a = input, with;
-    if (n == 0 || q_rng_below(r, 4) == 0) {
+    if (n == 0 || rng_below(r, 4) == 0) {
         if (add_same_dwconv2d(b, input))
             return -1;
         with = input;
         a = b->m->n_layers; /* the dwconv's tensor */
     } else {
-        with = cands[q_rng_below(r, (uint32_t)n)];
+        with = cands[rng_below(r, (uint32_t)n)];
     }
-    if (q_rng_below(r, 2)) {
+    if (rng_below(r, 2)) {
         int t = a;
         a = with;
         with = t;
@@ -417,7 +417,7 @@ static int add_add(builder *b, int input)
     q_quant q1 = quant_of(b, a), q2 = quant_of(b, with);
     l->out_q.scale = q1.scale > q2.scale ? q1.scale : q2.scale;
     /* relu6 only where the sum can be of the order of 6, else it is a constant */
-    l->act = (q_act)q_rng_below(r, l->out_q.scale * 255 <= 24 ? Q_ACT_COUNT : Q_ACT_RELU6);
+    l->act = (q_act)rng_below(r, l->out_q.scale * 255 <= 24 ? Q_ACT_COUNT : Q_ACT_RELU6);
     return calibrate(b, l);
 }
 
@@ -425,7 +425,7 @@ static int add_variant(builder *b, variant v)
 {
     int cur = b->m->n_layers;
     /* Sometimes branch from an earlier tensor, so several tensors stay live. */
-    int input = cur > 0 && q_rng_below(b->r, 6) == 0 ? (int)q_rng_below(b->r, (uint32_t)cur + 1)
+    int input = cur > 0 && rng_below(b->r, 6) == 0 ? (int)rng_below(b->r, (uint32_t)cur + 1)
                                                      : cur;
     switch (v) {
     case V_CONV2D: return add_conv2d(b, input);
@@ -440,7 +440,7 @@ static int add_variant(builder *b, variant v)
     }
 }
 
-int random_model(q_rng *r, const random_model_opts *opts, q_model *out)
+int random_model(rng_state *r, const random_model_opts *opts, q_model *out)
 {
     builder b = {.r = r, .m = out};
     if (opts)
@@ -456,17 +456,17 @@ int random_model(q_rng *r, const random_model_opts *opts, q_model *out)
     if (b.o.every_op)
         for (int v = 0; v < V_COUNT; v++)
             plan[n_plan++] = v;
-    int extra = (int)q_rng_below(r, (uint32_t)imin(b.o.max_layers, 64) + 1);
+    int extra = (int)rng_below(r, (uint32_t)imin(b.o.max_layers, 64) + 1);
     for (int i = 0; i < extra; i++)
-        plan[n_plan++] = (int32_t)q_rng_below(r, V_COUNT);
-    q_rng_shuffle(r, plan, n_plan);
+        plan[n_plan++] = (int32_t)rng_below(r, V_COUNT);
+    rng_shuffle(r, plan, n_plan);
     /* Ops that end the spatial part (linear, flatten, global pool) mostly move
      * behind the others, so that most convs and pools see a real image. */
     int32_t late[V_COUNT + 64];
     int n_early = 0, n_late = 0;
     for (int i = 0; i < n_plan; i++) {
         int reduces = plan[i] == V_LINEAR || plan[i] == V_FLATTEN || plan[i] == V_GLOBAL_AVGPOOL;
-        if (reduces && q_rng_below(r, 4) != 0)
+        if (reduces && rng_below(r, 4) != 0)
             late[n_late++] = plan[i];
         else
             plan[n_early++] = plan[i];
@@ -474,7 +474,7 @@ int random_model(q_rng *r, const random_model_opts *opts, q_model *out)
     for (int i = 0; i < n_late; i++)
         plan[n_early + i] = late[i];
     if (b.o.end_linear || n_plan == 0)
-        plan[n_plan++] = b.o.end_linear ? V_LINEAR : (int32_t)q_rng_below(r, V_COUNT);
+        plan[n_plan++] = b.o.end_linear ? V_LINEAR : (int32_t)rng_below(r, V_COUNT);
 
     int n_weighted = 1;
     for (int i = 0; i < n_plan; i++)
@@ -490,11 +490,11 @@ int random_model(q_rng *r, const random_model_opts *opts, q_model *out)
         return -1;
 
     int c_choices[4] = {1, 2, 3, rint_in(r, 1, 8)};
-    q_shape in = {rint_in(r, 1, 12), rint_in(r, 1, 12), c_choices[q_rng_below(r, 4)]};
+    q_shape in = {rint_in(r, 1, 12), rint_in(r, 1, 12), c_choices[rng_below(r, 4)]};
     while (in.h * in.w * in.c > b.o.max_elems)
         in.h = (in.h + 1) / 2, in.w = (in.w + 1) / 2;
     out->in_shape = in;
-    out->in_q.scale = q_rng_below(r, 4) == 0 ? 1.0 / 255.0 : exp2(runif(r, -10, 0));
+    out->in_q.scale = rng_below(r, 4) == 0 ? 1.0 / 255.0 : exp2(runif(r, -10, 0));
     out->in_q.zero_point = rand_zp(r);
 
     for (int i = 0; i < n_plan; i++) {

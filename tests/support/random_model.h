@@ -43,6 +43,6 @@ void random_model_default_opts(random_model_opts *o);
  * q_model_free). o may be NULL for the defaults. Returns 0, or -1 when memory
  * runs out or the model fails q_model_check (a bug in this helper); *out is
  * then zeroed. */
-int random_model(q_rng *r, const random_model_opts *o, q_model *out);
+int random_model(rng_state *r, const random_model_opts *o, q_model *out);
 
 #endif

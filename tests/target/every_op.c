@@ -28,7 +28,7 @@ static void put_be32(FILE *f, uint32_t v)
 }
 
 /* Writes n random images of shape s to path. Returns 0, or -1 with e set. */
-static int write_images(const char *path, q_shape s, int32_t n, q_rng *r, qerr *e)
+static int write_images(const char *path, q_shape s, int32_t n, rng_state *r, qerr *e)
 {
     qfile q;
     if (qfile_begin(&q, path, e) < 0)
@@ -40,7 +40,7 @@ static int write_images(const char *path, q_shape s, int32_t n, q_rng *r, qerr *
     if (s.c != 1)
         put_be32(q.f, (uint32_t)s.c);
     for (int64_t i = 0; i < (int64_t)n * q_shape_size(s); i++)
-        fputc((int)q_rng_below(r, 256), q.f);
+        fputc((int)rng_below(r, 256), q.f);
     return qfile_commit(&q, e);
 }
 
@@ -56,8 +56,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "every_op: N must be at least 1\n");
         return 1;
     }
-    q_rng r;
-    q_rng_seed(&r, seed);
+    rng_state r;
+    rng_seed(&r, seed);
     random_model_opts o;
     random_model_default_opts(&o);
     o.every_op = 1;

@@ -12,12 +12,12 @@
 #include <assert.h>
 
 /* out = clamp(requant(acc) + out_zp, act_min, act_max).
- * q_requantize saturates to int32; the zero-point is added in int64 so the
+ * fxp_requantize saturates to int32; the zero-point is added in int64 so the
  * result is that of exact arithmetic: round(acc * M) + zp, clamped. */
-static int8_t finish(int32_t acc, q_requant rq, int32_t out_zp, int32_t act_min,
+static int8_t finish(int32_t acc, fxp_requant rq, int32_t out_zp, int32_t act_min,
                      int32_t act_max)
 {
-    int64_t y = (int64_t)q_requantize(acc, rq) + out_zp;
+    int64_t y = (int64_t)fxp_requantize(acc, rq) + out_zp;
     if (y < act_min)
         y = act_min;
     if (y > act_max)
@@ -55,7 +55,7 @@ static void check_pool_params(const q8_conv_params *p)
  * guarantees |bias| + kernel_h*kernel_w*in_c * 127 * 255 < 2^31.
  * real(out) = s_out * (out - out_zp) ~= s_in * s_w[oc] * acc. */
 void q8_conv2d_s8(const q8_conv_params *p, const int8_t *in, const int8_t *w,
-                  const int32_t *bias, const q_requant *rq, int8_t *out)
+                  const int32_t *bias, const fxp_requant *rq, int8_t *out)
 {
     check_conv_params(p);
     for (int32_t oy = 0; oy < p->out_h; oy++) {
@@ -90,7 +90,7 @@ void q8_conv2d_s8(const q8_conv_params *p, const int8_t *in, const int8_t *w,
  * Padding and rounding as conv2d; the caller guarantees
  * |bias| + kernel_h*kernel_w * 127 * 255 < 2^31. */
 void q8_dwconv2d_s8(const q8_conv_params *p, const int8_t *in, const int8_t *w,
-                    const int32_t *bias, const q_requant *rq, int8_t *out)
+                    const int32_t *bias, const fxp_requant *rq, int8_t *out)
 {
     check_conv_params(p);
     assert(p->in_c == p->out_c);
@@ -124,7 +124,7 @@ void q8_dwconv2d_s8(const q8_conv_params *p, const int8_t *in, const int8_t *w,
  * The caller guarantees |bias| + in_n * 127 * 255 < 2^31. in_zp, out_zp in
  * [-128, 127], -128 <= act_min <= act_max <= 127. */
 void q8_linear_s8(int32_t in_n, int32_t out_n, const int8_t *in, int32_t in_zp,
-                  const int8_t *w, const int32_t *bias, const q_requant *rq,
+                  const int8_t *w, const int32_t *bias, const fxp_requant *rq,
                   int32_t out_zp, int32_t act_min, int32_t act_max, int8_t *out)
 {
     assert(-128 <= act_min && act_min <= act_max && act_max <= 127);
@@ -167,9 +167,9 @@ void q8_maxpool_s8(const q8_conv_params *p, const int8_t *in, int8_t *out)
  *   out = clamp(requant(acc, rq) + out_zp, act_min, act_max)
  * with rq from in_scale / (out_scale * kernel_h * kernel_w), so
  * real(out) ~= mean of real(x). Rounding: one rounding, half towards +inf
- * (q_requantize), not TFLite's division rounding half away from zero.
+ * (fxp_requantize), not TFLite's division rounding half away from zero.
  * |acc| <= kernel_h * kernel_w * 255 < 2^31 when kernel_h * kernel_w < 2^23. */
-void q8_avgpool_s8(const q8_conv_params *p, const int8_t *in, q_requant rq, int8_t *out)
+void q8_avgpool_s8(const q8_conv_params *p, const int8_t *in, fxp_requant rq, int8_t *out)
 {
     check_pool_params(p);
     assert((int64_t)p->kernel_h * p->kernel_w < (1 << 23));
@@ -205,9 +205,9 @@ int q8_add_params_from_scales(double s1, double s2, double s_out, q8_add_params 
     if (!(s1 > 0) || !(s2 > 0) || !(s_out > 0))
         return -1;
     double s = 2.0 * (s1 > s2 ? s1 : s2);
-    q_requant rq1, rq2, rqo;
-    if (q_quantize_multiplier(s1 / s, &rq1) || q_quantize_multiplier(s2 / s, &rq2) ||
-        q_quantize_multiplier(s / ((double)(1 << Q8_ADD_LEFT_SHIFT) * s_out), &rqo))
+    fxp_requant rq1, rq2, rqo;
+    if (fxp_quantize_multiplier(s1 / s, &rq1) || fxp_quantize_multiplier(s2 / s, &rq2) ||
+        fxp_quantize_multiplier(s / ((double)(1 << Q8_ADD_LEFT_SHIFT) * s_out), &rqo))
         return -1;
     p->in1_rq = rq1;
     p->in2_rq = rq2;
@@ -228,8 +228,18 @@ void q8_add_s8(const q8_add_params *p, int32_t n, const int8_t *in1,
     assert(-128 <= p->act_min && p->act_min <= p->act_max && p->act_max <= 127);
     const int32_t lift = 1 << Q8_ADD_LEFT_SHIFT;
     for (int32_t i = 0; i < n; i++) {
-        int32_t a1 = q_requantize((in1[i] - p->in1_zp) * lift, p->in1_rq);
-        int32_t a2 = q_requantize((in2[i] - p->in2_zp) * lift, p->in2_rq);
+        int32_t a1 = fxp_requantize((in1[i] - p->in1_zp) * lift, p->in1_rq);
+        int32_t a2 = fxp_requantize((in2[i] - p->in2_zp) * lift, p->in2_rq);
         out[i] = finish(a1 + a2, p->out_rq, p->out_zp, p->act_min, p->act_max);
     }
+}
+
+int q8_argmax(const int8_t *v, int32_t n)
+{
+    assert(n >= 1);
+    int best = 0;
+    for (int32_t i = 1; i < n; i++)
+        if (v[i] > v[best]) /* strict: the first maximum wins */
+            best = (int)i;
+    return best;
 }

@@ -29,7 +29,7 @@ static const char *const schedule_names[] = {"constant", "step", "cosine", NULL}
 /* Everything a parsing function needs. */
 typedef struct {
     yx_doc *d;
-    q_config *c;
+    cfg_config *c;
     qerr *e;
     char dir[CFG_PATH_MAX]; /* the config's folder, "" for the current one */
 } cfg_ctx;
@@ -325,7 +325,7 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
 /* Shape of the output of layer i given the shapes of tensors 0..i (0 = input,
  * j+1 = layer j). On failure writes the problem into why and the offending
  * key into *key. */
-static int cfg_layer_shape(const q_config *c, int i, const q_shape *shapes, q_shape *out,
+static int cfg_layer_shape(const cfg_config *c, int i, const q_shape *shapes, q_shape *out,
                            char *why, size_t cap, const char **key)
 {
     const cfg_layer *l = &c->layers[i];
@@ -402,7 +402,7 @@ static int cfg_layer_shape(const q_config *c, int i, const q_shape *shapes, q_sh
     return 0;
 }
 
-int config_shapes(const q_config *c, q_shape *shapes, qerr *e)
+int cfg_shapes(const cfg_config *c, q_shape *shapes, qerr *e)
 {
     shapes[0] = c->input_shape;
     for (int i = 0; i < c->n_layers; i++) {
@@ -428,10 +428,10 @@ int config_shapes(const q_config *c, q_shape *shapes, qerr *e)
     return 0;
 }
 
-int32_t config_classes(const q_config *c)
+int32_t cfg_classes(const cfg_config *c)
 {
     q_shape shapes[CFG_MAX_LAYERS + 1];
-    if (config_shapes(c, shapes, NULL))
+    if (cfg_shapes(c, shapes, NULL))
         return 0;
     return shapes[c->n_layers].c;
 }
@@ -451,7 +451,7 @@ static int cfg_layers(cfg_ctx *x, yaml_node_t *seq)
         x->c->n_layers = i + 1;
     }
     q_shape shapes[CFG_MAX_LAYERS + 1];
-    return config_shapes(x->c, shapes, x->e);
+    return cfg_shapes(x->c, shapes, x->e);
 }
 
 static int cfg_model(cfg_ctx *x, yaml_node_t *model)
@@ -623,7 +623,7 @@ static int cfg_quantization(cfg_ctx *x, yaml_node_t *qz)
                                         "freeze_bn_after", "disable_observer_after", NULL};
     static const char *const granularities[] = {"per_channel", "per_tensor", NULL};
     static const char *const observers[] = {"moving_average_minmax", NULL};
-    q_config *c = x->c;
+    cfg_config *c = x->c;
     if (yx_check_keys(x->d, qz, keys, "quantization", x->e))
         return -1;
     int approach = 0;
@@ -721,7 +721,7 @@ static int cfg_tuning(cfg_ctx *x, yaml_node_t *tu)
     static const char *const keys[] = {"accuracy_criterion", "exit_policy", "random_seed", NULL};
     static const char *const ckeys[] = {"relative", "absolute", NULL};
     static const char *const ekeys[] = {"timeout", NULL};
-    q_config *c = x->c;
+    cfg_config *c = x->c;
     if (yx_check_keys(x->d, tu, keys, "tuning", x->e))
         return -1;
     yaml_node_t *crit = yx_get(x->d, tu, "accuracy_criterion");
@@ -768,7 +768,7 @@ static void cfg_phase_defaults(cfg_phase *p, int32_t epochs, double lr, double w
     p->step_gamma = 0.1;
 }
 
-void config_defaults(q_config *c)
+void cfg_defaults(cfg_config *c)
 {
     memset(c, 0, sizeof *c);
     strcpy(c->name, "model");
@@ -812,11 +812,11 @@ static void cfg_default_name(const char *path, char *name)
         strcpy(name, stem);
 }
 
-int config_read(const char *path, q_config *c, qerr *e)
+int cfg_read(const char *path, cfg_config *c, qerr *e)
 {
     static const char *const keys[] = {"model", "data", "pretrain", "quantization",
                                        "evaluation", "tuning", NULL};
-    config_defaults(c);
+    cfg_defaults(c);
     if (strlen(path) >= sizeof c->config_path)
         return qerr_set(e, "%.100s...: path too long", path);
     strcpy(c->config_path, path);

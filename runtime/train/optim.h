@@ -11,7 +11,7 @@
  *         p −= lr / (1−β1^t) · m / (sqrt(v) / sqrt(1−β2^t) + eps)
  * The optimizer state (step count, momentum / Adam moments) lives in one
  * allocation that a checkpoint saves and restores as bytes
- * (q_optim_state, q_optim_state_bytes).
+ * (optim_state, optim_state_bytes).
  */
 #ifndef QATC_OPTIM_H
 #define QATC_OPTIM_H
@@ -21,45 +21,45 @@
 
 #include "qerr.h"
 
-typedef enum { Q_OPTIM_SGD, Q_OPTIM_ADAM } q_optim_type;
+typedef enum { OPTIM_SGD, OPTIM_ADAM } optim_type;
 
 typedef struct {
-    q_optim_type type;
+    optim_type type;
     float momentum;        /* SGD, >= 0 */
     int nesterov;          /* SGD: needs momentum > 0 */
     float weight_decay;    /* both: L2, g += weight_decay · p */
     float beta1, beta2;    /* Adam: in [0, 1) */
     float eps;             /* Adam: > 0 */
-} q_optim_config;
+} optim_config;
 
 typedef struct {
-    q_optim_config cfg;
+    optim_config cfg;
     size_t n;              /* parameters */
     void *state;           /* one allocation of state_bytes: step, then buf, buf2 */
     size_t state_bytes;
     int64_t *step;         /* steps taken (Adam's t), at the start of state */
     float *buf;            /* (n) SGD momentum buffer / Adam exp_avg; NULL for SGD without momentum */
     float *buf2;           /* (n) Adam exp_avg_sq; NULL for SGD */
-} q_optim;
+} optim;
 
 /* Allocates the state for n parameters (zeroed: step 0, buffers 0) after
  * checking cfg. Returns 0, or -1 with e set (bad config, out of memory);
  * on failure o is zeroed. */
-int q_optim_build(q_optim *o, const q_optim_config *cfg, size_t n, qerr *e);
+int optim_build(optim *o, const optim_config *cfg, size_t n, qerr *e);
 
-/* Releases the state and zeroes o. Safe on a zeroed q_optim. */
-void q_optim_free(q_optim *o);
+/* Releases the state and zeroes o. Safe on a zeroed optim. */
+void optim_free(optim *o);
 
 /* One step: updates params (n) from grads (n) with learning rate lr. grads is
  * not modified. Parallel (OpenMP) over elements; the result does not depend
  * on the thread count. */
-void q_optim_step(q_optim *o, float *params, const float *grads, float lr);
+void optim_step(optim *o, float *params, const float *grads, float lr);
 
-/* The whole state as bytes, for a checkpoint: q_optim_state_bytes(o) bytes at
- * q_optim_state(o). Restoring = copying the saved bytes back into the state
+/* The whole state as bytes, for a checkpoint: optim_state_bytes(o) bytes at
+ * optim_state(o). Restoring = copying the saved bytes back into the state
  * of an optimizer built with the same config and n. */
-void *q_optim_state(q_optim *o);
-size_t q_optim_state_bytes(const q_optim *o);
+void *optim_state(optim *o);
+size_t optim_state_bytes(const optim *o);
 
 /* ---- learning-rate schedules, in iterations (batches) ----------------------
  * constant: lr(i) = base
@@ -73,18 +73,18 @@ size_t q_optim_state_bytes(const q_optim *o);
  *           lr stays at eta_min. Per-iteration, not per-epoch, so that the
  *           lr falls smoothly and a phase cut short by `iterations` still
  *           ends near eta_min. */
-typedef enum { Q_LR_CONSTANT, Q_LR_STEP, Q_LR_COSINE } q_lr_type;
+typedef enum { OPTIM_LR_CONSTANT, OPTIM_LR_STEP, OPTIM_LR_COSINE } optim_lr_type;
 
 typedef struct {
-    q_lr_type type;
+    optim_lr_type type;
     float base;            /* lr at iteration 0 */
     int64_t total_iters;   /* cosine: > 0 */
     int64_t step_iters;    /* step: > 0 */
     float gamma;           /* step: factor */
     float eta_min;         /* cosine: final lr */
-} q_lr_schedule;
+} optim_lr_schedule;
 
 /* The learning rate for iteration i (0-based, counted over the whole phase). */
-float q_lr_at(const q_lr_schedule *s, int64_t i);
+float optim_lr_at(const optim_lr_schedule *s, int64_t i);
 
 #endif

@@ -12,13 +12,13 @@ static uint64_t splitmix64(uint64_t *x)
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-void q_rng_seed(q_rng *r, uint64_t seed)
+void rng_seed(rng_state *r, uint64_t seed)
 {
     for (int i = 0; i < 4; i++)
         r->s[i] = splitmix64(&seed);
 }
 
-uint64_t q_rng_u64(q_rng *r)
+uint64_t rng_u64(rng_state *r)
 {
     uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
@@ -32,38 +32,38 @@ uint64_t q_rng_u64(q_rng *r)
     return result;
 }
 
-uint32_t q_rng_below(q_rng *r, uint32_t n)
+uint32_t rng_below(rng_state *r, uint32_t n)
 {
     /* Lemire's multiply-shift with rejection. */
-    uint64_t m = (uint64_t)(uint32_t)(q_rng_u64(r) >> 32) * n;
+    uint64_t m = (uint64_t)(uint32_t)(rng_u64(r) >> 32) * n;
     uint32_t low = (uint32_t)m;
     if (low < n) {
         uint32_t threshold = (uint32_t)(-n) % n;
         while (low < threshold) {
-            m = (uint64_t)(uint32_t)(q_rng_u64(r) >> 32) * n;
+            m = (uint64_t)(uint32_t)(rng_u64(r) >> 32) * n;
             low = (uint32_t)m;
         }
     }
     return (uint32_t)(m >> 32);
 }
 
-float q_rng_uniform(q_rng *r)
+float rng_uniform(rng_state *r)
 {
-    return (float)(q_rng_u64(r) >> 40) * (1.0f / 16777216.0f);
+    return (float)(rng_u64(r) >> 40) * (1.0f / 16777216.0f);
 }
 
-float q_rng_normal(q_rng *r)
+float rng_normal(rng_state *r)
 {
     /* Box-Muller on doubles; u1 in (0, 1] so log is finite. */
-    double u1 = ((double)(q_rng_u64(r) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
-    double u2 = (double)(q_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
+    double u1 = ((double)(rng_u64(r) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+    double u2 = (double)(rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
-void q_rng_shuffle(q_rng *r, int32_t *idx, int32_t n)
+void rng_shuffle(rng_state *r, int32_t *idx, int32_t n)
 {
     for (int32_t i = n - 1; i > 0; i--) {
-        int32_t j = (int32_t)q_rng_below(r, (uint32_t)i + 1);
+        int32_t j = (int32_t)rng_below(r, (uint32_t)i + 1);
         int32_t t = idx[i];
         idx[i] = idx[j];
         idx[j] = t;

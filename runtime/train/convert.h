@@ -32,6 +32,6 @@ typedef struct {
  * NULL. Returns 0, or -1 with e set (an observer without data, memory, or a
  * model q_model_check rejects, e.g. an unrepresentable multiplier); on
  * failure m is zeroed. */
-int convert_net(net *n, const q_config *c, q_model *m, convert_stats *st, qerr *e);
+int convert_net(net *n, const cfg_config *c, q_model *m, convert_stats *st, qerr *e);
 
 #endif

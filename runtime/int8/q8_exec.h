@@ -33,13 +33,10 @@ const int8_t *q8_exec_tensor(const q8_exec *x, int t);
 
 /* Requantization parameters of layer l (out_c entries for conv/dwconv/linear,
  * one for avgpool), as the generator must print them. NULL for other ops. */
-const q_requant *q8_exec_layer_requant(const q8_exec *x, int l);
+const fxp_requant *q8_exec_layer_requant(const q8_exec *x, int l);
 
 /* The residual-add parameters of layer l (multipliers, zero-points, clamp), as
  * the generator must print them. NULL when layer l is not an add. */
 const q8_add_params *q8_exec_layer_add(const q8_exec *x, int l);
-
-/* Index of the largest value; the lowest index among equal maxima. */
-int q8_argmax(const int8_t *v, int32_t n);
 
 #endif

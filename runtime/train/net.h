@@ -1,4 +1,4 @@
-/* net — the training network built from a q_config's layer list.
+/* net — the training network built from a cfg_config's layer list.
  *
  * Tensors are numbered as in the int8 model (qmodel.h): tensor 0 is the
  * input, tensor i+1 the output of layer i, all NHWC float for a batch of up
@@ -27,7 +27,7 @@
  * every avgpool output. Max pool and flatten keep their input's grid, so they
  * have none. The input needs none: the dataset's float input is already the
  * exact real value of the int8 input.
- * Switches (q_config fake_quant_weights / fake_quant_acts, or
+ * Switches (cfg_config fake_quant_weights / fake_quant_acts, or
  * net_set_fake_quant): with weight or activation fake quantization off, the
  * observers still run (convert needs them) but values pass unrounded.
  *
@@ -128,7 +128,7 @@ typedef struct {
  * batches of up to batch_cap images and n_classes outputs of the last layer
  * (checked). Parameters are not initialised (see net_init). Returns 0, or -1
  * with e set (shape problems, out of memory); on failure n is zeroed. */
-int net_build(net *n, const q_config *c, int batch_cap, qerr *e);
+int net_build(net *n, const cfg_config *c, int batch_cap, qerr *e);
 
 /* Releases everything n owns and zeroes it. Safe on a zeroed net. */
 void net_free(net *n);
@@ -139,7 +139,7 @@ void net_free(net *n);
  * with CFG_INIT_HE He-normal weights and zero biases. BN beta 0, gamma 1,
  * running mean 0, running var 1, weight scales 1, observers reset and
  * enabled; float mode. */
-void net_init(net *n, q_rng *r);
+void net_init(net *n, rng_state *r);
 
 /* The input tensor to fill before a forward: (batch_cap, H, W, C). */
 float *net_input(net *n);

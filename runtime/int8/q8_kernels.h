@@ -29,17 +29,17 @@ typedef struct {
  * w: (out_c, kernel_h, kernel_w, in_c), rq: (out_c) (per tensor: all equal).
  * |acc| <= |bias| + kh*kw*in_c * 127 * 255 must fit int32 (q_model_check). */
 void q8_conv2d_s8(const q8_conv_params *p, const int8_t *in, const int8_t *w,
-                  const int32_t *bias, const q_requant *rq, int8_t *out);
+                  const int32_t *bias, const fxp_requant *rq, int8_t *out);
 
 /* depthwise conv2d, channel multiplier 1 (out_c == in_c).
  * w: (kernel_h, kernel_w, c). */
 void q8_dwconv2d_s8(const q8_conv_params *p, const int8_t *in, const int8_t *w,
-                    const int32_t *bias, const q_requant *rq, int8_t *out);
+                    const int32_t *bias, const fxp_requant *rq, int8_t *out);
 
 /* linear: out[o] = clamp(requant(bias[o] + sum_i w[o][i] * (x[i] - in_zp)) + out_zp)
  * w: (out_n, in_n). */
 void q8_linear_s8(int32_t in_n, int32_t out_n, const int8_t *in, int32_t in_zp,
-                  const int8_t *w, const int32_t *bias, const q_requant *rq,
+                  const int8_t *w, const int32_t *bias, const fxp_requant *rq,
                   int32_t out_zp, int32_t act_min, int32_t act_max, int8_t *out);
 
 /* max pool on int8 directly (same scale and zero-point in and out); no padding;
@@ -48,8 +48,8 @@ void q8_maxpool_s8(const q8_conv_params *p, const int8_t *in, int8_t *out);
 
 /* average pool, no padding: acc = sum over the window of (x - in_zp);
  * out = clamp(requant(acc, rq) + out_zp) with rq from in_scale / (out_scale * kh * kw).
- * Rounding is that of q_requantize (half towards +infinity). */
-void q8_avgpool_s8(const q8_conv_params *p, const int8_t *in, q_requant rq, int8_t *out);
+ * Rounding is that of fxp_requantize (half towards +infinity). */
+void q8_avgpool_s8(const q8_conv_params *p, const int8_t *in, fxp_requant rq, int8_t *out);
 
 /* residual add, TFLite style with single rounding:
  *   s = 2 * max(s1, s2);  a_i = ((x_i - zp_i) << Q8_ADD_LEFT_SHIFT) requantized by s_i / s
@@ -58,15 +58,18 @@ void q8_avgpool_s8(const q8_conv_params *p, const int8_t *in, q_requant rq, int8
 #define Q8_ADD_LEFT_SHIFT 20
 typedef struct {
     int32_t in1_zp, in2_zp, out_zp;
-    q_requant in1_rq, in2_rq, out_rq;
+    fxp_requant in1_rq, in2_rq, out_rq;
     int32_t act_min, act_max;
 } q8_add_params;
 
 /* Fills the multipliers of p from the three scales. Returns 0, or -1 when a
- * ratio is not representable (q_quantize_multiplier fails). */
+ * ratio is not representable (fxp_quantize_multiplier fails). */
 int q8_add_params_from_scales(double s1, double s2, double s_out, q8_add_params *p);
 
 void q8_add_s8(const q8_add_params *p, int32_t n, const int8_t *in1,
                const int8_t *in2, int8_t *out);
+
+/* top-1: the index of the largest value, the lowest index among equal maxima. n >= 1. */
+int q8_argmax(const int8_t *v, int32_t n);
 
 #endif

@@ -2,29 +2,29 @@
  * thread count of every parallel loop in the trainer.
  *
  * Two implementations of one contract:
- *   q_sgemm           CBLAS (OpenBLAS) when built with QATC_HAVE_CBLAS (the
+ *   gemm_f32           CBLAS (OpenBLAS) when built with QATC_HAVE_CBLAS (the
  *                     Makefile defines it when cblas.h and -lopenblas link),
  *                     else the portable one.
- *   q_sgemm_portable  blocked C, always built, OpenMP-parallel over tiles of C.
+ *   gemm_f32_portable  blocked C, always built, OpenMP-parallel over tiles of C.
  *
  * Threads. One pool only: OpenMP's. OpenBLAS (Debian's pthread build) would
  * start its own pool, and two pools that spin-wait on 2 cores fight each
  * other, so OpenBLAS is set to 1 thread once (openblas_set_num_threads(1))
- * and q_sgemm cuts C into slices (by rows or columns, whichever is longer; up
+ * and gemm_f32 cuts C into slices (by rows or columns, whichever is longer; up
  * to 8, their number a function of the shape alone) that the OpenMP threads
  * share, each slice one single-threaded cblas_sgemm call. Called inside an
- * OpenMP parallel region, q_sgemm runs on the calling thread.
+ * OpenMP parallel region, gemm_f32 runs on the calling thread.
  *
  * OpenBLAS kernels. OpenBLAS chooses its kernels from the CPU model when it
  * loads; a CPU newer than the library (Debian 12's 0.3.21 on Emerald Rapids,
  * say) gets the generic SSE3 "Prescott" kernels, 2x slower here. When that
- * happened and OPENBLAS_CORETYPE is not set, the first q_sgemm call selects
+ * happened and OPENBLAS_CORETYPE is not set, the first gemm_f32 call selects
  * the core from the CPU's features (AVX-512 F/BW/VL/DQ: SkylakeX, AVX2+FMA:
  * Haswell)
- * through OpenBLAS's own gotoblas_dynamic_init. q_sgemm_backend() says which.
+ * through OpenBLAS's own gotoblas_dynamic_init. gemm_backend() says which.
  *
  * Determinism. Neither path lets the thread count change the arithmetic:
- * q_sgemm_portable sums every C element over k in the same order whatever the
+ * gemm_f32_portable sums every C element over k in the same order whatever the
  * tiling, and the CBLAS slices do not depend on the thread count. Results are
  * bit-identical for any thread count (tested), and for a given backend and
  * OpenBLAS core, run to run. The two paths differ from each other in the last
@@ -42,24 +42,24 @@
  * (N, K) with ldb >= K. C (M, N) with ldc >= N. When beta == 0, C is not read
  * (it may hold NaN). M, N, K >= 0; with K == 0, C = beta · C. C must not
  * overlap A or B. */
-void q_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+void gemm_f32(int trans_a, int trans_b, int m, int n, int k, float alpha,
              const float *a, int lda, const float *b, int ldb, float beta,
              float *c, int ldc);
 
 /* The same contract, always the portable blocked C code. */
-void q_sgemm_portable(int trans_a, int trans_b, int m, int n, int k, float alpha,
+void gemm_f32_portable(int trans_a, int trans_b, int m, int n, int k, float alpha,
                       const float *a, int lda, const float *b, int ldb, float beta,
                       float *c, int ldc);
 
-/* 1 when q_sgemm goes to CBLAS, 0 when it is the portable code. */
-int q_sgemm_has_blas(void);
+/* 1 when gemm_f32 goes to CBLAS, 0 when it is the portable code. */
+int gemm_has_blas(void);
 
-/* What q_sgemm runs on, for logs: "OpenBLAS <core>" or "portable". */
-const char *q_sgemm_backend(void);
+/* What gemm_f32 runs on, for logs: "OpenBLAS <core>" or "portable". */
+const char *gemm_backend(void);
 
 /* Sets the number of OpenMP threads for every parallel loop (layers, gemm);
  * n <= 0 means the number of processors. Returns the count now in effect. */
-int q_gemm_set_threads(int n);
+int gemm_set_threads(int n);
 
 /* How long idle OpenMP threads spin before they sleep. libgomp's default
  * (GOMP_SPINCOUNT 300000 PAUSEs, milliseconds on recent Intel CPUs, where a
@@ -76,9 +76,9 @@ int q_gemm_set_threads(int n);
  * re-execution failed (the program then goes on with libgomp's default; the
  * environment is left as it was).
  * This is qatc's only re-execution. The other setting read at load time, the
- * OpenBLAS kernel set, needs none: the first q_sgemm call corrects a
+ * OpenBLAS kernel set, needs none: the first gemm_f32 call corrects a
  * "Prescott" fallback in process (above), which trains the same model, byte
  * for byte, as OPENBLAS_CORETYPE set before the start. */
-int q_gemm_spin_setup(char **argv);
+int gemm_spin_setup(char **argv);
 
 #endif

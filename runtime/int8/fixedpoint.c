@@ -1,10 +1,10 @@
 /* fixedpoint — multiplier/shift from a real ratio and the single-rounding
  * requantization of DESIGN.md §1 (see fixedpoint.h for the representation).
  *
- * Accumulator bound. q_requantize accepts any int32 acc: with |acc| <= 2^31
+ * Accumulator bound. fxp_requantize accepts any int32 acc: with |acc| <= 2^31
  * and 0 <= M0 < 2^31 the product satisfies |acc * M0| < 2^62, and adding the
  * rounding term 2^(t-1) <= 2^61 keeps it below 2^63, so the int64 expression
- * never overflows for any shift in [Q_SHIFT_MIN, Q_SHIFT_MAX]. The result
+ * never overflows for any shift in [FXP_SHIFT_MIN, FXP_SHIFT_MAX]. The result
  * only leaves int32 when M > 1 (shift > 0); it is then saturated.
  *
  * Rounding. y = floor((acc * M0 + 2^(t-1)) / 2^t) = floor(acc * M + 1/2):
@@ -22,7 +22,7 @@
  * shift (floor division by 2^t), as on every compiler qatc supports. */
 _Static_assert((-5LL >> 1) == -3LL, "arithmetic right shift of negative values required");
 
-int q_quantize_multiplier(double m, q_requant *out)
+int fxp_quantize_multiplier(double m, fxp_requant *out)
 {
     if (!isfinite(m) || !(m > 0))
         return -1;
@@ -36,9 +36,9 @@ int q_quantize_multiplier(double m, q_requant *out)
         m0 = 1LL << 30;
         e++;
     }
-    if (e > Q_SHIFT_MAX) /* m >= 2^30 (after rounding): t = 31 - shift < 1 */
+    if (e > FXP_SHIFT_MAX) /* m >= 2^30 (after rounding): t = 31 - shift < 1 */
         return -1;
-    if (e < Q_SHIFT_MIN) {
+    if (e < FXP_SHIFT_MIN) {
         /* m < 2^-32: |acc * m| < 2^31 * 2^-32 = 1/2 for every int32 acc, so the
          * exact round-half-up result is 0 everywhere, which {0, 0} gives. */
         out->multiplier = 0;
@@ -50,10 +50,10 @@ int q_quantize_multiplier(double m, q_requant *out)
     return 0;
 }
 
-int32_t q_requantize(int32_t acc, q_requant rq)
+int32_t fxp_requantize(int32_t acc, fxp_requant rq)
 {
     assert(rq.multiplier >= 0);
-    assert(rq.shift >= Q_SHIFT_MIN && rq.shift <= Q_SHIFT_MAX);
+    assert(rq.shift >= FXP_SHIFT_MIN && rq.shift <= FXP_SHIFT_MAX);
     int t = 31 - rq.shift; /* in [1, 62] */
     /* y = round(acc * M0 / 2^t), ties towards +inf; no overflow (see top). */
     int64_t y = ((int64_t)acc * rq.multiplier + ((int64_t)1 << (t - 1))) >> t;
@@ -64,12 +64,12 @@ int32_t q_requantize(int32_t acc, q_requant rq)
     return (int32_t)y;
 }
 
-int8_t q_sat_s8(int32_t x)
+int8_t fxp_sat_s8(int32_t x)
 {
-    return (int8_t)q_clamp_s32(x, INT8_MIN, INT8_MAX);
+    return (int8_t)fxp_clamp_s32(x, INT8_MIN, INT8_MAX);
 }
 
-int32_t q_clamp_s32(int32_t x, int32_t lo, int32_t hi)
+int32_t fxp_clamp_s32(int32_t x, int32_t lo, int32_t hi)
 {
     assert(lo <= hi);
     return x < lo ? lo : x > hi ? hi : x;

@@ -13,23 +13,23 @@
 
 typedef struct {
     int32_t multiplier; /* M0 in [2^30, 2^31), or 0 when M underflows */
-    int32_t shift;      /* in [Q_SHIFT_MIN, Q_SHIFT_MAX] */
-} q_requant;
+    int32_t shift;      /* in [FXP_SHIFT_MIN, FXP_SHIFT_MAX] */
+} fxp_requant;
 
-#define Q_SHIFT_MIN (-31) /* t = 62: the largest right shift used */
-#define Q_SHIFT_MAX 30    /* t = 1 */
+#define FXP_SHIFT_MIN (-31) /* t = 62: the largest right shift used */
+#define FXP_SHIFT_MAX 30    /* t = 1 */
 
 /* Computes M0 and shift for the real ratio m. Returns 0 on success, -1 when m
  * is not finite, not > 0, or too large (m >= 2^30, which needs t < 1). Ratios
  * below the smallest representable (m < 2^-32 after rounding) give
  * {multiplier 0, shift 0}: requantization then yields 0 for every acc. */
-int q_quantize_multiplier(double m, q_requant *out);
+int fxp_quantize_multiplier(double m, fxp_requant *out);
 
 /* round((acc * M0) / 2^t), ties towards +infinity, saturated to int32. */
-int32_t q_requantize(int32_t acc, q_requant rq);
+int32_t fxp_requantize(int32_t acc, fxp_requant rq);
 
 /* Saturating conversions. */
-int8_t q_sat_s8(int32_t x);
-int32_t q_clamp_s32(int32_t x, int32_t lo, int32_t hi);
+int8_t fxp_sat_s8(int32_t x);
+int32_t fxp_clamp_s32(int32_t x, int32_t lo, int32_t hi);
 
 #endif

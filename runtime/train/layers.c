@@ -29,10 +29,10 @@
 #define LY_CLONES
 #endif
 
-q_conv_shape q_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
+ly_conv_shape ly_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
                                int sh, int sw, int ph, int pw)
 {
-    q_conv_shape s = {b, h, w, c, oc, kh, kw, sh, sw, ph, pw, 0, 0};
+    ly_conv_shape s = {b, h, w, c, oc, kh, kw, sh, sw, ph, pw, 0, 0};
     assert(b > 0 && h > 0 && w > 0 && c > 0 && oc > 0 && kh > 0 && kw > 0);
     assert(sh > 0 && sw > 0 && ph >= 0 && pw >= 0);
     assert(h + 2 * ph >= kh && w + 2 * pw >= kw);
@@ -86,7 +86,7 @@ static void fill_rows(float *out, const float *bias, long rows, int cols)
 
 /* ---- conv2d ---------------------------------------------------------------- */
 
-static int conv_is_pointwise(const q_conv_shape *s)
+static int conv_is_pointwise(const ly_conv_shape *s)
 {
     return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0 && s->pw == 0;
 }
@@ -99,12 +99,12 @@ static int conv_is_pointwise(const q_conv_shape *s)
  * thread count. */
 #define CONV_CHUNK_FLOATS (1024 * 1024)
 
-static size_t conv_col_floats_per_image(const q_conv_shape *s)
+static size_t conv_col_floats_per_image(const ly_conv_shape *s)
 {
     return (size_t)s->oh * s->ow * s->kh * s->kw * s->c;
 }
 
-static int conv_chunk_images(const q_conv_shape *s)
+static int conv_chunk_images(const ly_conv_shape *s)
 {
     size_t n = CONV_CHUNK_FLOATS / conv_col_floats_per_image(s);
     return n < 1 ? 1 : n > (size_t)s->b ? s->b : (int)n;
@@ -113,7 +113,7 @@ static int conv_chunk_images(const q_conv_shape *s)
 /* The kernel columns kx in [*kx0, *kx1) that fall inside the input for output
  * column ox. Within one kernel row they are contiguous in NHWC memory (and in
  * a col row), so each kernel row is one copy of (kx1 - kx0)·C floats. */
-static void valid_kx(const q_conv_shape *s, int ox, int *kx0, int *kx1)
+static void valid_kx(const ly_conv_shape *s, int ox, int *kx0, int *kx1)
 {
     int ix0 = ox * s->sw - s->pw;
     *kx0 = ix0 < 0 ? -ix0 : 0;
@@ -125,7 +125,7 @@ static void valid_kx(const q_conv_shape *s, int ox, int *kx0, int *kx1)
 /* For images [b0, b0 + nb):
  * col[((b−b0),oy,ox)][(ky,kx,ic)] = inp[b, oy*sh-ph+ky, ox*sw-pw+kx, ic], 0 outside.
  * col (nb*OH*OW, KH*KW*C); inp (B, H, W, C). */
-static void im2col(float *col, const float *inp, const q_conv_shape *s, int b0, int nb)
+static void im2col(float *col, const float *inp, const ly_conv_shape *s, int b0, int nb)
 {
     int kdim = s->kh * s->kw * s->c, c = s->c;
 #pragma omp parallel for collapse(2)
@@ -162,7 +162,7 @@ static void im2col(float *col, const float *inp, const q_conv_shape *s, int b0, 
 /* The adjoint of im2col for images [b0, b0 + nb):
  * dinp[b, iy, ix, ic] += dcol[((b−b0),oy,ox)][(ky,kx,ic)].
  * Threads own images, each image summed in a fixed order. */
-static void col2im_acc(float *dinp, const float *dcol, const q_conv_shape *s, int b0, int nb)
+static void col2im_acc(float *dinp, const float *dcol, const ly_conv_shape *s, int b0, int nb)
 {
     int kdim = s->kh * s->kw * s->c, c = s->c;
 #pragma omp parallel for
@@ -541,12 +541,12 @@ static void pad_copy(float *dst, const float *src, int b, int h, int w, int c, i
 /* The direct forward and dw need OC % 16 == 0 (and are not used for 1x1
  * stride-1 unpadded convolutions, which are a plain GEMM); dinp needs stride
  * 1, C % 16 == 0 and pads that leave the flipped kernel a non-negative pad. */
-static int dc_fits(const q_conv_shape *s)
+static int dc_fits(const ly_conv_shape *s)
 {
     return s->oc % DC_VEC == 0 && !conv_is_pointwise(s);
 }
 
-static int dc_fits_dinp(const q_conv_shape *s)
+static int dc_fits_dinp(const ly_conv_shape *s)
 {
     return s->c % DC_VEC == 0 && !conv_is_pointwise(s) && s->sh == 1 && s->sw == 1 &&
            s->ph <= s->kh - 1 && s->pw <= s->kw - 1;
@@ -554,7 +554,7 @@ static int dc_fits_dinp(const q_conv_shape *s)
 
 /* Floats of scratch for the direct forward/dw: padded input + wt, or the
  * dwt partials. */
-static size_t dc_scratch(const q_conv_shape *s)
+static size_t dc_scratch(const ly_conv_shape *s)
 {
     size_t pad = s->ph || s->pw ? (size_t)s->b * (s->h + 2 * s->ph) * (s->w + 2 * s->pw) * s->c
                                 : 0;
@@ -564,7 +564,7 @@ static size_t dc_scratch(const q_conv_shape *s)
 }
 
 /* For dinp: padded dout + wf. */
-static size_t dc_scratch_dinp(const q_conv_shape *s)
+static size_t dc_scratch_dinp(const ly_conv_shape *s)
 {
     size_t ph = (size_t)(s->kh - 1 - s->ph), pw = (size_t)(s->kw - 1 - s->pw);
     return (size_t)s->b * (s->oh + 2 * ph) * (s->ow + 2 * pw) * s->oc +
@@ -573,7 +573,7 @@ static size_t dc_scratch_dinp(const q_conv_shape *s)
 
 /* The geometry of the forward and dw over inp, padded into scratch when
  * needed; *rest = the scratch after it. */
-static dc_geom dc_input(const float *inp, float *scratch, const q_conv_shape *s, float **rest)
+static dc_geom dc_input(const float *inp, float *scratch, const ly_conv_shape *s, float **rest)
 {
     dc_geom g = {inp, s->h, s->w, s->c, s->kh, s->kw, s->sh, s->sw, s->oh, s->ow, s->oc,
                  (long)s->b * s->oh * s->ow};
@@ -605,7 +605,7 @@ static void transpose_acc(float *a, const float *t, int rows, int cols)
 }
 
 /* wf[(ky, kx, oc)][ic] = w[oc][KH−1−ky][KW−1−kx][ic]: wf (KH, KW, OC, C). */
-static void flip_kernel(float *wf, const float *w, const q_conv_shape *s)
+static void flip_kernel(float *wf, const float *w, const ly_conv_shape *s)
 {
     for (int ky = 0; ky < s->kh; ky++)
         for (int kx = 0; kx < s->kw; kx++)
@@ -616,7 +616,7 @@ static void flip_kernel(float *wf, const float *w, const q_conv_shape *s)
                        sizeof(float) * (size_t)s->c);
 }
 
-size_t q_conv2d_scratch_floats(const q_conv_shape *s)
+size_t ly_conv2d_scratch_floats(const ly_conv_shape *s)
 {
     if (conv_is_pointwise(s))
         return 0;
@@ -628,7 +628,7 @@ size_t q_conv2d_scratch_floats(const q_conv_shape *s)
 
 /* out[.., oc] = conv2d(inp, w, bias)[.., oc] · oscale[oc] (oscale NULL: 1). */
 static void conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
-                           const float *oscale, float *scratch, const q_conv_shape *s)
+                           const float *oscale, float *scratch, const ly_conv_shape *s)
 {
     int kdim = s->kh * s->kw * s->c, pix = s->oh * s->ow;
     if (dc_fits(s)) {
@@ -638,7 +638,7 @@ static void conv2d_forward(float *out, const float *inp, const float *w, const f
         dc_forward(out, &g, wt, bias, oscale, 0);
         return;
     }
-    q_conv2d_forward(out, inp, w, bias, scratch, s);
+    ly_conv2d_forward(out, inp, w, bias, scratch, s);
     if (oscale) {
         long rows = (long)s->b * pix;
 #pragma omp parallel for if (rows * s->oc > PAR_MIN)
@@ -648,14 +648,14 @@ static void conv2d_forward(float *out, const float *inp, const float *w, const f
     }
 }
 
-void q_conv2d_forward_scaled(float *out, const float *inp, const float *w, const float *oscale,
-                             float *scratch, const q_conv_shape *s)
+void ly_conv2d_forward_scaled(float *out, const float *inp, const float *w, const float *oscale,
+                             float *scratch, const ly_conv_shape *s)
 {
     conv2d_forward(out, inp, w, NULL, oscale, scratch, s);
 }
 
-void q_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
-                      float *scratch, const q_conv_shape *s)
+void ly_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
+                      float *scratch, const ly_conv_shape *s)
 {
     int kdim = s->kh * s->kw * s->c, pix = s->oh * s->ow;
     if (dc_fits(s)) {
@@ -666,7 +666,7 @@ void q_conv2d_forward(float *out, const float *inp, const float *w, const float 
         fill_rows(out, bias, (long)s->b * pix, s->oc);
     float beta = bias ? 1.0f : 0.0f;
     if (conv_is_pointwise(s)) { /* col = inp */
-        q_sgemm(0, 1, s->b * pix, s->oc, kdim, 1.0f, inp, kdim, w, kdim, beta, out, s->oc);
+        gemm_f32(0, 1, s->b * pix, s->oc, kdim, 1.0f, inp, kdim, w, kdim, beta, out, s->oc);
         return;
     }
     int chunk = conv_chunk_images(s);
@@ -674,7 +674,7 @@ void q_conv2d_forward(float *out, const float *inp, const float *w, const float 
         int nb = s->b - b0 < chunk ? s->b - b0 : chunk;
         im2col(scratch, inp, s, b0, nb);
         /* out rows (nb*OH*OW, OC) = col (nb*OH*OW, K) · wᵀ, w (OC, K) */
-        q_sgemm(0, 1, nb * pix, s->oc, kdim, 1.0f, scratch, kdim, w, kdim, beta,
+        gemm_f32(0, 1, nb * pix, s->oc, kdim, 1.0f, scratch, kdim, w, kdim, beta,
                 out + (size_t)b0 * pix * s->oc, s->oc);
     }
 }
@@ -683,9 +683,9 @@ void q_conv2d_forward(float *out, const float *inp, const float *w, const float 
  *                           dinp += col2im(dout · w)
  * (direct where the shape allows, else chunk by chunk: dw sums the chunks in
  * order) */
-void q_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
+void ly_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
                        const float *inp, const float *w, float *scratch,
-                       const q_conv_shape *s)
+                       const ly_conv_shape *s)
 {
     int kdim = s->kh * s->kw * s->c, pix = s->oh * s->ow;
     if (dbias)
@@ -693,9 +693,9 @@ void q_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
     if (conv_is_pointwise(s)) {
         int m = s->b * pix;
         if (dw) /* dw (OC, C) += doutᵀ (OC, M) · inp (M, C) */
-            q_sgemm(1, 0, s->oc, kdim, m, 1.0f, dout, s->oc, inp, kdim, 1.0f, dw, kdim);
+            gemm_f32(1, 0, s->oc, kdim, m, 1.0f, dout, s->oc, inp, kdim, 1.0f, dw, kdim);
         if (dinp) /* dinp (M, C) += dout (M, OC) · w (OC, C) */
-            q_sgemm(0, 0, m, s->c, s->oc, 1.0f, dout, s->oc, w, kdim, 1.0f, dinp, s->c);
+            gemm_f32(0, 0, m, s->c, s->oc, 1.0f, dout, s->oc, w, kdim, 1.0f, dinp, s->c);
         return;
     }
     if (dw && dc_fits(s)) {
@@ -727,11 +727,11 @@ void q_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
         if (dw) {
             im2col(scratch, inp, s, b0, nb);
             /* dw (OC, K) += dout_cᵀ (OC, m) · col (m, K) */
-            q_sgemm(1, 0, s->oc, kdim, m, 1.0f, dout_c, s->oc, scratch, kdim, 1.0f, dw, kdim);
+            gemm_f32(1, 0, s->oc, kdim, m, 1.0f, dout_c, s->oc, scratch, kdim, 1.0f, dw, kdim);
         }
         if (dinp) {
             /* dcol (m, K) = dout_c (m, OC) · w (OC, K), then scattered back */
-            q_sgemm(0, 0, m, kdim, s->oc, 1.0f, dout_c, s->oc, w, kdim, 0.0f, scratch, kdim);
+            gemm_f32(0, 0, m, kdim, s->oc, 1.0f, dout_c, s->oc, w, kdim, 0.0f, scratch, kdim);
             col2im_acc(dinp, scratch, s, b0, nb);
         }
     }
@@ -739,8 +739,8 @@ void q_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
 
 /* ---- dwconv2d -------------------------------------------------------------- */
 
-void q_dwconv2d_forward(float *out, const float *inp, const float *w, const float *bias,
-                        const q_conv_shape *s)
+void ly_dwconv2d_forward(float *out, const float *inp, const float *w, const float *bias,
+                        const ly_conv_shape *s)
 {
     assert(s->oc == s->c);
     int c = s->c;
@@ -775,8 +775,8 @@ void q_dwconv2d_forward(float *out, const float *inp, const float *w, const floa
 /* out = Σ w·x + bias  ⇒  dinp += w·dout (threads own images),
  * dw[ky,kx,c] += Σ_{b,oy,ox} x·dout (threads own (tap, channel chunk), double
  * accumulation), dbias += Σ dout */
-void q_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                         const float *inp, const float *w, const q_conv_shape *s)
+void ly_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                         const float *inp, const float *w, const ly_conv_shape *s)
 {
     assert(s->oc == s->c);
     int c = s->c;
@@ -841,23 +841,23 @@ void q_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dout
 
 /* ---- linear ---------------------------------------------------------------- */
 
-void q_linear_forward(float *out, const float *inp, const float *w, const float *bias,
+void ly_linear_forward(float *out, const float *inp, const float *w, const float *bias,
                       int b, int in, int out_n)
 {
     if (bias)
         fill_rows(out, bias, b, out_n);
     /* out (B, OUT) = inp (B, IN) · wᵀ, w (OUT, IN) */
-    q_sgemm(0, 1, b, out_n, in, 1.0f, inp, in, w, in, bias ? 1.0f : 0.0f, out, out_n);
+    gemm_f32(0, 1, b, out_n, in, 1.0f, inp, in, w, in, bias ? 1.0f : 0.0f, out, out_n);
 }
 
 /* out = inp · wᵀ + bias  ⇒  dinp += dout · w,  dw += doutᵀ · inp,  dbias += Σ_b dout */
-void q_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
+void ly_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
                        const float *inp, const float *w, int b, int in, int out_n)
 {
     if (dinp) /* dinp (B, IN) += dout (B, OUT) · w (OUT, IN) */
-        q_sgemm(0, 0, b, in, out_n, 1.0f, dout, out_n, w, in, 1.0f, dinp, in);
+        gemm_f32(0, 0, b, in, out_n, 1.0f, dout, out_n, w, in, 1.0f, dinp, in);
     if (dw) /* dw (OUT, IN) += doutᵀ (OUT, B) · inp (B, IN) */
-        q_sgemm(1, 0, out_n, in, b, 1.0f, dout, out_n, inp, in, 1.0f, dw, in);
+        gemm_f32(1, 0, out_n, in, b, 1.0f, dout, out_n, inp, in, 1.0f, dw, in);
     if (dbias)
         colsum_acc(dbias, dout, b, out_n);
 }
@@ -924,7 +924,7 @@ static void bn_affine(float *out, const float *inp, long n, int c, const float *
 }
 
 /* mean = x0 + Σd/N,  Σ(x − mean)² = Σd² − (Σd)²/N, d = x − x0, x0 = row 0 */
-void q_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
+void ly_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
                              float *running_var, const float *inp, int n, int c, float eps,
                              float momentum)
 {
@@ -955,12 +955,12 @@ void q_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
     }
 }
 
-void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
+void ly_batchnorm_train_forward(float *out, float *mean, float *rstd,
                                float *running_mean, float *running_var,
                                const float *inp, const float *gamma, const float *beta,
                                int n, int c, float eps, float momentum)
 {
-    q_batchnorm_train_stats(mean, rstd, running_mean, running_var, inp, n, c, eps, momentum);
+    ly_batchnorm_train_stats(mean, rstd, running_mean, running_var, inp, n, c, eps, momentum);
     /* out = gamma·(x − mean)·rstd + beta = x·scale + shift */
     float scale[c], shift[c];
     for (int ch = 0; ch < c; ch++) {
@@ -1148,7 +1148,7 @@ static void bn_backward(float *dinp, float *dgamma, float *dbeta, const float *d
 /* out = gamma·xhat + beta, xhat = (x − mean)·rstd over the batch ⇒
  *   dbeta += Σ dout,  dgamma += Σ dout·xhat,
  *   dinp  += gamma·rstd/N · (N·dout − Σ dout − xhat·Σ dout·xhat) */
-void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
+void ly_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
                                 const float *dout, const float *inp,
                                 const float *mean, const float *rstd, const float *gamma,
                                 int n, int c)
@@ -1159,7 +1159,7 @@ void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
                 0, part, coef);
 }
 
-void q_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
+void ly_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
                                     const float *dout, const uint8_t *mask, const float *inp,
                                     const float *mean, const float *rstd, const float *gamma,
                                     const float *dinp_scale, double *dinp_dot, int n, int c)
@@ -1178,7 +1178,7 @@ static void running_rstd(float *r, const float *running_var, int c, float eps)
         r[ch] = 1.0f / sqrtf(running_var[ch] + eps);
 }
 
-void q_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
+void ly_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
                               const float *beta, const float *running_mean,
                               const float *running_var, int n, int c, float eps)
 {
@@ -1194,7 +1194,7 @@ void q_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
 
 /* out = gamma·(x − rm)·r + beta, r = 1/sqrt(rv + eps) ⇒
  *   dinp += gamma·r·dout,  dgamma += Σ dout·(x − rm)·r,  dbeta += Σ dout */
-void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
+void ly_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
                                const float *dout, const float *inp, const float *gamma,
                                const float *running_mean, const float *running_var,
                                int n, int c, float eps)
@@ -1206,7 +1206,7 @@ void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
                 0, 0, part, coef);
 }
 
-void q_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
+void ly_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
                                    const float *dout, const uint8_t *mask, const float *inp,
                                    const float *gamma, const float *running_mean,
                                    const float *running_var, const float *dinp_scale,
@@ -1222,7 +1222,7 @@ void q_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
 
 /* ---- activations ----------------------------------------------------------- */
 
-void q_relu_forward(float *out, const float *inp, size_t n)
+void ly_relu_forward(float *out, const float *inp, size_t n)
 {
 #pragma omp parallel for simd if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++)
@@ -1230,7 +1230,7 @@ void q_relu_forward(float *out, const float *inp, size_t n)
 }
 
 /* out = max(0, x)  ⇒  dinp += dout · [out > 0] */
-void q_relu_backward(float *dinp, const float *dout, const float *out, size_t n)
+void ly_relu_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
 #pragma omp parallel for simd if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++) {
@@ -1239,7 +1239,7 @@ void q_relu_backward(float *dinp, const float *dout, const float *out, size_t n)
     }
 }
 
-void q_relu6_forward(float *out, const float *inp, size_t n)
+void ly_relu6_forward(float *out, const float *inp, size_t n)
 {
 #pragma omp parallel for simd if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++) {
@@ -1249,7 +1249,7 @@ void q_relu6_forward(float *out, const float *inp, size_t n)
 }
 
 /* out = clamp(x, 0, 6)  ⇒  dinp += dout · [0 < out < 6] */
-void q_relu6_backward(float *dinp, const float *dout, const float *out, size_t n)
+void ly_relu6_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
 #pragma omp parallel for simd if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++) {
@@ -1260,9 +1260,9 @@ void q_relu6_backward(float *dinp, const float *dout, const float *out, size_t n
 
 /* ---- pools ----------------------------------------------------------------- */
 
-/* Image b of q_maxpool_forward. */
+/* Image b of ly_maxpool_forward. */
 LY_CLONES
-static void maxpool_image(float *out, const float *inp, const q_conv_shape *s, int b)
+static void maxpool_image(float *out, const float *inp, const ly_conv_shape *s, int b)
 {
     int c = s->c;
     if (c % DC_VEC == 0) { /* whole vectors: o = x > o ? x : o per lane */
@@ -1304,7 +1304,7 @@ static void maxpool_image(float *out, const float *inp, const q_conv_shape *s, i
     }
 }
 
-void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s)
+void ly_maxpool_forward(float *out, const float *inp, const ly_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
 #pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
@@ -1312,13 +1312,13 @@ void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s)
         maxpool_image(out, inp, s, b);
 }
 
-/* Image b of q_maxpool_backward(_set): per chunk of channels, the window
+/* Image b of ly_maxpool_backward(_set): per chunk of channels, the window
  * maximum, then a scan in window order that routes dout to the first element
  * equal to it (branch-free, along channels). With set (windows that do not
  * overlap), the image's dinp is written: zeros first where no window or a
  * window's other elements lie. */
 static inline __attribute__((always_inline)) void
-maxpool_backward_body(float *dinp, const float *dout, const float *inp, const q_conv_shape *s,
+maxpool_backward_body(float *dinp, const float *dout, const float *inp, const ly_conv_shape *s,
                       int b, const int set)
 {
     int c = s->c;
@@ -1404,7 +1404,7 @@ maxpool_backward_body(float *dinp, const float *dout, const float *inp, const q_
 
 LY_CLONES
 static void maxpool_backward_image(float *dinp, const float *dout, const float *inp,
-                                   const q_conv_shape *s, int b, int set)
+                                   const ly_conv_shape *s, int b, int set)
 {
     if (set)
         maxpool_backward_body(dinp, dout, inp, s, b, 1);
@@ -1413,8 +1413,8 @@ static void maxpool_backward_image(float *dinp, const float *dout, const float *
 }
 
 /* out = max over the window  ⇒  dinp[first argmax] += dout (threads own images) */
-void q_maxpool_backward(float *dinp, const float *dout, const float *inp,
-                        const q_conv_shape *s)
+void ly_maxpool_backward(float *dinp, const float *dout, const float *inp,
+                        const ly_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
 #pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
@@ -1422,8 +1422,8 @@ void q_maxpool_backward(float *dinp, const float *dout, const float *inp,
         maxpool_backward_image(dinp, dout, inp, s, b, 0);
 }
 
-void q_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
-                            const q_conv_shape *s)
+void ly_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
+                            const ly_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
     assert(s->sh >= s->kh && s->sw >= s->kw);
@@ -1432,7 +1432,7 @@ void q_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
         maxpool_backward_image(dinp, dout, inp, s, b, 1);
 }
 
-void q_avgpool_forward(float *out, const float *inp, const q_conv_shape *s)
+void ly_avgpool_forward(float *out, const float *inp, const ly_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
     int c = s->c;
@@ -1462,7 +1462,7 @@ void q_avgpool_forward(float *out, const float *inp, const q_conv_shape *s)
 }
 
 /* out = Σ window / (KH·KW)  ⇒  dinp[window] += dout / (KH·KW) (threads own images) */
-void q_avgpool_backward(float *dinp, const float *dout, const q_conv_shape *s)
+void ly_avgpool_backward(float *dinp, const float *dout, const ly_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
     int c = s->c;
@@ -1485,7 +1485,7 @@ void q_avgpool_backward(float *dinp, const float *dout, const q_conv_shape *s)
     }
 }
 
-void q_global_avgpool_forward(float *out, const float *inp, int b, int hw, int c)
+void ly_global_avgpool_forward(float *out, const float *inp, int b, int hw, int c)
 {
     float inv = 1.0f / (float)hw;
 #pragma omp parallel for if ((long)b * hw * c > PAR_MIN)
@@ -1507,7 +1507,7 @@ void q_global_avgpool_forward(float *out, const float *inp, int b, int hw, int c
 }
 
 /* out = Σ_hw x / hw  ⇒  dinp += dout / hw */
-void q_global_avgpool_backward(float *dinp, const float *dout, int b, int hw, int c)
+void ly_global_avgpool_backward(float *dinp, const float *dout, int b, int hw, int c)
 {
     float inv = 1.0f / (float)hw;
 #pragma omp parallel for if ((long)b * hw * c > PAR_MIN)
@@ -1524,7 +1524,7 @@ void q_global_avgpool_backward(float *dinp, const float *dout, int b, int hw, in
 
 /* ---- add ------------------------------------------------------------------- */
 
-void q_add_forward(float *out, const float *a, const float *b, size_t n)
+void ly_add_forward(float *out, const float *a, const float *b, size_t n)
 {
 #pragma omp parallel for simd if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++)
@@ -1532,7 +1532,7 @@ void q_add_forward(float *out, const float *a, const float *b, size_t n)
 }
 
 /* out = a + b  ⇒  da += dout, db += dout */
-void q_add_backward(float *da, float *db, const float *dout, size_t n)
+void ly_add_backward(float *da, float *db, const float *dout, size_t n)
 {
     if (da) {
 #pragma omp parallel for simd if (n > PAR_MIN)
@@ -1549,7 +1549,7 @@ void q_add_backward(float *da, float *db, const float *dout, size_t n)
 /* ---- loss ------------------------------------------------------------------ */
 
 /* loss = −Σ_b log softmax(logits_b)[label_b] / B  ⇒  dlogits = (p − onehot) / B */
-float q_softmax_xent(float *dlogits, const float *logits, const int32_t *labels,
+float ly_softmax_xent(float *dlogits, const float *logits, const int32_t *labels,
                      int b, int k)
 {
     double loss = 0.0;
@@ -1575,7 +1575,7 @@ float q_softmax_xent(float *dlogits, const float *logits, const int32_t *labels,
     return (float)(loss / b);
 }
 
-int q_argmax(const float *x, int n)
+int ly_argmax(const float *x, int n)
 {
     int best = 0;
     for (int i = 1; i < n; i++)
@@ -1586,18 +1586,18 @@ int q_argmax(const float *x, int n)
 
 /* ---- initialisation -------------------------------------------------------- */
 
-void q_he_init(float *w, size_t n, int fan_in, q_rng *r)
+void ly_he_init(float *w, size_t n, int fan_in, rng_state *r)
 {
     assert(fan_in > 0);
     float std = (float)sqrt(2.0 / fan_in);
     for (size_t i = 0; i < n; i++)
-        w[i] = std * q_rng_normal(r);
+        w[i] = std * rng_normal(r);
 }
 
-void q_uniform_init(float *x, size_t n, int fan_in, q_rng *r)
+void ly_uniform_init(float *x, size_t n, int fan_in, rng_state *r)
 {
     assert(fan_in > 0);
     float bound = 1.0f / sqrtf((float)fan_in);
     for (size_t i = 0; i < n; i++)
-        x[i] = bound * (2.0f * q_rng_uniform(r) - 1.0f);
+        x[i] = bound * (2.0f * rng_uniform(r) - 1.0f);
 }

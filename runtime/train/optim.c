@@ -7,15 +7,15 @@
 /* Elementwise updates below this size run on one thread. */
 #define PAR_MIN 32768
 
-int q_optim_build(q_optim *o, const q_optim_config *cfg, size_t n, qerr *e)
+int optim_build(optim *o, const optim_config *cfg, size_t n, qerr *e)
 {
     memset(o, 0, sizeof *o);
-    if (cfg->type == Q_OPTIM_SGD) {
+    if (cfg->type == OPTIM_SGD) {
         if (!(cfg->momentum >= 0.0f))
             return qerr_set(e, "optimizer: momentum %g must be >= 0", cfg->momentum);
         if (cfg->nesterov && !(cfg->momentum > 0.0f))
             return qerr_set(e, "optimizer: nesterov needs momentum > 0");
-    } else if (cfg->type == Q_OPTIM_ADAM) {
+    } else if (cfg->type == OPTIM_ADAM) {
         if (!(cfg->beta1 >= 0.0f && cfg->beta1 < 1.0f) || !(cfg->beta2 >= 0.0f && cfg->beta2 < 1.0f))
             return qerr_set(e, "optimizer: adam betas (%g, %g) must be in [0, 1)",
                             cfg->beta1, cfg->beta2);
@@ -28,7 +28,7 @@ int q_optim_build(q_optim *o, const q_optim_config *cfg, size_t n, qerr *e)
         return qerr_set(e, "optimizer: weight_decay %g must be >= 0", cfg->weight_decay);
 
     /* Layout of the one allocation: int64 step | buf (n) | buf2 (n). */
-    size_t nbuf = cfg->type == Q_OPTIM_ADAM ? 2 : cfg->momentum > 0.0f ? 1 : 0;
+    size_t nbuf = cfg->type == OPTIM_ADAM ? 2 : cfg->momentum > 0.0f ? 1 : 0;
     if (n > (SIZE_MAX - sizeof(int64_t)) / sizeof(float) / (nbuf ? nbuf : 1))
         return qerr_set(e, "optimizer: %zu parameters is too many", n);
     size_t bytes = sizeof(int64_t) + nbuf * n * sizeof(float);
@@ -46,7 +46,7 @@ int q_optim_build(q_optim *o, const q_optim_config *cfg, size_t n, qerr *e)
     return 0;
 }
 
-void q_optim_free(q_optim *o)
+void optim_free(optim *o)
 {
     free(o->state);
     memset(o, 0, sizeof *o);
@@ -54,7 +54,7 @@ void q_optim_free(q_optim *o)
 
 /* SGD: g = grad + wd·p;  buf = mom·buf + g;  g = nesterov ? g + mom·buf : buf;
  * p −= lr·g */
-static void sgd_step(q_optim *o, float *p, const float *grad, float lr)
+static void sgd_step(optim *o, float *p, const float *grad, float lr)
 {
     float wd = o->cfg.weight_decay, mom = o->cfg.momentum;
     int nesterov = o->cfg.nesterov;
@@ -73,7 +73,7 @@ static void sgd_step(q_optim *o, float *p, const float *grad, float lr)
 
 /* Adam: g = grad + wd·p;  m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;
  * p −= lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + eps) */
-static void adam_step(q_optim *o, float *p, const float *grad, float lr)
+static void adam_step(optim *o, float *p, const float *grad, float lr)
 {
     float wd = o->cfg.weight_decay, b1 = o->cfg.beta1, b2 = o->cfg.beta2, eps = o->cfg.eps;
     double t = (double)*o->step;
@@ -90,31 +90,31 @@ static void adam_step(q_optim *o, float *p, const float *grad, float lr)
     }
 }
 
-void q_optim_step(q_optim *o, float *params, const float *grads, float lr)
+void optim_step(optim *o, float *params, const float *grads, float lr)
 {
     *o->step += 1;
-    if (o->cfg.type == Q_OPTIM_SGD)
+    if (o->cfg.type == OPTIM_SGD)
         sgd_step(o, params, grads, lr);
     else
         adam_step(o, params, grads, lr);
 }
 
-void *q_optim_state(q_optim *o) { return o->state; }
+void *optim_state(optim *o) { return o->state; }
 
-size_t q_optim_state_bytes(const q_optim *o) { return o->state_bytes; }
+size_t optim_state_bytes(const optim *o) { return o->state_bytes; }
 
-float q_lr_at(const q_lr_schedule *s, int64_t i)
+float optim_lr_at(const optim_lr_schedule *s, int64_t i)
 {
     switch (s->type) {
-    case Q_LR_STEP:
+    case OPTIM_LR_STEP:
         return (float)(s->base * pow(s->gamma, (double)(i / s->step_iters)));
-    case Q_LR_COSINE: {
+    case OPTIM_LR_COSINE: {
         if (i >= s->total_iters)
             return s->eta_min;
         double c = cos(3.14159265358979323846 * (double)i / (double)s->total_iters);
         return (float)(s->eta_min + (s->base - s->eta_min) * (1.0 + c) / 2.0);
     }
-    case Q_LR_CONSTANT:
+    case OPTIM_LR_CONSTANT:
     default:
         return s->base;
     }

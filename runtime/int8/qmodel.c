@@ -123,13 +123,13 @@ static int scale_ok(double s)
     return isfinite(s) && s >= Q_SCALE_MIN && s <= Q_SCALE_MAX;
 }
 
-/* A real multiplier m can be requantized when q_quantize_multiplier takes it:
+/* A real multiplier m can be requantized when fxp_quantize_multiplier takes it:
  * finite, > 0 and below 2^30 after rounding its Q0.31 mantissa. Ratios far
  * below 1 are representable (they underflow to a zero multiplier). */
 static int multiplier_ok(double m)
 {
-    q_requant rq;
-    return q_quantize_multiplier(m, &rq) == 0;
+    fxp_requant rq;
+    return fxp_quantize_multiplier(m, &rq) == 0;
 }
 
 /* Derived value v for a stored field: 0 means "derive", anything else must match. */

@@ -40,8 +40,8 @@ typedef struct {
     int32_t epoch;            /* within the phase */
     int32_t batch;            /* next batch of that epoch */
     int32_t qat, observers, bn_frozen, ptq_done;
-    q_rng rng;                /* current */
-    q_rng rng_epoch;          /* at the start of the current epoch, before its shuffle */
+    rng_state rng;                /* current */
+    rng_state rng_epoch;          /* at the start of the current epoch, before its shuffle */
     double loss_sum;          /* this epoch so far, Σ loss · images */
     int64_t loss_images;
     double epoch_seconds;     /* this epoch so far */
@@ -57,10 +57,10 @@ typedef struct {
 
 typedef struct {
     const train_opts *o;
-    q_config cfg;
+    cfg_config cfg;
     net n;
-    q_optim opt;
-    q_dataset train, eval;
+    optim opt;
+    dataset train, eval;
     int32_t *order;           /* (train.n) the epoch's visiting order */
     int32_t *eval_order;      /* (eval.n) identity */
     int32_t *labels;          /* (batch_cap) */
@@ -165,7 +165,7 @@ static int ckpt_write(trainer *t, qerr *e)
     h->n_layers = (uint32_t)t->n.n_layers;
     h->n_params = t->n.n_params;
     h->n_state = t->n.n_state;
-    h->opt_bytes = q_optim_state_bytes(&t->opt);
+    h->opt_bytes = optim_state_bytes(&t->opt);
     h->csv_bytes = strlen(t->csv);
     h->canon_bytes = t->canon.len;
     h->qat = t->n.qat;
@@ -185,7 +185,7 @@ static int ckpt_write(trainer *t, qerr *e)
     for (int i = 0; i < t->n.n_layers && !bad; i++)
         bad = write_all(q.f, &t->n.layers[i].obs, sizeof(obs_act), &crc);
     if (!bad)
-        bad = write_all(q.f, q_optim_state(&t->opt), h->opt_bytes, &crc) ||
+        bad = write_all(q.f, optim_state(&t->opt), h->opt_bytes, &crc) ||
               write_all(q.f, t->csv, h->csv_bytes, &crc) ||
               write_all(q.f, &crc, sizeof crc, &ignored);
     if (bad) {
@@ -223,8 +223,8 @@ static int ckpt_header_ok(const ckpt_header *h)
 static int build_optim(trainer *t, int phase, qerr *e)
 {
     const cfg_optimizer *c = &phase_cfg(t, phase)->optimizer;
-    q_optim_config oc = {
-        .type = c->type == CFG_ADAM ? Q_OPTIM_ADAM : Q_OPTIM_SGD,
+    optim_config oc = {
+        .type = c->type == CFG_ADAM ? OPTIM_ADAM : OPTIM_SGD,
         .momentum = (float)c->momentum,
         .nesterov = c->nesterov,
         .weight_decay = (float)c->weight_decay,
@@ -232,8 +232,8 @@ static int build_optim(trainer *t, int phase, qerr *e)
         .beta2 = (float)c->beta2,
         .eps = (float)c->eps,
     };
-    q_optim_free(&t->opt);
-    return q_optim_build(&t->opt, &oc, t->n.n_params, e);
+    optim_free(&t->opt);
+    return optim_build(&t->opt, &oc, t->n.n_params, e);
 }
 
 static int ckpt_read(trainer *t, qerr *e)
@@ -295,12 +295,12 @@ static int ckpt_read(trainer *t, qerr *e)
         fclose(f);
         return -1;
     }
-    if (!bad && h.opt_bytes != q_optim_state_bytes(&t->opt)) {
+    if (!bad && h.opt_bytes != optim_state_bytes(&t->opt)) {
         fclose(f);
         return qerr_set(e, "%s: the optimizer state does not match the config", t->path_ckpt);
     }
     if (!bad)
-        bad = read_all(f, q_optim_state(&t->opt), h.opt_bytes, &crc) ||
+        bad = read_all(f, optim_state(&t->opt), h.opt_bytes, &crc) ||
               read_all(f, t->csv, h.csv_bytes, &crc) ||
               read_all(f, &stored, sizeof stored, &ignored);
     int extra = !bad && fgetc(f) != EOF;
@@ -357,7 +357,7 @@ static double eval_net(trainer *t)
                                           t->labels8);
         const float *logits = net_forward(&t->n, cnt, 0);
         for (int32_t i = 0; i < cnt; i++) {
-            int top = q_argmax(logits + (size_t)i * t->n.n_classes, t->n.n_classes);
+            int top = ly_argmax(logits + (size_t)i * t->n.n_classes, t->n.n_classes);
             t->pred_net[(size_t)b * t->n.batch_cap + i] = (uint8_t)top;
             ok += top == t->labels8[i];
         }
@@ -438,11 +438,11 @@ static void progress(trainer *t, int phase, int epoch, int32_t b, int32_t nb, do
 enum { EPOCH_DONE, EPOCH_INTERRUPTED, EPOCH_TIMEOUT };
 
 /* The learning-rate schedule of a phase with nb batches per epoch. */
-static q_lr_schedule lr_schedule(const cfg_phase *pc, int32_t nb)
+static optim_lr_schedule lr_schedule(const cfg_phase *pc, int32_t nb)
 {
-    q_lr_schedule s = {
-        .type = pc->lr_schedule == CFG_LR_COSINE ? Q_LR_COSINE
-                : pc->lr_schedule == CFG_LR_STEP ? Q_LR_STEP : Q_LR_CONSTANT,
+    optim_lr_schedule s = {
+        .type = pc->lr_schedule == CFG_LR_COSINE ? OPTIM_LR_COSINE
+                : pc->lr_schedule == CFG_LR_STEP ? OPTIM_LR_STEP : OPTIM_LR_CONSTANT,
         .base = (float)pc->optimizer.lr,
         .total_iters = (int64_t)pc->epochs * nb,
         .step_iters = (int64_t)(pc->step_epochs > 0 ? pc->step_epochs : 1) * nb,
@@ -461,17 +461,17 @@ static int run_epoch(trainer *t, int phase, qerr *e)
         h->rng_epoch = h->rng;
         h->loss_sum = 0, h->loss_images = 0, h->epoch_seconds = 0;
     }
-    q_rng r = h->rng_epoch; /* the order depends only on the state at the epoch's start */
+    rng_state r = h->rng_epoch; /* the order depends only on the state at the epoch's start */
     dataset_epoch_order(&t->train, t->order, &r);
     h->rng = r;
-    q_lr_schedule s = lr_schedule(pc, nb);
+    optim_lr_schedule s = lr_schedule(pc, nb);
     double t0 = now_s();
     double ips = 0;
     for (int32_t b = h->batch; b < nb; b++) {
         double tb = now_s(), cb = cpu_s();
         int32_t cnt = dataset_batch_float(&t->train, t->order, b, pc->batch, net_input(&t->n),
                                           t->labels8);
-        float lr = q_lr_at(&s, (int64_t)h->epoch * nb + b);
+        float lr = optim_lr_at(&s, (int64_t)h->epoch * nb + b);
         if (cnt >= 2) { /* batch norm needs two samples */
             for (int32_t i = 0; i < cnt; i++)
                 t->labels[i] = t->labels8[i];
@@ -487,7 +487,7 @@ static int run_epoch(trainer *t, int phase, qerr *e)
                                 have ? "The last good checkpoint is " : "No checkpoint yet",
                                 have ? t->path_ckpt : " (it diverged in the first epoch)");
             }
-            q_optim_step(&t->opt, t->n.params, t->n.grads, lr);
+            optim_step(&t->opt, t->n.params, t->n.grads, lr);
             h->loss_sum += (double)loss * cnt;
             h->loss_images += cnt;
             h->images[phase == PHASE_PRETRAIN ? 0 : 1] += cnt;
@@ -595,7 +595,7 @@ static int ptq(trainer *t, int ptq_only, qerr *e)
     return 0;
 }
 
-void train_qat_flags(const q_config *c, int epoch, int *bn_frozen, int *observers)
+void train_qat_flags(const cfg_config *c, int epoch, int *bn_frozen, int *observers)
 {
     *bn_frozen = epoch >= c->freeze_bn_after;
     *observers = !(epoch >= c->disable_observer_after);
@@ -713,8 +713,8 @@ static int end_epoch(trainer *t, int phase, qerr *e)
     double t0 = now_s();
     double loss = h->loss_images ? h->loss_sum / (double)h->loss_images : -1;
     int32_t nb = dataset_batches(&t->train, pc->batch, pc->iterations);
-    q_lr_schedule s = lr_schedule(pc, nb);
-    double lr_last = q_lr_at(&s, (int64_t)h->epoch * nb + nb - 1);
+    optim_lr_schedule s = lr_schedule(pc, nb);
+    double lr_last = optim_lr_at(&s, (int64_t)h->epoch * nb + nb - 1);
     double fa, ia = -1;
     char extra[96] = "";
     if (phase == PHASE_QAT) {
@@ -817,9 +817,9 @@ static int run_schedule(trainer *t, train_result *r, qerr *e)
 static int setup(trainer *t, const train_opts *o, qerr *e)
 {
     t->o = o;
-    if (config_read(o->config_path, &t->cfg, e))
+    if (cfg_read(o->config_path, &t->cfg, e))
         return -1;
-    q_config *c = &t->cfg;
+    cfg_config *c = &t->cfg;
     if (cfgcanon_build(&t->canon, o->config_path, o->have_seed ? o->seed : c->seed, e))
         return -1;
     const char *dir = o->out_dir ? o->out_dir : ".";
@@ -833,16 +833,16 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
                        "quantization.train.disable_observer_after: %d leaves the observers "
                        "without data (use >= 1)",
                        (int)c->disable_observer_after);
-    q_gemm_set_threads(o->threads);
+    gemm_set_threads(o->threads);
 
     int cap = c->pretrain.batch > c->qat.batch ? c->pretrain.batch : c->qat.batch;
     cap = cap < 2 ? 2 : cap;
     if (net_build(&t->n, c, cap, e))
         return -1;
-    if (dataset_load(&t->train, c->train_images, c->train_labels, c->input_shape, c->input_q,
-                     t->n.n_classes, e) ||
-        dataset_load(&t->eval, c->eval_images, c->eval_labels, c->input_shape, c->input_q,
-                     t->n.n_classes, e))
+    dataset_input in = {c->input_shape.h, c->input_shape.w, c->input_shape.c,
+                        c->input_q.scale, c->input_q.zero_point};
+    if (dataset_load(&t->train, c->train_images, c->train_labels, in, t->n.n_classes, e) ||
+        dataset_load(&t->eval, c->eval_images, c->eval_labels, in, t->n.n_classes, e))
         return -1;
     int32_t per = dataset_image_size(&t->eval);
     t->order = malloc((size_t)t->train.n * sizeof(int32_t));
@@ -865,7 +865,7 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
     if (o->resume)
         return ckpt_read(t, e);
     ckpt_header *h = &t->h;
-    q_rng_seed(&h->rng, o->have_seed ? o->seed : c->seed);
+    rng_seed(&h->rng, o->have_seed ? o->seed : c->seed);
     net_init(&t->n, &h->rng);
     net_set_fake_quant(&t->n, c->fake_quant_weights, c->fake_quant_acts);
     h->phase = c->pretrain.epochs > 0 ? PHASE_PRETRAIN : PHASE_QAT;
@@ -876,7 +876,7 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
 static void teardown(trainer *t)
 {
     net_free(&t->n);
-    q_optim_free(&t->opt);
+    optim_free(&t->opt);
     dataset_free(&t->train);
     dataset_free(&t->eval);
     free(t->order);

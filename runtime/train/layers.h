@@ -2,7 +2,7 @@
  * (llm.c style). The QAT trainer (fake quantization, fused conv+BN, the
  * network graph) is built on top of these.
  *
- * Layouts (the same as the int8 model, runtime/qmodel.h, so that conversion
+ * Layouts (the same as the int8 model, runtime/int8/qmodel.h, so that conversion
  * is a copy):
  *   activations  NHWC   (B, H, W, C), contiguous
  *   conv2d       OHWI   (OC, KH, KW, IC)
@@ -22,13 +22,13 @@
  *     and dbias, so the caller zeroes all gradients once per step (and a
  *     tensor read by two layers gets the sum). Any of dinp / dweight / dbias
  *     may be NULL to skip it (e.g. dinp of the first layer). The one exception
- *     is q_softmax_xent, which writes (=) dlogits: it starts backpropagation.
+ *     is ly_softmax_xent, which writes (=) dlogits: it starts backpropagation.
  *   - nothing allocates; the caller passes scratch (sizes documented below).
  *   - nothing fails: shapes are the caller's responsibility (programmer
  *     errors are assertions).
  *
- * Threads (OpenMP; q_gemm_set_threads sets the count): linear layers and
- * the convolutions that the direct kernels do not take go through q_sgemm
+ * Threads (OpenMP; gemm_set_threads sets the count): linear layers and
+ * the convolutions that the direct kernels do not take go through gemm_f32
  * (gemm.h); the other loops are split over images, rows, channels or fixed
  * tasks so that every output element is computed in a fixed order. With
  * gemm.h's thread-independent slicing, every result is bit-identical for any
@@ -52,12 +52,12 @@ typedef struct {
     int b, h, w, c;          /* input (B, H, W, C) */
     int oc;                  /* output channels; = c for dwconv2d and pools */
     int kh, kw, sh, sw, ph, pw;
-    int oh, ow;              /* derived by q_conv_shape_make */
-} q_conv_shape;
+    int oh, ow;              /* derived by ly_conv_shape_make */
+} ly_conv_shape;
 
-/* Fills a q_conv_shape and derives oh, ow. Asserts that the kernel fits the
+/* Fills a ly_conv_shape and derives oh, ow. Asserts that the kernel fits the
  * padded input and every size is positive. */
-q_conv_shape q_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
+ly_conv_shape ly_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
                                int sh, int sw, int ph, int pw);
 
 /* ---- conv2d ----------------------------------------------------------------
@@ -70,55 +70,55 @@ q_conv_shape q_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int k
  * KH*KW*IC) for n images at a time, out rows = col · wᵀ. n is chosen from the
  * shape alone (col up to about 1M floats, at least one image), which bounds
  * the scratch and the number of GEMM calls.
- * scratch: q_conv2d_scratch_floats(s) floats (0 for a 1x1, stride 1, pad 0
+ * scratch: ly_conv2d_scratch_floats(s) floats (0 for a 1x1, stride 1, pad 0
  * convolution, which uses the input as col directly; NULL is fine then).
  * The same scratch serves forward and backward and may be shared by all
  * layers (take the largest); its content between calls does not matter. */
-size_t q_conv2d_scratch_floats(const q_conv_shape *s);
+size_t ly_conv2d_scratch_floats(const ly_conv_shape *s);
 
 /* out (B, OH, OW, OC); inp (B, H, W, C); w (OC, KH, KW, C); bias (OC) or NULL
  * (= zero); scratch (see above). */
-void q_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
-                      float *scratch, const q_conv_shape *s);
+void ly_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
+                      float *scratch, const ly_conv_shape *s);
 
 /* Without bias, each output channel times a factor (QAT's z = conv / sf):
  *   out[b,oy,ox,oc] = conv2d(inp, w)[b,oy,ox,oc] · oscale[oc]
- * bit-identical to q_conv2d_forward followed by the multiply, which the
+ * bit-identical to ly_conv2d_forward followed by the multiply, which the
  * direct kernels do before they store. oscale (OC); the rest as forward. */
-void q_conv2d_forward_scaled(float *out, const float *inp, const float *w, const float *oscale,
-                             float *scratch, const q_conv_shape *s);
+void ly_conv2d_forward_scaled(float *out, const float *inp, const float *w, const float *oscale,
+                             float *scratch, const ly_conv_shape *s);
 
 /* out = col · wᵀ + bias  ⇒  dw += doutᵀ · col,  dbias += Σ_rows dout,
  *                           dcol = dout · w,  dinp += col2im(dcol)
  * dinp (B, H, W, C) or NULL; dw (OC, KH, KW, C) or NULL; dbias (OC) or NULL;
  * dout (B, OH, OW, OC); inp, w as in forward; scratch as in forward. */
-void q_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
+void ly_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
                        const float *inp, const float *w, float *scratch,
-                       const q_conv_shape *s);
+                       const ly_conv_shape *s);
 
 /* ---- dwconv2d (depthwise, channel multiplier 1, s->oc == s->c) ------------
  * out[b,oy,ox,c] = bias[c] + sum_{ky,kx} w[ky,kx,c] * inp[b, oy*sh-ph+ky, ox*sw-pw+kx, c]
  * out (B, OH, OW, C); inp (B, H, W, C); w (KH, KW, C); bias (C) or NULL. */
-void q_dwconv2d_forward(float *out, const float *inp, const float *w, const float *bias,
-                        const q_conv_shape *s);
+void ly_dwconv2d_forward(float *out, const float *inp, const float *w, const float *bias,
+                        const ly_conv_shape *s);
 
 /* out = Σ w·x + bias  ⇒  dinp[.., c] += w[ky,kx,c] · dout,
  *                        dw[ky,kx,c] += Σ_{b,oy,ox} inp[..] · dout,  dbias[c] += Σ dout
  * dinp (B, H, W, C) or NULL; dw (KH, KW, C) or NULL; dbias (C) or NULL;
  * dout (B, OH, OW, C). */
-void q_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                         const float *inp, const float *w, const q_conv_shape *s);
+void ly_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                         const float *inp, const float *w, const ly_conv_shape *s);
 
 /* ---- linear ----------------------------------------------------------------
  * out[b,o] = bias[o] + sum_i w[o,i] * inp[b,i]
  * out (B, OUT); inp (B, IN) (an NHWC tensor flattened, see above);
  * w (OUT, IN); bias (OUT) or NULL. */
-void q_linear_forward(float *out, const float *inp, const float *w, const float *bias,
+void ly_linear_forward(float *out, const float *inp, const float *w, const float *bias,
                       int b, int in, int out_n);
 
 /* out = inp · wᵀ + bias  ⇒  dinp += dout · w,  dw += doutᵀ · inp,  dbias += Σ_b dout
  * dinp (B, IN) or NULL; dw (OUT, IN) or NULL; dbias (OUT) or NULL; dout (B, OUT). */
-void q_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
+void ly_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
                        const float *inp, const float *w, int b, int in, int out_n);
 
 /* ---- batch norm (per channel over N = B*H*W rows of C) ----------------------
@@ -132,15 +132,15 @@ void q_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
  * out (N, C); mean, rstd (C): written, saved for backward; running_mean,
  * running_var (C): updated, or both NULL to leave no trace; inp (N, C);
  * gamma, beta (C). N > 1. */
-void q_batchnorm_train_forward(float *out, float *mean, float *rstd,
+void ly_batchnorm_train_forward(float *out, float *mean, float *rstd,
                                float *running_mean, float *running_var,
                                const float *inp, const float *gamma, const float *beta,
                                int n, int c, float eps, float momentum);
 
-/* The statistics of q_batchnorm_train_forward alone (mean, rstd and the
+/* The statistics of ly_batchnorm_train_forward alone (mean, rstd and the
  * running statistics, bit-identical), without the output: for a caller that
  * fuses the normalisation into its next pass. */
-void q_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
+void ly_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
                              float *running_var, const float *inp, int n, int c, float eps,
                              float momentum);
 
@@ -149,12 +149,12 @@ void q_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
  *   dinp   += gamma · rstd / N · (N · dout − Σ dout − xhat · Σ dout·xhat)
  * dinp (N, C) or NULL; dgamma, dbeta (C) or NULL; dout, inp (N, C);
  * mean, rstd (C) from the forward; gamma (C). */
-void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
+void ly_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
                                 const float *dout, const float *inp,
                                 const float *mean, const float *rstd, const float *gamma,
                                 int n, int c);
 
-/* q_batchnorm_train_backward for an output gradient dout · [mask] (mask
+/* ly_batchnorm_train_backward for an output gradient dout · [mask] (mask
  * (N, C) bytes, 0 or 1; NULL: dout as is), that WRITES dinp (=) instead of
  * accumulating: the fused form of "apply the mask, zero dinp, backward" for a
  * trainer whose BN output feeds a masked activation. dinp may equal dout.
@@ -164,28 +164,28 @@ void q_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
  *   dinp_dot[c] = Σ_rows v · inp   (double, in 32 blocks of rows fixed by the
  *                                   shape, added in order; WRITTEN)
  *   dinp        = v · dinp_scale[c]  (bit-identical to the plain call times it) */
-void q_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
+void ly_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
                                     const float *dout, const uint8_t *mask, const float *inp,
                                     const float *mean, const float *rstd, const float *gamma,
                                     const float *dinp_scale, double *dinp_dot, int n, int c);
 
 /* Eval: out = gamma · (x − running_mean) / sqrt(running_var + eps) + beta.
  * out, inp (N, C); gamma, beta, running_mean, running_var (C). */
-void q_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
+void ly_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
                               const float *beta, const float *running_mean,
                               const float *running_var, int n, int c, float eps);
 
 /* out = gamma·(x − rm)·r + beta, r = 1/sqrt(rv + eps) constant ⇒
  *   dinp += gamma · r · dout,  dgamma += Σ dout · (x − rm) · r,  dbeta += Σ dout
  * (PyTorch still trains gamma and beta with frozen statistics.) */
-void q_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
+void ly_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
                                const float *dout, const float *inp, const float *gamma,
                                const float *running_mean, const float *running_var,
                                int n, int c, float eps);
 
-/* q_batchnorm_eval_backward with dout · [mask], dinp WRITTEN (=) and the
- * optional rescale, as q_batchnorm_train_backward_set. */
-void q_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
+/* ly_batchnorm_eval_backward with dout · [mask], dinp WRITTEN (=) and the
+ * optional rescale, as ly_batchnorm_train_backward_set. */
+void ly_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
                                    const float *dout, const uint8_t *mask, const float *inp,
                                    const float *gamma, const float *running_mean,
                                    const float *running_var, const float *dinp_scale,
@@ -194,56 +194,56 @@ void q_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
 /* ---- activations (elementwise on n floats; out may equal inp) -------------- */
 
 /* out = max(0, x) */
-void q_relu_forward(float *out, const float *inp, size_t n);
+void ly_relu_forward(float *out, const float *inp, size_t n);
 /* out = max(0, x)  ⇒  dinp += dout · [out > 0]   (takes the forward OUTPUT, so
  * it also works after an in-place forward; the gradient at x = 0 is 0) */
-void q_relu_backward(float *dinp, const float *dout, const float *out, size_t n);
+void ly_relu_backward(float *dinp, const float *dout, const float *out, size_t n);
 
 /* out = min(max(0, x), 6) */
-void q_relu6_forward(float *out, const float *inp, size_t n);
+void ly_relu6_forward(float *out, const float *inp, size_t n);
 /* out = clamp(x, 0, 6)  ⇒  dinp += dout · [0 < out < 6]   (0 at both kinks, as
  * PyTorch's hardtanh) */
-void q_relu6_backward(float *dinp, const float *dout, const float *out, size_t n);
+void ly_relu6_backward(float *dinp, const float *dout, const float *out, size_t n);
 
 /* ---- pools (no padding; s->oc == s->c, s->ph == s->pw == 0) ---------------- */
 
 /* out[b,oy,ox,c] = max_{ky,kx} inp[b, oy*sh+ky, ox*sw+kx, c]
  * out (B, OH, OW, C); inp (B, H, W, C). */
-void q_maxpool_forward(float *out, const float *inp, const q_conv_shape *s);
+void ly_maxpool_forward(float *out, const float *inp, const ly_conv_shape *s);
 /* out = max over the window  ⇒  dinp[first argmax] += dout; the argmax is
  * recomputed from inp, scanning ky then kx, and the FIRST maximal element wins
  * (so ties send the whole gradient to one input, as PyTorch's CPU kernel).
  * dinp (B, H, W, C); dout (B, OH, OW, C); inp (B, H, W, C). */
-void q_maxpool_backward(float *dinp, const float *dout, const float *inp,
-                        const q_conv_shape *s);
-/* q_maxpool_backward for windows that do not overlap (stride >= kernel on
+void ly_maxpool_backward(float *dinp, const float *dout, const float *inp,
+                        const ly_conv_shape *s);
+/* ly_maxpool_backward for windows that do not overlap (stride >= kernel on
  * both axes), WRITING (=) dinp: the first argmax of each window gets dout, its
  * other elements and those in no window 0. For a trainer that would
  * otherwise zero dinp first. */
-void q_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
-                            const q_conv_shape *s);
+void ly_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
+                            const ly_conv_shape *s);
 
 /* out[b,oy,ox,c] = Σ_{ky,kx} inp[b, oy*sh+ky, ox*sw+kx, c] / (KH·KW)
  * out (B, OH, OW, C); inp (B, H, W, C). */
-void q_avgpool_forward(float *out, const float *inp, const q_conv_shape *s);
+void ly_avgpool_forward(float *out, const float *inp, const ly_conv_shape *s);
 /* out = Σ window / (KH·KW)  ⇒  dinp[each window element] += dout / (KH·KW)
  * (overlapping windows add up). dinp (B, H, W, C); dout (B, OH, OW, C). */
-void q_avgpool_backward(float *dinp, const float *dout, const q_conv_shape *s);
+void ly_avgpool_backward(float *dinp, const float *dout, const ly_conv_shape *s);
 
 /* Global average pool: out[b,c] = Σ_{h,w} inp[b,h,w,c] / (H·W), i.e. an
  * avgpool with kernel (H, W); out (B, C) = (B, 1, 1, C); inp (B, H, W, C),
  * hw = H·W. */
-void q_global_avgpool_forward(float *out, const float *inp, int b, int hw, int c);
+void ly_global_avgpool_forward(float *out, const float *inp, int b, int hw, int c);
 /* out = Σ_hw x / hw  ⇒  dinp[b,h,w,c] += dout[b,c] / hw */
-void q_global_avgpool_backward(float *dinp, const float *dout, int b, int hw, int c);
+void ly_global_avgpool_backward(float *dinp, const float *dout, int b, int hw, int c);
 
 /* ---- residual add (n floats; out may equal a or b) ------------------------- */
 
 /* out = a + b */
-void q_add_forward(float *out, const float *a, const float *b, size_t n);
+void ly_add_forward(float *out, const float *a, const float *b, size_t n);
 /* out = a + b  ⇒  da += dout, db += dout (either may be NULL; da == db, for
  * x + x, gets 2·dout) */
-void q_add_backward(float *da, float *db, const float *dout, size_t n);
+void ly_add_backward(float *da, float *db, const float *dout, size_t n);
 
 /* ---- loss ------------------------------------------------------------------
  * Softmax cross-entropy, mean over the batch:
@@ -252,12 +252,12 @@ void q_add_backward(float *da, float *db, const float *dout, size_t n);
  * If dlogits is not NULL it is WRITTEN (not accumulated):
  *   dlogits[b][k] = (p[b][k] − [k == label_b]) / B
  * dlogits, logits (B, K); labels (B), each in [0, K). dlogits may equal logits. */
-float q_softmax_xent(float *dlogits, const float *logits, const int32_t *labels,
+float ly_softmax_xent(float *dlogits, const float *logits, const int32_t *labels,
                      int b, int k);
 
 /* Top-1 of one row: the lowest index among equal maximal values (DESIGN §1).
  * x (n), n > 0. */
-int q_argmax(const float *x, int n);
+int ly_argmax(const float *x, int n);
 
 /* ---- initialisation --------------------------------------------------------
  * He (Kaiming) normal, fan_in mode, gain sqrt(2) (ReLU), as PyTorch's
@@ -265,12 +265,12 @@ int q_argmax(const float *x, int n);
  *   w ~ N(0, 2 / fan_in)
  * fan_in: conv2d KH·KW·IC, dwconv2d KH·KW, linear IN. Biases are the
  * caller's (zero). w (n), drawn in order from r. */
-void q_he_init(float *w, size_t n, int fan_in, q_rng *r);
+void ly_he_init(float *w, size_t n, int fan_in, rng_state *r);
 
 /* PyTorch's default for nn.Conv2d and nn.Linear, kaiming_uniform_(w, a=sqrt(5))
  * and the bias's own uniform draw, both come to
  *   x ~ U(-bound, bound),  bound = 1 / sqrt(fan_in)
  * (std 1 / sqrt(3 fan_in), 2.4x smaller than He's). x (n), drawn in order from r. */
-void q_uniform_init(float *x, size_t n, int fan_in, q_rng *r);
+void ly_uniform_init(float *x, size_t n, int fan_in, rng_state *r);
 
 #endif

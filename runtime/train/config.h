@@ -1,7 +1,7 @@
 /* config — the training config of `qatc train` (DESIGN.md §2, docs/config.md).
  *
  * Mirrors Intel Neural Compressor's conf.yaml where it can. Every key has a
- * default (config_defaults); unknown keys and bad values are rejected with
+ * default (cfg_defaults); unknown keys and bad values are rejected with
  * "FILE:LINE: FIELD: problem" and, for a misspelt key, the nearest valid one.
  */
 #ifndef QATC_CONFIG_H
@@ -30,7 +30,7 @@ typedef struct {
     int with;                /* add: index of the layer named by `with` (resolved) */
 } cfg_layer;
 
-/* model.init: how fresh weights are drawn (layers.h: q_uniform_init, q_he_init) */
+/* model.init: how fresh weights are drawn (layers.h: ly_uniform_init, ly_he_init) */
 typedef enum { CFG_INIT_PYTORCH, CFG_INIT_HE } cfg_init;
 
 typedef enum { CFG_SGD, CFG_ADAM } cfg_optimizer_type;
@@ -88,27 +88,27 @@ typedef struct {
     double criterion;                  /* 0.01 relative, or absolute points as a fraction */
     double timeout_s;                  /* 0 = run the whole schedule */
     uint64_t seed;
-} q_config;
+} cfg_config;
 
 /* Fills c with every default (a valid config lacks only layers and data). */
-void config_defaults(q_config *c);
+void cfg_defaults(cfg_config *c);
 
 /* Reads and validates path into c (defaults first, then the file). Layer
  * shapes are checked against the input shape (kernel larger than the padded
  * input, add of mismatched shapes, unresolvable `with`). Returns 0, or -1 with
  * e set to "FILE:LINE: FIELD: problem". */
-int config_read(const char *path, q_config *c, qerr *e);
+int cfg_read(const char *path, cfg_config *c, qerr *e);
 
 /* The shape of every tensor of the layer stack: shapes[0] is the input,
  * shapes[i + 1] the output of layers[i] (shapes holds n_layers + 1 entries).
  * A linear layer reads its input as one NHWC vector (an implicit flatten);
  * the last layer must give 1x1xK class scores, 2 <= K <= 256. Returns 0, or
  * -1 with e set ("FILE:LINE: model.layers[i].TYPE.KEY: problem") for a
- * config that config_read would reject; shapes is then partly filled. */
-int config_shapes(const q_config *c, q_shape *shapes, qerr *e);
+ * config that cfg_read would reject; shapes is then partly filled. */
+int cfg_shapes(const cfg_config *c, q_shape *shapes, qerr *e);
 
 /* Number of classes (K of the last layer's 1x1xK output), 0 for an invalid
  * layer stack. */
-int32_t config_classes(const q_config *c);
+int32_t cfg_classes(const cfg_config *c);
 
 #endif

@@ -169,7 +169,7 @@ static void gemm_tile(int ta, int tb, int i0, int mc, int j0, int nc, int k, flo
     }
 }
 
-void q_sgemm_portable(int trans_a, int trans_b, int m, int n, int k, float alpha,
+void gemm_f32_portable(int trans_a, int trans_b, int m, int n, int k, float alpha,
                       const float *a, int lda, const float *b, int ldb, float beta,
                       float *c, int ldc)
 {
@@ -265,7 +265,7 @@ static void blas_call(int ta, int tb, int m, int n, int k, float alpha, const fl
 }
 #endif
 
-void q_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+void gemm_f32(int trans_a, int trans_b, int m, int n, int k, float alpha,
              const float *a, int lda, const float *b, int ldb, float beta,
              float *c, int ldc)
 {
@@ -274,7 +274,7 @@ void q_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
     if (m == 0 || n == 0)
         return;
     if (k == 0) { /* some CBLAS builds reject k == 0 with lda < 1 */
-        q_sgemm_portable(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        gemm_f32_portable(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
     pthread_once(&blas_once, blas_setup);
@@ -301,11 +301,11 @@ void q_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
         }
     }
 #else
-    q_sgemm_portable(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_f32_portable(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #endif
 }
 
-const char *q_sgemm_backend(void)
+const char *gemm_backend(void)
 {
 #ifdef QATC_HAVE_CBLAS
     pthread_once(&blas_once, blas_setup);
@@ -315,7 +315,7 @@ const char *q_sgemm_backend(void)
 #endif
 }
 
-int q_sgemm_has_blas(void)
+int gemm_has_blas(void)
 {
 #ifdef QATC_HAVE_CBLAS
     return 1;
@@ -324,7 +324,7 @@ int q_sgemm_has_blas(void)
 #endif
 }
 
-int q_gemm_set_threads(int n)
+int gemm_set_threads(int n)
 {
     omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
 #ifdef QATC_HAVE_CBLAS
@@ -333,7 +333,7 @@ int q_gemm_set_threads(int n)
     return omp_get_max_threads();
 }
 
-int q_gemm_spin_setup(char **argv)
+int gemm_spin_setup(char **argv)
 {
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT"))
         return 0;

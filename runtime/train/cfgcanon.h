@@ -35,7 +35,7 @@ typedef struct {
     int *line;      /* (n) the line of each entry in the config, 0 when none */
 } cfgcanon;
 
-/* Reads the config at config_path (YAML only; config_read checks the
+/* Reads the config at config_path (YAML only; cfg_read checks the
  * settings) into c, with seed as the seed in effect. Returns 0, or -1 with e
  * set (syntax error, out of memory, a document nested deeper than 32); on
  * failure c is zeroed and nothing stays allocated. */

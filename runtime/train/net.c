@@ -129,10 +129,10 @@ static void scratch_point(net *n, arena *a)
     for (int i = 0; i < n->n_layers; i++) {
         net_layer *L = &n->layers[i];
         if (L->type == CFG_CONV2D) {
-            q_conv_shape cs = q_conv_shape_make(n->batch_cap, L->in_shape.h, L->in_shape.w,
+            ly_conv_shape cs = ly_conv_shape_make(n->batch_cap, L->in_shape.h, L->in_shape.w,
                                                 L->in_shape.c, L->out_c, L->kh, L->kw, L->sh,
                                                 L->sw, L->ph, L->pw);
-            size_t s = q_conv2d_scratch_floats(&cs);
+            size_t s = ly_conv2d_scratch_floats(&cs);
             col = s > col ? s : col;
         }
         if (L->bn) {
@@ -153,7 +153,7 @@ static void scratch_point(net *n, arena *a)
 /* ---- build ---------------------------------------------------------------- */
 
 /* Derives the shapes of layer i from its input; returns 0 or -1 with e set. */
-static int layer_shapes(net *n, const q_config *c, int i, qerr *e)
+static int layer_shapes(net *n, const cfg_config *c, int i, qerr *e)
 {
     const cfg_layer *cl = &c->layers[i];
     net_layer *L = &n->layers[i];
@@ -236,7 +236,7 @@ static int layer_shapes(net *n, const q_config *c, int i, qerr *e)
     return 0;
 }
 
-int net_build(net *n, const q_config *c, int batch_cap, qerr *e)
+int net_build(net *n, const cfg_config *c, int batch_cap, qerr *e)
 {
     memset(n, 0, sizeof *n);
     if (c->n_layers < 1 || c->n_layers > CFG_MAX_LAYERS)
@@ -362,7 +362,7 @@ void net_set_bn_frozen(net *n, int frozen)
     n->bn_frozen = frozen;
 }
 
-void net_init(net *n, q_rng *r)
+void net_init(net *n, rng_state *r)
 {
     memset(n->params, 0, n->n_params * sizeof(float));
     memset(n->state, 0, n->n_state * sizeof(float));
@@ -373,11 +373,11 @@ void net_init(net *n, q_rng *r)
         int fan_in = (int)(L->type == CFG_DWCONV2D ? L->w_per_ch
                                                    : L->n_w / L->out_c);
         if (n->init == CFG_INIT_HE) {
-            q_he_init(L->w, (size_t)L->n_w, fan_in, r);
+            ly_he_init(L->w, (size_t)L->n_w, fan_in, r);
         } else {
-            q_uniform_init(L->w, (size_t)L->n_w, fan_in, r);
+            ly_uniform_init(L->w, (size_t)L->n_w, fan_in, r);
             if (!L->bn)
-                q_uniform_init(L->bias, (size_t)L->out_c, fan_in, r);
+                ly_uniform_init(L->bias, (size_t)L->out_c, fan_in, r);
         }
         if (L->bn) {
             for (int32_t c = 0; c < L->out_c; c++) {
@@ -590,7 +590,7 @@ static void bn_act_chunk(float *y, const float *z, size_t rows, int32_t c, const
 }
 
 /* u = BN(z), then the fused activation, in one pass over z (the same
- * arithmetic as q_batchnorm_*_forward followed by act_forward): with batch
+ * arithmetic as ly_batchnorm_*_forward followed by act_forward): with batch
  * statistics (computed here, running statistics updated) when
  * L->bn_batch_stats, else the running statistics. out (rows, C); the
  * activation's mask and the range of out as act_forward. */
@@ -599,7 +599,7 @@ static void bn_act_forward(net_layer *L, float *out, size_t rows, float *lo, flo
     int32_t c = L->out_c;
     float scale[c], shift[c];
     if (L->bn_batch_stats) {
-        q_batchnorm_train_stats(L->bn_mean, L->bn_rstd, L->running_mean, L->running_var, L->z,
+        ly_batchnorm_train_stats(L->bn_mean, L->bn_rstd, L->running_mean, L->running_var, L->z,
                                 (int)rows, c, NET_BN_EPS, NET_BN_MOMENTUM);
         for (int32_t k = 0; k < c; k++) {
             scale[k] = L->gamma[k] * L->bn_rstd[k];
@@ -671,17 +671,17 @@ static void forward_layer(net *n, int i, int b, int training)
         const float *bias = L->bn ? NULL : L->bias;
         int rescaled = 0; /* QAT with BN: z = conv(x, wq) / sf */
         if (L->type == CFG_LINEAR) {
-            q_linear_forward(y, x, w, bias, b, (int)tensor_size(in), L->out_c);
+            ly_linear_forward(y, x, w, bias, b, (int)tensor_size(in), L->out_c);
         } else {
-            q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->kh, L->kw,
+            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->kh, L->kw,
                                                 L->sh, L->sw, L->ph, L->pw);
             if (L->type == CFG_CONV2D && L->bn && n->qat) {
-                q_conv2d_forward_scaled(y, x, w, L->inv_sf, n->col, &cs);
+                ly_conv2d_forward_scaled(y, x, w, L->inv_sf, n->col, &cs);
                 rescaled = 1;
             } else if (L->type == CFG_CONV2D) {
-                q_conv2d_forward(y, x, w, bias, n->col, &cs);
+                ly_conv2d_forward(y, x, w, bias, n->col, &cs);
             } else {
-                q_dwconv2d_forward(y, x, w, bias, &cs);
+                ly_dwconv2d_forward(y, x, w, bias, &cs);
             }
         }
         if (L->bn) {
@@ -697,23 +697,23 @@ static void forward_layer(net *n, int i, int b, int training)
         break;
     }
     case CFG_MAXPOOL: {
-        q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw, L->sh,
+        ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw, L->sh,
                                             L->sw, 0, 0);
-        q_maxpool_forward(out, x, &cs);
+        ly_maxpool_forward(out, x, &cs);
         break;
     }
     case CFG_AVGPOOL:
         if (L->kh == in.h && L->kw == in.w) {
-            q_global_avgpool_forward(out, x, b, in.h * in.w, in.c);
+            ly_global_avgpool_forward(out, x, b, in.h * in.w, in.c);
         } else {
-            q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw,
+            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw,
                                                 L->sh, L->sw, 0, 0);
-            q_avgpool_forward(out, x, &cs);
+            ly_avgpool_forward(out, x, &cs);
         }
         output_stage(n, L, out, cnt, training);
         break;
     case CFG_ADD:
-        q_add_forward(out, x, n->t[L->input2], cnt);
+        ly_add_forward(out, x, n->t[L->input2], cnt);
         output_stage(n, L, out, cnt, training);
         break;
     case CFG_FLATTEN:
@@ -776,7 +776,7 @@ static void qat_weight_grad(net_layer *L, const float *dwq, double *dsf)
 }
 
 /* A max pool whose windows do not overlap writes its input's gradient
- * whole (q_maxpool_backward_set), so that gradient needs no zeroing. */
+ * whole (ly_maxpool_backward_set), so that gradient needs no zeroing. */
 static int maxpool_sets(const net_layer *L)
 {
     return L->type == CFG_MAXPOOL && L->sh >= L->kh && L->sw >= L->kw;
@@ -811,11 +811,11 @@ static void backward_layer(net *n, int i, int b, int set_dx)
             const float *inv_sf = n->qat ? L->inv_sf : NULL;
             double *dot = n->qat ? dsf : NULL;
             if (L->bn_batch_stats)
-                q_batchnorm_train_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
+                ly_batchnorm_train_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
                                                L->bn_mean, L->bn_rstd, L->gamma, inv_sf, dot,
                                                (int)rows, L->out_c);
             else
-                q_batchnorm_eval_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
+                ly_batchnorm_eval_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
                                               L->gamma, L->running_mean, L->running_var,
                                               inv_sf, dot, (int)rows, L->out_c, NET_BN_EPS);
             if (n->qat) /* z = y / sf ⇒ dsf = −Σ dz · y / sf² = −Σ dz · z / sf */
@@ -829,14 +829,14 @@ static void backward_layer(net *n, int i, int b, int set_dx)
         const float *w = n->qat ? L->wq : L->w;
         float *dbias = L->bn ? NULL : L->dbias;
         if (L->type == CFG_LINEAR) {
-            q_linear_backward(dx, dwt, dbias, dy, x, w, b, (int)tensor_size(in), L->out_c);
+            ly_linear_backward(dx, dwt, dbias, dy, x, w, b, (int)tensor_size(in), L->out_c);
         } else {
-            q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->kh, L->kw,
+            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->kh, L->kw,
                                                 L->sh, L->sw, L->ph, L->pw);
             if (L->type == CFG_CONV2D)
-                q_conv2d_backward(dx, dwt, dbias, dy, x, w, n->col, &cs);
+                ly_conv2d_backward(dx, dwt, dbias, dy, x, w, n->col, &cs);
             else
-                q_dwconv2d_backward(dx, dwt, dbias, dy, x, w, &cs);
+                ly_dwconv2d_backward(dx, dwt, dbias, dy, x, w, &cs);
         }
         if (n->qat) {
             qat_weight_grad(L, dwt, dsf);
@@ -850,28 +850,28 @@ static void backward_layer(net *n, int i, int b, int set_dx)
     case CFG_MAXPOOL: {
         if (!dx)
             break;
-        q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw, L->sh,
+        ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw, L->sh,
                                             L->sw, 0, 0);
         if (set_dx)
-            q_maxpool_backward_set(dx, dout, x, &cs);
+            ly_maxpool_backward_set(dx, dout, x, &cs);
         else
-            q_maxpool_backward(dx, dout, x, &cs);
+            ly_maxpool_backward(dx, dout, x, &cs);
         break;
     }
     case CFG_AVGPOOL:
         if (!dx)
             break;
         if (L->kh == in.h && L->kw == in.w) {
-            q_global_avgpool_backward(dx, dout, b, in.h * in.w, in.c);
+            ly_global_avgpool_backward(dx, dout, b, in.h * in.w, in.c);
         } else {
-            q_conv_shape cs = q_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw,
+            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw,
                                                 L->sh, L->sw, 0, 0);
-            q_avgpool_backward(dx, dout, &cs);
+            ly_avgpool_backward(dx, dout, &cs);
         }
         break;
     case CFG_ADD: {
         float *dx2 = L->input2 > 0 ? n->dt[L->input2] : NULL;
-        q_add_backward(dx, dx2, dout, cnt);
+        ly_add_backward(dx, dx2, dout, cnt);
         break;
     }
     case CFG_FLATTEN:
@@ -890,8 +890,8 @@ float net_loss_backward(net *n, const int32_t *labels, int backward)
     int last = n->n_layers;
     assert(!backward || n->training); /* backward needs a training forward's state */
     if (!backward)
-        return q_softmax_xent(NULL, n->t[last], labels, b, n->n_classes);
-    float loss = q_softmax_xent(n->dt[last], n->t[last], labels, b, n->n_classes);
+        return ly_softmax_xent(NULL, n->t[last], labels, b, n->n_classes);
+    float loss = ly_softmax_xent(n->dt[last], n->t[last], labels, b, n->n_classes);
     /* Backward runs in reverse, so the first layer to accumulate into a
      * tensor's gradient is its last reader; that gradient is zeroed just
      * before (while it is about to be hot in cache), unless that reader is a

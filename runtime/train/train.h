@@ -79,7 +79,7 @@ typedef struct {
  * running statistics when epoch >= freeze_bn_after, and the observers are
  * frozen when epoch >= disable_observer_after. The trainer switches to the
  * state of epoch e + 1 at the end of epoch e, before evaluating it. */
-void train_qat_flags(const q_config *c, int epoch, int *bn_frozen, int *observers);
+void train_qat_flags(const cfg_config *c, int epoch, int *bn_frozen, int *observers);
 
 /* Runs the whole schedule (or continues it with resume). Returns 0 when
  * done, 1 when interrupted (a checkpoint was written; resume continues), or

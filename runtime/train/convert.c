@@ -75,7 +75,7 @@ static int convert_weights(net *n, int i, q_layer *ql, convert_stats *st, qerr *
     return 0;
 }
 
-int convert_net(net *n, const q_config *c, q_model *m, convert_stats *st, qerr *e)
+int convert_net(net *n, const cfg_config *c, q_model *m, convert_stats *st, qerr *e)
 {
     convert_stats dummy;
     if (!st)

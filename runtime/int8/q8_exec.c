@@ -23,7 +23,7 @@
 
 typedef struct {
     q8_conv_params conv; /* conv2d, dwconv2d, maxpool, avgpool; act range for linear too */
-    q_requant *rq;       /* (out_c) for conv2d/dwconv2d/linear, (1) for avgpool, else NULL */
+    fxp_requant *rq;       /* (out_c) for conv2d/dwconv2d/linear, (1) for avgpool, else NULL */
     q8_add_params add;   /* add only */
 } exec_layer;
 
@@ -87,7 +87,7 @@ static int prepare_layer(const q_model *m, int i, exec_layer *xl, qerr *e)
             return qerr_set(e, "out of memory preparing layer %d (%s)", i, l->name);
         for (int32_t c = 0; c < out_c; c++) {
             double s_w = l->w_scale[l->per_channel ? c : 0];
-            if (q_quantize_multiplier(s_in * s_w / s_out, &xl->rq[c]))
+            if (fxp_quantize_multiplier(s_in * s_w / s_out, &xl->rq[c]))
                 return qerr_set(e,
                                 "layers[%d] (%s): multiplier s_in*s_w[%d]/s_out = %g is not "
                                 "representable",
@@ -100,7 +100,7 @@ static int prepare_layer(const q_model *m, int i, exec_layer *xl, qerr *e)
         xl->rq = malloc(sizeof *xl->rq);
         if (!xl->rq)
             return qerr_set(e, "out of memory preparing layer %d (%s)", i, l->name);
-        if (q_quantize_multiplier(m_avg, xl->rq))
+        if (fxp_quantize_multiplier(m_avg, xl->rq))
             return qerr_set(e,
                             "layers[%d] (%s): multiplier s_in/(s_out*kh*kw) = %g is not "
                             "representable",
@@ -209,7 +209,7 @@ const int8_t *q8_exec_tensor(const q8_exec *x, int t)
     return x->tensor[t];
 }
 
-const q_requant *q8_exec_layer_requant(const q8_exec *x, int l)
+const fxp_requant *q8_exec_layer_requant(const q8_exec *x, int l)
 {
     assert(l >= 0 && l < x->m->n_layers);
     return x->layers[l].rq;
@@ -219,14 +219,4 @@ const q8_add_params *q8_exec_layer_add(const q8_exec *x, int l)
 {
     assert(l >= 0 && l < x->m->n_layers);
     return x->m->layers[l].op == Q_OP_ADD ? &x->layers[l].add : NULL;
-}
-
-int q8_argmax(const int8_t *v, int32_t n)
-{
-    assert(n >= 1);
-    int best = 0;
-    for (int32_t i = 1; i < n; i++)
-        if (v[i] > v[best]) /* strict: the first maximum wins */
-            best = (int)i;
-    return best;
 }

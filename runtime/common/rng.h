@@ -8,17 +8,17 @@
 
 typedef struct {
     uint64_t s[4];
-} q_rng;
+} rng_state;
 
-void q_rng_seed(q_rng *r, uint64_t seed);
-uint64_t q_rng_u64(q_rng *r);
+void rng_seed(rng_state *r, uint64_t seed);
+uint64_t rng_u64(rng_state *r);
 /* Uniform integer in [0, n), n > 0, without modulo bias. */
-uint32_t q_rng_below(q_rng *r, uint32_t n);
+uint32_t rng_below(rng_state *r, uint32_t n);
 /* Uniform in [0, 1) with 24 random bits (exact in float). */
-float q_rng_uniform(q_rng *r);
+float rng_uniform(rng_state *r);
 /* Standard normal (Box-Muller). */
-float q_rng_normal(q_rng *r);
+float rng_normal(rng_state *r);
 /* Fisher-Yates shuffle of idx[0..n). */
-void q_rng_shuffle(q_rng *r, int32_t *idx, int32_t n);
+void rng_shuffle(rng_state *r, int32_t *idx, int32_t n);
 
 #endif
