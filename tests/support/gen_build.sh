@@ -83,7 +83,7 @@ rv32() {
     for tool in riscv64-unknown-elf-gcc qemu-system-riscv32; do
         command -v $tool > /dev/null || { echo "$tool is not installed (make deps)"; return 2; }
     done
-    mkdir -p rv32 &&
+    mkdir -p rv32 || return 2
     # shellcheck disable=SC2086
     QT_CFLAGS="-I. -include $PWD/poison.h -DQT_SELFTEST=rv32_selftest" \
         "$target/build.sh" rv32 rv32/random.elf "$target/main.c" rv32_driver.c $srcs &&
