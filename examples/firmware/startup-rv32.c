@@ -42,7 +42,9 @@ __attribute__((aligned(4), used)) static void trap_handler(void)
  * absolute address, continues at the address the image was linked for; elsewhere it
  * jumps to the next instruction. Then gp (the base of the linker's gp-relative
  * accesses to small data, loaded without relaxation so that it does not become
- * relative to itself), sp and mtvec. */
+ * relative to itself), sp and mtvec. csrw is written as .insn, the raw encoding of
+ * csrrw: GNU as wants the Zicsr extension named for CSR instructions, and clang's
+ * assembler does not know `.option arch, +zicsr`. */
 __attribute__((naked, section(".vectors"), used)) void reset_handler(void)
 {
     __asm__(".option push\n\t"
@@ -55,10 +57,7 @@ __attribute__((naked, section(".vectors"), used)) void reset_handler(void)
             ".option pop\n\t"
             "la sp, __stack_top\n\t"
             "la t0, %0\n\t"
-            ".option push\n\t"
-            ".option arch, +zicsr\n\t"
-            "csrw mtvec, t0\n\t"
-            ".option pop\n\t"
+            ".insn i 0x73, 1, zero, t0, 0x305\n\t" /* csrw mtvec, t0 */
             "j start_c"
             : : "i"(trap_handler));
 }

@@ -61,13 +61,15 @@ uint32_t startup_stack_used(void)
 
 #if defined(__riscv)
 /* Any trap (illegal instruction, access fault, misaligned access on cores that trap it):
- * mtvec points here, in direct mode, which needs a 4-byte aligned address. */
+ * mtvec points here, in direct mode, which needs a 4-byte aligned address. The CSR
+ * instructions are written as .insn: GNU as wants the Zicsr extension named for csrr and
+ * csrw (-march=rv32imc_zicsr, whose libraries Debian's GCC lacks), and clang's assembler
+ * does not know `.option arch`. */
 __attribute__((aligned(4), noreturn)) static void fault_handler(void)
 {
     semihost_write0("fault: the image took an exception (mcause ");
     uint32_t cause;
-    __asm__ volatile(".option push\n\t.option arch, +zicsr\n\t"
-                     "csrr %0, mcause\n\t.option pop" : "=r"(cause));
+    __asm__ volatile(".insn i 0x73, 2, %0, zero, 0x342" : "=r"(cause)); /* csrr cause, mcause */
     semihost_write_int("", (int32_t)cause);
     semihost_write0(")\n");
     semihost_exit(STARTUP_FAULT_STATUS);
@@ -84,10 +86,7 @@ __attribute__((naked, section(".vectors"), used)) void reset_handler(void)
             ".option pop\n\t"
             "la sp, _stack_top\n\t"
             "la t0, %0\n\t"
-            ".option push\n\t"
-            ".option arch, +zicsr\n\t"
-            "csrw mtvec, t0\n\t"
-            ".option pop\n\t"
+            ".insn i 0x73, 1, zero, t0, 0x305\n\t" /* csrw mtvec, t0 */
             "j start_c"
             : : "i"(fault_handler));
 }
