@@ -102,7 +102,7 @@ static void test_dataset_load(void **state)
     assert_int_equal(f->ds.c, 2);
     assert_int_equal(dataset_image_size(&f->ds), 12);
     assert_int_equal(f->ds.labels[13], 3);
-    assert_int_equal(f->ds.pixels[12 * 4 + 1], (uint8_t)((12 * 4 + 1) * 37 + 5));
+    assert_int_equal(f->ds.codes[12 * 4 + 1], (uint8_t)((12 * 4 + 1) * 37 + 5));
     assert_string_equal(f->ds.images_path, f->images);
 }
 
@@ -114,7 +114,7 @@ static void test_dataset_count_mismatch(void **state)
     char want[1024];
     snprintf(want, sizeof want, "%s: images has 25, labels has 24 (%s)", f->images, f->labels);
     assert_string_equal(f->e.msg, want);
-    assert_null(f->ds.pixels);
+    assert_null(f->ds.codes);
     assert_null(f->ds.labels);
 }
 
@@ -129,7 +129,7 @@ static void test_dataset_shape_mismatch(void **state)
     snprintf(want, sizeof want,
              "%s: images are 3x2x2 (H, W, C), the model input is 28x28x1", f->images);
     assert_string_equal(f->e.msg, want);
-    assert_null(f->ds.pixels);
+    assert_null(f->ds.codes);
 }
 
 static void test_dataset_label_out_of_range(void **state)
@@ -181,7 +181,7 @@ static void test_dataset_float_is_real_value_of_int8(void **state)
         uint8_t y[100], y8[100];
         assert_int_equal(dataset_batch_float(&f->ds, order, 0, 100, x, y), 100);
         assert_int_equal(dataset_batch_int8(&f->ds, order, 0, 100, q, y8), 100);
-        idx_quantize_pixels(f->ds.pixels, 1200, quants[k].scale, quants[k].zero_point, want_q);
+        idx_quantize_pixels(f->ds.codes, 1200, quants[k].scale, quants[k].zero_point, want_q);
         for (int i = 0; i < 1200; i++) {
             if (q[i] != want_q[i])
                 fail_msg("quant %d: q[%d] = %d, expected %d", k, i, q[i], want_q[i]);
@@ -235,7 +235,7 @@ static void test_dataset_batches_cover_the_set(void **state)
         for (int32_t i = 0; i < count; i++) {
             int img = b * 8 + i;
             assert_int_equal(y[i], img % 10);
-            assert_int_equal(q[i * 12 + 5], (int8_t)(f->ds.pixels[img * 12 + 5] - 128));
+            assert_int_equal(q[i * 12 + 5], (int8_t)(f->ds.codes[img * 12 + 5] - 128));
         }
         seen += count;
     }
@@ -283,7 +283,7 @@ static void test_dataset_shuffle_is_seeded_permutation(void **state)
     for (int i = 0; i < 10; i++) {
         int img = a[30 + i];
         assert_int_equal(y[i], img % 10);
-        assert_true(x[i * 12] == f->ds.x_of[f->ds.pixels[img * 12]]);
+        assert_true(x[i * 12] == f->ds.x_of[f->ds.codes[img * 12]]);
     }
 }
 
