@@ -555,7 +555,10 @@ static void test_npy_labels_to_int32(void **state)
     assert_int_equal(npy_read_int32(f->path, &f->a, &f->e), -1);
     assert_msg(f, "data: element [1] is 2147483648, outside int32");
     write_raw(f, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", u4, 8);
+    memset(&f->a, 0x55, sizeof f->a); /* a refused file leaves the array zeroed */
     assert_int_equal(npy_read_int32(f->path, &f->a, &f->e), -1);
+    assert_null(f->a.data);
+    assert_int_equal(f->a.ndim, 0);
     assert_msg(f, "header: 'descr' '<f4' is not supported (b1, u1, i1, u2, i2, u4, i4, u8, i8)");
 }
 

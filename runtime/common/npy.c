@@ -428,10 +428,10 @@ int npy_read(const char *path, unsigned accept, npy_array *out, qerr *e)
 
 int npy_read_int32(const char *path, npy_array *out, qerr *e)
 {
+    memset(out, 0, sizeof *out);
     npy_array a;
     if (npy_read(path, NPY_INTEGERS, &a, e))
         return -1;
-    memset(out, 0, sizeof *out);
     if (a.dtype == NPY_I4) {
         *out = a;
         return 0;
