@@ -6,7 +6,8 @@
  * 1-2 = what reads it: 0 npy_read of the input dtypes (u1, i1, f4), 1
  * npy_read_int32, 2 npy_read of every dtype, 3 the dataset: as inputs
  * (model input shape taken from the file) and as labels or targets beside
- * inputs of the same count.
+ * inputs of the same count; a file npy_read refuses goes to the dataset as
+ * inputs all the same (sniffing by magic, IDX, garbage).
  *
  * Checks: no crash, leak or undefined behaviour; a rejection is one line
  * naming the file and leaves the array zeroed; an accepted array has a valid
@@ -134,8 +135,19 @@ static void fuzz_dataset(const char *path)
         n = any.shape[0];
         npy_free(&any);
     }
-    if (n < 1 || n > 4096)
+    if (n < 1 || n > 4096) {
+        /* not a .npy the dataset can take: it must refuse it cleanly too
+         * (the sniffing by magic, IDX files, garbage) */
+        dataset ds;
+        dataset_input in = {1, 1, 1, 1.0 / 255, -128};
+        dataset_want none = {DATASET_NONE, 0, 0, 0, 0};
+        e.msg[0] = '\0';
+        if (dataset_load_as(&ds, path, NULL, in, none, &e) == 0)
+            dataset_free(&ds);
+        else
+            fuzzfile_check_message(e.msg, path);
         return;
+    }
     uint8_t *pix = calloc((size_t)n, 1);
     if (!pix)
         fuzz_fail("out of memory");

@@ -103,6 +103,10 @@ def main():
     seed("inf", header("<f4", (3,)) + struct.pack("<3f", 1, 2, float("-inf")), 3)
     seed("bool_2", header("|b1", (3,)) + b"\x00\x01\x02", 1)
     seed("i8_over_int32", array("i8", (1,))[:-8] + struct.pack("<q", 1 << 40), 1)
+    # the dataset sniffs the magic: IDX images and labels, and neither
+    seed("idx_images_dataset", b"\0\0\x08\x03" + struct.pack(">3I", 2, 1, 1) + b"\x10\x20", 3)
+    seed("idx_labels_dataset", b"\0\0\x08\x01" + struct.pack(">I", 2) + b"\x01\x02", 3)
+    seed("gif_dataset", b"GIF89a\x01\x00\x01\x00", 3)
     # gzip streams given as they are (selector bit 0 clear): broken ones
     seed("rawgz_trailing_garbage", gzip.compress(good, mtime=0) + b"garbage", 0)
     seed("rawgz_truncated", gzip.compress(good, mtime=0)[:-5], 0)
