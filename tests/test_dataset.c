@@ -614,6 +614,10 @@ static void test_dataset_npy_gzip_and_garbage(void **state)
     assert_int_equal(dataset_load(&f->ds, gz, f->x, in_of(shape322, q255), 2, &f->e), -1);
     assert_msg(f, f->x, "neither an IDX file nor a .npy array (starts with 0x47494638)");
     assert_null(f->ds.codes);
+    /* a .npy cut inside its magic is a truncated .npy */
+    assert_int_equal(tmpdir_write(f->x, "\x93NUMP", 5), 0);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in_of(shape322, q255), 2, &f->e), -1);
+    assert_msg(f, f->x, "truncated header (5 of the 8 bytes of magic and version)");
 }
 
 static void test_dataset_quantize_real(void **state)
