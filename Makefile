@@ -17,7 +17,8 @@
 # Each library sees only the headers it may use (docs/architecture.md): common
 # sees itself; int8 sees itself and common, and is compiled with the generated
 # code's strict flags (-std=c99 -Wconversion); train sees all three. So an int8
-# file that includes a trainer header does not compile.
+# file that includes a trainer header does not compile; tests/check_layering.sh
+# (make check) also catches relative escapes such as "../train/net.h".
 
 CC      ?= cc
 PREFIX  ?= /usr/local
