@@ -2,7 +2,8 @@
  * (tests/support/naive_kernels.c) whose parameters this file derives on its
  * own from the scales; every intermediate tensor compared bit-exactly. Models:
  * one hand-built model per op, a hand-computed tiny linear, the reference CNN
- * of DESIGN.md and random models of every op (tests/support/random_model). */
+ * (examples/fmnist/fmnist_cnn.yaml) and random models of every op
+ * (tests/support/random_model). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -362,7 +363,7 @@ static void test_q8_exec_hand_computed_linear(void **state)
     q_model_free(&m);
 }
 
-/* The reference CNN of DESIGN.md §2 on a 28x28x1 input. */
+/* The reference CNN (examples/fmnist/fmnist_cnn.yaml) on a 28x28x1 input. */
 static void test_q8_exec_reference_cnn(void **state)
 {
     (void)state;

@@ -6,7 +6,7 @@
  * sharing: the arena plan of the generated C is the generator's business),
  * so any intermediate tensor can be read back after a run.
  *
- * Multipliers (DESIGN.md §1):
+ * Multipliers (docs/integer-semantics.md):
  *   conv2d, dwconv2d, linear  M[c] = s_in * s_w[c] / s_out  (per tensor: s_w[0]
  *                             for every channel, so rq always has out_c entries)
  *   avgpool                   M = s_in / (s_out * kernel_h * kernel_w)

@@ -1,6 +1,6 @@
 /* q8_kernels — the int8 reference kernels: the executable definition of
- * qatc's integer semantics (DESIGN.md §1). The generated C must be bit-exact
- * with these for every input.
+ * qatc's integer semantics (docs/integer-semantics.md). The generated C must
+ * be bit-exact with these for every input.
  *
  * All tensors NHWC, batch 1. real = scale * (q - zp). Every kernel ends the
  * same way: requantize (fixedpoint.h), add the output zero-point, clamp to
