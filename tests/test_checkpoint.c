@@ -298,14 +298,17 @@ static void test_checkpoint_write_fails_cleanly(void **state)
     assert_int_equal(tmpdir_count(f->dir), 3); /* the config and the two data files */
 }
 
+/* Each test on a fresh fixture. */
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_checkpoint_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_checkpoint_layout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_checkpoint_refuses_damaged_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_checkpoint_refuses_other_settings, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_checkpoint_write_fails_cleanly, setup, teardown),
+        TEST(test_checkpoint_round_trip),
+        TEST(test_checkpoint_layout),
+        TEST(test_checkpoint_refuses_damaged_files),
+        TEST(test_checkpoint_refuses_other_settings),
+        TEST(test_checkpoint_write_fails_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
