@@ -6,28 +6,10 @@
 #include <string.h>
 
 #include "gemm.h"
-
-/* Elementwise loops below this size run on one thread (a parallel region
- * costs a few microseconds). */
-#define PAR_MIN 32768
-
-/* Inner loops run along channels (NHWC); their lengths are only known at run
- * time, which -O2 alone does not vectorize. */
-#define SIMD _Pragma("omp simd")
+#include "simd.h"
 
 /* Channels are reduced in chunks of this many double accumulators on the stack. */
 #define CHUNK 64
-
-/* Hot loops that are not GEMMs are compiled for AVX-512, AVX2 and baseline
- * x86-64 and picked when the program loads (GCC target_clones); only the
- * vector width changes, not the order of any sum. OpenMP outlines the body of
- * a parallel region into a function of its own, which would not be cloned, so
- * the cloned workers are called from inside the regions. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define LY_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define LY_CLONES
-#endif
 
 ly_conv_shape ly_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
                                int sh, int sw, int ph, int pw)
@@ -56,7 +38,7 @@ static void my_channels(int c, int *c0, int *c1)
  * sum (cols); x (rows, cols). */
 static void colsum_acc(float *sum, const float *x, long rows, int cols)
 {
-#pragma omp parallel if (rows * cols > PAR_MIN)
+#pragma omp parallel if (rows * cols > SIMD_PAR_MIN)
     {
         int c0, c1;
         my_channels(cols, &c0, &c1);
@@ -65,11 +47,11 @@ static void colsum_acc(float *sum, const float *x, long rows, int cols)
             double acc[CHUNK] = {0};
             for (long r = 0; r < rows; r++) {
                 const float *xr = x + r * cols;
-                SIMD
+                SIMD_LOOP
                 for (int ch = k0; ch < k1; ch++)
                     acc[ch - k0] += xr[ch];
             }
-            SIMD
+            SIMD_LOOP
             for (int ch = k0; ch < k1; ch++)
                 sum[ch] += (float)acc[ch - k0];
         }
@@ -79,7 +61,7 @@ static void colsum_acc(float *sum, const float *x, long rows, int cols)
 /* Fills every row of out (rows, cols) with bias (cols). */
 static void fill_rows(float *out, const float *bias, long rows, int cols)
 {
-#pragma omp parallel for if (rows * cols > PAR_MIN)
+#pragma omp parallel for if (rows * cols > SIMD_PAR_MIN)
     for (long r = 0; r < rows; r++)
         memcpy(out + r * cols, bias, sizeof(float) * (size_t)cols);
 }
@@ -144,13 +126,13 @@ static void im2col(float *col, const float *inp, const ly_conv_shape *s, int b0,
                         lo = hi = end;
                     /* offset of kernel column 0 (may lie outside; only [lo, hi) is read) */
                     ptrdiff_t at = (((ptrdiff_t)b * s->h + iy) * s->w + ox * s->sw - s->pw) * c;
-                    SIMD
+                    SIMD_LOOP
                     for (int j = 0; j < lo; j++)
                         dst[j] = 0.0f;
-                    SIMD
+                    SIMD_LOOP
                     for (int j = lo; j < hi; j++)
                         dst[j] = inp[at + j];
-                    SIMD
+                    SIMD_LOOP
                     for (int j = hi; j < end; j++)
                         dst[j] = 0.0f;
                 }
@@ -179,7 +161,7 @@ static void col2im_acc(float *dinp, const float *dcol, const ly_conv_shape *s, i
                         continue;
                     const float *src = crow + ky * s->kw * c;
                     ptrdiff_t at = (((ptrdiff_t)b * s->h + iy) * s->w + ox * s->sw - s->pw) * c;
-                    SIMD
+                    SIMD_LOOP
                     for (int j = kx0 * c; j < kx1 * c; j++)
                         dinp[at + j] += src[j];
                 }
@@ -221,18 +203,8 @@ static void col2im_acc(float *dinp, const float *dcol, const ly_conv_shape *s, i
 
 typedef float dc_vec __attribute__((vector_size(DC_VEC * sizeof(float))));
 
-/* The kernels are compiled for AVX-512, AVX2+FMA and baseline x86-64 and
- * picked when the program loads (as gemm.c); -std=c11 turns off the
- * contraction of a·b + c into an FMA, which these loops need: the clones
- * with FMA round once where baseline rounds twice (a machine always runs the
- * same clone). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DC_CLONES LY_CLONES __attribute__((optimize("fp-contract=fast")))
-#else
-#define DC_CLONES
-#endif
-#define DC_INLINE inline __attribute__((always_inline))
-
+/* The kernels are compiled per instruction set (simd.h), with a·b + c
+ * contracted into an FMA where the clone has it (SIMD_CLONES_FMA). */
 /* Unaligned vector load and store (memcpy: a vector by value would change the
  * calling convention between the clones). */
 #define DC_LOAD(v, p) memcpy(&(v), (p), sizeof(dc_vec))
@@ -247,7 +219,7 @@ typedef int32_t dc_mask __attribute__((vector_size(DC_VEC * sizeof(int32_t))));
 #define DC_SELECT(m, a, b) ((dc_vec)(((dc_mask)(a) & (m)) | ((dc_mask)(b) & ~(m))))
 
 /* Pixels (or taps) per register block for nv vectors: 12 to 24 accumulators. */
-static DC_INLINE int dc_block(int nv)
+static SIMD_INLINE int dc_block(int nv)
 {
     return nv == 1 ? 12 : nv == 2 ? 8 : 6;
 }
@@ -263,7 +235,7 @@ typedef struct {
 /* xw[i] = the window origin in x of output pixel p0 + i, i < n; pixels past
  * the last one get the last one's (a block past the end recomputes it and
  * does not store it). */
-static DC_INLINE void dc_windows(const float **xw, const dc_geom *g, long p0, int n)
+static SIMD_INLINE void dc_windows(const float **xw, const dc_geom *g, long p0, int n)
 {
     long ox = p0 % g->ow, t = p0 / g->ow, oy = t % g->oh, b = t / g->oh;
     for (int i = 0; i < n; i++) {
@@ -283,7 +255,7 @@ static DC_INLINE void dc_windows(const float **xw, const dc_geom *g, long p0, in
  * [v0, v0 + NV):
  *   out[p][n] (= or +=) (bias[n] + Σ_k x[win(p) + off(k)] · wt[k][n]) · oscale[n]
  * (bias, oscale: NULL for none) */
-static DC_INLINE void dc_fwd_block(float *out, const dc_geom *g, long p0,
+static SIMD_INLINE void dc_fwd_block(float *out, const dc_geom *g, long p0,
                                    const float *const *xw, const float *wt, const float *bias,
                                    const float *oscale, int accumulate, int v0, const int NV,
                                    const int PB)
@@ -339,7 +311,7 @@ static DC_INLINE void dc_fwd_block(float *out, const dc_geom *g, long p0,
 }
 
 /* Forward tasks [t0, t1): DC_TASK pixels each, every vector group. */
-DC_CLONES
+SIMD_CLONES_FMA
 static void dc_fwd_tasks(float *out, const dc_geom *g, long t0, long t1, const float *wt,
                          const float *bias, const float *oscale, int accumulate)
 {
@@ -371,7 +343,7 @@ static void dc_forward(float *out, const dc_geom *g, const float *wt, const floa
                        const float *oscale, int accumulate)
 {
     long tasks = (g->pixels + DC_TASK - 1) / DC_TASK;
-#pragma omp parallel if (g->pixels * g->n * g->kh * g->kw * g->c > PAR_MIN)
+#pragma omp parallel if (g->pixels * g->n * g->kh * g->kw * g->c > SIMD_PAR_MIN)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         dc_fwd_tasks(out, g, tasks * t / nt, tasks * (t + 1) / nt, wt, bias, oscale, accumulate);
@@ -381,7 +353,7 @@ static void dc_forward(float *out, const dc_geom *g, const float *wt, const floa
 /* Taps [k0, k0 + KB) (those below K stored) x vectors [v0, v0 + NV) over
  * the pixels of one tile (windows xw, dout rows d):
  *   dwt[k][n] += Σ_p x[xw[p] + off(k)] · d[p][n]   (p ascending) */
-static DC_INLINE void dc_dw_block(float *dwt, const dc_geom *g, const float *const *xw,
+static SIMD_INLINE void dc_dw_block(float *dwt, const dc_geom *g, const float *const *xw,
                                   const float *d, int np, int k0, int v0, const int NV,
                                   const int KB)
 {
@@ -469,7 +441,7 @@ static int dc_dw_splits(const dc_geom *g)
 
 /* Work units [u0, u1) (unit u: task u % tasks over the tiles of split
  * u / tasks, into dwt + split·K·N), tile by tile in order. */
-DC_CLONES
+SIMD_CLONES_FMA
 static void dc_dw_units(float *dwt, const dc_geom *g, const float *dout, int tasks, int splits,
                         int u0, int u1)
 {
@@ -508,7 +480,7 @@ static void dc_dw(float *dwt, const dc_geom *g, const float *dout)
     size_t part = (size_t)g->kh * g->kw * g->c * g->n;
     int tasks = dc_dw_tasks_count(g), splits = dc_dw_splits(g), units = tasks * splits;
     memset(dwt, 0, sizeof(float) * part * (size_t)splits);
-#pragma omp parallel if (units > 1 && g->pixels * (long)part > PAR_MIN)
+#pragma omp parallel if (units > 1 && g->pixels * (long)part > SIMD_PAR_MIN)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         dc_dw_units(dwt, g, dout, tasks, splits, units * t / nt, units * (t + 1) / nt);
@@ -523,7 +495,7 @@ static void pad_copy(float *dst, const float *src, int b, int h, int w, int c, i
 {
     int hp = h + 2 * ph, wp = w + 2 * pw;
     size_t row = (size_t)w * c;
-#pragma omp parallel for if ((long)b * hp * wp * c > PAR_MIN)
+#pragma omp parallel for if ((long)b * hp * wp * c > SIMD_PAR_MIN)
     for (int i = 0; i < b; i++) {
         float *d = dst + (size_t)i * hp * wp * c;
         const float *s = src + (size_t)i * h * row;
@@ -641,7 +613,7 @@ static void conv2d_forward(float *out, const float *inp, const float *w, const f
     ly_conv2d_forward(out, inp, w, bias, scratch, s);
     if (oscale) {
         long rows = (long)s->b * pix;
-#pragma omp parallel for if (rows * s->oc > PAR_MIN)
+#pragma omp parallel for if (rows * s->oc > SIMD_PAR_MIN)
         for (long r = 0; r < rows; r++)
             for (int oc = 0; oc < s->oc; oc++)
                 out[r * s->oc + oc] *= oscale[oc];
@@ -749,7 +721,7 @@ void ly_dwconv2d_forward(float *out, const float *inp, const float *w, const flo
         for (int oy = 0; oy < s->oh; oy++) {
             for (int ox = 0; ox < s->ow; ox++) {
                 float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
-                SIMD
+                SIMD_LOOP
                 for (int ch = 0; ch < c; ch++)
                     o[ch] = bias ? bias[ch] : 0.0f;
                 for (int ky = 0; ky < s->kh; ky++) {
@@ -762,7 +734,7 @@ void ly_dwconv2d_forward(float *out, const float *inp, const float *w, const flo
                             continue;
                         const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
                         const float *wk = w + (ky * s->kw + kx) * c;
-                        SIMD
+                        SIMD_LOOP
                         for (int ch = 0; ch < c; ch++)
                             o[ch] += wk[ch] * x[ch];
                     }
@@ -796,7 +768,7 @@ void ly_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dou
                                 continue;
                             float *dx = dinp + (((size_t)b * s->h + iy) * s->w + ix) * c;
                             const float *wk = w + (ky * s->kw + kx) * c;
-                            SIMD
+                            SIMD_LOOP
                             for (int ch = 0; ch < c; ch++)
                                 dx[ch] += wk[ch] * d[ch];
                         }
@@ -824,13 +796,13 @@ void ly_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dou
                             continue;
                         const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
                         const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
-                        SIMD
+                        SIMD_LOOP
                         for (int ch = k0; ch < k1; ch++)
                             acc[ch - k0] += (double)x[ch] * d[ch];
                     }
                 }
             }
-            SIMD
+            SIMD_LOOP
             for (int ch = k0; ch < k1; ch++)
                 dw[tap * c + ch] += (float)acc[ch - k0];
         }
@@ -869,7 +841,7 @@ void ly_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
  * Per-channel sums are kept per block, in double with the rows in order, and
  * the blocks are added in order, so no result depends on the thread count.
  * The loops over a block are workers compiled per instruction set
- * (LY_CLONES). */
+ * (SIMD_CLONES). */
 
 #define BN_BLOCKS 32
 #define BN_PART_MAX 16384 /* doubles of per-block sums, on the stack */
@@ -888,14 +860,14 @@ static long bn_blocks(long n, int c)
 
 /* Per channel over rows [r0, r1): s1 = Σ d, s2 = Σ d², d = x − x0 (a sample
  * of the channel, so that a large mean does not cancel the variance away). */
-LY_CLONES
+SIMD_CLONES
 static void bn_stats_rows(double *s1, double *s2, const float *inp, const float *x0, long r0,
                           long r1, int c)
 {
     for (int ch = 0; ch < c; ch++)
         s1[ch] = s2[ch] = 0.0;
     for (long r = r0; r < r1; r++)
-        SIMD
+        SIMD_LOOP
         for (int ch = 0; ch < c; ch++) {
             double d = (double)inp[r * c + ch] - x0[ch];
             s1[ch] += d;
@@ -904,12 +876,12 @@ static void bn_stats_rows(double *s1, double *s2, const float *inp, const float 
 }
 
 /* Rows [r0, r1): out = x·scale + shift per channel. */
-LY_CLONES
+SIMD_CLONES
 static void bn_affine_rows(float *out, const float *inp, long r0, long r1, int c,
                            const float *scale, const float *shift)
 {
     for (long r = r0; r < r1; r++)
-        SIMD
+        SIMD_LOOP
         for (int ch = 0; ch < c; ch++)
             out[r * c + ch] = inp[r * c + ch] * scale[ch] + shift[ch];
 }
@@ -918,7 +890,7 @@ static void bn_affine(float *out, const float *inp, long n, int c, const float *
                       const float *shift)
 {
     long blocks = bn_blocks(n, c);
-#pragma omp parallel for schedule(static) if (n * c > PAR_MIN)
+#pragma omp parallel for schedule(static) if (n * c > SIMD_PAR_MIN)
     for (long blk = 0; blk < blocks; blk++)
         bn_affine_rows(out, inp, BN_ROW0(blk), BN_ROW0(blk + 1), c, scale, shift);
 }
@@ -932,7 +904,7 @@ void ly_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
     assert((running_mean == NULL) == (running_var == NULL));
     long blocks = bn_blocks(n, c);
     double part[2 * blocks * c]; /* (blocks, 2, C) */
-#pragma omp parallel for schedule(static) if ((long)n * c > PAR_MIN)
+#pragma omp parallel for schedule(static) if ((long)n * c > SIMD_PAR_MIN)
     for (long blk = 0; blk < blocks; blk++)
         bn_stats_rows(part + 2 * blk * c, part + (2 * blk + 1) * c, inp, inp, BN_ROW0(blk),
                       BN_ROW0(blk + 1), c);
@@ -972,7 +944,7 @@ void ly_batchnorm_train_forward(float *out, float *mean, float *rstd,
 
 /* The output gradient of element i: dout, or dout · [mask] with a mask
  * (mask is a constant NULL or not in each inlined copy). */
-static inline __attribute__((always_inline)) float bn_dy(const float *dout,
+static SIMD_INLINE float bn_dy(const float *dout,
                                                          const uint8_t *mask, long i)
 {
     float d = dout[i]; /* loaded unconditionally: a select, not a branch */
@@ -982,7 +954,7 @@ static inline __attribute__((always_inline)) float bn_dy(const float *dout,
 /* The same as a product, dout · mask (mask 0 or 1), for the sums: GCC does
  * not vectorize the select there. It differs from bn_dy only in the sign of
  * a zero (which no sum can see) and where dout is not finite. */
-static inline __attribute__((always_inline)) float bn_dy_mul(const float *dout,
+static SIMD_INLINE float bn_dy_mul(const float *dout,
                                                              const uint8_t *mask, long i)
 {
     return mask ? dout[i] * (float)mask[i] : dout[i];
@@ -991,14 +963,14 @@ static inline __attribute__((always_inline)) float bn_dy_mul(const float *dout,
 /* Per channel over rows [r0, r1): sdy = Σ dy, sdyx = Σ dy·xhat,
  * xhat = (x − m)·s (train: the batch mean and rstd; eval: the running mean
  * and 1/sqrt(rv + eps)). */
-static inline __attribute__((always_inline)) void
+static SIMD_INLINE void
 bn_grad_sums_body(double *sdy, double *sdyx, const float *dout, const uint8_t *mask,
                   const float *inp, const float *m, const float *s, long r0, long r1, int c)
 {
     for (int ch = 0; ch < c; ch++)
         sdy[ch] = sdyx[ch] = 0.0;
     for (long r = r0; r < r1; r++)
-        SIMD
+        SIMD_LOOP
         for (int ch = 0; ch < c; ch++) {
             float xhat = (inp[r * c + ch] - m[ch]) * s[ch];
             float dy = bn_dy_mul(dout, mask, r * c + ch);
@@ -1007,7 +979,7 @@ bn_grad_sums_body(double *sdy, double *sdyx, const float *dout, const uint8_t *m
         }
 }
 
-LY_CLONES
+SIMD_CLONES
 static void bn_grad_sums_rows(double *sdy, double *sdyx, const float *dout, const uint8_t *mask,
                               const float *inp, const float *m, const float *s, long r0,
                               long r1, int c)
@@ -1022,7 +994,7 @@ static void bn_grad_sums_rows(double *sdy, double *sdyx, const float *dout, cons
  * (train: coef0·(dy − coef1 − xhat·coef2); eval: coef0·dy; coef (3, C)); with
  * set dinp = v, else dinp += v (dinp may equal dout with set); with resc,
  * dot[ch] = Σ v·inp (rows in order) and v · oscale[ch] goes to dinp. */
-static inline __attribute__((always_inline)) void
+static SIMD_INLINE void
 bn_input_grad_body(float *dinp, const float *dout, const uint8_t *mask, const float *inp,
                    const float *mean, const float *rstd, const float *coef,
                    const float *oscale, double *dot, long r0, long r1, int c, const int train,
@@ -1032,7 +1004,7 @@ bn_input_grad_body(float *dinp, const float *dout, const uint8_t *mask, const fl
         for (int ch = 0; ch < c; ch++)
             dot[ch] = 0.0;
     for (long r = r0; r < r1; r++)
-        SIMD
+        SIMD_LOOP
         for (int ch = 0; ch < c; ch++) {
             float v;
             if (train) {
@@ -1053,7 +1025,7 @@ bn_input_grad_body(float *dinp, const float *dout, const uint8_t *mask, const fl
         }
 }
 
-LY_CLONES
+SIMD_CLONES
 static void bn_input_grad_rows(float *dinp, const float *dout, const uint8_t *mask,
                                const float *inp, const float *mean, const float *rstd,
                                const float *coef, const float *oscale, double *dot, long r0,
@@ -1100,7 +1072,7 @@ static void bn_backward(float *dinp, float *dgamma, float *dbeta, const float *d
 {
     long blocks = bn_blocks(n, c);
     int sums = train || dgamma || dbeta; /* train: coef needs them */
-#pragma omp parallel if (n * c > PAR_MIN)
+#pragma omp parallel if (n * c > SIMD_PAR_MIN)
     {
         if (sums) {
 #pragma omp for schedule(static)
@@ -1224,7 +1196,7 @@ void ly_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
 
 void ly_relu_forward(float *out, const float *inp, size_t n)
 {
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
     for (size_t i = 0; i < n; i++)
         out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
 }
@@ -1232,7 +1204,7 @@ void ly_relu_forward(float *out, const float *inp, size_t n)
 /* out = max(0, x)  ⇒  dinp += dout · [out > 0] */
 void ly_relu_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float d = dout[i]; /* loaded unconditionally: a select, not a branch */
         dinp[i] += out[i] > 0.0f ? d : 0.0f;
@@ -1241,7 +1213,7 @@ void ly_relu_backward(float *dinp, const float *dout, const float *out, size_t n
 
 void ly_relu6_forward(float *out, const float *inp, size_t n)
 {
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float x = inp[i] > 0.0f ? inp[i] : 0.0f;
         out[i] = x < 6.0f ? x : 6.0f;
@@ -1251,7 +1223,7 @@ void ly_relu6_forward(float *out, const float *inp, size_t n)
 /* out = clamp(x, 0, 6)  ⇒  dinp += dout · [0 < out < 6] */
 void ly_relu6_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float d = dout[i], y = out[i];
         dinp[i] += ((y > 0.0f) & (y < 6.0f)) ? d : 0.0f;
@@ -1261,7 +1233,7 @@ void ly_relu6_backward(float *dinp, const float *dout, const float *out, size_t 
 /* ---- pools ----------------------------------------------------------------- */
 
 /* Image b of ly_maxpool_forward. */
-LY_CLONES
+SIMD_CLONES
 static void maxpool_image(float *out, const float *inp, const ly_conv_shape *s, int b)
 {
     int c = s->c;
@@ -1290,11 +1262,11 @@ static void maxpool_image(float *out, const float *inp, const ly_conv_shape *s, 
                     int iy = oy * s->sh + ky, ix = ox * s->sw + kx;
                     const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
                     if (ky == 0 && kx == 0) {
-                        SIMD
+                        SIMD_LOOP
                         for (int ch = 0; ch < c; ch++)
                             o[ch] = x[ch];
                     } else {
-                        SIMD
+                        SIMD_LOOP
                         for (int ch = 0; ch < c; ch++)
                             o[ch] = x[ch] > o[ch] ? x[ch] : o[ch];
                     }
@@ -1307,7 +1279,7 @@ static void maxpool_image(float *out, const float *inp, const ly_conv_shape *s, 
 void ly_maxpool_forward(float *out, const float *inp, const ly_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
-#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
+#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > SIMD_PAR_MIN)
     for (int b = 0; b < s->b; b++)
         maxpool_image(out, inp, s, b);
 }
@@ -1317,7 +1289,7 @@ void ly_maxpool_forward(float *out, const float *inp, const ly_conv_shape *s)
  * equal to it (branch-free, along channels). With set (windows that do not
  * overlap), the image's dinp is written: zeros first where no window or a
  * window's other elements lie. */
-static inline __attribute__((always_inline)) void
+static SIMD_INLINE void
 maxpool_backward_body(float *dinp, const float *dout, const float *inp, const ly_conv_shape *s,
                       int b, const int set)
 {
@@ -1369,23 +1341,23 @@ maxpool_backward_body(float *dinp, const float *dout, const float *inp, const ly
                         const float *x = inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
                                                 ox * s->sw + kx) * c + k0;
                         if (ky == 0 && kx == 0) {
-                            SIMD
+                            SIMD_LOOP
                             for (int j = 0; j < kn; j++)
                                 mx[j] = x[j];
                         } else {
-                            SIMD
+                            SIMD_LOOP
                             for (int j = 0; j < kn; j++)
                                 mx[j] = x[j] > mx[j] ? x[j] : mx[j];
                         }
                     }
-                SIMD
+                SIMD_LOOP
                 for (int j = 0; j < kn; j++)
                     left[j] = d[k0 + j];
                 for (int ky = 0; ky < s->kh; ky++)
                     for (int kx = 0; kx < s->kw; kx++) {
                         size_t at = (((size_t)b * s->h + oy * s->sh + ky) * s->w +
                                      ox * s->sw + kx) * c + k0;
-                        SIMD
+                        SIMD_LOOP
                         for (int j = 0; j < kn; j++) {
                             /* 0/1 as a number, not a branch (the compare of floats
                              * would otherwise block vectorization) */
@@ -1402,7 +1374,7 @@ maxpool_backward_body(float *dinp, const float *dout, const float *inp, const ly
     }
 }
 
-LY_CLONES
+SIMD_CLONES
 static void maxpool_backward_image(float *dinp, const float *dout, const float *inp,
                                    const ly_conv_shape *s, int b, int set)
 {
@@ -1417,7 +1389,7 @@ void ly_maxpool_backward(float *dinp, const float *dout, const float *inp,
                         const ly_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
-#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
+#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > SIMD_PAR_MIN)
     for (int b = 0; b < s->b; b++)
         maxpool_backward_image(dinp, dout, inp, s, b, 0);
 }
@@ -1427,7 +1399,7 @@ void ly_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
     assert(s->sh >= s->kh && s->sw >= s->kw);
-#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
+#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > SIMD_PAR_MIN)
     for (int b = 0; b < s->b; b++)
         maxpool_backward_image(dinp, dout, inp, s, b, 1);
 }
@@ -1442,18 +1414,18 @@ void ly_avgpool_forward(float *out, const float *inp, const ly_conv_shape *s)
         for (int oy = 0; oy < s->oh; oy++) {
             for (int ox = 0; ox < s->ow; ox++) {
                 float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
-                SIMD
+                SIMD_LOOP
                 for (int ch = 0; ch < c; ch++)
                     o[ch] = 0.0f;
                 for (int ky = 0; ky < s->kh; ky++)
                     for (int kx = 0; kx < s->kw; kx++) {
                         const float *x = inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
                                                 ox * s->sw + kx) * c;
-                        SIMD
+                        SIMD_LOOP
                         for (int ch = 0; ch < c; ch++)
                             o[ch] += x[ch];
                     }
-                SIMD
+                SIMD_LOOP
                 for (int ch = 0; ch < c; ch++)
                     o[ch] *= inv;
             }
@@ -1476,7 +1448,7 @@ void ly_avgpool_backward(float *dinp, const float *dout, const ly_conv_shape *s)
                     for (int kx = 0; kx < s->kw; kx++) {
                         float *dx = dinp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
                                             ox * s->sw + kx) * c;
-                        SIMD
+                        SIMD_LOOP
                         for (int ch = 0; ch < c; ch++)
                             dx[ch] += d[ch] * inv;
                     }
@@ -1488,19 +1460,19 @@ void ly_avgpool_backward(float *dinp, const float *dout, const ly_conv_shape *s)
 void ly_global_avgpool_forward(float *out, const float *inp, int b, int hw, int c)
 {
     float inv = 1.0f / (float)hw;
-#pragma omp parallel for if ((long)b * hw * c > PAR_MIN)
+#pragma omp parallel for if ((long)b * hw * c > SIMD_PAR_MIN)
     for (int i = 0; i < b; i++) {
         float *o = out + (size_t)i * c;
-        SIMD
+        SIMD_LOOP
         for (int ch = 0; ch < c; ch++)
             o[ch] = 0.0f;
         for (int p = 0; p < hw; p++) {
             const float *x = inp + ((size_t)i * hw + p) * c;
-            SIMD
+            SIMD_LOOP
             for (int ch = 0; ch < c; ch++)
                 o[ch] += x[ch];
         }
-        SIMD
+        SIMD_LOOP
         for (int ch = 0; ch < c; ch++)
             o[ch] *= inv;
     }
@@ -1510,12 +1482,12 @@ void ly_global_avgpool_forward(float *out, const float *inp, int b, int hw, int 
 void ly_global_avgpool_backward(float *dinp, const float *dout, int b, int hw, int c)
 {
     float inv = 1.0f / (float)hw;
-#pragma omp parallel for if ((long)b * hw * c > PAR_MIN)
+#pragma omp parallel for if ((long)b * hw * c > SIMD_PAR_MIN)
     for (int i = 0; i < b; i++) {
         const float *d = dout + (size_t)i * c;
         for (int p = 0; p < hw; p++) {
             float *dx = dinp + ((size_t)i * hw + p) * c;
-            SIMD
+            SIMD_LOOP
             for (int ch = 0; ch < c; ch++)
                 dx[ch] += d[ch] * inv;
         }
@@ -1526,7 +1498,7 @@ void ly_global_avgpool_backward(float *dinp, const float *dout, int b, int hw, i
 
 void ly_add_forward(float *out, const float *a, const float *b, size_t n)
 {
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
     for (size_t i = 0; i < n; i++)
         out[i] = a[i] + b[i];
 }
@@ -1535,12 +1507,12 @@ void ly_add_forward(float *out, const float *a, const float *b, size_t n)
 void ly_add_backward(float *da, float *db, const float *dout, size_t n)
 {
     if (da) {
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
         for (size_t i = 0; i < n; i++)
             da[i] += dout[i];
     }
     if (db) {
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
         for (size_t i = 0; i < n; i++)
             db[i] += dout[i];
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fakequant.h"
+#include "simd.h"
 
 /* ---- memory plan ----------------------------------------------------------
  * One arena per kind; take() hands out 64-byte aligned views. The same walk
@@ -433,20 +434,13 @@ void net_weight_quant(net *n, net_layer *L)
 
 /* ---- forward -------------------------------------------------------------- */
 
-/* Elementwise work is cut into chunks spread over the OpenMP threads; each
- * chunk runs a SIMD kernel compiled for AVX-512, AVX2 and baseline x86-64
- * (picked at load time). Every element is computed on its own, so results do
- * not depend on the thread count. */
-#define NET_CHUNK 16384
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define NET_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NET_SIMD_CLONES
-#endif
+/* Elementwise work is cut into chunks of SIMD_CHUNK elements spread over the
+ * OpenMP threads; each chunk runs a cloned SIMD kernel (simd.h). Every element is computed on its
+ * own, so results do not depend on the thread count. */
 
 /* One chunk of the fused activation: in place, writing the gradient mask
  * (relu: x > 0; relu6: 0 < x < 6; none: 1) and the range of the result. */
-NET_SIMD_CLONES
+SIMD_CLONES
 static void act_chunk(float *y, size_t cnt, q_act act, uint8_t *mask, float *lo, float *hi)
 {
     float mn = INFINITY, mx = -INFINITY;
@@ -490,11 +484,11 @@ static void act_forward(float *y, size_t cnt, q_act act, uint8_t *mask, float *l
                         float *hi)
 {
     float mn = INFINITY, mx = -INFINITY;
-    size_t chunks = (cnt + NET_CHUNK - 1) / NET_CHUNK;
+    size_t chunks = (cnt + SIMD_CHUNK - 1) / SIMD_CHUNK;
 #pragma omp parallel for schedule(static) reduction(min : mn) reduction(max : mx) \
     if (chunks > 1)
     for (size_t k = 0; k < chunks; k++) {
-        size_t at = k * NET_CHUNK, len = cnt - at < NET_CHUNK ? cnt - at : NET_CHUNK;
+        size_t at = k * SIMD_CHUNK, len = cnt - at < SIMD_CHUNK ? cnt - at : SIMD_CHUNK;
         float l, h;
         act_chunk(y + at, len, act, mask + at, &l, &h);
         mn = l < mn ? l : mn;
@@ -532,7 +526,7 @@ static void output_stage(net *n, net_layer *L, float *y, size_t cnt, int trainin
  * kept per channel (lanes of a vector) over the rows and reduced at the end:
  * rows are short (C floats), too short for a reduction each. */
 #define BN_LANES 64
-NET_SIMD_CLONES
+SIMD_CLONES
 static void bn_act_chunk(float *y, const float *z, size_t rows, int32_t c, const float *scale,
                          const float *shift, q_act act, uint8_t *mask, float *lo, float *hi)
 {
@@ -612,7 +606,7 @@ static void bn_act_forward(net_layer *L, float *out, size_t rows, float *lo, flo
         }
     }
     float mn = INFINITY, mx = -INFINITY;
-    size_t per = NET_CHUNK / (size_t)c + 1, chunks = (rows + per - 1) / per;
+    size_t per = SIMD_CHUNK / (size_t)c + 1, chunks = (rows + per - 1) / per;
 #pragma omp parallel for schedule(static) reduction(min : mn) reduction(max : mx) \
     if (chunks > 1)
     for (size_t k = 0; k < chunks; k++) {
@@ -628,7 +622,7 @@ static void bn_act_forward(net_layer *L, float *out, size_t rows, float *lo, flo
 }
 
 /* z[r, c] *= inv[c] over rows of C (the rescale by 1 / sf). */
-NET_SIMD_CLONES
+SIMD_CLONES
 static void scale_rows(float *z, size_t rows, int32_t c, const float *inv)
 {
     for (size_t r = 0; r < rows; r++) {
@@ -641,7 +635,7 @@ static void scale_rows(float *z, size_t rows, int32_t c, const float *inv)
 
 static void scale_channels(float *z, size_t rows, int32_t c, const float *inv)
 {
-    size_t per = NET_CHUNK / (size_t)c + 1, chunks = (rows + per - 1) / per;
+    size_t per = SIMD_CHUNK / (size_t)c + 1, chunks = (rows + per - 1) / per;
 #pragma omp parallel for schedule(static) if (chunks > 1)
     for (size_t k = 0; k < chunks; k++) {
         size_t r0 = k * per, len = rows - r0 < per ? rows - r0 : per;
@@ -734,7 +728,7 @@ const float *net_forward(net *n, int b, int training)
 
 /* dy · mask in place (the STE of the fake quantizer and the activation's
  * derivative together). */
-NET_SIMD_CLONES
+SIMD_CLONES
 static void mask_chunk(float *d, const uint8_t *mask, size_t cnt)
 {
 #pragma omp simd
@@ -744,10 +738,10 @@ static void mask_chunk(float *d, const uint8_t *mask, size_t cnt)
 
 static void apply_mask(float *d, const uint8_t *mask, size_t cnt)
 {
-    size_t chunks = (cnt + NET_CHUNK - 1) / NET_CHUNK;
+    size_t chunks = (cnt + SIMD_CHUNK - 1) / SIMD_CHUNK;
 #pragma omp parallel for schedule(static) if (chunks > 1)
     for (size_t k = 0; k < chunks; k++) {
-        size_t at = k * NET_CHUNK, len = cnt - at < NET_CHUNK ? cnt - at : NET_CHUNK;
+        size_t at = k * SIMD_CHUNK, len = cnt - at < SIMD_CHUNK ? cnt - at : SIMD_CHUNK;
         mask_chunk(d + at, mask + at, len);
     }
 }
