@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchnorm.h"
 #include "fakequant.h"
 #include "simd.h"
 
@@ -584,7 +585,7 @@ static void bn_act_chunk(float *y, const float *z, size_t rows, int32_t c, const
 }
 
 /* u = BN(z), then the fused activation, in one pass over z (the same
- * arithmetic as ly_batchnorm_*_forward followed by act_forward): with batch
+ * arithmetic as bn_*_forward followed by act_forward): with batch
  * statistics (computed here, running statistics updated) when
  * L->bn_batch_stats, else the running statistics. out (rows, C); the
  * activation's mask and the range of out as act_forward. */
@@ -593,8 +594,8 @@ static void bn_act_forward(net_layer *L, float *out, size_t rows, float *lo, flo
     int32_t c = L->out_c;
     float scale[c], shift[c];
     if (L->bn_batch_stats) {
-        ly_batchnorm_train_stats(L->bn_mean, L->bn_rstd, L->running_mean, L->running_var, L->z,
-                                (int)rows, c, NET_BN_EPS, NET_BN_MOMENTUM);
+        bn_train_stats(L->bn_mean, L->bn_rstd, L->running_mean, L->running_var, L->z,
+                       (int)rows, c, NET_BN_EPS, NET_BN_MOMENTUM);
         for (int32_t k = 0; k < c; k++) {
             scale[k] = L->gamma[k] * L->bn_rstd[k];
             shift[k] = L->beta[k] - L->bn_mean[k] * scale[k];
@@ -805,13 +806,13 @@ static void backward_layer(net *n, int i, int b, int set_dx)
             const float *inv_sf = n->qat ? L->inv_sf : NULL;
             double *dot = n->qat ? dsf : NULL;
             if (L->bn_batch_stats)
-                ly_batchnorm_train_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
-                                               L->bn_mean, L->bn_rstd, L->gamma, inv_sf, dot,
-                                               (int)rows, L->out_c);
+                bn_train_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
+                                      L->bn_mean, L->bn_rstd, L->gamma, inv_sf, dot,
+                                      (int)rows, L->out_c);
             else
-                ly_batchnorm_eval_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
-                                              L->gamma, L->running_mean, L->running_var,
-                                              inv_sf, dot, (int)rows, L->out_c, NET_BN_EPS);
+                bn_eval_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
+                                     L->gamma, L->running_mean, L->running_var,
+                                     inv_sf, dot, (int)rows, L->out_c, NET_BN_EPS);
             if (n->qat) /* z = y / sf ⇒ dsf = −Σ dz · y / sf² = −Σ dz · z / sf */
                 for (int32_t c = 0; c < L->out_c; c++)
                     dsf[c] = -dsf[c] / (double)L->sf[c];

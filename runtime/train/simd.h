@@ -13,6 +13,9 @@
 #ifndef QATC_SIMD_H
 #define QATC_SIMD_H
 
+#include <stdint.h>
+#include <string.h>
+
 /* Elementwise loops below this many elements run on one thread (a parallel
  * region costs a few microseconds). */
 #define SIMD_PAR_MIN 32768
@@ -40,5 +43,22 @@
 /* A helper inlined into every clone that calls it (a call would leave it
  * compiled for baseline x86-64 only). */
 #define SIMD_INLINE inline __attribute__((always_inline))
+
+/* Explicit vectors (GCC's vector extension, which clang has too): SIMD_VEC
+ * floats, and the lanes of a comparison of two (all ones where true, 0 where
+ * false). */
+#define SIMD_VEC 16
+typedef float simd_vec __attribute__((vector_size(SIMD_VEC * sizeof(float))));
+typedef int32_t simd_mask __attribute__((vector_size(SIMD_VEC * sizeof(int32_t))));
+
+/* Unaligned vector load and store (memcpy: a vector by value would change the
+ * calling convention between the clones). */
+#define SIMD_LOAD(v, p) memcpy(&(v), (p), sizeof(simd_vec))
+#define SIMD_STORE(p, v) memcpy((p), &(v), sizeof(simd_vec))
+
+/* Per lane: a where the mask m is set, else b (bits, no arithmetic; a macro:
+ * a vector returned by value would change the calling convention between the
+ * clones). */
+#define SIMD_SELECT(m, a, b) ((simd_vec)(((simd_mask)(a) & (m)) | ((simd_mask)(b) & ~(m))))
 
 #endif
