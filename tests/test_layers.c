@@ -241,55 +241,6 @@ static void conv_bwd(void *p, const float *dout)
     ly_conv2d_backward(c->dx, c->dw, c->dbias, dout, c->x, c->w, c->scratch, &c->s);
 }
 
-static void conv_case(const char *name, ly_conv_shape s, int with_bias)
-{
-    rng_state r;
-    rng_seed(&r, 1);
-    lctx c = {.s = s};
-    size_t nw = (size_t)s.oc * s.kh * s.kw * s.c;
-    c.x = rand_buf(&r, in_size(&s), -1, 1);
-    c.w = rand_buf(&r, nw, -1, 1);
-    c.bias = with_bias ? rand_buf(&r, s.oc, -1, 1) : NULL;
-    c.dx = zbuf(in_size(&s));
-    c.dw = zbuf(nw);
-    c.dbias = with_bias ? zbuf(s.oc) : NULL;
-    c.out = zbuf(out_size(&s));
-    c.scratch = zbuf(ly_conv2d_scratch_floats(&s));
-
-    double *want = malloc(sizeof(double) * out_size(&s));
-    assert_non_null(want);
-    ref_conv(want, c.x, c.w, c.bias, &s, 0);
-    conv_fwd(&c);
-    char what[64];
-    snprintf(what, sizeof what, "%s forward", name);
-    expect_close(what, c.out, want, out_size(&s), 1e-5);
-    free(want);
-
-    gc_tensor t[3] = {{"inp", c.x, c.dx, in_size(&s)}, {"w", c.w, c.dw, nw},
-                      {"bias", c.bias, c.dbias, (size_t)s.oc}};
-    gradcheck(name, t, with_bias ? 3 : 2, out_size(&s), conv_fwd, conv_bwd, &c, 1e-2f, GC_TOL);
-    lctx_free(&c);
-}
-
-static void test_layers_conv2d_gradcheck(void **state)
-{
-    (void)state;
-    /* 3x3 stride 1 pad 1, non-square input */
-    conv_case("conv3x3", ly_conv_shape_make(2, 5, 6, 3, 4, 3, 3, 1, 1, 1, 1), 1);
-    /* stride 2, pad 1, odd sizes */
-    conv_case("conv_s2", ly_conv_shape_make(2, 7, 5, 2, 3, 3, 3, 2, 2, 1, 1), 1);
-    /* non-square kernel, unequal strides and pads, no bias */
-    conv_case("conv_3x2", ly_conv_shape_make(3, 6, 7, 3, 5, 3, 2, 2, 1, 0, 1), 0);
-    /* 1x1 stride 1 pad 0: the path without im2col */
-    conv_case("conv1x1", ly_conv_shape_make(2, 4, 3, 5, 6, 1, 1, 1, 1, 0, 0), 1);
-    /* 1x1 with stride 2: im2col path */
-    conv_case("conv1x1s2", ly_conv_shape_make(2, 5, 4, 3, 2, 1, 1, 2, 2, 0, 0), 1);
-    /* 16 in, 16 out channels: the direct kernels (forward, dinp and dw) */
-    conv_case("conv_direct", ly_conv_shape_make(1, 4, 3, 16, 16, 3, 3, 1, 1, 1, 1), 1);
-}
-
-/* ---- dwconv2d ----------------------------------------------------------------- */
-
 static const float *dw_fwd(void *p)
 {
     lctx *c = p;
@@ -302,43 +253,67 @@ static void dw_bwd(void *p, const float *dout)
     ly_dwconv2d_backward(c->dx, c->dw, c->dbias, dout, c->x, c->w, &c->s);
 }
 
-static void dw_case(const char *name, ly_conv_shape s, int with_bias)
+/* A conv2d (depthwise 0) or dwconv2d (1) of shape s: the forward against
+ * ref_conv, then the gradient check. */
+static void conv_case(const char *name, ly_conv_shape s, int with_bias, int depthwise)
 {
     rng_state r;
-    rng_seed(&r, 2);
+    rng_seed(&r, depthwise ? 2 : 1);
     lctx c = {.s = s};
-    size_t nw = (size_t)s.kh * s.kw * s.c;
+    size_t nw = (size_t)(depthwise ? 1 : s.oc) * s.kh * s.kw * s.c;
     c.x = rand_buf(&r, in_size(&s), -1, 1);
     c.w = rand_buf(&r, nw, -1, 1);
-    c.bias = with_bias ? rand_buf(&r, s.c, -1, 1) : NULL;
+    c.bias = with_bias ? rand_buf(&r, s.oc, -1, 1) : NULL;
     c.dx = zbuf(in_size(&s));
     c.dw = zbuf(nw);
-    c.dbias = with_bias ? zbuf(s.c) : NULL;
+    c.dbias = with_bias ? zbuf(s.oc) : NULL;
     c.out = zbuf(out_size(&s));
+    c.scratch = depthwise ? NULL : zbuf(ly_conv2d_scratch_floats(&s));
+    fwd_fn fwd = depthwise ? dw_fwd : conv_fwd;
+    bwd_fn bwd = depthwise ? dw_bwd : conv_bwd;
 
     double *want = malloc(sizeof(double) * out_size(&s));
     assert_non_null(want);
-    ref_conv(want, c.x, c.w, c.bias, &s, 1);
-    dw_fwd(&c);
+    ref_conv(want, c.x, c.w, c.bias, &s, depthwise);
+    fwd(&c);
     char what[64];
     snprintf(what, sizeof what, "%s forward", name);
     expect_close(what, c.out, want, out_size(&s), 1e-5);
     free(want);
 
     gc_tensor t[3] = {{"inp", c.x, c.dx, in_size(&s)}, {"w", c.w, c.dw, nw},
-                      {"bias", c.bias, c.dbias, (size_t)s.c}};
-    gradcheck(name, t, with_bias ? 3 : 2, out_size(&s), dw_fwd, dw_bwd, &c, 1e-2f, GC_TOL);
+                      {"bias", c.bias, c.dbias, (size_t)s.oc}};
+    gradcheck(name, t, with_bias ? 3 : 2, out_size(&s), fwd, bwd, &c, 1e-2f, GC_TOL);
     lctx_free(&c);
 }
+
+static void test_layers_conv2d_gradcheck(void **state)
+{
+    (void)state;
+    /* 3x3 stride 1 pad 1, non-square input */
+    conv_case("conv3x3", ly_conv_shape_make(2, 5, 6, 3, 4, 3, 3, 1, 1, 1, 1), 1, 0);
+    /* stride 2, pad 1, odd sizes */
+    conv_case("conv_s2", ly_conv_shape_make(2, 7, 5, 2, 3, 3, 3, 2, 2, 1, 1), 1, 0);
+    /* non-square kernel, unequal strides and pads, no bias */
+    conv_case("conv_3x2", ly_conv_shape_make(3, 6, 7, 3, 5, 3, 2, 2, 1, 0, 1), 0, 0);
+    /* 1x1 stride 1 pad 0: the path without im2col */
+    conv_case("conv1x1", ly_conv_shape_make(2, 4, 3, 5, 6, 1, 1, 1, 1, 0, 0), 1, 0);
+    /* 1x1 with stride 2: im2col path */
+    conv_case("conv1x1s2", ly_conv_shape_make(2, 5, 4, 3, 2, 1, 1, 2, 2, 0, 0), 1, 0);
+    /* 16 in, 16 out channels: the direct kernels (forward, dinp and dw) */
+    conv_case("conv_direct", ly_conv_shape_make(1, 4, 3, 16, 16, 3, 3, 1, 1, 1, 1), 1, 0);
+}
+
+/* ---- dwconv2d ----------------------------------------------------------------- */
 
 static void test_layers_dwconv2d_gradcheck(void **state)
 {
     (void)state;
-    dw_case("dw3x3", ly_conv_shape_make(2, 5, 6, 3, 3, 3, 3, 1, 1, 1, 1), 1);
-    dw_case("dw_s2", ly_conv_shape_make(2, 7, 6, 5, 5, 3, 3, 2, 2, 1, 1), 1);
-    dw_case("dw_2x3", ly_conv_shape_make(3, 5, 6, 4, 4, 2, 3, 1, 2, 1, 0), 0);
+    conv_case("dw3x3", ly_conv_shape_make(2, 5, 6, 3, 3, 3, 3, 1, 1, 1, 1), 1, 1);
+    conv_case("dw_s2", ly_conv_shape_make(2, 7, 6, 5, 5, 3, 3, 2, 2, 1, 1), 1, 1);
+    conv_case("dw_2x3", ly_conv_shape_make(3, 5, 6, 4, 4, 2, 3, 1, 2, 1, 0), 0, 1);
     /* more channels than one accumulator chunk (64) */
-    dw_case("dw_c70", ly_conv_shape_make(1, 3, 3, 70, 70, 3, 3, 1, 1, 1, 1), 1);
+    conv_case("dw_c70", ly_conv_shape_make(1, 3, 3, 70, 70, 3, 3, 1, 1, 1, 1), 1, 1);
 }
 
 /* ---- linear ------------------------------------------------------------------- */
