@@ -75,9 +75,9 @@ static SIMD_INLINE void dc_windows(const float **xw, const dc_geom *g, long p0, 
  *   out[p][n] (= or +=) (bias[n] + Σ_k x[win(p) + off(k)] · wt[k][n]) · oscale[n]
  * (bias, oscale: NULL for none) */
 static SIMD_INLINE void dc_fwd_block(float *out, const dc_geom *g, long p0,
-                                   const float *const *xw, const float *wt, const float *bias,
-                                   const float *oscale, int accumulate, int v0, const int NV,
-                                   const int PB)
+                                     const float *const *xw, const float *wt, const float *bias,
+                                     const float *oscale, int accumulate, int v0, const int NV,
+                                     const int PB)
 {
     simd_vec acc[DC_PB_MAX][DC_NV_MAX];
 #pragma GCC unroll 12
@@ -173,8 +173,8 @@ static void dc_forward(float *out, const dc_geom *g, const float *wt, const floa
  * the pixels of one tile (windows xw, dout rows d):
  *   dwt[k][n] += Σ_p x[xw[p] + off(k)] · d[p][n]   (p ascending) */
 static SIMD_INLINE void dc_dw_block(float *dwt, const dc_geom *g, const float *const *xw,
-                                  const float *d, int np, int k0, int v0, const int NV,
-                                  const int KB)
+                                    const float *d, int np, int k0, int v0, const int NV,
+                                    const int KB)
 {
     int kdim = g->kh * g->kw * g->c;
     size_t off[DC_PB_MAX];

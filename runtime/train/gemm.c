@@ -164,8 +164,8 @@ static void gemm_tile(int ta, int tb, int i0, int mc, int j0, int nc, int k, flo
 }
 
 void gemm_f32_portable(int trans_a, int trans_b, int m, int n, int k, float alpha,
-                      const float *a, int lda, const float *b, int ldb, float beta,
-                      float *c, int ldc)
+                       const float *a, int lda, const float *b, int ldb, float beta,
+                       float *c, int ldc)
 {
     assert(m >= 0 && n >= 0 && k >= 0);
     assert(ldc >= n && lda >= (trans_a ? m : k) && ldb >= (trans_b ? k : n));
@@ -260,8 +260,8 @@ static void blas_call(int ta, int tb, int m, int n, int k, float alpha, const fl
 #endif
 
 void gemm_f32(int trans_a, int trans_b, int m, int n, int k, float alpha,
-             const float *a, int lda, const float *b, int ldb, float beta,
-             float *c, int ldc)
+              const float *a, int lda, const float *b, int ldb, float beta,
+              float *c, int ldc)
 {
 #ifdef QATC_HAVE_CBLAS
     assert(m >= 0 && n >= 0 && k >= 0);

@@ -422,7 +422,7 @@ static SIMD_INLINE void window_scatter(float *dinp, const float *d, const float 
 /* ---- dwconv2d -------------------------------------------------------------- */
 
 void ly_dwconv2d_forward(float *out, const float *inp, const float *w, const float *bias,
-                        const ly_conv_shape *s)
+                         const ly_conv_shape *s)
 {
     assert(s->oc == s->c);
     int c = s->c;
@@ -444,7 +444,7 @@ void ly_dwconv2d_forward(float *out, const float *inp, const float *w, const flo
  * dw[ky,kx,c] += Σ_{b,oy,ox} x·dout (threads own (tap, channel chunk), double
  * accumulation), dbias += Σ dout */
 void ly_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                         const float *inp, const float *w, const ly_conv_shape *s)
+                          const float *inp, const float *w, const ly_conv_shape *s)
 {
     assert(s->oc == s->c);
     int c = s->c;
@@ -492,7 +492,7 @@ void ly_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dou
 /* ---- linear ---------------------------------------------------------------- */
 
 void ly_linear_forward(float *out, const float *inp, const float *w, const float *bias,
-                      int b, int in, int out_n)
+                       int b, int in, int out_n)
 {
     if (bias)
         fill_rows(out, bias, b, out_n);
@@ -502,7 +502,7 @@ void ly_linear_forward(float *out, const float *inp, const float *w, const float
 
 /* out = inp · wᵀ + bias  ⇒  dinp += dout · w,  dw += doutᵀ · inp,  dbias += Σ_b dout */
 void ly_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                       const float *inp, const float *w, int b, int in, int out_n)
+                        const float *inp, const float *w, int b, int in, int out_n)
 {
     if (dinp) /* dinp (B, IN) += dout (B, OUT) · w (OUT, IN) */
         gemm_f32(0, 0, b, in, out_n, 1.0f, dout, out_n, w, in, 1.0f, dinp, in);
@@ -696,7 +696,7 @@ static void maxpool_backward_image(float *dinp, const float *dout, const float *
 
 /* out = max over the window  ⇒  dinp[first argmax] += dout (threads own images) */
 void ly_maxpool_backward(float *dinp, const float *dout, const float *inp,
-                        const ly_conv_shape *s)
+                         const ly_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
 #pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > SIMD_PAR_MIN)
@@ -705,7 +705,7 @@ void ly_maxpool_backward(float *dinp, const float *dout, const float *inp,
 }
 
 void ly_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
-                            const ly_conv_shape *s)
+                             const ly_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
     assert(s->sh >= s->kh && s->sw >= s->kw);
@@ -813,7 +813,7 @@ void ly_add_backward(float *da, float *db, const float *dout, size_t n)
 
 /* loss = −Σ_b log softmax(logits_b)[label_b] / B  ⇒  dlogits = (p − onehot) / B */
 float ly_softmax_xent(float *dlogits, const float *logits, const int32_t *labels,
-                     int b, int k)
+                      int b, int k)
 {
     double loss = 0.0;
     for (int i = 0; i < b; i++) {
