@@ -13,7 +13,7 @@
 #define CHUNK 64
 
 ly_conv_shape ly_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
-                               int sh, int sw, int ph, int pw)
+                                 int sh, int sw, int ph, int pw)
 {
     ly_conv_shape s = {b, h, w, c, oc, kh, kw, sh, sw, ph, pw, 0, 0};
     assert(b > 0 && h > 0 && w > 0 && c > 0 && oc > 0 && kh > 0 && kw > 0);
@@ -22,6 +22,14 @@ ly_conv_shape ly_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int
     s.oh = (h + 2 * ph - kh) / sh + 1;
     s.ow = (w + 2 * pw - kw) / sw + 1;
     return s;
+}
+
+ly_conv_shape ly_conv_shape_of(int b, q_shape in, int oc, const q_window *win)
+{
+    assert(win->dilation_h <= 1 && win->dilation_w <= 1);
+    assert(win->pad_bottom == win->pad_top && win->pad_right == win->pad_left);
+    return ly_conv_shape_make(b, in.h, in.w, in.c, oc, win->kernel_h, win->kernel_w,
+                              win->stride_h, win->stride_w, win->pad_top, win->pad_left);
 }
 
 /* The range [c0, c1) of channels this thread owns inside a parallel region:

@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qmodel.h"
 #include "rng.h"
 
 /* Geometry of a convolution or pooling window. Output size per axis:
@@ -59,7 +60,14 @@ typedef struct {
 /* Fills a ly_conv_shape and derives oh, ow. Asserts that the kernel fits the
  * padded input and every size is positive. */
 ly_conv_shape ly_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
-                               int sh, int sw, int ph, int pw);
+                                 int sh, int sw, int ph, int pw);
+
+/* The ly_conv_shape of window win (qmodel.h, resolved: no defaults) over b
+ * images of shape in, with oc output channels (in.c for dwconv2d and pools):
+ * where the trainer's layers take the model's geometry. Asserts what the
+ * layers do not do yet: a dilation other than 1, a bottom (right) pad other
+ * than the top (left) one. */
+ly_conv_shape ly_conv_shape_of(int b, q_shape in, int oc, const q_window *win);
 
 /* ---- conv2d ----------------------------------------------------------------
  * out[b,oy,ox,oc] = bias[oc] + sum_{ky,kx,ic} w[oc,ky,kx,ic] *

@@ -131,9 +131,7 @@ static void scratch_point(net *n, arena *a)
     for (int i = 0; i < n->n_layers; i++) {
         net_layer *L = &n->layers[i];
         if (L->op == Q_OP_CONV2D) {
-            ly_conv_shape cs = ly_conv_shape_make(n->batch_cap, L->in_shape.h, L->in_shape.w,
-                                                L->in_shape.c, L->out_c, L->win.kernel_h, L->win.kernel_w, L->win.stride_h,
-                                                L->win.stride_w, L->win.pad_top, L->win.pad_left);
+            ly_conv_shape cs = ly_conv_shape_of(n->batch_cap, L->in_shape, L->out_c, &L->win);
             size_t s = ly_conv2d_scratch_floats(&cs);
             col = s > col ? s : col;
         }
@@ -635,8 +633,7 @@ static void forward_layer(net *n, int i, int b, int training)
         if (L->op == Q_OP_LINEAR) {
             ly_linear_forward(y, x, w, bias, b, (int)tensor_size(in), L->out_c);
         } else {
-            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->win.kernel_h, L->win.kernel_w,
-                                                L->win.stride_h, L->win.stride_w, L->win.pad_top, L->win.pad_left);
+            ly_conv_shape cs = ly_conv_shape_of(b, in, L->out_c, &L->win);
             if (L->op == Q_OP_CONV2D && L->bn && n->qat) {
                 ly_conv2d_forward_scaled(y, x, w, L->inv_sf, n->col, &cs);
                 rescaled = 1;
@@ -659,8 +656,7 @@ static void forward_layer(net *n, int i, int b, int training)
         break;
     }
     case Q_OP_MAXPOOL: {
-        ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->win.kernel_h, L->win.kernel_w, L->win.stride_h,
-                                            L->win.stride_w, 0, 0);
+        ly_conv_shape cs = ly_conv_shape_of(b, in, in.c, &L->win);
         ly_maxpool_forward(out, x, &cs);
         break;
     }
@@ -668,8 +664,7 @@ static void forward_layer(net *n, int i, int b, int training)
         if (L->win.kernel_h == in.h && L->win.kernel_w == in.w) {
             ly_global_avgpool_forward(out, x, b, in.h * in.w, in.c);
         } else {
-            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->win.kernel_h, L->win.kernel_w,
-                                                L->win.stride_h, L->win.stride_w, 0, 0);
+            ly_conv_shape cs = ly_conv_shape_of(b, in, in.c, &L->win);
             ly_avgpool_forward(out, x, &cs);
         }
         output_stage(n, L, out, cnt, training);
@@ -795,8 +790,7 @@ static void backward_layer(net *n, int i, int b, int set_dx)
         if (L->op == Q_OP_LINEAR) {
             ly_linear_backward(dx, dwt, dbias, dy, x, w, b, (int)tensor_size(in), L->out_c);
         } else {
-            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->win.kernel_h, L->win.kernel_w,
-                                                L->win.stride_h, L->win.stride_w, L->win.pad_top, L->win.pad_left);
+            ly_conv_shape cs = ly_conv_shape_of(b, in, L->out_c, &L->win);
             if (L->op == Q_OP_CONV2D)
                 ly_conv2d_backward(dx, dwt, dbias, dy, x, w, n->col, &cs);
             else
@@ -814,8 +808,7 @@ static void backward_layer(net *n, int i, int b, int set_dx)
     case Q_OP_MAXPOOL: {
         if (!dx)
             break;
-        ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->win.kernel_h, L->win.kernel_w, L->win.stride_h,
-                                            L->win.stride_w, 0, 0);
+        ly_conv_shape cs = ly_conv_shape_of(b, in, in.c, &L->win);
         if (set_dx)
             ly_maxpool_backward_set(dx, dout, x, &cs);
         else
@@ -828,8 +821,7 @@ static void backward_layer(net *n, int i, int b, int set_dx)
         if (L->win.kernel_h == in.h && L->win.kernel_w == in.w) {
             ly_global_avgpool_backward(dx, dout, b, in.h * in.w, in.c);
         } else {
-            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->win.kernel_h, L->win.kernel_w,
-                                                L->win.stride_h, L->win.stride_w, 0, 0);
+            ly_conv_shape cs = ly_conv_shape_of(b, in, in.c, &L->win);
             ly_avgpool_backward(dx, dout, &cs);
         }
         break;
