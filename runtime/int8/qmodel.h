@@ -39,7 +39,7 @@
 #include "qerr.h"
 
 #define Q_NAME_MAX 64
-#define Q_FORMAT_VERSION 1
+#define Q_FORMAT_VERSION 2 /* written; version 1 is read too */
 #define Q_MAX_ELEMS (1 << 24) /* largest tensor, weight array, dimension or kernel size */
 
 typedef enum {
