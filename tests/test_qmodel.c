@@ -359,56 +359,68 @@ static void test_qmodel_random_is_deterministic(void **state)
     q_model_free(&b);
 }
 
+/* Whether 8 random inputs move random model m's output; counts its outputs
+ * at the clamp bounds into *at_bounds of *total. */
+static int responds(rng_state *r, const q_model *m, int n, long *at_bounds, long *total)
+{
+    qerr e;
+    q8_exec *x = q8_exec_new(m, &e);
+    if (!x)
+        fail_msg("model %d: %s", n, e.msg);
+    const q_layer *last = &m->layers[m->n_layers - 1];
+    int32_t n_in = q_shape_size(m->in_shape), n_out = q_shape_size(last->out_shape);
+    int8_t *in = malloc((size_t)n_in), *out = malloc((size_t)n_out);
+    int8_t *first = malloc((size_t)n_out);
+    assert_true(in && out && first);
+    int32_t lo, hi;
+    q_act_range(last->act, last->out_q, &lo, &hi);
+    int differs = 0;
+    for (int k = 0; k < 8; k++) {
+        for (int32_t i = 0; i < n_in; i++)
+            in[i] = (int8_t)((int)rng_below(r, 256) - 128);
+        q8_exec_run(x, in, k ? out : first);
+        differs |= k && memcmp(out, first, (size_t)n_out) != 0;
+        for (int32_t i = 0; i < n_out; i++) {
+            int8_t v = k ? out[i] : first[i];
+            *at_bounds += v == lo || v == hi;
+        }
+        *total += n_out;
+    }
+    free(in);
+    free(out);
+    free(first);
+    q8_exec_free(x);
+    return differs;
+}
+
 /* Random models are worth running: most outputs depend on the input (a model
- * whose output is a constant makes a bit-exact comparison weak). Dead models
- * still occur, mostly through relu on one- or two-channel tensors. */
+ * whose output is a constant makes a bit-exact comparison weak), with and
+ * without breadth. Dead models still occur, mostly through relu on one- or
+ * two-channel tensors. */
 static void test_qmodel_random_models_respond_to_input(void **state)
 {
     (void)state;
     rng_state r;
     rng_seed(&r, 77);
-    int live = 0, n_models = 200;
-    long at_bounds = 0, total = 0;
-    for (int n = 0; n < n_models; n++) {
-        random_model_opts o;
-        random_model_default_opts(&o);
-        o.every_op = n % 2;
-        q_model m;
-        assert_int_equal(random_model(&r, &o, &m), 0);
-        qerr e;
-        q8_exec *x = q8_exec_new(&m, &e);
-        if (!x)
-            fail_msg("model %d: %s", n, e.msg);
-        const q_layer *last = &m.layers[m.n_layers - 1];
-        int32_t n_in = q_shape_size(m.in_shape), n_out = q_shape_size(last->out_shape);
-        int8_t *in = malloc((size_t)n_in), *out = malloc((size_t)n_out);
-        int8_t *first = malloc((size_t)n_out);
-        assert_true(in && out && first);
-        int32_t lo, hi;
-        q_act_range(last->act, last->out_q, &lo, &hi);
-        int differs = 0;
-        for (int k = 0; k < 8; k++) {
-            for (int32_t i = 0; i < n_in; i++)
-                in[i] = (int8_t)((int)rng_below(&r, 256) - 128);
-            q8_exec_run(x, in, k ? out : first);
-            differs |= k && memcmp(out, first, (size_t)n_out) != 0;
-            for (int32_t i = 0; i < n_out; i++) {
-                int8_t v = k ? out[i] : first[i];
-                at_bounds += v == lo || v == hi;
-            }
-            total += n_out;
+    for (int breadth = 0; breadth <= 1; breadth++) {
+        int live = 0, n_models = 200;
+        long at_bounds = 0, total = 0;
+        for (int n = 0; n < n_models; n++) {
+            random_model_opts o;
+            random_model_default_opts(&o);
+            o.every_op = n % 2;
+            o.breadth = breadth;
+            q_model m;
+            assert_int_equal(random_model(&r, &o, &m), 0);
+            live += responds(&r, &m, n, &at_bounds, &total);
+            q_model_free(&m);
         }
-        live += differs;
-        free(in);
-        free(out);
-        free(first);
-        q8_exec_free(x);
-        q_model_free(&m);
+        print_message("%d of %d random models%s respond to their input; %.1f%% of outputs at "
+                      "the clamp bounds\n", live, n_models, breadth ? " with breadth" : "",
+                      100.0 * (double)at_bounds / (double)total);
+        assert_true(live >= n_models * 65 / 100);
+        assert_true(at_bounds < total / 2);
     }
-    print_message("%d of %d random models respond to their input; %.1f%% of outputs at the "
-                  "clamp bounds\n", live, n_models, 100.0 * (double)at_bounds / (double)total);
-    assert_true(live >= n_models * 65 / 100);
-    assert_true(at_bounds < total / 2);
 }
 
 /* ---- one test per rejection rule ------------------------------------------- */

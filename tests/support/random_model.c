@@ -300,6 +300,31 @@ static int measure(builder *b, const q_layer *l, double *mean_q, double *var_q, 
  * so that the real output is of the order of 6. Without this, relu on a high
  * zero-point or a too coarse scale make many random models ignore their
  * input, which makes bit-exact tests weak. Returns -1 when memory runs out. */
+/* The output quantization to measure l with at scale s, zero-point 0. An
+ * average pool whose quantization would equal its input's would run as the
+ * division kind, which it will not be (unless breadth keeps it so): it is
+ * measured through a scale one step of a double away that gives the
+ * rescaling kind the same multiplier, so the measurements (and every later
+ * draw) are those of the rescaling pool, as before the division kind existed. */
+static q_quant measure_quant(builder *b, const q_layer *l, double s)
+{
+    q_quant in_q = quant_of(b, l->input);
+    if (l->op != Q_OP_AVGPOOL || s != in_q.scale || in_q.zero_point != 0)
+        return (q_quant){s, 0};
+    /* as q8_exec computes it: s_in / (s_out * kh * kw) */
+    double kh = (double)l->win.kernel_h, kw = (double)l->win.kernel_w;
+    fxp_requant want, got;
+    if (fxp_quantize_multiplier(s / (s * kh * kw), &want))
+        return (q_quant){s, 0};
+    for (int dir = 0; dir < 2; dir++) {
+        double s2 = nextafter(s, dir ? 0.0 : INFINITY);
+        if (fxp_quantize_multiplier(s / (s2 * kh * kw), &got) == 0 &&
+            got.multiplier == want.multiplier && got.shift == want.shift)
+            return (q_quant){s2, 0};
+    }
+    return (q_quant){s, 0};
+}
+
 static int calibrate(builder *b, q_layer *l)
 {
     rng_state *r = b->r;
@@ -308,7 +333,7 @@ static int calibrate(builder *b, q_layer *l)
     double s = clamp_scale(l->out_q.scale * 16); /* real = s * q while measuring */
     double mean_q, var_q, sat;
     for (int it = 0;; it++) {
-        l->out_q = (q_quant){s, 0};
+        l->out_q = measure_quant(b, l, s);
         if (measure(b, l, &mean_q, &var_q, &sat))
             return -1;
         if (var_q >= 25 || sat > 0.01 || it == 4 || s / 16 < 0x1p-30)
