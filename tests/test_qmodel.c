@@ -631,16 +631,14 @@ static void test_qmodel_softmax(void **state)
     m->layers[7].op = Q_OP_FLATTEN;
     m->layers[7].out_q = (q_quant){0, 0};
     expect_accept(m);
+
     /* a row longer than Q_SOFTMAX_MAX_ROW */
-    m->layers[8].input = 0;
-    m->in_shape = (q_shape){1, 1, Q_SOFTMAX_MAX_ROW + 1};
-    m->n_layers = 1;
-    m->layers[0] = m->layers[8];
-    memset(&m->layers[8], 0, sizeof m->layers[8]);
-    m->layers[0].out_shape = (q_shape){0, 0, 0};
-    expect_reject(m, "layers[0].input: a softmax row of 2049 values exceeds 2048");
-    m->in_shape.c = Q_SOFTMAX_MAX_ROW;
-    expect_accept(m);
+    q_layer sm = {.op = Q_OP_SOFTMAX, .name = "sm", .input2 = -1};
+    q_model one = {.name = "rows", .in_shape = {1, 1, Q_SOFTMAX_MAX_ROW + 1},
+                   .in_q = {1.0, 0}, .n_layers = 1, .layers = &sm};
+    expect_reject(&one, "layers[0].input: a softmax row of 2049 values exceeds 2048");
+    one.in_shape.c = Q_SOFTMAX_MAX_ROW;
+    expect_accept(&one);
 }
 
 /* The one shape rule on the new forms: TensorFlow's same (against its
