@@ -62,10 +62,16 @@ typedef struct {
                                        training batches of this run (tests, split runs) */
 } train_opts;
 
+/* The values are evaluation.accuracy.metric's (top1 and auc as fractions,
+ * mse as it is) on the set that chooses: the validation set, or the eval set
+ * without data.validation. */
 typedef struct {
-    double float_acc;               /* baseline, fraction in [0, 1] */
+    metric_kind metric;
+    double float_acc;               /* baseline */
     double ptq_acc;                 /* -1 when not measured */
-    double best_acc;                /* best int8 accuracy */
+    double best_acc;                /* the kept (best) int8 model's */
+    double best_eval;               /* the kept model's on the eval set (= best_acc
+                                       without a validation set) */
     int best_epoch;                 /* QAT epoch of the best model (-1: PTQ) */
     int criterion_met;
     int timed_out;
