@@ -340,10 +340,10 @@ static int csv_write(trainer *t, qerr *e)
     if (qfile_begin(&q, t->path_csv, e))
         return -1;
     const char *m = metric_names[t->cfg.metric];
-    fprintf(q.f, "epoch,phase,loss,float_%s,int8_%s,lr,seconds", m, m);
+    fprintf(q.f, "epoch,phase,loss,float_%s,int8_%s,", m, m);
     if (have_validation(t))
-        fprintf(q.f, ",val_float_%s,val_int8_%s", m, m);
-    fputs("\n", q.f);
+        fprintf(q.f, "val_float_%s,val_int8_%s,", m, m);
+    fputs("lr,seconds\n", q.f);
     fputs(t->csv, q.f);
     return qfile_commit(&q, e);
 }
@@ -377,14 +377,14 @@ static void csv_row(trainer *t, int epoch, const char *phase, double loss, measu
     if (have_validation(t)) {
         csv_value(t, m.val_float, vf, sizeof vf);
         csv_value(t, m.val_int8, vi, sizeof vi);
-        snprintf(val, sizeof val, ",%s,%s", vf, vi);
+        snprintf(val, sizeof val, "%s,%s,", vf, vi);
     }
     if (loss >= 0)
         snprintf(ls, sizeof ls, "%.6f", loss);
     size_t len = strlen(t->csv);
     if (len + CSV_ROW_MAX < t->csv_cap)
-        snprintf(t->csv + len, CSV_ROW_MAX, "%d,%s,%s,%s,%s,%.6g,%.2f%s\n", epoch, phase, ls,
-                 fa, ia, lr, seconds, val);
+        snprintf(t->csv + len, CSV_ROW_MAX, "%d,%s,%s,%s,%s,%s%.6g,%.2f\n", epoch, phase, ls,
+                 fa, ia, val, lr, seconds);
 }
 
 /* "top1 91.23%", "mse 0.0123457", "auc 0.9123": a value with its metric's name. */
