@@ -1077,6 +1077,20 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
         t->set_order[i] = i;
     t->tty = isatty(2) && !o->quiet;
     t->run_start = now_s();
+
+    if (o->resume) {
+        if (ckpt_read(t, e))
+            return -1;
+    } else {
+        ckpt_header *h = &t->h;
+        rng_seed(&h->rng, o->have_seed ? o->seed : c->seed);
+        net_init(&t->n, &h->rng);
+        net_set_fake_quant(&t->n, c->fake_quant_weights, c->fake_quant_acts);
+        h->phase = c->pretrain.epochs > 0 ? PHASE_PRETRAIN : PHASE_QAT;
+        h->best_epoch = -1;
+        if (build_optim(t, h->phase, e))
+            return -1;
+    }
     if (have_validation(t))
         say(t, "validation: %d inputs (%s) choose the kept model and measure the accuracy "
                "criterion; the %d eval inputs are reported only; training on %d inputs\n",
@@ -1087,16 +1101,7 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
     else
         say(t, "no data.validation: the %d eval inputs choose the kept model and measure the "
                "accuracy criterion; training on %d inputs\n", (int)t->eval.n, (int)t->train.n);
-
-    if (o->resume)
-        return ckpt_read(t, e);
-    ckpt_header *h = &t->h;
-    rng_seed(&h->rng, o->have_seed ? o->seed : c->seed);
-    net_init(&t->n, &h->rng);
-    net_set_fake_quant(&t->n, c->fake_quant_weights, c->fake_quant_acts);
-    h->phase = c->pretrain.epochs > 0 ? PHASE_PRETRAIN : PHASE_QAT;
-    h->best_epoch = -1;
-    return build_optim(t, h->phase, e);
+    return 0;
 }
 
 static void teardown(trainer *t)
