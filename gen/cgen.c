@@ -358,7 +358,7 @@ static char *padded_weights(const q_model *m, const q_layer *ly, q_shape in)
     return s;
 }
 
-/* The weights of conv2d layer ly in the layout of QATC_DOT_SSE2 (templates/model_c.m4):
+/* The weights of conv2d layer ly in the layout of QATC_DOT_SSE2 (templates/kernels_sse2.m4):
  * per four output channels (rows padded with zeros to w_rows()), per pair of taps
  * k = 2j, 2j + 1 of the flattened OHWI row (a zero tap after the last when their number
  * is odd), eight values w[c][k], w[c][k + 1] for c = the four channels. The template
@@ -608,7 +608,7 @@ static void plan_comment(const ctx *c, FILE *f)
 static int program_c(const ctx *c, FILE *f, qerr *e)
 {
     const q_model *m = c->m;
-    int need_rq = 0, need_rescale = 0, need_dot = 0, need_conv = 0, need_runs = 0;
+    int need_rq = 0, need_rescale = 0, need_conv = 0, need_runs = 0;
     int need_gather = 0, need_linear = 0;
     int count[Q_OP_COUNT] = {0};
     for (int l = 0; l < m->n_layers; l++) {
@@ -617,7 +617,6 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         count[op]++;
         need_rq |= op != Q_OP_MAXPOOL && op != Q_OP_FLATTEN;
         need_rescale |= op == Q_OP_ADD;
-        need_dot |= op == Q_OP_CONV2D || op == Q_OP_LINEAR;
         need_conv |= op == Q_OP_CONV2D;
         need_linear |= op == Q_OP_LINEAR;
         if (op == Q_OP_CONV2D) {
@@ -647,16 +646,10 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         fputs("QATC_REQUANTIZE()m4_dnl\n", f);
     if (need_rescale)
         fputs("QATC_RESCALE()m4_dnl\n", f);
-    if (need_dot) /* dot_1x4: linear layers, conv2d layers on some cores */
-        call(f, "QATC_DOT", 1, need_linear ? "1" : "QATC_RUNS");
-    if (need_conv) {
-        fputs("QATC_CONV()m4_dnl\n", f);
-        /* every conv layer has a copied-windows nest; those with long kernel rows only
-         * use it on the cores that do not walk windows row by row */
-        call(f, "QATC_GATHER", 1, need_gather ? "1" : "!QATC_RUNS");
-    }
-    if (need_runs)
-        fputs("QATC_CONV_SUMS()m4_dnl\n", f);
+    /* every conv2d layer has a copied-windows nest; those with long kernel rows use it
+     * only on the versions that do not walk windows row by row */
+    call(f, "QATC_KERNELS", 4, need_linear ? "1" : "0", need_conv ? "1" : "0",
+         need_gather ? "1" : "0", need_runs ? "1" : "0");
     for (int l = 0; l < m->n_layers; l++)
         if (emit_layer(c, l, f, e))
             return -1;

@@ -320,7 +320,7 @@ static void test_gen_template_error_leaves_no_file(void **state)
     snprintf(out, sizeof out, "%s/out", fx->dir);
     assert_int_equal(gh_sh("mkdir -p %s %s && cp %s/*.m4 %s/ && "
                            "sed -i 's/QATC_CHECK(\\[$0\\], \\[8\\]/QATC_CHECK([$0], [9]/' "
-                           "%s/model_c.m4",
+                           "%s/layers.m4",
                            tdir, out, gh_templates(), tdir, tdir),
                      0);
     cgen_opts o = opts_for(fx);
