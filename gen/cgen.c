@@ -218,12 +218,54 @@ static void enum_add(enumtext *t, const char *name, int64_t value)
     t->col += strlen(item);
 }
 
+/* ---- targets ------------------------------------------------------------------ */
+
+/* --target host: the version the compiler that built qatc would choose for this machine. */
+#if defined(__SSE2__) && defined(__GNUC__)
+#define HOST_VERSION "SSE2"
+#define HOST_GUARD "defined(__SSE2__) && defined(__GNUC__)"
+#define HOST_WHAT "this machine: x86 with SSE2, GCC or clang"
+#elif defined(__aarch64__)
+#define HOST_VERSION "PLAIN"
+#define HOST_GUARD "defined(__aarch64__)"
+#define HOST_WHAT "this machine: AArch64"
+#else
+#define HOST_VERSION "PLAIN"
+#define HOST_GUARD NULL
+#define HOST_WHAT "this machine, in plain C"
+#endif
+
+/* Each guard holds only where the file with every version chooses the same version
+ * (its #if ladder, templates/kernels.m4), so both files compile to the same code there. */
+const cgen_target cgen_targets[] = {
+    {"all", "all", NULL, "every version, chosen by the compiler's predefined macros"},
+    {"host", HOST_VERSION, HOST_GUARD, HOST_WHAT},
+    {"cortex-m0", "THUMB1", "defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__)",
+     "Cortex-M0, M0+, M23: Thumb-1, GCC or clang"},
+    {"cortex-m3", "SMLAL", "defined(__thumb2__) && !defined(__ARM_FEATURE_DSP)",
+     "Cortex-M3: Thumb-2 without the DSP extension"},
+    {"cortex-m4", "DSP", "defined(__ARM_FEATURE_DSP) && defined(__GNUC__)",
+     "Cortex-M4, M7, M33, M55: the DSP extension, GCC or clang"},
+    {"rv32", "PLAIN", "defined(__riscv) && __riscv_xlen == 32", "32-bit RISC-V, in plain C"},
+    {"portable", "PLAIN", NULL, "any C99 compiler, plain C"},
+    {NULL, NULL, NULL, NULL},
+};
+
+const cgen_target *cgen_target_find(const char *name)
+{
+    for (const cgen_target *t = cgen_targets; t->name; t++)
+        if (strcmp(t->name, name) == 0)
+            return t;
+    return NULL;
+}
+
 /* ---- the model's pieces ---------------------------------------------------- */
 
 typedef struct {
     const q_model *m;
     const plan *p;
     q8_exec *x;
+    const cgen_target *target;
     char source[256];
     char upper[Q_NAME_MAX];
 } ctx;
@@ -641,6 +683,8 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
              (long long)tot.macs,
              (long long)(tot.weight_bytes + tot.bias_bytes + tot.requant_bytes),
              (int)c->p->arena_size);
+    const cgen_target *t = c->target;
+    call(f, "QATC_TARGET", 4, t->name, t->version, t->guard ? t->guard : "1", t->what);
     call(f, "QATC_C_BEGIN", 3, m->name, c->source, summary);
     if (need_rq)
         fputs("QATC_REQUANTIZE()m4_dnl\n", f);
@@ -785,6 +829,9 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
     ctx c;
     memset(&c, 0, sizeof c);
     c.m = m;
+    c.target = cgen_target_find(o->target ? o->target : "all");
+    if (!c.target)
+        return qerr_set(e, "gen: no target '%s'", o->target);
     source_label(o->source ? o->source : "an in-memory model", c.source, sizeof c.source);
     for (size_t i = 0; i < sizeof c.upper && m->name[i]; i++)
         c.upper[i] = (char)(m->name[i] >= 'a' && m->name[i] <= 'z' ? m->name[i] - 32 : m->name[i]);

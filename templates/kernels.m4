@@ -15,7 +15,8 @@ m4_divert(-1)
 # using the shared pieces further down where they fit. A piece may differ between a file
 # with every version and a file for one target (_QATC_IF_ALL): a version may, for
 # example, carry a C emulation of its instructions for host tests in the first only.
-# Adding a version: its file, and a row in QATC_VERSIONS.
+# Adding a version: its file, and a row in QATC_VERSIONS (and, for `qatc gen --target`,
+# the target's row in gen/cgen.c).
 #
 # C text passed to a macro of this library as an argument is quoted twice ([[...]]) and
 # spliced outside the callee's quotes, so it is rescanned once and comes out verbatim.
@@ -77,8 +78,8 @@ m4_define([_QATC_BY_WEIGHTS], [m4_ifelse(_QATC_ONE, [all], [m4_ifdef([_QATC_PAIR
 # QATC_TARGET(TARGET, VERSION, GUARD, FOR): the file is for TARGET (`qatc gen --target`):
 # all (VERSION all) for every version, or one, whose inner loops are VERSION's. GUARD is
 # the condition on the compiler's predefined macros where the file may be compiled (1:
-# anywhere), FOR what the target is, in words. Prints nothing; the other macros write
-# the chosen code.
+# anywhere), FOR what the target is, in words. Prints nothing: QATC_C_BEGIN writes the
+# guard, the other macros the chosen code.
 m4_define([QATC_TARGET], [QATC_CHECK([$0], [4], $@)m4_dnl
 m4_ifelse([$2], [all], [], [m4_ifdef([_QATC_$2_ROWS], [],
   [QATC_FAIL([$0], [no version $2 in QATC_VERSIONS])])])m4_dnl
@@ -88,6 +89,15 @@ m4_define([_QATC_GUARD_IF], [[$3]])m4_define([_QATC_GUARDED], m4_ifelse([$3], [1
 m4_define([_QATC_TARGET_FOR], [[$4]])m4_dnl
 m4_ifelse([$2], [all], [], [m4_define([_QATC_ONE_ROWS], m4_defn([_QATC_$2_ROWS]))m4_dnl
 m4_define([_QATC_ONE_WEIGHTS], m4_defn([_QATC_$2_WEIGHTS]))])])
+
+# _QATC_GUARD(MODEL): for one target, #error unless the compiler's macros say it is that.
+m4_define([_QATC_GUARD], [_QATC_IF_ALL([], [m4_ifelse(_QATC_GUARDED, [0], [],
+[[
+/* The inner loops below are for ]_QATC_TARGET_NAME[ only. */
+#if !(]_QATC_GUARD_IF[)
+#error "$1.c was generated for ]_QATC_TARGET_NAME[ (]_QATC_TARGET_FOR[), which this compiler does not target: generate it with qatc gen --target for the core you build for, or with --target all"
+#endif
+]])])])
 
 # QATC_REQUANTIZE: the static helper requantize(), for files that use it.
 m4_define([QATC_REQUANTIZE], [[
@@ -139,7 +149,8 @@ m4_ifelse(m4_eval([$1 || $2]), [0], [],
 
 # _QATC_KERNELS_ALL: every version, QATC_DOT choosing one.
 m4_define([_QATC_KERNELS_ALL], [_QATC_DOT_ABOUT([[They come in versions, all computing the same sums exactly; the compiler's predefined
- * macros choose one (define QATC_DOT to force one: the tests run every C version on the host):
+ * macros choose one (define QATC_DOT to force one: the tests run every C version on the host;
+ * qatc gen --target writes a file with one version only):
 ]QATC_VERSIONS([_QATC_ABOUT_ROW])])[]QATC_VERSIONS([_QATC_NUMBER_ROW])[#ifndef QATC_DOT
 ]m4_define([_QATC_ELSE], [[#if]])QATC_VERSIONS([_QATC_CHOICE_ROW])[#endif
 #endif

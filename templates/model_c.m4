@@ -1,17 +1,18 @@
 m4_divert(-1)
-# model_c.m4 — the generated NAME.c: its opening (banner, includes), the kernel library
-# (kernels.m4), one static function per layer (layers.m4), then NAME_run and
-# NAME_run_static. Expanded after qatc.m4 (quotes [ ], see there); m4 finds the included
-# files through -I (gen/m4run).
+# model_c.m4 — the generated NAME.c: its opening (banner, includes, the guard of a
+# one-target file), the kernel library (kernels.m4), one static function
+# per layer (layers.m4), then NAME_run and NAME_run_static. Expanded after qatc.m4
+# (quotes [ ], see there); m4 finds the included files through -I (gen/m4run).
 #
-# The generator calls QATC_C_BEGIN, QATC_REQUANTIZE and QATC_RESCALE (when
+# The generator calls QATC_TARGET, QATC_C_BEGIN, QATC_REQUANTIZE and QATC_RESCALE (when
 # used), QATC_KERNELS, a layer macro per layer function, then QATC_RUN_BEGIN, a QATC_STEP
 # or QATC_VIEW per layer and QATC_RUN_END.
 
 m4_include([kernels.m4])
 m4_include([layers.m4])
 
-# QATC_C_BEGIN(MODEL, SOURCE, SUMMARY): banner, what the file is, includes.
+# QATC_C_BEGIN(MODEL, SOURCE, SUMMARY): banner, what the file is, includes, and for one
+# target the guard against others.
 m4_define([QATC_C_BEGIN], [QATC_CHECK([$0], [3], $@)[]QATC_BANNER([$2])[
 /* $1: $3
  *
@@ -24,7 +25,7 @@ m4_define([QATC_C_BEGIN], [QATC_CHECK([$0], [3], $@)[]QATC_BANNER([$2])[
 #include <stdint.h>
 
 #include "$1.h"
-]])
+]_QATC_GUARD([$1])])
 
 # QATC_RUN_BEGIN(MODEL, ARENA_SIZE, PLAN): NAME_run up to its first step; PLAN is a comment.
 m4_define([QATC_RUN_BEGIN], [QATC_CHECK([$0], [3], $@)[
