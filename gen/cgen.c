@@ -261,6 +261,10 @@ const cgen_target *cgen_target_find(const char *name)
 
 /* ---- the model's pieces ---------------------------------------------------- */
 
+/* The name of a layer function after NAME_layer_: a layer's name, or for a conv2d fused
+ * with the pool after it, both names. */
+typedef char fn_name[2 * Q_NAME_MAX + 8];
+
 typedef struct {
     const q_model *m;
     const plan *p;
@@ -268,7 +272,42 @@ typedef struct {
     const cgen_target *target;
     char source[256];
     char upper[Q_NAME_MAX];
+    fn_name *fn; /* fn[l]: the function that runs layer l (a fused pool: its conv's) */
 } ctx;
+
+/* Does some layer other than l, or the function of a layer before l, go by name? */
+static int name_taken(const ctx *c, int l, const char *name)
+{
+    for (int i = 0; i < c->m->n_layers; i++)
+        if ((i != l && strcmp(c->m->layers[i].name, name) == 0) ||
+            (i < l && strcmp(c->fn[i], name) == 0))
+            return 1;
+    return 0;
+}
+
+/* c->fn: each layer's own name, a fused conv2d's followed by its pool's ("conv1_pool1"),
+ * with '_' appended while that is another layer's name or an earlier function's. */
+static void function_names(ctx *c)
+{
+    const q_model *m = c->m;
+    for (int l = 0; l < m->n_layers; l++) {
+        const q_layer *ly = &m->layers[l];
+        if (c->p->t[ly->input].loc == PLAN_FUSED) { /* a pool run inside its conv's function */
+            memcpy(c->fn[l], c->fn[l - 1], sizeof c->fn[l]);
+            continue;
+        }
+        if (c->p->t[l + 1].loc != PLAN_FUSED) {
+            snprintf(c->fn[l], sizeof c->fn[l], "%s", ly->name);
+            continue;
+        }
+        snprintf(c->fn[l], sizeof c->fn[l], "%s_%s", ly->name, m->layers[l + 1].name);
+        size_t n = strlen(c->fn[l]);
+        while (name_taken(c, l, c->fn[l]) && n + 1 < sizeof c->fn[l]) {
+            c->fn[l][n++] = '_';
+            c->fn[l][n] = '\0';
+        }
+    }
+}
 
 static const char *tensor_place(const ctx *c, int t, char *buf, size_t cap)
 {
@@ -541,9 +580,9 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         if (!ws || !bs || !ms || !ss || (ly->op == Q_OP_CONV2D && !ps))
             rc = qerr_set(e, "gen: out of memory");
         else if (ly->op == Q_OP_CONV2D)
-            call(f, name, 9, m->name, ly->name, com.buf, en.s, ws, bs, ms, ss, ps);
+            call(f, name, 9, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss, ps);
         else
-            call(f, name, 8, m->name, ly->name, com.buf, en.s, ws, bs, ms, ss);
+            call(f, name, 8, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss);
         free(mult), free(shift), free(ws), free(bs), free(ms), free(ss), free(ps);
         break;
     }
@@ -567,7 +606,7 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
             enum_add(&en, "MULT", rq->multiplier);
             enum_add(&en, "SHIFT", rq->shift);
         }
-        call(f, ly->op == Q_OP_MAXPOOL ? "QATC_MAXPOOL" : "QATC_AVGPOOL", 4, m->name, ly->name,
+        call(f, ly->op == Q_OP_MAXPOOL ? "QATC_MAXPOOL" : "QATC_AVGPOOL", 4, m->name, c->fn[l],
              com.buf, en.s);
         break;
     case Q_OP_ADD: {
@@ -586,12 +625,12 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         enum_add(&en, "OUT_SHIFT", ap->out_rq.shift);
         enum_add(&en, "ACT_MIN", ap->act_min);
         enum_add(&en, "ACT_MAX", ap->act_max);
-        call(f, "QATC_ADD", 4, m->name, ly->name, com.buf, en.s);
+        call(f, "QATC_ADD", 4, m->name, c->fn[l], com.buf, en.s);
         break;
     }
     case Q_OP_FLATTEN:
         enum_add(&en, "N", q_shape_size(out));
-        call(f, "QATC_COPY", 4, m->name, ly->name, com.buf, en.s);
+        call(f, "QATC_COPY", 4, m->name, c->fn[l], com.buf, en.s);
         break;
     default:
         rc = qerr_set(e, "gen: layer %d: unknown op %d", l, (int)ly->op);
@@ -727,8 +766,8 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
             continue;
         }
         int fused = c->p->t[ly->input].loc == PLAN_FUSED; /* a pool after its conv */
-        const q_layer *fn = fused ? &m->layers[l - 1] : ly; /* whose function runs the step */
-        const char *in1 = tensor_place(c, fn->input, b1, sizeof b1);
+        const q_layer *owner = fused ? &m->layers[l - 1] : ly; /* whose function runs the step */
+        const char *in1 = tensor_place(c, owner->input, b1, sizeof b1);
         const char *out = tensor_place(c, o, b3, sizeof b3);
         if (ly->op == Q_OP_ADD)
             snprintf(args, sizeof args, "%s, %s, %s", in1,
@@ -736,11 +775,11 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         else
             snprintf(args, sizeof args, "%s, %s", in1, out);
         if (fused)
-            snprintf(com, sizeof com, "%s + %s: t%d %s", fn->name, ly->name, o, sh);
+            snprintf(com, sizeof com, "%s + %s: t%d %s", owner->name, ly->name, o, sh);
         else
             snprintf(com, sizeof com, "t%d %s%s", o, sh,
                      c->p->t[o].shares >= 0 ? ", in place" : "");
-        call(f, "QATC_STEP", 4, m->name, fn->name, args, com);
+        call(f, "QATC_STEP", 4, m->name, c->fn[l], args, com);
     }
     char words[16];
     snprintf(words, sizeof words, "%d", (int)(c->p->arena_size > 0 ? c->p->arena_size / 4 : 1));
@@ -753,8 +792,8 @@ static void quant_comment(q_quant q, char *buf, size_t cap)
     snprintf(buf, cap, "%.17g", q.scale);
 }
 
-/* The m4 program of NAME.h. */
-static int program_h(const ctx *c, FILE *f)
+/* The m4 program of NAME.h; golden: NAME_golden.c is written too. */
+static int program_h(const ctx *c, FILE *f, int golden)
 {
     const q_model *m = c->m;
     char guard[Q_NAME_MAX + 16], prefix[Q_NAME_MAX + 16], summary[256];
@@ -782,7 +821,7 @@ static int program_h(const ctx *c, FILE *f)
     }
     char arena[16];
     snprintf(arena, sizeof arena, "%d", (int)c->p->arena_size);
-    call(f, "QATC_H_END", 4, m->name, guard, c->upper, arena);
+    call(f, "QATC_H_END", 5, m->name, guard, c->upper, arena, golden ? "1" : "0");
     return 0;
 }
 
@@ -840,8 +879,15 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
     if (plan_build(m, &p, e))
         return -1;
     c.p = &p;
+    c.fn = calloc((size_t)m->n_layers, sizeof *c.fn);
+    if (!c.fn) {
+        plan_free(&p);
+        return qerr_set(e, "gen: out of memory");
+    }
+    function_names(&c);
     c.x = q8_exec_new(m, e);
     if (!c.x) {
+        free(c.fn);
         plan_free(&p);
         return -1;
     }
@@ -860,7 +906,7 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
             break;
         }
         int prc = i == F_C   ? program_c(&c, prog.f, e)
-                  : i == F_H ? program_h(&c, prog.f)
+                  : i == F_H ? program_h(&c, prog.f, o->n_golden > 0)
                              : program_golden(&c, o, prog.f, e);
         if (prc) {
             text_free(&prog);
@@ -896,6 +942,7 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
         for (int i = 0; i < committed; i++)
             unlink(q[i].path);
     q8_exec_free(c.x);
+    free(c.fn);
     plan_free(&p);
     return rc;
 }

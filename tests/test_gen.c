@@ -279,7 +279,8 @@ static void test_gen_output_is_integer_only_c99(void **state)
     }
 }
 
-/* The header states the plan's arena size and the input/output quantization. */
+/* The header states the plan's arena size and the input/output quantization;
+ * without --golden it declares no NAME_selftest (there is none to link). */
 static void test_gen_header_matches_plan(void **state)
 {
     fixture *fx = *state;
@@ -305,6 +306,8 @@ static void test_gen_header_matches_plan(void **state)
              (int)q_shape_size(fx->m.layers[fx->m.n_layers - 1].out_shape));
     if (!strstr(h, want))
         fail_msg("every.h lacks '%s'", want);
+    if (strstr(h, "selftest"))
+        fail_msg("every.h declares every_selftest without --golden");
     free(h);
     plan_free(&p);
 }
@@ -343,6 +346,67 @@ static void test_gen_template_error_leaves_no_file(void **state)
         fail_msg("unexpected message: %s", e.msg);
 }
 
+/* A conv2d fused with the pool after it runs in a function named after both
+ * (one '_' more when a layer has that name already); with --golden, NAME.h
+ * declares NAME_selftest (test_gen_header_matches_plan: not without). */
+static void test_gen_names_and_selftest_declaration(void **state)
+{
+    fixture *fx = *state;
+    generate(fx);
+    qerr e = {{0}};
+    char path[4300];
+    snprintf(path, sizeof path, "%s/every.h", fx->dir);
+    char *h = tmpdir_read(path, NULL);
+    assert_non_null(h);
+    if (!strstr(h, "int every_selftest(void);"))
+        fail_msg("every.h does not declare every_selftest with --golden");
+    free(h);
+
+    plan p;
+    assert_int_equal(plan_build(&fx->m, &p, &e), 0);
+    snprintf(path, sizeof path, "%s/every.c", fx->dir);
+    char *c = tmpdir_read(path, NULL);
+    assert_non_null(c);
+    int fused = 0;
+    for (int l = 0; l + 1 < fx->m.n_layers; l++) {
+        if (p.t[l + 1].loc != PLAN_FUSED)
+            continue;
+        char want[300];
+        snprintf(want, sizeof want, "static void every_layer_%s_%s(", fx->m.layers[l].name,
+                 fx->m.layers[l + 1].name);
+        if (!strstr(c, want))
+            fail_msg("every.c has no '%s'", want);
+        fused++;
+    }
+    if (fused == 0)
+        fail_msg("the every-op model has no conv2d fused with a pool");
+    if (strstr(c, "#if 1\n"))
+        fail_msg("every.c holds an #if 1");
+    free(c);
+
+    /* a layer already called CONV_POOL: the fused function takes a '_' more */
+    int l = 0;
+    while (p.t[l + 1].loc != PLAN_FUSED)
+        l++;
+    char fn[300];
+    snprintf(fn, sizeof fn, "%s_%s", fx->m.layers[l].name, fx->m.layers[l + 1].name);
+    q_layer *last = &fx->m.layers[fx->m.n_layers - 1];
+    assert_true(last != &fx->m.layers[l + 1] && strlen(fn) < sizeof last->name);
+    strcpy(last->name, fn);
+    generate(fx);
+    c = tmpdir_read(path, NULL);
+    assert_non_null(c);
+    char want[320];
+    snprintf(want, sizeof want, "static void every_layer_%s_(", fn);
+    if (!strstr(c, want))
+        fail_msg("every.c has no '%s'", want);
+    free(c);
+    int rc = gh_sh("cd %s && gcc " GH_STRICT " -c every.c -o every.o", fx->dir);
+    if (rc != 0)
+        fail_msg("with a layer named %s, every.c does not compile (in %s)", fn, fx->dir);
+    plan_free(&p);
+}
+
 /* Templates are found through $QATC_TEMPLATES first. */
 static void test_gen_templates_from_environment(void **state)
 {
@@ -371,6 +435,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gen_header_matches_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_template_error_leaves_no_file, setup, teardown),
         cmocka_unit_test(test_gen_templates_from_environment),
+        cmocka_unit_test_setup_teardown(test_gen_names_and_selftest_declaration, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
