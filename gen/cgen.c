@@ -469,15 +469,22 @@ static char *paired_weights(const q_model *m, const q_layer *ly)
     return s;
 }
 
-/* The layer's function (none for a flatten that is only a view, nor for a conv2d
- * whose output is fused into the pool after it: that pool's function runs both). */
+/* Does layer l have a function of its own? Not a flatten that is only a view, nor a pool
+ * fused into the conv2d before it (that conv's function runs both). */
+static int has_function(const ctx *c, int l)
+{
+    const q_layer *ly = &c->m->layers[l];
+    if (ly->op == Q_OP_FLATTEN && l + 1 != c->m->n_layers)
+        return 0;
+    return c->p->t[ly->input].loc != PLAN_FUSED;
+}
+
+/* The layer's function, if it has one (has_function). */
 static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
 {
     const q_model *m = c->m;
     const q_layer *ly = &m->layers[l];
-    if (ly->op == Q_OP_FLATTEN && l + 1 != m->n_layers)
-        return 0;
-    if (c->p->t[ly->input].loc == PLAN_FUSED) /* a pool run inside its conv's function */
+    if (!has_function(c, l))
         return 0;
     int fused = c->p->t[l + 1].loc == PLAN_FUSED;
     const q_layer *pool = fused ? &m->layers[l + 1] : NULL;
@@ -685,6 +692,51 @@ static void plan_comment(const ctx *c, FILE *f)
                    " * pool runs both layers, reading the conv's input.");
 }
 
+/* What write(c, f) writes, as a malloc'd string; NULL with e set when memory runs out. */
+static char *text_of(void (*write)(const ctx *, FILE *), const ctx *c, qerr *e)
+{
+    text t;
+    if (text_open(&t, e))
+        return NULL;
+    write(c, t.f);
+    if (text_close(&t, e))
+        return NULL;
+    return t.buf;
+}
+
+/* The lines of the table of contents at the top of NAME.c that name the layer functions
+ * and the entry points (without the last newline). */
+static void contents(const ctx *c, FILE *f)
+{
+    const q_model *m = c->m;
+    int width = (int)(strlen(m->name) + strlen("_run_static"));
+    for (int l = 0; l < m->n_layers; l++) {
+        int w = (int)(strlen(m->name) + strlen("_layer_") + strlen(c->fn[l]));
+        if (has_function(c, l) && w > width)
+            width = w;
+    }
+    const char *sep = "";
+    for (int l = 0; l < m->n_layers; l++) {
+        if (!has_function(c, l))
+            continue;
+        const q_layer *ly = &m->layers[l];
+        char fn[3 * Q_NAME_MAX + 16];
+        snprintf(fn, sizeof fn, "%s_layer_%s", m->name, c->fn[l]);
+        fprintf(f, "%s *   %-*s  ", sep, width, fn);
+        if (c->p->t[l + 1].loc == PLAN_FUSED)
+            fprintf(f, "layers %d, %d: %s, then %s", l, l + 1, q_op_names[ly->op],
+                    q_op_names[m->layers[l + 1].op]);
+        else
+            fprintf(f, "layer %d: %s", l, q_op_names[ly->op]);
+        sep = "\n";
+    }
+    char run[Q_NAME_MAX + 16];
+    snprintf(run, sizeof run, "%s_run", m->name);
+    fprintf(f, "\n *   %-*s  the layers in order, over the arena (its plan above it)", width, run);
+    snprintf(run, sizeof run, "%s_run_static", m->name);
+    fprintf(f, "\n *   %-*s  the same with a static arena", width, run);
+}
+
 /* The m4 program of NAME.c. */
 static int program_c(const ctx *c, FILE *f, qerr *e)
 {
@@ -724,7 +776,11 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
              (int)c->p->arena_size);
     const cgen_target *t = c->target;
     call(f, "QATC_TARGET", 4, t->name, t->version, t->guard ? t->guard : "1", t->what);
-    call(f, "QATC_C_BEGIN", 3, m->name, c->source, summary);
+    char *toc = text_of(contents, c, e);
+    if (!toc)
+        return -1;
+    call(f, "QATC_C_BEGIN", 4, m->name, c->source, summary, toc);
+    free(toc);
     if (need_rq)
         fputs("QATC_REQUANTIZE()m4_dnl\n", f);
     if (need_rescale)
@@ -737,16 +793,13 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         if (emit_layer(c, l, f, e))
             return -1;
 
-    text pc;
-    if (text_open(&pc, e))
-        return -1;
-    plan_comment(c, pc.f);
-    if (text_close(&pc, e))
+    char *pc = text_of(plan_comment, c, e);
+    if (!pc)
         return -1;
     char size[16];
     snprintf(size, sizeof size, "%d", (int)c->p->arena_size);
-    call(f, "QATC_RUN_BEGIN", 3, m->name, size, pc.buf);
-    free(pc.buf);
+    call(f, "QATC_RUN_BEGIN", 3, m->name, size, pc);
+    free(pc);
 
     for (int l = 0; l < m->n_layers; l++) {
         const q_layer *ly = &m->layers[l];

@@ -90,6 +90,12 @@ m4_define([_QATC_TARGET_FOR], [[$4]])m4_dnl
 m4_ifelse([$2], [all], [], [m4_define([_QATC_ONE_ROWS], m4_defn([_QATC_$2_ROWS]))m4_dnl
 m4_define([_QATC_ONE_WEIGHTS], m4_defn([_QATC_$2_WEIGHTS]))])])
 
+# _QATC_CONTENTS: the kernel library's line in the file's table of contents.
+m4_define([_QATC_CONTENTS], [_QATC_IF_ALL([[ *   requantize(), then the inner loops in versions, one per kind of core
+ *     (QATC_DOT, chosen by the compiler's predefined macros)]],
+[[ *   requantize(), then the inner loops for ]_QATC_TARGET_NAME[ only
+ *     (qatc gen --target ]_QATC_TARGET_NAME[: ]_QATC_TARGET_FOR[)]])])
+
 # _QATC_GUARD(MODEL): for one target, #error unless the compiler's macros say it is that.
 m4_define([_QATC_GUARD], [_QATC_IF_ALL([], [m4_ifelse(_QATC_GUARDED, [0], [],
 [[

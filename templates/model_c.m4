@@ -1,6 +1,6 @@
 m4_divert(-1)
-# model_c.m4 — the generated NAME.c: its opening (banner, includes, the guard of a
-# one-target file), the kernel library (kernels.m4), one static function
+# model_c.m4 — the generated NAME.c: its opening (banner, table of contents, includes,
+# the guard of a one-target file), the kernel library (kernels.m4), one static function
 # per layer (layers.m4), then NAME_run and NAME_run_static. Expanded after qatc.m4
 # (quotes [ ], see there); m4 finds the included files through -I (gen/m4run).
 #
@@ -11,16 +11,22 @@ m4_divert(-1)
 m4_include([kernels.m4])
 m4_include([layers.m4])
 
-# QATC_C_BEGIN(MODEL, SOURCE, SUMMARY): banner, what the file is, includes, and for one
-# target the guard against others.
-m4_define([QATC_C_BEGIN], [QATC_CHECK([$0], [3], $@)[]QATC_BANNER([$2])[
+# QATC_C_BEGIN(MODEL, SOURCE, SUMMARY, FUNCTIONS): banner, what the file is, its contents
+# (FUNCTIONS: a line per layer function and entry point), includes, and for one target the
+# guard against others.
+m4_define([QATC_C_BEGIN], [QATC_CHECK([$0], [4], $@)[]QATC_BANNER([$2])[
 /* $1: $3
  *
  * Integer arithmetic only (int8 data, int32 accumulators), no allocation, no library
  * calls. real = scale * (q - zero_point); activations NHWC, weights OHWI.
  * Every weighted layer computes acc = bias + sum w * (x - in_zero_point) in
  * int32 and ends the same way: requantize (one rounding), add the output
- * zero-point, clamp to the fused activation's range. Needs a 32-bit int. */
+ * zero-point, clamp to the fused activation's range. Needs a 32-bit int.
+ *
+ * Contents, in this order:
+]_QATC_CONTENTS[
+$4
+ */
 #include <stddef.h>
 #include <stdint.h>
 
