@@ -345,11 +345,11 @@ static void layer_comment(const ctx *c, int l, FILE *f)
         fprintf(f, "Layer %d \"%s\": ", l, ly->name);
     fprintf(f, "%s", q_op_names[ly->op]);
     if (ly->op == Q_OP_CONV2D || ly->op == Q_OP_DWCONV2D)
-        fprintf(f, " %dx%d, stride %dx%d, pad %dx%d", (int)ly->kernel_h, (int)ly->kernel_w,
-                (int)ly->stride_h, (int)ly->stride_w, (int)ly->pad_h, (int)ly->pad_w);
+        fprintf(f, " %dx%d, stride %dx%d, pad %dx%d", (int)ly->win.kernel_h, (int)ly->win.kernel_w,
+                (int)ly->win.stride_h, (int)ly->win.stride_w, (int)ly->win.pad_top, (int)ly->win.pad_left);
     if (ly->op == Q_OP_MAXPOOL || ly->op == Q_OP_AVGPOOL)
-        fprintf(f, " %dx%d, stride %dx%d", (int)ly->kernel_h, (int)ly->kernel_w,
-                (int)ly->stride_h, (int)ly->stride_w);
+        fprintf(f, " %dx%d, stride %dx%d", (int)ly->win.kernel_h, (int)ly->win.kernel_w,
+                (int)ly->win.stride_h, (int)ly->win.stride_w);
     if (ly->op == Q_OP_ADD)
         fprintf(f, " of t%d and t%d", ly->input, ly->input2);
     if (ly->act != Q_ACT_NONE)
@@ -357,8 +357,8 @@ static void layer_comment(const ctx *c, int l, FILE *f)
     if (fused) {
         shape_str(pool->out_shape, sout, sizeof sout);
         fprintf(f, ",\n *   then %s %dx%d, stride %dx%d over its outputs, which are never stored",
-                q_op_names[pool->op], (int)pool->kernel_h, (int)pool->kernel_w,
-                (int)pool->stride_h, (int)pool->stride_w);
+                q_op_names[pool->op], (int)pool->win.kernel_h, (int)pool->win.kernel_w,
+                (int)pool->win.stride_h, (int)pool->win.stride_w);
     }
     stats_layer st;
     stats_of_layer(m, l, &st);
@@ -403,9 +403,9 @@ static void layer_comment(const ctx *c, int l, FILE *f)
  * (at most 512 bytes on the stack). */
 static int gathers(const q_layer *ly, q_shape in, const q_layer *pool)
 {
-    int64_t row = (int64_t)ly->kernel_w * in.c;
-    int64_t windows = pool ? (int64_t)pool->kernel_h * pool->kernel_w : 2;
-    return row < 16 && row * ly->kernel_h * windows <= 512;
+    int64_t row = (int64_t)ly->win.kernel_w * in.c;
+    int64_t windows = pool ? (int64_t)pool->win.kernel_h * pool->win.kernel_w : 2;
+    return row < 16 && row * ly->win.kernel_h * windows <= 512;
 }
 
 /* Rows of weights rounded up to four (the kernels do four channels at a time). */
@@ -428,7 +428,7 @@ static char *padded_weights(const q_model *m, const q_layer *ly, q_shape in)
     int32_t dims[4];
     int nd;
     if (ly->op == Q_OP_CONV2D) {
-        dims[0] = rows, dims[1] = ly->kernel_h, dims[2] = ly->kernel_w, dims[3] = in.c;
+        dims[0] = rows, dims[1] = ly->win.kernel_h, dims[2] = ly->win.kernel_w, dims[3] = in.c;
         nd = 4;
     } else {
         dims[0] = rows, dims[1] = q_shape_size(in);
@@ -522,17 +522,17 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
                 enum_add(&en, "OUT_C", oc);
                 enum_add(&en, "W_ROWS", w_rows(oc));
             }
-            enum_add(&en, "KERNEL_H", ly->kernel_h);
-            enum_add(&en, "KERNEL_W", ly->kernel_w);
-            enum_add(&en, "STRIDE_H", ly->stride_h);
-            enum_add(&en, "STRIDE_W", ly->stride_w);
-            enum_add(&en, "PAD_H", ly->pad_h);
-            enum_add(&en, "PAD_W", ly->pad_w);
+            enum_add(&en, "KERNEL_H", ly->win.kernel_h);
+            enum_add(&en, "KERNEL_W", ly->win.kernel_w);
+            enum_add(&en, "STRIDE_H", ly->win.stride_h);
+            enum_add(&en, "STRIDE_W", ly->win.stride_w);
+            enum_add(&en, "PAD_H", ly->win.pad_top);
+            enum_add(&en, "PAD_W", ly->win.pad_left);
             if (ly->op == Q_OP_CONV2D)
-                enum_add(&en, "W_STEP", ly->kernel_h * ly->kernel_w * in.c);
+                enum_add(&en, "W_STEP", ly->win.kernel_h * ly->win.kernel_w * in.c);
             if (fused) {
-                enum_add(&en, "POOL_H", pool->kernel_h);
-                enum_add(&en, "POOL_W", pool->kernel_w);
+                enum_add(&en, "POOL_H", pool->win.kernel_h);
+                enum_add(&en, "POOL_W", pool->win.kernel_w);
             }
         }
         enum_add(&en, "IN_ZP", iq.zero_point);
@@ -565,7 +565,7 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
                 shift[i] = rq[i].shift;
             }
             if (ly->op == Q_OP_DWCONV2D) {
-                int32_t wdims[3] = {ly->kernel_h, ly->kernel_w, in.c};
+                int32_t wdims[3] = {ly->win.kernel_h, ly->win.kernel_w, in.c};
                 ws = init_s8(ly->weights, q_layer_weight_count(m, ly), wdims, 3, 4);
             } else {
                 ws = padded_weights(m, ly, in);
@@ -600,10 +600,10 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         enum_add(&en, "C", in.c);
         enum_add(&en, "OUT_H", out.h);
         enum_add(&en, "OUT_W", out.w);
-        enum_add(&en, "KERNEL_H", ly->kernel_h);
-        enum_add(&en, "KERNEL_W", ly->kernel_w);
-        enum_add(&en, "STRIDE_H", ly->stride_h);
-        enum_add(&en, "STRIDE_W", ly->stride_w);
+        enum_add(&en, "KERNEL_H", ly->win.kernel_h);
+        enum_add(&en, "KERNEL_W", ly->win.kernel_w);
+        enum_add(&en, "STRIDE_H", ly->win.stride_h);
+        enum_add(&en, "STRIDE_W", ly->win.stride_w);
         if (ly->op == Q_OP_AVGPOOL) {
             const fxp_requant *rq = q8_exec_layer_requant(c->x, l);
             enum_add(&en, "IN_ZP", iq.zero_point);

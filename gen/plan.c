@@ -36,8 +36,8 @@ int plan_can_fuse(const q_model *m, int l)
     if ((pool->op != Q_OP_MAXPOOL && pool->op != Q_OP_AVGPOOL) || pool->input != l + 1)
         return 0;
     q_shape in = m->layers[l].out_shape;
-    int tiles = pool->stride_h == pool->kernel_h && pool->stride_w == pool->kernel_w;
-    int global = pool->kernel_h == in.h && pool->kernel_w == in.w;
+    int tiles = pool->win.stride_h == pool->win.kernel_h && pool->win.stride_w == pool->win.kernel_w;
+    int global = pool->win.kernel_h == in.h && pool->win.kernel_w == in.w;
     if (!tiles && !global)
         return 0;
     for (int k = l + 2; k < n; k++) /* nobody else reads the conv output */

@@ -12,10 +12,10 @@ void stats_of_layer(const q_model *m, int l, stats_layer *s)
     int64_t out_elems = (int64_t)out.h * out.w * out.c;
     switch (ly->op) {
     case Q_OP_CONV2D:
-        s->macs = out_elems * ly->kernel_h * ly->kernel_w * in.c;
+        s->macs = out_elems * ly->win.kernel_h * ly->win.kernel_w * in.c;
         break;
     case Q_OP_DWCONV2D:
-        s->macs = out_elems * ly->kernel_h * ly->kernel_w;
+        s->macs = out_elems * ly->win.kernel_h * ly->win.kernel_w;
         break;
     case Q_OP_LINEAR:
         s->macs = out_elems * q_shape_size(in);

@@ -4,7 +4,7 @@
 # BASE-REVISION (in a scratch worktree) and in the current tree, generates
 # every frozen model given (default: the reference CNN with 16 golden
 # Fashion-MNIST images, and the 200 random models of test_gen_random, written
-# by that test with QATC_GEN_RANDOM_KEEP=1) with both, and compares the
+# by that test with QATC_GEN_RANDOM_WRITE_ONLY=1) with both, and compares the
 # outputs byte for byte. Prints how many files were compared; exits 1 when
 # any differs (and shows the first diff), 2 on a setup error.
 set -eu
@@ -22,7 +22,7 @@ make -s -C "$work/base" -j2 qatc >/dev/null || { echo "gen_identical: building $
 make -s -j2 qatc tests >/dev/null || { echo "gen_identical: building this tree failed" >&2; exit 2; }
 
 if [ $# -eq 0 ]; then
-    QATC_GEN_RANDOM_KEEP=1 build/tests/test_gen_random >"$work/random.log" 2>&1 ||
+    QATC_GEN_RANDOM_WRITE_ONLY=1 build/tests/test_gen_random >"$work/random.log" 2>&1 ||
         { cat "$work/random.log"; exit 2; }
     kept=$(sed -n 's/^gen-random: kept //p' "$work/random.log")
     [ -d "$kept" ] || { echo "gen_identical: test_gen_random kept no folder" >&2; exit 2; }

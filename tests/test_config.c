@@ -154,37 +154,37 @@ static void test_config_full(void **state)
 
     assert_int_equal(c->n_layers, 10);
     const cfg_layer *l = c->layers;
-    assert_int_equal(l[0].type, CFG_CONV2D);
-    assert_int_equal(l[0].out, 8);
-    assert_int_equal(l[0].kernel, 3);
-    assert_int_equal(l[0].stride, 1);
-    assert_int_equal(l[0].pad, 1);
+    assert_int_equal(l[0].geom.op, Q_OP_CONV2D);
+    assert_int_equal(l[0].geom.out_c, 8);
+    assert_int_equal(l[0].geom.win.kernel_h, 3);
+    assert_int_equal(l[0].geom.win.stride_h, 1);
+    assert_int_equal(l[0].geom.win.pad_top, 1);
     assert_int_equal(l[0].bn, 1);
     assert_int_equal(l[0].act, Q_ACT_RELU);
     assert_int_equal(l[0].line, 5);
     assert_string_equal(l[0].name, "");
-    assert_int_equal(l[1].type, CFG_MAXPOOL);
-    assert_int_equal(l[1].kernel, 2);
-    assert_int_equal(l[1].stride, 2); /* defaults to the kernel */
-    assert_int_equal(l[2].type, CFG_DWCONV2D);
-    assert_int_equal(l[2].stride, 2);
+    assert_int_equal(l[1].geom.op, Q_OP_MAXPOOL);
+    assert_int_equal(l[1].geom.win.kernel_h, 2);
+    assert_int_equal(l[1].geom.win.stride_h, 2); /* defaults to the kernel */
+    assert_int_equal(l[2].geom.op, Q_OP_DWCONV2D);
+    assert_int_equal(l[2].geom.win.stride_h, 2);
     assert_int_equal(l[2].act, Q_ACT_RELU6);
     assert_string_equal(l[3].name, "b1");
-    assert_int_equal(l[3].pad, 0);
-    assert_int_equal(l[3].stride, 1);
+    assert_int_equal(l[3].geom.win.pad_top, 0);
+    assert_int_equal(l[3].geom.win.stride_h, 1);
     assert_int_equal(l[4].bn, 0);
     assert_int_equal(l[4].act, Q_ACT_NONE);
-    assert_int_equal(l[5].type, CFG_ADD);
+    assert_int_equal(l[5].geom.op, Q_OP_ADD);
     assert_int_equal(l[5].with, 3);
     assert_int_equal(l[5].act, Q_ACT_RELU);
     assert_string_equal(l[5].name, "sum");
-    assert_int_equal(l[6].type, CFG_AVGPOOL);
-    assert_int_equal(l[6].global, 0);
-    assert_int_equal(l[6].stride, 1);
-    assert_int_equal(l[7].global, 1);
-    assert_int_equal(l[8].type, CFG_FLATTEN);
-    assert_int_equal(l[9].type, CFG_LINEAR);
-    assert_int_equal(l[9].out, 7);
+    assert_int_equal(l[6].geom.op, Q_OP_AVGPOOL);
+    assert_int_equal(l[6].geom.global, 0);
+    assert_int_equal(l[6].geom.win.stride_h, 1);
+    assert_int_equal(l[7].geom.global, 1);
+    assert_int_equal(l[8].geom.op, Q_OP_FLATTEN);
+    assert_int_equal(l[9].geom.op, Q_OP_LINEAR);
+    assert_int_equal(l[9].geom.out_c, 7);
     assert_int_equal(l[9].line, 14);
 
     char want[400];
@@ -559,11 +559,11 @@ static void test_config_bad_shapes(void **state)
     expect_error(f, "model:\n  input: {shape: [8, 8, 1]}\n  layers:\n"
                     "    - conv2d: {out: 4, kernel: 3, pad: 1, name: a}\n"
                     "    - conv2d: {out: 8, kernel: 3, pad: 1}\n    - add: {with: a}\n",
-                 "6: model.layers[2].add.with: 'a' is 8x8x4 but this layer's input is 8x8x8");
+                 "6: model.layers[2].add.with: 'a': its shape 8x8x4 differs from this layer's input 8x8x8");
     expect_error(f, "model:\n  input: {shape: [8, 8, 1]}\n  layers:\n"
                     "    - conv2d: {out: 4, kernel: 3, pad: 1, name: a}\n"
                     "    - maxpool: {kernel: 2}\n    - add: {with: a}\n",
-                 "6: model.layers[2].add.with: 'a' is 8x8x4 but this layer's input is 4x4x4");
+                 "6: model.layers[2].add.with: 'a': its shape 8x8x4 differs from this layer's input 4x4x4");
     expect_error(f, "model:\n  input: {shape: [8, 8, 1]}\n  layers:\n"
                     "    - conv2d: {out: 10, kernel: 3}\n",
                  "4: model.layers[0].conv2d: the model ends in 6x6x10; it must end in a "
@@ -682,16 +682,17 @@ static void test_config_shapes_in_memory(void **state)
     cfg_defaults(&c);
     strcpy(c.config_path, "mem");
     c.n_layers = 2;
-    c.layers[0] = (cfg_layer){.type = CFG_CONV2D, .out = 4, .kernel = 30, .stride = 1,
+    c.layers[0] = (cfg_layer){.geom = {.op = Q_OP_CONV2D, .out_c = 4,
+                                       .win = {.kernel_h = 30, .kernel_w = 30}},
                               .line = 7, .with = -1};
-    c.layers[1] = (cfg_layer){.type = CFG_LINEAR, .out = 10, .line = 8, .with = -1};
+    c.layers[1] = (cfg_layer){.geom = {.op = Q_OP_LINEAR, .out_c = 10}, .line = 8, .with = -1};
     q_shape s[CFG_MAX_LAYERS + 1];
     assert_int_equal(cfg_shapes(&c, s, &f->e), -1);
     assert_string_equal(f->e.msg,
                         "mem:7: model.layers[0].conv2d.kernel: 30x30 is larger than the "
                         "input 28x28");
     assert_int_equal(cfg_classes(&c), 0);
-    c.layers[0].kernel = 3;
+    c.layers[0].geom.win.kernel_h = c.layers[0].geom.win.kernel_w = 3;
     assert_int_equal(cfg_shapes(&c, s, &f->e), 0);
     assert_int_equal(s[1].h, 26);
     assert_int_equal(cfg_classes(&c), 10);
@@ -712,20 +713,20 @@ static void test_config_fmnist_example(void **state)
     const cfg_config *c = &f->c;
     assert_string_equal(c->name, "fmnist_cnn");
     assert_int_equal(c->n_layers, 8);
-    static const cfg_layer_type types[8] = {CFG_CONV2D, CFG_MAXPOOL, CFG_CONV2D, CFG_MAXPOOL,
-                                            CFG_CONV2D, CFG_AVGPOOL, CFG_FLATTEN, CFG_LINEAR};
+    static const q_op types[8] = {Q_OP_CONV2D, Q_OP_MAXPOOL, Q_OP_CONV2D, Q_OP_MAXPOOL,
+                                            Q_OP_CONV2D, Q_OP_AVGPOOL, Q_OP_FLATTEN, Q_OP_LINEAR};
     static const int32_t outs[3] = {16, 32, 64};
     for (int i = 0; i < 8; i++)
-        assert_int_equal(c->layers[i].type, types[i]);
+        assert_int_equal(c->layers[i].geom.op, types[i]);
     for (int k = 0; k < 3; k++) {
         const cfg_layer *l = &c->layers[2 * k];
-        assert_int_equal(l->out, outs[k]);
-        assert_int_equal(l->kernel, 3);
-        assert_int_equal(l->pad, 1);
+        assert_int_equal(l->geom.out_c, outs[k]);
+        assert_int_equal(l->geom.win.kernel_h, 3);
+        assert_int_equal(l->geom.win.pad_top, 1);
         assert_int_equal(l->bn, 1);
         assert_int_equal(l->act, Q_ACT_RELU);
     }
-    assert_int_equal(c->layers[5].global, 1);
+    assert_int_equal(c->layers[5].geom.global, 1);
     q_shape s[CFG_MAX_LAYERS + 1];
     assert_int_equal(cfg_shapes(c, s, &f->e), 0);
     assert_int_equal(s[2].h, 14);

@@ -141,9 +141,9 @@ static void assert_models_equal(const q_model *a, const q_model *b, int n)
     for (int i = 0; i < a->n_layers; i++) {
         const q_layer *x = &a->layers[i], *y = &b->layers[i];
         if (x->op != y->op || strcmp(x->name, y->name) || x->input != y->input ||
-            x->input2 != y->input2 || x->act != y->act || x->kernel_h != y->kernel_h ||
-            x->kernel_w != y->kernel_w || x->stride_h != y->stride_h ||
-            x->stride_w != y->stride_w || x->pad_h != y->pad_h || x->pad_w != y->pad_w ||
+            x->input2 != y->input2 || x->act != y->act || x->win.kernel_h != y->win.kernel_h ||
+            x->win.kernel_w != y->win.kernel_w || x->win.stride_h != y->win.stride_h ||
+            x->win.stride_w != y->win.stride_w || x->win.pad_top != y->win.pad_top || x->win.pad_left != y->win.pad_left ||
             memcmp(&x->out_shape, &y->out_shape, sizeof x->out_shape) ||
             memcmp(&x->out_q.scale, &y->out_q.scale, sizeof(double)) ||
             x->out_q.zero_point != y->out_q.zero_point || x->per_channel != y->per_channel)
@@ -386,9 +386,9 @@ static const bad_case BAD[] = {
     {"stored shape differs", "shape: [4, 4, 2], scale: 0.25", "shape: [4, 3, 2], scale: 0.25",
      "t.yaml:7: layers[0].output.shape: [4, 3, 2] does not match the derived [4, 4, 2]"},
     {"kernel larger than input", "kernel: [2, 2]", "kernel: [5, 2]",
-     "t.yaml:27: layers[2].kernel: [5, 2] is larger than the padded input [4, 4]"},
+     "t.yaml:27: layers[2].kernel: 5x2 is larger than the input 4x4"},
     {"pad not below kernel", "pad: [0, 0]", "pad: [1, 0]",
-     "t.yaml:33: layers[3].pad: [1, 0] must be >= 0 and < kernel [1, 1]"},
+     "t.yaml:33: layers[3].pad: [1, 1, 0, 0] must each be >= 0 and less than the kernel 1x1"},
     {"zero stride", "stride: [2, 2]", "stride: [0, 2]",
      "t.yaml:31: layers[2].stride[0]: 0 is out of range [1, 16777216]"},
     {"maxpool changes quantization", "shape: [2, 2, 2], scale: 1, zero_point: 0",

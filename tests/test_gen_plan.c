@@ -262,8 +262,8 @@ static int pool(q_model *m, q_op op, int in, int32_t k, int32_t stride)
     q_shape s = shape_of(m, in);
     int t = add_layer(m, op, in, -1, (s.h - k) / stride + 1, (s.w - k) / stride + 1, s.c);
     q_layer *l = &m->layers[t - 1];
-    l->kernel_h = l->kernel_w = k;
-    l->stride_h = l->stride_w = stride;
+    l->win.kernel_h = l->win.kernel_w = k;
+    l->win.stride_h = l->win.stride_w = stride;
     return t;
 }
 

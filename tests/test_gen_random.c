@@ -15,7 +15,8 @@
  * invocation per compiler (the NAME prefix keeps their symbols apart).
  * QATC_GEN_RANDOM_MODELS sets the number of models (default 200, 20 when
  * the test itself runs under AddressSanitizer),
- * QATC_GEN_RANDOM_KEEP=1 keeps the scratch folder. */
+ * QATC_GEN_RANDOM_KEEP=1 keeps the scratch folder; QATC_GEN_RANDOM_WRITE_ONLY=1
+ * also keeps it but stops after writing the files (scripts/gen_identical.sh). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -167,6 +168,11 @@ static void test_gen_random_models_bit_exact(void **state)
     assert_int_equal(gh_write_poison(dir), 0);
     double t1 = now();
     printf("gen-random: %d models (%d layers) generated in %.1f s\n", n, layers, t1 - t0);
+    const char *only = getenv("QATC_GEN_RANDOM_WRITE_ONLY");
+    if (only && *only == '1') {
+        printf("gen-random: kept %s\n", dir);
+        return;
+    }
 
     for (int c = 0; c < 2; c++)
         if (!gh_have(c ? "clang" : "gcc"))

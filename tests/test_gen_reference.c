@@ -50,9 +50,9 @@ static q_layer *next_layer(q_model *m, q_op op, const char *name, q_act act, dou
 
 static void window(q_layer *l, int32_t k, int32_t stride, int32_t pad)
 {
-    l->kernel_h = l->kernel_w = k;
-    l->stride_h = l->stride_w = stride;
-    l->pad_h = l->pad_w = pad;
+    l->win.kernel_h = l->win.kernel_w = k;
+    l->win.stride_h = l->win.stride_w = stride;
+    l->win.pad_top = l->win.pad_bottom = l->win.pad_left = l->win.pad_right = pad;
 }
 
 /* Random int8 weights (uniform in [-127, 127]) read as He-uniform reals:

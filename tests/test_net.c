@@ -33,20 +33,23 @@ static void base_config(cfg_config *c, int h, int w, int ch)
     c->fake_quant_acts = 1;
 }
 
-static cfg_layer *add_layer(cfg_config *c, cfg_layer_type t)
+static cfg_layer *add_layer(cfg_config *c, q_op t)
 {
     cfg_layer *l = &c->layers[c->n_layers++];
     memset(l, 0, sizeof *l);
-    l->type = t;
+    l->geom.op = t;
     l->line = c->n_layers;
     return l;
 }
 
-static void add_conv(cfg_config *c, cfg_layer_type t, int out, int k, int stride, int pad, int bn,
+static void add_conv(cfg_config *c, q_op t, int out, int k, int stride, int pad, int bn,
                      q_act act)
 {
     cfg_layer *l = add_layer(c, t);
-    l->out = out, l->kernel = k, l->stride = stride, l->pad = pad, l->bn = bn, l->act = act;
+    l->geom.out_c = out;
+    l->geom.win = (q_window){.kernel_h = k, .kernel_w = k, .stride_h = stride, .stride_w = stride,
+                             .pad_top = pad, .pad_bottom = pad, .pad_left = pad, .pad_right = pad};
+    l->bn = bn, l->act = act;
 }
 
 /* Random BN parameters and running statistics, so folding is not trivial. */
@@ -101,11 +104,11 @@ static void test_net_fused_conv_bn_equals_conv_then_bn(void **state)
     (void)state;
     cfg_config c;
     base_config(&c, 7, 7, 3);
-    add_conv(&c, CFG_CONV2D, 5, 3, 1, 1, 1, Q_ACT_RELU);
-    add_conv(&c, CFG_DWCONV2D, 0, 3, 2, 1, 1, Q_ACT_RELU6);
-    add_layer(&c, CFG_AVGPOOL)->global = 1;
-    add_layer(&c, CFG_FLATTEN);
-    add_conv(&c, CFG_LINEAR, 4, 0, 0, 0, 0, Q_ACT_NONE);
+    add_conv(&c, Q_OP_CONV2D, 5, 3, 1, 1, 1, Q_ACT_RELU);
+    add_conv(&c, Q_OP_DWCONV2D, 0, 3, 2, 1, 1, Q_ACT_RELU6);
+    add_layer(&c, Q_OP_AVGPOOL)->geom.global = 1;
+    add_layer(&c, Q_OP_FLATTEN);
+    add_conv(&c, Q_OP_LINEAR, 4, 0, 0, 0, 0, Q_ACT_NONE);
     net n;
     qerr e = {{0}};
     assert_int_equal(net_build(&n, &c, 8, &e), 0);
@@ -206,14 +209,14 @@ static void test_net_gradcheck_fused(void **state)
     (void)state;
     cfg_config c;
     base_config(&c, 5, 5, 2);
-    add_conv(&c, CFG_CONV2D, 3, 3, 1, 1, 1, Q_ACT_NONE);
+    add_conv(&c, Q_OP_CONV2D, 3, 3, 1, 1, 1, Q_ACT_NONE);
     snprintf(c.layers[0].name, sizeof c.layers[0].name, "b0");
-    add_conv(&c, CFG_DWCONV2D, 0, 3, 1, 1, 1, Q_ACT_NONE);
-    cfg_layer *add = add_layer(&c, CFG_ADD);
+    add_conv(&c, Q_OP_DWCONV2D, 0, 3, 1, 1, 1, Q_ACT_NONE);
+    cfg_layer *add = add_layer(&c, Q_OP_ADD);
     add->with = 0;
-    add_conv(&c, CFG_CONV2D, 4, 2, 1, 0, 0, Q_ACT_NONE);
-    add_layer(&c, CFG_AVGPOOL)->global = 1;
-    add_conv(&c, CFG_LINEAR, 3, 0, 0, 0, 0, Q_ACT_NONE);
+    add_conv(&c, Q_OP_CONV2D, 4, 2, 1, 0, 0, Q_ACT_NONE);
+    add_layer(&c, Q_OP_AVGPOOL)->geom.global = 1;
+    add_conv(&c, Q_OP_LINEAR, 3, 0, 0, 0, 0, Q_ACT_NONE);
     net n;
     qerr e = {{0}};
     assert_int_equal(net_build(&n, &c, 6, &e), 0);
@@ -239,18 +242,18 @@ static void test_net_convert_matches_fake_quant(void **state)
     (void)state;
     cfg_config c;
     base_config(&c, 8, 8, 2);
-    add_conv(&c, CFG_CONV2D, 6, 3, 1, 1, 1, Q_ACT_RELU);
+    add_conv(&c, Q_OP_CONV2D, 6, 3, 1, 1, 1, Q_ACT_RELU);
     snprintf(c.layers[0].name, sizeof c.layers[0].name, "stem");
-    add_conv(&c, CFG_DWCONV2D, 0, 3, 1, 1, 1, Q_ACT_RELU6);
-    cfg_layer *add = add_layer(&c, CFG_ADD);
+    add_conv(&c, Q_OP_DWCONV2D, 0, 3, 1, 1, 1, Q_ACT_RELU6);
+    cfg_layer *add = add_layer(&c, Q_OP_ADD);
     add->with = 0;
     add->act = Q_ACT_RELU;
-    add_layer(&c, CFG_MAXPOOL)->kernel = 2;
-    add_conv(&c, CFG_CONV2D, 8, 3, 1, 1, 0, Q_ACT_RELU);
-    cfg_layer *pool = add_layer(&c, CFG_AVGPOOL);
-    pool->kernel = 2;
-    add_layer(&c, CFG_FLATTEN);
-    add_conv(&c, CFG_LINEAR, 5, 0, 0, 0, 0, Q_ACT_NONE);
+    add_layer(&c, Q_OP_MAXPOOL)->geom.win = (q_window){.kernel_h = 2, .kernel_w = 2};
+    add_conv(&c, Q_OP_CONV2D, 8, 3, 1, 1, 0, Q_ACT_RELU);
+    cfg_layer *pool = add_layer(&c, Q_OP_AVGPOOL);
+    pool->geom.win = (q_window){.kernel_h = 2, .kernel_w = 2};
+    add_layer(&c, Q_OP_FLATTEN);
+    add_conv(&c, Q_OP_LINEAR, 5, 0, 0, 0, 0, Q_ACT_NONE);
     enum { B = 16 };
     net n;
     qerr e = {{0}};

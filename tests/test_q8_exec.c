@@ -37,9 +37,9 @@ static void ref_layer(const q_model *m, int i, int8_t **t)
     q8_conv_params p = {
         .in_h = in.h, .in_w = in.w, .in_c = in.c,
         .out_h = l->out_shape.h, .out_w = l->out_shape.w, .out_c = l->out_shape.c,
-        .kernel_h = l->kernel_h, .kernel_w = l->kernel_w,
-        .stride_h = l->stride_h, .stride_w = l->stride_w,
-        .pad_h = l->pad_h, .pad_w = l->pad_w,
+        .kernel_h = l->win.kernel_h, .kernel_w = l->win.kernel_w,
+        .stride_h = l->win.stride_h, .stride_w = l->win.stride_w,
+        .pad_h = l->win.pad_top, .pad_w = l->win.pad_left,
         .in_zp = iq.zero_point, .out_zp = oq.zero_point,
     };
     q_act_range(l->act, oq, &p.act_min, &p.act_max);
@@ -67,7 +67,7 @@ static void ref_layer(const q_model *m, int i, int8_t **t)
         naive_maxpool(&p, src, dst);
         break;
     case Q_OP_AVGPOOL:
-        naive_avgpool(&p, src, must_quantize(iq.scale / (oq.scale * l->kernel_h * l->kernel_w)),
+        naive_avgpool(&p, src, must_quantize(iq.scale / (oq.scale * l->win.kernel_h * l->win.kernel_w)),
                       dst);
         break;
     case Q_OP_ADD: {
@@ -186,11 +186,11 @@ static q_layer *add_layer(q_model *m, int i, q_op op, int input, q_act act, q_qu
 static void set_window(q_layer *l, int32_t k_h, int32_t k_w, int32_t s_h, int32_t s_w,
                        int32_t pad)
 {
-    l->kernel_h = k_h;
-    l->kernel_w = k_w;
-    l->stride_h = s_h;
-    l->stride_w = s_w;
-    l->pad_h = l->pad_w = pad;
+    l->win.kernel_h = k_h;
+    l->win.kernel_w = k_w;
+    l->win.stride_h = s_h;
+    l->win.stride_w = s_w;
+    l->win.pad_top = l->win.pad_bottom = l->win.pad_left = l->win.pad_right = pad;
 }
 
 /* Random weights, biases and weight scales for layer i, whose earlier layers

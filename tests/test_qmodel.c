@@ -57,12 +57,12 @@ static q_layer *layer(q_model *m, int i, q_op op, const char *name, int input)
 
 static void window(q_layer *l, int kh, int kw, int sh, int sw, int ph, int pw)
 {
-    l->kernel_h = kh;
-    l->kernel_w = kw;
-    l->stride_h = sh;
-    l->stride_w = sw;
-    l->pad_h = ph;
-    l->pad_w = pw;
+    l->win.kernel_h = kh;
+    l->win.kernel_w = kw;
+    l->win.stride_h = sh;
+    l->win.stride_w = sw;
+    l->win.pad_top = l->win.pad_bottom = ph;
+    l->win.pad_left = l->win.pad_right = pw;
 }
 
 static int setup(void **state)
@@ -272,7 +272,7 @@ static void test_qmodel_accepts_random_models(void **state)
             q_layer *l = &m.layers[i];
             seen[l->op]++;
             q_shape in = q_model_tensor_shape(&m, l->input);
-            global_pools += l->op == Q_OP_AVGPOOL && l->kernel_h == in.h && l->kernel_w == in.w;
+            global_pools += l->op == Q_OP_AVGPOOL && l->win.kernel_h == in.h && l->win.kernel_w == in.w;
             branches += l->input != i;
             if (l->weights) {
                 per_channel += l->per_channel;
@@ -414,22 +414,23 @@ static void test_qmodel_rejects_add_shape_mismatch(void **state)
 {
     q_model *m = *state;
     m->layers[5].input2 = 2; /* (4, 4, 4) vs (2, 2, 4) */
-    expect_reject(m, "layers[5].with: shape [4, 4, 4] differs");
+    expect_reject(m, "layers[5].with: its shape 4x4x4 differs from this layer's input 2x2x4");
 }
 
 static void test_qmodel_rejects_kernel_larger_than_padded_input(void **state)
 {
     q_model *m = *state;
-    m->layers[3].kernel_h = 3; /* avgpool on (2, 2, 4) */
-    expect_reject(m, "layers[3].kernel: [3, 1] is larger than the padded input [2, 2]");
+    m->layers[3].win.kernel_h = 3; /* avgpool on (2, 2, 4) */
+    expect_reject(m, "layers[3].kernel: 3x1 is larger than the input 2x2");
 }
 
 static void test_qmodel_accepts_kernel_equal_to_padded_input(void **state)
 {
     q_model *m = *state;
-    m->layers[3].kernel_w = 2; /* avgpool 2x2 on (2, 2): the whole input */
-    m->layers[4].kernel_h = m->layers[4].kernel_w = 3; /* conv 3x3 pad 1 on (2, 2) */
-    m->layers[4].pad_h = m->layers[4].pad_w = 1;
+    m->layers[3].win.kernel_w = 2; /* avgpool 2x2 on (2, 2): the whole input */
+    m->layers[4].win.kernel_h = m->layers[4].win.kernel_w = 3; /* conv 3x3 pad 1 on (2, 2) */
+    m->layers[4].win.pad_top = m->layers[4].win.pad_bottom = 1;
+    m->layers[4].win.pad_left = m->layers[4].win.pad_right = 1;
     free(m->layers[4].weights);
     m->layers[4].weights = calloc(4 * 3 * 3 * 4, 1);
     expect_accept(m);
@@ -440,32 +441,32 @@ static void test_qmodel_accepts_kernel_equal_to_padded_input(void **state)
 static void test_qmodel_rejects_bad_stride(void **state)
 {
     q_model *m = *state;
-    m->layers[1].stride_w = 0;
+    m->layers[1].win.stride_w = 0;
     expect_reject(m, "layers[1].stride: [2, 0] must be in [1,");
-    m->layers[1].stride_w = -2;
+    m->layers[1].win.stride_w = -2;
     expect_reject(m, "layers[1].stride");
 }
 
 static void test_qmodel_rejects_bad_kernel(void **state)
 {
     q_model *m = *state;
-    m->layers[0].kernel_h = 0;
+    m->layers[0].win.kernel_h = 0;
     expect_reject(m, "layers[0].kernel: [0, 3] must be in [1,");
 }
 
 static void test_qmodel_rejects_bad_pad(void **state)
 {
     q_model *m = *state;
-    m->layers[0].pad_h = 3; /* = kernel */
-    expect_reject(m, "layers[0].pad: [3, 1] must be >= 0 and < kernel [3, 3]");
-    m->layers[0].pad_h = -1;
+    m->layers[0].win.pad_top = m->layers[0].win.pad_bottom = 3; /* = kernel */
+    expect_reject(m, "layers[0].pad: [3, 3, 1, 1] must each be >= 0 and less than the kernel 3x3");
+    m->layers[0].win.pad_top = m->layers[0].win.pad_bottom = -1;
     expect_reject(m, "layers[0].pad");
 }
 
 static void test_qmodel_rejects_pool_padding(void **state)
 {
     q_model *m = *state;
-    m->layers[2].pad_w = 1;
+    m->layers[2].win.pad_left = m->layers[2].win.pad_right = 1;
     expect_reject(m, "layers[2].pad: [0, 1] must be 0 for maxpool");
 }
 
@@ -675,8 +676,8 @@ static void test_qmodel_rejects_avgpool_window_overflow(void **state)
 {
     (void)state;
     /* A global pool over 4096 x 4096 values: 2^24 * 255 does not fit int32. */
-    q_layer l = {.op = Q_OP_AVGPOOL, .name = "gap", .input2 = -1, .kernel_h = 4096,
-                 .kernel_w = 4096, .stride_h = 1, .stride_w = 1, .out_q = {1.0, 0}};
+    q_layer l = {.op = Q_OP_AVGPOOL, .name = "gap", .input2 = -1, .win.kernel_h = 4096,
+                 .win.kernel_w = 4096, .win.stride_h = 1, .win.stride_w = 1, .out_q = {1.0, 0}};
     q_model m = {.name = "big", .in_shape = {4096, 4096, 1}, .in_q = {1.0, 0}, .n_layers = 1,
                  .layers = &l};
     expect_reject(&m, "layers[0].kernel: window of 16777216 overflows int32");
@@ -686,7 +687,7 @@ static void test_qmodel_message_names_file_and_line(void **state)
 {
     q_model *m = *state;
     m->layers[6].line = 42;
-    m->layers[6].stride_h = 0;
+    m->layers[6].win.stride_h = 0;
     qerr e;
     assert_int_equal(q_model_check(m, "dir/model.frozen.yaml", &e), -1);
     assert_string_equal(e.msg, "dir/model.frozen.yaml:42: layers[6].stride: [0, 1] must be in [1, "

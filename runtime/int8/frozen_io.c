@@ -31,10 +31,10 @@ static void weight_matrix(const q_layer *l, q_shape in, int64_t out_c, int64_t *
     switch (l->op) {
     case Q_OP_CONV2D:
         *rows = out_c;
-        *len = (int64_t)l->kernel_h * l->kernel_w * in.c;
+        *len = (int64_t)l->win.kernel_h * l->win.kernel_w * in.c;
         break;
     case Q_OP_DWCONV2D:
-        *rows = (int64_t)l->kernel_h * l->kernel_w;
+        *rows = (int64_t)l->win.kernel_h * l->win.kernel_w;
         *len = in.c;
         break;
     case Q_OP_LINEAR:
@@ -126,10 +126,10 @@ static void put_weights(FILE *f, const q_model *m, const q_layer *l)
     weight_matrix(l, in, out_c, &rows, &len);
     if (l->op == Q_OP_CONV2D)
         fprintf(f, "    weights:  # (%d, %d, %d, %d) OHWI: one row per output channel\n",
-                (int)out_c, (int)l->kernel_h, (int)l->kernel_w, (int)in.c);
+                (int)out_c, (int)l->win.kernel_h, (int)l->win.kernel_w, (int)in.c);
     else if (l->op == Q_OP_DWCONV2D)
         fprintf(f, "    weights:  # (%d, %d, %d) HWC: one row per kernel position\n",
-                (int)l->kernel_h, (int)l->kernel_w, (int)in.c);
+                (int)l->win.kernel_h, (int)l->win.kernel_w, (int)in.c);
     else
         fprintf(f, "    weights:  # (%d, %d): one row per output, inputs in NHWC order\n",
                 (int)out_c, (int)len);
@@ -155,10 +155,10 @@ static void put_layer(FILE *f, const q_model *m, int i)
         fputc('\n', f);
     }
     if (has_window(l->op)) {
-        fprintf(f, "    kernel: [%d, %d]\n    stride: [%d, %d]\n", (int)l->kernel_h,
-                (int)l->kernel_w, (int)l->stride_h, (int)l->stride_w);
+        fprintf(f, "    kernel: [%d, %d]\n    stride: [%d, %d]\n", (int)l->win.kernel_h,
+                (int)l->win.kernel_w, (int)l->win.stride_h, (int)l->win.stride_w);
         if (l->op == Q_OP_CONV2D || l->op == Q_OP_DWCONV2D)
-            fprintf(f, "    pad: [%d, %d]\n", (int)l->pad_h, (int)l->pad_w);
+            fprintf(f, "    pad: [%d, %d]\n", (int)l->win.pad_top, (int)l->win.pad_left);
     }
     if (has_act(l->op))
         fprintf(f, "    act: %s\n", q_act_names[l->act]);
@@ -419,12 +419,8 @@ static int read_layer(reader *r, yaml_node_t *map, int i)
 
     snprintf(f, sizeof f, "layers[%d].op", i);
     yaml_node_t *n = need(r, map, "op", f);
-    const char *ops[Q_OP_COUNT + 1];
-    for (int k = 0; k < Q_OP_COUNT; k++)
-        ops[k] = q_op_names[k];
-    ops[Q_OP_COUNT] = NULL;
     int op;
-    if (!n || yx_enum(&r->d, n, f, ops, &op, r->e))
+    if (!n || yx_enum(&r->d, n, f, q_op_names, &op, r->e))
         return -1;
     l->op = (q_op)op;
     static const char *const *const keys[Q_OP_COUNT] = {
@@ -445,24 +441,27 @@ static int read_layer(reader *r, yaml_node_t *map, int i)
     if (has_window(l->op)) {
         snprintf(f, sizeof f, "layers[%d].kernel", i);
         if (read_ints(r, map, "kernel", f, 2, 1, Q_MAX_ELEMS,
-                      (int32_t *[]){&l->kernel_h, &l->kernel_w}))
+                      (int32_t *[]){&l->win.kernel_h, &l->win.kernel_w}))
             return -1;
         snprintf(f, sizeof f, "layers[%d].stride", i);
         if (read_ints(r, map, "stride", f, 2, 1, Q_MAX_ELEMS,
-                      (int32_t *[]){&l->stride_h, &l->stride_w}))
+                      (int32_t *[]){&l->win.stride_h, &l->win.stride_w}))
             return -1;
         snprintf(f, sizeof f, "layers[%d].pad", i);
         if (l->op == Q_OP_CONV2D || l->op == Q_OP_DWCONV2D)
             if (read_ints(r, map, "pad", f, 2, 0, Q_MAX_ELEMS,
-                          (int32_t *[]){&l->pad_h, &l->pad_w}))
+                          (int32_t *[]){&l->win.pad_top, &l->win.pad_left}))
                 return -1;
+        /* version 1: the same padding on both sides, no dilation */
+        l->win.pad_bottom = l->win.pad_top;
+        l->win.pad_right = l->win.pad_left;
+        l->win.dilation_h = l->win.dilation_w = 1;
     }
     if (has_act(l->op)) {
         snprintf(f, sizeof f, "layers[%d].act", i);
         n = yx_get(&r->d, map, "act");
-        const char *acts[] = {q_act_names[0], q_act_names[1], q_act_names[2], NULL};
         int act = Q_ACT_NONE;
-        if (n && yx_enum(&r->d, n, f, acts, &act, r->e))
+        if (n && yx_enum(&r->d, n, f, q_act_names, &act, r->e))
             return -1;
         l->act = (q_act)act;
     }

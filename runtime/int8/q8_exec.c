@@ -59,12 +59,12 @@ static q8_conv_params conv_params(const q_model *m, const q_layer *l)
     p.out_h = l->out_shape.h;
     p.out_w = l->out_shape.w;
     p.out_c = l->out_shape.c;
-    p.kernel_h = l->kernel_h;
-    p.kernel_w = l->kernel_w;
-    p.stride_h = l->stride_h;
-    p.stride_w = l->stride_w;
-    p.pad_h = l->pad_h;
-    p.pad_w = l->pad_w;
+    p.kernel_h = l->win.kernel_h;
+    p.kernel_w = l->win.kernel_w;
+    p.stride_h = l->win.stride_h;
+    p.stride_w = l->win.stride_w;
+    p.pad_h = l->win.pad_top;
+    p.pad_w = l->win.pad_left;
     p.in_zp = q_model_tensor_quant(m, l->input).zero_point;
     p.out_zp = l->out_q.zero_point;
     q_act_range(l->act, l->out_q, &p.act_min, &p.act_max);
@@ -96,7 +96,7 @@ static int prepare_layer(const q_model *m, int i, exec_layer *xl, qerr *e)
         return 0;
     }
     case Q_OP_AVGPOOL: {
-        double m_avg = s_in / (s_out * (double)l->kernel_h * (double)l->kernel_w);
+        double m_avg = s_in / (s_out * (double)l->win.kernel_h * (double)l->win.kernel_w);
         xl->rq = malloc(sizeof *xl->rq);
         if (!xl->rq)
             return qerr_set(e, "out of memory preparing layer %d (%s)", i, l->name);

@@ -10,15 +10,16 @@
 #include "q8_kernels.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *const q_op_names[Q_OP_COUNT] = {
-    "conv2d", "dwconv2d", "linear", "maxpool", "avgpool", "add", "flatten",
+const char *const q_op_names[Q_OP_COUNT + 1] = {
+    "conv2d", "dwconv2d", "linear", "maxpool", "avgpool", "add", "flatten", NULL,
 };
 
-const char *const q_act_names[Q_ACT_COUNT] = {"none", "relu", "relu6"};
+const char *const q_act_names[Q_ACT_COUNT + 1] = {"none", "relu", "relu6", NULL};
 
 /* Limits that stop absurd files; with Q_MAX_ELEMS (qmodel.h) every size and
  * index of the int8 path stays in int32 with room to spare. */
@@ -51,6 +52,170 @@ q_quant q_model_tensor_quant(const q_model *m, int t)
     return t == 0 ? m->in_q : m->layers[t - 1].out_q;
 }
 
+/* ---- the shape rule ----------------------------------------------------- */
+
+static int geom_fail(const char **key, const char *k, char *why, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int geom_fail(const char **key, const char *k, char *why, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, cap, fmt, ap);
+    va_end(ap);
+    *key = k;
+    return -1;
+}
+
+/* Both values of a pair in [1, Q_MAX_ELEMS]. */
+static int pair_ok(int32_t a, int32_t b)
+{
+    return a >= 1 && b >= 1 && a <= Q_MAX_ELEMS && b <= Q_MAX_ELEMS;
+}
+
+/* TensorFlow's `same` along one axis: the padding before and after. */
+static void same_pad(int64_t in, int64_t stride, int64_t eff_kernel, int32_t *before,
+                     int32_t *after)
+{
+    int64_t out = (in + stride - 1) / stride;
+    int64_t total = (out - 1) * stride + eff_kernel - in;
+    if (total < 0)
+        total = 0;
+    *before = (int32_t)(total / 2);
+    *after = (int32_t)(total - total / 2);
+}
+
+/* The window of a conv or pool: defaults, pad rule, checks, output height and width. */
+static int geom_window(q_geom *g, q_shape in, q_shape *out, const char **key, char *why,
+                       size_t cap)
+{
+    q_window *w = &g->win;
+    int pool = g->op == Q_OP_MAXPOOL || g->op == Q_OP_AVGPOOL;
+    if (g->global) {
+        *w = (q_window){in.h, in.w, in.h, in.w, 1, 1, 0, 0, 0, 0};
+        g->pad_rule = Q_PAD_SIDES;
+    }
+    if (w->stride_h == 0 && w->stride_w == 0) {
+        w->stride_h = pool ? w->kernel_h : 1;
+        w->stride_w = pool ? w->kernel_w : 1;
+    }
+    if (w->dilation_h == 0 && w->dilation_w == 0)
+        w->dilation_h = w->dilation_w = 1;
+    if (!pair_ok(w->kernel_h, w->kernel_w))
+        return geom_fail(key, "kernel", why, cap, "[%d, %d] must be in [1, %d]",
+                         (int)w->kernel_h, (int)w->kernel_w, Q_MAX_ELEMS);
+    if (!pair_ok(w->stride_h, w->stride_w))
+        return geom_fail(key, "stride", why, cap, "[%d, %d] must be in [1, %d]",
+                         (int)w->stride_h, (int)w->stride_w, Q_MAX_ELEMS);
+    if (!pair_ok(w->dilation_h, w->dilation_w))
+        return geom_fail(key, "dilation", why, cap, "[%d, %d] must be in [1, %d]",
+                         (int)w->dilation_h, (int)w->dilation_w, Q_MAX_ELEMS);
+    int64_t eff_h = (int64_t)(w->kernel_h - 1) * w->dilation_h + 1;
+    int64_t eff_w = (int64_t)(w->kernel_w - 1) * w->dilation_w + 1;
+    if (g->pad_rule == Q_PAD_SAME) {
+        same_pad(in.h, w->stride_h, eff_h, &w->pad_top, &w->pad_bottom);
+        same_pad(in.w, w->stride_w, eff_w, &w->pad_left, &w->pad_right);
+    } else if (g->pad_rule == Q_PAD_VALID) {
+        w->pad_top = w->pad_bottom = w->pad_left = w->pad_right = 0;
+    }
+    g->pad_rule = Q_PAD_SIDES;
+    int32_t pt = w->pad_top, pb = w->pad_bottom, pl = w->pad_left, pr = w->pad_right;
+    int even = pt == pb && pt == pl && pt == pr;
+    if (pt < 0 || pb < 0 || pl < 0 || pr < 0 || pt >= eff_h || pb >= eff_h || pl >= eff_w ||
+        pr >= eff_w) {
+        if (even && eff_h == eff_w)
+            return geom_fail(key, "pad", why, cap, "%d must be less than the kernel (%lld)",
+                             (int)pt, (long long)eff_h);
+        return geom_fail(key, "pad", why, cap,
+                         "[%d, %d, %d, %d] must each be >= 0 and less than the kernel %lldx%lld",
+                         (int)pt, (int)pb, (int)pl, (int)pr, (long long)eff_h, (long long)eff_w);
+    }
+    int64_t ph = (int64_t)in.h + pt + pb, pw = (int64_t)in.w + pl + pr;
+    if (eff_h > ph || eff_w > pw) {
+        char k[64] = "";
+        if (w->dilation_h != 1 || w->dilation_w != 1)
+            snprintf(k, sizeof k, " (dilated: %lldx%lld)", (long long)eff_h, (long long)eff_w);
+        if (!pt && !pb && !pl && !pr)
+            return geom_fail(key, "kernel", why, cap, "%dx%d%s is larger than the input %dx%d",
+                             (int)w->kernel_h, (int)w->kernel_w, k, (int)in.h, (int)in.w);
+        if (even)
+            return geom_fail(key, "kernel", why, cap,
+                             "%dx%d%s is larger than the padded input %lldx%lld (pad %d)",
+                             (int)w->kernel_h, (int)w->kernel_w, k, (long long)ph,
+                             (long long)pw, (int)pt);
+        return geom_fail(key, "kernel", why, cap,
+                         "%dx%d%s is larger than the padded input %lldx%lld (pad %d, %d, %d, %d)",
+                         (int)w->kernel_h, (int)w->kernel_w, k, (long long)ph, (long long)pw,
+                         (int)pt, (int)pb, (int)pl, (int)pr);
+    }
+    out->h = (int32_t)((ph - eff_h) / w->stride_h + 1);
+    out->w = (int32_t)((pw - eff_w) / w->stride_w + 1);
+    return 0;
+}
+
+int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes *sizes,
+                  const char **key, char *why, size_t cap)
+{
+    int64_t depth = 0, weights = 0;
+    int64_t in_n = (int64_t)in.h * in.w * in.c;
+    q_shape o = in;
+    switch (g->op) {
+    case Q_OP_CONV2D:
+    case Q_OP_DWCONV2D:
+    case Q_OP_MAXPOOL:
+    case Q_OP_AVGPOOL:
+        if (geom_window(g, in, &o, key, why, cap))
+            return -1;
+        depth = (int64_t)g->win.kernel_h * g->win.kernel_w;
+        if (g->op == Q_OP_CONV2D) {
+            if (g->out_c < 1 || g->out_c > Q_MAX_ELEMS)
+                return geom_fail(key, "out", why, cap, "%d must be in [1, %d]", (int)g->out_c,
+                                 Q_MAX_ELEMS);
+            o.c = g->out_c;
+            depth *= in.c;
+            weights = depth * g->out_c;
+        } else if (g->op == Q_OP_DWCONV2D) {
+            weights = depth * in.c;
+        }
+        break;
+    case Q_OP_LINEAR:
+        /* reads its input as one vector in NHWC order, as if a flatten came first */
+        if (g->out_c < 1 || g->out_c > Q_MAX_ELEMS)
+            return geom_fail(key, "out", why, cap, "%d must be in [1, %d]", (int)g->out_c,
+                             Q_MAX_ELEMS);
+        o = (q_shape){1, 1, g->out_c};
+        depth = in_n;
+        weights = depth * g->out_c;
+        break;
+    case Q_OP_ADD:
+        if (in2.h != in.h || in2.w != in.w || in2.c != in.c)
+            return geom_fail(key, "with", why, cap,
+                             "its shape %dx%dx%d differs from this layer's input %dx%dx%d",
+                             (int)in2.h, (int)in2.w, (int)in2.c, (int)in.h, (int)in.w,
+                             (int)in.c);
+        break;
+    case Q_OP_FLATTEN:
+        o = (q_shape){1, 1, (int32_t)in_n};
+        break;
+    default:
+        return geom_fail(key, "op", why, cap, "unknown op %d", (int)g->op);
+    }
+    if ((int64_t)o.h * o.w * o.c > Q_MAX_ELEMS)
+        return geom_fail(key, "output", why, cap, "the output %dx%dx%d exceeds %d elements",
+                         (int)o.h, (int)o.w, (int)o.c, Q_MAX_ELEMS);
+    if (weights > 0 && depth > Q_MAX_DEPTH)
+        return geom_fail(key, "depth", why, cap,
+                         "each output sums %lld products; more than %d could overflow the int32 "
+                         "accumulator", (long long)depth, Q_MAX_DEPTH);
+    if (weights > Q_MAX_ELEMS)
+        return geom_fail(key, "weights", why, cap, "%lld weights exceed %d", (long long)weights,
+                         Q_MAX_ELEMS);
+    *out = o;
+    if (sizes)
+        *sizes = (q_geom_sizes){depth, weights};
+    return 0;
+}
+
 int32_t q_shape_size(q_shape s)
 {
     return s.h * s.w * s.c;
@@ -61,9 +226,9 @@ int32_t q_layer_weight_count(const q_model *m, const q_layer *l)
     q_shape in = q_model_tensor_shape(m, l->input);
     switch (l->op) {
     case Q_OP_CONV2D:
-        return l->out_shape.c * l->kernel_h * l->kernel_w * in.c;
+        return l->out_shape.c * l->win.kernel_h * l->win.kernel_w * in.c;
     case Q_OP_DWCONV2D:
-        return l->kernel_h * l->kernel_w * in.c;
+        return l->win.kernel_h * l->win.kernel_w * in.c;
     case Q_OP_LINEAR:
         return l->out_shape.c * q_shape_size(in);
     default:
@@ -165,58 +330,15 @@ static int check_shape(q_shape s, const char *file, int line, const char *field,
     return 0;
 }
 
-/* kernel/stride/pad of a conv or pool; pools must not pad. */
-static int check_window(const q_layer *l, int i, q_shape in, int pools, const char *file,
-                        qerr *e)
-{
-    int line = l->line;
-    if (l->kernel_h < 1 || l->kernel_w < 1 || l->kernel_h > Q_MAX_ELEMS ||
-        l->kernel_w > Q_MAX_ELEMS)
-        return qerr_at(e, file, line, "layers[%d].kernel: [%d, %d] must be in [1, %d]", i,
-                       (int)l->kernel_h, (int)l->kernel_w, Q_MAX_ELEMS);
-    if (l->stride_h < 1 || l->stride_w < 1 || l->stride_h > Q_MAX_ELEMS ||
-        l->stride_w > Q_MAX_ELEMS)
-        return qerr_at(e, file, line, "layers[%d].stride: [%d, %d] must be in [1, %d]", i,
-                       (int)l->stride_h, (int)l->stride_w, Q_MAX_ELEMS);
-    if (pools && (l->pad_h != 0 || l->pad_w != 0))
-        return qerr_at(e, file, line, "layers[%d].pad: [%d, %d] must be 0 for %s", i,
-                       (int)l->pad_h, (int)l->pad_w, q_op_names[l->op]);
-    if (l->pad_h < 0 || l->pad_w < 0 || l->pad_h >= l->kernel_h || l->pad_w >= l->kernel_w)
-        return qerr_at(e, file, line, "layers[%d].pad: [%d, %d] must be >= 0 and < kernel [%d, %d]",
-                       i, (int)l->pad_h, (int)l->pad_w, (int)l->kernel_h, (int)l->kernel_w);
-    if ((int64_t)in.h + 2 * (int64_t)l->pad_h < l->kernel_h ||
-        (int64_t)in.w + 2 * (int64_t)l->pad_w < l->kernel_w)
-        return qerr_at(e, file, line,
-                       "layers[%d].kernel: [%d, %d] is larger than the padded input [%d, %d]", i,
-                       (int)l->kernel_h, (int)l->kernel_w, (int)(in.h + 2 * l->pad_h),
-                       (int)(in.w + 2 * l->pad_w));
-    return 0;
-}
-
 /* Weights, w_scale, bias, accumulator bound and requantization multipliers of a
  * conv2d, dwconv2d or linear layer whose out_shape is already derived. */
-static int check_weights(const q_model *m, const q_layer *l, int i, const char *file, qerr *e)
+static int check_weights(const q_model *m, const q_layer *l, int i, q_geom_sizes sz,
+                         const char *file, qerr *e)
 {
     int line = l->line;
-    q_shape in = q_model_tensor_shape(m, l->input);
     q_quant in_q = q_model_tensor_quant(m, l->input);
     int32_t out_c = q_layer_out_channels(l);
-
-    int64_t k; /* terms summed per output: the accumulator's depth */
-    int64_t count;
-    if (l->op == Q_OP_CONV2D) {
-        k = (int64_t)l->kernel_h * l->kernel_w * in.c;
-        count = k * out_c;
-    } else if (l->op == Q_OP_DWCONV2D) {
-        k = (int64_t)l->kernel_h * l->kernel_w;
-        count = k * in.c;
-    } else {
-        k = q_shape_size(in);
-        count = k * out_c;
-    }
-    if (count > Q_MAX_ELEMS)
-        return qerr_at(e, file, line, "layers[%d].weights: %lld weights exceed %d", i,
-                       (long long)count, Q_MAX_ELEMS);
+    int64_t k = sz.depth, count = sz.weights;
     if (!l->weights)
         return qerr_at(e, file, line, "layers[%d].weights: missing", i);
     if (!l->bias)
@@ -292,49 +414,42 @@ static int check_layer(q_model *m, int i, const char *file, qerr *e)
         return qerr_at(e, file, line, "layers[%d].act: %s cannot fuse an activation", i,
                        q_op_names[l->op]);
 
-    q_shape derived = in;
-    switch (l->op) {
-    case Q_OP_CONV2D:
-    case Q_OP_DWCONV2D:
-    case Q_OP_MAXPOOL:
-    case Q_OP_AVGPOOL: {
-        int pools = l->op == Q_OP_MAXPOOL || l->op == Q_OP_AVGPOOL;
-        if (check_window(l, i, in, pools, file, e))
-            return -1;
-        derived.h = (in.h + 2 * l->pad_h - l->kernel_h) / l->stride_h + 1;
-        derived.w = (in.w + 2 * l->pad_w - l->kernel_w) / l->stride_w + 1;
-        if (l->op == Q_OP_CONV2D) {
-            if (out.c < 1)
-                return qerr_at(e, file, line, "layers[%d].output.shape: channels %d must be >= 1",
-                               i, (int)out.c);
-            derived.c = out.c;
-        }
-        break;
-    }
-    case Q_OP_LINEAR:
-        if (out.c < 1)
-            return qerr_at(e, file, line, "layers[%d].output.shape: channels %d must be >= 1", i,
-                           (int)out.c);
-        derived = (q_shape){1, 1, out.c};
-        break;
-    case Q_OP_FLATTEN:
-        derived = (q_shape){1, 1, q_shape_size(in)};
-        break;
-    case Q_OP_ADD: {
-        if (l->input2 < 0 || l->input2 > i)
-            return qerr_at(e, file, line,
-                           "layers[%d].with: tensor %d is not an earlier tensor (0..%d)", i,
-                           l->input2, i);
-        q_shape in2 = q_model_tensor_shape(m, l->input2);
-        if (in2.h != in.h || in2.w != in.w || in2.c != in.c)
-            return qerr_at(e, file, line,
-                           "layers[%d].with: shape [%d, %d, %d] differs from the input's [%d, %d, %d]",
-                           i, (int)in2.h, (int)in2.w, (int)in2.c, (int)in.h, (int)in.w, (int)in.c);
-        break;
-    }
-    default:
-        break;
-    }
+    if (l->op == Q_OP_ADD && (l->input2 < 0 || l->input2 > i))
+        return qerr_at(e, file, line, "layers[%d].with: tensor %d is not an earlier tensor (0..%d)",
+                       i, l->input2, i);
+    int windowed = l->op == Q_OP_CONV2D || l->op == Q_OP_DWCONV2D || l->op == Q_OP_MAXPOOL ||
+                   l->op == Q_OP_AVGPOOL;
+    if (!windowed)
+        l->win = (q_window){0};
+    /* What format version 1 and the kernels take: pools without padding, the
+     * same padding on both sides, no dilation. */
+    if (windowed && (l->op == Q_OP_MAXPOOL || l->op == Q_OP_AVGPOOL) &&
+        (l->win.pad_top || l->win.pad_bottom || l->win.pad_left || l->win.pad_right))
+        return qerr_at(e, file, line, "layers[%d].pad: [%d, %d] must be 0 for %s", i,
+                       (int)l->win.pad_top, (int)l->win.pad_left, q_op_names[l->op]);
+    if (windowed && (l->win.pad_top != l->win.pad_bottom || l->win.pad_left != l->win.pad_right))
+        return qerr_at(e, file, line, "layers[%d].pad: [%d, %d, %d, %d] is not the same on both "
+                       "sides", i, (int)l->win.pad_top, (int)l->win.pad_bottom,
+                       (int)l->win.pad_left, (int)l->win.pad_right);
+    if (windowed && (l->win.dilation_h > 1 || l->win.dilation_w > 1))
+        return qerr_at(e, file, line, "layers[%d].dilation: [%d, %d] is not supported", i,
+                       (int)l->win.dilation_h, (int)l->win.dilation_w);
+    if ((l->op == Q_OP_CONV2D || l->op == Q_OP_LINEAR) && out.c < 1)
+        return qerr_at(e, file, line, "layers[%d].output.shape: channels %d must be >= 1", i,
+                       (int)out.c);
+    q_geom g = {.op = l->op, .win = l->win, .pad_rule = Q_PAD_SIDES, .out_c = out.c};
+    q_shape in2 = l->op == Q_OP_ADD ? q_model_tensor_shape(m, l->input2) : in;
+    q_shape derived;
+    q_geom_sizes sz;
+    const char *key;
+    char why[200];
+    if (q_geom_derive(&g, in, in2, &derived, &sz, &key, why, sizeof why))
+        return qerr_at(e, file, line, "layers[%d].%s: %s", i,
+                       !strcmp(key, "out") || !strcmp(key, "output") ? "output.shape"
+                       : !strcmp(key, "depth")                      ? "kernel"
+                                                                    : key,
+                       why);
+    l->win = g.win; /* with its defaults filled in */
     if (derive_i32(&l->out_shape.h, derived.h) || derive_i32(&l->out_shape.w, derived.w) ||
         derive_i32(&l->out_shape.c, derived.c))
         return qerr_at(e, file, line,
@@ -364,10 +479,10 @@ static int check_layer(q_model *m, int i, const char *file, qerr *e)
     case Q_OP_CONV2D:
     case Q_OP_DWCONV2D:
     case Q_OP_LINEAR:
-        return check_weights(m, l, i, file, e);
+        return check_weights(m, l, i, sz, file, e);
     case Q_OP_AVGPOOL: {
         /* acc = sum of kh*kw terms (x - zp) with |x - zp| <= 255 */
-        int64_t window = (int64_t)l->kernel_h * l->kernel_w;
+        int64_t window = (int64_t)l->win.kernel_h * l->win.kernel_w;
         if (window * 255 > INT32_MAX)
             return qerr_at(e, file, line, "layers[%d].kernel: window of %lld overflows int32", i,
                            (long long)window);

@@ -24,6 +24,7 @@
 #ifndef QATC_QMODEL_H
 #define QATC_QMODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "qerr.h"
@@ -54,13 +55,55 @@ typedef struct {
     int32_t zero_point; /* activations: [-128, 127]; weights: 0 */
 } q_quant;
 
+/* ---- the one shape rule -------------------------------------------------
+ * The config, the training net and the frozen model all describe a layer's
+ * geometry with a q_geom and derive its output shape with q_geom_derive, so a
+ * new attribute lands here once.
+ *
+ * Window of a conv or pool: output row y reads input rows
+ *   y * stride_h - pad_top + ky * dilation_h,  ky = 0 .. kernel_h - 1
+ * (columns likewise); rows and columns outside the input are padding (the
+ * input zero-point for convs). The effective kernel is (kernel - 1) * dilation + 1:
+ *   out_h = (in_h + pad_top + pad_bottom - eff_kernel_h) / stride_h + 1. */
+typedef struct {
+    int32_t kernel_h, kernel_w;                       /* >= 1 */
+    int32_t stride_h, stride_w;                       /* >= 1; 0 = the default */
+    int32_t dilation_h, dilation_w;                   /* >= 1; 0 = 1 */
+    int32_t pad_top, pad_bottom, pad_left, pad_right; /* >= 0, each < the effective kernel */
+} q_window;
+
+/* How padding was given: the window's four sides, or a rule resolved from the
+ * input size. Q_PAD_SAME is TensorFlow's: out = ceil(in / stride),
+ *   total = max((out - 1) * stride + eff_kernel - in, 0),
+ *   top (left) = total / 2, bottom (right) = the rest. */
+typedef enum { Q_PAD_SIDES, Q_PAD_SAME, Q_PAD_VALID } q_pad_rule;
+
+/* Everything that decides a layer's output shape. */
+typedef struct {
+    q_op op;
+    q_window win;        /* conv2d, dwconv2d, maxpool, avgpool */
+    q_pad_rule pad_rule; /* Q_PAD_SIDES unless a config said `same` or `valid` */
+    int global;          /* avgpool over the whole input (the window becomes the input) */
+    int32_t out_c;       /* conv2d, linear: output channels / features */
+} q_geom;
+
+/* What q_geom_derive reports besides the shape. */
+typedef struct {
+    int64_t depth;   /* terms summed into one accumulator (weighted ops, avgpool's window) */
+    int64_t weights; /* weight count (0 for ops without weights) */
+} q_geom_sizes;
+
+/* Terms one int32 accumulator may sum: depth * 127 * 255 <= INT32_MAX
+ * (|w| <= 127, |x - zp| <= 255); q_model_check adds the bias to the bound. */
+#define Q_MAX_DEPTH (INT32_MAX / (127 * 255))
+
 typedef struct {
     q_op op;
     char name[Q_NAME_MAX]; /* unique, C identifier; the loader fills "l<i>" if absent */
     int input;             /* tensor index < this layer's own tensor (i+1) */
     int input2;            /* add only: the second tensor; -1 otherwise */
     q_act act;             /* conv2d, dwconv2d, linear, add; NONE elsewhere */
-    int32_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w; /* conv, dwconv, pools */
+    q_window win;          /* conv, dwconv, pools: resolved (no defaults, explicit pads) */
     q_shape out_shape;     /* derived by q_model_check, stored in the file for readers */
     q_quant out_q;
     int per_channel;       /* conv2d, dwconv2d, linear */
@@ -79,8 +122,9 @@ typedef struct {
     int name_line, input_line; /* lines of `name` and `input` in the source file, 0 in memory */
 } q_model;
 
-extern const char *const q_op_names[Q_OP_COUNT];  /* "conv2d", "dwconv2d", ... */
-extern const char *const q_act_names[Q_ACT_COUNT]; /* "none", "relu", "relu6" */
+/* The names the config and the frozen format use, each list ending in NULL. */
+extern const char *const q_op_names[Q_OP_COUNT + 1];   /* "conv2d", "dwconv2d", ... */
+extern const char *const q_act_names[Q_ACT_COUNT + 1]; /* "none", "relu", "relu6" */
 
 /* Releases everything m owns and zeroes it. Safe on a zeroed or partly built model. */
 void q_model_free(q_model *m);
@@ -92,6 +136,23 @@ q_quant q_model_tensor_quant(const q_model *m, int t);
 /* 1 when s is a C identifier ([A-Za-z_][A-Za-z0-9_]*) of fewer than Q_NAME_MAX
  * characters, else 0. Reads at most Q_NAME_MAX bytes of s. */
 int q_is_identifier(const char *s);
+
+/* The output shape of a layer with geometry g whose input is `in` (and, for
+ * add, whose second input is in2; ignored otherwise). First fills g's
+ * defaults (stride: the kernel for pools, 1 for convs; dilation 1), turns a
+ * global avgpool's window into the whole input, and resolves a pad rule into
+ * the four sides (g->pad_rule becomes Q_PAD_SIDES), so calling it again on
+ * the result derives the same. Checks every window field, the kernel against
+ * the padded input, add's shapes, and every size (elements of the output and
+ * of the weights at most Q_MAX_ELEMS, depth at most Q_MAX_DEPTH), in 64-bit
+ * arithmetic. Returns 0 with *out (and *sizes when not NULL) set, or -1 with
+ * why holding the problem (e.g. "5x5 is larger than the padded input 4x4
+ * (pad 0)") and *key naming what is at fault: a config key ("kernel",
+ * "stride", "dilation", "pad", "out", "with") or a size ("output": too many
+ * output elements, "depth": too many terms per accumulator, "weights": too
+ * many weights), which each caller names in its own vocabulary. */
+int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes *sizes,
+                  const char **key, char *why, size_t cap);
 
 /* Elements of a shape (h*w*c). */
 int32_t q_shape_size(q_shape s);

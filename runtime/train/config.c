@@ -13,16 +13,8 @@
 #define CFG_FMNIST_DIR "/usr/share/datasets/fashion-mnist/"
 #define CFG_MAX_DIM 4096          /* input height, width, channels; out features */
 #define CFG_MAX_KERNEL 64
-#define CFG_MAX_ELEMS (1 << 24)   /* elements of one tensor or weight array (as qmodel) */
-/* Terms summed into one int32 accumulator: K · 127 · 255 must stay below 2^31
- * (|w| <= 127, |x − zp| <= 255). The bias needs the room left; the frozen
- * model's check (q_model_check) enforces |bias| + K · 127 · 255 <= INT32_MAX. */
-#define CFG_MAX_DEPTH (INT32_MAX / (127 * 255))
 #define CFG_MAX_CLASSES 256       /* labels are uint8 */
 
-static const char *const layer_types[] = {"conv2d", "dwconv2d", "linear", "maxpool",
-                                          "avgpool", "add", "flatten", NULL};
-static const char *const act_names[] = {"none", "relu", "relu6", NULL}; /* q_act order */
 static const char *const optimizer_names[] = {"sgd", "adam", NULL};
 static const char *const schedule_names[] = {"constant", "step", "cosine", NULL};
 
@@ -110,21 +102,6 @@ static yaml_node_t *cfg_need(cfg_ctx *x, yaml_node_t *map, const char *key, cons
     return n;
 }
 
-/* A C identifier of fewer than Q_NAME_MAX characters? */
-static int cfg_is_identifier(const char *s)
-{
-    size_t len = strlen(s);
-    if (len == 0 || len >= Q_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = s[i];
-        int alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
-        if (!alpha && !(i > 0 && ch >= '0' && ch <= '9'))
-            return 0;
-    }
-    return 1;
-}
-
 /* "l" followed by digits: the names the frozen model gives unnamed layers. */
 static int cfg_is_auto_name(const char *s)
 {
@@ -157,9 +134,9 @@ static int cfg_input(cfg_ctx *x, yaml_node_t *in)
             if (yx_int(x->d, yx_seq_item(x->d, shape, i), f, 1, CFG_MAX_DIM, &v[i], x->e))
                 return -1;
         }
-        if (v[0] * v[1] * v[2] > CFG_MAX_ELEMS)
+        if (v[0] * v[1] * v[2] > Q_MAX_ELEMS)
             return cfg_fail(x, shape, "model.input.shape", "%lldx%lldx%lld exceeds %d elements",
-                            (long long)v[0], (long long)v[1], (long long)v[2], CFG_MAX_ELEMS);
+                            (long long)v[0], (long long)v[1], (long long)v[2], Q_MAX_ELEMS);
         x->c->input_shape = (q_shape){(int32_t)v[0], (int32_t)v[1], (int32_t)v[2]};
     }
     if (cfg_num(x, in, "scale", "model.input", 0, 1, 1e6, 0, &x->c->input_q.scale))
@@ -196,12 +173,12 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
     int type = -1;
     const char *best = NULL;
     int best_dist = 3; /* suggest at most 2 edits away */
-    for (int t = 0; layer_types[t]; t++) {
-        int dist = yx_edit_distance(tname, layer_types[t]);
+    for (int t = 0; t < Q_OP_COUNT; t++) {
+        int dist = yx_edit_distance(tname, q_op_names[t]);
         if (dist == 0)
             type = t;
         if (dist < best_dist) {
-            best = layer_types[t];
+            best = q_op_names[t];
             best_dist = dist;
         }
     }
@@ -212,8 +189,9 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
         return cfg_fail(x, key, prefix,
                         "unknown layer type '%s' (one of: conv2d, dwconv2d, linear, maxpool, "
                         "avgpool, add, flatten)", tname);
-    l->type = (cfg_layer_type)type;
-    snprintf(prefix, sizeof prefix, "model.layers[%d].%s", i, layer_types[type]);
+    q_geom *g = &l->geom;
+    g->op = (q_op)type;
+    snprintf(prefix, sizeof prefix, "model.layers[%d].%s", i, q_op_names[type]);
 
     /* `flatten:` with nothing after it is the same as `flatten: {}` */
     if (params->type == YAML_SCALAR_NODE && params->data.scalar.length == 0 &&
@@ -232,53 +210,52 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
     if (params && yx_check_keys(x->d, params, keys_of[type], prefix, x->e))
         return -1;
 
-    int convlike = l->type == CFG_CONV2D || l->type == CFG_DWCONV2D;
-    int pool = l->type == CFG_MAXPOOL || l->type == CFG_AVGPOOL;
-    if (l->type == CFG_CONV2D || l->type == CFG_LINEAR) {
+    int convlike = g->op == Q_OP_CONV2D || g->op == Q_OP_DWCONV2D;
+    int pool = g->op == Q_OP_MAXPOOL || g->op == Q_OP_AVGPOOL;
+    if (g->op == Q_OP_CONV2D || g->op == Q_OP_LINEAR) {
         if (!cfg_need(x, params, "out", prefix, NULL))
             return params ? -1 : cfg_fail(x, key, prefix, "missing key 'out'");
-        if (cfg_i32(x, params, "out", prefix, 1, CFG_MAX_DIM, &l->out))
+        if (cfg_i32(x, params, "out", prefix, 1, CFG_MAX_DIM, &g->out_c))
             return -1;
     }
     if (convlike || pool) {
-        if (l->type == CFG_AVGPOOL && cfg_bool(x, params, "global", prefix, &l->global))
+        if (g->op == Q_OP_AVGPOOL && cfg_bool(x, params, "global", prefix, &g->global))
             return -1;
         yaml_node_t *kn = yx_get(x->d, params, "kernel");
-        if (l->global && kn)
+        if (g->global && kn)
             return cfg_fail(x, kn, cfg_field(field, sizeof field, prefix, "kernel"),
                             "not allowed with global: true (the kernel is the whole input)");
-        if (l->global && yx_get(x->d, params, "stride"))
+        if (g->global && yx_get(x->d, params, "stride"))
             return cfg_fail(x, yx_get(x->d, params, "stride"),
                             cfg_field(field, sizeof field, prefix, "stride"),
                             "not allowed with global: true");
-        if (!l->global) {
+        if (!g->global) {
             if (!kn)
                 return cfg_fail(x, key, prefix, "missing key 'kernel'%s",
-                                l->type == CFG_AVGPOOL ? " (or global: true)" : "");
-            if (cfg_i32(x, params, "kernel", prefix, 1, CFG_MAX_KERNEL, &l->kernel))
+                                g->op == Q_OP_AVGPOOL ? " (or global: true)" : "");
+            int32_t k = 0, st = 0; /* stride 0: the default (q_geom_derive) */
+            if (cfg_i32(x, params, "kernel", prefix, 1, CFG_MAX_KERNEL, &k) ||
+                cfg_i32(x, params, "stride", prefix, 1, CFG_MAX_KERNEL, &st))
                 return -1;
-            l->stride = pool ? l->kernel : 1;
-            if (cfg_i32(x, params, "stride", prefix, 1, CFG_MAX_KERNEL, &l->stride))
-                return -1;
+            g->win.kernel_h = g->win.kernel_w = k;
+            g->win.stride_h = g->win.stride_w = st;
         }
     }
     if (convlike) {
-        if (cfg_i32(x, params, "pad", prefix, 0, CFG_MAX_KERNEL, &l->pad))
+        int32_t pad = 0;
+        if (cfg_i32(x, params, "pad", prefix, 0, CFG_MAX_KERNEL, &pad))
             return -1;
-        if (l->pad >= l->kernel)
-            return cfg_fail(x, yx_get(x->d, params, "pad"),
-                            cfg_field(field, sizeof field, prefix, "pad"),
-                            "%d must be less than the kernel (%d)", (int)l->pad, (int)l->kernel);
+        g->win.pad_top = g->win.pad_bottom = g->win.pad_left = g->win.pad_right = pad;
         if (cfg_bool(x, params, "bn", prefix, &l->bn))
             return -1;
     }
-    if (convlike || l->type == CFG_LINEAR || l->type == CFG_ADD) {
+    if (convlike || g->op == Q_OP_LINEAR || g->op == Q_OP_ADD) {
         int act = Q_ACT_NONE;
-        if (cfg_enum(x, params, "act", prefix, act_names, &act))
+        if (cfg_enum(x, params, "act", prefix, q_act_names, &act))
             return -1;
         l->act = (q_act)act;
     }
-    if (l->type == CFG_ADD) {
+    if (g->op == Q_OP_ADD) {
         yaml_node_t *wn = cfg_need(x, params, "with", prefix,
                                    " (the name of an earlier layer to add to this one's input)");
         if (!wn)
@@ -307,7 +284,7 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
         char name[Q_NAME_MAX * 2];
         if (yx_string(x->d, nn, field, name, sizeof name, x->e))
             return -1;
-        if (!cfg_is_identifier(name))
+        if (!q_is_identifier(name))
             return cfg_fail(x, nn, field, "'%s' is not a C identifier (letters, digits, _; "
                                           "at most %d characters)", name, Q_NAME_MAX - 1);
         if (!strcmp(name, "input") || cfg_is_auto_name(name))
@@ -322,83 +299,48 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
     return 0;
 }
 
-/* Shape of the output of layer i given the shapes of tensors 0..i (0 = input,
- * j+1 = layer j). On failure writes the problem into why and the offending
- * key into *key. */
-static int cfg_layer_shape(const cfg_config *c, int i, const q_shape *shapes, q_shape *out,
-                           char *why, size_t cap, const char **key)
+/* The config key that a problem reported by q_geom_derive belongs to. */
+static const char *geom_key(q_op op, const char *key)
+{
+    int outs = op == Q_OP_CONV2D || op == Q_OP_LINEAR;
+    if (!strcmp(key, "output") || !strcmp(key, "weights"))
+        return outs ? "out" : "kernel";
+    if (!strcmp(key, "depth"))
+        return op == Q_OP_LINEAR ? "out" : "kernel";
+    return key;
+}
+
+/* Derives shapes[i + 1] from layer i's geometry (g, updated: resolved). */
+static int cfg_layer_shape(const cfg_config *c, int i, q_geom *g, q_shape *shapes, qerr *e)
 {
     const cfg_layer *l = &c->layers[i];
-    q_shape in = shapes[i];
-    int64_t depth = 0; /* terms per accumulator */
-    int64_t weights = 0;
-    *key = "kernel";
-    switch (l->type) {
-    case CFG_CONV2D:
-    case CFG_DWCONV2D:
-    case CFG_MAXPOOL:
-    case CFG_AVGPOOL: {
-        if (l->type == CFG_AVGPOOL && l->global) {
-            *out = (q_shape){1, 1, in.c};
-            break;
-        }
-        int64_t ph = (int64_t)in.h + 2 * l->pad, pw = (int64_t)in.w + 2 * l->pad;
-        if (l->kernel > ph || l->kernel > pw) {
-            if (l->pad)
-                snprintf(why, cap, "%dx%d is larger than the padded input %lldx%lld (pad %d)",
-                         (int)l->kernel, (int)l->kernel, (long long)ph, (long long)pw,
-                         (int)l->pad);
-            else
-                snprintf(why, cap, "%dx%d is larger than the input %dx%d", (int)l->kernel,
-                         (int)l->kernel, (int)in.h, (int)in.w);
-            return -1;
-        }
-        out->h = (int32_t)((ph - l->kernel) / l->stride + 1);
-        out->w = (int32_t)((pw - l->kernel) / l->stride + 1);
-        out->c = l->type == CFG_CONV2D ? l->out : in.c;
-        if (l->type == CFG_CONV2D) {
-            depth = (int64_t)l->kernel * l->kernel * in.c;
-            weights = depth * l->out;
-        } else if (l->type == CFG_DWCONV2D) {
-            depth = (int64_t)l->kernel * l->kernel;
-            weights = depth * in.c;
-        }
-        break;
+    if (g->op == Q_OP_ADD && (l->with < 0 || l->with >= i))
+        return qerr_at(e, c->config_path, l->line,
+                       "model.layers[%d].add.with: not an earlier layer", i);
+    q_shape in2 = g->op == Q_OP_ADD ? shapes[l->with + 1] : shapes[i];
+    const char *key;
+    char why[256];
+    if (q_geom_derive(g, shapes[i], in2, &shapes[i + 1], NULL, &key, why, sizeof why)) {
+        if (g->op == Q_OP_ADD && !strcmp(key, "with")) /* name the layer it reads */
+            return qerr_at(e, c->config_path, l->line, "model.layers[%d].add.with: '%s': %s", i,
+                           c->layers[l->with].name, why);
+        return qerr_at(e, c->config_path, l->line, "model.layers[%d].%s.%s: %s", i,
+                       q_op_names[g->op], geom_key(g->op, key), why);
     }
-    case CFG_LINEAR:
-        /* A linear layer reads its input as one vector in NHWC order, as if
-         * a flatten came first. */
-        depth = (int64_t)in.h * in.w * in.c;
-        weights = depth * l->out;
-        *out = (q_shape){1, 1, l->out};
-        break;
-    case CFG_ADD: {
-        q_shape other = shapes[l->with + 1];
-        if (other.h != in.h || other.w != in.w || other.c != in.c) {
-            *key = "with";
-            snprintf(why, cap, "'%s' is %dx%dx%d but this layer's input is %dx%dx%d",
-                     c->layers[l->with].name, (int)other.h, (int)other.w, (int)other.c,
-                     (int)in.h, (int)in.w, (int)in.c);
-            return -1;
-        }
-        *out = in;
-        break;
-    }
-    case CFG_FLATTEN:
-        *out = (q_shape){1, 1, in.h * in.w * in.c};
-        break;
-    }
-    if (depth > CFG_MAX_DEPTH) {
-        *key = l->type == CFG_LINEAR ? "out" : "kernel";
-        snprintf(why, cap, "each output sums %lld products; more than %d could overflow the "
-                           "int32 accumulator", (long long)depth, CFG_MAX_DEPTH);
-        return -1;
-    }
-    if (weights > CFG_MAX_ELEMS) {
-        *key = l->type == CFG_DWCONV2D ? "kernel" : "out";
-        snprintf(why, cap, "%lld weights exceed %d", (long long)weights, CFG_MAX_ELEMS);
-        return -1;
-    }
+    return 0;
+}
+
+/* The model must end in class scores. */
+static int cfg_check_end(const cfg_config *c, q_shape last, qerr *e)
+{
+    if (c->n_layers > 0 && (last.h != 1 || last.w != 1 || last.c < 2 ||
+                            last.c > CFG_MAX_CLASSES))
+        return qerr_at(e, c->config_path, c->layers[c->n_layers - 1].line,
+                       "model.layers[%d].%s: the model ends in %dx%dx%d; it must end in a "
+                       "vector of 2 to %d class scores (1x1xK): end with linear, or with "
+                       "avgpool {global: true}",
+                       c->n_layers - 1, q_op_names[c->layers[c->n_layers - 1].geom.op],
+                       (int)last.h, (int)last.w, (int)last.c, CFG_MAX_CLASSES);
     return 0;
 }
 
@@ -406,26 +348,11 @@ int cfg_shapes(const cfg_config *c, q_shape *shapes, qerr *e)
 {
     shapes[0] = c->input_shape;
     for (int i = 0; i < c->n_layers; i++) {
-        char why[256];
-        const char *key;
-        if (c->layers[i].type == CFG_ADD &&
-            (c->layers[i].with < 0 || c->layers[i].with >= i))
-            return qerr_at(e, c->config_path, c->layers[i].line,
-                           "model.layers[%d].add.with: not an earlier layer", i);
-        if (cfg_layer_shape(c, i, shapes, &shapes[i + 1], why, sizeof why, &key))
-            return qerr_at(e, c->config_path, c->layers[i].line, "model.layers[%d].%s.%s: %s",
-                           i, layer_types[c->layers[i].type], key, why);
+        q_geom g = c->layers[i].geom;
+        if (cfg_layer_shape(c, i, &g, shapes, e))
+            return -1;
     }
-    q_shape last = shapes[c->n_layers];
-    if (c->n_layers > 0 && (last.h != 1 || last.w != 1 || last.c < 2 ||
-                            last.c > CFG_MAX_CLASSES))
-        return qerr_at(e, c->config_path, c->layers[c->n_layers - 1].line,
-                       "model.layers[%d].%s: the model ends in %dx%dx%d; it must end in a "
-                       "vector of 2 to %d class scores (1x1xK): end with linear, or with "
-                       "avgpool {global: true}",
-                       c->n_layers - 1, layer_types[c->layers[c->n_layers - 1].type],
-                       (int)last.h, (int)last.w, (int)last.c, CFG_MAX_CLASSES);
-    return 0;
+    return cfg_check_end(c, shapes[c->n_layers], e);
 }
 
 int32_t cfg_classes(const cfg_config *c)
@@ -450,8 +377,13 @@ static int cfg_layers(cfg_ctx *x, yaml_node_t *seq)
             return -1;
         x->c->n_layers = i + 1;
     }
+    /* resolve every layer's geometry in place: defaults, padding as four sides */
     q_shape shapes[CFG_MAX_LAYERS + 1];
-    return cfg_shapes(x->c, shapes, x->e);
+    shapes[0] = x->c->input_shape;
+    for (int i = 0; i < n; i++)
+        if (cfg_layer_shape(x->c, i, &x->c->layers[i].geom, shapes, x->e))
+            return -1;
+    return cfg_check_end(x->c, shapes[n], x->e);
 }
 
 static int cfg_model(cfg_ctx *x, yaml_node_t *model)
@@ -469,7 +401,7 @@ static int cfg_model(cfg_ctx *x, yaml_node_t *model)
         char name[Q_NAME_MAX * 2];
         if (yx_string(x->d, nn, "model.name", name, sizeof name, x->e))
             return -1;
-        if (!cfg_is_identifier(name))
+        if (!q_is_identifier(name))
             return cfg_fail(x, nn, "model.name", "'%s' is not a C identifier (letters, digits, "
                                                  "_; at most %d characters)", name,
                             Q_NAME_MAX - 1);
@@ -808,7 +740,7 @@ static void cfg_default_name(const char *path, char *name)
         return;
     memcpy(stem, base, len);
     stem[len] = '\0';
-    if (cfg_is_identifier(stem))
+    if (q_is_identifier(stem))
         strcpy(name, stem);
 }
 

@@ -15,18 +15,12 @@
 #define CFG_MAX_LAYERS 64
 #define CFG_PATH_MAX 4096
 
-typedef enum { CFG_CONV2D, CFG_DWCONV2D, CFG_LINEAR, CFG_MAXPOOL, CFG_AVGPOOL,
-               CFG_ADD, CFG_FLATTEN } cfg_layer_type;
-
 typedef struct {
-    cfg_layer_type type;
+    q_geom geom;             /* op, window, outputs: resolved by cfg_read (q_geom_derive) */
     char name[Q_NAME_MAX];   /* "" when not named */
     int line;                /* line in the config, for later messages */
-    int32_t out;             /* conv2d, linear: output channels / features */
-    int32_t kernel, stride, pad;  /* conv/dwconv: stride default 1, pad 0; pools: stride default kernel */
     int bn;                  /* conv2d, dwconv2d: batch norm (fused for QAT) */
     q_act act;               /* conv2d, dwconv2d, linear, add */
-    int global;              /* avgpool: over the whole input */
     int with;                /* add: index of the layer named by `with` (resolved) */
 } cfg_layer;
 
@@ -94,9 +88,10 @@ typedef struct {
 void cfg_defaults(cfg_config *c);
 
 /* Reads and validates path into c (defaults first, then the file). Layer
- * shapes are checked against the input shape (kernel larger than the padded
- * input, add of mismatched shapes, unresolvable `with`). Returns 0, or -1 with
- * e set to "FILE:LINE: FIELD: problem". */
+ * shapes are derived and checked against the input shape (q_geom_derive:
+ * kernel larger than the padded input, add of mismatched shapes, sizes), and
+ * each layer's geom is stored resolved (defaults filled in, padding as four
+ * sides). Returns 0, or -1 with e set to "FILE:LINE: FIELD: problem". */
 int cfg_read(const char *path, cfg_config *c, qerr *e);
 
 /* The shape of every tensor of the layer stack: shapes[0] is the input,

@@ -8,20 +8,6 @@
 
 #include "fakequant.h"
 
-static q_op op_of(cfg_layer_type t)
-{
-    switch (t) {
-    case CFG_CONV2D: return Q_OP_CONV2D;
-    case CFG_DWCONV2D: return Q_OP_DWCONV2D;
-    case CFG_LINEAR: return Q_OP_LINEAR;
-    case CFG_MAXPOOL: return Q_OP_MAXPOOL;
-    case CFG_AVGPOOL: return Q_OP_AVGPOOL;
-    case CFG_ADD: return Q_OP_ADD;
-    case CFG_FLATTEN: return Q_OP_FLATTEN;
-    }
-    return Q_OP_COUNT;
-}
-
 /* Weights, scales and int32 bias of weighted layer i into ql. */
 static int convert_weights(net *n, int i, q_layer *ql, convert_stats *st, qerr *e)
 {
@@ -40,13 +26,13 @@ static int convert_weights(net *n, int i, q_layer *ql, convert_stats *st, qerr *
     float *wf = n->dwq;
     int64_t per = nw / oc;
     for (int64_t j = 0; j < nw; j++) {
-        int32_t c = (int32_t)(L->type == CFG_DWCONV2D ? j % oc : j / per);
+        int32_t c = (int32_t)(L->op == Q_OP_DWCONV2D ? j % oc : j / per);
         wf[j] = L->bn ? L->w[j] * L->sf[c] : L->w[j];
     }
     fq_quantize_channels_s8(wf, L->n_wscale, L->w_per_ch, L->w_ch_stride, L->w_el_stride,
                             L->w_scale, n->w_qmax, ql->weights);
     for (int64_t j = 0; j < nw; j++) {
-        int32_t c = (int32_t)(L->type == CFG_DWCONV2D ? j % oc : j / per);
+        int32_t c = (int32_t)(L->op == Q_OP_DWCONV2D ? j % oc : j / per);
         float s = L->w_scale[L->n_wscale == 1 ? 0 : c];
         if (fabsf(wf[j] / s) > (float)n->w_qmax + 0.5f)
             st->clamped_weights++;
@@ -59,7 +45,7 @@ static int convert_weights(net *n, int i, q_layer *ql, convert_stats *st, qerr *
     if (net_tensor_quant(n, L->input, &s_in, &zp_in))
         return qerr_set(e, "convert: layer %d: its input has no observed range", i);
     /* |acc| <= |bias| + K·127·255 must fit int32 */
-    int64_t k = L->type == CFG_DWCONV2D ? (int64_t)L->kh * L->kw : per;
+    int64_t k = L->op == Q_OP_DWCONV2D ? (int64_t)L->win.kernel_h * L->win.kernel_w : per;
     double limit = (double)INT32_MAX - (double)k * 127.0 * 255.0;
     for (int32_t c = 0; c < oc; c++) {
         double b = L->bn ? (double)L->beta[c] - (double)L->running_mean[c] * (double)L->sf[c]
@@ -96,7 +82,7 @@ int convert_net(net *n, const cfg_config *c, q_model *m, convert_stats *st, qerr
     for (int i = 0; i < n->n_layers; i++) {
         net_layer *L = &n->layers[i];
         q_layer *ql = &m->layers[i];
-        ql->op = op_of(L->type);
+        ql->op = L->op;
         if (c->layers[i].name[0])
             snprintf(ql->name, sizeof ql->name, "%s", c->layers[i].name);
         else
@@ -104,17 +90,11 @@ int convert_net(net *n, const cfg_config *c, q_model *m, convert_stats *st, qerr
         ql->input = L->input;
         ql->input2 = L->input2;
         ql->act = L->act;
-        ql->kernel_h = L->kh, ql->kernel_w = L->kw;
-        ql->stride_h = L->sh, ql->stride_w = L->sw;
-        ql->pad_h = L->ph, ql->pad_w = L->pw;
+        ql->win = L->win; /* zero for ops without a window */
         ql->out_shape = L->out_shape;
         ql->per_channel = n->per_channel;
         ql->line = 0;
-        if (L->type == CFG_LINEAR || L->type == CFG_ADD || L->type == CFG_FLATTEN) {
-            ql->kernel_h = ql->kernel_w = ql->stride_h = ql->stride_w = 0;
-            ql->pad_h = ql->pad_w = 0;
-        }
-        if (L->type == CFG_MAXPOOL || L->type == CFG_FLATTEN) {
+        if (L->op == Q_OP_MAXPOOL || L->op == Q_OP_FLATTEN) {
             ql->out_q = (q_quant){0.0, 0}; /* derived: the input's */
         } else {
             float s;

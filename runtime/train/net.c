@@ -28,14 +28,14 @@ static float *takef(arena *a, size_t n)
     return take(a, n * sizeof(float));
 }
 
-static int is_weighted(cfg_layer_type t)
+static int is_weighted(q_op t)
 {
-    return t == CFG_CONV2D || t == CFG_DWCONV2D || t == CFG_LINEAR;
+    return t == Q_OP_CONV2D || t == Q_OP_DWCONV2D || t == Q_OP_LINEAR;
 }
 
 int net_layer_has_fq(const net_layer *L)
 {
-    return is_weighted(L->type) || L->type == CFG_AVGPOOL || L->type == CFG_ADD;
+    return is_weighted(L->op) || L->op == Q_OP_AVGPOOL || L->op == Q_OP_ADD;
 }
 
 static size_t tensor_size(q_shape s)
@@ -49,7 +49,7 @@ static void params_point(net *n, arena *a, int grads)
     for (int i = 0; i < n->n_layers; i++) {
         net_layer *L = &n->layers[i];
         float *w = NULL, *b = NULL, *g = NULL, *be = NULL;
-        if (is_weighted(L->type)) {
+        if (is_weighted(L->op)) {
             w = takef(a, (size_t)L->n_w);
             if (L->bn) {
                 g = takef(a, (size_t)L->out_c);
@@ -75,7 +75,7 @@ static void state_point(net *n, arena *a)
             L->running_mean = takef(a, (size_t)L->out_c);
             L->running_var = takef(a, (size_t)L->out_c);
         }
-        if (is_weighted(L->type))
+        if (is_weighted(L->op))
             L->w_scale = takef(a, (size_t)L->n_wscale);
     }
 }
@@ -90,7 +90,7 @@ static void acts_point(net *n, arena *a)
     for (int i = 0; i < n->n_layers; i++) {
         net_layer *L = &n->layers[i];
         size_t out = bc * tensor_size(L->out_shape);
-        if (L->type == CFG_FLATTEN) {
+        if (L->op == Q_OP_FLATTEN) {
             n->t[i + 1] = n->t[L->input];
             n->dt[i + 1] = n->dt[L->input];
         } else {
@@ -106,7 +106,7 @@ static void acts_point(net *n, arena *a)
             L->rstd_run = takef(a, (size_t)L->out_c);
             L->inv_sf = takef(a, (size_t)L->out_c);
         }
-        if (is_weighted(L->type))
+        if (is_weighted(L->op))
             L->wq = takef(a, (size_t)L->n_w);
     }
 }
@@ -117,7 +117,7 @@ static void masks_point(net *n, arena *a)
     for (int i = 0; i < n->n_layers; i++) {
         net_layer *L = &n->layers[i];
         L->mask = net_layer_has_fq(L) ? take(a, bc * tensor_size(L->out_shape)) : NULL;
-        L->wmask = is_weighted(L->type) ? take(a, (size_t)L->n_w) : NULL;
+        L->wmask = is_weighted(L->op) ? take(a, (size_t)L->n_w) : NULL;
     }
 }
 
@@ -128,10 +128,10 @@ static void scratch_point(net *n, arena *a)
     size_t col = 0, dz = 0, dwq = 0, oc = 1;
     for (int i = 0; i < n->n_layers; i++) {
         net_layer *L = &n->layers[i];
-        if (L->type == CFG_CONV2D) {
+        if (L->op == Q_OP_CONV2D) {
             ly_conv_shape cs = ly_conv_shape_make(n->batch_cap, L->in_shape.h, L->in_shape.w,
-                                                L->in_shape.c, L->out_c, L->kh, L->kw, L->sh,
-                                                L->sw, L->ph, L->pw);
+                                                L->in_shape.c, L->out_c, L->win.kernel_h, L->win.kernel_w, L->win.stride_h,
+                                                L->win.stride_w, L->win.pad_top, L->win.pad_left);
             size_t s = ly_conv2d_scratch_floats(&cs);
             col = s > col ? s : col;
         }
@@ -152,82 +152,49 @@ static void scratch_point(net *n, arena *a)
 
 /* ---- build ---------------------------------------------------------------- */
 
-/* Derives the shapes of layer i from its input; returns 0 or -1 with e set. */
+/* Derives the shapes of layer i from its input (q_geom_derive, as the config
+ * did); returns 0 or -1 with e set. */
 static int layer_shapes(net *n, const cfg_config *c, int i, qerr *e)
 {
     const cfg_layer *cl = &c->layers[i];
     net_layer *L = &n->layers[i];
-    const char *file = c->config_path;
     memset(L, 0, sizeof *L);
-    L->type = cl->type;
+    q_geom g = cl->geom;
+    L->op = g.op;
     L->act = cl->act;
     L->input = i;
-    L->input2 = -1;
+    L->input2 = g.op == Q_OP_ADD ? cl->with + 1 : -1;
+    if (g.op == Q_OP_ADD && (cl->with < 0 || cl->with >= i))
+        return qerr_at(e, c->config_path, cl->line,
+                       "model.layers[%d].add.with: not an earlier layer", i);
     L->in_shape = n->tshape[i];
-    q_shape in = L->in_shape, out = in;
-    switch (cl->type) {
-    case CFG_CONV2D:
-    case CFG_DWCONV2D:
-    case CFG_MAXPOOL:
-    case CFG_AVGPOOL: {
-        int pool = cl->type == CFG_MAXPOOL || cl->type == CFG_AVGPOOL;
-        if (cl->type == CFG_AVGPOOL && cl->global) {
-            L->kh = in.h, L->kw = in.w, L->sh = in.h, L->sw = in.w;
-        } else {
-            L->kh = L->kw = cl->kernel;
-            L->sh = L->sw = cl->stride > 0 ? cl->stride : (pool ? cl->kernel : 1);
-            L->ph = L->pw = pool ? 0 : cl->pad;
-        }
-        if (L->kh < 1 || L->sh < 1 || L->ph < 0 || L->kh > in.h + 2 * L->ph ||
-            L->kw > in.w + 2 * L->pw)
-            return qerr_at(e, file, cl->line,
-                           "model.layers[%d]: kernel %d does not fit the input %dx%d (pad %d)",
-                           i, (int)L->kh, (int)in.h, (int)in.w, (int)L->ph);
-        out.h = (in.h + 2 * L->ph - L->kh) / L->sh + 1;
-        out.w = (in.w + 2 * L->pw - L->kw) / L->sw + 1;
-        out.c = cl->type == CFG_CONV2D ? cl->out : in.c;
-        L->out_c = out.c;
-        L->bn = (cl->type == CFG_CONV2D || cl->type == CFG_DWCONV2D) && cl->bn;
-        if (cl->type == CFG_CONV2D) {
-            L->n_w = (int64_t)out.c * L->kh * L->kw * in.c;
-            L->w_per_ch = (int64_t)L->kh * L->kw * in.c;
-            L->w_ch_stride = L->w_per_ch, L->w_el_stride = 1;
-        } else if (cl->type == CFG_DWCONV2D) {
-            L->n_w = (int64_t)L->kh * L->kw * in.c;
-            L->w_per_ch = (int64_t)L->kh * L->kw;
-            L->w_ch_stride = 1, L->w_el_stride = in.c;
-        }
-        break;
-    }
-    case CFG_LINEAR:
-        out = (q_shape){1, 1, cl->out};
-        L->out_c = cl->out;
-        L->n_w = (int64_t)cl->out * (int64_t)tensor_size(in);
-        L->w_per_ch = (int64_t)tensor_size(in);
+    q_shape in = L->in_shape, out;
+    q_geom_sizes sz;
+    const char *key;
+    char why[256];
+    if (q_geom_derive(&g, in, g.op == Q_OP_ADD ? n->tshape[L->input2] : in, &out, &sz, &key,
+                      why, sizeof why))
+        return qerr_at(e, c->config_path, cl->line, "model.layers[%d].%s: %s: %s", i,
+                       q_op_names[g.op], key, why);
+    int windowed = g.op == Q_OP_CONV2D || g.op == Q_OP_DWCONV2D || g.op == Q_OP_MAXPOOL ||
+                   g.op == Q_OP_AVGPOOL;
+    if (windowed)
+        L->win = g.win;
+    L->bn = (g.op == Q_OP_CONV2D || g.op == Q_OP_DWCONV2D) && cl->bn;
+    L->out_c = is_weighted(g.op) ? out.c : 0;
+    L->n_w = sz.weights;
+    if (g.op == Q_OP_CONV2D || g.op == Q_OP_LINEAR) {
+        /* OHWI / (out, in): one contiguous row of weights per output */
+        L->w_per_ch = sz.depth;
         L->w_ch_stride = L->w_per_ch, L->w_el_stride = 1;
-        break;
-    case CFG_FLATTEN:
-        out = (q_shape){1, 1, (int32_t)tensor_size(in)};
-        break;
-    case CFG_ADD: {
-        L->input2 = cl->with + 1;
-        if (cl->with < 0 || cl->with >= i)
-            return qerr_at(e, file, cl->line, "model.layers[%d].add.with: not an earlier layer",
-                           i);
-        q_shape o = n->tshape[L->input2];
-        if (o.h != in.h || o.w != in.w || o.c != in.c)
-            return qerr_at(e, file, cl->line,
-                           "model.layers[%d].add: input %dx%dx%d and '%s' %dx%dx%d differ", i,
-                           (int)in.h, (int)in.w, (int)in.c, c->layers[cl->with].name,
-                           (int)o.h, (int)o.w, (int)o.c);
-        break;
+    } else if (g.op == Q_OP_DWCONV2D) {
+        /* HWC: channel c's weights are every in.c-th element */
+        L->w_per_ch = sz.depth;
+        L->w_ch_stride = 1, L->w_el_stride = in.c;
     }
-    }
-    if (out.h < 1 || out.w < 1 || out.c < 1)
-        return qerr_at(e, file, cl->line, "model.layers[%d]: empty output", i);
     L->out_shape = out;
     n->tshape[i + 1] = out;
-    if (is_weighted(L->type)) {
+    if (is_weighted(L->op)) {
         L->n_wscale = n->per_channel ? L->out_c : 1;
         if (!n->per_channel) {
             L->w_per_ch = L->n_w, L->w_ch_stride = 0, L->w_el_stride = 1;
@@ -368,9 +335,9 @@ void net_init(net *n, rng_state *r)
     memset(n->state, 0, n->n_state * sizeof(float));
     for (int i = 0; i < n->n_layers; i++) {
         net_layer *L = &n->layers[i];
-        if (!is_weighted(L->type))
+        if (!is_weighted(L->op))
             continue;
-        int fan_in = (int)(L->type == CFG_DWCONV2D ? L->w_per_ch
+        int fan_in = (int)(L->op == Q_OP_DWCONV2D ? L->w_per_ch
                                                    : L->n_w / L->out_c);
         if (n->init == CFG_INIT_HE) {
             ly_he_init(L->w, (size_t)L->n_w, fan_in, r);
@@ -404,7 +371,7 @@ void net_weight_quant(net *n, net_layer *L)
             L->sf[c] = L->gamma[c] * L->rstd_run[c];
             L->inv_sf[c] = 1.0f / L->sf[c];
         }
-        if (L->type == CFG_DWCONV2D) {
+        if (L->op == Q_OP_DWCONV2D) {
             for (int64_t j = 0; j < nw; j++)
                 wf[j] = L->w[j] * L->sf[j % L->out_c];
         } else {
@@ -658,10 +625,10 @@ static void forward_layer(net *n, int i, int b, int training)
     size_t cnt = rows * (size_t)L->out_shape.c;
     q_shape in = L->in_shape;
 
-    switch (L->type) {
-    case CFG_CONV2D:
-    case CFG_DWCONV2D:
-    case CFG_LINEAR: {
+    switch (L->op) {
+    case Q_OP_CONV2D:
+    case Q_OP_DWCONV2D:
+    case Q_OP_LINEAR: {
         const float *w = L->w;
         if (n->qat) {
             net_weight_quant(n, L);
@@ -670,15 +637,15 @@ static void forward_layer(net *n, int i, int b, int training)
         float *y = L->bn ? L->z : out;
         const float *bias = L->bn ? NULL : L->bias;
         int rescaled = 0; /* QAT with BN: z = conv(x, wq) / sf */
-        if (L->type == CFG_LINEAR) {
+        if (L->op == Q_OP_LINEAR) {
             ly_linear_forward(y, x, w, bias, b, (int)tensor_size(in), L->out_c);
         } else {
-            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->kh, L->kw,
-                                                L->sh, L->sw, L->ph, L->pw);
-            if (L->type == CFG_CONV2D && L->bn && n->qat) {
+            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->win.kernel_h, L->win.kernel_w,
+                                                L->win.stride_h, L->win.stride_w, L->win.pad_top, L->win.pad_left);
+            if (L->op == Q_OP_CONV2D && L->bn && n->qat) {
                 ly_conv2d_forward_scaled(y, x, w, L->inv_sf, n->col, &cs);
                 rescaled = 1;
-            } else if (L->type == CFG_CONV2D) {
+            } else if (L->op == Q_OP_CONV2D) {
                 ly_conv2d_forward(y, x, w, bias, n->col, &cs);
             } else {
                 ly_dwconv2d_forward(y, x, w, bias, &cs);
@@ -696,28 +663,30 @@ static void forward_layer(net *n, int i, int b, int training)
         }
         break;
     }
-    case CFG_MAXPOOL: {
-        ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw, L->sh,
-                                            L->sw, 0, 0);
+    case Q_OP_MAXPOOL: {
+        ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->win.kernel_h, L->win.kernel_w, L->win.stride_h,
+                                            L->win.stride_w, 0, 0);
         ly_maxpool_forward(out, x, &cs);
         break;
     }
-    case CFG_AVGPOOL:
-        if (L->kh == in.h && L->kw == in.w) {
+    case Q_OP_AVGPOOL:
+        if (L->win.kernel_h == in.h && L->win.kernel_w == in.w) {
             ly_global_avgpool_forward(out, x, b, in.h * in.w, in.c);
         } else {
-            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw,
-                                                L->sh, L->sw, 0, 0);
+            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->win.kernel_h, L->win.kernel_w,
+                                                L->win.stride_h, L->win.stride_w, 0, 0);
             ly_avgpool_forward(out, x, &cs);
         }
         output_stage(n, L, out, cnt, training);
         break;
-    case CFG_ADD:
+    case Q_OP_ADD:
         ly_add_forward(out, x, n->t[L->input2], cnt);
         output_stage(n, L, out, cnt, training);
         break;
-    case CFG_FLATTEN:
+    case Q_OP_FLATTEN:
         break; /* the same memory, read as (B, 1, 1, H·W·C) */
+    case Q_OP_COUNT:
+        break;
     }
 }
 
@@ -765,10 +734,10 @@ static void qat_weight_grad(net_layer *L, const float *dwq, double *dsf)
     /* the output channel of weight j: j % OC for dwconv (KH, KW, C), else
      * j / (n_w / OC); either way each dsf[c] sums its weights in ascending j */
     int64_t per = nw / L->out_c;
-    for (int64_t j0 = 0; j0 < nw; j0 += L->type == CFG_DWCONV2D ? L->out_c : per)
-        for (int64_t k = 0; k < (L->type == CFG_DWCONV2D ? L->out_c : per); k++) {
+    for (int64_t j0 = 0; j0 < nw; j0 += L->op == Q_OP_DWCONV2D ? L->out_c : per)
+        for (int64_t k = 0; k < (L->op == Q_OP_DWCONV2D ? L->out_c : per); k++) {
             int64_t j = j0 + k;
-            int32_t c = (int32_t)(L->type == CFG_DWCONV2D ? k : j0 / per);
+            int32_t c = (int32_t)(L->op == Q_OP_DWCONV2D ? k : j0 / per);
             float g = L->wmask[j] ? dwq[j] : 0.0f;
             L->dw[j] += g * L->sf[c];
             dsf[c] += (double)g * (double)L->w[j];
@@ -779,7 +748,7 @@ static void qat_weight_grad(net_layer *L, const float *dwq, double *dsf)
  * whole (ly_maxpool_backward_set), so that gradient needs no zeroing. */
 static int maxpool_sets(const net_layer *L)
 {
-    return L->type == CFG_MAXPOOL && L->sh >= L->kh && L->sw >= L->kw;
+    return L->op == Q_OP_MAXPOOL && L->win.stride_h >= L->win.kernel_h && L->win.stride_w >= L->win.kernel_w;
 }
 
 /* Layer i's backward; set_dx: the layer writes (=) its input's gradient
@@ -797,10 +766,10 @@ static void backward_layer(net *n, int i, int b, int set_dx)
     if (L->mask && !L->bn) /* with BN, the BN backward applies it */
         apply_mask(dout, L->mask, cnt);
 
-    switch (L->type) {
-    case CFG_CONV2D:
-    case CFG_DWCONV2D:
-    case CFG_LINEAR: {
+    switch (L->op) {
+    case Q_OP_CONV2D:
+    case Q_OP_DWCONV2D:
+    case Q_OP_LINEAR: {
         const float *dy = dout;
         double *dsf = n->dsf;
         if (L->bn) {
@@ -828,12 +797,12 @@ static void backward_layer(net *n, int i, int b, int set_dx)
             memset(dwt, 0, (size_t)L->n_w * sizeof(float));
         const float *w = n->qat ? L->wq : L->w;
         float *dbias = L->bn ? NULL : L->dbias;
-        if (L->type == CFG_LINEAR) {
+        if (L->op == Q_OP_LINEAR) {
             ly_linear_backward(dx, dwt, dbias, dy, x, w, b, (int)tensor_size(in), L->out_c);
         } else {
-            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->kh, L->kw,
-                                                L->sh, L->sw, L->ph, L->pw);
-            if (L->type == CFG_CONV2D)
+            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->win.kernel_h, L->win.kernel_w,
+                                                L->win.stride_h, L->win.stride_w, L->win.pad_top, L->win.pad_left);
+            if (L->op == Q_OP_CONV2D)
                 ly_conv2d_backward(dx, dwt, dbias, dy, x, w, n->col, &cs);
             else
                 ly_dwconv2d_backward(dx, dwt, dbias, dy, x, w, &cs);
@@ -847,35 +816,37 @@ static void backward_layer(net *n, int i, int b, int set_dx)
         }
         break;
     }
-    case CFG_MAXPOOL: {
+    case Q_OP_MAXPOOL: {
         if (!dx)
             break;
-        ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw, L->sh,
-                                            L->sw, 0, 0);
+        ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->win.kernel_h, L->win.kernel_w, L->win.stride_h,
+                                            L->win.stride_w, 0, 0);
         if (set_dx)
             ly_maxpool_backward_set(dx, dout, x, &cs);
         else
             ly_maxpool_backward(dx, dout, x, &cs);
         break;
     }
-    case CFG_AVGPOOL:
+    case Q_OP_AVGPOOL:
         if (!dx)
             break;
-        if (L->kh == in.h && L->kw == in.w) {
+        if (L->win.kernel_h == in.h && L->win.kernel_w == in.w) {
             ly_global_avgpool_backward(dx, dout, b, in.h * in.w, in.c);
         } else {
-            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->kh, L->kw,
-                                                L->sh, L->sw, 0, 0);
+            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->win.kernel_h, L->win.kernel_w,
+                                                L->win.stride_h, L->win.stride_w, 0, 0);
             ly_avgpool_backward(dx, dout, &cs);
         }
         break;
-    case CFG_ADD: {
+    case Q_OP_ADD: {
         float *dx2 = L->input2 > 0 ? n->dt[L->input2] : NULL;
         ly_add_backward(dx, dx2, dout, cnt);
         break;
     }
-    case CFG_FLATTEN:
+    case Q_OP_FLATTEN:
         break; /* its gradient is its input's gradient */
+    case Q_OP_COUNT:
+        break;
     }
 }
 
@@ -899,16 +870,16 @@ float net_loss_backward(net *n, const int32_t *labels, int backward)
      * last tensor's gradient was written by the loss. */
     int zeroed[NET_MAX_TENSORS] = {0};
     int top = last;
-    while (top > 0 && n->layers[top - 1].type == CFG_FLATTEN)
+    while (top > 0 && n->layers[top - 1].op == Q_OP_FLATTEN)
         top = n->layers[top - 1].input;
     zeroed[top] = 1;
     for (int i = last - 1; i >= 0; i--) {
         const net_layer *L = &n->layers[i];
         int reads[2] = {L->input, L->input2};
         int set_dx = 0;
-        for (int k = 0; k < 2 && L->type != CFG_FLATTEN; k++) {
+        for (int k = 0; k < 2 && L->op != Q_OP_FLATTEN; k++) {
             int t = reads[k];
-            while (t > 0 && n->layers[t - 1].type == CFG_FLATTEN)
+            while (t > 0 && n->layers[t - 1].op == Q_OP_FLATTEN)
                 t = n->layers[t - 1].input; /* the memory behind a flatten */
             if (t > 0 && !zeroed[t]) {
                 set_dx = maxpool_sets(L);

@@ -52,12 +52,12 @@
 #define NET_MAX_TENSORS (CFG_MAX_LAYERS + 1)
 
 typedef struct {
-    cfg_layer_type type;
+    q_op op;
     q_act act;
     int bn;                  /* conv/dwconv followed by batch norm */
     int input, input2;       /* tensor indices; input2 only for add (else -1) */
     q_shape in_shape, out_shape; /* one image */
-    int32_t kh, kw, sh, sw, ph, pw;
+    q_window win;            /* conv, dwconv, pools (resolved); zero for the other ops */
     int32_t out_c;           /* output channels of weighted layers */
     int64_t n_w;             /* weight count (0 for ops without weights) */
     int32_t n_wscale;        /* weight scales: out_c (per channel) or 1 */

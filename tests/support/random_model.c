@@ -110,23 +110,25 @@ static int32_t out_dim(int32_t in, int32_t k, int32_t pad, int32_t stride)
  * channel fit per_out_cap (which must be >= in.c for conv2d, >= 1 for dwconv2d). */
 static void rand_conv_window(builder *b, q_layer *l, q_shape in, int32_t per_out_cap)
 {
-    rand_axis(b->r, in.h, &l->kernel_h, &l->pad_h, &l->stride_h);
-    rand_axis(b->r, in.w, &l->kernel_w, &l->pad_w, &l->stride_w);
-    int32_t oh = out_dim(in.h, l->kernel_h, l->pad_h, l->stride_h);
-    int32_t ow = out_dim(in.w, l->kernel_w, l->pad_w, l->stride_w);
+    rand_axis(b->r, in.h, &l->win.kernel_h, &l->win.pad_top, &l->win.stride_h);
+    rand_axis(b->r, in.w, &l->win.kernel_w, &l->win.pad_left, &l->win.stride_w);
+    int32_t oh = out_dim(in.h, l->win.kernel_h, l->win.pad_top, l->win.stride_h);
+    int32_t ow = out_dim(in.w, l->win.kernel_w, l->win.pad_left, l->win.stride_w);
     /* Padding can grow the output; without padding it cannot. */
     if (oh * ow * (l->op == Q_OP_DWCONV2D ? in.c : 1) > b->o.max_elems) {
-        l->pad_h = l->pad_w = 0;
-        l->kernel_h = imin(l->kernel_h, in.h);
-        l->kernel_w = imin(l->kernel_w, in.w);
+        l->win.pad_top = l->win.pad_left = 0;
+        l->win.kernel_h = imin(l->win.kernel_h, in.h);
+        l->win.kernel_w = imin(l->win.kernel_w, in.w);
     }
-    int32_t per_out = l->kernel_h * l->kernel_w * (l->op == Q_OP_CONV2D ? in.c : 1);
+    int32_t per_out = l->win.kernel_h * l->win.kernel_w * (l->op == Q_OP_CONV2D ? in.c : 1);
     if (per_out > per_out_cap) {
-        l->kernel_h = l->kernel_w = 1;
-        l->pad_h = l->pad_w = 0;
+        l->win.kernel_h = l->win.kernel_w = 1;
+        l->win.pad_top = l->win.pad_left = 0;
     }
-    l->out_shape.h = out_dim(in.h, l->kernel_h, l->pad_h, l->stride_h);
-    l->out_shape.w = out_dim(in.w, l->kernel_w, l->pad_w, l->stride_w);
+    l->out_shape.h = out_dim(in.h, l->win.kernel_h, l->win.pad_top, l->win.stride_h);
+    l->out_shape.w = out_dim(in.w, l->win.kernel_w, l->win.pad_left, l->win.stride_w);
+    l->win.pad_bottom = l->win.pad_top;
+    l->win.pad_right = l->win.pad_left;
 }
 
 static int calibrate(builder *b, q_layer *l);
@@ -263,7 +265,7 @@ static int calibrate(builder *b, q_layer *l)
         int32_t out_c = q_layer_out_channels(l);
         int64_t k = q_layer_weight_count(b->m, l) / (l->op == Q_OP_DWCONV2D ? 1 : out_c);
         if (l->op == Q_OP_DWCONV2D)
-            k = (int64_t)l->kernel_h * l->kernel_w;
+            k = (int64_t)l->win.kernel_h * l->win.kernel_w;
         double limit = (double)(INT32_MAX - k * 127 * 255); /* q_model_check's bound */
         for (int32_t oc = 0; oc < out_c; oc++) {
             double std_acc = sqrt(var_q) * s / (in_q.scale * l->w_scale[l->per_channel ? oc : 0]);
@@ -308,7 +310,7 @@ static int add_conv2d(builder *b, int input)
     q_layer *l = new_layer(b, Q_OP_CONV2D, input);
     q_shape in = shape_of(b, input);
     rand_conv_window(b, l, in, b->layer_weights);
-    int32_t per_out = l->kernel_h * l->kernel_w * in.c;
+    int32_t per_out = l->win.kernel_h * l->win.kernel_w * in.c;
     int32_t max_c = imin(b->o.max_elems / (l->out_shape.h * l->out_shape.w),
                          b->layer_weights / per_out);
     l->out_shape.c = rint_in(b->r, 1, imin(8, max_c < 1 ? 1 : max_c));
@@ -321,7 +323,7 @@ static int add_dwconv2d(builder *b, int input)
     q_shape in = shape_of(b, input);
     rand_conv_window(b, l, in, b->layer_weights / in.c);
     l->out_shape.c = in.c;
-    int32_t k = l->kernel_h * l->kernel_w;
+    int32_t k = l->win.kernel_h * l->win.kernel_w;
     return fill_weights(b, l, k, in.c, k * in.c);
 }
 
@@ -331,9 +333,9 @@ static int add_same_dwconv2d(builder *b, int input)
     q_layer *l = new_layer(b, Q_OP_DWCONV2D, input);
     q_shape in = shape_of(b, input);
     int32_t k = rng_below(b->r, 2) ? 3 : 1;
-    l->kernel_h = l->kernel_w = k;
-    l->pad_h = l->pad_w = k / 2;
-    l->stride_h = l->stride_w = 1;
+    l->win.kernel_h = l->win.kernel_w = k;
+    l->win.pad_top = l->win.pad_bottom = l->win.pad_left = l->win.pad_right = k / 2;
+    l->win.stride_h = l->win.stride_w = 1;
     l->out_shape = in;
     return fill_weights(b, l, k * k, in.c, k * k * in.c);
 }
@@ -355,22 +357,22 @@ static int add_pool(builder *b, int input, variant v)
     q_shape in = shape_of(b, input);
     q_quant in_q = quant_of(b, input);
     if (v == V_GLOBAL_AVGPOOL) {
-        l->kernel_h = in.h;
-        l->kernel_w = in.w;
-        l->stride_h = l->stride_w = 1;
+        l->win.kernel_h = in.h;
+        l->win.kernel_w = in.w;
+        l->win.stride_h = l->win.stride_w = 1;
     } else {
-        l->kernel_h = rint_in(r, 1, imin(3, in.h));
-        l->kernel_w = rint_in(r, 1, imin(3, in.w));
+        l->win.kernel_h = rint_in(r, 1, imin(3, in.h));
+        l->win.kernel_w = rint_in(r, 1, imin(3, in.w));
         if (rng_below(r, 2)) {
-            l->stride_h = l->kernel_h;
-            l->stride_w = l->kernel_w;
+            l->win.stride_h = l->win.kernel_h;
+            l->win.stride_w = l->win.kernel_w;
         } else {
-            l->stride_h = rint_in(r, 1, 3);
-            l->stride_w = rint_in(r, 1, 3);
+            l->win.stride_h = rint_in(r, 1, 3);
+            l->win.stride_w = rint_in(r, 1, 3);
         }
     }
-    l->out_shape = (q_shape){out_dim(in.h, l->kernel_h, 0, l->stride_h),
-                             out_dim(in.w, l->kernel_w, 0, l->stride_w), in.c};
+    l->out_shape = (q_shape){out_dim(in.h, l->win.kernel_h, 0, l->win.stride_h),
+                             out_dim(in.w, l->win.kernel_w, 0, l->win.stride_w), in.c};
     l->out_q = in_q;
     return l->op == Q_OP_AVGPOOL ? calibrate(b, l) : 0;
 }
