@@ -196,16 +196,19 @@ m4_define([_QATC_DOT_ABOUT], [[
 m4_define([_QATC_ABOUT_LINE], [[ *   ]m4_substr([$1                 ], [0], [17])_QATC_$2_ABOUT[
 ]])
 
-# The rows of the file with every version: what each is for, its number, the #if ladder
-# choosing QATC_DOT, and each one's code under #if QATC_DOT == ... (_QATC_ELSE: #if on
-# the first row, #elif after).
+# The rows of the file with every version (QATC_VERSIONS(ROW) calls each for every row;
+# _QATC_ELSE is #if on the first row, #elif after):
+# _QATC_ABOUT_ROW(NAME, ...): what version NAME is for, in the comment above the library.
 m4_define([_QATC_ABOUT_ROW], [_QATC_ABOUT_LINE([QATC_DOT_$1], [$1])])
+# _QATC_NUMBER_ROW(NAME, NUMBER, ...): #define QATC_DOT_NAME NUMBER.
 m4_define([_QATC_NUMBER_ROW], [[#define QATC_DOT_$1 $2
 ]])
+# _QATC_CHOICE_ROW(NAME, NUMBER, ROWS, WEIGHTS, WHEN): a step of the #if ladder choosing QATC_DOT.
 m4_define([_QATC_CHOICE_ROW], [m4_ifelse([$5], [1], [[#else
 ]], [_QATC_ELSE[ $5
 ]m4_define([_QATC_ELSE], [[#elif]])])[#define QATC_DOT QATC_DOT_$1
 ]])
+# _QATC_BLOCK_ROW(NAME, ...): version NAME's code under #if (or #elif) QATC_DOT == QATC_DOT_NAME.
 m4_define([_QATC_BLOCK_ROW], [_QATC_ELSE[ QATC_DOT == QATC_DOT_$1
 ]m4_define([_QATC_ELSE], [[
 #elif]])_QATC_BLOCK([$1])])
