@@ -15,8 +15,9 @@
 #    PyTorch, ... Images/s of the training steps of each phase (evaluation
 #    excluded) and the int8 top-1 of each on the same test images.
 # b. Inference: `qatc gen` of the first qatc run's model; instructions per
-#    inference on Cortex-M0/M3/M4 under qemu (bench/target/measure.sh, H4's
-#    TCG plugin), per MAC (MACs from `qatc report`), host instructions per
+#    inference on Cortex-M0/M3/M4 and rv32imc under qemu
+#    (bench/target/measure.sh, H4's TCG plugin), per MAC (MACs from
+#    `qatc report`), host instructions per
 #    inference (bench/target/host_icount.sh, callgrind), and host time per
 #    image (bench/host_time.c, right after each PyTorch run) against
 #    PyTorch's int8 batch-1 time, as a ratio: one thread each, the median
@@ -73,7 +74,7 @@ name=fmnist_cnn
 [ -x "$QATC" ] || fail "$QATC: not built (make qatc)"
 [ -r "$data/t10k-images-idx3-ubyte.gz" ] || fail "$data: missing (Debian package dataset-fashion-mnist)"
 "$PYTHON" -c 'import torch' 2>/dev/null || fail "$PYTHON has no torch (Debian package python3-torch)"
-for tool in valgrind qemu-system-arm arm-none-eabi-gcc; do
+for tool in valgrind qemu-system-arm arm-none-eabi-gcc qemu-system-riscv32 riscv64-unknown-elf-gcc; do
     command -v $tool >/dev/null || fail "$tool: not installed (make bench installs it)"
 done
 
@@ -107,6 +108,7 @@ put meta.load_start "$(loadavg)"
 put meta.commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 put meta.torch "$("$PYTHON" -c 'import torch; print(torch.__version__)')"
 put meta.arm_gcc "$(arm-none-eabi-gcc -dumpversion)"
+put meta.riscv_gcc "$(riscv64-unknown-elf-gcc -dumpversion)"
 put meta.host_cc "$(${CC:-cc} --version | head -n 1)"
 
 # --- the eval slice: the first N test images, as IDX files -------------------
@@ -210,13 +212,13 @@ put model.const_bytes "$(echo "$totals" | sed -n 's/.*flash \([0-9]*\) bytes.*/\
 put model.arena "$(echo "$totals" | sed -n 's/.*arena \([0-9]*\) bytes.*/\1/p')"
 put model.arena_lower_bound "$(echo "$totals" | sed -n 's/.*lower bound \([0-9]*\).*/\1/p')"
 
-say "Cortex-M0/M3/M4 under qemu (-Os and -O2) and callgrind on the host"
+say "Cortex-M0/M3/M4 and rv32imc under qemu (-Os and -O2) and callgrind on the host"
 for opt in Os O2; do
     QT_OUT=$out/mcu-$opt QT_OPT=-$opt QT_MACS=$macs \
         bench/target/measure.sh "$gen" "$name" examples/firmware/sample.c > "$out/mcu-$opt.txt"
     # core instr per_mac code lib other weights flash arena static stack
     awk -v opt="$opt" 'NR > 1 {
-        core = $1; sub(/^cortex-/, "", core)
+        core = $1; sub(/^cortex-/, "", core); sub(/^rv32imc$/, "rv32", core)
         if (sub(/\*$/, "", core)) print "mcu." opt "." core ".on_mps2 1"   # too big for the micro:bit
         split("instr per_mac code lib other weights flash arena static stack", k, " ")
         for (j = 1; j <= 10; j++) print "mcu." opt "." core "." k[j], $(j + 1)

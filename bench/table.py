@@ -7,7 +7,8 @@ markdown table of `make bench` on stdout.
 Keys (run.sh writes them): meta.*; qatc.I.* and torch.I.* per training run I
 (images/s, top-1 in percent); host.I.us_per_image (the generated C, after
 PyTorch run I); qatc.eval_int8_top1; model.* (from `qatc report`);
-mcu.OPT.CORE.* (bench/target/measure.sh's columns); host.instr (callgrind).
+mcu.OPT.CORE.* (bench/target/measure.sh's columns; CORE m0, m3, m4 and, when
+present, rv32 for rv32imc); host.instr (callgrind).
 The CMSIS-NN column holds the anchor figures of issue 4, measured on the
 same machine for the same reference CNN (CMSIS-NN 99f736a, arm-none-eabi-gcc
 12.2, -O2). Timings appear only as ratios or images/s.
@@ -80,7 +81,9 @@ def main():
     w(f"Measured by `make bench` on {r['meta.date']}: {r['meta.machine']}, {r['meta.cpu']}, "
       f"{r['meta.cores']} cores, load average {r['meta.load_start']} at the start "
       f"(other work shared the machine; ratios come from runs taken side by side), "
-      f"qatc {r['meta.commit']}, PyTorch {r['meta.torch']}, arm-none-eabi-gcc {r['meta.arm_gcc']}.")
+      f"qatc {r['meta.commit']}, PyTorch {r['meta.torch']}, arm-none-eabi-gcc {r['meta.arm_gcc']}"
+      + (f", riscv64-unknown-elf-gcc {r['meta.riscv_gcc']}" if "meta.riscv_gcc" in r else "")
+      + ".")
     w("")
     w(f"**Training**: the reference CNN (examples/fmnist/fmnist_cnn.yaml) on Fashion-MNIST, "
       f"batch {r['meta.batch']}, {r['meta.float_epochs']} float + {r['meta.qat_epochs']} QAT "
@@ -114,10 +117,13 @@ def main():
     w("")
 
     macs = num("model.macs")
+    rv32 = "mcu.O2.rv32.instr" in r
     w(f"**Inference**: the generated C of run 1's model, {macs:,.0f} MACs. Instructions per "
       f"inference counted exactly under qemu (bench/qemu_icount), firmware built with "
-      f"arm-none-eabi-gcc -Os (the default) and -O2 (as the CMSIS-NN anchors); host "
-      f"instructions by callgrind ({r['meta.host_cflags']}).")
+      f"arm-none-eabi-gcc -Os (the default) and -O2 (as the CMSIS-NN anchors)"
+      + (", rv32imc (no FPU) with riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32 on "
+         "qemu-system-riscv32 -M virt" if rv32 else "")
+      + f"; host instructions by callgrind ({r['meta.host_cflags']}).")
     w("")
     w("| | qatc -Os | qatc -O2 | CMSIS-NN -O2 | qatc -O2 / CMSIS-NN |")
     w("|---|---:|---:|---:|---:|")
@@ -132,6 +138,12 @@ def main():
         (behind if best > ref["instr"] else ahead).append(
             f"Cortex-{core.upper()}: {best / ref['instr']:.2f}× CMSIS-NN's instructions per "
             f"inference ({mega(best)} at the better of -Os/-O2 against {mega(ref['instr'])})")
+    if rv32:
+        os_, o2 = "mcu.Os.rv32.", "mcu.O2.rv32."
+        w(f"| rv32imc instructions / inference | {mega(num(os_ + 'instr'))} | "
+          f"{mega(num(o2 + 'instr'))} | | |")
+        w(f"| rv32imc instructions / MAC | {num(os_ + 'per_mac'):.2f} | "
+          f"{num(o2 + 'per_mac'):.2f} | | |")
     if any(k.endswith(".on_mps2") for k in r):
         w("| (Cortex-M0: the image did not fit the micro:bit's 16 KB of RAM; M0 code run on "
           "mps2-an385) | | | | |")
@@ -156,24 +168,25 @@ def main():
     w("**Footprint** of the -Os firmware images (bench/target: tests/target's startup and "
       "linker scripts, sample input, semihosting output); CMSIS-NN's kernel code at -O2.")
     w("")
-    w("| bytes | Cortex-M0 qatc | Cortex-M0 CMSIS-NN | Cortex-M4 qatc | Cortex-M4 CMSIS-NN |")
-    w("|---|---:|---:|---:|---:|")
+    w("| bytes | Cortex-M0 qatc | Cortex-M0 CMSIS-NN | Cortex-M4 qatc | Cortex-M4 CMSIS-NN |"
+      + (" rv32imc qatc |" if rv32 else ""))
+    w("|---|---:|---:|---:|---:|" + ("---:|" if rv32 else ""))
 
-    def row(label, key, ref=("", ""), fmt=lambda x: f"{x:,.0f}"):
-        cells = [fmt(num(f"mcu.Os.{c}.{key}")) for c in ("m0", "m4")]
-        w(f"| {label} | {cells[0]} | {ref[0]} | {cells[1]} | {ref[1]} |")
+    def row(label, key, ref=("", ""), fmt=lambda x: f"{x:,.0f}", opt="Os"):
+        cells = [fmt(num(f"mcu.{opt}.{c}.{key}")) for c in ("m0", "m4")]
+        w(f"| {label} | {cells[0]} | {ref[0]} | {cells[1]} | {ref[1]} |"
+          + (f" {fmt(num(f'mcu.{opt}.rv32.{key}'))} |" if rv32 else ""))
 
     row("flash: model code (generated kernels)", "code",
         (f"{CMSIS['m0']['code_kb']} KB kernels", f"{CMSIS['m4']['code_kb']} KB kernels"))
-    w(f"| flash: model code at -O2 | {num('mcu.O2.m0.code'):,.0f} | | "
-      f"{num('mcu.O2.m4.code'):,.0f} | |")
+    row("flash: model code at -O2", "code", opt="O2")
     row("flash: libgcc/libc code", "lib")
     row("flash: weights, biases, multipliers", "weights")
     row("flash: whole image (with startup, main, sample)", "flash")
     row("RAM: arena (activations)", "arena", (f"{CMSIS_ARENA:,}", f"{CMSIS_ARENA:,}"))
     lb = num("model.arena_lower_bound")
     w(f"| RAM: lower bound of the arena's schedule (most bytes live at one step) | {lb:,.0f} | | "
-      f"{lb:,.0f} | |")
+      f"{lb:,.0f} | |" + (f" {lb:,.0f} |" if rv32 else ""))
     row("RAM: other static data", "static")
     row("RAM: stack high-water mark", "stack")
     w("")

@@ -1,10 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages qatc needs that are missing; silent when all
 # are present (libclang-rt-14-dev: the libFuzzer and sanitizer runtimes, only
-# recommended by clang). Usage: scripts/deps.sh [extra-package ...]
+# recommended by clang; gcc-riscv64-unknown-elf, picolibc-riscv64-unknown-elf
+# and qemu-system-misc: the rv32imc target, qemu-system-riscv32).
+# Usage: scripts/deps.sh [extra-package ...]
 set -e
 pkgs="libyaml-dev m4 libcmocka-dev zlib1g-dev clang gcc-arm-none-eabi
-      libnewlib-arm-none-eabi qemu-system-arm dataset-fashion-mnist
+      libnewlib-arm-none-eabi qemu-system-arm gcc-riscv64-unknown-elf
+      picolibc-riscv64-unknown-elf qemu-system-misc dataset-fashion-mnist
       libopenblas-dev libclang-rt-14-dev $*"
 missing=
 for p in $pkgs; do

@@ -39,7 +39,7 @@ if [ -x /usr/bin/python3 ]; then
         echo "qatc.eval_int8_top1 89.50"; echo "model.macs 1919872"
         echo "model.arena 15680"; echo "model.arena_lower_bound 15000"
         for opt in Os O2; do
-            for core in m0 m3 m4; do
+            for core in m0 m3 m4 rv32; do
                 echo "mcu.$opt.$core.instr 10040000"; echo "mcu.$opt.$core.per_mac 5.23"
                 echo "mcu.$opt.$core.code 1500"; echo "mcu.$opt.$core.lib 700"
                 echo "mcu.$opt.$core.weights 24922"; echo "mcu.$opt.$core.flash 28000"
@@ -57,9 +57,13 @@ if [ -x /usr/bin/python3 ]; then
         fail "table.py: QAT training row wrong: $(grep 'QAT training' "$t")"
     grep -qF '| Cortex-M4 instructions / inference | 10.04 M | 10.04 M | 5.02 M | 2.00× |' "$t" ||
         fail "table.py: M4 row wrong: $(grep 'M4 instructions / inf' "$t")"
+    grep -qF '| rv32imc instructions / MAC | 5.23 | 5.23 | | |' "$t" ||
+        fail "table.py: rv32imc row wrong: $(grep 'rv32imc instructions / MAC' "$t")"
+    grep -qF '| flash: model code at -O2 | 1,500 |  | 1,500 |  | 1,500 |' "$t" ||
+        fail "table.py: rv32imc footprint column wrong: $(grep 'model code at -O2' "$t")"
     grep -qF 'onednn ÷ qatc (one thread each, median call) | 0.50× (qatc slower; pairs 0.50, 0.50)' "$t" ||
         fail "table.py: host time ratio wrong: $(grep 'host time' "$t")"
-    grep -qF '| RAM: lower bound of the arena' "$t" && grep -q '| 15,000 | | 15,000 | |' "$t" ||
+    grep -qF '| RAM: lower bound of the arena' "$t" && grep -q '| 15,000 | | 15,000 | | 15,000 |' "$t" ||
         fail "table.py: arena lower bound row wrong"
     behind=$(sed -n '/^\*\*Where qatc is behind/,/^\*\*Where it is ahead/p' "$t")
     for want in 'QAT training speed: 0.50×' 'QAT int8 top-1, last epoch: -4.80 points' \

@@ -2,9 +2,11 @@
 # The reference CNN (tests/data/fmnist_cnn_random.frozen.yaml, random
 # weights) on the targets: its golden self-test passes on a Cortex-M0 with
 # the micro:bit's 16 KB of RAM, also when generated for that core alone
-# (--target cortex-m0); examples/firmware builds and runs it on M0
-# and M4 and prints a class; the example's host program runs both entry
-# points (static and caller arena) on 100 test images and they agree.
+# (--target cortex-m0); examples/firmware builds and runs it on M0,
+# M4 and rv32imc (qemu's virt board) and prints a class, and links it for a
+# GD32VF103 (gd32vf103.ld: 128 KB flash, 32 KB RAM); the example's host
+# program runs both entry points (static and caller arena) on 100 test
+# images and they agree.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$root/build}
@@ -29,13 +31,19 @@ mkdir -p "$out/model-m0"
 [ $status -eq 0 ] || { cat "$out/selftest-m0.log"; echo "FAIL reference CNN --target cortex-m0 on microbit: status $status"; exit 1; }
 echo "ok reference CNN, --target cortex-m0, on microbit: $(grep selftest: "$out/selftest-m0.log")"
 
-for core in m0 m4; do
+for core in m0 m4 rv32; do
     make -s -C "$root/examples/firmware" MODEL_DIR="$out/model" OUT="$out/fw" CORE=$core run \
         >"$out/fw-$core.log" 2>&1 || { cat "$out/fw-$core.log"; echo "FAIL examples/firmware on $core"; exit 1; }
     grep -q '^class [0-9] (.*), label 9 (Ankle boot)$' "$out/fw-$core.log" ||
         { cat "$out/fw-$core.log"; echo "FAIL examples/firmware on $core printed no class"; exit 1; }
     echo "ok examples/firmware on $core: $(grep '^class' "$out/fw-$core.log")"
 done
+
+make -s -C "$root/examples/firmware" MODEL_DIR="$out/model" OUT="$out/fw-gd32vf103" CORE=rv32 \
+    LDS=gd32vf103.ld bin >"$out/fw-gd32vf103.log" 2>&1 &&
+    [ -s "$out/fw-gd32vf103/firmware-rv32.bin" ] ||
+    { cat "$out/fw-gd32vf103.log"; echo "FAIL examples/firmware for the GD32VF103"; exit 1; }
+echo "ok examples/firmware links for the GD32VF103: $(tail -1 "$out/fw-gd32vf103.log" | awk '{ print "text", $1, "data", $2, "bss", $3 }')"
 
 make -s -C "$root/examples/firmware" MODEL_DIR="$out/model" OUT="$out/fw" host >"$out/host.log" 2>&1 ||
     { cat "$out/host.log"; echo "FAIL examples/firmware host build"; exit 1; }

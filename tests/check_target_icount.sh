@@ -1,7 +1,8 @@
 #!/bin/sh
 # The instruction-counting plugin (bench/qemu_icount) counts exactly: a loop
 # of two instructions per iteration run 1000 and 3000 times must differ by
-# exactly 4000 instructions on Cortex-M0, M3 and M4, and the empty marker pair
+# exactly 4000 instructions on Cortex-M0, M3, M4 and rv32imc (qemu-system-riscv32
+# -M virt), and the empty marker pair
 # must cost a handful of instructions; counted per address, the loop's
 # addresses must hold exactly its instructions.
 set -eu
@@ -9,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD=${BUILD:-$root/build}
 out=$BUILD/check_target_icount
 mkdir -p "$out"
-for pair in m0:microbit m3:mps2-an385 m4:mps2-an386; do
+for pair in m0:microbit m3:mps2-an385 m4:mps2-an386 rv32:virt; do
     core=${pair%%:*}; machine=${pair#*:}
     elf=$out/loop_$core.elf
     "$root/tests/target/build.sh" "$core" "$elf" \
@@ -28,7 +29,7 @@ for pair in m0:microbit m3:mps2-an385 m4:mps2-an386; do
     # Per address (-p), the last pair: the addresses inside spin ran
     # 2 * 3000 + 1 (its return) times in all, and all addresses add up to the total.
     "$root/bench/qemu_icount/icount.sh" -p "$machine" "$elf" >"$out/pcs_$core.txt" 2>/dev/null
-    range=$(arm-none-eabi-nm -S "$elf" | awk '$4 == "spin" { print $1, $2 }')
+    range=$("$root/tests/target/elftool.sh" nm "$elf" -S | awk '$4 == "spin" { print $1, $2 }')
     set -- $range
     spin=$(awk -v lo=$((0x$1)) -v hi=$((0x$1 + 0x$2)) '
         { pc = 0; for (i = 3; i <= length($1); i++) pc = pc * 16 + index("0123456789abcdef", substr($1, i, 1)) - 1

@@ -13,13 +13,16 @@
 
 #include "dataset.h"
 #include "idx.h"
+#include "npy.h"
 #include "qmodel.h"
+#include "tmpdir.h"
 
 #define FMNIST "/usr/share/datasets/fashion-mnist/"
 
 typedef struct {
     char dir[256];
     char images[320], labels[320];
+    char x[320], y[320]; /* .npy inputs and labels/targets */
     dataset ds;
     qerr e;
 } fixture;
@@ -68,14 +71,14 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/test_dataset.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    if (!mkdtemp(f->dir)) {
+    if (tmpdir_make("test_dataset", f->dir, sizeof f->dir) != 0) {
         free(f);
         return -1;
     }
     snprintf(f->images, sizeof f->images, "%s/images.idx", f->dir);
     snprintf(f->labels, sizeof f->labels, "%s/labels.idx", f->dir);
+    snprintf(f->x, sizeof f->x, "%s/x.npy", f->dir);
+    snprintf(f->y, sizeof f->y, "%s/y.npy", f->dir);
     *state = f;
     return 0;
 }
@@ -84,11 +87,9 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     dataset_free(&f->ds);
-    unlink(f->images);
-    unlink(f->labels);
-    rmdir(f->dir);
+    int left = tmpdir_remove(f->dir);
     free(f);
-    return 0;
+    return left < 0 ? -1 : 0;
 }
 
 static void test_dataset_load(void **state)
@@ -102,7 +103,7 @@ static void test_dataset_load(void **state)
     assert_int_equal(f->ds.c, 2);
     assert_int_equal(dataset_image_size(&f->ds), 12);
     assert_int_equal(f->ds.labels[13], 3);
-    assert_int_equal(f->ds.pixels[12 * 4 + 1], (uint8_t)((12 * 4 + 1) * 37 + 5));
+    assert_int_equal(f->ds.codes[12 * 4 + 1], (uint8_t)((12 * 4 + 1) * 37 + 5));
     assert_string_equal(f->ds.images_path, f->images);
 }
 
@@ -114,7 +115,7 @@ static void test_dataset_count_mismatch(void **state)
     char want[1024];
     snprintf(want, sizeof want, "%s: images has 25, labels has 24 (%s)", f->images, f->labels);
     assert_string_equal(f->e.msg, want);
-    assert_null(f->ds.pixels);
+    assert_null(f->ds.codes);
     assert_null(f->ds.labels);
 }
 
@@ -129,7 +130,7 @@ static void test_dataset_shape_mismatch(void **state)
     snprintf(want, sizeof want,
              "%s: images are 3x2x2 (H, W, C), the model input is 28x28x1", f->images);
     assert_string_equal(f->e.msg, want);
-    assert_null(f->ds.pixels);
+    assert_null(f->ds.codes);
 }
 
 static void test_dataset_label_out_of_range(void **state)
@@ -181,7 +182,7 @@ static void test_dataset_float_is_real_value_of_int8(void **state)
         uint8_t y[100], y8[100];
         assert_int_equal(dataset_batch_float(&f->ds, order, 0, 100, x, y), 100);
         assert_int_equal(dataset_batch_int8(&f->ds, order, 0, 100, q, y8), 100);
-        idx_quantize_pixels(f->ds.pixels, 1200, quants[k].scale, quants[k].zero_point, want_q);
+        idx_quantize_pixels(f->ds.codes, 1200, quants[k].scale, quants[k].zero_point, want_q);
         for (int i = 0; i < 1200; i++) {
             if (q[i] != want_q[i])
                 fail_msg("quant %d: q[%d] = %d, expected %d", k, i, q[i], want_q[i]);
@@ -235,7 +236,7 @@ static void test_dataset_batches_cover_the_set(void **state)
         for (int32_t i = 0; i < count; i++) {
             int img = b * 8 + i;
             assert_int_equal(y[i], img % 10);
-            assert_int_equal(q[i * 12 + 5], (int8_t)(f->ds.pixels[img * 12 + 5] - 128));
+            assert_int_equal(q[i * 12 + 5], (int8_t)(f->ds.codes[img * 12 + 5] - 128));
         }
         seen += count;
     }
@@ -283,7 +284,7 @@ static void test_dataset_shuffle_is_seeded_permutation(void **state)
     for (int i = 0; i < 10; i++) {
         int img = a[30 + i];
         assert_int_equal(y[i], img % 10);
-        assert_true(x[i * 12] == f->ds.x_of[f->ds.pixels[img * 12]]);
+        assert_true(x[i * 12] == f->ds.x_of[f->ds.codes[img * 12]]);
     }
 }
 
@@ -298,6 +299,348 @@ static void test_dataset_fashion_mnist_test_set(void **state)
                                   FMNIST "t10k-labels-idx1-ubyte.gz", in_of(s, q255), 10, &f->e), 0);
     assert_int_equal(f->ds.n, 10000);
     assert_int_equal(f->ds.labels[0], 9);
+}
+
+/* ---- .npy inputs, labels and targets ---------------------------------------- */
+
+/* Writes a .npy file of dtype t and shape (d0, d1, ...; ndim of them). */
+static void write_npy(const char *path, npy_dtype t, const void *data, int ndim, ...)
+{
+    npy_array a = {.dtype = t, .ndim = ndim, .count = 1, .data = (void *)data};
+    va_list ap;
+    va_start(ap, ndim);
+    for (int d = 0; d < ndim; d++) {
+        a.shape[d] = va_arg(ap, int);
+        a.count *= a.shape[d];
+    }
+    va_end(ap);
+    qerr e = {{0}};
+    if (npy_write(path, &a, 1, &e))
+        fail_msg("%s", e.msg);
+}
+
+/* "PATH: rest" */
+static void assert_msg(const fixture *f, const char *path, const char *rest)
+{
+    char want[1024];
+    snprintf(want, sizeof want, "%s: %s", path, rest);
+    assert_string_equal(f->e.msg, want);
+}
+
+/* u1 .npy inputs are pixels exactly as IDX images are; int64 labels equal
+ * the IDX labels. */
+static void test_dataset_npy_u1_equals_idx(void **state)
+{
+    fixture *f = *state;
+    write_set(f, 25, 25);
+    uint8_t pix[25 * 12];
+    int64_t lab[25];
+    for (int i = 0; i < 25 * 12; i++)
+        pix[i] = (uint8_t)(i * 37 + 5);
+    for (int i = 0; i < 25; i++)
+        lab[i] = i % 10;
+    write_npy(f->x, NPY_U1, pix, 4, 25, 3, 2, 2);
+    write_npy(f->y, NPY_I8, lab, 1, 25);
+    dataset idx;
+    assert_int_equal(dataset_load(&idx, f->images, f->labels, in_of(shape322, q255), 10, &f->e), 0);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in_of(shape322, q255), 10, &f->e), 0);
+    assert_int_equal(f->ds.source, DATASET_PIXELS);
+    assert_int_equal(f->ds.n, 25);
+    assert_memory_equal(f->ds.codes, idx.codes, 25 * 12);
+    assert_memory_equal(f->ds.labels, idx.labels, 25);
+    assert_memory_equal(f->ds.q_of, idx.q_of, sizeof idx.q_of);
+    assert_memory_equal(f->ds.x_of, idx.x_of, sizeof idx.x_of);
+    assert_string_equal(f->ds.labels_path, f->y);
+    assert_null(f->ds.targets);
+    assert_int_equal(dataset_target_size(&f->ds), 0);
+    /* .npy inputs with IDX labels, and the other way round */
+    dataset mixed;
+    assert_int_equal(dataset_load(&mixed, f->x, f->labels, in_of(shape322, q255), 10, &f->e), 0);
+    assert_memory_equal(mixed.labels, idx.labels, 25);
+    dataset_free(&mixed);
+    assert_int_equal(dataset_load(&mixed, f->images, f->y, in_of(shape322, q255), 10, &f->e), 0);
+    assert_memory_equal(mixed.codes, idx.codes, 25 * 12);
+    dataset_free(&mixed);
+    dataset_free(&idx);
+}
+
+/* f4 inputs: q = round(x / scale) + zp (ties away from zero), clamped; the
+ * float input is the real value of q; N×T×C is read as N×1×T×C. */
+static void test_dataset_npy_f4_quantized(void **state)
+{
+    fixture *f = *state;
+    /* 2 inputs of 1x3x2 (T = 3, C = 2) */
+    const float x[12] = {0.125f, -0.125f, 0.375f, 0.0f, 1e6f, -1e6f,
+                         31.75f, 31.87f, -32.0f, -32.25f, 0.1f, -0.1f};
+    /* scale 0.25, zero-point 0: x/s = 0.5 -0.5 1.5 0 4e6 -4e6 127 127.48 -128 -129 0.4 -0.4 */
+    const int8_t want_q[12] = {1, -1, 2, 0, 127, -128, 127, 127, -128, -128, 0, 0};
+    write_npy(f->x, NPY_F4, x, 3, 2, 3, 2);
+    const int64_t lab[2] = {1, 0};
+    write_npy(f->y, NPY_I8, lab, 1, 2);
+    const dataset_input in = {1, 3, 2, 0.25, 0};
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in, 2, &f->e), 0);
+    assert_int_equal(f->ds.source, DATASET_REAL);
+    assert_int_equal(dataset_image_size(&f->ds), 6);
+    int32_t order[2] = {0, 1};
+    int8_t q[12];
+    float xf[12];
+    uint8_t y[2];
+    assert_int_equal(dataset_batch_int8(&f->ds, order, 0, 2, q, y), 2);
+    assert_int_equal(dataset_batch_float(&f->ds, order, 0, 2, xf, NULL), 2);
+    for (int i = 0; i < 12; i++) {
+        if (q[i] != want_q[i])
+            fail_msg("x[%d] = %g: q = %d, expected %d", i, (double)x[i], q[i], want_q[i]);
+        if (xf[i] != (float)(0.25 * want_q[i]))
+            fail_msg("x[%d] = %g: float input %g, expected %g", i, (double)x[i], (double)xf[i],
+                     0.25 * want_q[i]);
+    }
+    assert_int_equal(y[0], 1);
+    assert_int_equal(y[1], 0);
+    /* a zero-point shifts q and the clamp: q = round(x/s) - 100 */
+    dataset_free(&f->ds);
+    const dataset_input in2 = {1, 3, 2, 0.25, -100};
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in2, 2, &f->e), 0);
+    assert_int_equal(dataset_batch_int8(&f->ds, order, 0, 2, q, NULL), 2);
+    assert_int_equal(q[0], -99);
+    assert_int_equal(q[5], -128);
+    assert_int_equal(q[6], 27);
+    assert_int_equal(q[4], 127);
+}
+
+/* i1 inputs are the int8 inputs themselves; N×F is read as N×1×1×F. */
+static void test_dataset_npy_i1_as_is(void **state)
+{
+    fixture *f = *state;
+    int8_t x[3 * 256];
+    for (int i = 0; i < 3 * 256; i++)
+        x[i] = (int8_t)(i - 128);
+    write_npy(f->x, NPY_I1, x, 2, 3, 256);
+    const uint16_t lab[3] = {2, 0, 1};
+    write_npy(f->y, NPY_U2, lab, 1, 3);
+    const dataset_input in = {1, 1, 256, 0.5, 3};
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in, 3, &f->e), 0);
+    assert_int_equal(f->ds.source, DATASET_INT8);
+    int32_t order[3] = {2, 0, 1};
+    int8_t q[3 * 256];
+    float xf[3 * 256];
+    uint8_t y[3];
+    assert_int_equal(dataset_batch_int8(&f->ds, order, 0, 3, q, y), 3);
+    assert_int_equal(dataset_batch_float(&f->ds, order, 0, 3, xf, NULL), 3);
+    for (int i = 0; i < 3; i++) {
+        assert_memory_equal(q + i * 256, x + order[i] * 256, 256);
+        assert_int_equal(y[i], lab[order[i]]);
+        for (int k = 0; k < 256; k++)
+            assert_true(xf[i * 256 + k] == (float)(0.5 * (q[i * 256 + k] - 3)));
+    }
+}
+
+static void test_dataset_npy_shape_mismatch(void **state)
+{
+    fixture *f = *state;
+    const float x[2 * 49 * 10] = {0};
+    const int32_t lab[2] = {0, 1};
+    write_npy(f->y, NPY_I4, lab, 1, 2);
+    write_npy(f->x, NPY_F4, x, 3, 2, 49, 10);
+    const dataset_input kws = {49, 10, 1, 0.25, 0};
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, kws, 2, &f->e), -1);
+    assert_msg(f, f->x, "inputs of shape (2, 49, 10) are 1x49x10 each (H, W, C), the model "
+                        "input is 49x10x1");
+    assert_null(f->ds.codes);
+    write_npy(f->x, NPY_F4, x, 4, 2, 49, 10, 1);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, kws, 2, &f->e), 0);
+    dataset_free(&f->ds);
+    write_npy(f->x, NPY_F4, x, 1, 980);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, kws, 2, &f->e), -1);
+    assert_msg(f, f->x, "inputs of shape (980,): expected (N, H, W, C), (N, T, C) or (N, F)");
+    write_npy(f->x, NPY_F4, x, 5, 2, 49, 10, 1, 1);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, kws, 2, &f->e), -1);
+    assert_msg(f, f->x, "inputs of shape (2, 49, 10, 1, 1): expected (N, H, W, C), (N, T, C) or "
+                        "(N, F)");
+    /* an unsupported input dtype names the accepted ones */
+    const double d[2] = {0, 0};
+    npy_array a = {.dtype = NPY_I8, .ndim = 2, .shape = {1, 2}, .count = 2, .data = (void *)d};
+    assert_int_equal(npy_write(f->x, &a, 1, &f->e), 0);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, kws, 2, &f->e), -1);
+    assert_msg(f, f->x, "header: 'descr' '<i8' is not supported (u1, i1, f4)");
+}
+
+static void test_dataset_npy_labels(void **state)
+{
+    fixture *f = *state;
+    uint8_t x[6 * 4] = {0};
+    write_npy(f->x, NPY_U1, x, 2, 6, 4);
+    const dataset_input in = {1, 1, 4, 1.0 / 255, -128};
+    int64_t lab[6] = {0, 1, 2, 3, 4, 5};
+    write_npy(f->y, NPY_I8, lab, 1, 6);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in, 6, &f->e), 0);
+    assert_int_equal(f->ds.labels[5], 5);
+    dataset_free(&f->ds);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in, 5, &f->e), -1);
+    assert_msg(f, f->y, "label 5 of image 5 is not below the model's 5 classes");
+    lab[2] = -1;
+    write_npy(f->y, NPY_I8, lab, 1, 6);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in, 6, &f->e), -1);
+    assert_msg(f, f->y, "label -1 of image 2 is negative");
+    lab[2] = 300;
+    write_npy(f->y, NPY_I8, lab, 1, 6);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in, 0, &f->e), -1);
+    assert_msg(f, f->y, "label 300 of image 2 is over 255 (at most 256 classes)");
+    lab[2] = 1ll << 33;
+    write_npy(f->y, NPY_I8, lab, 1, 6);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in, 0, &f->e), -1);
+    assert_msg(f, f->y, "data: element [2] is 8589934592, outside int32");
+    lab[2] = 2;
+    write_npy(f->y, NPY_I8, lab, 2, 6, 1);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in, 6, &f->e), -1);
+    assert_msg(f, f->y, "labels of shape (6, 1): expected (N,), one class number per input");
+    write_npy(f->y, NPY_I8, lab, 1, 5);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in, 6, &f->e), -1);
+    char want[1024];
+    snprintf(want, sizeof want, "images has 6, labels has 5 (%s)", f->y);
+    assert_msg(f, f->x, want);
+    const float fl[6] = {0};
+    write_npy(f->y, NPY_F4, fl, 1, 6);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in, 6, &f->e), -1);
+    assert_msg(f, f->y, "header: 'descr' '<f4' is not supported (b1, u1, i1, u2, i2, u4, i4, u8, "
+                        "i8)");
+    assert_null(f->ds.codes);
+    assert_null(f->ds.labels);
+}
+
+/* Float targets (loss: mse): N×F and (N,) against the model output shape,
+ * batched in the epoch's order. */
+static void test_dataset_npy_targets(void **state)
+{
+    fixture *f = *state;
+    float x[4 * 3], t[4 * 3];
+    for (int i = 0; i < 12; i++) {
+        x[i] = (float)i * 0.1f;
+        t[i] = (float)i * -1.5f;
+    }
+    write_npy(f->x, NPY_F4, x, 2, 4, 3);
+    write_npy(f->y, NPY_F4, t, 2, 4, 3);
+    const dataset_input in = {1, 1, 3, 0.01, 0};
+    const dataset_want mse = {DATASET_TARGETS, 0, 1, 1, 3};
+    assert_int_equal(dataset_load_as(&f->ds, f->x, f->y, in, mse, &f->e), 0);
+    assert_null(f->ds.labels);
+    assert_int_equal(dataset_target_size(&f->ds), 3);
+    int32_t order[4] = {3, 1, 0, 2};
+    float tb[3 * 3];
+    assert_int_equal(dataset_batch_targets(&f->ds, order, 1, 3, tb), 1);
+    assert_memory_equal(tb, t + 2 * 3, 3 * sizeof(float));
+    assert_int_equal(dataset_batch_targets(&f->ds, order, 0, 3, tb), 3);
+    for (int i = 0; i < 3; i++)
+        assert_memory_equal(tb + i * 3, t + order[i] * 3, 3 * sizeof(float));
+    assert_int_equal(dataset_batch_targets(&f->ds, order, 2, 3, tb), 0);
+    dataset_free(&f->ds);
+
+    /* the output shape does not match */
+    const dataset_want mse2 = {DATASET_TARGETS, 0, 1, 1, 2};
+    assert_int_equal(dataset_load_as(&f->ds, f->x, f->y, in, mse2, &f->e), -1);
+    assert_msg(f, f->y, "targets of shape (4, 3) are 1x1x3 each (H, W, C), the model output is "
+                        "1x1x2");
+    /* (N,): one value each */
+    write_npy(f->y, NPY_F4, t, 1, 4);
+    const dataset_want one = {DATASET_TARGETS, 0, 1, 1, 1};
+    assert_int_equal(dataset_load_as(&f->ds, f->x, f->y, in, one, &f->e), 0);
+    assert_int_equal(dataset_target_size(&f->ds), 1);
+    dataset_free(&f->ds);
+    /* count, magnitude, dtype, IDX */
+    write_npy(f->y, NPY_F4, t, 1, 3);
+    assert_int_equal(dataset_load_as(&f->ds, f->x, f->y, in, one, &f->e), -1);
+    char want[1024];
+    snprintf(want, sizeof want, "images has 4, labels has 3 (%s)", f->y);
+    assert_msg(f, f->x, want);
+    t[7] = 2e9f;
+    write_npy(f->y, NPY_F4, t, 2, 4, 3);
+    assert_int_equal(dataset_load_as(&f->ds, f->x, f->y, in, mse, &f->e), -1);
+    assert_msg(f, f->y, "target 1 of input 2 is 2e+09, beyond ±1e+09 (its squared error would "
+                        "overflow)");
+    const int32_t it[4] = {0};
+    write_npy(f->y, NPY_I4, it, 1, 4);
+    assert_int_equal(dataset_load_as(&f->ds, f->x, f->y, in, one, &f->e), -1);
+    assert_msg(f, f->y, "header: 'descr' '<i4' is not supported (f4)");
+    write_set(f, 4, 4);
+    assert_int_equal(dataset_load_as(&f->ds, f->x, f->labels, in, one, &f->e), -1);
+    assert_msg(f, f->labels, "float targets (loss: mse) must be a .npy array of f4, not an IDX "
+                             "file");
+    assert_null(f->ds.codes);
+}
+
+/* Inputs alone (an autoencoder's target is its input; gen --golden). */
+static void test_dataset_inputs_only(void **state)
+{
+    fixture *f = *state;
+    const float x[5 * 2] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    write_npy(f->x, NPY_F4, x, 2, 5, 2);
+    const dataset_input in = {1, 1, 2, 0.125, 0};
+    const dataset_want none = {DATASET_NONE, 0, 0, 0, 0};
+    assert_int_equal(dataset_load_as(&f->ds, f->x, NULL, in, none, &f->e), 0);
+    assert_int_equal(f->ds.n, 5);
+    assert_null(f->ds.labels);
+    assert_null(f->ds.targets);
+    assert_string_equal(f->ds.labels_path, "");
+    int32_t order[5];
+    dataset_epoch_order(&f->ds, order, NULL);
+    int8_t q[10];
+    assert_int_equal(dataset_batch_int8(&f->ds, order, 0, 5, q, NULL), 5);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(q[i], (int)(x[i] * 8));
+}
+
+static void test_dataset_npy_gzip_and_garbage(void **state)
+{
+    fixture *f = *state;
+    uint8_t pix[3 * 12];
+    for (int i = 0; i < 36; i++)
+        pix[i] = (uint8_t)(i * 7);
+    write_npy(f->x, NPY_U1, pix, 4, 3, 3, 2, 2);
+    const int8_t lab[3] = {0, 1, 1};
+    write_npy(f->y, NPY_I1, lab, 1, 3);
+    size_t n;
+    char *raw = tmpdir_read(f->x, &n);
+    assert_non_null(raw);
+    char gz[400];
+    snprintf(gz, sizeof gz, "%s/x.npy.gz", f->dir);
+    assert_int_equal(tmpdir_write_gz(gz, raw, n), 0);
+    free(raw);
+    assert_int_equal(dataset_load(&f->ds, gz, f->y, in_of(shape322, q255), 2, &f->e), 0);
+    assert_memory_equal(f->ds.codes, pix, 36);
+    dataset_free(&f->ds);
+    /* neither IDX nor .npy: the file is named */
+    assert_int_equal(tmpdir_write_text(f->x, "GIF89a, not data"), 0);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in_of(shape322, q255), 2, &f->e), -1);
+    assert_msg(f, f->x, "neither an IDX file nor a .npy array (starts with 0x47494638)");
+    assert_int_equal(dataset_load(&f->ds, gz, f->x, in_of(shape322, q255), 2, &f->e), -1);
+    assert_msg(f, f->x, "neither an IDX file nor a .npy array (starts with 0x47494638)");
+    assert_null(f->ds.codes);
+    /* a .npy cut inside its magic is a truncated .npy */
+    assert_int_equal(tmpdir_write(f->x, "\x93NUMP", 5), 0);
+    assert_int_equal(dataset_load(&f->ds, f->x, f->y, in_of(shape322, q255), 2, &f->e), -1);
+    assert_msg(f, f->x, "truncated header (5 of the 8 bytes of magic and version)");
+}
+
+static void test_dataset_quantize_real(void **state)
+{
+    (void)state;
+    assert_int_equal(dataset_quantize_real(0.5, 1.0, 0), 1);     /* ties away from zero */
+    assert_int_equal(dataset_quantize_real(-0.5, 1.0, 0), -1);
+    assert_int_equal(dataset_quantize_real(2.5, 1.0, 0), 3);
+    assert_int_equal(dataset_quantize_real(0.49, 1.0, 0), 0);
+    assert_int_equal(dataset_quantize_real(1.0, 1.0 / 255, -128), 127);
+    assert_int_equal(dataset_quantize_real(0.0, 1.0 / 255, -128), -128);
+    assert_int_equal(dataset_quantize_real(1e300, 1e-300, 0), 127); /* inf clamps */
+    assert_int_equal(dataset_quantize_real(-1e300, 1e-300, 5), -128);
+    assert_int_equal(dataset_quantize_real(1.0, 0.25, 100), 104);
+    assert_int_equal(dataset_quantize_real(7.0, 0.25, 100), 127);
+    /* the pixel rule is the real rule at x = p / 255 */
+    int8_t px[256];
+    uint8_t all[256];
+    for (int v = 0; v < 256; v++)
+        all[v] = (uint8_t)v;
+    idx_quantize_pixels(all, 256, 0.0123, 3, px);
+    for (int v = 0; v < 256; v++)
+        assert_int_equal(px[v], dataset_quantize_real((double)v / 255.0, 0.0123, 3));
 }
 
 int main(void)
@@ -316,6 +659,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dataset_shuffle_is_seeded_permutation, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_dataset_fashion_mnist_test_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_npy_u1_equals_idx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_npy_f4_quantized, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_npy_i1_as_is, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_npy_shape_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_npy_labels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_npy_targets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_inputs_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_npy_gzip_and_garbage, setup, teardown),
+        cmocka_unit_test(test_dataset_quantize_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,8 +4,9 @@
  * the reference interpreter q8_exec on random int8 inputs, then compiled
  * with gcc and with clang under -std=c99 -Wall -Wextra -Wconversion -Werror
  * with float and double poisoned, and run: every output byte must match.
- * A sanitizer build (address, undefined) of the same files runs too. The
- * builds use the four C versions of the generated inner products
+ * A sanitizer build (address, undefined) of the same files runs too, and
+ * the models with every op also run on rv32imc under qemu-system-riscv32.
+ * The builds use the C versions of the generated inner products
  * (tests/support/gen_build.sh). The models with every op are also generated
  * for each `--target`: such a file holds one version only, and the target's
  * compiler preprocesses it to the same C as the file with every version
@@ -179,7 +180,7 @@ static void test_gen_random_models_bit_exact(void **state)
             fail_msg("%s is not installed", c ? "clang" : "gcc");
     double ts = now();
     int rc = gh_sh("sh tests/support/gen_build.sh %s", dir);
-    printf("gen-random: gcc + clang + sanitizer builds and runs: %.1f s\n", now() - ts);
+    printf("gen-random: gcc + clang + sanitizer + rv32imc builds and runs: %.1f s\n", now() - ts);
     if (rc != 0)
         fail_msg("a build failed or outputs differ (status %d); files in %s", rc, dir);
 

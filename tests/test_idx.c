@@ -227,6 +227,18 @@ static void test_idx_trailing_data(void **state)
     assert_msg(f, "unexpected data after the 10 bytes of labels");
     assert_int_equal(idx_read_labels(write_gz(f, "a.idx.gz", buf, n + 1), &lb, &f->e), -1);
     assert_msg(f, "unexpected data after the 10 bytes of labels");
+    /* garbage after the gzip stream itself, behind a payload of the right size */
+    size_t gzn;
+    uint8_t *gz = (uint8_t *)tmpdir_read(write_gz(f, "a.idx.gz", buf, n), &gzn);
+    assert_non_null(gz);
+    uint8_t *junk = malloc(gzn + 3);
+    assert_non_null(junk);
+    memcpy(junk, gz, gzn);
+    memcpy(junk + gzn, "xyz", 3);
+    assert_int_equal(idx_read_labels(write_plain(f, "a.idx.gz", junk, gzn + 3), &lb, &f->e), -1);
+    assert_msg(f, "unexpected data after the gzip stream");
+    free(junk);
+    free(gz);
 }
 
 /* A gzip stream cut short: the header reads, the deflate data ends early. */

@@ -24,6 +24,7 @@
 #include "dataset.h"
 #include "frozen_io.h"
 #include "idx.h"
+#include "npy.h"
 #include "plan.h"
 #include "q8_exec.h"
 #include "qmodel.h"
@@ -142,6 +143,7 @@ typedef struct {
     char dir[256];
     char frozen[320], config[320], images[320], images_gz[320], labels[320];
     char big[320], big_gz[320]; /* 3 MB of images: the reader grows its buffer twice */
+    char npy_x[320], npy_x_gz[320], npy_y[320], npy_t[320]; /* .npy f4 inputs, i8 labels, f4 targets */
     q_model model;      /* the random model of frozen (for q8_exec_new, plan_build) */
     /* results of one run */
     q_model m;
@@ -149,6 +151,7 @@ typedef struct {
     cfgcanon canon;
     idx_images im;
     idx_labels lb;
+    npy_array na;
     dataset ds;
     q8_exec *x;
     plan p;
@@ -187,6 +190,29 @@ static int load_dataset(fixture *f, qerr *e)
 }
 static void release_dataset(fixture *f) { dataset_free(&f->ds); }
 
+static int load_npy(fixture *f, qerr *e)
+{
+    return npy_read(f->npy_x, NPY_ONLY(NPY_F4), &f->na, e);
+}
+static int load_npy_gz(fixture *f, qerr *e)
+{
+    return npy_read(f->npy_x_gz, NPY_ONLY(NPY_F4), &f->na, e);
+}
+static int load_npy_int32(fixture *f, qerr *e) { return npy_read_int32(f->npy_y, &f->na, e); }
+static void release_npy(fixture *f) { npy_free(&f->na); }
+
+static int load_dataset_npy(fixture *f, qerr *e)
+{
+    dataset_input in = {6, 6, 1, 0.05, 3};
+    return dataset_load(&f->ds, f->npy_x_gz, f->npy_y, in, 3, e);
+}
+static int load_dataset_targets(fixture *f, qerr *e)
+{
+    dataset_input in = {6, 6, 1, 0.05, 3};
+    dataset_want want = {DATASET_TARGETS, 0, 1, 1, 2};
+    return dataset_load_as(&f->ds, f->npy_x, f->npy_t, in, want, e);
+}
+
 static int load_exec(fixture *f, qerr *e)
 {
     f->x = q8_exec_new(&f->model, e);
@@ -207,6 +233,11 @@ static const loader loaders[] = {
     {"idx_read_images (gzip)", load_images_gz, release_images, RESULT(im), 0},
     {"idx_read_labels", load_labels, release_labels, RESULT(lb), 0},
     {"dataset_load", load_dataset, release_dataset, RESULT(ds), 0},
+    {"npy_read", load_npy, release_npy, RESULT(na), 0},
+    {"npy_read (gzip)", load_npy_gz, release_npy, RESULT(na), 0},
+    {"npy_read_int32", load_npy_int32, release_npy, RESULT(na), 0},
+    {"dataset_load (.npy)", load_dataset_npy, release_dataset, RESULT(ds), 0},
+    {"dataset_load_as (targets)", load_dataset_targets, release_dataset, RESULT(ds), 0},
     {"q8_exec_new", load_exec, release_exec, RESULT(x), 0}, /* NULL on failure */
     {"plan_build", load_plan, release_plan, RESULT(p), 0},
 #undef RESULT
@@ -236,6 +267,10 @@ static int setup(void **state)
     snprintf(f->labels, sizeof f->labels, "%s/lbl.idx", f->dir);
     snprintf(f->big, sizeof f->big, "%s/big.idx", f->dir);
     snprintf(f->big_gz, sizeof f->big_gz, "%s/big.idx.gz", f->dir);
+    snprintf(f->npy_x, sizeof f->npy_x, "%s/x.npy", f->dir);
+    snprintf(f->npy_x_gz, sizeof f->npy_x_gz, "%s/x.npy.gz", f->dir);
+    snprintf(f->npy_y, sizeof f->npy_y, "%s/y.npy", f->dir);
+    snprintf(f->npy_t, sizeof f->npy_t, "%s/t.npy", f->dir);
     /* a model with every op, written as a frozen model */
     rng_state r;
     rng_seed(&r, 5);
@@ -277,6 +312,21 @@ static int setup(void **state)
     int bad = tmpdir_write(f->big, big, BIG_BYTES) || tmpdir_write_gz(f->big_gz, big, BIG_BYTES);
     free(big);
     if (bad)
+        return -1;
+    /* 5 inputs 6x6x1 of f4, their int64 labels and 2-value targets, as .npy */
+    float x[5 * 36], t[5 * 2];
+    int64_t y[5] = {0, 1, 2, 0, 1};
+    for (int i = 0; i < 5 * 36; i++)
+        x[i] = (float)(i % 17) * 0.3f - 2.0f;
+    for (int i = 0; i < 5 * 2; i++)
+        t[i] = (float)i;
+    npy_array ax = {NPY_F4, 4, {5, 6, 6, 1}, 5 * 36, x}, ay = {NPY_I8, 1, {5}, 5, y},
+              at = {NPY_F4, 2, {5, 2}, 10, t};
+    uint8_t raw[1024];
+    size_t hn = npy_header(&ax, 1, raw, sizeof raw);
+    memcpy(raw + hn, x, sizeof x);
+    if (npy_write(f->npy_x, &ax, 1, &e) || npy_write(f->npy_y, &ay, 2, &e) ||
+        npy_write(f->npy_t, &at, 3, &e) || tmpdir_write_gz(f->npy_x_gz, raw, hn + sizeof x))
         return -1;
     *state = f;
     return 0;
@@ -337,9 +387,9 @@ static void test_oom_every_loader_fails_cleanly(void **state)
     for (size_t i = 0; i < sizeof loaders / sizeof loaders[0]; i++) {
         long n = fail_each_allocation(f, &loaders[i]);
         if (loaders[i].none_of_its_own)
-            printf("  %-24s no allocation of its own\n", loaders[i].name);
+            printf("  %-26s no allocation of its own\n", loaders[i].name);
         else
-            printf("  %-24s %3ld allocations, each failed in turn: -1, 'out of memory', "
+            printf("  %-26s %3ld allocations, each failed in turn: -1, 'out of memory', "
                    "no leak\n", loaders[i].name, n);
     }
 }

@@ -2,6 +2,7 @@
  * between two marker functions of a bare-metal image.
  *
  *   qemu-system-arm ... -plugin icount.so,start=0xADDR,stop=0xADDR -d plugin -D LOG
+ *   (or qemu-system-riscv32: the plugin knows nothing of the guest's architecture)
  *
  * Every executed instruction adds one to a counter (an inline add, so the
  * count is exact, not sampled). Entering the instruction at `start` records
@@ -12,8 +13,8 @@
  * to the QEMU log, N = instructions executed from the first instruction at
  * `start` up to, not including, the first at `stop`. Each start/stop pair
  * writes one line. The image calls two noinline functions around the code to
- * measure; their addresses come from arm-none-eabi-nm (the Thumb bit is
- * ignored). A pair around nothing measures the overhead of the markers.
+ * measure; their addresses come from arm-none-eabi-nm or riscv64-unknown-elf-nm
+ * (the Thumb bit is ignored). A pair around nothing measures the overhead of the markers.
  *
  * With pcs=on every instruction address also gets a counter of its own, and
  * each pair additionally writes, for every address executed inside it,

@@ -1,16 +1,19 @@
 #!/bin/sh
 # Usage: icount.sh [-p] MACHINE IMAGE.elf
-# Runs a bare-metal image under qemu-system-arm -M MACHINE with the icount
+# Runs a bare-metal image under qemu -M MACHINE (tests/target/qemu.sh:
+# qemu-system-arm, or qemu-system-riscv32 for MACHINE virt) with the icount
 # plugin (built here with the host cc on first use, into $BUILD/qemu_icount)
 # and prints, one per line on stdout, the instructions executed between each
 # call of bench_start() and the following bench_stop() in the image (their
-# addresses come from arm-none-eabi-nm). The image's own output (semihosting)
-# goes to stderr. Fails if the image fails or reports no pair.
+# addresses come from the image's nm: arm-none-eabi-nm or
+# riscv64-unknown-elf-nm). The image's own output (semihosting) goes to
+# stderr. Fails if the image fails or reports no pair.
 # With -p: instead, for the last pair only, "0xADDR COUNT" for every
 # instruction address executed inside it (to map onto functions or, through
 # the debug information, onto inlined functions: bench/target/layers.sh).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+target=$here/../../tests/target
 per_pc=0
 [ "${1:-}" = -p ] && { per_pc=1; shift; }
 [ $# -eq 2 ] || { echo "usage: icount.sh [-p] MACHINE IMAGE.elf" >&2; exit 2; }
@@ -24,7 +27,7 @@ if [ ! -f "$so" ] || [ "$here/icount.c" -nt "$so" ]; then
     mv "$so.tmp" "$so"
 fi
 addr() {
-    a=$(arm-none-eabi-nm "$elf" | awk -v s="$1" '$3 == s {print "0x" $1}')
+    a=$("$target/elftool.sh" nm "$elf" | awk -v s="$1" '$3 == s {print "0x" $1}')
     [ -n "$a" ] || { echo "icount.sh: $elf has no symbol $1" >&2; exit 2; }
     echo "$a"
 }
@@ -33,9 +36,8 @@ stop=$(addr bench_stop)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-timeout 120 qemu-system-arm -M "$machine" -nographic -monitor none -serial none \
-    -semihosting-config enable=on,target=native \
-    -plugin "$so,start=$start,stop=$stop$([ $per_pc = 1 ] && echo ,pcs=on)" -d plugin -D "$log" -kernel "$elf" >&2 || status=$?
+QT_TIMEOUT=120 "$target/qemu.sh" "$machine" "$elf" \
+    -plugin "$so,start=$start,stop=$stop$([ $per_pc = 1 ] && echo ,pcs=on)" -d plugin -D "$log" >&2 || status=$?
 if [ $status -ne 0 ]; then
     echo "icount.sh: $elf on $machine exited with status $status" >&2
     exit 1

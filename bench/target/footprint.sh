@@ -5,9 +5,10 @@
 # the object file of the generated model (e.g. fmnist_cnn.o). Prints one
 # figure per line, KEY=BYTES:
 #   code_model    .text of the generated model (its kernels)
-#   code_lib      .text pulled from libgcc/libc (__aeabi_lmul, memcpy, ...)
+#   code_lib      .text pulled from libgcc/libc (__aeabi_lmul, __ashldi3, memcpy, ...)
 #   code_other    .text of everything else (startup, main, semihosting)
-#   weights       constant data of the model (.rodata: weights, biases, multipliers)
+#   weights       constant data of the model (.rodata, RISC-V's .srodata too:
+#                 weights, biases, multipliers)
 #   const_other   other constant data (sample input, strings)
 #   data_init     initial values of .data (flash)
 #   flash         sum of the six above
@@ -31,9 +32,9 @@ function add(sec, size, file,    kind, who) {
     else if (file ~ /lib(c|gcc|c_nano|m)\.a\(/) who = "lib"
     else who = "other"
     if (sec ~ /^\.(text|vectors|ARM\.exidx)/) kind = "code"
-    else if (sec ~ /^\.rodata/) kind = "const"
-    else if (sec ~ /^\.data/) kind = "data"
-    else if (sec ~ /^\.bss/ || sec == "COMMON") kind = "bss"
+    else if (sec ~ /^\.s?rodata/) kind = "const"         # .s*: RISC-V small data
+    else if (sec ~ /^\.s?data/) kind = "data"
+    else if (sec ~ /^\.s?bss/ || sec == "COMMON") kind = "bss"
     else return
     sum[kind "_" who] += size
 }

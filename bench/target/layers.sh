@@ -1,7 +1,7 @@
 #!/bin/sh
 # Usage: layers.sh GENERATED_DIR NAME [SAMPLE.c]
 # Instructions per layer of one NAME_run_static on each core in $QT_CORES
-# (default m0 m3 m4). The benchmark image of measure.sh is built with -g
+# (default m0 m3 m4 rv32). The benchmark image of measure.sh is built with -g
 # (debug information only: the code is byte-identical), the icount plugin
 # counts every instruction address (icount.sh -p), and addr2line's inline
 # chain of each address attributes it to the generated layer function
@@ -22,12 +22,13 @@ if [ -n "$sample" ]; then
 else
     srcs=""; sampleflag="-DQT_NO_SAMPLE"
 fi
-cores=${QT_CORES:-m0 m3 m4}
+cores=${QT_CORES:-m0 m3 m4 rv32}
 for core in $cores; do
     case $core in
         m0) machine=microbit ;;
         m3) machine=mps2-an385 ;;
         m4) machine=mps2-an386 ;;
+        rv32) machine=virt ;;
         *) echo "layers.sh: unknown core '$core'" >&2; exit 2 ;;
     esac
     elf=$out/${name}_layers_$core.elf
@@ -41,7 +42,7 @@ for core in $cores; do
         { cat "$out/${name}_layers_$core.log" >&2; exit 1; }
     # addr2line -a -f -i prints, per address: the address, then (function,
     # file:line) from the innermost inlined function out to the real one.
-    awk '{ print $1 }' "$pcs" | arm-none-eabi-addr2line -a -f -i -e "$elf" |
+    awk '{ print $1 }' "$pcs" | "$root/tests/target/elftool.sh" addr2line "$elf" -a -f -i |
         awk -v layer="^${name}_layer_" '
             /^0x/ { if (n) print pick; n = 0; pick = ""; next }
             { if (n++ % 2) next                     # file:line
@@ -65,7 +66,7 @@ awk -v out="$out" -v name="$name" -v cores="$cores" -v first="$first" '
             }
         }
         printf "%-32s", "function"
-        for (i = 1; i <= ncore; i++) printf " %11s", "cortex-" c[i]
+        for (i = 1; i <= ncore; i++) printf " %11s", c[i] == "rv32" ? "rv32imc" : "cortex-" c[i]
         printf "\n"
         for (r = 1; r <= rows; r++) {
             printf "%-32s", order[r]

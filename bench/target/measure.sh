@@ -1,10 +1,10 @@
 #!/bin/sh
 # Usage: measure.sh GENERATED_DIR NAME [SAMPLE.c]
-# For each core in $QT_CORES (default: m0 m3 m4) builds the benchmark image
+# For each core in $QT_CORES (default: m0 m3 m4 rv32) builds the benchmark image
 # (infer_main.c: one NAME_run between the markers) from GENERATED_DIR/NAME.c
 # with tests/target/build.sh (-Os; $QT_OPT, e.g. -O2, overrides), runs it
 # under qemu with the instruction-count plugin and prints one row per core:
-#   core     cortex-m0 / m3 / m4
+#   core     cortex-m0 / m3 / m4, rv32imc (qemu-system-riscv32 -M virt)
 #   instr    guest instructions of one NAME_run (markers' cost subtracted)
 #   per_mac  instr / $QT_MACS when set (MACs per inference), else -
 #   code     .text of the model; lib: .text from libgcc/libc; other: startup, main
@@ -29,15 +29,15 @@ else
 fi
 printf '%-9s %10s %7s %6s %6s %6s %8s %8s %6s %6s %6s\n' \
     core instr per_mac code lib other weights flash arena static stack
-for core in ${QT_CORES:-m0 m3 m4}; do
+for core in ${QT_CORES:-m0 m3 m4 rv32}; do
     case $core in
-        m0) machine=microbit ;;
-        m3) machine=mps2-an385 ;;
-        m4) machine=mps2-an386 ;;
+        m0) machine=microbit; label=cortex-m0 ;;
+        m3) machine=mps2-an385; label=cortex-m3 ;;
+        m4) machine=mps2-an386; label=cortex-m4 ;;
+        rv32) machine=virt; label=rv32imc ;;
         *) echo "measure.sh: unknown core '$core'" >&2; exit 2 ;;
     esac
     elf=$out/${name}_bench_$core.elf
-    label=cortex-$core
     build() {
         # shellcheck disable=SC2086
         QT_CFLAGS="-DQT_NAME=$name -DQT_UPPER=$upper -DQT_HEADER=\"$name.h\" -I$dir

@@ -1,6 +1,6 @@
-/* main.c — classify one Fashion-MNIST image on a Cortex-M with the C that
- * `qatc gen` wrote for the fmnist example (fmnist_cnn.c, fmnist_cnn.h), and
- * report the class over semihosting.
+/* main.c — classify one Fashion-MNIST image on a Cortex-M or an RV32 core
+ * with the C that `qatc gen` wrote for the fmnist example (fmnist_cnn.c,
+ * fmnist_cnn.h), and report the class over semihosting.
  *
  * The model needs no heap, no floating point and no libc: it reads the int8
  * input, writes int8 logits, and uses FMNIST_CNN_ARENA_SIZE bytes of scratch

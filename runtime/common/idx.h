@@ -1,8 +1,9 @@
 /* idx — IDX files (the MNIST / Fashion-MNIST format), plain or gzip'd.
  *
  * Images: magic 0x00000803 (N, H, W) or 0x00000804 (N, H, W, C), uint8.
- * Labels: magic 0x00000801 (N), uint8. Big-endian sizes. A ".gz" file (or any
- * file starting with the gzip magic) is read through zlib.
+ * Labels: magic 0x00000801 (N), uint8. Big-endian sizes. A file starting
+ * with the gzip magic is decompressed; files are read by infile's rules
+ * (regular files only, nothing after the gzip stream).
  */
 #ifndef QATC_IDX_H
 #define QATC_IDX_H
@@ -22,7 +23,8 @@ typedef struct {
 } idx_labels;
 
 /* Read a whole file. Returns 0, or -1 with e naming the file and the problem
- * (missing, bad magic, truncated, corrupt gzip, absurd sizes); nothing is
+ * (missing, not a regular file, bad magic, truncated, trailing data,
+ * corrupt gzip, absurd sizes); nothing is
  * allocated on failure. */
 int idx_read_images(const char *path, idx_images *out, qerr *e);
 int idx_read_labels(const char *path, idx_labels *out, qerr *e);

@@ -32,6 +32,7 @@ report() {
     llvm-cov report "$out/fuzz_$t" -instr-profile="$out/$t.profdata" "$@" | grep -v '^---'
 }
 report config runtime/train/config.c runtime/common/yamlx.c
-report idx runtime/common/idx.c
+report idx runtime/common/idx.c runtime/common/infile.c
+report npy runtime/common/npy.c runtime/common/infile.c runtime/common/dataset.c
 report frozen runtime/int8/frozen_io.c runtime/int8/qmodel.c runtime/common/yamlx.c runtime/int8/q8_exec.c \
     runtime/int8/q8_kernels.c

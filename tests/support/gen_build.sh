@@ -11,9 +11,14 @@
 # gcc the Cortex-M3 one (two pixels per SMLAL), clang the Cortex-M4 one
 # (SMLAD, its instructions emulated in C), then gcc the host's own (on x86,
 # SSE2's PMADDWD) and clang the plain C of other hosts; the sanitizer build
-# the host's own. Exit 0 when everything builds and every self-test passes;
-# otherwise the failing log's tail.
+# the host's own. Side by side with the sanitizer build, the same models go
+# into one rv32imc image (tests/target/build.sh rv32: riscv64-unknown-elf-gcc
+# -march=rv32imc -mabi=ilp32 -Os, strict flags, float/double poisoned, no
+# floating-point helper linked) whose self-tests run under
+# qemu-system-riscv32. Exit 0 when everything builds and every self-test
+# passes; otherwise the failing log's tail.
 set -u
+target=$(cd "$(dirname "$0")/../target" && pwd)
 cd "$1" || exit 2
 strict="-std=c99 -Wall -Wextra -Wconversion -Werror"
 
@@ -36,8 +41,11 @@ pair() { # NAME1 COMPILER1 DEFINE1 NAME2 COMPILER2 DEFINE2: two builds side by s
 pair smlal gcc -DQATC_DOT=QATC_DOT_SMLAL dsp clang -DQATC_DOT=QATC_DOT_DSP
 pair host gcc "" plain clang -DQATC_DOT=QATC_DOT_PLAIN
 
-# The sanitizer build: models r000, r004, ... (those with every op).
+# The sanitizer build and the rv32imc image, side by side: models r000, r004, ...
+# (those with every op).
 names=$(ls r*[0-9].c | sed 's/\.c$//' | awk '{ if (substr($0, 2) % 4 == 0) print }')
+srcs=$(for n in $names; do printf '%s.c %s_golden.c ' "$n" "$n"; done)
+count=$(echo $names | wc -w)
 {
     echo '#include <stdio.h>'
     for n in $names; do echo "int ${n}_selftest(void);"; done
@@ -49,11 +57,44 @@ names=$(ls r*[0-9].c | sed 's/\.c$//' | awk '{ if (substr($0, 2) % 4 == 0) print
     echo '    return bad > 0;'
     echo '}'
 } > san_driver.c
-srcs=$(for n in $names; do printf '%s.c %s_golden.c ' "$n" "$n"; done)
-# shellcheck disable=SC2086
-gcc -std=c99 -O0 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
-    -o drv_san san_driver.c $srcs > san.log 2>&1 && ./drv_san >> san.log 2>&1
-s=$?
-echo "sanitizers ($(echo $names | wc -w) models): $(tail -1 san.log)"
+# rv32_driver.c: the image's self-test (tests/target/main.c calls it), names the failing
+# models over semihosting and returns their number.
+{
+    echo '#include "semihost.h"'
+    for n in $names; do echo "int ${n}_selftest(void);"; done
+    echo 'int rv32_selftest(void)'
+    echo '{'
+    echo '    int bad = 0;'
+    for n in $names; do
+        echo "    if (${n}_selftest() != 0) {"
+        printf '        semihost_write0("%s: output bytes differ\\n");\n' "$n"
+        echo '        bad++;'
+        echo '    }'
+    done
+    echo '    return bad;'
+    echo '}'
+} > rv32_driver.c
+san() {
+    # shellcheck disable=SC2086
+    gcc -std=c99 -O0 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+        -o drv_san san_driver.c $srcs && ./drv_san
+}
+rv32() {
+    for tool in riscv64-unknown-elf-gcc qemu-system-riscv32; do
+        command -v $tool > /dev/null || { echo "$tool is not installed (make deps)"; return 2; }
+    done
+    mkdir -p rv32 || return 2
+    # shellcheck disable=SC2086
+    QT_CFLAGS="-I. -include $PWD/poison.h -DQT_SELFTEST=rv32_selftest" \
+        "$target/build.sh" rv32 rv32/random.elf "$target/main.c" rv32_driver.c $srcs &&
+    "$target/qemu.sh" virt rv32/random.elf
+}
+(san) > san.log 2>&1 & a=$!
+(rv32) > rv32.log 2>&1 & b=$!
+wait $a; s=$?
+wait $b; r=$?
+echo "sanitizers ($count models): $(tail -1 san.log)"
+echo "rv32imc under qemu ($count models): $(grep 'selftest:' rv32.log || tail -1 rv32.log)"
 [ $s = 0 ] || { echo "sanitizer build failed (status $s):"; tail -20 san.log; exit 1; }
+[ $r = 0 ] || { echo "rv32imc build or self-test failed (status $r):"; tail -20 rv32.log; exit 1; }
 exit 0

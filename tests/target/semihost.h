@@ -1,7 +1,9 @@
-/* semihost — the two ARM semihosting calls a qemu test image needs.
+/* semihost — the two semihosting calls a qemu test image needs.
  *
- * A semihosting call is `bkpt 0xAB` with the operation in r0 and its argument
- * in r1. qemu-system-arm serves it when started with
+ * A semihosting call is, on Arm, `bkpt 0xAB` with the operation in r0 and its
+ * argument in r1; on RISC-V, `slli zero, zero, 0x1f; ebreak; srai zero, zero,
+ * 7` (uncompressed) with them in a0 and a1. qemu-system-arm and
+ * qemu-system-riscv32 serve it when started with
  * `-semihosting-config enable=on,target=native`; on a board without a
  * debugger attached the same instruction would fault, so these are for test
  * images only.
