@@ -14,7 +14,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: qatc gen FROZEN.yaml [-o DIR] [--golden N --inputs FILE]\n"
+            "usage: qatc gen FROZEN.yaml [-o DIR] [--target T] [--golden N --inputs FILE]\n"
             "\n"
             "Writes DIR/NAME.c and DIR/NAME.h: integer-only C99 for the frozen int8 model\n"
             "(no floating point, no malloc, only <stdint.h> and <stddef.h>), with\n"
@@ -23,6 +23,12 @@ static void usage(FILE *f)
             "and NAME_ARENA_SIZE, the input/output sizes and zero-points in NAME.h.\n"
             "\n"
             "  -o DIR        output folder, created if missing (default: the current folder)\n"
+            "  --target T    the inner loops NAME.c holds: every version, chosen by the\n"
+            "                compiler's predefined macros (all, the default), or one target's\n"
+            "                only, with an #error where the compiler targets something else:\n");
+    for (const cgen_target *t = cgen_targets; t->name; t++)
+        fprintf(f, "                  %-10s %s\n", t->name, t->what);
+    fprintf(f,
             "  --golden N    also write DIR/NAME_golden.c: the first N inputs of --inputs,\n"
             "                quantized to the model's input, the outputs the reference\n"
             "                kernels give for them, and int NAME_selftest(void), which\n"
@@ -73,7 +79,7 @@ static int golden_inputs(const q_model *m, const char *path, long n, int8_t **ou
 
 int cmd_gen(int argc, char **argv)
 {
-    const char *frozen = NULL, *dir = ".", *images = NULL;
+    const char *frozen = NULL, *dir = ".", *images = NULL, *target = "all";
     long golden = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -82,7 +88,7 @@ int cmd_gen(int argc, char **argv)
             return 0;
         }
         if (!strcmp(a, "-o") || !strcmp(a, "--golden") || !strcmp(a, "--images") ||
-            !strcmp(a, "--inputs")) {
+            !strcmp(a, "--inputs") || !strcmp(a, "--target")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "qatc gen: %s needs a value (qatc gen --help)\n", a);
                 return 2;
@@ -90,11 +96,7 @@ int cmd_gen(int argc, char **argv)
             const char *v = argv[++i];
             if (!strcmp(a, "-o")) {
                 dir = v;
-            } else if (!strcmp(a, "--images") || !strcmp(a, "--inputs")) {
-                if (images) {
-                    fprintf(stderr, "qatc gen: one of --inputs and --images, once\n");
-                    return 2;
-                }
+            !strcmp(a, "--inputs") || !strcmp(a, "--target")) {
                 images = v;
             } else {
                 char *end;
@@ -150,6 +152,7 @@ int cmd_gen(int argc, char **argv)
     cgen_opts o = {0};
     o.source = frozen;
     o.templates = templates;
+    o.target = target;
     o.n_golden = (int32_t)golden;
     o.golden_in = inputs;
     o.golden_origin = golden > 0 ? origin : NULL;
