@@ -96,7 +96,19 @@ int cmd_gen(int argc, char **argv)
             const char *v = argv[++i];
             if (!strcmp(a, "-o")) {
                 dir = v;
-            !strcmp(a, "--inputs") || !strcmp(a, "--target")) {
+            } else if (!strcmp(a, "--target")) {
+                if (!cgen_target_find(v)) {
+                    fprintf(stderr, "qatc gen: --target: '%s' is none of", v);
+                    for (const cgen_target *t = cgen_targets; t->name; t++)
+                        fprintf(stderr, " %s%s", t->name, t[1].name ? "," : "\n");
+                    return 2;
+                }
+                target = v;
+            } else if (!strcmp(a, "--images") || !strcmp(a, "--inputs")) {
+                if (images) {
+                    fprintf(stderr, "qatc gen: one of --inputs and --images, once\n");
+                    return 2;
+                }
                 images = v;
             } else {
                 char *end;
