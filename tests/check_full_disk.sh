@@ -11,21 +11,12 @@
 set -u
 : "${QATC:?}" "${BUILD:?}"
 cd "$(dirname "$0")/.." || exit 1
-. tests/support/tiny_data.sh
 . tests/support/tiny_config.sh
-W=$BUILD/full_disk
-MNT=$W/mnt
+MNT=$BUILD/check_full_disk/mnt
 [ -d "$MNT" ] && umount "$MNT" 2>/dev/null
-rm -rf "$W"
-mkdir -p "$W/ref" "$MNT"
-tiny_config "$W"
+tiny_check check_full_disk ref mnt
 cleanup() { umount "$MNT" 2>/dev/null; }
 trap cleanup EXIT
-
-fail() {
-    echo "check_full_disk: FAIL: $*" >&2
-    exit 1
-}
 
 # A reference run, for the sizes of the files and a model to generate from.
 "$QATC" train "$W/tiny.yaml" -o "$W/ref" --threads 2 --quiet >"$W/ref.log" 2>&1 ||

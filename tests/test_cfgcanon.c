@@ -15,7 +15,7 @@
 #include "tmpdir.h"
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char path[320];
     cfgcanon a, b;
     qerr e;
@@ -23,11 +23,9 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_cfgcanon", f->dir, sizeof f->dir) != 0) {
-        free(f);
+    fixture *f = tmpdir_fixture_new("test_cfgcanon", sizeof *f);
+    if (!f)
         return -1;
-    }
     snprintf(f->path, sizeof f->path, "%s/c.yaml", f->dir);
     *state = f;
     return 0;
@@ -38,9 +36,7 @@ static int teardown(void **state)
     fixture *f = *state;
     cfgcanon_free(&f->a);
     cfgcanon_free(&f->b);
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(f);
 }
 
 /* Writes text as the config and builds its canonical form into c. */

@@ -47,7 +47,7 @@ typedef struct {
 } side;
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char config[320], ckpt[320];
     cfg_config cfg;
     cfgcanon canon;
@@ -74,11 +74,9 @@ static ckpt_parts parts_of(fixture *f, side *s)
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_checkpoint", f->dir, sizeof f->dir) != 0) {
-        free(f);
+    fixture *f = tmpdir_fixture_new("test_checkpoint", sizeof *f);
+    if (!f)
         return -1;
-    }
     char data[320];
     snprintf(f->config, sizeof f->config, "%s/c.yaml", f->dir);
     snprintf(f->ckpt, sizeof f->ckpt, "%s/ck.ckpt", f->dir);
@@ -122,9 +120,7 @@ static int teardown(void **state)
         optim_free(&sides[i]->opt);
     }
     cfgcanon_free(&f->canon);
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(f);
 }
 
 /* a's checkpoint at f->ckpt. */

@@ -20,7 +20,7 @@
 #define FMNIST "/usr/share/datasets/fashion-mnist/"
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char images[320], labels[320];
     char x[320], y[320]; /* .npy inputs and labels/targets */
     dataset ds;
@@ -68,13 +68,9 @@ static dataset_input in_of(q_shape s, q_quant q)
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
+    fixture *f = tmpdir_fixture_new("test_dataset", sizeof *f);
     if (!f)
         return -1;
-    if (tmpdir_make("test_dataset", f->dir, sizeof f->dir) != 0) {
-        free(f);
-        return -1;
-    }
     snprintf(f->images, sizeof f->images, "%s/images.idx", f->dir);
     snprintf(f->labels, sizeof f->labels, "%s/labels.idx", f->dir);
     snprintf(f->x, sizeof f->x, "%s/x.npy", f->dir);
@@ -87,9 +83,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     dataset_free(&f->ds);
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(f);
 }
 
 static void test_dataset_load(void **state)

@@ -258,7 +258,7 @@ static const char FORMS[] =
     "output: prob\n";
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char path[320];
     char path2[320];
     qerr e;
@@ -266,11 +266,9 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_frozen_io", f->dir, sizeof f->dir) != 0) {
-        free(f);
+    fixture *f = tmpdir_fixture_new("test_frozen_io", sizeof *f);
+    if (!f)
         return -1;
-    }
     snprintf(f->path, sizeof f->path, "%s/t.yaml", f->dir);
     snprintf(f->path2, sizeof f->path2, "%s/u.yaml", f->dir);
     *state = f;

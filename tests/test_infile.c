@@ -18,18 +18,16 @@
 #include "tmpdir.h"
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char path[320];
     qerr e;
 } fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_infile", f->dir, sizeof f->dir) != 0) {
-        free(f);
+    fixture *f = tmpdir_fixture_new("test_infile", sizeof *f);
+    if (!f)
         return -1;
-    }
     *state = f;
     return 0;
 }
@@ -37,9 +35,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(f);
 }
 
 static const char *path_of(fixture *f, const char *name)

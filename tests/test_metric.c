@@ -160,13 +160,13 @@ static const char relu_model[] =
     "output: dw\n";
 
 typedef struct {
-    char dir[256], model[320], x[320], cls[320], anom[320], tgt[320];
+    char dir[TMPDIR_CAP], model[320], x[320], cls[320], anom[320], tgt[320];
 } fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_metric", f->dir, sizeof f->dir))
+    fixture *f = tmpdir_fixture_new("test_metric", sizeof *f);
+    if (!f)
         return -1;
     snprintf(f->model, sizeof f->model, "%s/relu.frozen.yaml", f->dir);
     snprintf(f->x, sizeof f->x, "%s/x.npy", f->dir);
@@ -195,9 +195,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    int rc = tmpdir_remove(f->dir) < 0 ? -1 : 0;
-    free(f);
-    return rc;
+    return tmpdir_fixture_free(f);
 }
 
 /* metric_int8 with 1 and 3 threads: the value must be the same bits. */

@@ -19,7 +19,7 @@
 #define INPUTS (NPY_ONLY(NPY_U1) | NPY_ONLY(NPY_I1) | NPY_ONLY(NPY_F4))
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char path[320];
     qerr e;
     npy_array a;
@@ -27,11 +27,9 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_npy", f->dir, sizeof f->dir) != 0) {
-        free(f);
+    fixture *f = tmpdir_fixture_new("test_npy", sizeof *f);
+    if (!f)
         return -1;
-    }
     *state = f;
     return 0;
 }
@@ -40,9 +38,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     npy_free(&f->a);
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(f);
 }
 
 static const char *path_of(fixture *f, const char *name)

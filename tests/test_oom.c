@@ -143,7 +143,7 @@ static void oom_stop(void)
 /* ---- the loaders ----------------------------------------------------------- */
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char frozen[320], config[320], images[320], images_gz[320], labels[320];
     char big[320], big_gz[320]; /* 3 MB of images: the reader grows its buffer twice */
     char npy_x[320], npy_x_gz[320], npy_y[320], npy_t[320]; /* .npy f4 inputs, i8 labels, f4 targets */
@@ -296,11 +296,9 @@ static int all_zero(const void *p, size_t n)
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_oom", f->dir, sizeof f->dir) != 0) {
-        free(f);
+    fixture *f = tmpdir_fixture_new("test_oom", sizeof *f);
+    if (!f)
         return -1;
-    }
     snprintf(f->frozen, sizeof f->frozen, "%s/m.frozen.yaml", f->dir);
     snprintf(f->config, sizeof f->config, "%s/c.yaml", f->dir);
     snprintf(f->images, sizeof f->images, "%s/img.idx", f->dir);
@@ -393,9 +391,7 @@ static int teardown(void **state)
     net_free(&f->net);
     optim_free(&f->opt);
     cfgcanon_free(&f->ck_canon);
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(f);
 }
 
 /* Runs loader l failing each of its allocations in turn; returns how many

@@ -21,17 +21,15 @@
 #include "tmpdir.h"
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char path[320];
 } fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_qfile", f->dir, sizeof f->dir) != 0) {
-        free(f);
+    fixture *f = tmpdir_fixture_new("test_qfile", sizeof *f);
+    if (!f)
         return -1;
-    }
     snprintf(f->path, sizeof f->path, "%s/out.txt", f->dir);
     *state = f;
     return 0;
@@ -40,9 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(f);
 }
 
 /* Asserts that the file at path holds exactly text. */

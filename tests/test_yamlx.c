@@ -13,7 +13,7 @@
 #include "yamlx.h"
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char path[320];
     yx_doc doc;
     qerr e;
@@ -21,11 +21,9 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_yamlx", f->dir, sizeof f->dir) != 0) {
-        free(f);
+    fixture *f = tmpdir_fixture_new("test_yamlx", sizeof *f);
+    if (!f)
         return -1;
-    }
     snprintf(f->path, sizeof f->path, "%s/t.yaml", f->dir);
     *state = f;
     return 0;
@@ -35,9 +33,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     yx_free(&f->doc);
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(f);
 }
 
 /* Writes text to the fixture's file and loads it; returns yx_load's result. */
