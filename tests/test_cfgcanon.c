@@ -23,11 +23,10 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = tmpdir_fixture_new("test_cfgcanon", sizeof *f);
-    if (!f)
+    if (tmpdir_fixture_new(state, "test_cfgcanon", sizeof(fixture)) != 0)
         return -1;
+    fixture *f = *state;
     snprintf(f->path, sizeof f->path, "%s/c.yaml", f->dir);
-    *state = f;
     return 0;
 }
 

@@ -74,9 +74,9 @@ static ckpt_parts parts_of(fixture *f, side *s)
 
 static int setup(void **state)
 {
-    fixture *f = tmpdir_fixture_new("test_checkpoint", sizeof *f);
-    if (!f)
+    if (tmpdir_fixture_new(state, "test_checkpoint", sizeof(fixture)) != 0)
         return -1;
+    fixture *f = *state;
     char data[320];
     snprintf(f->config, sizeof f->config, "%s/c.yaml", f->dir);
     snprintf(f->ckpt, sizeof f->ckpt, "%s/ck.ckpt", f->dir);
@@ -107,7 +107,6 @@ static int setup(void **state)
     h->quant_start = 4.0, h->float_acc = 0.6, h->ptq_acc = 0.55, h->best_acc = 0.58;
     h->have_float = 1, h->have_best = 1, h->best_epoch = 1;
     h->images[0] = 100, h->images[1] = 40;
-    *state = f;
     return 0;
 }
 

@@ -68,14 +68,13 @@ static dataset_input in_of(q_shape s, q_quant q)
 
 static int setup(void **state)
 {
-    fixture *f = tmpdir_fixture_new("test_dataset", sizeof *f);
-    if (!f)
+    if (tmpdir_fixture_new(state, "test_dataset", sizeof(fixture)) != 0)
         return -1;
+    fixture *f = *state;
     snprintf(f->images, sizeof f->images, "%s/images.idx", f->dir);
     snprintf(f->labels, sizeof f->labels, "%s/labels.idx", f->dir);
     snprintf(f->x, sizeof f->x, "%s/x.npy", f->dir);
     snprintf(f->y, sizeof f->y, "%s/y.npy", f->dir);
-    *state = f;
     return 0;
 }
 

@@ -266,12 +266,11 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = tmpdir_fixture_new("test_frozen_io", sizeof *f);
-    if (!f)
+    if (tmpdir_fixture_new(state, "test_frozen_io", sizeof(fixture)) != 0)
         return -1;
+    fixture *f = *state;
     snprintf(f->path, sizeof f->path, "%s/t.yaml", f->dir);
     snprintf(f->path2, sizeof f->path2, "%s/u.yaml", f->dir);
-    *state = f;
     return 0;
 }
 

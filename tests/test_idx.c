@@ -25,17 +25,12 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = tmpdir_fixture_new("test_idx", sizeof *f);
-    if (!f)
-        return -1;
-    *state = f;
-    return 0;
+    return tmpdir_fixture_new(state, "test_idx", sizeof(fixture));
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    return tmpdir_fixture_free(f);
+    return tmpdir_fixture_free(*state);
 }
 
 /* Builds an IDX image in memory: magic for ndim dims, the dims, then payload

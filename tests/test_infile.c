@@ -25,17 +25,12 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = tmpdir_fixture_new("test_infile", sizeof *f);
-    if (!f)
-        return -1;
-    *state = f;
-    return 0;
+    return tmpdir_fixture_new(state, "test_infile", sizeof(fixture));
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    return tmpdir_fixture_free(f);
+    return tmpdir_fixture_free(*state);
 }
 
 static const char *path_of(fixture *f, const char *name)

@@ -165,9 +165,9 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = tmpdir_fixture_new("test_metric", sizeof *f);
-    if (!f)
+    if (tmpdir_fixture_new(state, "test_metric", sizeof(fixture)) != 0)
         return -1;
+    fixture *f = *state;
     snprintf(f->model, sizeof f->model, "%s/relu.frozen.yaml", f->dir);
     snprintf(f->x, sizeof f->x, "%s/x.npy", f->dir);
     snprintf(f->cls, sizeof f->cls, "%s/cls.npy", f->dir);
@@ -188,14 +188,12 @@ static int setup(void **state)
         npy_write(f->cls, &c, 1, &e) || npy_write(f->anom, &n, 1, &e) ||
         npy_write(f->tgt, &t, 1, &e))
         return -1;
-    *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    return tmpdir_fixture_free(f);
+    return tmpdir_fixture_free(*state);
 }
 
 /* metric_int8 with 1 and 3 threads: the value must be the same bits. */

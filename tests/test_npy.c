@@ -27,11 +27,7 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = tmpdir_fixture_new("test_npy", sizeof *f);
-    if (!f)
-        return -1;
-    *state = f;
-    return 0;
+    return tmpdir_fixture_new(state, "test_npy", sizeof(fixture));
 }
 
 static int teardown(void **state)

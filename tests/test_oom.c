@@ -296,9 +296,9 @@ static int all_zero(const void *p, size_t n)
 
 static int setup(void **state)
 {
-    fixture *f = tmpdir_fixture_new("test_oom", sizeof *f);
-    if (!f)
+    if (tmpdir_fixture_new(state, "test_oom", sizeof(fixture)) != 0)
         return -1;
+    fixture *f = *state;
     snprintf(f->frozen, sizeof f->frozen, "%s/m.frozen.yaml", f->dir);
     snprintf(f->config, sizeof f->config, "%s/c.yaml", f->dir);
     snprintf(f->images, sizeof f->images, "%s/img.idx", f->dir);
@@ -380,7 +380,6 @@ static int setup(void **state)
     ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config};
     if (ckpt_write(f->ckpt, &h, &p, &e))
         return -1;
-    *state = f;
     return 0;
 }
 

@@ -27,18 +27,16 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = tmpdir_fixture_new("test_qfile", sizeof *f);
-    if (!f)
+    if (tmpdir_fixture_new(state, "test_qfile", sizeof(fixture)) != 0)
         return -1;
+    fixture *f = *state;
     snprintf(f->path, sizeof f->path, "%s/out.txt", f->dir);
-    *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    return tmpdir_fixture_free(f);
+    return tmpdir_fixture_free(*state);
 }
 
 /* Asserts that the file at path holds exactly text. */

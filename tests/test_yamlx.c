@@ -21,11 +21,10 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = tmpdir_fixture_new("test_yamlx", sizeof *f);
-    if (!f)
+    if (tmpdir_fixture_new(state, "test_yamlx", sizeof(fixture)) != 0)
         return -1;
+    fixture *f = *state;
     snprintf(f->path, sizeof f->path, "%s/t.yaml", f->dir);
-    *state = f;
     return 0;
 }
 

@@ -24,14 +24,15 @@ int tmpdir_make(const char *tag, char *dir, size_t cap)
     return mkdtemp(dir) ? 0 : -1;
 }
 
-void *tmpdir_fixture_new(const char *tag, size_t size)
+int tmpdir_fixture_new(void **state, const char *tag, size_t size)
 {
     char *f = size >= TMPDIR_CAP ? calloc(1, size) : NULL;
     if (!f || tmpdir_make(tag, f, TMPDIR_CAP) != 0) {
         free(f);
-        return NULL;
+        return -1;
     }
-    return f;
+    *state = f;
+    return 0;
 }
 
 int tmpdir_fixture_free(void *fixture)

@@ -22,10 +22,11 @@ int tmpdir_make(const char *tag, char *dir, size_t cap);
 /* The capacity of a fixture's folder path (tmpdir_fixture_new). */
 #define TMPDIR_CAP 256
 
-/* A test fixture of size bytes, zeroed, whose struct BEGINS with
- * char dir[TMPDIR_CAP]: made with a fresh folder (tmpdir_make(tag)) in dir.
- * NULL, with nothing left behind, when memory or the folder fails. */
-void *tmpdir_fixture_new(const char *tag, size_t size);
+/* A cmocka fixture of size bytes, zeroed, whose struct BEGINS with
+ * char dir[TMPDIR_CAP], put into *state with a fresh folder
+ * (tmpdir_make(tag)) in dir. Returns 0, or -1 with nothing left behind when
+ * memory or the folder fails. */
+int tmpdir_fixture_new(void **state, const char *tag, size_t size);
 
 /* Removes the folder of a tmpdir_fixture_new fixture and frees it.
  * Returns 0, or -1 when something in the folder could not be removed. */
