@@ -33,18 +33,7 @@ done
 mkdir -p "$out/gen"
 "$QATC" gen "$out/every_op.frozen.yaml" -o "$out/gen" --golden 8 --images "$out/images.idx"
 
-# expect STATUS LABEL COMMAND...: runs COMMAND, fails unless it exits with STATUS.
-expect() {
-    want=$1; label=$2; shift 2
-    status=0
-    "$@" >"$out/log" 2>&1 || status=$?
-    if [ "$status" -ne "$want" ]; then
-        cat "$out/log"
-        echo "FAIL $label: exit status $status, want $want"
-        exit 1
-    fi
-    echo "ok $label: $(grep -h 'selftest:' "$out/log" || echo "status $status")"
-}
+. "$root/tests/support/expect.sh"
 expect 0 "m0 on microbit" "$target/run.sh" m0 "$out/gen" every_op
 echo "ok m0 image links no floating-point helper; from libgcc/libc it links:" \
     $(arm-none-eabi-nm "$out/gen/target-m0/every_op_selftest.elf" | awk '$3 ~ /^(__|mem)/ {print $3}' | sort -u)

@@ -27,18 +27,7 @@ done
     --golden 8 --images "$data/t10k-images-idx3-ubyte.gz" > /dev/null
 printf '#pragma GCC poison float double\n' > "$out/poison.h"
 
-# expect STATUS LABEL COMMAND...: runs COMMAND, fails unless it exits with STATUS.
-expect() {
-    want=$1; label=$2; shift 2
-    status=0
-    "$@" >"$out/log" 2>&1 || status=$?
-    if [ "$status" -ne "$want" ]; then
-        cat "$out/log"
-        echo "FAIL $label: exit status $status, want $want"
-        exit 1
-    fi
-    echo "ok $label: $(grep -h 'selftest:' "$out/log" || echo "status $status")"
-}
+. "$root/tests/support/expect.sh"
 for opt in -Os -O2; do
     expect 0 "reference CNN on rv32imc $opt" env QT_CFLAGS="-include $out/poison.h $opt" \
         QT_OUT="$out/gen/target-rv32$opt" "$target/run.sh" rv32 "$out/gen" fmnist_cnn
