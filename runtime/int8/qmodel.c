@@ -110,6 +110,11 @@ static int geom_window(q_geom *g, q_shape in, q_shape *out, const char **key, ch
     if (!pair_ok(w->dilation_h, w->dilation_w))
         return geom_fail(key, "dilation", why, cap, "[%d, %d] must be in [1, %d]",
                          (int)w->dilation_h, (int)w->dilation_w, Q_MAX_ELEMS);
+    /* TFLite's pools have no dilation; without it every pool window holds at
+     * least one input element (each pad is below the kernel). */
+    if (pool && (w->dilation_h != 1 || w->dilation_w != 1))
+        return geom_fail(key, "dilation", why, cap, "[%d, %d]: pools take no dilation",
+                         (int)w->dilation_h, (int)w->dilation_w);
     int64_t eff_h = (int64_t)(w->kernel_h - 1) * w->dilation_h + 1;
     int64_t eff_w = (int64_t)(w->kernel_w - 1) * w->dilation_w + 1;
     if (g->pad_rule == Q_PAD_SAME) {
@@ -159,6 +164,11 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
     int64_t depth = 0, weights = 0;
     int64_t in_n = (int64_t)in.h * in.w * in.c;
     q_shape o = in;
+    if (g->op == Q_OP_DWCONV2D && g->multiplier == 0)
+        g->multiplier = 1;
+    if (g->op != Q_OP_DWCONV2D && g->multiplier != 0 && g->multiplier != 1)
+        return geom_fail(key, "multiplier", why, cap,
+                         "%d: only dwconv2d has a channel multiplier", (int)g->multiplier);
     switch (g->op) {
     case Q_OP_CONV2D:
     case Q_OP_DWCONV2D:
@@ -175,7 +185,14 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
             depth *= in.c;
             weights = depth * g->out_c;
         } else if (g->op == Q_OP_DWCONV2D) {
-            weights = depth * in.c;
+            /* output channel ic * M + m reads input channel ic */
+            if (g->multiplier < 1 || g->multiplier > Q_MAX_ELEMS ||
+                (int64_t)in.c * g->multiplier > Q_MAX_ELEMS)
+                return geom_fail(key, "multiplier", why, cap,
+                                 "%d must be >= 1 and make at most %d channels (input %d)",
+                                 (int)g->multiplier, Q_MAX_ELEMS, (int)in.c);
+            o.c = in.c * g->multiplier;
+            weights = depth * o.c;
         }
         break;
     case Q_OP_LINEAR:
@@ -228,7 +245,7 @@ int32_t q_layer_weight_count(const q_model *m, const q_layer *l)
     case Q_OP_CONV2D:
         return l->out_shape.c * l->win.kernel_h * l->win.kernel_w * in.c;
     case Q_OP_DWCONV2D:
-        return l->win.kernel_h * l->win.kernel_w * in.c;
+        return l->win.kernel_h * l->win.kernel_w * in.c * (l->multiplier > 1 ? l->multiplier : 1);
     case Q_OP_LINEAR:
         return l->out_shape.c * q_shape_size(in);
     default:

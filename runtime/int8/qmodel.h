@@ -85,11 +85,14 @@ typedef struct {
     q_pad_rule pad_rule; /* Q_PAD_SIDES unless a config said `same` or `valid` */
     int global;          /* avgpool over the whole input (the window becomes the input) */
     int32_t out_c;       /* conv2d, linear: output channels / features */
+    int32_t multiplier;  /* dwconv2d: output channels per input channel (>= 1; 0 = 1);
+                          * out_c = in_c * multiplier. Other ops: 0 or 1. */
 } q_geom;
 
 /* What q_geom_derive reports besides the shape. */
 typedef struct {
-    int64_t depth;   /* terms summed into one accumulator (weighted ops, avgpool's window) */
+    int64_t depth;   /* terms summed into one accumulator (weighted ops, pools' window,
+                      * softmax's row) */
     int64_t weights; /* weight count (0 for ops without weights) */
 } q_geom_sizes;
 
@@ -104,9 +107,14 @@ typedef struct {
     int input2;            /* add only: the second tensor; -1 otherwise */
     q_act act;             /* conv2d, dwconv2d, linear, add; NONE elsewhere */
     q_window win;          /* conv, dwconv, pools: resolved (no defaults, explicit pads) */
+    int32_t multiplier;    /* dwconv2d: channel multiplier M (out_c = in_c * M); 0 = 1.
+                            * q_model_check sets it to 1 on every other op. */
     q_shape out_shape;     /* derived by q_model_check, stored in the file for readers */
     q_quant out_q;
     int per_channel;       /* conv2d, dwconv2d, linear */
+    int weight_bits;       /* conv2d, dwconv2d, linear: 8 (the only width the kernels
+                            * take today); 0 = 8. q_model_check sets it to 0 on ops
+                            * without weights. */
     double *w_scale;       /* (per_channel ? out_c : 1) */
     int8_t *weights;       /* see layout above; NULL for ops without weights */
     int32_t *bias;         /* (out_c) */

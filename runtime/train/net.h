@@ -2,7 +2,10 @@
  *
  * Tensors are numbered as in the int8 model (qmodel.h): tensor 0 is the
  * input, tensor i+1 the output of layer i, all NHWC float for a batch of up
- * to batch_cap images. Memory comes in single allocations cut into named
+ * to batch_cap images. A layer reads any earlier tensor (its input: the
+ * previous layer's output unless the config's `from` names another; an add
+ * also reads `with`'s); a tensor read by several layers gets the sum of their
+ * gradients, and one read by none (never the last) a zero gradient. Memory comes in single allocations cut into named
  * tensors by *_point() functions (llm.c): parameters, their gradients, the
  * non-trained state (BN running statistics, weight scales), activations with
  * their gradients, masks, and scratch. Nothing allocates after net_build.
@@ -13,14 +16,17 @@
  * eval) → act, no quantization anywhere.
  *
  * QAT (PyTorch eager mode, torch.ao.nn.intrinsic.qat ConvBnReLU2d, the
- * one-pass "_forward_approximate"): for a conv/dwconv with BN
+ * one-pass "_forward_approximate"): for a conv/dwconv/linear with BN (a
+ * linear layer's BN normalises each feature over the batch, as BatchNorm1d)
  *   sf[c]  = gamma[c] / sqrt(running_var[c] + eps)     (running stats before this batch)
  *   wq     = fq_w(w · sf)                              (fake-quantized BN-folded weight)
  *   z      = conv(x, wq) / sf                          (rescaled back: BN sees a conv output)
  *   u      = BN(z)  batch statistics, or running statistics once BN is frozen
  *   out    = fq_a(act(u))                              (output observer + fake quant)
  * With running statistics this is exactly conv(x, wq) + (beta − mean·sf): the
- * int8 layer with a float bias, which convert turns into int32.
+ * int8 layer with a float bias, which convert turns into int32. A training
+ * forward of a single row per channel (a linear layer's batch of one) has
+ * no batch variance: BN then uses its running statistics.
  * Conv/linear without BN: out = fq_a(act(conv(x, fq_w(w)) + bias)).
  * Fake quantizers sit exactly where the int8 model requantizes: every
  * conv/dwconv/linear output after its fused activation, every add output and
@@ -54,7 +60,7 @@
 typedef struct {
     q_op op;
     q_act act;
-    int bn;                  /* conv/dwconv followed by batch norm */
+    int bn;                  /* conv/dwconv/linear followed by batch norm */
     int input, input2;       /* tensor indices; input2 only for add (else -1) */
     q_shape in_shape, out_shape; /* one image */
     q_window win;            /* conv, dwconv, pools (resolved); zero for the other ops */
@@ -64,7 +70,7 @@ typedef struct {
     int64_t w_per_ch, w_ch_stride, w_el_stride; /* weight layout per output channel */
 
     /* parameters and their gradients (views into net.params / net.grads) */
-    float *w;                /* conv (OC,KH,KW,IC); dwconv (KH,KW,C); linear (OUT,IN) */
+    float *w;                /* conv (OC,KH,KW,IC); dwconv (KH,KW,C·M); linear (OUT,IN) */
     float *bias;             /* (OC), only without BN */
     float *gamma, *beta;     /* (OC), only with BN */
     float *dw, *dbias, *dgamma, *dbeta;
