@@ -90,7 +90,8 @@ int convert_net(net *n, const cfg_config *c, q_model *m, convert_stats *st, qerr
         ql->input = L->input;
         ql->input2 = L->input2;
         ql->act = L->act;
-        ql->win = L->win; /* zero for ops without a window */
+        ql->win = L->win; /* resolved (four pads, dilation); zero for ops without a window */
+        ql->multiplier = L->op == Q_OP_DWCONV2D ? L->out_c / L->in_shape.c : 1;
         ql->out_shape = L->out_shape;
         ql->per_channel = n->per_channel;
         ql->line = 0;
