@@ -805,6 +805,78 @@ static void test_layers_pool_gradcheck(void **state)
     pool_case("avgpool_1d", shape_win(2, 1, 8, 3, 3, 1, 3, 1, 1, 1, 1, 0, 0, 1, 1), 0);
 }
 
+/* ly_avgpool_grid_forward against the int8 rule computed in integers: Q =
+ * the window's int8 sum over the count of its elements inside the input,
+ * rounded half away from zero (TFLite's average pool), bit for bit, on
+ * windows whose sums often end in exact halves (2x2, 2x3, 1x2 and padded
+ * ones), a global 14x14 pool (196 values) and scales that are not powers of
+ * two; values near the ends of the range. */
+static void test_layers_avgpool_grid(void **state)
+{
+    (void)state;
+    const ly_conv_shape shapes[] = {
+        ly_conv_shape_make(3, 6, 6, 5, 5, 2, 2, 2, 2, 0, 0),
+        ly_conv_shape_make(2, 6, 7, 3, 3, 2, 3, 1, 1, 0, 0),
+        shape_win(2, 1, 9, 4, 4, 1, 2, 1, 1, 1, 1, 0, 0, 0, 1),
+        ly_conv_shape_make(2, 5, 6, 3, 3, 3, 3, 1, 1, 1, 1),
+        shape_win(2, 5, 5, 70, 70, 2, 2, 2, 2, 1, 1, 0, 1, 0, 1),
+        ly_conv_shape_make(2, 14, 14, 6, 6, 14, 14, 1, 1, 0, 0),
+    };
+    const float scales[] = {0.0123f, 0.25f, 3.7f};
+    const int32_t zps[] = {-128, -3, 127};
+    rng_state r;
+    rng_seed(&r, 26);
+    long halves = 0, total = 0;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const ly_conv_shape *s = &shapes[i];
+        size_t nx = in_size(s), ny = out_size(s);
+        int8_t *q = malloc(nx);
+        float *x = malloc(sizeof(float) * nx), *out = malloc(sizeof(float) * ny);
+        assert_true(q && x && out);
+        for (int k = 0; k < 3; k++) {
+            float sc = scales[k];
+            int32_t zp = zps[k];
+            for (size_t j = 0; j < nx; j++) { /* often the extremes */
+                uint32_t u = rng_below(&r, 4);
+                q[j] = (int8_t)(u == 0 ? -128 : u == 1 ? 127 : (int)rng_below(&r, 256) - 128);
+                x[j] = (float)(q[j] - zp) * sc; /* as the fake quantizer writes it */
+            }
+            ly_avgpool_grid_forward(out, x, sc, zp, -128, 127, s);
+            for (int b = 0; b < s->b; b++)
+                for (int oy = 0; oy < s->oh; oy++)
+                    for (int ox = 0; ox < s->ow; ox++)
+                        for (int ch = 0; ch < s->c; ch++) {
+                            int32_t sum = 0, n = 0;
+                            for (int ky = 0; ky < s->kh; ky++)
+                                for (int kx = 0; kx < s->kw; kx++) {
+                                    int iy = ref_row(s, oy, ky), ix = ref_col(s, ox, kx);
+                                    if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
+                                        continue;
+                                    sum += q[(((size_t)b * s->h + iy) * s->w + ix) * s->c + ch];
+                                    n++;
+                                }
+                            /* half away from zero: |sum|/n rounded up at .5, sign back */
+                            int32_t mag = (2 * abs(sum) + n) / (2 * n);
+                            int32_t want = sum < 0 ? -mag : mag;
+                            halves += (2 * abs(sum)) % (2 * n) == n;
+                            total++;
+                            size_t at = (((size_t)b * s->oh + oy) * s->ow + ox) * s->c + ch;
+                            float w = (float)(want - zp) * sc;
+                            if (out[at] != w)
+                                fail_msg("shape %zu scale %g zp %d: output %zu is %.9g, the "
+                                         "int8 rule gives q = %d (%.9g)", i, (double)sc,
+                                         (int)zp, at, (double)out[at], (int)want, (double)w);
+                        }
+        }
+        free(q);
+        free(x);
+        free(out);
+    }
+    printf("  avgpool on the int8 grid: %ld outputs, %ld of them exact halves, all equal to "
+           "the int8 rule\n", total, halves);
+    assert_true(halves > total / 20);
+}
+
 /* ly_pool_count: the elements of a window inside the input, by hand. */
 static void test_layers_pool_count(void **state)
 {
@@ -1553,6 +1625,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_layers_relu_gradcheck),
         cmocka_unit_test(test_layers_pool_gradcheck),
         cmocka_unit_test(test_layers_pool_count),
+        cmocka_unit_test(test_layers_avgpool_grid),
         cmocka_unit_test(test_layers_maxpool_ties_first),
         cmocka_unit_test(test_layers_maxpool_backward_set),
         cmocka_unit_test(test_layers_global_avgpool_gradcheck),

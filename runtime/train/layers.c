@@ -853,6 +853,43 @@ void ly_avgpool_backward(float *dinp, const float *dout, const ly_conv_shape *s)
             }
 }
 
+/* Q = round_half_away(Σ q / n) on the input's grid, per output element */
+void ly_avgpool_grid_forward(float *out, const float *inp, float scale, int32_t zp, int32_t qmin,
+                             int32_t qmax, const ly_conv_shape *s)
+{
+    assert(pool_shape_ok(s));
+    int c = s->c;
+    float inv = 1.0f / scale; /* as the fake quantizer computes q − zp = round(x / s) */
+#pragma omp parallel for collapse(2) if ((long)s->b * s->h * s->w * c > SIMD_PAR_MIN)
+    for (int b = 0; b < s->b; b++) {
+        for (int oy = 0; oy < s->oh; oy++) {
+            for (int ox = 0; ox < s->ow; ox++) {
+                int ky0, ky1, kx0, kx1;
+                valid_ky(s, oy, &ky0, &ky1);
+                valid_kx(s, ox, &kx0, &kx1);
+                int32_t n = (ky1 - ky0) * (kx1 - kx0);
+                float *o = out + out_at(s, b, oy, ox);
+                for (int k0 = 0; k0 < c; k0 += CHUNK) {
+                    int kn = c - k0 < CHUNK ? c - k0 : CHUNK;
+                    int32_t acc[CHUNK] = {0};
+                    for (int ky = ky0; ky < ky1; ky++)
+                        for (int kx = kx0; kx < kx1; kx++) {
+                            const float *x = inp + in_tap(s, b, oy, ox, ky, kx) + k0;
+                            for (int j = 0; j < kn; j++) /* q = round(x / s) + zp */
+                                acc[j] += (int32_t)lrintf(x[j] * inv) + zp;
+                        }
+                    for (int j = 0; j < kn; j++) {
+                        /* half away from zero, as the int8 kernel divides */
+                        int32_t q = acc[j] > 0 ? (acc[j] + n / 2) / n : (acc[j] - n / 2) / n;
+                        q = q < qmin ? qmin : q > qmax ? qmax : q;
+                        o[k0 + j] = (float)(q - zp) * scale;
+                    }
+                }
+            }
+        }
+    }
+}
+
 void ly_global_avgpool_forward(float *out, const float *inp, int b, int hw, int c)
 {
     float inv = 1.0f / (float)hw;

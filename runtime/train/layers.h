@@ -194,6 +194,20 @@ void ly_avgpool_forward(float *out, const float *inp, const ly_conv_shape *s);
  * (overlapping windows add up). dinp (B, H, W, C); dout (B, OH, OW, C). */
 void ly_avgpool_backward(float *dinp, const float *dout, const ly_conv_shape *s);
 
+/* The average pool of the int8 model (TFLite's rule) on inputs that lie on
+ * the int8 grid of scale `scale` and zero-point zp (each x = scale·(q − zp),
+ * q an integer):
+ *   Q   = Σ q / n rounded half away from zero (n = ly_pool_count), clamped
+ *         to [qmin, qmax]
+ *   out = scale · (Q − zp)
+ * q is recovered as round(x / scale) + zp (exact for values on the grid) and
+ * summed in int32 (|Σ q| <= 128·n), so the result is the int8 kernel's to the
+ * bit, whatever the window. Its gradient is ly_avgpool_backward's (the
+ * straight-through estimator of the rounding). out (B, OH, OW, C); inp (B,
+ * H, W, C). */
+void ly_avgpool_grid_forward(float *out, const float *inp, float scale, int32_t zp, int32_t qmin,
+                             int32_t qmax, const ly_conv_shape *s);
+
 /* Global average pool: out[b,c] = Σ_{h,w} inp[b,h,w,c] / (H·W), i.e. an
  * avgpool with kernel (H, W); out (B, C) = (B, 1, 1, C); inp (B, H, W, C),
  * hw = H·W. */
