@@ -145,17 +145,20 @@ cfg data_garbage       '12s/img.idx.gz/garbage.idx/'
 head -c 3000 /dev/urandom >"$W/garbage.yaml"
 printf '\000\001\002binary\377\376' >>"$W/garbage.yaml"
 
-# ---- frozen models: the example of docs/frozen-format.md, one change per case --
+# ---- frozen models: the first example of docs/frozen-format.md, one change per case --
 
-awk '/^```yaml/ { on = 1; next } /^```/ { on = 0 } on' docs/frozen-format.md \
-    >"$W/base.frozen.yaml"
+awk '/^```yaml/ && !done { on = 1; next } on && /^```/ { on = 0; done = 1 } on' \
+    docs/frozen-format.md >"$W/base.frozen.yaml"
 # frz NAME SED-SCRIPT: W/NAME.frozen.yaml = base.frozen.yaml edited.
 frz() { sed "$2" "$W/base.frozen.yaml" >"$W/$1.frozen.yaml"; }
 # line NAME PATTERN: the line of W/base.frozen.yaml holding PATTERN (first match).
 line() { grep -n -m 1 -F -e "$1" "$W/base.frozen.yaml" | cut -d: -f1; }
 
 frz f_syntax          's/weight_scale: \[0.01, 0.02\]/weight_scale: [0.01, 0.02/'
-frz f_version         's/^qatc_frozen: 1/qatc_frozen: 2/'
+frz f_version         's/^qatc_frozen: 2/qatc_frozen: 3/'
+frz f_weight_bits     '0,/weight_bits: 8/s//weight_bits: 4/'
+frz f_pad_count       '0,/pad: \[0, 0, 0, 0\]/s//pad: [0, 0]/'
+frz f_softmax_middle  's/op: flatten/op: softmax/'
 frz f_unknown_key     's/^    per_channel: true/    per_chanel: true/'
 frz f_weight_m128     's/\[127, -64\]/[-128, -64]/'
 frz f_scale_zero      's/scale: 0.25, zero_point: -3/scale: 0, zero_point: -3/'
@@ -195,6 +198,9 @@ L_unknown=$(line 'per_channel: true')
 L_m128=$(line '[127, -64]')
 L_zero=$(line 'scale: 0.25, zero_point: -3')
 L_c1=$(line '- op: conv2d') # scales are checked per layer: the layer's line
+L_wbits=$(line 'weight_bits: 8')
+L_pad=$(line 'pad: [0, 0, 0, 0]')
+L_fl=$(line '- op: flatten')
 
 # ---- the table -------------------------------------------------------------
 
@@ -287,6 +293,9 @@ bad data_garbage       "garbage.idx"                   $T "$W/data_garbage.yaml"
 # gen and report: the frozen model
 bad f_syntax           "$W/f_syntax.frozen.yaml:"                  gen "$W/f_syntax.frozen.yaml" -o "$OUT"
 bad f_version          "$W/f_version.frozen.yaml:1:"               gen "$W/f_version.frozen.yaml" -o "$OUT"
+bad f_weight_bits      "$W/f_weight_bits.frozen.yaml:$L_wbits:"    gen "$W/f_weight_bits.frozen.yaml" -o "$OUT"
+bad f_pad_count        "$W/f_pad_count.frozen.yaml:$L_pad:"        report "$W/f_pad_count.frozen.yaml"
+bad f_softmax_middle   "$W/f_softmax_middle.frozen.yaml:$L_fl:"    eval "$W/f_softmax_middle.frozen.yaml" --images "$W/img442.idx" --labels "$W/lbl.idx"
 bad f_unknown_key      "$W/f_unknown_key.frozen.yaml:$L_unknown:"  gen "$W/f_unknown_key.frozen.yaml" -o "$OUT"
 bad f_weight_m128      "$W/f_weight_m128.frozen.yaml:$L_m128:"     gen "$W/f_weight_m128.frozen.yaml" -o "$OUT"
 bad f_scale_zero       "$W/f_scale_zero.frozen.yaml:$L_c1:"      gen "$W/f_scale_zero.frozen.yaml" -o "$OUT"

@@ -233,7 +233,8 @@ void ly_add_backward(float *da, float *db, const float *dout, size_t n);
 float ly_softmax_xent(float *dlogits, const float *logits, const int32_t *labels,
                      int b, int k);
 
-/* Top-1 of one row: the lowest index among equal maximal values (DESIGN §1).
+/* Top-1 of one row: the lowest index among equal maximal values (as q8_argmax;
+ * docs/integer-semantics.md).
  * x (n), n > 0. */
 int ly_argmax(const float *x, int n);
 

@@ -689,6 +689,7 @@ static void forward_layer(net *n, int i, int b, int training)
         break;
     case Q_OP_FLATTEN:
         break; /* the same memory, read as (B, 1, 1, H·W·C) */
+    case Q_OP_SOFTMAX: /* not in the trainer yet: the config refuses it */
     case Q_OP_COUNT:
         break;
     }
@@ -855,6 +856,7 @@ static void backward_layer(net *n, int i, int b, int set_dx)
     }
     case Q_OP_FLATTEN:
         break; /* its gradient is its input's gradient */
+    case Q_OP_SOFTMAX: /* not in the trainer yet: the config refuses it */
     case Q_OP_COUNT:
         break;
     }

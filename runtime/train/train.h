@@ -1,4 +1,4 @@
-/* train — the whole of `qatc train` (DESIGN.md §2, §3).
+/* train — the whole of `qatc train` (docs/train.md, docs/config.md).
  *
  * 1. Float pretraining (pretrain.epochs, may be 0): conv → BN → act.
  * 2. Post-training quantization, measured for comparison: the observers are
