@@ -97,6 +97,15 @@ int convert_net(net *n, const cfg_config *c, q_model *m, convert_stats *st, qerr
         ql->line = 0;
         if (L->op == Q_OP_MAXPOOL || L->op == Q_OP_FLATTEN) {
             ql->out_q = (q_quant){0.0, 0}; /* derived: the input's */
+        } else if (L->op == Q_OP_AVGPOOL) {
+            /* the input's: the int8 pool divides by the count (TFLite's) */
+            float s;
+            int32_t zp;
+            if (net_tensor_quant(n, L->input, &s, &zp)) {
+                qerr_set(e, "convert: layer %d: its input has no observed range", i);
+                goto fail;
+            }
+            ql->out_q = (q_quant){(double)s, zp};
         } else {
             float s;
             int32_t zp;

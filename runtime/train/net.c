@@ -45,7 +45,7 @@ static int is_global_pool(const net_layer *L)
 
 int net_layer_has_fq(const net_layer *L)
 {
-    return is_weighted(L->op) || L->op == Q_OP_AVGPOOL || L->op == Q_OP_ADD;
+    return is_weighted(L->op) || L->op == Q_OP_ADD;
 }
 
 static size_t tensor_size(q_shape s)
@@ -674,15 +674,20 @@ static void forward_layer(net *n, int i, int b, int training)
         ly_maxpool_forward(out, x, &cs);
         break;
     }
-    case Q_OP_AVGPOOL:
-        if (is_global_pool(L)) {
+    case Q_OP_AVGPOOL: {
+        /* the int8 model divides on its input's grid (TFLite's rule); so
+         * does the fake-quant forward, exactly */
+        float s;
+        int32_t zp;
+        ly_conv_shape cs = ly_conv_shape_of(b, in, in.c, &L->win);
+        if (n->qat && n->fq_acts && net_tensor_quant(n, L->input, &s, &zp) == 0)
+            ly_avgpool_grid_forward(out, x, s, zp, -128, 127, &cs);
+        else if (is_global_pool(L))
             ly_global_avgpool_forward(out, x, b, in.h * in.w, in.c);
-        } else {
-            ly_conv_shape cs = ly_conv_shape_of(b, in, in.c, &L->win);
+        else
             ly_avgpool_forward(out, x, &cs);
-        }
-        output_stage(n, L, out, cnt, training);
         break;
+    }
     case Q_OP_ADD:
         ly_add_forward(out, x, n->t[L->input2], cnt);
         output_stage(n, L, out, cnt, training);

@@ -29,9 +29,12 @@
  * no batch variance: BN then uses its running statistics.
  * Conv/linear without BN: out = fq_a(act(conv(x, fq_w(w)) + bias)).
  * Fake quantizers sit exactly where the int8 model requantizes: every
- * conv/dwconv/linear output after its fused activation, every add output and
- * every avgpool output. Max pool and flatten keep their input's grid, so they
- * have none. The input needs none: the dataset's float input is already the
+ * conv/dwconv/linear output after its fused activation and every add output.
+ * Max pool and flatten keep their input's grid, so they have none; so does
+ * average pooling, which in int8 divides on its input's grid (TFLite's rule:
+ * the sum of the window's int8 values over its count, rounded half away from
+ * zero): with activation fake quantization on, its forward computes exactly
+ * that (ly_avgpool_grid_forward), its backward is the float mean's (STE). The input needs none: the dataset's float input is already the
  * exact real value of the int8 input.
  * Switches (cfg_config fake_quant_weights / fake_quant_acts, or
  * net_set_fake_quant): with weight or activation fake quantization off, the
@@ -184,7 +187,8 @@ int net_first_unobserved(const net *n);
 int net_layer_has_fq(const net_layer *L);
 
 /* The scale and zero-point of tensor t as the int8 model will have them
- * (input: the config's; maxpool/flatten: their input's; else the observer's).
+ * (input: the config's; maxpool, avgpool, flatten: their input's; else the
+ * observer's).
  * Returns 0, or -1 when an observer behind it has no data. */
 int net_tensor_quant(const net *n, int t, float *scale, int32_t *zero_point);
 
