@@ -123,6 +123,7 @@ cfg from_unresolved    '9s/linear: {out: 3}/linear: {out: 3, from: c9}/'
 cfg from_dead_end      '9s/linear: {out: 3}/linear: {out: 3, from: c1}/'
 cfg linear_bn_number   '9s/linear: {out: 3}/linear: {out: 3, bn: 1}/'
 cfg with_input_shape   '7s/with: c1/with: input/'
+cfg softmax_not_last   '8s/flatten: {}/softmax: {}/'
 cfg scale_zero         '3s/scale: [0-9.]*/scale: 0/'
 cfg scale_negative     '3s/scale: [0-9.]*/scale: -0.5/'
 cfg scale_nan          '3s/scale: [0-9.]*/scale: .nan/'
@@ -267,6 +268,7 @@ bad from_unresolved    "$W/from_unresolved.yaml:9: model.layers[4].linear.from:"
 bad from_dead_end      "$W/from_dead_end.yaml:8: model.layers[3].flatten:" $T "$W/from_dead_end.yaml"
 bad linear_bn_number   "$W/linear_bn_number.yaml:9: model.layers[4].linear.bn:" $T "$W/linear_bn_number.yaml"
 bad with_input_shape   "$W/with_input_shape.yaml:7: model.layers[2].add.with:" $T "$W/with_input_shape.yaml"
+bad softmax_not_last   "$W/softmax_not_last.yaml:8: model.layers[3].softmax:" $T "$W/softmax_not_last.yaml"
 bad scale_zero         "$W/scale_zero.yaml:3:"         $T "$W/scale_zero.yaml"
 bad scale_negative     "$W/scale_negative.yaml:3:"     $T "$W/scale_negative.yaml"
 bad scale_nan          "$W/scale_nan.yaml:3:"          $T "$W/scale_nan.yaml"

@@ -492,7 +492,7 @@ static void test_config_layer_list(void **state)
                  "3: model.layers[0]: unknown layer type 'conv3d', did you mean 'conv2d'?");
     expect_error(f, "model:\n  layers:\n    - dense: {out: 4}\n",
                  "3: model.layers[0]: unknown layer type 'dense' (one of: conv2d, dwconv2d, "
-                 "linear, maxpool, avgpool, add, flatten)");
+                 "linear, maxpool, avgpool, add, flatten, softmax)");
     expect_error(f, "model:\n  layers:\n    - conv2d\n",
                  "3: model.layers[0]: expected one layer as a one-key mapping such as "
                  "'- conv2d: {out: 16, kernel: 3}', got a scalar");
@@ -779,6 +779,16 @@ static void test_config_window_forms(void **state)
     expect_shape(s[1], 1, 100, 8, 1);
     expect_shape(s[2], 1, 50, 8, 2);
 
+    /* a final softmax, with or without {} */
+    if (read_text(f, "model:\n  input: {shape: [4, 4, 2]}\n  layers:\n"
+                     "    - linear: {out: 3}\n    - softmax: {}\n"))
+        fail_msg("%s", f->e.msg);
+    assert_int_equal(f->c.layers[1].geom.op, Q_OP_SOFTMAX);
+    assert_int_equal(cfg_classes(&f->c), 3);
+    if (read_text(f, "model:\n  input: {shape: [4, 4, 2]}\n  layers:\n"
+                     "    - linear: {out: 3, name: s}\n    - softmax:\n"))
+        fail_msg("%s", f->e.msg);
+
     /* `with: input` and `from: input`; a dilation on a 1x1 kernel is fine */
     if (read_text(f, "model:\n  input: {shape: [4, 4, 2]}\n  layers:\n"
                      "    - conv2d: {out: 2, kernel: 1, dilation: 3}\n"
@@ -848,6 +858,15 @@ static void test_config_window_errors(void **state)
                     "    - linear: {out: 2}\n",
                  "5: model.layers[1].add.with: 'input': its shape 8x8x2 differs from this "
                  "layer's input 8x8x3");
+    expect_error(f, L3("linear: {out: 4}") "    - softmax: {}\n    - linear: {out: 2}\n",
+                 "5: model.layers[1].softmax: only the last layer may be softmax (the model's "
+                 "output; training reads the scores before it)");
+    expect_error(f, L3("linear: {out: 4}") "    - softmax: {axis: 1}\n",
+                 "5: model.layers[1].softmax.axis: unknown key (valid keys: name, from)");
+    expect_error(f, L3("conv2d: {out: 4, kernel: 3}") "    - softmax: {}\n",
+                 "5: model.layers[1].softmax: the model ends in 6x6x4; it must end in a vector "
+                 "of 2 to 256 class scores (1x1xK): end with linear, or with avgpool {global: "
+                 "true}");
 #undef L3
 }
 

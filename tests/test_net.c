@@ -462,6 +462,88 @@ static void test_net_shared_tensor_gradients(void **state)
     net_free(&n);
 }
 
+/* Trains the observers and BN statistics of net n (built from c, inputs
+ * h x w x ch) on a few random batches, freezes them, runs a fresh batch through
+ * the fake-quant net and through the int8 model that convert makes of it, and
+ * compares every tensor: the fake-quant value is on the int8 grid (q = f / s +
+ * zp), and where float and integer rounding part ways they may differ by one
+ * step. A final softmax is compared on the rows whose scores agree exactly (a
+ * step of difference in the scores moves the probabilities by more). Returns
+ * the largest difference; *off_pct = the share of values that differ, in %. */
+static int convert_compare(net *n, const cfg_config *c, int b, uint64_t seed, double *off_pct)
+{
+    rng_state r;
+    rng_seed(&r, seed);
+    net_init(n, &r);
+    randomize_bn(n, &r);
+    net_set_qat(n, 1);
+    for (int step = 0; step < 5; step++) { /* observers and BN statistics see data */
+        random_input(n, b, &r, NULL);
+        net_forward(n, b, 1);
+    }
+    net_set_observers(n, 0);
+    net_set_bn_frozen(n, 1);
+
+    size_t per = (size_t)q_shape_size(n->in_shape);
+    int8_t *q8 = malloc((size_t)b * per), *out = malloc((size_t)n->n_classes);
+    assert_true(q8 && out);
+    random_input(n, b, &r, q8);
+    net_forward(n, b, 0);
+    q_model m;
+    convert_stats st;
+    qerr e = {{0}};
+    int rc = convert_net(n, c, &m, &st, &e);
+    if (rc)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    assert_int_equal(st.saturated_biases, 0);
+    q8_exec *x = q8_exec_new(&m, &e);
+    assert_non_null(x);
+    int worst_all = 0;
+    long off_all = 0, total_all = 0;
+    for (int t = 1; t <= n->n_layers; t++) {
+        const q_layer *ql = &m.layers[t - 1];
+        int32_t sz = q_shape_size(n->tshape[t]), row = n->tshape[t].c;
+        q_quant q = q_model_tensor_quant(&m, t), qin = q_model_tensor_quant(&m, ql->input);
+        int worst = 0;
+        long off = 0, total = 0;
+        for (int i = 0; i < b; i++) {
+            q8_exec_run(x, q8 + (size_t)i * per, out);
+            const int8_t *qi = q8_exec_tensor(x, t), *qs = q8_exec_tensor(x, ql->input);
+            const float *f = n->t[t] + (size_t)i * (size_t)sz;
+            const float *fs = n->t[ql->input] + (size_t)i * (size_t)sz;
+            for (int32_t j = 0; j < sz; j++) {
+                if (ql->op == Q_OP_SOFTMAX && j % row == 0) { /* skip rows whose scores differ */
+                    int same = 1;
+                    for (int32_t k = 0; k < row; k++)
+                        same &= lrint((double)fs[j + k] / qin.scale) + qin.zero_point == qs[j + k];
+                    if (!same) {
+                        j += row - 1;
+                        continue;
+                    }
+                }
+                /* the fake-quant value is on the grid: q = f / s + zp */
+                long want = lrint((double)f[j] / q.scale) + q.zero_point;
+                int d = abs((int)(want - qi[j]));
+                off += d != 0;
+                total++;
+                worst = d > worst ? d : worst;
+            }
+        }
+        print_message("tensor %d (%s): %ld of %ld int8 values differ, by at most %d\n", t,
+                      q_op_names[ql->op], off, total, worst);
+        worst_all = worst > worst_all ? worst : worst_all;
+        off_all += off;
+        total_all += total;
+    }
+    *off_pct = 100.0 * (double)off_all / (double)total_all;
+    q8_exec_free(x);
+    q_model_free(&m);
+    free(q8);
+    free(out);
+    return worst_all;
+}
+
 /* convert: the int8 model of a trained-looking QAT net computes, tensor by
  * tensor, what the fake-quant forward computes (to within one step of the
  * output grid where float and integer rounding part ways). */
@@ -482,65 +564,147 @@ static void test_net_convert_matches_fake_quant(void **state)
     pool->geom.win = (q_window){.kernel_h = 2, .kernel_w = 2};
     add_layer(&c, Q_OP_FLATTEN);
     add_conv(&c, Q_OP_LINEAR, 5, 0, 0, 0, 0, Q_ACT_NONE);
-    enum { B = 16 };
     net n;
     qerr e = {{0}};
-    assert_int_equal(net_build(&n, &c, B, &e), 0);
-    rng_state r;
-    rng_seed(&r, 3);
-    net_init(&n, &r);
-    randomize_bn(&n, &r);
-    net_set_qat(&n, 1);
-    for (int step = 0; step < 5; step++) { /* observers and BN statistics see data */
-        random_input(&n, B, &r, NULL);
-        net_forward(&n, B, 1);
-    }
-    net_set_observers(&n, 0);
-    net_set_bn_frozen(&n, 1);
+    assert_int_equal(net_build(&n, &c, 16, &e), 0);
+    double off;
+    int worst = convert_compare(&n, &c, 16, 3, &off);
+    print_message("worst %d step, %.2f%% of the values off\n", worst, off);
+    assert_true(worst <= 1);
+    assert_true(off <= 1.0); /* at most 1% one step off */
+    net_free(&n);
+}
 
-    int8_t q8[B * 8 * 8 * 2];
-    random_input(&n, B, &r, q8);
-    net_forward(&n, B, 0);
-    q_model m;
-    convert_stats st;
-    int rc = convert_net(&n, &c, &m, &st, &e);
+/* The same for the new geometry and graph, the int8 model now holding
+ * dilation, uneven pads, a channel multiplier, padded max and average pools
+ * (the latter dividing by the count inside, TFLite's rule), a shortcut read
+ * with `from`, a linear layer with BN folded in, and a final softmax:
+ *   0 a   conv2d [3, 2] stride [2, 1], same (uneven pads), BN, relu   5x8x6
+ *   1     dwconv2d 3x3 dilation 2, multiplier 2, same, BN, relu6     5x8x12
+ *   2     conv2d 1x1, BN                                             5x8x6
+ *   3     add with a, relu                                           5x8x6
+ *   4     maxpool 3 stride 2 pad 1                                   3x4x6
+ *   5 p   avgpool [2, 3] stride 1, same (pads bottom, left, right)   3x4x6
+ *   6     conv2d 3x3 dilation [1, 2], pads [1, 1, 2, 2], from p      3x4x8
+ *   7     avgpool global, 8 linear 16 BN relu, 9 linear 5, 10 softmax */
+static void test_net_convert_geometry(void **state)
+{
+    (void)state;
+    cfg_config c;
+    base_config(&c, 10, 8, 3);
+    cfg_layer *l = add_layer(&c, Q_OP_CONV2D);
+    l->geom.out_c = 6, l->bn = 1, l->act = Q_ACT_RELU;
+    l->geom.win = window(3, 2, 2, 1, 1, 1, 0, 0, 0, 0);
+    l->geom.pad_rule = Q_PAD_SAME;
+    snprintf(l->name, sizeof l->name, "a");
+    l = add_layer(&c, Q_OP_DWCONV2D);
+    l->geom.win = window(3, 3, 1, 1, 2, 2, 0, 0, 0, 0);
+    l->geom.pad_rule = Q_PAD_SAME;
+    l->geom.multiplier = 2, l->bn = 1, l->act = Q_ACT_RELU6;
+    add_conv(&c, Q_OP_CONV2D, 6, 1, 1, 0, 1, Q_ACT_NONE);
+    l = add_layer(&c, Q_OP_ADD);
+    l->input2 = 1, l->act = Q_ACT_RELU;
+    add_layer(&c, Q_OP_MAXPOOL)->geom.win = window(3, 3, 2, 2, 1, 1, 1, 1, 1, 1);
+    l = add_layer(&c, Q_OP_AVGPOOL);
+    l->geom.win = window(2, 3, 1, 1, 1, 1, 0, 0, 0, 0);
+    l->geom.pad_rule = Q_PAD_SAME;
+    l = add_layer(&c, Q_OP_CONV2D);
+    l->geom.out_c = 8, l->act = Q_ACT_RELU;
+    l->geom.win = window(3, 3, 1, 1, 1, 2, 1, 1, 2, 2);
+    add_layer(&c, Q_OP_AVGPOOL)->geom.global = 1;
+    add_conv(&c, Q_OP_LINEAR, 16, 0, 0, 0, 1, Q_ACT_RELU);
+    add_conv(&c, Q_OP_LINEAR, 5, 0, 0, 0, 0, Q_ACT_NONE);
+    add_layer(&c, Q_OP_SOFTMAX);
+    net n;
+    qerr e = {{0}};
+    int rc = net_build(&n, &c, 16, &e);
     if (rc)
         print_error("%s\n", e.msg);
     assert_int_equal(rc, 0);
-    assert_int_equal(st.saturated_biases, 0);
-    q8_exec *x = q8_exec_new(&m, &e);
-    assert_non_null(x);
-    int8_t out[5];
-    int worst_all = 0;
-    long off_all = 0, total_all = 0;
-    for (int t = 1; t <= n.n_layers; t++) {
-        int32_t sz = q_shape_size(n.tshape[t]);
-        q_quant q = q_model_tensor_quant(&m, t);
-        int worst = 0;
-        long off = 0;
-        for (int i = 0; i < B; i++) {
-            q8_exec_run(x, q8 + i * 8 * 8 * 2, out);
-            const int8_t *qi = q8_exec_tensor(x, t);
-            const float *f = n.t[t] + (size_t)i * (size_t)sz;
-            for (int32_t j = 0; j < sz; j++) {
-                /* the fake-quant value is on the grid: q = f / s + zp */
-                long want = lrint((double)f[j] / q.scale) + q.zero_point;
-                int d = abs((int)(want - qi[j]));
-                off += d != 0;
-                worst = d > worst ? d : worst;
-            }
-        }
-        print_message("tensor %d (%s): %ld of %ld int8 values differ, by at most %d\n", t,
-                      q_op_names[m.layers[t - 1].op], off, (long)B * sz, worst);
-        worst_all = worst > worst_all ? worst : worst_all;
-        off_all += off;
-        total_all += (long)B * sz;
-    }
-    assert_true(worst_all <= 1);
-    assert_true(off_all * 100 <= total_all); /* at most 1% one step off */
-    q8_exec_free(x);
-    q_model_free(&m);
+    assert_int_equal(n.tshape[2].c, 12);
+    assert_int_equal(n.tshape[6].h, 3);
+    assert_int_equal(n.logits, 10); /* the scores before the softmax */
+    double off;
+    int worst = convert_compare(&n, &c, 16, 6, &off);
+    print_message("worst %d steps, %.2f%% of the values off\n", worst, off);
+    /* a step of difference upstream can become two where an add rescales it
+     * to a finer output scale; a wrong window would be off everywhere */
+    assert_true(worst <= 2);
+    assert_true(off <= 1.0);
     net_free(&n);
+}
+
+/* A final softmax: training is the model without it (the gradients of every
+ * parameter equal those of the same net ending in the scores, bit for bit,
+ * in float and QAT); the output is the softmax of the scores, in QAT on the
+ * grid of 1/256 (zero-point −128), and its top-1 is the scores' except where
+ * two probabilities share a step, where the lowest index wins. */
+static void test_net_softmax_last(void **state)
+{
+    (void)state;
+    enum { B = 32, K = 6 };
+    cfg_config c;
+    base_config(&c, 4, 4, 2);
+    add_conv(&c, Q_OP_CONV2D, 4, 3, 1, 1, 1, Q_ACT_RELU);
+    add_conv(&c, Q_OP_LINEAR, K, 0, 0, 0, 0, Q_ACT_NONE);
+    cfg_config cs = c;
+    add_layer(&cs, Q_OP_SOFTMAX);
+    net a, s;
+    qerr e = {{0}};
+    assert_int_equal(net_build(&a, &c, B, &e), 0);
+    assert_int_equal(net_build(&s, &cs, B, &e), 0);
+    assert_int_equal(s.n_classes, K);
+    assert_int_equal(s.n_params, a.n_params);
+    for (int qat = 0; qat < 2; qat++) {
+        rng_state r;
+        rng_seed(&r, 7);
+        net_init(&a, &r);
+        randomize_bn(&a, &r);
+        memcpy(s.params, a.params, a.n_params * sizeof(float));
+        memcpy(s.state, a.state, a.n_state * sizeof(float));
+        net_set_qat(&a, qat);
+        net_set_qat(&s, qat);
+        random_input(&a, B, &r, NULL);
+        memcpy(net_input(&s), net_input(&a), (size_t)B * 32 * sizeof(float));
+        int32_t labels[B];
+        for (int i = 0; i < B; i++)
+            labels[i] = (int32_t)rng_below(&r, K);
+        const float *scores = net_forward(&a, B, 1);
+        const float *p = net_forward(&s, B, 1);
+        net_zero_grad(&a);
+        net_zero_grad(&s);
+        float la = net_loss_backward(&a, labels, 1), ls = net_loss_backward(&s, labels, 1);
+        assert_true(la == ls);
+        assert_memory_equal(a.grads, s.grads, a.n_params * sizeof(float));
+        double worst = 0.0;
+        int ties = 0, differ = 0;
+        for (int i = 0; i < B; i++) {
+            double mx = -INFINITY, sum = 0.0;
+            for (int k = 0; k < K; k++)
+                mx = fmax(mx, scores[i * K + k]);
+            for (int k = 0; k < K; k++)
+                sum += exp(scores[i * K + k] - mx);
+            for (int k = 0; k < K; k++) {
+                double want = exp(scores[i * K + k] - mx) / sum;
+                if (qat) /* on the int8 output's grid */
+                    want = (fmin(fmax(nearbyint(want * 256) - 128, -128), 127) + 128) / 256;
+                worst = fmax(worst, fabs(want - p[i * K + k]));
+            }
+            int ts = ly_argmax(scores + i * K, K), tp = ly_argmax(p + i * K, K);
+            differ += ts != tp;
+            for (int k = 0; k < K; k++)
+                ties += k != tp && p[i * K + k] == p[i * K + tp];
+            if (ts != tp) /* only where the scores' winner shares the step */
+                assert_true(p[i * K + ts] == p[i * K + tp] && tp < ts);
+        }
+        print_message("softmax (%s): loss and gradients as without it; probabilities within "
+                      "%.3g of the %s; top-1 differs from the scores' in %d of %d (ties on a "
+                      "step: %d)\n", qat ? "QAT" : "float", worst,
+                      qat ? "fake-quantized softmax" : "softmax", differ, B, ties);
+        assert_true(worst <= (qat ? 1e-6 : 1e-6));
+    }
+    net_free(&a);
+    net_free(&s);
 }
 
 int main(void)
@@ -551,6 +715,8 @@ int main(void)
         cmocka_unit_test(test_net_gradcheck_geometry),
         cmocka_unit_test(test_net_shared_tensor_gradients),
         cmocka_unit_test(test_net_convert_matches_fake_quant),
+        cmocka_unit_test(test_net_convert_geometry),
+        cmocka_unit_test(test_net_softmax_last),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

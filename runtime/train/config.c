@@ -316,9 +316,7 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
     if (type < 0)
         return cfg_fail(x, key, prefix,
                         "unknown layer type '%s' (one of: conv2d, dwconv2d, linear, maxpool, "
-                        "avgpool, add, flatten)", tname);
-    if (type == Q_OP_SOFTMAX) /* the int8 core has it; training it comes later */
-        return cfg_fail(x, key, prefix, "softmax is not supported by the trainer yet");
+                        "avgpool, add, flatten, softmax)", tname);
     q_geom *g = &l->geom;
     g->op = (q_op)type;
     snprintf(prefix, sizeof prefix, "model.layers[%d].%s", i, q_op_names[type]);
@@ -338,8 +336,11 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
                                             NULL};
     static const char *const k_add[] = {"with", "act", "name", "from", NULL};
     static const char *const k_flatten[] = {"name", "from", NULL};
-    static const char *const *const keys_of[] = {k_conv, k_dw, k_linear, k_maxpool,
-                                                 k_avgpool, k_add, k_flatten};
+    static const char *const k_softmax[] = {"name", "from", NULL};
+    static const char *const *const keys_of[Q_OP_COUNT] = {
+        [Q_OP_CONV2D] = k_conv,     [Q_OP_DWCONV2D] = k_dw,   [Q_OP_LINEAR] = k_linear,
+        [Q_OP_MAXPOOL] = k_maxpool, [Q_OP_AVGPOOL] = k_avgpool, [Q_OP_ADD] = k_add,
+        [Q_OP_FLATTEN] = k_flatten, [Q_OP_SOFTMAX] = k_softmax};
     int convlike = g->op == Q_OP_CONV2D || g->op == Q_OP_DWCONV2D;
     int pool = g->op == Q_OP_MAXPOOL || g->op == Q_OP_AVGPOOL;
     yaml_node_t *dn = yx_get(x->d, params, "dilation");
@@ -469,10 +470,14 @@ static int cfg_layer_shape(const cfg_config *c, int i, q_geom *g, q_shape *shape
 
 /* Every layer's output but the last's must be read by a later layer: a
  * branch that leads nowhere is a mistake (and would be computed for nothing
- * on the microcontroller). */
+ * on the microcontroller). Softmax may only be the last layer. */
 static int cfg_check_reads(const cfg_config *c, qerr *e)
 {
     for (int i = 0; i + 1 < c->n_layers; i++) {
+        if (c->layers[i].geom.op == Q_OP_SOFTMAX)
+            return qerr_at(e, c->config_path, c->layers[i].line,
+                           "model.layers[%d].softmax: only the last layer may be softmax (the "
+                           "model's output; training reads the scores before it)", i);
         int read = 0;
         for (int j = i + 1; j < c->n_layers && !read; j++)
             read = c->layers[j].input == i + 1 ||

@@ -97,6 +97,8 @@ int convert_net(net *n, const cfg_config *c, q_model *m, convert_stats *st, qerr
         ql->line = 0;
         if (L->op == Q_OP_MAXPOOL || L->op == Q_OP_FLATTEN) {
             ql->out_q = (q_quant){0.0, 0}; /* derived: the input's */
+        } else if (L->op == Q_OP_SOFTMAX) {
+            ql->out_q = (q_quant){1.0 / 256.0, -128}; /* fixed: probabilities in 256 steps */
         } else if (L->op == Q_OP_AVGPOOL) {
             /* the input's: the int8 pool divides by the count (TFLite's) */
             float s;

@@ -980,6 +980,26 @@ float ly_softmax_xent(float *dlogits, const float *logits, const int32_t *labels
     return (float)(loss / b);
 }
 
+void ly_softmax_forward(float *out, const float *inp, int rows, int k)
+{
+#pragma omp parallel for if ((long)rows * k > SIMD_PAR_MIN)
+    for (int r = 0; r < rows; r++) {
+        const float *x = inp + (size_t)r * k;
+        float *o = out + (size_t)r * k;
+        float mx = x[0];
+        for (int j = 1; j < k; j++)
+            mx = x[j] > mx ? x[j] : mx;
+        double sum = 0.0;
+        for (int j = 0; j < k; j++) {
+            o[j] = expf(x[j] - mx);
+            sum += o[j];
+        }
+        float inv = (float)(1.0 / sum);
+        for (int j = 0; j < k; j++)
+            o[j] *= inv;
+    }
+}
+
 int ly_argmax(const float *x, int n)
 {
     int best = 0;

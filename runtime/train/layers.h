@@ -233,6 +233,13 @@ void ly_add_backward(float *da, float *db, const float *dout, size_t n);
 float ly_softmax_xent(float *dlogits, const float *logits, const int32_t *labels,
                      int b, int k);
 
+/* Softmax along each row of k values (the model's optional last layer):
+ *   out[r][j] = exp(x[r][j] − max_r) / Σ_i exp(x[r][i] − max_r)
+ * (the exponentials in float, their sum in double). out, inp (rows, k); out
+ * may equal inp. It has no backward here: in training the loss reads the
+ * logits before it (net.h). */
+void ly_softmax_forward(float *out, const float *inp, int rows, int k);
+
 /* Top-1 of one row: the lowest index among equal maximal values (as q8_argmax;
  * docs/integer-semantics.md).
  * x (n), n > 0. */

@@ -236,6 +236,8 @@ int net_build(net *n, const cfg_config *c, int batch_cap, qerr *e)
         if (layer_shapes(n, c, i, e))
             goto fail;
     n->n_classes = (int)tensor_size(n->tshape[n->n_layers]);
+    n->logits = n->layers[n->n_layers - 1].op == Q_OP_SOFTMAX ? n->layers[n->n_layers - 1].input
+                                                               : n->n_layers;
 
     arena pa = {0}, sa = {0}, aa = {0}, ma = {0}, xa = {0};
     params_point(n, &pa, 0);
@@ -694,7 +696,12 @@ static void forward_layer(net *n, int i, int b, int training)
         break;
     case Q_OP_FLATTEN:
         break; /* the same memory, read as (B, 1, 1, H·W·C) */
-    case Q_OP_SOFTMAX: /* not in the trainer yet: the config refuses it */
+    case Q_OP_SOFTMAX: /* p = softmax(x) per pixel; QAT: on the int8 grid of 1/256 */
+        ly_softmax_forward(out, x, (int)rows, in.c);
+        if (n->qat && n->fq_acts)
+            fq_forward_f32(out, (int64_t)cnt, (fq_params){1.0f / 256.0f, -128, -128, 127}, out,
+                           NULL);
+        break;
     case Q_OP_COUNT:
         break;
     }
@@ -861,7 +868,7 @@ static void backward_layer(net *n, int i, int b, int set_dx)
     }
     case Q_OP_FLATTEN:
         break; /* its gradient is its input's gradient */
-    case Q_OP_SOFTMAX: /* not in the trainer yet: the config refuses it */
+    case Q_OP_SOFTMAX: /* not in the loss: cross-entropy reads its input (net.logits) */
     case Q_OP_COUNT:
         break;
     }
@@ -877,17 +884,19 @@ float net_loss_backward(net *n, const int32_t *labels, int backward)
     int b = n->last_b;
     int last = n->n_layers;
     assert(!backward || n->training); /* backward needs a training forward's state */
+    int top = n->logits; /* the scores, before a final softmax */
     if (!backward)
-        return ly_softmax_xent(NULL, n->t[last], labels, b, n->n_classes);
-    float loss = ly_softmax_xent(n->dt[last], n->t[last], labels, b, n->n_classes);
+        return ly_softmax_xent(NULL, n->t[top], labels, b, n->n_classes);
+    float loss = ly_softmax_xent(n->dt[top], n->t[top], labels, b, n->n_classes);
     /* Backward runs in reverse, so the first layer to accumulate into a
      * tensor's gradient is its last reader; that gradient is zeroed just
      * before (while it is about to be hot in cache), unless that reader is a
      * max pool that writes it whole. A tensor may have several readers (`from`,
      * add's `with`, both inputs of an add): the later ones add to it. A
-     * flatten's gradient is its input's memory. The last tensor's gradient was
-     * written by the loss. */
+     * flatten's gradient is its input's memory. The scores' gradient was
+     * written by the loss (a final softmax's own output has none). */
     int zeroed[NET_MAX_TENSORS] = {0};
+    zeroed[grad_memory(n, top)] = 1;
     zeroed[grad_memory(n, last)] = 1;
     for (int i = last - 1; i >= 0; i--) {
         const net_layer *L = &n->layers[i];

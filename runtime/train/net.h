@@ -43,6 +43,16 @@
  * Backward follows the forward exactly (autograd of the expressions above,
  * STE for the fake quantizers), so gamma also receives the gradient through
  * sf, as in PyTorch.
+ *
+ * Softmax (only as the last layer) is an op of the int8 model, for the
+ * firmware's sake; training leaves it out of the loss: cross-entropy reads
+ * the class scores before it (net.logits), as PyTorch's CrossEntropyLoss
+ * reads logits, so the gradients are those of the model without it. Its
+ * forward still computes the probabilities (the output), fake-quantized in
+ * QAT to the int8 softmax's fixed grid (scale 1/256, zero-point −128); the
+ * top-1 of the probabilities is the top-1 of the scores except where two
+ * probabilities fall on one step of that grid, where the lowest index wins,
+ * as in int8.
  */
 #ifndef QATC_NET_H
 #define QATC_NET_H
@@ -100,6 +110,8 @@ typedef struct {
     net_layer layers[CFG_MAX_LAYERS];
     int batch_cap;
     int n_classes;
+    int logits;               /* the tensor the loss reads: the last one, or the input of
+                                 a final softmax (the class scores before it) */
     q_shape in_shape;
     q_quant in_q;
     int per_channel;
@@ -164,14 +176,19 @@ void net_reset_observers(net *n);
 
 /* Forward of b images from net_input. training = 1: BN batch statistics
  * (unless frozen), running statistics and observers updated; training = 0:
- * running statistics, nothing updated (an evaluation). Returns the logits
- * (b, n_classes), a view of the last tensor. In QAT mode every activation
+ * running statistics, nothing updated (an evaluation). Returns the model's
+ * output (b, n_classes), a view of the last tensor: the class scores, or,
+ * after a final softmax, the probabilities (in QAT with activation fake
+ * quantization on, on the int8 output's grid of 1/256, so that their top-1,
+ * ties to the lowest index, is the int8 model's). In QAT mode every activation
  * observer that a fake quantizer needs must have data (observers enabled in
  * training gives that); an observer without data leaves its values
  * unquantized. */
 const float *net_forward(net *n, int b, int training);
 
-/* Softmax cross-entropy of the last forward against labels (b) and, when
+/* Softmax cross-entropy of the last forward against labels (b), on the
+ * class scores (net.logits: before a final softmax layer, which training
+ * treats as the identity), and, when
  * backward is set, the whole backward pass: activation gradients are zeroed,
  * parameter gradients ACCUMULATE (call net_zero_grad once per step).
  * Requires a training forward. Returns the mean loss. */
