@@ -158,6 +158,15 @@ static void test_net_fused_conv_bn_equals_conv_then_bn(void **state)
     net_free(&n);
 }
 
+/* The loss of the last forward: cross-entropy against labels, or (labels
+ * NULL) the mean squared error against the input, as loss: mse with target:
+ * input. */
+static float loss_of(net *n, const int32_t *labels, int backward)
+{
+    return labels ? net_loss_backward(n, labels, backward)
+                  : net_mse_backward(n, net_input(n), backward);
+}
+
 /* Loss of a training forward from the saved state (running statistics are
  * restored so every evaluation sees the same fold factors). */
 static double loss_at(net *n, const float *saved_state, const float *input, size_t in_n,
@@ -166,7 +175,7 @@ static double loss_at(net *n, const float *saved_state, const float *input, size
     memcpy(n->state, saved_state, n->n_state * sizeof(float));
     memcpy(net_input(n), input, in_n * sizeof(float));
     net_forward(n, b, 1);
-    return net_loss_backward(n, labels, 0);
+    return loss_of(n, labels, 0);
 }
 
 /* The central difference of the loss in parameter p with step h. */
@@ -195,8 +204,9 @@ static double grad_rel(double a, double b)
  * loss is not smooth within the step (a max pool's choice or an activation
  * flips), there is no derivative to compare: the extrapolations from (h, h/2)
  * and from (h/2, h/4) then disagree, and the parameter is counted as a kink
- * and skipped; at most a tenth of them may be. */
-static void gradcheck(net *n, int b, rng_state *r, const char *what)
+ * and skipped; at most a tenth of them may be. mse: the autoencoder's loss
+ * (see loss_of), else cross-entropy. */
+static void gradcheck_loss(net *n, int b, rng_state *r, int mse, const char *what)
 {
     size_t in_n = (size_t)b * (size_t)q_shape_size(n->in_shape);
     float *input = malloc(in_n * sizeof(float));
@@ -209,10 +219,11 @@ static void gradcheck(net *n, int b, rng_state *r, const char *what)
         labels[i] = (int32_t)rng_below(r, (uint32_t)n->n_classes);
     memcpy(saved, n->state, n->n_state * sizeof(float));
 
+    const int32_t *lb = mse ? NULL : labels;
     memcpy(net_input(n), input, in_n * sizeof(float));
     net_forward(n, b, 1);
     net_zero_grad(n);
-    net_loss_backward(n, labels, 1);
+    loss_of(n, lb, 1);
     memcpy(analytic, n->grads, n->n_params * sizeof(float));
 
     double worst = 0.0, worst_fd = 0.0, worst_an = 0.0;
@@ -221,9 +232,9 @@ static void gradcheck(net *n, int b, rng_state *r, const char *what)
     int threads = omp_get_max_threads();
     omp_set_num_threads(1); /* thousands of tiny forwards: threads only wait */
     for (size_t p = 0; p < n->n_params; p++) {
-        double d1 = fd_step(n, p, h, saved, input, in_n, labels, b);
-        double d2 = fd_step(n, p, h / 2, saved, input, in_n, labels, b);
-        double d4 = fd_step(n, p, h / 4, saved, input, in_n, labels, b);
+        double d1 = fd_step(n, p, h, saved, input, in_n, lb, b);
+        double d2 = fd_step(n, p, h / 2, saved, input, in_n, lb, b);
+        double d4 = fd_step(n, p, h / 4, saved, input, in_n, lb, b);
         double fd = (4.0 * d2 - d1) / 3.0, fd_fine = (4.0 * d4 - d2) / 3.0;
         if (grad_rel(fd, fd_fine) > 2e-2) {
             kinks++;
@@ -242,6 +253,49 @@ static void gradcheck(net *n, int b, rng_state *r, const char *what)
     free(input);
     free(saved);
     free(analytic);
+}
+
+static void gradcheck(net *n, int b, rng_state *r, const char *what)
+{
+    gradcheck_loss(n, b, r, 0, what);
+}
+
+/* ly_mse against hand-computed values (PyTorch's MSELoss(reduction='mean')
+ * gives the same: loss 1.25, gradient [0.5, 0, -1, 0]), then a convolutional
+ * autoencoder (output shape = input shape) trained against its own input,
+ * against finite differences. */
+static void test_net_mse_loss(void **state)
+{
+    (void)state;
+    const float y[4] = {1, 2, 3, 4}, t[4] = {0, 2, 5, 4};
+    const float want[4] = {0.5f, 0.0f, -1.0f, 0.0f};
+    float dy[4];
+    float loss = ly_mse(dy, y, t, 2, 2); /* (1 + 0 + 4 + 0) / 4 */
+    print_message("ly_mse: loss %g (want 1.25), dy %g %g %g %g\n", (double)loss, (double)dy[0],
+                  (double)dy[1], (double)dy[2], (double)dy[3]);
+    assert_true(loss == 1.25f);
+    for (int i = 0; i < 4; i++)
+        assert_true(dy[i] == want[i]);
+    assert_true(ly_mse(NULL, y, y, 2, 2) == 0.0f);
+
+    cfg_config c;
+    base_config(&c, 4, 4, 2);
+    add_conv(&c, Q_OP_CONV2D, 3, 3, 1, 1, 1, Q_ACT_NONE); /* no kinks for the differences */
+    add_conv(&c, Q_OP_DWCONV2D, 0, 3, 1, 1, 1, Q_ACT_NONE);
+    add_conv(&c, Q_OP_CONV2D, 2, 1, 1, 0, 0, Q_ACT_NONE);
+    net n;
+    qerr e = {{0}};
+    assert_int_equal(net_build(&n, &c, 5, &e), 0);
+    assert_int_equal(n.n_classes, 4 * 4 * 2);
+    rng_state r;
+    rng_seed(&r, 3);
+    net_init(&n, &r);
+    randomize_bn(&n, &r);
+    gradcheck_loss(&n, 5, &r, 1, "mse autoencoder, float");
+    net_set_qat(&n, 1);
+    net_set_fake_quant(&n, 0, 0);
+    gradcheck_loss(&n, 5, &r, 1, "mse autoencoder, QAT fused");
+    net_free(&n);
 }
 
 /* The fused QAT network in float (fake quantization off) against finite
@@ -714,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_net_gradcheck_fused),
         cmocka_unit_test(test_net_gradcheck_geometry),
         cmocka_unit_test(test_net_shared_tensor_gradients),
+        cmocka_unit_test(test_net_mse_loss),
         cmocka_unit_test(test_net_convert_matches_fake_quant),
         cmocka_unit_test(test_net_convert_geometry),
         cmocka_unit_test(test_net_softmax_last),

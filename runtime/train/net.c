@@ -879,15 +879,13 @@ void net_zero_grad(net *n)
     memset(n->grads, 0, n->n_params * sizeof(float));
 }
 
-float net_loss_backward(net *n, const int32_t *labels, int backward)
+/* The backward pass from the gradient of tensor top, which the loss wrote:
+ * the scores before a final softmax (net.logits) for cross-entropy, the last
+ * tensor for mse. */
+static void net_backward(net *n, int top)
 {
     int b = n->last_b;
     int last = n->n_layers;
-    assert(!backward || n->training); /* backward needs a training forward's state */
-    int top = n->logits; /* the scores, before a final softmax */
-    if (!backward)
-        return ly_softmax_xent(NULL, n->t[top], labels, b, n->n_classes);
-    float loss = ly_softmax_xent(n->dt[top], n->t[top], labels, b, n->n_classes);
     /* Backward runs in reverse, so the first layer to accumulate into a
      * tensor's gradient is its last reader; that gradient is zeroed just
      * before (while it is about to be hot in cache), unless that reader is a
@@ -920,6 +918,28 @@ float net_loss_backward(net *n, const int32_t *labels, int backward)
         }
         backward_layer(n, i, b, set_dx);
     }
+}
+
+float net_loss_backward(net *n, const int32_t *labels, int backward)
+{
+    assert(!backward || n->training); /* backward needs a training forward's state */
+    int top = n->logits; /* the scores, before a final softmax */
+    float loss = ly_softmax_xent(backward ? n->dt[top] : NULL, n->t[top], labels, n->last_b,
+                                 n->n_classes);
+    if (backward)
+        net_backward(n, top);
+    return loss;
+}
+
+float net_mse_backward(net *n, const float *targets, int backward)
+{
+    int last = n->n_layers;
+    assert(!backward || n->training);
+    assert(n->logits == last); /* no softmax: the config refuses it with mse */
+    float loss = ly_mse(backward ? n->dt[last] : NULL, n->t[last], targets, n->last_b,
+                        n->n_classes);
+    if (backward)
+        net_backward(n, last);
     return loss;
 }
 

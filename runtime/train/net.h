@@ -109,9 +109,11 @@ typedef struct {
     int n_layers;
     net_layer layers[CFG_MAX_LAYERS];
     int batch_cap;
-    int n_classes;
+    int n_classes;            /* elements of one output: the class count, or for
+                                 loss: mse the size of the output tensor */
     int logits;               /* the tensor the loss reads: the last one, or the input of
-                                 a final softmax (the class scores before it) */
+                                 a final softmax (the class scores before it; only with
+                                 cross-entropy) */
     q_shape in_shape;
     q_quant in_q;
     int per_channel;
@@ -193,6 +195,12 @@ const float *net_forward(net *n, int b, int training);
  * parameter gradients ACCUMULATE (call net_zero_grad once per step).
  * Requires a training forward. Returns the mean loss. */
 float net_loss_backward(net *n, const int32_t *labels, int backward);
+
+/* The same with the mean squared error against targets (b, n_classes floats:
+ * the shape of the last tensor; ly_mse), for loss: mse. targets may be the
+ * input tensor (net_input: an autoencoder's target is its input). The model
+ * has no final softmax (the config refuses softmax with mse). */
+float net_mse_backward(net *n, const float *targets, int backward);
 
 void net_zero_grad(net *n);
 
