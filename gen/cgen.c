@@ -880,12 +880,38 @@ static int program_golden(const ctx *c, const cgen_opts *o, FILE *f, qerr *e)
 
 enum { F_C, F_H, F_GOLDEN, N_FILES };
 
+/* The forms beyond format version 1 (q_layer_features) that the templates print. A model
+ * with any other is refused by name, before anything is written: printing a form the
+ * templates do not know would give wrong C, not an error. */
+#define CGEN_FEATURES 0u
+
+/* 0 when every layer of m uses only CGEN_FEATURES; else -1 with e naming the first layer
+ * and form that does not. */
+static int check_features(const q_model *m, qerr *e)
+{
+    for (int l = 0; l < m->n_layers; l++) {
+        const q_layer *ly = &m->layers[l];
+        unsigned f = q_layer_features(m, ly) & ~CGEN_FEATURES;
+        if (!f)
+            continue;
+        int i = 0;
+        while (!(f & 1u << i))
+            i++;
+        return qerr_set(e, "gen: layer %d (%s, %s): %s is not printed by the C generator yet "
+                           "(qatc eval runs it)",
+                        l, ly->name, q_op_names[ly->op], q_feature_names[i]);
+    }
+    return 0;
+}
+
 int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
 {
     if (m->n_layers < 1)
         return qerr_set(e, "gen: the model has no layers");
     if (o->n_golden < 0 || (o->n_golden > 0 && !o->golden_in))
         return qerr_set(e, "gen: golden inputs missing");
+    if (check_features(m, e))
+        return -1;
     ctx c;
     memset(&c, 0, sizeof c);
     c.m = m;

@@ -76,8 +76,11 @@ static void print_quantization(const q_model *m, const q8_exec *x)
             printf("\n");
         } else if (ly->op == Q_OP_AVGPOOL) {
             const fxp_requant *rq = q8_exec_layer_requant(x, l);
-            printf("    M0/shift: %d/%d  (s_in / (s_out * %d * %d))\n", (int)rq->multiplier,
-                   (int)rq->shift, (int)ly->win.kernel_h, (int)ly->win.kernel_w);
+            if (rq)
+                printf("    M0/shift: %d/%d  (s_in / (s_out * %d * %d))\n", (int)rq->multiplier,
+                       (int)rq->shift, (int)ly->win.kernel_h, (int)ly->win.kernel_w);
+            else
+                printf("    no multiplier: the window's sum divided by its count\n");
         } else if (ly->op == Q_OP_ADD) {
             const q8_add_params *ap = q8_exec_layer_add(x, l);
             printf("    M0/shift: in1 %d/%d, in2 %d/%d, out %d/%d  (inputs << %d)\n",
