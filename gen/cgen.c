@@ -524,32 +524,12 @@ int cgen_reciprocal(int32_t count, cgen_recip *r)
     return 0;
 }
 
-/* The number of window positions inside the input along one axis, smallest and largest
- * over the outputs 0 .. out - 1 (window o covers o * stride - pad .. + kernel - 1). */
-static void inside_range(int32_t in, int32_t out, int32_t kernel, int32_t stride, int32_t pad,
-                         int32_t *lo, int32_t *hi)
-{
-    *lo = kernel, *hi = 0;
-    for (int32_t o = 0; o < out; o++) {
-        int32_t a = o * stride - pad, b = a + kernel;
-        int32_t n = (b < in ? b : in) - (a < 0 ? 0 : a);
-        *lo = n < *lo ? n : *lo;
-        *hi = n > *hi ? n : *hi;
-    }
-}
-
 /* The counts the windows of average pool ly take, first .. first + *n - 1 (the smallest
  * and largest windows inside the input, on both axes), and whether some reciprocal of
  * them needs a 64-bit product (*wide). 0, or -1 when a count has no 32-bit reciprocal. */
 static int div_counts(const q_model *m, const q_layer *ly, int32_t *first, int32_t *n, int *wide)
 {
-    const q_window *w = &ly->win;
-    q_shape in = q_model_tensor_shape(m, ly->input);
-    int32_t hlo, hhi, wlo, whi;
-    inside_range(in.h, ly->out_shape.h, w->kernel_h, w->stride_h, w->pad_top, &hlo, &hhi);
-    inside_range(in.w, ly->out_shape.w, w->kernel_w, w->stride_w, w->pad_left, &wlo, &whi);
-    *first = hlo * wlo;
-    *n = hhi * whi - *first + 1;
+    stats_pool_counts(m, ly, first, n);
     *wide = 0;
     for (int32_t k = 0; k < *n; k++) {
         cgen_recip r;
@@ -957,7 +937,7 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
     snprintf(summary + n, sizeof summary - (size_t)n,
              "),\n * %lld MACs per run, %lld bytes of constant data, arena %d bytes.",
              (long long)tot.macs,
-             (long long)(tot.weight_bytes + tot.bias_bytes + tot.requant_bytes),
+             (long long)(tot.weight_bytes + tot.bias_bytes + tot.requant_bytes + tot.table_bytes),
              (int)c->p->arena_size);
     const cgen_target *t = c->target;
     call(f, "QATC_TARGET", 4, t->name, t->version, t->guard ? t->guard : "1", t->what);
