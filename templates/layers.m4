@@ -467,22 +467,24 @@ static void $1_layer_$2(
 
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
-            for (int32_t oc = 0; oc < OUT_C; oc++) {
-                /* acc = bias + sum w * (x - IN_ZP) over the window of input channel ic */
-                int32_t ic = oc / DEPTH_MULT, acc = bias[oc];
-                for (int32_t ky = 0; ky < KERNEL_H; ky++) {
-                    int32_t iy = oy * STRIDE_H - PAD_TOP + ky * DIL_H;
-                    if (iy < 0 || iy >= IN_H)
-                        continue;
-                    for (int32_t kx = 0; kx < KERNEL_W; kx++) {
-                        int32_t ix = ox * STRIDE_W - PAD_LEFT + kx * DIL_W;
-                        if (ix < 0 || ix >= IN_W)
+            for (int32_t ic = 0; ic < IN_C; ic++) {
+                for (int32_t m = 0; m < DEPTH_MULT; m++) {
+                    /* acc = bias + sum w * (x - IN_ZP) over the window of input channel ic */
+                    int32_t oc = ic * DEPTH_MULT + m, acc = bias[oc];
+                    for (int32_t ky = 0; ky < KERNEL_H; ky++) {
+                        int32_t iy = oy * STRIDE_H - PAD_TOP + ky * DIL_H;
+                        if (iy < 0 || iy >= IN_H)
                             continue;
-                        acc += w[ky][kx][oc] * (in[(iy * IN_W + ix) * IN_C + ic] - IN_ZP);
+                        for (int32_t kx = 0; kx < KERNEL_W; kx++) {
+                            int32_t ix = ox * STRIDE_W - PAD_LEFT + kx * DIL_W;
+                            if (ix < 0 || ix >= IN_W)
+                                continue;
+                            acc += w[ky][kx][oc] * (in[(iy * IN_W + ix) * IN_C + ic] - IN_ZP);
+                        }
                     }
+                    out[(oy * OUT_W + ox) * OUT_C + oc] =
+                        requantize(acc, mult[oc], shift[oc], OUT_ZP, ACT_MIN, ACT_MAX);
                 }
-                out[(oy * OUT_W + ox) * OUT_C + oc] =
-                    requantize(acc, mult[oc], shift[oc], OUT_ZP, ACT_MIN, ACT_MAX);
             }
         }
     }
