@@ -340,12 +340,32 @@ static void layer_comment(const ctx *c, int l, FILE *f)
     else
         fprintf(f, "Layer %d \"%s\": ", l, ly->name);
     fprintf(f, "%s", q_op_names[ly->op]);
-    if (ly->op == Q_OP_CONV2D || ly->op == Q_OP_DWCONV2D)
-        fprintf(f, " %dx%d, stride %dx%d, pad %dx%d", (int)ly->win.kernel_h, (int)ly->win.kernel_w,
-                (int)ly->win.stride_h, (int)ly->win.stride_w, (int)ly->win.pad_top, (int)ly->win.pad_left);
-    if (ly->op == Q_OP_MAXPOOL || ly->op == Q_OP_AVGPOOL)
+    const q_window *w = &ly->win;
+    if (ly->op == Q_OP_CONV2D || ly->op == Q_OP_DWCONV2D) {
+        fprintf(f, " %dx%d, stride %dx%d", (int)w->kernel_h, (int)w->kernel_w, (int)w->stride_h,
+                (int)w->stride_w);
+        if (w->dilation_h > 1 || w->dilation_w > 1)
+            fprintf(f, ", dilation %dx%d", (int)w->dilation_h, (int)w->dilation_w);
+        if (w->pad_top == w->pad_bottom && w->pad_left == w->pad_right)
+            fprintf(f, ", pad %dx%d", (int)w->pad_top, (int)w->pad_left);
+        else
+            fprintf(f, ", pad [%d, %d, %d, %d] (top, bottom, left, right)", (int)w->pad_top,
+                    (int)w->pad_bottom, (int)w->pad_left, (int)w->pad_right);
+        if (ly->op == Q_OP_DWCONV2D && ly->multiplier > 1)
+            fprintf(f, ", channel multiplier %d", (int)ly->multiplier);
+    }
+    if (ly->op == Q_OP_MAXPOOL || ly->op == Q_OP_AVGPOOL) {
         fprintf(f, " %dx%d, stride %dx%d", (int)ly->win.kernel_h, (int)ly->win.kernel_w,
                 (int)ly->win.stride_h, (int)ly->win.stride_w);
+        if (w->pad_top || w->pad_bottom || w->pad_left || w->pad_right)
+            fprintf(f, ", pad [%d, %d, %d, %d] (top, bottom, left, right; never counted)",
+                    (int)w->pad_top, (int)w->pad_bottom, (int)w->pad_left, (int)w->pad_right);
+        if (ly->op == Q_OP_AVGPOOL && !q_avgpool_rescales(m, ly))
+            fprintf(f, ",\n *   the sum inside the input divided by its count, rounded half away "
+                       "from zero (TFLite's)");
+    }
+    if (ly->op == Q_OP_SOFTMAX)
+        fprintf(f, " along the channels of each pixel");
     if (ly->op == Q_OP_ADD)
         fprintf(f, " of t%d and t%d", ly->input, ly->input2);
     if (ly->act != Q_ACT_NONE)
@@ -465,6 +485,130 @@ static char *paired_weights(const q_model *m, const q_layer *ly)
     return s;
 }
 
+/* Is ly a conv2d or dwconv2d that the fast kernels do not take (dilation, a channel
+ * multiplier), printed as one plain C nest instead (QATC_*_GENERAL)? */
+static int is_general(const q_layer *ly)
+{
+    if (ly->op != Q_OP_CONV2D && ly->op != Q_OP_DWCONV2D)
+        return 0;
+    return ly->win.dilation_h > 1 || ly->win.dilation_w > 1 ||
+           (ly->op == Q_OP_DWCONV2D && ly->multiplier > 1);
+}
+
+/* ---- division by a known count --------------------------------------------------- */
+
+int64_t cgen_div_max(int32_t count)
+{
+    return 128 * (int64_t)count + count / 2;
+}
+
+/* With n <= N = cgen_div_max(count), e = recip * count - 2^shift in [0, count) and
+ * n = q * count + r: n * recip / 2^shift = q + (r + n e / 2^shift) / count, whose floor is
+ * q when n e < 2^shift (then r + n e / 2^shift < r + 1 <= count). Since n e <= N (count - 1),
+ * the smallest shift with 2^shift > N (count - 1) does. Then recip <= 2 N (count - 1) /
+ * count + 1 < 257 count. */
+int cgen_reciprocal(int32_t count, cgen_recip *r)
+{
+    if (count < 1 || count > Q_MAX_ELEMS)
+        return -1;
+    uint64_t bound = (uint64_t)cgen_div_max(count) * (uint64_t)(count - 1);
+    int shift = 0;
+    while (shift < 63 && ((uint64_t)1 << shift) <= bound)
+        shift++;
+    uint64_t recip = (((uint64_t)1 << shift) + (uint64_t)count - 1) / (uint64_t)count;
+    if (recip > UINT32_MAX)
+        return -1;
+    r->recip = (uint32_t)recip;
+    r->shift = shift;
+    r->wide = (uint64_t)cgen_div_max(count) * recip > UINT32_MAX;
+    return 0;
+}
+
+/* The counts the windows of average pool ly take, first .. first + *n - 1 (the smallest
+ * and largest windows inside the input, on both axes), and whether some reciprocal of
+ * them needs a 64-bit product (*wide). 0, or -1 when a count has no 32-bit reciprocal. */
+static int div_counts(const q_model *m, const q_layer *ly, int32_t *first, int32_t *n, int *wide)
+{
+    stats_pool_counts(m, ly, first, n);
+    *wide = 0;
+    for (int32_t k = 0; k < *n; k++) {
+        cgen_recip r;
+        if (cgen_reciprocal(*first + k, &r))
+            return -1;
+        *wide |= r.wide;
+    }
+    return 0;
+}
+
+/* An average pool of TFLite's kind (q_avgpool_rescales 0): QATC_AVGPOOL_DIV with the
+ * reciprocals of every count from the smallest window inside the input to the largest. */
+static int emit_avgpool_div(const ctx *c, int l, const char *com, FILE *f, qerr *e)
+{
+    const q_model *m = c->m;
+    const q_layer *ly = &m->layers[l];
+    const q_window *w = &ly->win;
+    q_shape in = q_model_tensor_shape(m, ly->input), out = ly->out_shape;
+    int32_t first, n, act_min, act_max;
+    int wide;
+    if (div_counts(m, ly, &first, &n, &wide))
+        return qerr_set(e, "gen: layer %d (%s): a window count has no 32-bit reciprocal", l,
+                        ly->name);
+    q_act_range(ly->act, ly->out_q, &act_min, &act_max);
+    int32_t *rv = malloc((size_t)n * sizeof *rv), *sv = malloc((size_t)n * sizeof *sv);
+    int rc = 0;
+    char *rs = NULL, *ss = NULL;
+    if (!rv || !sv) {
+        rc = qerr_set(e, "gen: out of memory");
+        goto done;
+    }
+    for (int32_t k = 0; k < n; k++) {
+        cgen_recip r;
+        cgen_reciprocal(first + k, &r); /* div_counts checked it */
+        rv[k] = (int32_t)r.recip; /* printed as unsigned below */
+        sv[k] = r.shift;
+    }
+    text t;
+    if (text_open(&t, e)) {
+        rc = -1;
+        goto done;
+    }
+    fputc('{', t.f);
+    for (int32_t k = 0; k < n; k++)
+        fprintf(t.f, "%s%s%uu", k ? "," : "", k && k % 6 == 0 ? "\n     " : k ? " " : "",
+                (unsigned)(uint32_t)rv[k]);
+    fputc('}', t.f);
+    if (text_close(&t, e)) {
+        rc = -1;
+        goto done;
+    }
+    rs = t.buf;
+    ss = init_s32(sv, &n, 1, 4);
+    if (!ss) {
+        rc = qerr_set(e, "gen: out of memory");
+        goto done;
+    }
+    enumtext en = {{0}, 0};
+    enum_add(&en, "IN_H", in.h);
+    enum_add(&en, "IN_W", in.w);
+    enum_add(&en, "C", in.c);
+    enum_add(&en, "OUT_H", out.h);
+    enum_add(&en, "OUT_W", out.w);
+    enum_add(&en, "KERNEL_H", w->kernel_h);
+    enum_add(&en, "KERNEL_W", w->kernel_w);
+    enum_add(&en, "STRIDE_H", w->stride_h);
+    enum_add(&en, "STRIDE_W", w->stride_w);
+    enum_add(&en, "PAD_TOP", w->pad_top);
+    enum_add(&en, "PAD_LEFT", w->pad_left);
+    enum_add(&en, "FIRST_COUNT", first);
+    enum_add(&en, "N_COUNTS", n);
+    enum_add(&en, "ACT_MIN", act_min);
+    enum_add(&en, "ACT_MAX", act_max);
+    call(f, "QATC_AVGPOOL_DIV", 7, m->name, c->fn[l], com, en.s, rs, ss, wide ? "64" : "32");
+done:
+    free(rv), free(sv), free(rs), free(ss);
+    return rc;
+}
+
 /* Does layer l have a function of its own? Not a flatten that is only a view, nor a pool
  * fused into the conv2d before it (that conv's function runs both). */
 static int has_function(const ctx *c, int l)
@@ -499,12 +643,31 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
 
     enumtext en = {{0}, 0};
     int rc = 0;
+    int padded = ly->win.pad_top || ly->win.pad_bottom || ly->win.pad_left || ly->win.pad_right;
     switch (ly->op) {
     case Q_OP_CONV2D:
     case Q_OP_DWCONV2D:
     case Q_OP_LINEAR: {
         int32_t oc = q_layer_out_channels(ly);
-        if (ly->op == Q_OP_LINEAR) {
+        int general = is_general(ly);
+        if (general) { /* QATC_CONV2D_GENERAL, QATC_DWCONV2D_GENERAL */
+            enum_add(&en, "IN_H", in.h);
+            enum_add(&en, "IN_W", in.w);
+            enum_add(&en, "IN_C", in.c);
+            if (ly->op == Q_OP_DWCONV2D)
+                enum_add(&en, "DEPTH_MULT", ly->multiplier);
+            enum_add(&en, "OUT_H", out.h);
+            enum_add(&en, "OUT_W", out.w);
+            enum_add(&en, "OUT_C", oc);
+            enum_add(&en, "KERNEL_H", ly->win.kernel_h);
+            enum_add(&en, "KERNEL_W", ly->win.kernel_w);
+            enum_add(&en, "STRIDE_H", ly->win.stride_h);
+            enum_add(&en, "STRIDE_W", ly->win.stride_w);
+            enum_add(&en, "DIL_H", ly->win.dilation_h);
+            enum_add(&en, "DIL_W", ly->win.dilation_w);
+            enum_add(&en, "PAD_TOP", ly->win.pad_top);
+            enum_add(&en, "PAD_LEFT", ly->win.pad_left);
+        } else if (ly->op == Q_OP_LINEAR) {
             enum_add(&en, "IN_N", q_shape_size(in));
             enum_add(&en, "OUT_N", oc);
             enum_add(&en, "W_ROWS", w_rows(oc));
@@ -522,6 +685,8 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
             enum_add(&en, "KERNEL_W", ly->win.kernel_w);
             enum_add(&en, "STRIDE_H", ly->win.stride_h);
             enum_add(&en, "STRIDE_W", ly->win.stride_w);
+            /* rows above and columns left of the input; those below and right follow from
+             * OUT_H and OUT_W */
             enum_add(&en, "PAD_H", ly->win.pad_top);
             enum_add(&en, "PAD_W", ly->win.pad_left);
             if (ly->op == Q_OP_CONV2D)
@@ -561,36 +726,46 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
                 shift[i] = rq[i].shift;
             }
             if (ly->op == Q_OP_DWCONV2D) {
-                int32_t wdims[3] = {ly->win.kernel_h, ly->win.kernel_w, in.c};
+                int32_t wdims[3] = {ly->win.kernel_h, ly->win.kernel_w, oc};
                 ws = init_s8(ly->weights, q_layer_weight_count(m, ly), wdims, 3, 4);
+            } else if (general) { /* OHWI, without padded rows */
+                int32_t wdims[4] = {oc, ly->win.kernel_h, ly->win.kernel_w, in.c};
+                ws = init_s8(ly->weights, q_layer_weight_count(m, ly), wdims, 4, 4);
             } else {
                 ws = padded_weights(m, ly, in);
             }
-            if (ly->op == Q_OP_CONV2D)
+            if (ly->op == Q_OP_CONV2D && !general)
                 ps = paired_weights(m, ly);
             bs = init_s32(ly->bias, &oc, 1, 4);
             ms = init_s32(mult, &oc, 1, 4);
             ss = init_s32(shift, &oc, 1, 4);
         }
-        const char *macro = ly->op == Q_OP_LINEAR     ? "QATC_LINEAR"
+        const char *macro = general && ly->op == Q_OP_CONV2D ? "QATC_CONV2D_GENERAL"
+                            : general                       ? "QATC_DWCONV2D_GENERAL"
+                            : ly->op == Q_OP_LINEAR         ? "QATC_LINEAR"
                             : ly->op == Q_OP_DWCONV2D ? "QATC_DWCONV2D"
                             : !fused                  ? "QATC_CONV2D"
                             : pool->op == Q_OP_MAXPOOL ? "QATC_CONV2D_MAXPOOL"
                                                        : "QATC_CONV2D_AVGPOOL";
         char name[64];
         snprintf(name, sizeof name, "%s%s", macro,
-                 ly->op == Q_OP_CONV2D && gathers(ly, in, pool) ? "_COL" : "");
-        if (!ws || !bs || !ms || !ss || (ly->op == Q_OP_CONV2D && !ps))
+                 ly->op == Q_OP_CONV2D && !general && gathers(ly, in, pool) ? "_COL" : "");
+        if (!ws || !bs || !ms || !ss || (ly->op == Q_OP_CONV2D && !general && !ps))
             rc = qerr_set(e, "gen: out of memory");
-        else if (ly->op == Q_OP_CONV2D)
+        else if (ly->op == Q_OP_CONV2D && !general)
             call(f, name, 9, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss, ps);
         else
             call(f, name, 8, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss);
         free(mult), free(shift), free(ws), free(bs), free(ms), free(ss), free(ps);
         break;
     }
-    case Q_OP_MAXPOOL:
     case Q_OP_AVGPOOL:
+        if (!q_avgpool_rescales(m, ly)) {
+            rc = emit_avgpool_div(c, l, com.buf, f, e);
+            break;
+        }
+        /* fall through */
+    case Q_OP_MAXPOOL:
         enum_add(&en, "IN_H", in.h);
         enum_add(&en, "IN_W", in.w);
         enum_add(&en, "C", in.c);
@@ -600,6 +775,10 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         enum_add(&en, "KERNEL_W", ly->win.kernel_w);
         enum_add(&en, "STRIDE_H", ly->win.stride_h);
         enum_add(&en, "STRIDE_W", ly->win.stride_w);
+        if (padded) {
+            enum_add(&en, "PAD_TOP", ly->win.pad_top);
+            enum_add(&en, "PAD_LEFT", ly->win.pad_left);
+        }
         if (ly->op == Q_OP_AVGPOOL) {
             const fxp_requant *rq = q8_exec_layer_requant(c->x, l);
             enum_add(&en, "IN_ZP", iq.zero_point);
@@ -609,9 +788,22 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
             enum_add(&en, "MULT", rq->multiplier);
             enum_add(&en, "SHIFT", rq->shift);
         }
-        call(f, ly->op == Q_OP_MAXPOOL ? "QATC_MAXPOOL" : "QATC_AVGPOOL", 4, m->name, c->fn[l],
-             com.buf, en.s);
+        call(f, ly->op == Q_OP_AVGPOOL ? "QATC_AVGPOOL" : padded ? "QATC_MAXPOOL_PAD" : "QATC_MAXPOOL",
+             4, m->name, c->fn[l], com.buf, en.s);
         break;
+    case Q_OP_SOFTMAX: {
+        const int32_t *table = q8_exec_layer_softmax_table(c->x, l);
+        int32_t n = Q8_SOFTMAX_TABLE;
+        char *ts = table ? init_s32(table, &n, 1, 4) : NULL;
+        enum_add(&en, "ROWS", out.h * out.w);
+        enum_add(&en, "N", out.c);
+        if (!ts)
+            rc = qerr_set(e, "gen: out of memory");
+        else
+            call(f, "QATC_SOFTMAX", 5, m->name, c->fn[l], com.buf, en.s, ts);
+        free(ts);
+        break;
+    }
     case Q_OP_ADD: {
         /* zero-points, clamp and multipliers exactly as the interpreter runs them */
         const q8_add_params *ap = q8_exec_layer_add(c->x, l);
@@ -710,17 +902,22 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
 {
     const q_model *m = c->m;
     int need_rq = 0, need_rescale = 0, need_conv = 0, need_runs = 0;
-    int need_gather = 0, need_linear = 0;
+    int need_gather = 0, need_linear = 0, need_avg[2] = {0, 0}; /* average32, average64 */
     int count[Q_OP_COUNT] = {0};
     for (int l = 0; l < m->n_layers; l++) {
         const q_layer *ly = &m->layers[l];
         q_op op = ly->op;
         count[op]++;
-        need_rq |= op != Q_OP_MAXPOOL && op != Q_OP_FLATTEN;
+        int div = op == Q_OP_AVGPOOL && !q_avgpool_rescales(m, ly);
+        need_rq |= op != Q_OP_MAXPOOL && op != Q_OP_FLATTEN && op != Q_OP_SOFTMAX && !div;
         need_rescale |= op == Q_OP_ADD;
-        need_conv |= op == Q_OP_CONV2D;
+        need_conv |= op == Q_OP_CONV2D && !is_general(ly);
         need_linear |= op == Q_OP_LINEAR;
-        if (op == Q_OP_CONV2D) {
+        int32_t first, nc;
+        int wide;
+        if (div && div_counts(m, ly, &first, &nc, &wide) == 0)
+            need_avg[wide] = 1;
+        if (op == Q_OP_CONV2D && !is_general(ly)) {
             const q_layer *pool = c->p->t[l + 1].loc == PLAN_FUSED ? &m->layers[l + 1] : NULL;
             int g = gathers(ly, q_model_tensor_shape(m, ly->input), pool);
             need_gather |= g;
@@ -740,7 +937,7 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
     snprintf(summary + n, sizeof summary - (size_t)n,
              "),\n * %lld MACs per run, %lld bytes of constant data, arena %d bytes.",
              (long long)tot.macs,
-             (long long)(tot.weight_bytes + tot.bias_bytes + tot.requant_bytes),
+             (long long)(tot.weight_bytes + tot.bias_bytes + tot.requant_bytes + tot.table_bytes),
              (int)c->p->arena_size);
     const cgen_target *t = c->target;
     call(f, "QATC_TARGET", 4, t->name, t->version, t->guard ? t->guard : "1", t->what);
@@ -753,6 +950,9 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         fputs("QATC_REQUANTIZE()m4_dnl\n", f);
     if (need_rescale)
         fputs("QATC_RESCALE()m4_dnl\n", f);
+    for (int k = 0; k < 2; k++)
+        if (need_avg[k])
+            call(f, "QATC_AVERAGE", 1, k ? "64" : "32");
     /* every conv2d layer has a copied-windows nest; those with long kernel rows use it
      * only on the versions that do not walk windows row by row */
     call(f, "QATC_KERNELS", 4, need_linear ? "1" : "0", need_conv ? "1" : "0",
@@ -880,12 +1080,44 @@ static int program_golden(const ctx *c, const cgen_opts *o, FILE *f, qerr *e)
 
 enum { F_C, F_H, F_GOLDEN, N_FILES };
 
+/* The forms beyond format version 1 (q_layer_features) that the templates print. A model
+ * with any other is refused by name, before anything is written: printing a form the
+ * templates do not know would give wrong C, not an error. */
+#define CGEN_FEATURES                                                                    \
+    (Q_FEAT_DILATION | Q_FEAT_ASYMMETRIC_PAD | Q_FEAT_POOL_PAD | Q_FEAT_MULTIPLIER |           \
+     Q_FEAT_AVGPOOL_DIV | Q_FEAT_SOFTMAX)
+
+/* 0 when every layer of m uses only CGEN_FEATURES; else -1 with e naming the first layer
+ * and form that does not. */
+static int check_features(const q_model *m, qerr *e)
+{
+    for (int l = 0; l < m->n_layers; l++) {
+        const q_layer *ly = &m->layers[l];
+        if (ly->weight_bits != 0 && ly->weight_bits != 8)
+            return qerr_set(e, "gen: layer %d (%s, %s): %d-bit weights are not printed by the C "
+                               "generator yet (qatc eval runs them)",
+                            l, ly->name, q_op_names[ly->op], ly->weight_bits);
+        unsigned f = q_layer_features(m, ly) & ~CGEN_FEATURES;
+        if (!f)
+            continue;
+        int i = 0;
+        while (!(f & 1u << i))
+            i++;
+        return qerr_set(e, "gen: layer %d (%s, %s): %s is not printed by the C generator yet "
+                           "(qatc eval runs it)",
+                        l, ly->name, q_op_names[ly->op], q_feature_names[i]);
+    }
+    return 0;
+}
+
 int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
 {
     if (m->n_layers < 1)
         return qerr_set(e, "gen: the model has no layers");
     if (o->n_golden < 0 || (o->n_golden > 0 && !o->golden_in))
         return qerr_set(e, "gen: golden inputs missing");
+    if (check_features(m, e))
+        return -1;
     ctx c;
     memset(&c, 0, sizeof c);
     c.m = m;

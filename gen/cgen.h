@@ -51,4 +51,22 @@ typedef struct {
  * files already renamed are then removed). */
 int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e);
 
+/* Division by a count known when generating (TFLite's average pool, without a divide
+ * instruction): for every n in [0, cgen_div_max(count)], the largest n the pool can divide
+ * (|sum| <= 128 count, plus count / 2 for the rounding),
+ *   floor(n / count) = (n * recip) >> shift
+ * exactly (the proof is at cgen_reciprocal; tests/test_gen.c checks it). wide: some such
+ * n * recip needs more than 32 bits. */
+typedef struct {
+    uint32_t recip;
+    int shift; /* 0 .. 63 */
+    int wide;
+} cgen_recip;
+
+int64_t cgen_div_max(int32_t count);
+
+/* The reciprocal of count, 1 <= count <= Q_MAX_ELEMS: 0, or -1 when count is out of that
+ * range or its reciprocal would not fit 32 bits (counts above 16.7 million). */
+int cgen_reciprocal(int32_t count, cgen_recip *r);
+
 #endif

@@ -35,6 +35,13 @@ int plan_can_fuse(const q_model *m, int l)
     const q_layer *pool = &m->layers[l + 1];
     if ((pool->op != Q_OP_MAXPOOL && pool->op != Q_OP_AVGPOOL) || pool->input != l + 1)
         return 0;
+    const q_window *cw = &m->layers[l].win, *pw = &pool->win;
+    if (cw->dilation_h > 1 || cw->dilation_w > 1) /* the fused nests walk undilated windows */
+        return 0;
+    if (pw->pad_top || pw->pad_bottom || pw->pad_left || pw->pad_right)
+        return 0;
+    if (pool->op == Q_OP_AVGPOOL && !q_avgpool_rescales(m, pool)) /* TFLite's division */
+        return 0;
     q_shape in = m->layers[l].out_shape;
     int tiles = pool->win.stride_h == pool->win.kernel_h && pool->win.stride_w == pool->win.kernel_w;
     int global = pool->win.kernel_h == in.h && pool->win.kernel_w == in.w;

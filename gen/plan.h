@@ -67,10 +67,11 @@ typedef struct {
 } plan;
 
 /* Can layer l (a conv2d) run fused with the pool after it, its output never
- * stored? True when layer l + 1 is a maxpool or avgpool reading layer l's
- * output, with windows that do not overlap (stride = kernel in both
- * directions, or one window over the whole input), and no other layer reads
- * that output (nor is it the model output). */
+ * stored? True when layer l is not dilated and layer l + 1 is a maxpool or
+ * avgpool reading layer l's output, with windows that do not overlap (stride =
+ * kernel in both directions, or one window over the whole input) and no
+ * padding, an avgpool of the rescaling kind (q_avgpool_rescales), and no
+ * other layer reads that output (nor is it the model output). */
 int plan_can_fuse(const q_model *m, int l);
 
 /* Plans the arena of m, which must have passed q_model_check, and verifies
