@@ -796,6 +796,19 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
     for (size_t i = 0; i < sizeof c.upper && m->name[i]; i++)
         c.upper[i] = (char)(m->name[i] >= 'a' && m->name[i] <= 'z' ? m->name[i] - 32 : m->name[i]);
 
+    const char *suffix[N_FILES] = {".c", ".h", "_golden.c"};
+    const char *tmpl[N_FILES] = {"model_c.m4", "model_h.m4", "golden_c.m4"};
+    int nf = o->n_golden > 0 ? 3 : 2;
+    char path[N_FILES][4096];
+    const char *inputs[] = {o->source, o->images};
+    for (int i = 0; i < nf; i++) {
+        if (snprintf(path[i], sizeof path[i], "%s/%s%s", dir, m->name, suffix[i]) >=
+            (int)sizeof path[i])
+            return qerr_set(e, "%s/%s%s: path too long", dir, m->name, suffix[i]);
+        if (qfile_check_not_input(path[i], inputs, 2, e))
+            return -1;
+    }
+
     plan p;
     if (plan_build(m, &p, e))
         return -1;
@@ -806,14 +819,9 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
         return -1;
     }
 
-    const char *suffix[N_FILES] = {".c", ".h", "_golden.c"};
-    const char *tmpl[N_FILES] = {"model_c.m4", "model_h.m4", "golden_c.m4"};
-    int nf = o->n_golden > 0 ? 3 : 2;
     qfile q[N_FILES];
     int begun = 0, committed = 0, rc = 0;
     for (int i = 0; i < nf && !rc; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s%s", dir, m->name, suffix[i]);
         text prog;
         if (text_open(&prog, e)) {
             rc = -1;
@@ -831,7 +839,7 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
             rc = -1;
             break;
         }
-        if (qfile_begin(&q[i], path, e)) {
+        if (qfile_begin(&q[i], path[i], e)) {
             free(prog.buf);
             rc = -1;
             break;
@@ -839,7 +847,7 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
         begun++;
         rc = m4run(o->templates, tmpl[i], prog.buf, prog.len, q[i].f, e);
         if (rc) /* name the file being written (e.g. its disk is full) */
-            qerr_set(e, "%s: %s", path, e->msg);
+            qerr_set(e, "%s: %s", path[i], e->msg);
         free(prog.buf);
     }
     for (int i = 0; i < begun; i++) {

@@ -137,6 +137,7 @@ int cmd_gen(int argc, char **argv)
     o.n_golden = (int32_t)golden;
     o.golden_in = inputs;
     o.golden_origin = golden > 0 ? origin : NULL;
+    o.images = images;
     int rc = qfile_mkdirs(dir, &e) || cgen_write(&m, dir, &o, &e);
     if (rc)
         fprintf(stderr, "qatc gen: %s\n", e.msg);

@@ -212,6 +212,37 @@ bad() {
     mkdir -p "$OUT"
 }
 
+# snapshot DIR: every name in DIR (links as links) and the bytes of each file.
+snapshot() {
+    (cd "$1" && ls -lA --time-style=+ | grep -v '^total' && find . -type f -exec cksum {} + | sort)
+}
+# bad_keep NAME DIR EXPECT QATC-ARGS...: as bad, but run in DIR, which holds
+# inputs (and old outputs): afterwards DIR must hold the same names with the
+# same bytes, nothing added or removed.
+bad_keep() {
+    name=$1 dir=$2 expect=$3
+    shift 3
+    before=$(snapshot "$dir")
+    (cd "$dir" && timeout -s KILL 60 "$QATC" "$@" >"$W.stdout" 2>"$W.stderr")
+    rc=$?
+    why=
+    [ $rc -eq 0 ] && why="exit status 0"
+    [ $rc -ge 128 ] && why="exit status $rc (a signal: crash or abort)"
+    [ -z "$why" ] && [ "$(wc -l <"$W.stderr")" -ne 1 ] &&
+        why="$(wc -l <"$W.stderr") lines on stderr, expected 1"
+    [ -z "$why" ] && ! grep -q -F -- "$expect" "$W.stderr" &&
+        why="stderr does not name '$expect'"
+    [ -z "$why" ] && [ "$(snapshot "$dir")" != "$before" ] &&
+        why="$dir changed: $(snapshot "$dir" | tr '\n' ' ')"
+    if [ -n "$why" ]; then
+        fail=$((fail + 1))
+        echo "FAIL $name: qatc $*: $why"
+        sed 's/^/    stderr: /' "$W.stderr" | head -n 5
+    else
+        pass=$((pass + 1))
+    fi
+}
+
 T="train -o $OUT --threads 1 --quiet"
 F=$W/base.frozen.yaml
 # train: the config
@@ -284,6 +315,43 @@ bad e_garbage          "garbage.idx"         eval "$F" --images "$W/garbage.idx"
 bad g_golden_shape     "img55.idx"           gen "$F" -o "$OUT" --golden 2 --images "$W/img55.idx"
 bad g_golden_too_many  "img442.idx"          gen "$F" -o "$OUT" --golden 7 --images "$W/img442.idx"
 bad g_golden_trunc     "img_trunc.idx"       gen "$F" -o "$OUT" --golden 1 --images "$W/img_trunc.idx"
+
+# No output over an input: the output folder holds an input under the name
+# of an output (or a link to one); compared by inode, so no spelling or link
+# gets around it. The folder is left exactly as it was.
+never="qatc never writes over its inputs"
+mkdir -p "$W/oi"
+cp "$F" "$W/oi/tiny.h"                                  # the model tiny, named tiny.h
+bad_keep over_gen_h        "$W/oi" "./tiny.h: is the input tiny.h; $never" gen tiny.h
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+cp "$F" "$W/oi/tiny.c"
+bad_keep over_gen_c        "$W/oi" "$never" gen tiny.c -o .
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+cp "$F" "$W/oi/m.yaml"; cp "$W/img442.idx" "$W/oi/tiny_golden.c"   # the images, as NAME_golden.c
+bad_keep over_gen_images   "$W/oi" "tiny_golden.c: is the input $W/oi/tiny_golden.c" \
+    gen m.yaml -o "$W/oi" --golden 2 --images "$W/oi/tiny_golden.c"
+rm -rf "$W/oi"; mkdir -p "$W/oi/sub"
+cp "$F" "$W/oi/sub/m.yaml"; ln -s ../oi/sub/m.yaml "$W/oi/tiny.h" # a symbolic link to the model
+bad_keep over_gen_symlink  "$W/oi" "$never" gen sub/m.yaml
+rm -rf "$W/oi"; mkdir -p "$W/oi/sub"
+cp "$F" "$W/oi/sub/m.yaml"; ln "$W/oi/sub/m.yaml" "$W/oi/tiny.c"  # a hard link
+bad_keep over_gen_hardlink "$W/oi" "$never" gen ./sub/../sub/m.yaml
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g' "$W/base.yaml" >"$W/oi/tiny.frozen.yaml"
+bad_keep over_train_config "$W/oi" "./tiny.frozen.yaml: is the input tiny.frozen.yaml" \
+    train tiny.frozen.yaml --threads 1 --quiet
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g' "$W/base.yaml" >"$W/oi/c.yaml"
+ln "$W/oi/c.yaml" "$W/oi/tiny.ckpt"                      # the config, hard-linked as NAME.ckpt
+bad_keep over_train_ckpt   "$W/oi" "./tiny.ckpt: is the input c.yaml" \
+    train c.yaml -o . --threads 1 --quiet
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+cp "$W/lbl.idx" "$W/oi/tiny.csv"                           # a data file named NAME.csv
+sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g; 11s#labels: ../lbl.idx#labels: tiny.csv#' \
+    "$W/base.yaml" >"$W/oi/c.yaml"
+bad_keep over_train_data   "$W/oi" "./tiny.csv: is the input tiny.csv" \
+    train c.yaml --threads 1 --quiet
+rm -rf "$W/oi"
 
 # train --resume: a checkpoint that is not whole or not intact is refused and
 # left as it was (nothing else written).

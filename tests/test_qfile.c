@@ -165,6 +165,34 @@ static void test_qfile_mkdirs_creates_parents_and_rejects_files(void **state)
     assert_non_null(strstr(e.msg, "not a folder"));
 }
 
+static void test_qfile_check_not_input_compares_files_not_names(void **state)
+{
+    fixture *f = *state;
+    char other[400], hard[400], soft[400], spelt[400], absent[400];
+    snprintf(other, sizeof other, "%s/other.txt", f->dir);
+    snprintf(hard, sizeof hard, "%s/hard.txt", f->dir);
+    snprintf(soft, sizeof soft, "%s/soft.txt", f->dir);
+    snprintf(spelt, sizeof spelt, "%s/./../%s/out.txt", f->dir, strrchr(f->dir, '/') + 1);
+    snprintf(absent, sizeof absent, "%s/absent.txt", f->dir);
+    assert_int_equal(tmpdir_write_text(f->path, "input\n"), 0);
+    assert_int_equal(tmpdir_write_text(other, "other\n"), 0);
+    assert_int_equal(link(f->path, hard), 0);
+    assert_int_equal(symlink("out.txt", soft), 0);
+    const char *inputs[] = {NULL, f->path};
+    qerr e = {{0}};
+    assert_int_equal(qfile_check_not_input(other, inputs, 2, &e), 0);
+    assert_int_equal(qfile_check_not_input(absent, inputs, 2, &e), 0);
+    assert_int_equal(qfile_check_not_input(other, inputs, 0, &e), 0);
+    const char *const same[] = {f->path, spelt, hard, soft};
+    for (int i = 0; i < 4; i++) {
+        memset(&e, 0, sizeof e);
+        assert_int_equal(qfile_check_not_input(same[i], inputs, 2, &e), -1);
+        assert_non_null(strstr(e.msg, same[i]));
+        assert_non_null(strstr(e.msg, "qatc never writes over its inputs"));
+    }
+    assert_file_is(f->path, "input\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +205,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_qfile_missing_folder_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qfile_mkdirs_creates_parents_and_rejects_files,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qfile_check_not_input_compares_files_not_names,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* Removes temporaries of path ("PATH.tmpXXXXXX") that a writer killed
@@ -101,6 +100,27 @@ void qfile_abort(qfile *q)
     if (q->tmp[0])
         unlink(q->tmp);
     q->tmp[0] = '\0';
+}
+
+int qfile_check_not_input(const char *path, const char *const *inputs, int n, qerr *e)
+{
+    /* The name path (lstat) or the file it leads to (stat): either being an
+     * input is refused. */
+    struct stat out[2];
+    int have[2] = {lstat(path, &out[0]) == 0, stat(path, &out[1]) == 0};
+    if (!have[0] && !have[1])
+        return 0;
+    for (int i = 0; i < n; i++) {
+        struct stat in;
+        if (!inputs[i] || stat(inputs[i], &in) != 0)
+            continue;
+        for (int k = 0; k < 2; k++)
+            if (have[k] && out[k].st_dev == in.st_dev && out[k].st_ino == in.st_ino)
+                return qerr_set(e, "%s: is the input %s; qatc never writes over its inputs "
+                                   "(choose another output folder or model name)",
+                                path, inputs[i]);
+    }
+    return 0;
 }
 
 int qfile_mkdirs(const char *dir, qerr *e)

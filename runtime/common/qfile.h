@@ -28,6 +28,14 @@ int qfile_begin(qfile *q, const char *path, qerr *e);
  * removed, the target is untouched, and -1 is returned with e set. */
 int qfile_commit(qfile *q, qerr *e);
 
+/* Refuses to write path when it is one of the n files in inputs (NULL
+ * entries skipped): the same file by device and inode, whatever the names
+ * (another spelling of the path, a symbolic or hard link). Run before the
+ * first write, so that no command ever replaces one of its inputs. Returns 0
+ * (path does not exist, or is none of them), or -1 with e set: "PATH: is
+ * the input INPUT; qatc never writes over its inputs". */
+int qfile_check_not_input(const char *path, const char *const *inputs, int n, qerr *e);
+
 /* Creates folder dir and its missing parents (like mkdir -p). Returns 0 when
  * dir exists as a folder afterwards, or -1 with e set. */
 int qfile_mkdirs(const char *dir, qerr *e);

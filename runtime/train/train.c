@@ -828,6 +828,14 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
     snprintf(t->path_model, sizeof t->path_model, "%s/%s.frozen.yaml", dir, c->name);
     snprintf(t->path_ckpt, sizeof t->path_ckpt, "%s/%s.ckpt", dir, c->name);
     snprintf(t->path_csv, sizeof t->path_csv, "%s/%s.csv", dir, c->name);
+    /* No output may be one of the inputs (a config named NAME.frozen.yaml in
+     * the output folder, a data file called NAME.csv). */
+    const char *inputs[] = {o->config_path, c->train_images, c->train_labels, c->eval_images,
+                            c->eval_labels};
+    const char *outputs[] = {t->path_model, t->path_ckpt, t->path_csv};
+    for (int i = 0; i < 3; i++)
+        if (qfile_check_not_input(outputs[i], inputs, 5, e))
+            return -1;
     if (c->qat.epochs > 0 && c->disable_observer_after < 1)
         return qerr_at(e, c->config_path, 0,
                        "quantization.train.disable_observer_after: %d leaves the observers "
