@@ -94,6 +94,8 @@ $(BUILD)/tests/%: tests/%.c $(call obj,$(SUPPORT_SRC)) $(LIBS)
 
 # tests/test_oom.c makes allocations fail by wrapping them at link time.
 $(BUILD)/tests/test_oom: TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
+# tests/test_qfile.c makes a chosen rename fail, and link, the same way.
+$(BUILD)/tests/test_qfile: TEST_LDFLAGS = -Wl,--wrap=rename,--wrap=link
 
 tests: $(TESTS)
 

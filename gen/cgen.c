@@ -819,8 +819,9 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
         return -1;
     }
 
-    qfile q[N_FILES];
-    int begun = 0, committed = 0, rc = 0;
+    qfile_set set; /* all of the files replace the old ones, or none does */
+    qfile_set_init(&set);
+    int rc = 0;
     for (int i = 0; i < nf && !rc; i++) {
         text prog;
         if (text_open(&prog, e)) {
@@ -839,30 +840,21 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
             rc = -1;
             break;
         }
-        if (qfile_begin(&q[i], path[i], e)) {
+        FILE *out = qfile_set_add(&set, path[i], e);
+        if (!out) {
             free(prog.buf);
             rc = -1;
             break;
         }
-        begun++;
-        rc = m4run(o->templates, tmpl[i], prog.buf, prog.len, q[i].f, e);
+        rc = m4run(o->templates, tmpl[i], prog.buf, prog.len, out, e);
         if (rc) /* name the file being written (e.g. its disk is full) */
             qerr_set(e, "%s: %s", path[i], e->msg);
         free(prog.buf);
     }
-    for (int i = 0; i < begun; i++) {
-        if (!rc && qfile_commit(&q[i], e) == 0) {
-            committed++;
-            continue;
-        }
-        if (!rc)
-            rc = -1;
-        else
-            qfile_abort(&q[i]);
-    }
-    if (rc) /* a rename failed half way: take back the files already renamed */
-        for (int i = 0; i < committed; i++)
-            unlink(q[i].path);
+    if (rc)
+        qfile_set_abort(&set);
+    else
+        rc = qfile_set_commit(&set, e);
     q8_exec_free(c.x);
     plan_free(&p);
     return rc;

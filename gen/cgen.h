@@ -30,10 +30,8 @@ typedef struct {
  * o->n_golden > 0 (expected outputs computed with q8_exec). m must have
  * passed q_model_check. An output that is one of the inputs (o->source,
  * o->images; compared by device and inode) is refused before anything is
- * written. Every file is written to a temporary file and
- * renamed only when all of them are complete. Returns 0, or -1 with e set
- * and no file created or changed (except when renaming fails half way: the
- * files already renamed are then removed). */
+ * written. The files are one qfile_set: all replace their old versions, or
+ * none does. Returns 0, or -1 with e set and every file as it was. */
 int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e);
 
 #endif

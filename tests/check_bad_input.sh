@@ -353,6 +353,17 @@ bad_keep over_train_data   "$W/oi" "./tiny.csv: is the input tiny.csv" \
     train c.yaml --threads 1 --quiet
 rm -rf "$W/oi"
 
+# All of gen's files replace the old ones, or none does: with an old tiny.c
+# and tiny.h in the folder and one output that cannot be renamed into place
+# (a folder of that name), gen fails and the old files are there byte for byte.
+for blocked in tiny_golden.c tiny.h; do
+    mkdir -p "$W/oi/$blocked/sub"
+    for f in tiny.c tiny.h; do [ -e "$W/oi/$f" ] || echo "/* old $f */" >"$W/oi/$f"; done
+    bad_keep "keep_old_set_$blocked" "$W/oi" "$blocked: write failed: Is a directory; the previous files are unchanged" \
+        gen "$F" -o . --golden 2 --images "$W/img442.idx"
+    rm -rf "$W/oi"
+done
+
 # train --resume: a checkpoint that is not whole or not intact is refused and
 # left as it was (nothing else written).
 mkdir -p "$W/ck"
