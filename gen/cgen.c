@@ -811,7 +811,7 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
 
     plan p;
     if (plan_build(m, &p, e))
-        return -1;
+        return o->source ? qerr_set(e, "%s: %s", o->source, e->msg) : -1;
     c.p = &p;
     c.x = q8_exec_new(m, e);
     if (!c.x) {

@@ -126,6 +126,7 @@ cfg data_label_range   '11s/lbl.idx/lbl_big.idx/'
 cfg data_swapped       '11s/images: img.idx, labels: lbl.idx/images: lbl.idx, labels: img.idx/'
 cfg data_empty         '12s/lbl.idx.gz/empty.idx/'
 cfg data_garbage       '12s/img.idx.gz/garbage.idx/'
+cfg batch_int32        '3s/\[4, 4, 1\]/[4096, 4096, 1]/; 5,8d; 9s/linear: {out: 3}/avgpool: {global: true}\n    - linear: {out: 3}/; 15s/batch: 2/batch: 200/'
 : >"$W/empty.yaml"
 head -c 3000 /dev/urandom >"$W/garbage.yaml"
 printf '\000\001\002binary\377\376' >>"$W/garbage.yaml"
@@ -169,6 +170,47 @@ layers:
     output: {shape: [2, 2, 2], scale: 1, zero_point: 0}
 output: res
 EOF
+# sizes from the file, checked before they are multiplied or allocated
+frz f_shape_2e66      's/shape: \[4, 4, 2\], scale: 0.5/shape: [4194304, 4194304, 4194304], scale: 0.5/'
+frz f_shape_int_max   's/shape: \[4, 4, 2\], scale: 0.5/shape: [2147483647, 1, 1], scale: 0.5/'
+frz f_kernel_2e48     '/name: c1/,/output/{s/kernel: \[3, 3\]/kernel: [16777216, 16777216]/;s/pad: \[1, 1\]/pad: [16777215, 16777215]/}'
+# every shape in range, but a weight row of 4096 x 4096 x 4096 values (64 GiB)
+cat >"$W/f_alloc_64g.frozen.yaml" <<'EOF'
+qatc_frozen: 1
+name: a64
+input: {shape: [1, 1, 4096], scale: 0.5, zero_point: 0}
+layers:
+  - op: conv2d
+    name: c
+    input: input
+    kernel: [4096, 4096]
+    stride: [1, 1]
+    pad: [4095, 4095]
+    output: {shape: [4096, 4096, 1], scale: 0.5, zero_point: 0}
+    per_channel: false
+    weight_scale: [0.01]
+    bias: [0]
+    weights:
+      - [1]
+output: c
+EOF
+frz f_shape_product   's/shape: \[4, 4, 2\], scale: 0.5/shape: [4096, 4096, 2], scale: 0.5/'
+# an arena over 2 GiB: 130 maxpools of 4096x4096 kept alive by a chain of adds
+k=130
+{
+    printf 'qatc_frozen: 1\nname: wide\ninput: {shape: [4096, 4096, 1], scale: 0.5, zero_point: 0}\nlayers:\n'
+    prev=input i=1
+    while [ $i -le $k ]; do
+        printf '  - {op: maxpool, name: p%d, input: %s, kernel: [1, 1], stride: [1, 1], output: {shape: [4096, 4096, 1], scale: 0.5, zero_point: 0}}\n' $i $prev
+        prev=p$i i=$((i + 1))
+    done
+    i=1
+    while [ $i -lt $k ]; do
+        printf '  - {op: add, name: a%d, input: %s, with: p%d, output: {shape: [4096, 4096, 1], scale: 0.5, zero_point: 0}}\n' $i $prev $i
+        prev=a$i i=$((i + 1))
+    done
+    printf 'output: %s\n' $prev
+} >"$W/f_arena_2g.frozen.yaml"
 frz f_unresolved      's/input: c1/input: c7/'
 frz f_wrong_rows      '/- \[-1, -2, -3/d'
 frz f_truncated       '/^output: fc/d'
@@ -183,14 +225,16 @@ L_c1=$(line '- op: conv2d') # scales are checked per layer: the layer's line
 
 # ---- the table -------------------------------------------------------------
 
-pass=0 fail=0
+pass=0 fail=0 VMEM=
 # bad NAME EXPECT QATC-ARGS...: runs qatc in $OUT; EXPECT must appear in the
 # one line on stderr (grep -F). Files in W before and after must be the same.
 bad() {
     name=$1 expect=$2
     shift 2
     before=$(ls -A "$W")
-    (cd "$OUT" && timeout -s KILL 60 "$QATC" "$@" >"$W.stdout" 2>"$W.stderr")
+    # with VMEM set (KiB), under that address-space limit
+    (cd "$OUT" && { [ -z "$VMEM" ] || ulimit -v "$VMEM"; } &&
+        timeout -s KILL 60 "$QATC" "$@" >"$W.stdout" 2>"$W.stderr")
     rc=$?
     why=
     [ $rc -eq 0 ] && why="exit status 0"
@@ -270,6 +314,8 @@ bad zp_high            "$W/zp_high.yaml:3:"            $T "$W/zp_high.yaml"
 bad zp_low             "$W/zp_low.yaml:3:"             $T "$W/zp_low.yaml"
 bad lr_zero            "$W/lr_zero.yaml:16:"           $T "$W/lr_zero.yaml"
 bad batch_zero         "$W/batch_zero.yaml:15:"        $T "$W/batch_zero.yaml"
+bad batch_int32        "$W/batch_int32.yaml:12: pretrain.batch: 200 images of the largest tensor (16777216 values each) exceed" \
+                                                       $T "$W/batch_int32.yaml"
 bad config_empty       "$W/empty.yaml:"                 $T "$W/empty.yaml"
 bad config_garbage     "$W/garbage.yaml:"               $T "$W/garbage.yaml"
 bad config_missing     "$W/none.yaml"                  $T "$W/none.yaml"
@@ -305,6 +351,25 @@ bad f_bias_type        "$W/f_bias_type.frozen.yaml:"               eval "$W/f_bi
 bad f_empty            "$W/f_empty.frozen.yaml"                    gen "$W/f_empty.frozen.yaml" -o "$OUT"
 bad f_garbage          "$W/f_garbage.frozen.yaml"                  report "$W/f_garbage.frozen.yaml"
 bad f_missing          "$W/none.frozen.yaml"                       report "$W/none.frozen.yaml"
+bad f_shape_2e66       "$W/f_shape_2e66.frozen.yaml:5: input.shape: [4194304, 4194304, 4194304] exceeds 16777216 elements" \
+                                                                    report "$W/f_shape_2e66.frozen.yaml"
+bad f_shape_2e66_gen   "exceeds 16777216 elements"                  gen "$W/f_shape_2e66.frozen.yaml" -o "$OUT"
+bad f_shape_int_max    "$W/f_shape_int_max.frozen.yaml:5: input.shape[0]: 2147483647 is out of range" \
+                                                                    report "$W/f_shape_int_max.frozen.yaml"
+bad f_kernel_2e48      "layers[0].weights: output channels x kernel x input channels is more than 16777216 weights" \
+                                                                    report "$W/f_kernel_2e48.frozen.yaml"
+# 311 bytes that asked for 64 GiB: refused from the sizes, under a 1 GiB address space
+VMEM=1048576
+bad f_alloc_64g        "$W/f_alloc_64g.frozen.yaml:16: layers[0].weights: output channels x kernel x input channels is more than 16777216 weights" \
+                                                                    report "$W/f_alloc_64g.frozen.yaml"
+VMEM=
+bad f_shape_product    "$W/f_shape_product.frozen.yaml:5: input.shape: [4096, 4096, 2] exceeds 16777216 elements" \
+                                                                    report "$W/f_shape_product.frozen.yaml"
+VMEM=
+bad f_arena_2g         "$W/f_arena_2g.frozen.yaml: plan: the arena needs 2181038080 bytes" \
+                                                                    report "$W/f_arena_2g.frozen.yaml"
+bad f_arena_2g_gen     "$W/f_arena_2g.frozen.yaml: plan: the arena needs" \
+                                                                    gen "$W/f_arena_2g.frozen.yaml" -o "$OUT"
 # eval and gen --golden: the data against a valid model
 bad e_truncated_gz     "img_trunc.idx.gz"    eval "$F" --images "$W/img_trunc.idx.gz" --labels "$W/lbl.idx"
 bad e_corrupt_gz       "img_corrupt.idx.gz"  eval "$F" --images "$W/img_corrupt.idx.gz" --labels "$W/lbl.idx"

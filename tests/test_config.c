@@ -580,6 +580,12 @@ static void test_config_bad_shapes(void **state)
     expect_error(f, "model:\n  input: {shape: [8, 8, 1024]}\n  layers:\n"
                     "    - conv2d: {out: 4096, kernel: 5, pad: 2}\n",
                  "4: model.layers[0].conv2d.out: 104857600 weights exceed 16777216");
+    /* a batch of the largest tensor must fit int32 elements */
+    expect_error(f, "model:\n  input: {shape: [4096, 4096, 1]}\n  layers:\n"
+                    "    - avgpool: {global: true}\n    - linear: {out: 2}\n"
+                    "pretrain:\n  epochs: 1\n  batch: 128\n",
+                 "8: pretrain.batch: 128 images of the largest tensor (16777216 values each) "
+                 "exceed 2147483647 values; use a batch of at most 127");
 }
 
 static void test_config_linear_flattens_implicitly(void **state)

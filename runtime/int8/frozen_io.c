@@ -25,21 +25,24 @@
  *   dwconv2d (kh, kw, c)            rows = kh*kw,   len = c
  *   linear   (out_c, in_n)          rows = out_c,   len = h*w*c of the input
  * in is the input tensor's shape, out_c the layer's output channels. */
+/* rows and row length of the weight matrix of l (input shape in, out_c
+ * output channels), from sizes that may come from an unchecked file: -1 for
+ * a size over Q_MAX_ELEMS, computed without overflow (q_size_mul). */
 static void weight_matrix(const q_layer *l, q_shape in, int64_t out_c, int64_t *rows,
                           int64_t *len)
 {
     switch (l->op) {
     case Q_OP_CONV2D:
         *rows = out_c;
-        *len = (int64_t)l->win.kernel_h * l->win.kernel_w * in.c;
+        *len = q_size_mul(q_size_mul(l->win.kernel_h, l->win.kernel_w), in.c);
         break;
     case Q_OP_DWCONV2D:
-        *rows = (int64_t)l->win.kernel_h * l->win.kernel_w;
+        *rows = q_size_mul(l->win.kernel_h, l->win.kernel_w);
         *len = in.c;
         break;
     case Q_OP_LINEAR:
         *rows = out_c;
-        *len = (int64_t)in.h * in.w * in.c;
+        *len = q_shape_elems(in);
         break;
     default:
         *rows = *len = 0;
@@ -282,6 +285,10 @@ static int read_quant(reader *r, yaml_node_t *map, const char *field, q_shape *s
     snprintf(f, sizeof f, "%s.shape", field);
     if (read_ints(r, map, "shape", f, 3, 1, Q_MAX_ELEMS, (int32_t *[]){&s->h, &s->w, &s->c}))
         return -1;
+    if (q_shape_elems(*s) < 0) /* before any size is derived from it */
+        return qerr_at(r->e, r->d.file, yx_line(yx_get(&r->d, map, "shape")),
+                       "%s: [%d, %d, %d] exceeds %d elements", f, (int)s->h, (int)s->w,
+                       (int)s->c, Q_MAX_ELEMS);
     snprintf(f, sizeof f, "%s.scale", field);
     yaml_node_t *n = need(r, map, "scale", f);
     if (!n || yx_double(&r->d, n, f, &q->scale, r->e))
@@ -371,11 +378,24 @@ static int read_weights(reader *r, yaml_node_t *map, int i)
     n = need(r, map, "weights", f);
     if (!n || yx_expect_seq(&r->d, n, f, r->e))
         return -1;
+    /* sizes checked before they are multiplied, allocation after the rows
+     * are counted: a short file cannot ask for more than it holds */
+    if (rows < 0 || len < 0 || q_size_mul(rows, len) < 0)
+        return qerr_at(r->e, r->d.file, yx_line(n), "%s: %s is more than %d weights", f,
+                       l->op == Q_OP_CONV2D     ? "output channels x kernel x input channels"
+                       : l->op == Q_OP_DWCONV2D ? "kernel x channels"
+                                                : "outputs x inputs",
+                       Q_MAX_ELEMS);
     if (yx_seq_len(n) != rows)
         return qerr_at(r->e, r->d.file, yx_line(n),
                        "%s: expected %lld rows of %lld values, found %d rows", f,
                        (long long)rows, (long long)len, yx_seq_len(n));
-    /* rows * len <= the number of scalars in the file once every row matched */
+    for (int row = 0; row < rows; row++) {
+        char rf[80];
+        snprintf(rf, sizeof rf, "%s[%d]", f, row);
+        if (expect_len(r, yx_seq_item(&r->d, n, row), rf, len, "values"))
+            return -1;
+    }
     l->weights = malloc((size_t)(rows * len > 0 ? rows * len : 1));
     if (!l->weights)
         return qerr_set(r->e, "%s: out of memory", r->d.file);
@@ -383,8 +403,6 @@ static int read_weights(reader *r, yaml_node_t *map, int i)
         char rf[80];
         snprintf(rf, sizeof rf, "%s[%d]", f, row);
         yaml_node_t *rn = yx_seq_item(&r->d, n, row);
-        if (expect_len(r, rn, rf, len, "values"))
-            return -1;
         for (int j = 0; j < len; j++) {
             int64_t v;
             if (item_int(r, rn, j, rf, -127, 127, &v))

@@ -112,6 +112,9 @@ static int geom_window(q_geom *g, q_shape in, q_shape *out, const char **key, ch
                          (int)w->dilation_h, (int)w->dilation_w, Q_MAX_ELEMS);
     int64_t eff_h = (int64_t)(w->kernel_h - 1) * w->dilation_h + 1;
     int64_t eff_w = (int64_t)(w->kernel_w - 1) * w->dilation_w + 1;
+    if (eff_h > Q_MAX_ELEMS || eff_w > Q_MAX_ELEMS) /* so that every size below fits int32 */
+        return geom_fail(key, "dilation", why, cap, "the dilated kernel %lldx%lld exceeds %d",
+                         (long long)eff_h, (long long)eff_w, Q_MAX_ELEMS);
     if (g->pad_rule == Q_PAD_SAME) {
         same_pad(in.h, w->stride_h, eff_h, &w->pad_top, &w->pad_bottom);
         same_pad(in.w, w->stride_w, eff_w, &w->pad_left, &w->pad_right);
@@ -157,7 +160,10 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
                   const char **key, char *why, size_t cap)
 {
     int64_t depth = 0, weights = 0;
-    int64_t in_n = (int64_t)in.h * in.w * in.c;
+    int64_t in_n = q_shape_elems(in);
+    if (in_n < 0)
+        return geom_fail(key, "input", why, cap, "the input %dx%dx%d exceeds %d elements",
+                         (int)in.h, (int)in.w, (int)in.c, Q_MAX_ELEMS);
     q_shape o = in;
     switch (g->op) {
     case Q_OP_CONV2D:
@@ -166,13 +172,20 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
     case Q_OP_AVGPOOL:
         if (geom_window(g, in, &o, key, why, cap))
             return -1;
-        depth = (int64_t)g->win.kernel_h * g->win.kernel_w;
+        depth = (int64_t)g->win.kernel_h * g->win.kernel_w; /* < 2^48 */
+        if (g->op == Q_OP_CONV2D && depth <= Q_MAX_DEPTH)
+            depth *= in.c; /* < 2^41: formed only once its factors are bounded */
+        if ((g->op == Q_OP_CONV2D || g->op == Q_OP_DWCONV2D) && depth > Q_MAX_DEPTH)
+            return geom_fail(key, "depth", why, cap,
+                             "each output sums more than %d products (kernel %dx%d, %d input "
+                             "channels); that could overflow the int32 accumulator",
+                             Q_MAX_DEPTH, (int)g->win.kernel_h, (int)g->win.kernel_w,
+                             g->op == Q_OP_CONV2D ? (int)in.c : 1);
         if (g->op == Q_OP_CONV2D) {
             if (g->out_c < 1 || g->out_c > Q_MAX_ELEMS)
                 return geom_fail(key, "out", why, cap, "%d must be in [1, %d]", (int)g->out_c,
                                  Q_MAX_ELEMS);
             o.c = g->out_c;
-            depth *= in.c;
             weights = depth * g->out_c;
         } else if (g->op == Q_OP_DWCONV2D) {
             weights = depth * in.c;
@@ -200,7 +213,7 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
     default:
         return geom_fail(key, "op", why, cap, "unknown op %d", (int)g->op);
     }
-    if ((int64_t)o.h * o.w * o.c > Q_MAX_ELEMS)
+    if (q_shape_elems(o) < 0)
         return geom_fail(key, "output", why, cap, "the output %dx%dx%d exceeds %d elements",
                          (int)o.h, (int)o.w, (int)o.c, Q_MAX_ELEMS);
     if (weights > 0 && depth > Q_MAX_DEPTH)
@@ -219,6 +232,20 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
 int32_t q_shape_size(q_shape s)
 {
     return s.h * s.w * s.c;
+}
+
+int64_t q_size_mul(int64_t a, int64_t b)
+{
+    if (a < 0 || b < 0 || a > Q_MAX_ELEMS || b > Q_MAX_ELEMS || a * b > Q_MAX_ELEMS)
+        return -1;
+    return a * b;
+}
+
+int64_t q_shape_elems(q_shape s)
+{
+    if (s.h < 1 || s.w < 1 || s.c < 1)
+        return -1;
+    return q_size_mul(q_size_mul(s.h, s.w), s.c);
 }
 
 int32_t q_layer_weight_count(const q_model *m, const q_layer *l)
@@ -323,8 +350,7 @@ static int check_shape(q_shape s, const char *file, int line, const char *field,
     if (s.h < 1 || s.w < 1 || s.c < 1)
         return qerr_at(e, file, line, "%s: [%d, %d, %d] has a dimension < 1", field,
                        (int)s.h, (int)s.w, (int)s.c);
-    int64_t n = (int64_t)s.h * s.w * s.c;
-    if (s.h > Q_MAX_ELEMS || s.w > Q_MAX_ELEMS || s.c > Q_MAX_ELEMS || n > Q_MAX_ELEMS)
+    if (q_shape_elems(s) < 0)
         return qerr_at(e, file, line, "%s: [%d, %d, %d] exceeds %d elements", field, (int)s.h,
                        (int)s.w, (int)s.c, Q_MAX_ELEMS);
     return 0;

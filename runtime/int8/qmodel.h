@@ -154,8 +154,19 @@ int q_is_identifier(const char *s);
 int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes *sizes,
                   const char **key, char *why, size_t cap);
 
-/* Elements of a shape (h*w*c). */
+/* Elements of a shape (h*w*c) that q_model_check or the config accepted. */
 int32_t q_shape_size(q_shape s);
+
+/* a*b for sizes from a file: when a and b are in [0, Q_MAX_ELEMS] and the
+ * product is at most Q_MAX_ELEMS, the product; otherwise -1. Nothing can
+ * overflow (a product of two such values fits 2^48). */
+int64_t q_size_mul(int64_t a, int64_t b);
+
+/* h*w*c of a shape from a file: -1 when a dimension is outside
+ * [1, Q_MAX_ELEMS] or the product exceeds Q_MAX_ELEMS (each partial product
+ * checked before the next multiplication, so a shape whose product passes
+ * 2^64 cannot wrap to a small one). */
+int64_t q_shape_elems(q_shape s);
 
 /* Number of int8 weights and of output channels of layer l (0 for ops without weights). */
 int32_t q_layer_weight_count(const q_model *m, const q_layer *l);

@@ -686,6 +686,32 @@ static int cfg_tuning(cfg_ctx *x, yaml_node_t *tu)
 
 /* ---- the whole file ----------------------------------------------------- */
 
+/* A batch of the largest tensor must fit int32 elements: the trainer's
+ * kernels count the elements of a batch in int. */
+static int cfg_batch_fits(cfg_ctx *x, yaml_node_t *root)
+{
+    q_shape shapes[CFG_MAX_LAYERS + 1];
+    if (cfg_shapes(x->c, shapes, x->e))
+        return -1;
+    int64_t most = 0;
+    for (int i = 0; i <= x->c->n_layers; i++) {
+        int64_t n = (int64_t)shapes[i].h * shapes[i].w * shapes[i].c; /* <= Q_MAX_ELEMS */
+        most = n > most ? n : most;
+    }
+    const cfg_phase *phase[2] = {&x->c->pretrain, &x->c->qat};
+    yaml_node_t *map[2] = {yx_get(x->d, root, "pretrain"),
+                           yx_get(x->d, yx_get(x->d, root, "quantization"), "train")};
+    static const char *const field[2] = {"pretrain.batch", "quantization.train.batch"};
+    for (int p = 0; p < 2; p++)
+        if ((int64_t)phase[p]->batch * most > INT32_MAX)
+            return cfg_fail(x, yx_get(x->d, map[p], "batch"), field[p],
+                            "%d images of the largest tensor (%lld values each) exceed %d "
+                            "values; use a batch of at most %lld",
+                            (int)phase[p]->batch, (long long)most, INT32_MAX,
+                            (long long)(INT32_MAX / most));
+    return 0;
+}
+
 static void cfg_phase_defaults(cfg_phase *p, int32_t epochs, double lr, double weight_decay)
 {
     memset(p, 0, sizeof *p);
@@ -790,6 +816,8 @@ int cfg_read(const char *path, cfg_config *c, qerr *e)
     if ((n = yx_get(&d, root, "evaluation")) && cfg_evaluation(&x, n))
         goto out;
     if ((n = yx_get(&d, root, "tuning")) && cfg_tuning(&x, n))
+        goto out;
+    if (cfg_batch_fits(&x, root))
         goto out;
     rc = 0;
 out:
