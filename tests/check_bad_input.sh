@@ -127,6 +127,17 @@ cfg data_swapped       '11s/images: img.idx, labels: lbl.idx/images: lbl.idx, la
 cfg data_empty         '12s/lbl.idx.gz/empty.idx/'
 cfg data_garbage       '12s/img.idx.gz/garbage.idx/'
 cfg batch_int32        '3s/\[4, 4, 1\]/[4096, 4096, 1]/; 5,8d; 9s/linear: {out: 3}/avgpool: {global: true}\n    - linear: {out: 3}/; 15s/batch: 2/batch: 200/'
+# unbounded work, bounded: limits first, before anything that grows with them
+awk 'BEGIN { for (i = 0; i < 200000; i++) printf "["; printf "x"; for (i = 0; i < 200000; i++) printf "]"; print "" }' \
+    >"$W/yaml_deep.yaml"
+awk 'BEGIN { for (i = 0; i < 40; i++) printf "%*sk%d:\n", 2 * i, "", i }' >"$W/yaml_deep_block.yaml"
+{ cat "$W/base.yaml"; echo 'x: &l0 [a, a, a, a, a, a, a, a, a, a]'; i=1
+  while [ $i -le 9 ]; do echo "x$i: &l$i [*l$((i-1)), *l$((i-1)), *l$((i-1)), *l$((i-1)), *l$((i-1)), *l$((i-1)), *l$((i-1)), *l$((i-1)), *l$((i-1)), *l$((i-1))]"; i=$((i + 1)); done
+} >"$W/yaml_laughs.yaml"
+{ cat "$W/base.yaml"; awk 'BEGIN { for (i = 0; i < 40000; i++) printf "# a comment line to make the file large\n" }'; } \
+    >"$W/yaml_big.yaml"
+cfg yaml_alias_cycle   '5s/.*/    - \&c [*c]/'
+cfg yaml_alias_unknown '16s/lr: 0.05/lr: *rate/'
 : >"$W/empty.yaml"
 head -c 3000 /dev/urandom >"$W/garbage.yaml"
 printf '\000\001\002binary\377\376' >>"$W/garbage.yaml"
@@ -212,6 +223,10 @@ k=130
     printf 'output: %s\n' $prev
 } >"$W/f_arena_2g.frozen.yaml"
 frz f_unresolved      's/input: c1/input: c7/'
+{ sed '/^layers:/q' "$W/base.frozen.yaml"
+  awk 'BEGIN { for (i = 0; i < 150000; i++) print "  - {}" }'; echo 'output: x'; } \
+    >"$W/f_many_layers.frozen.yaml"
+cp "$W/yaml_deep.yaml" "$W/f_deep.frozen.yaml"
 frz f_wrong_rows      '/- \[-1, -2, -3/d'
 frz f_truncated       '/^output: fc/d'
 frz f_bias_type       's/bias: \[100, -100\]/bias: [100, "-100"]/'
@@ -225,20 +240,20 @@ L_c1=$(line '- op: conv2d') # scales are checked per layer: the layer's line
 
 # ---- the table -------------------------------------------------------------
 
-pass=0 fail=0 VMEM=
+pass=0 fail=0 VMEM= LIMIT=60
 # bad NAME EXPECT QATC-ARGS...: runs qatc in $OUT; EXPECT must appear in the
 # one line on stderr (grep -F). Files in W before and after must be the same.
 bad() {
     name=$1 expect=$2
     shift 2
     before=$(ls -A "$W")
-    # with VMEM set (KiB), under that address-space limit
+    # with VMEM set (KiB), under that address-space limit; killed after LIMIT s
     (cd "$OUT" && { [ -z "$VMEM" ] || ulimit -v "$VMEM"; } &&
-        timeout -s KILL 60 "$QATC" "$@" >"$W.stdout" 2>"$W.stderr")
+        timeout -s KILL "$LIMIT" "$QATC" "$@" >"$W.stdout" 2>"$W.stderr")
     rc=$?
     why=
     [ $rc -eq 0 ] && why="exit status 0"
-    [ $rc -ge 128 ] && why="exit status $rc (a signal: crash or abort)"
+    [ $rc -ge 128 ] && why="exit status $rc (a signal: crash, abort or over $LIMIT s)"
     [ -z "$why" ] && [ "$(wc -l <"$W.stderr")" -ne 1 ] &&
         why="$(wc -l <"$W.stderr") lines on stderr, expected 1"
     [ -z "$why" ] && ! grep -q -F -- "$expect" "$W.stderr" &&
@@ -316,6 +331,14 @@ bad lr_zero            "$W/lr_zero.yaml:16:"           $T "$W/lr_zero.yaml"
 bad batch_zero         "$W/batch_zero.yaml:15:"        $T "$W/batch_zero.yaml"
 bad batch_int32        "$W/batch_int32.yaml:12: pretrain.batch: 200 images of the largest tensor (16777216 values each) exceed" \
                                                        $T "$W/batch_int32.yaml"
+LIMIT=10
+bad yaml_deep          "$W/yaml_deep.yaml:1: nested deeper than 32 levels" $T "$W/yaml_deep.yaml"
+bad yaml_deep_block    "$W/yaml_deep_block.yaml:33: nested deeper than 32 levels" $T "$W/yaml_deep_block.yaml"
+bad yaml_laughs        "$W/yaml_laughs.yaml:28: more than 65536 YAML nodes" $T "$W/yaml_laughs.yaml"
+bad yaml_big           "$W/yaml_big.yaml: 1600562 bytes, more than 1048576" $T "$W/yaml_big.yaml"
+bad yaml_alias_cycle   "$W/yaml_alias_cycle.yaml:5: alias *c inside its own anchor" $T "$W/yaml_alias_cycle.yaml"
+bad yaml_alias_unknown "$W/yaml_alias_unknown.yaml:16: alias *rate has no anchor" $T "$W/yaml_alias_unknown.yaml"
+LIMIT=60
 bad config_empty       "$W/empty.yaml:"                 $T "$W/empty.yaml"
 bad config_garbage     "$W/garbage.yaml:"               $T "$W/garbage.yaml"
 bad config_missing     "$W/none.yaml"                  $T "$W/none.yaml"
@@ -351,6 +374,12 @@ bad f_bias_type        "$W/f_bias_type.frozen.yaml:"               eval "$W/f_bi
 bad f_empty            "$W/f_empty.frozen.yaml"                    gen "$W/f_empty.frozen.yaml" -o "$OUT"
 bad f_garbage          "$W/f_garbage.frozen.yaml"                  report "$W/f_garbage.frozen.yaml"
 bad f_missing          "$W/none.frozen.yaml"                       report "$W/none.frozen.yaml"
+LIMIT=10
+bad f_many_layers      "$W/f_many_layers.frozen.yaml:7: layers: 150000 layers, at most 4096" \
+                                                                    report "$W/f_many_layers.frozen.yaml"
+bad f_deep             "$W/f_deep.frozen.yaml:1: nested deeper than 32 levels" \
+                                                                    gen "$W/f_deep.frozen.yaml" -o "$OUT"
+LIMIT=60
 bad f_shape_2e66       "$W/f_shape_2e66.frozen.yaml:5: input.shape: [4194304, 4194304, 4194304] exceeds 16777216 elements" \
                                                                     report "$W/f_shape_2e66.frozen.yaml"
 bad f_shape_2e66_gen   "exceeds 16777216 elements"                  gen "$W/f_shape_2e66.frozen.yaml" -o "$OUT"

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -363,6 +365,119 @@ static void test_yamlx_aliases_resolve(void **state)
     assert_true(lr == 0.1);
 }
 
+/* A text of n nested flow sequences around x: [[[x]]]. */
+static char *nested(int n)
+{
+    char *t = malloc((size_t)2 * n + 3);
+    assert_non_null(t);
+    memset(t, '[', (size_t)n);
+    t[n] = 'x';
+    memset(t + n + 1, ']', (size_t)n);
+    strcpy(t + 2 * n + 1, "\n");
+    return t;
+}
+
+/* libyaml has no depth limit: yx_load counts the collections open at once. */
+static void test_yamlx_depth_limit(void **state)
+{
+    fixture *f = *state;
+    char *t = nested(YX_MAX_DEPTH);
+    assert_int_equal(load(f, t), 0);
+    free(t);
+    t = nested(YX_MAX_DEPTH + 1);
+    assert_int_equal(load(f, t), -1);
+    assert_msg(f, "1: nested deeper than 32 levels");
+    free(t);
+    /* 200,000 levels: refused at level 33, at once (libyaml alone takes minutes) */
+    t = nested(200000);
+    assert_int_equal(load(f, t), -1);
+    assert_msg(f, "1: nested deeper than 32 levels");
+    free(t);
+    /* in block style too, on the line of level 33 */
+    char block[4096] = "";
+    for (int i = 0; i < 40; i++)
+        snprintf(block + strlen(block), sizeof block - strlen(block), "%*sk%d:\n", 2 * i, "", i);
+    assert_int_equal(load(f, block), -1);
+    assert_msg(f, "33: nested deeper than 32 levels");
+    assert_int_equal(f->doc.loaded, 0);
+}
+
+/* Nodes are counted with aliases expanded, so "billion laughs" is refused
+ * while it is read, and a walk over any accepted document is bounded. */
+static void test_yamlx_node_limit_counts_aliases(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(tmpdir_write_text(f->path, "a: [1, 2, 3]\nb: 4\n"), 0);
+    yx_limits lim = {1 << 20, 7, YX_MAX_DEPTH}; /* root, a, [..], 1, 2, 3, b: 7; 4 is 8th */
+    assert_int_equal(yx_load_limited(&f->doc, f->path, &lim, &f->e), -1);
+    assert_msg(f, "2: more than 7 YAML nodes (values and collections, aliases counted as what "
+                  "they stand for)");
+    lim.max_nodes = 8;
+    assert_int_equal(yx_load_limited(&f->doc, f->path, &lim, &f->e), 0);
+    yx_free(&f->doc);
+    /* an alias counts as its whole subtree */
+    assert_int_equal(tmpdir_write_text(f->path, "a: &x [1, 2, 3]\nb: *x\n"), 0);
+    assert_int_equal(yx_load_limited(&f->doc, f->path, &lim, &f->e), -1);
+    assert_msg(f, "2: more than 8 YAML nodes (values and collections, aliases counted as what "
+                  "they stand for)");
+    /* ten levels of ten aliases each: 10^10 nodes in 500 bytes */
+    char laughs[2048] = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+    for (int i = 1; i <= 10; i++) {
+        snprintf(laughs + strlen(laughs), sizeof laughs - strlen(laughs), "l%d: &l%d [", i, i);
+        for (int k = 0; k < 10; k++)
+            snprintf(laughs + strlen(laughs), sizeof laughs - strlen(laughs), "%s*l%d",
+                     k ? ", " : "", i - 1);
+        snprintf(laughs + strlen(laughs), sizeof laughs - strlen(laughs), "]\n");
+    }
+    assert_int_equal(load(f, laughs), -1);
+    assert_non_null(strstr(f->e.msg, "more than 33554432 YAML nodes"));
+}
+
+static void test_yamlx_size_limit(void **state)
+{
+    fixture *f = *state;
+    char text[201];
+    memset(text, '#', 200);
+    text[200] = '\0';
+    assert_int_equal(tmpdir_write_text(f->path, text), 0);
+    yx_limits lim = {199, 100, YX_MAX_DEPTH};
+    assert_int_equal(yx_load_limited(&f->doc, f->path, &lim, &f->e), -1);
+    char want[512];
+    snprintf(want, sizeof want, "%s: 200 bytes, more than 199, the limit for this kind of file",
+             f->path);
+    assert_string_equal(f->e.msg, want);
+    lim.max_bytes = 200;
+    assert_int_equal(yx_load_limited(&f->doc, f->path, &lim, &f->e), 0);
+}
+
+static void test_yamlx_bad_aliases(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "a: 1\nb: *nope\n"), -1);
+    assert_msg(f, "2: alias *nope has no anchor &nope before it");
+    assert_int_equal(load(f, "a: &s [1, *s]\n"), -1);
+    assert_msg(f, "1: alias *s inside its own anchor (a cycle)");
+    char many[8192] = "";
+    for (int i = 0; i <= YX_MAX_ANCHORS; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "k%d: &a%d %d\n", i, i, i);
+    assert_int_equal(load(f, many), -1);
+    assert_msg(f, "257: more than 256 YAML anchors");
+}
+
+/* A FIFO with no writer is refused at once, not waited on. */
+static void test_yamlx_refuses_a_fifo(void **state)
+{
+    fixture *f = *state;
+    char fifo[400];
+    snprintf(fifo, sizeof fifo, "%s/fifo.yaml", f->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(yx_load(&f->doc, fifo, &f->e), -1);
+    char want[512];
+    snprintf(want, sizeof want, "%s: is not a regular file", fifo);
+    assert_string_equal(f->e.msg, want);
+    unlink(fifo);
+}
+
 static void test_yamlx_key_line(void **state)
 {
     fixture *f = *state;
@@ -422,6 +537,11 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_yamlx_aliases_resolve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_yamlx_key_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_depth_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_node_limit_counts_aliases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_size_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_bad_aliases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_refuses_a_fifo, setup, teardown),
         cmocka_unit_test(test_yamlx_edit_distance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,9 +20,34 @@ typedef struct {
     int loaded;
 } yx_doc;
 
-/* Parses the file at path (one document). Returns 0, or -1 with e naming the
- * file and line of the syntax error (or the I/O error). */
+/* What one document may hold. libyaml has no limits of its own (a file
+ * nested 200,000 levels deep keeps it busy for minutes), so yx_load reads
+ * libyaml's events itself and refuses a document that passes one of these
+ * as soon as it does, before building more of it. */
+typedef struct {
+    int64_t max_bytes;  /* size of the file */
+    int64_t max_nodes;  /* scalars and collections, an alias counted as all the nodes it
+                         * stands for (so a walk over the document is bounded too) */
+    int max_depth;      /* collections open at once */
+} yx_limits;
+
+/* The limits of yx_load: room for a frozen model with 2^24 weights in one
+ * layer (~170 bytes of memory per value). */
+#define YX_MAX_BYTES ((int64_t)512 << 20)
+#define YX_MAX_NODES ((int64_t)1 << 25)
+#define YX_MAX_DEPTH 32
+#define YX_MAX_ANCHORS 256 /* anchors (&name) in one document */
+
+/* Parses the file at path (one document) within the YX_MAX_* limits.
+ * Only a regular file is read (a FIFO or a device is refused, never waited
+ * on). Returns 0, or -1 with e naming the file and line of the syntax error,
+ * of the limit passed ("FILE:LINE: nested deeper than 32 levels"), or the I/O
+ * error; nothing is left allocated then. */
 int yx_load(yx_doc *d, const char *path, qerr *e);
+
+/* yx_load with other limits (each at most the YX_MAX_* one). */
+int yx_load_limited(yx_doc *d, const char *path, const yx_limits *lim, qerr *e);
+
 void yx_free(yx_doc *d);
 
 yaml_node_t *yx_root(yx_doc *d);                 /* NULL for an empty document */

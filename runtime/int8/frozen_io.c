@@ -559,6 +559,9 @@ static int read_model(reader *r, const char *path)
     int n_layers = yx_seq_len(layers);
     if (n_layers < 1)
         return qerr_at(r->e, path, yx_line(layers), "layers: empty, expected at least one layer");
+    if (n_layers > Q_MAX_LAYERS) /* before anything that grows with it (names: n^2) */
+        return qerr_at(r->e, path, yx_line(layers), "layers: %d layers, at most %d", n_layers,
+                       Q_MAX_LAYERS);
     m->layers = calloc((size_t)n_layers, sizeof *m->layers);
     if (!m->layers)
         return qerr_set(r->e, "%s: out of memory", path);

@@ -21,9 +21,8 @@ const char *const q_op_names[Q_OP_COUNT + 1] = {
 
 const char *const q_act_names[Q_ACT_COUNT + 1] = {"none", "relu", "relu6", NULL};
 
-/* Limits that stop absurd files; with Q_MAX_ELEMS (qmodel.h) every size and
- * index of the int8 path stays in int32 with room to spare. */
-#define Q_MAX_LAYERS 4096
+/* Limits that stop absurd files; with Q_MAX_ELEMS and Q_MAX_LAYERS (qmodel.h)
+ * every size and index of the int8 path stays in int32 with room to spare. */
 #define Q_SCALE_MIN 1e-12
 #define Q_SCALE_MAX 1e12
 

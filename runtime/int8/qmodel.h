@@ -32,6 +32,7 @@
 #define Q_NAME_MAX 64
 #define Q_FORMAT_VERSION 1
 #define Q_MAX_ELEMS (1 << 24) /* largest tensor, weight array, dimension or kernel size */
+#define Q_MAX_LAYERS 4096     /* layers of one model */
 
 typedef enum {
     Q_OP_CONV2D,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "yamlx.h"
 
 #define CFGCANON_DEPTH_MAX 32
@@ -182,7 +183,8 @@ int cfgcanon_build(cfgcanon *c, const char *config_path, uint64_t seed, qerr *e)
 {
     memset(c, 0, sizeof *c);
     yx_doc d;
-    if (yx_load(&d, config_path, e))
+    const yx_limits lim = {CFG_MAX_BYTES, CFG_MAX_NODES, YX_MAX_DEPTH};
+    if (yx_load_limited(&d, config_path, &lim, e))
         return -1;
     builder b = {.d = &d};
     char seed_text[32];

@@ -781,7 +781,8 @@ int cfg_read(const char *path, cfg_config *c, qerr *e)
     cfg_default_name(path, c->name);
 
     yx_doc d;
-    if (yx_load(&d, path, e))
+    const yx_limits lim = {CFG_MAX_BYTES, CFG_MAX_NODES, YX_MAX_DEPTH};
+    if (yx_load_limited(&d, path, &lim, e))
         return -1;
     cfg_ctx x = {.d = &d, .c = c, .e = e};
     const char *slash = strrchr(path, '/');
