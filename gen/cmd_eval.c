@@ -113,6 +113,12 @@ int cmd_eval(int argc, char **argv)
                       images);
     else if (im.n == 0)
         rc = qerr_set(&e, "%s: no images", images);
+    /* as qatc train refuses them: a label the model cannot output */
+    int32_t classes = q_shape_size(m.layers[m.n_layers - 1].out_shape);
+    for (int32_t i = 0; !rc && i < lb.n; i++)
+        if (lb.labels[i] >= classes)
+            rc = qerr_set(&e, "%s: label %d of image %d is not below the model's %d classes",
+                          labels, lb.labels[i], (int)i, (int)classes);
     long correct = 0;
     if (!rc)
         rc = count_correct(&m, &im, &lb, &correct, &e);

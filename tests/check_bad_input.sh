@@ -126,6 +126,16 @@ cfg data_label_range   '11s/lbl.idx/lbl_big.idx/'
 cfg data_swapped       '11s/images: img.idx, labels: lbl.idx/images: lbl.idx, labels: img.idx/'
 cfg data_empty         '12s/lbl.idx.gz/empty.idx/'
 cfg data_garbage       '12s/img.idx.gz/garbage.idx/'
+# one number parser, one set of rules (the config, the frozen model, the command line)
+cfg num_tag_str        '14s/epochs: 1/epochs: !!str 1/'
+cfg num_hex_float      '16s/lr: 0.05/lr: 0x1p-4/'
+cfg num_hex_int        '15s/batch: 2/batch: 0x2/'
+cfg num_leading_zero   '23s/random_seed: 7/random_seed: 07/'
+cfg num_seed_20_digits '23s/random_seed: 7/random_seed: 99999999999999999999/'
+cfg num_separator      '15s/batch: 2/batch: 1_0/'
+cfg num_tag_custom     '16s/lr: 0.05/lr: !rate 0.05/'
+cfg num_bool_tagged    '5s/bn: true/bn: !!str true/'
+cfg num_name_tagged    '2s/name: tiny/name: !!int 5/'
 cfg batch_int32        '3s/\[4, 4, 1\]/[4096, 4096, 1]/; 5,8d; 9s/linear: {out: 3}/avgpool: {global: true}\n    - linear: {out: 3}/; 15s/batch: 2/batch: 200/'
 # unbounded work, bounded: limits first, before anything that grows with them
 awk 'BEGIN { for (i = 0; i < 200000; i++) printf "["; printf "x"; for (i = 0; i < 200000; i++) printf "]"; print "" }' \
@@ -223,6 +233,9 @@ k=130
     printf 'output: %s\n' $prev
 } >"$W/f_arena_2g.frozen.yaml"
 frz f_unresolved      's/input: c1/input: c7/'
+frz f_scale_hex       's/scale: 0.5, zero_point: -128/scale: 0x1p-1, zero_point: -128/'
+frz f_version_str     's/^qatc_frozen: 1/qatc_frozen: !!str 1/'
+frz f_weight_tagged   's/\[127, -64\]/[!!str 127, -64]/'
 { sed '/^layers:/q' "$W/base.frozen.yaml"
   awk 'BEGIN { for (i = 0; i < 150000; i++) print "  - {}" }'; echo 'output: x'; } \
     >"$W/f_many_layers.frozen.yaml"
@@ -329,6 +342,39 @@ bad zp_high            "$W/zp_high.yaml:3:"            $T "$W/zp_high.yaml"
 bad zp_low             "$W/zp_low.yaml:3:"             $T "$W/zp_low.yaml"
 bad lr_zero            "$W/lr_zero.yaml:16:"           $T "$W/lr_zero.yaml"
 bad batch_zero         "$W/batch_zero.yaml:15:"        $T "$W/batch_zero.yaml"
+bad num_tag_str        "$W/num_tag_str.yaml:14: pretrain.epochs: expected an integer, got '1' tagged !!str" \
+                                                       $T "$W/num_tag_str.yaml"
+bad num_hex_float      "$W/num_hex_float.yaml:16: pretrain.optimizer.lr: expected a number, got '0x1p-4'" \
+                                                       $T "$W/num_hex_float.yaml"
+bad num_hex_int        "$W/num_hex_int.yaml:15: pretrain.batch: expected an integer, got '0x2'" \
+                                                       $T "$W/num_hex_int.yaml"
+bad num_leading_zero   "$W/num_leading_zero.yaml:23: tuning.random_seed: '07': leading zeros are ambiguous" \
+                                                       $T "$W/num_leading_zero.yaml"
+bad num_seed_20_digits "$W/num_seed_20_digits.yaml:23: tuning.random_seed: 99999999999999999999 is out of range [0, 9223372036854775807]" \
+                                                       $T "$W/num_seed_20_digits.yaml"
+bad num_separator      "$W/num_separator.yaml:15: pretrain.batch: expected an integer, got '1_0'" \
+                                                       $T "$W/num_separator.yaml"
+bad num_tag_custom     "$W/num_tag_custom.yaml:16: pretrain.optimizer.lr: expected a number, got '0.05' tagged !rate" \
+                                                       $T "$W/num_tag_custom.yaml"
+bad num_bool_tagged    "$W/num_bool_tagged.yaml:5: model.layers[0].conv2d.bn: expected true or false, got 'true' tagged !!str" \
+                                                       $T "$W/num_bool_tagged.yaml"
+bad num_name_tagged    "$W/num_name_tagged.yaml:2: model.name: expected a string, got '5' tagged !!int" \
+                                                       $T "$W/num_name_tagged.yaml"
+# ... the same words for the same numbers on the command line (exit status 2)
+bad cli_seed_20_digits "qatc train: --seed: 99999999999999999999 is out of range [0, 9223372036854775807]" \
+                                                       $T --seed 99999999999999999999 "$W/base.yaml"
+bad cli_seed_hex       "qatc train: --seed: expected an integer, got '0x10'" \
+                                                       $T --seed 0x10 "$W/base.yaml"
+bad cli_seed_negative  "qatc train: --seed: -1 is out of range [0, 9223372036854775807]" \
+                                                       $T --seed -1 "$W/base.yaml"
+bad cli_threads_space  "qatc train: --threads: expected an integer, got ' 2'" \
+                       train -o "$OUT" --threads " 2" --quiet "$W/base.yaml"
+bad cli_threads_zero   "qatc train: --threads: 0 is out of range [1, 1024]" \
+                       train -o "$OUT" --threads 0 --quiet "$W/base.yaml"
+bad cli_golden_float   "qatc gen: --golden: expected an integer, got '1e3'" \
+                       gen "$W/base.frozen.yaml" -o "$OUT" --golden 1e3 --images "$W/img442.idx"
+bad cli_golden_zero    "qatc gen: --golden: '02': leading zeros are ambiguous" \
+                       gen "$W/base.frozen.yaml" -o "$OUT" --golden 02 --images "$W/img442.idx"
 bad batch_int32        "$W/batch_int32.yaml:12: pretrain.batch: 200 images of the largest tensor (16777216 values each) exceed" \
                                                        $T "$W/batch_int32.yaml"
 LIMIT=10
@@ -374,6 +420,12 @@ bad f_bias_type        "$W/f_bias_type.frozen.yaml:"               eval "$W/f_bi
 bad f_empty            "$W/f_empty.frozen.yaml"                    gen "$W/f_empty.frozen.yaml" -o "$OUT"
 bad f_garbage          "$W/f_garbage.frozen.yaml"                  report "$W/f_garbage.frozen.yaml"
 bad f_missing          "$W/none.frozen.yaml"                       report "$W/none.frozen.yaml"
+bad f_scale_hex        "$W/f_scale_hex.frozen.yaml:5: input.scale: expected a number, got '0x1p-1'" \
+                                                                    report "$W/f_scale_hex.frozen.yaml"
+bad f_version_str      "$W/f_version_str.frozen.yaml:1: qatc_frozen: expected an integer, got '1' tagged !!str" \
+                                                                    report "$W/f_version_str.frozen.yaml"
+bad f_weight_tagged    "$W/f_weight_tagged.frozen.yaml:$L_m128: layers[" \
+                                                                    report "$W/f_weight_tagged.frozen.yaml"
 LIMIT=10
 bad f_many_layers      "$W/f_many_layers.frozen.yaml:7: layers: 150000 layers, at most 4096" \
                                                                     report "$W/f_many_layers.frozen.yaml"
@@ -405,6 +457,8 @@ bad e_corrupt_gz       "img_corrupt.idx.gz"  eval "$F" --images "$W/img_corrupt.
 bad e_count            "lbl5.idx"            eval "$F" --images "$W/img442.idx" --labels "$W/lbl5.idx"
 bad e_shape            "img.idx"             eval "$F" --images "$W/img.idx" --labels "$W/lbl.idx"
 bad e_empty            "empty.idx"           eval "$F" --images "$W/img442.idx" --labels "$W/empty.idx"
+bad e_label_range      "$W/lbl_big.idx: label 9 of image 5 is not below the model's 3 classes" \
+                       eval "$F" --images "$W/img442.idx" --labels "$W/lbl_big.idx"
 bad e_garbage          "garbage.idx"         eval "$F" --images "$W/garbage.idx" --labels "$W/lbl.idx"
 bad g_golden_shape     "img55.idx"           gen "$F" -o "$OUT" --golden 2 --images "$W/img55.idx"
 bad g_golden_too_many  "img442.idx"          gen "$F" -o "$OUT" --golden 7 --images "$W/img442.idx"

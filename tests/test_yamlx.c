@@ -261,7 +261,7 @@ static void test_yamlx_double(void **state)
     assert_true(v == -2.0);
     v = 7;
     assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "d"), "q.d", &v, &f->e), -1);
-    assert_msg(f, "4: q.d: expected a number, got '.inf'");
+    assert_msg(f, "4: q.d: expected a finite number, got '.inf'");
     assert_true(v == 7.0);
     assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "e"), "q.e", &v, &f->e), -1);
     assert_msg(f, "5: q.e: expected a finite number, got 'inf'");
@@ -274,6 +274,71 @@ static void test_yamlx_double(void **state)
     assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "i"), "q.i", &v, &f->e), -1);
     assert_msg(f, "9: q.i: expected a number, got the quoted string '0.5'");
     assert_true(v == 7.0);
+}
+
+/* One set of rules for every number (qnum): decimal only, whole, never
+ * clamped; a tag must be the value's own type. */
+static void test_yamlx_numbers_are_strict(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "a: 0x1p-4\nb: 0x10\nc: 1_000\nd: 010\n"
+                             "e: 99999999999999999999\nf: !!str 4\ng: !!int 4\nh: !!float 4\n"
+                             "i: !!str 0.5\nj: !!bool true\nk: !!str true\nl: !!int name\n"
+                             "m: !custom 4\nn: -9223372036854775808\no: 1.\np: .5\nq: +3\n"
+                             "r: 1e\ns: ' 4'\nt: !!seq [1]\nu: !!map [1]\n"),
+                     0);
+    yaml_node_t *root = yx_root(&f->doc);
+    double v = 7;
+    int64_t i = 7;
+    int b = 7;
+    char str[16];
+#define NODE(k) yx_get(&f->doc, root, k)
+    assert_int_equal(yx_double(&f->doc, NODE("a"), "a", &v, &f->e), -1);
+    assert_msg(f, "1: a: expected a number, got '0x1p-4'");
+    assert_int_equal(yx_int(&f->doc, NODE("b"), "b", 0, 100, &i, &f->e), -1);
+    assert_msg(f, "2: b: expected an integer, got '0x10'");
+    assert_int_equal(yx_int(&f->doc, NODE("c"), "c", 0, 10000, &i, &f->e), -1);
+    assert_msg(f, "3: c: expected an integer, got '1_000'");
+    assert_int_equal(yx_int(&f->doc, NODE("d"), "d", 0, 100, &i, &f->e), -1);
+    assert_msg(f, "4: d: '010': leading zeros are ambiguous (octal in YAML 1.1); write it "
+                  "without them");
+    assert_int_equal(yx_int(&f->doc, NODE("e"), "e", 0, INT64_MAX, &i, &f->e), -1);
+    assert_msg(f, "5: e: 99999999999999999999 is out of range [0, 9223372036854775807]");
+    assert_int_equal(yx_int(&f->doc, NODE("f"), "f", 0, 9, &i, &f->e), -1);
+    assert_msg(f, "6: f: expected an integer, got '4' tagged !!str");
+    assert_true(i == 7 && v == 7);
+    assert_int_equal(yx_int(&f->doc, NODE("g"), "g", 0, 9, &i, &f->e), 0);
+    assert_true(i == 4);
+    assert_int_equal(yx_double(&f->doc, NODE("h"), "h", &v, &f->e), 0);
+    assert_true(v == 4.0);
+    assert_int_equal(yx_double(&f->doc, NODE("g"), "g", &v, &f->e), 0); /* !!int is a number */
+    assert_int_equal(yx_double(&f->doc, NODE("i"), "i", &v, &f->e), -1);
+    assert_msg(f, "9: i: expected a number, got '0.5' tagged !!str");
+    assert_int_equal(yx_bool(&f->doc, NODE("j"), "j", &b, &f->e), 0);
+    assert_int_equal(yx_bool(&f->doc, NODE("k"), "k", &b, &f->e), -1);
+    assert_msg(f, "11: k: expected true or false, got 'true' tagged !!str");
+    assert_int_equal(yx_string(&f->doc, NODE("f"), "f", str, sizeof str, &f->e), 0);
+    assert_string_equal(str, "4");
+    assert_int_equal(yx_string(&f->doc, NODE("l"), "l", str, sizeof str, &f->e), -1);
+    assert_msg(f, "12: l: expected a string, got 'name' tagged !!int");
+    assert_int_equal(yx_int(&f->doc, NODE("m"), "m", 0, 9, &i, &f->e), -1);
+    assert_msg(f, "13: m: expected an integer, got '4' tagged !custom");
+    assert_int_equal(yx_int(&f->doc, NODE("n"), "n", INT64_MIN, 0, &i, &f->e), 0);
+    assert_true(i == INT64_MIN);
+    assert_int_equal(yx_double(&f->doc, NODE("o"), "o", &v, &f->e), 0);
+    assert_true(v == 1.0);
+    assert_int_equal(yx_double(&f->doc, NODE("p"), "p", &v, &f->e), 0);
+    assert_true(v == 0.5);
+    assert_int_equal(yx_int(&f->doc, NODE("q"), "q", 0, 9, &i, &f->e), 0);
+    assert_true(i == 3);
+    assert_int_equal(yx_double(&f->doc, NODE("r"), "r", &v, &f->e), -1);
+    assert_msg(f, "18: r: expected a number, got '1e'");
+    assert_int_equal(yx_int(&f->doc, NODE("s"), "s", 0, 9, &i, &f->e), -1);
+    assert_msg(f, "19: s: expected an integer, got the quoted string ' 4'");
+    assert_int_equal(yx_expect_seq(&f->doc, NODE("t"), "t", &f->e), 0);
+    assert_int_equal(yx_expect_seq(&f->doc, NODE("u"), "u", &f->e), -1);
+    assert_msg(f, "21: u: expected a sequence, got one tagged !!map");
+#undef NODE
 }
 
 static void test_yamlx_bool(void **state)
@@ -530,6 +595,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_yamlx_int, setup, teardown),
         cmocka_unit_test_setup_teardown(test_yamlx_double, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yamlx_numbers_are_strict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_yamlx_bool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_yamlx_string, setup, teardown),
         cmocka_unit_test_setup_teardown(test_yamlx_enum, setup, teardown),

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "infile.h"
+#include "qnum.h"
 
 /* Longest string yx_edit_distance compares exactly (keys are short). */
 #define YX_EDIT_MAX 255
@@ -129,12 +130,27 @@ static int yx_set_weight(yx_composer *c, int id, int64_t w)
     return 0;
 }
 
-/* Sets the line of node id (libyaml's document API leaves it 0). */
-static void yx_mark(yx_composer *c, int id, const yaml_event_t *ev)
+/* Sets the line of node id (libyaml's document API leaves it 0) and
+ * whether the file tagged it. Returns 0 or -1 (out of memory). */
+static int yx_mark(yx_composer *c, int id, const yaml_event_t *ev, const yaml_char_t *tag)
 {
     yaml_node_t *n = yaml_document_get_node(&c->d->doc, id);
     n->start_mark = ev->start_mark;
     n->end_mark = ev->end_mark;
+    yx_doc *d = c->d;
+    if ((size_t)id >= d->tagged_cap) {
+        size_t cap = d->tagged_cap ? d->tagged_cap : 1024;
+        while ((size_t)id >= cap)
+            cap *= 2;
+        unsigned char *t = realloc(d->tagged, cap);
+        if (!t)
+            return -1;
+        memset(t + d->tagged_cap, 0, cap - d->tagged_cap);
+        d->tagged = t;
+        d->tagged_cap = cap;
+    }
+    d->tagged[id] = tag != NULL;
+    return 0;
 }
 
 /* Adds node id (complete) to the collection being built, or makes it the root. */
@@ -206,9 +222,8 @@ static int yx_compose(yx_composer *c, const yaml_event_t *ev)
             return -1;
         id = yaml_document_add_scalar(doc, ev->data.scalar.tag, ev->data.scalar.value,
                                       (int)ev->data.scalar.length, ev->data.scalar.style);
-        if (!id || yx_set_weight(c, id, 1))
+        if (!id || yx_set_weight(c, id, 1) || yx_mark(c, id, ev, ev->data.scalar.tag))
             break;
-        yx_mark(c, id, ev);
         if (yx_anchor(c, ev, ev->data.scalar.anchor, id))
             return -1;
         return yx_attach(c, id) ? qerr_set(c->e, "%s: out of memory", c->d->file) : 0;
@@ -229,9 +244,10 @@ static int yx_compose(yx_composer *c, const yaml_event_t *ev)
         else
             id = yaml_document_add_mapping(doc, ev->data.mapping_start.tag,
                                            ev->data.mapping_start.style);
-        if (!id)
+        if (!id || yx_mark(c, id, ev,
+                           ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.tag
+                                                                 : ev->data.mapping_start.tag))
             break;
-        yx_mark(c, id, ev);
         if (yx_anchor(c, ev,
                       ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
                                                             : ev->data.mapping_start.anchor,
@@ -350,6 +366,47 @@ void yx_free(yx_doc *d)
     if (d->loaded)
         yaml_document_delete(&d->doc);
     d->loaded = 0;
+    free(d->tagged);
+    d->tagged = NULL;
+    d->tagged_cap = 0;
+}
+
+#define YX_STD_TAG "tag:yaml.org,2002:"
+
+/* The tag the file gave n, or NULL when it gave none. */
+static const char *yx_tag(const yx_doc *d, const yaml_node_t *n)
+{
+    size_t id = (size_t)(n - d->doc.nodes.start) + 1; /* libyaml numbers nodes from 1 */
+    if (!n->tag || id >= d->tagged_cap || !d->tagged[id])
+        return NULL;
+    return (const char *)n->tag;
+}
+
+/* Whether n is untagged or tagged with one of the standard types in allowed
+ * ("int", "float", ...; NULL-terminated). */
+static int yx_tag_ok(const yx_doc *d, const yaml_node_t *n, const char *const *allowed)
+{
+    const char *t = yx_tag(d, n);
+    if (!t)
+        return 1;
+    if (strncmp(t, YX_STD_TAG, sizeof YX_STD_TAG - 1) != 0)
+        return 0;
+    for (int i = 0; allowed[i]; i++)
+        if (!strcmp(t + sizeof YX_STD_TAG - 1, allowed[i]))
+            return 1;
+    return 0;
+}
+
+/* The tag of n as a message shows it: "!!int" for a standard one, else as
+ * written (cut to fit). */
+static const char *yx_tag_text(const yx_doc *d, const yaml_node_t *n, char *out, size_t cap)
+{
+    const char *t = yx_tag(d, n);
+    if (t && strncmp(t, YX_STD_TAG, sizeof YX_STD_TAG - 1) == 0)
+        snprintf(out, cap, "!!%.40s", t + sizeof YX_STD_TAG - 1);
+    else
+        snprintf(out, cap, "%.40s", t ? t : "");
+    return out;
 }
 
 yaml_node_t *yx_root(yx_doc *d)
@@ -382,6 +439,12 @@ static void yx_describe(const yaml_node_t *n, char *out, size_t cap)
 static int yx_expect(yx_doc *d, yaml_node_t *n, yaml_node_type_t type, const char *what,
                      const char *field, qerr *e)
 {
+    static const char *const map_tags[] = {"map", NULL}, *const seq_tags[] = {"seq", NULL};
+    if (n && n->type == type && !yx_tag_ok(d, n, type == YAML_MAPPING_NODE ? map_tags : seq_tags)) {
+        char tag[48];
+        return yx_fail(d, n, field, e, "expected %s, got one tagged %s", what,
+                       yx_tag_text(d, n, tag, sizeof tag));
+    }
     if (n && n->type == type)
         return 0;
     char got[80];
@@ -520,7 +583,7 @@ yaml_node_t *yx_seq_item(yx_doc *d, yaml_node_t *seq, int i)
 /* The text of a plain (unquoted) scalar, or NULL after setting e: numbers and
  * booleans must be written plain, "5" in quotes is a string in YAML. */
 static const char *yx_plain(yx_doc *d, yaml_node_t *n, const char *field, const char *what,
-                            qerr *e)
+                            const char *const *tags, qerr *e)
 {
     if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.length == 0 ||
         n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
@@ -537,46 +600,48 @@ static const char *yx_plain(yx_doc *d, yaml_node_t *n, const char *field, const 
         yx_fail(d, n, field, e, "expected %s, got text with a NUL character", what);
         return NULL;
     }
+    if (!yx_tag_ok(d, n, tags)) {
+        char tag[48];
+        yx_fail(d, n, field, e, "expected %s, got '%.60s' tagged %s", what, s,
+                yx_tag_text(d, n, tag, sizeof tag));
+        return NULL;
+    }
     return s;
+}
+
+/* s refused by qnum: the message into e. Returns -1. */
+static int yx_number_fail(yx_doc *d, yaml_node_t *n, const char *field, qnum_status st,
+                          const char *s, int is_int, int64_t lo, int64_t hi, qerr *e)
+{
+    char why[200];
+    return yx_fail(d, n, field, e, "%s", qnum_why(st, s, is_int, lo, hi, why, sizeof why));
 }
 
 int yx_int(yx_doc *d, yaml_node_t *n, const char *field, int64_t lo, int64_t hi,
            int64_t *out, qerr *e)
 {
-    const char *s = yx_plain(d, n, field, "an integer", e);
+    static const char *const tags[] = {"int", NULL};
+    const char *s = yx_plain(d, n, field, "an integer", tags, e);
     if (!s)
         return -1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end != '\0' || s[0] == ' ' || s[0] == '\t')
-        return yx_fail(d, n, field, e, "expected an integer, got '%.60s'", s);
-    if (errno == ERANGE || v < lo || v > hi)
-        return yx_fail(d, n, field, e, "%.60s is out of range [%lld, %lld]", s, (long long)lo,
-                       (long long)hi);
-    *out = (int64_t)v;
-    return 0;
+    qnum_status st = qnum_int(s, lo, hi, out);
+    return st == QNUM_OK ? 0 : yx_number_fail(d, n, field, st, s, 1, lo, hi, e);
 }
 
 int yx_double(yx_doc *d, yaml_node_t *n, const char *field, double *out, qerr *e)
 {
-    const char *s = yx_plain(d, n, field, "a number", e);
+    static const char *const tags[] = {"float", "int", NULL};
+    const char *s = yx_plain(d, n, field, "a number", tags, e);
     if (!s)
         return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || s[0] == ' ' || s[0] == '\t')
-        return yx_fail(d, n, field, e, "expected a number, got '%.60s'", s);
-    if (!isfinite(v) || (errno == ERANGE && fabs(v) > 1.0))
-        return yx_fail(d, n, field, e, "expected a finite number, got '%.60s'", s);
-    *out = v;
-    return 0;
+    qnum_status st = qnum_double(s, out);
+    return st == QNUM_OK ? 0 : yx_number_fail(d, n, field, st, s, 0, 0, 0, e);
 }
 
 int yx_bool(yx_doc *d, yaml_node_t *n, const char *field, int *out, qerr *e)
 {
-    const char *s = yx_plain(d, n, field, "true or false", e);
+    static const char *const tags[] = {"bool", NULL};
+    const char *s = yx_plain(d, n, field, "true or false", tags, e);
     if (!s)
         return -1;
     if (!strcmp(s, "true"))
@@ -598,6 +663,12 @@ int yx_string(yx_doc *d, yaml_node_t *n, const char *field, char *out, size_t ca
     size_t len = n->data.scalar.length;
     if (strlen((const char *)n->data.scalar.value) != len)
         return yx_fail(d, n, field, e, "string contains a NUL character");
+    static const char *const tags[] = {"str", NULL};
+    if (!yx_tag_ok(d, n, tags)) {
+        char tag[48];
+        return yx_fail(d, n, field, e, "expected a string, got '%.60s' tagged %s",
+                       (const char *)n->data.scalar.value, yx_tag_text(d, n, tag, sizeof tag));
+    }
     if (len >= cap)
         return yx_fail(d, n, field, e, "longer than %zu characters", cap - 1);
     memcpy(out, n->data.scalar.value, len + 1);

@@ -18,6 +18,8 @@ typedef struct {
     yaml_document_t doc;
     char file[4096];
     int loaded;
+    unsigned char *tagged; /* (nodes + 1) by node id: 1 when the file gave the node a tag */
+    size_t tagged_cap;
 } yx_doc;
 
 /* What one document may hold. libyaml has no limits of its own (a file
@@ -71,7 +73,11 @@ int yx_check_keys(yx_doc *d, yaml_node_t *map, const char *const *allowed,
 int yx_seq_len(const yaml_node_t *seq);
 yaml_node_t *yx_seq_item(yx_doc *d, yaml_node_t *seq, int i);
 
-/* Scalars, range-checked. Strings are copied into out (size cap) and must fit. */
+/* Scalars, range-checked. Numbers follow qnum's rules (decimal, whole, never
+ * clamped) and must be plain (unquoted); a node the file tags is taken only
+ * with its own type's tag (!!int for an integer; !!float or !!int for a
+ * number; !!bool; !!str for a string): "!!str 4" is a string, not 4.
+ * Strings are copied into out (size cap) and must fit. */
 int yx_int(yx_doc *d, yaml_node_t *n, const char *field, int64_t lo, int64_t hi,
            int64_t *out, qerr *e);
 int yx_double(yx_doc *d, yaml_node_t *n, const char *field, double *out, qerr *e); /* finite */
