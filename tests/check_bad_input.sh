@@ -136,6 +136,14 @@ cfg num_separator      '15s/batch: 2/batch: 1_0/'
 cfg num_tag_custom     '16s/lr: 0.05/lr: !rate 0.05/'
 cfg num_bool_tagged    '5s/bn: true/bn: !!str true/'
 cfg num_name_tagged    '2s/name: tiny/name: !!int 5/'
+# documented values that must work, or be refused when the config is read
+cfg batch_one_pretrain '15s/batch: 2/batch: 1/'
+cfg batch_one_qat      '20s/batch: 2/batch: 1/'
+cfg scale_tiny         '3s/scale: [0-9.]*/scale: 1e-13/'
+cfg scale_pixels_flat  '3s/scale: [0-9.]*/scale: 3/'
+mkdir -p "$W/one"
+tiny_data "$W/one" 1 4 4
+cfg data_one_image     '11s#images: img.idx, labels: lbl.idx#images: one/img.idx, labels: one/lbl.idx#'
 cfg batch_int32        '3s/\[4, 4, 1\]/[4096, 4096, 1]/; 5,8d; 9s/linear: {out: 3}/avgpool: {global: true}\n    - linear: {out: 3}/; 15s/batch: 2/batch: 200/'
 # unbounded work, bounded: limits first, before anything that grows with them
 awk 'BEGIN { for (i = 0; i < 200000; i++) printf "["; printf "x"; for (i = 0; i < 200000; i++) printf "]"; print "" }' \
@@ -375,6 +383,18 @@ bad cli_golden_float   "qatc gen: --golden: expected an integer, got '1e3'" \
                        gen "$W/base.frozen.yaml" -o "$OUT" --golden 1e3 --images "$W/img442.idx"
 bad cli_golden_zero    "qatc gen: --golden: '02': leading zeros are ambiguous" \
                        gen "$W/base.frozen.yaml" -o "$OUT" --golden 02 --images "$W/img442.idx"
+bad batch_one_pretrain "$W/batch_one_pretrain.yaml:15: pretrain.batch: 1: a batch needs at least 2 images" \
+                                                       $T "$W/batch_one_pretrain.yaml"
+bad batch_one_qat      "$W/batch_one_qat.yaml:20: quantization.train.batch: 1: a batch needs at least 2 images" \
+                                                       $T "$W/batch_one_qat.yaml"
+bad scale_tiny         "$W/scale_tiny.yaml:3: model.input.scale: 1e-13 is out of range [1e-12, 1e+06]" \
+                                                       $T "$W/scale_tiny.yaml"
+bad scale_pixels_flat  "img.idx: with the input scale 3 every pixel value 0..255 becomes the int8 value -128" \
+                                                       $T "$W/scale_pixels_flat.yaml"
+bad data_one_image     "$W/data_one_image.yaml: data.train: $W/one/img.idx holds 1 image; training needs at least 2" \
+                                                       $T "$W/data_one_image.yaml"
+# a data error leaves no new output folder behind
+bad data_no_new_folder "img_trunc.idx" train -o "$OUT/new" --threads 1 --quiet "$W/data_truncated.yaml"
 bad batch_int32        "$W/batch_int32.yaml:12: pretrain.batch: 200 images of the largest tensor (16777216 values each) exceed" \
                                                        $T "$W/batch_int32.yaml"
 LIMIT=10

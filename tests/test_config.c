@@ -416,7 +416,7 @@ static void test_config_out_of_range(void **state)
     expect_error(f, "model:\n  input: {shape: [28, 28]}\n  layers: [linear: {out: 2}]\n",
                  "2: model.input.shape: expected [H, W, C] (3 numbers), got 2");
     expect_error(f, "model:\n  input: {scale: 0}\n  layers: [linear: {out: 2}]\n",
-                 "2: model.input.scale: 0 is out of range (0, 1e+06]");
+                 "2: model.input.scale: 0 is out of range [1e-12, 1e+06]");
     expect_error(f, "model:\n  input: {zero_point: 128}\n  layers: [linear: {out: 2}]\n",
                  "2: model.input.zero_point: 128 is out of range [-128, 127]");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
@@ -428,6 +428,15 @@ static void test_config_out_of_range(void **state)
     expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
                     "  batch: 0\n",
                  "4: pretrain.batch: 0 is out of range [1, 65536]");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
+                    "  batch: 1\n",
+                 "4: pretrain.batch: 1: a batch needs at least 2 images (batch norm normalizes "
+                 "over the batch)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n  train: {batch: 1}\n",
+                 "3: quantization.train.batch: 1: a batch needs at least 2 images (batch norm "
+                 "normalizes over the batch)");
+    expect_error(f, "model:\n  input: {scale: 1e-13}\n  layers: [linear: {out: 2}]\n",
+                 "2: model.input.scale: 1e-13 is out of range [1e-12, 1e+06]");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n  train:\n"
                     "    epochs: -1\n",
                  "4: quantization.train.epochs: -1 is out of range [0, 10000]");

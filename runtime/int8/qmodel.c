@@ -23,8 +23,6 @@ const char *const q_act_names[Q_ACT_COUNT + 1] = {"none", "relu", "relu6", NULL}
 
 /* Limits that stop absurd files; with Q_MAX_ELEMS and Q_MAX_LAYERS (qmodel.h)
  * every size and index of the int8 path stays in int32 with room to spare. */
-#define Q_SCALE_MIN 1e-12
-#define Q_SCALE_MAX 1e12
 
 void q_model_free(q_model *m)
 {

@@ -33,6 +33,8 @@
 #define Q_FORMAT_VERSION 1
 #define Q_MAX_ELEMS (1 << 24) /* largest tensor, weight array, dimension or kernel size */
 #define Q_MAX_LAYERS 4096     /* layers of one model */
+#define Q_SCALE_MIN 1e-12     /* every scale of a frozen model is in [Q_SCALE_MIN, Q_SCALE_MAX] */
+#define Q_SCALE_MAX 1e12
 
 typedef enum {
     Q_OP_CONV2D,

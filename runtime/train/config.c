@@ -139,7 +139,9 @@ static int cfg_input(cfg_ctx *x, yaml_node_t *in)
                             (long long)v[0], (long long)v[1], (long long)v[2], Q_MAX_ELEMS);
         x->c->input_shape = (q_shape){(int32_t)v[0], (int32_t)v[1], (int32_t)v[2]};
     }
-    if (cfg_num(x, in, "scale", "model.input", 0, 1, 1e6, 0, &x->c->input_q.scale))
+    /* the frozen model's bounds (Q_SCALE_MIN), so that no scale is refused
+     * only after training */
+    if (cfg_num(x, in, "scale", "model.input", Q_SCALE_MIN, 0, 1e6, 0, &x->c->input_q.scale))
         return -1;
     return cfg_i32(x, in, "zero_point", "model.input", -128, 127, &x->c->input_q.zero_point);
 }
@@ -505,6 +507,10 @@ static int cfg_phase_keys(cfg_ctx *x, yaml_node_t *map, const char *prefix, cfg_
         cfg_i32(x, map, "iterations", prefix, 0, 1000000000, &p->iterations) ||
         cfg_i32(x, map, "batch", prefix, 1, 65536, &p->batch))
         return -1;
+    if (p->batch < 2) /* the trainer skips a batch of one image: it would train nothing */
+        return cfg_fail(x, yx_get(x->d, map, "batch"), cfg_field(f, sizeof f, prefix, "batch"),
+                        "%d: a batch needs at least 2 images (batch norm normalizes over the "
+                        "batch)", (int)p->batch);
     yaml_node_t *opt = yx_get(x->d, map, "optimizer");
     if (opt && cfg_read_optimizer(x, opt, cfg_field(f, sizeof f, prefix, "optimizer"),
                              &p->optimizer))

@@ -823,8 +823,6 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
     if (cfgcanon_build(&t->canon, o->config_path, o->have_seed ? o->seed : c->seed, e))
         return -1;
     const char *dir = o->out_dir ? o->out_dir : ".";
-    if (qfile_mkdirs(dir, e)) /* after the config: a bad one leaves no folder behind */
-        return -1;
     snprintf(t->path_model, sizeof t->path_model, "%s/%s.frozen.yaml", dir, c->name);
     snprintf(t->path_ckpt, sizeof t->path_ckpt, "%s/%s.ckpt", dir, c->name);
     snprintf(t->path_csv, sizeof t->path_csv, "%s/%s.csv", dir, c->name);
@@ -851,6 +849,13 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
                         c->input_q.scale, c->input_q.zero_point};
     if (dataset_load(&t->train, c->train_images, c->train_labels, in, t->n.n_classes, e) ||
         dataset_load(&t->eval, c->eval_images, c->eval_labels, in, t->n.n_classes, e))
+        return -1;
+    if (t->train.n < 2) /* every batch would be skipped: nothing would train */
+        return qerr_set(e, "%s: data.train: %s holds %d image; training needs at least 2 (a "
+                           "batch of one is skipped: batch norm normalizes over the batch)",
+                        c->config_path, c->train_images, (int)t->train.n);
+    /* after the config and the data: a bad one leaves no folder behind */
+    if (qfile_mkdirs(dir, e))
         return -1;
     int32_t per = dataset_image_size(&t->eval);
     t->order = malloc((size_t)t->train.n * sizeof(int32_t));
