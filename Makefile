@@ -102,6 +102,7 @@ tests: $(TESTS)
 # The test suite: every cmocka binary, then every check script. Scripts get
 # QATC (the binary), BUILD (a scratch folder) and CC.
 check: deps
+	@scripts/deps.sh valgrind
 	@$(MAKE) --no-print-directory check-run
 
 check-run: qatc tests
@@ -125,7 +126,7 @@ demo: deps
 	@sh examples/demo.sh
 
 bench: deps
-	@scripts/deps.sh python3-torch valgrind
+	@scripts/deps.sh python3-torch python3-numpy valgrind
 	@$(MAKE) --no-print-directory qatc
 	@sh bench/run.sh
 

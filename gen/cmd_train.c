@@ -37,7 +37,9 @@ static void usage(FILE *f)
             "  NAME.ckpt         checkpoint after every epoch and on Ctrl-C\n"
             "  NAME.csv          per epoch: epoch,phase,loss,float_acc,int8_acc,lr,seconds\n"
             "\n"
-            "  -o DIR        output folder (must exist)\n"
+            "  -o DIR        output folder, created if missing (default: the current\n"
+            "                folder); a file in it that is one of the inputs (the config,\n"
+            "                a data file) is never written over\n"
             "  --resume      continue from DIR/NAME.ckpt exactly where it stopped (the\n"
             "                config's settings must be those it was trained with)\n"
             "  --threads N   threads for training and evaluation (default: all cores)\n"
@@ -100,7 +102,7 @@ int cmd_train(int argc, char **argv)
         }
     }
     if (!o.config_path) {
-        usage(stderr);
+        fprintf(stderr, "qatc train: which config? (qatc train --help)\n");
         return 2;
     }
     struct sigaction sa;

@@ -156,6 +156,12 @@ awk 'BEGIN { for (i = 0; i < 40; i++) printf "%*sk%d:\n", 2 * i, "", i }' >"$W/y
     >"$W/yaml_big.yaml"
 cfg yaml_alias_cycle   '5s/.*/    - \&c [*c]/'
 cfg yaml_alias_unknown '16s/lr: 0.05/lr: *rate/'
+# small things: what is not a regular file, names, empty arguments
+mkfifo "$W/fifo.yaml" "$W/fifo.idx"
+cfg name_stdint        '2s/name: tiny/name: stdint/'
+sed '2d' "$W/base.yaml" >"$W/string.yaml"              # no model.name: "string" from the file name
+gzip -c -n "$W/img442.idx" >"$W/img442_trailing.idx.gz"
+printf 'trailing garbage' >>"$W/img442_trailing.idx.gz"
 : >"$W/empty.yaml"
 head -c 3000 /dev/urandom >"$W/garbage.yaml"
 printf '\000\001\002binary\377\376' >>"$W/garbage.yaml"
@@ -241,6 +247,7 @@ k=130
     printf 'output: %s\n' $prev
 } >"$W/f_arena_2g.frozen.yaml"
 frz f_unresolved      's/input: c1/input: c7/'
+frz f_name_stdint     's/^name: tiny/name: stdint/'
 frz f_scale_hex       's/scale: 0.5, zero_point: -128/scale: 0x1p-1, zero_point: -128/'
 frz f_version_str     's/^qatc_frozen: 1/qatc_frozen: !!str 1/'
 frz f_weight_tagged   's/\[127, -64\]/[!!str 127, -64]/'
@@ -405,6 +412,15 @@ bad yaml_big           "$W/yaml_big.yaml: 1600562 bytes, more than 1048576" $T "
 bad yaml_alias_cycle   "$W/yaml_alias_cycle.yaml:5: alias *c inside its own anchor" $T "$W/yaml_alias_cycle.yaml"
 bad yaml_alias_unknown "$W/yaml_alias_unknown.yaml:16: alias *rate has no anchor" $T "$W/yaml_alias_unknown.yaml"
 LIMIT=60
+bad config_fifo        "$W/fifo.yaml: is not a regular file" $T "$W/fifo.yaml"
+bad config_device      "/dev/zero: is not a regular file" $T /dev/zero
+bad name_stdint        "$W/name_stdint.yaml:2: model.name: 'stdint' would make stdint.h, which shadows the C library's <stdint.h>" \
+                                                       $T "$W/name_stdint.yaml"
+bad name_from_file     "$W/string.yaml:2: model.name: 'string' (from the file name) would make string.h" \
+                                                       $T "$W/string.yaml"
+bad train_no_config    "qatc train: which config? (qatc train --help)" train --quiet
+bad no_command         "qatc: which command?"
+bad train_o_empty      "'': an empty folder name"      train -o "" --quiet "$W/base.yaml"
 bad config_empty       "$W/empty.yaml:"                 $T "$W/empty.yaml"
 bad config_garbage     "$W/garbage.yaml:"               $T "$W/garbage.yaml"
 bad config_missing     "$W/none.yaml"                  $T "$W/none.yaml"
@@ -477,6 +493,14 @@ bad e_corrupt_gz       "img_corrupt.idx.gz"  eval "$F" --images "$W/img_corrupt.
 bad e_count            "lbl5.idx"            eval "$F" --images "$W/img442.idx" --labels "$W/lbl5.idx"
 bad e_shape            "img.idx"             eval "$F" --images "$W/img.idx" --labels "$W/lbl.idx"
 bad e_empty            "empty.idx"           eval "$F" --images "$W/img442.idx" --labels "$W/empty.idx"
+bad e_fifo             "$W/fifo.idx: is not a regular file" \
+                       eval "$F" --images "$W/fifo.idx" --labels "$W/lbl.idx"
+bad e_trailing_gz      "img442_trailing.idx.gz: unexpected data after the gzip stream" \
+                       eval "$F" --images "$W/img442_trailing.idx.gz" --labels "$W/lbl.idx"
+bad g_o_empty          "'': an empty folder name"    gen "$F" -o ""
+bad f_fifo             "$W/fifo.yaml: is not a regular file" report "$W/fifo.yaml"
+bad f_name_stdint      "$W/f_name_stdint.frozen.yaml:4: name: 'stdint' would make stdint.h" \
+                       gen "$W/f_name_stdint.frozen.yaml" -o "$OUT"
 bad e_label_range      "$W/lbl_big.idx: label 9 of image 5 is not below the model's 3 classes" \
                        eval "$F" --images "$W/img442.idx" --labels "$W/lbl_big.idx"
 bad e_garbage          "garbage.idx"         eval "$F" --images "$W/garbage.idx" --labels "$W/lbl.idx"
@@ -600,6 +624,14 @@ bad_ckpt ckpt_appended  "corrupt checkpoint (data after its end)" ck_appended
 bad_ckpt ckpt_garbage   "not a qatc checkpoint"                 ck_garbage
 bad_ckpt ckpt_empty     "not a qatc checkpoint"                 ck_empty
 
+# --resume of a finished run whose model was deleted: refused (it said it
+# wrote the model, and wrote nothing); the folder left as it was.
+cp "$CK" "$W/ck/tiny.csv" "$OUT/"
+bad_keep resume_model_deleted "$OUT" "$OUT/tiny.frozen.yaml: missing: the best model was written by an earlier run" \
+    train -o "$OUT" --threads 1 --quiet --resume "$W/base.yaml"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
 # train --resume with a config whose settings changed since the checkpoint:
 # refused, naming the config's line, the first differing field and the
 # checkpoint. changed_cfg NAME SED-SCRIPT EXPECT: base.yaml edited by the script.
@@ -619,7 +651,7 @@ changed_cfg resume_removed '15d' " pretrain.batch: absent, $was 2"
 # ... while what changes no result may change: --threads, the timeout, the
 # criterion, the layout of the file, a number's spelling (5e-3 for 0.005).
 cfg resume_same '21s/lr: 0.005/lr: 5e-3/; $a\  exit_policy: {timeout: 600}\n  accuracy_criterion: {absolute: 0.5}'
-cp "$CK" "$OUT/tiny.ckpt"
+cp "$CK" "$W/ck/tiny.frozen.yaml" "$OUT/"
 if (cd "$OUT" && "$QATC" train -o "$OUT" --threads 2 --quiet --resume "$W/resume_same.yaml" \
         >"$W.stdout" 2>"$W.stderr"); then
     : # accepted, as it must be (not counted among the rejected cases)

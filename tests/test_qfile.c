@@ -391,6 +391,15 @@ static void test_qfile_check_not_input_compares_files_not_names(void **state)
     assert_file_is(f->path, "input\n");
 }
 
+/* "" names no folder (and was read one byte past its end). */
+static void test_qfile_mkdirs_refuses_an_empty_name(void **state)
+{
+    (void)state;
+    qerr e = {{0}};
+    assert_int_equal(qfile_mkdirs("", &e), -1);
+    assert_string_equal(e.msg, "'': an empty folder name (use . for the current folder)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +415,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_qfile_check_not_input_compares_files_not_names,
                                         setup, teardown),
+        cmocka_unit_test(test_qfile_mkdirs_refuses_an_empty_name),
         cmocka_unit_test_setup_teardown(test_qfile_set_replaces_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qfile_set_failed_rename_restores_the_old_set,
                                         setup, teardown),

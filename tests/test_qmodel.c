@@ -576,6 +576,18 @@ static void test_qmodel_rejects_duplicate_names(void **state)
 static void test_qmodel_rejects_bad_model_name(void **state)
 {
     q_model *m = *state;
+    /* NAME.h must not shadow a header of the C library */
+    static const char *const shadows[] = {"stdint", "string", "math", "stddef", "time"};
+    for (size_t i = 0; i < sizeof shadows / sizeof shadows[0]; i++) {
+        snprintf(m->name, sizeof m->name, "%s", shadows[i]);
+        char want[160];
+        snprintf(want, sizeof want, "name: '%s' would make %s.h, which shadows the C library's "
+                 "<%s.h>", shadows[i], shadows[i], shadows[i]);
+        expect_reject(m, want);
+    }
+    assert_false(q_is_std_header_name("stdint_net"));
+    assert_false(q_is_std_header_name("Stdint"));
+    snprintf(m->name, sizeof m->name, "every_op");
     snprintf(m->name, sizeof m->name, "my model");
     expect_reject(m, "m.yaml: name: 'my model' is not a C identifier");
     m->name[0] = '\0';

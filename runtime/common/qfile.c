@@ -134,6 +134,8 @@ int qfile_check_not_input(const char *path, const char *const *inputs, int n, qe
 int qfile_mkdirs(const char *dir, qerr *e)
 {
     char path[4096];
+    if (!dir[0]) /* the loop below starts at path + 1 */
+        return qerr_set(e, "'': an empty folder name (use . for the current folder)");
     if (strlen(dir) >= sizeof path)
         return qerr_set(e, "%s: path too long", dir);
     strcpy(path, dir);

@@ -41,7 +41,8 @@ int qfile_commit(qfile *q, qerr *e);
 int qfile_check_not_input(const char *path, const char *const *inputs, int n, qerr *e);
 
 /* Creates folder dir and its missing parents (like mkdir -p). Returns 0 when
- * dir exists as a folder afterwards, or -1 with e set. */
+ * dir exists as a folder afterwards, or -1 with e set (also for "", which
+ * names no folder). */
 int qfile_mkdirs(const char *dir, qerr *e);
 
 /* Removes the temporary file; the target is untouched. Safe after a failed begin. */

@@ -307,6 +307,21 @@ int q_is_identifier(const char *s)
     return 1;
 }
 
+int q_is_std_header_name(const char *s)
+{
+    static const char *const headers[] = {
+        "assert",  "complex",   "ctype",  "errno",       "fenv",   "float",    "inttypes",
+        "iso646",  "limits",    "locale", "math",        "setjmp", "signal",   "stdalign",
+        "stdarg",  "stdatomic", "stdbit", "stdbool",     "stdckdint", "stddef", "stdint",
+        "stdio",   "stdlib",    "stdnoreturn", "string", "tgmath", "threads",  "time",
+        "uchar",   "wchar",     "wctype",
+    };
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++)
+        if (!strcmp(s, headers[i]))
+            return 1;
+    return 0;
+}
+
 static int scale_ok(double s)
 {
     return isfinite(s) && s >= Q_SCALE_MIN && s <= Q_SCALE_MAX;
@@ -540,6 +555,10 @@ int q_model_check(q_model *m, const char *file, qerr *e)
     if (!q_is_identifier(m->name))
         return qerr_at(e, file, m->name_line, "name: '%.*s' is not a C identifier (< %d chars)",
                        Q_NAME_MAX - 1, m->name, Q_NAME_MAX);
+    if (q_is_std_header_name(m->name))
+        return qerr_at(e, file, m->name_line,
+                       "name: '%s' would make %s.h, which shadows the C library's <%s.h>; "
+                       "choose another name", m->name, m->name, m->name);
     if (check_shape(m->in_shape, file, m->input_line, "input.shape", e))
         return -1;
     if (check_quant(m->in_q, file, m->input_line, "input", e))

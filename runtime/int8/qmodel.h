@@ -140,6 +140,12 @@ q_quant q_model_tensor_quant(const q_model *m, int t);
  * characters, else 0. Reads at most Q_NAME_MAX bytes of s. */
 int q_is_identifier(const char *s);
 
+/* 1 when NAME.h is a header of the C standard library (C89 to C23: stdint,
+ * string, math, ...), else 0. qatc gen writes NAME.h, and with its folder on
+ * the include path such a file would shadow the library's header, so no
+ * model may have such a name (q_model_check, the config). */
+int q_is_std_header_name(const char *s);
+
 /* The output shape of a layer with geometry g whose input is `in` (and, for
  * add, whose second input is in2; ignored otherwise). First fills g's
  * defaults (stride: the kernel for pools, 1 for convs; dilation 1), turns a

@@ -409,6 +409,11 @@ static int cfg_model(cfg_ctx *x, yaml_node_t *model)
                             Q_NAME_MAX - 1);
         strcpy(x->c->name, name);
     }
+    if (q_is_std_header_name(x->c->name))
+        return cfg_fail(x, nn ? nn : model, "model.name",
+                        "'%s'%s would make %s.h, which shadows the C library's <%s.h>; %s",
+                        x->c->name, nn ? "" : " (from the file name)", x->c->name, x->c->name,
+                        nn ? "choose another name" : "give model.name");
     yaml_node_t *in = yx_get(x->d, model, "input");
     if (in && cfg_input(x, in))
         return -1;

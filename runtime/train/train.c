@@ -71,6 +71,7 @@ typedef struct {
     double agreement;         /* last QAT epoch: share of equal top-1, net vs int8 */
     double min_agreement;     /* the lowest over this run's QAT epochs */
     int64_t batches_run;      /* training batches in this run (stop_after) */
+    int wrote_model;          /* this run wrote path_model */
     char *csv;                /* the log so far, CSV_ROW_MAX per row */
     size_t csv_cap;
     ckpt_header h;
@@ -565,6 +566,7 @@ static int convert_eval(trainer *t, int epoch, double *acc, int force, qerr *e)
     if (rc == 0 && (force || !t->h.have_best || *acc > t->h.best_acc)) {
         rc = frozen_write(t->path_model, &m, e);
         if (rc == 0) {
+            t->wrote_model = 1;
             t->h.have_best = 1;
             t->h.best_acc = *acc;
             t->h.best_epoch = epoch;
@@ -679,6 +681,13 @@ static int end_of_run(trainer *t, train_result *r, qerr *e)
         r->agreement = t->agreement;
         r->min_agreement = t->min_agreement;
     }
+    /* A resumed run that found no better model (or resumed a finished one)
+     * writes none: the one an earlier run wrote must still be there (the
+     * checkpoint holds the last epoch's net, not necessarily the best). */
+    if (!t->wrote_model && access(t->path_model, F_OK) != 0)
+        return qerr_set(e, "%s: missing: the best model was written by an earlier run and is "
+                           "not in %s; train again without --resume", t->path_model,
+                        t->path_ckpt);
     if (t->o->sqnr && print_sqnr(t, e))
         return -1;
     if (!t->o->quiet) {
@@ -700,7 +709,10 @@ static int end_of_run(trainer *t, train_result *r, qerr *e)
                t->cfg.criterion_relative ? "relative" : "absolute", t->cfg.criterion,
                100 * target, met ? "met" : "NOT met",
                h->timed_out ? " (stopped by exit_policy.timeout)" : "");
-        printf("wrote %s\n", t->path_model);
+        if (t->wrote_model)
+            printf("wrote %s\n", t->path_model);
+        else
+            printf("kept %s (the best model, written by an earlier run)\n", t->path_model);
     }
     return 0;
 }
