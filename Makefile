@@ -17,7 +17,8 @@
 # Each library sees only the headers it may use (docs/architecture.md): common
 # sees itself; int8 sees itself and common, and is compiled with the generated
 # code's strict flags (-std=c99 -Wconversion); train sees all three. So an int8
-# file that includes a trainer header does not compile.
+# file that includes a trainer header does not compile; tests/check_layering.sh
+# (make check) also catches relative escapes such as "../train/net.h".
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -29,17 +30,20 @@ INC_COMMON   = -Iruntime/common
 INC_INT8     = -Iruntime/int8 $(INC_COMMON)
 INC_TRAIN    = -Iruntime/train $(INC_INT8)
 INC          = $(INC_TRAIN) -Igen -Itests/support
-CPPFLAGS_ALL = $(INC) -D_GNU_SOURCE $(CPPFLAGS)
+CPPFLAGS_ALL = $(INC) -D_GNU_SOURCE $(CBLAS_CPPFLAGS) $(CPPFLAGS)
 CFLAGS_ALL   = -std=c11 $(WARN) -fopenmp $(CFLAGS)
-LDLIBS_ALL   = -lyaml -lz -lm -lpthread -fopenmp $(LDLIBS)
+LDLIBS_ALL   = -lyaml -lz -lm -lpthread -fopenmp $(CBLAS_LDLIBS) $(LDLIBS)
 
-# OpenBLAS through CBLAS when it is there; a portable fallback otherwise.
-HAVE_CBLAS := $(shell printf '\043include <cblas.h>\nint main(void){return 0;}' | \
-                $(CC) -x c - -lopenblas -o /dev/null 2>/dev/null && echo 1)
-ifeq ($(HAVE_CBLAS),1)
-CPPFLAGS_ALL += -DQATC_HAVE_CBLAS
-LDLIBS_ALL   += -lopenblas
-endif
+# OpenBLAS through CBLAS when it is there; a portable fallback otherwise. The
+# probe (link a program against -lopenblas) runs once per build folder, before
+# the first object is compiled, and keeps its answer, 1 or 0, in
+# $(BUILD)/have_cblas; later runs of make only read that file. make clean (or
+# deleting the file) probes again, and so does make deps after a "0", in case
+# it has just installed libopenblas-dev.
+CBLAS_PROBE    ?= $(BUILD)/have_cblas
+HAVE_CBLAS      = $(strip $(file < $(CBLAS_PROBE)))
+CBLAS_CPPFLAGS  = $(if $(filter 1,$(HAVE_CBLAS)),-DQATC_HAVE_CBLAS)
+CBLAS_LDLIBS    = $(if $(filter 1,$(HAVE_CBLAS)),-lopenblas)
 
 COMMON_SRC  := $(sort $(wildcard runtime/common/*.c))
 INT8_SRC    := $(sort $(wildcard runtime/int8/*.c))
@@ -63,10 +67,19 @@ all: qatc
 
 deps:
 	@scripts/deps.sh
+	@if [ "$$(cat $(CBLAS_PROBE) 2>/dev/null)" = 0 ]; then rm -f $(CBLAS_PROBE); fi
 
-$(BUILD)/obj/%.o: %.c
+$(CBLAS_PROBE):
+	@mkdir -p $(dir $@)
+	@if printf '\043include <cblas.h>\nint main(void){return 0;}' | \
+	  $(CC) -x c - -lopenblas -o /dev/null 2>/dev/null; then echo 1; else echo 0; fi >$@
+
+# Every object waits for the probe; the trainer's (whose flags it changes) are
+# rebuilt when it is redone.
+$(BUILD)/obj/%.o: %.c | $(CBLAS_PROBE)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+$(call obj,$(TRAIN_SRC)): $(CBLAS_PROBE)
 
 # The include boundary and the int8 core's flags, per library.
 $(call obj,$(COMMON_SRC)): CPPFLAGS_ALL = $(INC_COMMON) -D_GNU_SOURCE $(CPPFLAGS)
@@ -97,7 +110,11 @@ $(BUILD)/tests/test_oom: TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=r
 # tests/test_qfile.c makes a chosen rename fail, and link, the same way.
 $(BUILD)/tests/test_qfile: TEST_LDFLAGS = -Wl,--wrap=rename,--wrap=link
 
-tests: $(TESTS)
+# The tests/support objects are named here, not only in the pattern rule above:
+# otherwise they are intermediate files, which make deletes after the build
+# (the next make would compile them again and relink every test) and does not
+# remake when missing (tests/check_target.sh links random_model.o).
+tests: $(TESTS) $(call obj,$(SUPPORT_SRC))
 
 # The test suite: every cmocka binary, then every check script. Scripts get
 # QATC (the binary), BUILD (a scratch folder) and CC.
@@ -116,7 +133,7 @@ check-run: qatc tests
 # in a build folder of its own.
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 check-sanitize:
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize OPT=-O1 \
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize CBLAS_PROBE=$(CBLAS_PROBE) OPT=-O1 \
 	  CFLAGS="-O1 -g $(SAN)" LDLIBS="$(SAN)" tests
 	@set -e; for t in $(patsubst $(BUILD)/%,$(BUILD)/sanitize/%,$(TESTS)); do \
 	  echo "== sanitize $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done

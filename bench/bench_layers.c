@@ -4,7 +4,8 @@
  * and an SGD step per batch, on random data, with a time per layer kind.
  *
  *   make && cc -O2 -fopenmp -Iruntime/train -Iruntime/common -DQATC_HAVE_CBLAS \
- *       bench/bench_layers.c runtime/train/layers.c runtime/train/gemm.c \
+ *       bench/bench_layers.c runtime/train/layers.c runtime/train/batchnorm.c \
+ *       runtime/train/convdirect.c runtime/train/gemm.c \
  *       runtime/train/optim.c runtime/common/rng.c runtime/common/qerr.c \
  *       -lopenblas -lm -o build/bench_layers
  *   build/bench_layers [THREADS [BATCH [BATCHES]]]
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "batchnorm.h"
 #include "gemm.h"
 #include "layers.h"
 #include "optim.h"
@@ -135,9 +137,9 @@ int main(int argc, char **argv)
             block *k = &blk[i];
             size_t act = (size_t)B * hw[i] * hw[i] * chans[i + 1];
             TIMED(T_CONV, ly_conv2d_forward(k->conv, in, k->w, NULL, scratch, &k->cs));
-            TIMED(T_BN, ly_batchnorm_train_forward(k->bn, k->mean, k->rstd, k->rm, k->rv, k->conv,
-                                                  k->g, k->bt, (int)(act / chans[i + 1]),
-                                                  chans[i + 1], 1e-5f, 0.1f));
+            TIMED(T_BN, bn_train_forward(k->bn, k->mean, k->rstd, k->rm, k->rv, k->conv,
+                                         k->g, k->bt, (int)(act / chans[i + 1]),
+                                         chans[i + 1], 1e-5f, 0.1f));
             TIMED(T_RELU, ly_relu_forward(k->bn, k->bn, act));
             if (i < 2) {
                 TIMED(T_POOL, ly_maxpool_forward(k->pool, k->bn, &k->ps));
@@ -165,9 +167,9 @@ int main(int argc, char **argv)
                 TIMED(T_POOL, ly_maxpool_backward(k->dact, k->dpool, k->bn, &k->ps));
             }
             TIMED(T_RELU, ly_relu_backward(k->dbn, k->dact, k->bn, act));
-            TIMED(T_BN, ly_batchnorm_train_backward(k->dconv, k->dg, k->dbt, k->dbn, k->conv,
-                                                   k->mean, k->rstd, k->g,
-                                                   (int)(act / chans[i + 1]), chans[i + 1]));
+            TIMED(T_BN, bn_train_backward(k->dconv, k->dg, k->dbt, k->dbn, k->conv,
+                                          k->mean, k->rstd, k->g,
+                                          (int)(act / chans[i + 1]), chans[i + 1]));
             float *dprev = NULL;
             if (i > 0) {
                 block *p = &blk[i - 1];

@@ -19,6 +19,7 @@
 #include "q8_exec.h"
 #include "q8_kernels.h"
 #include "qfile.h"
+#include "show.h"
 #include "stats.h"
 
 /* ---- text helpers ---------------------------------------------------------- */
@@ -239,11 +240,6 @@ static const char *tensor_place(const ctx *c, int t, char *buf, size_t cap)
     return buf;
 }
 
-static void shape_str(q_shape s, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "(%d, %d, %d)", (int)s.h, (int)s.w, (int)s.c);
-}
-
 /* The comment above a layer function (the template adds the comment markers):
  * what layer l computes; for a conv2d fused with the pool after it, both. */
 static void layer_comment(const ctx *c, int l, FILE *f)
@@ -255,8 +251,8 @@ static void layer_comment(const ctx *c, int l, FILE *f)
     q_shape in = q_model_tensor_shape(m, ly->input);
     q_quant iq = q_model_tensor_quant(m, ly->input);
     char sin[48], smid[48], sout[48];
-    shape_str(in, sin, sizeof sin);
-    shape_str(ly->out_shape, smid, sizeof smid);
+    show_shape(in, sin, sizeof sin);
+    show_shape(ly->out_shape, smid, sizeof smid);
     if (fused)
         fprintf(f, "Layers %d \"%s\" and %d \"%s\" in one loop nest: ", l, ly->name, l + 1,
                 pool->name);
@@ -274,7 +270,7 @@ static void layer_comment(const ctx *c, int l, FILE *f)
     if (ly->act != Q_ACT_NONE)
         fprintf(f, ", fused %s", q_act_names[ly->act]);
     if (fused) {
-        shape_str(pool->out_shape, sout, sizeof sout);
+        show_shape(pool->out_shape, sout, sizeof sout);
         fprintf(f, ",\n *   then %s %dx%d, stride %dx%d over its outputs, which are never stored",
                 q_op_names[pool->op], (int)pool->win.kernel_h, (int)pool->win.kernel_w,
                 (int)pool->win.stride_h, (int)pool->win.stride_w);
@@ -568,35 +564,7 @@ static void plan_comment(const ctx *c, FILE *f)
     fprintf(f, " * Checked by gen/plan's verifier: no tensor is overwritten while a later step\n"
                " * reads it. Step s runs layer s; a tensor lives from the step writing it to\n"
                " * the last step reading it.\n");
-    fprintf(f, " *   tensor  written by            shape              bytes  place          "
-               "live steps\n");
-    for (int t = 0; t <= m->n_layers; t++) {
-        const plan_tensor *pt = &p->t[t];
-        char who[96], sh[48], place[32], live[32];
-        if (t == 0)
-            snprintf(who, sizeof who, "(input)");
-        else if (pt->shares >= 0 && m->layers[t - 1].op == Q_OP_FLATTEN)
-            snprintf(who, sizeof who, "%s (view t%d)", m->layers[t - 1].name, pt->shares);
-        else if (pt->shares >= 0)
-            snprintf(who, sizeof who, "%s (over t%d)", m->layers[t - 1].name, pt->shares);
-        else
-            snprintf(who, sizeof who, "%s", m->layers[t - 1].name);
-        shape_str(q_model_tensor_shape(m, t), sh, sizeof sh);
-        tensor_place(c, t, place, sizeof place);
-        if (pt->loc != PLAN_ARENA)
-            snprintf(place, sizeof place, "%s",
-                     pt->loc == PLAN_INPUT    ? "input"
-                     : pt->loc == PLAN_OUTPUT ? "output"
-                                              : "never stored");
-        if (pt->loc == PLAN_FUSED)
-            snprintf(live, sizeof live, "in step %d", pt->def);
-        else if (t == m->n_layers)
-            snprintf(live, sizeof live, "%d..end", pt->def);
-        else
-            snprintf(live, sizeof live, "%d..%d", pt->def, pt->last);
-        fprintf(f, " *   t%-6d %-21s %-18s %6d  %-14s %s\n", t, who, sh, (int)pt->size, place,
-                live);
-    }
+    show_plan(f, m, p, " *   ", "a");
     fprintf(f, " * The model input is read from the caller's buffer and the output written to\n"
                " * the caller's; a flatten is its input's bytes seen with another shape.");
     if (p->n_fused)
@@ -676,7 +644,7 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         const q_layer *ly = &m->layers[l];
         int o = l + 1;
         char b1[32], b2[32], b3[32], args[128], com[256], sh[48];
-        shape_str(ly->out_shape, sh, sizeof sh);
+        show_shape(ly->out_shape, sh, sizeof sh);
         if (ly->op == Q_OP_FLATTEN && o != m->n_layers) {
             snprintf(com, sizeof com, "layer %d \"%s\": flatten, t%d is t%d seen as %s: no code",
                      l, ly->name, o, ly->input, sh);

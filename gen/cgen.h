@@ -1,5 +1,5 @@
 /* cgen — the C generator: a frozen q_model to NAME.c and NAME.h (and
- * NAME_golden.c), integer-only C99 (DESIGN.md §4).
+ * NAME_golden.c), integer-only C99 (docs/generated-code.md).
  *
  * This side prints the data — weights, biases, requantization multipliers
  * and shifts (the very parameters the reference interpreter q8_exec uses),

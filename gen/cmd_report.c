@@ -9,6 +9,7 @@
 #include "plan.h"
 #include "q8_exec.h"
 #include "qmodel.h"
+#include "show.h"
 #include "stats.h"
 
 static void usage(FILE *f)
@@ -20,12 +21,6 @@ static void usage(FILE *f)
                "shift per channel), scales, zero-points and requantization multipliers\n"
                "(M = M0 * 2^(shift - 31)); the activation arena plan (offsets, lifetimes,\n"
                "lower bound); and the totals: MACs, flash bytes of constant data, arena bytes.\n");
-}
-
-static const char *shape(q_shape s, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "(%d, %d, %d)", (int)s.h, (int)s.w, (int)s.c);
-    return buf;
 }
 
 static void print_layers(const q_model *m)
@@ -42,8 +37,9 @@ static void print_layers(const q_model *m)
         else
             snprintf(src, sizeof src, "t%d", ly->input);
         printf("%-4d %-16s %-9s %-7s %-15s %-15s %10lld %8lld %6lld %7lld  %s\n", l, ly->name,
-               q_op_names[ly->op], src, shape(q_model_tensor_shape(m, ly->input), in, sizeof in),
-               shape(ly->out_shape, out, sizeof out), (long long)s.macs,
+               q_op_names[ly->op], src,
+               show_shape(q_model_tensor_shape(m, ly->input), in, sizeof in),
+               show_shape(ly->out_shape, out, sizeof out), (long long)s.macs,
                (long long)s.weight_bytes, (long long)s.bias_bytes, (long long)s.requant_bytes,
                q_act_names[ly->act]);
     }
@@ -95,35 +91,7 @@ static void print_quantization(const q_model *m, const q8_exec *x)
 static void print_plan(const q_model *m, const plan *p)
 {
     printf("\narena plan (verified: no tensor is overwritten while a later step reads it):\n");
-    printf("  %-7s %-24s %-15s %7s  %-12s %s\n", "tensor", "written by", "shape", "bytes",
-           "place", "live steps");
-    for (int t = 0; t < p->n_tensors; t++) {
-        const plan_tensor *pt = &p->t[t];
-        char who[96], sh[48], place[32], live[32];
-        if (t == 0)
-            snprintf(who, sizeof who, "(input)");
-        else if (pt->shares >= 0)
-            snprintf(who, sizeof who, "%s (%s t%d)", m->layers[t - 1].name,
-                     m->layers[t - 1].op == Q_OP_FLATTEN ? "view of" : "in place over",
-                     pt->shares);
-        else
-            snprintf(who, sizeof who, "%s", m->layers[t - 1].name);
-        if (pt->loc == PLAN_ARENA)
-            snprintf(place, sizeof place, "arena+%d", (int)pt->offset);
-        else
-            snprintf(place, sizeof place, "%s",
-                     pt->loc == PLAN_INPUT    ? "input"
-                     : pt->loc == PLAN_OUTPUT ? "output"
-                                              : "not stored");
-        if (pt->loc == PLAN_FUSED)
-            snprintf(live, sizeof live, "pooled in step %d", pt->def);
-        else if (t == m->n_layers)
-            snprintf(live, sizeof live, "%d..end", pt->def);
-        else
-            snprintf(live, sizeof live, "%d..%d", pt->def, pt->last);
-        printf("  t%-6d %-24s %-15s %7d  %-12s %s\n", t, who,
-               shape(q_model_tensor_shape(m, t), sh, sizeof sh), (int)pt->size, place, live);
-    }
+    show_plan(stdout, m, p, "  ", "arena");
     printf("  arena %d bytes, lower bound %d bytes (most bytes live at one step), %d in-place "
            "add%s, %d conv + pool pair%s fused (the conv output never stored)\n",
            (int)p->arena_size, (int)p->lower_bound, p->n_inplace, p->n_inplace == 1 ? "" : "s",
@@ -170,10 +138,10 @@ int cmd_report(int argc, char **argv)
     q_shape out = m.layers[m.n_layers - 1].out_shape;
     q_quant oq = m.layers[m.n_layers - 1].out_q;
     printf("model %s (%s): %d layers\n", m.name, frozen, m.n_layers);
-    printf("input  %s int8, scale %.9g, zero-point %d\n", shape(m.in_shape, sh, sizeof sh),
+    printf("input  %s int8, scale %.9g, zero-point %d\n", show_shape(m.in_shape, sh, sizeof sh),
            m.in_q.scale, (int)m.in_q.zero_point);
-    printf("output %s int8, scale %.9g, zero-point %d\n", shape(out, sh, sizeof sh), oq.scale,
-           (int)oq.zero_point);
+    printf("output %s int8, scale %.9g, zero-point %d\n", show_shape(out, sh, sizeof sh),
+           oq.scale, (int)oq.zero_point);
     print_layers(&m);
     print_quantization(&m, x);
     print_plan(&m, &p);

@@ -166,17 +166,20 @@ printf 'trailing garbage' >>"$W/img442_trailing.idx.gz"
 head -c 3000 /dev/urandom >"$W/garbage.yaml"
 printf '\000\001\002binary\377\376' >>"$W/garbage.yaml"
 
-# ---- frozen models: the example of docs/frozen-format.md, one change per case --
+# ---- frozen models: the first example of docs/frozen-format.md, one change per case --
 
-awk '/^```yaml/ { on = 1; next } /^```/ { on = 0 } on' docs/frozen-format.md \
-    >"$W/base.frozen.yaml"
+awk '/^```yaml/ && !done { on = 1; next } on && /^```/ { on = 0; done = 1 } on' \
+    docs/frozen-format.md >"$W/base.frozen.yaml"
 # frz NAME SED-SCRIPT: W/NAME.frozen.yaml = base.frozen.yaml edited.
 frz() { sed "$2" "$W/base.frozen.yaml" >"$W/$1.frozen.yaml"; }
 # line NAME PATTERN: the line of W/base.frozen.yaml holding PATTERN (first match).
 line() { grep -n -m 1 -F -e "$1" "$W/base.frozen.yaml" | cut -d: -f1; }
 
 frz f_syntax          's/weight_scale: \[0.01, 0.02\]/weight_scale: [0.01, 0.02/'
-frz f_version         's/^qatc_frozen: 1/qatc_frozen: 2/'
+frz f_version         's/^qatc_frozen: 2/qatc_frozen: 3/'
+frz f_weight_bits     '0,/weight_bits: 8/s//weight_bits: 4/'
+frz f_pad_count       '0,/pad: \[0, 0, 0, 0\]/s//pad: [0, 0]/'
+frz f_softmax_middle  's/op: flatten/op: softmax/'
 frz f_unknown_key     's/^    per_channel: true/    per_chanel: true/'
 frz f_weight_m128     's/\[127, -64\]/[-128, -64]/'
 frz f_scale_zero      's/scale: 0.25, zero_point: -3/scale: 0, zero_point: -3/'
@@ -208,7 +211,7 @@ EOF
 # sizes from the file, checked before they are multiplied or allocated
 frz f_shape_2e66      's/shape: \[4, 4, 2\], scale: 0.5/shape: [4194304, 4194304, 4194304], scale: 0.5/'
 frz f_shape_int_max   's/shape: \[4, 4, 2\], scale: 0.5/shape: [2147483647, 1, 1], scale: 0.5/'
-frz f_kernel_2e48     '/name: c1/,/output/{s/kernel: \[3, 3\]/kernel: [16777216, 16777216]/;s/pad: \[1, 1\]/pad: [16777215, 16777215]/}'
+frz f_kernel_2e48     '/name: c1/,/output/{s/kernel: \[3, 3\]/kernel: [16777216, 16777216]/;s/pad: \[1, 1, 1, 1\]/pad: [16777215, 16777215, 16777215, 16777215]/}'
 # every shape in range, but a weight row of 4096 x 4096 x 4096 values (64 GiB)
 cat >"$W/f_alloc_64g.frozen.yaml" <<'EOF'
 qatc_frozen: 1
@@ -249,7 +252,7 @@ k=130
 frz f_unresolved      's/input: c1/input: c7/'
 frz f_name_stdint     's/^name: tiny/name: stdint/'
 frz f_scale_hex       's/scale: 0.5, zero_point: -128/scale: 0x1p-1, zero_point: -128/'
-frz f_version_str     's/^qatc_frozen: 1/qatc_frozen: !!str 1/'
+frz f_version_str     's/^qatc_frozen: 2/qatc_frozen: !!str 2/'
 frz f_weight_tagged   's/\[127, -64\]/[!!str 127, -64]/'
 { sed '/^layers:/q' "$W/base.frozen.yaml"
   awk 'BEGIN { for (i = 0; i < 150000; i++) print "  - {}" }'; echo 'output: x'; } \
@@ -265,6 +268,9 @@ L_unknown=$(line 'per_channel: true')
 L_m128=$(line '[127, -64]')
 L_zero=$(line 'scale: 0.25, zero_point: -3')
 L_c1=$(line '- op: conv2d') # scales are checked per layer: the layer's line
+L_wbits=$(line 'weight_bits: 8')
+L_pad=$(line 'pad: [0, 0, 0, 0]')
+L_fl=$(line '- op: flatten')
 
 # ---- the table -------------------------------------------------------------
 
@@ -439,6 +445,9 @@ bad data_garbage       "garbage.idx"                   $T "$W/data_garbage.yaml"
 # gen and report: the frozen model
 bad f_syntax           "$W/f_syntax.frozen.yaml:"                  gen "$W/f_syntax.frozen.yaml" -o "$OUT"
 bad f_version          "$W/f_version.frozen.yaml:1:"               gen "$W/f_version.frozen.yaml" -o "$OUT"
+bad f_weight_bits      "$W/f_weight_bits.frozen.yaml:$L_wbits:"    gen "$W/f_weight_bits.frozen.yaml" -o "$OUT"
+bad f_pad_count        "$W/f_pad_count.frozen.yaml:$L_pad:"        report "$W/f_pad_count.frozen.yaml"
+bad f_softmax_middle   "$W/f_softmax_middle.frozen.yaml:$L_fl:"    eval "$W/f_softmax_middle.frozen.yaml" --images "$W/img442.idx" --labels "$W/lbl.idx"
 bad f_unknown_key      "$W/f_unknown_key.frozen.yaml:$L_unknown:"  gen "$W/f_unknown_key.frozen.yaml" -o "$OUT"
 bad f_weight_m128      "$W/f_weight_m128.frozen.yaml:$L_m128:"     gen "$W/f_weight_m128.frozen.yaml" -o "$OUT"
 bad f_scale_zero       "$W/f_scale_zero.frozen.yaml:$L_c1:"      gen "$W/f_scale_zero.frozen.yaml" -o "$OUT"
@@ -458,7 +467,7 @@ bad f_garbage          "$W/f_garbage.frozen.yaml"                  report "$W/f_
 bad f_missing          "$W/none.frozen.yaml"                       report "$W/none.frozen.yaml"
 bad f_scale_hex        "$W/f_scale_hex.frozen.yaml:5: input.scale: expected a number, got '0x1p-1'" \
                                                                     report "$W/f_scale_hex.frozen.yaml"
-bad f_version_str      "$W/f_version_str.frozen.yaml:1: qatc_frozen: expected an integer, got '1' tagged !!str" \
+bad f_version_str      "$W/f_version_str.frozen.yaml:1: qatc_frozen: expected an integer, got '2' tagged !!str" \
                                                                     report "$W/f_version_str.frozen.yaml"
 bad f_weight_tagged    "$W/f_weight_tagged.frozen.yaml:$L_m128: layers[" \
                                                                     report "$W/f_weight_tagged.frozen.yaml"
@@ -473,11 +482,11 @@ bad f_shape_2e66       "$W/f_shape_2e66.frozen.yaml:5: input.shape: [4194304, 41
 bad f_shape_2e66_gen   "exceeds 16777216 elements"                  gen "$W/f_shape_2e66.frozen.yaml" -o "$OUT"
 bad f_shape_int_max    "$W/f_shape_int_max.frozen.yaml:5: input.shape[0]: 2147483647 is out of range" \
                                                                     report "$W/f_shape_int_max.frozen.yaml"
-bad f_kernel_2e48      "layers[0].weights: output channels x kernel x input channels is more than 16777216 weights" \
+bad f_kernel_2e48      "layers[0].kernel: each output sums more than 66311 products" \
                                                                     report "$W/f_kernel_2e48.frozen.yaml"
 # 311 bytes that asked for 64 GiB: refused from the sizes, under a 1 GiB address space
 VMEM=1048576
-bad f_alloc_64g        "$W/f_alloc_64g.frozen.yaml:16: layers[0].weights: output channels x kernel x input channels is more than 16777216 weights" \
+bad f_alloc_64g        "$W/f_alloc_64g.frozen.yaml:5: layers[0].kernel: each output sums more than 66311 products" \
                                                                     report "$W/f_alloc_64g.frozen.yaml"
 VMEM=
 bad f_shape_product    "$W/f_shape_product.frozen.yaml:5: input.shape: [4096, 4096, 2] exceeds 16777216 elements" \

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The generator commands end to end, with the reference CNN of DESIGN.md
+# The generator commands end to end, with the reference CNN of examples/fmnist
 # (tests/data/fmnist_cnn_random.frozen.yaml, random weights):
 #   - qatc report prints per-layer figures, the arena plan and the totals;
 #   - qatc gen --golden writes NAME.c, NAME.h, NAME_golden.c; regenerating

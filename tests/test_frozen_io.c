@@ -1,7 +1,9 @@
-/* Tests for frozen_io: the documented example reads and re-writes to the same
- * bytes, 200 random models round-trip bit-exactly (doubles included) and
- * re-write byte-identically, malformed files are each rejected naming file,
- * line and field, and failed writes leave no file behind. */
+/* Tests for frozen_io: the documented examples read and re-write to the same
+ * bytes, a version 1 file reads as the same model and writes as version 2,
+ * 400 random models (every window form and softmax in half of them)
+ * round-trip bit-exactly (doubles included) and re-write byte-identically,
+ * malformed files (both versions) are each rejected naming file, line and
+ * field, and failed writes leave no file behind. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,10 +23,87 @@
 #include "random_model.h"
 #include "tmpdir.h"
 
-/* The example of docs/frozen-format.md, byte for byte what frozen_write prints.
- * Layers start on lines 7 (conv2d c1), 21 (add res), 27 (maxpool mp),
- * 33 (dwconv2d dw), 46 (avgpool gap), 52 (flatten fl), 56 (linear fc). */
+/* The first example of docs/frozen-format.md, byte for byte what frozen_write
+ * prints. Layers start on lines 7 (conv2d c1), 22 (add res), 28 (maxpool mp),
+ * 35 (dwconv2d dw), 49 (avgpool gap), 56 (flatten fl), 60 (linear fc). */
 static const char BASE[] =
+    "qatc_frozen: 2\n"
+    "# A frozen int8 model written by qatc (docs/frozen-format.md).\n"
+    "# real = scale * (q - zero_point); shapes are [h, w, c] (NHWC).\n"
+    "name: tiny\n"
+    "input: {shape: [4, 4, 2], scale: 0.5, zero_point: -128}\n"
+    "layers:\n"
+    "  - op: conv2d\n"
+    "    name: c1\n"
+    "    input: input\n"
+    "    kernel: [3, 3]\n"
+    "    stride: [1, 1]\n"
+    "    pad: [1, 1, 1, 1]\n"
+    "    act: relu\n"
+    "    output: {shape: [4, 4, 2], scale: 0.25, zero_point: -3}\n"
+    "    weight_bits: 8\n"
+    "    per_channel: true\n"
+    "    weight_scale: [0.01, 0.02]\n"
+    "    bias: [100, -100]\n"
+    "    weights:  # (2, 3, 3, 2) OHWI: one row per output channel\n"
+    "      - [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]\n"
+    "      - [-1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17, -18]\n"
+    "  - op: add\n"
+    "    name: res\n"
+    "    input: c1\n"
+    "    with: input\n"
+    "    act: none\n"
+    "    output: {shape: [4, 4, 2], scale: 1, zero_point: 0}\n"
+    "  - op: maxpool\n"
+    "    name: mp\n"
+    "    input: res\n"
+    "    kernel: [2, 2]\n"
+    "    stride: [2, 2]\n"
+    "    pad: [0, 0, 0, 0]\n"
+    "    output: {shape: [2, 2, 2], scale: 1, zero_point: 0}\n"
+    "  - op: dwconv2d\n"
+    "    name: dw\n"
+    "    input: mp\n"
+    "    kernel: [1, 1]\n"
+    "    stride: [1, 1]\n"
+    "    pad: [0, 0, 0, 0]\n"
+    "    act: relu6\n"
+    "    output: {shape: [2, 2, 2], scale: 0.0625, zero_point: -128}\n"
+    "    weight_bits: 8\n"
+    "    per_channel: false\n"
+    "    weight_scale: [0.0078125]\n"
+    "    bias: [0, 64]\n"
+    "    weights:  # (1, 1, 2) HWC: one row per kernel position\n"
+    "      - [127, -64]\n"
+    "  - op: avgpool\n"
+    "    name: gap\n"
+    "    input: dw\n"
+    "    kernel: [2, 2]\n"
+    "    stride: [1, 1]\n"
+    "    pad: [0, 0, 0, 0]\n"
+    "    output: {shape: [1, 1, 2], scale: 0.05, zero_point: -128}\n"
+    "  - op: flatten\n"
+    "    name: fl\n"
+    "    input: gap\n"
+    "    output: {shape: [1, 1, 2], scale: 0.05, zero_point: -128}\n"
+    "  - op: linear\n"
+    "    name: fc\n"
+    "    input: fl\n"
+    "    act: none\n"
+    "    output: {shape: [1, 1, 3], scale: 0.125, zero_point: 5}\n"
+    "    weight_bits: 8\n"
+    "    per_channel: false\n"
+    "    weight_scale: [0.003]\n"
+    "    bias: [1, 2, 3]\n"
+    "    weights:  # (3, 2): one row per output, inputs in NHWC order\n"
+    "      - [1, 1]\n"
+    "      - [0, 0]\n"
+    "      - [-127, 127]\n"
+    "output: fc\n";
+
+/* The same model as format version 1 wrote it (pads [ph, pw] on convs only,
+ * no pad on pools, no weight_bits). */
+static const char BASE_V1[] =
     "qatc_frozen: 1\n"
     "# A frozen int8 model written by qatc (docs/frozen-format.md).\n"
     "# real = scale * (q - zero_point); shapes are [h, w, c] (NHWC).\n"
@@ -75,11 +154,11 @@ static const char BASE[] =
     "    input: dw\n"
     "    kernel: [2, 2]\n"
     "    stride: [1, 1]\n"
-    "    output: {shape: [1, 1, 2], scale: 0.0625, zero_point: -128}\n"
+    "    output: {shape: [1, 1, 2], scale: 0.05, zero_point: -128}\n"
     "  - op: flatten\n"
     "    name: fl\n"
     "    input: gap\n"
-    "    output: {shape: [1, 1, 2], scale: 0.0625, zero_point: -128}\n"
+    "    output: {shape: [1, 1, 2], scale: 0.05, zero_point: -128}\n"
     "  - op: linear\n"
     "    name: fc\n"
     "    input: fl\n"
@@ -93,6 +172,90 @@ static const char BASE[] =
     "      - [0, 0]\n"
     "      - [-127, 127]\n"
     "output: fc\n";
+
+/* The second example of docs/frozen-format.md: dilation, pads per side, a
+ * channel multiplier, padded pools, the division average pool, softmax.
+ * Layers start on lines 7 (conv2d c1), 24 (dwconv2d dw), 42 (maxpool mp),
+ * 49 (avgpool ap), 56 (flatten fl), 60 (linear fc), 74 (softmax prob). */
+static const char FORMS[] =
+    "qatc_frozen: 2\n"
+    "# A frozen int8 model written by qatc (docs/frozen-format.md).\n"
+    "# real = scale * (q - zero_point); shapes are [h, w, c] (NHWC).\n"
+    "name: forms\n"
+    "input: {shape: [5, 6, 2], scale: 0.05, zero_point: 3}\n"
+    "layers:\n"
+    "  - op: conv2d\n"
+    "    name: c1\n"
+    "    input: input\n"
+    "    kernel: [3, 2]\n"
+    "    stride: [1, 2]\n"
+    "    dilation: [2, 1]\n"
+    "    pad: [2, 1, 1, 0]\n"
+    "    act: relu\n"
+    "    output: {shape: [4, 3, 3], scale: 0.1, zero_point: -128}\n"
+    "    weight_bits: 8\n"
+    "    per_channel: true\n"
+    "    weight_scale: [0.01, 0.02, 0.015]\n"
+    "    bias: [10, -20, 30]\n"
+    "    weights:  # (3, 3, 2, 2) OHWI: one row per output channel\n"
+    "      - [1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12]\n"
+    "      - [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]\n"
+    "      - [-127, 0, 127, 0, -64, 64, 0, 32, -32, 0, 16, -16]\n"
+    "  - op: dwconv2d\n"
+    "    name: dw\n"
+    "    input: c1\n"
+    "    kernel: [2, 2]\n"
+    "    stride: [1, 1]\n"
+    "    pad: [0, 1, 1, 0]\n"
+    "    multiplier: 2\n"
+    "    act: none\n"
+    "    output: {shape: [4, 3, 6], scale: 0.2, zero_point: 0}\n"
+    "    weight_bits: 8\n"
+    "    per_channel: false\n"
+    "    weight_scale: [0.03]\n"
+    "    bias: [0, 1, 2, 3, 4, 5]\n"
+    "    weights:  # (2, 2, 6) HWC: one row per kernel position\n"
+    "      - [1, 2, 3, 4, 5, 6]\n"
+    "      - [-1, -2, -3, -4, -5, -6]\n"
+    "      - [10, 20, 30, 40, 50, 60]\n"
+    "      - [7, 7, 7, 7, 7, 7]\n"
+    "  - op: maxpool\n"
+    "    name: mp\n"
+    "    input: dw\n"
+    "    kernel: [2, 2]\n"
+    "    stride: [2, 2]\n"
+    "    pad: [0, 0, 1, 0]\n"
+    "    output: {shape: [2, 2, 6], scale: 0.2, zero_point: 0}\n"
+    "  - op: avgpool\n"
+    "    name: ap\n"
+    "    input: mp\n"
+    "    kernel: [3, 3]\n"
+    "    stride: [2, 2]\n"
+    "    pad: [1, 0, 1, 0]\n"
+    "    output: {shape: [1, 1, 6], scale: 0.2, zero_point: 0}\n"
+    "  - op: flatten\n"
+    "    name: fl\n"
+    "    input: ap\n"
+    "    output: {shape: [1, 1, 6], scale: 0.2, zero_point: 0}\n"
+    "  - op: linear\n"
+    "    name: fc\n"
+    "    input: fl\n"
+    "    act: none\n"
+    "    output: {shape: [1, 1, 4], scale: 0.25, zero_point: -2}\n"
+    "    weight_bits: 8\n"
+    "    per_channel: false\n"
+    "    weight_scale: [0.01]\n"
+    "    bias: [0, 100, -100, 50]\n"
+    "    weights:  # (4, 6): one row per output, inputs in NHWC order\n"
+    "      - [1, 2, 3, 4, 5, 6]\n"
+    "      - [-6, -5, -4, -3, -2, -1]\n"
+    "      - [127, 0, 0, 0, 0, -127]\n"
+    "      - [0, 0, 64, 64, 0, 0]\n"
+    "  - op: softmax\n"
+    "    name: prob\n"
+    "    input: fc\n"
+    "    output: {shape: [1, 1, 4], scale: 0.00390625, zero_point: -128}\n"
+    "output: prob\n";
 
 typedef struct {
     char dir[256];
@@ -141,9 +304,9 @@ static void assert_models_equal(const q_model *a, const q_model *b, int n)
     for (int i = 0; i < a->n_layers; i++) {
         const q_layer *x = &a->layers[i], *y = &b->layers[i];
         if (x->op != y->op || strcmp(x->name, y->name) || x->input != y->input ||
-            x->input2 != y->input2 || x->act != y->act || x->win.kernel_h != y->win.kernel_h ||
-            x->win.kernel_w != y->win.kernel_w || x->win.stride_h != y->win.stride_h ||
-            x->win.stride_w != y->win.stride_w || x->win.pad_top != y->win.pad_top || x->win.pad_left != y->win.pad_left ||
+            x->input2 != y->input2 || x->act != y->act ||
+            memcmp(&x->win, &y->win, sizeof x->win) || x->multiplier != y->multiplier ||
+            x->weight_bits != y->weight_bits ||
             memcmp(&x->out_shape, &y->out_shape, sizeof x->out_shape) ||
             memcmp(&x->out_q.scale, &y->out_q.scale, sizeof(double)) ||
             x->out_q.zero_point != y->out_q.zero_point || x->per_channel != y->per_channel)
@@ -178,6 +341,7 @@ static void test_frozen_io_doc_example_is_current(void **state)
     char *doc = tmpdir_read("docs/frozen-format.md", NULL);
     assert_non_null(doc);
     assert_non_null(strstr(doc, BASE));
+    assert_non_null(strstr(doc, FORMS));
     free(doc);
 }
 
@@ -192,12 +356,14 @@ static void test_frozen_io_reads_example(void **state)
     assert_int_equal(m.n_layers, 7);
     static const q_op ops[7] = {Q_OP_CONV2D,  Q_OP_ADD,     Q_OP_MAXPOOL, Q_OP_DWCONV2D,
                                 Q_OP_AVGPOOL, Q_OP_FLATTEN, Q_OP_LINEAR};
-    static const int lines[7] = {7, 21, 27, 33, 46, 52, 56};
+    static const int lines[7] = {7, 22, 28, 35, 49, 56, 60};
     static const int inputs[7] = {0, 1, 2, 3, 4, 5, 6};
     for (int i = 0; i < 7; i++) {
         assert_int_equal(m.layers[i].op, ops[i]);
         assert_int_equal(m.layers[i].line, lines[i]);
         assert_int_equal(m.layers[i].input, inputs[i]);
+        assert_int_equal(m.layers[i].weight_bits, m.layers[i].weights ? 8 : 0);
+        assert_int_equal(m.layers[i].multiplier, 1);
     }
     assert_int_equal(m.layers[1].input2, 0);
     assert_int_equal(m.layers[0].act, Q_ACT_RELU);
@@ -209,6 +375,7 @@ static void test_frozen_io_reads_example(void **state)
     assert_int_equal(m.layers[6].bias[2], 3);
     assert_int_equal(m.name_line, 4);
     assert_int_equal(m.input_line, 5);
+    assert_true(q_avgpool_rescales(&m, &m.layers[4])); /* gap has a scale of its own */
 
     /* written back: the same bytes */
     assert_int_equal(frozen_write(f->path2, &m, &f->e), 0);
@@ -219,18 +386,79 @@ static void test_frozen_io_reads_example(void **state)
     q_model_free(&m);
 }
 
+/* Version 1 still reads: the same model as BASE, and written as BASE. */
+static void test_frozen_io_reads_version_1(void **state)
+{
+    fixture *f = *state;
+    q_model a, b;
+    assert_int_equal(tmpdir_write_text(f->path, BASE_V1), 0);
+    if (frozen_read(f->path, &a, &f->e))
+        fail_msg("%s", f->e.msg);
+    assert_int_equal(tmpdir_write_text(f->path2, BASE), 0);
+    if (frozen_read(f->path2, &b, &f->e))
+        fail_msg("%s", f->e.msg);
+    assert_models_equal(&a, &b, 0);
+    assert_int_equal(a.layers[0].win.pad_bottom, 1);
+    assert_int_equal(a.layers[0].win.pad_right, 1);
+    assert_int_equal(a.layers[0].win.dilation_h, 1);
+    assert_int_equal(frozen_write(f->path2, &a, &f->e), 0);
+    char *text = tmpdir_read(f->path2, NULL);
+    assert_non_null(text);
+    assert_string_equal(text, BASE);
+    free(text);
+    q_model_free(&a);
+    q_model_free(&b);
+}
+
+/* The second example: every new field read, and the same bytes written back. */
+static void test_frozen_io_reads_forms_example(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(tmpdir_write_text(f->path, FORMS), 0);
+    q_model m;
+    if (frozen_read(f->path, &m, &f->e))
+        fail_msg("%s", f->e.msg);
+    assert_int_equal(m.n_layers, 7);
+    static const int lines[7] = {7, 24, 42, 49, 56, 60, 74};
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(m.layers[i].line, lines[i]);
+    const q_window *w = &m.layers[0].win;
+    assert_true(w->kernel_h == 3 && w->kernel_w == 2 && w->stride_h == 1 && w->stride_w == 2);
+    assert_true(w->dilation_h == 2 && w->dilation_w == 1);
+    assert_true(w->pad_top == 2 && w->pad_bottom == 1 && w->pad_left == 1 && w->pad_right == 0);
+    assert_int_equal(m.layers[1].multiplier, 2);
+    assert_int_equal(m.layers[1].out_shape.c, 6);
+    assert_int_equal(m.layers[1].weights[6 + 5], -6); /* row (0, 1), channel 5 */
+    assert_int_equal(m.layers[2].win.pad_left, 1);
+    assert_false(q_avgpool_rescales(&m, &m.layers[3]));
+    assert_int_equal(m.layers[6].op, Q_OP_SOFTMAX);
+    assert_true(m.layers[6].out_q.scale == 1.0 / 256);
+    unsigned all = 0;
+    for (int i = 0; i < m.n_layers; i++)
+        all |= q_layer_features(&m, &m.layers[i]);
+    assert_int_equal(all, (1u << Q_FEAT_COUNT) - 1);
+    assert_int_equal(frozen_write(f->path2, &m, &f->e), 0);
+    char *text = tmpdir_read(f->path2, NULL);
+    assert_non_null(text);
+    assert_string_equal(text, FORMS);
+    free(text);
+    q_model_free(&m);
+}
+
 /* ---- random models ------------------------------------------------------ */
 
+/* 200 random models of the generator's kinds, then 200 with every window form. */
 static void test_frozen_io_round_trips_random_models(void **state)
 {
     fixture *f = *state;
     rng_state r;
     rng_seed(&r, 4242);
-    for (int n = 0; n < 200; n++) {
+    for (int n = 0; n < 400; n++) {
         random_model_opts o;
         random_model_default_opts(&o);
         o.every_op = n % 2;
         o.end_linear = n % 5 != 0;
+        o.breadth = n >= 200;
         q_model a, b;
         assert_int_equal(random_model(&r, &o, &a), 0);
         if (frozen_write(f->path, &a, &f->e))
@@ -320,14 +548,14 @@ typedef struct {
 
 static const bad_case BAD[] = {
     {"broken YAML", "kernel: [3, 3]", "kernel: [3, 3", "t.yaml:11: YAML syntax error"},
-    {"missing key", "    stride: [1, 1]\n    pad: [1, 1]\n", "    pad: [1, 1]\n",
+    {"missing key", "    stride: [1, 1]\n    pad: [1, 1, 1, 1]\n", "    pad: [1, 1, 1, 1]\n",
      "t.yaml:7: layers[0].stride: missing"},
-    {"missing top key", "name: tiny\n", "", "t.yaml:1: name: missing"},
-    {"unknown key", "    pad: [1, 1]\n", "    pda: [1, 1]\n",
+    {"unknown key", "    pad: [1, 1, 1, 1]\n", "    pda: [1, 1, 1, 1]\n",
      "t.yaml:12: layers[0].pda: unknown key, did you mean 'pad'?"},
     {"unknown top key", "layers:\n", "layer:\n", "t.yaml:6: layer: unknown key, did you mean 'layers'?"},
     {"key not for this op", "    stride: [2, 2]\n", "    stride: [2, 2]\n    act: relu\n",
-     "t.yaml:32: layers[2].act: unknown key (valid keys: op, name, input, kernel, stride, output)"},
+     "t.yaml:33: layers[2].act: unknown key (valid keys: op, name, input, kernel, stride, pad, "
+     "output)"},
     {"duplicate key", "    input: input\n", "    input: input\n    name: again\n",
      "t.yaml:10: layers[0].name: duplicate key (first on line 8)"},
     {"wrong type: scalar for list", "kernel: [3, 3]", "kernel: 3",
@@ -337,94 +565,160 @@ static const bad_case BAD[] = {
     {"wrong type: quoted integer", "zero_point: -3}", "zero_point: \"-3\"}",
      "t.yaml:14: layers[0].output.zero_point: expected an integer, got the quoted string"},
     {"wrong type: map for list", "bias: [1, 2, 3]", "bias: {a: 1}",
-     "t.yaml:63: layers[6].bias: expected a sequence, got a mapping"},
+     "t.yaml:68: layers[6].bias: expected a sequence, got a mapping"},
     {"wrong type: bool", "per_channel: true", "per_channel: yes",
-     "t.yaml:15: layers[0].per_channel: expected true or false"},
+     "t.yaml:16: layers[0].per_channel: expected true or false"},
     {"unknown op", "op: maxpool", "op: maxpoll",
-     "t.yaml:27: layers[2].op: unknown value 'maxpoll', did you mean 'maxpool'?"},
-    {"unknown act", "act: relu6", "act: relu8", "t.yaml:39: layers[3].act: unknown value 'relu8'"},
+     "t.yaml:28: layers[2].op: unknown value 'maxpoll', did you mean 'maxpool'?"},
+    {"unknown act", "act: relu6", "act: relu8", "t.yaml:41: layers[3].act: unknown value 'relu8'"},
     {"wrong count: bias", "bias: [100, -100]", "bias: [100]",
-     "t.yaml:17: layers[0].bias: expected 2 values (one per output channel), found 1"},
+     "t.yaml:18: layers[0].bias: expected 2 values (one per output channel), found 1"},
     {"wrong count: weight_scale", "[0.01, 0.02]", "[0.01]",
-     "t.yaml:16: layers[0].weight_scale: expected 2 scales (one per output channel), found 1"},
+     "t.yaml:17: layers[0].weight_scale: expected 2 scales (one per output channel), found 1"},
     {"wrong count: weight rows", "      - [0, 0]\n", "",
-     "t.yaml:65: layers[6].weights: expected 3 rows of 2 values, found 2 rows"},
+     "t.yaml:70: layers[6].weights: expected 3 rows of 2 values, found 2 rows"},
     {"wrong count: row length", "      - [-127, 127]", "      - [-127]",
-     "t.yaml:67: layers[6].weights[2]: expected 2 values, found 1"},
+     "t.yaml:72: layers[6].weights[2]: expected 2 values, found 1"},
     {"wrong count: shape", "[4, 4, 2]", "[4, 4]", "t.yaml:5: input.shape: expected 3 integers"},
     {"wrong count: kernel", "kernel: [2, 2]", "kernel: [2, 2, 2]",
-     "t.yaml:30: layers[2].kernel: expected 2 integers, found 3"},
+     "t.yaml:31: layers[2].kernel: expected 2 integers, found 3"},
+    {"wrong count: pad (version 2 has four)", "pad: [0, 0, 0, 0]", "pad: [0, 0]",
+     "t.yaml:33: layers[2].pad: expected 4 integers, found 2"},
     {"NaN scale", "scale: 0.125", "scale: nan",
-     "t.yaml:60: layers[6].output.scale: expected a finite number"},
+     "t.yaml:64: layers[6].output.scale: expected a finite number"},
     {"YAML NaN scale", "scale: 0.125", "scale: .nan",
-     "t.yaml:60: layers[6].output.scale: expected a finite number"},
+     "t.yaml:64: layers[6].output.scale: expected a finite number"},
     {"hex float scale", "scale: 0.125", "scale: 0x1p-3",
-     "t.yaml:60: layers[6].output.scale: expected a number, got '0x1p-3'"},
+     "t.yaml:64: layers[6].output.scale: expected a number, got '0x1p-3'"},
     {"tagged string as scale", "scale: 0.125", "scale: !!str 0.125",
-     "t.yaml:60: layers[6].output.scale: expected a number, got '0.125' tagged !!str"},
+     "t.yaml:64: layers[6].output.scale: expected a number, got '0.125' tagged !!str"},
     {"infinite weight scale", "[0.003]", "[1e999]",
-     "t.yaml:62: layers[6].weight_scale[0]: expected a finite number"},
+     "t.yaml:67: layers[6].weight_scale[0]: expected a finite number"},
     {"zero scale", "scale: 0.5", "scale: 0", "t.yaml:5: input.scale: 0 is not a finite scale"},
     {"zero-point 200", "zero_point: 5}", "zero_point: 200}",
-     "t.yaml:60: layers[6].output.zero_point: 200 is out of range [-128, 127]"},
+     "t.yaml:64: layers[6].output.zero_point: 200 is out of range [-128, 127]"},
     {"weight -128", "[1, 2, 3,", "[1, 2, -128,",
-     "t.yaml:19: layers[0].weights[0][2]: -128 is out of range [-127, 127]"},
+     "t.yaml:20: layers[0].weights[0][2]: -128 is out of range [-127, 127]"},
     {"weight 128", "[127, -64]", "[128, -64]",
-     "t.yaml:45: layers[3].weights[0][0]: 128 is out of range [-127, 127]"},
+     "t.yaml:48: layers[3].weights[0][0]: 128 is out of range [-127, 127]"},
     {"bias beyond int32", "bias: [1, 2, 3]", "bias: [1, 2, 2147483648]",
-     "t.yaml:63: layers[6].bias[2]: 2147483648 is out of range"},
+     "t.yaml:68: layers[6].bias[2]: 2147483648 is out of range"},
     {"accumulator overflow", "bias: [100, -100]", "bias: [2147483647, -100]",
      "t.yaml:7: layers[0].bias[0]: |2147483647| + 582930 (K=18 * 127 * 255) overflows"},
-    {"version 2", "qatc_frozen: 1", "qatc_frozen: 2",
-     "t.yaml:1: qatc_frozen: version 2 is not supported"},
+    {"version 3", "qatc_frozen: 2", "qatc_frozen: 3",
+     "t.yaml:1: qatc_frozen: version 3 is not supported (this qatc reads versions 1 to 2)"},
+    {"version 0", "qatc_frozen: 2", "qatc_frozen: 0",
+     "t.yaml:1: qatc_frozen: version 0 is not supported"},
     {"forward reference", "input: gap", "input: fc",
-     "t.yaml:54: layers[5].input: 'fc' is layers[6], not an earlier layer"},
+     "t.yaml:58: layers[5].input: 'fc' is layers[6], not an earlier layer"},
     {"unknown reference", "with: input", "with: nothere",
-     "t.yaml:24: layers[1].with: no tensor named 'nothere'"},
+     "t.yaml:25: layers[1].with: no tensor named 'nothere'"},
     {"duplicate layer name", "name: fl", "name: mp",
-     "t.yaml:53: layers[5].name: 'mp' is already the name of layers[2]"},
+     "t.yaml:57: layers[5].name: 'mp' is already the name of layers[2]"},
     {"model name not an identifier", "name: tiny", "name: tiny-model",
      "t.yaml:4: name: 'tiny-model' is not a C identifier"},
     {"layer name not an identifier", "name: dw", "name: 2dw",
-     "t.yaml:34: layers[3].name: '2dw' is not a C identifier"},
+     "t.yaml:36: layers[3].name: '2dw' is not a C identifier"},
     {"stored shape differs", "shape: [4, 4, 2], scale: 0.25", "shape: [4, 3, 2], scale: 0.25",
      "t.yaml:7: layers[0].output.shape: [4, 3, 2] does not match the derived [4, 4, 2]"},
     {"kernel larger than input", "kernel: [2, 2]", "kernel: [5, 2]",
-     "t.yaml:27: layers[2].kernel: 5x2 is larger than the input 4x4"},
-    {"pad not below kernel", "pad: [0, 0]", "pad: [1, 0]",
-     "t.yaml:33: layers[3].pad: [1, 1, 0, 0] must each be >= 0 and less than the kernel 1x1"},
+     "t.yaml:28: layers[2].kernel: 5x2 is larger than the input 4x4"},
+    {"pad not below kernel", "    pad: [0, 0, 0, 0]\n    act: relu6",
+     "    pad: [1, 0, 0, 0]\n    act: relu6",
+     "t.yaml:35: layers[3].pad: [1, 0, 0, 0] must each be >= 0 and less than the kernel 1x1"},
     {"zero stride", "stride: [2, 2]", "stride: [0, 2]",
-     "t.yaml:31: layers[2].stride[0]: 0 is out of range [1, 16777216]"},
+     "t.yaml:32: layers[2].stride[0]: 0 is out of range [1, 16777216]"},
+    {"zero dilation", "    pad: [1, 1, 1, 1]\n", "    dilation: [0, 1]\n    pad: [1, 1, 1, 1]\n",
+     "t.yaml:12: layers[0].dilation[0]: 0 is out of range [1, 16777216]"},
+    {"dilation on a pool", "    stride: [2, 2]\n", "    stride: [2, 2]\n    dilation: [1, 1]\n",
+     "t.yaml:33: layers[2].dilation: unknown key (valid keys: op, name, input, kernel, stride, "
+     "pad, output)"},
+    {"multiplier on conv2d", "    pad: [1, 1, 1, 1]\n", "    pad: [1, 1, 1, 1]\n    multiplier: 2\n",
+     "t.yaml:13: layers[0].multiplier: unknown key"},
+    {"multiplier 0", "    pad: [0, 0, 0, 0]\n    act: relu6",
+     "    pad: [0, 0, 0, 0]\n    multiplier: 0\n    act: relu6",
+     "t.yaml:41: layers[3].multiplier: 0 is out of range [1, 16777216]"},
+    {"multiplier without its channels", "    pad: [0, 0, 0, 0]\n    act: relu6",
+     "    pad: [0, 0, 0, 0]\n    multiplier: 2\n    act: relu6",
+     "t.yaml:47: layers[3].bias: expected 4 values (one per output channel), found 2"},
+    {"weight_bits 4", "    weight_bits: 8\n    per_channel: true",
+     "    weight_bits: 4\n    per_channel: true",
+     "t.yaml:15: layers[0].weight_bits: 4 is not supported (only 8-bit weights for now)"},
+    {"weight_bits missing", "    weight_bits: 8\n    per_channel: true", "    per_channel: true",
+     "t.yaml:7: layers[0].weight_bits: missing"},
+    {"weight_bits on a pool", "    pad: [0, 0, 0, 0]\n    output: {shape: [2, 2, 2]",
+     "    pad: [0, 0, 0, 0]\n    weight_bits: 8\n    output: {shape: [2, 2, 2]",
+     "t.yaml:34: layers[2].weight_bits: unknown key"},
+    {"softmax not last", "op: flatten", "op: softmax",
+     "t.yaml:56: layers[5].op: softmax is only allowed as the last layer (7 layers)"},
     {"maxpool changes quantization", "shape: [2, 2, 2], scale: 1, zero_point: 0",
-     "shape: [2, 2, 2], scale: 1, zero_point: 1", "t.yaml:27: layers[2].output: maxpool must keep"},
+     "shape: [2, 2, 2], scale: 1, zero_point: 1", "t.yaml:28: layers[2].output: maxpool must keep"},
     {"root is a list", BASE, "- a\n- b\n", "t.yaml:1: qatc_frozen: expected a mapping"},
     {"a config, not a frozen model", BASE, "model:\n  name: x\n",
      "t.yaml:1: qatc_frozen: missing: this is not a qatc frozen model"},
     {"empty file", BASE, "", "t.yaml:1: qatc_frozen: missing: the file is empty"},
     {"only a comment", BASE, "# nothing\n", "t.yaml:1: qatc_frozen: missing: the file is empty"},
     {"output not the last layer", "output: fc", "output: fl",
-     "t.yaml:68: output: 'fl' is not the last layer 'fc'"},
+     "t.yaml:73: output: 'fl' is not the last layer 'fc'"},
     {"two documents", "      - [-127, 127]\n", "      - [-127, 127]\n---\nfoo: 1\n",
-     "t.yaml:69: more than one YAML document"},
+     "t.yaml:74: more than one YAML document"},
     {"unterminated row", "-11, -12, -13, -14, -15, -16, -17, -18]", "-11, -12",
-     "t.yaml:21: YAML syntax error"},
+     "t.yaml:22: YAML syntax error"},
     {"cut after a whole layer", "output: fc\n", "",
      "t.yaml:1: output: missing (the name of the last layer; is the file truncated?)"},
 };
 
-/* BASE with the first occurrence of old replaced by new (old == BASE: all of it). */
-static char *mutate(const char *old, const char *new)
+/* Cases on the second example (FORMS) and on the version 1 text (BASE_V1). */
+static const bad_case BAD_FORMS[] = {
+    {"softmax output quantization", "scale: 0.00390625, zero_point: -128",
+     "scale: 0.00390625, zero_point: -127",
+     "t.yaml:74: layers[6].output: softmax must have scale 0.00390625 and zero_point -128"},
+    {"softmax with weights", "    input: fc\n", "    input: fc\n    per_channel: true\n",
+     "t.yaml:77: layers[6].per_channel: unknown key (valid keys: op, name, input, output)"},
+    {"padded average pool with its own scale",
+     "output: {shape: [1, 1, 6], scale: 0.2, zero_point: 0}\n  - op: flatten",
+     "output: {shape: [1, 1, 6], scale: 0.3, zero_point: 0}\n  - op: flatten",
+     "t.yaml:49: layers[3].pad: [1, 0, 1, 0]: an average pool with padding must keep its input's "
+     "scale 0.20000000000000001 and zero_point 0"},
+    {"pool pad not below the kernel", "pad: [0, 0, 1, 0]", "pad: [0, 0, 2, 0]",
+     "t.yaml:42: layers[2].pad: [0, 0, 2, 0] must each be >= 0 and less than the kernel 2x2"},
+    {"dilation beyond the padded input", "dilation: [2, 1]", "dilation: [4, 1]",
+     "t.yaml:7: layers[0].kernel: 3x2 (dilated: 9x2) is larger than the padded input 8x7 (pad "
+     "2, 1, 1, 0)"},
+    {"dilated pad not below the effective kernel", "pad: [2, 1, 1, 0]", "pad: [5, 1, 1, 0]",
+     "t.yaml:7: layers[0].pad: [5, 1, 1, 0] must each be >= 0 and less than the kernel 5x2"},
+};
+static const bad_case BAD_V1[] = {
+    {"version 1: four pads", "pad: [1, 1]", "pad: [1, 1, 1, 1]",
+     "t.yaml:12: layers[0].pad: expected 2 integers, found 4"},
+    {"version 1: dilation", "    pad: [1, 1]\n", "    pad: [1, 1]\n    dilation: [1, 1]\n",
+     "t.yaml:13: layers[0].dilation: unknown key"},
+    {"version 1: pad on a pool", "    stride: [2, 2]\n", "    stride: [2, 2]\n    pad: [0, 0]\n",
+     "t.yaml:32: layers[2].pad: unknown key"},
+    {"version 1: weight_bits", "    per_channel: true", "    weight_bits: 8\n    per_channel: true",
+     "t.yaml:15: layers[0].weight_bits: unknown key"},
+    {"version 1: softmax", "op: flatten", "op: softmax",
+     "t.yaml:52: layers[5].op: softmax needs format version 2 (qatc_frozen: 2)"},
+};
+
+/* base with the first occurrence of old replaced by new (old == base: all of it). */
+static char *mutate_text(const char *base, const char *old, const char *new)
 {
-    const char *at = old == BASE ? BASE : strstr(BASE, old);
+    const char *at = old == base ? base : strstr(base, old);
     if (!at)
-        fail_msg("'%s' is not in BASE", old);
-    size_t pre = (size_t)(at - BASE), lo = strlen(old), ln = strlen(new);
-    char *out = malloc(strlen(BASE) - lo + ln + 1);
+        fail_msg("'%s' is not in the text", old);
+    size_t pre = (size_t)(at - base), lo = strlen(old), ln = strlen(new);
+    char *out = malloc(strlen(base) - lo + ln + 1);
     assert_non_null(out);
-    memcpy(out, BASE, pre);
+    memcpy(out, base, pre);
     memcpy(out + pre, new, ln);
     strcpy(out + pre + ln, at + lo);
     return out;
+}
+
+static char *mutate(const char *old, const char *new)
+{
+    return mutate_text(BASE, old, new);
 }
 
 /* Reads text (len bytes) from f->path and asserts the failure names want. */
@@ -452,12 +746,43 @@ static void test_frozen_io_rejects_malformed_files(void **state)
         expect_bad(f, BAD[k].what, text, strlen(text), BAD[k].want);
         free(text);
     }
+    for (size_t k = 0; k < sizeof BAD_FORMS / sizeof BAD_FORMS[0]; k++) {
+        char *text = mutate_text(FORMS, BAD_FORMS[k].old, BAD_FORMS[k].new);
+        expect_bad(f, BAD_FORMS[k].what, text, strlen(text), BAD_FORMS[k].want);
+        free(text);
+    }
+    for (size_t k = 0; k < sizeof BAD_V1 / sizeof BAD_V1[0]; k++) {
+        char *text = mutate_text(BASE_V1, BAD_V1[k].old, BAD_V1[k].new);
+        expect_bad(f, BAD_V1[k].what, text, strlen(text), BAD_V1[k].want);
+        free(text);
+    }
+}
+
+/* Sizes from the file are bounded before anything is computed from them: a
+ * tensor of 2^24 x 2^24 x 2^24 elements, or a kernel of 2^24 x 2^24 taps over
+ * 2^24 channels, is one line naming the field, not an overflow or a huge
+ * allocation. */
+static void test_frozen_io_rejects_huge_sizes(void **state)
+{
+    fixture *f = *state;
+    char *text = mutate("input: {shape: [4, 4, 2]", "input: {shape: [16777216, 16777216, 16777216]");
+    expect_bad(f, "huge input", text, strlen(text),
+               "t.yaml:5: input.shape: [16777216, 16777216, 16777216] exceeds 16777216 elements");
+    free(text);
+    text = mutate("kernel: [3, 3]", "kernel: [16777216, 16777216]");
+    expect_bad(f, "huge kernel", text, strlen(text), "t.yaml:7: layers[0].kernel: ");
+    free(text);
+    text = mutate_text(FORMS, "multiplier: 2", "multiplier: 16777216");
+    expect_bad(f, "huge multiplier", text, strlen(text),
+               "t.yaml:24: layers[1].multiplier: 16777216 must be >= 1 and make at most 16777216 "
+               "channels (input 3)");
+    free(text);
 }
 
 static void test_frozen_io_rejects_empty_layers(void **state)
 {
     fixture *f = *state;
-    const char *text = "qatc_frozen: 1\nname: x\ninput: {shape: [1, 1, 1], scale: 1, "
+    const char *text = "qatc_frozen: 2\nname: x\ninput: {shape: [1, 1, 1], scale: 1, "
                        "zero_point: 0}\nlayers: []\n";
     expect_bad(f, "empty layers", text, strlen(text),
                "t.yaml:4: layers: empty, expected at least one layer");
@@ -574,11 +899,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frozen_io_doc_example_is_current),
         cmocka_unit_test_setup_teardown(test_frozen_io_reads_example, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frozen_io_reads_version_1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frozen_io_reads_forms_example, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frozen_io_round_trips_random_models, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_frozen_io_doubles_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frozen_io_quotes_yaml_words, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frozen_io_rejects_malformed_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frozen_io_rejects_huge_sizes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frozen_io_rejects_empty_layers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frozen_io_rejects_binary_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frozen_io_rejects_truncated_files, setup, teardown),

@@ -1,4 +1,4 @@
-/* Tests of layers and gemm.
+/* Tests of layers, batchnorm and gemm.
  *
  * - Gradient checks: for every layer, every input and every parameter,
  *   central finite differences of L = Σ R·out (R random, accumulated in
@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "batchnorm.h"
 #include "gemm.h"
 #include "layers.h"
 #include "rng.h"
@@ -240,55 +241,6 @@ static void conv_bwd(void *p, const float *dout)
     ly_conv2d_backward(c->dx, c->dw, c->dbias, dout, c->x, c->w, c->scratch, &c->s);
 }
 
-static void conv_case(const char *name, ly_conv_shape s, int with_bias)
-{
-    rng_state r;
-    rng_seed(&r, 1);
-    lctx c = {.s = s};
-    size_t nw = (size_t)s.oc * s.kh * s.kw * s.c;
-    c.x = rand_buf(&r, in_size(&s), -1, 1);
-    c.w = rand_buf(&r, nw, -1, 1);
-    c.bias = with_bias ? rand_buf(&r, s.oc, -1, 1) : NULL;
-    c.dx = zbuf(in_size(&s));
-    c.dw = zbuf(nw);
-    c.dbias = with_bias ? zbuf(s.oc) : NULL;
-    c.out = zbuf(out_size(&s));
-    c.scratch = zbuf(ly_conv2d_scratch_floats(&s));
-
-    double *want = malloc(sizeof(double) * out_size(&s));
-    assert_non_null(want);
-    ref_conv(want, c.x, c.w, c.bias, &s, 0);
-    conv_fwd(&c);
-    char what[64];
-    snprintf(what, sizeof what, "%s forward", name);
-    expect_close(what, c.out, want, out_size(&s), 1e-5);
-    free(want);
-
-    gc_tensor t[3] = {{"inp", c.x, c.dx, in_size(&s)}, {"w", c.w, c.dw, nw},
-                      {"bias", c.bias, c.dbias, (size_t)s.oc}};
-    gradcheck(name, t, with_bias ? 3 : 2, out_size(&s), conv_fwd, conv_bwd, &c, 1e-2f, GC_TOL);
-    lctx_free(&c);
-}
-
-static void test_layers_conv2d_gradcheck(void **state)
-{
-    (void)state;
-    /* 3x3 stride 1 pad 1, non-square input */
-    conv_case("conv3x3", ly_conv_shape_make(2, 5, 6, 3, 4, 3, 3, 1, 1, 1, 1), 1);
-    /* stride 2, pad 1, odd sizes */
-    conv_case("conv_s2", ly_conv_shape_make(2, 7, 5, 2, 3, 3, 3, 2, 2, 1, 1), 1);
-    /* non-square kernel, unequal strides and pads, no bias */
-    conv_case("conv_3x2", ly_conv_shape_make(3, 6, 7, 3, 5, 3, 2, 2, 1, 0, 1), 0);
-    /* 1x1 stride 1 pad 0: the path without im2col */
-    conv_case("conv1x1", ly_conv_shape_make(2, 4, 3, 5, 6, 1, 1, 1, 1, 0, 0), 1);
-    /* 1x1 with stride 2: im2col path */
-    conv_case("conv1x1s2", ly_conv_shape_make(2, 5, 4, 3, 2, 1, 1, 2, 2, 0, 0), 1);
-    /* 16 in, 16 out channels: the direct kernels (forward, dinp and dw) */
-    conv_case("conv_direct", ly_conv_shape_make(1, 4, 3, 16, 16, 3, 3, 1, 1, 1, 1), 1);
-}
-
-/* ---- dwconv2d ----------------------------------------------------------------- */
-
 static const float *dw_fwd(void *p)
 {
     lctx *c = p;
@@ -301,43 +253,67 @@ static void dw_bwd(void *p, const float *dout)
     ly_dwconv2d_backward(c->dx, c->dw, c->dbias, dout, c->x, c->w, &c->s);
 }
 
-static void dw_case(const char *name, ly_conv_shape s, int with_bias)
+/* A conv2d (depthwise 0) or dwconv2d (1) of shape s: the forward against
+ * ref_conv, then the gradient check. */
+static void conv_case(const char *name, ly_conv_shape s, int with_bias, int depthwise)
 {
     rng_state r;
-    rng_seed(&r, 2);
+    rng_seed(&r, depthwise ? 2 : 1);
     lctx c = {.s = s};
-    size_t nw = (size_t)s.kh * s.kw * s.c;
+    size_t nw = (size_t)(depthwise ? 1 : s.oc) * s.kh * s.kw * s.c;
     c.x = rand_buf(&r, in_size(&s), -1, 1);
     c.w = rand_buf(&r, nw, -1, 1);
-    c.bias = with_bias ? rand_buf(&r, s.c, -1, 1) : NULL;
+    c.bias = with_bias ? rand_buf(&r, s.oc, -1, 1) : NULL;
     c.dx = zbuf(in_size(&s));
     c.dw = zbuf(nw);
-    c.dbias = with_bias ? zbuf(s.c) : NULL;
+    c.dbias = with_bias ? zbuf(s.oc) : NULL;
     c.out = zbuf(out_size(&s));
+    c.scratch = depthwise ? NULL : zbuf(ly_conv2d_scratch_floats(&s));
+    fwd_fn fwd = depthwise ? dw_fwd : conv_fwd;
+    bwd_fn bwd = depthwise ? dw_bwd : conv_bwd;
 
     double *want = malloc(sizeof(double) * out_size(&s));
     assert_non_null(want);
-    ref_conv(want, c.x, c.w, c.bias, &s, 1);
-    dw_fwd(&c);
+    ref_conv(want, c.x, c.w, c.bias, &s, depthwise);
+    fwd(&c);
     char what[64];
     snprintf(what, sizeof what, "%s forward", name);
     expect_close(what, c.out, want, out_size(&s), 1e-5);
     free(want);
 
     gc_tensor t[3] = {{"inp", c.x, c.dx, in_size(&s)}, {"w", c.w, c.dw, nw},
-                      {"bias", c.bias, c.dbias, (size_t)s.c}};
-    gradcheck(name, t, with_bias ? 3 : 2, out_size(&s), dw_fwd, dw_bwd, &c, 1e-2f, GC_TOL);
+                      {"bias", c.bias, c.dbias, (size_t)s.oc}};
+    gradcheck(name, t, with_bias ? 3 : 2, out_size(&s), fwd, bwd, &c, 1e-2f, GC_TOL);
     lctx_free(&c);
 }
+
+static void test_layers_conv2d_gradcheck(void **state)
+{
+    (void)state;
+    /* 3x3 stride 1 pad 1, non-square input */
+    conv_case("conv3x3", ly_conv_shape_make(2, 5, 6, 3, 4, 3, 3, 1, 1, 1, 1), 1, 0);
+    /* stride 2, pad 1, odd sizes */
+    conv_case("conv_s2", ly_conv_shape_make(2, 7, 5, 2, 3, 3, 3, 2, 2, 1, 1), 1, 0);
+    /* non-square kernel, unequal strides and pads, no bias */
+    conv_case("conv_3x2", ly_conv_shape_make(3, 6, 7, 3, 5, 3, 2, 2, 1, 0, 1), 0, 0);
+    /* 1x1 stride 1 pad 0: the path without im2col */
+    conv_case("conv1x1", ly_conv_shape_make(2, 4, 3, 5, 6, 1, 1, 1, 1, 0, 0), 1, 0);
+    /* 1x1 with stride 2: im2col path */
+    conv_case("conv1x1s2", ly_conv_shape_make(2, 5, 4, 3, 2, 1, 1, 2, 2, 0, 0), 1, 0);
+    /* 16 in, 16 out channels: the direct kernels (forward, dinp and dw) */
+    conv_case("conv_direct", ly_conv_shape_make(1, 4, 3, 16, 16, 3, 3, 1, 1, 1, 1), 1, 0);
+}
+
+/* ---- dwconv2d ----------------------------------------------------------------- */
 
 static void test_layers_dwconv2d_gradcheck(void **state)
 {
     (void)state;
-    dw_case("dw3x3", ly_conv_shape_make(2, 5, 6, 3, 3, 3, 3, 1, 1, 1, 1), 1);
-    dw_case("dw_s2", ly_conv_shape_make(2, 7, 6, 5, 5, 3, 3, 2, 2, 1, 1), 1);
-    dw_case("dw_2x3", ly_conv_shape_make(3, 5, 6, 4, 4, 2, 3, 1, 2, 1, 0), 0);
+    conv_case("dw3x3", ly_conv_shape_make(2, 5, 6, 3, 3, 3, 3, 1, 1, 1, 1), 1, 1);
+    conv_case("dw_s2", ly_conv_shape_make(2, 7, 6, 5, 5, 3, 3, 2, 2, 1, 1), 1, 1);
+    conv_case("dw_2x3", ly_conv_shape_make(3, 5, 6, 4, 4, 2, 3, 1, 2, 1, 0), 0, 1);
     /* more channels than one accumulator chunk (64) */
-    dw_case("dw_c70", ly_conv_shape_make(1, 3, 3, 70, 70, 3, 3, 1, 1, 1, 1), 1);
+    conv_case("dw_c70", ly_conv_shape_make(1, 3, 3, 70, 70, 3, 3, 1, 1, 1, 1), 1, 1);
 }
 
 /* ---- linear ------------------------------------------------------------------- */
@@ -391,27 +367,27 @@ static void test_layers_linear_gradcheck(void **state)
 static const float *bn_train_fwd(void *p)
 {
     lctx *c = p;
-    ly_batchnorm_train_forward(c->out, c->mean, c->rstd, NULL, NULL, c->x, c->gamma, c->beta,
-                              c->n, c->c, c->eps, 0.1f);
+    bn_train_forward(c->out, c->mean, c->rstd, NULL, NULL, c->x, c->gamma, c->beta,
+                     c->n, c->c, c->eps, 0.1f);
     return c->out;
 }
 static void bn_train_bwd(void *p, const float *dout)
 {
     lctx *c = p;
-    ly_batchnorm_train_backward(c->dx, c->dgamma, c->dbeta, dout, c->x, c->mean, c->rstd,
-                               c->gamma, c->n, c->c);
+    bn_train_backward(c->dx, c->dgamma, c->dbeta, dout, c->x, c->mean, c->rstd,
+                      c->gamma, c->n, c->c);
 }
 static const float *bn_eval_fwd(void *p)
 {
     lctx *c = p;
-    ly_batchnorm_eval_forward(c->out, c->x, c->gamma, c->beta, c->rm, c->rv, c->n, c->c, c->eps);
+    bn_eval_forward(c->out, c->x, c->gamma, c->beta, c->rm, c->rv, c->n, c->c, c->eps);
     return c->out;
 }
 static void bn_eval_bwd(void *p, const float *dout)
 {
     lctx *c = p;
-    ly_batchnorm_eval_backward(c->dx, c->dgamma, c->dbeta, dout, c->x, c->gamma, c->rm, c->rv,
-                              c->n, c->c, c->eps);
+    bn_eval_backward(c->dx, c->dgamma, c->dbeta, dout, c->x, c->gamma, c->rm, c->rv,
+                     c->n, c->c, c->eps);
 }
 
 static void bn_setup(lctx *c, int n, int ch, uint64_t seed)
@@ -477,7 +453,7 @@ static void test_layers_batchnorm_train_forward_stats(void **state)
     /* one channel, N = 4: x = 1, 2, 3, 6: mean 3, biased var 3.5, unbiased 14/3 */
     float x[4] = {1, 2, 3, 6}, out[4], mean, rstd, g = 2.0f, bt = 0.5f;
     float rm = 1.0f, rv = 2.0f;
-    ly_batchnorm_train_forward(out, &mean, &rstd, &rm, &rv, x, &g, &bt, 4, 1, 1e-5f, 0.1f);
+    bn_train_forward(out, &mean, &rstd, &rm, &rv, x, &g, &bt, 4, 1, 1e-5f, 0.1f);
     double r = 1.0 / sqrt(3.5 + 1e-5);
     double want_out[4] = {2 * (-2) * r + 0.5, 2 * (-1) * r + 0.5, 0.5, 2 * 3 * r + 0.5};
     expect_close("bn_train out", out, want_out, 4, 1e-6);
@@ -491,8 +467,8 @@ static void test_layers_batchnorm_train_forward_stats(void **state)
     float *rm2 = zbuf(70), *rv2 = zbuf(70);
     for (int ch = 0; ch < 70; ch++)
         rv2[ch] = 1.0f;
-    ly_batchnorm_train_forward(c.out, c.mean, c.rstd, rm2, rv2, c.x, c.gamma, c.beta, 50, 70,
-                              c.eps, 0.1f);
+    bn_train_forward(c.out, c.mean, c.rstd, rm2, rv2, c.x, c.gamma, c.beta, 50, 70,
+                     c.eps, 0.1f);
     double *want = malloc(sizeof(double) * 50 * 70), wrv[70];
     assert_non_null(want);
     for (int ch = 0; ch < 70; ch++) {
@@ -512,7 +488,7 @@ static void test_layers_batchnorm_train_forward_stats(void **state)
     /* a mean 1e6 times the spread: the shifted one-pass sums keep the variance */
     float big[6] = {10000.0f, 10000.01f, 9999.99f, 10000.02f, 9999.98f, 10000.0f};
     float bout[6], bmean, brstd, one = 1.0f, zero = 0.0f;
-    ly_batchnorm_train_forward(bout, &bmean, &brstd, NULL, NULL, big, &one, &zero, 6, 1, 0.0f, 0.1f);
+    bn_train_forward(bout, &bmean, &brstd, NULL, NULL, big, &one, &zero, 6, 1, 0.0f, 0.1f);
     double bs = 0, bss = 0;
     for (int i = 0; i < 6; i++)
         bs += big[i];
@@ -554,8 +530,8 @@ static void relu6_bwd(void *p, const float *dout)
 }
 
 /* The fused batch-norm entry points against the plain ones, bit for bit:
- * ly_batchnorm_train_stats = the statistics of ly_batchnorm_train_forward;
- * ly_batchnorm_*_backward_set(mask) = mask applied to dout, then the plain
+ * bn_train_stats = the statistics of bn_train_forward;
+ * bn_*_backward_set(mask) = mask applied to dout, then the plain
  * backward into zeros (in place too, dinp == dout), and with the rescale =
  * that result times the scale, with the dot product to double rounding. 70
  * channels: a full and a partial chunk. */
@@ -581,24 +557,24 @@ static void test_layers_batchnorm_fused_entry_points(void **state)
     memcpy(rv1, rv, sizeof rv1);
     memcpy(rm2, rm, sizeof rm2);
     memcpy(rv2, rv, sizeof rv2);
-    ly_batchnorm_train_forward(out, mean, rstd, rm1, rv1, x, g, bt, N, C, 1e-5f, 0.1f);
-    ly_batchnorm_train_stats(mean2, rstd2, rm2, rv2, x, N, C, 1e-5f, 0.1f);
+    bn_train_forward(out, mean, rstd, rm1, rv1, x, g, bt, N, C, 1e-5f, 0.1f);
+    bn_train_stats(mean2, rstd2, rm2, rv2, x, N, C, 1e-5f, 0.1f);
     assert_memory_equal(mean, mean2, sizeof mean);
     assert_memory_equal(rstd, rstd2, sizeof rstd);
     assert_memory_equal(rm1, rm2, sizeof rm1);
     assert_memory_equal(rv1, rv2, sizeof rv1);
     /* train backward: plain (into zeros) vs set, separate and in place */
     float *want = zbuf(N * C + 2 * C), *got = zbuf(N * C + 2 * C), *inplace = zbuf(N * C);
-    ly_batchnorm_train_backward(want, want + N * C, want + N * C + C, masked, x, mean, rstd, g,
-                               N, C);
+    bn_train_backward(want, want + N * C, want + N * C + C, masked, x, mean, rstd, g,
+                      N, C);
     for (int i = 0; i < N * C; i++)
         got[i] = NAN; /* written, never read */
-    ly_batchnorm_train_backward_set(got, got + N * C, got + N * C + C, dout, mask, x, mean, rstd,
-                                   g, NULL, NULL, N, C);
+    bn_train_backward_set(got, got + N * C, got + N * C + C, dout, mask, x, mean, rstd,
+                          g, NULL, NULL, N, C);
     assert_memory_equal(want, got, sizeof(float) * (N * C + 2 * C));
     memcpy(inplace, dout, sizeof(float) * N * C);
-    ly_batchnorm_train_backward_set(inplace, NULL, NULL, inplace, mask, x, mean, rstd, g, NULL,
-                                   NULL, N, C);
+    bn_train_backward_set(inplace, NULL, NULL, inplace, mask, x, mean, rstd, g, NULL,
+                          NULL, N, C);
     assert_memory_equal(want, inplace, sizeof(float) * N * C);
     /* with the rescale: dinp = v · s bit for bit; dot = Σ_rows v · x in double
      * (summed in blocks of rows: equal to the sum in row order to 1e-12) */
@@ -609,8 +585,8 @@ static void test_layers_batchnorm_fused_entry_points(void **state)
         for (int i = 0; i < N; i++)
             wdot[ch] += (double)want[i * C + ch] * (double)x[i * C + ch];
     }
-    ly_batchnorm_train_backward_set(scaled, NULL, NULL, dout, mask, x, mean, rstd, g, sc, dot, N,
-                                   C);
+    bn_train_backward_set(scaled, NULL, NULL, dout, mask, x, mean, rstd, g, sc, dot, N,
+                          C);
     for (int ch = 0; ch < C; ch++)
         assert_true(fabs(dot[ch] - wdot[ch]) <= 1e-12 * fmax(1.0, fabs(wdot[ch])));
     for (int i = 0; i < N * C; i++)
@@ -620,11 +596,11 @@ static void test_layers_batchnorm_fused_entry_points(void **state)
     float *s1 = zbuf(N * C), *s3 = zbuf(N * C);
     int saved = omp_get_max_threads();
     omp_set_num_threads(1);
-    ly_batchnorm_train_backward_set(s1, NULL, NULL, dout, mask, x, mean, rstd, g, sc, dot1, N,
-                                   C);
+    bn_train_backward_set(s1, NULL, NULL, dout, mask, x, mean, rstd, g, sc, dot1, N,
+                          C);
     omp_set_num_threads(3);
-    ly_batchnorm_train_backward_set(s3, NULL, NULL, dout, mask, x, mean, rstd, g, sc, dot3, N,
-                                   C);
+    bn_train_backward_set(s3, NULL, NULL, dout, mask, x, mean, rstd, g, sc, dot3, N,
+                          C);
     omp_set_num_threads(saved);
     assert_memory_equal(dot1, dot3, sizeof dot1);
     assert_memory_equal(s1, s3, sizeof(float) * N * C);
@@ -633,20 +609,20 @@ static void test_layers_batchnorm_fused_entry_points(void **state)
     /* eval backward */
     memset(want, 0, sizeof(float) * (N * C + 2 * C));
     memset(got, 0, sizeof(float) * (N * C + 2 * C));
-    ly_batchnorm_eval_backward(want, want + N * C, want + N * C + C, masked, x, g, rm, rv, N, C,
-                              1e-5f);
+    bn_eval_backward(want, want + N * C, want + N * C + C, masked, x, g, rm, rv, N, C,
+                     1e-5f);
     for (int i = 0; i < N * C; i++)
         got[i] = NAN;
-    ly_batchnorm_eval_backward_set(got, got + N * C, got + N * C + C, dout, mask, x, g, rm, rv,
-                                  NULL, NULL, N, C, 1e-5f);
+    bn_eval_backward_set(got, got + N * C, got + N * C + C, dout, mask, x, g, rm, rv,
+                         NULL, NULL, N, C, 1e-5f);
     assert_memory_equal(want, got, sizeof(float) * (N * C + 2 * C));
     for (int ch = 0; ch < C; ch++) {
         wdot[ch] = 0.0;
         for (int i = 0; i < N; i++)
             wdot[ch] += (double)want[i * C + ch] * (double)x[i * C + ch];
     }
-    ly_batchnorm_eval_backward_set(scaled, NULL, NULL, dout, mask, x, g, rm, rv, sc, dot, N, C,
-                                  1e-5f);
+    bn_eval_backward_set(scaled, NULL, NULL, dout, mask, x, g, rm, rv, sc, dot, N, C,
+                         1e-5f);
     for (int ch = 0; ch < C; ch++)
         assert_true(fabs(dot[ch] - wdot[ch]) <= 1e-12 * fmax(1.0, fabs(wdot[ch])));
     for (int i = 0; i < N * C; i++)
@@ -1176,9 +1152,9 @@ static void test_layers_thread_independent(void **state)
         res[t][5] = cout;
         res[t][6] = cdx;
         free(cscr);
-        ly_batchnorm_train_forward(bn, mean, rstd, NULL, NULL, x, g, bt, 8 * 14 * 14, 40, 1e-5f, 0.1f);
-        ly_batchnorm_train_backward(bdx, bdx + n, bdx + n + 40, dout, x, mean, rstd, g,
-                                   8 * 14 * 14, 40);
+        bn_train_forward(bn, mean, rstd, NULL, NULL, x, g, bt, 8 * 14 * 14, 40, 1e-5f, 0.1f);
+        bn_train_backward(bdx, bdx + n, bdx + n + 40, dout, x, mean, rstd, g,
+                          8 * 14 * 14, 40);
         res[t][0] = dx;
         res[t][1] = dw;
         res[t][2] = db;

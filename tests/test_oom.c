@@ -20,11 +20,14 @@
 #include <cmocka.h>
 
 #include "cfgcanon.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "dataset.h"
 #include "frozen_io.h"
 #include "idx.h"
+#include "net.h"
 #include "npy.h"
+#include "optim.h"
 #include "plan.h"
 #include "q8_exec.h"
 #include "qmodel.h"
@@ -155,6 +158,13 @@ typedef struct {
     dataset ds;
     q8_exec *x;
     plan p;
+    ckpt_header ck;     /* read from ckpt into the net, optimizer and log below */
+    /* a checkpoint of the config's net, written by setup */
+    char ckpt[320];
+    net net;
+    optim opt;
+    cfgcanon ck_canon;
+    char csv[256];
 } fixture;
 
 /* A loader: 0 on success (results in f, freed by its release), or -1 with e set. */
@@ -223,6 +233,16 @@ static void release_exec(fixture *f) { q8_exec_free(f->x); }
 static int load_plan(fixture *f, qerr *e) { return plan_build(&f->model, &f->p, e); }
 static void release_plan(fixture *f) { plan_free(&f->p); }
 
+static int load_ckpt(fixture *f, qerr *e)
+{
+    ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config};
+    ckpt_reader r;
+    if (ckpt_read_begin(&r, f->ckpt, &p, &f->ck, e))
+        return -1;
+    return ckpt_read_end(&r, &f->ck, &p, e);
+}
+static void release_ckpt(fixture *f) { memset(&f->ck, 0, sizeof f->ck); }
+
 static const loader loaders[] = {
 #define RESULT(field) offsetof(fixture, field), sizeof(((fixture *)0)->field)
     {"frozen_read", load_frozen, release_frozen, RESULT(m), 0},
@@ -240,6 +260,7 @@ static const loader loaders[] = {
     {"dataset_load_as (targets)", load_dataset_targets, release_dataset, RESULT(ds), 0},
     {"q8_exec_new", load_exec, release_exec, RESULT(x), 0}, /* NULL on failure */
     {"plan_build", load_plan, release_plan, RESULT(p), 0},
+    {"ckpt_read", load_ckpt, release_ckpt, RESULT(ck), 0}, /* the header left untouched */
 #undef RESULT
 };
 
@@ -328,6 +349,19 @@ static int setup(void **state)
     if (npy_write(f->npy_x, &ax, 1, &e) || npy_write(f->npy_y, &ay, 2, &e) ||
         npy_write(f->npy_t, &at, 3, &e) || tmpdir_write_gz(f->npy_x_gz, raw, hn + sizeof x))
         return -1;
+    /* the checkpoint of a fresh net of the config */
+    snprintf(f->ckpt, sizeof f->ckpt, "%s/oom.ckpt", f->dir);
+    cfg_config cfg;
+    const optim_config oc = {.type = OPTIM_SGD, .momentum = 0.9f};
+    if (cfg_read(f->config, &cfg, &e) || net_build(&f->net, &cfg, 2, &e) ||
+        optim_build(&f->opt, &oc, f->net.n_params, &e) ||
+        cfgcanon_build(&f->ck_canon, f->config, 7, &e))
+        return -1;
+    net_init(&f->net, &r);
+    ckpt_header h = {0};
+    ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config};
+    if (ckpt_write(f->ckpt, &h, &p, &e))
+        return -1;
     *state = f;
     return 0;
 }
@@ -336,6 +370,9 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     q_model_free(&f->model);
+    net_free(&f->net);
+    optim_free(&f->opt);
+    cfgcanon_free(&f->ck_canon);
     int left = tmpdir_remove(f->dir);
     free(f);
     return left < 0 ? -1 : 0;

@@ -1,8 +1,10 @@
 /* Tests of q8_exec: whole models against a composition of the naive kernels
  * (tests/support/naive_kernels.c) whose parameters this file derives on its
  * own from the scales; every intermediate tensor compared bit-exactly. Models:
- * one hand-built model per op, a hand-computed tiny linear, the reference CNN
- * of DESIGN.md and random models of every op (tests/support/random_model). */
+ * one hand-built model per op and per window form (dilation, each padding
+ * form, channel multiplier, padded pools, both average pools, softmax), a
+ * hand-computed tiny linear, the reference CNN and random models of every op
+ * and form (tests/support/random_model, with and without `breadth`). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,7 +41,10 @@ static void ref_layer(const q_model *m, int i, int8_t **t)
         .out_h = l->out_shape.h, .out_w = l->out_shape.w, .out_c = l->out_shape.c,
         .kernel_h = l->win.kernel_h, .kernel_w = l->win.kernel_w,
         .stride_h = l->win.stride_h, .stride_w = l->win.stride_w,
-        .pad_h = l->win.pad_top, .pad_w = l->win.pad_left,
+        .dilation_h = l->win.dilation_h, .dilation_w = l->win.dilation_w,
+        .pad_top = l->win.pad_top, .pad_bottom = l->win.pad_bottom,
+        .pad_left = l->win.pad_left, .pad_right = l->win.pad_right,
+        .depth_multiplier = l->op == Q_OP_DWCONV2D ? l->multiplier : 1,
         .in_zp = iq.zero_point, .out_zp = oq.zero_point,
     };
     q_act_range(l->act, oq, &p.act_min, &p.act_max);
@@ -67,9 +72,22 @@ static void ref_layer(const q_model *m, int i, int8_t **t)
         naive_maxpool(&p, src, dst);
         break;
     case Q_OP_AVGPOOL:
-        naive_avgpool(&p, src, must_quantize(iq.scale / (oq.scale * l->win.kernel_h * l->win.kernel_w)),
-                      dst);
+        if (iq.scale == oq.scale && iq.zero_point == oq.zero_point)
+            naive_avgpool(&p, src, dst); /* TFLite's division */
+        else
+            naive_avgpool_rescale(
+                &p, src, must_quantize(iq.scale / (oq.scale * l->win.kernel_h * l->win.kernel_w)),
+                dst);
         break;
+    case Q_OP_SOFTMAX: {
+        /* softmax output: scale 1/256, zero-point -128; exp table from the input scale */
+        assert_true(oq.scale == 1.0 / 256 && oq.zero_point == -128);
+        int32_t table[256];
+        for (int d = 0; d < 256; d++)
+            table[d] = (int32_t)llround(exp(-iq.scale * d) * (1 << 20));
+        naive_softmax(in.h * in.w, in.c, src, table, dst);
+        break;
+    }
     case Q_OP_ADD: {
         q_quant iq2 = q_model_tensor_quant(m, l->input2);
         double s = iq.scale > iq2.scale ? 2 * iq.scale : 2 * iq2.scale;
@@ -193,6 +211,13 @@ static void set_window(q_layer *l, int32_t k_h, int32_t k_w, int32_t s_h, int32_
     l->win.pad_top = l->win.pad_bottom = l->win.pad_left = l->win.pad_right = pad;
 }
 
+/* Any window: kernel, stride, dilation, pads [top, bottom, left, right]. */
+static void set_window4(q_layer *l, int32_t k_h, int32_t k_w, int32_t s_h, int32_t s_w,
+                        int32_t d_h, int32_t d_w, int32_t pt, int32_t pb, int32_t pl, int32_t pr)
+{
+    l->win = (q_window){k_h, k_w, s_h, s_w, d_h, d_w, pt, pb, pl, pr};
+}
+
 /* Random weights, biases and weight scales for layer i, whose earlier layers
  * are complete and whose out_shape.c is set (dwconv: the input channels).
  * Weight scales keep the output mostly unsaturated: s_in s_w sqrt(K) 73^2 ~ 50 s_out. */
@@ -209,10 +234,10 @@ static void set_weights(rng_state *r, q_model *m, int i, int per_channel)
     q_layer *l = &m->layers[i];
     q_shape in = q_model_tensor_shape(m, l->input);
     if (l->op == Q_OP_DWCONV2D)
-        l->out_shape.c = in.c;
+        l->out_shape.c = in.c * (l->multiplier > 1 ? l->multiplier : 1);
     int32_t out_c = l->out_shape.c;
     int32_t n_w = q_layer_weight_count(m, l);
-    int32_t k = n_w / (l->op == Q_OP_DWCONV2D ? in.c : out_c);
+    int32_t k = n_w / out_c;
     int n_s = per_channel ? out_c : 1;
     l->per_channel = per_channel;
     l->weights = malloc((size_t)n_w);
@@ -324,6 +349,105 @@ static void test_q8_exec_each_op(void **state)
                   N_INPUTS, compared);
 }
 
+/* One model per window form and new op: dilation, one-sided and `same`
+ * padding, rectangular kernels and strides, a channel multiplier, padded
+ * pools, the division average pool next to the rescaling one, softmax last. */
+static void test_q8_exec_each_form(void **state)
+{
+    (void)state;
+    rng_state r;
+    rng_seed(&r, 54);
+    long compared = 0;
+    int models = 0;
+    q_model m;
+    qerr e = {{0}};
+
+    /* conv2d 3x2 dilation [2, 3], stride [2, 1], pads [2, 0, 1, 3] (9x10 ->
+     * 4x11); then 1x2 dilation [1, 3] stride 2 with TensorFlow's same padding
+     * (4x11 -> 2x6, padding [0, 0, 1, 2]) */
+    model_init(&m, "dil", (q_shape){9, 10, 2}, (q_quant){0.03, 17}, 2);
+    q_layer *l = add_layer(&m, 0, Q_OP_CONV2D, 0, Q_ACT_RELU, (q_quant){0.05, -100});
+    set_window4(l, 3, 2, 2, 1, 2, 3, 2, 0, 1, 3);
+    l->out_shape.c = 3;
+    set_weights(&r, &m, 0, 1);
+    l = add_layer(&m, 1, Q_OP_CONV2D, 1, Q_ACT_NONE, (q_quant){0.07, 4});
+    q_geom g = {.op = Q_OP_CONV2D, .win = {1, 2, 2, 2, 1, 3, 0, 0, 0, 0}, .pad_rule = Q_PAD_SAME,
+                .out_c = 2};
+    q_shape out;
+    const char *key;
+    char why[128];
+    m.n_layers = 1;
+    assert_int_equal(q_model_check(&m, "dil", &e), 0);
+    m.n_layers = 2;
+    assert_int_equal(q_geom_derive(&g, m.layers[0].out_shape, m.layers[0].out_shape, &out, NULL,
+                                   &key, why, sizeof why), 0);
+    l->win = g.win;
+    assert_true(l->win.pad_left == 1 && l->win.pad_right == 2); /* same: the odd one goes right */
+    l->out_shape.c = 2;
+    set_weights(&r, &m, 1, 0);
+    compared += check_model(&r, &m, N_INPUTS, "dilated conv2d");
+    q_model_free(&m);
+    models++;
+
+    /* dwconv2d multiplier 3, 3x3 dilation 2 pads [2, 1, 0, 2]; then multiplier 2, 1x1 */
+    model_init(&m, "mult", (q_shape){6, 7, 2}, (q_quant){0.02, -128}, 2);
+    l = add_layer(&m, 0, Q_OP_DWCONV2D, 0, Q_ACT_RELU6, (q_quant){0.04, -20});
+    set_window4(l, 3, 3, 1, 2, 2, 2, 2, 1, 0, 2);
+    l->multiplier = 3;
+    set_weights(&r, &m, 0, 1);
+    l = add_layer(&m, 1, Q_OP_DWCONV2D, 1, Q_ACT_NONE, (q_quant){0.1, 5});
+    set_window4(l, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0);
+    l->multiplier = 2;
+    set_weights(&r, &m, 1, 0);
+    compared += check_model(&r, &m, N_INPUTS, "dwconv2d multiplier");
+    assert_int_equal(m.layers[1].out_shape.c, 12);
+    q_model_free(&m);
+    models++;
+
+    /* padded max pool 3x2 stride [2, 1] pads [1, 2, 0, 1] on a zero-point far
+     * from -128 (padding must never win); padded average pool by division
+     * 2x3 pads [1, 0, 2, 1]; a rescaling average pool; a global division one */
+    model_init(&m, "pools", (q_shape){5, 6, 3}, (q_quant){0.1, 100}, 4);
+    l = add_layer(&m, 0, Q_OP_MAXPOOL, 0, Q_ACT_NONE, (q_quant){0, 0});
+    set_window4(l, 3, 2, 2, 1, 1, 1, 1, 2, 0, 1);
+    l = add_layer(&m, 1, Q_OP_AVGPOOL, 1, Q_ACT_NONE, (q_quant){0.1, 100});
+    set_window4(l, 2, 3, 1, 1, 1, 1, 1, 0, 2, 1);
+    l = add_layer(&m, 2, Q_OP_AVGPOOL, 2, Q_ACT_NONE, (q_quant){0.07, -3});
+    set_window4(l, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    l = add_layer(&m, 3, Q_OP_AVGPOOL, 3, Q_ACT_NONE, (q_quant){0.07, -3});
+    set_window4(l, 2, 5, 1, 1, 1, 1, 0, 0, 0, 0);
+    compared += check_model(&r, &m, N_INPUTS, "padded pools");
+    assert_false(q_avgpool_rescales(&m, &m.layers[1]));
+    assert_true(q_avgpool_rescales(&m, &m.layers[2]));
+    assert_false(q_avgpool_rescales(&m, &m.layers[3]));
+    q_model_free(&m);
+    models++;
+
+    /* linear then softmax over 10 classes; and a softmax over the channels of
+     * every pixel of a conv output */
+    model_init(&m, "smax", (q_shape){3, 3, 2}, (q_quant){0.05, 0}, 3);
+    add_layer(&m, 0, Q_OP_FLATTEN, 0, Q_ACT_NONE, (q_quant){0, 0});
+    l = add_layer(&m, 1, Q_OP_LINEAR, 1, Q_ACT_NONE, (q_quant){0.08, 3});
+    l->out_shape.c = 10;
+    set_weights(&r, &m, 1, 1);
+    add_layer(&m, 2, Q_OP_SOFTMAX, 2, Q_ACT_NONE, (q_quant){0, 0});
+    compared += check_model(&r, &m, N_INPUTS, "softmax");
+    assert_true(m.layers[2].out_q.scale == 1.0 / 256 && m.layers[2].out_q.zero_point == -128);
+    q_model_free(&m);
+    model_init(&m, "smax2", (q_shape){4, 3, 2}, (q_quant){0.05, 0}, 2);
+    l = add_layer(&m, 0, Q_OP_CONV2D, 0, Q_ACT_NONE, (q_quant){0.3, -7});
+    set_window4(l, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0);
+    l->out_shape.c = 5;
+    set_weights(&r, &m, 0, 1);
+    add_layer(&m, 1, Q_OP_SOFTMAX, 1, Q_ACT_NONE, (q_quant){0, 0});
+    compared += check_model(&r, &m, N_INPUTS, "softmax per pixel");
+    q_model_free(&m);
+    models += 2;
+
+    print_message("q8_exec: %d models of the new window forms and ops x %d inputs, %ld int8 "
+                  "values bit-exact\n", models, N_INPUTS, compared);
+}
+
 /* A linear layer worked by hand. in: scale 0.5, zp 1; w_scale 0.25; out:
  * scale 1, zp -5, relu (clamp at -5). M = 0.5 * 0.25 / 1 = 1/8.
  *   row 0: w = [2, -3], bias 4     row 1: w = [-2, 3], bias -4 (= -row 0)
@@ -362,7 +486,7 @@ static void test_q8_exec_hand_computed_linear(void **state)
     q_model_free(&m);
 }
 
-/* The reference CNN of DESIGN.md §2 on a 28x28x1 input. */
+/* The reference CNN (examples/fmnist/fmnist_cnn.yaml) on a 28x28x1 input. */
 static void test_q8_exec_reference_cnn(void **state)
 {
     (void)state;
@@ -402,36 +526,49 @@ static void test_q8_exec_reference_cnn(void **state)
     q_model_free(&m);
 }
 
-/* Random models of every op (every_op on half of them). */
+/* Random models of every op (every_op on half of them): 200 of the kinds the
+ * generator prints, then 200 with `breadth` (every window form, softmax). */
 static void test_q8_exec_random_models(void **state)
 {
     (void)state;
     rng_state r;
     rng_seed(&r, 52);
-    long compared = 0, layers = 0, op_count[Q_OP_COUNT] = {0};
-    const int n_models = 200;
-    for (int k = 0; k < n_models; k++) {
-        random_model_opts o;
-        random_model_default_opts(&o);
-        o.every_op = k & 1;
-        q_model m;
-        assert_int_equal(random_model(&r, &o, &m), 0);
-        char what[64];
-        snprintf(what, sizeof what, "random model %d", k);
-        compared += check_model(&r, &m, 3, what);
-        layers += m.n_layers;
-        for (int i = 0; i < m.n_layers; i++)
-            op_count[m.layers[i].op]++;
-        q_model_free(&m);
+    for (int breadth = 0; breadth <= 1; breadth++) {
+        long compared = 0, layers = 0, op_count[Q_OP_COUNT] = {0}, feat[Q_FEAT_COUNT] = {0};
+        const int n_models = 200;
+        for (int k = 0; k < n_models; k++) {
+            random_model_opts o;
+            random_model_default_opts(&o);
+            o.every_op = k & 1;
+            o.breadth = breadth;
+            q_model m;
+            assert_int_equal(random_model(&r, &o, &m), 0);
+            char what[64];
+            snprintf(what, sizeof what, "random model %d%s", k, breadth ? " (breadth)" : "");
+            compared += check_model(&r, &m, 3, what);
+            layers += m.n_layers;
+            for (int i = 0; i < m.n_layers; i++) {
+                op_count[m.layers[i].op]++;
+                unsigned f = q_layer_features(&m, &m.layers[i]);
+                for (int j = 0; j < Q_FEAT_COUNT; j++)
+                    feat[j] += (f >> j) & 1;
+            }
+            q_model_free(&m);
+        }
+        print_message("q8_exec: %d random models%s (%ld layers: conv2d %ld, dwconv2d %ld, "
+                      "linear %ld, maxpool %ld, avgpool %ld, add %ld, flatten %ld, softmax %ld; "
+                      "dilated %ld, asymmetric pad %ld, padded pools %ld, multiplier %ld, "
+                      "division avgpool %ld) x 3 inputs, %ld int8 values bit-exact\n",
+                      n_models, breadth ? " with breadth" : "", layers,
+                      op_count[Q_OP_CONV2D], op_count[Q_OP_DWCONV2D], op_count[Q_OP_LINEAR],
+                      op_count[Q_OP_MAXPOOL], op_count[Q_OP_AVGPOOL], op_count[Q_OP_ADD],
+                      op_count[Q_OP_FLATTEN], op_count[Q_OP_SOFTMAX], feat[0], feat[1], feat[2],
+                      feat[3], feat[4], compared);
+        for (int op = 0; op < Q_OP_COUNT; op++)
+            assert_true(op == Q_OP_SOFTMAX && !breadth ? op_count[op] == 0 : op_count[op] > 0);
+        for (int j = 0; j < Q_FEAT_COUNT; j++)
+            assert_true(breadth ? feat[j] > 0 : feat[j] == 0);
     }
-    print_message("q8_exec: %d random models (%ld layers: conv2d %ld, dwconv2d %ld, linear "
-                  "%ld, maxpool %ld, avgpool %ld, add %ld, flatten %ld) x 3 inputs, %ld int8 "
-                  "values bit-exact\n",
-                  n_models, layers, op_count[Q_OP_CONV2D], op_count[Q_OP_DWCONV2D],
-                  op_count[Q_OP_LINEAR], op_count[Q_OP_MAXPOOL], op_count[Q_OP_AVGPOOL],
-                  op_count[Q_OP_ADD], op_count[Q_OP_FLATTEN], compared);
-    for (int op = 0; op < Q_OP_COUNT; op++)
-        assert_true(op_count[op] > 0);
 }
 
 /* The requantization parameters the generator prints: per tensor expanded
@@ -527,6 +664,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_q8_exec_each_op),
+        cmocka_unit_test(test_q8_exec_each_form),
         cmocka_unit_test(test_q8_exec_hand_computed_linear),
         cmocka_unit_test(test_q8_exec_reference_cnn),
         cmocka_unit_test(test_q8_exec_random_models),

@@ -1,6 +1,10 @@
 /* Tests of q8_kernels: every kernel against its naive twin
- * (tests/support/naive_kernels.c), bit-exactly, on random and directed cases,
- * plus real-valued sanity checks of average pooling and residual add. */
+ * (tests/support/naive_kernels.c), bit-exactly, on random and directed cases
+ * of every window form (rectangular kernels and strides, dilation, each side
+ * padded on its own, channel multipliers, padded pools), the average pool's
+ * TFLite rule on every window size against a rational reference, the softmax
+ * against the float softmax, plus real-valued sanity checks of the
+ * rescaling average pool and residual add. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -124,7 +128,8 @@ static void expect_same(const int8_t *got, const int8_t *want, int32_t n, const 
 
 typedef struct {
     long cases, pad_nonzero_zp, stride_not_dividing, k1x1, c1, c3, non_square, per_channel,
-        per_tensor, zp_min, zp_max, act[N_ACT_KINDS], pad_beyond_kernel;
+        per_tensor, zp_min, zp_max, act[N_ACT_KINDS], pad_beyond_kernel, dilated, asymmetric,
+        rect_kernel, rect_stride, multiplier, padded;
 } coverage;
 
 static void print_interior(const char *what)
@@ -138,31 +143,44 @@ static void print_interior(const char *what)
 static void print_coverage(const char *what, const coverage *c)
 {
     print_interior(what);
-    print_message("%s: %ld cases bit-exact with the naive twin (pad with zp!=0 %ld, stride "
-                  "not dividing %ld, 1x1 %ld, c=1 %ld, c=3 %ld, non-square %ld, per-channel "
-                  "%ld, per-tensor %ld, zp=-128 %ld, zp=127 %ld, act none/relu/relu6/any "
-                  "%ld/%ld/%ld/%ld, pad>=kernel %ld)\n",
-                  what, c->cases, c->pad_nonzero_zp, c->stride_not_dividing, c->k1x1, c->c1,
-                  c->c3, c->non_square, c->per_channel, c->per_tensor, c->zp_min, c->zp_max,
-                  c->act[ACT_NONE], c->act[ACT_RELU], c->act[ACT_RELU6], c->act[ACT_RANDOM],
-                  c->pad_beyond_kernel);
+    print_message("%s: %ld cases bit-exact with the naive twin (padded %ld, pad with zp!=0 %ld, "
+                  "asymmetric pad %ld, pad>=kernel %ld, dilated %ld, rectangular kernel %ld, "
+                  "rectangular stride %ld, stride not dividing %ld, multiplier>1 %ld, 1x1 %ld, "
+                  "c=1 %ld, c=3 %ld, non-square %ld, per-channel %ld, per-tensor %ld, "
+                  "zp=-128 %ld, zp=127 %ld, act none/relu/relu6/any %ld/%ld/%ld/%ld)\n",
+                  what, c->cases, c->padded, c->pad_nonzero_zp, c->asymmetric,
+                  c->pad_beyond_kernel, c->dilated, c->rect_kernel, c->rect_stride,
+                  c->stride_not_dividing, c->multiplier, c->k1x1, c->c1, c->c3, c->non_square,
+                  c->per_channel, c->per_tensor, c->zp_min, c->zp_max, c->act[ACT_NONE],
+                  c->act[ACT_RELU], c->act[ACT_RELU6], c->act[ACT_RANDOM]);
 }
 
 static void describe(char *buf, size_t n, const q8_conv_params *p, int per_channel)
 {
     snprintf(buf, n,
-             "in %dx%dx%d out %dx%dx%d k %dx%d s %dx%d pad %dx%d zp %d->%d act [%d,%d] %s",
+             "in %dx%dx%d out %dx%dx%d k %dx%d s %dx%d d %dx%d pad [%d, %d, %d, %d] M %d "
+             "zp %d->%d act [%d,%d] %s",
              p->in_h, p->in_w, p->in_c, p->out_h, p->out_w, p->out_c, p->kernel_h,
-             p->kernel_w, p->stride_h, p->stride_w, p->pad_h, p->pad_w, p->in_zp, p->out_zp,
+             p->kernel_w, p->stride_h, p->stride_w, p->dilation_h, p->dilation_w, p->pad_top,
+             p->pad_bottom, p->pad_left, p->pad_right, p->depth_multiplier, p->in_zp, p->out_zp,
              p->act_min, p->act_max, per_channel ? "per-channel" : "per-tensor");
+}
+
+static int32_t eff_kernel(int32_t k, int32_t d)
+{
+    return (k - 1) * d + 1;
 }
 
 static void count(coverage *c, const q8_conv_params *p, int per_channel, int act_kind)
 {
+    int32_t eh = eff_kernel(p->kernel_h, p->dilation_h), ew = eff_kernel(p->kernel_w, p->dilation_w);
+    int padded = p->pad_top || p->pad_bottom || p->pad_left || p->pad_right;
     c->cases++;
-    c->pad_nonzero_zp += (p->pad_h || p->pad_w) && p->in_zp != 0;
-    c->stride_not_dividing += (p->in_h + 2 * p->pad_h - p->kernel_h) % p->stride_h != 0 ||
-                              (p->in_w + 2 * p->pad_w - p->kernel_w) % p->stride_w != 0;
+    c->padded += padded;
+    c->pad_nonzero_zp += padded && p->in_zp != 0;
+    c->stride_not_dividing +=
+        (p->in_h + p->pad_top + p->pad_bottom - eh) % p->stride_h != 0 ||
+        (p->in_w + p->pad_left + p->pad_right - ew) % p->stride_w != 0;
     c->k1x1 += p->kernel_h == 1 && p->kernel_w == 1;
     c->c1 += p->in_c == 1;
     c->c3 += p->in_c == 3;
@@ -172,17 +190,26 @@ static void count(coverage *c, const q8_conv_params *p, int per_channel, int act
     c->zp_min += p->in_zp == -128 || p->out_zp == -128;
     c->zp_max += p->in_zp == 127 || p->out_zp == 127;
     c->act[act_kind]++;
-    c->pad_beyond_kernel += p->pad_h >= p->kernel_h || p->pad_w >= p->kernel_w;
+    c->pad_beyond_kernel += p->pad_top >= eh || p->pad_bottom >= eh || p->pad_left >= ew ||
+                            p->pad_right >= ew;
+    c->dilated += p->dilation_h > 1 || p->dilation_w > 1;
+    c->asymmetric += p->pad_top != p->pad_bottom || p->pad_left != p->pad_right;
+    c->rect_kernel += p->kernel_h != p->kernel_w;
+    c->rect_stride += p->stride_h != p->stride_w;
+    c->multiplier += p->depth_multiplier > 1;
 }
 
 static void assert_covered(const coverage *c, int with_pad)
 {
     assert_true(c->stride_not_dividing > 0 && c->k1x1 > 0 && c->c1 > 0 && c->c3 > 0);
     assert_true(c->non_square > 0 && c->zp_min > 0 && c->zp_max > 0);
+    assert_true(c->rect_kernel > 0 && c->rect_stride > 0 && c->padded > 0 &&
+                c->asymmetric > 0);
     for (int k = 0; k < N_ACT_KINDS; k++)
         assert_true(c->act[k] > 0);
     if (with_pad)
-        assert_true(c->pad_nonzero_zp > 0 && c->per_channel > 0 && c->per_tensor > 0);
+        assert_true(c->pad_nonzero_zp > 0 && c->per_channel > 0 && c->per_tensor > 0 &&
+                    c->dilated > 0);
 }
 
 /* ---- conv-like shapes ---- */
@@ -192,7 +219,27 @@ typedef struct { /* a directed case: these fields fixed, the rest random */
     int act;
 } directed;
 
-/* Fills the geometry and quantization of p. pooling: no padding and out_c = in_c. */
+/* Grows *in until a window of effective size eff fits the padded input. */
+static void fit(int32_t *in, int32_t pad_a, int32_t pad_b, int32_t eff)
+{
+    while (*in + pad_a + pad_b < eff)
+        (*in)++;
+}
+
+/* A pad for one side: mostly below the effective kernel (the only kind a
+ * model has), at random up to 2; for convs now and then beyond the kernel
+ * (the kernels take it: those windows read only padding). */
+static int32_t rnd_pad(rng_state *r, int32_t eff, int pooling)
+{
+    int32_t hi = eff - 1 < 2 ? eff - 1 : 2;
+    if (!pooling && rng_below(r, 16) == 0)
+        return rnd_range(r, 0, 3);
+    return rng_below(r, 3) ? rnd_range(r, 0, hi) : 0;
+}
+
+/* Fills the geometry and quantization of p. pooling: dilation 1, each pad
+ * below the kernel, out_c = in_c. Convs draw dilations 1..3 per axis, pads
+ * per side (so asymmetric), rectangular kernels and strides. */
 static void rnd_geometry(rng_state *r, q8_conv_params *p, int pooling, const directed *d,
                          int *act_kind)
 {
@@ -201,29 +248,44 @@ static void rnd_geometry(rng_state *r, q8_conv_params *p, int pooling, const dir
     p->in_c = d ? d->c : chans[rng_below(r, 7)];
     p->in_h = rnd_range(r, 1, 11);
     p->in_w = rng_below(r, 3) ? rnd_range(r, 1, 11) : p->in_h;
-    int32_t pad_h = pooling ? 0 : d ? d->pad : rnd_range(r, 0, 2);
-    int32_t pad_w = pooling ? 0 : d ? d->pad : rnd_range(r, 0, 2);
-    int32_t max_kh = p->in_h + 2 * pad_h, max_kw = p->in_w + 2 * pad_w;
-    if (d) { /* grow the input until the directed kernel fits */
-        while (max_kh < d->k) { p->in_h++; max_kh++; }
-        while (max_kw < d->k) { p->in_w++; max_kw++; }
+    p->depth_multiplier = 1;
+    p->dilation_h = p->dilation_w = 1;
+    if (d) {
         p->kernel_h = p->kernel_w = d->k;
+        int32_t pad = pooling && d->pad >= d->k ? d->k - 1 : d->pad;
+        p->pad_top = p->pad_bottom = p->pad_left = p->pad_right = pad;
+        p->stride_h = p->stride_w = d->s;
     } else {
-        p->kernel_h = rnd_range(r, 1, max_kh < 5 ? max_kh : 5);
-        p->kernel_w = rng_below(r, 4) ? p->kernel_h : rnd_range(r, 1, max_kw < 5 ? max_kw : 5);
-        if (p->kernel_w > max_kw)
-            p->kernel_w = max_kw;
+        if (!pooling && rng_below(r, 3) == 0) {
+            p->dilation_h = rnd_range(r, 1, 3);
+            p->dilation_w = rng_below(r, 2) ? p->dilation_h : rnd_range(r, 1, 3);
+        }
+        p->kernel_h = rnd_range(r, 1, 5);
+        p->kernel_w = rng_below(r, 4) ? p->kernel_h : rnd_range(r, 1, 5);
+        int32_t eh = eff_kernel(p->kernel_h, p->dilation_h);
+        int32_t ew = eff_kernel(p->kernel_w, p->dilation_w);
+        p->pad_top = rnd_pad(r, eh, pooling);
+        p->pad_bottom = rng_below(r, 2) ? p->pad_top : rnd_pad(r, eh, pooling);
+        p->pad_left = rng_below(r, 2) ? p->pad_top : rnd_pad(r, ew, pooling);
+        p->pad_right = rng_below(r, 2) ? p->pad_left : rnd_pad(r, ew, pooling);
+        if (pooling) { /* each pad below the kernel */
+            p->pad_left = p->pad_left < ew ? p->pad_left : ew - 1;
+            p->pad_right = p->pad_right < ew ? p->pad_right : ew - 1;
+        }
+        p->stride_h = rnd_range(r, 1, 3);
+        p->stride_w = rng_below(r, 4) ? p->stride_h : rnd_range(r, 1, 3);
         if (pooling && rng_below(r, 5) == 0) { /* global */
             p->kernel_h = p->in_h;
             p->kernel_w = p->in_w;
+            p->pad_top = p->pad_bottom = p->pad_left = p->pad_right = 0;
         }
     }
-    p->stride_h = d ? d->s : rnd_range(r, 1, 3);
-    p->stride_w = d ? d->s : (rng_below(r, 4) ? p->stride_h : rnd_range(r, 1, 3));
-    p->pad_h = pad_h;
-    p->pad_w = pad_w;
-    p->out_h = (p->in_h + 2 * pad_h - p->kernel_h) / p->stride_h + 1;
-    p->out_w = (p->in_w + 2 * pad_w - p->kernel_w) / p->stride_w + 1;
+    fit(&p->in_h, p->pad_top, p->pad_bottom, eff_kernel(p->kernel_h, p->dilation_h));
+    fit(&p->in_w, p->pad_left, p->pad_right, eff_kernel(p->kernel_w, p->dilation_w));
+    p->out_h = (p->in_h + p->pad_top + p->pad_bottom - eff_kernel(p->kernel_h, p->dilation_h)) /
+                   p->stride_h + 1;
+    p->out_w = (p->in_w + p->pad_left + p->pad_right - eff_kernel(p->kernel_w, p->dilation_w)) /
+                   p->stride_w + 1;
     p->out_c = p->in_c;
     p->in_zp = d ? d->zp : rnd_zp(r);
     p->out_zp = rnd_zp(r);
@@ -232,7 +294,7 @@ static void rnd_geometry(rng_state *r, q8_conv_params *p, int pooling, const dir
 }
 
 /* The directed grid: channels {1, 3} x kernel {1, 3} x stride {1, 2, 3} x
- * pad {0, 1, 2} x input zero-point {-128, 0, 127} x every activation. */
+ * pad {0, 1, 2} on every side x input zero-point {-128, 0, 127} x every activation. */
 #define N_DIRECTED (2L * 2 * 3 * 3 * 3 * N_ACT_KINDS)
 static int directed_case(long i, directed *d)
 {
@@ -265,12 +327,16 @@ static void run_conv_cases(int depthwise)
         q8_conv_params p;
         int act_kind;
         rnd_geometry(&r, &p, 0, dp, &act_kind);
-        if (!depthwise)
+        if (!depthwise) {
             p.out_c = rng_below(&r, 4) ? rnd_range(&r, 1, 8) : rnd_range(&r, 1, 3);
+        } else if (!dp && rng_below(&r, 3) == 0) {
+            p.depth_multiplier = rnd_range(&r, 2, 4);
+            p.out_c = p.in_c * p.depth_multiplier;
+        }
         int per_channel = (int)(i & 1);
         int32_t k = p.kernel_h * p.kernel_w * (depthwise ? 1 : p.in_c);
         int32_t n_in = p.in_h * p.in_w * p.in_c, n_out = p.out_h * p.out_w * p.out_c;
-        int32_t n_w = depthwise ? p.kernel_h * p.kernel_w * p.in_c : p.out_c * k;
+        int32_t n_w = depthwise ? p.kernel_h * p.kernel_w * p.out_c : p.out_c * k;
         int8_t *in = malloc((size_t)n_in), *w = malloc((size_t)n_w);
         int8_t *got = malloc((size_t)n_out), *want = malloc((size_t)n_out);
         int32_t *bias = malloc((size_t)p.out_c * sizeof *bias);
@@ -296,6 +362,8 @@ static void run_conv_cases(int depthwise)
     }
     print_coverage(depthwise ? "dwconv2d" : "conv2d", &cov);
     assert_covered(&cov, 1);
+    if (depthwise)
+        assert_true(cov.multiplier > 0);
 }
 
 static void test_q8_kernels_conv2d_matches_naive(void **state)
@@ -310,25 +378,38 @@ static void test_q8_kernels_dwconv2d_matches_naive(void **state)
     run_conv_cases(1);
 }
 
-static void run_pool_cases(int average)
+/* Pools against their twins: max, average by division (TFLite, any padding)
+ * and the rescaling average (format version 1, no padding). */
+enum { POOL_MAX, POOL_AVG, POOL_AVG_RESCALE };
+static const char *const pool_name[] = {"maxpool", "avgpool", "avgpool (rescaling)"};
+
+static void run_pool_cases(int kind)
 {
     rng_state r;
-    rng_seed(&r, average ? 21 : 20);
+    rng_seed(&r, 20 + (uint64_t)kind);
     coverage cov = {0};
     for (long i = 0;; i++) {
         directed d, *dp = NULL;
         if (directed_case(i, &d))
-            dp = &d; /* its pad is ignored: pools have none */
+            dp = &d; /* its pad is kept below the kernel */
         else if (i >= N_DIRECTED + N_RANDOM)
             break;
         q8_conv_params p;
         int act_kind;
         rnd_geometry(&r, &p, 1, dp, &act_kind);
-        if (!average) { /* max pool keeps the input's quantization, no clamp */
+        if (kind != POOL_AVG_RESCALE && !(kind == POOL_AVG && act_kind == ACT_RANDOM)) {
+            /* max and division pools keep the input's quantization, no clamp */
             p.out_zp = p.in_zp;
             p.act_min = -128;
             p.act_max = 127;
             act_kind = ACT_NONE;
+        }
+        if (kind == POOL_AVG_RESCALE) {
+            p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 0;
+            fit(&p.in_h, 0, 0, p.kernel_h);
+            fit(&p.in_w, 0, 0, p.kernel_w);
+            p.out_h = (p.in_h - p.kernel_h) / p.stride_h + 1;
+            p.out_w = (p.in_w - p.kernel_w) / p.stride_w + 1;
         }
         int32_t n_in = p.in_h * p.in_w * p.in_c, n_out = p.out_h * p.out_w * p.out_c;
         int8_t *in = malloc((size_t)n_in), *got = malloc((size_t)n_out),
@@ -338,37 +419,171 @@ static void run_pool_cases(int average)
         memset(got, 0x55, (size_t)n_out);
         char desc[256];
         describe(desc, sizeof desc, &p, 0);
-        if (average) {
+        if (kind == POOL_AVG_RESCALE) {
             /* rq from s_in / (s_out * kh * kw), s_in / s_out in 2^[-3, 3] */
             double ratio = exp2(6.0 * rng_uniform(&r) - 3.0);
             fxp_requant rq;
             assert_int_equal(
                 fxp_quantize_multiplier(ratio / (p.kernel_h * p.kernel_w), &rq), 0);
-            q8_avgpool_s8(&p, in, rq, got);
-            naive_avgpool(&p, in, rq, want);
+            q8_avgpool_rescale_s8(&p, in, rq, got);
+            naive_avgpool_rescale(&p, in, rq, want);
+        } else if (kind == POOL_AVG) {
+            q8_avgpool_s8(&p, in, got);
+            naive_avgpool(&p, in, want);
         } else {
             q8_maxpool_s8(&p, in, got);
             naive_maxpool(&p, in, want);
         }
-        expect_same(got, want, n_out, average ? "avgpool" : "maxpool", i, desc);
+        expect_same(got, want, n_out, pool_name[kind], i, desc);
         count(&cov, &p, 0, act_kind);
         free(in), free(got), free(want);
     }
-    print_coverage(average ? "avgpool" : "maxpool", &cov);
-    if (average)
-        assert_covered(&cov, 0);
+    print_coverage(pool_name[kind], &cov);
+    if (kind == POOL_AVG_RESCALE) {
+        assert_true(cov.rect_kernel > 0 && cov.rect_stride > 0 && cov.stride_not_dividing > 0);
+        for (int k = 0; k < N_ACT_KINDS; k++)
+            assert_true(cov.act[k] > 0);
+    } else {
+        assert_true(cov.padded > 0 && cov.asymmetric > 0 && cov.rect_kernel > 0 &&
+                    cov.rect_stride > 0 && cov.stride_not_dividing > 0);
+    }
 }
 
 static void test_q8_kernels_maxpool_matches_naive(void **state)
 {
     (void)state;
-    run_pool_cases(0);
+    run_pool_cases(POOL_MAX);
 }
 
 static void test_q8_kernels_avgpool_matches_naive(void **state)
 {
     (void)state;
-    run_pool_cases(1);
+    run_pool_cases(POOL_AVG);
+}
+
+static void test_q8_kernels_avgpool_rescale_matches_naive(void **state)
+{
+    (void)state;
+    run_pool_cases(POOL_AVG_RESCALE);
+}
+
+/* TFLite's average pool, output by output, as a rational: the mean of the raw
+ * values inside the input, rounded to the nearest integer, halves away from
+ * zero. In double: sum / count is exact whenever it is a half (a half-integer
+ * is representable and IEEE division rounds correctly), and elsewhere at
+ * least 1/(2 count) away from a half, far beyond double's error. */
+static int tflite_mean(const int8_t *in, const q8_conv_params *p, int32_t oy, int32_t ox,
+                       int32_t c, int *half, int *design)
+{
+    double sum = 0, sum_zp = 0;
+    int n = 0;
+    for (int32_t y = 0; y < p->in_h; y++)
+        for (int32_t x = 0; x < p->in_w; x++) {
+            int32_t wy = y + p->pad_top - oy * p->stride_h, wx = x + p->pad_left - ox * p->stride_w;
+            if (wy < 0 || wy >= p->kernel_h || wx < 0 || wx >= p->kernel_w)
+                continue;
+            sum += in[(y * p->in_w + x) * p->in_c + c];
+            sum_zp += in[(y * p->in_w + x) * p->in_c + c] - p->in_zp;
+            n++;
+        }
+    double mean = sum / n, frac = mean - floor(mean);
+    *half = frac == 0.5;
+    double q = mean < 0 ? -floor(-mean + 0.5) : floor(mean + 0.5);
+    /* the other reading of "sum / count rounded half away from zero, + zero-point":
+     * the sum of x - zp, rounded, then + zp (differs at halves when the sign flips) */
+    double m2 = sum_zp / n;
+    *design = (int)((m2 < 0 ? -floor(-m2 + 0.5) : floor(m2 + 0.5)) + p->in_zp);
+    return (int)q;
+}
+
+/* Every window size 1..8 x 1..8, without padding, with TensorFlow's `same`
+ * padding and with [1, 0, 0, 1]-style one-sided padding, strides 1..3, on
+ * random inputs and on inputs built to hit exact halves (window sums of
+ * count/2 + j*count): q8_avgpool_s8 equals the rational mean rounded half
+ * away from zero, output by output. */
+static void test_q8_kernels_avgpool_is_tflite_rule(void **state)
+{
+    (void)state;
+    rng_state r;
+    rng_seed(&r, 23);
+    long outputs = 0, halves = 0, partial = 0, design_differs = 0, cases = 0;
+    for (int32_t kh = 1; kh <= 8; kh++)
+        for (int32_t kw = 1; kw <= 8; kw++)
+            for (int padding = 0; padding < 3; padding++)
+                for (int rep = 0; rep < 6; rep++) {
+                    q8_conv_params p;
+                    memset(&p, 0, sizeof p);
+                    p.in_h = kh + rnd_range(&r, 0, 6);
+                    p.in_w = kw + rnd_range(&r, 0, 6);
+                    p.in_c = rnd_range(&r, 1, 3);
+                    p.out_c = p.in_c;
+                    p.kernel_h = kh;
+                    p.kernel_w = kw;
+                    p.stride_h = rnd_range(&r, 1, 3);
+                    p.stride_w = rnd_range(&r, 1, 3);
+                    p.dilation_h = p.dilation_w = 1;
+                    p.depth_multiplier = 1;
+                    if (padding == 1) { /* TensorFlow's same */
+                        int32_t oh = (p.in_h + p.stride_h - 1) / p.stride_h;
+                        int32_t ow = (p.in_w + p.stride_w - 1) / p.stride_w;
+                        int32_t th = (oh - 1) * p.stride_h + kh - p.in_h;
+                        int32_t tw = (ow - 1) * p.stride_w + kw - p.in_w;
+                        th = th < 0 ? 0 : th;
+                        tw = tw < 0 ? 0 : tw;
+                        p.pad_top = th / 2, p.pad_bottom = th - th / 2;
+                        p.pad_left = tw / 2, p.pad_right = tw - tw / 2;
+                    } else if (padding == 2) { /* one side only, each below the kernel */
+                        p.pad_top = rnd_range(&r, 0, kh - 1);
+                        p.pad_right = rnd_range(&r, 0, kw - 1);
+                    }
+                    p.out_h = (p.in_h + p.pad_top + p.pad_bottom - kh) / p.stride_h + 1;
+                    p.out_w = (p.in_w + p.pad_left + p.pad_right - kw) / p.stride_w + 1;
+                    p.in_zp = p.out_zp = rnd_zp(&r);
+                    p.act_min = -128;
+                    p.act_max = 127;
+                    int32_t n_in = p.in_h * p.in_w * p.in_c, n_out = p.out_h * p.out_w * p.in_c;
+                    int8_t *in = malloc((size_t)n_in), *got = malloc((size_t)n_out);
+                    assert_non_null(in && got);
+                    if (rep < 2) {
+                        rnd_s8(&r, in, n_in, -128, 127);
+                    } else {
+                        /* few distinct values near 0 and of both signs: many exact
+                         * halves, many sums that change sign */
+                        for (int32_t i = 0; i < n_in; i++)
+                            in[i] = (int8_t)(rep == 5 ? rnd_range(&r, -1, 0)
+                                                      : rnd_range(&r, -rep, rep));
+                    }
+                    q8_avgpool_s8(&p, in, got);
+                    for (int32_t oy = 0; oy < p.out_h; oy++)
+                        for (int32_t ox = 0; ox < p.out_w; ox++)
+                            for (int32_t c = 0; c < p.in_c; c++) {
+                                int half, design;
+                                int want = tflite_mean(in, &p, oy, ox, c, &half, &design);
+                                int8_t g = got[(oy * p.out_w + ox) * p.in_c + c];
+                                if (g != want)
+                                    fail_msg("avgpool %dx%d stride %dx%d pad [%d, %d, %d, %d] "
+                                             "output (%d, %d, %d): %d, the rational mean "
+                                             "rounds to %d",
+                                             kh, kw, p.stride_h, p.stride_w, p.pad_top,
+                                             p.pad_bottom, p.pad_left, p.pad_right, oy, ox, c,
+                                             g, want);
+                                halves += half;
+                                design_differs += design != want;
+                                int32_t y0 = oy * p.stride_h - p.pad_top;
+                                int32_t x0 = ox * p.stride_w - p.pad_left;
+                                partial += y0 < 0 || x0 < 0 || y0 + kh > p.in_h ||
+                                           x0 + kw > p.in_w;
+                                outputs++;
+                            }
+                    cases++;
+                    free(in), free(got);
+                }
+    print_message("avgpool: every window 1..8 x 1..8, %ld cases, %ld outputs equal to the "
+                  "rational mean rounded half away from zero; %ld exact halves, %ld windows "
+                  "cut by the padding; rounding sum(x - zp) / count and adding zp instead "
+                  "would differ on %ld\n",
+                  cases, outputs, halves, partial, design_differs);
+    assert_true(halves > 1000 && partial > 1000 && design_differs > 0);
 }
 
 static void test_q8_kernels_linear_matches_naive(void **state)
@@ -489,8 +704,8 @@ static void test_q8_kernels_add_approximates_real(void **state)
     assert_true(exact > n * 9 / 10);
 }
 
-/* The average pool's output is the rounded mean to within one step. */
-static void test_q8_kernels_avgpool_approximates_mean(void **state)
+/* The rescaling average pool's output is the rounded mean to within one step. */
+static void test_q8_kernels_avgpool_rescale_approximates_mean(void **state)
 {
     (void)state;
     rng_state r;
@@ -504,6 +719,7 @@ static void test_q8_kernels_avgpool_approximates_mean(void **state)
         p.act_max = 127;
         p.kernel_h = p.in_h; /* global */
         p.kernel_w = p.in_w;
+        p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 0;
         p.out_h = p.out_w = 1;
         double ratio = exp2(4.0 * rng_uniform(&r) - 2.0); /* s_in / s_out */
         fxp_requant rq;
@@ -512,7 +728,7 @@ static void test_q8_kernels_avgpool_approximates_mean(void **state)
         int8_t *in = malloc((size_t)n_in), *got = malloc((size_t)p.in_c);
         assert_non_null(in && got);
         rnd_s8(&r, in, n_in, -128, 127);
-        q8_avgpool_s8(&p, in, rq, got);
+        q8_avgpool_rescale_s8(&p, in, rq, got);
         for (int32_t c = 0; c < p.in_c; c++) {
             double sum = 0;
             for (int32_t j = 0; j < p.in_h * p.in_w; j++)
@@ -526,8 +742,169 @@ static void test_q8_kernels_avgpool_approximates_mean(void **state)
         }
         free(in), free(got);
     }
-    print_message("avgpool: %ld/%ld global means equal to the rounded real mean\n", exact, n);
+    print_message("avgpool (rescaling): %ld/%ld global means equal to the rounded real mean\n",
+                  exact, n);
     assert_true(exact > n * 9 / 10);
+}
+
+/* ---- softmax ---- */
+
+/* Input scales over the range models use and beyond: 2^[-14, 3]. */
+static double rnd_softmax_scale(rng_state *r)
+{
+    return exp2(-14.0 + 17.0 * rng_uniform(r));
+}
+
+/* Rows that stress the softmax: uniform, a few large values among small ones,
+ * all equal, one extreme each side, ties at the maximum. */
+static void rnd_row(rng_state *r, int8_t *v, int32_t n)
+{
+    int mode = (int)rng_below(r, 6);
+    int32_t base = rnd_range(r, -128, 127);
+    for (int32_t j = 0; j < n; j++) {
+        switch (mode) {
+        case 0: v[j] = (int8_t)rnd_range(r, -128, 127); break;
+        case 1: v[j] = (int8_t)(rng_below(r, 8) ? rnd_range(r, -128, -100) : rnd_range(r, 90, 127)); break;
+        case 2: v[j] = (int8_t)base; break;
+        case 3: v[j] = (int8_t)(j == 0 ? 127 : -128); break;
+        case 4: v[j] = (int8_t)(rng_below(r, 2) ? base : rnd_range(r, -128, base)); break;
+        default: v[j] = (int8_t)rnd_range(r, base - 8 < -128 ? -128 : base - 8, base); break;
+        }
+    }
+}
+
+static void test_q8_kernels_softmax_table(void **state)
+{
+    (void)state;
+    int32_t t[Q8_SOFTMAX_TABLE], before[Q8_SOFTMAX_TABLE];
+    rng_state r;
+    rng_seed(&r, 60);
+    for (int k = 0; k < 1000; k++) {
+        double s = k == 0 ? 1e-12 : k == 1 ? 1e12 : rnd_softmax_scale(&r);
+        assert_int_equal(q8_softmax_table(s, t), 0);
+        assert_int_equal(t[0], 1 << Q8_SOFTMAX_EXP_BITS);
+        for (int d = 0; d < Q8_SOFTMAX_TABLE; d++) {
+            long double want = ldexpl(expl(-(long double)s * d), Q8_SOFTMAX_EXP_BITS);
+            if (fabsl((long double)t[d] - want) > 0.5L + 1e-9L)
+                fail_msg("scale %g: table[%d] = %d, 2^20 exp(-s d) = %.6Lf", s, d, t[d], want);
+            if (d > 0 && t[d] > t[d - 1])
+                fail_msg("scale %g: table increases at %d", s, d);
+        }
+    }
+    memcpy(before, t, sizeof t);
+    const double bad[] = {0.0, -1.0, NAN, INFINITY};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        assert_int_equal(q8_softmax_table(bad[k], t), -1);
+        assert_memory_equal(t, before, sizeof t);
+    }
+}
+
+static void test_q8_kernels_softmax_matches_naive(void **state)
+{
+    (void)state;
+    rng_state r;
+    rng_seed(&r, 61);
+    int32_t table[Q8_SOFTMAX_TABLE];
+    for (long i = 0; i < N_RANDOM; i++) {
+        int32_t rows = rnd_range(&r, 1, 4);
+        int32_t n = i % 100 == 0 ? Q8_SOFTMAX_MAX_ROW
+                    : rng_below(&r, 8) == 0 ? rnd_range(&r, 1, Q8_SOFTMAX_MAX_ROW)
+                                            : rnd_range(&r, 1, 40);
+        double s = rnd_softmax_scale(&r);
+        assert_int_equal(q8_softmax_table(s, table), 0);
+        int8_t *in = malloc((size_t)(rows * n)), *got = malloc((size_t)(rows * n)),
+               *want = malloc((size_t)(rows * n));
+        assert_non_null(in && got && want);
+        for (int32_t k = 0; k < rows; k++)
+            rnd_row(&r, in + k * n, n);
+        q8_softmax_s8(rows, n, in, table, got);
+        naive_softmax(rows, n, in, table, want);
+        char desc[96];
+        snprintf(desc, sizeof desc, "%d rows of %d, scale %g", rows, n, s);
+        expect_same(got, want, rows * n, "softmax", i, desc);
+        free(in), free(got), free(want);
+    }
+    n_outputs = n_interior = 0; /* softmax outputs sit at -128 by design */
+    print_message("softmax: %d cases bit-exact with the naive twin\n", N_RANDOM);
+}
+
+/* |out - (256 p - 128)| in output steps for one row, p the float softmax
+ * (long double) of the dequantized row. *worst_free is the largest error
+ * where the clamp at 127 plays no part (256 p - 128 < 127.5); *exact counts
+ * outputs equal to the correctly rounded, clamped 256 p - 128. */
+static double softmax_row_error(const int8_t *x, const int8_t *y, int32_t n, double s,
+                                double *worst_free, long *exact)
+{
+    long double sum = 0, worst = 0;
+    int32_t max = -128;
+    for (int32_t j = 0; j < n; j++)
+        max = x[j] > max ? x[j] : max;
+    for (int32_t j = 0; j < n; j++)
+        sum += expl(-(long double)s * (max - x[j]));
+    for (int32_t j = 0; j < n; j++) {
+        long double p = expl(-(long double)s * (max - x[j])) / sum;
+        long double err = fabsl((long double)y[j] + 128 - 256 * p);
+        long double best = floorl(256 * p + 0.5L) - 128;
+        *exact += y[j] == (best > 127 ? 127 : best);
+        worst = err > worst ? err : worst;
+        if (256 * p - 128 < 127.5L && (double)err > *worst_free)
+            *worst_free = (double)err;
+    }
+    return (double)worst;
+}
+
+/* The softmax is within one output step (1/256) of the float softmax of the
+ * dequantized input: every two-value row exhaustively at 40 scales, then
+ * random rows of 1..2048 values at random scales. The step is reached only
+ * by the clamp (p ~ 1 would be 128); elsewhere the error stays near 1/2. */
+static void test_q8_kernels_softmax_within_one_step(void **state)
+{
+    (void)state;
+    rng_state r;
+    rng_seed(&r, 62);
+    int32_t table[Q8_SOFTMAX_TABLE];
+    double max_err = 0, max_free = 0;
+    long outputs = 0, exact = 0;
+    int8_t x[2], y[2];
+    for (int k = 0; k < 40; k++) {
+        double s = k == 0 ? 1.0 / 16 : rnd_softmax_scale(&r);
+        assert_int_equal(q8_softmax_table(s, table), 0);
+        for (int a = -128; a <= 127; a++)
+            for (int b = -128; b <= 127; b++) {
+                x[0] = (int8_t)a;
+                x[1] = (int8_t)b;
+                q8_softmax_s8(1, 2, x, table, y);
+                double err = softmax_row_error(x, y, 2, s, &max_free, &exact);
+                max_err = err > max_err ? err : max_err;
+                outputs += 2;
+            }
+    }
+    long rows = 0;
+    for (int k = 0; k < 20000; k++) {
+        int32_t n = k % 50 == 0 ? Q8_SOFTMAX_MAX_ROW
+                    : rng_below(&r, 4) == 0 ? rnd_range(&r, 1, Q8_SOFTMAX_MAX_ROW)
+                                            : rnd_range(&r, 1, 32);
+        double s = rnd_softmax_scale(&r);
+        assert_int_equal(q8_softmax_table(s, table), 0);
+        int8_t *in = malloc((size_t)n), *out = malloc((size_t)n);
+        assert_non_null(in && out);
+        rnd_row(&r, in, n);
+        q8_softmax_s8(1, n, in, table, out);
+        double err = softmax_row_error(in, out, n, s, &max_free, &exact);
+        if (err > 1.0)
+            fail_msg("softmax row of %d at scale %g: %.4f steps from the float softmax", n, s,
+                     err);
+        max_err = err > max_err ? err : max_err;
+        outputs += n;
+        rows++;
+        free(in), free(out);
+    }
+    print_message("softmax: %ld outputs (every pair at 40 scales, %ld random rows of 1..%d): "
+                  "max error %.4f steps of 1/256 (%.4f where the clamp at 127 plays no part); "
+                  "%ld outputs (%.4f%%) differ from the correctly rounded float softmax\n",
+                  outputs, rows, Q8_SOFTMAX_MAX_ROW, max_err, max_free, outputs - exact,
+                  100.0 * (double)(outputs - exact) / (double)outputs);
+    assert_true(max_err <= 1.0 && max_free < 0.76);
 }
 
 static void test_q8_kernels_add_params_from_scales(void **state)
@@ -567,10 +944,15 @@ int main(void)
         cmocka_unit_test(test_q8_kernels_linear_matches_naive),
         cmocka_unit_test(test_q8_kernels_maxpool_matches_naive),
         cmocka_unit_test(test_q8_kernels_avgpool_matches_naive),
+        cmocka_unit_test(test_q8_kernels_avgpool_rescale_matches_naive),
+        cmocka_unit_test(test_q8_kernels_avgpool_is_tflite_rule),
         cmocka_unit_test(test_q8_kernels_add_matches_naive),
         cmocka_unit_test(test_q8_kernels_add_approximates_real),
-        cmocka_unit_test(test_q8_kernels_avgpool_approximates_mean),
+        cmocka_unit_test(test_q8_kernels_avgpool_rescale_approximates_mean),
         cmocka_unit_test(test_q8_kernels_add_params_from_scales),
+        cmocka_unit_test(test_q8_kernels_softmax_table),
+        cmocka_unit_test(test_q8_kernels_softmax_matches_naive),
+        cmocka_unit_test(test_q8_kernels_softmax_within_one_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,6 +167,8 @@ static void test_qmodel_names(void **state)
     assert_string_equal(q_op_names[Q_OP_AVGPOOL], "avgpool");
     assert_string_equal(q_op_names[Q_OP_ADD], "add");
     assert_string_equal(q_op_names[Q_OP_FLATTEN], "flatten");
+    assert_string_equal(q_op_names[Q_OP_SOFTMAX], "softmax");
+    assert_null(q_op_names[Q_OP_COUNT]);
     assert_string_equal(q_act_names[Q_ACT_NONE], "none");
     assert_string_equal(q_act_names[Q_ACT_RELU], "relu");
     assert_string_equal(q_act_names[Q_ACT_RELU6], "relu6");
@@ -257,66 +259,83 @@ static void test_qmodel_accepts_random_models(void **state)
     (void)state;
     rng_state r;
     rng_seed(&r, 20240601);
-    int seen[Q_OP_COUNT] = {0};
-    int global_pools = 0, branches = 0, per_tensor = 0, per_channel = 0;
-    long long max_weights = 0;
-    for (int n = 0; n < 1000; n++) {
-        random_model_opts o;
-        random_model_default_opts(&o);
-        o.every_op = n % 2;
-        q_model m;
-        if (random_model(&r, &o, &m))
-            fail_msg("random model %d: not built", n);
-        long long weights = 0;
-        for (int i = 0; i < m.n_layers; i++) {
-            q_layer *l = &m.layers[i];
-            seen[l->op]++;
-            q_shape in = q_model_tensor_shape(&m, l->input);
-            global_pools += l->op == Q_OP_AVGPOOL && l->win.kernel_h == in.h && l->win.kernel_w == in.w;
-            branches += l->input != i;
-            if (l->weights) {
-                per_channel += l->per_channel;
-                per_tensor += !l->per_channel;
+    for (int breadth = 0; breadth <= 1; breadth++) {
+        int seen[Q_OP_COUNT] = {0}, feat[Q_FEAT_COUNT] = {0};
+        int global_pools = 0, branches = 0, per_tensor = 0, per_channel = 0;
+        long long max_weights = 0;
+        for (int n = 0; n < 1000; n++) {
+            random_model_opts o;
+            random_model_default_opts(&o);
+            o.every_op = n % 2;
+            o.breadth = breadth;
+            q_model m;
+            if (random_model(&r, &o, &m))
+                fail_msg("random model %d: not built", n);
+            long long weights = 0;
+            for (int i = 0; i < m.n_layers; i++) {
+                q_layer *l = &m.layers[i];
+                seen[l->op]++;
+                q_shape in = q_model_tensor_shape(&m, l->input);
+                global_pools += l->op == Q_OP_AVGPOOL && l->win.kernel_h == in.h &&
+                                l->win.kernel_w == in.w;
+                branches += l->input != i;
+                if (l->weights) {
+                    per_channel += l->per_channel;
+                    per_tensor += !l->per_channel;
+                    assert_int_equal(l->weight_bits, 8);
+                }
+                unsigned f = q_layer_features(&m, l);
+                for (int j = 0; j < Q_FEAT_COUNT; j++)
+                    feat[j] += (f >> j) & 1;
+                weights += q_layer_weight_count(&m, l);
             }
-            weights += q_layer_weight_count(&m, l);
-        }
-        if (o.every_op)
-            for (int op = 0; op < Q_OP_COUNT; op++) {
-                int found = 0;
-                for (int i = 0; i < m.n_layers; i++)
-                    found |= m.layers[i].op == (q_op)op;
-                if (!found)
-                    fail_msg("model %d (every_op) lacks %s", n, q_op_names[op]);
+            if (o.every_op)
+                for (int op = 0; op < Q_OP_SOFTMAX; op++) {
+                    int found = 0;
+                    for (int i = 0; i < m.n_layers; i++)
+                        found |= m.layers[i].op == (q_op)op;
+                    if (!found)
+                        fail_msg("model %d (every_op) lacks %s", n, q_op_names[op]);
+                }
+            q_op last = m.layers[m.n_layers - 1].op;
+            assert_true(last == Q_OP_LINEAR ||
+                        (breadth && last == Q_OP_SOFTMAX &&
+                         m.layers[m.n_layers - 2].op == Q_OP_LINEAR));
+            if (weights > max_weights)
+                max_weights = weights;
+            /* Derivation from scratch gives the same shapes: clear them and re-check. */
+            q_shape saved[128];
+            assert_true(m.n_layers <= 128);
+            for (int i = 0; i < m.n_layers; i++) {
+                saved[i] = m.layers[i].out_shape;
+                m.layers[i].out_shape.h = m.layers[i].out_shape.w = 0;
+                if (m.layers[i].op != Q_OP_CONV2D && m.layers[i].op != Q_OP_LINEAR)
+                    m.layers[i].out_shape.c = 0;
             }
-        assert_int_equal(m.layers[m.n_layers - 1].op, Q_OP_LINEAR);
-        if (weights > max_weights)
-            max_weights = weights;
-        /* Derivation from scratch gives the same shapes: clear them and re-check. */
-        q_shape saved[128];
-        assert_true(m.n_layers <= 128);
-        for (int i = 0; i < m.n_layers; i++) {
-            saved[i] = m.layers[i].out_shape;
-            m.layers[i].out_shape.h = m.layers[i].out_shape.w = 0;
-            if (m.layers[i].op != Q_OP_CONV2D && m.layers[i].op != Q_OP_LINEAR)
-                m.layers[i].out_shape.c = 0;
+            qerr e;
+            if (q_model_check(&m, "random", &e))
+                fail_msg("model %d after clearing shapes: %s", n, e.msg);
+            for (int i = 0; i < m.n_layers; i++)
+                assert_memory_equal(&saved[i], &m.layers[i].out_shape, sizeof saved[i]);
+            q_model_free(&m);
         }
-        qerr e;
-        if (q_model_check(&m, "random", &e))
-            fail_msg("model %d after clearing shapes: %s", n, e.msg);
-        for (int i = 0; i < m.n_layers; i++)
-            assert_memory_equal(&saved[i], &m.layers[i].out_shape, sizeof saved[i]);
-        q_model_free(&m);
+        for (int op = 0; op < Q_OP_SOFTMAX; op++)
+            assert_true(seen[op] > 500);
+        assert_true(breadth ? seen[Q_OP_SOFTMAX] > 100 : seen[Q_OP_SOFTMAX] == 0);
+        for (int j = 0; j < Q_FEAT_COUNT; j++)
+            assert_true(breadth ? feat[j] > 100 : feat[j] == 0);
+        assert_true(global_pools > 300);
+        assert_true(branches > 300);
+        assert_true(per_channel > 1000 && per_tensor > 1000);
+        print_message("1000 models%s: layers per op conv %d dw %d linear %d max %d avg %d "
+                      "(global %d) add %d flatten %d softmax %d; branches %d; most weights "
+                      "%lld; dilated %d, asymmetric pad %d, padded pools %d, multiplier %d, "
+                      "division avgpool %d\n",
+                      breadth ? " with breadth" : "", seen[0], seen[1], seen[2], seen[3],
+                      seen[4], global_pools, seen[5], seen[6], seen[7], branches, max_weights,
+                      feat[0], feat[1], feat[2], feat[3], feat[4]);
+        assert_true(max_weights <= 20000);
     }
-    for (int op = 0; op < Q_OP_COUNT; op++)
-        assert_true(seen[op] > 500);
-    assert_true(global_pools > 300);
-    assert_true(branches > 300);
-    assert_true(per_channel > 1000 && per_tensor > 1000);
-    print_message("1000 models: layers per op conv %d dw %d linear %d max %d avg %d (global %d) "
-                  "add %d flatten %d; branches %d; most weights %lld\n",
-                  seen[0], seen[1], seen[2], seen[3], seen[4], global_pools, seen[5], seen[6],
-                  branches, max_weights);
-    assert_true(max_weights <= 20000);
 }
 
 static void test_qmodel_random_is_deterministic(void **state)
@@ -340,56 +359,68 @@ static void test_qmodel_random_is_deterministic(void **state)
     q_model_free(&b);
 }
 
+/* Whether 8 random inputs move random model m's output; counts its outputs
+ * at the clamp bounds into *at_bounds of *total. */
+static int responds(rng_state *r, const q_model *m, int n, long *at_bounds, long *total)
+{
+    qerr e;
+    q8_exec *x = q8_exec_new(m, &e);
+    if (!x)
+        fail_msg("model %d: %s", n, e.msg);
+    const q_layer *last = &m->layers[m->n_layers - 1];
+    int32_t n_in = q_shape_size(m->in_shape), n_out = q_shape_size(last->out_shape);
+    int8_t *in = malloc((size_t)n_in), *out = malloc((size_t)n_out);
+    int8_t *first = malloc((size_t)n_out);
+    assert_true(in && out && first);
+    int32_t lo, hi;
+    q_act_range(last->act, last->out_q, &lo, &hi);
+    int differs = 0;
+    for (int k = 0; k < 8; k++) {
+        for (int32_t i = 0; i < n_in; i++)
+            in[i] = (int8_t)((int)rng_below(r, 256) - 128);
+        q8_exec_run(x, in, k ? out : first);
+        differs |= k && memcmp(out, first, (size_t)n_out) != 0;
+        for (int32_t i = 0; i < n_out; i++) {
+            int8_t v = k ? out[i] : first[i];
+            *at_bounds += v == lo || v == hi;
+        }
+        *total += n_out;
+    }
+    free(in);
+    free(out);
+    free(first);
+    q8_exec_free(x);
+    return differs;
+}
+
 /* Random models are worth running: most outputs depend on the input (a model
- * whose output is a constant makes a bit-exact comparison weak). Dead models
- * still occur, mostly through relu on one- or two-channel tensors. */
+ * whose output is a constant makes a bit-exact comparison weak), with and
+ * without breadth. Dead models still occur, mostly through relu on one- or
+ * two-channel tensors. */
 static void test_qmodel_random_models_respond_to_input(void **state)
 {
     (void)state;
     rng_state r;
     rng_seed(&r, 77);
-    int live = 0, n_models = 200;
-    long at_bounds = 0, total = 0;
-    for (int n = 0; n < n_models; n++) {
-        random_model_opts o;
-        random_model_default_opts(&o);
-        o.every_op = n % 2;
-        q_model m;
-        assert_int_equal(random_model(&r, &o, &m), 0);
-        qerr e;
-        q8_exec *x = q8_exec_new(&m, &e);
-        if (!x)
-            fail_msg("model %d: %s", n, e.msg);
-        const q_layer *last = &m.layers[m.n_layers - 1];
-        int32_t n_in = q_shape_size(m.in_shape), n_out = q_shape_size(last->out_shape);
-        int8_t *in = malloc((size_t)n_in), *out = malloc((size_t)n_out);
-        int8_t *first = malloc((size_t)n_out);
-        assert_true(in && out && first);
-        int32_t lo, hi;
-        q_act_range(last->act, last->out_q, &lo, &hi);
-        int differs = 0;
-        for (int k = 0; k < 8; k++) {
-            for (int32_t i = 0; i < n_in; i++)
-                in[i] = (int8_t)((int)rng_below(&r, 256) - 128);
-            q8_exec_run(x, in, k ? out : first);
-            differs |= k && memcmp(out, first, (size_t)n_out) != 0;
-            for (int32_t i = 0; i < n_out; i++) {
-                int8_t v = k ? out[i] : first[i];
-                at_bounds += v == lo || v == hi;
-            }
-            total += n_out;
+    for (int breadth = 0; breadth <= 1; breadth++) {
+        int live = 0, n_models = 200;
+        long at_bounds = 0, total = 0;
+        for (int n = 0; n < n_models; n++) {
+            random_model_opts o;
+            random_model_default_opts(&o);
+            o.every_op = n % 2;
+            o.breadth = breadth;
+            q_model m;
+            assert_int_equal(random_model(&r, &o, &m), 0);
+            live += responds(&r, &m, n, &at_bounds, &total);
+            q_model_free(&m);
         }
-        live += differs;
-        free(in);
-        free(out);
-        free(first);
-        q8_exec_free(x);
-        q_model_free(&m);
+        print_message("%d of %d random models%s respond to their input; %.1f%% of outputs at "
+                      "the clamp bounds\n", live, n_models, breadth ? " with breadth" : "",
+                      100.0 * (double)at_bounds / (double)total);
+        assert_true(live >= n_models * 65 / 100);
+        assert_true(at_bounds < total / 2);
     }
-    print_message("%d of %d random models respond to their input; %.1f%% of outputs at the "
-                  "clamp bounds\n", live, n_models, 100.0 * (double)at_bounds / (double)total);
-    assert_true(live >= n_models * 65 / 100);
-    assert_true(at_bounds < total / 2);
 }
 
 /* ---- one test per rejection rule ------------------------------------------- */
@@ -463,11 +494,212 @@ static void test_qmodel_rejects_bad_pad(void **state)
     expect_reject(m, "layers[0].pad");
 }
 
-static void test_qmodel_rejects_pool_padding(void **state)
+/* Pools take padding (each side below the kernel); an average pool with
+ * padding must keep its input's quantization (the division counts what is
+ * inside), and pools take no dilation. */
+static void test_qmodel_pool_padding(void **state)
 {
     q_model *m = *state;
-    m->layers[2].win.pad_left = m->layers[2].win.pad_right = 1;
-    expect_reject(m, "layers[2].pad: [0, 1] must be 0 for maxpool");
+    m->layers[2].win.pad_left = 1; /* maxpool 2x2 s2 on 4x4: [0, 0, 1, 0] -> 2x2 */
+    expect_accept(m);
+    assert_shape(m->layers[2].out_shape, 2, 2, 4);
+    assert_true(q_layer_features(m, &m->layers[2]) & Q_FEAT_POOL_PAD);
+    m->layers[2].win.pad_right = 2;
+    m->layers[2].out_shape = (q_shape){0, 0, 0};
+    expect_reject(m, "layers[2].pad: [0, 0, 1, 2] must each be >= 0 and less than the kernel 2x2");
+    m->layers[2].win.pad_right = 0;
+    m->layers[2].win.dilation_w = 2;
+    expect_reject(m, "layers[2].dilation: [1, 2]: pools take no dilation");
+    m->layers[2].win.dilation_w = 1;
+    expect_accept(m);
+
+    /* ap: avgpool 2x1 on (2, 2, 4) with its own scale: no padding */
+    m->layers[3].win.pad_top = 1;
+    m->layers[3].out_shape = (q_shape){0, 0, 0};
+    expect_reject(m, "layers[3].pad: [1, 0, 0, 0]: an average pool with padding must keep its "
+                     "input's scale 0.040000000000000001 and zero_point 5");
+    m->layers[3].out_q = (q_quant){0.04, 5}; /* the division kind */
+    expect_accept(m);
+    assert_shape(m->layers[3].out_shape, 2, 2, 4);
+    assert_false(q_avgpool_rescales(m, &m->layers[3]));
+    assert_true(q_avgpool_rescales(m, &m->layers[6]));
+    unsigned f = q_layer_features(m, &m->layers[3]);
+    assert_true((f & Q_FEAT_POOL_PAD) && (f & Q_FEAT_AVGPOOL_DIV) && (f & Q_FEAT_ASYMMETRIC_PAD));
+}
+
+/* Dilation and per-side padding on convs; the features they report. */
+static void test_qmodel_conv_dilation_and_asymmetric_pad(void **state)
+{
+    q_model *m = *state;
+    /* c1 3x3 on (8, 7): dilation [2, 1] -> effective 5x3, pads [2, 1, 1, 0] */
+    m->layers[0].win.dilation_h = 2;
+    m->layers[0].win.dilation_w = 1;
+    m->layers[0].win.pad_top = 2;
+    m->layers[0].win.pad_bottom = 1;
+    m->layers[0].win.pad_right = 0;
+    m->layers[0].out_shape = (q_shape){0, 0, 4};
+    m->layers[1].out_shape = (q_shape){0, 0, 0};
+    for (int i = 2; i < 7; i++)
+        m->layers[i].out_shape = (q_shape){0, 0, m->layers[i].out_shape.c};
+    m->layers[4].out_shape.c = 4;
+    m->layers[6].win.kernel_w = 1; /* the global pool's input becomes 2x1 */
+    expect_accept(m);
+    assert_shape(m->layers[0].out_shape, 7, 6, 4); /* (8+3-5)/1+1, (7+1-3)/1+1 */
+    unsigned f = q_layer_features(m, &m->layers[0]);
+    assert_true((f & Q_FEAT_DILATION) && (f & Q_FEAT_ASYMMETRIC_PAD));
+    assert_int_equal(q_layer_features(m, &m->layers[4]), 0);
+    m->layers[0].win.pad_top = 5; /* >= the effective kernel 5 */
+    expect_reject(m, "layers[0].pad: [5, 1, 1, 0] must each be >= 0 and less than the kernel 5x3");
+}
+
+/* dwconv2d's channel multiplier: out_c = in_c * M, weights kh*kw*in_c*M in
+ * TFLite's order; every other op ignores it. */
+static void test_qmodel_multiplier(void **state)
+{
+    q_model *m = *state;
+    q_layer *dw = &m->layers[1];
+    free(dw->weights);
+    free(dw->bias);
+    dw->multiplier = 3;
+    dw->weights = calloc(3 * 3 * 4 * 3, 1);
+    dw->bias = calloc(12, sizeof *dw->bias);
+    assert_non_null(dw->weights && dw->bias);
+    /* everything after dw sees 12 channels: rebuild the rest as maxpool, flatten, linear */
+    m->layers[2].win = (q_window){2, 2, 2, 2, 1, 1, 0, 0, 0, 0};
+    m->n_layers = 3;
+    expect_accept(m);
+    assert_shape(dw->out_shape, 4, 4, 12);
+    assert_int_equal(q_layer_weight_count(m, dw), 108);
+    assert_int_equal(q_layer_out_channels(dw), 12);
+    assert_true(q_layer_features(m, dw) & Q_FEAT_MULTIPLIER);
+    dw->out_shape.c = 4;
+    expect_reject(m, "layers[1].output.shape: [4, 4, 4] does not match the derived [4, 4, 12]");
+    dw->out_shape.c = 0;
+    dw->multiplier = -1;
+    expect_reject(m, "layers[1].multiplier: -1 must be >= 1");
+    dw->multiplier = 0; /* the default: 1 */
+    m->n_layers = 2;
+    expect_accept(m);
+    assert_int_equal(dw->multiplier, 1);
+    assert_shape(dw->out_shape, 4, 4, 4);
+    m->n_layers = 9;
+    m->layers[0].multiplier = 5; /* ignored on conv2d, normalized */
+    dw->out_shape.c = 0;
+    m->layers[2].out_shape = (q_shape){0, 0, 0};
+    expect_accept(m);
+    assert_int_equal(m->layers[0].multiplier, 1);
+}
+
+static void test_qmodel_weight_bits(void **state)
+{
+    q_model *m = *state;
+    expect_accept(m);
+    for (int i = 0; i < 9; i++)
+        assert_int_equal(m->layers[i].weight_bits, m->layers[i].weights ? 8 : 0);
+    m->layers[4].weight_bits = 4;
+    expect_reject(m, "layers[4].weight_bits: 4 is not supported (only 8-bit weights for now)");
+    m->layers[4].weight_bits = 8;
+    m->layers[2].weight_bits = 4; /* no weights: ignored, normalized */
+    expect_accept(m);
+    assert_int_equal(m->layers[2].weight_bits, 0);
+}
+
+/* softmax: only last, keeps its input's shape, output quantization 1/256 and -128. */
+static void test_qmodel_softmax(void **state)
+{
+    q_model *m = *state;
+    q_layer *l = &m->layers[8];
+    l->op = Q_OP_SOFTMAX; /* the linear becomes a softmax over fl's 4 values */
+    free(l->weights), free(l->bias), free(l->w_scale);
+    l->weights = NULL, l->bias = NULL, l->w_scale = NULL;
+    l->out_shape = (q_shape){0, 0, 0};
+    l->out_q = (q_quant){0, 0};
+    expect_accept(m);
+    assert_shape(l->out_shape, 1, 1, 4);
+    assert_true(l->out_q.scale == 1.0 / 256 && l->out_q.zero_point == -128);
+    assert_true(q_layer_features(m, l) & Q_FEAT_SOFTMAX);
+    l->out_q.zero_point = 0;
+    expect_reject(m, "layers[8].output: softmax must have scale 0.00390625 and zero_point -128");
+    l->out_q.zero_point = -128;
+    l->act = Q_ACT_RELU;
+    expect_reject(m, "layers[8].act: softmax cannot fuse an activation");
+    l->act = Q_ACT_NONE;
+    /* only as the last layer */
+    m->layers[7].op = Q_OP_SOFTMAX;
+    m->layers[7].out_q = (q_quant){0, 0};
+    expect_reject(m, "layers[7].op: softmax is only allowed as the last layer (9 layers)");
+    m->layers[7].op = Q_OP_FLATTEN;
+    m->layers[7].out_q = (q_quant){0, 0};
+    expect_accept(m);
+
+    /* a row longer than Q_SOFTMAX_MAX_ROW */
+    q_layer sm = {.op = Q_OP_SOFTMAX, .name = "sm", .input2 = -1};
+    q_model one = {.name = "rows", .in_shape = {1, 1, Q_SOFTMAX_MAX_ROW + 1},
+                   .in_q = {1.0, 0}, .n_layers = 1, .layers = &sm};
+    expect_reject(&one, "layers[0].input: a softmax row of 2049 values exceeds 2048");
+    one.in_shape.c = Q_SOFTMAX_MAX_ROW;
+    expect_accept(&one);
+}
+
+/* The one shape rule on the new forms: TensorFlow's same (against its
+ * formula over a grid), valid, dilation, multiplier. */
+static void test_qmodel_geom_forms(void **state)
+{
+    (void)state;
+    q_shape o;
+    const char *key;
+    char why[200];
+    for (int32_t in = 1; in <= 12; in++)
+        for (int32_t k = 1; k <= 5; k++)
+            for (int32_t d = 1; d <= 3; d++)
+                for (int32_t st = 1; st <= 3; st++) {
+                    int32_t eff = (k - 1) * d + 1;
+                    q_geom g = {.op = Q_OP_CONV2D, .win = {1, k, 1, st, 1, d, 0, 0, 0, 0},
+                                .pad_rule = Q_PAD_SAME, .out_c = 2};
+                    int32_t out = (in + st - 1) / st;
+                    int32_t total = (out - 1) * st + eff - in;
+                    total = total < 0 ? 0 : total;
+                    assert_int_equal(q_geom_derive(&g, (q_shape){3, in, 1}, (q_shape){0}, &o,
+                                                   NULL, &key, why, sizeof why), 0);
+                    assert_int_equal(o.w, out);
+                    assert_int_equal(g.win.pad_left, total / 2);
+                    assert_int_equal(g.win.pad_right, total - total / 2);
+                    assert_int_equal(g.pad_rule, Q_PAD_SIDES);
+                    q_geom v = {.op = Q_OP_CONV2D, .win = {1, k, 1, st, 1, d, 1, 1, 1, 1},
+                                .pad_rule = Q_PAD_VALID, .out_c = 2};
+                    int rc = q_geom_derive(&v, (q_shape){3, in, 1}, (q_shape){0}, &o, NULL, &key,
+                                           why, sizeof why);
+                    if (eff > in) {
+                        assert_int_equal(rc, -1);
+                        assert_string_equal(key, "kernel");
+                    } else {
+                        assert_int_equal(rc, 0);
+                        assert_int_equal(o.w, (in - eff) / st + 1);
+                        assert_int_equal(v.win.pad_left + v.win.pad_right, 0);
+                    }
+                }
+    /* dwconv2d multiplier, weights and depth */
+    q_geom g = {.op = Q_OP_DWCONV2D, .win = {3, 2, 1, 1, 2, 1, 2, 2, 0, 1}, .multiplier = 4};
+    q_geom_sizes sz;
+    assert_int_equal(q_geom_derive(&g, (q_shape){5, 5, 3}, (q_shape){0}, &o, &sz, &key, why,
+                                   sizeof why), 0);
+    assert_true(o.h == 5 && o.w == 5 && o.c == 12); /* (5+4-5)/1+1, (5+1-2)/1+1 */
+    assert_int_equal(sz.depth, 6);
+    assert_int_equal(sz.weights, 72);
+    g = (q_geom){.op = Q_OP_CONV2D, .win = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0}, .out_c = 2,
+                 .multiplier = 2};
+    assert_int_equal(q_geom_derive(&g, (q_shape){5, 5, 3}, (q_shape){0}, &o, &sz, &key, why,
+                                   sizeof why), -1);
+    assert_string_equal(key, "multiplier");
+    assert_string_equal(why, "2: only dwconv2d has a channel multiplier");
+    g = (q_geom){.op = Q_OP_MAXPOOL, .win = {2, 2, 0, 0, 2, 1, 0, 0, 0, 0}};
+    assert_int_equal(q_geom_derive(&g, (q_shape){5, 5, 3}, (q_shape){0}, &o, &sz, &key, why,
+                                   sizeof why), -1);
+    assert_string_equal(key, "dilation");
+    g = (q_geom){.op = Q_OP_SOFTMAX};
+    assert_int_equal(q_geom_derive(&g, (q_shape){2, 3, 10}, (q_shape){0}, &o, &sz, &key, why,
+                                   sizeof why), 0);
+    assert_true(o.h == 2 && o.w == 3 && o.c == 10 && sz.depth == 10 && sz.weights == 0);
 }
 
 static void test_qmodel_rejects_bad_scales(void **state)
@@ -763,7 +995,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_bad_stride, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_bad_kernel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_bad_pad, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_qmodel_rejects_pool_padding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qmodel_pool_padding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qmodel_conv_dilation_and_asymmetric_pad, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_qmodel_multiplier, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qmodel_weight_bits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qmodel_softmax, setup, teardown),
+        cmocka_unit_test(test_qmodel_geom_forms),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_bad_scales, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_bad_input_quant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_bad_weight_scale, setup, teardown),

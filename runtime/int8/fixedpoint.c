@@ -1,5 +1,6 @@
 /* fixedpoint — multiplier/shift from a real ratio and the single-rounding
- * requantization of DESIGN.md §1 (see fixedpoint.h for the representation).
+ * requantization of docs/integer-semantics.md (see fixedpoint.h for the
+ * representation).
  *
  * Accumulator bound. fxp_requantize accepts any int32 acc: with |acc| <= 2^31
  * and 0 <= M0 < 2^31 the product satisfies |acc * M0| < 2^62, and adding the

@@ -1,4 +1,4 @@
-/* fixedpoint — the integer requantization arithmetic of DESIGN.md §1.
+/* fixedpoint — the integer requantization arithmetic (docs/integer-semantics.md).
  *
  * A real multiplier M > 0 is represented as M0 * 2^(shift - 31) with
  * M0 in [2^30, 2^31) (Q0.31) and an integer shift (TFLite QuantizeMultiplier

@@ -1,11 +1,16 @@
 /* frozen_io — the frozen model file: a versioned YAML document
  * (docs/frozen-format.md), read with yamlx, written through qfile.
  *
- * The reader checks types, keys and element counts with the line of the
- * offending node, then leaves the semantics (shapes, ranges, references,
- * accumulator bounds, multipliers) to q_model_check, which names the layer's
- * line. The writer refuses a model q_model_check rejects, so whatever it
- * writes reads back.
+ * The writer always writes format version 2; the reader takes versions 1
+ * and 2 (version 1: pad [ph, pw] on convs only, no dilation, multiplier,
+ * weight_bits or softmax). The reader checks types, keys and element counts
+ * with the line of the offending node, bounds every size the file states
+ * before computing with it (tensor shapes as they are read, a weighted
+ * layer's geometry through q_geom_derive before its weights), then leaves
+ * the semantics (shapes, ranges, references, accumulator bounds,
+ * multipliers) to q_model_check, which names the layer's line. The writer
+ * refuses a model q_model_check rejects, so whatever it writes reads back,
+ * and writes the same bytes again.
  */
 #include "frozen_io.h"
 
@@ -22,12 +27,10 @@
 
 /* The weights of a layer as a matrix of rows x len int8, as the file lists them:
  *   conv2d   (out_c, kh, kw, in_c)  rows = out_c,   len = kh*kw*in_c
- *   dwconv2d (kh, kw, c)            rows = kh*kw,   len = c
+ *   dwconv2d (kh, kw, in_c*M)       rows = kh*kw,   len = out_c = in_c*M
  *   linear   (out_c, in_n)          rows = out_c,   len = h*w*c of the input
- * in is the input tensor's shape, out_c the layer's output channels. */
-/* rows and row length of the weight matrix of l (input shape in, out_c
- * output channels), from sizes that may come from an unchecked file: -1 for
- * a size over Q_MAX_ELEMS, computed without overflow (q_size_mul). */
+ * in is the input tensor's shape, out_c the layer's output channels. A size
+ * over Q_MAX_ELEMS gives -1, computed without overflow (q_size_mul). */
 static void weight_matrix(const q_layer *l, q_shape in, int64_t out_c, int64_t *rows,
                           int64_t *len)
 {
@@ -38,7 +41,7 @@ static void weight_matrix(const q_layer *l, q_shape in, int64_t out_c, int64_t *
         break;
     case Q_OP_DWCONV2D:
         *rows = q_size_mul(l->win.kernel_h, l->win.kernel_w);
-        *len = in.c;
+        *len = out_c;
         break;
     case Q_OP_LINEAR:
         *rows = out_c;
@@ -132,7 +135,7 @@ static void put_weights(FILE *f, const q_model *m, const q_layer *l)
                 (int)out_c, (int)l->win.kernel_h, (int)l->win.kernel_w, (int)in.c);
     else if (l->op == Q_OP_DWCONV2D)
         fprintf(f, "    weights:  # (%d, %d, %d) HWC: one row per kernel position\n",
-                (int)l->win.kernel_h, (int)l->win.kernel_w, (int)in.c);
+                (int)l->win.kernel_h, (int)l->win.kernel_w, (int)out_c);
     else
         fprintf(f, "    weights:  # (%d, %d): one row per output, inputs in NHWC order\n",
                 (int)out_c, (int)len);
@@ -144,9 +147,12 @@ static void put_weights(FILE *f, const q_model *m, const q_layer *l)
     }
 }
 
+/* Keys in the order the reader's tables list them; dilation and multiplier
+ * only when they are not 1, so that models without them read as before. */
 static void put_layer(FILE *f, const q_model *m, int i)
 {
     const q_layer *l = &m->layers[i];
+    const q_window *w = &l->win;
     fprintf(f, "  - op: %s\n    name: ", q_op_names[l->op]);
     put_name(f, l->name);
     fputs("\n    input: ", f);
@@ -158,17 +164,23 @@ static void put_layer(FILE *f, const q_model *m, int i)
         fputc('\n', f);
     }
     if (has_window(l->op)) {
-        fprintf(f, "    kernel: [%d, %d]\n    stride: [%d, %d]\n", (int)l->win.kernel_h,
-                (int)l->win.kernel_w, (int)l->win.stride_h, (int)l->win.stride_w);
-        if (l->op == Q_OP_CONV2D || l->op == Q_OP_DWCONV2D)
-            fprintf(f, "    pad: [%d, %d]\n", (int)l->win.pad_top, (int)l->win.pad_left);
+        fprintf(f, "    kernel: [%d, %d]\n    stride: [%d, %d]\n", (int)w->kernel_h,
+                (int)w->kernel_w, (int)w->stride_h, (int)w->stride_w);
+        if (w->dilation_h != 1 || w->dilation_w != 1)
+            fprintf(f, "    dilation: [%d, %d]\n", (int)w->dilation_h, (int)w->dilation_w);
+        fprintf(f, "    pad: [%d, %d, %d, %d]\n", (int)w->pad_top, (int)w->pad_bottom,
+                (int)w->pad_left, (int)w->pad_right);
     }
+    if (l->op == Q_OP_DWCONV2D && l->multiplier != 1)
+        fprintf(f, "    multiplier: %d\n", (int)l->multiplier);
     if (has_act(l->op))
         fprintf(f, "    act: %s\n", q_act_names[l->act]);
     fputs("    output: ", f);
     put_quant(f, l->out_shape, l->out_q);
-    if (has_weights(l->op))
+    if (has_weights(l->op)) {
+        fprintf(f, "    weight_bits: %d\n", l->weight_bits);
         put_weights(f, m, l);
+    }
 }
 
 int frozen_write(const char *path, const q_model *m, qerr *e)
@@ -217,6 +229,7 @@ typedef struct {
     yx_doc d;
     q_model *m;
     qerr *e;
+    int version; /* qatc_frozen: 1 or 2 */
 } reader;
 
 /* The value of key in map, or NULL after "FILE:LINE: FIELD: missing". */
@@ -285,7 +298,7 @@ static int read_quant(reader *r, yaml_node_t *map, const char *field, q_shape *s
     snprintf(f, sizeof f, "%s.shape", field);
     if (read_ints(r, map, "shape", f, 3, 1, Q_MAX_ELEMS, (int32_t *[]){&s->h, &s->w, &s->c}))
         return -1;
-    if (q_shape_elems(*s) < 0) /* before any size is derived from it */
+    if (q_shape_elems(*s) < 0) /* every tensor size bounded before a later layer uses it */
         return qerr_at(r->e, r->d.file, yx_line(yx_get(&r->d, map, "shape")),
                        "%s: [%d, %d, %d] exceeds %d elements", f, (int)s->h, (int)s->w,
                        (int)s->c, Q_MAX_ELEMS);
@@ -336,9 +349,18 @@ static int read_weights(reader *r, yaml_node_t *map, int i)
     q_model *m = r->m;
     q_layer *l = &m->layers[i];
     char f[64];
-    /* Counts follow the shapes the file states; q_model_check then verifies those. */
-    q_shape in = q_model_tensor_shape(m, l->input);
-    int64_t out_c = l->op == Q_OP_DWCONV2D ? in.c : l->out_shape.c;
+    /* Counts follow the shapes the file states (q_model_check then verifies
+     * those), through the shape rule, which bounds every size before anything
+     * is allocated. */
+    q_shape in = q_model_tensor_shape(m, l->input), derived;
+    q_geom g = {.op = l->op, .win = l->win, .pad_rule = Q_PAD_SIDES, .out_c = l->out_shape.c,
+                .multiplier = l->multiplier};
+    const char *key;
+    char why[200];
+    if (q_geom_derive(&g, in, in, &derived, NULL, &key, why, sizeof why))
+        return qerr_at(r->e, r->d.file, l->line, "layers[%d].%s: %s", i,
+                       q_geom_field(l->op, key), why);
+    int64_t out_c = derived.c;
 
     snprintf(f, sizeof f, "layers[%d].per_channel", i);
     yaml_node_t *n = need(r, map, "per_channel", f);
@@ -378,18 +400,12 @@ static int read_weights(reader *r, yaml_node_t *map, int i)
     n = need(r, map, "weights", f);
     if (!n || yx_expect_seq(&r->d, n, f, r->e))
         return -1;
-    /* sizes checked before they are multiplied, allocation after the rows
-     * are counted: a short file cannot ask for more than it holds */
-    if (rows < 0 || len < 0 || q_size_mul(rows, len) < 0)
-        return qerr_at(r->e, r->d.file, yx_line(n), "%s: %s is more than %d weights", f,
-                       l->op == Q_OP_CONV2D     ? "output channels x kernel x input channels"
-                       : l->op == Q_OP_DWCONV2D ? "kernel x channels"
-                                                : "outputs x inputs",
-                       Q_MAX_ELEMS);
     if (yx_seq_len(n) != rows)
         return qerr_at(r->e, r->d.file, yx_line(n),
                        "%s: expected %lld rows of %lld values, found %d rows", f,
                        (long long)rows, (long long)len, yx_seq_len(n));
+    /* rows * len <= Q_MAX_ELEMS (q_geom_derive); the allocation after the rows
+     * are counted: a short file cannot ask for more than it holds */
     for (int row = 0; row < rows; row++) {
         char rf[80];
         snprintf(rf, sizeof rf, "%s[%d]", f, row);
@@ -413,16 +429,87 @@ static int read_weights(reader *r, yaml_node_t *map, int i)
     return 0;
 }
 
-static const char *const keys_conv[] = {"op", "name", "input", "kernel", "stride", "pad",
-                                        "act", "output", "per_channel", "weight_scale",
-                                        "bias", "weights", NULL};
+/* Keys by op, in the order the writer prints them: format version 2, then 1. */
+static const char *const keys_conv[] = {"op", "name", "input", "kernel", "stride", "dilation",
+                                        "pad", "act", "output", "weight_bits", "per_channel",
+                                        "weight_scale", "bias", "weights", NULL};
+static const char *const keys_dwconv[] = {"op", "name", "input", "kernel", "stride",
+                                          "dilation", "pad", "multiplier", "act", "output",
+                                          "weight_bits", "per_channel", "weight_scale", "bias",
+                                          "weights", NULL};
 static const char *const keys_linear[] = {"op", "name", "input", "act", "output",
-                                          "per_channel", "weight_scale", "bias", "weights",
-                                          NULL};
-static const char *const keys_pool[] = {"op", "name", "input", "kernel", "stride", "output",
-                                        NULL};
+                                          "weight_bits", "per_channel", "weight_scale", "bias",
+                                          "weights", NULL};
+static const char *const keys_pool[] = {"op", "name", "input", "kernel", "stride", "pad",
+                                        "output", NULL};
 static const char *const keys_add[] = {"op", "name", "input", "with", "act", "output", NULL};
-static const char *const keys_flatten[] = {"op", "name", "input", "output", NULL};
+static const char *const keys_plain[] = {"op", "name", "input", "output", NULL};
+static const char *const *const keys_v2[Q_OP_COUNT] = {
+    [Q_OP_CONV2D] = keys_conv,  [Q_OP_DWCONV2D] = keys_dwconv, [Q_OP_LINEAR] = keys_linear,
+    [Q_OP_MAXPOOL] = keys_pool, [Q_OP_AVGPOOL] = keys_pool,    [Q_OP_ADD] = keys_add,
+    [Q_OP_FLATTEN] = keys_plain, [Q_OP_SOFTMAX] = keys_plain,
+};
+
+static const char *const keys_conv_v1[] = {"op", "name", "input", "kernel", "stride", "pad",
+                                           "act", "output", "per_channel", "weight_scale",
+                                           "bias", "weights", NULL};
+static const char *const keys_linear_v1[] = {"op", "name", "input", "act", "output",
+                                             "per_channel", "weight_scale", "bias", "weights",
+                                             NULL};
+static const char *const keys_pool_v1[] = {"op", "name", "input", "kernel", "stride",
+                                           "output", NULL};
+static const char *const *const keys_v1[Q_OP_COUNT] = {
+    [Q_OP_CONV2D] = keys_conv_v1,  [Q_OP_DWCONV2D] = keys_conv_v1, [Q_OP_LINEAR] = keys_linear_v1,
+    [Q_OP_MAXPOOL] = keys_pool_v1, [Q_OP_AVGPOOL] = keys_pool_v1,  [Q_OP_ADD] = keys_add,
+    [Q_OP_FLATTEN] = keys_plain,   [Q_OP_SOFTMAX] = NULL, /* not in version 1 */
+};
+
+/* kernel, stride, dilation, pad, multiplier of a windowed layer.
+ *   version 2: pad [top, bottom, left, right] (every windowed op); dilation
+ *              [h, w] (convs, optional, default [1, 1]); multiplier (dwconv2d,
+ *              optional, default 1)
+ *   version 1: pad [h, w] on both sides (convs only), no dilation, no multiplier */
+static int read_window(reader *r, yaml_node_t *map, int i)
+{
+    q_layer *l = &r->m->layers[i];
+    q_window *w = &l->win;
+    int conv = l->op == Q_OP_CONV2D || l->op == Q_OP_DWCONV2D;
+    char f[64];
+    snprintf(f, sizeof f, "layers[%d].kernel", i);
+    if (read_ints(r, map, "kernel", f, 2, 1, Q_MAX_ELEMS, (int32_t *[]){&w->kernel_h, &w->kernel_w}))
+        return -1;
+    snprintf(f, sizeof f, "layers[%d].stride", i);
+    if (read_ints(r, map, "stride", f, 2, 1, Q_MAX_ELEMS, (int32_t *[]){&w->stride_h, &w->stride_w}))
+        return -1;
+    w->dilation_h = w->dilation_w = 1;
+    snprintf(f, sizeof f, "layers[%d].pad", i);
+    if (r->version == 1) {
+        if (conv && read_ints(r, map, "pad", f, 2, 0, Q_MAX_ELEMS,
+                              (int32_t *[]){&w->pad_top, &w->pad_left}))
+            return -1;
+        w->pad_bottom = w->pad_top;
+        w->pad_right = w->pad_left;
+        return 0;
+    }
+    if (read_ints(r, map, "pad", f, 4, 0, Q_MAX_ELEMS,
+                  (int32_t *[]){&w->pad_top, &w->pad_bottom, &w->pad_left, &w->pad_right}))
+        return -1;
+    snprintf(f, sizeof f, "layers[%d].dilation", i);
+    if (conv && yx_get(&r->d, map, "dilation") &&
+        read_ints(r, map, "dilation", f, 2, 1, Q_MAX_ELEMS,
+                  (int32_t *[]){&w->dilation_h, &w->dilation_w}))
+        return -1;
+    l->multiplier = 1;
+    yaml_node_t *n = l->op == Q_OP_DWCONV2D ? yx_get(&r->d, map, "multiplier") : NULL;
+    if (n) {
+        int64_t v;
+        snprintf(f, sizeof f, "layers[%d].multiplier", i);
+        if (yx_int(&r->d, n, f, 1, Q_MAX_ELEMS, &v, r->e))
+            return -1;
+        l->multiplier = (int32_t)v;
+    }
+    return 0;
+}
 
 static int read_layer(reader *r, yaml_node_t *map, int i)
 {
@@ -441,13 +528,12 @@ static int read_layer(reader *r, yaml_node_t *map, int i)
     if (!n || yx_enum(&r->d, n, f, q_op_names, &op, r->e))
         return -1;
     l->op = (q_op)op;
-    static const char *const *const keys[Q_OP_COUNT] = {
-        [Q_OP_CONV2D] = keys_conv, [Q_OP_DWCONV2D] = keys_conv, [Q_OP_LINEAR] = keys_linear,
-        [Q_OP_MAXPOOL] = keys_pool, [Q_OP_AVGPOOL] = keys_pool,  [Q_OP_ADD] = keys_add,
-        [Q_OP_FLATTEN] = keys_flatten,
-    };
+    const char *const *keys = (r->version == 1 ? keys_v1 : keys_v2)[l->op];
+    if (!keys)
+        return qerr_at(r->e, r->d.file, yx_line(n),
+                       "%s: %s needs format version 2 (qatc_frozen: 2)", f, q_op_names[l->op]);
     snprintf(f, sizeof f, "layers[%d]", i);
-    if (yx_check_keys(&r->d, map, keys[l->op], f, r->e))
+    if (yx_check_keys(&r->d, map, keys, f, r->e))
         return -1;
 
     /* name was read for every layer before (read_names), so references resolve */
@@ -456,25 +542,8 @@ static int read_layer(reader *r, yaml_node_t *map, int i)
     if (l->op == Q_OP_ADD && read_ref(r, map, "with", i, &l->input2))
         return -1;
 
-    if (has_window(l->op)) {
-        snprintf(f, sizeof f, "layers[%d].kernel", i);
-        if (read_ints(r, map, "kernel", f, 2, 1, Q_MAX_ELEMS,
-                      (int32_t *[]){&l->win.kernel_h, &l->win.kernel_w}))
-            return -1;
-        snprintf(f, sizeof f, "layers[%d].stride", i);
-        if (read_ints(r, map, "stride", f, 2, 1, Q_MAX_ELEMS,
-                      (int32_t *[]){&l->win.stride_h, &l->win.stride_w}))
-            return -1;
-        snprintf(f, sizeof f, "layers[%d].pad", i);
-        if (l->op == Q_OP_CONV2D || l->op == Q_OP_DWCONV2D)
-            if (read_ints(r, map, "pad", f, 2, 0, Q_MAX_ELEMS,
-                          (int32_t *[]){&l->win.pad_top, &l->win.pad_left}))
-                return -1;
-        /* version 1: the same padding on both sides, no dilation */
-        l->win.pad_bottom = l->win.pad_top;
-        l->win.pad_right = l->win.pad_left;
-        l->win.dilation_h = l->win.dilation_w = 1;
-    }
+    if (has_window(l->op) && read_window(r, map, i))
+        return -1;
     if (has_act(l->op)) {
         snprintf(f, sizeof f, "layers[%d].act", i);
         n = yx_get(&r->d, map, "act");
@@ -487,9 +556,21 @@ static int read_layer(reader *r, yaml_node_t *map, int i)
     n = need(r, map, "output", f);
     if (!n || read_quant(r, n, f, &l->out_shape, &l->out_q))
         return -1;
-    if (has_weights(l->op))
-        return read_weights(r, map, i);
-    return 0;
+    if (!has_weights(l->op))
+        return 0;
+    l->weight_bits = 8; /* version 1: 8-bit weights only */
+    if (r->version >= 2) {
+        snprintf(f, sizeof f, "layers[%d].weight_bits", i);
+        n = need(r, map, "weight_bits", f);
+        int64_t bits;
+        if (!n || yx_int(&r->d, n, f, INT32_MIN, INT32_MAX, &bits, r->e))
+            return -1;
+        if (bits != 8)
+            return qerr_at(r->e, r->d.file, yx_line(n),
+                           "%s: %lld is not supported (only 8-bit weights for now)", f,
+                           (long long)bits);
+    }
+    return read_weights(r, map, i);
 }
 
 /* Every layer's name first (absent: "l<i>"), so that `input` and `with` can name them. */
@@ -535,10 +616,12 @@ static int read_model(reader *r, const char *path)
     int64_t version;
     if (yx_int(&r->d, n, "qatc_frozen", INT32_MIN, INT32_MAX, &version, r->e))
         return -1;
-    if (version != Q_FORMAT_VERSION)
+    if (version < 1 || version > Q_FORMAT_VERSION)
         return qerr_at(r->e, path, yx_line(n),
-                       "qatc_frozen: version %lld is not supported (this qatc reads version %d)",
+                       "qatc_frozen: version %lld is not supported (this qatc reads versions 1 "
+                       "to %d)",
                        (long long)version, Q_FORMAT_VERSION);
+    r->version = (int)version;
     static const char *const keys[] = {"qatc_frozen", "name", "input", "layers", "output",
                                        NULL};
     if (yx_check_keys(&r->d, root, keys, "", r->e))

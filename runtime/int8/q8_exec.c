@@ -6,11 +6,14 @@
  * sharing: the arena plan of the generated C is the generator's business),
  * so any intermediate tensor can be read back after a run.
  *
- * Multipliers (DESIGN.md §1):
+ * Multipliers and tables (docs/integer-semantics.md):
  *   conv2d, dwconv2d, linear  M[c] = s_in * s_w[c] / s_out  (per tensor: s_w[0]
  *                             for every channel, so rq always has out_c entries)
- *   avgpool                   M = s_in / (s_out * kernel_h * kernel_w)
+ *   avgpool                   none (division, q8_avgpool_s8) when the output
+ *                             quantization is the input's; else (format version
+ *                             1) M = s_in / (s_out * kernel_h * kernel_w)
  *   add                       q8_add_params_from_scales(s_in1, s_in2, s_out)
+ *   softmax                   the exp table of q8_softmax_table(s_in)
  * Activation clamps come from q_act_range(act, out quantization).
  */
 #include "q8_exec.h"
@@ -23,8 +26,10 @@
 
 typedef struct {
     q8_conv_params conv; /* conv2d, dwconv2d, maxpool, avgpool; act range for linear too */
-    fxp_requant *rq;       /* (out_c) for conv2d/dwconv2d/linear, (1) for avgpool, else NULL */
+    fxp_requant *rq;     /* (out_c) for conv2d/dwconv2d/linear, (1) for a rescaling
+                          * avgpool, else NULL */
     q8_add_params add;   /* add only */
+    int32_t *exp_table;  /* softmax only: (Q8_SOFTMAX_TABLE) */
 } exec_layer;
 
 struct q8_exec {
@@ -39,15 +44,17 @@ void q8_exec_free(q8_exec *x)
     if (!x)
         return;
     if (x->layers)
-        for (int i = 0; i < x->m->n_layers; i++)
+        for (int i = 0; i < x->m->n_layers; i++) {
             free(x->layers[i].rq);
+            free(x->layers[i].exp_table);
+        }
     free(x->layers);
     free(x->tensor);
     free(x->arena);
     free(x);
 }
 
-/* Kernel geometry and quantization of layer l (pad is 0 for pools by q_model_check). */
+/* Kernel geometry and quantization of layer l. */
 static q8_conv_params conv_params(const q_model *m, const q_layer *l)
 {
     q_shape in = q_model_tensor_shape(m, l->input);
@@ -63,8 +70,13 @@ static q8_conv_params conv_params(const q_model *m, const q_layer *l)
     p.kernel_w = l->win.kernel_w;
     p.stride_h = l->win.stride_h;
     p.stride_w = l->win.stride_w;
-    p.pad_h = l->win.pad_top;
-    p.pad_w = l->win.pad_left;
+    p.dilation_h = l->win.dilation_h;
+    p.dilation_w = l->win.dilation_w;
+    p.pad_top = l->win.pad_top;
+    p.pad_bottom = l->win.pad_bottom;
+    p.pad_left = l->win.pad_left;
+    p.pad_right = l->win.pad_right;
+    p.depth_multiplier = l->op == Q_OP_DWCONV2D ? l->multiplier : 1;
     p.in_zp = q_model_tensor_quant(m, l->input).zero_point;
     p.out_zp = l->out_q.zero_point;
     q_act_range(l->act, l->out_q, &p.act_min, &p.act_max);
@@ -96,6 +108,8 @@ static int prepare_layer(const q_model *m, int i, exec_layer *xl, qerr *e)
         return 0;
     }
     case Q_OP_AVGPOOL: {
+        if (!q_avgpool_rescales(m, l))
+            return 0; /* division, no multiplier */
         double m_avg = s_in / (s_out * (double)l->win.kernel_h * (double)l->win.kernel_w);
         xl->rq = malloc(sizeof *xl->rq);
         if (!xl->rq)
@@ -119,6 +133,13 @@ static int prepare_layer(const q_model *m, int i, exec_layer *xl, qerr *e)
         xl->add.act_max = xl->conv.act_max;
         return 0;
     }
+    case Q_OP_SOFTMAX:
+        xl->exp_table = malloc(Q8_SOFTMAX_TABLE * sizeof *xl->exp_table);
+        if (!xl->exp_table)
+            return qerr_set(e, "out of memory preparing layer %d (%s)", i, l->name);
+        if (q8_softmax_table(s_in, xl->exp_table))
+            return qerr_set(e, "layers[%d] (%s): softmax of input scale %g", i, l->name, s_in);
+        return 0;
     case Q_OP_MAXPOOL:
     case Q_OP_FLATTEN:
     case Q_OP_COUNT:
@@ -186,13 +207,20 @@ void q8_exec_run(q8_exec *x, const int8_t *in, int8_t *out)
             q8_maxpool_s8(&xl->conv, src, dst);
             break;
         case Q_OP_AVGPOOL:
-            q8_avgpool_s8(&xl->conv, src, xl->rq[0], dst);
+            if (xl->rq)
+                q8_avgpool_rescale_s8(&xl->conv, src, xl->rq[0], dst);
+            else
+                q8_avgpool_s8(&xl->conv, src, dst);
             break;
         case Q_OP_ADD:
             q8_add_s8(&xl->add, q_shape_size(l->out_shape), src, x->tensor[l->input2], dst);
             break;
         case Q_OP_FLATTEN: /* NHWC order is already the flat order */
             memcpy(dst, src, (size_t)q_shape_size(l->out_shape));
+            break;
+        case Q_OP_SOFTMAX: /* one row per pixel */
+            q8_softmax_s8(l->out_shape.h * l->out_shape.w, l->out_shape.c, src, xl->exp_table,
+                          dst);
             break;
         case Q_OP_COUNT:
             assert(!"invalid op");
@@ -219,4 +247,10 @@ const q8_add_params *q8_exec_layer_add(const q8_exec *x, int l)
 {
     assert(l >= 0 && l < x->m->n_layers);
     return x->m->layers[l].op == Q_OP_ADD ? &x->layers[l].add : NULL;
+}
+
+const int32_t *q8_exec_layer_softmax_table(const q8_exec *x, int l)
+{
+    assert(l >= 0 && l < x->m->n_layers);
+    return x->layers[l].exp_table;
 }

@@ -32,11 +32,18 @@ void q8_exec_run(q8_exec *x, const int8_t *in, int8_t *out);
 const int8_t *q8_exec_tensor(const q8_exec *x, int t);
 
 /* Requantization parameters of layer l (out_c entries for conv/dwconv/linear,
- * one for avgpool), as the generator must print them. NULL for other ops. */
+ * one for an avgpool that rescales, q_avgpool_rescales), as the generator must
+ * print them. NULL for other ops, and for an avgpool that divides (TFLite's
+ * rule: no multiplier). */
 const fxp_requant *q8_exec_layer_requant(const q8_exec *x, int l);
 
 /* The residual-add parameters of layer l (multipliers, zero-points, clamp), as
  * the generator must print them. NULL when layer l is not an add. */
 const q8_add_params *q8_exec_layer_add(const q8_exec *x, int l);
+
+/* The Q8_SOFTMAX_TABLE fixed-point exponentials of softmax layer l
+ * (q8_softmax_table of its input scale), as the generator must print them.
+ * NULL when layer l is not a softmax. */
+const int32_t *q8_exec_layer_softmax_table(const q8_exec *x, int l);
 
 #endif

@@ -3,13 +3,18 @@
  * These are the definition of qatc's integer semantics, not a fast path:
  * plain loops in output order, one accumulator per output value, no clever
  * index arithmetic. Every kernel ends with finish(): requantize, add the
- * output zero-point, clamp to the activation range.
+ * output zero-point, clamp to the activation range (the average pool's
+ * division and the softmax end with their own rounding, then the clamp).
  *
  * Indexing (NHWC, batch 1): x[y][x][c] is in[(y * in_w + x) * in_c + c].
+ * Window tap (ky, kx) of output (oy, ox) reads input row
+ * oy * stride_h - pad_top + ky * dilation_h and column
+ * ox * stride_w - pad_left + kx * dilation_w (window_row / window_col).
  */
 #include "q8_kernels.h"
 
 #include <assert.h>
+#include <math.h>
 
 /* out = clamp(requant(acc) + out_zp, act_min, act_max).
  * fxp_requantize saturates to int32; the zero-point is added in int64 so the
@@ -25,23 +30,46 @@ static int8_t finish(int32_t acc, fxp_requant rq, int32_t out_zp, int32_t act_mi
     return (int8_t)y;
 }
 
-static void check_conv_params(const q8_conv_params *p)
+static int32_t window_row(const q8_conv_params *p, int32_t oy, int32_t ky)
+{
+    return oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+}
+
+static int32_t window_col(const q8_conv_params *p, int32_t ox, int32_t kx)
+{
+    return ox * p->stride_w - p->pad_left + kx * p->dilation_w;
+}
+
+/* Window fields: any padding >= 0 (a conv window wholly in the padding sums
+ * nothing: acc = bias; q_model_check keeps each pad below the kernel). */
+static void check_window(const q8_conv_params *p)
 {
     assert(p->kernel_h >= 1 && p->kernel_w >= 1 && p->stride_h >= 1 && p->stride_w >= 1);
-    assert(p->pad_h >= 0 && p->pad_w >= 0);
-    assert(p->out_h == (p->in_h + 2 * p->pad_h - p->kernel_h) / p->stride_h + 1);
-    assert(p->out_w == (p->in_w + 2 * p->pad_w - p->kernel_w) / p->stride_w + 1);
-    assert(p->in_zp >= -128 && p->in_zp <= 127 && p->out_zp >= -128 && p->out_zp <= 127);
+    assert(p->dilation_h >= 1 && p->dilation_w >= 1);
+    assert(p->pad_top >= 0 && p->pad_bottom >= 0 && p->pad_left >= 0 && p->pad_right >= 0);
+    assert(p->out_h == (p->in_h + p->pad_top + p->pad_bottom -
+                        ((p->kernel_h - 1) * p->dilation_h + 1)) / p->stride_h + 1);
+    assert(p->out_w == (p->in_w + p->pad_left + p->pad_right -
+                        ((p->kernel_w - 1) * p->dilation_w + 1)) / p->stride_w + 1);
     assert(-128 <= p->act_min && p->act_min <= p->act_max && p->act_max <= 127);
     (void)p;
 }
 
+static void check_conv_params(const q8_conv_params *p)
+{
+    check_window(p);
+    assert(p->in_zp >= -128 && p->in_zp <= 127 && p->out_zp >= -128 && p->out_zp <= 127);
+    (void)p;
+}
+
+/* Pools: no dilation and every pad below the kernel, so each window holds at
+ * least one position inside the input. */
 static void check_pool_params(const q8_conv_params *p)
 {
-    assert(p->kernel_h >= 1 && p->kernel_w >= 1 && p->stride_h >= 1 && p->stride_w >= 1);
-    assert(p->kernel_h <= p->in_h && p->kernel_w <= p->in_w);
-    assert(p->out_h == (p->in_h - p->kernel_h) / p->stride_h + 1);
-    assert(p->out_w == (p->in_w - p->kernel_w) / p->stride_w + 1);
+    check_window(p);
+    assert(p->dilation_h == 1 && p->dilation_w == 1);
+    assert(p->pad_top < p->kernel_h && p->pad_bottom < p->kernel_h);
+    assert(p->pad_left < p->kernel_w && p->pad_right < p->kernel_w);
     assert(p->out_c == p->in_c);
     (void)p;
 }
@@ -49,10 +77,11 @@ static void check_pool_params(const q8_conv_params *p)
 /* conv2d, NHWC in (in_h, in_w, in_c), OHWI w (out_c, kernel_h, kernel_w, in_c),
  * bias (out_c) int32 at scale s_in * s_w[oc], rq (out_c), out (out_h, out_w, out_c).
  *   acc = bias[oc] + sum_{ky,kx,ic} w[oc][ky][kx][ic] * (x[iy][ix][ic] - in_zp)
- *   with iy = oy * stride_h - pad_h + ky, ix = ox * stride_w - pad_w + kx.
+ *   with iy = window_row(oy, ky), ix = window_col(ox, kx).
  * Padded positions hold in_zp, so their term (in_zp - in_zp) * w is 0 and is
- * skipped. Weights in [-127, 127], (x - in_zp) in [-255, 255]: the caller
- * guarantees |bias| + kernel_h*kernel_w*in_c * 127 * 255 < 2^31.
+ * skipped (with dilation a window may lie wholly in the padding: acc = bias).
+ * Weights in [-127, 127], (x - in_zp) in [-255, 255]: the caller guarantees
+ * |bias| + kernel_h*kernel_w*in_c * 127 * 255 < 2^31.
  * real(out) = s_out * (out - out_zp) ~= s_in * s_w[oc] * acc. */
 void q8_conv2d_s8(const q8_conv_params *p, const int8_t *in, const int8_t *w,
                   const int32_t *bias, const fxp_requant *rq, int8_t *out)
@@ -63,11 +92,11 @@ void q8_conv2d_s8(const q8_conv_params *p, const int8_t *in, const int8_t *w,
             for (int32_t oc = 0; oc < p->out_c; oc++) {
                 int32_t acc = bias[oc];
                 for (int32_t ky = 0; ky < p->kernel_h; ky++) {
-                    int32_t iy = oy * p->stride_h - p->pad_h + ky;
+                    int32_t iy = window_row(p, oy, ky);
                     if (iy < 0 || iy >= p->in_h)
                         continue; /* padding row: contributes 0 */
                     for (int32_t kx = 0; kx < p->kernel_w; kx++) {
-                        int32_t ix = ox * p->stride_w - p->pad_w + kx;
+                        int32_t ix = window_col(p, ox, kx);
                         if (ix < 0 || ix >= p->in_w)
                             continue;
                         const int8_t *x = &in[(iy * p->in_w + ix) * p->in_c];
@@ -84,35 +113,39 @@ void q8_conv2d_s8(const q8_conv_params *p, const int8_t *in, const int8_t *w,
     }
 }
 
-/* depthwise conv2d, channel multiplier 1: in (in_h, in_w, c), w (kernel_h, kernel_w, c),
- * bias (c), rq (c), out (out_h, out_w, c); in_c == out_c == c.
- *   acc = bias[c] + sum_{ky,kx} w[ky][kx][c] * (x[iy][ix][c] - in_zp)
+/* depthwise conv2d with channel multiplier M: in (in_h, in_w, in_c),
+ * w (kernel_h, kernel_w, out_c), bias (out_c), rq (out_c), out (out_h, out_w, out_c),
+ * out_c = in_c * M; output channel oc = ic * M + m reads input channel ic:
+ *   acc = bias[oc] + sum_{ky,kx} w[ky][kx][oc] * (x[iy][ix][oc / M] - in_zp)
  * Padding and rounding as conv2d; the caller guarantees
  * |bias| + kernel_h*kernel_w * 127 * 255 < 2^31. */
 void q8_dwconv2d_s8(const q8_conv_params *p, const int8_t *in, const int8_t *w,
                     const int32_t *bias, const fxp_requant *rq, int8_t *out)
 {
     check_conv_params(p);
-    assert(p->in_c == p->out_c);
-    const int32_t nc = p->out_c;
+    const int32_t mult = p->depth_multiplier;
+    assert(mult >= 1 && p->out_c == p->in_c * mult);
     for (int32_t oy = 0; oy < p->out_h; oy++) {
         for (int32_t ox = 0; ox < p->out_w; ox++) {
-            for (int32_t c = 0; c < nc; c++) {
-                int32_t acc = bias[c];
-                for (int32_t ky = 0; ky < p->kernel_h; ky++) {
-                    int32_t iy = oy * p->stride_h - p->pad_h + ky;
-                    if (iy < 0 || iy >= p->in_h)
-                        continue;
-                    for (int32_t kx = 0; kx < p->kernel_w; kx++) {
-                        int32_t ix = ox * p->stride_w - p->pad_w + kx;
-                        if (ix < 0 || ix >= p->in_w)
+            for (int32_t ic = 0; ic < p->in_c; ic++) {
+                for (int32_t m = 0; m < mult; m++) {
+                    int32_t oc = ic * mult + m;
+                    int32_t acc = bias[oc];
+                    for (int32_t ky = 0; ky < p->kernel_h; ky++) {
+                        int32_t iy = window_row(p, oy, ky);
+                        if (iy < 0 || iy >= p->in_h)
                             continue;
-                        acc += w[(ky * p->kernel_w + kx) * nc + c] *
-                               (in[(iy * p->in_w + ix) * nc + c] - p->in_zp);
+                        for (int32_t kx = 0; kx < p->kernel_w; kx++) {
+                            int32_t ix = window_col(p, ox, kx);
+                            if (ix < 0 || ix >= p->in_w)
+                                continue;
+                            acc += w[(ky * p->kernel_w + kx) * p->out_c + oc] *
+                                   (in[(iy * p->in_w + ix) * p->in_c + ic] - p->in_zp);
+                        }
                     }
+                    out[(oy * p->out_w + ox) * p->out_c + oc] =
+                        finish(acc, rq[oc], p->out_zp, p->act_min, p->act_max);
                 }
-                out[(oy * p->out_w + ox) * nc + c] =
-                    finish(acc, rq[c], p->out_zp, p->act_min, p->act_max);
             }
         }
     }
@@ -136,8 +169,9 @@ void q8_linear_s8(int32_t in_n, int32_t out_n, const int8_t *in, int32_t in_zp,
     }
 }
 
-/* max pool: in (in_h, in_w, c), out (out_h, out_w, c), no padding, window
- * kernel_h x kernel_w moved by stride. Works on the int8 values directly: the
+/* max pool: in (in_h, in_w, c), out (out_h, out_w, c). The largest value
+ * among the window's positions inside the input; padding is never a
+ * candidate (TFLite's MaxPool). Works on the int8 values directly: the
  * output has the input's scale and zero-point (max commutes with the affine,
  * increasing dequantization), so there is no requantization or clamp. */
 void q8_maxpool_s8(const q8_conv_params *p, const int8_t *in, int8_t *out)
@@ -149,8 +183,13 @@ void q8_maxpool_s8(const q8_conv_params *p, const int8_t *in, int8_t *out)
             for (int32_t c = 0; c < nc; c++) {
                 int8_t best = INT8_MIN;
                 for (int32_t ky = 0; ky < p->kernel_h; ky++) {
+                    int32_t iy = window_row(p, oy, ky);
+                    if (iy < 0 || iy >= p->in_h)
+                        continue;
                     for (int32_t kx = 0; kx < p->kernel_w; kx++) {
-                        int32_t iy = oy * p->stride_h + ky, ix = ox * p->stride_w + kx;
+                        int32_t ix = window_col(p, ox, kx);
+                        if (ix < 0 || ix >= p->in_w)
+                            continue;
                         int8_t v = in[(iy * p->in_w + ix) * nc + c];
                         if (v > best)
                             best = v;
@@ -162,18 +201,63 @@ void q8_maxpool_s8(const q8_conv_params *p, const int8_t *in, int8_t *out)
     }
 }
 
-/* average pool: in (in_h, in_w, c), out (out_h, out_w, c), no padding.
+/* average pool, TFLite's rule: in (in_h, in_w, c), out (out_h, out_w, c),
+ * output scale and zero-point equal to the input's.
+ *   acc   = sum of the raw int8 values x at the window's positions inside the input
+ *   count = their number (1 <= count <= kernel_h * kernel_w: padding never counts)
+ *   out   = clamp(round_half_away_from_zero(acc / count), act_min, act_max)
+ * Since real = s (x - zp) is affine, mean(real) = s (mean(x) - zp): rounding
+ * mean(x) itself is TFLite's choice (tensorflow/lite/kernels/internal/
+ * reference/integer_ops/pooling.h, AveragePool), written as its C division
+ * that truncates towards zero: count / 2 added to (or subtracted from) acc
+ * before dividing rounds halves away from zero. |acc| <= 128 * count < 2^31. */
+void q8_avgpool_s8(const q8_conv_params *p, const int8_t *in, int8_t *out)
+{
+    check_pool_params(p);
+    const int32_t nc = p->in_c;
+    for (int32_t oy = 0; oy < p->out_h; oy++) {
+        for (int32_t ox = 0; ox < p->out_w; ox++) {
+            for (int32_t c = 0; c < nc; c++) {
+                int32_t acc = 0, count = 0;
+                for (int32_t ky = 0; ky < p->kernel_h; ky++) {
+                    int32_t iy = window_row(p, oy, ky);
+                    if (iy < 0 || iy >= p->in_h)
+                        continue;
+                    for (int32_t kx = 0; kx < p->kernel_w; kx++) {
+                        int32_t ix = window_col(p, ox, kx);
+                        if (ix < 0 || ix >= p->in_w)
+                            continue;
+                        acc += in[(iy * p->in_w + ix) * nc + c];
+                        count++;
+                    }
+                }
+                assert(count >= 1);
+                int32_t q = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                if (q < p->act_min)
+                    q = p->act_min;
+                if (q > p->act_max)
+                    q = p->act_max;
+                out[(oy * p->out_w + ox) * nc + c] = (int8_t)q;
+            }
+        }
+    }
+}
+
+/* average pool with its own output scale (format version 1): in (in_h, in_w, c),
+ * out (out_h, out_w, c), no padding.
  *   acc = sum over the kernel_h x kernel_w window of (x - in_zp)
  *   out = clamp(requant(acc, rq) + out_zp, act_min, act_max)
  * with rq from in_scale / (out_scale * kernel_h * kernel_w), so
  * real(out) ~= mean of real(x). Rounding: one rounding, half towards +inf
- * (fxp_requantize), not TFLite's division rounding half away from zero.
+ * (fxp_requantize) of the approximate multiplier, which is why models that
+ * keep the input's quantization use q8_avgpool_s8 instead.
  * |acc| <= kernel_h * kernel_w * 255 < 2^31 when kernel_h * kernel_w < 2^23. */
-void q8_avgpool_s8(const q8_conv_params *p, const int8_t *in, fxp_requant rq, int8_t *out)
+void q8_avgpool_rescale_s8(const q8_conv_params *p, const int8_t *in, fxp_requant rq,
+                           int8_t *out)
 {
     check_pool_params(p);
+    assert(!p->pad_top && !p->pad_bottom && !p->pad_left && !p->pad_right);
     assert((int64_t)p->kernel_h * p->kernel_w < (1 << 23));
-    assert(-128 <= p->act_min && p->act_min <= p->act_max && p->act_max <= 127);
     const int32_t nc = p->in_c;
     for (int32_t oy = 0; oy < p->out_h; oy++) {
         for (int32_t ox = 0; ox < p->out_w; ox++) {
@@ -181,13 +265,71 @@ void q8_avgpool_s8(const q8_conv_params *p, const int8_t *in, fxp_requant rq, in
                 int32_t acc = 0;
                 for (int32_t ky = 0; ky < p->kernel_h; ky++) {
                     for (int32_t kx = 0; kx < p->kernel_w; kx++) {
-                        int32_t iy = oy * p->stride_h + ky, ix = ox * p->stride_w + kx;
+                        int32_t iy = window_row(p, oy, ky), ix = window_col(p, ox, kx);
                         acc += in[(iy * p->in_w + ix) * nc + c] - p->in_zp;
                     }
                 }
                 out[(oy * p->out_w + ox) * nc + c] =
                     finish(acc, rq, p->out_zp, p->act_min, p->act_max);
             }
+        }
+    }
+}
+
+/* ---- softmax -------------------------------------------------------------
+ *
+ * p_j = exp(s (x_j - zp)) / sum_k exp(s (x_k - zp)) = e_j / sum_k e_k with
+ * e_j = exp(-s d_j), d_j = max - x_j in [0, 255]: the zero-point cancels and
+ * every e_j is in (0, 1], the row's maximum has e = 1.
+ *
+ * Fixed-point exp: a table of the 256 possible values, T[d] = round(2^20
+ * e^(-s d)), made once from the input scale (q8_softmax_table; the generated C
+ * prints the same integers). T[0] = 2^20 exactly; tiny values round to 0.
+ *
+ * Per row: S = sum_j T[d_j] in [2^20, n 2^20] (uint32 for n <= 2048); one
+ * exact quotient R = floor(2^47 / S) in [2^16, 2^27]; then each output is a
+ * multiply and a shift: y_j = (T[d_j] R + 2^38) >> 39 in [0, 256], out =
+ * clamp(y_j - 128). The quotient is exact, so any way of computing it
+ * (hardware divide, a 64/32-bit library division, a shift-and-subtract loop
+ * without any divide instruction) gives the same R; a row of n values costs
+ * one quotient instead of n divisions.
+ *
+ * Error, in output steps (1/256): with T_j = 2^20 e_j + t_j (|t_j| <= 1/2),
+ *   |256 T_i / S - 256 p_i| <= 256 (|t_i| + p_i sum_j |t_j|) / S
+ *                           <= 256 (1 + n) / 2^21 < 0.2502  (S >= 2^20, n <= 2048),
+ * R's truncation takes off less than 2^20 * 2^8 / 2^47 = 2^-19, and the final
+ * rounding adds 1/2: |out - (256 p_i - 128)| < 0.7503 step, and within 1 step
+ * where the clamp at 127 cuts p_i ~ 1 (256 p_i - 128 <= 128).
+ * test_q8_kernels measures it against the float softmax. */
+int q8_softmax_table(double s, int32_t *table)
+{
+    if (!isfinite(s) || !(s > 0))
+        return -1;
+    for (int32_t d = 0; d < Q8_SOFTMAX_TABLE; d++)
+        table[d] = (int32_t)llround(ldexp(exp(-s * (double)d), Q8_SOFTMAX_EXP_BITS));
+    return 0;
+}
+
+void q8_softmax_s8(int32_t rows, int32_t n, const int8_t *in, const int32_t *table,
+                   int8_t *out)
+{
+    assert(n >= 1 && n <= Q8_SOFTMAX_MAX_ROW);
+    assert(table[0] == (1 << Q8_SOFTMAX_EXP_BITS));
+    for (int32_t r = 0; r < rows; r++) {
+        const int8_t *x = &in[r * n];
+        int8_t *y = &out[r * n];
+        int32_t max = x[0];
+        for (int32_t j = 1; j < n; j++)
+            if (x[j] > max)
+                max = x[j];
+        uint32_t sum = 0; /* <= n * 2^20 <= 2^31 */
+        for (int32_t j = 0; j < n; j++)
+            sum += (uint32_t)table[max - x[j]];
+        uint64_t recip = ((uint64_t)1 << 47) / sum; /* in [2^16, 2^27] */
+        for (int32_t j = 0; j < n; j++) {
+            uint64_t t = (uint64_t)(uint32_t)table[max - x[j]];
+            int32_t q = (int32_t)((t * recip + ((uint64_t)1 << 38)) >> 39) - 128;
+            y[j] = (int8_t)(q > 127 ? 127 : q);
         }
     }
 }

@@ -16,7 +16,7 @@
 #include <string.h>
 
 const char *const q_op_names[Q_OP_COUNT + 1] = {
-    "conv2d", "dwconv2d", "linear", "maxpool", "avgpool", "add", "flatten", NULL,
+    "conv2d", "dwconv2d", "linear", "maxpool", "avgpool", "add", "flatten", "softmax", NULL,
 };
 
 const char *const q_act_names[Q_ACT_COUNT + 1] = {"none", "relu", "relu6", NULL};
@@ -107,6 +107,11 @@ static int geom_window(q_geom *g, q_shape in, q_shape *out, const char **key, ch
     if (!pair_ok(w->dilation_h, w->dilation_w))
         return geom_fail(key, "dilation", why, cap, "[%d, %d] must be in [1, %d]",
                          (int)w->dilation_h, (int)w->dilation_w, Q_MAX_ELEMS);
+    /* TFLite's pools have no dilation; without it every pool window holds at
+     * least one input element (each pad is below the kernel). */
+    if (pool && (w->dilation_h != 1 || w->dilation_w != 1))
+        return geom_fail(key, "dilation", why, cap, "[%d, %d]: pools take no dilation",
+                         (int)w->dilation_h, (int)w->dilation_w);
     int64_t eff_h = (int64_t)(w->kernel_h - 1) * w->dilation_h + 1;
     int64_t eff_w = (int64_t)(w->kernel_w - 1) * w->dilation_w + 1;
     if (eff_h > Q_MAX_ELEMS || eff_w > Q_MAX_ELEMS) /* so that every size below fits int32 */
@@ -162,6 +167,11 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
         return geom_fail(key, "input", why, cap, "the input %dx%dx%d exceeds %d elements",
                          (int)in.h, (int)in.w, (int)in.c, Q_MAX_ELEMS);
     q_shape o = in;
+    if (g->op == Q_OP_DWCONV2D && g->multiplier == 0)
+        g->multiplier = 1;
+    if (g->op != Q_OP_DWCONV2D && g->multiplier != 0 && g->multiplier != 1)
+        return geom_fail(key, "multiplier", why, cap,
+                         "%d: only dwconv2d has a channel multiplier", (int)g->multiplier);
     switch (g->op) {
     case Q_OP_CONV2D:
     case Q_OP_DWCONV2D:
@@ -185,7 +195,14 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
             o.c = g->out_c;
             weights = depth * g->out_c;
         } else if (g->op == Q_OP_DWCONV2D) {
-            weights = depth * in.c;
+            /* output channel ic * M + m reads input channel ic */
+            if (g->multiplier < 1 || g->multiplier > Q_MAX_ELEMS ||
+                (int64_t)in.c * g->multiplier > Q_MAX_ELEMS)
+                return geom_fail(key, "multiplier", why, cap,
+                                 "%d must be >= 1 and make at most %d channels (input %d)",
+                                 (int)g->multiplier, Q_MAX_ELEMS, (int)in.c);
+            o.c = in.c * g->multiplier;
+            weights = depth * o.c;
         }
         break;
     case Q_OP_LINEAR:
@@ -207,6 +224,14 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
     case Q_OP_FLATTEN:
         o = (q_shape){1, 1, (int32_t)in_n};
         break;
+    case Q_OP_SOFTMAX:
+        /* one row per pixel, along the channels */
+        depth = in.c;
+        if (depth > Q_SOFTMAX_MAX_ROW)
+            return geom_fail(key, "depth", why, cap,
+                             "a softmax row of %lld values exceeds %d (its input's channels)",
+                             (long long)depth, Q_SOFTMAX_MAX_ROW);
+        break;
     default:
         return geom_fail(key, "op", why, cap, "unknown op %d", (int)g->op);
     }
@@ -224,6 +249,17 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
     if (sizes)
         *sizes = (q_geom_sizes){depth, weights};
     return 0;
+}
+
+const char *q_geom_field(q_op op, const char *key)
+{
+    int windowed = op == Q_OP_CONV2D || op == Q_OP_DWCONV2D || op == Q_OP_MAXPOOL ||
+                   op == Q_OP_AVGPOOL;
+    if (!strcmp(key, "out") || !strcmp(key, "output"))
+        return "output.shape";
+    if (!strcmp(key, "depth"))
+        return windowed ? "kernel" : "input";
+    return key;
 }
 
 int32_t q_shape_size(q_shape s)
@@ -252,7 +288,7 @@ int32_t q_layer_weight_count(const q_model *m, const q_layer *l)
     case Q_OP_CONV2D:
         return l->out_shape.c * l->win.kernel_h * l->win.kernel_w * in.c;
     case Q_OP_DWCONV2D:
-        return l->win.kernel_h * l->win.kernel_w * in.c;
+        return l->win.kernel_h * l->win.kernel_w * in.c * (l->multiplier > 1 ? l->multiplier : 1);
     case Q_OP_LINEAR:
         return l->out_shape.c * q_shape_size(in);
     default:
@@ -419,6 +455,30 @@ static int check_weights(const q_model *m, const q_layer *l, int i, q_geom_sizes
     return 0;
 }
 
+static int same_quant(q_quant a, q_quant b)
+{
+    return a.scale == b.scale && a.zero_point == b.zero_point;
+}
+
+int q_avgpool_rescales(const q_model *m, const q_layer *l)
+{
+    return !same_quant(l->out_q, q_model_tensor_quant(m, l->input));
+}
+
+/* The output quantization of an op that fixes it: {0, 0} is derived, anything
+ * else must equal `want`. */
+static int fixed_quant(q_layer *l, q_quant want, int i, const char *what, const char *file,
+                       qerr *e)
+{
+    if (l->out_q.scale == 0.0 && l->out_q.zero_point == 0)
+        l->out_q = want;
+    else if (!same_quant(l->out_q, want))
+        return qerr_at(e, file, l->line,
+                       "layers[%d].output: %s must have scale %.17g and zero_point %d", i, what,
+                       want.scale, (int)want.zero_point);
+    return 0;
+}
+
 static int check_layer(q_model *m, int i, const char *file, qerr *e)
 {
     q_layer *l = &m->layers[i];
@@ -442,12 +502,16 @@ static int check_layer(q_model *m, int i, const char *file, qerr *e)
                        l->input, i);
     if ((unsigned)l->act >= Q_ACT_COUNT)
         return qerr_at(e, file, line, "layers[%d].act: unknown activation %d", i, (int)l->act);
+    if (l->op == Q_OP_SOFTMAX && i != m->n_layers - 1)
+        return qerr_at(e, file, line,
+                       "layers[%d].op: softmax is only allowed as the last layer (%d layers)", i,
+                       m->n_layers);
 
     q_shape in = q_model_tensor_shape(m, l->input);
     q_quant in_q = q_model_tensor_quant(m, l->input);
     q_shape out = l->out_shape;
-    int fused = l->op == Q_OP_CONV2D || l->op == Q_OP_DWCONV2D || l->op == Q_OP_LINEAR ||
-                l->op == Q_OP_ADD;
+    int weighted = l->op == Q_OP_CONV2D || l->op == Q_OP_DWCONV2D || l->op == Q_OP_LINEAR;
+    int fused = weighted || l->op == Q_OP_ADD;
     if (!fused && l->act != Q_ACT_NONE)
         return qerr_at(e, file, line, "layers[%d].act: %s cannot fuse an activation", i,
                        q_op_names[l->op]);
@@ -455,38 +519,34 @@ static int check_layer(q_model *m, int i, const char *file, qerr *e)
     if (l->op == Q_OP_ADD && (l->input2 < 0 || l->input2 > i))
         return qerr_at(e, file, line, "layers[%d].with: tensor %d is not an earlier tensor (0..%d)",
                        i, l->input2, i);
-    int windowed = l->op == Q_OP_CONV2D || l->op == Q_OP_DWCONV2D || l->op == Q_OP_MAXPOOL ||
-                   l->op == Q_OP_AVGPOOL;
+    int pool = l->op == Q_OP_MAXPOOL || l->op == Q_OP_AVGPOOL;
+    int windowed = l->op == Q_OP_CONV2D || l->op == Q_OP_DWCONV2D || pool;
     if (!windowed)
         l->win = (q_window){0};
-    /* What format version 1 and the kernels take: pools without padding, the
-     * same padding on both sides, no dilation. */
-    if (windowed && (l->op == Q_OP_MAXPOOL || l->op == Q_OP_AVGPOOL) &&
-        (l->win.pad_top || l->win.pad_bottom || l->win.pad_left || l->win.pad_right))
-        return qerr_at(e, file, line, "layers[%d].pad: [%d, %d] must be 0 for %s", i,
-                       (int)l->win.pad_top, (int)l->win.pad_left, q_op_names[l->op]);
-    if (windowed && (l->win.pad_top != l->win.pad_bottom || l->win.pad_left != l->win.pad_right))
-        return qerr_at(e, file, line, "layers[%d].pad: [%d, %d, %d, %d] is not the same on both "
-                       "sides", i, (int)l->win.pad_top, (int)l->win.pad_bottom,
-                       (int)l->win.pad_left, (int)l->win.pad_right);
-    if (windowed && (l->win.dilation_h > 1 || l->win.dilation_w > 1))
-        return qerr_at(e, file, line, "layers[%d].dilation: [%d, %d] is not supported", i,
-                       (int)l->win.dilation_h, (int)l->win.dilation_w);
+    if (l->op != Q_OP_DWCONV2D)
+        l->multiplier = 1;
+    else if (l->multiplier == 0)
+        l->multiplier = 1;
+    if (!weighted)
+        l->weight_bits = 0;
+    else if (l->weight_bits == 0)
+        l->weight_bits = 8;
+    else if (l->weight_bits != 8)
+        return qerr_at(e, file, line,
+                       "layers[%d].weight_bits: %d is not supported (only 8-bit weights for now)",
+                       i, l->weight_bits);
     if ((l->op == Q_OP_CONV2D || l->op == Q_OP_LINEAR) && out.c < 1)
         return qerr_at(e, file, line, "layers[%d].output.shape: channels %d must be >= 1", i,
                        (int)out.c);
-    q_geom g = {.op = l->op, .win = l->win, .pad_rule = Q_PAD_SIDES, .out_c = out.c};
+    q_geom g = {.op = l->op, .win = l->win, .pad_rule = Q_PAD_SIDES, .out_c = out.c,
+                .multiplier = l->multiplier};
     q_shape in2 = l->op == Q_OP_ADD ? q_model_tensor_shape(m, l->input2) : in;
     q_shape derived;
     q_geom_sizes sz;
     const char *key;
     char why[200];
     if (q_geom_derive(&g, in, in2, &derived, &sz, &key, why, sizeof why))
-        return qerr_at(e, file, line, "layers[%d].%s: %s", i,
-                       !strcmp(key, "out") || !strcmp(key, "output") ? "output.shape"
-                       : !strcmp(key, "depth")                      ? "kernel"
-                                                                    : key,
-                       why);
+        return qerr_at(e, file, line, "layers[%d].%s: %s", i, q_geom_field(l->op, key), why);
     l->win = g.win; /* with its defaults filled in */
     if (derive_i32(&l->out_shape.h, derived.h) || derive_i32(&l->out_shape.w, derived.w) ||
         derive_i32(&l->out_shape.c, derived.c))
@@ -503,12 +563,16 @@ static int check_layer(q_model *m, int i, const char *file, qerr *e)
         /* These move int8 values unchanged: the output quantization is the input's. */
         if (l->out_q.scale == 0.0 && l->out_q.zero_point == 0)
             l->out_q = in_q;
-        else if (l->out_q.scale != in_q.scale || l->out_q.zero_point != in_q.zero_point)
+        else if (!same_quant(l->out_q, in_q))
             return qerr_at(e, file, line,
                            "layers[%d].output: %s must keep its input's scale %.17g and "
                            "zero_point %d",
                            i, q_op_names[l->op], in_q.scale, (int)in_q.zero_point);
     }
+    /* softmax: probabilities in [0, 1) on 256 steps (TFLite's convention) */
+    if (l->op == Q_OP_SOFTMAX &&
+        fixed_quant(l, (q_quant){1.0 / 256.0, -128}, i, "softmax", file, e))
+        return -1;
     snprintf(field, sizeof field, "layers[%d].output", i);
     if (check_quant(l->out_q, file, line, field, e))
         return -1;
@@ -519,11 +583,21 @@ static int check_layer(q_model *m, int i, const char *file, qerr *e)
     case Q_OP_LINEAR:
         return check_weights(m, l, i, sz, file, e);
     case Q_OP_AVGPOOL: {
-        /* acc = sum of kh*kw terms (x - zp) with |x - zp| <= 255 */
+        /* division rule: acc = sum of at most kh*kw raw int8 values (|x| <= 128);
+         * rescaling: sum of kh*kw terms (x - zp) with |x - zp| <= 255 */
         int64_t window = (int64_t)l->win.kernel_h * l->win.kernel_w;
         if (window * 255 > INT32_MAX)
             return qerr_at(e, file, line, "layers[%d].kernel: window of %lld overflows int32", i,
                            (long long)window);
+        if (!q_avgpool_rescales(m, l))
+            return 0;
+        if (l->win.pad_top || l->win.pad_bottom || l->win.pad_left || l->win.pad_right)
+            return qerr_at(e, file, line,
+                           "layers[%d].pad: [%d, %d, %d, %d]: an average pool with padding must "
+                           "keep its input's scale %.17g and zero_point %d (the count of each "
+                           "window then divides exactly)",
+                           i, (int)l->win.pad_top, (int)l->win.pad_bottom, (int)l->win.pad_left,
+                           (int)l->win.pad_right, in_q.scale, (int)in_q.zero_point);
         double mult = in_q.scale / (l->out_q.scale * (double)window);
         if (!multiplier_ok(mult))
             return qerr_at(e, file, line,
@@ -570,4 +644,31 @@ int q_model_check(q_model *m, const char *file, qerr *e)
         if (check_layer(m, i, file, e))
             return -1;
     return 0;
+}
+
+/* ---- features beyond format version 1 ------------------------------------ */
+
+const char *const q_feature_names[Q_FEAT_COUNT + 1] = {
+    "dilation", "asymmetric padding", "pool padding", "channel multiplier",
+    "average pool by division", "softmax", NULL,
+};
+
+unsigned q_layer_features(const q_model *m, const q_layer *l)
+{
+    const q_window *w = &l->win;
+    unsigned f = 0;
+    if (w->dilation_h > 1 || w->dilation_w > 1)
+        f |= Q_FEAT_DILATION;
+    if (w->pad_top != w->pad_bottom || w->pad_left != w->pad_right)
+        f |= Q_FEAT_ASYMMETRIC_PAD;
+    if ((l->op == Q_OP_MAXPOOL || l->op == Q_OP_AVGPOOL) &&
+        (w->pad_top || w->pad_bottom || w->pad_left || w->pad_right))
+        f |= Q_FEAT_POOL_PAD;
+    if (l->op == Q_OP_DWCONV2D && l->multiplier > 1)
+        f |= Q_FEAT_MULTIPLIER;
+    if (l->op == Q_OP_AVGPOOL && !q_avgpool_rescales(m, l))
+        f |= Q_FEAT_AVGPOOL_DIV;
+    if (l->op == Q_OP_SOFTMAX)
+        f |= Q_FEAT_SOFTMAX;
+    return f;
 }

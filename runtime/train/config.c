@@ -191,6 +191,8 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
         return cfg_fail(x, key, prefix,
                         "unknown layer type '%s' (one of: conv2d, dwconv2d, linear, maxpool, "
                         "avgpool, add, flatten)", tname);
+    if (type == Q_OP_SOFTMAX) /* the int8 core has it; training it comes later */
+        return cfg_fail(x, key, prefix, "softmax is not supported by the trainer yet");
     q_geom *g = &l->geom;
     g->op = (q_op)type;
     snprintf(prefix, sizeof prefix, "model.layers[%d].%s", i, q_op_names[type]);

@@ -1,4 +1,4 @@
-/* config — the training config of `qatc train` (DESIGN.md §2, docs/config.md).
+/* config — the training config of `qatc train` (docs/config.md).
  *
  * Mirrors Intel Neural Compressor's conf.yaml where it can. Every key has a
  * default (cfg_defaults); unknown keys and bad values are rejected with

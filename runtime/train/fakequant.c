@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "simd.h"
+
 /* Adding and subtracting 1.5 * 2^23 rounds a float with |t| < 2^22 to an
  * integer in the current rounding mode (to nearest, ties to even), which is
  * what nearbyint does, without a libm call in the hot loop. */
@@ -39,17 +41,11 @@ float fq_value(float x, fq_params p, int *in_range)
     return y;
 }
 
-/* Large tensors are cut into chunks spread over the OpenMP threads; each
- * chunk runs a SIMD kernel compiled for AVX-512, AVX2 and baseline x86-64. */
-#define FQ_CHUNK 16384
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FQ_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define FQ_SIMD_CLONES
-#endif
+/* Large tensors are cut into chunks of SIMD_CHUNK elements spread over the
+ * OpenMP threads; each chunk runs a cloned SIMD kernel (simd.h). */
 
 /* mode 0: mask = pass (or no mask when NULL); mode 1: mask &= pass */
-FQ_SIMD_CLONES
+SIMD_CLONES
 static void fq_chunk(const float *x, int64_t n, float s, float inv_s, float lo, float hi,
                      float *y, uint8_t *mask, int mode)
 {
@@ -77,10 +73,10 @@ static void fq_run(const float *x, int64_t n, fq_params p, float *y, uint8_t *ma
 {
     const float s = p.scale, inv_s = 1.0f / p.scale;
     const float lo = (float)(p.qmin - p.zero_point), hi = (float)(p.qmax - p.zero_point);
-    int64_t chunks = (n + FQ_CHUNK - 1) / FQ_CHUNK;
+    int64_t chunks = (n + SIMD_CHUNK - 1) / SIMD_CHUNK;
 #pragma omp parallel for schedule(static) if (chunks > 1)
     for (int64_t k = 0; k < chunks; k++) {
-        int64_t at = k * FQ_CHUNK, len = n - at < FQ_CHUNK ? n - at : FQ_CHUNK;
+        int64_t at = k * SIMD_CHUNK, len = n - at < SIMD_CHUNK ? n - at : SIMD_CHUNK;
         fq_chunk(x + at, len, s, inv_s, lo, hi, y + at, mask ? mask + at : NULL, mode);
     }
 }
@@ -128,7 +124,7 @@ void fq_quantize_channels_s8(const float *x, int32_t n_channels, int64_t per_cha
     }
 }
 
-FQ_SIMD_CLONES
+SIMD_CLONES
 static void fq_backward_chunk(const float *dy, const uint8_t *mask, int64_t n, float *dx,
                               int accumulate)
 {
@@ -146,10 +142,10 @@ static void fq_backward_chunk(const float *dy, const uint8_t *mask, int64_t n, f
 void fq_backward_f32(const float *dy, const uint8_t *mask, int64_t n, float *dx,
                      int accumulate)
 {
-    int64_t chunks = (n + FQ_CHUNK - 1) / FQ_CHUNK;
+    int64_t chunks = (n + SIMD_CHUNK - 1) / SIMD_CHUNK;
 #pragma omp parallel for schedule(static) if (chunks > 1)
     for (int64_t k = 0; k < chunks; k++) {
-        int64_t at = k * FQ_CHUNK, len = n - at < FQ_CHUNK ? n - at : FQ_CHUNK;
+        int64_t at = k * SIMD_CHUNK, len = n - at < SIMD_CHUNK ? n - at : SIMD_CHUNK;
         fq_backward_chunk(dy + at, mask + at, len, dx + at, accumulate);
     }
 }

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "simd.h"
+
 #ifdef QATC_HAVE_CBLAS
 #include <cblas.h>
 #include <strings.h>
@@ -37,19 +39,11 @@ void gotoblas_dynamic_quit(void) __attribute__((weak));
 #define KC 256
 
 /* The tile loop is compiled for AVX-512, AVX2+FMA and baseline x86-64 and
- * picked when the program loads (GCC target_clones); the packing and the
- * micro-kernel inline into each clone. Only the instruction set changes: the
+ * picked when the program loads (SIMD_CLONES, simd.h); the packing and the
+ * micro-kernel inline into each clone (SIMD_INLINE). Only the instruction set changes: the
  * order of the arithmetic is that of the C code in every clone, except that
  * with FMA a·b + c may round once instead of twice, so clones may differ in
  * the last bits (a machine always runs the same clone). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define GEMM_CLONES \
-    __attribute__((target_clones("avx512f", "avx2", "default")))
-#define GEMM_INLINE inline __attribute__((always_inline))
-#else
-#define GEMM_CLONES
-#define GEMM_INLINE inline
-#endif
 
 /* Per-thread packing buffers (no allocation in the training loop). */
 static _Thread_local float pack_a[MC * KC]; /* (MC/MR panels, KC, MR) */
@@ -57,7 +51,7 @@ static _Thread_local float pack_b[KC * NC]; /* (NC/NR panels, KC, NR) */
 
 /* pack_a[p][kk][r] = op(A)(i0 + p*MR + r, k0 + kk), 0 past the edge, where
  * op(A)(i, k) = ta ? a[k*lda + i] : a[i*lda + k]. */
-static GEMM_INLINE void pack_block_a(const float *a, int lda, int ta, int i0, int mc, int k0,
+static SIMD_INLINE void pack_block_a(const float *a, int lda, int ta, int i0, int mc, int k0,
                                      int kc)
 {
     for (int p = 0; p < (mc + MR - 1) / MR; p++) {
@@ -79,7 +73,7 @@ static GEMM_INLINE void pack_block_a(const float *a, int lda, int ta, int i0, in
 
 /* pack_b[p][kk][q] = op(B)(k0 + kk, j0 + p*NR + q), 0 past the edge, where
  * op(B)(k, j) = tb ? b[j*ldb + k] : b[k*ldb + j]. */
-static GEMM_INLINE void pack_block_b(const float *b, int ldb, int tb, int j0, int nc, int k0,
+static SIMD_INLINE void pack_block_b(const float *b, int ldb, int tb, int j0, int nc, int k0,
                                      int kc)
 {
     for (int p = 0; p < (nc + NR - 1) / NR; p++) {
@@ -108,7 +102,7 @@ static GEMM_INLINE void pack_block_b(const float *b, int ldb, int tb, int j0, in
 typedef float gemm_row __attribute__((vector_size(NR * sizeof(float))));
 #endif
 
-static GEMM_INLINE void micro_tile(float *c, int ldc, int mv, int nv, const float *ap,
+static SIMD_INLINE void micro_tile(float *c, int ldc, int mv, int nv, const float *ap,
                                    const float *bp, int kc, float alpha, float bt)
 {
     float acc[MR][NR];
@@ -148,7 +142,7 @@ static GEMM_INLINE void micro_tile(float *c, int ldc, int mv, int nv, const floa
 }
 
 /* C tile (mc, nc) at (i0, j0) += / = alpha · op(A) · op(B) over all of K. */
-GEMM_CLONES
+SIMD_CLONES
 static void gemm_tile(int ta, int tb, int i0, int mc, int j0, int nc, int k, float alpha,
                       const float *a, int lda, const float *b, int ldb, float beta,
                       float *c, int ldc)
@@ -171,8 +165,8 @@ static void gemm_tile(int ta, int tb, int i0, int mc, int j0, int nc, int k, flo
 }
 
 void gemm_f32_portable(int trans_a, int trans_b, int m, int n, int k, float alpha,
-                      const float *a, int lda, const float *b, int ldb, float beta,
-                      float *c, int ldc)
+                       const float *a, int lda, const float *b, int ldb, float beta,
+                       float *c, int ldc)
 {
     assert(m >= 0 && n >= 0 && k >= 0);
     assert(ldc >= n && lda >= (trans_a ? m : k) && ldb >= (trans_b ? k : n));
@@ -267,8 +261,8 @@ static void blas_call(int ta, int tb, int m, int n, int k, float alpha, const fl
 #endif
 
 void gemm_f32(int trans_a, int trans_b, int m, int n, int k, float alpha,
-             const float *a, int lda, const float *b, int ldb, float beta,
-             float *c, int ldc)
+              const float *a, int lda, const float *b, int ldb, float beta,
+              float *c, int ldc)
 {
 #ifdef QATC_HAVE_CBLAS
     assert(m >= 0 && n >= 0 && k >= 0);

@@ -5,32 +5,15 @@
 #include <omp.h>
 #include <string.h>
 
+#include "convdirect.h"
 #include "gemm.h"
-
-/* Elementwise loops below this size run on one thread (a parallel region
- * costs a few microseconds). */
-#define PAR_MIN 32768
-
-/* Inner loops run along channels (NHWC); their lengths are only known at run
- * time, which -O2 alone does not vectorize. */
-#define SIMD _Pragma("omp simd")
+#include "simd.h"
 
 /* Channels are reduced in chunks of this many double accumulators on the stack. */
 #define CHUNK 64
 
-/* Hot loops that are not GEMMs are compiled for AVX-512, AVX2 and baseline
- * x86-64 and picked when the program loads (GCC target_clones); only the
- * vector width changes, not the order of any sum. OpenMP outlines the body of
- * a parallel region into a function of its own, which would not be cloned, so
- * the cloned workers are called from inside the regions. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define LY_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define LY_CLONES
-#endif
-
 ly_conv_shape ly_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
-                               int sh, int sw, int ph, int pw)
+                                 int sh, int sw, int ph, int pw)
 {
     ly_conv_shape s = {b, h, w, c, oc, kh, kw, sh, sw, ph, pw, 0, 0};
     assert(b > 0 && h > 0 && w > 0 && c > 0 && oc > 0 && kh > 0 && kw > 0);
@@ -39,6 +22,14 @@ ly_conv_shape ly_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int
     s.oh = (h + 2 * ph - kh) / sh + 1;
     s.ow = (w + 2 * pw - kw) / sw + 1;
     return s;
+}
+
+ly_conv_shape ly_conv_shape_of(int b, q_shape in, int oc, const q_window *win)
+{
+    assert(win->dilation_h <= 1 && win->dilation_w <= 1);
+    assert(win->pad_bottom == win->pad_top && win->pad_right == win->pad_left);
+    return ly_conv_shape_make(b, in.h, in.w, in.c, oc, win->kernel_h, win->kernel_w,
+                              win->stride_h, win->stride_w, win->pad_top, win->pad_left);
 }
 
 /* The range [c0, c1) of channels this thread owns inside a parallel region:
@@ -56,7 +47,7 @@ static void my_channels(int c, int *c0, int *c1)
  * sum (cols); x (rows, cols). */
 static void colsum_acc(float *sum, const float *x, long rows, int cols)
 {
-#pragma omp parallel if (rows * cols > PAR_MIN)
+#pragma omp parallel if (rows * cols > SIMD_PAR_MIN)
     {
         int c0, c1;
         my_channels(cols, &c0, &c1);
@@ -65,11 +56,11 @@ static void colsum_acc(float *sum, const float *x, long rows, int cols)
             double acc[CHUNK] = {0};
             for (long r = 0; r < rows; r++) {
                 const float *xr = x + r * cols;
-                SIMD
+                SIMD_LOOP
                 for (int ch = k0; ch < k1; ch++)
                     acc[ch - k0] += xr[ch];
             }
-            SIMD
+            SIMD_LOOP
             for (int ch = k0; ch < k1; ch++)
                 sum[ch] += (float)acc[ch - k0];
         }
@@ -79,16 +70,99 @@ static void colsum_acc(float *sum, const float *x, long rows, int cols)
 /* Fills every row of out (rows, cols) with bias (cols). */
 static void fill_rows(float *out, const float *bias, long rows, int cols)
 {
-#pragma omp parallel for if (rows * cols > PAR_MIN)
+#pragma omp parallel for if (rows * cols > SIMD_PAR_MIN)
     for (long r = 0; r < rows; r++)
         memcpy(out + r * cols, bias, sizeof(float) * (size_t)cols);
 }
 
-/* ---- conv2d ---------------------------------------------------------------- */
+/* ---- window geometry -------------------------------------------------------
+ * Where a window reads its input: the one place that maps an output position
+ * and a kernel tap to input coordinates, for conv2d (im2col), dwconv2d and
+ * the pools. Coordinates may lie outside the input (in the padding). */
+
+/* Input row of kernel row ky for output row oy. */
+static SIMD_INLINE int in_row(const ly_conv_shape *s, int oy, int ky)
+{
+    return oy * s->sh - s->ph + ky;
+}
+
+/* Input column of kernel column kx for output column ox. */
+static SIMD_INLINE int in_col(const ly_conv_shape *s, int ox, int kx)
+{
+    return ox * s->sw - s->pw + kx;
+}
+
+/* The taps k in [*k0, *k1) of a kernel of k_n taps whose input coordinate
+ * i0 + k lies in [0, n) (i0: the coordinate of tap 0). */
+static SIMD_INLINE void valid_taps(int i0, int n, int k_n, int *k0, int *k1)
+{
+    *k0 = i0 < 0 ? -i0 : 0;
+    *k1 = n - i0 < k_n ? n - i0 : k_n;
+    if (*k1 < *k0)
+        *k1 = *k0;
+}
+
+/* The kernel rows ky in [*ky0, *ky1) that fall inside the input for output
+ * row oy. */
+static SIMD_INLINE void valid_ky(const ly_conv_shape *s, int oy, int *ky0, int *ky1)
+{
+    valid_taps(in_row(s, oy, 0), s->h, s->kh, ky0, ky1);
+}
+
+/* The kernel columns kx in [*kx0, *kx1) that fall inside the input for output
+ * column ox. Within one kernel row they are contiguous in NHWC memory (and in
+ * a col row), so each kernel row is one copy of (kx1 - kx0)·C floats. */
+static SIMD_INLINE void valid_kx(const ly_conv_shape *s, int ox, int *kx0, int *kx1)
+{
+    valid_taps(in_col(s, ox, 0), s->w, s->kw, kx0, kx1);
+}
+
+/* Offset of input pixel (b, iy, ix) in (B, H, W, C) (iy, ix may lie outside:
+ * the caller reads only inside). */
+static SIMD_INLINE ptrdiff_t in_at(const ly_conv_shape *s, int b, int iy, int ix)
+{
+    return (((ptrdiff_t)b * s->h + iy) * s->w + ix) * s->c;
+}
+
+/* Offset in the input of tap (ky, kx) of the window of output pixel
+ * (b, oy, ox) (inside the input: the caller checks). */
+static SIMD_INLINE ptrdiff_t in_tap(const ly_conv_shape *s, int b, int oy, int ox, int ky,
+                                    int kx)
+{
+    return in_at(s, b, in_row(s, oy, ky), in_col(s, ox, kx));
+}
+
+/* Offset of output pixel (b, oy, ox) in (B, OH, OW, OC). */
+static SIMD_INLINE size_t out_at(const ly_conv_shape *s, int b, int oy, int ox)
+{
+    return (((size_t)b * s->oh + oy) * s->ow + ox) * s->oc;
+}
+
+/* ---- conv2d ----------------------------------------------------------------
+ * Three engines, chosen per pass by conv_engine_of alone:
+ *   pointwise  a 1x1, stride 1, unpadded convolution is a GEMM on the input
+ *              itself (no scratch);
+ *   direct     convdirect.h: on the input in place, 16 output channels per
+ *              vector, when the shape suits it;
+ *   im2col     col = im2col(inp) over chunks of whole images, then a GEMM
+ *              (the input gradient: a GEMM, then col2im). */
+
+typedef enum { CONV_FORWARD, CONV_DW, CONV_DINP } conv_pass;
+typedef enum { CONV_POINTWISE, CONV_DIRECT, CONV_IM2COL } conv_engine;
 
 static int conv_is_pointwise(const ly_conv_shape *s)
 {
     return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0 && s->pw == 0;
+}
+
+/* How pass `pass` of a conv2d of shape s runs: the one place that chooses. */
+static conv_engine conv_engine_of(const ly_conv_shape *s, conv_pass pass)
+{
+    if (conv_is_pointwise(s))
+        return CONV_POINTWISE;
+    if (pass == CONV_DINP ? dc_fits_dinp(s) : dc_fits(s))
+        return CONV_DIRECT;
+    return CONV_IM2COL;
 }
 
 /* Convolutions run over chunks of whole images of about CONV_CHUNK_FLOATS
@@ -110,20 +184,8 @@ static int conv_chunk_images(const ly_conv_shape *s)
     return n < 1 ? 1 : n > (size_t)s->b ? s->b : (int)n;
 }
 
-/* The kernel columns kx in [*kx0, *kx1) that fall inside the input for output
- * column ox. Within one kernel row they are contiguous in NHWC memory (and in
- * a col row), so each kernel row is one copy of (kx1 - kx0)·C floats. */
-static void valid_kx(const ly_conv_shape *s, int ox, int *kx0, int *kx1)
-{
-    int ix0 = ox * s->sw - s->pw;
-    *kx0 = ix0 < 0 ? -ix0 : 0;
-    *kx1 = s->w - ix0 < s->kw ? s->w - ix0 : s->kw;
-    if (*kx1 < *kx0)
-        *kx1 = *kx0;
-}
-
 /* For images [b0, b0 + nb):
- * col[((b−b0),oy,ox)][(ky,kx,ic)] = inp[b, oy*sh-ph+ky, ox*sw-pw+kx, ic], 0 outside.
+ * col[((b−b0),oy,ox)][(ky,kx,ic)] = inp[b, in_row(oy, ky), in_col(ox, kx), ic], 0 outside.
  * col (nb*OH*OW, KH*KW*C); inp (B, H, W, C). */
 static void im2col(float *col, const float *inp, const ly_conv_shape *s, int b0, int nb)
 {
@@ -137,20 +199,20 @@ static void im2col(float *col, const float *inp, const ly_conv_shape *s, int b0,
                 int kx0, kx1;
                 valid_kx(s, ox, &kx0, &kx1);
                 for (int ky = 0; ky < s->kh; ky++) {
-                    int iy = oy * s->sh - s->ph + ky;
+                    int iy = in_row(s, oy, ky);
                     float *dst = crow + ky * s->kw * c;
                     int lo = kx0 * c, hi = kx1 * c, end = s->kw * c;
                     if (iy < 0 || iy >= s->h)
                         lo = hi = end;
                     /* offset of kernel column 0 (may lie outside; only [lo, hi) is read) */
-                    ptrdiff_t at = (((ptrdiff_t)b * s->h + iy) * s->w + ox * s->sw - s->pw) * c;
-                    SIMD
+                    ptrdiff_t at = in_at(s, b, iy, in_col(s, ox, 0));
+                    SIMD_LOOP
                     for (int j = 0; j < lo; j++)
                         dst[j] = 0.0f;
-                    SIMD
+                    SIMD_LOOP
                     for (int j = lo; j < hi; j++)
                         dst[j] = inp[at + j];
-                    SIMD
+                    SIMD_LOOP
                     for (int j = hi; j < end; j++)
                         dst[j] = 0.0f;
                 }
@@ -174,12 +236,12 @@ static void col2im_acc(float *dinp, const float *dcol, const ly_conv_shape *s, i
                 int kx0, kx1;
                 valid_kx(s, ox, &kx0, &kx1);
                 for (int ky = 0; ky < s->kh; ky++) {
-                    int iy = oy * s->sh - s->ph + ky;
+                    int iy = in_row(s, oy, ky);
                     if (iy < 0 || iy >= s->h)
                         continue;
                     const float *src = crow + ky * s->kw * c;
-                    ptrdiff_t at = (((ptrdiff_t)b * s->h + iy) * s->w + ox * s->sw - s->pw) * c;
-                    SIMD
+                    ptrdiff_t at = in_at(s, b, iy, in_col(s, ox, 0));
+                    SIMD_LOOP
                     for (int j = kx0 * c; j < kx1 * c; j++)
                         dinp[at + j] += src[j];
                 }
@@ -188,559 +250,187 @@ static void col2im_acc(float *dinp, const float *dcol, const ly_conv_shape *s, i
     }
 }
 
-/* ---- direct convolution -----------------------------------------------------
- * For the shapes of small CNNs (a few dozen channels, 3x3 kernels) im2col
- * costs as much as the GEMM itself: it writes KH·KW copies of the input,
- * which the BLAS then packs once more. The direct kernels read the NHWC input
- * in place (zero-padded into scratch when pad > 0). With K = KH·KW·C and
- * k = (ky, kx, ic) in that order, off(k) = (ky·WP + kx)·C + ic:
- *
- *   forward  out[p][oc] = bias[oc] + Σ_k xpad[win(p) + off(k)] · wt[k][oc]
- *            wt (K, OC) = wᵀ; win(p) = the window origin of output pixel p
- *   dinp     (stride 1) the same sum over dout zero-padded by KH−1−ph,
- *            KW−1−pw with the flipped kernel, k' = (ky, kx, oc):
- *            dinp[q][ic] += Σ_k' dpad[win(q) + off(k')] · wf[k'][ic],
- *            wf[k'][ic] = w[oc][KH−1−ky][KW−1−kx][ic]
- *   dw       dwt[k][oc] = Σ_p xpad[win(p) + off(k)] · dout[p][oc],
- *            then dw[oc][k] += dwt[k][oc]
- *
- * Vectors of DC_VEC floats run along the output channels of each sum (so the
- * direct path needs OC % 16 == 0, and for dinp C % 16 == 0): a register block
- * of PB pixels x NV vectors (forward, dinp) or KB taps x NV vectors (dw) is
- * updated with broadcasts, which keeps the accumulators in registers.
- * Forward and dinp sum over k ascending; dw sums each tile of DC_TILE pixels
- * in a register block, then adds the tiles in order (within each pixel range,
- * see dc_dw). No split depends on the thread count, so neither do the
- * results. */
-
-#define DC_VEC 16     /* floats per vector */
-#define DC_NV_MAX 4   /* vectors per register block (64 channels) */
-#define DC_PB_MAX 12  /* pixels (forward) or taps (dw) per register block */
-#define DC_TASK 24    /* pixels per forward task: a multiple of every block */
-#define DC_TILE 128   /* pixels per dw tile */
-
-typedef float dc_vec __attribute__((vector_size(DC_VEC * sizeof(float))));
-
-/* The kernels are compiled for AVX-512, AVX2+FMA and baseline x86-64 and
- * picked when the program loads (as gemm.c); -std=c11 turns off the
- * contraction of a·b + c into an FMA, which these loops need: the clones
- * with FMA round once where baseline rounds twice (a machine always runs the
- * same clone). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DC_CLONES LY_CLONES __attribute__((optimize("fp-contract=fast")))
-#else
-#define DC_CLONES
-#endif
-#define DC_INLINE inline __attribute__((always_inline))
-
-/* Unaligned vector load and store (memcpy: a vector by value would change the
- * calling convention between the clones). */
-#define DC_LOAD(v, p) memcpy(&(v), (p), sizeof(dc_vec))
-#define DC_STORE(p, v) memcpy((p), &(v), sizeof(dc_vec))
-
-/* Lanes of a comparison: all ones where true, 0 where false. */
-typedef int32_t dc_mask __attribute__((vector_size(DC_VEC * sizeof(int32_t))));
-
-/* Per lane: a where the mask m is set, else b (bits, no arithmetic; a macro:
- * a vector returned by value would change the calling convention between
- * the clones). */
-#define DC_SELECT(m, a, b) ((dc_vec)(((dc_mask)(a) & (m)) | ((dc_mask)(b) & ~(m))))
-
-/* Pixels (or taps) per register block for nv vectors: 12 to 24 accumulators. */
-static DC_INLINE int dc_block(int nv)
+/* Pass `pass` on a GEMM engine, chunk by chunk in image order: im2col (col
+ * in scratch), or pointwise (col = inp itself, all images at once):
+ *   CONV_FORWARD  res (B, OH, OW, OC) = col · wᵀ + beta · res
+ *   CONV_DW       res (OC, K) += doutᵀ · col   (the chunks summed in order)
+ *   CONV_DINP     res (B, H, W, C) += col2im(dout · w)
+ * with K = KH·KW·C; inp (B, H, W, C), dout (B, OH, OW, OC), w (OC, K), each
+ * read by the passes that need it. */
+static void gemm_engine_pass(conv_pass pass, int pointwise, float *res, const float *inp,
+                             const float *dout, const float *w, float beta, float *scratch,
+                             const ly_conv_shape *s)
 {
-    return nv == 1 ? 12 : nv == 2 ? 8 : 6;
-}
-
-/* One direct pass: input x (B, HP, WP, C), already padded; a KH x KW window
- * with strides (sh, sw); output (B, OH, OW, N), N % DC_VEC == 0. */
-typedef struct {
-    const float *x;
-    int hp, wp, c, kh, kw, sh, sw, oh, ow, n;
-    long pixels; /* B·OH·OW */
-} dc_geom;
-
-/* xw[i] = the window origin in x of output pixel p0 + i, i < n; pixels past
- * the last one get the last one's (a block past the end recomputes it and
- * does not store it). */
-static DC_INLINE void dc_windows(const float **xw, const dc_geom *g, long p0, int n)
-{
-    long ox = p0 % g->ow, t = p0 / g->ow, oy = t % g->oh, b = t / g->oh;
-    for (int i = 0; i < n; i++) {
-        xw[i] = g->x + (((size_t)b * g->hp + (size_t)oy * g->sh) * g->wp + (size_t)ox * g->sw) *
-                           (size_t)g->c;
-        if (p0 + i + 1 >= g->pixels)
-            continue; /* stay on the last pixel */
-        if (++ox == g->ow) {
-            ox = 0;
-            if (++oy == g->oh)
-                oy = 0, b++;
-        }
-    }
-}
-
-/* Pixels [p0, p0 + PB) (those below g->pixels stored; windows xw), vectors
- * [v0, v0 + NV):
- *   out[p][n] (= or +=) (bias[n] + Σ_k x[win(p) + off(k)] · wt[k][n]) · oscale[n]
- * (bias, oscale: NULL for none) */
-static DC_INLINE void dc_fwd_block(float *out, const dc_geom *g, long p0,
-                                   const float *const *xw, const float *wt, const float *bias,
-                                   const float *oscale, int accumulate, int v0, const int NV,
-                                   const int PB)
-{
-    dc_vec acc[DC_PB_MAX][DC_NV_MAX];
-#pragma GCC unroll 12
-    for (int j = 0; j < PB; j++) {
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            if (bias)
-                DC_LOAD(acc[j][v], bias + (v0 + v) * DC_VEC);
-            else
-                acc[j][v] = (dc_vec){0};
-    }
-    const float *wrow = wt + v0 * DC_VEC;
-    for (int ky = 0; ky < g->kh; ky++)
-        for (int kx = 0; kx < g->kw; kx++) {
-            size_t off = ((size_t)ky * g->wp + kx) * g->c;
-            for (int ic = 0; ic < g->c; ic++, wrow += g->n) {
-                dc_vec wv[DC_NV_MAX];
-#pragma GCC unroll 4
-                for (int v = 0; v < NV; v++)
-                    DC_LOAD(wv[v], wrow + v * DC_VEC);
-#pragma GCC unroll 12
-                for (int j = 0; j < PB; j++) {
-                    float xs = xw[j][off + ic];
-#pragma GCC unroll 4
-                    for (int v = 0; v < NV; v++)
-                        acc[j][v] += xs * wv[v];
-                }
-            }
-        }
-#pragma GCC unroll 12
-    for (int j = 0; j < PB; j++) {
-        if (p0 + j >= g->pixels)
+    int kdim = s->kh * s->kw * s->c, pix = s->oh * s->ow;
+    int chunk = pointwise ? s->b : conv_chunk_images(s);
+    for (int b0 = 0; b0 < s->b; b0 += chunk) {
+        int nb = s->b - b0 < chunk ? s->b - b0 : chunk, m = nb * pix;
+        size_t rows0 = (size_t)b0 * pix * s->oc; /* the chunk's rows in out and dout */
+        const float *col = scratch;
+        if (pointwise)
+            col = inp + (size_t)b0 * pix * s->c;
+        else if (pass != CONV_DINP)
+            im2col(scratch, inp, s, b0, nb);
+        switch (pass) {
+        case CONV_FORWARD: /* out rows (m, OC) = col (m, K) · wᵀ */
+            gemm_f32(0, 1, m, s->oc, kdim, 1.0f, col, kdim, w, kdim, beta, res + rows0, s->oc);
             break;
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) {
-            float *o = out + (size_t)(p0 + j) * g->n + (v0 + v) * DC_VEC;
-            if (oscale) {
-                dc_vec sv;
-                DC_LOAD(sv, oscale + (v0 + v) * DC_VEC);
-                acc[j][v] *= sv;
-            }
-            if (accumulate) {
-                dc_vec old;
-                DC_LOAD(old, o);
-                acc[j][v] += old;
-            }
-            DC_STORE(o, acc[j][v]);
-        }
-    }
-}
-
-/* Forward tasks [t0, t1): DC_TASK pixels each, every vector group. */
-DC_CLONES
-static void dc_fwd_tasks(float *out, const dc_geom *g, long t0, long t1, const float *wt,
-                         const float *bias, const float *oscale, int accumulate)
-{
-    int nvec = g->n / DC_VEC;
-    const float *xw[DC_TASK];
-    for (long t = t0; t < t1; t++) {
-        long task0 = t * DC_TASK;
-        dc_windows(xw, g, task0, DC_TASK);
-        for (int v0 = 0; v0 < nvec; v0 += DC_NV_MAX) {
-            int nv = nvec - v0 < DC_NV_MAX ? nvec - v0 : DC_NV_MAX, pb = dc_block(nv);
-            for (int i = 0; i < DC_TASK && task0 + i < g->pixels; i += pb) {
-                long p0 = task0 + i;
-                if (nv == 1)
-                    dc_fwd_block(out, g, p0, xw + i, wt, bias, oscale, accumulate, v0, 1, 12);
-                else if (nv == 2)
-                    dc_fwd_block(out, g, p0, xw + i, wt, bias, oscale, accumulate, v0, 2, 8);
-                else if (nv == 3)
-                    dc_fwd_block(out, g, p0, xw + i, wt, bias, oscale, accumulate, v0, 3, 6);
-                else
-                    dc_fwd_block(out, g, p0, xw + i, wt, bias, oscale, accumulate, v0, 4, 6);
-            }
-        }
-    }
-}
-
-/* out (B, OH, OW, N) (= or +=) the direct sum over g (see above), times
- * oscale per channel when not NULL. */
-static void dc_forward(float *out, const dc_geom *g, const float *wt, const float *bias,
-                       const float *oscale, int accumulate)
-{
-    long tasks = (g->pixels + DC_TASK - 1) / DC_TASK;
-#pragma omp parallel if (g->pixels * g->n * g->kh * g->kw * g->c > PAR_MIN)
-    {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        dc_fwd_tasks(out, g, tasks * t / nt, tasks * (t + 1) / nt, wt, bias, oscale, accumulate);
-    }
-}
-
-/* Taps [k0, k0 + KB) (those below K stored) x vectors [v0, v0 + NV) over
- * the pixels of one tile (windows xw, dout rows d):
- *   dwt[k][n] += Σ_p x[xw[p] + off(k)] · d[p][n]   (p ascending) */
-static DC_INLINE void dc_dw_block(float *dwt, const dc_geom *g, const float *const *xw,
-                                  const float *d, int np, int k0, int v0, const int NV,
-                                  const int KB)
-{
-    int kdim = g->kh * g->kw * g->c;
-    size_t off[DC_PB_MAX];
-#pragma GCC unroll 12
-    for (int j = 0; j < KB; j++) {
-        int k = k0 + j < kdim ? k0 + j : kdim - 1;
-        int ic = k % g->c, kx = k / g->c % g->kw, ky = k / g->c / g->kw;
-        off[j] = ((size_t)ky * g->wp + kx) * g->c + ic;
-    }
-    dc_vec acc[DC_PB_MAX][DC_NV_MAX];
-#pragma GCC unroll 12
-    for (int j = 0; j < KB; j++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            acc[j][v] = (dc_vec){0};
-    for (int p = 0; p < np; p++) {
-        dc_vec dv[DC_NV_MAX];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            DC_LOAD(dv[v], d + (size_t)p * g->n + (v0 + v) * DC_VEC);
-        const float *x = xw[p];
-#pragma GCC unroll 12
-        for (int j = 0; j < KB; j++) {
-            float xs = x[off[j]];
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; v++)
-                acc[j][v] += xs * dv[v];
-        }
-    }
-#pragma GCC unroll 12
-    for (int j = 0; j < KB; j++) {
-        if (k0 + j >= kdim)
+        case CONV_DW: /* dw (OC, K) += dout_cᵀ (OC, m) · col (m, K) */
+            gemm_f32(1, 0, s->oc, kdim, m, 1.0f, dout + rows0, s->oc, col, kdim, 1.0f, res, kdim);
             break;
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) {
-            float *o = dwt + (size_t)(k0 + j) * g->n + (v0 + v) * DC_VEC;
-            dc_vec old;
-            DC_LOAD(old, o);
-            acc[j][v] += old;
-            DC_STORE(o, acc[j][v]);
-        }
-    }
-}
-
-/* The dw work is cut into tasks: a register block of taps x one vector group
- * (the last group may be narrower, with more taps per block). With fewer
- * than DC_DW_UNITS tasks, the pixels are also cut into that many ranges of
- * whole tiles ("splits"), each summed into a partial dwt of its own, and the
- * partials added in order afterwards. Both cuts depend on the shape only. */
-#define DC_DW_UNITS 4
-
-/* Vector group (v0, nv) and first tap k0 of task t. */
-static void dc_dw_task(const dc_geom *g, int t, int *v0, int *nv, int *k0)
-{
-    int kdim = g->kh * g->kw * g->c, nvec = g->n / DC_VEC;
-    for (int v = 0;; v += DC_NV_MAX) {
-        int n = nvec - v < DC_NV_MAX ? nvec - v : DC_NV_MAX, kb = dc_block(n);
-        int blocks = (kdim + kb - 1) / kb;
-        if (t < blocks) {
-            *v0 = v, *nv = n, *k0 = t * kb;
-            return;
-        }
-        t -= blocks;
-    }
-}
-
-static int dc_dw_tasks_count(const dc_geom *g)
-{
-    int kdim = g->kh * g->kw * g->c, nvec = g->n / DC_VEC, tasks = 0;
-    for (int v = 0; v < nvec; v += DC_NV_MAX) {
-        int kb = dc_block(nvec - v < DC_NV_MAX ? nvec - v : DC_NV_MAX);
-        tasks += (kdim + kb - 1) / kb;
-    }
-    return tasks;
-}
-
-static int dc_dw_splits(const dc_geom *g)
-{
-    long tiles = (g->pixels + DC_TILE - 1) / DC_TILE;
-    int splits = dc_dw_tasks_count(g) < DC_DW_UNITS ? DC_DW_UNITS : 1;
-    return tiles < splits ? (int)tiles : splits;
-}
-
-/* Work units [u0, u1) (unit u: task u % tasks over the tiles of split
- * u / tasks, into dwt + split·K·N), tile by tile in order. */
-DC_CLONES
-static void dc_dw_units(float *dwt, const dc_geom *g, const float *dout, int tasks, int splits,
-                        int u0, int u1)
-{
-    size_t part = (size_t)g->kh * g->kw * g->c * g->n;
-    long tiles = (g->pixels + DC_TILE - 1) / DC_TILE;
-    const float *xw[DC_TILE];
-    for (int sp = u0 / tasks; sp < splits && sp * tasks < u1; sp++) {
-        int t0 = u0 > sp * tasks ? u0 - sp * tasks : 0;
-        int t1 = u1 < (sp + 1) * tasks ? u1 - sp * tasks : tasks;
-        for (long tile = tiles * sp / splits; tile < tiles * (sp + 1) / splits; tile++) {
-            long p0 = tile * DC_TILE;
-            int np = g->pixels - p0 < DC_TILE ? (int)(g->pixels - p0) : DC_TILE;
-            dc_windows(xw, g, p0, np);
-            const float *d = dout + (size_t)p0 * g->n;
-            float *acc = dwt + (size_t)sp * part;
-            for (int t = t0; t < t1; t++) {
-                int v0, nv, k0;
-                dc_dw_task(g, t, &v0, &nv, &k0);
-                if (nv == 1)
-                    dc_dw_block(acc, g, xw, d, np, k0, v0, 1, 12);
-                else if (nv == 2)
-                    dc_dw_block(acc, g, xw, d, np, k0, v0, 2, 8);
-                else if (nv == 3)
-                    dc_dw_block(acc, g, xw, d, np, k0, v0, 3, 6);
-                else
-                    dc_dw_block(acc, g, xw, d, np, k0, v0, 4, 6);
+        case CONV_DINP: /* dcol (m, K) = dout_c (m, OC) · w (OC, K), then scattered back
+                         * (pointwise: dinp (m, C) += dout_c · w directly) */
+            if (pointwise) {
+                gemm_f32(0, 0, m, s->c, s->oc, 1.0f, dout + rows0, s->oc, w, kdim, 1.0f,
+                         res + (size_t)b0 * pix * s->c, s->c);
+            } else {
+                gemm_f32(0, 0, m, kdim, s->oc, 1.0f, dout + rows0, s->oc, w, kdim, 0.0f,
+                         scratch, kdim);
+                col2im_acc(res, scratch, s, b0, nb);
             }
+            break;
         }
     }
 }
 
-/* dwt (K, N) = Σ over g's pixels (see above); threads own units. dwt holds
- * dc_dw_splits(g) partials of K·N floats (the first is the result). */
-static void dc_dw(float *dwt, const dc_geom *g, const float *dout)
+/* Floats of scratch that pass `pass` needs. */
+static size_t conv_scratch_floats(const ly_conv_shape *s, conv_pass pass)
 {
-    size_t part = (size_t)g->kh * g->kw * g->c * g->n;
-    int tasks = dc_dw_tasks_count(g), splits = dc_dw_splits(g), units = tasks * splits;
-    memset(dwt, 0, sizeof(float) * part * (size_t)splits);
-#pragma omp parallel if (units > 1 && g->pixels * (long)part > PAR_MIN)
-    {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        dc_dw_units(dwt, g, dout, tasks, splits, units * t / nt, units * (t + 1) / nt);
+    switch (conv_engine_of(s, pass)) {
+    case CONV_POINTWISE:
+        return 0;
+    case CONV_DIRECT:
+        return pass == CONV_DINP ? dc_scratch_dinp_floats(s) : dc_scratch_floats(s);
+    case CONV_IM2COL:
+        break;
     }
-    for (int sp = 1; sp < splits; sp++)
-        for (size_t i = 0; i < part; i++)
-            dwt[i] += dwt[(size_t)sp * part + i];
-}
-
-/* dst (B, H + 2·ph, W + 2·pw, C) = src (B, H, W, C) with a border of zeros. */
-static void pad_copy(float *dst, const float *src, int b, int h, int w, int c, int ph, int pw)
-{
-    int hp = h + 2 * ph, wp = w + 2 * pw;
-    size_t row = (size_t)w * c;
-#pragma omp parallel for if ((long)b * hp * wp * c > PAR_MIN)
-    for (int i = 0; i < b; i++) {
-        float *d = dst + (size_t)i * hp * wp * c;
-        const float *s = src + (size_t)i * h * row;
-        memset(d, 0, sizeof(float) * (size_t)ph * wp * c);
-        for (int y = 0; y < h; y++) {
-            float *dr = d + ((size_t)(y + ph) * wp) * c;
-            memset(dr, 0, sizeof(float) * (size_t)pw * c);
-            memcpy(dr + (size_t)pw * c, s + (size_t)y * row, sizeof(float) * row);
-            memset(dr + (size_t)(pw + w) * c, 0, sizeof(float) * (size_t)pw * c);
-        }
-        memset(d + (size_t)(ph + h) * wp * c, 0, sizeof(float) * (size_t)ph * wp * c);
-    }
-}
-
-/* The direct forward and dw need OC % 16 == 0 (and are not used for 1x1
- * stride-1 unpadded convolutions, which are a plain GEMM); dinp needs stride
- * 1, C % 16 == 0 and pads that leave the flipped kernel a non-negative pad. */
-static int dc_fits(const ly_conv_shape *s)
-{
-    return s->oc % DC_VEC == 0 && !conv_is_pointwise(s);
-}
-
-static int dc_fits_dinp(const ly_conv_shape *s)
-{
-    return s->c % DC_VEC == 0 && !conv_is_pointwise(s) && s->sh == 1 && s->sw == 1 &&
-           s->ph <= s->kh - 1 && s->pw <= s->kw - 1;
-}
-
-/* Floats of scratch for the direct forward/dw: padded input + wt, or the
- * dwt partials. */
-static size_t dc_scratch(const ly_conv_shape *s)
-{
-    size_t pad = s->ph || s->pw ? (size_t)s->b * (s->h + 2 * s->ph) * (s->w + 2 * s->pw) * s->c
-                                : 0;
-    dc_geom g = {NULL, s->h, s->w, s->c, s->kh, s->kw, s->sh, s->sw, s->oh, s->ow, s->oc,
-                 (long)s->b * s->oh * s->ow};
-    return pad + (size_t)s->kh * s->kw * s->c * s->oc * (size_t)dc_dw_splits(&g);
-}
-
-/* For dinp: padded dout + wf. */
-static size_t dc_scratch_dinp(const ly_conv_shape *s)
-{
-    size_t ph = (size_t)(s->kh - 1 - s->ph), pw = (size_t)(s->kw - 1 - s->pw);
-    return (size_t)s->b * (s->oh + 2 * ph) * (s->ow + 2 * pw) * s->oc +
-           (size_t)s->kh * s->kw * s->c * s->oc;
-}
-
-/* The geometry of the forward and dw over inp, padded into scratch when
- * needed; *rest = the scratch after it. */
-static dc_geom dc_input(const float *inp, float *scratch, const ly_conv_shape *s, float **rest)
-{
-    dc_geom g = {inp, s->h, s->w, s->c, s->kh, s->kw, s->sh, s->sw, s->oh, s->ow, s->oc,
-                 (long)s->b * s->oh * s->ow};
-    *rest = scratch;
-    if (s->ph || s->pw) {
-        pad_copy(scratch, inp, s->b, s->h, s->w, s->c, s->ph, s->pw);
-        g.x = scratch;
-        g.hp = s->h + 2 * s->ph;
-        g.wp = s->w + 2 * s->pw;
-        *rest = scratch + (size_t)s->b * g.hp * g.wp * s->c;
-    }
-    return g;
-}
-
-/* t (cols, rows) = aᵀ, a (rows, cols). */
-static void transpose(float *t, const float *a, int rows, int cols)
-{
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++)
-            t[(size_t)c * rows + r] = a[(size_t)r * cols + c];
-}
-
-/* a (rows, cols) += tᵀ, t (cols, rows). */
-static void transpose_acc(float *a, const float *t, int rows, int cols)
-{
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++)
-            a[(size_t)r * cols + c] += t[(size_t)c * rows + r];
-}
-
-/* wf[(ky, kx, oc)][ic] = w[oc][KH−1−ky][KW−1−kx][ic]: wf (KH, KW, OC, C). */
-static void flip_kernel(float *wf, const float *w, const ly_conv_shape *s)
-{
-    for (int ky = 0; ky < s->kh; ky++)
-        for (int kx = 0; kx < s->kw; kx++)
-            for (int oc = 0; oc < s->oc; oc++)
-                memcpy(wf + (((size_t)ky * s->kw + kx) * s->oc + oc) * s->c,
-                       w + (((size_t)oc * s->kh + (s->kh - 1 - ky)) * s->kw + (s->kw - 1 - kx)) *
-                               s->c,
-                       sizeof(float) * (size_t)s->c);
+    return (size_t)conv_chunk_images(s) * conv_col_floats_per_image(s);
 }
 
 size_t ly_conv2d_scratch_floats(const ly_conv_shape *s)
 {
-    if (conv_is_pointwise(s))
-        return 0;
-    size_t im2col = (size_t)conv_chunk_images(s) * conv_col_floats_per_image(s);
-    size_t fwd = dc_fits(s) ? dc_scratch(s) : im2col;
-    size_t dinp = dc_fits_dinp(s) ? dc_scratch_dinp(s) : im2col;
-    return fwd > dinp ? fwd : dinp;
+    size_t most = 0;
+    for (conv_pass pass = CONV_FORWARD; pass <= CONV_DINP; pass++) {
+        size_t n = conv_scratch_floats(s, pass);
+        most = n > most ? n : most;
+    }
+    return most;
 }
 
-/* out[.., oc] = conv2d(inp, w, bias)[.., oc] · oscale[oc] (oscale NULL: 1). */
-static void conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
-                           const float *oscale, float *scratch, const ly_conv_shape *s)
+/* Pass `pass` of a conv2d of shape s, on the engine conv_engine_of chooses:
+ *   CONV_FORWARD  res = out (B, OH, OW, OC) = conv2d(inp, w, bias) · oscale
+ *                 per channel (bias, oscale: NULL for none)
+ *   CONV_DW       res = dw (OC, KH, KW, C) += the weight gradient of dout
+ *   CONV_DINP     res = dinp (B, H, W, C) += the input gradient of dout
+ * inp, dout, w: as ly_conv2d_backward, each read by the passes that need it. */
+static void conv_run(conv_pass pass, float *res, const float *inp, const float *dout,
+                     const float *w, const float *bias, const float *oscale, float *scratch,
+                     const ly_conv_shape *s)
 {
-    int kdim = s->kh * s->kw * s->c, pix = s->oh * s->ow;
-    if (dc_fits(s)) {
-        float *wt;
-        dc_geom g = dc_input(inp, scratch, s, &wt);
-        transpose(wt, w, s->oc, kdim); /* wt (K, OC) = wᵀ */
-        dc_forward(out, &g, wt, bias, oscale, 0);
+    conv_engine engine = conv_engine_of(s, pass);
+    if (engine == CONV_DIRECT) {
+        if (pass == CONV_FORWARD) /* it multiplies by oscale before it stores */
+            dc_conv2d_forward(res, inp, w, bias, oscale, scratch, s);
+        else if (pass == CONV_DW)
+            dc_conv2d_dw(res, dout, inp, scratch, s);
+        else
+            dc_conv2d_dinp(res, dout, w, scratch, s);
         return;
     }
-    ly_conv2d_forward(out, inp, w, bias, scratch, s);
+    long rows = (long)s->b * s->oh * s->ow;
+    if (bias)
+        fill_rows(res, bias, rows, s->oc);
+    gemm_engine_pass(pass, engine == CONV_POINTWISE, res, inp, dout, w, bias ? 1.0f : 0.0f,
+                     scratch, s);
     if (oscale) {
-        long rows = (long)s->b * pix;
-#pragma omp parallel for if (rows * s->oc > PAR_MIN)
+#pragma omp parallel for if (rows * s->oc > SIMD_PAR_MIN)
         for (long r = 0; r < rows; r++)
             for (int oc = 0; oc < s->oc; oc++)
-                out[r * s->oc + oc] *= oscale[oc];
+                res[r * s->oc + oc] *= oscale[oc];
     }
-}
-
-void ly_conv2d_forward_scaled(float *out, const float *inp, const float *w, const float *oscale,
-                             float *scratch, const ly_conv_shape *s)
-{
-    conv2d_forward(out, inp, w, NULL, oscale, scratch, s);
 }
 
 void ly_conv2d_forward(float *out, const float *inp, const float *w, const float *bias,
-                      float *scratch, const ly_conv_shape *s)
+                       float *scratch, const ly_conv_shape *s)
 {
-    int kdim = s->kh * s->kw * s->c, pix = s->oh * s->ow;
-    if (dc_fits(s)) {
-        conv2d_forward(out, inp, w, bias, NULL, scratch, s);
-        return;
-    }
-    if (bias)
-        fill_rows(out, bias, (long)s->b * pix, s->oc);
-    float beta = bias ? 1.0f : 0.0f;
-    if (conv_is_pointwise(s)) { /* col = inp */
-        gemm_f32(0, 1, s->b * pix, s->oc, kdim, 1.0f, inp, kdim, w, kdim, beta, out, s->oc);
-        return;
-    }
-    int chunk = conv_chunk_images(s);
-    for (int b0 = 0; b0 < s->b; b0 += chunk) {
-        int nb = s->b - b0 < chunk ? s->b - b0 : chunk;
-        im2col(scratch, inp, s, b0, nb);
-        /* out rows (nb*OH*OW, OC) = col (nb*OH*OW, K) · wᵀ, w (OC, K) */
-        gemm_f32(0, 1, nb * pix, s->oc, kdim, 1.0f, scratch, kdim, w, kdim, beta,
-                out + (size_t)b0 * pix * s->oc, s->oc);
-    }
+    conv_run(CONV_FORWARD, out, inp, NULL, w, bias, NULL, scratch, s);
+}
+
+void ly_conv2d_forward_scaled(float *out, const float *inp, const float *w, const float *oscale,
+                              float *scratch, const ly_conv_shape *s)
+{
+    conv_run(CONV_FORWARD, out, inp, NULL, w, NULL, oscale, scratch, s);
 }
 
 /* out = col · wᵀ + bias  ⇒  dw += doutᵀ · col,  dbias += Σ_rows dout,
  *                           dinp += col2im(dout · w)
- * (direct where the shape allows, else chunk by chunk: dw sums the chunks in
- * order) */
+ * (dw and dinp each on the engine conv_engine_of chooses for it) */
 void ly_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                       const float *inp, const float *w, float *scratch,
-                       const ly_conv_shape *s)
+                        const float *inp, const float *w, float *scratch,
+                        const ly_conv_shape *s)
 {
-    int kdim = s->kh * s->kw * s->c, pix = s->oh * s->ow;
     if (dbias)
-        colsum_acc(dbias, dout, (long)s->b * pix, s->oc);
-    if (conv_is_pointwise(s)) {
-        int m = s->b * pix;
-        if (dw) /* dw (OC, C) += doutᵀ (OC, M) · inp (M, C) */
-            gemm_f32(1, 0, s->oc, kdim, m, 1.0f, dout, s->oc, inp, kdim, 1.0f, dw, kdim);
-        if (dinp) /* dinp (M, C) += dout (M, OC) · w (OC, C) */
-            gemm_f32(0, 0, m, s->c, s->oc, 1.0f, dout, s->oc, w, kdim, 1.0f, dinp, s->c);
-        return;
-    }
-    if (dw && dc_fits(s)) {
-        float *dwt;
-        dc_geom g = dc_input(inp, scratch, s, &dwt);
-        dc_dw(dwt, &g, dout); /* dwt (K, OC) */
-        transpose_acc(dw, dwt, s->oc, kdim);
-        dw = NULL;
-    }
-    if (dinp && dc_fits_dinp(s)) {
-        /* dinp = the stride-1 convolution of dout, padded by KH−1−ph, KW−1−pw,
-         * with the flipped kernel (channels swapped) */
-        int ph = s->kh - 1 - s->ph, pw = s->kw - 1 - s->pw;
-        float *dpad = scratch;
-        float *wf = scratch + (size_t)s->b * (s->oh + 2 * ph) * (s->ow + 2 * pw) * s->oc;
-        pad_copy(dpad, dout, s->b, s->oh, s->ow, s->oc, ph, pw);
-        flip_kernel(wf, w, s);
-        dc_geom g = {dpad, s->oh + 2 * ph, s->ow + 2 * pw, s->oc, s->kh, s->kw, 1, 1,
-                     s->h, s->w, s->c, (long)s->b * s->h * s->w};
-        dc_forward(dinp, &g, wf, NULL, NULL, 1);
-        dinp = NULL;
-    }
-    if (!dw && !dinp)
-        return;
-    int chunk = conv_chunk_images(s);
-    for (int b0 = 0; b0 < s->b; b0 += chunk) {
-        int nb = s->b - b0 < chunk ? s->b - b0 : chunk, m = nb * pix;
-        const float *dout_c = dout + (size_t)b0 * pix * s->oc;
-        if (dw) {
-            im2col(scratch, inp, s, b0, nb);
-            /* dw (OC, K) += dout_cᵀ (OC, m) · col (m, K) */
-            gemm_f32(1, 0, s->oc, kdim, m, 1.0f, dout_c, s->oc, scratch, kdim, 1.0f, dw, kdim);
+        colsum_acc(dbias, dout, (long)s->b * s->oh * s->ow, s->oc);
+    if (dw)
+        conv_run(CONV_DW, dw, inp, dout, NULL, NULL, NULL, scratch, s);
+    if (dinp)
+        conv_run(CONV_DINP, dinp, NULL, dout, w, NULL, NULL, scratch, s);
+}
+
+/* ---- window sums (dwconv2d, avgpool) ---------------------------------------- */
+
+/* o (C) += Σ over the taps of output pixel (b, oy, ox) that lie inside the
+ * input of w[ky,kx,:] · x (w (KH, KW, C); NULL: weight 1), taps in order. */
+static SIMD_INLINE void window_sum(float *o, const float *inp, const float *w,
+                                   const ly_conv_shape *s, int b, int oy, int ox)
+{
+    int c = s->c, ky0, ky1, kx0, kx1;
+    valid_ky(s, oy, &ky0, &ky1);
+    valid_kx(s, ox, &kx0, &kx1);
+    for (int ky = ky0; ky < ky1; ky++)
+        for (int kx = kx0; kx < kx1; kx++) {
+            const float *x = inp + in_tap(s, b, oy, ox, ky, kx);
+            if (w) {
+                const float *wk = w + (ky * s->kw + kx) * c;
+                SIMD_LOOP
+                for (int ch = 0; ch < c; ch++)
+                    o[ch] += wk[ch] * x[ch];
+            } else {
+                SIMD_LOOP
+                for (int ch = 0; ch < c; ch++)
+                    o[ch] += x[ch];
+            }
         }
-        if (dinp) {
-            /* dcol (m, K) = dout_c (m, OC) · w (OC, K), then scattered back */
-            gemm_f32(0, 0, m, kdim, s->oc, 1.0f, dout_c, s->oc, w, kdim, 0.0f, scratch, kdim);
-            col2im_acc(dinp, scratch, s, b0, nb);
+}
+
+/* The adjoint of window_sum: dinp[tap] += w[ky,kx,:] · d (w NULL: d · scale)
+ * for the same taps; d (C). */
+static SIMD_INLINE void window_scatter(float *dinp, const float *d, const float *w, float scale,
+                                       const ly_conv_shape *s, int b, int oy, int ox)
+{
+    int c = s->c, ky0, ky1, kx0, kx1;
+    valid_ky(s, oy, &ky0, &ky1);
+    valid_kx(s, ox, &kx0, &kx1);
+    for (int ky = ky0; ky < ky1; ky++)
+        for (int kx = kx0; kx < kx1; kx++) {
+            float *dx = dinp + in_tap(s, b, oy, ox, ky, kx);
+            if (w) {
+                const float *wk = w + (ky * s->kw + kx) * c;
+                SIMD_LOOP
+                for (int ch = 0; ch < c; ch++)
+                    dx[ch] += wk[ch] * d[ch];
+            } else {
+                SIMD_LOOP
+                for (int ch = 0; ch < c; ch++)
+                    dx[ch] += d[ch] * scale;
+            }
         }
-    }
 }
 
 /* ---- dwconv2d -------------------------------------------------------------- */
 
 void ly_dwconv2d_forward(float *out, const float *inp, const float *w, const float *bias,
-                        const ly_conv_shape *s)
+                         const ly_conv_shape *s)
 {
     assert(s->oc == s->c);
     int c = s->c;
@@ -748,25 +438,11 @@ void ly_dwconv2d_forward(float *out, const float *inp, const float *w, const flo
     for (int b = 0; b < s->b; b++) {
         for (int oy = 0; oy < s->oh; oy++) {
             for (int ox = 0; ox < s->ow; ox++) {
-                float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
-                SIMD
+                float *o = out + out_at(s, b, oy, ox);
+                SIMD_LOOP
                 for (int ch = 0; ch < c; ch++)
                     o[ch] = bias ? bias[ch] : 0.0f;
-                for (int ky = 0; ky < s->kh; ky++) {
-                    int iy = oy * s->sh - s->ph + ky;
-                    if (iy < 0 || iy >= s->h)
-                        continue;
-                    for (int kx = 0; kx < s->kw; kx++) {
-                        int ix = ox * s->sw - s->pw + kx;
-                        if (ix < 0 || ix >= s->w)
-                            continue;
-                        const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
-                        const float *wk = w + (ky * s->kw + kx) * c;
-                        SIMD
-                        for (int ch = 0; ch < c; ch++)
-                            o[ch] += wk[ch] * x[ch];
-                    }
-                }
+                window_sum(o, inp, w, s, b, oy, ox);
             }
         }
     }
@@ -776,34 +452,16 @@ void ly_dwconv2d_forward(float *out, const float *inp, const float *w, const flo
  * dw[ky,kx,c] += Σ_{b,oy,ox} x·dout (threads own (tap, channel chunk), double
  * accumulation), dbias += Σ dout */
 void ly_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                         const float *inp, const float *w, const ly_conv_shape *s)
+                          const float *inp, const float *w, const ly_conv_shape *s)
 {
     assert(s->oc == s->c);
     int c = s->c;
     if (dinp) {
 #pragma omp parallel for
-        for (int b = 0; b < s->b; b++) {
-            for (int oy = 0; oy < s->oh; oy++) {
-                for (int ox = 0; ox < s->ow; ox++) {
-                    const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
-                    for (int ky = 0; ky < s->kh; ky++) {
-                        int iy = oy * s->sh - s->ph + ky;
-                        if (iy < 0 || iy >= s->h)
-                            continue;
-                        for (int kx = 0; kx < s->kw; kx++) {
-                            int ix = ox * s->sw - s->pw + kx;
-                            if (ix < 0 || ix >= s->w)
-                                continue;
-                            float *dx = dinp + (((size_t)b * s->h + iy) * s->w + ix) * c;
-                            const float *wk = w + (ky * s->kw + kx) * c;
-                            SIMD
-                            for (int ch = 0; ch < c; ch++)
-                                dx[ch] += wk[ch] * d[ch];
-                        }
-                    }
-                }
-            }
-        }
+        for (int b = 0; b < s->b; b++)
+            for (int oy = 0; oy < s->oh; oy++)
+                for (int ox = 0; ox < s->ow; ox++)
+                    window_scatter(dinp, dout + out_at(s, b, oy, ox), w, 1.0f, s, b, oy, ox);
     }
     if (dw) {
         int chunks = (c + CHUNK - 1) / CHUNK, taps = s->kh * s->kw;
@@ -815,22 +473,22 @@ void ly_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dou
             double acc[CHUNK] = {0};
             for (int b = 0; b < s->b; b++) {
                 for (int oy = 0; oy < s->oh; oy++) {
-                    int iy = oy * s->sh - s->ph + ky;
+                    int iy = in_row(s, oy, ky);
                     if (iy < 0 || iy >= s->h)
                         continue;
                     for (int ox = 0; ox < s->ow; ox++) {
-                        int ix = ox * s->sw - s->pw + kx;
+                        int ix = in_col(s, ox, kx);
                         if (ix < 0 || ix >= s->w)
                             continue;
-                        const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
-                        const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
-                        SIMD
+                        const float *x = inp + in_at(s, b, iy, ix);
+                        const float *d = dout + out_at(s, b, oy, ox);
+                        SIMD_LOOP
                         for (int ch = k0; ch < k1; ch++)
                             acc[ch - k0] += (double)x[ch] * d[ch];
                     }
                 }
             }
-            SIMD
+            SIMD_LOOP
             for (int ch = k0; ch < k1; ch++)
                 dw[tap * c + ch] += (float)acc[ch - k0];
         }
@@ -842,7 +500,7 @@ void ly_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dou
 /* ---- linear ---------------------------------------------------------------- */
 
 void ly_linear_forward(float *out, const float *inp, const float *w, const float *bias,
-                      int b, int in, int out_n)
+                       int b, int in, int out_n)
 {
     if (bias)
         fill_rows(out, bias, b, out_n);
@@ -852,7 +510,7 @@ void ly_linear_forward(float *out, const float *inp, const float *w, const float
 
 /* out = inp · wᵀ + bias  ⇒  dinp += dout · w,  dw += doutᵀ · inp,  dbias += Σ_b dout */
 void ly_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                       const float *inp, const float *w, int b, int in, int out_n)
+                        const float *inp, const float *w, int b, int in, int out_n)
 {
     if (dinp) /* dinp (B, IN) += dout (B, OUT) · w (OUT, IN) */
         gemm_f32(0, 0, b, in, out_n, 1.0f, dout, out_n, w, in, 1.0f, dinp, in);
@@ -862,369 +520,12 @@ void ly_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
         colsum_acc(dbias, dout, b, out_n);
 }
 
-/* ---- batch norm ------------------------------------------------------------
- * Every pass runs over blocks of whole rows, bn_blocks(n, c) of them (up to
- * BN_BLOCKS, a function of the shape alone): threads never share a cache
- * line, as they would if they split the channels of rows of 16 or 32 floats.
- * Per-channel sums are kept per block, in double with the rows in order, and
- * the blocks are added in order, so no result depends on the thread count.
- * The loops over a block are workers compiled per instruction set
- * (LY_CLONES). */
-
-#define BN_BLOCKS 32
-#define BN_PART_MAX 16384 /* doubles of per-block sums, on the stack */
-
-/* The number of row blocks: up to BN_BLOCKS, fewer for wide rows (the
- * per-block sums, 2·C doubles each, stay within BN_PART_MAX) or few rows. */
-static long bn_blocks(long n, int c)
-{
-    long b = BN_PART_MAX / (2L * c);
-    b = b < 1 ? 1 : b > BN_BLOCKS ? BN_BLOCKS : b;
-    return b < n ? b : n;
-}
-
-/* Rows [r0, r1) of block blk of `blocks` over n rows. */
-#define BN_ROW0(blk) (n * (blk) / blocks)
-
-/* Per channel over rows [r0, r1): s1 = Σ d, s2 = Σ d², d = x − x0 (a sample
- * of the channel, so that a large mean does not cancel the variance away). */
-LY_CLONES
-static void bn_stats_rows(double *s1, double *s2, const float *inp, const float *x0, long r0,
-                          long r1, int c)
-{
-    for (int ch = 0; ch < c; ch++)
-        s1[ch] = s2[ch] = 0.0;
-    for (long r = r0; r < r1; r++)
-        SIMD
-        for (int ch = 0; ch < c; ch++) {
-            double d = (double)inp[r * c + ch] - x0[ch];
-            s1[ch] += d;
-            s2[ch] += d * d;
-        }
-}
-
-/* Rows [r0, r1): out = x·scale + shift per channel. */
-LY_CLONES
-static void bn_affine_rows(float *out, const float *inp, long r0, long r1, int c,
-                           const float *scale, const float *shift)
-{
-    for (long r = r0; r < r1; r++)
-        SIMD
-        for (int ch = 0; ch < c; ch++)
-            out[r * c + ch] = inp[r * c + ch] * scale[ch] + shift[ch];
-}
-
-static void bn_affine(float *out, const float *inp, long n, int c, const float *scale,
-                      const float *shift)
-{
-    long blocks = bn_blocks(n, c);
-#pragma omp parallel for schedule(static) if (n * c > PAR_MIN)
-    for (long blk = 0; blk < blocks; blk++)
-        bn_affine_rows(out, inp, BN_ROW0(blk), BN_ROW0(blk + 1), c, scale, shift);
-}
-
-/* mean = x0 + Σd/N,  Σ(x − mean)² = Σd² − (Σd)²/N, d = x − x0, x0 = row 0 */
-void ly_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
-                             float *running_var, const float *inp, int n, int c, float eps,
-                             float momentum)
-{
-    assert(n > 1);
-    assert((running_mean == NULL) == (running_var == NULL));
-    long blocks = bn_blocks(n, c);
-    double part[2 * blocks * c]; /* (blocks, 2, C) */
-#pragma omp parallel for schedule(static) if ((long)n * c > PAR_MIN)
-    for (long blk = 0; blk < blocks; blk++)
-        bn_stats_rows(part + 2 * blk * c, part + (2 * blk + 1) * c, inp, inp, BN_ROW0(blk),
-                      BN_ROW0(blk + 1), c);
-    for (int ch = 0; ch < c; ch++) {
-        double s1 = 0.0, s2 = 0.0;
-        for (long blk = 0; blk < blocks; blk++) {
-            s1 += part[2 * blk * c + ch];
-            s2 += part[(2 * blk + 1) * c + ch];
-        }
-        double mu = inp[ch] + s1 / n;
-        double ss = s2 - s1 * s1 / n;
-        ss = ss > 0.0 ? ss : 0.0;
-        mean[ch] = (float)mu;
-        rstd[ch] = (float)(1.0 / sqrt(ss / n + eps));
-        if (running_mean) {
-            running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * (float)mu;
-            running_var[ch] = (1.0f - momentum) * running_var[ch] +
-                              momentum * (float)(ss / (n - 1));
-        }
-    }
-}
-
-void ly_batchnorm_train_forward(float *out, float *mean, float *rstd,
-                               float *running_mean, float *running_var,
-                               const float *inp, const float *gamma, const float *beta,
-                               int n, int c, float eps, float momentum)
-{
-    ly_batchnorm_train_stats(mean, rstd, running_mean, running_var, inp, n, c, eps, momentum);
-    /* out = gamma·(x − mean)·rstd + beta = x·scale + shift */
-    float scale[c], shift[c];
-    for (int ch = 0; ch < c; ch++) {
-        scale[ch] = gamma[ch] * rstd[ch];
-        shift[ch] = beta[ch] - mean[ch] * scale[ch];
-    }
-    bn_affine(out, inp, n, c, scale, shift);
-}
-
-/* The output gradient of element i: dout, or dout · [mask] with a mask
- * (mask is a constant NULL or not in each inlined copy). */
-static inline __attribute__((always_inline)) float bn_dy(const float *dout,
-                                                         const uint8_t *mask, long i)
-{
-    float d = dout[i]; /* loaded unconditionally: a select, not a branch */
-    return mask ? (mask[i] ? d : 0.0f) : d;
-}
-
-/* The same as a product, dout · mask (mask 0 or 1), for the sums: GCC does
- * not vectorize the select there. It differs from bn_dy only in the sign of
- * a zero (which no sum can see) and where dout is not finite. */
-static inline __attribute__((always_inline)) float bn_dy_mul(const float *dout,
-                                                             const uint8_t *mask, long i)
-{
-    return mask ? dout[i] * (float)mask[i] : dout[i];
-}
-
-/* Per channel over rows [r0, r1): sdy = Σ dy, sdyx = Σ dy·xhat,
- * xhat = (x − m)·s (train: the batch mean and rstd; eval: the running mean
- * and 1/sqrt(rv + eps)). */
-static inline __attribute__((always_inline)) void
-bn_grad_sums_body(double *sdy, double *sdyx, const float *dout, const uint8_t *mask,
-                  const float *inp, const float *m, const float *s, long r0, long r1, int c)
-{
-    for (int ch = 0; ch < c; ch++)
-        sdy[ch] = sdyx[ch] = 0.0;
-    for (long r = r0; r < r1; r++)
-        SIMD
-        for (int ch = 0; ch < c; ch++) {
-            float xhat = (inp[r * c + ch] - m[ch]) * s[ch];
-            float dy = bn_dy_mul(dout, mask, r * c + ch);
-            sdy[ch] += dy;
-            sdyx[ch] += (double)dy * xhat;
-        }
-}
-
-LY_CLONES
-static void bn_grad_sums_rows(double *sdy, double *sdyx, const float *dout, const uint8_t *mask,
-                              const float *inp, const float *m, const float *s, long r0,
-                              long r1, int c)
-{
-    if (mask)
-        bn_grad_sums_body(sdy, sdyx, dout, mask, inp, m, s, r0, r1, c);
-    else
-        bn_grad_sums_body(sdy, sdyx, dout, NULL, inp, m, s, r0, r1, c);
-}
-
-/* Rows [r0, r1) of the input gradient, all channels: v = the gradient of inp
- * (train: coef0·(dy − coef1 − xhat·coef2); eval: coef0·dy; coef (3, C)); with
- * set dinp = v, else dinp += v (dinp may equal dout with set); with resc,
- * dot[ch] = Σ v·inp (rows in order) and v · oscale[ch] goes to dinp. */
-static inline __attribute__((always_inline)) void
-bn_input_grad_body(float *dinp, const float *dout, const uint8_t *mask, const float *inp,
-                   const float *mean, const float *rstd, const float *coef,
-                   const float *oscale, double *dot, long r0, long r1, int c, const int train,
-                   const int set, const int resc)
-{
-    if (resc)
-        for (int ch = 0; ch < c; ch++)
-            dot[ch] = 0.0;
-    for (long r = r0; r < r1; r++)
-        SIMD
-        for (int ch = 0; ch < c; ch++) {
-            float v;
-            if (train) {
-                float xhat = (inp[r * c + ch] - mean[ch]) * rstd[ch];
-                v = coef[ch] * (bn_dy(dout, mask, r * c + ch) - coef[c + ch] -
-                                xhat * coef[2 * c + ch]);
-            } else {
-                v = coef[ch] * bn_dy(dout, mask, r * c + ch);
-            }
-            if (resc) {
-                dot[ch] += (double)v * (double)inp[r * c + ch];
-                v *= oscale[ch];
-            }
-            if (set)
-                dinp[r * c + ch] = v;
-            else
-                dinp[r * c + ch] += v;
-        }
-}
-
-LY_CLONES
-static void bn_input_grad_rows(float *dinp, const float *dout, const uint8_t *mask,
-                               const float *inp, const float *mean, const float *rstd,
-                               const float *coef, const float *oscale, double *dot, long r0,
-                               long r1, int c, int train, int set)
-{
-    /* one copy of the loop per case, so that each vectorizes without tests */
-#define BN_IG(tr, m, st, rs)                                                                 \
-    bn_input_grad_body(dinp, dout, m, inp, mean, rstd, coef, rs ? oscale : NULL,             \
-                       rs ? dot : NULL, r0, r1, c, tr, st, rs)
-    if (train) {
-        if (set && mask && oscale)
-            BN_IG(1, mask, 1, 1);
-        else if (set && mask)
-            BN_IG(1, mask, 1, 0);
-        else if (set && oscale)
-            BN_IG(1, NULL, 1, 1);
-        else if (set)
-            BN_IG(1, NULL, 1, 0);
-        else
-            BN_IG(1, NULL, 0, 0);
-    } else {
-        if (set && mask && oscale)
-            BN_IG(0, mask, 1, 1);
-        else if (set && mask)
-            BN_IG(0, mask, 1, 0);
-        else if (set && oscale)
-            BN_IG(0, NULL, 1, 1);
-        else if (set)
-            BN_IG(0, NULL, 1, 0);
-        else
-            BN_IG(0, NULL, 0, 0);
-    }
-#undef BN_IG
-}
-
-/* The backward of both modes, train (batch statistics mean, rstd) or eval
- * (m = running mean, s = 1/sqrt(rv + eps)): the parameter sums by blocks,
- * then the input gradient by blocks (after a barrier: it needs every block's
- * sums). part: (blocks, 2, C) doubles of scratch; coef (3, C). */
-static void bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
-                        const uint8_t *mask, const float *inp, const float *m, const float *s,
-                        const float *gamma, const float *oscale, double *odot, long n, int c,
-                        int train, int set, double *part, float *coef)
-{
-    long blocks = bn_blocks(n, c);
-    int sums = train || dgamma || dbeta; /* train: coef needs them */
-#pragma omp parallel if (n * c > PAR_MIN)
-    {
-        if (sums) {
-#pragma omp for schedule(static)
-            for (long blk = 0; blk < blocks; blk++)
-                bn_grad_sums_rows(part + 2 * blk * c, part + (2 * blk + 1) * c, dout, mask, inp,
-                                  m, s, BN_ROW0(blk), BN_ROW0(blk + 1), c);
-        }
-#pragma omp single
-        for (int ch = 0; ch < c; ch++) {
-            double sdy = 0.0, sdyx = 0.0;
-            for (long blk = 0; sums && blk < blocks; blk++) {
-                sdy += part[2 * blk * c + ch];
-                sdyx += part[(2 * blk + 1) * c + ch];
-            }
-            if (dbeta)
-                dbeta[ch] += (float)sdy;
-            if (dgamma)
-                dgamma[ch] += (float)sdyx;
-            /* train: dinp = gamma·rstd/N · (N·dy − Σ dy − xhat·Σ dy·xhat);
-             * eval: dinp = gamma·r·dy */
-            coef[ch] = gamma[ch] * s[ch];
-            coef[c + ch] = (float)(sdy / n);
-            coef[2 * c + ch] = (float)(sdyx / n);
-        }
-        if (dinp) {
-            /* part is free again: the block sums of the rescale go there */
-#pragma omp for schedule(static)
-            for (long blk = 0; blk < blocks; blk++)
-                bn_input_grad_rows(dinp, dout, mask, inp, m, s, coef, oscale,
-                                   oscale ? part + blk * c : NULL, BN_ROW0(blk),
-                                   BN_ROW0(blk + 1), c, train, set);
-            if (oscale) {
-#pragma omp single
-                for (int ch = 0; ch < c; ch++) {
-                    double d = 0.0;
-                    for (long blk = 0; blk < blocks; blk++)
-                        d += part[blk * c + ch];
-                    odot[ch] = d;
-                }
-            }
-        }
-    }
-}
-
-/* out = gamma·xhat + beta, xhat = (x − mean)·rstd over the batch ⇒
- *   dbeta += Σ dout,  dgamma += Σ dout·xhat,
- *   dinp  += gamma·rstd/N · (N·dout − Σ dout − xhat·Σ dout·xhat) */
-void ly_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
-                                const float *dout, const float *inp,
-                                const float *mean, const float *rstd, const float *gamma,
-                                int n, int c)
-{
-    double part[2 * bn_blocks(n, c) * c];
-    float coef[3 * c];
-    bn_backward(dinp, dgamma, dbeta, dout, NULL, inp, mean, rstd, gamma, NULL, NULL, n, c, 1,
-                0, part, coef);
-}
-
-void ly_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
-                                    const float *dout, const uint8_t *mask, const float *inp,
-                                    const float *mean, const float *rstd, const float *gamma,
-                                    const float *dinp_scale, double *dinp_dot, int n, int c)
-{
-    assert((dinp_scale == NULL) == (dinp_dot == NULL) && (dinp || !dinp_scale));
-    double part[2 * bn_blocks(n, c) * c];
-    float coef[3 * c];
-    bn_backward(dinp, dgamma, dbeta, dout, mask, inp, mean, rstd, gamma, dinp_scale, dinp_dot,
-                n, c, 1, 1, part, coef);
-}
-
-/* r[ch] = 1/sqrt(rv + eps) for every channel. */
-static void running_rstd(float *r, const float *running_var, int c, float eps)
-{
-    for (int ch = 0; ch < c; ch++)
-        r[ch] = 1.0f / sqrtf(running_var[ch] + eps);
-}
-
-void ly_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
-                              const float *beta, const float *running_mean,
-                              const float *running_var, int n, int c, float eps)
-{
-    /* out = gamma·(x − rm)·r + beta = x·scale + shift */
-    float r[c], scale[c], shift[c];
-    running_rstd(r, running_var, c, eps);
-    for (int ch = 0; ch < c; ch++) {
-        scale[ch] = gamma[ch] * r[ch];
-        shift[ch] = beta[ch] - running_mean[ch] * scale[ch];
-    }
-    bn_affine(out, inp, n, c, scale, shift);
-}
-
-/* out = gamma·(x − rm)·r + beta, r = 1/sqrt(rv + eps) ⇒
- *   dinp += gamma·r·dout,  dgamma += Σ dout·(x − rm)·r,  dbeta += Σ dout */
-void ly_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
-                               const float *dout, const float *inp, const float *gamma,
-                               const float *running_mean, const float *running_var,
-                               int n, int c, float eps)
-{
-    double part[2 * bn_blocks(n, c) * c];
-    float coef[3 * c], r[c];
-    running_rstd(r, running_var, c, eps);
-    bn_backward(dinp, dgamma, dbeta, dout, NULL, inp, running_mean, r, gamma, NULL, NULL, n, c,
-                0, 0, part, coef);
-}
-
-void ly_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
-                                   const float *dout, const uint8_t *mask, const float *inp,
-                                   const float *gamma, const float *running_mean,
-                                   const float *running_var, const float *dinp_scale,
-                                   double *dinp_dot, int n, int c, float eps)
-{
-    assert((dinp_scale == NULL) == (dinp_dot == NULL) && (dinp || !dinp_scale));
-    double part[2 * bn_blocks(n, c) * c];
-    float coef[3 * c], r[c];
-    running_rstd(r, running_var, c, eps);
-    bn_backward(dinp, dgamma, dbeta, dout, mask, inp, running_mean, r, gamma, dinp_scale,
-                dinp_dot, n, c, 0, 1, part, coef);
-}
 
 /* ---- activations ----------------------------------------------------------- */
 
 void ly_relu_forward(float *out, const float *inp, size_t n)
 {
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
     for (size_t i = 0; i < n; i++)
         out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
 }
@@ -1232,7 +533,7 @@ void ly_relu_forward(float *out, const float *inp, size_t n)
 /* out = max(0, x)  ⇒  dinp += dout · [out > 0] */
 void ly_relu_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float d = dout[i]; /* loaded unconditionally: a select, not a branch */
         dinp[i] += out[i] > 0.0f ? d : 0.0f;
@@ -1241,7 +542,7 @@ void ly_relu_backward(float *dinp, const float *dout, const float *out, size_t n
 
 void ly_relu6_forward(float *out, const float *inp, size_t n)
 {
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float x = inp[i] > 0.0f ? inp[i] : 0.0f;
         out[i] = x < 6.0f ? x : 6.0f;
@@ -1251,7 +552,7 @@ void ly_relu6_forward(float *out, const float *inp, size_t n)
 /* out = clamp(x, 0, 6)  ⇒  dinp += dout · [0 < out < 6] */
 void ly_relu6_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float d = dout[i], y = out[i];
         dinp[i] += ((y > 0.0f) & (y < 6.0f)) ? d : 0.0f;
@@ -1260,54 +561,65 @@ void ly_relu6_backward(float *dinp, const float *dout, const float *out, size_t 
 
 /* ---- pools ----------------------------------------------------------------- */
 
+/* *mx = the maximum over the window of output pixel (b, oy, ox), per lane, of
+ * the vector at channel v (o = x > o ? x : o, taps in order). */
+static SIMD_INLINE void window_max_vec(simd_vec *mx, const float *inp, const ly_conv_shape *s,
+                                       int b, int oy, int ox, int v)
+{
+    simd_vec m, x;
+    SIMD_LOAD(m, inp + in_tap(s, b, oy, ox, 0, 0) + v);
+    for (int ky = 0; ky < s->kh; ky++)
+        for (int kx = ky == 0; kx < s->kw; kx++) {
+            SIMD_LOAD(x, inp + in_tap(s, b, oy, ox, ky, kx) + v);
+            m = SIMD_SELECT(x > m, x, m);
+        }
+    *mx = m;
+}
+
+/* mx[j] = the maximum over the window of output pixel (b, oy, ox) of channel
+ * k0 + j, j < kn (taps in order). */
+static SIMD_INLINE void window_max(float *mx, const float *inp, const ly_conv_shape *s, int b,
+                                   int oy, int ox, int k0, int kn)
+{
+    for (int ky = 0; ky < s->kh; ky++)
+        for (int kx = 0; kx < s->kw; kx++) {
+            const float *x = inp + in_tap(s, b, oy, ox, ky, kx) + k0;
+            if (ky == 0 && kx == 0) {
+                SIMD_LOOP
+                for (int j = 0; j < kn; j++)
+                    mx[j] = x[j];
+            } else {
+                SIMD_LOOP
+                for (int j = 0; j < kn; j++)
+                    mx[j] = x[j] > mx[j] ? x[j] : mx[j];
+            }
+        }
+}
+
 /* Image b of ly_maxpool_forward. */
-LY_CLONES
+SIMD_CLONES
 static void maxpool_image(float *out, const float *inp, const ly_conv_shape *s, int b)
 {
     int c = s->c;
-    if (c % DC_VEC == 0) { /* whole vectors: o = x > o ? x : o per lane */
+    if (c % SIMD_VEC == 0) { /* whole vectors: o = x > o ? x : o per lane */
         for (int oy = 0; oy < s->oh; oy++)
             for (int ox = 0; ox < s->ow; ox++)
-                for (int v = 0; v < c; v += DC_VEC) {
-                    dc_vec o, x;
-                    DC_LOAD(o, inp + (((size_t)b * s->h + oy * s->sh) * s->w + ox * s->sw) *
-                                         c + v);
-                    for (int ky = 0; ky < s->kh; ky++)
-                        for (int kx = ky == 0; kx < s->kw; kx++) {
-                            DC_LOAD(x, inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
-                                              ox * s->sw + kx) * c + v);
-                            o = DC_SELECT(x > o, x, o);
-                        }
-                    DC_STORE(out + (((size_t)b * s->oh + oy) * s->ow + ox) * c + v, o);
+                for (int v = 0; v < c; v += SIMD_VEC) {
+                    simd_vec o;
+                    window_max_vec(&o, inp, s, b, oy, ox, v);
+                    SIMD_STORE(out + out_at(s, b, oy, ox) + v, o);
                 }
         return;
     }
-    for (int oy = 0; oy < s->oh; oy++) {
-        for (int ox = 0; ox < s->ow; ox++) {
-            float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
-            for (int ky = 0; ky < s->kh; ky++) {
-                for (int kx = 0; kx < s->kw; kx++) {
-                    int iy = oy * s->sh + ky, ix = ox * s->sw + kx;
-                    const float *x = inp + (((size_t)b * s->h + iy) * s->w + ix) * c;
-                    if (ky == 0 && kx == 0) {
-                        SIMD
-                        for (int ch = 0; ch < c; ch++)
-                            o[ch] = x[ch];
-                    } else {
-                        SIMD
-                        for (int ch = 0; ch < c; ch++)
-                            o[ch] = x[ch] > o[ch] ? x[ch] : o[ch];
-                    }
-                }
-            }
-        }
-    }
+    for (int oy = 0; oy < s->oh; oy++)
+        for (int ox = 0; ox < s->ow; ox++)
+            window_max(out + out_at(s, b, oy, ox), inp, s, b, oy, ox, 0, c);
 }
 
 void ly_maxpool_forward(float *out, const float *inp, const ly_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
-#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
+#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > SIMD_PAR_MIN)
     for (int b = 0; b < s->b; b++)
         maxpool_image(out, inp, s, b);
 }
@@ -1317,7 +629,7 @@ void ly_maxpool_forward(float *out, const float *inp, const ly_conv_shape *s)
  * equal to it (branch-free, along channels). With set (windows that do not
  * overlap), the image's dinp is written: zeros first where no window or a
  * window's other elements lie. */
-static inline __attribute__((always_inline)) void
+static SIMD_INLINE void
 maxpool_backward_body(float *dinp, const float *dout, const float *inp, const ly_conv_shape *s,
                       int b, const int set)
 {
@@ -1325,67 +637,45 @@ maxpool_backward_body(float *dinp, const float *dout, const float *inp, const ly
     if (set && (s->oh * s->sh != s->h || s->ow * s->sw != s->w || s->sh != s->kh ||
                 s->sw != s->kw)) /* some elements lie in no window */
         memset(dinp + (size_t)b * s->h * s->w * c, 0, sizeof(float) * (size_t)s->h * s->w * c);
-    if (c % DC_VEC == 0) { /* whole vectors, the same steps per lane */
+    if (c % SIMD_VEC == 0) { /* whole vectors, the same steps per lane */
         for (int oy = 0; oy < s->oh; oy++)
             for (int ox = 0; ox < s->ow; ox++)
-                for (int v = 0; v < c; v += DC_VEC) {
-                    dc_vec mx, x, left, old;
-                    DC_LOAD(mx, inp + (((size_t)b * s->h + oy * s->sh) * s->w + ox * s->sw) *
-                                          c + v);
-                    for (int ky = 0; ky < s->kh; ky++)
-                        for (int kx = ky == 0; kx < s->kw; kx++) {
-                            DC_LOAD(x, inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
-                                              ox * s->sw + kx) * c + v);
-                            mx = DC_SELECT(x > mx, x, mx);
-                        }
-                    DC_LOAD(left, dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c + v);
+                for (int v = 0; v < c; v += SIMD_VEC) {
+                    simd_vec mx, x, left, old;
+                    window_max_vec(&mx, inp, s, b, oy, ox, v);
+                    SIMD_LOAD(left, dout + out_at(s, b, oy, ox) + v);
                     for (int ky = 0; ky < s->kh; ky++)
                         for (int kx = 0; kx < s->kw; kx++) {
-                            float *at = dinp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
-                                                ox * s->sw + kx) * c + v;
-                            DC_LOAD(x, inp + (at - dinp));
+                            float *at = dinp + in_tap(s, b, oy, ox, ky, kx) + v;
+                            SIMD_LOAD(x, inp + (at - dinp));
                             /* g = left at the first maximum, else +0 */
-                            dc_vec zero = {0}, g = DC_SELECT(x == mx, left, zero);
+                            simd_vec zero = {0}, g = SIMD_SELECT(x == mx, left, zero);
                             left -= g;
                             if (set) {
                                 g += 0.0f; /* −0 becomes +0, as 0 + g */
                             } else {
-                                DC_LOAD(old, at);
+                                SIMD_LOAD(old, at);
                                 g += old;
                             }
-                            DC_STORE(at, g);
+                            SIMD_STORE(at, g);
                         }
                 }
         return;
     }
     for (int oy = 0; oy < s->oh; oy++) {
         for (int ox = 0; ox < s->ow; ox++) {
-            const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
+            const float *d = dout + out_at(s, b, oy, ox);
             for (int k0 = 0; k0 < c; k0 += CHUNK) {
                 int kn = c - k0 < CHUNK ? c - k0 : CHUNK;
                 float mx[CHUNK], left[CHUNK]; /* left: gradient not yet routed */
-                for (int ky = 0; ky < s->kh; ky++)
-                    for (int kx = 0; kx < s->kw; kx++) {
-                        const float *x = inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
-                                                ox * s->sw + kx) * c + k0;
-                        if (ky == 0 && kx == 0) {
-                            SIMD
-                            for (int j = 0; j < kn; j++)
-                                mx[j] = x[j];
-                        } else {
-                            SIMD
-                            for (int j = 0; j < kn; j++)
-                                mx[j] = x[j] > mx[j] ? x[j] : mx[j];
-                        }
-                    }
-                SIMD
+                window_max(mx, inp, s, b, oy, ox, k0, kn);
+                SIMD_LOOP
                 for (int j = 0; j < kn; j++)
                     left[j] = d[k0 + j];
                 for (int ky = 0; ky < s->kh; ky++)
                     for (int kx = 0; kx < s->kw; kx++) {
-                        size_t at = (((size_t)b * s->h + oy * s->sh + ky) * s->w +
-                                     ox * s->sw + kx) * c + k0;
-                        SIMD
+                        size_t at = (size_t)in_tap(s, b, oy, ox, ky, kx) + k0;
+                        SIMD_LOOP
                         for (int j = 0; j < kn; j++) {
                             /* 0/1 as a number, not a branch (the compare of floats
                              * would otherwise block vectorization) */
@@ -1402,7 +692,7 @@ maxpool_backward_body(float *dinp, const float *dout, const float *inp, const ly
     }
 }
 
-LY_CLONES
+SIMD_CLONES
 static void maxpool_backward_image(float *dinp, const float *dout, const float *inp,
                                    const ly_conv_shape *s, int b, int set)
 {
@@ -1414,20 +704,20 @@ static void maxpool_backward_image(float *dinp, const float *dout, const float *
 
 /* out = max over the window  ⇒  dinp[first argmax] += dout (threads own images) */
 void ly_maxpool_backward(float *dinp, const float *dout, const float *inp,
-                        const ly_conv_shape *s)
+                         const ly_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
-#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
+#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > SIMD_PAR_MIN)
     for (int b = 0; b < s->b; b++)
         maxpool_backward_image(dinp, dout, inp, s, b, 0);
 }
 
 void ly_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
-                            const ly_conv_shape *s)
+                             const ly_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
     assert(s->sh >= s->kh && s->sw >= s->kw);
-#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > PAR_MIN)
+#pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > SIMD_PAR_MIN)
     for (int b = 0; b < s->b; b++)
         maxpool_backward_image(dinp, dout, inp, s, b, 1);
 }
@@ -1441,19 +731,12 @@ void ly_avgpool_forward(float *out, const float *inp, const ly_conv_shape *s)
     for (int b = 0; b < s->b; b++) {
         for (int oy = 0; oy < s->oh; oy++) {
             for (int ox = 0; ox < s->ow; ox++) {
-                float *o = out + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
-                SIMD
+                float *o = out + out_at(s, b, oy, ox);
+                SIMD_LOOP
                 for (int ch = 0; ch < c; ch++)
                     o[ch] = 0.0f;
-                for (int ky = 0; ky < s->kh; ky++)
-                    for (int kx = 0; kx < s->kw; kx++) {
-                        const float *x = inp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
-                                                ox * s->sw + kx) * c;
-                        SIMD
-                        for (int ch = 0; ch < c; ch++)
-                            o[ch] += x[ch];
-                    }
-                SIMD
+                window_sum(o, inp, NULL, s, b, oy, ox);
+                SIMD_LOOP
                 for (int ch = 0; ch < c; ch++)
                     o[ch] *= inv;
             }
@@ -1465,42 +748,30 @@ void ly_avgpool_forward(float *out, const float *inp, const ly_conv_shape *s)
 void ly_avgpool_backward(float *dinp, const float *dout, const ly_conv_shape *s)
 {
     assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
-    int c = s->c;
     float inv = 1.0f / (float)(s->kh * s->kw);
 #pragma omp parallel for
-    for (int b = 0; b < s->b; b++) {
-        for (int oy = 0; oy < s->oh; oy++) {
-            for (int ox = 0; ox < s->ow; ox++) {
-                const float *d = dout + (((size_t)b * s->oh + oy) * s->ow + ox) * c;
-                for (int ky = 0; ky < s->kh; ky++)
-                    for (int kx = 0; kx < s->kw; kx++) {
-                        float *dx = dinp + (((size_t)b * s->h + oy * s->sh + ky) * s->w +
-                                            ox * s->sw + kx) * c;
-                        SIMD
-                        for (int ch = 0; ch < c; ch++)
-                            dx[ch] += d[ch] * inv;
-                    }
-            }
-        }
-    }
+    for (int b = 0; b < s->b; b++)
+        for (int oy = 0; oy < s->oh; oy++)
+            for (int ox = 0; ox < s->ow; ox++)
+                window_scatter(dinp, dout + out_at(s, b, oy, ox), NULL, inv, s, b, oy, ox);
 }
 
 void ly_global_avgpool_forward(float *out, const float *inp, int b, int hw, int c)
 {
     float inv = 1.0f / (float)hw;
-#pragma omp parallel for if ((long)b * hw * c > PAR_MIN)
+#pragma omp parallel for if ((long)b * hw * c > SIMD_PAR_MIN)
     for (int i = 0; i < b; i++) {
         float *o = out + (size_t)i * c;
-        SIMD
+        SIMD_LOOP
         for (int ch = 0; ch < c; ch++)
             o[ch] = 0.0f;
         for (int p = 0; p < hw; p++) {
             const float *x = inp + ((size_t)i * hw + p) * c;
-            SIMD
+            SIMD_LOOP
             for (int ch = 0; ch < c; ch++)
                 o[ch] += x[ch];
         }
-        SIMD
+        SIMD_LOOP
         for (int ch = 0; ch < c; ch++)
             o[ch] *= inv;
     }
@@ -1510,12 +781,12 @@ void ly_global_avgpool_forward(float *out, const float *inp, int b, int hw, int 
 void ly_global_avgpool_backward(float *dinp, const float *dout, int b, int hw, int c)
 {
     float inv = 1.0f / (float)hw;
-#pragma omp parallel for if ((long)b * hw * c > PAR_MIN)
+#pragma omp parallel for if ((long)b * hw * c > SIMD_PAR_MIN)
     for (int i = 0; i < b; i++) {
         const float *d = dout + (size_t)i * c;
         for (int p = 0; p < hw; p++) {
             float *dx = dinp + ((size_t)i * hw + p) * c;
-            SIMD
+            SIMD_LOOP
             for (int ch = 0; ch < c; ch++)
                 dx[ch] += d[ch] * inv;
         }
@@ -1526,7 +797,7 @@ void ly_global_avgpool_backward(float *dinp, const float *dout, int b, int hw, i
 
 void ly_add_forward(float *out, const float *a, const float *b, size_t n)
 {
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
     for (size_t i = 0; i < n; i++)
         out[i] = a[i] + b[i];
 }
@@ -1535,12 +806,12 @@ void ly_add_forward(float *out, const float *a, const float *b, size_t n)
 void ly_add_backward(float *da, float *db, const float *dout, size_t n)
 {
     if (da) {
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
         for (size_t i = 0; i < n; i++)
             da[i] += dout[i];
     }
     if (db) {
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
         for (size_t i = 0; i < n; i++)
             db[i] += dout[i];
     }
@@ -1550,7 +821,7 @@ void ly_add_backward(float *da, float *db, const float *dout, size_t n)
 
 /* loss = −Σ_b log softmax(logits_b)[label_b] / B  ⇒  dlogits = (p − onehot) / B */
 float ly_softmax_xent(float *dlogits, const float *logits, const int32_t *labels,
-                     int b, int k)
+                      int b, int k)
 {
     double loss = 0.0;
     for (int i = 0; i < b; i++) {

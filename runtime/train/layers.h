@@ -1,6 +1,7 @@
 /* layers — float32 training layers, forward and backward side by side
  * (llm.c style). The QAT trainer (fake quantization, fused conv+BN, the
- * network graph) is built on top of these.
+ * network graph) is built on top of these. Batch norm is batchnorm.h's; the
+ * direct convolution engine behind conv2d is convdirect.h's.
  *
  * Layouts (the same as the int8 model, runtime/int8/qmodel.h, so that conversion
  * is a copy):
@@ -34,8 +35,8 @@
  * gemm.h's thread-independent slicing, every result is bit-identical for any
  * thread count (tested); the GEMM backend (OpenBLAS core or portable) and the
  * instruction set of the direct kernels (FMA or not) change the last bits.
- * Reductions over the batch (bias, batch norm statistics, dwconv weight
- * gradients) accumulate in double.
+ * Reductions over the batch (bias, dwconv weight gradients) accumulate in
+ * double.
  */
 #ifndef QATC_LAYERS_H
 #define QATC_LAYERS_H
@@ -43,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qmodel.h"
 #include "rng.h"
 
 /* Geometry of a convolution or pooling window. Output size per axis:
@@ -58,18 +60,27 @@ typedef struct {
 /* Fills a ly_conv_shape and derives oh, ow. Asserts that the kernel fits the
  * padded input and every size is positive. */
 ly_conv_shape ly_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
-                               int sh, int sw, int ph, int pw);
+                                 int sh, int sw, int ph, int pw);
+
+/* The ly_conv_shape of window win (qmodel.h, resolved: no defaults) over b
+ * images of shape in, with oc output channels (in.c for dwconv2d and pools):
+ * where the trainer's layers take the model's geometry. Asserts what the
+ * layers do not do yet: a dilation other than 1, a bottom (right) pad other
+ * than the top (left) one. */
+ly_conv_shape ly_conv_shape_of(int b, q_shape in, int oc, const q_window *win);
 
 /* ---- conv2d ----------------------------------------------------------------
  * out[b,oy,ox,oc] = bias[oc] + sum_{ky,kx,ic} w[oc,ky,kx,ic] *
  *                   inp[b, oy*sh - ph + ky, ox*sw - pw + kx, ic]   (0 outside)
- * With OC % 16 == 0 (and not 1x1 stride 1 unpadded), computed directly on
- * the zero-padded input, 16 output channels per vector (layers.c: "direct
- * convolution"; the input gradient so too when stride is 1 and C % 16 == 0).
- * Otherwise as im2col + GEMM, over chunks of whole images: col (n*OH*OW,
- * KH*KW*IC) for n images at a time, out rows = col · wᵀ. n is chosen from the
- * shape alone (col up to about 1M floats, at least one image), which bounds
- * the scratch and the number of GEMM calls.
+ * Each pass (forward, weight gradient, input gradient) runs on one of three
+ * engines, chosen from the shape alone (layers.c: conv_engine_of): a 1x1,
+ * stride 1, unpadded convolution is a GEMM on the input itself; with
+ * OC % 16 == 0 (the input gradient: C % 16 == 0 and stride 1) the direct
+ * engine (convdirect.h) computes it on the zero-padded input, 16 output
+ * channels per vector; otherwise im2col + GEMM, over chunks of whole
+ * images: col (n*OH*OW, KH*KW*IC) for n images at a time, out rows =
+ * col · wᵀ. n is chosen from the shape alone (col up to about 1M floats, at
+ * least one image), which bounds the scratch and the number of GEMM calls.
  * scratch: ly_conv2d_scratch_floats(s) floats (0 for a 1x1, stride 1, pad 0
  * convolution, which uses the input as col directly; NULL is fine then).
  * The same scratch serves forward and backward and may be shared by all
@@ -120,76 +131,6 @@ void ly_linear_forward(float *out, const float *inp, const float *w, const float
  * dinp (B, IN) or NULL; dw (OUT, IN) or NULL; dbias (OUT) or NULL; dout (B, OUT). */
 void ly_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
                        const float *inp, const float *w, int b, int in, int out_n);
-
-/* ---- batch norm (per channel over N = B*H*W rows of C) ----------------------
- * Train: statistics of this batch,
- *   mean = Σ x / N,  var = Σ (x - mean)² / N (biased, used to normalise),
- *   rstd = 1 / sqrt(var + eps),  xhat = (x - mean) · rstd,
- *   out = gamma · xhat + beta;
- * and the running statistics as PyTorch (momentum 0.1 there):
- *   running_mean = (1 - momentum) · running_mean + momentum · mean
- *   running_var  = (1 - momentum) · running_var  + momentum · var · N / (N - 1)
- * out (N, C); mean, rstd (C): written, saved for backward; running_mean,
- * running_var (C): updated, or both NULL to leave no trace; inp (N, C);
- * gamma, beta (C). N > 1. */
-void ly_batchnorm_train_forward(float *out, float *mean, float *rstd,
-                               float *running_mean, float *running_var,
-                               const float *inp, const float *gamma, const float *beta,
-                               int n, int c, float eps, float momentum);
-
-/* The statistics of ly_batchnorm_train_forward alone (mean, rstd and the
- * running statistics, bit-identical), without the output: for a caller that
- * fuses the normalisation into its next pass. */
-void ly_batchnorm_train_stats(float *mean, float *rstd, float *running_mean,
-                             float *running_var, const float *inp, int n, int c, float eps,
-                             float momentum);
-
-/* out = gamma·(x - mean)·rstd + beta with mean, rstd functions of the batch ⇒
- *   dbeta  += Σ dout,   dgamma += Σ dout · xhat,
- *   dinp   += gamma · rstd / N · (N · dout − Σ dout − xhat · Σ dout·xhat)
- * dinp (N, C) or NULL; dgamma, dbeta (C) or NULL; dout, inp (N, C);
- * mean, rstd (C) from the forward; gamma (C). */
-void ly_batchnorm_train_backward(float *dinp, float *dgamma, float *dbeta,
-                                const float *dout, const float *inp,
-                                const float *mean, const float *rstd, const float *gamma,
-                                int n, int c);
-
-/* ly_batchnorm_train_backward for an output gradient dout · [mask] (mask
- * (N, C) bytes, 0 or 1; NULL: dout as is), that WRITES dinp (=) instead of
- * accumulating: the fused form of "apply the mask, zero dinp, backward" for a
- * trainer whose BN output feeds a masked activation. dinp may equal dout.
- * With dinp_scale and dinp_dot (C each, both or neither; dinp needed), the
- * backward of a per-channel rescale in front of the BN, inp = y · s (QAT's
- * z = conv / sf) follows in the same pass: with v the gradient of inp,
- *   dinp_dot[c] = Σ_rows v · inp   (double, in 32 blocks of rows fixed by the
- *                                   shape, added in order; WRITTEN)
- *   dinp        = v · dinp_scale[c]  (bit-identical to the plain call times it) */
-void ly_batchnorm_train_backward_set(float *dinp, float *dgamma, float *dbeta,
-                                    const float *dout, const uint8_t *mask, const float *inp,
-                                    const float *mean, const float *rstd, const float *gamma,
-                                    const float *dinp_scale, double *dinp_dot, int n, int c);
-
-/* Eval: out = gamma · (x − running_mean) / sqrt(running_var + eps) + beta.
- * out, inp (N, C); gamma, beta, running_mean, running_var (C). */
-void ly_batchnorm_eval_forward(float *out, const float *inp, const float *gamma,
-                              const float *beta, const float *running_mean,
-                              const float *running_var, int n, int c, float eps);
-
-/* out = gamma·(x − rm)·r + beta, r = 1/sqrt(rv + eps) constant ⇒
- *   dinp += gamma · r · dout,  dgamma += Σ dout · (x − rm) · r,  dbeta += Σ dout
- * (PyTorch still trains gamma and beta with frozen statistics.) */
-void ly_batchnorm_eval_backward(float *dinp, float *dgamma, float *dbeta,
-                               const float *dout, const float *inp, const float *gamma,
-                               const float *running_mean, const float *running_var,
-                               int n, int c, float eps);
-
-/* ly_batchnorm_eval_backward with dout · [mask], dinp WRITTEN (=) and the
- * optional rescale, as ly_batchnorm_train_backward_set. */
-void ly_batchnorm_eval_backward_set(float *dinp, float *dgamma, float *dbeta,
-                                   const float *dout, const uint8_t *mask, const float *inp,
-                                   const float *gamma, const float *running_mean,
-                                   const float *running_var, const float *dinp_scale,
-                                   double *dinp_dot, int n, int c, float eps);
 
 /* ---- activations (elementwise on n floats; out may equal inp) -------------- */
 
@@ -255,7 +196,8 @@ void ly_add_backward(float *da, float *db, const float *dout, size_t n);
 float ly_softmax_xent(float *dlogits, const float *logits, const int32_t *labels,
                      int b, int k);
 
-/* Top-1 of one row: the lowest index among equal maximal values (DESIGN §1).
+/* Top-1 of one row: the lowest index among equal maximal values (as q8_argmax;
+ * docs/integer-semantics.md).
  * x (n), n > 0. */
 int ly_argmax(const float *x, int n);
 

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchnorm.h"
 #include "fakequant.h"
+#include "simd.h"
 
 /* ---- memory plan ----------------------------------------------------------
  * One arena per kind; take() hands out 64-byte aligned views. The same walk
@@ -129,9 +131,7 @@ static void scratch_point(net *n, arena *a)
     for (int i = 0; i < n->n_layers; i++) {
         net_layer *L = &n->layers[i];
         if (L->op == Q_OP_CONV2D) {
-            ly_conv_shape cs = ly_conv_shape_make(n->batch_cap, L->in_shape.h, L->in_shape.w,
-                                                L->in_shape.c, L->out_c, L->win.kernel_h, L->win.kernel_w, L->win.stride_h,
-                                                L->win.stride_w, L->win.pad_top, L->win.pad_left);
+            ly_conv_shape cs = ly_conv_shape_of(n->batch_cap, L->in_shape, L->out_c, &L->win);
             size_t s = ly_conv2d_scratch_floats(&cs);
             col = s > col ? s : col;
         }
@@ -400,20 +400,13 @@ void net_weight_quant(net *n, net_layer *L)
 
 /* ---- forward -------------------------------------------------------------- */
 
-/* Elementwise work is cut into chunks spread over the OpenMP threads; each
- * chunk runs a SIMD kernel compiled for AVX-512, AVX2 and baseline x86-64
- * (picked at load time). Every element is computed on its own, so results do
- * not depend on the thread count. */
-#define NET_CHUNK 16384
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define NET_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NET_SIMD_CLONES
-#endif
+/* Elementwise work is cut into chunks of SIMD_CHUNK elements spread over the
+ * OpenMP threads; each chunk runs a cloned SIMD kernel (simd.h). Every element is computed on its
+ * own, so results do not depend on the thread count. */
 
 /* One chunk of the fused activation: in place, writing the gradient mask
  * (relu: x > 0; relu6: 0 < x < 6; none: 1) and the range of the result. */
-NET_SIMD_CLONES
+SIMD_CLONES
 static void act_chunk(float *y, size_t cnt, q_act act, uint8_t *mask, float *lo, float *hi)
 {
     float mn = INFINITY, mx = -INFINITY;
@@ -457,11 +450,11 @@ static void act_forward(float *y, size_t cnt, q_act act, uint8_t *mask, float *l
                         float *hi)
 {
     float mn = INFINITY, mx = -INFINITY;
-    size_t chunks = (cnt + NET_CHUNK - 1) / NET_CHUNK;
+    size_t chunks = (cnt + SIMD_CHUNK - 1) / SIMD_CHUNK;
 #pragma omp parallel for schedule(static) reduction(min : mn) reduction(max : mx) \
     if (chunks > 1)
     for (size_t k = 0; k < chunks; k++) {
-        size_t at = k * NET_CHUNK, len = cnt - at < NET_CHUNK ? cnt - at : NET_CHUNK;
+        size_t at = k * SIMD_CHUNK, len = cnt - at < SIMD_CHUNK ? cnt - at : SIMD_CHUNK;
         float l, h;
         act_chunk(y + at, len, act, mask + at, &l, &h);
         mn = l < mn ? l : mn;
@@ -499,7 +492,7 @@ static void output_stage(net *n, net_layer *L, float *y, size_t cnt, int trainin
  * kept per channel (lanes of a vector) over the rows and reduced at the end:
  * rows are short (C floats), too short for a reduction each. */
 #define BN_LANES 64
-NET_SIMD_CLONES
+SIMD_CLONES
 static void bn_act_chunk(float *y, const float *z, size_t rows, int32_t c, const float *scale,
                          const float *shift, q_act act, uint8_t *mask, float *lo, float *hi)
 {
@@ -557,7 +550,7 @@ static void bn_act_chunk(float *y, const float *z, size_t rows, int32_t c, const
 }
 
 /* u = BN(z), then the fused activation, in one pass over z (the same
- * arithmetic as ly_batchnorm_*_forward followed by act_forward): with batch
+ * arithmetic as bn_*_forward followed by act_forward): with batch
  * statistics (computed here, running statistics updated) when
  * L->bn_batch_stats, else the running statistics. out (rows, C); the
  * activation's mask and the range of out as act_forward. */
@@ -566,8 +559,8 @@ static void bn_act_forward(net_layer *L, float *out, size_t rows, float *lo, flo
     int32_t c = L->out_c;
     float scale[c], shift[c];
     if (L->bn_batch_stats) {
-        ly_batchnorm_train_stats(L->bn_mean, L->bn_rstd, L->running_mean, L->running_var, L->z,
-                                (int)rows, c, NET_BN_EPS, NET_BN_MOMENTUM);
+        bn_train_stats(L->bn_mean, L->bn_rstd, L->running_mean, L->running_var, L->z,
+                       (int)rows, c, NET_BN_EPS, NET_BN_MOMENTUM);
         for (int32_t k = 0; k < c; k++) {
             scale[k] = L->gamma[k] * L->bn_rstd[k];
             shift[k] = L->beta[k] - L->bn_mean[k] * scale[k];
@@ -579,7 +572,7 @@ static void bn_act_forward(net_layer *L, float *out, size_t rows, float *lo, flo
         }
     }
     float mn = INFINITY, mx = -INFINITY;
-    size_t per = NET_CHUNK / (size_t)c + 1, chunks = (rows + per - 1) / per;
+    size_t per = SIMD_CHUNK / (size_t)c + 1, chunks = (rows + per - 1) / per;
 #pragma omp parallel for schedule(static) reduction(min : mn) reduction(max : mx) \
     if (chunks > 1)
     for (size_t k = 0; k < chunks; k++) {
@@ -595,7 +588,7 @@ static void bn_act_forward(net_layer *L, float *out, size_t rows, float *lo, flo
 }
 
 /* z[r, c] *= inv[c] over rows of C (the rescale by 1 / sf). */
-NET_SIMD_CLONES
+SIMD_CLONES
 static void scale_rows(float *z, size_t rows, int32_t c, const float *inv)
 {
     for (size_t r = 0; r < rows; r++) {
@@ -608,7 +601,7 @@ static void scale_rows(float *z, size_t rows, int32_t c, const float *inv)
 
 static void scale_channels(float *z, size_t rows, int32_t c, const float *inv)
 {
-    size_t per = NET_CHUNK / (size_t)c + 1, chunks = (rows + per - 1) / per;
+    size_t per = SIMD_CHUNK / (size_t)c + 1, chunks = (rows + per - 1) / per;
 #pragma omp parallel for schedule(static) if (chunks > 1)
     for (size_t k = 0; k < chunks; k++) {
         size_t r0 = k * per, len = rows - r0 < per ? rows - r0 : per;
@@ -640,8 +633,7 @@ static void forward_layer(net *n, int i, int b, int training)
         if (L->op == Q_OP_LINEAR) {
             ly_linear_forward(y, x, w, bias, b, (int)tensor_size(in), L->out_c);
         } else {
-            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->win.kernel_h, L->win.kernel_w,
-                                                L->win.stride_h, L->win.stride_w, L->win.pad_top, L->win.pad_left);
+            ly_conv_shape cs = ly_conv_shape_of(b, in, L->out_c, &L->win);
             if (L->op == Q_OP_CONV2D && L->bn && n->qat) {
                 ly_conv2d_forward_scaled(y, x, w, L->inv_sf, n->col, &cs);
                 rescaled = 1;
@@ -664,8 +656,7 @@ static void forward_layer(net *n, int i, int b, int training)
         break;
     }
     case Q_OP_MAXPOOL: {
-        ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->win.kernel_h, L->win.kernel_w, L->win.stride_h,
-                                            L->win.stride_w, 0, 0);
+        ly_conv_shape cs = ly_conv_shape_of(b, in, in.c, &L->win);
         ly_maxpool_forward(out, x, &cs);
         break;
     }
@@ -673,8 +664,7 @@ static void forward_layer(net *n, int i, int b, int training)
         if (L->win.kernel_h == in.h && L->win.kernel_w == in.w) {
             ly_global_avgpool_forward(out, x, b, in.h * in.w, in.c);
         } else {
-            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->win.kernel_h, L->win.kernel_w,
-                                                L->win.stride_h, L->win.stride_w, 0, 0);
+            ly_conv_shape cs = ly_conv_shape_of(b, in, in.c, &L->win);
             ly_avgpool_forward(out, x, &cs);
         }
         output_stage(n, L, out, cnt, training);
@@ -685,6 +675,7 @@ static void forward_layer(net *n, int i, int b, int training)
         break;
     case Q_OP_FLATTEN:
         break; /* the same memory, read as (B, 1, 1, H·W·C) */
+    case Q_OP_SOFTMAX: /* not in the trainer yet: the config refuses it */
     case Q_OP_COUNT:
         break;
     }
@@ -703,7 +694,7 @@ const float *net_forward(net *n, int b, int training)
 
 /* dy · mask in place (the STE of the fake quantizer and the activation's
  * derivative together). */
-NET_SIMD_CLONES
+SIMD_CLONES
 static void mask_chunk(float *d, const uint8_t *mask, size_t cnt)
 {
 #pragma omp simd
@@ -713,10 +704,10 @@ static void mask_chunk(float *d, const uint8_t *mask, size_t cnt)
 
 static void apply_mask(float *d, const uint8_t *mask, size_t cnt)
 {
-    size_t chunks = (cnt + NET_CHUNK - 1) / NET_CHUNK;
+    size_t chunks = (cnt + SIMD_CHUNK - 1) / SIMD_CHUNK;
 #pragma omp parallel for schedule(static) if (chunks > 1)
     for (size_t k = 0; k < chunks; k++) {
-        size_t at = k * NET_CHUNK, len = cnt - at < NET_CHUNK ? cnt - at : NET_CHUNK;
+        size_t at = k * SIMD_CHUNK, len = cnt - at < SIMD_CHUNK ? cnt - at : SIMD_CHUNK;
         mask_chunk(d + at, mask + at, len);
     }
 }
@@ -780,13 +771,13 @@ static void backward_layer(net *n, int i, int b, int set_dx)
             const float *inv_sf = n->qat ? L->inv_sf : NULL;
             double *dot = n->qat ? dsf : NULL;
             if (L->bn_batch_stats)
-                ly_batchnorm_train_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
-                                               L->bn_mean, L->bn_rstd, L->gamma, inv_sf, dot,
-                                               (int)rows, L->out_c);
+                bn_train_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
+                                      L->bn_mean, L->bn_rstd, L->gamma, inv_sf, dot,
+                                      (int)rows, L->out_c);
             else
-                ly_batchnorm_eval_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
-                                              L->gamma, L->running_mean, L->running_var,
-                                              inv_sf, dot, (int)rows, L->out_c, NET_BN_EPS);
+                bn_eval_backward_set(dz, L->dgamma, L->dbeta, dout, L->mask, L->z,
+                                     L->gamma, L->running_mean, L->running_var,
+                                     inv_sf, dot, (int)rows, L->out_c, NET_BN_EPS);
             if (n->qat) /* z = y / sf ⇒ dsf = −Σ dz · y / sf² = −Σ dz · z / sf */
                 for (int32_t c = 0; c < L->out_c; c++)
                     dsf[c] = -dsf[c] / (double)L->sf[c];
@@ -800,8 +791,7 @@ static void backward_layer(net *n, int i, int b, int set_dx)
         if (L->op == Q_OP_LINEAR) {
             ly_linear_backward(dx, dwt, dbias, dy, x, w, b, (int)tensor_size(in), L->out_c);
         } else {
-            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, L->out_c, L->win.kernel_h, L->win.kernel_w,
-                                                L->win.stride_h, L->win.stride_w, L->win.pad_top, L->win.pad_left);
+            ly_conv_shape cs = ly_conv_shape_of(b, in, L->out_c, &L->win);
             if (L->op == Q_OP_CONV2D)
                 ly_conv2d_backward(dx, dwt, dbias, dy, x, w, n->col, &cs);
             else
@@ -819,8 +809,7 @@ static void backward_layer(net *n, int i, int b, int set_dx)
     case Q_OP_MAXPOOL: {
         if (!dx)
             break;
-        ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->win.kernel_h, L->win.kernel_w, L->win.stride_h,
-                                            L->win.stride_w, 0, 0);
+        ly_conv_shape cs = ly_conv_shape_of(b, in, in.c, &L->win);
         if (set_dx)
             ly_maxpool_backward_set(dx, dout, x, &cs);
         else
@@ -833,8 +822,7 @@ static void backward_layer(net *n, int i, int b, int set_dx)
         if (L->win.kernel_h == in.h && L->win.kernel_w == in.w) {
             ly_global_avgpool_backward(dx, dout, b, in.h * in.w, in.c);
         } else {
-            ly_conv_shape cs = ly_conv_shape_make(b, in.h, in.w, in.c, in.c, L->win.kernel_h, L->win.kernel_w,
-                                                L->win.stride_h, L->win.stride_w, 0, 0);
+            ly_conv_shape cs = ly_conv_shape_of(b, in, in.c, &L->win);
             ly_avgpool_backward(dx, dout, &cs);
         }
         break;
@@ -845,6 +833,7 @@ static void backward_layer(net *n, int i, int b, int set_dx)
     }
     case Q_OP_FLATTEN:
         break; /* its gradient is its input's gradient */
+    case Q_OP_SOFTMAX: /* not in the trainer yet: the config refuses it */
     case Q_OP_COUNT:
         break;
     }

@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Elementwise updates below this size run on one thread. */
-#define PAR_MIN 32768
+#include "simd.h"
 
 int optim_build(optim *o, const optim_config *cfg, size_t n, qerr *e)
 {
@@ -60,7 +59,7 @@ static void sgd_step(optim *o, float *p, const float *grad, float lr)
     int nesterov = o->cfg.nesterov;
     float *buf = o->buf;
     size_t n = o->n;
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float g = grad[i] + wd * p[i];
         if (buf) {
@@ -81,7 +80,7 @@ static void adam_step(optim *o, float *p, const float *grad, float lr)
     float bc2_sqrt = (float)sqrt(1.0 - pow(b2, t));
     float *m = o->buf, *v = o->buf2;
     size_t n = o->n;
-#pragma omp parallel for simd if (n > PAR_MIN)
+#pragma omp parallel for simd if (n > SIMD_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float g = grad[i] + wd * p[i];
         m[i] = b1 * m[i] + (1.0f - b1) * g;

@@ -2,7 +2,6 @@
  * evaluation, checkpoints and resume (see train.h). */
 #include "train.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <omp.h>
@@ -11,9 +10,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "cfgcanon.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "convert.h"
 #include "dataset.h"
@@ -25,35 +24,7 @@
 #include "qfile.h"
 #include "rng.h"
 
-enum { PHASE_PRETRAIN, PHASE_QAT, PHASE_DONE };
-
-#define CKPT_MAGIC "QATCCKP1"
 #define CSV_ROW_MAX 160
-
-/* Everything a checkpoint restores besides the arrays (plain data). */
-typedef struct {
-    char magic[8];
-    uint32_t header_bytes;    /* sizeof(ckpt_header): another build's layout is refused */
-    uint32_t n_layers;
-    uint64_t n_params, n_state, opt_bytes, csv_bytes;
-    int32_t phase;            /* PHASE_* */
-    int32_t epoch;            /* within the phase */
-    int32_t batch;            /* next batch of that epoch */
-    int32_t qat, observers, bn_frozen, ptq_done;
-    rng_state rng;                /* current */
-    rng_state rng_epoch;          /* at the start of the current epoch, before its shuffle */
-    double loss_sum;          /* this epoch so far, Σ loss · images */
-    int64_t loss_images;
-    double epoch_seconds;     /* this epoch so far */
-    double elapsed;           /* training and evaluation, all runs */
-    double quant_start;       /* elapsed when quantization (PTQ) started */
-    double float_acc, ptq_acc, best_acc;
-    int32_t have_float, have_best, best_epoch, timed_out;
-    int64_t images[2];        /* trained, per phase */
-    double train_seconds[2];  /* spent in training steps, per phase */
-    double train_cpu[2];      /* CPU seconds of all threads in those steps, per phase */
-    uint64_t canon_bytes;     /* the config's canonical text (cfgcanon.h), after the header */
-} ckpt_header;
 
 typedef struct {
     const train_opts *o;
@@ -113,12 +84,12 @@ static int timed_out(const trainer *t)
 
 static const cfg_phase *phase_cfg(const trainer *t, int phase)
 {
-    return phase == PHASE_PRETRAIN ? &t->cfg.pretrain : &t->cfg.qat;
+    return phase == CKPT_PHASE_PRETRAIN ? &t->cfg.pretrain : &t->cfg.qat;
 }
 
 static const char *phase_name(int phase)
 {
-    return phase == PHASE_PRETRAIN ? "float" : "qat";
+    return phase == CKPT_PHASE_PRETRAIN ? "float" : "qat";
 }
 
 static void say(const trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -137,87 +108,17 @@ static void say(const trainer *t, const char *fmt, ...)
 
 /* ---- checkpoint ----------------------------------------------------------- */
 
-/* The checkpoint ends with the CRC-32 (zlib's) of everything before it, so
- * that a corrupt file is refused instead of resumed. The header and the
- * config's canonical text come first, followed by their own CRC-32: --resume
- * checks the config before the sizes of the arrays. */
-static uint32_t ckpt_crc(uint32_t crc, const void *p, size_t n)
+/* What the checkpoint holds besides t->h. */
+static ckpt_parts ckpt_parts_of(trainer *t)
 {
-    const Bytef *b = p;
-    for (size_t done = 0; done < n;) {
-        uInt chunk = n - done < (1u << 30) ? (uInt)(n - done) : (1u << 30);
-        crc = (uint32_t)crc32(crc, b + done, chunk);
-        done += chunk;
-    }
-    return crc;
+    return (ckpt_parts){&t->n, &t->opt, t->csv, t->csv_cap, &t->canon, t->cfg.config_path};
 }
 
-static int write_all(FILE *f, const void *p, size_t n, uint32_t *crc)
+static int checkpoint(trainer *t, qerr *e)
 {
-    *crc = ckpt_crc(*crc, p, n);
-    return n == 0 || fwrite(p, 1, n, f) == n ? 0 : -1;
-}
-
-static int ckpt_write(trainer *t, qerr *e)
-{
-    ckpt_header *h = &t->h;
-    memcpy(h->magic, CKPT_MAGIC, 8);
-    h->header_bytes = (uint32_t)sizeof *h;
-    h->n_layers = (uint32_t)t->n.n_layers;
-    h->n_params = t->n.n_params;
-    h->n_state = t->n.n_state;
-    h->opt_bytes = optim_state_bytes(&t->opt);
-    h->csv_bytes = strlen(t->csv);
-    h->canon_bytes = t->canon.len;
-    h->qat = t->n.qat;
-    h->observers = t->n.observers;
-    h->bn_frozen = t->n.bn_frozen;
-    h->elapsed = elapsed(t);
-    qfile q;
-    if (qfile_begin(&q, t->path_ckpt, e))
-        return -1;
-    uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0), ignored = 0;
-    int bad = write_all(q.f, h, sizeof *h, &crc) ||
-              write_all(q.f, t->canon.text, t->canon.len, &crc);
-    uint32_t head_crc = crc;
-    bad = bad || write_all(q.f, &head_crc, sizeof head_crc, &crc) ||
-              write_all(q.f, t->n.params, t->n.n_params * sizeof(float), &crc) ||
-              write_all(q.f, t->n.state, t->n.n_state * sizeof(float), &crc);
-    for (int i = 0; i < t->n.n_layers && !bad; i++)
-        bad = write_all(q.f, &t->n.layers[i].obs, sizeof(obs_act), &crc);
-    if (!bad)
-        bad = write_all(q.f, optim_state(&t->opt), h->opt_bytes, &crc) ||
-              write_all(q.f, t->csv, h->csv_bytes, &crc) ||
-              write_all(q.f, &crc, sizeof crc, &ignored);
-    if (bad) {
-        int err = errno ? errno : EIO; /* before qfile_abort's own calls */
-        qfile_abort(&q);
-        return qerr_set(e, "%s: write failed: %s", t->path_ckpt, strerror(err));
-    }
-    return qfile_commit(&q, e);
-}
-
-static int read_all(FILE *f, void *p, size_t n, uint32_t *crc)
-{
-    if (n != 0 && fread(p, 1, n, f) != n)
-        return -1;
-    *crc = ckpt_crc(*crc, p, n);
-    return 0;
-}
-
-/* The header's own fields are in range (the sizes are checked against the
- * net by the caller). */
-static int ckpt_header_ok(const ckpt_header *h)
-{
-    int flags_ok = 1;
-    const int32_t flags[] = {h->qat, h->observers, h->bn_frozen, h->ptq_done,
-                             h->have_float, h->have_best, h->timed_out};
-    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-        flags_ok &= flags[i] == 0 || flags[i] == 1;
-    return flags_ok && h->phase >= PHASE_PRETRAIN && h->phase <= PHASE_DONE &&
-           h->epoch >= 0 && h->batch >= 0 && h->best_epoch >= -1 && h->loss_images >= 0 &&
-           h->images[0] >= 0 && h->images[1] >= 0 && isfinite(h->elapsed) && h->elapsed >= 0 &&
-           h->canon_bytes < (1u << 20);
+    ckpt_parts p = ckpt_parts_of(t);
+    t->h.elapsed = elapsed(t);
+    return ckpt_write(t->path_ckpt, &t->h, &p, e);
 }
 
 /* Builds the optimizer of a phase (fresh state). */
@@ -237,85 +138,21 @@ static int build_optim(trainer *t, int phase, qerr *e)
     return optim_build(&t->opt, &oc, t->n.n_params, e);
 }
 
-static int ckpt_read(trainer *t, qerr *e)
+/* --resume: the state of the checkpoint, with the optimizer of its phase. */
+static int resume(trainer *t, qerr *e)
 {
-    FILE *f = fopen(t->path_ckpt, "rb");
-    if (!f)
-        return qerr_set(e, "%s: cannot resume: no checkpoint (%s)", t->path_ckpt,
-                        "run without --resume first");
-    ckpt_header h;
-    uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0), stored = 0, ignored = 0;
-    int bad = read_all(f, &h, sizeof h, &crc);
-    if (bad || memcmp(h.magic, CKPT_MAGIC, 8) != 0) {
-        fclose(f);
-        return qerr_set(e, "%s: not a qatc checkpoint", t->path_ckpt);
-    }
-    if (h.header_bytes != sizeof h) {
-        fclose(f);
-        return qerr_set(e, "%s: written by another version or build of qatc (a %u-byte header, "
-                        "not %zu); train without --resume", t->path_ckpt,
-                        (unsigned)h.header_bytes, sizeof h);
-    }
-    if (!ckpt_header_ok(&h)) {
-        fclose(f);
-        return qerr_set(e, "%s: corrupt checkpoint (header out of range)", t->path_ckpt);
-    }
-    /* the config it was trained with, before the sizes that follow from it */
-    char *canon = malloc(h.canon_bytes + 1);
-    uint32_t head_stored = 0;
-    bad = !canon || read_all(f, canon, h.canon_bytes, &crc);
-    uint32_t head_crc = crc;
-    bad = bad || read_all(f, &head_stored, sizeof head_stored, &crc);
-    int rc = 0;
-    if (!canon)
-        rc = qerr_set(e, "%s: out of memory", t->path_ckpt);
-    else if (bad)
-        rc = qerr_set(e, "%s: truncated checkpoint", t->path_ckpt);
-    else if (head_stored != head_crc)
-        rc = qerr_set(e, "%s: corrupt checkpoint (CRC mismatch)", t->path_ckpt);
-    else
-        rc = cfgcanon_check(&t->canon, canon, h.canon_bytes, t->cfg.config_path, t->path_ckpt,
-                            e);
-    free(canon);
-    if (rc) {
-        fclose(f);
+    ckpt_parts p = ckpt_parts_of(t);
+    ckpt_reader r;
+    if (ckpt_read_begin(&r, t->path_ckpt, &p, &t->h, e))
+        return -1;
+    int phase = t->h.phase == CKPT_PHASE_PRETRAIN ? CKPT_PHASE_PRETRAIN : CKPT_PHASE_QAT;
+    if (build_optim(t, phase, e)) {
+        ckpt_read_abort(&r);
         return -1;
     }
-    if (h.n_layers != (uint32_t)t->n.n_layers || h.n_params != t->n.n_params ||
-        h.n_state != t->n.n_state || h.csv_bytes >= t->csv_cap) {
-        fclose(f);
-        return qerr_set(e, "%s: the checkpoint does not match %s (other layers)", t->path_ckpt,
-                        t->cfg.config_path);
-    }
-    t->h = h;
-    bad = read_all(f, t->n.params, h.n_params * sizeof(float), &crc) ||
-          read_all(f, t->n.state, h.n_state * sizeof(float), &crc);
-    for (int i = 0; i < t->n.n_layers && !bad; i++)
-        bad = read_all(f, &t->n.layers[i].obs, sizeof(obs_act), &crc);
-    if (!bad && build_optim(t, h.phase == PHASE_PRETRAIN ? PHASE_PRETRAIN : PHASE_QAT, e)) {
-        fclose(f);
+    if (ckpt_read_end(&r, &t->h, &p, e))
         return -1;
-    }
-    if (!bad && h.opt_bytes != optim_state_bytes(&t->opt)) {
-        fclose(f);
-        return qerr_set(e, "%s: the optimizer state does not match the config", t->path_ckpt);
-    }
-    if (!bad)
-        bad = read_all(f, optim_state(&t->opt), h.opt_bytes, &crc) ||
-              read_all(f, t->csv, h.csv_bytes, &crc) ||
-              read_all(f, &stored, sizeof stored, &ignored);
-    int extra = !bad && fgetc(f) != EOF;
-    fclose(f);
-    if (bad)
-        return qerr_set(e, "%s: truncated checkpoint", t->path_ckpt);
-    if (extra || stored != crc)
-        return qerr_set(e, "%s: corrupt checkpoint (%s)", t->path_ckpt,
-                        extra ? "data after its end" : "CRC mismatch");
-    t->csv[h.csv_bytes] = '\0';
-    t->n.qat = h.qat;
-    t->n.bn_frozen = h.bn_frozen;
-    t->n.observers = h.observers; /* the observers' own flags came with them */
-    t->elapsed_at_start = h.elapsed;
+    t->elapsed_at_start = t->h.elapsed;
     return 0;
 }
 
@@ -491,11 +328,11 @@ static int run_epoch(trainer *t, int phase, qerr *e)
             optim_step(&t->opt, t->n.params, t->n.grads, lr);
             h->loss_sum += (double)loss * cnt;
             h->loss_images += cnt;
-            h->images[phase == PHASE_PRETRAIN ? 0 : 1] += cnt;
+            h->images[phase == CKPT_PHASE_PRETRAIN ? 0 : 1] += cnt;
         }
         double dt = now_s() - tb;
-        h->train_seconds[phase == PHASE_PRETRAIN ? 0 : 1] += dt;
-        h->train_cpu[phase == PHASE_PRETRAIN ? 0 : 1] += cpu_s() - cb;
+        h->train_seconds[phase == CKPT_PHASE_PRETRAIN ? 0 : 1] += dt;
+        h->train_cpu[phase == CKPT_PHASE_PRETRAIN ? 0 : 1] += cpu_s() - cb;
         ips = ips == 0 ? cnt / dt : 0.9 * ips + 0.1 * cnt / dt;
         h->batch = b + 1;
         progress(t, phase, h->epoch, b + 1, nb,
@@ -506,7 +343,7 @@ static int run_epoch(trainer *t, int phase, qerr *e)
             h->epoch_seconds += now_s() - t0;
             return EPOCH_INTERRUPTED;
         }
-        if (phase == PHASE_QAT && timed_out(t) && b + 1 < nb) {
+        if (phase == CKPT_PHASE_QAT && timed_out(t) && b + 1 < nb) {
             h->timed_out = 1;
             break;
         }
@@ -729,7 +566,7 @@ static int end_epoch(trainer *t, int phase, qerr *e)
     double lr_last = optim_lr_at(&s, (int64_t)h->epoch * nb + nb - 1);
     double fa, ia = -1;
     char extra[96] = "";
-    if (phase == PHASE_QAT) {
+    if (phase == CKPT_PHASE_QAT) {
         qat_schedule(t, h->epoch + 1); /* the seed switches before it evaluates */
         fa = eval_net(t);
         int best = !h->have_best;
@@ -753,13 +590,13 @@ static int end_epoch(trainer *t, int phase, qerr *e)
     h->epoch_seconds += now_s() - t0;
     csv_row(t, h->epoch, phase_name(phase), loss, fa, ia, lr_last, h->epoch_seconds);
     say(t, "%s epoch %d/%d: loss %.4f, %s %.2f%%%s, %.1f s\n", phase_name(phase), h->epoch + 1,
-        pc->epochs, loss, phase == PHASE_QAT ? "fake-quant" : "float", 100 * fa, extra,
+        pc->epochs, loss, phase == CKPT_PHASE_QAT ? "fake-quant" : "float", 100 * fa, extra,
         h->epoch_seconds);
     h->epoch++;
     h->batch = 0;
-    if (phase == PHASE_QAT && (h->epoch >= pc->epochs || h->timed_out))
-        h->phase = PHASE_DONE;
-    return csv_write(t, e) || ckpt_write(t, e) ? -1 : 0;
+    if (phase == CKPT_PHASE_QAT && (h->epoch >= pc->epochs || h->timed_out))
+        h->phase = CKPT_PHASE_DONE;
+    return csv_write(t, e) || checkpoint(t, e) ? -1 : 0;
 }
 
 /* Start of quantization: the float baseline, PTQ (the result when there is no
@@ -778,42 +615,42 @@ static int start_quantization(trainer *t, qerr *e)
     if (ptq(t, ptq_only, e))
         return -1;
     if (ptq_only)
-        h->phase = PHASE_DONE;
+        h->phase = CKPT_PHASE_DONE;
     else
         qat_schedule(t, 0);
-    return csv_write(t, e) || ckpt_write(t, e) ? -1 : 0;
+    return csv_write(t, e) || checkpoint(t, e) ? -1 : 0;
 }
 
 static int run_schedule(trainer *t, train_result *r, qerr *e)
 {
     ckpt_header *h = &t->h;
-    while (h->phase != PHASE_DONE) {
+    while (h->phase != CKPT_PHASE_DONE) {
         int phase = h->phase;
-        if (phase == PHASE_PRETRAIN && h->epoch >= t->cfg.pretrain.epochs) {
-            h->phase = PHASE_QAT, h->epoch = 0, h->batch = 0;
-            if (build_optim(t, PHASE_QAT, e))
+        if (phase == CKPT_PHASE_PRETRAIN && h->epoch >= t->cfg.pretrain.epochs) {
+            h->phase = CKPT_PHASE_QAT, h->epoch = 0, h->batch = 0;
+            if (build_optim(t, CKPT_PHASE_QAT, e))
                 return -1;
             continue;
         }
-        if (phase == PHASE_QAT && !h->ptq_done) {
+        if (phase == CKPT_PHASE_QAT && !h->ptq_done) {
             if (start_quantization(t, e))
                 return -1;
             continue;
         }
-        if (phase == PHASE_QAT && h->batch == 0 && timed_out(t)) {
+        if (phase == CKPT_PHASE_QAT && h->batch == 0 && timed_out(t)) {
             h->timed_out = 1; /* the best model so far stays */
-            h->phase = PHASE_DONE;
-            if (ckpt_write(t, e))
+            h->phase = CKPT_PHASE_DONE;
+            if (checkpoint(t, e))
                 return -1;
             continue;
         }
-        if (phase == PHASE_QAT && h->batch == 0)
+        if (phase == CKPT_PHASE_QAT && h->batch == 0)
             qat_schedule(t, h->epoch);
         int rc = run_epoch(t, phase, e);
         if (rc < 0)
             return -1;
         if (rc == EPOCH_INTERRUPTED) {
-            if (ckpt_write(t, e))
+            if (checkpoint(t, e))
                 return -1;
             say(t, "interrupted: wrote %s; continue with --resume\n", t->path_ckpt);
             return 1;
@@ -888,12 +725,12 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
     t->run_start = now_s();
 
     if (o->resume)
-        return ckpt_read(t, e);
+        return resume(t, e);
     ckpt_header *h = &t->h;
     rng_seed(&h->rng, o->have_seed ? o->seed : c->seed);
     net_init(&t->n, &h->rng);
     net_set_fake_quant(&t->n, c->fake_quant_weights, c->fake_quant_acts);
-    h->phase = c->pretrain.epochs > 0 ? PHASE_PRETRAIN : PHASE_QAT;
+    h->phase = c->pretrain.epochs > 0 ? CKPT_PHASE_PRETRAIN : CKPT_PHASE_QAT;
     h->best_epoch = -1;
     return build_optim(t, h->phase, e);
 }

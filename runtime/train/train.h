@@ -1,4 +1,4 @@
-/* train — the whole of `qatc train` (DESIGN.md §2, §3).
+/* train — the whole of `qatc train` (docs/train.md, docs/config.md).
  *
  * 1. Float pretraining (pretrain.epochs, may be 0): conv → BN → act.
  * 2. Post-training quantization, measured for comparison: the observers are
@@ -29,9 +29,9 @@
  *    there and is evaluated, and the best int8 model so far (PTQ included) is
  *    the result. Float pretraining is not limited.
  *
- * Files in DIR: NAME.frozen.yaml (the best int8 model), NAME.ckpt (binary,
- * this machine's byte order; written atomically after every epoch, on
- * Ctrl-C and on timeout), NAME.csv (one row per epoch: epoch, phase, loss,
+ * Files in DIR: NAME.frozen.yaml (the best int8 model), NAME.ckpt (the
+ * checkpoint, checkpoint.h: written atomically after every epoch, on Ctrl-C
+ * and on timeout), NAME.csv (one row per epoch: epoch, phase, loss,
  * float_acc, int8_acc, lr, seconds; float_acc of a QAT row is the
  * fake-quant network's accuracy). With resume, training continues from the
  * checkpoint exactly: the final model is bit-identical to an uninterrupted

@@ -1,7 +1,7 @@
 /* gen_harness — what the generator tests share: running compilers and
  * programs (scratch folders and files: tmpdir.h, included here).
  *
- * GH_STRICT is the warning set the generated C must pass (DESIGN.md §4);
+ * GH_STRICT is the warning set the generated C must pass (docs/generated-code.md);
  * generated files are compiled with -include of a header poisoning float
  * and double (gh_write_poison), so any floating-point word is an error.
  */

@@ -28,27 +28,29 @@ int8_t naive_requant_clamp(int64_t v, fxp_requant rq, int32_t zp, int32_t lo, in
     return (int8_t)(y < lo ? lo : y > hi ? hi : y);
 }
 
-/* A (in_h + 2 pad_h, in_w + 2 pad_w, c) copy of the input, the border filled
- * with the input zero-point. */
+/* A (in_h + pad_top + pad_bottom, in_w + pad_left + pad_right, c) copy of the
+ * input, the border filled with the input zero-point. */
 static int8_t *padded_copy(const q8_conv_params *p, const int8_t *in, int32_t c)
 {
-    int32_t hp = p->in_h + 2 * p->pad_h, wp = p->in_w + 2 * p->pad_w;
+    int32_t hp = p->in_h + p->pad_top + p->pad_bottom, wp = p->in_w + p->pad_left + p->pad_right;
     int8_t *pad = xcalloc((size_t)hp * wp * c, 1);
     for (int32_t i = 0; i < hp * wp * c; i++)
         pad[i] = (int8_t)p->in_zp;
     for (int32_t y = 0; y < p->in_h; y++)
         for (int32_t x = 0; x < p->in_w; x++)
             for (int32_t k = 0; k < c; k++)
-                pad[((y + p->pad_h) * wp + x + p->pad_w) * c + k] = in[(y * p->in_w + x) * c + k];
+                pad[((y + p->pad_top) * wp + x + p->pad_left) * c + k] =
+                    in[(y * p->in_w + x) * c + k];
     return pad;
 }
 
-/* Output position (oy, ox) that tap (ky, kx) of the window reads from padded
- * position (py, px), or 0 when no window places that tap there. */
+/* Output position (oy, ox) whose window places tap (ky, kx) at padded
+ * position (py, px), or 0 when no window does: the window of (oy, ox) starts
+ * at padded (oy * stride_h, ox * stride_w) and its taps are dilation apart. */
 static int window_of(const q8_conv_params *p, int32_t py, int32_t px, int32_t ky, int32_t kx,
                      int32_t oh, int32_t ow, int32_t *oy, int32_t *ox)
 {
-    int32_t ty = py - ky, tx = px - kx;
+    int32_t ty = py - ky * p->dilation_h, tx = px - kx * p->dilation_w;
     if (ty < 0 || tx < 0 || ty % p->stride_h || tx % p->stride_w)
         return 0;
     *oy = ty / p->stride_h;
@@ -56,11 +58,16 @@ static int window_of(const q8_conv_params *p, int32_t py, int32_t px, int32_t ky
     return *oy < oh && *ox < ow;
 }
 
-static void sizes(const q8_conv_params *p, int padded, int32_t *oh, int32_t *ow)
+/* Output height and width: the number of window starts that fit the padded input. */
+static void sizes(const q8_conv_params *p, int32_t *oh, int32_t *ow)
 {
-    int32_t ph = padded ? p->pad_h : 0, pw = padded ? p->pad_w : 0;
-    *oh = (p->in_h + 2 * ph - p->kernel_h) / p->stride_h + 1;
-    *ow = (p->in_w + 2 * pw - p->kernel_w) / p->stride_w + 1;
+    int32_t hp = p->in_h + p->pad_top + p->pad_bottom, wp = p->in_w + p->pad_left + p->pad_right;
+    int32_t span_h = (p->kernel_h - 1) * p->dilation_h, span_w = (p->kernel_w - 1) * p->dilation_w;
+    *oh = *ow = 0;
+    for (int32_t y = 0; y + span_h < hp; y += p->stride_h)
+        (*oh)++;
+    for (int32_t x = 0; x + span_w < wp; x += p->stride_w)
+        (*ow)++;
     assert(*oh == p->out_h && *ow == p->out_w);
 }
 
@@ -68,8 +75,8 @@ void naive_conv2d(const q8_conv_params *p, const int8_t *in, const int8_t *w,
                   const int32_t *bias, const fxp_requant *rq, int8_t *out)
 {
     int32_t oh, ow, ci = p->in_c, co = p->out_c;
-    sizes(p, 1, &oh, &ow);
-    int32_t hp = p->in_h + 2 * p->pad_h, wp = p->in_w + 2 * p->pad_w;
+    sizes(p, &oh, &ow);
+    int32_t hp = p->in_h + p->pad_top + p->pad_bottom, wp = p->in_w + p->pad_left + p->pad_right;
     int8_t *pad = padded_copy(p, in, ci);
     int64_t *acc = xcalloc((size_t)oh * ow * co, sizeof *acc);
     for (int32_t i = 0; i < oh * ow; i++)
@@ -97,28 +104,29 @@ void naive_conv2d(const q8_conv_params *p, const int8_t *in, const int8_t *w,
     free(pad);
 }
 
+/* Output channel o = k * M + m reads input channel k = o / M. */
 void naive_dwconv2d(const q8_conv_params *p, const int8_t *in, const int8_t *w,
                     const int32_t *bias, const fxp_requant *rq, int8_t *out)
 {
-    int32_t oh, ow, c = p->in_c;
-    assert(p->out_c == c);
-    sizes(p, 1, &oh, &ow);
-    int32_t hp = p->in_h + 2 * p->pad_h, wp = p->in_w + 2 * p->pad_w;
+    int32_t oh, ow, c = p->in_c, mult = p->depth_multiplier, co = c * mult;
+    assert(mult >= 1 && p->out_c == co);
+    sizes(p, &oh, &ow);
+    int32_t hp = p->in_h + p->pad_top + p->pad_bottom, wp = p->in_w + p->pad_left + p->pad_right;
     int8_t *pad = padded_copy(p, in, c);
-    int64_t *acc = xcalloc((size_t)oh * ow * c, sizeof *acc);
-    for (int32_t k = 0; k < c; k++) /* channel outermost */
+    int64_t *acc = xcalloc((size_t)oh * ow * co, sizeof *acc);
+    for (int32_t o = 0; o < co; o++) /* output channel outermost */
         for (int32_t py = 0; py < hp; py++)
             for (int32_t px = 0; px < wp; px++)
                 for (int32_t ky = 0; ky < p->kernel_h; ky++)
                     for (int32_t kx = 0; kx < p->kernel_w; kx++) {
                         int32_t oy, ox;
                         if (window_of(p, py, px, ky, kx, oh, ow, &oy, &ox))
-                            acc[(oy * ow + ox) * c + k] +=
-                                (int64_t)w[(ky * p->kernel_w + kx) * c + k] *
-                                ((int64_t)pad[(py * wp + px) * c + k] - p->in_zp);
+                            acc[(oy * ow + ox) * co + o] +=
+                                (int64_t)w[(ky * p->kernel_w + kx) * co + o] *
+                                ((int64_t)pad[(py * wp + px) * c + o / mult] - p->in_zp);
                     }
-    for (int32_t i = 0; i < oh * ow * c; i++)
-        out[i] = naive_requant_clamp(acc[i] + bias[i % c], rq[i % c], p->out_zp, p->act_min,
+    for (int32_t i = 0; i < oh * ow * co; i++)
+        out[i] = naive_requant_clamp(acc[i] + bias[i % co], rq[i % co], p->out_zp, p->act_min,
                                      p->act_max);
     free(acc);
     free(pad);
@@ -137,47 +145,114 @@ void naive_linear(int32_t in_n, int32_t out_n, const int8_t *in, int32_t in_zp,
     free(acc);
 }
 
-void naive_maxpool(const q8_conv_params *p, const int8_t *in, int8_t *out)
+/* Scatters every input position (y, x) into the pool windows that cover it
+ * (in padded coordinates y + pad_top, x + pad_left), calling visit once per
+ * (output element, input value); padding is never visited. */
+typedef void (*pool_visit)(void *ctx, int32_t o, int8_t v);
+
+static void pool_scatter(const q8_conv_params *p, const int8_t *in, void *ctx, pool_visit visit)
 {
     int32_t oh, ow, c = p->in_c;
-    sizes(p, 0, &oh, &ow);
-    int *seen = xcalloc((size_t)oh * ow * c, sizeof *seen);
+    sizes(p, &oh, &ow);
     for (int32_t y = 0; y < p->in_h; y++)
         for (int32_t x = 0; x < p->in_w; x++)
             for (int32_t ky = 0; ky < p->kernel_h; ky++)
                 for (int32_t kx = 0; kx < p->kernel_w; kx++) {
                     int32_t oy, ox;
-                    if (!window_of(p, y, x, ky, kx, oh, ow, &oy, &ox))
+                    if (!window_of(p, y + p->pad_top, x + p->pad_left, ky, kx, oh, ow, &oy, &ox))
                         continue;
-                    for (int32_t k = 0; k < c; k++) {
-                        int32_t o = (oy * ow + ox) * c + k;
-                        int8_t v = in[(y * p->in_w + x) * c + k];
-                        if (!seen[o] || v > out[o])
-                            out[o] = v;
-                        seen[o] = 1;
-                    }
+                    for (int32_t k = 0; k < c; k++)
+                        visit(ctx, (oy * ow + ox) * c + k, in[(y * p->in_w + x) * c + k]);
                 }
-    free(seen);
 }
 
-void naive_avgpool(const q8_conv_params *p, const int8_t *in, fxp_requant rq, int8_t *out)
+typedef struct {
+    int8_t *out;
+    int *seen;
+    int64_t *sum;
+    int64_t *count;
+} pool_ctx;
+
+static void visit_max(void *ctx, int32_t o, int8_t v)
 {
-    int32_t oh, ow, c = p->in_c;
-    sizes(p, 0, &oh, &ow);
-    int64_t *sum = xcalloc((size_t)oh * ow * c, sizeof *sum);
-    for (int32_t y = 0; y < p->in_h; y++)
-        for (int32_t x = 0; x < p->in_w; x++)
-            for (int32_t ky = 0; ky < p->kernel_h; ky++)
-                for (int32_t kx = 0; kx < p->kernel_w; kx++) {
-                    int32_t oy, ox;
-                    if (window_of(p, y, x, ky, kx, oh, ow, &oy, &ox))
-                        for (int32_t k = 0; k < c; k++)
-                            sum[(oy * ow + ox) * c + k] +=
-                                (int64_t)in[(y * p->in_w + x) * c + k] - p->in_zp;
-                }
-    for (int32_t i = 0; i < oh * ow * c; i++)
-        out[i] = naive_requant_clamp(sum[i], rq, p->out_zp, p->act_min, p->act_max);
-    free(sum);
+    pool_ctx *c = ctx;
+    if (!c->seen[o] || v > c->out[o])
+        c->out[o] = v;
+    c->seen[o] = 1;
+}
+
+static void visit_sum(void *ctx, int32_t o, int8_t v)
+{
+    pool_ctx *c = ctx;
+    c->sum[o] += v;
+    c->count[o]++;
+}
+
+void naive_maxpool(const q8_conv_params *p, const int8_t *in, int8_t *out)
+{
+    int32_t n = p->out_h * p->out_w * p->out_c;
+    pool_ctx c = {.out = out, .seen = xcalloc((size_t)n, sizeof(int))};
+    pool_scatter(p, in, &c, visit_max);
+    for (int32_t i = 0; i < n; i++)
+        assert(c.seen[i]); /* every window holds an input position */
+    free(c.seen);
+}
+
+void naive_avgpool(const q8_conv_params *p, const int8_t *in, int8_t *out)
+{
+    int32_t n = p->out_h * p->out_w * p->out_c;
+    pool_ctx c = {.sum = xcalloc((size_t)n, sizeof(int64_t)),
+                  .count = xcalloc((size_t)n, sizeof(int64_t))};
+    pool_scatter(p, in, &c, visit_sum);
+    for (int32_t i = 0; i < n; i++) {
+        int64_t s = c.sum[i], k = c.count[i];
+        assert(k >= 1);
+        int64_t mag = (2 * (s < 0 ? -s : s) + k) / (2 * k); /* floor(|s|/k + 1/2) */
+        int64_t q = s < 0 ? -mag : mag;
+        out[i] = (int8_t)(q < p->act_min ? p->act_min : q > p->act_max ? p->act_max : q);
+    }
+    free(c.sum);
+    free(c.count);
+}
+
+void naive_avgpool_rescale(const q8_conv_params *p, const int8_t *in, fxp_requant rq,
+                           int8_t *out)
+{
+    assert(!p->pad_top && !p->pad_bottom && !p->pad_left && !p->pad_right);
+    int32_t n = p->out_h * p->out_w * p->out_c;
+    pool_ctx c = {.sum = xcalloc((size_t)n, sizeof(int64_t)),
+                  .count = xcalloc((size_t)n, sizeof(int64_t))};
+    pool_scatter(p, in, &c, visit_sum);
+    for (int32_t i = 0; i < n; i++) /* sum of (x - zp) = sum of x - count * zp */
+        out[i] = naive_requant_clamp(c.sum[i] - c.count[i] * p->in_zp, rq, p->out_zp,
+                                     p->act_min, p->act_max);
+    free(c.sum);
+    free(c.count);
+}
+
+void naive_softmax(int32_t rows, int32_t n, const int8_t *in, const int32_t *table, int8_t *out)
+{
+    for (int32_t r = 0; r < rows; r++) {
+        /* the maximum: the value that no other exceeds */
+        int32_t max = -128;
+        while (max < 127) {
+            int above = 0;
+            for (int32_t j = 0; j < n; j++)
+                above |= in[r * n + j] > max;
+            if (!above)
+                break;
+            max++;
+        }
+        i128 sum = 0;
+        for (int32_t j = n - 1; j >= 0; j--)
+            sum += table[max - in[r * n + j]];
+        i128 recip = floor_div((i128)1 << 47, sum);
+        for (int32_t j = 0; j < n; j++) {
+            i128 y = floor_div(table[max - in[r * n + j]] * recip + ((i128)1 << 38),
+                               (i128)1 << 39) - 128;
+            out[r * n + j] = (int8_t)(y > 127 ? 127 : y);
+        }
+    }
 }
 
 /* round(v M0 / 2^(31 - shift)), ties towards +inf, exactly: the add's

@@ -37,6 +37,7 @@ void random_model_default_opts(random_model_opts *o)
     o->max_elems = 1024;
     o->max_weights = 16000;
     o->per_channel = -1;
+    o->breadth = 0;
 }
 
 static int rint_in(rng_state *r, int lo, int hi)
@@ -129,6 +130,64 @@ static void rand_conv_window(builder *b, q_layer *l, q_shape in, int32_t per_out
     l->out_shape.w = out_dim(in.w, l->win.kernel_w, l->win.pad_left, l->win.stride_w);
     l->win.pad_bottom = l->win.pad_top;
     l->win.pad_right = l->win.pad_left;
+}
+
+/* breadth: a window for layer l (conv2d, dwconv2d, maxpool, avgpool) on
+ * input `in`, each axis on its own: kernel 1..5 (pools 1..3), stride 1..3,
+ * dilation 2..3 on one conv in three, padding `valid`, TensorFlow's `same`
+ * or per side below the effective kernel; resolved by q_geom_derive, which
+ * also sets l->out_shape's height and width. The output (with out_c
+ * channels per position) stays within max_elems and the weights of one
+ * output channel (kernel taps times per_tap) within per_out_cap; after a few
+ * draws that do not fit, 1x1 stride 1. */
+static void rand_window_breadth(builder *b, q_layer *l, q_shape in, int32_t out_c,
+                                int32_t per_tap, int32_t per_out_cap)
+{
+    rng_state *r = b->r;
+    int pool = l->op == Q_OP_MAXPOOL || l->op == Q_OP_AVGPOOL;
+    for (int tries = 0;; tries++) {
+        q_window w = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+        q_pad_rule rule = Q_PAD_SIDES;
+        if (tries < 8) {
+            int32_t kmax = pool ? 3 : 5;
+            w.kernel_h = rint_in(r, 1, kmax);
+            w.kernel_w = rng_below(r, 3) ? rint_in(r, 1, kmax) : w.kernel_h;
+            w.stride_h = rng_below(r, 2) ? 1 : rint_in(r, 1, 3);
+            w.stride_w = rng_below(r, 2) ? w.stride_h : rint_in(r, 1, 3);
+            if (pool && rng_below(r, 2)) { /* non-overlapping, the usual pool */
+                w.stride_h = w.kernel_h;
+                w.stride_w = w.kernel_w;
+            }
+            if (!pool && rng_below(r, 3) == 0) {
+                w.dilation_h = rint_in(r, 1, 3);
+                w.dilation_w = rint_in(r, 1, 3);
+            }
+            int32_t eh = (w.kernel_h - 1) * w.dilation_h + 1;
+            int32_t ew = (w.kernel_w - 1) * w.dilation_w + 1;
+            switch (rng_below(r, 4)) {
+            case 0: rule = Q_PAD_VALID; break;
+            case 1: rule = Q_PAD_SAME; break;
+            default:
+                w.pad_top = rint_in(r, 0, imin(eh - 1, 2));
+                w.pad_bottom = rint_in(r, 0, imin(eh - 1, 2));
+                w.pad_left = rint_in(r, 0, imin(ew - 1, 2));
+                w.pad_right = rint_in(r, 0, imin(ew - 1, 2));
+            }
+        }
+        q_geom g = {.op = l->op, .win = w, .pad_rule = rule, .out_c = out_c,
+                    .multiplier = l->op == Q_OP_DWCONV2D ? l->multiplier : 0};
+        q_shape o;
+        const char *key;
+        char why[160];
+        if (q_geom_derive(&g, in, in, &o, NULL, &key, why, sizeof why) == 0 &&
+            (int64_t)o.h * o.w * out_c <= b->o.max_elems &&
+            (int64_t)g.win.kernel_h * g.win.kernel_w * per_tap <= per_out_cap) {
+            l->win = g.win;
+            l->out_shape.h = o.h;
+            l->out_shape.w = o.w;
+            return;
+        }
+    }
 }
 
 static int calibrate(builder *b, q_layer *l);
@@ -241,6 +300,31 @@ static int measure(builder *b, const q_layer *l, double *mean_q, double *var_q, 
  * so that the real output is of the order of 6. Without this, relu on a high
  * zero-point or a too coarse scale make many random models ignore their
  * input, which makes bit-exact tests weak. Returns -1 when memory runs out. */
+/* The output quantization to measure l with at scale s, zero-point 0. An
+ * average pool whose quantization would equal its input's would run as the
+ * division kind, which it will not be (unless breadth keeps it so): it is
+ * measured through a scale one step of a double away that gives the
+ * rescaling kind the same multiplier, so the measurements (and every later
+ * draw) are those of the rescaling pool, as before the division kind existed. */
+static q_quant measure_quant(builder *b, const q_layer *l, double s)
+{
+    q_quant in_q = quant_of(b, l->input);
+    if (l->op != Q_OP_AVGPOOL || s != in_q.scale || in_q.zero_point != 0)
+        return (q_quant){s, 0};
+    /* as q8_exec computes it: s_in / (s_out * kh * kw) */
+    double kh = (double)l->win.kernel_h, kw = (double)l->win.kernel_w;
+    fxp_requant want, got;
+    if (fxp_quantize_multiplier(s / (s * kh * kw), &want))
+        return (q_quant){s, 0};
+    for (int dir = 0; dir < 2; dir++) {
+        double s2 = nextafter(s, dir ? 0.0 : INFINITY);
+        if (fxp_quantize_multiplier(s / (s2 * kh * kw), &got) == 0 &&
+            got.multiplier == want.multiplier && got.shift == want.shift)
+            return (q_quant){s2, 0};
+    }
+    return (q_quant){s, 0};
+}
+
 static int calibrate(builder *b, q_layer *l)
 {
     rng_state *r = b->r;
@@ -249,7 +333,7 @@ static int calibrate(builder *b, q_layer *l)
     double s = clamp_scale(l->out_q.scale * 16); /* real = s * q while measuring */
     double mean_q, var_q, sat;
     for (int it = 0;; it++) {
-        l->out_q = (q_quant){s, 0};
+        l->out_q = measure_quant(b, l, s);
         if (measure(b, l, &mean_q, &var_q, &sat))
             return -1;
         if (var_q >= 25 || sat > 0.01 || it == 4 || s / 16 < 0x1p-30)
@@ -309,7 +393,10 @@ static int add_conv2d(builder *b, int input)
 {
     q_layer *l = new_layer(b, Q_OP_CONV2D, input);
     q_shape in = shape_of(b, input);
-    rand_conv_window(b, l, in, b->layer_weights);
+    if (b->o.breadth)
+        rand_window_breadth(b, l, in, 1, in.c, b->layer_weights);
+    else
+        rand_conv_window(b, l, in, b->layer_weights);
     int32_t per_out = l->win.kernel_h * l->win.kernel_w * in.c;
     int32_t max_c = imin(b->o.max_elems / (l->out_shape.h * l->out_shape.w),
                          b->layer_weights / per_out);
@@ -321,10 +408,20 @@ static int add_dwconv2d(builder *b, int input)
 {
     q_layer *l = new_layer(b, Q_OP_DWCONV2D, input);
     q_shape in = shape_of(b, input);
-    rand_conv_window(b, l, in, b->layer_weights / in.c);
-    l->out_shape.c = in.c;
+    l->multiplier = 1;
+    if (b->o.breadth) {
+        /* a channel multiplier on one in three, if the channels stay few */
+        if (rng_below(b->r, 3) == 0 && in.c <= 8)
+            l->multiplier = rint_in(b->r, 2, 3);
+        rand_window_breadth(b, l, in, in.c * l->multiplier, 1,
+                            b->layer_weights / (in.c * l->multiplier));
+    } else {
+        rand_conv_window(b, l, in, b->layer_weights / in.c);
+    }
+    int32_t out_c = in.c * l->multiplier;
+    l->out_shape.c = out_c;
     int32_t k = l->win.kernel_h * l->win.kernel_w;
-    return fill_weights(b, l, k, in.c, k * in.c);
+    return fill_weights(b, l, k, out_c, k * out_c);
 }
 
 /* A dwconv that keeps the shape (stride 1, kernel 1 or 3 with "same" padding). */
@@ -356,6 +453,23 @@ static int add_pool(builder *b, int input, variant v)
     q_layer *l = new_layer(b, v == V_MAXPOOL ? Q_OP_MAXPOOL : Q_OP_AVGPOOL, input);
     q_shape in = shape_of(b, input);
     q_quant in_q = quant_of(b, input);
+    if (b->o.breadth) {
+        /* padded or not; average pools keep their input's quantization (TFLite's
+         * division) on two in three, always when padded */
+        if (v == V_GLOBAL_AVGPOOL) {
+            l->win = (q_window){in.h, in.w, 1, 1, 1, 1, 0, 0, 0, 0};
+            l->out_shape = (q_shape){1, 1, in.c};
+        } else {
+            rand_window_breadth(b, l, in, in.c, 1, INT32_MAX);
+            l->out_shape.c = in.c;
+        }
+        l->out_q = in_q;
+        const q_window *w = &l->win;
+        int padded = w->pad_top || w->pad_bottom || w->pad_left || w->pad_right;
+        if (l->op == Q_OP_MAXPOOL || padded || rng_below(r, 3) != 0)
+            return 0;
+        return calibrate(b, l);
+    }
     if (v == V_GLOBAL_AVGPOOL) {
         l->win.kernel_h = in.h;
         l->win.kernel_w = in.w;
@@ -374,7 +488,17 @@ static int add_pool(builder *b, int input, variant v)
     l->out_shape = (q_shape){out_dim(in.h, l->win.kernel_h, 0, l->win.stride_h),
                              out_dim(in.w, l->win.kernel_w, 0, l->win.stride_w), in.c};
     l->out_q = in_q;
-    return l->op == Q_OP_AVGPOOL ? calibrate(b, l) : 0;
+    if (l->op == Q_OP_MAXPOOL)
+        return 0;
+    if (calibrate(b, l))
+        return -1;
+    /* Without breadth, average pools are of the rescaling kind (the one the
+     * generator prints): an output quantization that calibration left equal
+     * to the input's (a pool whose input does not move) would make it
+     * TFLite's division. Changes no draw. */
+    if (l->out_q.scale == in_q.scale && l->out_q.zero_point == in_q.zero_point)
+        l->out_q.scale *= 2;
+    return 0;
 }
 
 static void add_flatten(builder *b, int input)
@@ -486,7 +610,7 @@ int random_model(rng_state *r, const random_model_opts *opts, q_model *out)
     if (b.layer_weights < b.o.max_elems)
         b.layer_weights = b.o.max_elems; /* a 1x1 conv or linear to one output always fits */
 
-    b.cap_layers = 2 * n_plan; /* add may insert a dwconv before itself */
+    b.cap_layers = 2 * n_plan + 1; /* add may insert a dwconv before itself; softmax */
     out->layers = calloc((size_t)b.cap_layers, sizeof *out->layers);
     if (!out->layers)
         return -1;
@@ -505,6 +629,12 @@ int random_model(rng_state *r, const random_model_opts *opts, q_model *out)
             q_model_free(out);
             return -1;
         }
+    }
+    /* breadth: a softmax over the last tensor's channels on one model in four */
+    if (b.o.breadth && rng_below(r, 4) == 0) {
+        q_layer *l = new_layer(&b, Q_OP_SOFTMAX, out->n_layers);
+        l->out_shape = shape_of(&b, out->n_layers - 1);
+        l->out_q = (q_quant){1.0 / 256.0, -128};
     }
 
     qerr e;

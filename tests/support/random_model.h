@@ -15,6 +15,15 @@
  * depend on their input (test_qmodel measures it); the rest go dead, mostly
  * through relu on one- or two-channel tensors.
  *
+ * With `breadth` the models also draw every window form the int8 core has
+ * and the generator does not print yet: rectangular kernels and strides
+ * chosen per axis, dilation, padding given per side (asymmetric), as
+ * TensorFlow's `same` or as `valid`, depthwise channel multipliers, padded
+ * max and average pools, average pools that keep their input's quantization
+ * (TFLite's division; the others rescale) and now and then a softmax at the
+ * end. Without it the draws are exactly those of earlier versions, so the
+ * same seed gives the same model as before.
+ *
  * Every model passes q_model_check. Models stay small (by default at most
  * 1024 elements per tensor and about 16k weights) so that generated C compiles
  * quickly. The same seed gives the same model on every platform.
@@ -34,6 +43,7 @@ typedef struct {
     int32_t max_elems;   /* elements per tensor (default 1024) */
     int32_t max_weights; /* weights per layer are capped near max_weights / layers (default 16000) */
     int per_channel;     /* -1 (default): random per layer; 0 per tensor; 1 per channel */
+    int breadth;         /* 1: every window form and softmax (above); default 0 */
 } random_model_opts;
 
 /* The defaults above. */
