@@ -620,6 +620,27 @@ ck_settings() {
     cp "$CK" "$OUT/tiny.ckpt"
     poke "$OUT/tiny.ckpt" $(($(grep -abo 'seed (' "$CK" | head -n 1 | cut -d: -f1) + 1)) 101
 }
+# Crafted checkpoints: a header field changed and both CRCs made right again
+# (gzip's trailer holds the CRC-32 of its input, in the checkpoint's byte
+# order on this little-endian machine), so only the range checks can refuse.
+le32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
+le64() { od -An -tu8 -j "$2" -N8 "$1" | tr -d ' '; }
+# crc_into FILE N: the CRC-32 of FILE's first N bytes, written at N.
+crc_into() { head -c "$2" "$1" | gzip -c | tail -c 8 | head -c 4 | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null; }
+# crafted OFFSET OCTAL...: $OUT/tiny.ckpt = $CK with bytes from OFFSET, CRCs fixed
+crafted() {
+    f=$OUT/tiny.ckpt at=$1
+    shift
+    cp "$CK" "$f"
+    for b in "$@"; do poke "$f" "$at" "$b"; at=$((at + 1)); done
+    hb=$(le32 "$f" 8)                         # header_bytes
+    head=$((hb + $(le64 "$f" $((hb - 8)))))   # + canon_bytes, the last header field
+    crc_into "$f" "$head"
+    crc_into "$f" $(($(wc -c <"$f") - 4))
+}
+ck_epoch_int_max() { crafted 52 377 377 377 177; }  # epoch (after magic, sizes, phase) = INT_MAX
+ck_epoch_past()    { crafted 52 2 0 0 0; }          # epoch 2 of a 1-epoch schedule
+ck_batch_past()    { crafted 56 0 0 1 0; }          # batch 65536 of a 3-batch epoch
 ck_appended()  { { cat "$CK"; printf 'more'; } >"$OUT/tiny.ckpt"; }
 ck_garbage()   { cp "$W/garbage.yaml" "$OUT/tiny.ckpt"; }
 ck_empty()     { : >"$OUT/tiny.ckpt"; }
@@ -632,6 +653,14 @@ bad_ckpt ckpt_settings  "corrupt checkpoint (CRC mismatch)"     ck_settings
 bad_ckpt ckpt_appended  "corrupt checkpoint (data after its end)" ck_appended
 bad_ckpt ckpt_garbage   "not a qatc checkpoint"                 ck_garbage
 bad_ckpt ckpt_empty     "not a qatc checkpoint"                 ck_empty
+bad_ckpt ckpt_epoch_int_max "corrupt checkpoint (header out of range)" ck_epoch_int_max
+bad_ckpt ckpt_epoch_past "corrupt checkpoint (header out of range)" ck_epoch_past
+bad_ckpt ckpt_batch_past "corrupt checkpoint (header out of range)" ck_batch_past
+mkfifo "$OUT/tiny.ckpt"
+bad_keep ckpt_fifo "$OUT" "$OUT/tiny.ckpt: is not a regular file" \
+    train -o "$OUT" --threads 1 --quiet --resume "$W/base.yaml"
+rm -rf "$OUT"
+mkdir -p "$OUT"
 
 # --resume of a finished run whose model was deleted: refused (it said it
 # wrote the model, and wrote nothing); the folder left as it was.

@@ -235,7 +235,8 @@ static void release_plan(fixture *f) { plan_free(&f->p); }
 
 static int load_ckpt(fixture *f, qerr *e)
 {
-    ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config};
+    ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config,
+                    {1, 1}, {1, 1}};
     ckpt_reader r;
     if (ckpt_read_begin(&r, f->ckpt, &p, &f->ck, e))
         return -1;
@@ -359,7 +360,8 @@ static int setup(void **state)
         return -1;
     net_init(&f->net, &r);
     ckpt_header h = {0};
-    ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config};
+    ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config,
+                    {1, 1}, {1, 1}};
     if (ckpt_write(f->ckpt, &h, &p, &e))
         return -1;
     *state = f;

@@ -111,7 +111,16 @@ static void say(const trainer *t, const char *fmt, ...)
 /* What the checkpoint holds besides t->h. */
 static ckpt_parts ckpt_parts_of(trainer *t)
 {
-    return (ckpt_parts){&t->n, &t->opt, t->csv, t->csv_cap, &t->canon, t->cfg.config_path};
+    const cfg_config *c = &t->cfg;
+    return (ckpt_parts){&t->n,
+                        &t->opt,
+                        t->csv,
+                        t->csv_cap,
+                        &t->canon,
+                        c->config_path,
+                        {c->pretrain.epochs, c->qat.epochs},
+                        {dataset_batches(&t->train, c->pretrain.batch, c->pretrain.iterations),
+                         dataset_batches(&t->train, c->qat.batch, c->qat.iterations)}};
 }
 
 static int checkpoint(trainer *t, qerr *e)
