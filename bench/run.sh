@@ -167,7 +167,7 @@ while [ "$i" -le "$pairs" ]; do
     log=$dir/train.log
     put "qatc.$i.float_images_per_s" "$(sed -n 's/^float training: .* \([0-9.]*\) images\/s.*/\1/p' "$log")"
     put "qatc.$i.qat_images_per_s" "$(sed -n 's/^qat training: .* \([0-9.]*\) images\/s.*/\1/p' "$log")"
-    # the CSV: epoch,phase,loss,float_acc,int8_acc,lr,seconds (percentages)
+    # the CSV: epoch,phase,loss,float_top1,int8_top1,lr,seconds (percentages)
     csv=$dir/$name.csv
     put "qatc.$i.float_top1" "$(awk -F, '$2 == "float" { a = $4 } END { print a }' "$csv")"
     put "qatc.$i.ptq_int8_top1" "$(awk -F, '$2 == "ptq" { a = $5 } END { print a }' "$csv")"

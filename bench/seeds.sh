@@ -33,7 +33,7 @@ for s in "$@"; do
         { echo "seeds.sh: seed $s failed:" >&2; cat "$dir/stderr.txt" >&2; exit 1; }
     wall=$(($(date +%s) - t0))
     csv=$(ls "$dir"/*.csv)
-    # the CSV: epoch,phase,loss,float_acc,int8_acc,lr,seconds (docs/train.md)
+    # the CSV: epoch,phase,loss,float_top1,int8_top1,lr,seconds (docs/train.md)
     awk -F, -v seed="$s" -v wall="$wall" '
         $2 == "float" { fl = $4 }
         $2 == "ptq"   { ptq = $5 }

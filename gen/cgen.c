@@ -219,15 +219,96 @@ static void enum_add(enumtext *t, const char *name, int64_t value)
     t->col += strlen(item);
 }
 
+/* ---- targets ------------------------------------------------------------------ */
+
+/* --target host: the version the compiler that built qatc would choose for this machine. */
+#if defined(__SSE2__) && defined(__GNUC__)
+#define HOST_VERSION "SSE2"
+#define HOST_GUARD "defined(__SSE2__) && defined(__GNUC__)"
+#define HOST_WHAT "this machine: x86 with SSE2, GCC or clang"
+#elif defined(__aarch64__)
+#define HOST_VERSION "PLAIN"
+#define HOST_GUARD "defined(__aarch64__)"
+#define HOST_WHAT "this machine: AArch64"
+#else
+#define HOST_VERSION "PLAIN"
+#define HOST_GUARD NULL
+#define HOST_WHAT "this machine, in plain C"
+#endif
+
+/* Each guard holds only where the file with every version chooses the same version
+ * (its #if ladder, templates/kernels.m4), so both files compile to the same code there. */
+const cgen_target cgen_targets[] = {
+    {"all", "all", NULL, "every version, chosen by the compiler's predefined macros"},
+    {"host", HOST_VERSION, HOST_GUARD, HOST_WHAT},
+    {"cortex-m0", "THUMB1", "defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__)",
+     "Cortex-M0, M0+, M23: Thumb-1, GCC or clang"},
+    {"cortex-m3", "SMLAL", "defined(__thumb2__) && !defined(__ARM_FEATURE_DSP)",
+     "Cortex-M3: Thumb-2 without the DSP extension"},
+    {"cortex-m4", "DSP", "defined(__ARM_FEATURE_DSP) && defined(__GNUC__)",
+     "Cortex-M4, M7, M33, M55: the DSP extension, GCC or clang"},
+    {"rv32", "PLAIN", "defined(__riscv) && __riscv_xlen == 32", "32-bit RISC-V, in plain C"},
+    {"portable", "PLAIN", NULL, "any C99 compiler, plain C"},
+    {NULL, NULL, NULL, NULL},
+};
+
+const cgen_target *cgen_target_find(const char *name)
+{
+    for (const cgen_target *t = cgen_targets; t->name; t++)
+        if (strcmp(t->name, name) == 0)
+            return t;
+    return NULL;
+}
+
 /* ---- the model's pieces ---------------------------------------------------- */
+
+/* The name of a layer function after NAME_layer_: a layer's name, or for a conv2d fused
+ * with the pool after it, both names. */
+typedef char fn_name[2 * Q_NAME_MAX + 8];
 
 typedef struct {
     const q_model *m;
     const plan *p;
     q8_exec *x;
+    const cgen_target *target;
     char source[256];
     char upper[Q_NAME_MAX];
+    fn_name *fn; /* fn[l]: the function that runs layer l (a fused pool: its conv's) */
 } ctx;
+
+/* Does some layer other than l, or the function of a layer before l, go by name? */
+static int name_taken(const ctx *c, int l, const char *name)
+{
+    for (int i = 0; i < c->m->n_layers; i++)
+        if ((i != l && strcmp(c->m->layers[i].name, name) == 0) ||
+            (i < l && strcmp(c->fn[i], name) == 0))
+            return 1;
+    return 0;
+}
+
+/* c->fn: each layer's own name, a fused conv2d's followed by its pool's ("conv1_pool1"),
+ * with '_' appended while that is another layer's name or an earlier function's. */
+static void function_names(ctx *c)
+{
+    const q_model *m = c->m;
+    for (int l = 0; l < m->n_layers; l++) {
+        const q_layer *ly = &m->layers[l];
+        if (c->p->t[ly->input].loc == PLAN_FUSED) { /* a pool run inside its conv's function */
+            memcpy(c->fn[l], c->fn[l - 1], sizeof c->fn[l]);
+            continue;
+        }
+        if (c->p->t[l + 1].loc != PLAN_FUSED) {
+            snprintf(c->fn[l], sizeof c->fn[l], "%s", ly->name);
+            continue;
+        }
+        snprintf(c->fn[l], sizeof c->fn[l], "%s_%s", ly->name, m->layers[l + 1].name);
+        size_t n = strlen(c->fn[l]);
+        while (name_taken(c, l, c->fn[l]) && n + 1 < sizeof c->fn[l]) {
+            c->fn[l][n++] = '_';
+            c->fn[l][n] = '\0';
+        }
+    }
+}
 
 static const char *tensor_place(const ctx *c, int t, char *buf, size_t cap)
 {
@@ -354,7 +435,7 @@ static char *padded_weights(const q_model *m, const q_layer *ly, q_shape in)
     return s;
 }
 
-/* The weights of conv2d layer ly in the layout of QATC_DOT_SSE2 (templates/model_c.m4):
+/* The weights of conv2d layer ly in the layout of QATC_DOT_SSE2 (templates/kernels_sse2.m4):
  * per four output channels (rows padded with zeros to w_rows()), per pair of taps
  * k = 2j, 2j + 1 of the flattened OHWI row (a zero tap after the last when their number
  * is odd), eight values w[c][k], w[c][k + 1] for c = the four channels. The template
@@ -384,15 +465,22 @@ static char *paired_weights(const q_model *m, const q_layer *ly)
     return s;
 }
 
-/* The layer's function (none for a flatten that is only a view, nor for a conv2d
- * whose output is fused into the pool after it: that pool's function runs both). */
+/* Does layer l have a function of its own? Not a flatten that is only a view, nor a pool
+ * fused into the conv2d before it (that conv's function runs both). */
+static int has_function(const ctx *c, int l)
+{
+    const q_layer *ly = &c->m->layers[l];
+    if (ly->op == Q_OP_FLATTEN && l + 1 != c->m->n_layers)
+        return 0;
+    return c->p->t[ly->input].loc != PLAN_FUSED;
+}
+
+/* The layer's function, if it has one (has_function). */
 static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
 {
     const q_model *m = c->m;
     const q_layer *ly = &m->layers[l];
-    if (ly->op == Q_OP_FLATTEN && l + 1 != m->n_layers)
-        return 0;
-    if (c->p->t[ly->input].loc == PLAN_FUSED) /* a pool run inside its conv's function */
+    if (!has_function(c, l))
         return 0;
     int fused = c->p->t[l + 1].loc == PLAN_FUSED;
     const q_layer *pool = fused ? &m->layers[l + 1] : NULL;
@@ -495,9 +583,9 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         if (!ws || !bs || !ms || !ss || (ly->op == Q_OP_CONV2D && !ps))
             rc = qerr_set(e, "gen: out of memory");
         else if (ly->op == Q_OP_CONV2D)
-            call(f, name, 9, m->name, ly->name, com.buf, en.s, ws, bs, ms, ss, ps);
+            call(f, name, 9, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss, ps);
         else
-            call(f, name, 8, m->name, ly->name, com.buf, en.s, ws, bs, ms, ss);
+            call(f, name, 8, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss);
         free(mult), free(shift), free(ws), free(bs), free(ms), free(ss), free(ps);
         break;
     }
@@ -521,7 +609,7 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
             enum_add(&en, "MULT", rq->multiplier);
             enum_add(&en, "SHIFT", rq->shift);
         }
-        call(f, ly->op == Q_OP_MAXPOOL ? "QATC_MAXPOOL" : "QATC_AVGPOOL", 4, m->name, ly->name,
+        call(f, ly->op == Q_OP_MAXPOOL ? "QATC_MAXPOOL" : "QATC_AVGPOOL", 4, m->name, c->fn[l],
              com.buf, en.s);
         break;
     case Q_OP_ADD: {
@@ -540,12 +628,12 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         enum_add(&en, "OUT_SHIFT", ap->out_rq.shift);
         enum_add(&en, "ACT_MIN", ap->act_min);
         enum_add(&en, "ACT_MAX", ap->act_max);
-        call(f, "QATC_ADD", 4, m->name, ly->name, com.buf, en.s);
+        call(f, "QATC_ADD", 4, m->name, c->fn[l], com.buf, en.s);
         break;
     }
     case Q_OP_FLATTEN:
         enum_add(&en, "N", q_shape_size(out));
-        call(f, "QATC_COPY", 4, m->name, ly->name, com.buf, en.s);
+        call(f, "QATC_COPY", 4, m->name, c->fn[l], com.buf, en.s);
         break;
     default:
         rc = qerr_set(e, "gen: layer %d: unknown op %d", l, (int)ly->op);
@@ -572,11 +660,56 @@ static void plan_comment(const ctx *c, FILE *f)
                    " * pool runs both layers, reading the conv's input.");
 }
 
+/* What write(c, f) writes, as a malloc'd string; NULL with e set when memory runs out. */
+static char *text_of(void (*write)(const ctx *, FILE *), const ctx *c, qerr *e)
+{
+    text t;
+    if (text_open(&t, e))
+        return NULL;
+    write(c, t.f);
+    if (text_close(&t, e))
+        return NULL;
+    return t.buf;
+}
+
+/* The lines of the table of contents at the top of NAME.c that name the layer functions
+ * and the entry points (without the last newline). */
+static void contents(const ctx *c, FILE *f)
+{
+    const q_model *m = c->m;
+    int width = (int)(strlen(m->name) + strlen("_run_static"));
+    for (int l = 0; l < m->n_layers; l++) {
+        int w = (int)(strlen(m->name) + strlen("_layer_") + strlen(c->fn[l]));
+        if (has_function(c, l) && w > width)
+            width = w;
+    }
+    const char *sep = "";
+    for (int l = 0; l < m->n_layers; l++) {
+        if (!has_function(c, l))
+            continue;
+        const q_layer *ly = &m->layers[l];
+        char fn[3 * Q_NAME_MAX + 16];
+        snprintf(fn, sizeof fn, "%s_layer_%s", m->name, c->fn[l]);
+        fprintf(f, "%s *   %-*s  ", sep, width, fn);
+        if (c->p->t[l + 1].loc == PLAN_FUSED)
+            fprintf(f, "layers %d, %d: %s, then %s", l, l + 1, q_op_names[ly->op],
+                    q_op_names[m->layers[l + 1].op]);
+        else
+            fprintf(f, "layer %d: %s", l, q_op_names[ly->op]);
+        sep = "\n";
+    }
+    char run[Q_NAME_MAX + 16];
+    snprintf(run, sizeof run, "%s_run", m->name);
+    fprintf(f, "\n *   %-*s  the layers in order, over the arena (its plan above it)", width, run);
+    snprintf(run, sizeof run, "%s_run_static", m->name);
+    fprintf(f, "\n *   %-*s  the same with a static arena", width, run);
+}
+
 /* The m4 program of NAME.c. */
 static int program_c(const ctx *c, FILE *f, qerr *e)
 {
     const q_model *m = c->m;
-    int need_rq = 0, need_rescale = 0, need_dot = 0, need_conv = 0, need_runs = 0;
+    int need_rq = 0, need_rescale = 0, need_conv = 0, need_runs = 0;
     int need_gather = 0, need_linear = 0;
     int count[Q_OP_COUNT] = {0};
     for (int l = 0; l < m->n_layers; l++) {
@@ -585,7 +718,6 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         count[op]++;
         need_rq |= op != Q_OP_MAXPOOL && op != Q_OP_FLATTEN;
         need_rescale |= op == Q_OP_ADD;
-        need_dot |= op == Q_OP_CONV2D || op == Q_OP_LINEAR;
         need_conv |= op == Q_OP_CONV2D;
         need_linear |= op == Q_OP_LINEAR;
         if (op == Q_OP_CONV2D) {
@@ -610,35 +742,32 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
              (long long)tot.macs,
              (long long)(tot.weight_bytes + tot.bias_bytes + tot.requant_bytes),
              (int)c->p->arena_size);
-    call(f, "QATC_C_BEGIN", 3, m->name, c->source, summary);
+    const cgen_target *t = c->target;
+    call(f, "QATC_TARGET", 4, t->name, t->version, t->guard ? t->guard : "1", t->what);
+    char *toc = text_of(contents, c, e);
+    if (!toc)
+        return -1;
+    call(f, "QATC_C_BEGIN", 4, m->name, c->source, summary, toc);
+    free(toc);
     if (need_rq)
         fputs("QATC_REQUANTIZE()m4_dnl\n", f);
     if (need_rescale)
         fputs("QATC_RESCALE()m4_dnl\n", f);
-    if (need_dot) /* dot_1x4: linear layers, conv2d layers on some cores */
-        call(f, "QATC_DOT", 1, need_linear ? "1" : "QATC_RUNS");
-    if (need_conv) {
-        fputs("QATC_CONV()m4_dnl\n", f);
-        /* every conv layer has a copied-windows nest; those with long kernel rows only
-         * use it on the cores that do not walk windows row by row */
-        call(f, "QATC_GATHER", 1, need_gather ? "1" : "!QATC_RUNS");
-    }
-    if (need_runs)
-        fputs("QATC_CONV_SUMS()m4_dnl\n", f);
+    /* every conv2d layer has a copied-windows nest; those with long kernel rows use it
+     * only on the versions that do not walk windows row by row */
+    call(f, "QATC_KERNELS", 4, need_linear ? "1" : "0", need_conv ? "1" : "0",
+         need_gather ? "1" : "0", need_runs ? "1" : "0");
     for (int l = 0; l < m->n_layers; l++)
         if (emit_layer(c, l, f, e))
             return -1;
 
-    text pc;
-    if (text_open(&pc, e))
-        return -1;
-    plan_comment(c, pc.f);
-    if (text_close(&pc, e))
+    char *pc = text_of(plan_comment, c, e);
+    if (!pc)
         return -1;
     char size[16];
     snprintf(size, sizeof size, "%d", (int)c->p->arena_size);
-    call(f, "QATC_RUN_BEGIN", 3, m->name, size, pc.buf);
-    free(pc.buf);
+    call(f, "QATC_RUN_BEGIN", 3, m->name, size, pc);
+    free(pc);
 
     for (int l = 0; l < m->n_layers; l++) {
         const q_layer *ly = &m->layers[l];
@@ -658,8 +787,8 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
             continue;
         }
         int fused = c->p->t[ly->input].loc == PLAN_FUSED; /* a pool after its conv */
-        const q_layer *fn = fused ? &m->layers[l - 1] : ly; /* whose function runs the step */
-        const char *in1 = tensor_place(c, fn->input, b1, sizeof b1);
+        const q_layer *owner = fused ? &m->layers[l - 1] : ly; /* whose function runs the step */
+        const char *in1 = tensor_place(c, owner->input, b1, sizeof b1);
         const char *out = tensor_place(c, o, b3, sizeof b3);
         if (ly->op == Q_OP_ADD)
             snprintf(args, sizeof args, "%s, %s, %s", in1,
@@ -667,11 +796,11 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         else
             snprintf(args, sizeof args, "%s, %s", in1, out);
         if (fused)
-            snprintf(com, sizeof com, "%s + %s: t%d %s", fn->name, ly->name, o, sh);
+            snprintf(com, sizeof com, "%s + %s: t%d %s", owner->name, ly->name, o, sh);
         else
             snprintf(com, sizeof com, "t%d %s%s", o, sh,
                      c->p->t[o].shares >= 0 ? ", in place" : "");
-        call(f, "QATC_STEP", 4, m->name, fn->name, args, com);
+        call(f, "QATC_STEP", 4, m->name, c->fn[l], args, com);
     }
     char words[16];
     snprintf(words, sizeof words, "%d", (int)(c->p->arena_size > 0 ? c->p->arena_size / 4 : 1));
@@ -684,8 +813,8 @@ static void quant_comment(q_quant q, char *buf, size_t cap)
     snprintf(buf, cap, "%.17g", q.scale);
 }
 
-/* The m4 program of NAME.h. */
-static int program_h(const ctx *c, FILE *f)
+/* The m4 program of NAME.h; golden: NAME_golden.c is written too. */
+static int program_h(const ctx *c, FILE *f, int golden)
 {
     const q_model *m = c->m;
     char guard[Q_NAME_MAX + 16], prefix[Q_NAME_MAX + 16], summary[256];
@@ -713,7 +842,7 @@ static int program_h(const ctx *c, FILE *f)
     }
     char arena[16];
     snprintf(arena, sizeof arena, "%d", (int)c->p->arena_size);
-    call(f, "QATC_H_END", 4, m->name, guard, c->upper, arena);
+    call(f, "QATC_H_END", 5, m->name, guard, c->upper, arena, golden ? "1" : "0");
     return 0;
 }
 
@@ -760,6 +889,9 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
     ctx c;
     memset(&c, 0, sizeof c);
     c.m = m;
+    c.target = cgen_target_find(o->target ? o->target : "all");
+    if (!c.target)
+        return qerr_set(e, "gen: no target '%s'", o->target);
     source_label(o->source ? o->source : "an in-memory model", c.source, sizeof c.source);
     for (size_t i = 0; i < sizeof c.upper && m->name[i]; i++)
         c.upper[i] = (char)(m->name[i] >= 'a' && m->name[i] <= 'z' ? m->name[i] - 32 : m->name[i]);
@@ -781,8 +913,15 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
     if (plan_build(m, &p, e))
         return o->source ? qerr_set(e, "%s: %s", o->source, e->msg) : -1;
     c.p = &p;
+    c.fn = calloc((size_t)m->n_layers, sizeof *c.fn);
+    if (!c.fn) {
+        plan_free(&p);
+        return qerr_set(e, "gen: out of memory");
+    }
+    function_names(&c);
     c.x = q8_exec_new(m, e);
     if (!c.x) {
+        free(c.fn);
         plan_free(&p);
         return -1;
     }
@@ -797,7 +936,7 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
             break;
         }
         int prc = i == F_C   ? program_c(&c, prog.f, e)
-                  : i == F_H ? program_h(&c, prog.f)
+                  : i == F_H ? program_h(&c, prog.f, o->n_golden > 0)
                              : program_golden(&c, o, prog.f, e);
         if (prc) {
             text_free(&prog);
@@ -824,6 +963,7 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
     else
         rc = qfile_set_commit(&set, e);
     q8_exec_free(c.x);
+    free(c.fn);
     plan_free(&p);
     return rc;
 }

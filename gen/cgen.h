@@ -16,9 +16,27 @@
 #include "qerr.h"
 #include "qmodel.h"
 
+/* A target of `qatc gen --target`: which version of the inner loops NAME.c holds
+ * (templates/kernels.m4, QATC_VERSIONS), and where it may be compiled. */
+typedef struct {
+    const char *name;    /* the --target value */
+    const char *version; /* the version of the inner loops; "all": every one */
+    const char *guard;   /* condition on the compiler's predefined macros under which
+                            the file compiles (else #error); NULL: anywhere. It implies
+                            that the file with every version would choose this version */
+    const char *what;    /* what the target is, in a few words */
+} cgen_target;
+
+/* The targets, ending with a NULL name; the first one, "all", is the default. */
+extern const cgen_target cgen_targets[];
+
+/* The target called name, or NULL. */
+const cgen_target *cgen_target_find(const char *name);
+
 typedef struct {
     const char *source;        /* the frozen file, named in the banner (base name only) */
     const char *templates;     /* the templates folder (m4run_find_templates) */
+    const char *target;        /* a cgen_targets name; NULL: "all" */
     int32_t n_golden;          /* 0: no golden file */
     const int8_t *golden_in;   /* (n_golden, input size) int8 NHWC inputs */
     const char *golden_origin; /* where the inputs come from, for a comment */
@@ -27,7 +45,8 @@ typedef struct {
 } cgen_opts;
 
 /* Writes DIR/NAME.c and DIR/NAME.h, and DIR/NAME_golden.c when
- * o->n_golden > 0 (expected outputs computed with q8_exec). m must have
+ * o->n_golden > 0 (expected outputs computed with q8_exec), for the target
+ * o->target (its inner loops only; an unknown target is an error). m must have
  * passed q_model_check. An output that is one of the inputs (o->source,
  * o->images; compared by device and inode) is refused before anything is
  * written. The files are one qfile_set: all replace their old versions, or

@@ -1,82 +1,67 @@
-/* qatc eval — int8 top-1 accuracy of a frozen model with the reference
+/* qatc eval — the int8 model's metric on a data set with the reference
  * kernels (q8_exec): the numbers the generated C gives. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "dataset.h"
 #include "frozen_io.h"
-#include "idx.h"
-#include "q8_exec.h"
+#include "metric.h"
 #include "qmodel.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: qatc eval FROZEN.yaml --images IDX --labels IDX\n"
+    fprintf(f, "usage: qatc eval FROZEN.yaml --inputs FILE [--labels FILE] [--metric M]\n"
                "\n"
-               "Runs every image through the int8 reference kernels (what the generated C\n"
-               "computes, bit for bit) and prints the top-1 accuracy; the last line reads\n"
-               "  top1 CORRECT/TOTAL (PERCENT%%)\n"
-               "The prediction is the lowest index among equal maximal outputs. Pixels p\n"
-               "become q = round(p / 255 / scale) + zero_point with the model's input\n"
-               "quantization. IDX files as MNIST / Fashion-MNIST, optionally .gz.\n");
-}
-
-/* Counts the images whose top-1 equals their label. Each thread runs its own
- * executor on a share of the images; the count does not depend on threads. */
-static int count_correct(const q_model *m, const idx_images *im, const idx_labels *lb,
-                         long *correct, qerr *e)
-{
-    int32_t in_n = q_shape_size(m->in_shape);
-    int32_t out_n = q_shape_size(m->layers[m->n_layers - 1].out_shape);
-    long hits = 0;
-    int failed = 0;
-#pragma omp parallel reduction(+ : hits) reduction(| : failed)
-    {
-        qerr te = {{0}};
-        q8_exec *x = q8_exec_new(m, &te);
-        int8_t *in = malloc((size_t)in_n);
-        int8_t *out = malloc((size_t)out_n);
-        if (!x || !in || !out) {
-            failed = 1;
-#pragma omp critical
-            qerr_set(e, "%s", x ? "out of memory" : te.msg);
-        }
-#pragma omp for schedule(static)
-        for (int32_t i = 0; i < im->n; i++) {
-            if (failed)
-                continue;
-            idx_quantize_pixels(im->pixels + (size_t)i * (size_t)in_n, in_n, m->in_q.scale,
-                                m->in_q.zero_point, in);
-            q8_exec_run(x, in, out);
-            hits += q8_argmax(out, out_n) == lb->labels[i];
-        }
-        q8_exec_free(x);
-        free(in);
-        free(out);
-    }
-    *correct = hits;
-    return failed ? -1 : 0;
+               "Runs every input through the int8 reference kernels (what the generated C\n"
+               "computes, bit for bit) and prints the metric M; the last line reads\n"
+               "  top1 CORRECT/TOTAL (PERCENT%%)   M = top1 (the default): --labels holds\n"
+               "                                  class numbers; the prediction is the\n"
+               "                                  lowest index among equal maximal outputs\n"
+               "  mse X    M = mse: the mean over inputs and output elements of\n"
+               "           (s_out * (q - zp_out) - t)^2, t the float targets of --labels\n"
+               "           (a .npy of f4), or without --labels the input itself (an\n"
+               "           autoencoder: its real value s_in * (q - zp_in))\n"
+               "  auc X    M = auc: the ROC AUC of each input's mse against itself as the\n"
+               "           anomaly score; --labels holds 1 = anomaly, 0 = normal\n"
+               "\n"
+               "  --inputs FILE  the inputs: IDX images (N, H, W[, C]) uint8, or a .npy\n"
+               "                 array of u1 (pixels), i1 (int8 inputs as they are) or f4\n"
+               "                 (real values, quantized with the model's input scale and\n"
+               "                 zero-point), shaped N x H x W x C, N x T x C or N x F;\n"
+               "                 plain or gzip'd (--images is the same option)\n"
+               "  --labels FILE  IDX labels or a .npy of integers (top1, auc), or a .npy of\n"
+               "                 f4 targets of the output's shape (mse)\n"
+               "  --metric M     top1, mse or auc (the frozen model does not record how it\n"
+               "                 was trained: say it here)\n");
 }
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *frozen = NULL, *images = NULL, *labels = NULL;
+    const char *frozen = NULL, *inputs = NULL, *labels = NULL, *metric = "top1";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
         }
-        if (!strcmp(a, "--images") || !strcmp(a, "--labels")) {
+        if (!strcmp(a, "--inputs") || !strcmp(a, "--images") || !strcmp(a, "--labels") ||
+            !strcmp(a, "--metric")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "qatc eval: %s needs a value (qatc eval --help)\n", a);
                 return 2;
             }
-            if (!strcmp(a, "--images"))
-                images = argv[++i];
-            else
-                labels = argv[++i];
+            const char *v = argv[++i];
+            if (!strcmp(a, "--labels"))
+                labels = v;
+            else if (!strcmp(a, "--metric"))
+                metric = v;
+            else if (inputs) {
+                fprintf(stderr, "qatc eval: one of --inputs and --images, once\n");
+                return 2;
+            } else
+                inputs = v;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "qatc eval: unknown option '%s' (qatc eval --help)\n", a);
             return 2;
@@ -87,9 +72,17 @@ int cmd_eval(int argc, char **argv)
             frozen = a;
         }
     }
-    if (!frozen || !images || !labels) {
-        fprintf(stderr, "qatc eval: needs FROZEN.yaml --images IDX --labels IDX "
-                        "(qatc eval --help)\n");
+    int k = -1;
+    for (int m = 0; metric_names[m]; m++)
+        if (!strcmp(metric, metric_names[m]))
+            k = m;
+    if (k < 0) {
+        fprintf(stderr, "qatc eval: --metric: '%s' is not one of top1, mse, auc\n", metric);
+        return 2;
+    }
+    if (!frozen || !inputs || (!labels && k != METRIC_MSE)) {
+        fprintf(stderr, "qatc eval: needs FROZEN.yaml --inputs FILE%s (qatc eval --help)\n",
+                k == METRIC_MSE ? "" : " --labels FILE");
         return 2;
     }
 
@@ -99,38 +92,33 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "qatc eval: %s\n", e.msg);
         return 1;
     }
-    idx_images im = {0};
-    idx_labels lb = {0};
-    int rc = 0;
-    if (idx_read_images(images, &im, &e) || idx_read_labels(labels, &lb, &e))
-        rc = -1;
-    else if (im.h != m.in_shape.h || im.w != m.in_shape.w || im.c != m.in_shape.c)
-        rc = qerr_set(&e, "%s: images are %dx%dx%d, the model takes %dx%dx%d", images,
-                      (int)im.h, (int)im.w, (int)im.c, (int)m.in_shape.h, (int)m.in_shape.w,
-                      (int)m.in_shape.c);
-    else if (im.n != lb.n)
-        rc = qerr_set(&e, "%s: %d labels for %d images in %s", labels, (int)lb.n, (int)im.n,
-                      images);
-    else if (im.n == 0)
-        rc = qerr_set(&e, "%s: no images", images);
-    /* as qatc train refuses them: a label the model cannot output */
-    int32_t classes = q_shape_size(m.layers[m.n_layers - 1].out_shape);
-    for (int32_t i = 0; !rc && i < lb.n; i++)
-        if (lb.labels[i] >= classes)
-            rc = qerr_set(&e, "%s: label %d of image %d is not below the model's %d classes",
-                          labels, lb.labels[i], (int)i, (int)classes);
-    long correct = 0;
-    if (!rc)
-        rc = count_correct(&m, &im, &lb, &correct, &e);
+    q_shape out = m.layers[m.n_layers - 1].out_shape;
+    dataset_input in = {m.in_shape.h, m.in_shape.w, m.in_shape.c, m.in_q.scale,
+                        m.in_q.zero_point};
+    dataset_want want = {DATASET_NONE, 0, 0, 0, 0};
+    if (k == METRIC_TOP1)
+        want = (dataset_want){DATASET_CLASSES, out.c, 0, 0, 0};
+    else if (k == METRIC_AUC)
+        want = (dataset_want){DATASET_CLASSES, 2, 0, 0, 0};
+    else if (labels)
+        want = (dataset_want){DATASET_TARGETS, 0, out.h, out.w, out.c};
+    dataset ds = {0};
+    double value = 0;
+    int64_t correct = 0;
+    int rc = metric_check_model(&m, (metric_kind)k, labels != NULL, &e) ||
+             dataset_load_as(&ds, inputs, labels, in, want, &e) ||
+             metric_int8(&m, &ds, (metric_kind)k, NULL, NULL, &correct, &value, &e);
     if (rc) {
         fprintf(stderr, "qatc eval: %s\n", e.msg);
     } else {
-        printf("model %s: %d images, %d outputs\n", m.name, (int)im.n,
-               (int)q_shape_size(m.layers[m.n_layers - 1].out_shape));
-        printf("top1 %ld/%d (%.2f%%)\n", correct, (int)im.n, 100.0 * (double)correct / im.n);
+        printf("model %s: %d inputs, %d outputs\n", m.name, (int)ds.n, (int)q_shape_size(out));
+        char v[48];
+        if (k == METRIC_TOP1)
+            printf("top1 %lld/%d (%.2f%%)\n", (long long)correct, (int)ds.n, 100.0 * value);
+        else
+            printf("%s %s\n", metric_names[k], metric_format((metric_kind)k, value, v, sizeof v));
     }
-    idx_images_free(&im);
-    idx_labels_free(&lb);
+    dataset_free(&ds);
     q_model_free(&m);
     return rc ? 1 : 0;
 }

@@ -95,7 +95,7 @@ int m4run(const char *dir, const char *template_name, const char *program, size_
     if (pid == 0) {
         if (dup2(fileno(in), 0) < 0 || dup2(fileno(out), 1) < 0 || dup2(fileno(err), 2) < 0)
             _exit(127);
-        execlp("m4", "m4", "-P", common, tmpl, "-", (char *)NULL);
+        execlp("m4", "m4", "-P", "-I", dir, common, tmpl, "-", (char *)NULL);
         fprintf(stderr, "cannot run m4: %s\n", strerror(errno));
         _exit(127);
     }

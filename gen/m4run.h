@@ -22,7 +22,8 @@
  * looked. */
 int m4run_find_templates(char *dir, size_t cap, qerr *e);
 
-/* Runs `m4 -P DIR/qatc.m4 DIR/TEMPLATE -` with program[0..len) on stdin and
+/* Runs `m4 -P -I DIR DIR/qatc.m4 DIR/TEMPLATE -` (templates include others from
+ * DIR: m4_include) with program[0..len) on stdin and
  * stdout into out (flushed first; its file position moves to the end of
  * m4's output). Returns 0, or -1 with e holding m4's first line of error
  * output (or why it could not run); out may then hold part of m4's output,

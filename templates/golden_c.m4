@@ -6,7 +6,7 @@ m4_divert(-1)
 # QATC_GOLDEN(MODEL, UPPER, SOURCE, COUNT, ORIGIN, INPUTS, OUTPUTS): the whole golden file.
 m4_define([QATC_GOLDEN], [QATC_CHECK([$0], [7], $@)[]QATC_BANNER([$3])[
 /* Golden self-test of $1: $4 inputs ($5) and the outputs
- * qatc's reference kernels (runtime/q8_exec.c) compute for them. */
+ * qatc's reference kernels (runtime/int8/q8_exec.c) compute for them. */
 #include <stddef.h>
 #include <stdint.h>
 

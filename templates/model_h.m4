@@ -23,8 +23,9 @@ m4_define([QATC_H_TENSOR], [QATC_CHECK([$0], [8], $@)[
 #define $1_ZERO_POINT ($7)
 ]])
 
-# QATC_H_END(MODEL, GUARD, UPPER, ARENA_SIZE): the arena size and the entry points.
-m4_define([QATC_H_END], [QATC_CHECK([$0], [4], $@)[
+# QATC_H_END(MODEL, GUARD, UPPER, ARENA_SIZE, SELFTEST): the arena size and the entry points;
+# SELFTEST 1 when NAME_golden.c is written too (it defines NAME_selftest), else 0.
+m4_define([QATC_H_END], [QATC_CHECK([$0], [5], $@)[
 /* Bytes of scratch memory $1_run needs (planned from tensor lifetimes;
  * 4-byte alignment is enough). */
 #define $3_ARENA_SIZE $4
@@ -39,11 +40,11 @@ int $1_run(const int8_t *input, int8_t *output, void *arena);
 /* The same with a static arena (in .bss): not reentrant. Returns 0, or -1
  * when a pointer is NULL. */
 int $1_run_static(const int8_t *input, int8_t *output);
-
+]m4_ifelse([$5], [1], [[
 /* Defined in $1_golden.c (qatc gen --golden): runs the golden inputs and
  * returns how many output bytes differ from the expected ones (0 = pass). */
 int $1_selftest(void);
-
+]])[
 #endif
 ]])
 

@@ -58,6 +58,39 @@ head -c $((gz_size - 12)) "$W/img.idx.gz" >"$W/img_trunc.idx.gz" # gzip stream c
 { head -c 20 "$W/img.idx.gz"; printf 'corruptcorrupt'; tail -c +35 "$W/img.idx.gz"; } \
     >"$W/img_corrupt.idx.gz"
 head -c 50 "$W/img.idx" >"$W/img_trunc.idx"     # payload cut short
+
+# .npy arrays, written with printf: npy_head DESCR FORTRAN SHAPE [VERSION-BYTES]
+# prints a format 1.0 header (magic, version, length, the dict padded with
+# spaces to a multiple of 64 bytes, '\n'); the data follow.
+npy_head() { npy_dict "{'descr': '$1', 'fortran_order': $2, 'shape': $3, }"; }
+# npy_dict DICT: the same with any dict.
+npy_dict() {
+    len=$(( (10 + ${#1} + 1 + 63) / 64 * 64 - 10 ))
+    printf '\223NUMPY\001\000'
+    printf "\\$(printf %03o $((len & 255)))\\$(printf %03o $((len >> 8)))"
+    printf '%s%*s\n' "$1" $((len - ${#1} - 1)) ''
+}
+bytes() { head -c "$1" /dev/zero | tr '\000' "${2:-\200}"; }
+{ npy_head '|u1' False '(6, 4, 4)'; bytes 96; } >"$W/x.npy"            # valid: 6 inputs 4x4
+{ npy_head '|u1' False '(6, 4, 4, 2)'; bytes 192; } >"$W/x442.npy"     # valid for the frozen model
+{ npy_head '<i8' False '(6,)'; for i in 0 1 2 0 1 2; do printf "\\$(printf %03o $i)"; bytes 7 '\000'; done; } \
+    >"$W/y.npy"                                                         # valid labels 0, 1, 2, ...
+{ printf '\223NUMPZ'; tail -c +7 "$W/x.npy"; } >"$W/npy_magic.npy"
+{ npy_head '|u1' True '(6, 4, 4)'; bytes 96; } >"$W/npy_fortran.npy"
+{ npy_head '>f4' False '(6, 4, 4)'; bytes 384 '\000'; } >"$W/npy_bigendian.npy"
+{ npy_head '<f8' False '(6, 4, 4)'; bytes 768 '\000'; } >"$W/npy_f8.npy"
+{ npy_head '|u1' False '(6, 4, 4)'; bytes 50; } >"$W/npy_truncated.npy"  # shape says 96 bytes
+{ npy_head '|u1' False '(6, 4, 4)'; bytes 100; } >"$W/npy_long.npy"      # 4 bytes too many
+{ npy_head '|u1' False '(6, 5, 5)'; bytes 150; } >"$W/npy_shape.npy"     # not the model's 4x4
+{ npy_head '|u1' False '(6, 4, 4, 2)'; bytes 192; } >"$W/npy_shape2.npy" # 4x4x2 for a 4x4x1 model
+{ npy_head '<f4' False '(6, 4, 4)'; bytes 80 '\000'; printf '\000\000\300\177'; bytes 300 '\000'; } \
+    >"$W/npy_nan.npy"                                                   # element 20 is NaN
+{ npy_dict "{'descr': '|u1', 'fortran_order': False, }"; bytes 96; } \
+    >"$W/npy_noshape.npy"                                               # no 'shape' key
+{ npy_head '<f4' False '(6,)'; bytes 24 '\000'; } >"$W/npy_ylabels_f4.npy" # float class labels
+{ npy_head '<i8' False '(6,)'; for i in 0 1 9 0 1 2; do printf "\\$(printf %03o $i)"; bytes 7 '\000'; done; } \
+    >"$W/npy_ylabels_range.npy"                                         # 9 with 3 classes
+{ npy_head '|u1' False '(6, 1)'; bytes 6 '\000'; } >"$W/npy_ylabels_2d.npy"  # (N, 1)
 : >"$W/empty.idx"
 printf 'GIF89a\001\000\001\000\000\377\000,garbage' >"$W/garbage.idx"
 
@@ -162,6 +195,43 @@ cfg name_stdint        '2s/name: tiny/name: stdint/'
 sed '2d' "$W/base.yaml" >"$W/string.yaml"              # no model.name: "string" from the file name
 gzip -c -n "$W/img442.idx" >"$W/img442_trailing.idx.gz"
 printf 'trailing garbage' >>"$W/img442_trailing.idx.gz"
+# the keys of losses, metrics, validation and augmentation
+cfg loss_unknown       '2a\  loss: mae'
+cfg target_needs_mse   '2a\  target: input'
+cfg target_input_shape '2a\  loss: mse\n  target: input'
+cfg metric_unknown     '$a evaluation: {accuracy: {metric: top5}}'
+cfg metric_needs_mse   '$a evaluation: {accuracy: {metric: mse}}'
+cfg metric_auc_target  '2a\  loss: mse'"
+"'$a evaluation: {accuracy: {metric: auc}}'
+cfg inputs_and_images  '11s/images: img.idx/inputs: img.idx, images: img.idx/'
+cfg inputs_missing     '11s/images: img.idx, //'
+cfg val_fraction_range '12a\  validation: {fraction: 1.5}'
+cfg val_fraction_files '12a\  validation: {fraction: 0.5, inputs: img.idx}'
+cfg val_unknown_key    '12a\  validation: {fractoin: 0.5}'
+cfg val_missing_file   '12a\  validation: {inputs: no_such.npy, labels: lbl.idx}'
+cfg val_too_small      '12a\  validation: {fraction: 0.01}'
+cfg aug_shift_big      '12a\  augment: {shift: 4}'
+cfg aug_shift_negative '12a\  augment: {shift: -1}'
+cfg aug_flip_type      '12a\  augment: {flip: 1}'
+cfg aug_unknown_key    '12a\  augment: {rotate: 10}'
+cfg mse_idx_targets    '2a\  loss: mse'
+cfg criterion_range    '$a\  accuracy_criterion: {absolute: 2}'
+# .npy inputs and labels of the training data
+cfg npy_magic          '11s/img.idx/npy_magic.npy/'
+cfg npy_fortran        '11s/img.idx/npy_fortran.npy/'
+cfg npy_bigendian      '11s/img.idx/npy_bigendian.npy/'
+cfg npy_f8             '11s/img.idx/npy_f8.npy/'
+cfg npy_truncated      '11s/img.idx/npy_truncated.npy/'
+cfg npy_long           '11s/img.idx/npy_long.npy/'
+cfg npy_shape          '11s/img.idx/npy_shape.npy/'
+cfg npy_channels       '11s/img.idx/npy_shape2.npy/'
+cfg npy_nan            '11s/img.idx/npy_nan.npy/'
+cfg npy_noshape        '11s/img.idx/npy_noshape.npy/'
+cfg npy_labels_f4      '11s/lbl.idx/npy_ylabels_f4.npy/'
+cfg npy_labels_range   '11s/lbl.idx/npy_ylabels_range.npy/'
+cfg npy_labels_2d      '11s/lbl.idx/npy_ylabels_2d.npy/'
+cfg npy_val_shape      '12a\  validation: {inputs: npy_shape.npy, labels: y.npy}'
+cfg npy_eval_truncated '12s/img.idx.gz/npy_truncated.npy/'
 : >"$W/empty.yaml"
 head -c 3000 /dev/urandom >"$W/garbage.yaml"
 printf '\000\001\002binary\377\376' >>"$W/garbage.yaml"
@@ -404,7 +474,7 @@ bad scale_tiny         "$W/scale_tiny.yaml:3: model.input.scale: 1e-13 is out of
                                                        $T "$W/scale_tiny.yaml"
 bad scale_pixels_flat  "img.idx: with the input scale 3 every pixel value 0..255 becomes the int8 value -128" \
                                                        $T "$W/scale_pixels_flat.yaml"
-bad data_one_image     "$W/data_one_image.yaml: data.train: $W/one/img.idx holds 1 image; training needs at least 2" \
+bad data_one_image     "$W/data_one_image.yaml: data.train: $W/one/img.idx holds 1 input; training needs at least 2" \
                                                        $T "$W/data_one_image.yaml"
 # a data error leaves no new output folder behind
 bad data_no_new_folder "img_trunc.idx" train -o "$OUT/new" --threads 1 --quiet "$W/data_truncated.yaml"
@@ -442,6 +512,42 @@ bad data_label_range   "lbl_big.idx"                   $T "$W/data_label_range.y
 bad data_swapped       "lbl.idx"                       $T "$W/data_swapped.yaml"
 bad data_empty         "empty.idx"                     $T "$W/data_empty.yaml"
 bad data_garbage       "garbage.idx"                   $T "$W/data_garbage.yaml"
+# train: losses, metrics, validation, augmentation
+bad loss_unknown       "$W/loss_unknown.yaml:3: model.loss"              $T "$W/loss_unknown.yaml"
+bad target_needs_mse   "$W/target_needs_mse.yaml:3: model.target"        $T "$W/target_needs_mse.yaml"
+bad target_input_shape "$W/target_input_shape.yaml:11: model.layers[4]"  $T "$W/target_input_shape.yaml"
+bad metric_unknown     "$W/metric_unknown.yaml:24: evaluation.accuracy.metric" $T "$W/metric_unknown.yaml"
+bad metric_needs_mse   "$W/metric_needs_mse.yaml:24: evaluation.accuracy.metric" $T "$W/metric_needs_mse.yaml"
+bad metric_auc_target  "$W/metric_auc_target.yaml:25: evaluation.accuracy.metric" $T "$W/metric_auc_target.yaml"
+bad inputs_and_images  "$W/inputs_and_images.yaml:11: data.train.images" $T "$W/inputs_and_images.yaml"
+bad inputs_missing     "$W/inputs_missing.yaml:11: data.train: missing key 'inputs'" $T "$W/inputs_missing.yaml"
+bad val_fraction_range "$W/val_fraction_range.yaml:13: data.validation.fraction" $T "$W/val_fraction_range.yaml"
+bad val_fraction_files "$W/val_fraction_files.yaml:13: data.validation" $T "$W/val_fraction_files.yaml"
+bad val_unknown_key    "$W/val_unknown_key.yaml:13: data.validation.fractoin" $T "$W/val_unknown_key.yaml"
+bad val_missing_file   "$W/val_missing_file.yaml:13: data.validation.inputs" $T "$W/val_missing_file.yaml"
+bad val_too_small      "$W/val_too_small.yaml:13: data.validation.fraction: 0.01 of the 6" $T "$W/val_too_small.yaml"
+bad aug_shift_big      "$W/aug_shift_big.yaml:13: data.augment.shift"     $T "$W/aug_shift_big.yaml"
+bad aug_shift_negative "$W/aug_shift_negative.yaml:13: data.augment.shift" $T "$W/aug_shift_negative.yaml"
+bad aug_flip_type      "$W/aug_flip_type.yaml:13: data.augment.flip"      $T "$W/aug_flip_type.yaml"
+bad aug_unknown_key    "$W/aug_unknown_key.yaml:13: data.augment.rotate"  $T "$W/aug_unknown_key.yaml"
+bad mse_idx_targets    "lbl.idx: float targets (loss: mse) must be a .npy" $T "$W/mse_idx_targets.yaml"
+bad criterion_range    "$W/criterion_range.yaml:24: tuning.accuracy_criterion.absolute" $T "$W/criterion_range.yaml"
+# train: malformed .npy data
+bad npy_magic          "npy_magic.npy"         $T "$W/npy_magic.yaml"
+bad npy_fortran        "npy_fortran.npy"       $T "$W/npy_fortran.yaml"
+bad npy_bigendian      "npy_bigendian.npy"     $T "$W/npy_bigendian.yaml"
+bad npy_f8             "npy_f8.npy"            $T "$W/npy_f8.yaml"
+bad npy_truncated      "npy_truncated.npy"     $T "$W/npy_truncated.yaml"
+bad npy_long           "npy_long.npy"          $T "$W/npy_long.yaml"
+bad npy_shape          "npy_shape.npy"         $T "$W/npy_shape.yaml"
+bad npy_channels       "npy_shape2.npy"        $T "$W/npy_channels.yaml"
+bad npy_nan            "npy_nan.npy"           $T "$W/npy_nan.yaml"
+bad npy_noshape        "npy_noshape.npy"       $T "$W/npy_noshape.yaml"
+bad npy_labels_f4      "npy_ylabels_f4.npy"    $T "$W/npy_labels_f4.yaml"
+bad npy_labels_range   "npy_ylabels_range.npy" $T "$W/npy_labels_range.yaml"
+bad npy_labels_2d      "npy_ylabels_2d.npy"    $T "$W/npy_labels_2d.yaml"
+bad npy_val_shape      "npy_shape.npy"         $T "$W/npy_val_shape.yaml"
+bad npy_eval_truncated "npy_truncated.npy"     $T "$W/npy_eval_truncated.yaml"
 # gen and report: the frozen model
 bad f_syntax           "$W/f_syntax.frozen.yaml:"                  gen "$W/f_syntax.frozen.yaml" -o "$OUT"
 bad f_version          "$W/f_version.frozen.yaml:1:"               gen "$W/f_version.frozen.yaml" -o "$OUT"
@@ -516,6 +622,21 @@ bad e_garbage          "garbage.idx"         eval "$F" --images "$W/garbage.idx"
 bad g_golden_shape     "img55.idx"           gen "$F" -o "$OUT" --golden 2 --images "$W/img55.idx"
 bad g_golden_too_many  "img442.idx"          gen "$F" -o "$OUT" --golden 7 --images "$W/img442.idx"
 bad g_golden_trunc     "img_trunc.idx"       gen "$F" -o "$OUT" --golden 1 --images "$W/img_trunc.idx"
+# eval and gen --golden: .npy data and the metric
+bad e_npy_fortran      "npy_fortran.npy"     eval "$F" --inputs "$W/npy_fortran.npy" --labels "$W/y.npy"
+bad e_npy_truncated    "npy_truncated.npy"   eval "$F" --inputs "$W/npy_truncated.npy" --labels "$W/y.npy"
+bad e_npy_shape        "npy_shape.npy"       eval "$F" --inputs "$W/npy_shape.npy" --labels "$W/y.npy"
+bad e_npy_nan          "npy_nan.npy"         eval "$F" --inputs "$W/npy_nan.npy" --labels "$W/y.npy"
+bad e_npy_labels_range "npy_ylabels_range.npy" eval "$F" --inputs "$W/x442.npy" --labels "$W/npy_ylabels_range.npy"
+bad e_npy_labels_2d    "npy_ylabels_2d.npy"  eval "$F" --inputs "$W/x442.npy" --labels "$W/npy_ylabels_2d.npy"
+bad e_metric_unknown   "--metric: 'top5'"    eval "$F" --inputs "$W/x442.npy" --labels "$W/y.npy" --metric top5
+bad e_mse_shape        "ends in 1x1x3, its input is 4x4x2" eval "$F" --inputs "$W/x442.npy" --metric mse
+bad e_mse_idx_targets  "lbl.idx: float targets" eval "$F" --inputs "$W/x442.npy" --labels "$W/lbl.idx" --metric mse
+bad g_npy_fortran      "npy_fortran.npy"     gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_fortran.npy"
+bad g_npy_bigendian    "npy_bigendian.npy"   gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_bigendian.npy"
+bad g_npy_long         "npy_long.npy"        gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_long.npy"
+bad g_npy_shape        "npy_shape.npy"       gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_shape.npy"
+bad g_npy_too_many     "x442.npy"            gen "$F" -o "$OUT" --golden 7 --inputs "$W/x442.npy"
 
 # No output over an input: the output folder holds an input under the name
 # of an output (or a link to one); compared by inode, so no spelling or link

@@ -156,6 +156,7 @@ expect_fail "output folder under a file" "$QATC" gen "$ref" -o notafolder/sub
 expect_fail "golden without images" "$QATC" gen "$ref" -o bad --golden 2
 expect_fail "golden past the end" "$QATC" gen "$ref" -o bad --golden 21 --images images.idx
 expect_fail "unknown option" "$QATC" gen "$ref" -o bad --fast
+expect_fail "unknown target" "$QATC" gen "$ref" -o bad --target z80
 expect_fail "report missing file" "$QATC" report nowhere.frozen.yaml
 expect_fail "eval without labels" "$QATC" eval "$ref" --images images.idx
 

@@ -2,7 +2,9 @@
 # Crash safety of `qatc train`: a tiny run killed with SIGKILL at random
 # points (RESUME_KILLS times, default 3) and continued with --resume must end
 # with a frozen model byte-identical to an uninterrupted run (same seed, same
-# --threads) and the same per-epoch log (seconds aside). After every kill,
+# --threads) and the same per-epoch log (seconds aside). The run has a
+# validation fraction and augmentation, whose split and draws a resumed run
+# must repeat. After every kill,
 # each output present must be whole: the frozen model reads back (qatc
 # report). The kill points are random (below); RESUME_POINTS="3+20 5+7"
 # repeats a failing run. Needs QATC and BUILD, as make check gives.
@@ -21,6 +23,8 @@ fail() {
     echo "check_resume: FAIL: $*" >&2
     exit 1
 }
+sed -i 's|^  eval: .*|&\n  validation: {fraction: 0.25}\n  augment: {shift: 2, flip: true}|' "$W/tiny.yaml"
+grep -q 'validation: {fraction' "$W/tiny.yaml" || fail "no validation in the config"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # The CSV without its last column (seconds, which differ between runs).
 csv_cut() { sed 's/,[^,]*$//' "$1"; }

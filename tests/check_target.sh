@@ -5,8 +5,10 @@
 # floating-point helper, and its self-test passes under qemu on -M microbit
 # (a Cortex-M0, which traps unaligned accesses) and on -M mps2-an385
 # (Cortex-M3); built for M3 and for M4 it passes on mps2-an385 and
-# mps2-an386. A copy whose expected outputs have one byte changed must fail
-# with exactly one mismatch, so this check can fail.
+# mps2-an386. So does the model generated for each core alone (qatc gen
+# --target cortex-m0/m3/m4), which a compiler for another core refuses. A copy
+# whose expected outputs have one byte changed must fail with exactly one
+# mismatch, so this check can fail.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$root/build}
@@ -50,6 +52,33 @@ expect 0 "m0 image on mps2-an385" env QT_MACHINE=mps2-an385 QT_OUT="$out/gen/tar
     "$target/run.sh" m0 "$out/gen" every_op
 expect 0 "m3 on mps2-an385" "$target/run.sh" m3 "$out/gen" every_op
 expect 0 "m4 on mps2-an386" "$target/run.sh" m4 "$out/gen" every_op
+
+# The same model generated for one core (qatc gen --target): only that core's inner loops
+# (test_gen checks which), warning-free with gcc and clang at -Os and -O2, its self-test
+# passes there; compiled for another core it stops at its #error.
+for pair in cortex-m0:m0 cortex-m3:m3 cortex-m4:m4; do
+    t=${pair%%:*}; core=${pair#*:}
+    mkdir -p "$out/$t"
+    "$QATC" gen "$out/every_op.frozen.yaml" -o "$out/$t" --target "$t" --golden 8 \
+        --images "$out/images.idx" > /dev/null
+    for opt in -Os -O2; do
+        clang --target=arm-none-eabi -mcpu="$t" -mthumb -mfloat-abi=soft -ffreestanding $opt \
+            -std=c99 -Wall -Wextra -Wconversion -Werror -c "$out/$t/every_op.c" -o "$out/$t/clang.o" ||
+            { echo "FAIL --target $t: clang $opt"; exit 1; }
+    done
+    expect 0 "--target $t on $core" "$target/run.sh" "$core" "$out/$t" every_op
+done
+expect 0 "--target cortex-m3 at -O2 on m3" env QT_CFLAGS=-O2 QT_OUT="$out/cortex-m3/O2" \
+    "$target/run.sh" m3 "$out/cortex-m3" every_op
+expect 0 "--target cortex-m4 at -O2 on m4" env QT_CFLAGS=-O2 QT_OUT="$out/cortex-m4/O2" \
+    "$target/run.sh" m4 "$out/cortex-m4" every_op
+if arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -c "$out/cortex-m0/every_op.c" -o /dev/null \
+       2> "$out/wrong.log" || ! grep -q 'was generated for cortex-m0' "$out/wrong.log"; then
+    cat "$out/wrong.log"
+    echo "FAIL: the --target cortex-m0 file compiled for a Cortex-M4 without its #error"
+    exit 1
+fi
+echo "ok --target cortex-m0 for a Cortex-M4: stops at its #error"
 
 # The negative check: the first expected output byte changed (v+1, or 126 for 127).
 mkdir -p "$out/bad"

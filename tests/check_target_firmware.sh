@@ -1,7 +1,8 @@
 #!/bin/sh
 # The reference CNN (tests/data/fmnist_cnn_random.frozen.yaml, random
 # weights) on the targets: its golden self-test passes on a Cortex-M0 with
-# the micro:bit's 16 KB of RAM; examples/firmware builds and runs it on M0,
+# the micro:bit's 16 KB of RAM, also when generated for that core alone
+# (--target cortex-m0); examples/firmware builds and runs it on M0,
 # M4 and rv32imc (qemu's virt board) and prints a class, and links it for a
 # GD32VF103 (gd32vf103.ld: 128 KB flash, 32 KB RAM); the example's host
 # program runs both entry points (static and caller arena) on 100 test
@@ -21,6 +22,14 @@ status=0
 "$root/tests/target/run.sh" m0 "$out/model" fmnist_cnn >"$out/selftest.log" 2>&1 || status=$?
 [ $status -eq 0 ] || { cat "$out/selftest.log"; echo "FAIL reference CNN self-test on microbit: status $status"; exit 1; }
 echo "ok reference CNN on microbit (16 KB RAM): $(grep selftest: "$out/selftest.log")"
+
+# generated for the Cortex-M0 alone (qatc gen --target cortex-m0): the same self-test
+mkdir -p "$out/model-m0"
+"$QATC" gen "$root/tests/data/fmnist_cnn_random.frozen.yaml" -o "$out/model-m0" \
+    --target cortex-m0 --golden 2 --images "$data/t10k-images-idx3-ubyte.gz" > /dev/null
+"$root/tests/target/run.sh" m0 "$out/model-m0" fmnist_cnn >"$out/selftest-m0.log" 2>&1 || status=$?
+[ $status -eq 0 ] || { cat "$out/selftest-m0.log"; echo "FAIL reference CNN --target cortex-m0 on microbit: status $status"; exit 1; }
+echo "ok reference CNN, --target cortex-m0, on microbit: $(grep selftest: "$out/selftest-m0.log")"
 
 for core in m0 m4 rv32; do
     make -s -C "$root/examples/firmware" MODEL_DIR="$out/model" OUT="$out/fw" CORE=$core run \

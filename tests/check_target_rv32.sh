@@ -8,8 +8,9 @@
 # (GCC calls libgcc's 64-bit shifts in requantize at -Os and inlines them at
 # -O2). An image with float arithmetic must be refused, and a copy whose
 # expected outputs have one byte changed must fail with exactly one
-# mismatch, so this check can fail. The random models run on rv32imc in
-# test_gen_random (tests/support/gen_build.sh).
+# mismatch, so this check can fail. The file generated for rv32 alone
+# (--target rv32) passes the same self-test. The random models run on rv32imc
+# in test_gen_random (tests/support/gen_build.sh).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$root/build}
@@ -45,6 +46,13 @@ for opt in -Os -O2; do
         $(riscv64-unknown-elf-nm "$out/gen/target-rv32$opt/fmnist_cnn_selftest.elf" |
           awk '$2 ~ /[Tt]/ && $3 ~ /^(__|mem)/ {print $3}' | sort -u)
 done
+
+# Generated for rv32 alone (qatc gen --target rv32): only its version, the same self-test.
+mkdir -p "$out/gen-rv32"
+"$QATC" gen "$root/tests/data/fmnist_cnn_random.frozen.yaml" -o "$out/gen-rv32" --target rv32 \
+    --golden 8 --images "$data/t10k-images-idx3-ubyte.gz" > /dev/null
+expect 0 "reference CNN, --target rv32, on rv32imc" env QT_CFLAGS="-include $out/poison.h" \
+    "$target/run.sh" rv32 "$out/gen-rv32" fmnist_cnn
 
 # nofloat.sh can fail on RISC-V: an image with soft-float arithmetic is refused.
 cat > "$out/float.c" <<'C'

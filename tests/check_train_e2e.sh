@@ -90,7 +90,7 @@ cat train.txt
 for f in tiny.frozen.yaml tiny.csv tiny.ckpt; do
     [ -s "out/$f" ] || fail "train: out/$f missing"
 done
-head -1 out/tiny.csv | grep -qx 'epoch,phase,loss,float_acc,int8_acc,lr,seconds' ||
+head -1 out/tiny.csv | grep -qx 'epoch,phase,loss,float_top1,int8_top1,lr,seconds' ||
     fail "train: CSV header"
 [ "$(grep -c ',float,' out/tiny.csv)" = 1 ] || fail "train: CSV float rows"
 [ "$(grep -c ',ptq,' out/tiny.csv)" = 1 ] || fail "train: CSV ptq row"

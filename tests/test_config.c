@@ -487,7 +487,7 @@ static void test_config_enum_values(void **state)
     expect_error(f, "model: {layers: [linear: {out: 2}]}\nevaluation:\n"
                     "  accuracy: {metric: top5}\n",
                  "3: evaluation.accuracy.metric: unknown value 'top5', did you mean 'top1'? "
-                 "(one of: top1)");
+                 "(one of: top1, mse, auc)");
 }
 
 static void test_config_layer_list(void **state)
@@ -651,10 +651,10 @@ static void test_config_data_paths(void **state)
     char text[1024];
     expect_error(f, "model: {layers: [linear: {out: 2}]}\ndata:\n"
                     "  train: {images: data/tri.idx, labels: data/trl.idx}\n",
-                 "2: data: missing key 'eval' (images and labels to evaluate on)");
+                 "2: data: missing key 'eval' (inputs and labels to evaluate on)");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\ndata:\n"
                     "  train: {images: data/tri.idx}\n",
-                 "3: data.train: missing key 'labels'");
+                 "3: data.train: missing key 'labels' (class numbers)");
     char want[1024];
     snprintf(want, sizeof want,
              "4: data.eval.labels: cannot read '%s/data/nope.gz': No such file or directory",
@@ -672,6 +672,210 @@ static void test_config_data_paths(void **state)
         fail_msg("%s", f->e.msg);
     snprintf(want, sizeof want, "%s/data/tri.idx", f->dir);
     assert_string_equal(f->c.train_images, want);
+}
+
+/* model.loss, model.target, evaluation.accuracy.metric: defaults, the
+ * combinations that make sense, and the model's end shape for each. */
+static void test_config_loss_target_metric(void **state)
+{
+    fixture *f = *state;
+    /* defaults: a classifier judged by top1 */
+    if (read_text(f, "model: {layers: [linear: {out: 2}]}\n"))
+        fail_msg("%s", f->e.msg);
+    assert_int_equal(f->c.loss, CFG_LOSS_CROSS_ENTROPY);
+    assert_int_equal(f->c.target, CFG_TARGET_LABELS);
+    assert_int_equal(f->c.metric, METRIC_TOP1);
+    assert_int_equal(cfg_labels_kind(&f->c, 1), DATASET_CLASSES);
+    /* regression: any end shape, metric mse by default, float targets */
+    if (read_text(f, "model:\n  loss: mse\n  input: {shape: [4, 4, 2]}\n"
+                     "  layers: [conv2d: {out: 1, kernel: 3}]\n"))
+        fail_msg("%s", f->e.msg);
+    assert_int_equal(f->c.loss, CFG_LOSS_MSE);
+    assert_int_equal(f->c.metric, METRIC_MSE);
+    assert_int_equal(cfg_labels_kind(&f->c, 1), DATASET_TARGETS);
+    assert_int_equal(cfg_labels_kind(&f->c, 0), DATASET_TARGETS);
+    /* an autoencoder judged by auc: no training labels, anomaly labels to judge */
+    if (read_text(f, "model:\n  loss: mse\n  target: input\n  input: {shape: [1, 1, 8]}\n"
+                     "  layers: [linear: {out: 3}, linear: {out: 8}]\n"
+                     "evaluation: {accuracy: {metric: auc}}\n"
+                     "tuning: {accuracy_criterion: {absolute: 0.02}}\n"))
+        fail_msg("%s", f->e.msg);
+    assert_int_equal(f->c.target, CFG_TARGET_INPUT);
+    assert_int_equal(f->c.metric, METRIC_AUC);
+    assert_int_equal(cfg_labels_kind(&f->c, 1), DATASET_NONE);
+    assert_int_equal(cfg_labels_kind(&f->c, 0), DATASET_CLASSES);
+    assert_string_equal(f->c.train_labels, ""); /* the default data, without labels */
+    assert_true(f->c.criterion == 0.02 && !f->c.criterion_relative);
+    /* mse may grow by any factor or amount */
+    if (read_text(f, "model: {loss: mse, target: input, input: {shape: [1, 1, 2]},\n"
+                     "  layers: [linear: {out: 2}]}\n"
+                     "tuning: {accuracy_criterion: {relative: 1.5}}\n"))
+        fail_msg("%s", f->e.msg);
+    assert_int_equal(cfg_labels_kind(&f->c, 0), DATASET_NONE);
+    assert_string_equal(f->c.eval_labels, "");
+    assert_true(f->c.criterion == 1.5);
+
+    expect_error(f, "model:\n  loss: mae\n  layers: [linear: {out: 2}]\n",
+                 "2: model.loss: unknown value 'mae', did you mean 'mse'? (one of: cross_entropy, mse)");
+    expect_error(f, "model:\n  target: inputs\n  layers: [linear: {out: 2}]\n",
+                 "2: model.target: unknown value 'inputs', did you mean 'input'? (one of: "
+                 "labels, input)");
+    expect_error(f, "model:\n  target: input\n  layers: [linear: {out: 2}]\n",
+                 "2: model.target: input (an autoencoder) needs loss: mse");
+    expect_error(f, "model:\n  loss: mse\n  target: input\n  input: {shape: [2, 2, 1]}\n"
+                    "  layers:\n    - linear: {out: 4}\n",
+                 "6: model.layers[0].linear: the model ends in 1x1x4; with target: input it "
+                 "must end in the input's shape 2x2x1");
+    expect_error(f, "model:\n  input: {shape: [4, 4, 2]}\n"
+                    "  layers: [conv2d: {out: 1, kernel: 3}]\n",
+                 "3: model.layers[0].conv2d: the model ends in 2x2x1; it must end in a vector "
+                 "of 2 to 256 class scores (1x1xK): end with linear, or with avgpool {global: "
+                 "true}");
+    expect_error(f, "model: {loss: mse, layers: [linear: {out: 2}]}\n"
+                    "evaluation:\n  accuracy: {metric: top1}\n",
+                 "3: evaluation.accuracy.metric: top1 needs loss: cross_entropy (class scores); "
+                 "with loss: mse use mse or auc");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\n"
+                    "evaluation:\n  accuracy: {metric: mse}\n",
+                 "3: evaluation.accuracy.metric: mse needs loss: mse; a classifier "
+                 "(cross_entropy) is judged by top1");
+    expect_error(f, "model: {loss: mse, layers: [linear: {out: 2}]}\n"
+                    "evaluation:\n  accuracy: {metric: auc}\n",
+                 "3: evaluation.accuracy.metric: auc needs target: input (its score is an "
+                 "autoencoder's reconstruction error)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ntuning:\n"
+                    "  accuracy_criterion: {absolute: 2}\n",
+                 "3: tuning.accuracy_criterion.absolute: 2 is out of range [0, 1]");
+    expect_error(f, "model: {loss: mse, layers: [linear: {out: 2}]}\ntuning:\n"
+                    "  accuracy_criterion: {relative: -1}\n",
+                 "3: tuning.accuracy_criterion.relative: -1 is out of range [0, 1e+09]");
+}
+
+/* data: `inputs` (alias `images`), labels as the loss and metric need them,
+ * validation (a fraction or files) and augment. */
+static void test_config_data_keys(void **state)
+{
+    fixture *f = *state;
+    char want[1024];
+    const char *ae = "model:\n  loss: mse\n  target: input\n  input: {shape: [1, 1, 8]}\n"
+                     "  layers: [linear: {out: 3}, linear: {out: 8}]\n"; /* 5 lines */
+    char text[2048];
+    /* an autoencoder judged by auc on validation files, reported on eval */
+    snprintf(text, sizeof text,
+             "%sevaluation: {accuracy: {metric: auc}}\n"
+             "data:\n"
+             "  train: {inputs: data/tri.idx}\n"
+             "  validation: {inputs: data/evi.idx.gz, labels: data/evl.idx.gz}\n"
+             "  eval: {images: data/evi.idx.gz, labels: data/evl.idx.gz}\n", ae);
+    if (read_text(f, text))
+        fail_msg("%s", f->e.msg);
+    const cfg_config *c = &f->c;
+    snprintf(want, sizeof want, "%s/data/tri.idx", f->dir);
+    assert_string_equal(c->train_images, want);
+    assert_string_equal(c->train_labels, "");
+    assert_int_equal(c->validation, CFG_VALIDATION_FILES);
+    snprintf(want, sizeof want, "%s/data/evl.idx.gz", f->dir);
+    assert_string_equal(c->val_labels, want);
+    assert_string_equal(c->eval_labels, want);
+    assert_int_equal(c->validation_line, 9);
+    /* a classifier with a validation fraction and augmentation */
+    if (read_text(f, "model:\n  input: {shape: [6, 5, 1]}\n  layers: [linear: {out: 2}]\n"
+                     "data:\n"
+                     "  train: {images: data/tri.idx, labels: data/trl.idx}\n"
+                     "  validation: {fraction: 0.125}\n"
+                     "  eval: {inputs: data/evi.idx.gz, labels: data/evl.idx.gz}\n"
+                     "  augment: {shift: 4, flip: true}\n"))
+        fail_msg("%s", f->e.msg);
+    assert_int_equal(c->validation, CFG_VALIDATION_FRACTION);
+    assert_true(c->validation_fraction == 0.125);
+    assert_int_equal(c->validation_line, 6);
+    assert_int_equal(c->augment.shift, 4);
+    assert_int_equal(c->augment.flip, 1);
+    /* defaults: none */
+    if (read_text(f, "model: {layers: [linear: {out: 2}]}\n"))
+        fail_msg("%s", f->e.msg);
+    assert_int_equal(c->validation, CFG_VALIDATION_NONE);
+    assert_true(c->augment.shift == 0 && c->augment.flip == 0);
+    /* a 1-D input shifts along W only: shift below W */
+    if (read_text(f, "model:\n  input: {shape: [1, 16, 3]}\n  layers: [linear: {out: 2}]\n"
+                     "data:\n"
+                     "  train: {images: data/tri.idx, labels: data/trl.idx}\n"
+                     "  eval: {inputs: data/evi.idx.gz, labels: data/evl.idx.gz}\n"
+                     "  augment: {shift: 15}\n"))
+        fail_msg("%s", f->e.msg);
+
+    const char *cls = "model: {input: {shape: [6, 5, 1]}, layers: [linear: {out: 2}]}\n"
+                      "data:\n"
+                      "  train: {images: data/tri.idx, labels: data/trl.idx}\n"
+                      "  eval: {images: data/evi.idx.gz, labels: data/evl.idx.gz}\n";
+    struct {
+        const char *extra, *error;
+    } bad[] = {
+        {"  validation: {fraction: 0}\n", "5: data.validation.fraction: 0 is out of range (0, 1)"},
+        {"  validation: {fraction: 1}\n", "5: data.validation.fraction: 1 is out of range (0, 1)"},
+        {"  validation: {fraction: half}\n",
+         "5: data.validation.fraction: expected a number, got 'half'"},
+        {"  validation: {fraction: 0.1, labels: data/trl.idx}\n",
+         "5: data.validation: give fraction or files (inputs, labels), not both"},
+        {"  validation: {fractoin: 0.1}\n",
+         "5: data.validation.fractoin: unknown key, did you mean 'fraction'?"},
+        {"  validation: {}\n", "5: data.validation: missing key 'inputs' (or images)"},
+        {"  validation: {inputs: data/evi.idx.gz}\n",
+         "5: data.validation: missing key 'labels' (class numbers)"},
+        {"  validation: 0.1\n", "5: data.validation: expected a mapping, got '0.1'"},
+        {"  augment: {shift: -1}\n", "5: data.augment.shift: -1 is out of range [0, 4096]"},
+        {"  augment: {shift: 5}\n",
+         "5: data.augment.shift: 5 is not below the input's 6x5 (a shift must leave some of it)"},
+        {"  augment: {flip: yes}\n", "5: data.augment.flip: expected true or false, got 'yes'"},
+        {"  augment: {rotate: 10}\n",
+         "5: data.augment.rotate: unknown key (valid keys: shift, flip)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "%s%s", cls, bad[i].extra);
+        expect_error(f, text, bad[i].error);
+    }
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ndata:\n"
+                    "  train: {inputs: data/tri.idx, images: data/tri.idx, labels: data/trl.idx}\n",
+                 "3: data.train.images: give inputs or images (two names of one key), not both");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ndata:\n"
+                    "  train: {labels: data/trl.idx}\n",
+                 "3: data.train: missing key 'inputs' (or images)");
+    expect_error(f, "model: {input: {shape: [1, 1, 4]}, layers: [linear: {out: 2}]}\ndata:\n"
+                    "  train: {images: data/tri.idx, labels: data/trl.idx}\n"
+                    "  eval: {images: data/evi.idx.gz, labels: data/evl.idx.gz}\n"
+                    "  augment: {shift: 1}\n",
+                 "5: data.augment.shift: the input is 1x1x4: nothing to shift");
+    expect_error(f, "model: {input: {shape: [8, 1, 1]}, layers: [linear: {out: 2}]}\ndata:\n"
+                    "  train: {images: data/tri.idx, labels: data/trl.idx}\n"
+                    "  eval: {images: data/evi.idx.gz, labels: data/evl.idx.gz}\n"
+                    "  augment: {flip: true}\n",
+                 "5: data.augment.flip: the input is 8x1: a horizontal flip changes nothing");
+    /* labels as the loss and the metric need them */
+    snprintf(text, sizeof text, "%sdata:\n  train: {inputs: data/tri.idx, labels: data/trl.idx}\n",
+             ae);
+    expect_error(f, text, "7: data.train.labels: not used with target: input (the target is "
+                          "the input)");
+    snprintf(text, sizeof text, "%sdata:\n  train: {inputs: data/tri.idx}\n"
+                                "  eval: {inputs: data/evi.idx.gz, labels: data/evl.idx.gz}\n",
+             ae);
+    expect_error(f, text, "8: data.eval.labels: not used with target: input and metric mse (the "
+                          "target is the input; labels are for metric: auc)");
+    snprintf(text, sizeof text, "%sevaluation: {accuracy: {metric: auc}}\n"
+                                "data:\n  train: {inputs: data/tri.idx}\n"
+                                "  eval: {inputs: data/evi.idx.gz}\n", ae);
+    expect_error(f, text, "9: data.eval: missing key 'labels' (1 = anomaly, 0 = normal, for "
+                          "metric: auc)");
+    snprintf(text, sizeof text, "%sevaluation: {accuracy: {metric: auc}}\n"
+                                "data:\n  train: {inputs: data/tri.idx}\n"
+                                "  eval: {inputs: data/evi.idx.gz, labels: data/evl.idx.gz}\n"
+                                "  validation: {fraction: 0.2}\n", ae);
+    expect_error(f, text, "10: data.validation.fraction: metric auc needs anomaly labels, and "
+                          "the training set of an autoencoder has none: give validation files "
+                          "{inputs: F, labels: F}");
+    expect_error(f, "model: {loss: mse, layers: [linear: {out: 2}]}\ndata:\n"
+                    "  train: {inputs: data/tri.idx}\n",
+                 "3: data.train: missing key 'labels' (float targets, a .npy of f4, for loss: "
+                 "mse)");
 }
 
 static void test_config_file_errors(void **state)
@@ -776,6 +980,8 @@ int main(void)
         T(test_config_linear_flattens_implicitly),
         T(test_config_phases),
         T(test_config_data_paths),
+        T(test_config_loss_target_metric),
+        T(test_config_data_keys),
         T(test_config_file_errors),
         T(test_config_shapes_in_memory),
         T(test_config_fmnist_example),

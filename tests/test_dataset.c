@@ -575,6 +575,82 @@ static void test_dataset_npy_targets(void **state)
     assert_null(f->ds.codes);
 }
 
+/* dataset_split: a seeded choice (the same for the same rng state, another
+ * for another), both parts a partition of the set in file order, labels and
+ * targets moved with their inputs. */
+static void test_dataset_split(void **state)
+{
+    fixture *f = *state;
+    write_set(f, 40, 40);
+    int32_t part_of[2][40];
+    for (int run = 0; run < 3; run++) {
+        dataset val;
+        rng_state r;
+        rng_seed(&r, run == 2 ? 8 : 7);
+        assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, q255), 10,
+                                      &f->e), 0);
+        assert_int_equal(dataset_split(&f->ds, &val, 10, &r, &f->e), 0);
+        assert_int_equal(val.n, 10);
+        assert_int_equal(f->ds.n, 30);
+        assert_int_equal(val.h * val.w * val.c, 12);
+        assert_memory_equal(val.x_of, f->ds.x_of, sizeof val.x_of);
+        /* image i starts with code (i·12·37 + 5) mod 256, label i mod 10:
+         * recover i and check that every image is in exactly one part, in order */
+        int seen[40] = {0}, last[2] = {-1, -1};
+        for (int p = 0; p < 2; p++) {
+            const dataset *d = p ? &val : &f->ds;
+            for (int32_t k = 0; k < d->n; k++) {
+                int i = -1;
+                for (int c = 0; c < 40; c++)
+                    if (d->codes[(size_t)k * 12] == (uint8_t)(c * 12 * 37 + 5) &&
+                        d->codes[(size_t)k * 12 + 11] == (uint8_t)((c * 12 + 11) * 37 + 5))
+                        i = c;
+                assert_true(i > last[p]);
+                last[p] = i;
+                seen[i]++;
+                assert_int_equal(d->labels[k], i % 10);
+                if (run < 2)
+                    part_of[run][i] = p;
+            }
+        }
+        for (int i = 0; i < 40; i++)
+            assert_int_equal(seen[i], 1);
+        if (run == 2) {
+            int differ = 0;
+            for (int k = 0; k < val.n; k++)
+                for (int i = 0; i < 40; i++)
+                    differ += part_of[0][i] == 0 && val.codes[(size_t)k * 12] ==
+                                                        (uint8_t)(i * 12 * 37 + 5);
+            assert_true(differ > 0); /* seed 8 chose some other image */
+        }
+        dataset_free(&val);
+        dataset_free(&f->ds);
+    }
+    assert_memory_equal(part_of[0], part_of[1], sizeof part_of[0]);
+
+    /* targets travel with their inputs */
+    float x[6 * 2], t[6];
+    for (int i = 0; i < 12; i++)
+        x[i] = (float)i;
+    for (int i = 0; i < 6; i++)
+        t[i] = (float)i * 10.0f;
+    write_npy(f->x, NPY_F4, x, 2, 6, 2);
+    write_npy(f->y, NPY_F4, t, 1, 6);
+    const dataset_input in = {1, 1, 2, 1.0, 0};
+    const dataset_want mse = {DATASET_TARGETS, 0, 1, 1, 1};
+    assert_int_equal(dataset_load_as(&f->ds, f->x, f->y, in, mse, &f->e), 0);
+    dataset val;
+    rng_state r;
+    rng_seed(&r, 3);
+    assert_int_equal(dataset_split(&f->ds, &val, 2, &r, &f->e), 0);
+    for (int p = 0; p < 2; p++) {
+        const dataset *d = p ? &val : &f->ds;
+        for (int32_t k = 0; k < d->n; k++) /* input (2i, 2i+1) has target 10i */
+            assert_true(d->targets[k] == 5.0f * d->x_of[d->codes[(size_t)k * 2]]);
+    }
+    dataset_free(&val);
+}
+
 /* Inputs alone (an autoencoder's target is its input; gen --golden). */
 static void test_dataset_inputs_only(void **state)
 {
@@ -673,6 +749,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dataset_npy_shape_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_npy_labels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_npy_targets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_inputs_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_npy_gzip_and_garbage, setup, teardown),
         cmocka_unit_test(test_dataset_quantize_real),

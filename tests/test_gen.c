@@ -1,7 +1,9 @@
 /* Tests of the C generator (gen/cgen, gen/m4run, the m4 templates) on single
  * models: the generated files compile under the strict flags with float and
  * double poisoned, their golden self-test passes, they contain nothing but
- * integer C99, regeneration is byte-identical, and failures leave no file.
+ * integer C99, regeneration is byte-identical, failures leave no file, and
+ * `--target` files hold one version of the inner loops, compiling to what the
+ * file with every version compiles to on that target.
  * The 200-model property test is tests/test_gen_random.c. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -279,7 +281,8 @@ static void test_gen_output_is_integer_only_c99(void **state)
     }
 }
 
-/* The header states the plan's arena size and the input/output quantization. */
+/* The header states the plan's arena size and the input/output quantization;
+ * without --golden it declares no NAME_selftest (there is none to link). */
 static void test_gen_header_matches_plan(void **state)
 {
     fixture *fx = *state;
@@ -305,6 +308,8 @@ static void test_gen_header_matches_plan(void **state)
              (int)q_shape_size(fx->m.layers[fx->m.n_layers - 1].out_shape));
     if (!strstr(h, want))
         fail_msg("every.h lacks '%s'", want);
+    if (strstr(h, "selftest"))
+        fail_msg("every.h declares every_selftest without --golden");
     free(h);
     plan_free(&p);
 }
@@ -320,7 +325,7 @@ static void test_gen_template_error_leaves_no_file(void **state)
     snprintf(out, sizeof out, "%s/out", fx->dir);
     assert_int_equal(gh_sh("mkdir -p %s %s && cp %s/*.m4 %s/ && "
                            "sed -i 's/QATC_CHECK(\\[$0\\], \\[8\\]/QATC_CHECK([$0], [9]/' "
-                           "%s/model_c.m4",
+                           "%s/layers.m4",
                            tdir, out, gh_templates(), tdir, tdir),
                      0);
     cgen_opts o = opts_for(fx);
@@ -341,6 +346,144 @@ static void test_gen_template_error_leaves_no_file(void **state)
     assert_int_equal(cgen_write(&fx->m, out, &o, &e), -1);
     if (!strstr(e.msg, "missing/folder"))
         fail_msg("unexpected message: %s", e.msg);
+}
+
+/* Generates the fixture's model for every target but "all" into fx->dir/targets/TARGET and
+ * writes their "TARGET:VERSION" pairs (tests/support/gen_targets.sh) into pairs. */
+static void generate_targets(fixture *fx, char *pairs, size_t cap)
+{
+    size_t len = 0;
+    pairs[0] = '\0';
+    for (const cgen_target *t = cgen_targets + 1; t->name; t++) {
+        char dir[4300];
+        snprintf(dir, sizeof dir, "%s/targets/%s", fx->dir, t->name);
+        assert_int_equal(gh_sh("mkdir -p %s", dir), 0);
+        cgen_opts o = opts_for(fx);
+        o.target = t->name;
+        qerr e = {{0}};
+        if (cgen_write(&fx->m, dir, &o, &e))
+            fail_msg("--target %s: %s", t->name, e.msg);
+        len += (size_t)snprintf(pairs + len, cap - len, "%s%s:%s", len ? " " : "", t->name,
+                                t->version);
+    }
+}
+
+/* `qatc gen --target T` writes only T's version of the inner loops, which the
+ * compilers for T preprocess to the same C as the file with every version; the
+ * host and portable files build under the strict flags with gcc and clang and
+ * pass their self-test, the rv32 one builds with riscv64-unknown-elf-gcc, and a
+ * file for another core stops the host compiler with its #error. (The Cortex-M
+ * files run under qemu in tests/check_target.sh.) */
+static void test_gen_target_holds_one_version(void **state)
+{
+    fixture *fx = *state;
+    generate(fx);
+    char pairs[512];
+    generate_targets(fx, pairs, sizeof pairs);
+    int rc = gh_sh("sh tests/support/gen_targets.sh %s '%s' every", fx->dir, pairs);
+    if (rc != 0)
+        fail_msg("gen_targets.sh failed (status %d) in %s", rc, fx->dir);
+
+    write_source(fx, "driver.c", driver_src);
+    assert_int_equal(gh_write_poison(fx->dir), 0);
+    const char *targets[] = {"host", "portable"}, *ccs[] = {"gcc", "clang"};
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < 2; i++) {
+            rc = gh_sh("cd %s/targets/%s && %s " GH_STRICT " -O2 -include ../../poison.h -c "
+                       "every.c every_golden.c && %s -O2 -o drv ../../driver.c every.o "
+                       "every_golden.o && ./drv",
+                       fx->dir, targets[t], ccs[i], ccs[i]);
+            if (rc != 0)
+                fail_msg("--target %s, %s: build or self-test failed (status %d) in %s",
+                         targets[t], ccs[i], rc, fx->dir);
+        }
+    if (!gh_have("riscv64-unknown-elf-gcc"))
+        fail_msg("riscv64-unknown-elf-gcc is not installed (make deps)");
+    rc = gh_sh("cd %s/targets/rv32 && riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32 "
+               "-ffreestanding -Os " GH_STRICT " -include ../../poison.h -c every.c",
+               fx->dir);
+    if (rc != 0)
+        fail_msg("--target rv32: riscv64-unknown-elf-gcc failed (status %d) in %s", rc, fx->dir);
+    rc = gh_sh("cd %s/targets/cortex-m4 && ! gcc -std=c99 -c every.c -o /dev/null 2> err.txt && "
+               "grep -q 'every.c was generated for cortex-m4' err.txt",
+               fx->dir);
+    if (rc != 0)
+        fail_msg("--target cortex-m4 compiled for the host without its #error (in %s)", fx->dir);
+}
+
+/* An unknown target is an error that writes nothing. */
+static void test_gen_unknown_target_fails(void **state)
+{
+    fixture *fx = *state;
+    cgen_opts o = opts_for(fx);
+    o.target = "z80";
+    qerr e = {{0}};
+    assert_int_equal(cgen_write(&fx->m, fx->dir, &o, &e), -1);
+    if (!strstr(e.msg, "z80"))
+        fail_msg("unexpected message: %s", e.msg);
+    assert_false(file_exists(fx->dir, "every.c"));
+    assert_false(file_exists(fx->dir, "every.h"));
+}
+
+/* A conv2d fused with the pool after it runs in a function named after both
+ * (one '_' more when a layer has that name already); with --golden, NAME.h
+ * declares NAME_selftest (test_gen_header_matches_plan: not without). */
+static void test_gen_names_and_selftest_declaration(void **state)
+{
+    fixture *fx = *state;
+    generate(fx);
+    qerr e = {{0}};
+    char path[4300];
+    snprintf(path, sizeof path, "%s/every.h", fx->dir);
+    char *h = tmpdir_read(path, NULL);
+    assert_non_null(h);
+    if (!strstr(h, "int every_selftest(void);"))
+        fail_msg("every.h does not declare every_selftest with --golden");
+    free(h);
+
+    plan p;
+    assert_int_equal(plan_build(&fx->m, &p, &e), 0);
+    snprintf(path, sizeof path, "%s/every.c", fx->dir);
+    char *c = tmpdir_read(path, NULL);
+    assert_non_null(c);
+    int fused = 0;
+    for (int l = 0; l + 1 < fx->m.n_layers; l++) {
+        if (p.t[l + 1].loc != PLAN_FUSED)
+            continue;
+        char want[300];
+        snprintf(want, sizeof want, "static void every_layer_%s_%s(", fx->m.layers[l].name,
+                 fx->m.layers[l + 1].name);
+        if (!strstr(c, want))
+            fail_msg("every.c has no '%s'", want);
+        fused++;
+    }
+    if (fused == 0)
+        fail_msg("the every-op model has no conv2d fused with a pool");
+    if (strstr(c, "#if 1\n"))
+        fail_msg("every.c holds an #if 1");
+    free(c);
+
+    /* a layer already called CONV_POOL: the fused function takes a '_' more */
+    int l = 0;
+    while (p.t[l + 1].loc != PLAN_FUSED)
+        l++;
+    char fn[300];
+    snprintf(fn, sizeof fn, "%s_%s", fx->m.layers[l].name, fx->m.layers[l + 1].name);
+    q_layer *last = &fx->m.layers[fx->m.n_layers - 1];
+    assert_true(last != &fx->m.layers[l + 1] && strlen(fn) < sizeof last->name);
+    strcpy(last->name, fn);
+    generate(fx);
+    c = tmpdir_read(path, NULL);
+    assert_non_null(c);
+    char want[320];
+    snprintf(want, sizeof want, "static void every_layer_%s_(", fn);
+    if (!strstr(c, want))
+        fail_msg("every.c has no '%s'", want);
+    free(c);
+    int rc = gh_sh("cd %s && gcc " GH_STRICT " -c every.c -o every.o", fx->dir);
+    if (rc != 0)
+        fail_msg("with a layer named %s, every.c does not compile (in %s)", fn, fx->dir);
+    plan_free(&p);
 }
 
 /* Templates are found through $QATC_TEMPLATES first. */
@@ -371,6 +514,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gen_header_matches_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_template_error_leaves_no_file, setup, teardown),
         cmocka_unit_test(test_gen_templates_from_environment),
+        cmocka_unit_test_setup_teardown(test_gen_target_holds_one_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gen_unknown_target_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gen_names_and_selftest_declaration, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,10 @@
  * A sanitizer build (address, undefined) of the same files runs too, and
  * the models with every op also run on rv32imc under qemu-system-riscv32.
  * The builds use the C versions of the generated inner products
- * (tests/support/gen_build.sh).
+ * (tests/support/gen_build.sh). The models with every op are also generated
+ * for each `--target`: such a file holds one version only, and the target's
+ * compiler preprocesses it to the same C as the file with every version
+ * (tests/support/gen_targets.sh).
  *
  * To stay fast on a busy machine, all models go into one compiler
  * invocation per compiler (the NAME prefix keeps their symbols apart).
@@ -30,6 +33,7 @@
 #include "frozen_io.h"
 #include "gen_harness.h"
 #include "q8_exec.h"
+#include "qfile.h"
 #include "random_model.h"
 #include "rng.h"
 
@@ -77,7 +81,9 @@ static void make_model(int i, q_model *m)
 
 /* Writes the model as a frozen YAML, reads it back (so the C is generated
  * from what the file says, as `qatc gen` would), generates NAME.c, NAME.h
- * and NAME_golden.c. Returns the layer count. */
+ * and NAME_golden.c; for the models with every op (every fourth), also
+ * the three files for each target but "all" into DIR/targets/TARGET. Returns
+ * the layer count. */
 static int generate(const char *dir, int i)
 {
     q_model m;
@@ -107,6 +113,14 @@ static int generate(const char *dir, int i)
     o.golden_origin = "random int8 inputs";
     if (cgen_write(&back, dir, &o, &e))
         fail_msg("model %d: gen: %s", i, e.msg);
+    for (const cgen_target *t = cgen_targets + 1; i % 4 == 0 && t->name; t++) {
+        char sub[4300];
+        snprintf(sub, sizeof sub, "%s/targets/%s", dir, t->name);
+        cgen_opts ot = o;
+        ot.target = t->name;
+        if (qfile_mkdirs(sub, &e) || cgen_write(&back, sub, &ot, &e))
+            fail_msg("model %d: gen --target %s: %s", i, t->name, e.msg);
+    }
     int layers = back.n_layers;
     free(in);
     q_model_free(&back);
@@ -169,6 +183,21 @@ static void test_gen_random_models_bit_exact(void **state)
     printf("gen-random: gcc + clang + sanitizer + rv32imc builds and runs: %.1f s\n", now() - ts);
     if (rc != 0)
         fail_msg("a build failed or outputs differ (status %d); files in %s", rc, dir);
+
+    /* the --target files of the models with every op: one version each, the same C */
+    char pairs[512] = "", names[8192] = "";
+    size_t lp = 0, ln = 0;
+    for (const cgen_target *t = cgen_targets + 1; t->name; t++)
+        lp += (size_t)snprintf(pairs + lp, sizeof pairs - lp, "%s%s:%s", lp ? " " : "",
+                               t->name, t->version);
+    for (int i = 0; i < n; i += 4)
+        ln += (size_t)snprintf(names + ln, sizeof names - ln, " r%03d", i);
+    ts = now();
+    rc = gh_sh("sh tests/support/gen_targets.sh %s '%s'%s", dir, pairs, names);
+    printf("gen-random: --target files checked: %.1f s\n", now() - ts);
+    if (rc != 0)
+        fail_msg("a --target file holds another version or other C (status %d); files in %s",
+                 rc, dir);
 
     const char *keep = getenv("QATC_GEN_RANDOM_KEEP");
     if (keep && *keep == '1')

@@ -148,6 +148,15 @@ static void test_net_fused_conv_bn_equals_conv_then_bn(void **state)
     net_free(&n);
 }
 
+/* The loss of the last forward: cross-entropy against labels, or (labels
+ * NULL) the mean squared error against the input, as loss: mse with target:
+ * input. */
+static float loss_of(net *n, const int32_t *labels, int backward)
+{
+    return labels ? net_loss_backward(n, labels, backward)
+                  : net_mse_backward(n, net_input(n), backward);
+}
+
 /* Loss of a training forward from the saved state (running statistics are
  * restored so every evaluation sees the same fold factors). */
 static double loss_at(net *n, const float *saved_state, const float *input, size_t in_n,
@@ -156,11 +165,12 @@ static double loss_at(net *n, const float *saved_state, const float *input, size
     memcpy(n->state, saved_state, n->n_state * sizeof(float));
     memcpy(net_input(n), input, in_n * sizeof(float));
     net_forward(n, b, 1);
-    return net_loss_backward(n, labels, 0);
+    return loss_of(n, labels, 0);
 }
 
-/* Central differences against the analytic gradient of every parameter. */
-static void gradcheck(net *n, int b, rng_state *r, const char *what)
+/* Central differences against the analytic gradient of every parameter;
+ * mse: the autoencoder's loss (see loss_of), else cross-entropy. */
+static void gradcheck_loss(net *n, int b, rng_state *r, int mse, const char *what)
 {
     size_t in_n = (size_t)b * (size_t)q_shape_size(n->in_shape);
     float *input = malloc(in_n * sizeof(float));
@@ -173,10 +183,11 @@ static void gradcheck(net *n, int b, rng_state *r, const char *what)
         labels[i] = (int32_t)rng_below(r, (uint32_t)n->n_classes);
     memcpy(saved, n->state, n->n_state * sizeof(float));
 
+    const int32_t *lb = mse ? NULL : labels;
     memcpy(net_input(n), input, in_n * sizeof(float));
     net_forward(n, b, 1);
     net_zero_grad(n);
-    net_loss_backward(n, labels, 1);
+    loss_of(n, lb, 1);
     memcpy(analytic, n->grads, n->n_params * sizeof(float));
 
     double worst = 0.0;
@@ -185,9 +196,9 @@ static void gradcheck(net *n, int b, rng_state *r, const char *what)
         float keep = n->params[p];
         const float h = 1e-2f;
         n->params[p] = keep + h;
-        double lp = loss_at(n, saved, input, in_n, labels, b);
+        double lp = loss_at(n, saved, input, in_n, lb, b);
         n->params[p] = keep - h;
-        double lm = loss_at(n, saved, input, in_n, labels, b);
+        double lm = loss_at(n, saved, input, in_n, lb, b);
         n->params[p] = keep;
         double fd = (lp - lm) / (2.0 * (double)h);
         double err = fabs(fd - (double)analytic[p]) / (fabs(fd) + fabs((double)analytic[p]) + 1e-2);
@@ -200,6 +211,49 @@ static void gradcheck(net *n, int b, rng_state *r, const char *what)
     free(input);
     free(saved);
     free(analytic);
+}
+
+static void gradcheck(net *n, int b, rng_state *r, const char *what)
+{
+    gradcheck_loss(n, b, r, 0, what);
+}
+
+/* ly_mse against hand-computed values (PyTorch's MSELoss(reduction='mean')
+ * gives the same: loss 1.25, gradient [0.5, 0, -1, 0]), then a convolutional
+ * autoencoder (output shape = input shape) trained against its own input,
+ * against finite differences. */
+static void test_net_mse_loss(void **state)
+{
+    (void)state;
+    const float y[4] = {1, 2, 3, 4}, t[4] = {0, 2, 5, 4};
+    const float want[4] = {0.5f, 0.0f, -1.0f, 0.0f};
+    float dy[4];
+    float loss = ly_mse(dy, y, t, 2, 2); /* (1 + 0 + 4 + 0) / 4 */
+    print_message("ly_mse: loss %g (want 1.25), dy %g %g %g %g\n", (double)loss, (double)dy[0],
+                  (double)dy[1], (double)dy[2], (double)dy[3]);
+    assert_true(loss == 1.25f);
+    for (int i = 0; i < 4; i++)
+        assert_true(dy[i] == want[i]);
+    assert_true(ly_mse(NULL, y, y, 2, 2) == 0.0f);
+
+    cfg_config c;
+    base_config(&c, 4, 4, 2);
+    add_conv(&c, Q_OP_CONV2D, 3, 3, 1, 1, 1, Q_ACT_NONE); /* no kinks for the differences */
+    add_conv(&c, Q_OP_DWCONV2D, 0, 3, 1, 1, 1, Q_ACT_NONE);
+    add_conv(&c, Q_OP_CONV2D, 2, 1, 1, 0, 0, Q_ACT_NONE);
+    net n;
+    qerr e = {{0}};
+    assert_int_equal(net_build(&n, &c, 5, &e), 0);
+    assert_int_equal(n.n_classes, 4 * 4 * 2);
+    rng_state r;
+    rng_seed(&r, 3);
+    net_init(&n, &r);
+    randomize_bn(&n, &r);
+    gradcheck_loss(&n, 5, &r, 1, "mse autoencoder, float");
+    net_set_qat(&n, 1);
+    net_set_fake_quant(&n, 0, 0);
+    gradcheck_loss(&n, 5, &r, 1, "mse autoencoder, QAT fused");
+    net_free(&n);
 }
 
 /* The fused QAT network in float (fake quantization off) against finite
@@ -320,6 +374,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_net_fused_conv_bn_equals_conv_then_bn),
         cmocka_unit_test(test_net_gradcheck_fused),
+        cmocka_unit_test(test_net_mse_loss),
         cmocka_unit_test(test_net_convert_matches_fake_quant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -155,7 +155,7 @@ typedef struct {
     idx_images im;
     idx_labels lb;
     npy_array na;
-    dataset ds;
+    dataset ds, part;
     q8_exec *x;
     plan p;
     ckpt_header ck;     /* read from ckpt into the net, optimizer and log below */
@@ -223,6 +223,25 @@ static int load_dataset_targets(fixture *f, qerr *e)
     return dataset_load_as(&f->ds, f->npy_x, f->npy_t, in, want, e);
 }
 
+/* A validation set split off the .npy set (the set itself is freed on failure). */
+static int load_split(fixture *f, qerr *e)
+{
+    if (load_dataset_targets(f, e))
+        return -1;
+    rng_state r;
+    rng_seed(&r, 1);
+    if (dataset_split(&f->ds, &f->part, 2, &r, e)) {
+        dataset_free(&f->ds);
+        return -1;
+    }
+    return 0;
+}
+static void release_split(fixture *f)
+{
+    dataset_free(&f->ds);
+    dataset_free(&f->part);
+}
+
 static int load_exec(fixture *f, qerr *e)
 {
     f->x = q8_exec_new(&f->model, e);
@@ -259,6 +278,7 @@ static const loader loaders[] = {
     {"npy_read_int32", load_npy_int32, release_npy, RESULT(na), 0},
     {"dataset_load (.npy)", load_dataset_npy, release_dataset, RESULT(ds), 0},
     {"dataset_load_as (targets)", load_dataset_targets, release_dataset, RESULT(ds), 0},
+    {"dataset_split", load_split, release_split, RESULT(part), 0},
     {"q8_exec_new", load_exec, release_exec, RESULT(x), 0}, /* NULL on failure */
     {"plan_build", load_plan, release_plan, RESULT(p), 0},
     {"ckpt_read", load_ckpt, release_ckpt, RESULT(ck), 0}, /* the header left untouched */

@@ -1,8 +1,11 @@
 /* Tests for train: a short run on synthetic images (bars in four
  * orientations) where the fake-quant network and the int8 model must agree on
  * top-1 for >= 99% of eval images; resume after interruptions gives a
- * bit-identical model; a diverging run stops with a clear message and keeps
- * its checkpoint; the QAT schedule matches the seed's loop. */
+ * bit-identical model; a validation split and augmentation give the same
+ * model for 1 and 2 threads and through a resume; a tiny dense autoencoder
+ * (loss mse, target input) judged by auc on .npy data; a diverging run stops
+ * with a clear message and keeps its checkpoint; the QAT schedule matches the
+ * seed's loop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +19,10 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "dataset.h"
+#include "frozen_io.h"
+#include "metric.h"
+#include "npy.h"
 #include "rng.h"
 #include "train.h"
 
@@ -75,9 +82,10 @@ static void write_set(const char *dir, const char *name, int n, uint64_t seed)
 }
 
 /* A config for the synthetic set; stable = 0 drops batch norm so that a large
- * learning rate makes the weights explode. */
-static void write_config(const fixture *fx, const char *file, double pretrain_lr,
-                         double pretrain_wd, int stable, double timeout)
+ * learning rate makes the weights explode; data_extra is added to data. */
+static void write_config_data(const fixture *fx, const char *file, double pretrain_lr,
+                              double pretrain_wd, int stable, double timeout,
+                              const char *data_extra)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", fx->dir, file);
@@ -97,6 +105,7 @@ static void write_config(const fixture *fx, const char *file, double pretrain_lr
             "data:\n"
             "  train: {images: train-images, labels: train-labels}\n"
             "  eval: {images: eval-images, labels: eval-labels}\n"
+            "%s"
             "pretrain:\n"
             "  epochs: 2\n"
             "  batch: 32\n"
@@ -116,7 +125,90 @@ static void write_config(const fixture *fx, const char *file, double pretrain_lr
             "  exit_policy: {timeout: %g}\n"
             "  random_seed: 5\n",
             SIDE, SIDE, stable ? "true" : "false", stable ? "true" : "false",
-            stable ? "relu6" : "none", CLASSES, pretrain_lr, pretrain_wd, timeout);
+            stable ? "relu6" : "none", CLASSES, data_extra, pretrain_lr, pretrain_wd, timeout);
+    fclose(f);
+}
+
+static void write_config(const fixture *fx, const char *file, double pretrain_lr,
+                         double pretrain_wd, int stable, double timeout)
+{
+    write_config_data(fx, file, pretrain_lr, pretrain_wd, stable, timeout, "");
+}
+
+enum { AE_F = 8, AE_TRAIN = 320, AE_VAL = 100, AE_EVAL = 200 };
+
+/* n feature vectors of AE_F floats as .npy (N, AE_F), and anomaly labels
+ * (N,) u1 when labeled: a normal vector lies near a 2-dimensional plane
+ * (x = a·u + b·v + noise of sd 0.02), an anomaly (every 5th when labeled)
+ * up to 0.25 off it in each coordinate. */
+static void write_ae_set(const char *dir, const char *name, int n, int labeled, uint64_t seed)
+{
+    static const float u[AE_F] = {0.5f, 0.4f, 0.3f, 0.1f, -0.1f, -0.3f, -0.4f, -0.5f};
+    static const float v[AE_F] = {0.3f, -0.3f, 0.5f, -0.5f, 0.4f, -0.4f, 0.2f, -0.2f};
+    rng_state r;
+    rng_seed(&r, seed);
+    float *x = malloc((size_t)n * AE_F * sizeof *x);
+    uint8_t *y = malloc((size_t)n);
+    for (int i = 0; i < n; i++) {
+        int anomaly = labeled && i % 5 == 2;
+        float a = 2 * rng_uniform(&r) - 1, b = 2 * rng_uniform(&r) - 1;
+        for (int j = 0; j < AE_F; j++)
+            x[i * AE_F + j] = a * u[j] + b * v[j] +
+                              (anomaly ? 0.25f * (2 * rng_uniform(&r) - 1) : 0.02f * rng_normal(&r));
+        y[i] = (uint8_t)anomaly;
+    }
+    char path[512];
+    qerr e = {{0}};
+    npy_array ax = {NPY_F4, 2, {n, AE_F}, (int64_t)n * AE_F, x};
+    snprintf(path, sizeof path, "%s/%s-x.npy", dir, name);
+    assert_int_equal(npy_write(path, &ax, 1, &e), 0);
+    if (labeled) {
+        npy_array ay = {NPY_U1, 1, {n}, n, y};
+        snprintf(path, sizeof path, "%s/%s-y.npy", dir, name);
+        assert_int_equal(npy_write(path, &ay, 1, &e), 0);
+    }
+    free(x);
+    free(y);
+}
+
+/* A dense autoencoder 8 -> 2 -> 8 judged by metric, chosen on validation;
+ * relative: the accuracy criterion. */
+static void write_ae_config(const fixture *fx, const char *file, const char *metric,
+                            const char *validation, double relative)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", fx->dir, file);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "model:\n"
+            "  name: ae\n"
+            "  loss: mse\n"
+            "  target: input\n"
+            "  input: {shape: [1, 1, %d], scale: 0.0078125, zero_point: 0}\n"
+            "  layers:\n"
+            "    - linear: {out: 2}\n"
+            "    - linear: {out: %d}\n"
+            "data:\n"
+            "  train: {inputs: ae_train-x.npy}\n"
+            "  validation: %s\n"
+            "  eval: {inputs: ae_eval-x.npy%s}\n"
+            "pretrain:\n"
+            "  epochs: 20\n"
+            "  batch: 16\n"
+            "  optimizer: {type: adam, lr: 0.03}\n"
+            "quantization:\n"
+            "  calibration_batches: 4\n"
+            "  train:\n"
+            "    epochs: 3\n"
+            "    batch: 16\n"
+            "    optimizer: {type: adam, lr: 0.001}\n"
+            "evaluation: {accuracy: {metric: %s}}\n"
+            "tuning:\n"
+            "  accuracy_criterion: {relative: %g}\n"
+            "  random_seed: 3\n",
+            AE_F, AE_F, validation, strcmp(metric, "auc") ? "" : ", labels: ae_eval-y.npy",
+            metric, relative);
     fclose(f);
 }
 
@@ -137,6 +229,14 @@ static int setup(void **state)
     /* lr 10 with weight decay 0.9: every step multiplies the weights by about -8 */
     write_config(fx, "diverge.yaml", 10, 0.9, 0, 0);
     write_config(fx, "timeout.yaml", 0.05, 0.0005, 1, 1e-6);
+    write_config_data(fx, "val.yaml", 0.05, 0.0005, 1, 0,
+                      "  validation: {fraction: 0.2}\n  augment: {shift: 2, flip: true}\n");
+    write_ae_set(fx->dir, "ae_train", AE_TRAIN, 0, 11);
+    write_ae_set(fx->dir, "ae_val", AE_VAL, 1, 12);
+    write_ae_set(fx->dir, "ae_eval", AE_EVAL, 1, 13);
+    write_ae_config(fx, "ae.yaml", "auc", "{inputs: ae_val-x.npy, labels: ae_val-y.npy}", 0.05);
+    /* the int8 model's mse is the float one's plus the rounding of its output */
+    write_ae_config(fx, "ae_mse.yaml", "mse", "{fraction: 0.25}", 3);
     *state = fx;
     return 0;
 }
@@ -176,8 +276,8 @@ static void make_dir(const fixture *fx, const char *name, char *out, size_t cap)
     assert_int_equal(mkdir(out, 0755), 0);
 }
 
-static int run(const fixture *fx, const char *config, const char *out_dir, int resume,
-               int64_t stop_after, train_result *r, qerr *e)
+static int run_threads(const fixture *fx, const char *config, const char *out_dir, int resume,
+                       int64_t stop_after, int threads, train_result *r, qerr *e)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", fx->dir, config);
@@ -185,10 +285,55 @@ static int run(const fixture *fx, const char *config, const char *out_dir, int r
     o.config_path = path;
     o.out_dir = out_dir;
     o.resume = resume;
-    o.threads = 2;
+    o.threads = threads;
     o.quiet = 1;
     o.stop_after = stop_after;
     return train_run(&o, r, e);
+}
+
+static int run(const fixture *fx, const char *config, const char *out_dir, int resume,
+               int64_t stop_after, train_result *r, qerr *e)
+{
+    return run_threads(fx, config, out_dir, resume, stop_after, 2, r, e);
+}
+
+/* Whether two files hold the same bytes; says where they part. */
+static int same_file(const char *pa, const char *pb)
+{
+    char *ma, *mb;
+    long na = slurp(pa, &ma), nb = slurp(pb, &mb);
+    assert_true(na > 0 && nb > 0);
+    long first = -1;
+    for (long i = 0; i < (na < nb ? na : nb) && first < 0; i++)
+        if (ma[i] != mb[i])
+            first = i;
+    if (na != nb || first >= 0)
+        print_error("%s and %s differ: sizes %ld / %ld, first differing byte %ld\n", pa, pb, na,
+                    nb, first);
+    free(ma);
+    free(mb);
+    return na == nb && first < 0;
+}
+
+/* The per-epoch log without its last column (seconds), which differs
+ * between runs. */
+static char *csv_without_seconds(const char *path)
+{
+    char *csv;
+    assert_true(slurp(path, &csv) > 0);
+    char *out = malloc(strlen(csv) + 1), *o = out;
+    for (char *line = csv, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+        char *last = line;
+        for (char *p = line; p < nl; p++)
+            if (*p == ',')
+                last = p;
+        memcpy(o, line, (size_t)(last - line));
+        o += last - line;
+        *o++ = '\n';
+    }
+    *o = '\0';
+    free(csv);
+    return out;
 }
 
 /* The whole schedule; the fake-quant net and the int8 model agree on top-1
@@ -238,6 +383,114 @@ static void test_train_agreement_and_resume(void **state)
     assert_true(na == nb && first < 0);
     free(ma);
     free(mb);
+}
+
+/* data.validation {fraction} and data.augment: the same run with 1 and with
+ * 2 threads, and interrupted twice and resumed, gives the same frozen model
+ * and the same log (seconds aside): the split, the draws and the choice of
+ * the kept model depend on the seed alone. */
+static void test_train_validation_augment_deterministic(void **state)
+{
+    fixture *fx = *state;
+    char a[512], b[512], c[512];
+    make_dir(fx, "va", a, sizeof a);
+    make_dir(fx, "vb", b, sizeof b);
+    make_dir(fx, "vc", c, sizeof c);
+    train_result r;
+    qerr e = {{0}};
+    int rc = run_threads(fx, "val.yaml", a, 0, 0, 1, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    print_message("validation: float %.2f%%, best int8 %.2f%% (epoch %d), on eval %.2f%%\n",
+                  100 * r.float_acc, 100 * r.best_acc, r.best_epoch, 100 * r.best_eval);
+    assert_true(r.best_eval > 0.5);
+    assert_int_equal(run_threads(fx, "val.yaml", b, 0, 0, 2, &r, &e), 0);
+    /* 16 batches per epoch (512 of 640 images train): stop in float epoch 1, in QAT epoch 0 */
+    assert_int_equal(run_threads(fx, "val.yaml", c, 0, 21, 2, &r, &e), 1);
+    assert_int_equal(run_threads(fx, "val.yaml", c, 1, 20, 1, &r, &e), 1);
+    rc = run_threads(fx, "val.yaml", c, 1, 0, 2, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    char pa[600], pb[600], pc[600];
+    snprintf(pa, sizeof pa, "%s/bars.frozen.yaml", a);
+    snprintf(pb, sizeof pb, "%s/bars.frozen.yaml", b);
+    snprintf(pc, sizeof pc, "%s/bars.frozen.yaml", c);
+    assert_true(same_file(pa, pb));
+    assert_true(same_file(pa, pc));
+    snprintf(pa, sizeof pa, "%s/bars.csv", a);
+    snprintf(pb, sizeof pb, "%s/bars.csv", b);
+    snprintf(pc, sizeof pc, "%s/bars.csv", c);
+    char *la = csv_without_seconds(pa), *lb = csv_without_seconds(pb),
+         *lc = csv_without_seconds(pc);
+    print_message("%s", la);
+    assert_string_equal(la, lb);
+    assert_string_equal(la, lc);
+    assert_non_null(strstr(la, "epoch,phase,loss,float_top1,int8_top1,val_float_top1,"
+                               "val_int8_top1,lr\n"));
+    free(la);
+    free(lb);
+    free(lc);
+}
+
+/* A dense autoencoder (loss mse, target input) on .npy float features,
+ * chosen by auc on validation files: normal vectors near a plane reconstruct
+ * well, anomalies do not. The kept model's auc on the eval set is what
+ * metric_int8 gives for the frozen model. Then the same with metric mse and
+ * a validation fraction. */
+static void test_train_autoencoder(void **state)
+{
+    fixture *fx = *state;
+    char d[512], path[600];
+    make_dir(fx, "ae", d, sizeof d);
+    train_result r;
+    qerr e = {{0}};
+    int rc = run(fx, "ae.yaml", d, 0, 0, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    print_message("autoencoder, auc: float %.4f, ptq %.4f, best int8 %.4f (epoch %d) on "
+                  "validation; eval %.4f\n",
+                  r.float_acc, r.ptq_acc, r.best_acc, r.best_epoch, r.best_eval);
+    assert_int_equal(r.metric, METRIC_AUC);
+    assert_true(r.float_acc > 0.95 && r.best_acc > 0.95 && r.best_eval > 0.95);
+    assert_true(r.criterion_met);
+    q_model m;
+    snprintf(path, sizeof path, "%s/ae.frozen.yaml", d);
+    assert_int_equal(frozen_read(path, &m, &e), 0);
+    dataset ev;
+    char x[600], y[600];
+    snprintf(x, sizeof x, "%s/ae_eval-x.npy", fx->dir);
+    snprintf(y, sizeof y, "%s/ae_eval-y.npy", fx->dir);
+    dataset_input in = {1, 1, AE_F, 0.0078125, 0};
+    dataset_want want = {.kind = DATASET_CLASSES, .n_classes = 2};
+    assert_int_equal(dataset_load_as(&ev, x, y, in, want, &e), 0);
+    double auc;
+    assert_int_equal(metric_int8(&m, &ev, METRIC_AUC, NULL, NULL, NULL, &auc, &e), 0);
+    assert_true(auc == r.best_eval);
+    dataset_free(&ev);
+    q_model_free(&m);
+    char *csv;
+    snprintf(path, sizeof path, "%s/ae.csv", d);
+    assert_true(slurp(path, &csv) > 0);
+    assert_non_null(strstr(csv, "epoch,phase,loss,float_auc,int8_auc,val_float_auc,"
+                                "val_int8_auc,lr,seconds\n"));
+    free(csv);
+
+    make_dir(fx, "ae_mse", d, sizeof d);
+    rc = run(fx, "ae_mse.yaml", d, 0, 0, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    print_message("autoencoder, mse: float %.6f, ptq %.6f, best int8 %.6f (epoch %d) on "
+                  "validation; eval %.6f\n",
+                  r.float_acc, r.ptq_acc, r.best_acc, r.best_epoch, r.best_eval);
+    assert_int_equal(r.metric, METRIC_MSE);
+    /* the features' variance is about 0.1, the noise's 0.0004: a good 2-d code
+     * leaves little more than the noise (the eval set holds the anomalies too) */
+    assert_true(r.float_acc < 0.001 && r.best_acc < 0.002 && r.best_eval < 0.01);
+    assert_true(r.criterion_met);
 }
 
 /* A learning rate that makes the loss explode stops the run with a message
@@ -320,6 +573,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_schedule_matches_seed),
         cmocka_unit_test_setup_teardown(test_train_agreement_and_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_validation_augment_deterministic, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_train_autoencoder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_non_finite_loss_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_timeout_keeps_best, setup, teardown),
     };

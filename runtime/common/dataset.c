@@ -280,6 +280,52 @@ int dataset_load(dataset *ds, const char *images, const char *labels, dataset_in
     return dataset_load_as(ds, images, labels, in, want, e);
 }
 
+int dataset_split(dataset *ds, dataset *part, int32_t n_part, rng_state *r, qerr *e)
+{
+    assert(n_part > 0 && n_part < ds->n);
+    size_t size = (size_t)dataset_image_size(ds), tsize = (size_t)dataset_target_size(ds);
+    memset(part, 0, sizeof *part);
+    int32_t *idx = malloc((size_t)ds->n * sizeof *idx);
+    uint8_t *chosen = calloc((size_t)ds->n, 1);
+    part->codes = malloc((size_t)n_part * size);
+    part->labels = ds->labels ? malloc((size_t)n_part) : NULL;
+    part->targets = ds->targets ? malloc((size_t)n_part * tsize * sizeof(float)) : NULL;
+    if (!idx || !chosen || !part->codes || (ds->labels && !part->labels) ||
+        (ds->targets && !part->targets)) {
+        free(idx);
+        free(chosen);
+        dataset_free(part);
+        return qerr_set(e, "%s: out of memory for a validation set of %d inputs",
+                        ds->images_path, (int)n_part);
+    }
+    for (int32_t i = 0; i < ds->n; i++)
+        idx[i] = i;
+    rng_shuffle(r, idx, ds->n);
+    for (int32_t i = 0; i < n_part; i++)
+        chosen[idx[i]] = 1;
+    /* in file order: chosen inputs to part, the others moved down in ds */
+    int32_t np = 0, nk = 0;
+    for (int32_t i = 0; i < ds->n; i++) {
+        dataset *to = chosen[i] ? part : ds;
+        int32_t at = chosen[i] ? np++ : nk++;
+        memmove(to->codes + (size_t)at * size, ds->codes + (size_t)i * size, size);
+        if (ds->labels)
+            to->labels[at] = ds->labels[i];
+        if (ds->targets)
+            memmove(to->targets + (size_t)at * tsize, ds->targets + (size_t)i * tsize,
+                    tsize * sizeof(float));
+    }
+    free(idx);
+    free(chosen);
+    uint8_t *codes = part->codes, *labels = part->labels;
+    float *targets = part->targets;
+    *part = *ds; /* shape, source, tables, paths */
+    part->n = n_part;
+    part->codes = codes, part->labels = labels, part->targets = targets;
+    ds->n = nk;
+    return 0;
+}
+
 void dataset_free(dataset *ds)
 {
     free(ds->codes);

@@ -102,6 +102,14 @@ int dataset_load(dataset *ds, const char *images, const char *labels, dataset_in
  * -128, 127), round half away from zero (x finite, scale > 0). */
 int8_t dataset_quantize_real(double x, double scale, int32_t zero_point);
 
+/* Moves n_part of ds's inputs, with their labels or targets, into part (a
+ * validation set): the ones at the first n_part places of a shuffle of
+ * 0 .. n − 1 drawn from r (rng_shuffle), so the choice depends only on r's
+ * state and n. Both sets keep file order; part gets ds's shape, source,
+ * tables and paths. 0 < n_part < ds->n. Returns 0, or -1 with e set when
+ * memory runs out (ds is then unchanged and part zeroed). */
+int dataset_split(dataset *ds, dataset *part, int32_t n_part, rng_state *r, qerr *e);
+
 /* Releases what ds owns and zeroes it. Safe on a zeroed dataset. */
 void dataset_free(dataset *ds);
 

@@ -334,11 +334,22 @@ static int cfg_layer_shape(const cfg_config *c, int i, q_geom *g, q_shape *shape
     return 0;
 }
 
-/* The model must end in class scores. */
+/* A classifier (cross-entropy) must end in class scores; an autoencoder
+ * (target: input) in the input's shape. A regression (mse against float
+ * targets) may end in any shape: the targets are checked against it. */
 static int cfg_check_end(const cfg_config *c, q_shape last, qerr *e)
 {
-    if (c->n_layers > 0 && (last.h != 1 || last.w != 1 || last.c < 2 ||
-                            last.c > CFG_MAX_CLASSES))
+    if (c->n_layers == 0)
+        return 0;
+    q_shape in = c->input_shape;
+    if (c->target == CFG_TARGET_INPUT && (last.h != in.h || last.w != in.w || last.c != in.c))
+        return qerr_at(e, c->config_path, c->layers[c->n_layers - 1].line,
+                       "model.layers[%d].%s: the model ends in %dx%dx%d; with target: input "
+                       "it must end in the input's shape %dx%dx%d",
+                       c->n_layers - 1, q_op_names[c->layers[c->n_layers - 1].geom.op],
+                       (int)last.h, (int)last.w, (int)last.c, (int)in.h, (int)in.w, (int)in.c);
+    if (c->loss == CFG_LOSS_CROSS_ENTROPY && (last.h != 1 || last.w != 1 || last.c < 2 ||
+                                              last.c > CFG_MAX_CLASSES))
         return qerr_at(e, c->config_path, c->layers[c->n_layers - 1].line,
                        "model.layers[%d].%s: the model ends in %dx%dx%d; it must end in a "
                        "vector of 2 to %d class scores (1x1xK): end with linear, or with "
@@ -367,6 +378,15 @@ int32_t cfg_classes(const cfg_config *c)
     return shapes[c->n_layers].c;
 }
 
+dataset_labels_kind cfg_labels_kind(const cfg_config *c, int train)
+{
+    if (c->loss == CFG_LOSS_CROSS_ENTROPY)
+        return DATASET_CLASSES;
+    if (c->target == CFG_TARGET_LABELS)
+        return DATASET_TARGETS;
+    return !train && c->metric == METRIC_AUC ? DATASET_CLASSES : DATASET_NONE;
+}
+
 static int cfg_layers(cfg_ctx *x, yaml_node_t *seq)
 {
     if (yx_expect_seq(x->d, seq, "model.layers", x->e))
@@ -392,14 +412,26 @@ static int cfg_layers(cfg_ctx *x, yaml_node_t *seq)
 
 static int cfg_model(cfg_ctx *x, yaml_node_t *model)
 {
-    static const char *const keys[] = {"name", "input", "init", "layers", NULL};
+    static const char *const keys[] = {"name", "input", "init", "loss", "target", "layers",
+                                       NULL};
     static const char *const init_names[] = {"pytorch", "he", NULL};
+    static const char *const loss_names[] = {"cross_entropy", "mse", NULL};
+    static const char *const target_names[] = {"labels", "input", NULL};
     if (yx_check_keys(x->d, model, keys, "model", x->e))
         return -1;
-    int init = (int)x->c->init;
-    if (cfg_enum(x, model, "init", "model", init_names, &init))
+    int init = (int)x->c->init, loss = (int)x->c->loss, target = (int)x->c->target;
+    if (cfg_enum(x, model, "init", "model", init_names, &init) ||
+        cfg_enum(x, model, "loss", "model", loss_names, &loss) ||
+        cfg_enum(x, model, "target", "model", target_names, &target))
         return -1;
     x->c->init = (cfg_init)init;
+    x->c->loss = (cfg_loss)loss;
+    x->c->target = (cfg_target)target;
+    if (x->c->target == CFG_TARGET_INPUT && x->c->loss != CFG_LOSS_MSE)
+        return cfg_fail(x, yx_get(x->d, model, "target"), "model.target",
+                        "input (an autoencoder) needs loss: mse");
+    /* the metric follows the loss unless evaluation.accuracy.metric says otherwise */
+    x->c->metric = x->c->loss == CFG_LOSS_MSE ? METRIC_MSE : METRIC_TOP1;
     yaml_node_t *nn = yx_get(x->d, model, "name");
     if (nn) {
         char name[Q_NAME_MAX * 2];
@@ -451,21 +483,120 @@ static int cfg_path(cfg_ctx *x, yaml_node_t *map, const char *key, const char *p
     return 0;
 }
 
+/* The inputs of a set: `inputs`, or `images` (the same key under its IDX name). */
+static int cfg_inputs(cfg_ctx *x, yaml_node_t *map, const char *prefix, char *out)
+{
+    char f[128];
+    yaml_node_t *in = yx_get(x->d, map, "inputs"), *im = yx_get(x->d, map, "images");
+    if (in && im)
+        return cfg_fail(x, im, cfg_field(f, sizeof f, prefix, "images"),
+                        "give inputs or images (two names of one key), not both");
+    if (!in && !im)
+        return qerr_at(x->e, x->d->file, yx_line(map), "%s: missing key 'inputs' (or images)",
+                       prefix);
+    return cfg_path(x, map, in ? "inputs" : "images", prefix, out);
+}
+
+/* The labels of a set, required or refused as cfg_labels_kind says. */
+static int cfg_labels(cfg_ctx *x, yaml_node_t *map, const char *prefix, int train, char *out)
+{
+    char f[128];
+    dataset_labels_kind kind = cfg_labels_kind(x->c, train);
+    yaml_node_t *n = yx_get(x->d, map, "labels");
+    if (kind == DATASET_NONE) {
+        out[0] = '\0';
+        if (n)
+            return cfg_fail(x, n, cfg_field(f, sizeof f, prefix, "labels"),
+                            train ? "not used with target: input (the target is the input)"
+                                  : "not used with target: input and metric mse (the target "
+                                    "is the input; labels are for metric: auc)");
+        return 0;
+    }
+    if (!n)
+        return qerr_at(x->e, x->d->file, yx_line(map), "%s: missing key 'labels'%s", prefix,
+                       kind == DATASET_TARGETS ? " (float targets, a .npy of f4, for loss: mse)"
+                       : x->c->metric == METRIC_AUC ? " (1 = anomaly, 0 = normal, for metric: auc)"
+                                                    : " (class numbers)");
+    return cfg_path(x, map, "labels", prefix, out);
+}
+
+/* One data set: {inputs (or images), labels}. */
+static int cfg_set(cfg_ctx *x, yaml_node_t *map, const char *prefix, int train, char *inputs,
+                   char *labels)
+{
+    static const char *const keys[] = {"inputs", "images", "labels", NULL};
+    return yx_expect_map(x->d, map, prefix, x->e) || yx_check_keys(x->d, map, keys, prefix, x->e) ||
+                   cfg_inputs(x, map, prefix, inputs) || cfg_labels(x, map, prefix, train, labels)
+               ? -1
+               : 0;
+}
+
+static int cfg_read_validation(cfg_ctx *x, yaml_node_t *v)
+{
+    static const char *const keys[] = {"fraction", "inputs", "images", "labels", NULL};
+    cfg_config *c = x->c;
+    if (yx_expect_map(x->d, v, "data.validation", x->e) ||
+        yx_check_keys(x->d, v, keys, "data.validation", x->e))
+        return -1;
+    yaml_node_t *fr = yx_get(x->d, v, "fraction");
+    c->validation_line = yx_line(v);
+    if (!fr) {
+        c->validation = CFG_VALIDATION_FILES;
+        return cfg_set(x, v, "data.validation", 0, c->val_images, c->val_labels);
+    }
+    for (int i = 1; keys[i]; i++)
+        if (yx_get(x->d, v, keys[i]))
+            return cfg_fail(x, yx_get(x->d, v, keys[i]), "data.validation",
+                            "give fraction or files (inputs, labels), not both");
+    if (c->metric == METRIC_AUC)
+        return cfg_fail(x, fr, "data.validation.fraction",
+                        "metric auc needs anomaly labels, and the training set of an "
+                        "autoencoder has none: give validation files {inputs: F, labels: F}");
+    c->validation = CFG_VALIDATION_FRACTION;
+    c->validation_line = yx_line(fr);
+    return cfg_num(x, v, "fraction", "data.validation", 0, 1, 1, 1, &c->validation_fraction);
+}
+
+static int cfg_augment(cfg_ctx *x, yaml_node_t *a)
+{
+    static const char *const keys[] = {"shift", "flip", NULL};
+    cfg_config *c = x->c;
+    if (yx_expect_map(x->d, a, "data.augment", x->e) ||
+        yx_check_keys(x->d, a, keys, "data.augment", x->e) ||
+        cfg_i32(x, a, "shift", "data.augment", 0, CFG_MAX_DIM, &c->augment.shift) ||
+        cfg_bool(x, a, "flip", "data.augment", &c->augment.flip))
+        return -1;
+    q_shape in = c->input_shape;
+    yaml_node_t *sn = yx_get(x->d, a, "shift");
+    if (c->augment.shift > 0 && in.h == 1 && in.w == 1)
+        return cfg_fail(x, sn, "data.augment.shift",
+                        "the input is 1x1x%d: nothing to shift", (int)in.c);
+    if ((in.h > 1 && c->augment.shift >= in.h) || (in.w > 1 && c->augment.shift >= in.w))
+        return cfg_fail(x, sn, "data.augment.shift",
+                        "%d is not below the input's %dx%d (a shift must leave some of it)",
+                        (int)c->augment.shift, (int)in.h, (int)in.w);
+    if (c->augment.flip && in.w == 1)
+        return cfg_fail(x, yx_get(x->d, a, "flip"), "data.augment.flip",
+                        "the input is %dx1: a horizontal flip changes nothing", (int)in.h);
+    return 0;
+}
+
 static int cfg_data(cfg_ctx *x, yaml_node_t *data)
 {
-    static const char *const keys[] = {"train", "eval", NULL};
-    static const char *const pair[] = {"images", "labels", NULL};
+    static const char *const keys[] = {"train", "validation", "eval", "augment", NULL};
+    cfg_config *c = x->c;
     if (yx_check_keys(x->d, data, keys, "data", x->e))
         return -1;
-    yaml_node_t *train = cfg_need(x, data, "train", "data", " (images and labels to train on)");
-    if (!train || yx_check_keys(x->d, train, pair, "data.train", x->e) ||
-        cfg_path(x, train, "images", "data.train", x->c->train_images) ||
-        cfg_path(x, train, "labels", "data.train", x->c->train_labels))
+    yaml_node_t *train = cfg_need(x, data, "train", "data", " (inputs and labels to train on)");
+    if (!train || cfg_set(x, train, "data.train", 1, c->train_images, c->train_labels))
         return -1;
-    yaml_node_t *ev = cfg_need(x, data, "eval", "data", " (images and labels to evaluate on)");
-    if (!ev || yx_check_keys(x->d, ev, pair, "data.eval", x->e) ||
-        cfg_path(x, ev, "images", "data.eval", x->c->eval_images) ||
-        cfg_path(x, ev, "labels", "data.eval", x->c->eval_labels))
+    yaml_node_t *ev = cfg_need(x, data, "eval", "data", " (inputs and labels to evaluate on)");
+    if (!ev || cfg_set(x, ev, "data.eval", 0, c->eval_images, c->eval_labels))
+        return -1;
+    yaml_node_t *n;
+    if ((n = yx_get(x->d, data, "validation")) && cfg_read_validation(x, n))
+        return -1;
+    if ((n = yx_get(x->d, data, "augment")) && cfg_augment(x, n))
         return -1;
     return 0;
 }
@@ -650,14 +781,28 @@ static int cfg_evaluation(cfg_ctx *x, yaml_node_t *ev)
 {
     static const char *const keys[] = {"accuracy", NULL};
     static const char *const akeys[] = {"metric", NULL};
-    static const char *const metrics[] = {"top1", NULL};
+    cfg_config *c = x->c;
     if (yx_check_keys(x->d, ev, keys, "evaluation", x->e))
         return -1;
     yaml_node_t *acc = yx_get(x->d, ev, "accuracy");
-    int metric = 0;
+    int metric = (int)c->metric;
     if (acc && (yx_check_keys(x->d, acc, akeys, "evaluation.accuracy", x->e) ||
-                cfg_enum(x, acc, "metric", "evaluation.accuracy", metrics, &metric)))
+                cfg_enum(x, acc, "metric", "evaluation.accuracy", metric_names, &metric)))
         return -1;
+    c->metric = (metric_kind)metric;
+    yaml_node_t *mn = acc ? yx_get(x->d, acc, "metric") : NULL;
+    if (c->metric == METRIC_TOP1 && c->loss != CFG_LOSS_CROSS_ENTROPY)
+        return cfg_fail(x, mn, "evaluation.accuracy.metric",
+                        "top1 needs loss: cross_entropy (class scores); with loss: mse use mse "
+                        "or auc");
+    if (c->metric != METRIC_TOP1 && c->loss != CFG_LOSS_MSE)
+        return cfg_fail(x, mn, "evaluation.accuracy.metric",
+                        "%s needs loss: mse; a classifier (cross_entropy) is judged by top1",
+                        metric_names[c->metric]);
+    if (c->metric == METRIC_AUC && c->target != CFG_TARGET_INPUT)
+        return cfg_fail(x, mn, "evaluation.accuracy.metric",
+                        "auc needs target: input (its score is an autoencoder's reconstruction "
+                        "error)");
     return 0;
 }
 
@@ -682,8 +827,10 @@ static int cfg_tuning(cfg_ctx *x, yaml_node_t *tu)
             return cfg_fail(x, crit, "tuning.accuracy_criterion",
                             "expected relative: FRACTION or absolute: FRACTION");
         c->criterion_relative = rel != NULL;
+        /* top1 and auc are fractions; an mse may grow by any factor or amount */
+        int mse = c->metric == METRIC_MSE;
         if (cfg_num(x, crit, rel ? "relative" : "absolute", "tuning.accuracy_criterion", 0, 0,
-                    1, rel != NULL, &c->criterion))
+                    mse ? 1e9 : 1, rel != NULL && !mse, &c->criterion))
             return -1;
     }
     yaml_node_t *ex = yx_get(x->d, tu, "exit_policy");
@@ -746,6 +893,11 @@ void cfg_defaults(cfg_config *c)
     c->input_shape = (q_shape){28, 28, 1};
     c->input_q = (q_quant){1.0 / 255.0, -128};
     c->init = CFG_INIT_PYTORCH;
+    c->loss = CFG_LOSS_CROSS_ENTROPY;
+    c->target = CFG_TARGET_LABELS;
+    c->metric = METRIC_TOP1;
+    c->validation = CFG_VALIDATION_NONE;
+    c->augment = (aug_config){0, 0};
     strcpy(c->train_images, CFG_FMNIST_DIR "train-images-idx3-ubyte.gz");
     strcpy(c->train_labels, CFG_FMNIST_DIR "train-labels-idx1-ubyte.gz");
     strcpy(c->eval_images, CFG_FMNIST_DIR "t10k-images-idx3-ubyte.gz");
@@ -817,8 +969,15 @@ int cfg_read(const char *path, cfg_config *c, qerr *e)
     if (!model || yx_expect_map(&d, model, "model", e) || cfg_model(&x, model))
         goto out;
     yaml_node_t *n;
+    /* the metric before the data: it says which sets need labels */
+    if ((n = yx_get(&d, root, "evaluation")) && cfg_evaluation(&x, n))
+        goto out;
     if ((n = yx_get(&d, root, "data")) && cfg_data(&x, n))
         goto out;
+    if (!n && cfg_labels_kind(c, 1) == DATASET_NONE)
+        c->train_labels[0] = '\0';
+    if (!n && cfg_labels_kind(c, 0) == DATASET_NONE)
+        c->eval_labels[0] = '\0';
     if ((n = yx_get(&d, root, "pretrain")) && cfg_pretrain(&x, n))
         goto out;
     if ((n = yx_get(&d, root, "quantization")) && cfg_quantization(&x, n))
@@ -827,8 +986,6 @@ int cfg_read(const char *path, cfg_config *c, qerr *e)
         c->freeze_bn_after = c->qat.epochs / 2;
         c->disable_observer_after = (5 * c->qat.epochs + 7) / 8;
     }
-    if ((n = yx_get(&d, root, "evaluation")) && cfg_evaluation(&x, n))
-        goto out;
     if ((n = yx_get(&d, root, "tuning")) && cfg_tuning(&x, n))
         goto out;
     if (cfg_batch_fits(&x, root))

@@ -9,6 +9,9 @@
 
 #include <stdint.h>
 
+#include "augment.h"
+#include "dataset.h"
+#include "metric.h"
 #include "qerr.h"
 #include "qmodel.h"
 
@@ -28,6 +31,14 @@ typedef struct {
 
 /* model.init: how fresh weights are drawn (layers.h: ly_uniform_init, ly_he_init) */
 typedef enum { CFG_INIT_PYTORCH, CFG_INIT_HE } cfg_init;
+
+/* model.loss and model.target: what the network is trained to give. */
+typedef enum { CFG_LOSS_CROSS_ENTROPY, CFG_LOSS_MSE } cfg_loss;
+typedef enum { CFG_TARGET_LABELS, CFG_TARGET_INPUT } cfg_target;
+
+/* data.validation: none (the eval set chooses), a fraction of the training
+ * set, or files. */
+typedef enum { CFG_VALIDATION_NONE, CFG_VALIDATION_FRACTION, CFG_VALIDATION_FILES } cfg_validation;
 
 typedef enum { CFG_SGD, CFG_ADAM } cfg_optimizer_type;
 typedef enum { CFG_LR_CONSTANT, CFG_LR_STEP, CFG_LR_COSINE } cfg_lr_schedule;
@@ -57,12 +68,23 @@ typedef struct {
     q_shape input_shape;               /* H, W, C */
     q_quant input_q;
     cfg_init init;
+    cfg_loss loss;                     /* cross_entropy (classes) or mse */
+    cfg_target target;                 /* labels, or input (an autoencoder; loss mse) */
     int n_layers;
     cfg_layer layers[CFG_MAX_LAYERS];
 
-    /* data: absolute or relative to the current folder (resolved from the config's folder) */
+    /* data: absolute or relative to the current folder (resolved from the config's
+     * folder); a labels path is "" where cfg_labels_kind says DATASET_NONE */
     char train_images[CFG_PATH_MAX], train_labels[CFG_PATH_MAX];
     char eval_images[CFG_PATH_MAX], eval_labels[CFG_PATH_MAX];
+    cfg_validation validation;
+    double validation_fraction;        /* CFG_VALIDATION_FRACTION: in (0, 1) */
+    char val_images[CFG_PATH_MAX], val_labels[CFG_PATH_MAX]; /* CFG_VALIDATION_FILES */
+    int validation_line;               /* line of data.validation, for later messages */
+    aug_config augment;                /* data.augment; {0, 0} = none */
+
+    /* evaluation */
+    metric_kind metric;                /* top1 (cross-entropy), mse or auc (loss mse) */
 
     /* pretrain (float); pretrain.epochs 0 or absent section = skip */
     cfg_phase pretrain;
@@ -99,13 +121,22 @@ int cfg_read(const char *path, cfg_config *c, qerr *e);
 /* The shape of every tensor of the layer stack: shapes[0] is the input,
  * shapes[i + 1] the output of layers[i] (shapes holds n_layers + 1 entries).
  * A linear layer reads its input as one NHWC vector (an implicit flatten);
- * the last layer must give 1x1xK class scores, 2 <= K <= 256. Returns 0, or
+ * with loss cross_entropy the last layer must give 1x1xK class scores,
+ * 2 <= K <= 256; with target input the input's shape. Returns 0, or
  * -1 with e set ("FILE:LINE: model.layers[i].TYPE.KEY: problem") for a
  * config that cfg_read would reject; shapes is then partly filled. */
 int cfg_shapes(const cfg_config *c, q_shape *shapes, qerr *e);
 
-/* Number of classes (K of the last layer's 1x1xK output), 0 for an invalid
- * layer stack. */
+/* Number of classes (K of the last layer's 1x1xK output; for loss mse the
+ * output's channels), 0 for an invalid layer stack. */
 int32_t cfg_classes(const cfg_config *c);
+
+/* What the labels file of a set must hold: the training set (train = 1), or
+ * a set the model is judged on (validation files, eval). Cross-entropy:
+ * DATASET_CLASSES. loss mse with target labels: DATASET_TARGETS (float
+ * targets). target input: DATASET_NONE for training and for metric mse (the
+ * target is the input), DATASET_CLASSES for metric auc's anomaly labels (1 =
+ * anomaly, 0 = normal). */
+dataset_labels_kind cfg_labels_kind(const cfg_config *c, int train);
 
 #endif

@@ -846,6 +846,19 @@ float ly_softmax_xent(float *dlogits, const float *logits, const int32_t *labels
     return (float)(loss / b);
 }
 
+float ly_mse(float *dy, const float *y, const float *t, int b, int k)
+{
+    size_t n = (size_t)b * (size_t)k;
+    double loss = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        double d = (double)y[j] - (double)t[j];
+        loss += d * d;
+        if (dy)
+            dy[j] = (float)(2.0 * d / (double)n);
+    }
+    return (float)(loss / (double)n);
+}
+
 int ly_argmax(const float *x, int n)
 {
     int best = 0;

@@ -23,7 +23,8 @@
  *     and dbias, so the caller zeroes all gradients once per step (and a
  *     tensor read by two layers gets the sum). Any of dinp / dweight / dbias
  *     may be NULL to skip it (e.g. dinp of the first layer). The one exception
- *     is ly_softmax_xent, which writes (=) dlogits: it starts backpropagation.
+ *     are the losses (ly_softmax_xent, ly_mse), which write (=) the gradient of
+ *     the last tensor: they start backpropagation.
  *   - nothing allocates; the caller passes scratch (sizes documented below).
  *   - nothing fails: shapes are the caller's responsibility (programmer
  *     errors are assertions).
@@ -195,6 +196,14 @@ void ly_add_backward(float *da, float *db, const float *dout, size_t n);
  * dlogits, logits (B, K); labels (B), each in [0, K). dlogits may equal logits. */
 float ly_softmax_xent(float *dlogits, const float *logits, const int32_t *labels,
                      int b, int k);
+
+/* Mean squared error, mean over every element of the batch (PyTorch's
+ * MSELoss(reduction='mean')):
+ *   loss = Σ_b Σ_k (y[b][k] − t[b][k])² / (B·K)
+ *   ⇒  dy[b][k] = 2 (y[b][k] − t[b][k]) / (B·K)
+ * Returns the loss (summed in double). If dy is not NULL it is WRITTEN (not
+ * accumulated), like dlogits above. dy, y, t (B, K); dy may equal y. */
+float ly_mse(float *dy, const float *y, const float *t, int b, int k);
 
 /* Top-1 of one row: the lowest index among equal maximal values (as q8_argmax;
  * docs/integer-semantics.md).

@@ -844,14 +844,11 @@ void net_zero_grad(net *n)
     memset(n->grads, 0, n->n_params * sizeof(float));
 }
 
-float net_loss_backward(net *n, const int32_t *labels, int backward)
+/* The backward pass from the last tensor's gradient, which the loss wrote. */
+static void net_backward(net *n)
 {
     int b = n->last_b;
     int last = n->n_layers;
-    assert(!backward || n->training); /* backward needs a training forward's state */
-    if (!backward)
-        return ly_softmax_xent(NULL, n->t[last], labels, b, n->n_classes);
-    float loss = ly_softmax_xent(n->dt[last], n->t[last], labels, b, n->n_classes);
     /* Backward runs in reverse, so the first layer to accumulate into a
      * tensor's gradient is its last reader; that gradient is zeroed just
      * before (while it is about to be hot in cache), unless that reader is a
@@ -879,6 +876,27 @@ float net_loss_backward(net *n, const int32_t *labels, int backward)
         }
         backward_layer(n, i, b, set_dx);
     }
+}
+
+float net_loss_backward(net *n, const int32_t *labels, int backward)
+{
+    int last = n->n_layers;
+    assert(!backward || n->training); /* backward needs a training forward's state */
+    float loss = ly_softmax_xent(backward ? n->dt[last] : NULL, n->t[last], labels, n->last_b,
+                                 n->n_classes);
+    if (backward)
+        net_backward(n);
+    return loss;
+}
+
+float net_mse_backward(net *n, const float *targets, int backward)
+{
+    int last = n->n_layers;
+    assert(!backward || n->training);
+    float loss = ly_mse(backward ? n->dt[last] : NULL, n->t[last], targets, n->last_b,
+                        n->n_classes);
+    if (backward)
+        net_backward(n);
     return loss;
 }
 

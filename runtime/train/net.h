@@ -90,7 +90,8 @@ typedef struct {
     int n_layers;
     net_layer layers[CFG_MAX_LAYERS];
     int batch_cap;
-    int n_classes;
+    int n_classes;            /* elements of one output: the class count, or for
+                                 loss: mse the size of the output tensor */
     q_shape in_shape;
     q_quant in_q;
     int per_channel;
@@ -167,6 +168,11 @@ const float *net_forward(net *n, int b, int training);
  * parameter gradients ACCUMULATE (call net_zero_grad once per step).
  * Requires a training forward. Returns the mean loss. */
 float net_loss_backward(net *n, const int32_t *labels, int backward);
+
+/* The same with the mean squared error against targets (b, n_classes floats:
+ * the shape of the last tensor; ly_mse), for loss: mse. targets may be the
+ * input tensor (net_input: an autoencoder's target is its input). */
+float net_mse_backward(net *n, const float *targets, int backward);
 
 void net_zero_grad(net *n);
 

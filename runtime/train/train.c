@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "augment.h"
 #include "cfgcanon.h"
 #include "checkpoint.h"
 #include "config.h"
@@ -18,27 +19,36 @@
 #include "dataset.h"
 #include "frozen_io.h"
 #include "gemm.h"
+#include "metric.h"
 #include "net.h"
 #include "optim.h"
 #include "q8_exec.h"
 #include "qfile.h"
 #include "rng.h"
 
-#define CSV_ROW_MAX 160
+#define CSV_ROW_MAX 200
+/* Salt of the validation split's seed: its rng is not the one that draws the
+ * weights and the epochs' orders. */
+#define TRAIN_SPLIT_STREAM 0x76616c6964617465ull /* "validate" */
 
 typedef struct {
     const train_opts *o;
     cfg_config cfg;
     net n;
     optim opt;
-    dataset train, eval;
+    dataset train, val, eval; /* val: data.validation (n = 0 without one) */
+    dataset *choose;          /* the set that chooses the kept model and measures the
+                                 criterion: &val, or &eval without a validation set */
     int32_t *order;           /* (train.n) the epoch's visiting order */
-    int32_t *eval_order;      /* (eval.n) identity */
+    int32_t *set_order;       /* (max(val.n, eval.n)) identity: the evaluation order */
     int32_t *labels;          /* (batch_cap) */
     uint8_t *labels8;         /* (batch_cap) */
-    int8_t *eval_q;           /* (eval.n, image) the int8 eval inputs */
-    uint8_t *pred_net;        /* (eval.n) top-1 of the last eval_net */
-    uint8_t *pred_int8;       /* (eval.n) top-1 of the last eval_int8 */
+    float *targets;           /* (batch_cap, output) a batch's float targets (loss: mse) */
+    float *aug_scratch;       /* (input) one input, for augment */
+    rng_state aug_rng;        /* data.augment's draws: seeded from h.rng at the epoch's start */
+    double *score;            /* (max(val.n, eval.n)) per-example mse of the last eval_net */
+    uint8_t *pred_net;        /* (eval.n) top-1 on the eval set of the last eval_net */
+    uint8_t *pred_int8;       /* (eval.n) top-1 on the eval set of the last int8 evaluation */
     double agreement;         /* last QAT epoch: share of equal top-1, net vs int8 */
     double min_agreement;     /* the lowest over this run's QAT epochs */
     int64_t batches_run;      /* training batches in this run (stop_after) */
@@ -165,89 +175,137 @@ static int resume(trainer *t, qerr *e)
     return 0;
 }
 
+/* Whether a validation set chooses (else the eval set does). */
+static int have_validation(const trainer *t)
+{
+    return t->choose == &t->val;
+}
+
 static int csv_write(trainer *t, qerr *e)
 {
     qfile q;
     if (qfile_begin(&q, t->path_csv, e))
         return -1;
-    fputs("epoch,phase,loss,float_acc,int8_acc,lr,seconds\n", q.f);
+    const char *m = metric_names[t->cfg.metric];
+    fprintf(q.f, "epoch,phase,loss,float_%s,int8_%s,", m, m);
+    if (have_validation(t))
+        fprintf(q.f, "val_float_%s,val_int8_%s,", m, m);
+    fputs("lr,seconds\n", q.f);
     fputs(t->csv, q.f);
     return qfile_commit(&q, e);
 }
 
-/* Appends one row: acc < 0 leaves the column empty. */
-static void csv_row(trainer *t, int epoch, const char *phase, double loss, double float_acc,
-                    double int8_acc, double lr, double seconds)
+/* A metric's CSV column: top1 in percent, mse and auc as they are; empty for v < 0. */
+static void csv_value(const trainer *t, double v, char *buf, size_t cap)
 {
-    char fa[32] = "", ia[32] = "", ls[32] = "";
-    if (float_acc >= 0)
-        snprintf(fa, sizeof fa, "%.4f", 100.0 * float_acc);
-    if (int8_acc >= 0)
-        snprintf(ia, sizeof ia, "%.4f", 100.0 * int8_acc);
+    if (v < 0)
+        buf[0] = '\0';
+    else if (t->cfg.metric == METRIC_TOP1)
+        snprintf(buf, cap, "%.4f", 100.0 * v);
+    else if (t->cfg.metric == METRIC_MSE)
+        snprintf(buf, cap, "%.6g", v);
+    else
+        snprintf(buf, cap, "%.6f", v);
+}
+
+/* What one epoch measured: the float (or fake-quant) and the int8 model on
+ * the eval set and, with a validation set, on it; < 0 = not measured. */
+typedef struct {
+    double eval_float, eval_int8, val_float, val_int8;
+} measured;
+
+/* Appends one row. */
+static void csv_row(trainer *t, int epoch, const char *phase, double loss, measured m,
+                    double lr, double seconds)
+{
+    char fa[32], ia[32], vf[32], vi[32], ls[32] = "", val[80] = "";
+    csv_value(t, m.eval_float, fa, sizeof fa);
+    csv_value(t, m.eval_int8, ia, sizeof ia);
+    if (have_validation(t)) {
+        csv_value(t, m.val_float, vf, sizeof vf);
+        csv_value(t, m.val_int8, vi, sizeof vi);
+        snprintf(val, sizeof val, "%s,%s,", vf, vi);
+    }
     if (loss >= 0)
         snprintf(ls, sizeof ls, "%.6f", loss);
     size_t len = strlen(t->csv);
     if (len + CSV_ROW_MAX < t->csv_cap)
-        snprintf(t->csv + len, CSV_ROW_MAX, "%d,%s,%s,%s,%s,%.6g,%.2f\n", epoch, phase, ls, fa,
-                 ia, lr, seconds);
+        snprintf(t->csv + len, CSV_ROW_MAX, "%d,%s,%s,%s,%s,%s%.6g,%.2f\n", epoch, phase, ls,
+                 fa, ia, val, lr, seconds);
+}
+
+/* "top1 91.23%", "mse 0.0123457", "auc 0.9123": a value with its metric's name. */
+static const char *named(const trainer *t, double v, char *buf, size_t cap)
+{
+    char num[48];
+    snprintf(buf, cap, "%s %s", metric_names[t->cfg.metric],
+             metric_format(t->cfg.metric, v, num, sizeof num));
+    return buf;
 }
 
 /* ---- evaluation ----------------------------------------------------------- */
 
-/* Top-1 accuracy of the net (float or fake-quant, running BN statistics). */
-static double eval_net(trainer *t)
+/* The metric of the net (float or fake-quant, running BN statistics) on ds,
+ * batch by batch in file order; pred (ds->n, may be NULL) receives top1's
+ * predictions. Returns 0, or -1 with e set (memory for the AUC). */
+static int eval_net(trainer *t, const dataset *ds, uint8_t *pred, double *value, qerr *e)
 {
-    int32_t nb = dataset_batches(&t->eval, t->n.batch_cap, 0);
+    net *n = &t->n;
+    metric_kind k = t->cfg.metric;
+    int32_t cap = n->batch_cap, out = n->n_classes;
+    int32_t nb = dataset_batches(ds, cap, 0);
     int64_t ok = 0;
     for (int32_t b = 0; b < nb; b++) {
-        int32_t cnt = dataset_batch_float(&t->eval, t->eval_order, b, t->n.batch_cap, net_input(&t->n),
-                                          t->labels8);
-        const float *logits = net_forward(&t->n, cnt, 0);
-        for (int32_t i = 0; i < cnt; i++) {
-            int top = ly_argmax(logits + (size_t)i * t->n.n_classes, t->n.n_classes);
-            t->pred_net[(size_t)b * t->n.batch_cap + i] = (uint8_t)top;
-            ok += top == t->labels8[i];
+        int32_t cnt = dataset_batch_float(ds, t->set_order, b, cap, net_input(n),
+                                          k == METRIC_TOP1 ? t->labels8 : NULL);
+        const float *target = net_input(n); /* an autoencoder's target: its input */
+        if (ds->targets) {
+            dataset_batch_targets(ds, t->set_order, b, cap, t->targets);
+            target = t->targets;
         }
-    }
-    return (double)ok / (double)t->eval.n;
-}
-
-/* Top-1 accuracy of the int8 model with the reference kernels, the eval set
- * split over threads (one executor each). Returns -1 with e set on failure. */
-static int eval_int8(trainer *t, const q_model *m, double *acc, qerr *e)
-{
-    int32_t per = dataset_image_size(&t->eval);
-    int32_t k = q_shape_size(m->layers[m->n_layers - 1].out_shape);
-    int64_t ok = 0;
-    int failed = 0;
-#pragma omp parallel reduction(+ : ok)
-    {
-        qerr le;
-        q8_exec *x = q8_exec_new(m, &le);
-        int8_t *out = malloc((size_t)k);
-        if (!x || !out) {
-#pragma omp critical
-            {
-                failed = 1;
-                *e = x ? (qerr){"int8 evaluation: out of memory"} : le;
+        const float *y = net_forward(n, cnt, 0);
+        for (int32_t i = 0; i < cnt; i++) {
+            size_t at = (size_t)b * (size_t)cap + (size_t)i;
+            if (k == METRIC_TOP1) {
+                int top = ly_argmax(y + (size_t)i * (size_t)out, out);
+                if (pred)
+                    pred[at] = (uint8_t)top;
+                ok += top == t->labels8[i];
+            } else {
+                t->score[at] = metric_example_mse(y + (size_t)i * (size_t)out,
+                                                  target + (size_t)i * (size_t)out, out);
             }
         }
-#pragma omp for schedule(static)
-        for (int32_t i = 0; i < t->eval.n; i++) {
-            if (!x || !out)
-                continue;
-            q8_exec_run(x, t->eval_q + (size_t)i * (size_t)per, out);
-            int top = q8_argmax(out, k);
-            t->pred_int8[i] = (uint8_t)top;
-            ok += top == t->eval.labels[i];
-        }
-        free(out);
-        q8_exec_free(x);
     }
-    if (failed)
+    return metric_value(k, ds->n, ok, t->score, ds->labels, value, e);
+}
+
+/* The net on the choosing set (*chosen) and on the eval set (*reported; the
+ * same value without a validation set); top1's eval predictions to pred_net. */
+static int judge_net(trainer *t, double *chosen, double *reported, qerr *e)
+{
+    if (eval_net(t, &t->eval, t->pred_net, reported, e))
         return -1;
-    *acc = (double)ok / (double)t->eval.n;
-    return 0;
+    if (!have_validation(t)) {
+        *chosen = *reported;
+        return 0;
+    }
+    return eval_net(t, t->choose, NULL, chosen, e);
+}
+
+/* The int8 model with the reference kernels (metric_int8: one executor per
+ * thread), likewise; top1's eval predictions to pred_int8. */
+static int judge_int8(trainer *t, const q_model *m, double *chosen, double *reported, qerr *e)
+{
+    metric_kind k = t->cfg.metric;
+    if (metric_int8(m, &t->eval, k, k == METRIC_TOP1 ? t->pred_int8 : NULL, NULL, NULL,
+                    reported, e))
+        return -1;
+    if (!have_validation(t)) {
+        *chosen = *reported;
+        return 0;
+    }
+    return metric_int8(m, t->choose, k, NULL, NULL, NULL, chosen, e);
 }
 
 /* ---- progress ------------------------------------------------------------- */
@@ -310,21 +368,37 @@ static int run_epoch(trainer *t, int phase, qerr *e)
     }
     rng_state r = h->rng_epoch; /* the order depends only on the state at the epoch's start */
     dataset_epoch_order(&t->train, t->order, &r);
+    const aug_config *aug = &t->cfg.augment;
+    int32_t ih = t->train.h, iw = t->train.w, ic = t->train.c;
+    if (aug_enabled(aug)) { /* its own rng, seeded from the epoch's; replayed to h->batch */
+        rng_seed(&t->aug_rng, rng_u64(&r));
+        int64_t done = (int64_t)h->batch * pc->batch;
+        aug_skip(aug, &t->aug_rng, done < t->train.n ? done : t->train.n, ih, iw);
+    }
     h->rng = r;
     optim_lr_schedule s = lr_schedule(pc, nb);
     double t0 = now_s();
     double ips = 0;
     for (int32_t b = h->batch; b < nb; b++) {
         double tb = now_s(), cb = cpu_s();
+        int mse = t->cfg.loss == CFG_LOSS_MSE;
         int32_t cnt = dataset_batch_float(&t->train, t->order, b, pc->batch, net_input(&t->n),
-                                          t->labels8);
+                                          mse ? NULL : t->labels8);
+        if (aug_enabled(aug))
+            aug_batch(aug, &t->aug_rng, net_input(&t->n), cnt, ih, iw, ic, t->aug_scratch);
+        const float *target = net_input(&t->n); /* target: input, after augmentation */
+        if (t->train.targets) {
+            dataset_batch_targets(&t->train, t->order, b, pc->batch, t->targets);
+            target = t->targets;
+        }
         float lr = optim_lr_at(&s, (int64_t)h->epoch * nb + b);
         if (cnt >= 2) { /* batch norm needs two samples */
-            for (int32_t i = 0; i < cnt; i++)
+            for (int32_t i = 0; i < cnt && !mse; i++)
                 t->labels[i] = t->labels8[i];
             net_forward(&t->n, cnt, 1);
             net_zero_grad(&t->n);
-            float loss = net_loss_backward(&t->n, t->labels, 1);
+            float loss = mse ? net_mse_backward(&t->n, target, 1)
+                             : net_loss_backward(&t->n, t->labels, 1);
             if (!isfinite(loss)) {
                 int have = access(t->path_ckpt, F_OK) == 0;
                 return qerr_set(e,
@@ -383,9 +457,11 @@ static void calibrate(trainer *t)
     net_set_observers(n, 0);
 }
 
-/* Converts the net and evaluates the int8 model; writes it as the result
- * when it is the best so far (or when force). */
-static int convert_eval(trainer *t, int epoch, double *acc, int force, qerr *e)
+/* Converts the net and evaluates the int8 model on the choosing set (*acc)
+ * and the eval set (*reported); writes it as the result when it is the best
+ * so far on the choosing set (or when force). */
+static int convert_eval(trainer *t, int epoch, double *acc, double *reported, int force,
+                        qerr *e)
 {
     q_model m;
     convert_stats st;
@@ -408,8 +484,9 @@ static int convert_eval(trainer *t, int epoch, double *acc, int force, qerr *e)
     if (st.clamped_weights)
         say(t, "note: %d weights clamped to +-%d (they grew past their frozen scale)\n",
             st.clamped_weights, (int)t->n.w_qmax);
-    int rc = eval_int8(t, &m, acc, e);
-    if (rc == 0 && (force || !t->h.have_best || *acc > t->h.best_acc)) {
+    int rc = judge_int8(t, &m, acc, reported, e);
+    if (rc == 0 &&
+        (force || !t->h.have_best || metric_better(t->cfg.metric, *acc, t->h.best_acc))) {
         rc = frozen_write(t->path_model, &m, e);
         if (rc == 0) {
             t->wrote_model = 1;
@@ -426,16 +503,19 @@ static int convert_eval(trainer *t, int epoch, double *acc, int force, qerr *e)
  * The observers are reset afterwards for QAT. */
 static int ptq(trainer *t, int ptq_only, qerr *e)
 {
-    double t0 = now_s(), acc;
+    double t0 = now_s(), acc, rep;
     calibrate(t);
-    if (convert_eval(t, -1, &acc, 0, e))
+    if (convert_eval(t, -1, &acc, &rep, 0, e))
         return -1;
     t->h.ptq_acc = acc;
     t->h.ptq_done = 1;
     double secs = now_s() - t0;
-    csv_row(t, 0, "ptq", -1, -1, acc, 0, secs);
-    say(t, "ptq: int8 %.2f%% (calibrated on %d batches) %.1f s\n", 100 * acc,
-        (int)t->cfg.calibration_batches, secs);
+    csv_row(t, 0, "ptq", -1, (measured){-1, rep, -1, acc}, 0, secs);
+    char a[48], b[48], also[80] = "";
+    if (have_validation(t))
+        snprintf(also, sizeof also, "; eval: int8 %s", named(t, rep, b, sizeof b));
+    say(t, "ptq: int8 %s%s (calibrated on %d batches) %.1f s\n", named(t, acc, a, sizeof a),
+        also, (int)t->cfg.calibration_batches, secs);
     if (!ptq_only) {
         net_set_qat(&t->n, 1); /* fresh observers for QAT, BN not frozen */
         net_set_fake_quant(&t->n, t->cfg.fake_quant_weights, t->cfg.fake_quant_acts);
@@ -476,14 +556,16 @@ static int print_sqnr(trainer *t, qerr *e)
     }
     int fw = n->fq_weights, fa = n->fq_acts;
     net_set_fake_quant(n, 0, 0);
-    int32_t cnt = dataset_batch_float(&t->eval, t->eval_order, 0, n->batch_cap, net_input(n), NULL);
+    int32_t cnt = dataset_batch_float(&t->eval, t->set_order, 0, n->batch_cap, net_input(n),
+                                      NULL);
     net_forward(n, cnt, 0);
     net_set_fake_quant(n, fw, fa);
     double sig[NET_MAX_TENSORS] = {0}, noise[NET_MAX_TENSORS] = {0};
-    int32_t per_in = dataset_image_size(&t->eval);
     int8_t *out = malloc((size_t)n->n_classes);
-    for (int32_t i = 0; i < cnt && out; i++) {
-        q8_exec_run(x, t->eval_q + (size_t)i * (size_t)per_in, out);
+    int8_t *in = malloc((size_t)dataset_image_size(&t->eval));
+    for (int32_t i = 0; i < cnt && out && in; i++) {
+        dataset_batch_int8(&t->eval, t->set_order, i, 1, in, NULL); /* input i */
+        q8_exec_run(x, in, out);
         for (int l = 0; l < n->n_layers; l++) {
             int tt = l + 1;
             int32_t sz = q_shape_size(n->tshape[tt]);
@@ -498,6 +580,7 @@ static int print_sqnr(trainer *t, qerr *e)
         }
     }
     free(out);
+    free(in);
     printf("per-layer SQNR, float (fake quantization off) vs int8, %d eval images:\n", cnt);
     printf("  %-16s %-9s %10s\n", "layer", "op", "SQNR dB");
     for (int l = 0; l < n->n_layers; l++) {
@@ -511,16 +594,41 @@ static int print_sqnr(trainer *t, qerr *e)
 
 /* ---- the schedule --------------------------------------------------------- */
 
+/* The set that chose, for messages: "the 500 validation inputs". */
+static const char *chooser(const trainer *t, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "the %d %s inputs", (int)t->choose->n,
+             have_validation(t) ? "validation" : "eval");
+    return buf;
+}
+
+/* The kept model (NAME.frozen.yaml) on the eval set, read back: with a
+ * validation set it chose without seeing the eval set. */
+static int kept_on_eval(trainer *t, double *value, qerr *e)
+{
+    q_model m;
+    if (frozen_read(t->path_model, &m, e))
+        return -1;
+    int rc = metric_int8(&m, &t->eval, t->cfg.metric, NULL, NULL, NULL, value, e);
+    q_model_free(&m);
+    return rc;
+}
+
 static int end_of_run(trainer *t, train_result *r, qerr *e)
 {
     ckpt_header *h = &t->h;
-    double target = t->cfg.criterion_relative ? h->float_acc * (1.0 - t->cfg.criterion)
-                                              : h->float_acc - t->cfg.criterion;
-    int met = h->have_best && h->best_acc >= target;
+    metric_kind k = t->cfg.metric;
+    double target = metric_bound(k, h->float_acc, t->cfg.criterion_relative, t->cfg.criterion);
+    int met = h->have_best && metric_meets(k, h->best_acc, target);
+    double on_eval = h->best_acc;
+    if (have_validation(t) && h->have_best && kept_on_eval(t, &on_eval, e))
+        return -1;
     if (r) {
+        r->metric = k;
         r->float_acc = h->float_acc;
         r->ptq_acc = h->ptq_done ? h->ptq_acc : -1;
         r->best_acc = h->best_acc;
+        r->best_eval = on_eval;
         r->best_epoch = h->best_epoch;
         r->criterion_met = met;
         r->timed_out = h->timed_out;
@@ -544,23 +652,43 @@ static int end_of_run(trainer *t, train_result *r, qerr *e)
                        p == 0 ? "float" : "qat", (long long)h->images[p], h->train_seconds[p],
                        (double)h->images[p] / h->train_seconds[p],
                        (double)h->images[p] / h->train_cpu[p]);
-        printf("float %.2f%%", 100 * h->float_acc);
+        /* top1 as it always read ("float 91.00%"), the others with their name */
+        const char *name = k == METRIC_TOP1 ? "" : metric_names[k];
+        const char *sp = k == METRIC_TOP1 ? "" : " ";
+        char v[48], who[64];
+        printf("float %s%s%s", name, sp, metric_format(k, h->float_acc, v, sizeof v));
         if (h->ptq_done)
-            printf(", ptq int8 %.2f%%", 100 * h->ptq_acc);
+            printf(", ptq int8 %s%s%s", name, sp, metric_format(k, h->ptq_acc, v, sizeof v));
         if (h->best_epoch >= 0)
-            printf(", best int8 %.2f%% (qat epoch %d)", 100 * h->best_acc, h->best_epoch);
-        else
-            printf(": the PTQ model is the result");
-        printf("\naccuracy criterion %s %g: int8 >= %.2f%%: %s%s\n",
-               t->cfg.criterion_relative ? "relative" : "absolute", t->cfg.criterion,
-               100 * target, met ? "met" : "NOT met",
-               h->timed_out ? " (stopped by exit_policy.timeout)" : "");
+            printf(", best int8 %s%s%s (qat epoch %d)", name, sp,
+                   metric_format(k, h->best_acc, v, sizeof v), h->best_epoch);
+        printf(" on %s%s\n", chooser(t, who, sizeof who),
+               h->best_epoch >= 0 ? "" : ": the PTQ model is the result");
+        if (have_validation(t) && h->have_best)
+            printf("the kept model on the %d eval inputs: int8 %s\n", (int)t->eval.n,
+                   named(t, on_eval, v, sizeof v));
+        printf("accuracy criterion %s %g: int8 %s%s%s %s: %s%s\n",
+               t->cfg.criterion_relative ? "relative" : "absolute", t->cfg.criterion, name, sp,
+               metric_higher_is_better(k) ? ">=" : "<=", metric_format(k, target, v, sizeof v),
+               met ? "met" : "NOT met", h->timed_out ? " (stopped by exit_policy.timeout)" : "");
         if (t->wrote_model)
             printf("wrote %s\n", t->path_model);
         else
             printf("kept %s (the best model, written by an earlier run)\n", t->path_model);
     }
     return 0;
+}
+
+/* "fake-quant top1 91.00%, int8 top1 90.50% (best)" for one set. */
+static void epoch_pair(const trainer *t, const char *net_name, double fa, double ia, int best,
+                       char *buf, size_t cap)
+{
+    char a[64], b[64];
+    if (ia < 0)
+        snprintf(buf, cap, "%s %s", net_name, named(t, fa, a, sizeof a));
+    else
+        snprintf(buf, cap, "%s %s, int8 %s%s", net_name, named(t, fa, a, sizeof a),
+                 named(t, ia, b, sizeof b), best ? " (best)" : "");
 }
 
 /* End of an epoch: schedule switches (QAT), evaluation, log, checkpoint. */
@@ -573,34 +701,51 @@ static int end_epoch(trainer *t, int phase, qerr *e)
     int32_t nb = dataset_batches(&t->train, pc->batch, pc->iterations);
     optim_lr_schedule s = lr_schedule(pc, nb);
     double lr_last = optim_lr_at(&s, (int64_t)h->epoch * nb + nb - 1);
+    measured m = {-1, -1, -1, -1};
     double fa, ia = -1;
+    int best = 0;
     char extra[96] = "";
     if (phase == CKPT_PHASE_QAT) {
         qat_schedule(t, h->epoch + 1); /* the seed switches before it evaluates */
-        fa = eval_net(t);
-        int best = !h->have_best;
-        double before = h->best_acc;
-        if (convert_eval(t, h->epoch, &ia, 0, e))
+        if (judge_net(t, &fa, &m.eval_float, e))
             return -1;
-        best = best || ia > before;
-        int64_t same = 0;
-        for (int32_t i = 0; i < t->eval.n; i++)
-            same += t->pred_net[i] == t->pred_int8[i];
-        t->agreement = (double)same / (double)t->eval.n;
-        if (t->agreement < t->min_agreement)
-            t->min_agreement = t->agreement;
-        snprintf(extra, sizeof extra, ", int8 %.2f%%%s, top-1 agreement %.2f%%%s%s",
-                 100 * ia, best ? " (best)" : "", 100 * t->agreement,
-                 t->n.bn_frozen ? ", bn frozen" : "", t->n.observers ? "" : ", observers off");
+        best = !h->have_best;
+        double before = h->best_acc;
+        if (convert_eval(t, h->epoch, &ia, &m.eval_int8, 0, e))
+            return -1;
+        best = best || metric_better(t->cfg.metric, ia, before);
+        if (t->cfg.metric == METRIC_TOP1) {
+            int64_t same = 0;
+            for (int32_t i = 0; i < t->eval.n; i++)
+                same += t->pred_net[i] == t->pred_int8[i];
+            t->agreement = (double)same / (double)t->eval.n;
+            if (t->agreement < t->min_agreement)
+                t->min_agreement = t->agreement;
+            snprintf(extra, sizeof extra, ", top-1 agreement %.2f%%", 100 * t->agreement);
+        }
+        size_t len = strlen(extra);
+        snprintf(extra + len, sizeof extra - len, "%s%s", t->n.bn_frozen ? ", bn frozen" : "",
+                 t->n.observers ? "" : ", observers off");
     } else {
-        fa = eval_net(t);
+        if (judge_net(t, &fa, &m.eval_float, e))
+            return -1;
         h->float_acc = fa, h->have_float = 1;
     }
+    if (have_validation(t))
+        m.val_float = fa, m.val_int8 = ia;
     h->epoch_seconds += now_s() - t0;
-    csv_row(t, h->epoch, phase_name(phase), loss, fa, ia, lr_last, h->epoch_seconds);
-    say(t, "%s epoch %d/%d: loss %.4f, %s %.2f%%%s, %.1f s\n", phase_name(phase), h->epoch + 1,
-        pc->epochs, loss, phase == CKPT_PHASE_QAT ? "fake-quant" : "float", 100 * fa, extra,
-        h->epoch_seconds);
+    csv_row(t, h->epoch, phase_name(phase), loss, m, lr_last, h->epoch_seconds);
+    const char *net_name = phase == CKPT_PHASE_QAT ? "fake-quant" : "float";
+    char sets[320], chosen[144], reported[144];
+    epoch_pair(t, net_name, fa, ia, best, chosen, sizeof chosen);
+    if (have_validation(t)) {
+        epoch_pair(t, net_name, m.eval_float, m.eval_int8, 0, reported, sizeof reported);
+        snprintf(sets, sizeof sets, "validation: %s; eval: %s", chosen, reported);
+    } else {
+        snprintf(sets, sizeof sets, "%s", chosen);
+    }
+    say(t, "%s epoch %d/%d: loss %.4f, %s%s, %.1f s\n", phase_name(phase), h->epoch + 1,
+        pc->epochs, loss, sets, extra, h->epoch_seconds);
     h->epoch++;
     h->batch = 0;
     if (phase == CKPT_PHASE_QAT && (h->epoch >= pc->epochs || h->timed_out))
@@ -614,10 +759,13 @@ static int start_quantization(trainer *t, qerr *e)
 {
     ckpt_header *h = &t->h;
     if (!h->have_float) {
-        h->float_acc = eval_net(t);
+        double reported;
+        if (judge_net(t, &h->float_acc, &reported, e))
+            return -1;
         h->have_float = 1;
-        say(t, "float model: %.2f%% top-1 on %d eval images\n", 100 * h->float_acc,
-            (int)t->eval.n);
+        char v[64], who[64];
+        say(t, "float model: %s on %s\n", named(t, h->float_acc, v, sizeof v),
+            chooser(t, who, sizeof who));
     }
     int ptq_only = t->cfg.qat.epochs == 0;
     h->quant_start = elapsed(t);
@@ -672,6 +820,73 @@ static int run_schedule(trainer *t, train_result *r, qerr *e)
 
 /* ---- setup ---------------------------------------------------------------- */
 
+/* What a set's labels file must hold (cfg_labels_kind), with the model's
+ * class count or output shape. */
+static dataset_want want_of(const trainer *t, int train)
+{
+    const cfg_config *c = &t->cfg;
+    q_shape out = t->n.tshape[t->n.n_layers];
+    dataset_want w = {cfg_labels_kind(c, train), 0, 0, 0, 0};
+    if (w.kind == DATASET_CLASSES) /* auc's labels: 1 = anomaly, 0 = normal */
+        w.n_classes = c->loss == CFG_LOSS_CROSS_ENTROPY ? t->n.n_classes : 2;
+    if (w.kind == DATASET_TARGETS)
+        w.h = out.h, w.w = out.w, w.c = out.c;
+    return w;
+}
+
+/* auc needs both kinds of example in every set it measures. */
+static int check_auc_labels(const dataset *ds, qerr *e)
+{
+    int32_t anomalies = 0;
+    for (int32_t i = 0; i < ds->n; i++)
+        anomalies += ds->labels[i] == 1;
+    if (anomalies == 0 || anomalies == ds->n)
+        return qerr_set(e, "%s: %d anomalies (label 1) and %d normal inputs (label 0): metric "
+                           "auc needs both",
+                        ds->labels_path, (int)anomalies, (int)(ds->n - anomalies));
+    return 0;
+}
+
+/* The training, validation and eval sets. A validation fraction F takes
+ * round(F·n) training inputs, chosen by a shuffle from an rng of its own,
+ * seeded with the run's seed: the same inputs for a seed, whatever the
+ * thread count, in every resumed run. */
+static int load_data(trainer *t, const train_opts *o, qerr *e)
+{
+    const cfg_config *c = &t->cfg;
+    dataset_input in = {c->input_shape.h, c->input_shape.w, c->input_shape.c,
+                        c->input_q.scale, c->input_q.zero_point};
+    dataset_want wt = want_of(t, 1), we = want_of(t, 0);
+    const char *tl = wt.kind == DATASET_NONE ? NULL : c->train_labels;
+    const char *el = we.kind == DATASET_NONE ? NULL : c->eval_labels;
+    const char *vl = we.kind == DATASET_NONE ? NULL : c->val_labels;
+    if (dataset_load_as(&t->train, c->train_images, tl, in, wt, e) ||
+        dataset_load_as(&t->eval, c->eval_images, el, in, we, e))
+        return -1;
+    t->choose = &t->eval;
+    if (c->validation == CFG_VALIDATION_FILES) {
+        if (dataset_load_as(&t->val, c->val_images, vl, in, we, e))
+            return -1;
+        t->choose = &t->val;
+    } else if (c->validation == CFG_VALIDATION_FRACTION) {
+        int32_t n = t->train.n;
+        double k = round(c->validation_fraction * (double)n);
+        if (k < 1 || k > n - 1)
+            return qerr_at(e, c->config_path, c->validation_line,
+                           "data.validation.fraction: %g of the %d training inputs is %.0f: "
+                           "each side needs at least one", c->validation_fraction, (int)n, k);
+        rng_state r;
+        rng_seed(&r, (o->have_seed ? o->seed : c->seed) ^ TRAIN_SPLIT_STREAM);
+        if (dataset_split(&t->train, &t->val, (int32_t)k, &r, e))
+            return -1;
+        t->choose = &t->val;
+    }
+    if (c->metric == METRIC_AUC &&
+        (check_auc_labels(&t->eval, e) || (have_validation(t) && check_auc_labels(&t->val, e))))
+        return -1;
+    return 0;
+}
+
 static int setup(trainer *t, const train_opts *o, qerr *e)
 {
     t->o = o;
@@ -687,10 +902,10 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
     /* No output may be one of the inputs (a config named NAME.frozen.yaml in
      * the output folder, a data file called NAME.csv). */
     const char *inputs[] = {o->config_path, c->train_images, c->train_labels, c->eval_images,
-                            c->eval_labels};
+                            c->eval_labels,   c->val_images,   c->val_labels};
     const char *outputs[] = {t->path_model, t->path_ckpt, t->path_csv};
     for (int i = 0; i < 3; i++)
-        if (qfile_check_not_input(outputs[i], inputs, 5, e))
+        if (qfile_check_not_input(outputs[i], inputs, 7, e))
             return -1;
     if (c->qat.epochs > 0 && c->disable_observer_after < 1)
         return qerr_at(e, c->config_path, 0,
@@ -703,45 +918,68 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
     cap = cap < 2 ? 2 : cap;
     if (net_build(&t->n, c, cap, e))
         return -1;
-    dataset_input in = {c->input_shape.h, c->input_shape.w, c->input_shape.c,
-                        c->input_q.scale, c->input_q.zero_point};
-    if (dataset_load(&t->train, c->train_images, c->train_labels, in, t->n.n_classes, e) ||
-        dataset_load(&t->eval, c->eval_images, c->eval_labels, in, t->n.n_classes, e))
+    if (load_data(t, o, e))
         return -1;
-    if (t->train.n < 2) /* every batch would be skipped: nothing would train */
-        return qerr_set(e, "%s: data.train: %s holds %d image; training needs at least 2 (a "
+    /* every batch would be skipped: nothing would train */
+    if (t->train.n < 2 && c->validation == CFG_VALIDATION_FRACTION)
+        return qerr_at(e, c->config_path, c->validation_line,
+                       "data.validation.fraction: %g leaves %d input of %s to train on; "
+                       "training needs at least 2 (a batch of one is skipped: batch norm "
+                       "normalizes over the batch)",
+                       c->validation_fraction, (int)t->train.n, c->train_images);
+    if (t->train.n < 2)
+        return qerr_set(e, "%s: data.train: %s holds %d input; training needs at least 2 (a "
                            "batch of one is skipped: batch norm normalizes over the batch)",
                         c->config_path, c->train_images, (int)t->train.n);
     /* after the config and the data: a bad one leaves no folder behind */
     if (qfile_mkdirs(dir, e))
         return -1;
-    int32_t per = dataset_image_size(&t->eval);
+    int32_t sets = t->val.n > t->eval.n ? t->val.n : t->eval.n;
+    size_t out = (size_t)t->n.n_classes;
     t->order = malloc((size_t)t->train.n * sizeof(int32_t));
-    t->eval_order = malloc((size_t)t->eval.n * sizeof(int32_t));
+    t->set_order = malloc((size_t)sets * sizeof(int32_t));
     t->labels = malloc((size_t)cap * sizeof(int32_t));
     t->labels8 = malloc((size_t)cap);
-    t->eval_q = malloc((size_t)t->eval.n * (size_t)per);
+    t->targets = malloc((size_t)cap * out * sizeof(float));
+    t->aug_scratch = malloc((size_t)dataset_image_size(&t->train) * sizeof(float));
+    t->score = malloc((size_t)sets * sizeof(double));
     t->pred_net = malloc((size_t)t->eval.n);
     t->pred_int8 = malloc((size_t)t->eval.n);
     t->agreement = t->min_agreement = 1.0;
     t->csv_cap = (size_t)(c->pretrain.epochs + c->qat.epochs + 4) * CSV_ROW_MAX;
     t->csv = calloc(t->csv_cap, 1);
-    if (!t->order || !t->eval_order || !t->pred_net || !t->pred_int8 || !t->labels || !t->labels8 || !t->eval_q || !t->csv)
+    if (!t->order || !t->set_order || !t->labels || !t->labels8 || !t->targets ||
+        !t->aug_scratch || !t->score || !t->pred_net || !t->pred_int8 || !t->csv)
         return qerr_set(e, "train: out of memory");
-    dataset_epoch_order(&t->eval, t->eval_order, NULL);
-    dataset_batch_int8(&t->eval, t->eval_order, 0, t->eval.n, t->eval_q, NULL);
+    for (int32_t i = 0; i < sets; i++)
+        t->set_order[i] = i;
     t->tty = isatty(2) && !o->quiet;
     t->run_start = now_s();
 
-    if (o->resume)
-        return resume(t, e);
-    ckpt_header *h = &t->h;
-    rng_seed(&h->rng, o->have_seed ? o->seed : c->seed);
-    net_init(&t->n, &h->rng);
-    net_set_fake_quant(&t->n, c->fake_quant_weights, c->fake_quant_acts);
-    h->phase = c->pretrain.epochs > 0 ? CKPT_PHASE_PRETRAIN : CKPT_PHASE_QAT;
-    h->best_epoch = -1;
-    return build_optim(t, h->phase, e);
+    if (o->resume) {
+        if (resume(t, e))
+            return -1;
+    } else {
+        ckpt_header *h = &t->h;
+        rng_seed(&h->rng, o->have_seed ? o->seed : c->seed);
+        net_init(&t->n, &h->rng);
+        net_set_fake_quant(&t->n, c->fake_quant_weights, c->fake_quant_acts);
+        h->phase = c->pretrain.epochs > 0 ? CKPT_PHASE_PRETRAIN : CKPT_PHASE_QAT;
+        h->best_epoch = -1;
+        if (build_optim(t, h->phase, e))
+            return -1;
+    }
+    if (have_validation(t))
+        say(t, "validation: %d inputs (%s) choose the kept model and measure the accuracy "
+               "criterion; the %d eval inputs are reported only; training on %d inputs\n",
+            (int)t->val.n,
+            c->validation == CFG_VALIDATION_FRACTION ? "a seeded fraction of data.train"
+                                                     : "data.validation",
+            (int)t->eval.n, (int)t->train.n);
+    else
+        say(t, "no data.validation: the %d eval inputs choose the kept model and measure the "
+               "accuracy criterion; training on %d inputs\n", (int)t->eval.n, (int)t->train.n);
+    return 0;
 }
 
 static void teardown(trainer *t)
@@ -749,12 +987,15 @@ static void teardown(trainer *t)
     net_free(&t->n);
     optim_free(&t->opt);
     dataset_free(&t->train);
+    dataset_free(&t->val);
     dataset_free(&t->eval);
     free(t->order);
-    free(t->eval_order);
+    free(t->set_order);
     free(t->labels);
     free(t->labels8);
-    free(t->eval_q);
+    free(t->targets);
+    free(t->aug_scratch);
+    free(t->score);
     free(t->pred_net);
     free(t->pred_int8);
     free(t->csv);

@@ -17,23 +17,36 @@
  *    does with freeze_bn_after 4 (nepoch > 2 ⇔ nepoch + 1 >= 3 + 1) and
  *    disable_observer_after 5 (nepoch > 3 ⇔ nepoch + 1 >= 5).
  *    After every epoch the net is converted to int8 and the int8 model
- *    evaluated with q8_exec on the whole eval set (one executor per thread);
- *    the best (ties: the earlier) is written to DIR/NAME.frozen.yaml.
- * 4. The result: the best int8 accuracy against the float baseline (the
- *    float model's accuracy when quantization starts) under
- *    tuning.accuracy_criterion: relative r → int8 >= float · (1 − r), absolute
- *    a → int8 >= float − a. tuning.exit_policy.timeout (seconds; 0 = none)
+ *    evaluated with q8_exec (metric_int8: one executor per thread) on the
+ *    validation set and the eval set; the best on the choosing set (the
+ *    validation set, else the eval set; ties: the earlier) is written to
+ *    DIR/NAME.frozen.yaml. The eval set is reported, and chooses only
+ *    without data.validation.
+ * 4. The result: the kept int8 model's metric (evaluation.accuracy.metric:
+ *    top1, mse or auc, metric.h) against the float baseline (the float
+ *    model's when quantization starts), both on the choosing set, under
+ *    tuning.accuracy_criterion in the metric's direction (metric_bound):
+ *    relative r → int8 >= float · (1 − r), absolute a → int8 >= float − a;
+ *    for mse int8 <= float · (1 + r), int8 <= float + a.
+ *    tuning.exit_policy.timeout (seconds; 0 = none)
  *    limits quantization as Intel Neural Compressor's fit limits tuning: the
  *    time since PTQ started (summed over resumed runs) is checked before each
  *    QAT epoch and after every QAT batch; when it is up, a started epoch ends
  *    there and is evaluated, and the best int8 model so far (PTQ included) is
  *    the result. Float pretraining is not limited.
  *
+ * Loss (model.loss): cross-entropy against class labels, or mse against
+ * float targets or (target: input) the input batch itself. data.augment
+ * shifts and flips the float training batches (augment.h); a validation
+ * fraction is split off the training set with an rng seeded by the run's
+ * seed (dataset_split), so it is drawn again, identically, on resume.
+ *
  * Files in DIR: NAME.frozen.yaml (the best int8 model), NAME.ckpt (the
  * checkpoint, checkpoint.h: written atomically after every epoch, on Ctrl-C
  * and on timeout), NAME.csv (one row per epoch: epoch, phase, loss,
- * float_acc, int8_acc, lr, seconds; float_acc of a QAT row is the
- * fake-quant network's accuracy). With resume, training continues from the
+ * float_M, int8_M on the eval set, with a validation set val_float_M,
+ * val_int8_M, then lr, seconds; M the metric; float_M of a QAT row is the
+ * fake-quant network's). With resume, training continues from the
  * checkpoint exactly: the final model is bit-identical to an uninterrupted
  * run with the same seed (with any thread count: see docs/train.md). The
  * checkpoint keeps the config's settings (cfgcanon.h); resuming with a config
@@ -62,10 +75,16 @@ typedef struct {
                                        training batches of this run (tests, split runs) */
 } train_opts;
 
+/* The values are evaluation.accuracy.metric's (top1 and auc as fractions,
+ * mse as it is) on the set that chooses: the validation set, or the eval set
+ * without data.validation. */
 typedef struct {
-    double float_acc;               /* baseline, fraction in [0, 1] */
+    metric_kind metric;
+    double float_acc;               /* baseline */
     double ptq_acc;                 /* -1 when not measured */
-    double best_acc;                /* best int8 accuracy */
+    double best_acc;                /* the kept (best) int8 model's */
+    double best_eval;               /* the kept model's on the eval set (= best_acc
+                                       without a validation set) */
     int best_epoch;                 /* QAT epoch of the best model (-1: PTQ) */
     int criterion_met;
     int timed_out;

@@ -1,0 +1,395 @@
+m4_divert(-1)
+# kernels.m4 — the kernel library of the generated NAME.c: requantize(), rescale() and the
+# inner loops of the conv2d and linear layers (dot_1x4, dot_2x4, gather, col_sums,
+# conv_sums). Included by model_c.m4; quotes [ ] (see qatc.m4).
+#
+# The inner loops come in versions, one per kind of core, all computing the same integer
+# sums exactly. QATC_VERSIONS below is their table; each version is a self-contained block
+# in its own file, kernels_NAME.m4 (NAME in lower case), defining
+#   _QATC_NAME_ABOUT     one line (and its continuations) on what it is for
+#   _QATC_NAME_PRELUDE   its C macros: QATC_INLINE, and those of its assembly
+#   _QATC_NAME_DOT       dot_1x4(): linear layers, and conv2d on versions with ROWS 1
+#   _QATC_NAME_CONV      qatc_w, QATC_W_AT, qatc_col, QATC_COL, QATC_GROUP; dot_2x4()
+#                        where ROWS is 1
+#   _QATC_NAME_GATHER    gather() and col_sums(): the copied-windows conv2d nests
+# using the shared pieces further down where they fit. A piece may differ between a file
+# with every version and a file for one target (_QATC_IF_ALL): a version may, for
+# example, carry a C emulation of its instructions for host tests in the first only.
+# Adding a version: its file, and a row in QATC_VERSIONS (and, for `qatc gen --target`,
+# the target's row in gen/cgen.c).
+#
+# C text passed to a macro of this library as an argument is quoted twice ([[...]]) and
+# spliced outside the callee's quotes, so it is rescanned once and comes out verbatim.
+
+# QATC_VERSIONS(ROW): ROW(NAME, NUMBER, ROWS, WEIGHTS, WHEN) for each version, in the order
+# the compiler's predefined macros are tried; the last one (WHEN 1) takes what is left.
+#   NAME     QATC_DOT_NAME in the C; kernels_name.m4 holds its code
+#   NUMBER   the value of QATC_DOT_NAME
+#   ROWS     1: its inner products read the int8 input in place, so conv2d layers with
+#            long kernel rows walk their windows row by row (conv_sums); 0: they copy them
+#   WEIGHTS  int8: conv2d weights as int8 OHWI rows; pairs: in the PMADDWD layout
+#   WHEN     the condition on predefined macros under which the file with every version
+#            takes it (when no earlier row's holds)
+m4_define([QATC_VERSIONS], [m4_dnl
+$1([DSP], [2], [1], [int8], [defined(__ARM_FEATURE_DSP) && defined(__GNUC__)])m4_dnl
+$1([THUMB1], [3], [1], [int8], [defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__)])m4_dnl
+$1([SMLAL], [1], [0], [int8], [defined(__arm__) || defined(__thumb__)])m4_dnl
+$1([SSE2], [4], [0], [pairs], [defined(__SSE2__) && defined(__GNUC__)])m4_dnl
+$1([PLAIN], [0], [0], [int8], [1])m4_dnl
+])
+
+# _QATC_REGISTER(NAME, NUMBER, ROWS, WEIGHTS, WHEN): a row's properties as macros, its file read.
+m4_define([_QATC_REGISTER], [m4_define([_QATC_$1_ROWS], [$3])m4_dnl
+m4_define([_QATC_$1_WEIGHTS], [$4])m4_dnl
+m4_ifelse([$3], [1], [_QATC_APPEND([_QATC_ROWS_IF], [QATC_DOT == QATC_DOT_$1])])m4_dnl
+m4_ifelse([$4], [pairs], [_QATC_APPEND([_QATC_PAIRS_IF], [QATC_DOT == QATC_DOT_$1])])m4_dnl
+m4_include([kernels_]m4_translit([$1], [A-Z], [a-z])[.m4])])
+
+# _QATC_APPEND(MACRO, CONDITION): MACRO becomes its old value || CONDITION (or CONDITION).
+m4_define([_QATC_APPEND], [m4_define([$1], m4_ifdef([$1], [m4_defn([$1])[ || ]])[$2])])
+
+QATC_VERSIONS([_QATC_REGISTER])
+
+# The target the file is for (QATC_TARGET): all, or one version's.
+m4_define([_QATC_ONE], [all])
+
+# _QATC_IF_ALL(TEXT, OTHERWISE): TEXT in a file with every version, else OTHERWISE.
+m4_define([_QATC_IF_ALL], [m4_ifelse(_QATC_ONE, [all], [$1], [$2])])
+
+# _QATC_BY_ROWS(ROWS_NEST, COPIED_NEST): a conv2d layer's loop nest: the macro ROWS_NEST on
+# versions that walk windows row by row, COPIED_NEST on the others (both, under
+# #if QATC_RUNS, in a file with every version).
+m4_define([_QATC_BY_ROWS], [m4_ifelse(_QATC_ONE, [all], [[
+#if QATC_RUNS
+]$1[#else
+]$2[#endif
+]], _QATC_ONE_ROWS, [1], [[
+]$1[]], [[
+]$2[]])])
+
+# _QATC_BY_WEIGHTS(PAIRS, INT8): the C text for conv2d weights in the PMADDWD layout, or as
+# int8 rows (both, under #if, in a file with every version).
+m4_define([_QATC_BY_WEIGHTS], [m4_ifelse(_QATC_ONE, [all], [m4_ifdef([_QATC_PAIRS_IF],
+  [[#if ]_QATC_PAIRS_IF[
+]$1[#else
+]$2[#endif
+]], [$2])], _QATC_ONE_WEIGHTS, [pairs], [$1], [$2])])
+
+# QATC_TARGET(TARGET, VERSION, GUARD, FOR): the file is for TARGET (`qatc gen --target`):
+# all (VERSION all) for every version, or one, whose inner loops are VERSION's. GUARD is
+# the condition on the compiler's predefined macros where the file may be compiled (1:
+# anywhere), FOR what the target is, in words. Prints nothing: QATC_C_BEGIN writes the
+# guard, the other macros the chosen code.
+m4_define([QATC_TARGET], [QATC_CHECK([$0], [4], $@)m4_dnl
+m4_ifelse([$2], [all], [], [m4_ifdef([_QATC_$2_ROWS], [],
+  [QATC_FAIL([$0], [no version $2 in QATC_VERSIONS])])])m4_dnl
+m4_define([_QATC_TARGET_NAME], [[$1]])m4_dnl
+m4_define([_QATC_ONE], [$2])m4_dnl
+m4_define([_QATC_GUARD_IF], [[$3]])m4_define([_QATC_GUARDED], m4_ifelse([$3], [1], [0], [1]))m4_dnl
+m4_define([_QATC_TARGET_FOR], [[$4]])m4_dnl
+m4_ifelse([$2], [all], [], [m4_define([_QATC_ONE_ROWS], m4_defn([_QATC_$2_ROWS]))m4_dnl
+m4_define([_QATC_ONE_WEIGHTS], m4_defn([_QATC_$2_WEIGHTS]))])])
+
+# _QATC_CONTENTS: the kernel library's line in the file's table of contents.
+m4_define([_QATC_CONTENTS], [_QATC_IF_ALL([[ *   requantize(), then the inner loops in versions, one per kind of core
+ *     (QATC_DOT, chosen by the compiler's predefined macros)]],
+[[ *   requantize(), then the inner loops for ]_QATC_TARGET_NAME[ only
+ *     (qatc gen --target ]_QATC_TARGET_NAME[: ]_QATC_TARGET_FOR[)]])])
+
+# _QATC_GUARD(MODEL): for one target, #error unless the compiler's macros say it is that.
+m4_define([_QATC_GUARD], [_QATC_IF_ALL([], [m4_ifelse(_QATC_GUARDED, [0], [],
+[[
+/* The inner loops below are for ]_QATC_TARGET_NAME[ only. */
+#if !(]_QATC_GUARD_IF[)
+#error "$1.c was generated for ]_QATC_TARGET_NAME[ (]_QATC_TARGET_FOR[), which this compiler does not target: generate it with qatc gen --target for the core you build for, or with --target all"
+#endif
+]])])])
+
+# QATC_REQUANTIZE: the static helper requantize(), for files that use it.
+m4_define([QATC_REQUANTIZE], [[
+/* out = clamp(round(acc * M) + zp, lo, hi) with M = m0 * 2^(shift - 31),
+ * 2^30 <= m0 < 2^31 (or m0 = 0), -31 <= shift <= 30, so 1 <= t = 31 - shift <= 62:
+ *   round(acc * M) = (acc * m0 + 2^(t - 1)) >> t    (one rounding, ties up)
+ * |acc * m0| < 2^62 and 2^(t - 1) <= 2^61, so the int64 sum p cannot overflow.
+ * Usually M < 1/2 (t >= 32): then p >> t is the high word of p shifted by t - 32, and
+ * |p >> t| < 2^30, so the rest is 32-bit arithmetic. Otherwise a value beyond +-256 is
+ * clamped to +-256 first, which changes nothing: it lands outside [-128, 127] either way.
+ * >> of a negative value is an arithmetic shift on every supported compiler. */
+static int8_t requantize(int32_t acc, int32_t m0, int32_t shift, int32_t zp, int32_t lo,
+                         int32_t hi)
+{
+    int32_t t = 31 - shift, y;
+    int64_t p = (int64_t)acc * m0 + ((int64_t)1 << (t - 1));
+    if (t >= 32) {
+        y = (int32_t)(p >> 32) >> (t - 32);
+    } else {
+        int64_t q = p >> t;
+        y = q < -256 ? -256 : q > 256 ? 256 : (int32_t)q;
+    }
+    y += zp;
+    return (int8_t)(y < lo ? lo : y > hi ? hi : y);
+}
+]])
+
+# QATC_RESCALE: the static helper rescale() (round(x * M) without clamp), for adds.
+m4_define([QATC_RESCALE], [[
+/* round(x * M), M = m0 * 2^(shift - 31) <= 1/2 here, so the result fits int32:
+ * the same single rounding as requantize(), without zero-point or clamp. */
+static int32_t rescale(int32_t x, int32_t m0, int32_t shift)
+{
+    int32_t t = 31 - shift;
+    return (int32_t)(((int64_t)x * m0 + ((int64_t)1 << (t - 1))) >> t);
+}
+]])
+
+# QATC_KERNELS(LINEAR, CONV, GATHER, ROWS): the inner loops a model needs, for the target
+# of QATC_TARGET. LINEAR: 1 when it has a linear layer; CONV: 1 when it has a conv2d
+# layer; GATHER: 1 when a conv2d copies its windows on every core (short kernel rows);
+# ROWS: 1 when a conv2d walks them row by row where its version can. Nothing when LINEAR
+# and CONV are 0.
+m4_define([QATC_KERNELS], [QATC_CHECK([$0], [4], $@)m4_dnl
+m4_define([_QATC_NEED_LINEAR], [$1])m4_define([_QATC_NEED_CONV], [$2])m4_dnl
+m4_define([_QATC_NEED_GATHER], [$3])m4_define([_QATC_NEED_ROWS], [$4])m4_dnl
+m4_ifelse(m4_eval([$1 || $2]), [0], [],
+  _QATC_ONE, [all], [_QATC_KERNELS_ALL[]], [_QATC_KERNELS_ONE[]])])
+
+# _QATC_KERNELS_ALL: every version, QATC_DOT choosing one.
+m4_define([_QATC_KERNELS_ALL], [_QATC_DOT_ABOUT([[They come in versions, all computing the same sums exactly; the compiler's predefined
+ * macros choose one (define QATC_DOT to force one: the tests run every C version on the host;
+ * qatc gen --target writes a file with one version only):
+]QATC_VERSIONS([_QATC_ABOUT_ROW])])[]QATC_VERSIONS([_QATC_NUMBER_ROW])[#ifndef QATC_DOT
+]m4_define([_QATC_ELSE], [[#if]])QATC_VERSIONS([_QATC_CHOICE_ROW])[#endif
+#endif
+/* Cores whose inner products read the int8 input in place walk conv2d windows row by
+ * row (see conv_sums). */
+#define QATC_RUNS (]m4_ifdef([_QATC_ROWS_IF], [_QATC_ROWS_IF], [[0]])[)
+]m4_ifelse(_QATC_NEED_CONV, [1], [_QATC_CONV_SHAPE[]])[
+]m4_define([_QATC_ELSE], [[#if]])QATC_VERSIONS([_QATC_BLOCK_ROW])[
+#else
+#error "QATC_DOT is none of the versions above"
+#endif
+]m4_ifelse(m4_eval(_QATC_NEED_CONV && _QATC_NEED_ROWS), [1], [_QATC_CONV_SUMS[]])])
+
+# _QATC_KERNELS_ONE: the version of QATC_TARGET.
+m4_define([_QATC_KERNELS_ONE], [_QATC_DOT_ABOUT([[This file holds the version for ]_QATC_TARGET_NAME[ (qatc gen --target ]_QATC_TARGET_NAME[; with
+ * --target all it holds every version, for the compiler's predefined macros to choose):
+]_QATC_ABOUT_LINE(_QATC_TARGET_NAME, _QATC_ONE)])m4_dnl
+m4_ifelse(_QATC_NEED_CONV, [1], [_QATC_CONV_SHAPE[]])[
+]_QATC_BLOCK(_QATC_ONE)m4_dnl
+m4_ifelse(m4_eval(_QATC_NEED_CONV && _QATC_NEED_ROWS && _QATC_ONE_ROWS), [1], [_QATC_CONV_SUMS[]])])
+
+# _QATC_DOT_ABOUT(VERSIONS): the comment above the inner loops; VERSIONS the part on versions.
+m4_define([_QATC_DOT_ABOUT], [[
+/* The inner products every conv2d and linear layer spends its time in: for four output
+ * channels g = 0..3 at once (their weights w_g = w + g * w_step),
+ *   acc[g] += sum_{i < n} w_g[i] * (x[i] - zp)
+ * over n consecutive input bytes: one input (dot_1x4) or two (dot_2x4, further down: x and
+ * x + x_step, two output pixels that share every weight they load). Each acc is the
+ * partial sum of a layer's accumulator, which fits int32 (|bias| + taps * 127 * 255 does,
+ * checked when the model was loaded), whatever the order of the terms.
+ *
+ * ]$1[ * Where a version is inlined into each layer (QATC_INLINE), the layer's shapes become
+ * constants in it: loads take immediate offsets and the loops need fewer registers. */
+]])
+
+# _QATC_ABOUT_LINE(TAG, NAME): " *   TAG  what version NAME is for" and its continuations.
+m4_define([_QATC_ABOUT_LINE], [[ *   ]m4_substr([$1                 ], [0], [17])_QATC_$2_ABOUT[
+]])
+
+# The rows of the file with every version (QATC_VERSIONS(ROW) calls each for every row;
+# _QATC_ELSE is #if on the first row, #elif after):
+# _QATC_ABOUT_ROW(NAME, ...): what version NAME is for, in the comment above the library.
+m4_define([_QATC_ABOUT_ROW], [_QATC_ABOUT_LINE([QATC_DOT_$1], [$1])])
+# _QATC_NUMBER_ROW(NAME, NUMBER, ...): #define QATC_DOT_NAME NUMBER.
+m4_define([_QATC_NUMBER_ROW], [[#define QATC_DOT_$1 $2
+]])
+# _QATC_CHOICE_ROW(NAME, NUMBER, ROWS, WEIGHTS, WHEN): a step of the #if ladder choosing QATC_DOT.
+m4_define([_QATC_CHOICE_ROW], [m4_ifelse([$5], [1], [[#else
+]], [_QATC_ELSE[ $5
+]m4_define([_QATC_ELSE], [[#elif]])])[#define QATC_DOT QATC_DOT_$1
+]])
+# _QATC_BLOCK_ROW(NAME, ...): version NAME's code under #if (or #elif) QATC_DOT == QATC_DOT_NAME.
+m4_define([_QATC_BLOCK_ROW], [_QATC_ELSE[ QATC_DOT == QATC_DOT_$1
+]m4_define([_QATC_ELSE], [[
+#elif]])_QATC_BLOCK([$1])])
+
+# _QATC_BLOCK(NAME): version NAME's code, the pieces the model needs (QATC_KERNELS).
+m4_define([_QATC_BLOCK], [_QATC_$1_PRELUDE[]m4_dnl
+m4_ifelse(m4_eval(_QATC_NEED_LINEAR || (_QATC_NEED_CONV && _QATC_$1_ROWS)), [1],
+  [_QATC_$1_DOT[]])m4_dnl
+m4_ifelse(_QATC_NEED_CONV, [1], [_QATC_$1_CONV[]])m4_dnl
+m4_ifelse(m4_eval(_QATC_NEED_CONV && (_QATC_NEED_GATHER || !_QATC_$1_ROWS)), [1],
+  [_QATC_$1_GATHER[]])])
+
+# ---- Pieces that several versions share ------------------------------------------------
+
+# _QATC_INLINE_ALWAYS: QATC_INLINE for versions whose helpers are inlined into each layer.
+m4_define([_QATC_INLINE_ALWAYS], [[#if defined(__GNUC__)
+#define QATC_INLINE inline __attribute__((always_inline))
+#else
+#define QATC_INLINE
+#endif
+]])
+
+# _QATC_NAKED_ARG: QATC_ARG, for versions with naked assembly functions.
+m4_define([_QATC_NAKED_ARG], [[#define QATC_ARG __attribute__((unused)) /* arguments of naked functions: used by assembly */
+]])
+
+# _QATC_DOT_1X4_C(FAST): dot_1x4 in C: FAST (C text) may do a multiple of four bytes first,
+# advancing i; plain loops do the rest.
+m4_define([_QATC_DOT_1X4_C], [[
+static QATC_INLINE void dot_1x4(const int8_t *x, const int8_t *w, int32_t w_step, int32_t n,
+                                int32_t zp, int32_t acc[4])
+{
+    const int8_t *w0 = w, *w1 = w + w_step, *w2 = w1 + w_step, *w3 = w2 + w_step;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t i = 0;
+]$1[    for (; i < n; i++) { /* 16-bit factors: compilers vectorize into 16 x 16 -> 32 bits */
+        int16_t v = (int16_t)(x[i] - zp);
+        a0 += (int16_t)w0[i] * v;
+        a1 += (int16_t)w1[i] * v;
+        a2 += (int16_t)w2[i] * v;
+        a3 += (int16_t)w3[i] * v;
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+]])
+
+# _QATC_CONV_SHAPE: conv_shape, and how a conv2d layer's window sums come.
+m4_define([_QATC_CONV_SHAPE], [[
+/* What the helpers below need to know of a conv2d layer (its enum constants). */
+typedef struct {
+    int32_t in_h, in_w, in_c, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, in_zp;
+} conv_shape;
+
+/* A conv2d layer's window sums, two output pixels (rows cy and cy + 1, column cx) and four
+ * channels at a time, come ]_QATC_IF_ALL([[one of two ways:
+ *   - QATC_RUNS, on cores whose inner products read the int8 input in place (DSP,
+ *     Thumb-1): conv_sums() walks the windows kernel row by kernel row straight from the
+ *     input, where a row's taps inside the input are consecutive bytes, and skips the
+ *     padding;
+ *   - otherwise (hosts, Cortex-M3), and on every core for layers with short kernel rows:
+ *     gather() copies the two windows once, in the form the core's inner product reads
+ *     best (qatc_col), and col_sums() does every channel from that copy.
+ * A layer's weights are qatc_w elements, those of channels oc .. oc + 3 (oc a multiple of
+ * four) from QATC_W_AT(weights, oc, taps) on: int8 OHWI rows, or on SSE2 the PMADDWD
+ * layout (see there). col_sums() does QATC_GROUP channels at a time: four, or sixteen on
+ * SSE2 (the layer's weights then padded with zero rows to a multiple of sixteen). */]],
+[m4_ifelse(_QATC_ONE_ROWS, [1], [[one of two ways:
+ *   - conv_sums() walks the windows kernel row by kernel row straight from the input
+ *     (this core's inner products read the int8 input in place), where a row's taps
+ *     inside the input are consecutive bytes, and skips the padding;
+ *   - for layers with short kernel rows, gather() copies the two windows once (qatc_col)
+ *     and col_sums() does every channel from that copy.]],
+[[from gather(), which copies the two windows once, in the form the inner product reads
+ * best (qatc_col), and col_sums(), which does QATC_GROUP channels from that copy.]])[
+ * A layer's weights are qatc_w elements, those of channels oc .. oc + 3 (oc a multiple of
+ * four) from QATC_W_AT(weights, oc, taps) on. */]])[
+]])
+
+# _QATC_INT8_W: conv2d weights as int8 OHWI rows (every version but SSE2).
+m4_define([_QATC_INT8_W], [[typedef int8_t qatc_w;
+#define QATC_W_AT(w, oc, taps) ((w) + (oc) * (taps))
+]])
+
+# _QATC_GATHER_DOC: the comment above gather().
+m4_define([_QATC_GATHER_DOC], [[/* col <- the windows of output pixels (cy, cx) and, when two, (cy + 1, cx): for tap
+ * k = (ky * kernel_w + kx) * in_c + ic, v_p = x[iy][ix][ic] - in_zp of window p, or 0 where
+ * the tap falls in the padding (or window 1 does not exist), stored as qatc_col says. */
+]])
+
+# _QATC_GATHER_C(STORE): gather() tap by tap; STORE (C text) stores v0 and v1 as tap k.
+m4_define([_QATC_GATHER_C], [[
+]_QATC_GATHER_DOC[static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy, int32_t cx,
+                               int two, qatc_col *col)
+{
+    int32_t taps = s->kernel_h * s->kernel_w * s->in_c, k = 0;
+    for (int32_t ky = 0; ky < s->kernel_h; ky++) {
+        int32_t iy0 = cy * s->stride_h - s->pad_h + ky, iy1 = iy0 + s->stride_h;
+        int in0 = iy0 >= 0 && iy0 < s->in_h, in1 = two && iy1 >= 0 && iy1 < s->in_h;
+        for (int32_t kx = 0; kx < s->kernel_w; kx++) {
+            int32_t ix = cx * s->stride_w - s->pad_w + kx;
+            int inx = ix >= 0 && ix < s->in_w;
+            for (int32_t ic = 0; ic < s->in_c; ic++, k++) {
+                int32_t v0 = in0 && inx ? in[(iy0 * s->in_w + ix) * s->in_c + ic] - s->in_zp : 0;
+                int32_t v1 = in1 && inx ? in[(iy1 * s->in_w + ix) * s->in_c + ic] - s->in_zp : 0;
+]$1[            }
+        }
+    }
+}
+]])
+
+# _QATC_COL_SUMS(BODY, WEIGHTS): col_sums() with body BODY (C text); WEIGHTS (C text)
+# says how they are laid out, default int8 rows.
+m4_define([_QATC_COL_SUMS], [[
+/* acc[p][g] += sum_{k < taps} w_g[k] * v_p[k] over the windows gather() copied, for the
+ * QATC_GROUP channels g whose weights start at w (]m4_ifelse([$2], [], [[int8 rows: w, w + w_step, ...]], [$2])[) */
+static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w *w,
+                                 int32_t w_step, int32_t zp, int two,
+                                 int32_t acc[2][QATC_GROUP])
+{
+]$1[}
+]])
+
+# _QATC_IN_PLACE_CONV(DOT_2X4): the conv2d part of versions whose inner products read the
+# int8 input in place: their types, dot_2x4 with body DOT_2X4 (C text).
+m4_define([_QATC_IN_PLACE_CONV], [[
+]_QATC_INT8_W[typedef int8_t qatc_col; /* x: window 0's taps, then window 1's */
+#define QATC_COL(taps) (2 * (taps))
+#define QATC_GROUP 4 /* the row-walking nests always do 4 */
+
+static QATC_INLINE void dot_2x4(const int8_t *x, int32_t x_step, const int8_t *w,
+                                int32_t w_step, int32_t n, int32_t zp, int32_t acc[2][4])
+{
+]$1[}
+]])
+
+# _QATC_DOT_2X4_TWICE: dot_2x4's body as two dot_1x4.
+m4_define([_QATC_DOT_2X4_TWICE], [[    dot_1x4(x, w, w_step, n, zp, acc[0]);
+    dot_1x4(x + x_step, w, w_step, n, zp, acc[1]);
+]])
+
+# _QATC_IN_PLACE_GATHER: gather() and col_sums() for versions whose inner products read the
+# int8 input in place: the windows copied as int8, summed by dot_2x4/dot_1x4.
+m4_define([_QATC_IN_PLACE_GATHER], [_QATC_GATHER_C([[                col[k] = (int8_t)(v0 + s->in_zp), col[taps + k] = (int8_t)(v1 + s->in_zp);
+]])_QATC_COL_SUMS([[    if (two)
+        dot_2x4(col, taps, w, w_step, taps, zp, acc);
+    else
+        dot_1x4(col, w, w_step, taps, zp, acc[0]);
+]])])
+
+# _QATC_CONV_SUMS: conv_sums(), a conv2d window walked kernel row by kernel row.
+m4_define([_QATC_CONV_SUMS], [_QATC_IF_ALL([[
+#if QATC_RUNS]])[
+/* acc[p][g] += sum over the taps of output pixel (cy + p, cx) that fall inside the input
+ * of w_g[ky][kx][ic] * (x[iy][ix][ic] - in_zp), for p = 0 and, when two, p = 1 (the next
+ * output row), and the four channels g whose weights start at w, w + w_step, ... Taps in
+ * the padding are skipped: their x - in_zp is 0. in: (in_h, in_w, in_c) int8 NHWC;
+ * w: (kernel_h, kernel_w, in_c) per channel. In each kernel row the taps inside the input
+ * are n consecutive bytes of the input row and of the weights. */
+static QATC_INLINE void conv_sums(const conv_shape *s, const int8_t *in, const int8_t *w,
+                                  int32_t cy, int32_t cx, int two, int32_t acc[2][4])
+{
+    int32_t w_step = s->kernel_h * s->kernel_w * s->in_c;
+    int32_t row = s->in_w * s->in_c;                        /* bytes of an input row */
+    int32_t ix = cx * s->stride_w - s->pad_w;               /* input column of kx = 0 */
+    int32_t kx0 = ix < 0 ? -ix : 0;                         /* taps kx0 .. kx1 - 1 inside */
+    int32_t kx1 = ix + s->kernel_w > s->in_w ? s->in_w - ix : s->kernel_w;
+    int32_t n = (kx1 - kx0) * s->in_c;
+    for (int32_t ky = 0; ky < s->kernel_h; ky++) {
+        int32_t iy = cy * s->stride_h - s->pad_h + ky;      /* input row of pixel 0 */
+        int in0 = iy >= 0 && iy < s->in_h;
+        int in1 = two && iy + s->stride_h >= 0 && iy + s->stride_h < s->in_h;
+        const int8_t *wk = w + (ky * s->kernel_w + kx0) * s->in_c;
+        if (in0 && in1)
+            dot_2x4(in + iy * row + (ix + kx0) * s->in_c, s->stride_h * row, wk, w_step, n,
+                    s->in_zp, acc);
+        else if (in0)
+            dot_1x4(in + iy * row + (ix + kx0) * s->in_c, wk, w_step, n, s->in_zp, acc[0]);
+        else if (in1)
+            dot_1x4(in + (iy + s->stride_h) * row + (ix + kx0) * s->in_c, wk, w_step, n,
+                    s->in_zp, acc[1]);
+    }
+}
+]_QATC_IF_ALL([[#endif
+]])])

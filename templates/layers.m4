@@ -1,0 +1,411 @@
+m4_divert(-1)
+# layers.m4 — the per-layer templates of the generated NAME.c: one static function per
+# layer, calling the kernel library (kernels.m4). Included by model_c.m4; quotes [ ] (see
+# qatc.m4).
+#
+# Every layer function is one loop nest over constants: the generator passes
+# the layer's shapes, strides, zero-points and clamp range as the body of an
+# enum (CONSTANTS, e.g. "IN_H = 28, IN_W = 28, ..."), and its int8 weights,
+# int32 biases and requantization multipliers/shifts as C initializers. The
+# arithmetic is that of the runtime's reference kernels (runtime/int8/q8_kernels.c),
+# bit for bit: acc in int32, one rounding in int64, + zero-point, clamp.
+# Tensors are NHWC int8: x[y][x][c] is in[(y * W + x) * C + c].
+#
+# A conv2d layer has two loop nests, row by row or with copied windows; which one runs
+# depends on the version of the inner loops (_QATC_BY_ROWS), as does the layout of its
+# weights (_QATC_BY_WEIGHTS).
+
+# _QATC_CONV_DATA(CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): the constants of a conv2d
+# layer; PAIRED the weights in the PMADDWD layout (versions with WEIGHTS pairs, kernels.m4).
+m4_define([_QATC_CONV_DATA], [[    enum { $1 };
+    /* the channels col_sums() computes: W_ROWS rounded up to QATC_GROUP */
+    enum { G_ROWS = (W_ROWS + QATC_GROUP - 1) / QATC_GROUP * QATC_GROUP };
+]_QATC_BY_WEIGHTS([[    /* weights for PMADDWD: wp[oc / 4][k / 2] = (w[oc][k], w[oc][k + 1], w[oc + 1][k], ...,
+     * w[oc + 3][k + 1]), k = (ky * KERNEL_W + kx) * IN_C + ic the taps of w below (0 past
+     * the last tap, to an even number of pairs, and in the rows from OUT_C to W_ROWS) */
+    static const qatc_v16 wp[G_ROWS / 4][QATC_PAIRS(W_STEP)] = $6; /* rows past W_ROWS: 0 */
+    const qatc_w *weights = &wp[0][0];
+]], [[    /* weights w[oc][ky][kx][ic]; rows from OUT_C to W_ROWS are 0 (the kernels do four
+     * channels at a time) */
+    static const int8_t w[W_ROWS][KERNEL_H][KERNEL_W][IN_C] = $2;
+    const qatc_w *weights = (const int8_t *)w;
+]])[    static const int32_t bias[OUT_C] = $3;
+    static const int32_t mult[OUT_C] = $4;
+    static const int8_t shift[OUT_C] = $5;
+    static const conv_shape shape = {IN_H,     IN_W,     IN_C,  KERNEL_H, KERNEL_W,
+                                     STRIDE_H, STRIDE_W, PAD_H, PAD_W,    IN_ZP};
+]])
+
+# _QATC_ACC_START(INDENT): acc[p][g] = the bias of channel oc + g (0 past OUT_C).
+m4_define([_QATC_ACC_START], [[$1int32_t acc[2][QATC_GROUP];
+$1for (int32_t g = 0; g < QATC_GROUP; g++)
+$1    acc[0][g] = acc[1][g] = oc + g < OUT_C ? bias[oc + g] : 0;
+]])
+
+# _QATC_STORE_TWO: requantize and store acc of pixels (oy, ox) and (oy + 1, ox), channels oc..
+m4_define([_QATC_STORE_TWO], [[                for (int32_t g = 0; g < QATC_GROUP && oc + g < OUT_C; g++) {
+                    int32_t c = oc + g;
+                    out[(oy * OUT_W + ox) * OUT_C + c] =
+                        requantize(acc[0][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+                    if (two)
+                        out[((oy + 1) * OUT_W + ox) * OUT_C + c] =
+                            requantize(acc[1][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+                }
+]])
+
+# The loop nests. _QATC_RUNS_* walk windows with conv_sums (versions with ROWS 1),
+# _QATC_COPIED_* copy each pixel pair's windows once with gather() and reuse
+# them for every channel (col_sums). Pooled nests go over pool windows; the
+# conv outputs of a window two at a time (rows dy, dy + 1).
+
+m4_define([_QATC_RUNS_CONV], [[    /* two output rows at a time (they share every weight loaded), four channels at a time */
+    for (int32_t oy = 0; oy < OUT_H; oy += 2) {
+        int two = oy + 1 < OUT_H;
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+]_QATC_ACC_START([                ])[                conv_sums(&shape, in, weights + oc * W_STEP, oy, ox, two, acc);
+]_QATC_STORE_TWO[            }
+        }
+    }
+]])
+
+m4_define([_QATC_COPIED_CONV], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two output pixels */
+
+    /* two output rows at a time, their windows copied once for all channels */
+    for (int32_t oy = 0; oy < OUT_H; oy += 2) {
+        int two = oy + 1 < OUT_H;
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            gather(&shape, in, oy, ox, two, col);
+            for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
+]_QATC_ACC_START([                ])[                col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two,
+                         acc);
+]_QATC_STORE_TWO[            }
+        }
+    }
+]])
+
+m4_define([_QATC_RUNS_MAXPOOL], [[    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                int32_t best[4] = {INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN};
+                for (int32_t dx = 0; dx < POOL_W; dx++) {
+                    for (int32_t dy = 0; dy < POOL_H; dy += 2) {
+                        int two = dy + 1 < POOL_H;
+]_QATC_ACC_START([                        ])[                        conv_sums(&shape, in, weights + oc * W_STEP, oy * POOL_H + dy,
+                                  ox * POOL_W + dx, two, acc);
+                        for (int32_t g = 0; g < 4; g++) {
+                            if (acc[0][g] > best[g])
+                                best[g] = acc[0][g];
+                            if (two && acc[1][g] > best[g])
+                                best[g] = acc[1][g];
+                        }
+                    }
+                }
+                /* the max of requantize(acc) over the window is requantize(max acc):
+                 * requantize never decreases (M > 0) */
+                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+                    int32_t c = oc + g;
+                    out[(oy * OUT_W + ox) * OUT_C + c] =
+                        requantize(best[g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+                }
+            }
+        }
+    }
+]])
+
+m4_define([_QATC_COPIED_MAXPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two conv output pixels */
+
+    /* for each pool window: its conv outputs two rows at a time, their windows copied once
+     * for all channels */
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            int32_t best[G_ROWS]; /* the largest acc of the window, per channel */
+            for (int32_t c = 0; c < G_ROWS; c++)
+                best[c] = INT32_MIN;
+            for (int32_t dx = 0; dx < POOL_W; dx++) {
+                for (int32_t dy = 0; dy < POOL_H; dy += 2) {
+                    int two = dy + 1 < POOL_H;
+                    gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
+                    for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
+]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
+                                 two, acc);
+                        for (int32_t g = 0; g < QATC_GROUP; g++) {
+                            if (acc[0][g] > best[oc + g])
+                                best[oc + g] = acc[0][g];
+                            if (two && acc[1][g] > best[oc + g])
+                                best[oc + g] = acc[1][g];
+                        }
+                    }
+                }
+            }
+            /* the max of requantize(acc) over the window is requantize(max acc):
+             * requantize never decreases (M > 0) */
+            for (int32_t c = 0; c < OUT_C; c++)
+                out[(oy * OUT_W + ox) * OUT_C + c] =
+                    requantize(best[c], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+        }
+    }
+]])
+
+m4_define([_QATC_RUNS_AVGPOOL], [[    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            for (int32_t oc = 0; oc < OUT_C; oc += 4) {
+                int32_t sum[4] = {0, 0, 0, 0}; /* sum of (y - CONV_ZP) over the window */
+                for (int32_t dx = 0; dx < POOL_W; dx++) {
+                    for (int32_t dy = 0; dy < POOL_H; dy += 2) {
+                        int two = dy + 1 < POOL_H;
+]_QATC_ACC_START([                        ])[                        conv_sums(&shape, in, weights + oc * W_STEP, oy * POOL_H + dy,
+                                  ox * POOL_W + dx, two, acc);
+                        for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++) {
+                            int32_t c = oc + g;
+                            sum[g] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP,
+                                                 CONV_MIN, CONV_MAX) - CONV_ZP;
+                            if (two)
+                                sum[g] += requantize(acc[1][g], mult[c], shift[c], CONV_ZP,
+                                                     CONV_MIN, CONV_MAX) - CONV_ZP;
+                        }
+                    }
+                }
+                /* the average in the pool output's scale: sum * s_conv / (s_out * POOL_H *
+                 * POOL_W), by POOL_MULT and POOL_SHIFT */
+                for (int32_t g = 0; g < 4 && oc + g < OUT_C; g++)
+                    out[(oy * OUT_W + ox) * OUT_C + oc + g] =
+                        requantize(sum[g], POOL_MULT, POOL_SHIFT, OUT_ZP, ACT_MIN, ACT_MAX);
+            }
+        }
+    }
+]])
+
+m4_define([_QATC_COPIED_AVGPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two conv output pixels */
+
+    /* for each pool window: its conv outputs two rows at a time, their windows copied once
+     * for all channels */
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            int32_t sum[G_ROWS]; /* sum of (y - CONV_ZP) over the window, per channel */
+            for (int32_t c = 0; c < G_ROWS; c++)
+                sum[c] = 0;
+            for (int32_t dx = 0; dx < POOL_W; dx++) {
+                for (int32_t dy = 0; dy < POOL_H; dy += 2) {
+                    int two = dy + 1 < POOL_H;
+                    gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
+                    for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
+]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
+                                 two, acc);
+                        for (int32_t g = 0; g < QATC_GROUP && oc + g < OUT_C; g++) {
+                            int32_t c = oc + g;
+                            sum[c] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP, CONV_MIN,
+                                                 CONV_MAX) - CONV_ZP;
+                            if (two)
+                                sum[c] += requantize(acc[1][g], mult[c], shift[c], CONV_ZP,
+                                                     CONV_MIN, CONV_MAX) - CONV_ZP;
+                        }
+                    }
+                }
+            }
+            /* the average in the pool output's scale: sum * s_conv / (s_out * POOL_H *
+             * POOL_W), by POOL_MULT and POOL_SHIFT */
+            for (int32_t c = 0; c < OUT_C; c++)
+                out[(oy * OUT_W + ox) * OUT_C + c] =
+                    requantize(sum[c], POOL_MULT, POOL_SHIFT, OUT_ZP, ACT_MIN, ACT_MAX);
+        }
+    }
+]])
+
+# _QATC_CONV_HEAD(MODEL, LAYER, COMMENT): the comment and the opening of a conv2d layer function.
+m4_define([_QATC_CONV_HEAD], [[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
+{
+]])
+
+# QATC_CONV2D(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): a conv2d
+# layer (PAIRED: its weights in the PMADDWD layout).
+m4_define([QATC_CONV2D], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])]m4_dnl
+[_QATC_BY_ROWS([_QATC_RUNS_CONV], [_QATC_COPIED_CONV])[}
+]])
+
+# QATC_CONV2D_COL(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): a
+# conv2d layer with short kernel rows: the copied-windows nest on every core.
+m4_define([QATC_CONV2D_COL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])[
+]_QATC_COPIED_CONV[}
+]])
+
+# QATC_CONV2D_MAXPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): a
+# conv2d and the max pool after it (windows POOL_H x POOL_W, stride = window) in one loop nest.
+m4_define([QATC_CONV2D_MAXPOOL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])]m4_dnl
+[_QATC_BY_ROWS([_QATC_RUNS_MAXPOOL], [_QATC_COPIED_MAXPOOL])[}
+]])
+
+# QATC_CONV2D_MAXPOOL_COL(...): the same with short kernel rows (copied windows on every core).
+m4_define([QATC_CONV2D_MAXPOOL_COL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])[
+]_QATC_COPIED_MAXPOOL[}
+]])
+
+# QATC_CONV2D_AVGPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): a
+# conv2d and the average pool after it (windows POOL_H x POOL_W, stride = window, or one
+# window over everything) in one loop nest.
+m4_define([QATC_CONV2D_AVGPOOL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])]m4_dnl
+[_QATC_BY_ROWS([_QATC_RUNS_AVGPOOL], [_QATC_COPIED_AVGPOOL])[}
+]])
+
+# QATC_CONV2D_AVGPOOL_COL(...): the same with short kernel rows (copied windows on every core).
+m4_define([QATC_CONV2D_AVGPOOL_COL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])[
+]_QATC_COPIED_AVGPOOL[}
+]])
+
+# QATC_DWCONV2D(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): depthwise, multiplier 1.
+m4_define([QATC_DWCONV2D], [QATC_CHECK([$0], [8], $@)[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, C) */, int8_t *out /* (OUT_H, OUT_W, C) */)
+{
+    enum { $4 };
+    static const int8_t w[KERNEL_H][KERNEL_W][C] = $5;
+    static const int32_t bias[C] = $6;
+    static const int32_t mult[C] = $7;
+    static const int8_t shift[C] = $8;
+
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            for (int32_t c = 0; c < C; c++) {
+                /* acc = bias + sum w * (x - IN_ZP) over one channel's window */
+                int32_t acc = bias[c];
+                for (int32_t ky = 0; ky < KERNEL_H; ky++) {
+                    int32_t iy = oy * STRIDE_H - PAD_H + ky;
+                    if (iy < 0 || iy >= IN_H)
+                        continue;
+                    for (int32_t kx = 0; kx < KERNEL_W; kx++) {
+                        int32_t ix = ox * STRIDE_W - PAD_W + kx;
+                        if (ix < 0 || ix >= IN_W)
+                            continue;
+                        acc += w[ky][kx][c] * (in[(iy * IN_W + ix) * C + c] - IN_ZP);
+                    }
+                }
+                out[(oy * OUT_W + ox) * C + c] =
+                    requantize(acc, mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+            }
+        }
+    }
+}
+]])
+
+# QATC_LINEAR(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a fully connected layer.
+m4_define([QATC_LINEAR], [QATC_CHECK([$0], [8], $@)[
+/* $3 */
+static void $1_layer_$2(const int8_t *in /* (IN_N) */, int8_t *out /* (OUT_N) */)
+{
+    enum { $4 };
+    /* weights w[o][i]; rows from OUT_N to W_ROWS are 0 (four outputs at a time) */
+    static const int8_t w[W_ROWS][IN_N] = $5;
+    static const int32_t bias[OUT_N] = $6;
+    static const int32_t mult[OUT_N] = $7;
+    static const int8_t shift[OUT_N] = $8;
+
+    for (int32_t o = 0; o < OUT_N; o += 4) {
+        /* acc = bias + sum w * (x - IN_ZP), outputs o .. o + 3 */
+        int32_t acc[4];
+        for (int32_t g = 0; g < 4; g++)
+            acc[g] = o + g < OUT_N ? bias[o + g] : 0;
+        dot_1x4(in, (const int8_t *)w + o * IN_N, IN_N, IN_N, IN_ZP, acc);
+        for (int32_t g = 0; g < 4 && o + g < OUT_N; g++)
+            out[o + g] = requantize(acc[g], mult[o + g], shift[o + g], OUT_ZP, ACT_MIN, ACT_MAX);
+    }
+}
+]])
+
+# QATC_MAXPOOL(MODEL, LAYER, COMMENT, CONSTANTS): max pool on int8 (same scale and zero-point out).
+m4_define([QATC_MAXPOOL], [QATC_CHECK([$0], [4], $@)[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, C) */, int8_t *out /* (OUT_H, OUT_W, C) */)
+{
+    enum { $4 };
+
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            for (int32_t c = 0; c < C; c++) {
+                int8_t best = -128;
+                for (int32_t ky = 0; ky < KERNEL_H; ky++) {
+                    for (int32_t kx = 0; kx < KERNEL_W; kx++) {
+                        int32_t iy = oy * STRIDE_H + ky, ix = ox * STRIDE_W + kx;
+                        int8_t v = in[(iy * IN_W + ix) * C + c];
+                        if (v > best)
+                            best = v;
+                    }
+                }
+                out[(oy * OUT_W + ox) * C + c] = best;
+            }
+        }
+    }
+}
+]])
+
+# QATC_AVGPOOL(MODEL, LAYER, COMMENT, CONSTANTS): average pool; MULT/SHIFT encode s_in / (s_out * KERNEL_H * KERNEL_W).
+m4_define([QATC_AVGPOOL], [QATC_CHECK([$0], [4], $@)[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, C) */, int8_t *out /* (OUT_H, OUT_W, C) */)
+{
+    enum { $4 };
+
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            for (int32_t c = 0; c < C; c++) {
+                /* acc = sum of (x - IN_ZP) over the window; the average in the output's
+                 * scale is acc * s_in / (s_out * KERNEL_H * KERNEL_W), by MULT and SHIFT */
+                int32_t acc = 0;
+                for (int32_t ky = 0; ky < KERNEL_H; ky++) {
+                    for (int32_t kx = 0; kx < KERNEL_W; kx++) {
+                        int32_t iy = oy * STRIDE_H + ky, ix = ox * STRIDE_W + kx;
+                        acc += in[(iy * IN_W + ix) * C + c] - IN_ZP;
+                    }
+                }
+                out[(oy * OUT_W + ox) * C + c] =
+                    requantize(acc, MULT, SHIFT, OUT_ZP, ACT_MIN, ACT_MAX);
+            }
+        }
+    }
+}
+]])
+
+# QATC_ADD(MODEL, LAYER, COMMENT, CONSTANTS): residual add, TFLite style; out may be in1 or in2 (in place).
+m4_define([QATC_ADD], [QATC_CHECK([$0], [4], $@)[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in1 /* (N) */, const int8_t *in2 /* (N) */, int8_t *out /* (N) */)
+{
+    enum { $4 };
+
+    /* a_k = round((x_k - ZP_k) * 2^LEFT_SHIFT * M_k), M_k = s_k / (2 max(s1, s2)) <= 1/2;
+     * out = clamp(round((a_1 + a_2) * M_OUT) + OUT_ZP), M_OUT = 2 max(s1, s2) / (2^LEFT_SHIFT s_out).
+     * |a_1 + a_2| < 2^28. Element i is read before it is written: out may alias an input. */
+    for (int32_t i = 0; i < N; i++) {
+        int32_t a1 = rescale((in1[i] - IN1_ZP) * (1 << LEFT_SHIFT), IN1_MULT, IN1_SHIFT);
+        int32_t a2 = rescale((in2[i] - IN2_ZP) * (1 << LEFT_SHIFT), IN2_MULT, IN2_SHIFT);
+        out[i] = requantize(a1 + a2, OUT_MULT, OUT_SHIFT, OUT_ZP, ACT_MIN, ACT_MAX);
+    }
+}
+]])
+
+# QATC_COPY(MODEL, LAYER, COMMENT, CONSTANTS): a flatten that ends the model: copy N bytes to the output.
+m4_define([QATC_COPY], [QATC_CHECK([$0], [4], $@)[
+/* $3 */
+static void $1_layer_$2(const int8_t *in /* (N) */, int8_t *out /* (N) */)
+{
+    enum { $4 };
+
+    for (int32_t i = 0; i < N; i++)
+        out[i] = in[i];
+}
+]])
+
