@@ -91,6 +91,23 @@ bytes() { head -c "$1" /dev/zero | tr '\000' "${2:-\200}"; }
 { npy_head '<i8' False '(6,)'; for i in 0 1 9 0 1 2; do printf "\\$(printf %03o $i)"; bytes 7 '\000'; done; } \
     >"$W/npy_ylabels_range.npy"                                         # 9 with 3 classes
 { npy_head '|u1' False '(6, 1)'; bytes 6 '\000'; } >"$W/npy_ylabels_2d.npy"  # (N, 1)
+# .npy files against the limits: sizes checked from the header before any
+# allocation or arithmetic they size, numbers read by qnum
+npy_head '|u1' False '(4294967296, 4294967296)' >"$W/npy_prod_2e64.npy"  # wraps to 0 in 64 bits
+{ npy_head '|u1' False '(65536, 32768)'; bytes 96; } >"$W/npy_2g.npy"   # 2^31 elements
+{ npy_head '|u1' False '(134217727, 4, 4)'; bytes 96; } >"$W/npy_promise.npy" # 2 GiB promised, 96 bytes
+{ printf '\223NUMPY\002\000\377\377\377\377'; bytes 64 ' '; } >"$W/npy_hdr_4g.npy"  # a 4 GiB header
+{ npy_head '|u1' False '(1, 1, 1, 1, 1, 1, 1, 1, 6)'; bytes 6; } >"$W/npy_dims9.npy"
+{ npy_head '|u1' False '(1000000000000000000000000000000000000006, 4, 4)'; bytes 96; } >"$W/npy_dim_digits.npy"
+{ npy_head '|u1' False '(06, 4, 4)'; bytes 96; } >"$W/npy_dim_leading.npy"
+{ npy_head '|u1' False '(6, 0, 4)'; } >"$W/npy_dim_zero.npy"
+{ npy_head '|u1' False '(0x6, 4, 4)'; bytes 96; } >"$W/npy_dim_hex.npy"
+{ npy_head '<f4' False '(6, 4, 4, 2)'; bytes 80 '\000'; printf '\000\000\200\177'; bytes 684 '\000'; } \
+    >"$W/npy_inf.npy"                                                   # element 20 is +inf
+gzip -c -n "$W/x442.npy" >"$W/x442_trailing.npy.gz"
+printf 'trailing garbage' >>"$W/x442_trailing.npy.gz"
+mkfifo "$W/fifo.npy"
+mkdir -p "$W/dir.npy"
 : >"$W/empty.idx"
 printf 'GIF89a\001\000\001\000\000\377\000,garbage' >"$W/garbage.idx"
 
@@ -177,6 +194,9 @@ cfg scale_pixels_flat  '3s/scale: [0-9.]*/scale: 3/'
 mkdir -p "$W/one"
 tiny_data "$W/one" 1 4 4
 cfg data_one_image     '11s#images: img.idx, labels: lbl.idx#images: one/img.idx, labels: one/lbl.idx#'
+mkdir -p "$W/two"
+tiny_data "$W/two" 2 4 4
+cfg val_leaves_one     '11s#images: img.idx, labels: lbl.idx#images: two/img.idx, labels: two/lbl.idx#; 12a\  validation: {fraction: 0.5}'
 cfg batch_int32        '3s/\[4, 4, 1\]/[4096, 4096, 1]/; 5,8d; 9s/linear: {out: 3}/avgpool: {global: true}\n    - linear: {out: 3}/; 15s/batch: 2/batch: 200/'
 # unbounded work, bounded: limits first, before anything that grows with them
 awk 'BEGIN { for (i = 0; i < 200000; i++) printf "["; printf "x"; for (i = 0; i < 200000; i++) printf "]"; print "" }' \
@@ -232,6 +252,34 @@ cfg npy_labels_range   '11s/lbl.idx/npy_ylabels_range.npy/'
 cfg npy_labels_2d      '11s/lbl.idx/npy_ylabels_2d.npy/'
 cfg npy_val_shape      '12a\  validation: {inputs: npy_shape.npy, labels: y.npy}'
 cfg npy_eval_truncated '12s/img.idx.gz/npy_truncated.npy/'
+# the same rules on the new inputs and keys
+cfg npy_prod_2e64      '11s/img.idx/npy_prod_2e64.npy/'
+cfg npy_2g             '11s/img.idx/npy_2g.npy/'
+cfg npy_promise        '11s/img.idx/npy_promise.npy/'
+cfg npy_hdr_4g         '11s/img.idx/npy_hdr_4g.npy/'
+cfg val_npy_2g         '12a\  validation: {inputs: npy_2g.npy, labels: y.npy}'
+cfg npy_dims9          '11s/img.idx/npy_dims9.npy/'
+cfg npy_dim_digits     '11s/img.idx/npy_dim_digits.npy/'
+cfg npy_dim_leading    '11s/img.idx/npy_dim_leading.npy/'
+cfg npy_dim_zero       '11s/img.idx/npy_dim_zero.npy/'
+cfg npy_dim_hex        '11s/img.idx/npy_dim_hex.npy/'
+cfg npy_fifo           '11s/img.idx/fifo.npy/'
+cfg val_fifo           '12a\  validation: {inputs: fifo.npy, labels: y.npy}'
+cfg val_labels_dir     '12a\  validation: {inputs: img.idx, labels: dir.npy}'
+cfg val_fraction_hex   '12a\  validation: {fraction: 0x1p-1}'
+cfg val_fraction_str   '12a\  validation: {fraction: !!str 0.5}'
+cfg val_fraction_nan   '12a\  validation: {fraction: .nan}'
+cfg val_fraction_zero  '12a\  validation: {fraction: 0}'
+cfg val_fraction_sep   '12a\  validation: {fraction: 0.2_5}'
+cfg aug_shift_hex      '12a\  augment: {shift: 0x1}'
+cfg aug_shift_leading  '12a\  augment: {shift: 01}'
+cfg aug_shift_20_digits '12a\  augment: {shift: 99999999999999999999}'
+cfg aug_shift_str      '12a\  augment: {shift: !!str 1}'
+cfg aug_shift_float    '12a\  augment: {shift: 1.5}'
+cfg aug_flip_str       '12a\  augment: {flip: !!str true}'
+cfg aug_flip_width1    '3s/\[4, 4, 1\]/[4, 1, 1]/; 12a\  augment: {flip: true}'
+cfg aug_shift_1x1      '3s/\[4, 4, 1\]/[1, 1, 4]/; 5,7d; 12a\  augment: {shift: 1}'
+cfg metric_tagged      '$a evaluation: {accuracy: {metric: !!int top1}}'
 : >"$W/empty.yaml"
 head -c 3000 /dev/urandom >"$W/garbage.yaml"
 printf '\000\001\002binary\377\376' >>"$W/garbage.yaml"
@@ -476,6 +524,8 @@ bad scale_pixels_flat  "img.idx: with the input scale 3 every pixel value 0..255
                                                        $T "$W/scale_pixels_flat.yaml"
 bad data_one_image     "$W/data_one_image.yaml: data.train: $W/one/img.idx holds 1 input; training needs at least 2" \
                                                        $T "$W/data_one_image.yaml"
+bad val_leaves_one     "$W/val_leaves_one.yaml:13: data.validation.fraction: 0.5 leaves 1 input of $W/two/img.idx to train on" \
+                                                       $T "$W/val_leaves_one.yaml"
 # a data error leaves no new output folder behind
 bad data_no_new_folder "img_trunc.idx" train -o "$OUT/new" --threads 1 --quiet "$W/data_truncated.yaml"
 bad batch_int32        "$W/batch_int32.yaml:12: pretrain.batch: 200 images of the largest tensor (16777216 values each) exceed" \
@@ -637,6 +687,104 @@ bad g_npy_bigendian    "npy_bigendian.npy"   gen "$F" -o "$OUT" --golden 1 --inp
 bad g_npy_long         "npy_long.npy"        gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_long.npy"
 bad g_npy_shape        "npy_shape.npy"       gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_shape.npy"
 bad g_npy_too_many     "x442.npy"            gen "$F" -o "$OUT" --golden 7 --inputs "$W/x442.npy"
+# the rules of issue 13 on the new inputs: .npy sizes before allocation (a
+# 1 GiB address space for the files that promise more), qnum for every
+# number, no FIFO waited on, one line
+VMEM=1048576
+bad npy_prod_2e64      "npy_prod_2e64.npy: header: 'shape' dimension 0 '4294967296' is over 2147483647" \
+                       $T "$W/npy_prod_2e64.yaml"
+bad npy_2g             "npy_2g.npy: header: 'shape' has more than 2147483647 elements" \
+                       $T "$W/npy_2g.yaml"
+bad npy_promise        "npy_promise.npy"     $T "$W/npy_promise.yaml"
+bad npy_hdr_4g         "npy_hdr_4g.npy: header length 4294967295 is over the 10000-byte limit" \
+                       $T "$W/npy_hdr_4g.yaml"
+bad e_npy_2g           "npy_2g.npy: header: 'shape' has more than 2147483647 elements" \
+                       eval "$F" --inputs "$W/npy_2g.npy" --labels "$W/y.npy"
+bad e_npy_promise      "npy_promise.npy"     eval "$F" --inputs "$W/npy_promise.npy" --labels "$W/y.npy"
+bad e_npy_labels_2g    "npy_2g.npy"          eval "$F" --inputs "$W/x442.npy" --labels "$W/npy_2g.npy"
+bad g_npy_2g           "npy_2g.npy: header: 'shape' has more than 2147483647 elements" \
+                       gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_2g.npy"
+bad g_npy_promise      "npy_promise.npy"     gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_promise.npy"
+bad g_npy_hdr_4g       "npy_hdr_4g.npy: header length 4294967295" \
+                       gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_hdr_4g.npy"
+bad val_npy_2g         "npy_2g.npy: header: 'shape' has more than 2147483647 elements" \
+                       $T "$W/val_npy_2g.yaml"
+VMEM=
+bad npy_dims9          "npy_dims9.npy: header: 'shape' has more than 8 dimensions" $T "$W/npy_dims9.yaml"
+bad npy_dim_digits     "npy_dim_digits.npy: header: 'shape' dimension 0 '1000000000000000000000000000000000000006' is over 2147483647" \
+                       $T "$W/npy_dim_digits.yaml"
+bad npy_dim_leading    "npy_dim_leading.npy: header: 'shape' dimension 0 '06' has a leading zero" \
+                       $T "$W/npy_dim_leading.yaml"
+bad npy_dim_zero       "npy_dim_zero.npy: header: 'shape' dimension 1 is 0" $T "$W/npy_dim_zero.yaml"
+bad npy_dim_hex        "npy_dim_hex.npy: header: expected ',' or ')' in 'shape'" $T "$W/npy_dim_hex.yaml"
+bad e_npy_inf          "npy_inf.npy: data: element" eval "$F" --inputs "$W/npy_inf.npy" --labels "$W/y.npy"
+bad e_npy_trailing_gz  "x442_trailing.npy.gz: unexpected data after the gzip stream" \
+                       eval "$F" --inputs "$W/x442_trailing.npy.gz" --labels "$W/y.npy"
+bad e_npy_dims9        "npy_dims9.npy"       eval "$F" --inputs "$W/npy_dims9.npy" --labels "$W/y.npy"
+bad g_npy_dim_leading  "npy_dim_leading.npy" gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_dim_leading.npy"
+bad g_npy_trailing_gz  "x442_trailing.npy.gz: unexpected data after the gzip stream" \
+                       gen "$F" -o "$OUT" --golden 1 --inputs "$W/x442_trailing.npy.gz"
+# what is not a regular file, as a .npy input: refused at once, never waited on
+LIMIT=10
+bad npy_fifo           "$W/fifo.npy: is not a regular file" $T "$W/npy_fifo.yaml"
+bad val_fifo           "$W/fifo.npy: is not a regular file" $T "$W/val_fifo.yaml"
+bad val_labels_dir     "$W/dir.npy: is a directory"         $T "$W/val_labels_dir.yaml"
+bad e_npy_fifo         "$W/fifo.npy: is not a regular file" \
+                       eval "$F" --inputs "$W/fifo.npy" --labels "$W/y.npy"
+bad e_labels_fifo      "$W/fifo.npy: is not a regular file" \
+                       eval "$F" --inputs "$W/x442.npy" --labels "$W/fifo.npy"
+bad g_npy_fifo         "$W/fifo.npy: is not a regular file" \
+                       gen "$F" -o "$OUT" --golden 1 --inputs "$W/fifo.npy"
+bad g_dev_zero         "/dev/zero: is not a regular file" gen "$F" -o "$OUT" --golden 1 --inputs /dev/zero
+bad e_npy_dir          "$W/dir.npy: is a directory" eval "$F" --inputs "$W/dir.npy" --labels "$W/y.npy"
+LIMIT=60
+# the new config keys: numbers by qnum, documented values refused with their line
+bad val_fraction_hex   "$W/val_fraction_hex.yaml:13: data.validation.fraction: expected a number, got '0x1p-1'" \
+                       $T "$W/val_fraction_hex.yaml"
+bad val_fraction_str   "$W/val_fraction_str.yaml:13: data.validation.fraction: expected a number, got '0.5' tagged !!str" \
+                       $T "$W/val_fraction_str.yaml"
+bad val_fraction_nan   "$W/val_fraction_nan.yaml:13: data.validation.fraction" $T "$W/val_fraction_nan.yaml"
+bad val_fraction_zero  "$W/val_fraction_zero.yaml:13: data.validation.fraction" $T "$W/val_fraction_zero.yaml"
+bad val_fraction_sep   "$W/val_fraction_sep.yaml:13: data.validation.fraction: expected a number, got '0.2_5'" \
+                       $T "$W/val_fraction_sep.yaml"
+bad aug_shift_hex      "$W/aug_shift_hex.yaml:13: data.augment.shift: expected an integer, got '0x1'" \
+                       $T "$W/aug_shift_hex.yaml"
+bad aug_shift_leading  "$W/aug_shift_leading.yaml:13: data.augment.shift: '01': leading zeros are ambiguous" \
+                       $T "$W/aug_shift_leading.yaml"
+bad aug_shift_20_digits "$W/aug_shift_20_digits.yaml:13: data.augment.shift: 99999999999999999999 is out of range" \
+                       $T "$W/aug_shift_20_digits.yaml"
+bad aug_shift_str      "$W/aug_shift_str.yaml:13: data.augment.shift: expected an integer, got '1' tagged !!str" \
+                       $T "$W/aug_shift_str.yaml"
+bad aug_shift_float    "$W/aug_shift_float.yaml:13: data.augment.shift: expected an integer, got '1.5'" \
+                       $T "$W/aug_shift_float.yaml"
+bad aug_flip_str       "$W/aug_flip_str.yaml:13: data.augment.flip" $T "$W/aug_flip_str.yaml"
+bad aug_flip_width1    "$W/aug_flip_width1.yaml:13: data.augment.flip" $T "$W/aug_flip_width1.yaml"
+bad aug_shift_1x1      "$W/aug_shift_1x1.yaml:10: data.augment.shift" $T "$W/aug_shift_1x1.yaml"
+bad metric_tagged      "$W/metric_tagged.yaml:24: evaluation.accuracy.metric" $T "$W/metric_tagged.yaml"
+# eval and gen: the command line
+bad e_inputs_twice     "qatc eval: one of --inputs and --images, once" \
+                       eval "$F" --inputs "$W/x442.npy" --images "$W/img442.idx" --labels "$W/y.npy"
+bad e_no_labels        "qatc eval: needs FROZEN.yaml --inputs FILE --labels FILE" eval "$F" --inputs "$W/x442.npy"
+bad e_inputs_empty     "qatc eval: " eval "$F" --inputs "" --labels "$W/y.npy"
+bad e_auc_shape        "ends in 1x1x3" eval "$F" --inputs "$W/x442.npy" --labels "$W/y.npy" --metric auc
+bad g_inputs_no_golden "qatc gen: --golden N and --inputs FILE go together" gen "$F" -o "$OUT" --inputs "$W/x442.npy"
+bad g_inputs_twice     "qatc gen: one of --inputs and --images, once" \
+                       gen "$F" -o "$OUT" --golden 1 --inputs "$W/x442.npy" --images "$W/img442.idx"
+bad g_golden_hex       "qatc gen: --golden: expected an integer, got '0x2'" \
+                       gen "$F" -o "$OUT" --golden 0x2 --inputs "$W/x442.npy"
+bad g_golden_20_digits "qatc gen: --golden: 99999999999999999999 is out of range [1, 1000000]" \
+                       gen "$F" -o "$OUT" --golden 99999999999999999999 --inputs "$W/x442.npy"
+bad g_golden_negative  "qatc gen: --golden: -1 is out of range [1, 1000000]" \
+                       gen "$F" -o "$OUT" --golden -1 --inputs "$W/x442.npy"
+bad g_target_unknown   "qatc gen: --target: 'z80' is none of" gen "$F" -o "$OUT" --target z80
+bad cli_threads_hex    "qatc train: --threads: expected an integer, got '0x2'" \
+                       train -o "$OUT" --threads 0x2 --quiet "$W/base.yaml"
+bad cli_threads_big    "qatc train: --threads: 99999999999999999999 is out of range [1, 1024]" \
+                       train -o "$OUT" --threads 99999999999999999999 --quiet "$W/base.yaml"
+bad cli_seed_float     "qatc train: --seed: expected an integer, got '1.5'" \
+                       train -o "$OUT" --seed 1.5 --quiet "$W/base.yaml"
+bad cli_seed_leading   "qatc train: --seed: '07': leading zeros are ambiguous" \
+                       train -o "$OUT" --seed 07 --quiet "$W/base.yaml"
 
 # No output over an input: the output folder holds an input under the name
 # of an output (or a link to one); compared by inode, so no spelling or link
@@ -672,6 +820,36 @@ cp "$W/lbl.idx" "$W/oi/tiny.csv"                           # a data file named N
 sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g; 11s#labels: ../lbl.idx#labels: tiny.csv#' \
     "$W/base.yaml" >"$W/oi/c.yaml"
 bad_keep over_train_data   "$W/oi" "./tiny.csv: is the input tiny.csv" \
+    train c.yaml --threads 1 --quiet
+rm -rf "$W/oi"
+# .npy data: inputs, labels and validation files are inputs like any other
+mkdir -p "$W/oi"
+cp "$F" "$W/oi/m.yaml"; cp "$W/x442.npy" "$W/oi/tiny.h"     # golden inputs named NAME.h
+bad_keep over_gen_npy      "$W/oi" "./tiny.h: is the input tiny.h; $never" \
+    gen m.yaml --golden 2 --inputs tiny.h
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+ln -s ../x.npy "$W/oi/tiny.frozen.yaml"                    # .npy inputs, a symbolic link
+sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g; 11s#.*#  train: {inputs: tiny.frozen.yaml, labels: ../y.npy}#' \
+    "$W/base.yaml" >"$W/oi/c.yaml"
+bad_keep over_train_npy_inputs "$W/oi" "./tiny.frozen.yaml: is the input tiny.frozen.yaml" \
+    train c.yaml --threads 1 --quiet
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+cp "$W/y.npy" "$W/oi/y.npy"; ln "$W/oi/y.npy" "$W/oi/tiny.ckpt"  # .npy labels, hard-linked
+sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g; 11s#.*#  train: {inputs: ../x.npy, labels: y.npy}#' \
+    "$W/base.yaml" >"$W/oi/c.yaml"
+bad_keep over_train_npy_labels "$W/oi" "./tiny.ckpt: is the input y.npy" \
+    train c.yaml --threads 1 --quiet
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+cp "$W/x.npy" "$W/oi/v.npy"; ln "$W/oi/v.npy" "$W/oi/tiny.csv"    # validation inputs
+sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g; 12a\  validation: {inputs: v.npy, labels: ../y.npy}' \
+    "$W/base.yaml" >"$W/oi/c.yaml"
+bad_keep over_train_validation "$W/oi" "./tiny.csv: is the input v.npy" \
+    train c.yaml --threads 1 --quiet
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+cp "$W/y.npy" "$W/oi/tiny.frozen.yaml"                      # validation labels named NAME.frozen.yaml
+sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g; 12a\  validation: {inputs: ../x.npy, labels: tiny.frozen.yaml}' \
+    "$W/base.yaml" >"$W/oi/c.yaml"
+bad_keep over_train_val_labels "$W/oi" "./tiny.frozen.yaml: is the input tiny.frozen.yaml" \
     train c.yaml --threads 1 --quiet
 rm -rf "$W/oi"
 

@@ -359,6 +359,8 @@ static void test_npy_malformed_dict(void **state)
          "header: expected ',' or ')' in 'shape' at byte 55, found '.'"},
         {"{'descr': '|u1', 'fortran_order': False, 'shape': (06,)}",
          "header: 'shape' dimension 0 '06' has a leading zero"},
+        {"{'descr': '|u1', 'fortran_order': False, 'shape': (0x6,)}",
+         "header: expected ',' or ')' in 'shape' at byte 52, found 'x'"},
         {"{'descr': '|u1', 'fortran_order': False, 'shape': (\x01,)}",
          "header: byte 51 (0x01) is not printable ASCII"},
         {"{'descr': '|u1', 'fortran_order': False, 'shape': (\xc3\xa9,)}",

@@ -170,19 +170,17 @@ static int npy_shape(npy_parse *p, int *ndim, int64_t *shape)
             return qerr_set(p->e, "%s: header: 'shape' dimension %d '%.*s' is over %lld",
                             p->path, *ndim, (int)(p->i - start > 40 ? 40 : p->i - start),
                             p->h + start, (long long)NPY_MAX_ELEMENTS);
+        npy_ws(p);
+        if (p->i >= p->n || (p->h[p->i] != ',' && p->h[p->i] != ')')) /* 0x6, 6.5 */
+            return npy_expected(p, "',' or ')' in 'shape'");
         if (v == 0)
             return qerr_set(p->e, "%s: header: 'shape' dimension %d is 0 (an empty array)",
                             p->path, *ndim);
         shape[(*ndim)++] = (int64_t)v;
-        npy_ws(p);
-        if (p->i < p->n && p->h[p->i] == ',') {
-            p->i++;
-            commas++;
-            continue;
-        }
-        if (p->i < p->n && p->h[p->i] == ')')
+        if (p->h[p->i] == ')')
             break;
-        return npy_expected(p, "',' or ')' in 'shape'");
+        p->i++;
+        commas++;
     }
     p->i++; /* ')' */
     if (*ndim == 1 && commas == 0)
