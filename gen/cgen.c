@@ -1128,9 +1128,22 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
     for (size_t i = 0; i < sizeof c.upper && m->name[i]; i++)
         c.upper[i] = (char)(m->name[i] >= 'a' && m->name[i] <= 'z' ? m->name[i] - 32 : m->name[i]);
 
+    const char *suffix[N_FILES] = {".c", ".h", "_golden.c"};
+    const char *tmpl[N_FILES] = {"model_c.m4", "model_h.m4", "golden_c.m4"};
+    int nf = o->n_golden > 0 ? 3 : 2;
+    char path[N_FILES][4096];
+    const char *inputs[] = {o->source, o->images};
+    for (int i = 0; i < nf; i++) {
+        if (snprintf(path[i], sizeof path[i], "%s/%s%s", dir, m->name, suffix[i]) >=
+            (int)sizeof path[i])
+            return qerr_set(e, "%s/%s%s: path too long", dir, m->name, suffix[i]);
+        if (qfile_check_not_input(path[i], inputs, 2, e))
+            return -1;
+    }
+
     plan p;
     if (plan_build(m, &p, e))
-        return -1;
+        return o->source ? qerr_set(e, "%s: %s", o->source, e->msg) : -1;
     c.p = &p;
     c.fn = calloc((size_t)m->n_layers, sizeof *c.fn);
     if (!c.fn) {
@@ -1145,14 +1158,10 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
         return -1;
     }
 
-    const char *suffix[N_FILES] = {".c", ".h", "_golden.c"};
-    const char *tmpl[N_FILES] = {"model_c.m4", "model_h.m4", "golden_c.m4"};
-    int nf = o->n_golden > 0 ? 3 : 2;
-    qfile q[N_FILES];
-    int begun = 0, committed = 0, rc = 0;
+    qfile_set set; /* all of the files replace the old ones, or none does */
+    qfile_set_init(&set);
+    int rc = 0;
     for (int i = 0; i < nf && !rc; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s%s", dir, m->name, suffix[i]);
         text prog;
         if (text_open(&prog, e)) {
             rc = -1;
@@ -1170,30 +1179,21 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
             rc = -1;
             break;
         }
-        if (qfile_begin(&q[i], path, e)) {
+        FILE *out = qfile_set_add(&set, path[i], e);
+        if (!out) {
             free(prog.buf);
             rc = -1;
             break;
         }
-        begun++;
-        rc = m4run(o->templates, tmpl[i], prog.buf, prog.len, q[i].f, e);
+        rc = m4run(o->templates, tmpl[i], prog.buf, prog.len, out, e);
         if (rc) /* name the file being written (e.g. its disk is full) */
-            qerr_set(e, "%s: %s", path, e->msg);
+            qerr_set(e, "%s: %s", path[i], e->msg);
         free(prog.buf);
     }
-    for (int i = 0; i < begun; i++) {
-        if (!rc && qfile_commit(&q[i], e) == 0) {
-            committed++;
-            continue;
-        }
-        if (!rc)
-            rc = -1;
-        else
-            qfile_abort(&q[i]);
-    }
-    if (rc) /* a rename failed half way: take back the files already renamed */
-        for (int i = 0; i < committed; i++)
-            unlink(q[i].path);
+    if (rc)
+        qfile_set_abort(&set);
+    else
+        rc = qfile_set_commit(&set, e);
     q8_exec_free(c.x);
     free(c.fn);
     plan_free(&p);

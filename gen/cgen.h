@@ -40,15 +40,17 @@ typedef struct {
     int32_t n_golden;          /* 0: no golden file */
     const int8_t *golden_in;   /* (n_golden, input size) int8 NHWC inputs */
     const char *golden_origin; /* where the inputs come from, for a comment */
+    const char *images;        /* the file golden_in was read from, or NULL: like
+                                * source, an input that no output may be */
 } cgen_opts;
 
 /* Writes DIR/NAME.c and DIR/NAME.h, and DIR/NAME_golden.c when
  * o->n_golden > 0 (expected outputs computed with q8_exec), for the target
  * o->target (its inner loops only; an unknown target is an error). m must have
- * passed q_model_check. Every file is written to a temporary file and
- * renamed only when all of them are complete. Returns 0, or -1 with e set
- * and no file created or changed (except when renaming fails half way: the
- * files already renamed are then removed). */
+ * passed q_model_check. An output that is one of the inputs (o->source,
+ * o->images; compared by device and inode) is refused before anything is
+ * written. The files are one qfile_set: all replace their old versions, or
+ * none does. Returns 0, or -1 with e set and every file as it was. */
 int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e);
 
 /* Division by a count known when generating (TFLite's average pool, without a divide

@@ -185,7 +185,7 @@ int cmd_report(int argc, char **argv)
     plan p;
     q8_exec *x = NULL;
     if (plan_build(&m, &p, &e) || !(x = q8_exec_new(&m, &e))) {
-        fprintf(stderr, "qatc report: %s\n", e.msg);
+        fprintf(stderr, "qatc report: %s: %s\n", frozen, e.msg);
         plan_free(&p);
         q_model_free(&m);
         return 1;

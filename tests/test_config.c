@@ -420,7 +420,7 @@ static void test_config_out_of_range(void **state)
     expect_error(f, "model:\n  input: {shape: [28, 28]}\n  layers: [linear: {out: 2}]\n",
                  "2: model.input.shape: expected [H, W, C] (3 numbers), got 2");
     expect_error(f, "model:\n  input: {scale: 0}\n  layers: [linear: {out: 2}]\n",
-                 "2: model.input.scale: 0 is out of range (0, 1e+06]");
+                 "2: model.input.scale: 0 is out of range [1e-12, 1e+06]");
     expect_error(f, "model:\n  input: {zero_point: 128}\n  layers: [linear: {out: 2}]\n",
                  "2: model.input.zero_point: 128 is out of range [-128, 127]");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
@@ -432,6 +432,15 @@ static void test_config_out_of_range(void **state)
     expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
                     "  batch: 0\n",
                  "4: pretrain.batch: 0 is out of range [1, 65536]");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
+                    "  batch: 1\n",
+                 "4: pretrain.batch: 1: a batch needs at least 2 images (batch norm normalizes "
+                 "over the batch)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n  train: {batch: 1}\n",
+                 "3: quantization.train.batch: 1: a batch needs at least 2 images (batch norm "
+                 "normalizes over the batch)");
+    expect_error(f, "model:\n  input: {scale: 1e-13}\n  layers: [linear: {out: 2}]\n",
+                 "2: model.input.scale: 1e-13 is out of range [1e-12, 1e+06]");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n  train:\n"
                     "    epochs: -1\n",
                  "4: quantization.train.epochs: -1 is out of range [0, 10000]");
@@ -585,6 +594,12 @@ static void test_config_bad_shapes(void **state)
     expect_error(f, "model:\n  input: {shape: [8, 8, 1024]}\n  layers:\n"
                     "    - conv2d: {out: 4096, kernel: 5, pad: 2}\n",
                  "4: model.layers[0].conv2d.out: 104857600 weights exceed 16777216");
+    /* a batch of the largest tensor must fit int32 elements */
+    expect_error(f, "model:\n  input: {shape: [4096, 4096, 1]}\n  layers:\n"
+                    "    - avgpool: {global: true}\n    - linear: {out: 2}\n"
+                    "pretrain:\n  epochs: 1\n  batch: 128\n",
+                 "8: pretrain.batch: 128 images of the largest tensor (16777216 values each) "
+                 "exceed 2147483647 values; use a batch of at most 127");
 }
 
 static void test_config_linear_flattens_implicitly(void **state)

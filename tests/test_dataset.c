@@ -157,6 +157,14 @@ static void test_dataset_missing_files(void **state)
     assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, bad), 10, &f->e), -1);
     snprintf(want, sizeof want, "%s: input scale 0 must be finite and > 0", f->images);
     assert_string_equal(f->e.msg, want);
+    /* a scale that maps every pixel to one int8 value: refused before training */
+    const q_quant flat = {2.5, -128}, two = {2.0, -128};
+    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, flat), 10, &f->e),
+                     -1);
+    assert_non_null(strstr(f->e.msg, "every pixel value 0..255 becomes the int8 value -128"));
+    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, two), 10, &f->e),
+                     0); /* 255 -> 1/2 rounds away from zero: two values */
+    dataset_free(&f->ds);
 }
 
 /* x is the real value of q for every pixel, for several quantizations. */

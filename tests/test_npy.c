@@ -351,6 +351,8 @@ static void test_npy_malformed_dict(void **state)
          "header: expected ',' or ')' in 'shape' at byte 55, found '.'"},
         {"{'descr': '|u1', 'fortran_order': False, 'shape': (06,)}",
          "header: 'shape' dimension 0 '06' has a leading zero"},
+        {"{'descr': '|u1', 'fortran_order': False, 'shape': (0x6,)}",
+         "header: expected ',' or ')' in 'shape' at byte 52, found 'x'"},
         {"{'descr': '|u1', 'fortran_order': False, 'shape': (\x01,)}",
          "header: byte 51 (0x01) is not printable ASCII"},
         {"{'descr': '|u1', 'fortran_order': False, 'shape': (\xc3\xa9,)}",
@@ -427,6 +429,17 @@ static void test_npy_shape_overflow(void **state)
     refused(f, INPUTS, 1,
             "{'descr': '|u1', 'fortran_order': False, 'shape': (18446744073709551617,), }",
             NULL, 0, "header: 'shape' dimension 0 '18446744073709551617' is over 2147483647");
+    /* read by qnum: never clamped, however many digits; leading zeros refused */
+    refused(f, INPUTS, 1,
+            "{'descr': '|u1', 'fortran_order': False, 'shape': "
+            "(1000000000000000000000000000000000000000,), }",
+            NULL, 0, "header: 'shape' dimension 0 '1000000000000000000000000000000000000000' "
+                     "is over 2147483647");
+    refused(f, INPUTS, 1,
+            "{'descr': '|u1', 'fortran_order': False, 'shape': "
+            "(0000000000000000000000000000006,), }",
+            NULL, 0, "header: 'shape' dimension 0 '0000000000000000000000000000006' has a "
+                     "leading zero");
     refused(f, INPUTS, 1,
             "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2147483648), }", NULL, 0,
             "header: 'shape' dimension 1 '2147483648' is over 2147483647");

@@ -254,7 +254,8 @@ static void release_plan(fixture *f) { plan_free(&f->p); }
 
 static int load_ckpt(fixture *f, qerr *e)
 {
-    ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config};
+    ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config,
+                    {1, 1}, {1, 1}};
     ckpt_reader r;
     if (ckpt_read_begin(&r, f->ckpt, &p, &f->ck, e))
         return -1;
@@ -265,8 +266,8 @@ static void release_ckpt(fixture *f) { memset(&f->ck, 0, sizeof f->ck); }
 static const loader loaders[] = {
 #define RESULT(field) offsetof(fixture, field), sizeof(((fixture *)0)->field)
     {"frozen_read", load_frozen, release_frozen, RESULT(m), 0},
-    /* cfg_read fills a fixed-size struct; its memory is libyaml's (yx_load) */
-    {"cfg_read", load_config, release_config, 0, 0, 1},
+    /* cfg_read fills a fixed-size struct; yx_load's own memory besides libyaml's */
+    {"cfg_read", load_config, release_config, 0, 0, 0},
     {"cfgcanon_build", load_canon, release_canon, RESULT(canon), 0},
     {"idx_read_images", load_images, release_images, RESULT(im), 0},
     {"idx_read_images (gzip)", load_images_gz, release_images, RESULT(im), 0},
@@ -377,7 +378,8 @@ static int setup(void **state)
         return -1;
     net_init(&f->net, &r);
     ckpt_header h = {0};
-    ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config};
+    ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config,
+                    {1, 1}, {1, 1}};
     if (ckpt_write(f->ckpt, &h, &p, &e))
         return -1;
     return 0;

@@ -808,6 +808,18 @@ static void test_qmodel_rejects_duplicate_names(void **state)
 static void test_qmodel_rejects_bad_model_name(void **state)
 {
     q_model *m = *state;
+    /* NAME.h must not shadow a header of the C library */
+    static const char *const shadows[] = {"stdint", "string", "math", "stddef", "time"};
+    for (size_t i = 0; i < sizeof shadows / sizeof shadows[0]; i++) {
+        snprintf(m->name, sizeof m->name, "%s", shadows[i]);
+        char want[160];
+        snprintf(want, sizeof want, "name: '%s' would make %s.h, which shadows the C library's "
+                 "<%s.h>", shadows[i], shadows[i], shadows[i]);
+        expect_reject(m, want);
+    }
+    assert_false(q_is_std_header_name("stdint_net"));
+    assert_false(q_is_std_header_name("Stdint"));
+    snprintf(m->name, sizeof m->name, "every_op");
     snprintf(m->name, sizeof m->name, "my model");
     expect_reject(m, "m.yaml: name: 'my model' is not a C identifier");
     m->name[0] = '\0';
@@ -829,6 +841,41 @@ static void test_qmodel_rejects_absurd_sizes(void **state)
     m->layers[8].out_shape.c = 3;
     m->layers[0].out_shape.c = 1 << 20; /* 8*7*2^20 elements */
     expect_reject(m, "layers[0].output.shape:");
+}
+
+/* Sizes whose products pass 2^64 must not wrap to small ones (UBSan in the
+ * sanitizer build catches any signed overflow on the way). */
+static void test_qmodel_rejects_sizes_overflowing_64_bits(void **state)
+{
+    q_model *m = *state;
+    m->in_shape = (q_shape){1 << 22, 1 << 22, 1 << 22}; /* 2^66: wraps to 0 in int64 */
+    expect_reject(m, "input.shape: [4194304, 4194304, 4194304] exceeds 16777216 elements");
+    m->in_shape = (q_shape){INT32_MAX, INT32_MAX, INT32_MAX};
+    expect_reject(m, "exceeds 16777216 elements");
+    m->in_shape = (q_shape){8, 7, 3};
+    /* depth 2^48 * 3 channels, an output of 2^48 pixels * 4 channels */
+    window(&m->layers[0], 1 << 24, 1 << 24, 1, 1, (1 << 24) - 1, (1 << 24) - 1);
+    expect_reject(m, "layers[0].kernel: each output sums more than 66311 products");
+    window(&m->layers[0], 3, 3, 1, 1, 1, 1);
+    /* a dilated kernel 2^49 wide */
+    q_geom g = {.op = Q_OP_CONV2D, .out_c = 4};
+    g.win = (q_window){.kernel_h = 3, .kernel_w = 3, .dilation_h = 1 << 24, .dilation_w = 1};
+    q_shape out;
+    const char *key = NULL;
+    char why[200];
+    assert_int_equal(q_geom_derive(&g, m->in_shape, m->in_shape, &out, NULL, &key, why,
+                                   sizeof why), -1);
+    assert_string_equal(key, "dilation");
+    assert_non_null(strstr(why, "the dilated kernel 33554433x3 exceeds 16777216"));
+
+    assert_int_equal(q_shape_elems((q_shape){1 << 22, 1 << 22, 1 << 22}), -1);
+    assert_int_equal(q_shape_elems((q_shape){1 << 12, 1 << 12, 1}), 1 << 24);
+    assert_int_equal(q_shape_elems((q_shape){1 << 12, 1 << 12, 2}), -1);
+    assert_int_equal(q_shape_elems((q_shape){0, 1, 1}), -1);
+    assert_int_equal(q_size_mul(1 << 24, 1), 1 << 24);
+    assert_int_equal(q_size_mul(1 << 24, 2), -1);
+    assert_int_equal(q_size_mul(-1, 1), -1);
+    assert_int_equal(q_size_mul(INT64_MAX, INT64_MAX), -1);
 }
 
 static void test_qmodel_rejects_wrong_out_channels(void **state)
@@ -967,6 +1014,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_duplicate_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_bad_model_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_absurd_sizes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qmodel_rejects_sizes_overflowing_64_bits, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_wrong_out_channels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_unrepresentable_multipliers, setup,
                                         teardown),

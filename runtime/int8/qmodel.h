@@ -41,6 +41,9 @@
 #define Q_NAME_MAX 64
 #define Q_FORMAT_VERSION 2 /* written; version 1 is read too */
 #define Q_MAX_ELEMS (1 << 24) /* largest tensor, weight array, dimension or kernel size */
+#define Q_MAX_LAYERS 4096     /* layers of one model */
+#define Q_SCALE_MIN 1e-12     /* every scale of a frozen model is in [Q_SCALE_MIN, Q_SCALE_MAX] */
+#define Q_SCALE_MAX 1e12
 
 typedef enum {
     Q_OP_CONV2D,
@@ -159,6 +162,12 @@ q_quant q_model_tensor_quant(const q_model *m, int t);
  * characters, else 0. Reads at most Q_NAME_MAX bytes of s. */
 int q_is_identifier(const char *s);
 
+/* 1 when NAME.h is a header of the C standard library (C89 to C23: stdint,
+ * string, math, ...), else 0. qatc gen writes NAME.h, and with its folder on
+ * the include path such a file would shadow the library's header, so no
+ * model may have such a name (q_model_check, the config). */
+int q_is_std_header_name(const char *s);
+
 /* The output shape of a layer with geometry g whose input is `in` (and, for
  * add, whose second input is in2; ignored otherwise). First fills g's
  * defaults (stride: the kernel for pools, 1 for convs; dilation 1; dwconv2d's
@@ -185,8 +194,19 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
  * for "depth", the key itself otherwise. */
 const char *q_geom_field(q_op op, const char *key);
 
-/* Elements of a shape (h*w*c). */
+/* Elements of a shape (h*w*c) that q_model_check or the config accepted. */
 int32_t q_shape_size(q_shape s);
+
+/* a*b for sizes from a file: when a and b are in [0, Q_MAX_ELEMS] and the
+ * product is at most Q_MAX_ELEMS, the product; otherwise -1. Nothing can
+ * overflow (a product of two such values fits 2^48). */
+int64_t q_size_mul(int64_t a, int64_t b);
+
+/* h*w*c of a shape from a file: -1 when a dimension is outside
+ * [1, Q_MAX_ELEMS] or the product exceeds Q_MAX_ELEMS (each partial product
+ * checked before the next multiplication, so a shape whose product passes
+ * 2^64 cannot wrap to a small one). */
+int64_t q_shape_elems(q_shape s);
 
 /* Number of int8 weights and of output channels of layer l (0 for ops without weights). */
 int32_t q_layer_weight_count(const q_model *m, const q_layer *l);

@@ -138,7 +138,9 @@ static int cfg_input(cfg_ctx *x, yaml_node_t *in)
                             (long long)v[0], (long long)v[1], (long long)v[2], Q_MAX_ELEMS);
         x->c->input_shape = (q_shape){(int32_t)v[0], (int32_t)v[1], (int32_t)v[2]};
     }
-    if (cfg_num(x, in, "scale", "model.input", 0, 1, 1e6, 0, &x->c->input_q.scale))
+    /* the frozen model's bounds (Q_SCALE_MIN), so that no scale is refused
+     * only after training */
+    if (cfg_num(x, in, "scale", "model.input", Q_SCALE_MIN, 0, 1e6, 0, &x->c->input_q.scale))
         return -1;
     return cfg_i32(x, in, "zero_point", "model.input", -128, 127, &x->c->input_q.zero_point);
 }
@@ -613,6 +615,11 @@ static int cfg_model(cfg_ctx *x, yaml_node_t *model)
                             Q_NAME_MAX - 1);
         strcpy(x->c->name, name);
     }
+    if (q_is_std_header_name(x->c->name))
+        return cfg_fail(x, nn ? nn : model, "model.name",
+                        "'%s'%s would make %s.h, which shadows the C library's <%s.h>; %s",
+                        x->c->name, nn ? "" : " (from the file name)", x->c->name, x->c->name,
+                        nn ? "choose another name" : "give model.name");
     yaml_node_t *in = yx_get(x->d, model, "input");
     if (in && cfg_input(x, in))
         return -1;
@@ -810,6 +817,10 @@ static int cfg_phase_keys(cfg_ctx *x, yaml_node_t *map, const char *prefix, cfg_
         cfg_i32(x, map, "iterations", prefix, 0, 1000000000, &p->iterations) ||
         cfg_i32(x, map, "batch", prefix, 1, 65536, &p->batch))
         return -1;
+    if (p->batch < 2) /* the trainer skips a batch of one image: it would train nothing */
+        return cfg_fail(x, yx_get(x->d, map, "batch"), cfg_field(f, sizeof f, prefix, "batch"),
+                        "%d: a batch needs at least 2 images (batch norm normalizes over the "
+                        "batch)", (int)p->batch);
     yaml_node_t *opt = yx_get(x->d, map, "optimizer");
     if (opt && cfg_read_optimizer(x, opt, cfg_field(f, sizeof f, prefix, "optimizer"),
                              &p->optimizer))
@@ -1007,6 +1018,32 @@ static int cfg_tuning(cfg_ctx *x, yaml_node_t *tu)
 
 /* ---- the whole file ----------------------------------------------------- */
 
+/* A batch of the largest tensor must fit int32 elements: the trainer's
+ * kernels count the elements of a batch in int. */
+static int cfg_batch_fits(cfg_ctx *x, yaml_node_t *root)
+{
+    q_shape shapes[CFG_MAX_LAYERS + 1];
+    if (cfg_shapes(x->c, shapes, x->e))
+        return -1;
+    int64_t most = 0;
+    for (int i = 0; i <= x->c->n_layers; i++) {
+        int64_t n = (int64_t)shapes[i].h * shapes[i].w * shapes[i].c; /* <= Q_MAX_ELEMS */
+        most = n > most ? n : most;
+    }
+    const cfg_phase *phase[2] = {&x->c->pretrain, &x->c->qat};
+    yaml_node_t *map[2] = {yx_get(x->d, root, "pretrain"),
+                           yx_get(x->d, yx_get(x->d, root, "quantization"), "train")};
+    static const char *const field[2] = {"pretrain.batch", "quantization.train.batch"};
+    for (int p = 0; p < 2; p++)
+        if ((int64_t)phase[p]->batch * most > INT32_MAX)
+            return cfg_fail(x, yx_get(x->d, map[p], "batch"), field[p],
+                            "%d images of the largest tensor (%lld values each) exceed %d "
+                            "values; use a batch of at most %lld",
+                            (int)phase[p]->batch, (long long)most, INT32_MAX,
+                            (long long)(INT32_MAX / most));
+    return 0;
+}
+
 static void cfg_phase_defaults(cfg_phase *p, int32_t epochs, double lr, double weight_decay)
 {
     memset(p, 0, sizeof *p);
@@ -1081,7 +1118,8 @@ int cfg_read(const char *path, cfg_config *c, qerr *e)
     cfg_default_name(path, c->name);
 
     yx_doc d;
-    if (yx_load(&d, path, e))
+    const yx_limits lim = {CFG_MAX_BYTES, CFG_MAX_NODES, YX_MAX_DEPTH};
+    if (yx_load_limited(&d, path, &lim, e))
         return -1;
     cfg_ctx x = {.d = &d, .c = c, .e = e};
     const char *slash = strrchr(path, '/');
@@ -1121,6 +1159,8 @@ int cfg_read(const char *path, cfg_config *c, qerr *e)
         c->disable_observer_after = (5 * c->qat.epochs + 7) / 8;
     }
     if ((n = yx_get(&d, root, "tuning")) && cfg_tuning(&x, n))
+        goto out;
+    if (cfg_batch_fits(&x, root))
         goto out;
     rc = 0;
 out:

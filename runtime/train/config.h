@@ -17,6 +17,8 @@
 
 #define CFG_MAX_LAYERS 64
 #define CFG_PATH_MAX 4096
+#define CFG_MAX_BYTES (1 << 20) /* a config file: bytes and YAML nodes (yamlx limits) */
+#define CFG_MAX_NODES (1 << 16)
 
 typedef struct {
     q_geom geom;             /* op, window, outputs: resolved by cfg_read (q_geom_derive) */

@@ -52,6 +52,7 @@ typedef struct {
     double agreement;         /* last QAT epoch: share of equal top-1, net vs int8 */
     double min_agreement;     /* the lowest over this run's QAT epochs */
     int64_t batches_run;      /* training batches in this run (stop_after) */
+    int wrote_model;          /* this run wrote path_model */
     char *csv;                /* the log so far, CSV_ROW_MAX per row */
     size_t csv_cap;
     ckpt_header h;
@@ -120,7 +121,16 @@ static void say(const trainer *t, const char *fmt, ...)
 /* What the checkpoint holds besides t->h. */
 static ckpt_parts ckpt_parts_of(trainer *t)
 {
-    return (ckpt_parts){&t->n, &t->opt, t->csv, t->csv_cap, &t->canon, t->cfg.config_path};
+    const cfg_config *c = &t->cfg;
+    return (ckpt_parts){&t->n,
+                        &t->opt,
+                        t->csv,
+                        t->csv_cap,
+                        &t->canon,
+                        c->config_path,
+                        {c->pretrain.epochs, c->qat.epochs},
+                        {dataset_batches(&t->train, c->pretrain.batch, c->pretrain.iterations),
+                         dataset_batches(&t->train, c->qat.batch, c->qat.iterations)}};
 }
 
 static int checkpoint(trainer *t, qerr *e)
@@ -479,6 +489,7 @@ static int convert_eval(trainer *t, int epoch, double *acc, double *reported, in
         (force || !t->h.have_best || metric_better(t->cfg.metric, *acc, t->h.best_acc))) {
         rc = frozen_write(t->path_model, &m, e);
         if (rc == 0) {
+            t->wrote_model = 1;
             t->h.have_best = 1;
             t->h.best_acc = *acc;
             t->h.best_epoch = epoch;
@@ -624,6 +635,13 @@ static int end_of_run(trainer *t, train_result *r, qerr *e)
         r->agreement = t->agreement;
         r->min_agreement = t->min_agreement;
     }
+    /* A resumed run that found no better model (or resumed a finished one)
+     * writes none: the one an earlier run wrote must still be there (the
+     * checkpoint holds the last epoch's net, not necessarily the best). */
+    if (!t->wrote_model && access(t->path_model, F_OK) != 0)
+        return qerr_set(e, "%s: missing: the best model was written by an earlier run and is "
+                           "not in %s; train again without --resume", t->path_model,
+                        t->path_ckpt);
     if (t->o->sqnr && print_sqnr(t, e))
         return -1;
     if (!t->o->quiet) {
@@ -653,7 +671,10 @@ static int end_of_run(trainer *t, train_result *r, qerr *e)
                t->cfg.criterion_relative ? "relative" : "absolute", t->cfg.criterion, name, sp,
                metric_higher_is_better(k) ? ">=" : "<=", metric_format(k, target, v, sizeof v),
                met ? "met" : "NOT met", h->timed_out ? " (stopped by exit_policy.timeout)" : "");
-        printf("wrote %s\n", t->path_model);
+        if (t->wrote_model)
+            printf("wrote %s\n", t->path_model);
+        else
+            printf("kept %s (the best model, written by an earlier run)\n", t->path_model);
     }
     return 0;
 }
@@ -875,11 +896,17 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
     if (cfgcanon_build(&t->canon, o->config_path, o->have_seed ? o->seed : c->seed, e))
         return -1;
     const char *dir = o->out_dir ? o->out_dir : ".";
-    if (qfile_mkdirs(dir, e)) /* after the config: a bad one leaves no folder behind */
-        return -1;
     snprintf(t->path_model, sizeof t->path_model, "%s/%s.frozen.yaml", dir, c->name);
     snprintf(t->path_ckpt, sizeof t->path_ckpt, "%s/%s.ckpt", dir, c->name);
     snprintf(t->path_csv, sizeof t->path_csv, "%s/%s.csv", dir, c->name);
+    /* No output may be one of the inputs (a config named NAME.frozen.yaml in
+     * the output folder, a data file called NAME.csv). */
+    const char *inputs[] = {o->config_path, c->train_images, c->train_labels, c->eval_images,
+                            c->eval_labels,   c->val_images,   c->val_labels};
+    const char *outputs[] = {t->path_model, t->path_ckpt, t->path_csv};
+    for (int i = 0; i < 3; i++)
+        if (qfile_check_not_input(outputs[i], inputs, 7, e))
+            return -1;
     if (c->qat.epochs > 0 && c->disable_observer_after < 1)
         return qerr_at(e, c->config_path, 0,
                        "quantization.train.disable_observer_after: %d leaves the observers "
@@ -892,6 +919,20 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
     if (net_build(&t->n, c, cap, e))
         return -1;
     if (load_data(t, o, e))
+        return -1;
+    /* every batch would be skipped: nothing would train */
+    if (t->train.n < 2 && c->validation == CFG_VALIDATION_FRACTION)
+        return qerr_at(e, c->config_path, c->validation_line,
+                       "data.validation.fraction: %g leaves %d input of %s to train on; "
+                       "training needs at least 2 (a batch of one is skipped: batch norm "
+                       "normalizes over the batch)",
+                       c->validation_fraction, (int)t->train.n, c->train_images);
+    if (t->train.n < 2)
+        return qerr_set(e, "%s: data.train: %s holds %d input; training needs at least 2 (a "
+                           "batch of one is skipped: batch norm normalizes over the batch)",
+                        c->config_path, c->train_images, (int)t->train.n);
+    /* after the config and the data: a bad one leaves no folder behind */
+    if (qfile_mkdirs(dir, e))
         return -1;
     int32_t sets = t->val.n > t->eval.n ? t->val.n : t->eval.n;
     size_t out = (size_t)t->n.n_classes;

@@ -3,7 +3,8 @@
  * The input is the config file (DIR/fuzz.yaml); DIR also holds img.idx and
  * lbl.idx so that the seeds' data paths resolve. Checks: no crash, leak or
  * undefined behaviour (sanitizers); a rejection is one line naming the file;
- * an accepted config has consistent layer shapes.
+ * an accepted config has consistent layer shapes, batches of at least 2, an
+ * input scale the frozen model takes and a name that is no C library header.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -43,6 +44,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int32_t k = cfg_classes(&c);
     if (c.loss == CFG_LOSS_CROSS_ENTROPY && (k < 2 || k > 256)) { /* a classifier's */
         fprintf(stderr, "fuzz: accepted config with %d classes\n", (int)k);
+        abort();
+    }
+    /* the values that would fail only later are refused when read */
+    if (c.pretrain.batch < 2 || c.qat.batch < 2 || !(c.input_q.scale >= Q_SCALE_MIN) ||
+        q_is_std_header_name(c.name)) {
+        fprintf(stderr, "fuzz: accepted batches %d/%d, input scale %g, name '%s'\n",
+                (int)c.pretrain.batch, (int)c.qat.batch, c.input_q.scale, c.name);
         abort();
     }
     return 0;
