@@ -886,6 +886,12 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
         return qerr_set(e, "gen: the model has no layers");
     if (o->n_golden < 0 || (o->n_golden > 0 && !o->golden_in))
         return qerr_set(e, "gen: golden inputs missing");
+    /* 4-bit weights: the kernels would read them as int8 bytes, unpacked */
+    for (int l = 0; l < m->n_layers; l++)
+        if (q_layer_features(m, &m->layers[l]) & Q_FEAT_WEIGHT4)
+            return qerr_set(e, "gen: layers[%d] '%s' (%s) has 4-bit weights, which the generated "
+                               "C does not pack yet (train it with weight_bits: 8)",
+                            l, m->layers[l].name, q_op_names[m->layers[l].op]);
     ctx c;
     memset(&c, 0, sizeof c);
     c.m = m;
