@@ -543,6 +543,75 @@ static void test_train_timeout_keeps_best(void **state)
  * `if n > 2: freeze_bn_stats`, `if n > 3: disable_observer`; train_qat_flags
  * gives the state DURING an epoch, which is the state set at the end of the
  * epoch before. */
+/* Writes dst: the config src with each `from` replaced by its `to` (each must occur). */
+static void write_variant(const fixture *fx, const char *src, const char *dst,
+                          const char *const *from, const char *const *to, int n)
+{
+    char path[600], *text;
+    snprintf(path, sizeof path, "%s/%s", fx->dir, src);
+    assert_true(slurp(path, &text) > 0);
+    for (int i = 0; i < n; i++) {
+        char *at = strstr(text, from[i]);
+        assert_non_null(at);
+        size_t lf = strlen(from[i]), lt = strlen(to[i]), len = strlen(text);
+        char *next = malloc(len - lf + lt + 1);
+        memcpy(next, text, (size_t)(at - text));
+        memcpy(next + (at - text), to[i], lt);
+        strcpy(next + (at - text) + lt, at + lf);
+        free(text);
+        text = next;
+    }
+    snprintf(path, sizeof path, "%s/%s", fx->dir, dst);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    free(text);
+}
+
+/* 4-bit weights (quantization.weight.bits: 4, the linear layer at 8 by its
+ * own weight_bits): the frozen model records each layer's width, 4-bit
+ * weights lie in [-7, 7] and reach it, and QAT's fake-quant net still agrees
+ * with the int8 model on top-1 for >= 98% of eval images. */
+static void test_train_4bit_weights(void **state)
+{
+    fixture *fx = *state;
+    static const char *const from[] = {"quantization:\n", "    - linear: {out: 4}\n"};
+    static const char *const to[] = {"quantization:\n  weight: {bits: 4}\n",
+                                     "    - linear: {out: 4, weight_bits: 8}\n"};
+    write_variant(fx, "bars.yaml", "bars4.yaml", from, to, 2);
+    char d[512], path[600];
+    make_dir(fx, "w4", d, sizeof d);
+    train_result r;
+    qerr e = {{0}};
+    int rc = run(fx, "bars4.yaml", d, 0, 0, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    print_message("4-bit: float %.2f%%, ptq %.2f%%, best int8 %.2f%% (epoch %d), top-1 "
+                  "agreement min %.2f%%\n",
+                  100 * r.float_acc, 100 * r.ptq_acc, 100 * r.best_acc, r.best_epoch,
+                  100 * r.min_agreement);
+    assert_true(r.min_agreement >= 0.98);
+    assert_true(r.best_acc >= 0.85);
+    snprintf(path, sizeof path, "%s/bars.frozen.yaml", d);
+    q_model m;
+    assert_int_equal(frozen_read(path, &m, &e), 0);
+    static const int bits[6] = {4, 0, 4, 0, 0, 8};
+    for (int i = 0; i < m.n_layers; i++) {
+        const q_layer *l = &m.layers[i];
+        assert_int_equal(l->weight_bits, bits[i]);
+        if (!l->weights)
+            continue;
+        int wmax = bits[i] == 4 ? 7 : 127, seen = 0;
+        int32_t nw = q_layer_weight_count(&m, l);
+        for (int32_t j = 0; j < nw; j++)
+            seen = abs(l->weights[j]) > seen ? abs(l->weights[j]) : seen;
+        assert_int_equal(seen, wmax);
+    }
+    q_model_free(&m);
+}
+
 static void test_train_schedule_matches_seed(void **state)
 {
     (void)state;
@@ -578,6 +647,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_train_autoencoder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_non_finite_loss_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_timeout_keeps_best, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_4bit_weights, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

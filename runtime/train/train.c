@@ -472,8 +472,8 @@ static int convert_eval(trainer *t, int epoch, double *acc, double *reported, in
         say(t, "note: %d int32 biases saturated at the accumulator bound\n",
             st.saturated_biases);
     if (st.clamped_weights)
-        say(t, "note: %d weights clamped to +-%d (they grew past their frozen scale)\n",
-            st.clamped_weights, (int)t->n.w_qmax);
+        say(t, "note: %d weights clamped to their range (+-127, or +-7 at 4 bits: they grew "
+               "past their frozen scale)\n", st.clamped_weights);
     int rc = judge_int8(t, &m, acc, reported, e);
     if (rc == 0 &&
         (force || !t->h.have_best || metric_better(t->cfg.metric, *acc, t->h.best_acc))) {
@@ -885,6 +885,9 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
                        "quantization.train.disable_observer_after: %d leaves the observers "
                        "without data (use >= 1)",
                        (int)c->disable_observer_after);
+    if (c->strategy == CFG_STRATEGY_MIXED)
+        return qerr_at(e, c->config_path, 0,
+                       "tuning.strategy: mixed_precision is not built yet (use basic)");
     gemm_set_threads(o->threads);
 
     int cap = c->pretrain.batch > c->qat.batch ? c->pretrain.batch : c->qat.batch;
