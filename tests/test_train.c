@@ -612,6 +612,113 @@ static void test_train_4bit_weights(void **state)
     q_model_free(&m);
 }
 
+/* --attribution: NAME.attribution.csv holds, after PTQ and at the end, the
+ * four whole-net rows and three rows per weighted layer; its float row after
+ * PTQ is the float model's accuracy; and measuring changes nothing: the
+ * frozen model is byte-identical to a run without it. */
+static void test_train_attribution(void **state)
+{
+    fixture *fx = *state;
+    char a[512], b[512], path[600], pb[600];
+    make_dir(fx, "at", a, sizeof a);
+    make_dir(fx, "plain", b, sizeof b);
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "%s/bars.yaml", fx->dir);
+    train_opts o = {0};
+    o.config_path = cfg;
+    o.out_dir = a;
+    o.threads = 2;
+    o.quiet = 1;
+    o.attribution = 1;
+    train_result r;
+    qerr e = {{0}};
+    int rc = train_run(&o, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    assert_int_equal(run(fx, "bars.yaml", b, 0, 0, &r, &e), 0);
+    snprintf(path, sizeof path, "%s/bars.frozen.yaml", a);
+    snprintf(pb, sizeof pb, "%s/bars.frozen.yaml", b);
+    assert_true(same_file(path, pb));
+
+    snprintf(path, sizeof path, "%s/bars.attribution.csv", a);
+    char *csv;
+    assert_true(slurp(path, &csv) > 0);
+    print_message("%s", csv);
+    assert_non_null(strstr(csv, "stage,quantized,layer,op,weight_bits,top1,drop\n"));
+    char want[128];
+    snprintf(want, sizeof want, "\nptq,none,,,,%.4f,0.0000\n", 100 * r.float_acc);
+    assert_non_null(strstr(csv, want));
+    static const char *const rows[] = {
+        "ptq,weights,,,,", "ptq,activations,,,,", "ptq,both,,,,",
+        "ptq,layer_weights,l0,conv2d,8,", "ptq,layer_weights_4bit,l0,conv2d,4,",
+        "ptq,layer_activations,l0,conv2d,,", "ptq,layer_weights,l2,conv2d,8,",
+        "ptq,layer_weights,l5,linear,8,", "ptq,layer_activations,l5,linear,,",
+        "end,none,,,,", "end,both,,,,", "end,layer_weights_4bit,l5,linear,4,"};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        snprintf(want, sizeof want, "\n%s", rows[i]);
+        if (!strstr(csv, want))
+            print_error("no row %s\n", rows[i]);
+        assert_non_null(strstr(csv, want));
+    }
+    int lines = 0;
+    for (const char *p = csv; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 1 + 2 * (4 + 3 * 3));
+    free(csv);
+}
+
+/* tuning.strategy mixed_precision: the trials run PTQ and QAT from the same
+ * float net; on the easy bar set trial 0 (every tunable layer at 4 bits)
+ * meets the criterion and is kept, while the linear layer keeps its own
+ * weight_bits 8. The log has the trial's rows, the trial file is gone, and
+ * a second run gives the same model. */
+static void test_train_mixed_precision(void **state)
+{
+    fixture *fx = *state;
+    static const char *const from[] = {"tuning:\n", "    - linear: {out: 4}\n"};
+    static const char *const to[] = {"tuning:\n  strategy: mixed_precision\n",
+                                     "    - linear: {out: 4, weight_bits: 8}\n"};
+    write_variant(fx, "bars.yaml", "mixed.yaml", from, to, 2);
+    char a[512], b[512], path[600], pb[600];
+    make_dir(fx, "ma", a, sizeof a);
+    make_dir(fx, "mb", b, sizeof b);
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "%s/mixed.yaml", fx->dir);
+    train_opts o = {0};
+    o.config_path = cfg;
+    o.out_dir = a;
+    o.threads = 2;
+    train_result r;
+    qerr e = {{0}};
+    int rc = train_run(&o, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    assert_true(r.criterion_met);
+    snprintf(path, sizeof path, "%s/bars.frozen.yaml", a);
+    q_model m;
+    assert_int_equal(frozen_read(path, &m, &e), 0);
+    static const int bits[6] = {4, 0, 4, 0, 0, 8};
+    for (int i = 0; i < m.n_layers; i++)
+        assert_int_equal(m.layers[i].weight_bits, bits[i]);
+    q_model_free(&m);
+    snprintf(path, sizeof path, "%s/bars.trial.frozen.yaml", a);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(path, sizeof path, "%s/bars.csv", a);
+    char *csv;
+    assert_true(slurp(path, &csv) > 0);
+    assert_non_null(strstr(csv, "\n0,trial0,"));
+    assert_null(strstr(csv, "trial1"));
+    free(csv);
+    o.out_dir = b;
+    o.quiet = 1;
+    assert_int_equal(train_run(&o, &r, &e), 0);
+    snprintf(path, sizeof path, "%s/bars.frozen.yaml", a);
+    snprintf(pb, sizeof pb, "%s/bars.frozen.yaml", b);
+    assert_true(same_file(path, pb));
+}
+
 static void test_train_schedule_matches_seed(void **state)
 {
     (void)state;
@@ -648,6 +755,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_train_non_finite_loss_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_timeout_keeps_best, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_4bit_weights, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_attribution, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_mixed_precision, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
