@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -719,6 +720,57 @@ static void test_train_mixed_precision(void **state)
     assert_true(same_file(path, pb));
 }
 
+/* mixed_precision when no trial meets the criterion (mse no worse than the
+ * float model's: the int8 output's rounding alone breaks it): every trial
+ * runs, 0 (both layers at 4 bits), 1 (one back at 8), 2 (both at 8), and the
+ * kept model is the one with the best mse. */
+static void test_train_mixed_precision_falls_back(void **state)
+{
+    fixture *fx = *state;
+    write_ae_config(fx, "ae0.yaml", "mse", "{fraction: 0.25}", 0);
+    static const char *const from[] = {"tuning:\n"};
+    static const char *const to[] = {"tuning:\n  strategy: mixed_precision\n"};
+    write_variant(fx, "ae0.yaml", "ae_mixed.yaml", from, to, 1);
+    char d[512], path[600];
+    make_dir(fx, "aem", d, sizeof d);
+    train_result r;
+    qerr e = {{0}};
+    int rc = run(fx, "ae_mixed.yaml", d, 0, 0, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    print_message("mixed, mse: float %.6g, kept int8 %.6g\n", r.float_acc, r.best_acc);
+    assert_false(r.criterion_met);
+    snprintf(path, sizeof path, "%s/ae.csv", d);
+    char *csv;
+    assert_true(slurp(path, &csv) > 0);
+    assert_non_null(strstr(csv, "\n2,trial0,"));
+    assert_non_null(strstr(csv, "\n2,trial1,"));
+    assert_non_null(strstr(csv, "\n2,trial2,"));
+    assert_null(strstr(csv, "trial3"));
+    /* the kept model's mse on the validation set is the best trial's: no
+     * trial's PTQ or QAT epoch has a lower val_int8_mse */
+    double lowest = 1e300;
+    for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strstr(line, ",trial") && !strstr(line, ",ptq,"))
+            continue;
+        char *p = line;
+        for (int comma = 0; comma < 6; p++) /* N,phase,loss,float,int8,val_float,[val_int8] */
+            comma += *p == ',';
+        double v = strtod(p, NULL);
+        lowest = v < lowest ? v : lowest;
+    }
+    free(csv);
+    print_message("lowest val_int8_mse over the trials' epochs %.6g\n", lowest);
+    assert_true(fabs(r.best_acc - lowest) <= 1e-5 * lowest);
+    q_model m;
+    snprintf(path, sizeof path, "%s/ae.frozen.yaml", d);
+    assert_int_equal(frozen_read(path, &m, &e), 0);
+    for (int i = 0; i < m.n_layers; i++)
+        assert_true(m.layers[i].weight_bits == 4 || m.layers[i].weight_bits == 8);
+    q_model_free(&m);
+}
+
 static void test_train_schedule_matches_seed(void **state)
 {
     (void)state;
@@ -757,6 +809,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_train_4bit_weights, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_attribution, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_mixed_precision, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_mixed_precision_falls_back, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
