@@ -18,16 +18,17 @@ static void usage(FILE *f)
     fprintf(f, "usage: qatc report FROZEN.yaml\n"
                "\n"
                "Prints, for the C that `qatc gen` would write: per layer the shapes, MACs,\n"
-               "bytes of constant data (int8 weights, int32 biases, int32 multiplier + int8\n"
-               "shift per channel), scales, zero-points and requantization multipliers\n"
+               "weight bits (8, or 4: packed two per byte) and bytes of constant data (weights,\n"
+               "int32 biases, int32 multiplier + int8 shift per channel), scales, zero-points\n"
+               "and requantization multipliers\n"
                "(M = M0 * 2^(shift - 31)); the activation arena plan (offsets, lifetimes,\n"
                "lower bound); and the totals: MACs, flash bytes of constant data, arena bytes.\n");
 }
 
 static void print_layers(const q_model *m)
 {
-    printf("\n%-4s %-16s %-9s %-7s %-15s %-15s %10s %8s %6s %7s  %s\n", "#", "name", "op", "input",
-           "in shape", "out shape", "MACs", "weights", "bias", "requant", "act");
+    printf("\n%-4s %-16s %-9s %-7s %-15s %-15s %10s %4s %8s %6s %7s  %s\n", "#", "name", "op",
+           "input", "in shape", "out shape", "MACs", "bits", "weights", "bias", "requant", "act");
     for (int l = 0; l < m->n_layers; l++) {
         const q_layer *ly = &m->layers[l];
         stats_layer s;
@@ -37,10 +38,13 @@ static void print_layers(const q_model *m)
             snprintf(src, sizeof src, "t%d+t%d", ly->input, ly->input2);
         else
             snprintf(src, sizeof src, "t%d", ly->input);
-        printf("%-4d %-16s %-9s %-7s %-15s %-15s %10lld %8lld %6lld %7lld  %s\n", l, ly->name,
-               q_op_names[ly->op], src,
+        char bits[8] = "-";
+        if (ly->weight_bits)
+            snprintf(bits, sizeof bits, "%d", ly->weight_bits);
+        printf("%-4d %-16s %-9s %-7s %-15s %-15s %10lld %4s %8lld %6lld %7lld  %s\n", l,
+               ly->name, q_op_names[ly->op], src,
                show_shape(q_model_tensor_shape(m, ly->input), in, sizeof in),
-               show_shape(ly->out_shape, out, sizeof out), (long long)s.macs,
+               show_shape(ly->out_shape, out, sizeof out), (long long)s.macs, bits,
                (long long)s.weight_bytes, (long long)s.bias_bytes, (long long)s.requant_bytes,
                q_act_names[ly->act]);
     }

@@ -26,7 +26,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: qatc train CONFIG.yaml [-o DIR] [--resume] [--threads N] [--seed S]\n"
-            "                  [--quiet] [--sqnr]\n"
+            "                  [--quiet] [--sqnr] [--attribution]\n"
             "\n"
             "Float pretraining, post-training quantization (measured), then quantization-\n"
             "aware training with the config's freeze schedule; after every QAT epoch the\n"
@@ -50,6 +50,11 @@ static void usage(FILE *f)
             "  --quiet       no progress line and no per-epoch lines\n"
             "  --sqnr        at the end, per-layer SQNR (dB) of int8 vs float activations\n"
             "                on a batch of eval data\n"
+            "  --attribution after PTQ calibration and again at the end: the metric with\n"
+            "                weights only, activations only and both fake-quantized, and\n"
+            "                per weighted layer the drop when it alone is quantized (its\n"
+            "                weights at their bits and at 4 bits, its output); a table on\n"
+            "                stdout and DIR/NAME.attribution.csv\n"
             "\n"
             "Ctrl-C writes a checkpoint and stops (exit status 130; a second Ctrl-C\n"
             "stops at once). The same seed gives the same model, with or without\n"
@@ -85,6 +90,8 @@ int cmd_train(int argc, char **argv)
             o.quiet = 1;
         } else if (!strcmp(a, "--sqnr")) {
             o.sqnr = 1;
+        } else if (!strcmp(a, "--attribution")) {
+            o.attribution = 1;
         } else if (!strcmp(a, "--threads") && i + 1 < argc) {
             if (option_int(a, argv[++i], 1, 1024, &v))
                 return 2;

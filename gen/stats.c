@@ -64,6 +64,7 @@ void stats_of_layer(const q_model *m, int l, stats_layer *s)
     if (ly->op == Q_OP_LINEAR || (ly->op == Q_OP_CONV2D && !dilated)) /* rows padded with zeros
                                                          to a multiple of four channels */
         s->weight_bytes = s->weight_bytes / oc * ((oc + 3) / 4 * 4);
+    s->weight_bytes = q_weight_bytes(s->weight_bytes, ly->weight_bits); /* 4-bit: packed */
     s->bias_bytes = 4 * (int64_t)oc;
     s->requant_bytes = 5 * (int64_t)oc;
 }

@@ -4,7 +4,9 @@
  *
  * Constant data per weighted layer (conv2d, dwconv2d, linear), as printed by
  * gen/cgen.c: int8 weights (conv2d and linear rows padded with zeros to a
- * multiple of four output channels, as the generated kernels read them),
+ * multiple of four output channels, as the generated kernels read them;
+ * 4-bit weights count ceil(n / 2) bytes of those, packed two per byte,
+ * q_weight_bytes),
  * int32 biases, and per output channel an int32 multiplier and an int8
  * shift; a dilated conv2d stores its rows unpadded (its plain C nest does one
  * channel at a time). Tables: a softmax's 256 int32 exponentials, an average
@@ -22,7 +24,8 @@
 
 typedef struct {
     int64_t macs;          /* multiply-accumulates of one run (conv, dwconv, linear) */
-    int64_t weight_bytes;  /* int8 weights, rows padded as the generated C stores them */
+    int64_t weight_bytes;  /* weights, rows padded as the generated C stores them, 4-bit
+                              ones packed two per byte */
     int64_t bias_bytes;    /* int32 biases */
     int64_t requant_bytes; /* int32 multiplier + int8 shift per output channel */
     int64_t table_bytes;   /* softmax exponentials, average pool reciprocals */

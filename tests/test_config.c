@@ -448,14 +448,69 @@ static void test_config_out_of_range(void **state)
                     "  activation: {averaging_constant: 0}\n",
                  "3: quantization.activation.averaging_constant: 0 is out of range (0, 1]");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n"
-                    "  weight: {bits: 4}\n",
-                 "3: quantization.weight.bits: 4 is not supported (only 8; 4 is planned)");
+                    "  weight: {bits: 2}\n",
+                 "3: quantization.weight.bits: 2 is not supported (8 or 4)");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\ntuning:\n"
                     "  accuracy_criterion: {relative: 1.5}\n",
                  "3: tuning.accuracy_criterion.relative: 1.5 is out of range [0, 1)");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\ntuning:\n"
                     "  exit_policy: {timeout: -5}\n",
                  "3: tuning.exit_policy.timeout: -5 is out of range [0, 1e+09]");
+}
+
+/* quantization.weight.bits is every weighted layer's default; a layer's own
+ * weight_bits wins (and is marked fixed for mixed-precision tuning). */
+static void test_config_weight_bits(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(read_text(f, "model:\n  layers:\n"
+                                  "    - conv2d: {out: 4, kernel: 3, weight_bits: 8}\n"
+                                  "    - maxpool: {kernel: 2}\n"
+                                  "    - dwconv2d: {kernel: 3}\n"
+                                  "    - linear: {out: 3, weight_bits: 4}\n"
+                                  "quantization:\n  weight: {bits: 4}\n"),
+                     0);
+    cfg_config *c = &f->c;
+    assert_int_equal(c->weight_bits, 4);
+    static const int bits[4] = {8, 0, 4, 4}, fixed[4] = {1, 0, 0, 1};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(c->layers[i].weight_bits, bits[i]);
+        assert_int_equal(c->layers[i].weight_bits_fixed, fixed[i]);
+    }
+    assert_int_equal(c->strategy, CFG_STRATEGY_BASIC);
+    /* without the quantization section every layer has 8 */
+    assert_int_equal(read_text(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 3}\n"
+                                  "    - linear: {out: 3, weight_bits: 4}\n"
+                                  "tuning: {strategy: mixed_precision}\n"),
+                     0);
+    assert_int_equal(c->layers[0].weight_bits, 8);
+    assert_int_equal(c->layers[1].weight_bits, 4);
+    assert_int_equal(c->strategy, CFG_STRATEGY_MIXED);
+
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 3, weight_bits: 5}\n",
+                 "3: model.layers[0].conv2d.weight_bits: 5 is not supported (8 or 4)");
+    expect_error(f, "model:\n  layers:\n    - linear: {out: 4, weight_bits: '4'}\n",
+                 "3: model.layers[0].linear.weight_bits: expected an integer, got the quoted "
+                 "string '4'");
+    expect_error(f, "model:\n  layers:\n    - linear: {out: 4, weight_bits: 4.0}\n",
+                 "3: model.layers[0].linear.weight_bits: expected an integer, got '4.0'");
+    expect_error(f, "model:\n  layers:\n    - maxpool: {kernel: 2, weight_bits: 4}\n"
+                    "    - linear: {out: 2}\n",
+                 "3: model.layers[0].maxpool.weight_bits: unknown key (valid keys: kernel, "
+                 "stride, pad, name, from)");
+    expect_error(f, "model:\n  layers:\n    - linear: {out: 4, weigth_bits: 4}\n",
+                 "3: model.layers[0].linear.weigth_bits: unknown key, did you mean "
+                 "'weight_bits'?");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n"
+                    "  weight: {bits: 16}\n",
+                 "3: quantization.weight.bits: 16 is not supported (8 or 4)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ntuning: {strategy: mixed}\n",
+                 "2: tuning.strategy: unknown value 'mixed' (one of: basic, mixed_precision)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n"
+                    "  approach: post_training_static_quant\n"
+                    "tuning: {strategy: mixed_precision}\n",
+                 "4: tuning.strategy: mixed_precision trains each candidate with QAT; it needs "
+                 "quantization.train.epochs > 0");
 }
 
 static void test_config_enum_values(void **state)
@@ -1063,7 +1118,7 @@ static void test_config_window_errors(void **state)
                  "4: model.layers[0].dwconv2d.multiplier: 0 is out of range [1, 4096]");
     expect_error(f, L3("conv2d: {out: 2, kernel: 3, multiplier: 2}") "    - linear: {out: 2}\n",
                  "4: model.layers[0].conv2d.multiplier: unknown key (valid keys: out, kernel, "
-                 "stride, dilation, pad, bn, act, name, from)");
+                 "stride, dilation, pad, bn, act, name, from, weight_bits)");
     expect_error(f, L3("maxpool: {kernel: 2, bn: true}") "    - linear: {out: 2}\n",
                  "4: model.layers[0].maxpool.bn: unknown key (valid keys: kernel, stride, pad, "
                  "name, from)");
@@ -1174,6 +1229,7 @@ int main(void)
         T(test_config_misspelt_keys_suggest),
         T(test_config_wrong_types),
         T(test_config_out_of_range),
+        T(test_config_weight_bits),
         T(test_config_enum_values),
         T(test_config_layer_list),
         T(test_config_names_and_with),

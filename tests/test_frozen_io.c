@@ -242,15 +242,15 @@ static const char FORMS[] =
     "    input: fl\n"
     "    act: none\n"
     "    output: {shape: [1, 1, 4], scale: 0.25, zero_point: -2}\n"
-    "    weight_bits: 8\n"
+    "    weight_bits: 4\n"
     "    per_channel: false\n"
-    "    weight_scale: [0.01]\n"
+    "    weight_scale: [0.18]\n"
     "    bias: [0, 100, -100, 50]\n"
     "    weights:  # (4, 6): one row per output, inputs in NHWC order\n"
     "      - [1, 2, 3, 4, 5, 6]\n"
     "      - [-6, -5, -4, -3, -2, -1]\n"
-    "      - [127, 0, 0, 0, 0, -127]\n"
-    "      - [0, 0, 64, 64, 0, 0]\n"
+    "      - [7, 0, 0, 0, 0, -7]\n"
+    "      - [0, 0, 4, 4, 0, 0]\n"
     "  - op: softmax\n"
     "    name: prob\n"
     "    input: fc\n"
@@ -638,9 +638,21 @@ static const bad_case BAD[] = {
     {"multiplier without its channels", "    pad: [0, 0, 0, 0]\n    act: relu6",
      "    pad: [0, 0, 0, 0]\n    multiplier: 2\n    act: relu6",
      "t.yaml:47: layers[3].bias: expected 4 values (one per output channel), found 2"},
-    {"weight_bits 4", "    weight_bits: 8\n    per_channel: true",
+    {"weight_bits 3", "    weight_bits: 8\n    per_channel: true",
+     "    weight_bits: 3\n    per_channel: true",
+     "t.yaml:15: layers[0].weight_bits: 3 is not supported (8 or 4)"},
+    {"weight_bits 16", "    weight_bits: 8\n    per_channel: true",
+     "    weight_bits: 16\n    per_channel: true",
+     "t.yaml:15: layers[0].weight_bits: 16 is not supported (8 or 4)"},
+    {"weight_bits quoted", "    weight_bits: 8\n    per_channel: true",
+     "    weight_bits: '4'\n    per_channel: true",
+     "t.yaml:15: layers[0].weight_bits: expected an integer, got the quoted string"},
+    {"4-bit weight 8", "    weight_bits: 8\n    per_channel: true",
      "    weight_bits: 4\n    per_channel: true",
-     "t.yaml:15: layers[0].weight_bits: 4 is not supported (only 8-bit weights for now)"},
+     "t.yaml:20: layers[0].weights[0][7]: 8 is out of range [-7, 7]"},
+    {"4-bit weight -8", "    weight_bits: 8\n    per_channel: false\n    weight_scale: [0.003]",
+     "    weight_bits: 4\n    per_channel: false\n    weight_scale: [0.003]",
+     "t.yaml:72: layers[6].weights[2][0]: -127 is out of range [-7, 7]"},
     {"weight_bits missing", "    weight_bits: 8\n    per_channel: true", "    per_channel: true",
      "t.yaml:7: layers[0].weight_bits: missing"},
     {"weight_bits on a pool", "    pad: [0, 0, 0, 0]\n    output: {shape: [2, 2, 2]",

@@ -425,6 +425,32 @@ static void test_gen_unknown_target_fails(void **state)
     assert_false(file_exists(fx->dir, "every.h"));
 }
 
+/* 4-bit weights are refused by name, before anything is written, until the
+ * generated C packs them (they would be read as whole bytes). */
+static void test_gen_refuses_4bit_weights(void **state)
+{
+    fixture *fx = *state;
+    int l = 0;
+    while (!fx->m.layers[l].weights)
+        l++;
+    q_layer *ly = &fx->m.layers[l];
+    int32_t nw = q_layer_weight_count(&fx->m, ly);
+    for (int32_t j = 0; j < nw; j++)
+        ly->weights[j] = (int8_t)(ly->weights[j] % 8); /* within [-7, 7] */
+    ly->weight_bits = 4;
+    qerr e = {{0}};
+    assert_int_equal(q_model_check(&fx->m, "every", &e), 0);
+    cgen_opts o = opts_for(fx);
+    assert_int_equal(cgen_write(&fx->m, fx->dir, &o, &e), -1);
+    char want[200];
+    snprintf(want, sizeof want, "gen: layers[%d] '%s' (%s) has 4-bit weights", l, ly->name,
+             q_op_names[ly->op]);
+    if (!strstr(e.msg, want))
+        fail_msg("unexpected message: %s", e.msg);
+    assert_false(file_exists(fx->dir, "every.c"));
+    assert_false(file_exists(fx->dir, "every.h"));
+}
+
 /* A conv2d fused with the pool after it runs in a function named after both
  * (one '_' more when a layer has that name already); with --golden, NAME.h
  * declares NAME_selftest (test_gen_header_matches_plan: not without). */
@@ -688,6 +714,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gen_avgpool_div_64_bit, setup_avgpool_div, teardown),
         cmocka_unit_test_setup_teardown(test_gen_target_holds_one_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_unknown_target_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gen_refuses_4bit_weights, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_names_and_selftest_declaration, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -282,7 +282,7 @@ static void test_qmodel_accepts_random_models(void **state)
                 if (l->weights) {
                     per_channel += l->per_channel;
                     per_tensor += !l->per_channel;
-                    assert_int_equal(l->weight_bits, 8);
+                    assert_true(l->weight_bits == 8 || (breadth && l->weight_bits == 4));
                 }
                 unsigned f = q_layer_features(&m, l);
                 for (int j = 0; j < Q_FEAT_COUNT; j++)
@@ -596,12 +596,55 @@ static void test_qmodel_weight_bits(void **state)
     expect_accept(m);
     for (int i = 0; i < 9; i++)
         assert_int_equal(m->layers[i].weight_bits, m->layers[i].weights ? 8 : 0);
+    m->layers[4].weight_bits = 3;
+    expect_reject(m, "layers[4].weight_bits: 3 is not supported (8 or 4)");
+    m->layers[4].weight_bits = 16;
+    expect_reject(m, "layers[4].weight_bits: 16 is not supported (8 or 4)");
+    /* 4 bits: the weights must lie in [-7, 7] */
     m->layers[4].weight_bits = 4;
-    expect_reject(m, "layers[4].weight_bits: 4 is not supported (only 8-bit weights for now)");
-    m->layers[4].weight_bits = 8;
+    expect_reject(m, "is outside [-7, 7] (symmetric int4)");
+    int32_t nw = q_layer_weight_count(m, &m->layers[4]);
+    for (int32_t j = 0; j < nw; j++)
+        m->layers[4].weights[j] = (int8_t)(j % 15 - 7); /* covers [-7, 7] */
+    expect_accept(m);
+    assert_int_equal(m->layers[4].weight_bits, 4);
+    assert_true(q_layer_features(m, &m->layers[4]) & Q_FEAT_WEIGHT4);
+    assert_false(q_layer_features(m, &m->layers[0]) & Q_FEAT_WEIGHT4);
+    m->layers[4].weights[nw - 1] = 8;
+    expect_reject(m, "layers[4].weights[");
+    m->layers[4].weights[nw - 1] = -8;
+    expect_reject(m, "-8 is outside [-7, 7] (symmetric int4)");
+    m->layers[4].weights[nw - 1] = 7;
     m->layers[2].weight_bits = 4; /* no weights: ignored, normalized */
     expect_accept(m);
     assert_int_equal(m->layers[2].weight_bits, 0);
+    assert_int_equal(q_weight_max(8), 127);
+    assert_int_equal(q_weight_max(4), 7);
+    assert_int_equal(q_weight_max(5), 0);
+    assert_int_equal(q_weight_bytes(23824, 8), 23824);
+    assert_int_equal(q_weight_bytes(23824, 4), 11912);
+    assert_int_equal(q_weight_bytes(9, 4), 5); /* the last byte holds one weight */
+    assert_int_equal(q_weight_bytes(0, 4), 0);
+}
+
+/* 4-bit weights bound the accumulator with 7 instead of 127: a bias that
+ * would overflow with 8-bit weights fits. */
+static void test_qmodel_accumulator_bound_4bit(void **state)
+{
+    q_model *m = *state;
+    /* c1: K = 3*3*3 = 27, bound 27 * 7 * 255 = 48195 with 4-bit weights */
+    int32_t nw = q_layer_weight_count(m, &m->layers[0]);
+    for (int32_t j = 0; j < nw; j++)
+        m->layers[0].weights[j] = (int8_t)(j % 15 - 7);
+    m->layers[0].weight_bits = 4;
+    int32_t room = INT32_MAX - 48195;
+    m->layers[0].bias[1] = room;
+    expect_accept(m);
+    m->layers[0].bias[1] = room + 1;
+    expect_reject(m, "layers[0].bias[1]: |2147435453| + 48195 (K=27 * 7 * 255) overflows");
+    m->layers[0].weight_bits = 8;
+    m->layers[0].bias[1] = room;
+    expect_reject(m, "(K=27 * 127 * 255) overflows");
 }
 
 /* softmax: only last, keeps its input's shape, output quantization 1/256 and -128. */
@@ -1000,6 +1043,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_multiplier, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_weight_bits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qmodel_accumulator_bound_4bit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_softmax, setup, teardown),
         cmocka_unit_test(test_qmodel_geom_forms),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_bad_scales, setup, teardown),

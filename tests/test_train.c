@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -646,6 +647,233 @@ static void test_train_timeout_keeps_best(void **state)
  * `if n > 2: freeze_bn_stats`, `if n > 3: disable_observer`; train_qat_flags
  * gives the state DURING an epoch, which is the state set at the end of the
  * epoch before. */
+/* Writes dst: the config src with each `from` replaced by its `to` (each must occur). */
+static void write_variant(const fixture *fx, const char *src, const char *dst,
+                          const char *const *from, const char *const *to, int n)
+{
+    char path[600], *text;
+    snprintf(path, sizeof path, "%s/%s", fx->dir, src);
+    assert_true(slurp(path, &text) > 0);
+    for (int i = 0; i < n; i++) {
+        char *at = strstr(text, from[i]);
+        assert_non_null(at);
+        size_t lf = strlen(from[i]), lt = strlen(to[i]), len = strlen(text);
+        char *next = malloc(len - lf + lt + 1);
+        memcpy(next, text, (size_t)(at - text));
+        memcpy(next + (at - text), to[i], lt);
+        strcpy(next + (at - text) + lt, at + lf);
+        free(text);
+        text = next;
+    }
+    snprintf(path, sizeof path, "%s/%s", fx->dir, dst);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    free(text);
+}
+
+/* 4-bit weights (quantization.weight.bits: 4, the linear layer at 8 by its
+ * own weight_bits): the frozen model records each layer's width, 4-bit
+ * weights lie in [-7, 7] and reach it, and QAT's fake-quant net still agrees
+ * with the int8 model on top-1 for >= 98% of eval images. */
+static void test_train_4bit_weights(void **state)
+{
+    fixture *fx = *state;
+    static const char *const from[] = {"quantization:\n", "    - linear: {out: 4}\n"};
+    static const char *const to[] = {"quantization:\n  weight: {bits: 4}\n",
+                                     "    - linear: {out: 4, weight_bits: 8}\n"};
+    write_variant(fx, "bars.yaml", "bars4.yaml", from, to, 2);
+    char d[512], path[600];
+    make_dir(fx, "w4", d, sizeof d);
+    train_result r;
+    qerr e = {{0}};
+    int rc = run(fx, "bars4.yaml", d, 0, 0, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    print_message("4-bit: float %.2f%%, ptq %.2f%%, best int8 %.2f%% (epoch %d), top-1 "
+                  "agreement min %.2f%%\n",
+                  100 * r.float_acc, 100 * r.ptq_acc, 100 * r.best_acc, r.best_epoch,
+                  100 * r.min_agreement);
+    assert_true(r.min_agreement >= 0.98);
+    assert_true(r.best_acc >= 0.85);
+    snprintf(path, sizeof path, "%s/bars.frozen.yaml", d);
+    q_model m;
+    assert_int_equal(frozen_read(path, &m, &e), 0);
+    static const int bits[6] = {4, 0, 4, 0, 0, 8};
+    for (int i = 0; i < m.n_layers; i++) {
+        const q_layer *l = &m.layers[i];
+        assert_int_equal(l->weight_bits, bits[i]);
+        if (!l->weights)
+            continue;
+        int wmax = bits[i] == 4 ? 7 : 127, seen = 0;
+        int32_t nw = q_layer_weight_count(&m, l);
+        for (int32_t j = 0; j < nw; j++)
+            seen = abs(l->weights[j]) > seen ? abs(l->weights[j]) : seen;
+        assert_int_equal(seen, wmax);
+    }
+    q_model_free(&m);
+}
+
+/* --attribution: NAME.attribution.csv holds, after PTQ and at the end, the
+ * four whole-net rows and three rows per weighted layer; its float row after
+ * PTQ is the float model's accuracy; and measuring changes nothing: the
+ * frozen model is byte-identical to a run without it. */
+static void test_train_attribution(void **state)
+{
+    fixture *fx = *state;
+    char a[512], b[512], path[600], pb[600];
+    make_dir(fx, "at", a, sizeof a);
+    make_dir(fx, "plain", b, sizeof b);
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "%s/bars.yaml", fx->dir);
+    train_opts o = {0};
+    o.config_path = cfg;
+    o.out_dir = a;
+    o.threads = 2;
+    o.quiet = 1;
+    o.attribution = 1;
+    train_result r;
+    qerr e = {{0}};
+    int rc = train_run(&o, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    assert_int_equal(run(fx, "bars.yaml", b, 0, 0, &r, &e), 0);
+    snprintf(path, sizeof path, "%s/bars.frozen.yaml", a);
+    snprintf(pb, sizeof pb, "%s/bars.frozen.yaml", b);
+    assert_true(same_file(path, pb));
+
+    snprintf(path, sizeof path, "%s/bars.attribution.csv", a);
+    char *csv;
+    assert_true(slurp(path, &csv) > 0);
+    print_message("%s", csv);
+    assert_non_null(strstr(csv, "stage,quantized,layer,op,weight_bits,top1,drop\n"));
+    char want[128];
+    snprintf(want, sizeof want, "\nptq,none,,,,%.4f,0.0000\n", 100 * r.float_acc);
+    assert_non_null(strstr(csv, want));
+    static const char *const rows[] = {
+        "ptq,weights,,,,", "ptq,activations,,,,", "ptq,both,,,,",
+        "ptq,layer_weights,l0,conv2d,8,", "ptq,layer_weights_4bit,l0,conv2d,4,",
+        "ptq,layer_activations,l0,conv2d,,", "ptq,layer_weights,l2,conv2d,8,",
+        "ptq,layer_weights,l5,linear,8,", "ptq,layer_activations,l5,linear,,",
+        "end,none,,,,", "end,both,,,,", "end,layer_weights_4bit,l5,linear,4,"};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        snprintf(want, sizeof want, "\n%s", rows[i]);
+        if (!strstr(csv, want))
+            print_error("no row %s\n", rows[i]);
+        assert_non_null(strstr(csv, want));
+    }
+    int lines = 0;
+    for (const char *p = csv; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 1 + 2 * (4 + 3 * 3));
+    free(csv);
+}
+
+/* tuning.strategy mixed_precision: the trials run PTQ and QAT from the same
+ * float net; on the easy bar set trial 0 (every tunable layer at 4 bits)
+ * meets the criterion and is kept, while the linear layer keeps its own
+ * weight_bits 8. The log has the trial's rows, the trial file is gone, and
+ * a second run gives the same model. */
+static void test_train_mixed_precision(void **state)
+{
+    fixture *fx = *state;
+    static const char *const from[] = {"tuning:\n", "    - linear: {out: 4}\n"};
+    static const char *const to[] = {"tuning:\n  strategy: mixed_precision\n",
+                                     "    - linear: {out: 4, weight_bits: 8}\n"};
+    write_variant(fx, "bars.yaml", "mixed.yaml", from, to, 2);
+    char a[512], b[512], path[600], pb[600];
+    make_dir(fx, "ma", a, sizeof a);
+    make_dir(fx, "mb", b, sizeof b);
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "%s/mixed.yaml", fx->dir);
+    train_opts o = {0};
+    o.config_path = cfg;
+    o.out_dir = a;
+    o.threads = 2;
+    train_result r;
+    qerr e = {{0}};
+    int rc = train_run(&o, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    assert_true(r.criterion_met);
+    snprintf(path, sizeof path, "%s/bars.frozen.yaml", a);
+    q_model m;
+    assert_int_equal(frozen_read(path, &m, &e), 0);
+    static const int bits[6] = {4, 0, 4, 0, 0, 8};
+    for (int i = 0; i < m.n_layers; i++)
+        assert_int_equal(m.layers[i].weight_bits, bits[i]);
+    q_model_free(&m);
+    snprintf(path, sizeof path, "%s/bars.trial.frozen.yaml", a);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(path, sizeof path, "%s/bars.csv", a);
+    char *csv;
+    assert_true(slurp(path, &csv) > 0);
+    assert_non_null(strstr(csv, "\n0,trial0,"));
+    assert_null(strstr(csv, "trial1"));
+    free(csv);
+    o.out_dir = b;
+    o.quiet = 1;
+    assert_int_equal(train_run(&o, &r, &e), 0);
+    snprintf(path, sizeof path, "%s/bars.frozen.yaml", a);
+    snprintf(pb, sizeof pb, "%s/bars.frozen.yaml", b);
+    assert_true(same_file(path, pb));
+}
+
+/* mixed_precision when no trial meets the criterion (mse no worse than the
+ * float model's: the int8 output's rounding alone breaks it): every trial
+ * runs, 0 (both layers at 4 bits), 1 (one back at 8), 2 (both at 8), and the
+ * kept model is the one with the best mse. */
+static void test_train_mixed_precision_falls_back(void **state)
+{
+    fixture *fx = *state;
+    write_ae_config(fx, "ae0.yaml", "mse", "{fraction: 0.25}", 0);
+    static const char *const from[] = {"tuning:\n"};
+    static const char *const to[] = {"tuning:\n  strategy: mixed_precision\n"};
+    write_variant(fx, "ae0.yaml", "ae_mixed.yaml", from, to, 1);
+    char d[512], path[600];
+    make_dir(fx, "aem", d, sizeof d);
+    train_result r;
+    qerr e = {{0}};
+    int rc = run(fx, "ae_mixed.yaml", d, 0, 0, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    print_message("mixed, mse: float %.6g, kept int8 %.6g\n", r.float_acc, r.best_acc);
+    assert_false(r.criterion_met);
+    snprintf(path, sizeof path, "%s/ae.csv", d);
+    char *csv;
+    assert_true(slurp(path, &csv) > 0);
+    assert_non_null(strstr(csv, "\n2,trial0,"));
+    assert_non_null(strstr(csv, "\n2,trial1,"));
+    assert_non_null(strstr(csv, "\n2,trial2,"));
+    assert_null(strstr(csv, "trial3"));
+    /* the kept model's mse on the validation set is the best trial's: no
+     * trial's PTQ or QAT epoch has a lower val_int8_mse */
+    double lowest = 1e300;
+    for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strstr(line, ",trial") && !strstr(line, ",ptq,"))
+            continue;
+        char *p = line;
+        for (int comma = 0; comma < 6; p++) /* N,phase,loss,float,int8,val_float,[val_int8] */
+            comma += *p == ',';
+        double v = strtod(p, NULL);
+        lowest = v < lowest ? v : lowest;
+    }
+    free(csv);
+    print_message("lowest val_int8_mse over the trials' epochs %.6g\n", lowest);
+    assert_true(fabs(r.best_acc - lowest) <= 1e-5 * lowest);
+    q_model m;
+    snprintf(path, sizeof path, "%s/ae.frozen.yaml", d);
+    assert_int_equal(frozen_read(path, &m, &e), 0);
+    for (int i = 0; i < m.n_layers; i++)
+        assert_true(m.layers[i].weight_bits == 4 || m.layers[i].weight_bits == 8);
+    q_model_free(&m);
+}
+
 static void test_train_schedule_matches_seed(void **state)
 {
     (void)state;
@@ -682,6 +910,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_train_autoencoder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_non_finite_loss_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_timeout_keeps_best, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_4bit_weights, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_attribution, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_mixed_precision, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_mixed_precision_falls_back, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -415,13 +415,14 @@ static int read_weights(reader *r, yaml_node_t *map, int i)
     l->weights = malloc((size_t)(rows * len > 0 ? rows * len : 1));
     if (!l->weights)
         return qerr_set(r->e, "%s: out of memory", r->d.file);
+    int32_t wmax = q_weight_max(l->weight_bits); /* symmetric: [-127, 127] or [-7, 7] */
     for (int row = 0; row < rows; row++) {
         char rf[80];
         snprintf(rf, sizeof rf, "%s[%d]", f, row);
         yaml_node_t *rn = yx_seq_item(&r->d, n, row);
         for (int j = 0; j < len; j++) {
             int64_t v;
-            if (item_int(r, rn, j, rf, -127, 127, &v))
+            if (item_int(r, rn, j, rf, -wmax, wmax, &v))
                 return -1;
             l->weights[row * len + j] = (int8_t)v;
         }
@@ -565,10 +566,10 @@ static int read_layer(reader *r, yaml_node_t *map, int i)
         int64_t bits;
         if (!n || yx_int(&r->d, n, f, INT32_MIN, INT32_MAX, &bits, r->e))
             return -1;
-        if (bits != 8)
-            return qerr_at(r->e, r->d.file, yx_line(n),
-                           "%s: %lld is not supported (only 8-bit weights for now)", f,
-                           (long long)bits);
+        if (bits != 8 && bits != 4)
+            return qerr_at(r->e, r->d.file, yx_line(n), "%s: %lld is not supported (8 or 4)",
+                           f, (long long)bits);
+        l->weight_bits = (int)bits;
     }
     return read_weights(r, map, i);
 }

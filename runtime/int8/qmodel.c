@@ -296,6 +296,16 @@ int32_t q_layer_weight_count(const q_model *m, const q_layer *l)
     }
 }
 
+int32_t q_weight_max(int bits)
+{
+    return bits == 8 ? 127 : bits == 4 ? 7 : 0;
+}
+
+int64_t q_weight_bytes(int64_t count, int bits)
+{
+    return bits == 4 ? (count + 1) / 2 : count;
+}
+
 int32_t q_layer_out_channels(const q_layer *l)
 {
     switch (l->op) {
@@ -420,22 +430,25 @@ static int check_weights(const q_model *m, const q_layer *l, int i, q_geom_sizes
     if (!l->w_scale)
         return qerr_at(e, file, line, "layers[%d].weight_scale: missing", i);
 
+    int32_t wmax = q_weight_max(l->weight_bits);
     for (int64_t j = 0; j < count; j++)
-        if (l->weights[j] < -127)
+        if (l->weights[j] < -wmax || l->weights[j] > wmax)
             return qerr_at(e, file, line,
-                           "layers[%d].weights[%lld]: %d is outside [-127, 127] (symmetric int8)",
-                           i, (long long)j, (int)l->weights[j]);
+                           "layers[%d].weights[%lld]: %d is outside [%d, %d] (symmetric int%d)",
+                           i, (long long)j, (int)l->weights[j], (int)-wmax, (int)wmax,
+                           l->weight_bits);
 
-    /* |acc| <= |bias| + K * 127 * 255: |w| <= 127 and |x - zp_in| <= 255
-     * (padding contributes x - zp_in = 0). It must fit int32. */
-    int64_t bound = k * 127 * 255;
+    /* |acc| <= |bias| + K * wmax * 255: |w| <= wmax (127, or 7 for 4-bit
+     * weights) and |x - zp_in| <= 255 (padding contributes x - zp_in = 0).
+     * It must fit int32. */
+    int64_t bound = k * wmax * 255;
     for (int32_t c = 0; c < out_c; c++) {
         int64_t b = l->bias[c];
         if ((b < 0 ? -b : b) + bound > INT32_MAX)
             return qerr_at(e, file, line,
-                           "layers[%d].bias[%d]: |%lld| + %lld (K=%lld * 127 * 255) "
+                           "layers[%d].bias[%d]: |%lld| + %lld (K=%lld * %d * 255) "
                            "overflows the int32 accumulator",
-                           i, (int)c, (long long)b, (long long)bound, (long long)k);
+                           i, (int)c, (long long)b, (long long)bound, (long long)k, (int)wmax);
     }
 
     int n_scales = l->per_channel ? out_c : 1;
@@ -531,9 +544,8 @@ static int check_layer(q_model *m, int i, const char *file, qerr *e)
         l->weight_bits = 0;
     else if (l->weight_bits == 0)
         l->weight_bits = 8;
-    else if (l->weight_bits != 8)
-        return qerr_at(e, file, line,
-                       "layers[%d].weight_bits: %d is not supported (only 8-bit weights for now)",
+    else if (l->weight_bits != 8 && l->weight_bits != 4)
+        return qerr_at(e, file, line, "layers[%d].weight_bits: %d is not supported (8 or 4)",
                        i, l->weight_bits);
     if ((l->op == Q_OP_CONV2D || l->op == Q_OP_LINEAR) && out.c < 1)
         return qerr_at(e, file, line, "layers[%d].output.shape: channels %d must be >= 1", i,
@@ -650,7 +662,7 @@ int q_model_check(q_model *m, const char *file, qerr *e)
 
 const char *const q_feature_names[Q_FEAT_COUNT + 1] = {
     "dilation", "asymmetric padding", "pool padding", "channel multiplier",
-    "average pool by division", "softmax", NULL,
+    "average pool by division", "softmax", "4-bit weights", NULL,
 };
 
 unsigned q_layer_features(const q_model *m, const q_layer *l)
@@ -670,5 +682,7 @@ unsigned q_layer_features(const q_model *m, const q_layer *l)
         f |= Q_FEAT_AVGPOOL_DIV;
     if (l->op == Q_OP_SOFTMAX)
         f |= Q_FEAT_SOFTMAX;
+    if (l->weight_bits == 4)
+        f |= Q_FEAT_WEIGHT4;
     return f;
 }

@@ -9,7 +9,10 @@
  * zero-point: real = scale * (q - zero_point). The model output is the output
  * of the last layer.
  *
- * Weights (int8, symmetric, zero-point 0, range [-127, 127]):
+ * Weights (symmetric, zero-point 0): 8-bit weights in [-127, 127], 4-bit
+ * weights in [-7, 7], both held as int8 values here (and accumulated and
+ * requantized the same way; only the generated C packs 4-bit ones two per
+ * byte). Layout:
  *   conv2d   (out_c, kernel_h, kernel_w, in_c)   OHWI
  *   dwconv2d (kernel_h, kernel_w, in_c * M)      1HWC with channel multiplier M:
  *                                                output channel oc = ic * M + m reads
@@ -129,9 +132,9 @@ typedef struct {
     q_shape out_shape;     /* derived by q_model_check, stored in the file for readers */
     q_quant out_q;
     int per_channel;       /* conv2d, dwconv2d, linear */
-    int weight_bits;       /* conv2d, dwconv2d, linear: 8 (the only width the kernels
-                            * take today); 0 = 8. q_model_check sets it to 0 on ops
-                            * without weights. */
+    int weight_bits;       /* conv2d, dwconv2d, linear: 8 or 4 (weights in
+                            * [-q_weight_max, q_weight_max]); 0 = 8. q_model_check
+                            * sets it to 0 on ops without weights. */
     double *w_scale;       /* (per_channel ? out_c : 1) */
     int8_t *weights;       /* see layout above; NULL for ops without weights */
     int32_t *bias;         /* (out_c) */
@@ -208,6 +211,15 @@ int64_t q_size_mul(int64_t a, int64_t b);
  * 2^64 cannot wrap to a small one). */
 int64_t q_shape_elems(q_shape s);
 
+/* The largest weight magnitude of a width: 127 for 8 bits, 7 for 4 bits
+ * (symmetric: -128 and -8 are never used); 0 for any other width. */
+int32_t q_weight_max(int bits);
+
+/* Bytes that `count` weights of `bits` bits take packed: count for 8 bits,
+ * ceil(count / 2) for 4 bits (two per byte). The one rule for "weight bytes"
+ * (the trainer's tuning, qatc report). */
+int64_t q_weight_bytes(int64_t count, int bits);
+
 /* Number of int8 weights and of output channels of layer l (0 for ops without weights). */
 int32_t q_layer_weight_count(const q_model *m, const q_layer *l);
 int32_t q_layer_out_channels(const q_layer *l);
@@ -230,8 +242,8 @@ void q_act_range(q_act act, q_quant q, int32_t *act_min, int32_t *act_max);
  * non-zero one must equal the derived value. The same holds for the output
  * quantization of maxpool and flatten ({0, 0} is derived from the input's)
  * and of softmax ({0, 0} becomes {1/256, -128}, the only one allowed).
- * multiplier 0 becomes 1, weight_bits 0 becomes 8 (the only width accepted
- * for now). Fields an op does not use (input2 except for add, the window
+ * multiplier 0 becomes 1, weight_bits 0 becomes 8 (8 and 4 are accepted;
+ * 4-bit weights must lie in [-7, 7], and the accumulator bound then uses 7). Fields an op does not use (input2 except for add, the window
  * for linear, add, flatten and softmax, multiplier except for dwconv2d,
  * per_channel and weight_bits without weights) are ignored and normalized
  * (window zeroed, multiplier 1, weight_bits 0). An average pool with padding
@@ -255,10 +267,12 @@ enum {
     Q_FEAT_MULTIPLIER = 1 << 3,     /* dwconv2d with channel multiplier > 1 */
     Q_FEAT_AVGPOOL_DIV = 1 << 4,    /* avgpool with TFLite's division (!q_avgpool_rescales) */
     Q_FEAT_SOFTMAX = 1 << 5,        /* the softmax op */
+    Q_FEAT_WEIGHT4 = 1 << 6,        /* 4-bit weights (weight_bits 4) */
 };
-#define Q_FEAT_COUNT 6
+#define Q_FEAT_COUNT 7
 /* "dilation", "asymmetric padding", "pool padding", "channel multiplier",
- * "average pool by division", "softmax", NULL: name i is bit 1 << i. */
+ * "average pool by division", "softmax", "4-bit weights", NULL: name i is
+ * bit 1 << i. */
 extern const char *const q_feature_names[Q_FEAT_COUNT + 1];
 unsigned q_layer_features(const q_model *m, const q_layer *l);
 

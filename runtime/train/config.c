@@ -273,6 +273,44 @@ static const char *cfg_tensor_name(const cfg_config *c, int t, char *buf, size_t
     return buf;
 }
 
+/* ---- weight widths (quantization.weight.bits, a layer's weight_bits) ---- */
+
+/* bits: 8 or 4, at node n (field f). */
+static int cfg_bits(cfg_ctx *x, yaml_node_t *n, const char *f, int *out)
+{
+    int64_t b;
+    if (yx_int(x->d, n, f, INT32_MIN, INT32_MAX, &b, x->e))
+        return -1;
+    if (b != 8 && b != 4)
+        return cfg_fail(x, n, f, "%lld is not supported (8 or 4)", (long long)b);
+    *out = (int)b;
+    return 0;
+}
+
+/* A weighted layer's own weight_bits (else quantization.weight.bits, filled
+ * in by cfg_resolve_weight_bits once that section is read). */
+static int cfg_layer_weight_bits(cfg_ctx *x, yaml_node_t *params, const char *prefix,
+                                 cfg_layer *l)
+{
+    char f[160];
+    yaml_node_t *n = params ? yx_get(x->d, params, "weight_bits") : NULL;
+    l->weight_bits = 0;
+    l->weight_bits_fixed = n != NULL;
+    return n ? cfg_bits(x, n, cfg_field(f, sizeof f, prefix, "weight_bits"), &l->weight_bits)
+             : 0;
+}
+
+/* Every weighted layer without weight_bits of its own gets quantization.weight.bits. */
+static void cfg_resolve_weight_bits(cfg_config *c)
+{
+    for (int i = 0; i < c->n_layers; i++) {
+        cfg_layer *l = &c->layers[i];
+        q_op op = l->geom.op;
+        int weighted = op == Q_OP_CONV2D || op == Q_OP_DWCONV2D || op == Q_OP_LINEAR;
+        l->weight_bits = !weighted ? 0 : l->weight_bits_fixed ? l->weight_bits : c->weight_bits;
+    }
+}
+
 /* Parses one `- type: {params}` item into layer i. */
 static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
 {
@@ -329,10 +367,11 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
         params = NULL;
 
     static const char *const k_conv[] = {"out", "kernel", "stride", "dilation", "pad", "bn",
-                                         "act", "name", "from", NULL};
+                                         "act", "name", "from", "weight_bits", NULL};
     static const char *const k_dw[] = {"kernel", "stride", "dilation", "pad", "multiplier",
-                                       "bn", "act", "name", "from", NULL};
-    static const char *const k_linear[] = {"out", "bn", "act", "name", "from", NULL};
+                                       "bn", "act", "name", "from", "weight_bits", NULL};
+    static const char *const k_linear[] = {"out", "bn", "act", "name", "from", "weight_bits",
+                                           NULL};
     static const char *const k_maxpool[] = {"kernel", "stride", "pad", "name", "from", NULL};
     static const char *const k_avgpool[] = {"kernel", "stride", "pad", "global", "name", "from",
                                             NULL};
@@ -412,6 +451,8 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
                            &l->input2))
             return -1;
     }
+    if (cfg_layer_weight_bits(x, params, prefix, l))
+        return -1;
     yaml_node_t *nn = yx_get(x->d, params, "name");
     if (nn) {
         cfg_field(field, sizeof field, prefix, "name");
@@ -886,13 +927,8 @@ static int cfg_quantization(cfg_ctx *x, yaml_node_t *qz)
         if (yx_check_keys(x->d, w, wkeys, "quantization.weight", x->e))
             return -1;
         yaml_node_t *bits = yx_get(x->d, w, "bits");
-        int64_t b = 8;
-        if (bits && yx_int(x->d, bits, "quantization.weight.bits", 2, 16, &b, x->e))
+        if (bits && cfg_bits(x, bits, "quantization.weight.bits", &c->weight_bits))
             return -1;
-        if (b != 8)
-            return cfg_fail(x, bits, "quantization.weight.bits",
-                            "%lld is not supported (only 8; 4 is planned)", (long long)b);
-        c->weight_bits = 8;
         int g = c->weight_per_channel ? 0 : 1;
         if (cfg_enum(x, w, "granularity", "quantization.weight", granularities, &g))
             return -1;
@@ -980,12 +1016,22 @@ static int cfg_evaluation(cfg_ctx *x, yaml_node_t *ev)
 
 static int cfg_tuning(cfg_ctx *x, yaml_node_t *tu)
 {
-    static const char *const keys[] = {"accuracy_criterion", "exit_policy", "random_seed", NULL};
+    static const char *const keys[] = {"strategy", "accuracy_criterion", "exit_policy",
+                                       "random_seed", NULL};
+    static const char *const strategies[] = {"basic", "mixed_precision", NULL};
     static const char *const ckeys[] = {"relative", "absolute", NULL};
     static const char *const ekeys[] = {"timeout", NULL};
     cfg_config *c = x->c;
     if (yx_check_keys(x->d, tu, keys, "tuning", x->e))
         return -1;
+    int strategy = (int)c->strategy;
+    if (cfg_enum(x, tu, "strategy", "tuning", strategies, &strategy))
+        return -1;
+    c->strategy = (cfg_strategy)strategy;
+    if (c->strategy == CFG_STRATEGY_MIXED && c->qat.epochs == 0)
+        return cfg_fail(x, yx_get(x->d, tu, "strategy"), "tuning.strategy",
+                        "mixed_precision trains each candidate with QAT; it needs "
+                        "quantization.train.epochs > 0");
     yaml_node_t *crit = yx_get(x->d, tu, "accuracy_criterion");
     if (crit) {
         if (yx_check_keys(x->d, crit, ckeys, "tuning.accuracy_criterion", x->e))
@@ -1085,6 +1131,7 @@ void cfg_defaults(cfg_config *c)
     c->calibration_batches = 100;
     c->freeze_bn_after = 4;
     c->disable_observer_after = 5;
+    c->strategy = CFG_STRATEGY_BASIC;
     c->criterion_relative = 1;
     c->criterion = 0.01;
     c->timeout_s = 0;
@@ -1158,6 +1205,7 @@ int cfg_read(const char *path, cfg_config *c, qerr *e)
         c->freeze_bn_after = c->qat.epochs / 2;
         c->disable_observer_after = (5 * c->qat.epochs + 7) / 8;
     }
+    cfg_resolve_weight_bits(c);
     if ((n = yx_get(&d, root, "tuning")) && cfg_tuning(&x, n))
         goto out;
     if (cfg_batch_fits(&x, root))

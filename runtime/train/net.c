@@ -230,11 +230,18 @@ int net_build(net *n, const cfg_config *c, int batch_cap, qerr *e)
     n->in_q = c->input_q;
     n->per_channel = c->weight_per_channel;
     n->init = c->init;
-    n->w_qmax = (1 << (c->weight_bits - 1)) - 1;
     n->tshape[0] = c->input_shape;
     for (int i = 0; i < n->n_layers; i++)
         if (layer_shapes(n, c, i, e))
             goto fail;
+    for (int i = 0; i < n->n_layers; i++) { /* widths and per-layer switches */
+        net_layer *L = &n->layers[i];
+        L->weight_bits = is_weighted(L->op) ? (c->layers[i].weight_bits ? c->layers[i].weight_bits
+                                                                        : c->weight_bits)
+                                            : 0;
+        L->w_qmax = q_weight_max(L->weight_bits);
+        L->fq_w = L->fq_a = 1;
+    }
     n->n_classes = (int)tensor_size(n->tshape[n->n_layers]);
     n->logits = n->layers[n->n_layers - 1].op == Q_OP_SOFTMAX ? n->layers[n->n_layers - 1].input
                                                                : n->n_layers;
@@ -344,6 +351,27 @@ void net_set_bn_frozen(net *n, int frozen)
     n->bn_frozen = frozen;
 }
 
+void net_set_layer_fake_quant(net *n, int l, int weights, int acts)
+{
+    n->layers[l].fq_w = weights;
+    n->layers[l].fq_a = acts;
+}
+
+void net_set_weight_bits(net *n, int l, int bits)
+{
+    net_layer *L = &n->layers[l];
+    int32_t qmax = q_weight_max(bits);
+    assert(is_weighted(L->op) && qmax > 0);
+    if (qmax == L->w_qmax)
+        return;
+    /* frozen scales keep covering the same max|w|: s = max|w| / qmax */
+    if (!n->observers)
+        for (int32_t c = 0; c < L->n_wscale; c++)
+            L->w_scale[c] = (float)((double)L->w_scale[c] * L->w_qmax / qmax);
+    L->weight_bits = bits;
+    L->w_qmax = qmax;
+}
+
 void net_init(net *n, rng_state *r)
 {
     memset(n->params, 0, n->n_params * sizeof(float));
@@ -401,13 +429,13 @@ void net_weight_quant(net *n, net_layer *L)
     if (n->observers) {
         if (n->per_channel)
             obs_weight_scales(wf, L->out_c, L->w_per_ch, L->w_ch_stride, L->w_el_stride,
-                              n->w_qmax, L->w_scale);
+                              L->w_qmax, L->w_scale);
         else
-            L->w_scale[0] = obs_weight_scale_tensor(wf, nw, n->w_qmax);
+            L->w_scale[0] = obs_weight_scale_tensor(wf, nw, L->w_qmax);
     }
-    if (n->fq_weights) {
+    if (n->fq_weights && L->fq_w) {
         fq_forward_channels_f32(wf, L->n_wscale, L->w_per_ch, L->w_ch_stride, L->w_el_stride,
-                                L->w_scale, n->w_qmax, wf, L->wmask);
+                                L->w_scale, L->w_qmax, wf, L->wmask);
     } else {
         memset(L->wmask, 1, (size_t)nw);
     }
@@ -489,7 +517,7 @@ static void quant_stage(net *n, net_layer *L, float *y, size_t cnt, int training
     if (training)
         obs_act_update_minmax(&L->obs, lo, hi);
     fq_params p = {0.0f, 0, -128, 127};
-    if (n->fq_acts && obs_act_qparams(&L->obs, &p.scale, &p.zero_point) == 0)
+    if (n->fq_acts && L->fq_a && obs_act_qparams(&L->obs, &p.scale, &p.zero_point) == 0)
         fq_forward_and_mask_f32(y, (int64_t)cnt, p, y, L->mask);
 }
 

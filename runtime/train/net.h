@@ -37,8 +37,13 @@
  * that (ly_avgpool_grid_forward), its backward is the float mean's (STE). The input needs none: the dataset's float input is already the
  * exact real value of the int8 input.
  * Switches (cfg_config fake_quant_weights / fake_quant_acts, or
- * net_set_fake_quant): with weight or activation fake quantization off, the
- * observers still run (convert needs them) but values pass unrounded.
+ * net_set_fake_quant, and per layer net_set_layer_fake_quant): with weight or
+ * activation fake quantization off, the observers still run (convert needs
+ * them) but values pass unrounded.
+ *
+ * Weight widths: each weighted layer has its own (weight_bits 8 or 4, range
+ * [-w_qmax, w_qmax] = [-127, 127] or [-7, 7]); observers and fake quantizers
+ * of its weights use it.
  *
  * Backward follows the forward exactly (autograd of the expressions above,
  * STE for the fake quantizers), so gamma also receives the gradient through
@@ -81,6 +86,10 @@ typedef struct {
     int64_t n_w;             /* weight count (0 for ops without weights) */
     int32_t n_wscale;        /* weight scales: out_c (per channel) or 1 */
     int64_t w_per_ch, w_ch_stride, w_el_stride; /* weight layout per output channel */
+    int weight_bits;         /* weighted layers: 8 or 4 (net_set_weight_bits); else 0 */
+    int32_t w_qmax;          /* q_weight_max(weight_bits): 127 or 7 */
+    int fq_w, fq_a;          /* this layer's own fake-quantization switches (1 = as the
+                                net's; net_set_layer_fake_quant) */
 
     /* parameters and their gradients (views into net.params / net.grads) */
     float *w;                /* conv (OC,KH,KW,IC); dwconv (KH,KW,C·M); linear (OUT,IN) */
@@ -118,7 +127,6 @@ typedef struct {
     q_quant in_q;
     int per_channel;
     cfg_init init;            /* how net_init draws weights */
-    int32_t w_qmax;           /* 127 for 8-bit weights */
 
     q_shape tshape[NET_MAX_TENSORS];  /* per image */
     float *t[NET_MAX_TENSORS];        /* (batch_cap, h, w, c) */
@@ -170,6 +178,18 @@ float *net_input(net *n);
 /* Switches to QAT (observers reset and enabled, BN not frozen) or back to float. */
 void net_set_qat(net *n, int qat);
 void net_set_fake_quant(net *n, int weights, int acts);
+
+/* Layer l's own switches: its weights are fake-quantized when both the net's
+ * switch and `weights` are on, its output when both the net's and `acts` are
+ * (attribution: one layer quantized alone). net_build sets every layer's to 1. */
+void net_set_layer_fake_quant(net *n, int l, int weights, int acts);
+
+/* The width of weighted layer l's weights, 8 or 4 (net_build takes the
+ * config's: the layer's weight_bits, else quantization.weight.bits). With
+ * the observers on the next forward derives the scales for the new width;
+ * with them off the frozen scales are rescaled by old qmax / new qmax (they
+ * keep covering the same max|w|). */
+void net_set_weight_bits(net *n, int l, int bits);
 void net_set_observers(net *n, int on);   /* enable/disable every observer */
 void net_set_bn_frozen(net *n, int frozen);
 
