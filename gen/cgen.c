@@ -247,7 +247,8 @@ const cgen_target cgen_targets[] = {
      "Cortex-M3: Thumb-2 without the DSP extension"},
     {"cortex-m4", "DSP", "defined(__ARM_FEATURE_DSP) && defined(__GNUC__)",
      "Cortex-M4, M7, M33, M55: the DSP extension, GCC or clang"},
-    {"rv32", "PLAIN", "defined(__riscv) && __riscv_xlen == 32", "32-bit RISC-V, in plain C"},
+    {"rv32", "RV32", "defined(__riscv) && defined(__riscv_mul) && __riscv_xlen == 32",
+     "32-bit RISC-V with the M extension: rv32imc, rv32imac"},
     {"portable", "PLAIN", NULL, "any C99 compiler, plain C"},
     {NULL, NULL, NULL, NULL},
 };

@@ -34,6 +34,7 @@ m4_define([QATC_VERSIONS], [m4_dnl
 $1([DSP], [2], [1], [int8], [defined(__ARM_FEATURE_DSP) && defined(__GNUC__)])m4_dnl
 $1([THUMB1], [3], [1], [int8], [defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__)])m4_dnl
 $1([SMLAL], [1], [0], [int8], [defined(__arm__) || defined(__thumb__)])m4_dnl
+$1([RV32], [5], [0], [int8], [defined(__riscv) && defined(__riscv_mul) && __riscv_xlen == 32])m4_dnl
 $1([SSE2], [4], [0], [pairs], [defined(__SSE2__) && defined(__GNUC__)])m4_dnl
 $1([PLAIN], [0], [0], [int8], [1])m4_dnl
 ])
@@ -110,21 +111,33 @@ m4_define([QATC_REQUANTIZE], [[
 /* out = clamp(round(acc * M) + zp, lo, hi) with M = m0 * 2^(shift - 31),
  * 2^30 <= m0 < 2^31 (or m0 = 0), -31 <= shift <= 30, so 1 <= t = 31 - shift <= 62:
  *   round(acc * M) = (acc * m0 + 2^(t - 1)) >> t    (one rounding, ties up)
- * |acc * m0| < 2^62 and 2^(t - 1) <= 2^61, so the int64 sum p cannot overflow.
- * Usually M < 1/2 (t >= 32): then p >> t is the high word of p shifted by t - 32, and
- * |p >> t| < 2^30, so the rest is 32-bit arithmetic. Otherwise a value beyond +-256 is
- * clamped to +-256 first, which changes nothing: it lands outside [-128, 127] either way.
+ * with |acc * m0| < 2^62. Only the product p = acc * m0 is 64-bit (on 32-bit cores one
+ * multiply giving two words, p_hi:p_lo); the rest is done on words, so that no compiler
+ * calls a 64-bit shift or add (libgcc's __ashldi3, __ashrdi3). Usually M < 1/2 (t >= 32):
+ *   (p + 2^(t - 1)) >> t = ((p >> (t - 1)) + 1) >> 1,  p >> (t - 1) = (p >> 31) >> (t - 32)
+ * where p >> 31 fits a word: the middle of p_hi:p_lo. Otherwise the sum and the shift are
+ * done on two words and a value beyond +-256 is clamped to +-256 first, which changes
+ * nothing: it lands outside [-128, 127] either way.
  * >> of a negative value is an arithmetic shift on every supported compiler. */
 static int8_t requantize(int32_t acc, int32_t m0, int32_t shift, int32_t zp, int32_t lo,
                          int32_t hi)
 {
     int32_t t = 31 - shift, y;
-    int64_t p = (int64_t)acc * m0 + ((int64_t)1 << (t - 1));
+    int64_t p = (int64_t)acc * m0;
+    uint32_t p_lo = (uint32_t)p;
+    int32_t p_hi = (int32_t)(p >> 32); /* the high word: no shift at run time */
     if (t >= 32) {
-        y = (int32_t)(p >> 32) >> (t - 32);
+        int32_t w = (int32_t)((uint32_t)p_hi << 1 | p_lo >> 31); /* p >> 31 */
+        y = ((w >> (t - 32)) + 1) >> 1;
     } else {
-        int64_t q = p >> t;
-        y = q < -256 ? -256 : q > 256 ? 256 : (int32_t)q;
+        /* q = (p + 2^(t - 1)) >> t, 1 <= t <= 31, as two words (q_hi, q_lo) */
+        uint32_t r = (uint32_t)1 << (t - 1), s_lo = p_lo + r;
+        int32_t s_hi = p_hi + (s_lo < r);
+        uint32_t q_lo = s_lo >> t | (uint32_t)s_hi << (32 - t);
+        int32_t q_hi = s_hi >> t;
+        y = q_hi > 0 || (q_hi == 0 && q_lo > 256)                  ? 256
+            : q_hi < -1 || (q_hi == -1 && q_lo < (uint32_t)-256) ? -256
+                                                                 : (int32_t)q_lo;
     }
     y += zp;
     return (int8_t)(y < lo ? lo : y > hi ? hi : y);
@@ -134,11 +147,21 @@ static int8_t requantize(int32_t acc, int32_t m0, int32_t shift, int32_t zp, int
 # QATC_RESCALE: the static helper rescale() (round(x * M) without clamp), for adds.
 m4_define([QATC_RESCALE], [[
 /* round(x * M), M = m0 * 2^(shift - 31) <= 1/2 here, so the result fits int32:
- * the same single rounding as requantize(), without zero-point or clamp. */
+ * the same single rounding as requantize(), on words the same way, without zero-point
+ * or clamp (for t <= 31 the result is the low word of the two-word sum shifted). */
 static int32_t rescale(int32_t x, int32_t m0, int32_t shift)
 {
     int32_t t = 31 - shift;
-    return (int32_t)(((int64_t)x * m0 + ((int64_t)1 << (t - 1))) >> t);
+    int64_t p = (int64_t)x * m0;
+    uint32_t p_lo = (uint32_t)p;
+    int32_t p_hi = (int32_t)(p >> 32);
+    if (t >= 32) {
+        int32_t w = (int32_t)((uint32_t)p_hi << 1 | p_lo >> 31); /* p >> 31 */
+        return ((w >> (t - 32)) + 1) >> 1;
+    }
+    uint32_t r = (uint32_t)1 << (t - 1), s_lo = p_lo + r;
+    uint32_t s_hi = (uint32_t)p_hi + (s_lo < r);
+    return (int32_t)(s_lo >> t | s_hi << (32 - t));
 }
 ]])
 

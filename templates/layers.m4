@@ -25,9 +25,9 @@ m4_define([_QATC_CONV_DATA], [[    enum { $1 };
      * the last tap, to an even number of pairs, and in the rows from OUT_C to W_ROWS) */
     static const qatc_v16 wp[G_ROWS / 4][QATC_PAIRS(W_STEP)] = $6; /* rows past W_ROWS: 0 */
     const qatc_w *weights = &wp[0][0];
-]], [[    /* weights w[oc][ky][kx][ic]; rows from OUT_C to W_ROWS are 0 (the kernels do four
-     * channels at a time) */
-    static const int8_t w[W_ROWS][KERNEL_H][KERNEL_W][IN_C] = $2;
+]], [[    /* weights w[oc][ky][kx][ic]; rows from OUT_C to G_ROWS are 0 (the kernels do
+     * QATC_GROUP channels at a time) */
+    static const int8_t w[G_ROWS][KERNEL_H][KERNEL_W][IN_C] = $2;
     const qatc_w *weights = (const int8_t *)w;
 ]])[    static const int32_t bias[OUT_C] = $3;
     static const int32_t mult[OUT_C] = $4;
