@@ -141,6 +141,22 @@ cfg kernel_too_big     '6s/kernel: 3, pad: 1/kernel: 7, pad: 1/'
 cfg add_mismatch       '6s/out: 2/out: 3/'
 cfg add_unresolved     '7s/with: c1/with: c9/'
 cfg last_not_vector    '8,9d'
+cfg kernel_3_values    '6s/kernel: 3, pad: 1/kernel: [3, 3, 3], pad: 1/'
+cfg stride_pair_text   '6s/kernel: 3, pad: 1/kernel: 3, stride: [1, one], pad: 1/'
+cfg dilation_zero      '6s/kernel: 3, pad: 1/kernel: 3, dilation: 0, pad: 1/'
+cfg dilation_too_big   '6s/kernel: 3, pad: 1/kernel: 3, dilation: 3, pad: 1/'
+cfg pad_3_values       '6s/pad: 1/pad: [1, 1, 1]/'
+cfg pad_word           '6s/pad: 1/pad: sme/'
+cfg pad_side_too_big   '6s/pad: 1/pad: [0, 0, 3, 0]/'
+cfg pool_dilation      '8s/flatten: {}/maxpool: {kernel: 2, dilation: 2}/'
+cfg pool_pad_too_big   '8s/flatten: {}/avgpool: {kernel: 2, pad: [0, 2]}/'
+cfg multiplier_conv    '6s/out: 2, /out: 2, multiplier: 2, /'
+cfg multiplier_zero    '6s/conv2d: {out: 2, kernel: 3, pad: 1}/dwconv2d: {kernel: 3, pad: 1, multiplier: 0}/'
+cfg from_unresolved    '9s/linear: {out: 3}/linear: {out: 3, from: c9}/'
+cfg from_dead_end      '9s/linear: {out: 3}/linear: {out: 3, from: c1}/'
+cfg linear_bn_number   '9s/linear: {out: 3}/linear: {out: 3, bn: 1}/'
+cfg with_input_shape   '7s/with: c1/with: input/'
+cfg softmax_not_last   '8s/flatten: {}/softmax: {}/'
 cfg scale_zero         '3s/scale: [0-9.]*/scale: 0/'
 cfg scale_negative     '3s/scale: [0-9.]*/scale: -0.5/'
 cfg scale_nan          '3s/scale: [0-9.]*/scale: .nan/'
@@ -179,6 +195,8 @@ cfg aug_shift_negative '12a\  augment: {shift: -1}'
 cfg aug_flip_type      '12a\  augment: {flip: 1}'
 cfg aug_unknown_key    '12a\  augment: {rotate: 10}'
 cfg mse_idx_targets    '2a\  loss: mse'
+cfg softmax_mse        '2a\  loss: mse
+9a\    - softmax: {}'
 cfg criterion_range    '$a\  accuracy_criterion: {absolute: 2}'
 # .npy inputs and labels of the training data
 cfg npy_magic          '11s/img.idx/npy_magic.npy/'
@@ -307,6 +325,22 @@ bad kernel_too_big     "$W/kernel_too_big.yaml:6:"     $T "$W/kernel_too_big.yam
 bad add_mismatch       "$W/add_mismatch.yaml:7:"       $T "$W/add_mismatch.yaml"
 bad add_unresolved     "$W/add_unresolved.yaml:7:"     $T "$W/add_unresolved.yaml"
 bad last_not_vector    "$W/last_not_vector.yaml:7:"    $T "$W/last_not_vector.yaml"
+bad kernel_3_values    "$W/kernel_3_values.yaml:6: model.layers[1].conv2d.kernel:" $T "$W/kernel_3_values.yaml"
+bad stride_pair_text   "$W/stride_pair_text.yaml:6: model.layers[1].conv2d.stride[1]:" $T "$W/stride_pair_text.yaml"
+bad dilation_zero      "$W/dilation_zero.yaml:6: model.layers[1].conv2d.dilation:" $T "$W/dilation_zero.yaml"
+bad dilation_too_big   "$W/dilation_too_big.yaml:6: model.layers[1].conv2d.kernel:" $T "$W/dilation_too_big.yaml"
+bad pad_3_values       "$W/pad_3_values.yaml:6: model.layers[1].conv2d.pad:" $T "$W/pad_3_values.yaml"
+bad pad_word           "$W/pad_word.yaml:6: model.layers[1].conv2d.pad:" $T "$W/pad_word.yaml"
+bad pad_side_too_big   "$W/pad_side_too_big.yaml:6: model.layers[1].conv2d.pad:" $T "$W/pad_side_too_big.yaml"
+bad pool_dilation      "$W/pool_dilation.yaml:8: model.layers[3].maxpool.dilation:" $T "$W/pool_dilation.yaml"
+bad pool_pad_too_big   "$W/pool_pad_too_big.yaml:8: model.layers[3].avgpool.pad:" $T "$W/pool_pad_too_big.yaml"
+bad multiplier_conv    "$W/multiplier_conv.yaml:6: model.layers[1].conv2d.multiplier:" $T "$W/multiplier_conv.yaml"
+bad multiplier_zero    "$W/multiplier_zero.yaml:6: model.layers[1].dwconv2d.multiplier:" $T "$W/multiplier_zero.yaml"
+bad from_unresolved    "$W/from_unresolved.yaml:9: model.layers[4].linear.from:" $T "$W/from_unresolved.yaml"
+bad from_dead_end      "$W/from_dead_end.yaml:8: model.layers[3].flatten:" $T "$W/from_dead_end.yaml"
+bad linear_bn_number   "$W/linear_bn_number.yaml:9: model.layers[4].linear.bn:" $T "$W/linear_bn_number.yaml"
+bad with_input_shape   "$W/with_input_shape.yaml:7: model.layers[2].add.with:" $T "$W/with_input_shape.yaml"
+bad softmax_not_last   "$W/softmax_not_last.yaml:8: model.layers[3].softmax:" $T "$W/softmax_not_last.yaml"
 bad scale_zero         "$W/scale_zero.yaml:3:"         $T "$W/scale_zero.yaml"
 bad scale_negative     "$W/scale_negative.yaml:3:"     $T "$W/scale_negative.yaml"
 bad scale_nan          "$W/scale_nan.yaml:3:"          $T "$W/scale_nan.yaml"
@@ -348,6 +382,7 @@ bad aug_shift_big      "$W/aug_shift_big.yaml:13: data.augment.shift"     $T "$W
 bad aug_shift_negative "$W/aug_shift_negative.yaml:13: data.augment.shift" $T "$W/aug_shift_negative.yaml"
 bad aug_flip_type      "$W/aug_flip_type.yaml:13: data.augment.flip"      $T "$W/aug_flip_type.yaml"
 bad aug_unknown_key    "$W/aug_unknown_key.yaml:13: data.augment.rotate"  $T "$W/aug_unknown_key.yaml"
+bad softmax_mse        "$W/softmax_mse.yaml:11: model.layers[5].softmax: softmax needs loss: cross_entropy" $T "$W/softmax_mse.yaml"
 bad mse_idx_targets    "lbl.idx: float targets (loss: mse) must be a .npy" $T "$W/mse_idx_targets.yaml"
 bad criterion_range    "$W/criterion_range.yaml:24: tuning.accuracy_criterion.absolute" $T "$W/criterion_range.yaml"
 # train: malformed .npy data

@@ -212,6 +212,59 @@ static void write_ae_config(const fixture *fx, const char *file, const char *met
     fclose(f);
 }
 
+/* The layers of the breadth work in one model for the bars (10x10x1): a
+ * stride-2 rectangular conv with `same`'s uneven pads, a dilated depthwise
+ * conv with a channel multiplier, a shortcut read with `from`, padded max and
+ * average pools, a dilated conv with four different pads, linear with BN and
+ * a final softmax. */
+static void write_breadth_config(const fixture *fx)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/breadth.yaml", fx->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "model:\n"
+            "  name: breadth\n"
+            "  input: {shape: [%d, %d, 1], scale: 0.00392156862745098, zero_point: -128}\n"
+            "  layers:\n"
+            "    - conv2d: {out: 8, kernel: [4, 3], stride: 2, pad: same, bn: true, act: relu, "
+            "name: c1}\n"
+            "    - dwconv2d: {kernel: 3, pad: same, dilation: 2, multiplier: 2, bn: true, "
+            "act: relu6}\n"
+            "    - conv2d: {out: 8, kernel: 1, bn: true, name: b}\n"
+            "    - conv2d: {from: c1, out: 8, kernel: [1, 3], pad: [0, 1], bn: true}\n"
+            "    - add: {with: b, act: relu}\n"
+            "    - maxpool: {kernel: 3, stride: 2, pad: 1}\n"
+            "    - avgpool: {kernel: 2, stride: 1, pad: same}\n"
+            "    - conv2d: {out: 12, kernel: 2, dilation: 2, pad: [1, 1, 0, 2], bn: true, "
+            "act: relu}\n"
+            "    - avgpool: {global: true}\n"
+            "    - linear: {out: 16, bn: true, act: relu}\n"
+            "    - linear: {out: %d}\n"
+            "    - softmax: {}\n"
+            "data:\n"
+            "  train: {images: train-images, labels: train-labels}\n"
+            "  eval: {images: eval-images, labels: eval-labels}\n"
+            "pretrain:\n"
+            "  epochs: 2\n"
+            "  batch: 32\n"
+            "  optimizer: {type: sgd, lr: 0.05, momentum: 0.9, weight_decay: 0.0005}\n"
+            "quantization:\n"
+            "  calibration_batches: 4\n"
+            "  train:\n"
+            "    epochs: 3\n"
+            "    batch: 32\n"
+            "    optimizer: {type: sgd, lr: 0.01, momentum: 0.9}\n"
+            "    freeze_bn_after: 1\n"
+            "    disable_observer_after: 2\n"
+            "tuning:\n"
+            "  accuracy_criterion: {absolute: 0.02}\n"
+            "  random_seed: 5\n",
+            SIDE, SIDE, CLASSES);
+    fclose(f);
+}
+
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
@@ -229,6 +282,7 @@ static int setup(void **state)
     /* lr 10 with weight decay 0.9: every step multiplies the weights by about -8 */
     write_config(fx, "diverge.yaml", 10, 0.9, 0, 0);
     write_config(fx, "timeout.yaml", 0.05, 0.0005, 1, 1e-6);
+    write_breadth_config(fx);
     write_config_data(fx, "val.yaml", 0.05, 0.0005, 1, 0,
                       "  validation: {fraction: 0.2}\n  augment: {shift: 2, flip: true}\n");
     write_ae_set(fx->dir, "ae_train", AE_TRAIN, 0, 11);
@@ -336,6 +390,15 @@ static char *csv_without_seconds(const char *path)
     return out;
 }
 
+/* Asserts that files a/NAME and b/NAME are byte for byte the same. */
+static void expect_same_file(const char *a, const char *b, const char *name)
+{
+    char pa[600], pb[600];
+    snprintf(pa, sizeof pa, "%s/%s", a, name);
+    snprintf(pb, sizeof pb, "%s/%s", b, name);
+    assert_true(same_file(pa, pb));
+}
+
 /* The whole schedule; the fake-quant net and the int8 model agree on top-1
  * for >= 99% of eval images after every QAT epoch. Then the same run
  * interrupted twice (mid float epoch, mid QAT epoch) and resumed gives a
@@ -383,6 +446,46 @@ static void test_train_agreement_and_resume(void **state)
     assert_true(na == nb && first < 0);
     free(ma);
     free(mb);
+}
+
+/* The breadth model (write_breadth_config): trained to the end, the
+ * fake-quant net and the int8 model agree on top-1 for >= 99% of eval
+ * images after every QAT epoch; the frozen model is byte for byte the same
+ * with 1 thread and with 3, and when the 1-thread run is interrupted twice
+ * (mid float epoch, mid QAT epoch) and resumed. */
+static void test_train_breadth_layers(void **state)
+{
+    fixture *fx = *state;
+    char a[512], b[512], c[512];
+    make_dir(fx, "ba", a, sizeof a);
+    make_dir(fx, "bb", b, sizeof b);
+    make_dir(fx, "bc", c, sizeof c);
+    train_result r;
+    qerr e = {{0}};
+    int rc = run_threads(fx, "breadth.yaml", a, 0, 0, 1, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    print_message("breadth: float %.2f%%, ptq %.2f%%, best int8 %.2f%% (epoch %d), top-1 "
+                  "agreement last %.2f%% min %.2f%%\n",
+                  100 * r.float_acc, 100 * r.ptq_acc, 100 * r.best_acc, r.best_epoch,
+                  100 * r.agreement, 100 * r.min_agreement);
+    assert_true(r.min_agreement >= 0.99);
+    assert_true(r.best_acc >= 0.9);
+
+    rc = run_threads(fx, "breadth.yaml", b, 0, 0, 3, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    expect_same_file(a, b, "breadth.frozen.yaml");
+
+    assert_int_equal(run_threads(fx, "breadth.yaml", c, 0, 27, 1, &r, &e), 1);
+    assert_int_equal(run_threads(fx, "breadth.yaml", c, 1, 40, 1, &r, &e), 1);
+    rc = run_threads(fx, "breadth.yaml", c, 1, 0, 1, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    expect_same_file(a, c, "breadth.frozen.yaml");
 }
 
 /* data.validation {fraction} and data.augment: the same run with 1 and with
@@ -573,6 +676,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_schedule_matches_seed),
         cmocka_unit_test_setup_teardown(test_train_agreement_and_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_breadth_layers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_validation_augment_deterministic, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_train_autoencoder, setup, teardown),

@@ -12,7 +12,6 @@
 
 #define CFG_FMNIST_DIR "/usr/share/datasets/fashion-mnist/"
 #define CFG_MAX_DIM 4096          /* input height, width, channels; out features */
-#define CFG_MAX_KERNEL 64
 #define CFG_MAX_CLASSES 256       /* labels are uint8 */
 
 static const char *const optimizer_names[] = {"sgd", "adam", NULL};
@@ -144,6 +143,134 @@ static int cfg_input(cfg_ctx *x, yaml_node_t *in)
     return cfg_i32(x, in, "zero_point", "model.input", -128, 127, &x->c->input_q.zero_point);
 }
 
+/* ---- layer keys ------------------------------------------------------------ */
+
+/* `key` of map as an integer or [h, w], each in [lo, hi], into *h and *w (an
+ * integer sets both). Absent: unchanged. */
+static int cfg_pair(cfg_ctx *x, yaml_node_t *map, const char *key, const char *prefix,
+                    int64_t lo, int64_t hi, int32_t *h, int32_t *w)
+{
+    char f[160], fi[176];
+    yaml_node_t *n = yx_get(x->d, map, key);
+    if (!n)
+        return 0;
+    cfg_field(f, sizeof f, prefix, key);
+    int64_t v[2];
+    if (n->type == YAML_SEQUENCE_NODE) {
+        if (yx_seq_len(n) != 2)
+            return cfg_fail(x, n, f, "expected an integer or [h, w], got %d values",
+                            yx_seq_len(n));
+        for (int k = 0; k < 2; k++) {
+            snprintf(fi, sizeof fi, "%s[%d]", f, k);
+            if (yx_int(x->d, yx_seq_item(x->d, n, k), fi, lo, hi, &v[k], x->e))
+                return -1;
+        }
+    } else if (n->type == YAML_MAPPING_NODE) {
+        return cfg_fail(x, n, f, "expected an integer or [h, w], got a mapping");
+    } else {
+        if (yx_int(x->d, n, f, lo, hi, &v[0], x->e))
+            return -1;
+        v[1] = v[0];
+    }
+    *h = (int32_t)v[0];
+    *w = (int32_t)v[1];
+    return 0;
+}
+
+/* `pad` of map into g: an integer (every side), [h, w] (top and bottom h,
+ * left and right w), [top, bottom, left, right], `same` or `valid` (rules
+ * that q_geom_derive resolves from the input). Absent: no padding. */
+static int cfg_pad(cfg_ctx *x, yaml_node_t *map, const char *prefix, q_geom *g)
+{
+    static const char *const forms = "an integer, [h, w], [top, bottom, left, right], same or valid";
+    static const char *const rules[] = {"same", "valid", NULL};
+    char f[160], fi[176];
+    yaml_node_t *n = yx_get(x->d, map, "pad");
+    if (!n)
+        return 0;
+    cfg_field(f, sizeof f, prefix, "pad");
+    q_window *w = &g->win;
+    int64_t v[4];
+    if (n->type == YAML_SEQUENCE_NODE) {
+        int len = yx_seq_len(n);
+        if (len != 2 && len != 4)
+            return cfg_fail(x, n, f, "expected %s, got %d values", forms, len);
+        for (int k = 0; k < len; k++) {
+            snprintf(fi, sizeof fi, "%s[%d]", f, k);
+            if (yx_int(x->d, yx_seq_item(x->d, n, k), fi, 0, CFG_MAX_DIM, &v[k], x->e))
+                return -1;
+        }
+        if (len == 2) /* [h, w] */
+            v[3] = v[2] = v[1], v[1] = v[0];
+    } else if (n->type == YAML_MAPPING_NODE) {
+        return cfg_fail(x, n, f, "expected %s, got a mapping", forms);
+    } else {
+        const char *s = (const char *)n->data.scalar.value;
+        int word = n->data.scalar.length > 0 && !(s[0] >= '0' && s[0] <= '9') && s[0] != '-' &&
+                   s[0] != '+';
+        if (word) {
+            for (int r = 0; rules[r]; r++)
+                if (!strcmp(s, rules[r]) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+                    g->pad_rule = r == 0 ? Q_PAD_SAME : Q_PAD_VALID;
+                    return 0;
+                }
+            int near = yx_edit_distance(s, "same") <= 2   ? 0
+                       : yx_edit_distance(s, "valid") <= 2 ? 1
+                                                           : -1;
+            if (near >= 0)
+                return cfg_fail(x, n, f, "unknown value '%.60s', did you mean '%s'? (%s)", s,
+                                rules[near], forms);
+            return cfg_fail(x, n, f, "unknown value '%.60s' (%s)", s, forms);
+        }
+        if (yx_int(x->d, n, f, 0, CFG_MAX_DIM, &v[0], x->e))
+            return -1;
+        v[1] = v[2] = v[3] = v[0];
+    }
+    g->pad_rule = Q_PAD_SIDES;
+    w->pad_top = (int32_t)v[0];
+    w->pad_bottom = (int32_t)v[1];
+    w->pad_left = (int32_t)v[2];
+    w->pad_right = (int32_t)v[3];
+    return 0;
+}
+
+/* The tensor that `key` of layer i names (qmodel.h's numbering): `input`, 0,
+ * or a named earlier layer j, j + 1. */
+static int cfg_tensor_ref(cfg_ctx *x, yaml_node_t *n, const char *field, int i, int *t)
+{
+    char ref[Q_NAME_MAX * 2];
+    if (yx_string(x->d, n, field, ref, sizeof ref, x->e))
+        return -1;
+    if (!strcmp(ref, "input")) {
+        *t = 0;
+        return 0;
+    }
+    for (int j = 0; j < i; j++)
+        if (!strcmp(x->c->layers[j].name, ref)) {
+            *t = j + 1;
+            return 0;
+        }
+    char names[300] = "";
+    size_t used = 0;
+    for (int j = 0; j < i && used < sizeof names - 1; j++)
+        if (x->c->layers[j].name[0])
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
+                                     used ? ", " : "", x->c->layers[j].name);
+    return cfg_fail(x, n, field, "no earlier layer is named '%s' (named so far: %s; `input` is "
+                                 "the model input)", ref, used ? names : "none");
+}
+
+/* The name of tensor t for messages: "input" or the layer's (or "layers[j]"). */
+static const char *cfg_tensor_name(const cfg_config *c, int t, char *buf, size_t cap)
+{
+    if (t == 0)
+        return "input";
+    if (c->layers[t - 1].name[0])
+        return c->layers[t - 1].name;
+    snprintf(buf, cap, "layers[%d]", t - 1);
+    return buf;
+}
+
 /* Parses one `- type: {params}` item into layer i. */
 static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
 {
@@ -152,7 +279,8 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
     snprintf(prefix, sizeof prefix, "model.layers[%d]", i);
     memset(l, 0, sizeof *l);
     l->line = yx_line(item);
-    l->with = -1;
+    l->input = i; /* the previous layer's output, unless `from` says otherwise */
+    l->input2 = -1;
 
     if (item->type != YAML_MAPPING_NODE ||
         item->data.mapping.pairs.top - item->data.mapping.pairs.start != 1) {
@@ -188,9 +316,7 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
     if (type < 0)
         return cfg_fail(x, key, prefix,
                         "unknown layer type '%s' (one of: conv2d, dwconv2d, linear, maxpool, "
-                        "avgpool, add, flatten)", tname);
-    if (type == Q_OP_SOFTMAX) /* the int8 core has it; training it comes later */
-        return cfg_fail(x, key, prefix, "softmax is not supported by the trainer yet");
+                        "avgpool, add, flatten, softmax)", tname);
     q_geom *g = &l->geom;
     g->op = (q_op)type;
     snprintf(prefix, sizeof prefix, "model.layers[%d].%s", i, q_op_names[type]);
@@ -200,20 +326,34 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
         params->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
         params = NULL;
 
-    static const char *const k_conv[] = {"out", "kernel", "stride", "pad", "bn", "act", "name", NULL};
-    static const char *const k_dw[] = {"kernel", "stride", "pad", "bn", "act", "name", NULL};
-    static const char *const k_linear[] = {"out", "act", "name", NULL};
-    static const char *const k_maxpool[] = {"kernel", "stride", "name", NULL};
-    static const char *const k_avgpool[] = {"kernel", "stride", "global", "name", NULL};
-    static const char *const k_add[] = {"with", "act", "name", NULL};
-    static const char *const k_flatten[] = {"name", NULL};
-    static const char *const *const keys_of[] = {k_conv, k_dw, k_linear, k_maxpool,
-                                                 k_avgpool, k_add, k_flatten};
-    if (params && yx_check_keys(x->d, params, keys_of[type], prefix, x->e))
-        return -1;
-
+    static const char *const k_conv[] = {"out", "kernel", "stride", "dilation", "pad", "bn",
+                                         "act", "name", "from", NULL};
+    static const char *const k_dw[] = {"kernel", "stride", "dilation", "pad", "multiplier",
+                                       "bn", "act", "name", "from", NULL};
+    static const char *const k_linear[] = {"out", "bn", "act", "name", "from", NULL};
+    static const char *const k_maxpool[] = {"kernel", "stride", "pad", "name", "from", NULL};
+    static const char *const k_avgpool[] = {"kernel", "stride", "pad", "global", "name", "from",
+                                            NULL};
+    static const char *const k_add[] = {"with", "act", "name", "from", NULL};
+    static const char *const k_flatten[] = {"name", "from", NULL};
+    static const char *const k_softmax[] = {"name", "from", NULL};
+    static const char *const *const keys_of[Q_OP_COUNT] = {
+        [Q_OP_CONV2D] = k_conv,     [Q_OP_DWCONV2D] = k_dw,   [Q_OP_LINEAR] = k_linear,
+        [Q_OP_MAXPOOL] = k_maxpool, [Q_OP_AVGPOOL] = k_avgpool, [Q_OP_ADD] = k_add,
+        [Q_OP_FLATTEN] = k_flatten, [Q_OP_SOFTMAX] = k_softmax};
     int convlike = g->op == Q_OP_CONV2D || g->op == Q_OP_DWCONV2D;
     int pool = g->op == Q_OP_MAXPOOL || g->op == Q_OP_AVGPOOL;
+    yaml_node_t *dn = yx_get(x->d, params, "dilation");
+    if (pool && dn)
+        return cfg_fail(x, dn, cfg_field(field, sizeof field, prefix, "dilation"),
+                        "pools take no dilation (as TFLite's)");
+    if (params && yx_check_keys(x->d, params, keys_of[type], prefix, x->e))
+        return -1;
+    yaml_node_t *fn = yx_get(x->d, params, "from");
+    if (fn && cfg_tensor_ref(x, fn, cfg_field(field, sizeof field, prefix, "from"), i,
+                             &l->input))
+        return -1;
+
     if (g->op == Q_OP_CONV2D || g->op == Q_OP_LINEAR) {
         if (!cfg_need(x, params, "out", prefix, NULL))
             return params ? -1 : cfg_fail(x, key, prefix, "missing key 'out'");
@@ -227,30 +367,34 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
         if (g->global && kn)
             return cfg_fail(x, kn, cfg_field(field, sizeof field, prefix, "kernel"),
                             "not allowed with global: true (the kernel is the whole input)");
-        if (g->global && yx_get(x->d, params, "stride"))
-            return cfg_fail(x, yx_get(x->d, params, "stride"),
-                            cfg_field(field, sizeof field, prefix, "stride"),
-                            "not allowed with global: true");
+        static const char *const not_global[] = {"stride", "pad", NULL};
+        for (int k = 0; g->global && not_global[k]; k++) {
+            yaml_node_t *nk = yx_get(x->d, params, not_global[k]);
+            if (nk)
+                return cfg_fail(x, nk, cfg_field(field, sizeof field, prefix, not_global[k]),
+                                "not allowed with global: true");
+        }
         if (!g->global) {
             if (!kn)
                 return cfg_fail(x, key, prefix, "missing key 'kernel'%s",
                                 g->op == Q_OP_AVGPOOL ? " (or global: true)" : "");
-            int32_t k = 0, st = 0; /* stride 0: the default (q_geom_derive) */
-            if (cfg_i32(x, params, "kernel", prefix, 1, CFG_MAX_KERNEL, &k) ||
-                cfg_i32(x, params, "stride", prefix, 1, CFG_MAX_KERNEL, &st))
+            /* stride 0 and dilation 0: the defaults (q_geom_derive) */
+            q_window *w = &g->win;
+            if (cfg_pair(x, params, "kernel", prefix, 1, CFG_MAX_DIM, &w->kernel_h,
+                         &w->kernel_w) ||
+                cfg_pair(x, params, "stride", prefix, 1, CFG_MAX_DIM, &w->stride_h,
+                         &w->stride_w) ||
+                cfg_pair(x, params, "dilation", prefix, 1, CFG_MAX_DIM, &w->dilation_h,
+                         &w->dilation_w) ||
+                cfg_pad(x, params, prefix, g))
                 return -1;
-            g->win.kernel_h = g->win.kernel_w = k;
-            g->win.stride_h = g->win.stride_w = st;
         }
     }
-    if (convlike) {
-        int32_t pad = 0;
-        if (cfg_i32(x, params, "pad", prefix, 0, CFG_MAX_KERNEL, &pad))
-            return -1;
-        g->win.pad_top = g->win.pad_bottom = g->win.pad_left = g->win.pad_right = pad;
-        if (cfg_bool(x, params, "bn", prefix, &l->bn))
-            return -1;
-    }
+    if (g->op == Q_OP_DWCONV2D &&
+        cfg_i32(x, params, "multiplier", prefix, 1, CFG_MAX_DIM, &g->multiplier))
+        return -1;
+    if ((convlike || g->op == Q_OP_LINEAR) && cfg_bool(x, params, "bn", prefix, &l->bn))
+        return -1;
     if (convlike || g->op == Q_OP_LINEAR || g->op == Q_OP_ADD) {
         int act = Q_ACT_NONE;
         if (cfg_enum(x, params, "act", prefix, q_act_names, &act))
@@ -262,23 +406,9 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
                                    " (the name of an earlier layer to add to this one's input)");
         if (!wn)
             return params ? -1 : cfg_fail(x, key, prefix, "missing key 'with'");
-        char with[Q_NAME_MAX * 2];
-        cfg_field(field, sizeof field, prefix, "with");
-        if (yx_string(x->d, wn, field, with, sizeof with, x->e))
+        if (cfg_tensor_ref(x, wn, cfg_field(field, sizeof field, prefix, "with"), i,
+                           &l->input2))
             return -1;
-        for (int j = 0; j < i; j++)
-            if (!strcmp(x->c->layers[j].name, with))
-                l->with = j;
-        if (l->with < 0) {
-            char names[300] = "";
-            size_t used = 0;
-            for (int j = 0; j < i && used < sizeof names - 1; j++)
-                if (x->c->layers[j].name[0])
-                    used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
-                                             used ? ", " : "", x->c->layers[j].name);
-            return cfg_fail(x, wn, field, "no earlier layer is named '%s' (named so far: %s)",
-                            with, used ? names : "none");
-        }
     }
     yaml_node_t *nn = yx_get(x->d, params, "name");
     if (nn) {
@@ -302,13 +432,14 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
 }
 
 /* The config key that a problem reported by q_geom_derive belongs to. */
-static const char *geom_key(q_op op, const char *key)
+static const char *geom_key(const q_geom *g, const char *key)
 {
-    int outs = op == Q_OP_CONV2D || op == Q_OP_LINEAR;
+    int outs = g->op == Q_OP_CONV2D || g->op == Q_OP_LINEAR;
     if (!strcmp(key, "output") || !strcmp(key, "weights"))
-        return outs ? "out" : "kernel";
+        return outs ? "out" : g->op == Q_OP_DWCONV2D && g->multiplier > 1 ? "multiplier"
+                                                                          : "kernel";
     if (!strcmp(key, "depth"))
-        return op == Q_OP_LINEAR ? "out" : "kernel";
+        return g->op == Q_OP_LINEAR ? "out" : "kernel";
     return key;
 }
 
@@ -316,30 +447,67 @@ static const char *geom_key(q_op op, const char *key)
 static int cfg_layer_shape(const cfg_config *c, int i, q_geom *g, q_shape *shapes, qerr *e)
 {
     const cfg_layer *l = &c->layers[i];
-    if (g->op == Q_OP_ADD && (l->with < 0 || l->with >= i))
+    const char *t = q_op_names[g->op];
+    if (l->input < 0 || l->input > i)
         return qerr_at(e, c->config_path, l->line,
-                       "model.layers[%d].add.with: not an earlier layer", i);
-    q_shape in2 = g->op == Q_OP_ADD ? shapes[l->with + 1] : shapes[i];
+                       "model.layers[%d].%s.from: not an earlier layer or the input", i, t);
+    if (g->op == Q_OP_ADD && (l->input2 < 0 || l->input2 > i))
+        return qerr_at(e, c->config_path, l->line,
+                       "model.layers[%d].add.with: not an earlier layer or the input", i);
+    q_shape in = shapes[l->input];
+    q_shape in2 = g->op == Q_OP_ADD ? shapes[l->input2] : in;
     const char *key;
-    char why[256];
-    if (q_geom_derive(g, shapes[i], in2, &shapes[i + 1], NULL, &key, why, sizeof why)) {
-        if (g->op == Q_OP_ADD && !strcmp(key, "with")) /* name the layer it reads */
+    char why[256], buf[32];
+    if (q_geom_derive(g, in, in2, &shapes[i + 1], NULL, &key, why, sizeof why)) {
+        if (g->op == Q_OP_ADD && !strcmp(key, "with")) /* name the tensor it reads */
             return qerr_at(e, c->config_path, l->line, "model.layers[%d].add.with: '%s': %s", i,
-                           c->layers[l->with].name, why);
-        return qerr_at(e, c->config_path, l->line, "model.layers[%d].%s.%s: %s", i,
-                       q_op_names[g->op], geom_key(g->op, key), why);
+                           cfg_tensor_name(c, l->input2, buf, sizeof buf), why);
+        return qerr_at(e, c->config_path, l->line, "model.layers[%d].%s.%s: %s", i, t,
+                       geom_key(g, key), why);
     }
     return 0;
 }
 
-/* A classifier (cross-entropy) must end in class scores; an autoencoder
- * (target: input) in the input's shape. A regression (mse against float
- * targets) may end in any shape: the targets are checked against it. */
+/* Every layer's output but the last's must be read by a later layer: a
+ * branch that leads nowhere is a mistake (and would be computed for nothing
+ * on the microcontroller). Softmax may only be the last layer. */
+static int cfg_check_reads(const cfg_config *c, qerr *e)
+{
+    for (int i = 0; i + 1 < c->n_layers; i++) {
+        if (c->layers[i].geom.op == Q_OP_SOFTMAX)
+            return qerr_at(e, c->config_path, c->layers[i].line,
+                           "model.layers[%d].softmax: only the last layer may be softmax (the "
+                           "model's output; training reads the scores before it)", i);
+        int read = 0;
+        for (int j = i + 1; j < c->n_layers && !read; j++)
+            read = c->layers[j].input == i + 1 ||
+                   (c->layers[j].geom.op == Q_OP_ADD && c->layers[j].input2 == i + 1);
+        if (!read) {
+            char buf[32];
+            return qerr_at(e, c->config_path, c->layers[i].line,
+                           "model.layers[%d].%s: no later layer reads its output (the next "
+                           "layer reads '%s' through `from`); every layer but the last must "
+                           "feed another", i, q_op_names[c->layers[i].geom.op],
+                           cfg_tensor_name(c, c->layers[i + 1].input, buf, sizeof buf));
+        }
+    }
+    return 0;
+}
+
+/* A classifier (cross-entropy) must end in class scores, a softmax may follow
+ * them (its output has their shape); an autoencoder (target: input) in the
+ * input's shape. A regression (mse against float targets) may end in any
+ * shape: the targets are checked against it. Softmax is for cross-entropy. */
 static int cfg_check_end(const cfg_config *c, q_shape last, qerr *e)
 {
     if (c->n_layers == 0)
         return 0;
     q_shape in = c->input_shape;
+    if (c->loss == CFG_LOSS_MSE && c->layers[c->n_layers - 1].geom.op == Q_OP_SOFTMAX)
+        return qerr_at(e, c->config_path, c->layers[c->n_layers - 1].line,
+                       "model.layers[%d].softmax: softmax needs loss: cross_entropy (with "
+                       "loss: mse the model ends in its values, not in probabilities)",
+                       c->n_layers - 1);
     if (c->target == CFG_TARGET_INPUT && (last.h != in.h || last.w != in.w || last.c != in.c))
         return qerr_at(e, c->config_path, c->layers[c->n_layers - 1].line,
                        "model.layers[%d].%s: the model ends in %dx%dx%d; with target: input "
@@ -365,6 +533,8 @@ int cfg_shapes(const cfg_config *c, q_shape *shapes, qerr *e)
         if (cfg_layer_shape(c, i, &g, shapes, e))
             return -1;
     }
+    if (cfg_check_reads(c, e))
+        return -1;
     return cfg_check_end(c, shapes[c->n_layers], e);
 }
 
@@ -405,6 +575,8 @@ static int cfg_layers(cfg_ctx *x, yaml_node_t *seq)
     for (int i = 0; i < n; i++)
         if (cfg_layer_shape(x->c, i, &x->c->layers[i].geom, shapes, x->e))
             return -1;
+    if (cfg_check_reads(x->c, x->e))
+        return -1;
     return cfg_check_end(x->c, shapes[n], x->e);
 }
 

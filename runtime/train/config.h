@@ -22,9 +22,12 @@ typedef struct {
     q_geom geom;             /* op, window, outputs: resolved by cfg_read (q_geom_derive) */
     char name[Q_NAME_MAX];   /* "" when not named */
     int line;                /* line in the config, for later messages */
-    int bn;                  /* conv2d, dwconv2d: batch norm (fused for QAT) */
+    int bn;                  /* conv2d, dwconv2d, linear: batch norm (folded for QAT) */
     q_act act;               /* conv2d, dwconv2d, linear, add */
-    int with;                /* add: index of the layer named by `with` (resolved) */
+    int input;               /* the tensor it reads, numbered as in qmodel.h (0: the model
+                              * input, j + 1: the output of layers[j]): i (the previous
+                              * layer's output), or the one `from` names */
+    int input2;              /* add: the tensor `with` names; -1 otherwise */
 } cfg_layer;
 
 /* model.init: how fresh weights are drawn (layers.h: ly_uniform_init, ly_he_init) */

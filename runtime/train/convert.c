@@ -90,12 +90,24 @@ int convert_net(net *n, const cfg_config *c, q_model *m, convert_stats *st, qerr
         ql->input = L->input;
         ql->input2 = L->input2;
         ql->act = L->act;
-        ql->win = L->win; /* zero for ops without a window */
+        ql->win = L->win; /* resolved (four pads, dilation); zero for ops without a window */
+        ql->multiplier = L->op == Q_OP_DWCONV2D ? L->out_c / L->in_shape.c : 1;
         ql->out_shape = L->out_shape;
         ql->per_channel = n->per_channel;
         ql->line = 0;
         if (L->op == Q_OP_MAXPOOL || L->op == Q_OP_FLATTEN) {
             ql->out_q = (q_quant){0.0, 0}; /* derived: the input's */
+        } else if (L->op == Q_OP_SOFTMAX) {
+            ql->out_q = (q_quant){1.0 / 256.0, -128}; /* fixed: probabilities in 256 steps */
+        } else if (L->op == Q_OP_AVGPOOL) {
+            /* the input's: the int8 pool divides by the count (TFLite's) */
+            float s;
+            int32_t zp;
+            if (net_tensor_quant(n, L->input, &s, &zp)) {
+                qerr_set(e, "convert: layer %d: its input has no observed range", i);
+                goto fail;
+            }
+            ql->out_q = (q_quant){(double)s, zp};
         } else {
             float s;
             int32_t zp;

@@ -10,7 +10,10 @@
  *            bias; saturated to ±(2^31 − 1 − K·127·255) so the accumulator
  *            cannot overflow (q_model_check's bound), and counted;
  *   output   scale and zero-point from the layer's observer; max pool and
- *            flatten keep their input's (q_model_check derives them);
+ *            flatten keep their input's (q_model_check derives them), and so
+ *            does average pooling (set here: the int8 pool then divides by the
+ *            count, TFLite's rule, as the fake-quant forward does); softmax
+ *            has the fixed scale 1/256 and zero-point −128;
  *   input    the config's input scale and zero-point.
  * The model passes q_model_check before it is returned.
  */
