@@ -623,12 +623,12 @@ static const char usage[] =
     "\n"
     "Makes the data set of one MLPerf Tiny example in folder OUT (.npy files):\n"
     "  ic   ResNet-8: Fashion-MNIST padded to 32x32x3 (grey in 3 channels), 10 classes\n"
-    "       [train 10000, test 2000]\n"
+    "       [train 10000, test 1000]\n"
     "  ad   autoencoder: Fashion-MNIST resized to 20x32 = 640 features in [0, 1]; class\n"
     "       --class normal [7, sneaker], the others anomalies; training normals only,\n"
     "       validation and test half anomalies [train 5000, val 500 + 500, test 1000 + 1000]\n"
     "  vww  MobileNetV1: 96x96x3 scenes of Fashion-MNIST items on textured backgrounds,\n"
-    "       label 1 when an item of --class [8, bag] is in the scene [train 6000, test 1000]\n"
+    "       label 1 when an item of --class [8, bag] is in the scene [train 3000, test 500]\n"
     "  kws  DS-CNN: synthetic 49x10 MFCC-like features, 12 classes (silence, unknown,\n"
     "       10 keywords) [train 12000, test 2000]\n"
     "The same options give the same bytes. --fmnist: the Fashion-MNIST IDX files\n"
@@ -684,9 +684,9 @@ static int parse_args(int argc, char **argv, options *o, qerr *e)
         const char *kind;
         int32_t train, val, test, cls;
     } defaults[] = {
-        {"ic", 10000, 0, 2000, 0},
+        {"ic", 10000, 0, 1000, 0},
         {"ad", 5000, 500, 1000, 7},
-        {"vww", 6000, 0, 1000, 8},
+        {"vww", 3000, 0, 500, 8},
         {"kws", 12000, 0, 2000, 0},
     };
     for (size_t k = 0; k < sizeof defaults / sizeof defaults[0]; k++) {
