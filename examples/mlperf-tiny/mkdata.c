@@ -400,8 +400,10 @@ static void vww_paste(rng_state *r, const uint8_t *src, float *img)
 /* One scene into out (96x96x3 u1): a background of two random colours mixed by three
  * octaves of value noise (4x4, 8x8 and 16x16 grids), with pixel noise N(0, 6²); then the
  * distractors (items of other classes), then, when label is 1, one item of the class.
- * A positive scene holds 0-2 distractors and the item, a negative one 1-3 distractors,
- * each count equally likely. The item is pasted last, so it is never hidden. */
+ * Every scene holds 0 or 1 distractor, equally likely, so half the negatives are empty
+ * backgrounds (presence alone tells those apart) and half hold an item of another class
+ * (telling those apart takes the item's shape). The item is pasted last, so it is never
+ * hidden. */
 static void vww_scene(rng_state *r, const fm_split *s, const int32_t *pos, int32_t npos,
                       const int32_t *neg, int32_t nneg, int label, uint8_t *out)
 {
@@ -418,7 +420,7 @@ static void vww_scene(rng_state *r, const fm_split *s, const int32_t *pos, int32
     for (int i = 0; i < VWW_PIXELS; i++)
         for (int c = 0; c < 3; c++)
             img[i * 3 + c] = c0[c] + (c1[c] - c0[c]) * t[i] + 6.0f * rng_normal(r);
-    int n_distract = label ? (int)rng_below(r, 3) : 1 + (int)rng_below(r, 3);
+    int n_distract = (int)rng_below(r, 2);
     for (int k = 0; k < n_distract; k++)
         vww_paste(r, s->im.pixels + (size_t)neg[rng_below(r, (uint32_t)nneg)] * FM_PIXELS, img);
     if (label)
