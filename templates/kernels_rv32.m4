@@ -78,7 +78,7 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
                 continue;
             }
 #endif
-            for (int32_t t = 0; t < row; t++) /* one loop (three would become memset calls) */
+            for (int32_t t = 0; t < row; t++) /* one loop: three would become library calls */
                 c[t] = t >= lo && t < hi ? (uint8_t)(x[t - lo] ^ 0x80) : pad;
         }
     }
