@@ -18,12 +18,12 @@ m4_define([_QATC_RV32_DOT], [_QATC_DOT_1X4_C([[]])])
 
 # _QATC_RV32_CONV: int8 weights (G_ROWS rows, a multiple of 8); windows as bytes in words.
 m4_define([_QATC_RV32_CONV], [[
-]_QATC_INT8_W[typedef uint32_t qatc_col; /* bytes u = x + 128, window 0's taps then window 1's (4 per word) */
+]_QATC_INT8_W[typedef uint32_t qatc_col; /* 4 bytes u = x + 128: window 0's taps, then window 1's */
 #define QATC_COL(taps) ((2 * (taps) + 3) / 4)
 #define QATC_GROUP 8 /* channels per col_sums() */
 ]])
 
-# _QATC_RV32_GATHER: gather() into bytes x + 128, rv32_tap's assembly, col_sums().
+# _QATC_RV32_GATHER: gather() into bytes x + 128, the assembly pieces of col_sums(), col_sums().
 m4_define([_QATC_RV32_GATHER], [[
 /* RV32IM has no SIMD and no multiply-add: every multiply-accumulate is a mul and an add,
  * so what a tile saves is loads. col_sums() takes 2 pixels x 8 channels: per tap 2 bytes
