@@ -18,12 +18,12 @@ m4_define([_QATC_RV32_DOT], [_QATC_DOT_1X4_C([[]])])
 
 # _QATC_RV32_CONV: int8 weights (G_ROWS rows, a multiple of 8); windows as bytes in words.
 m4_define([_QATC_RV32_CONV], [[
-]_QATC_INT8_W[typedef uint32_t qatc_col; /* bytes u = x + 128, window 0's taps then window 1's (4 per word) */
+]_QATC_INT8_W[typedef uint32_t qatc_col; /* 4 bytes u = x + 128: window 0's taps, then window 1's */
 #define QATC_COL(taps) ((2 * (taps) + 3) / 4)
 #define QATC_GROUP 8 /* channels per col_sums() */
 ]])
 
-# _QATC_RV32_GATHER: gather() into bytes x + 128, rv32_tap's assembly, col_sums().
+# _QATC_RV32_GATHER: gather() into bytes x + 128, the assembly pieces of col_sums(), col_sums().
 m4_define([_QATC_RV32_GATHER], [[
 /* RV32IM has no SIMD and no multiply-add: every multiply-accumulate is a mul and an add,
  * so what a tile saves is loads. col_sums() takes 2 pixels x 8 channels: per tap 2 bytes
@@ -78,7 +78,7 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
                 continue;
             }
 #endif
-            for (int32_t t = 0; t < row; t++) /* one loop (three would become memset calls) */
+            for (int32_t t = 0; t < row; t++) /* one loop: three would become library calls */
                 c[t] = t >= lo && t < hi ? (uint8_t)(x[t - lo] ^ 0x80) : pad;
         }
     }
@@ -88,8 +88,9 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
     !defined(__riscv_32e)
 /* Pieces of col_sums' assembly: acc[0][g] in s1..s8, acc[1][g] in s9..s11, t0..t4;
  * u_0, u_1 in t5, t6; the weight in a6, the products in a7, a5. The weights of channels
- * 0..3 are at immediate offsets g * w_step from %[w], those of 4..7 from %[w] too or, when
- * 7 w_step + 1 does not fit lb's 12-bit offset (%[far]), (g - 4) * w_step from %[w4].
+ * 0..3 are at immediate offsets g * w_step + K from %[w], those of 4..7 from %[w] too or,
+ * when 7 w_step + 3 does not fit lb's 12-bit offset (%[far]), (g - 4) * w_step + K from
+ * %[w4].
  * RV32_W(G, K): a6 = w_G[K]. */
 #define RV32_W(G, K)                                                                        \
     ".if %[far] && " #G " >= 4\n\t"                                                         \
@@ -116,14 +117,22 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
     RV32_MAC1(0, K, "s1") RV32_MAC1(1, K, "s2") RV32_MAC1(2, K, "s3")                       \
     RV32_MAC1(3, K, "s4") RV32_MAC1(4, K, "s5") RV32_MAC1(5, K, "s6")                       \
     RV32_MAC1(6, K, "s7") RV32_MAC1(7, K, "s8")
-/* RV32_STEP(N): the pointers N taps on */
+/* RV32_STEP(N): the pointers N taps on (N a string: an operand) */
 #define RV32_STEP(N)                                                                        \
-    "addi %[col], %[col], " #N "\n\taddi %[w], %[w], " #N "\n\t"                            \
-    ".if %[far]\n\taddi %[w4], %[w4], " #N "\n\t.endif\n\t"
-/* RV32_LOOP(TAP): an odd first tap, then two per iteration up to end */
+    "addi %[col], %[col], " N "\n\taddi %[w], %[w], " N "\n\t"                              \
+    ".if %[far]\n\taddi %[w4], %[w4], " N "\n\t.endif\n\t"
+/* RV32_LOOP(TAP): the first taps % RV32_UNROLL taps, then RV32_UNROLL per iteration up to
+ * end: 4 (at -O2: 0.05 instructions per multiply-accumulate fewer), or 2 at -Os */
+#if defined(__OPTIMIZE_SIZE__)
+#define RV32_UNROLL 2
+#else
+#define RV32_UNROLL 4
+#endif
 #define RV32_LOOP(TAP)                                                                      \
-    ".if %[odd]\n\t" TAP(0) RV32_STEP(1) ".endif\n\t"                                       \
-    ".if %[pairs]\n1:\n\t" TAP(0) TAP(1) RV32_STEP(2) "bne %[col], %[end], 1b\n\t.endif\n\t"
+    ".if %[rem] >= 1\n\t" TAP(0) ".endif\n\t.if %[rem] >= 2\n\t" TAP(1) ".endif\n\t"       \
+    ".if %[rem] >= 3\n\t" TAP(2) ".endif\n\t.if %[rem]\n\t" RV32_STEP("%[rem]") ".endif\n\t"  \
+    ".if %[loops]\n1:\n\t" TAP(0) TAP(1) ".if %[unroll] == 4\n\t" TAP(2) TAP(3) ".endif\n\t"  \
+    RV32_STEP("%[unroll]") "bne %[col], %[end], 1b\n\t.endif\n\t"
 /* RV32_ACC(OP): OP (lw or sw) pixel 0's 8 accumulators; RV32_ACC1(OP): pixel 1's */
 #define RV32_ACC(OP)                                                                        \
     OP " s1, 0(%[acc])\n\t" OP " s2, 4(%[acc])\n\t" OP " s3, 8(%[acc])\n\t"                 \
@@ -137,7 +146,8 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
 #define RV32_OUTPUTS(N) [col] "+r"(u), [w] "+r"(wk), [w4] "+r"(w4), "+m"(*(int32_t(*)[N])acc)
 #define RV32_INPUTS                                                                         \
     [end] "r"(end), [acc] "r"(acc), [taps] "i"(taps), [ws] "i"(w_step),                     \
-        [far] "i"(far), [odd] "i"(taps % 2), [pairs] "i"(taps / 2),                         \
+        [far] "i"(far), [rem] "i"(taps % RV32_UNROLL), [loops] "i"(taps / RV32_UNROLL),     \
+        [unroll] "i"(RV32_UNROLL),                                                          \
         "m"(*(const uint8_t(*)[2 * taps])u), "m"(*(const int8_t(*)[8 * w_step])wk)
 #define RV32_CLOBBERS                                                                       \
     "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t0", "t1", "t2",   \
@@ -147,12 +157,12 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
 ]_QATC_COL_SUMS([[#if defined(QATC_RV32_ASM)
     /* In assembly where the layer's shapes are constants (inlined into each layer) and
      * the offsets fit lbu's and lb's 12 bits: GCC's own code for this loop keeps some of
-     * the 16 accumulators on the stack. Per tap 2 lbu, 8 lb, 16 mul and 16 add (43.5
-     * instructions with the loop's, two taps per iteration), or for one pixel 1 lbu, 8 lb,
-     * 8 mul and 8 add. Otherwise, and at -O0, the C below. */
-    if (__builtin_constant_p(taps) && __builtin_constant_p(w_step) && taps + 1 <= 2047 &&
-        3 * w_step + 1 <= 2047) {
-        const int32_t far = 7 * w_step + 1 > 2047;
+     * the 16 accumulators on the stack. Per tap 2 lbu, 8 lb, 16 mul and 16 add (42.75
+     * instructions with the loop's at -O2, four taps per iteration), or for one pixel
+     * 1 lbu, 8 lb, 8 mul and 8 add. Otherwise, and at -O0, the C below. */
+    if (__builtin_constant_p(taps) && __builtin_constant_p(w_step) && taps + 3 <= 2047 &&
+        3 * w_step + 3 <= 2047) {
+        const int32_t far = 7 * w_step + 3 > 2047;
         const uint8_t *u = (const uint8_t *)col, *end = u + taps;
         const int8_t *wk = w, *w4 = w + 4 * w_step;
         if (two)

@@ -2,7 +2,7 @@
 # Usage: gen_build.sh DIR
 # Builds and runs the generated models in DIR (test_gen_random): DIR holds
 # rNNN.c, rNNN.h, rNNN_golden.c, driver.c (calls every rNNN_selftest) and
-# poison.h. The generated files are compiled four times, two compilers side
+# poison.h. The generated files are compiled six times, two compilers side
 # by side (one invocation each), under -std=c99 -Wall -Wextra -Wconversion
 # -Werror with float/double poisoned; the driver, which includes <stdio.h>,
 # is compiled on its own. Then the models with every op (every fourth) are
@@ -10,9 +10,10 @@
 # version of the generated inner products (QATC_DOT, see the generated file):
 # gcc the Cortex-M3 one (two pixels per SMLAL), clang the Cortex-M4 one
 # (SMLAD, its instructions emulated in C), then gcc the host's own (on x86,
-# SSE2's PMADDWD) and clang the plain C of other hosts; the sanitizer build
-# the host's own. Side by side with the sanitizer build, the same models go
-# into one rv32imc image (tests/target/build.sh rv32: riscv64-unknown-elf-gcc
+# SSE2's PMADDWD) and clang the plain C of other hosts, then gcc and clang
+# the C of the RV32IM one (its assembly runs in the rv32imc image below); the
+# sanitizer build the host's own. Side by side with the sanitizer build, the
+# same models go into one rv32imc image (tests/target/build.sh rv32: riscv64-unknown-elf-gcc
 # -march=rv32imc -mabi=ilp32 -Os, strict flags, float/double poisoned, no
 # floating-point helper linked) whose self-tests run under
 # qemu-system-riscv32. Exit 0 when everything builds and every self-test
@@ -40,6 +41,7 @@ pair() { # NAME1 COMPILER1 DEFINE1 NAME2 COMPILER2 DEFINE2: two builds side by s
 }
 pair smlal gcc -DQATC_DOT=QATC_DOT_SMLAL dsp clang -DQATC_DOT=QATC_DOT_DSP
 pair host gcc "" plain clang -DQATC_DOT=QATC_DOT_PLAIN
+pair rv32gcc gcc -DQATC_DOT=QATC_DOT_RV32 rv32clang clang -DQATC_DOT=QATC_DOT_RV32
 
 # The sanitizer build and the rv32imc image, side by side: models r000, r004, ...
 # (those with every op).

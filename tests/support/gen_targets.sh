@@ -23,6 +23,7 @@ markers() {
         THUMB1) echo "dot4_thumb1" ;;
         SMLAL) echo "split23 dot4_smlal QATC_SMLAL_ASM" ;;
         SSE2) echo "pmaddwd qatc_v16 pair16" ;;
+        RV32) echo "qatc_word RV32_TAP2 QATC_RV32_ASM" ;;
         PLAIN) echo "c0\\[k\\]" ;;
         *) echo "gen_targets.sh: no markers for version $1: add them here" >&2; return 1 ;;
     esac
