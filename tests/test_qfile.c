@@ -162,16 +162,12 @@ static void test_qfile_mkdirs_creates_parents_and_rejects_files(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_qfile_commit_gives_whole_file_with_umask_mode,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_qfile_abort_leaves_target_untouched, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_qfile_write_error_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_qfile_removes_temporaries_of_a_killed_writer,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_qfile_missing_folder_is_an_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_qfile_mkdirs_creates_parents_and_rejects_files,
-                                        setup, teardown),
+        TMPDIR_TEST(test_qfile_commit_gives_whole_file_with_umask_mode),
+        TMPDIR_TEST(test_qfile_abort_leaves_target_untouched),
+        TMPDIR_TEST(test_qfile_write_error_leaves_nothing),
+        TMPDIR_TEST(test_qfile_removes_temporaries_of_a_killed_writer),
+        TMPDIR_TEST(test_qfile_missing_folder_is_an_error),
+        TMPDIR_TEST(test_qfile_mkdirs_creates_parents_and_rejects_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
