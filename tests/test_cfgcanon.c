@@ -154,11 +154,10 @@ static void test_cfgcanon_rejects_syntax_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_cfgcanon_text, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cfgcanon_same_settings_same_text, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cfgcanon_check_names_first_difference, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_cfgcanon_rejects_syntax_error, setup, teardown),
+        TMPDIR_TEST(test_cfgcanon_text),
+        TMPDIR_TEST(test_cfgcanon_same_settings_same_text),
+        TMPDIR_TEST(test_cfgcanon_check_names_first_difference),
+        TMPDIR_TEST(test_cfgcanon_rejects_syntax_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

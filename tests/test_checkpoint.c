@@ -367,7 +367,7 @@ static void test_checkpoint_write_fails_cleanly(void **state)
 }
 
 /* Each test on a fresh fixture. */
-#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define TEST(name) TMPDIR_TEST(name)
 
 int main(void)
 {

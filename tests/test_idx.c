@@ -405,20 +405,20 @@ static void test_idx_fashion_mnist_labels(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_idx_images_3d_plain_and_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_images_4d, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_labels_plain_and_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_empty_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_missing_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_truncated_header, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_truncated_payload, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_trailing_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_truncated_gzip_stream, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_corrupt_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_wrong_magic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_absurd_dims, setup, teardown),
+        TMPDIR_TEST(test_idx_images_3d_plain_and_gzip),
+        TMPDIR_TEST(test_idx_images_4d),
+        TMPDIR_TEST(test_idx_labels_plain_and_gzip),
+        TMPDIR_TEST(test_idx_empty_file),
+        TMPDIR_TEST(test_idx_missing_file),
+        TMPDIR_TEST(test_idx_truncated_header),
+        TMPDIR_TEST(test_idx_truncated_payload),
+        TMPDIR_TEST(test_idx_trailing_data),
+        TMPDIR_TEST(test_idx_truncated_gzip_stream),
+        TMPDIR_TEST(test_idx_corrupt_gzip),
+        TMPDIR_TEST(test_idx_wrong_magic),
+        TMPDIR_TEST(test_idx_absurd_dims),
         cmocka_unit_test(test_idx_quantize_pixels),
-        cmocka_unit_test_setup_teardown(test_idx_fashion_mnist_labels, setup, teardown),
+        TMPDIR_TEST(test_idx_fashion_mnist_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

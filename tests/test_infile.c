@@ -287,16 +287,15 @@ static void test_infile_peek(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_infile_plain_and_gzip_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infile_read_in_pieces, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infile_gzip_members_concatenated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infile_gzip_trailing_garbage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infile_gzip_truncated_and_corrupt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infile_gzip_corrupt_with_extra_output, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_infile_payload_length, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infile_not_a_regular_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infile_peek, setup, teardown),
+        TMPDIR_TEST(test_infile_plain_and_gzip_round_trip),
+        TMPDIR_TEST(test_infile_read_in_pieces),
+        TMPDIR_TEST(test_infile_gzip_members_concatenated),
+        TMPDIR_TEST(test_infile_gzip_trailing_garbage),
+        TMPDIR_TEST(test_infile_gzip_truncated_and_corrupt),
+        TMPDIR_TEST(test_infile_gzip_corrupt_with_extra_output),
+        TMPDIR_TEST(test_infile_payload_length),
+        TMPDIR_TEST(test_infile_not_a_regular_file),
+        TMPDIR_TEST(test_infile_peek),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

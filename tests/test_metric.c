@@ -278,7 +278,7 @@ static void test_metric_check_model(void **state)
     q_model_free(&m);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) TMPDIR_TEST(name)
 
 int main(void)
 {

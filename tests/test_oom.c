@@ -474,7 +474,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_oom_wrappers_count_and_fail),
-        cmocka_unit_test_setup_teardown(test_oom_every_loader_fails_cleanly, setup, teardown),
+        TMPDIR_TEST(test_oom_every_loader_fails_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,10 @@ int tmpdir_make(const char *tag, char *dir, size_t cap);
 /* The capacity of a fixture's folder path (tmpdir_fixture_new). */
 #define TMPDIR_CAP 256
 
+/* A cmocka test of a file whose setup and teardown are called setup and
+ * teardown (usually over tmpdir_fixture_new and tmpdir_fixture_free). */
+#define TMPDIR_TEST(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
+
 /* A cmocka fixture of size bytes, zeroed, whose struct BEGINS with
  * char dir[TMPDIR_CAP], put into *state with a fresh folder
  * (tmpdir_make(tag)) in dir. Returns 0, or -1 with nothing left behind when
