@@ -555,7 +555,8 @@ static int emit_avgpool_div(const ctx *c, int l, const char *com, FILE *f, qerr 
         return qerr_set(e, "gen: layer %d (%s): a window count has no 32-bit reciprocal", l,
                         ly->name);
     q_act_range(ly->act, ly->out_q, &act_min, &act_max);
-    int32_t *rv = malloc((size_t)n * sizeof *rv), *sv = malloc((size_t)n * sizeof *sv);
+    uint32_t *rv = malloc((size_t)n * sizeof *rv);
+    int32_t *sv = malloc((size_t)n * sizeof *sv);
     int rc = 0;
     char *rs = NULL, *ss = NULL;
     if (!rv || !sv) {
@@ -565,7 +566,7 @@ static int emit_avgpool_div(const ctx *c, int l, const char *com, FILE *f, qerr 
     for (int32_t k = 0; k < n; k++) {
         cgen_recip r;
         cgen_reciprocal(first + k, &r); /* div_counts checked it */
-        rv[k] = (int32_t)r.recip; /* printed as unsigned below */
+        rv[k] = r.recip;
         sv[k] = r.shift;
     }
     text t;
@@ -573,10 +574,10 @@ static int emit_avgpool_div(const ctx *c, int l, const char *com, FILE *f, qerr 
         rc = -1;
         goto done;
     }
-    fputc('{', t.f);
+    fputc('{', t.f); /* six to a line, continuation lines one column in */
     for (int32_t k = 0; k < n; k++)
-        fprintf(t.f, "%s%s%uu", k ? "," : "", k && k % 6 == 0 ? "\n     " : k ? " " : "",
-                (unsigned)(uint32_t)rv[k]);
+        fprintf(t.f, "%s%s%luu", k ? "," : "", k && k % 6 == 0 ? "\n     " : k ? " " : "",
+                (unsigned long)rv[k]);
     fputc('}', t.f);
     if (text_close(&t, e)) {
         rc = -1;
