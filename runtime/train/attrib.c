@@ -169,7 +169,10 @@ void attrib_print(const attrib_table *t, const char *stage, const char *set_name
     double dw = attrib_drop(t, t->weights), da = attrib_drop(t, t->acts);
     drop(t, t->weights, a, sizeof a);
     drop(t, t->acts, b, sizeof b);
-    if (dw > da)
+    if (dw <= 0 && da <= 0)
+        fprintf(f, "  neither limits it: weights only %s, activations only %s (negative: no "
+                   "worse than float, the network has adapted to its quantization)\n", a, b);
+    else if (dw > da)
         fprintf(f, "  limited more by weight quantization (drop %s) than by activations (%s)\n",
                 a, b);
     else if (da > dw)

@@ -550,8 +550,27 @@ static char *earlier_ptq_rows(const trainer *t)
     return out;
 }
 
+/* Writes NAME.attribution.csv with tab as stage "ptq" or "end" (at "end"
+ * after the file's "ptq" rows). */
+static int attribution_csv(trainer *t, const attrib_table *tab, const char *stage, qerr *e)
+{
+    char *kept = strcmp(stage, "ptq") ? earlier_ptq_rows(t) : calloc(1, 1);
+    if (!kept)
+        return qerr_set(e, "train: out of memory");
+    qfile q;
+    if (qfile_begin(&q, t->path_attrib, e)) {
+        free(kept);
+        return -1;
+    }
+    attrib_csv_header(tab, q.f);
+    fputs(kept, q.f);
+    free(kept);
+    attrib_csv_rows(tab, stage, q.f);
+    return qfile_commit(&q, e);
+}
+
 /* Measures the attribution table of stage "ptq" or "end" (attrib.h), prints
- * it and writes NAME.attribution.csv (at "end" after the file's "ptq" rows). */
+ * it and writes NAME.attribution.csv. */
 static int attribution(trainer *t, const char *stage, qerr *e)
 {
     attrib_table tab;
@@ -563,19 +582,7 @@ static int attribution(trainer *t, const char *stage, qerr *e)
     attrib_print(&tab, strcmp(stage, "ptq") ? "at the end" : "after PTQ calibration",
                  chooser(t, who, sizeof who), stdout);
     fflush(stdout);
-    char *kept = strcmp(stage, "ptq") ? earlier_ptq_rows(t) : calloc(1, 1);
-    if (!kept)
-        return qerr_set(e, "train: out of memory");
-    qfile q;
-    if (qfile_begin(&q, t->path_attrib, e)) {
-        free(kept);
-        return -1;
-    }
-    attrib_csv_header(&tab, q.f);
-    fputs(kept, q.f);
-    free(kept);
-    attrib_csv_rows(&tab, stage, q.f);
-    return qfile_commit(&q, e);
+    return attribution_csv(t, &tab, stage, e);
 }
 
 /* PTQ of the current float net, measured (and the result when ptq_only).
@@ -1023,6 +1030,8 @@ static int tune(trainer *t, qerr *e)
     if (!t->o->quiet)
         attrib_print(&tab, "for mixed precision (after PTQ calibration at 8 bits)",
                      chooser(t, who, sizeof who), stdout);
+    if (t->o->attribution && attribution_csv(t, &tab, "ptq", e))
+        goto out;
 
     /* 2. the fallback order */
     int order[CFG_MAX_LAYERS], m = 0;
