@@ -31,6 +31,8 @@ for core in $cores; do
         rv32) machine=virt ;;
         *) echo "layers.sh: unknown core '$core'" >&2; exit 2 ;;
     esac
+    # a model too big for the micro:bit: QT_BOARD=mps2 QT_MACHINE=mps2-an385 (as measure.sh)
+    machine=${QT_MACHINE:-$machine}
     elf=$out/${name}_layers_$core.elf
     # shellcheck disable=SC2086
     QT_CFLAGS="-DQT_NAME=$name -DQT_UPPER=$upper -DQT_HEADER=\"$name.h\" -I$dir -I$root/bench/qemu_icount
