@@ -142,10 +142,16 @@ demo: deps
 	@$(MAKE) --no-print-directory qatc
 	@sh examples/demo.sh
 
+# make bench: the reference CNN against PyTorch and CMSIS-NN (bench/run.sh), then the four
+# MLPerf Tiny models beside CMSIS-NN's figures (examples/mlperf-tiny; trains them first when
+# their frozen models are missing, about 30 minutes). BENCH_MLPERF=0 skips the second part.
+BENCH_MLPERF ?= 1
 bench: deps
 	@scripts/deps.sh python3-torch python3-numpy valgrind
 	@$(MAKE) --no-print-directory qatc
 	@sh bench/run.sh
+	@if [ "$(BENCH_MLPERF)" = 1 ]; then $(MAKE) --no-print-directory -C examples/mlperf-tiny \
+	  QATC=$(CURDIR)/qatc bench; fi
 
 install: qatc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/qatc/templates

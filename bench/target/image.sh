@@ -27,6 +27,7 @@ bench_image() {
         rv32) machine=virt; label=rv32imc ;;
         *) echo "$(basename "$0"): unknown core '$core'" >&2; exit 2 ;;
     esac
+    machine=${QT_MACHINE:-$machine} # with QT_BOARD=mps2: QT_MACHINE=mps2-an385
     if ! bench_build "$core" "$elf" "$@" 2>"$elf.build.log"; then
         [ "$core" = m0 ] && grep -q "overflowed\|left for the stack" "$elf.build.log" ||
             { cat "$elf.build.log" >&2; exit 1; }
