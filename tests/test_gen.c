@@ -443,8 +443,8 @@ static void test_gen_refuses_4bit_weights(void **state)
     cgen_opts o = opts_for(fx);
     assert_int_equal(cgen_write(&fx->m, fx->dir, &o, &e), -1);
     char want[200];
-    snprintf(want, sizeof want, "gen: layers[%d] '%s' (%s) has 4-bit weights", l, ly->name,
-             q_op_names[ly->op]);
+    snprintf(want, sizeof want, "gen: layer %d (%s, %s): 4-bit weights are not printed", l,
+             ly->name, q_op_names[ly->op]);
     if (!strstr(e.msg, want))
         fail_msg("unexpected message: %s", e.msg);
     assert_false(file_exists(fx->dir, "every.c"));
