@@ -31,6 +31,7 @@ cmsis() {
 measure=1
 [ "${1:-}" = --table ] && { measure=0; shift; }
 models=${*:-kws ic vww ad}
+for m in $models; do cmsis "$m" > /dev/null; done   # an unknown model stops here
 [ "$measure" = 1 ] && for m in $models; do
     set -- $(cmsis "$m")
     name=$1 macs=$2
