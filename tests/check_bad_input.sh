@@ -313,7 +313,7 @@ line() { grep -n -m 1 -F -e "$1" "$W/base.frozen.yaml" | cut -d: -f1; }
 
 frz f_syntax          's/weight_scale: \[0.01, 0.02\]/weight_scale: [0.01, 0.02/'
 frz f_version         's/^qatc_frozen: 2/qatc_frozen: 3/'
-frz f_weight_bits     '0,/weight_bits: 8/s//weight_bits: 4/'
+frz f_weight_bits     '0,/weight_bits: 8/s//weight_bits: 3/'
 frz f_pad_count       '0,/pad: \[0, 0, 0, 0\]/s//pad: [0, 0]/'
 frz f_softmax_middle  's/op: flatten/op: softmax/'
 frz f_unknown_key     's/^    per_channel: true/    per_chanel: true/'
