@@ -6,11 +6,11 @@
  * with float and double poisoned, and run: every output byte must match.
  * A sanitizer build (address, undefined) of the same files runs too, and
  * the models with every op also run on rv32imc under qemu-system-riscv32.
- * The builds use the C versions of the generated inner products
- * (tests/support/gen_build.sh). The models with every op are also generated
- * for each `--target`: such a file holds one version only, and the target's
- * compiler preprocesses it to the same C as the file with every version
- * (tests/support/gen_targets.sh).
+ * The builds use the C versions of the generated inner products, each Arm
+ * core's included (tests/support/gen_build.sh). The models with every op are
+ * also generated for each `--target`: such a file holds one version only, and
+ * the target's compiler preprocesses it to the same C as the file with every
+ * version (tests/support/gen_targets.sh).
  *
  * To stay fast on a busy machine, all models go into one compiler
  * invocation per compiler (the NAME prefix keeps their symbols apart).
