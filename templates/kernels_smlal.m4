@@ -18,14 +18,14 @@ m4_define([_QATC_SMLAL_DOT], [_QATC_DOT_1X4_C([[]])])
 # _QATC_SMLAL_CONV: weights in the quads layout; a window pair as one int32 per tap.
 m4_define([_QATC_SMLAL_CONV], [[
 /* Cortex-M3 and other 32-bit Arm cores without DSP: two pixels in one multiplier.
- * col: two words k0, k1 (the taps to sum, from k0 to k1 - 1, as for QATC_DOT_DSP), then
+ * col: two words k0, k1 (the taps to sum, from k0 to k1 - 1, as in version DSP), then
  * per tap k, V = (x0[k] - zp) + (x1[k] - zp) * 2^23 (each 0 in the padding, x1's when !two;
  * taps rounded up to four with zeros). One SMLAL (32 x 32-bit multiply, 64-bit
  * accumulate) per channel and tap serves both pixels: T_g = sum_k V * w_g[k] = S0_g + S1_g *
  * 2^23 with S_pg = sum_k (x_p[k] - zp) w_g[k]. While |S0_g| < 2^22 - at most 128 taps of
  * |x - zp| <= 255 times |w| <= 127 - T_g + 2^22 = (S0_g + 2^22) + S1_g 2^23 with S0_g + 2^22
  * from 0 to 2^23 - 1: its low 23 bits are S0_g + 2^22 and the rest is S1_g, both exact: windows
- * are summed 128 taps at a time. Weights in the quads layout of QATC_DOT_DSP (any fixed
+ * are summed 128 taps at a time. Weights in the quads layout of version DSP (any fixed
  * order of a channel's taps would do). Per tap: one load of V, four of a weight, four
  * SMLAL for eight multiply-accumulates. */
 ]_QATC_QUADS_W[typedef int32_t qatc_col;
