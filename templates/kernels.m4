@@ -232,13 +232,13 @@ m4_ifelse(m4_eval(_QATC_NEED_CONV && _QATC_NEED_ROWS && _QATC_ONE_ROWS), [1], [_
 
 # _QATC_DOT_ABOUT(VERSIONS): the comment above the inner loops; VERSIONS the part on versions.
 m4_define([_QATC_DOT_ABOUT], [[
-/* The inner products every conv2d and linear layer spends its time in: for four output
- * channels g = 0..3 at once (their weights w_g = w + g * w_step),
+/* The inner products every conv2d and linear layer spends its time in. A linear layer's
+ * (dot_1x4), for four output channels g = 0..3 at once (their weights w_g = w + g * w_step),
  *   acc[g] += sum_{i < n} w_g[i] * (x[i] - zp)
- * over n consecutive input bytes: one input (dot_1x4) or two (dot_2x4, further down: x and
- * x + x_step, two output pixels that share every weight they load). Each acc is the
- * partial sum of a layer's accumulator, which fits int32 (|bias| + taps * 127 * 255 does,
- * checked when the model was loaded), whatever the order of the terms.
+ * over n consecutive input bytes; a conv2d layer's, over the copied windows of two output
+ * pixels that share every weight they load (gather() and col_sums(), further down). Each
+ * acc is the partial sum of a layer's accumulator, which fits int32 (|bias| + taps * 127 *
+ * 255 does, checked when the model was loaded), whatever the order of the terms.
  *
  * ]$1[ * Where a version is inlined into each layer (QATC_INLINE), the layer's shapes become
  * constants in it: loads take immediate offsets and the loops need fewer registers. */
