@@ -275,9 +275,11 @@ m4_ifelse(m4_eval(_QATC_NEED_CONV && (_QATC_NEED_GATHER || !_QATC_$1_ROWS)), [1]
 
 # ---- Pieces that several versions share ------------------------------------------------
 
-# _QATC_INLINE_ALWAYS: QATC_INLINE for versions whose helpers are inlined into each layer.
+# _QATC_INLINE_ALWAYS: QATC_INLINE for versions whose helpers are inlined into each layer
+# (unused: which helpers a file uses depends on the core, the level and its layers, and
+# clang warns of an unused static inline function).
 m4_define([_QATC_INLINE_ALWAYS], [[#if defined(__GNUC__)
-#define QATC_INLINE inline __attribute__((always_inline))
+#define QATC_INLINE inline __attribute__((always_inline, unused))
 #else
 #define QATC_INLINE
 #endif
@@ -338,6 +340,28 @@ static QATC_SHAPED const int8_t *row_taps(const conv_shape *s, const int8_t *in,
     }
     *lo = kx0 * s->in_c, *hi = kx1 * s->in_c;
     return in + (iy * s->in_w + ix + kx0) * s->in_c;
+}
+
+/* Are a kernel row's taps inside the input consecutive bytes, as row_taps() says? So for
+ * every geometry a layer has now; one that is not (dilation along a row) makes the copies
+ * below take their general path, tap by tap through window_tap(), which defining
+ * QATC_TAP_BY_TAP forces everywhere (the tests do). */
+#if defined(QATC_TAP_BY_TAP)
+#define QATC_ROW_RUNS(s) ((void)(s), 0)
+#else
+#define QATC_ROW_RUNS(s) ((void)(s), 1)
+#endif
+
+/* x[iy][ix][ic] - in_zp for tap k = (ky * kernel_w + kx) * in_c + ic of output pixel
+ * (cy, cx), 0 where it falls in the padding: the copies' general path. */
+static QATC_SHAPED int32_t window_tap(const conv_shape *s, const int8_t *in, int32_t cy,
+                                      int32_t cx, int32_t k)
+{
+    int32_t ic = k % s->in_c, kx = k / s->in_c % s->kernel_w, ky = k / s->in_c / s->kernel_w;
+    int32_t iy = cy * s->stride_h - s->pad_h + ky, ix = cx * s->stride_w - s->pad_w + kx;
+    if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w)
+        return 0;
+    return in[(iy * s->in_w + ix) * s->in_c + ic] - s->in_zp;
 }
 
 /* A conv2d layer's window sums come two output pixels at a time, (cy0, cx0) and, when two,
