@@ -4,8 +4,8 @@
 # models of many shapes, where make check otherwise runs them on two models
 # only (the random models of test_gen_random run the same sums in C on the
 # host): the every-op model of seeds 1 to 6 (tests/target/every_op.c), and
-# each again with every zero-point set to -128 (then the M0 kernel leaves the
-# padding out too), each generated with its golden self-test and run under
+# each again with every zero-point set to -128 where the model allows (then
+# the M0 kernel leaves the padding out too), each generated with its golden self-test and run under
 # qemu on Cortex-M0 (-Os), M3 and M4 (-O2; -Os runs the same assembly).
 # Models whose RAM does not fit the micro:bit run as M0 code on mps2-an385.
 set -eu
@@ -34,14 +34,32 @@ run() {
         sh "$target/run.sh" "$1" "$2" every_op >"$log" 2>&1 || { cat "$log"; return 1; }
 }
 
+# zp128 FILE: every zero-point -128 where the model stays valid: a max pool's or a
+# flatten's output keeps its input's, an average pool's differs from its input's (with
+# its scale too it would be the division form, which qatc gen does not print yet)
+zp128() {
+    awk '/^input: / { z["input"] = -128 }
+         /^  - op: / { op = $3 }
+         /^    name: / { name = $2 }
+         /^    input: / { src = $2 }
+         /zero_point: -?[0-9]+}/ {
+             v = -128
+             if (op == "maxpool" || op == "flatten") v = z[src]
+             else if (op == "avgpool") v = z[src] == -128 ? -127 : -128
+             if (/^input: /) v = -128
+             else z[name] = v
+             sub(/zero_point: -?[0-9]+}/, "zero_point: " v "}")
+         }
+         { print }' "$1" >"$1.tmp" && mv "$1.tmp" "$1"
+}
+
 n=0
 for seed in 1 2 3 4 5 6; do
     for zp in own 128; do
         dir=$out/s$seed-$zp
         mkdir -p "$dir"
         "$out/every_op" "$seed" "$dir/every_op.frozen.yaml" "$dir/images.idx" 3
-        [ $zp = own ] || sed -i 's/zero_point: -\{0,1\}[0-9]*}/zero_point: -128}/' \
-            "$dir/every_op.frozen.yaml"
+        [ $zp = own ] || zp128 "$dir/every_op.frozen.yaml"
         "$QATC" gen "$dir/every_op.frozen.yaml" -o "$dir" --golden 3 --images "$dir/images.idx" \
             >/dev/null
         run m0 "$dir" "" || { echo "FAIL seed $seed ($zp zero-points) on m0"; exit 1; }
