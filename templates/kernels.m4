@@ -404,16 +404,19 @@ m4_define([_QATC_GATHER_DOC], [[/* col <- the windows of output pixels (cy0, cx0
 
 # _QATC_GATHER_C(STORE): gather() tap by tap; STORE (C text) stores v0 and v1 as tap k.
 m4_define([_QATC_GATHER_C], [[
-]_QATC_GATHER_DOC[static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy0, int32_t cx0,
-                               int32_t cy1, int32_t cx1, int two, qatc_col *col)
+]_QATC_GATHER_DOC[static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy0,
+                               int32_t cx0, int32_t cy1, int32_t cx1, int two, qatc_col *col)
 {
     int32_t taps = s->kernel_h * s->kernel_w * s->in_c, k = 0;
     for (int32_t ky = 0; ky < s->kernel_h; ky++) {
-        int32_t iy0 = cy0 * s->stride_h - s->pad_h + ky, iy1 = cy1 * s->stride_h - s->pad_h + ky;
+        int32_t iy0 = cy0 * s->stride_h - s->pad_h + ky;
+        int32_t iy1 = cy1 * s->stride_h - s->pad_h + ky;
         int in0 = iy0 >= 0 && iy0 < s->in_h, in1 = two && iy1 >= 0 && iy1 < s->in_h;
         for (int32_t kx = 0; kx < s->kernel_w; kx++) {
-            int32_t ix0 = cx0 * s->stride_w - s->pad_w + kx, ix1 = cx1 * s->stride_w - s->pad_w + kx;
-            int inx0 = in0 && ix0 >= 0 && ix0 < s->in_w, inx1 = in1 && ix1 >= 0 && ix1 < s->in_w;
+            int32_t ix0 = cx0 * s->stride_w - s->pad_w + kx;
+            int32_t ix1 = cx1 * s->stride_w - s->pad_w + kx;
+            int inx0 = in0 && ix0 >= 0 && ix0 < s->in_w;
+            int inx1 = in1 && ix1 >= 0 && ix1 < s->in_w;
             for (int32_t ic = 0; ic < s->in_c; ic++, k++) {
                 int32_t v0 = inx0 ? in[(iy0 * s->in_w + ix0) * s->in_c + ic] - s->in_zp : 0;
                 int32_t v1 = inx1 ? in[(iy1 * s->in_w + ix1) * s->in_c + ic] - s->in_zp : 0;
