@@ -107,6 +107,8 @@ $(BUILD)/tests/%: tests/%.c $(call obj,$(SUPPORT_SRC)) $(LIBS)
 
 # tests/test_oom.c makes allocations fail by wrapping them at link time.
 $(BUILD)/tests/test_oom: TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
+# tests/test_qfile.c makes a chosen rename fail, and link, the same way.
+$(BUILD)/tests/test_qfile: TEST_LDFLAGS = -Wl,--wrap=rename,--wrap=link
 
 # The tests/support objects are named here, not only in the pattern rule above:
 # otherwise they are intermediate files, which make deletes after the build
@@ -117,6 +119,7 @@ tests: $(TESTS) $(call obj,$(SUPPORT_SRC))
 # The test suite: every cmocka binary, then every check script. Scripts get
 # QATC (the binary), BUILD (a scratch folder) and CC.
 check: deps
+	@scripts/deps.sh valgrind
 	@$(MAKE) --no-print-directory check-run
 
 check-run: qatc tests
@@ -139,10 +142,16 @@ demo: deps
 	@$(MAKE) --no-print-directory qatc
 	@sh examples/demo.sh
 
+# make bench: the reference CNN against PyTorch and CMSIS-NN (bench/run.sh), then the four
+# MLPerf Tiny models beside CMSIS-NN's figures (examples/mlperf-tiny; trains them first when
+# their frozen models are missing, about 30 minutes). BENCH_MLPERF=0 skips the second part.
+BENCH_MLPERF ?= 1
 bench: deps
-	@scripts/deps.sh python3-torch valgrind
+	@scripts/deps.sh python3-torch python3-numpy valgrind
 	@$(MAKE) --no-print-directory qatc
 	@sh bench/run.sh
+	@if [ "$(BENCH_MLPERF)" = 1 ]; then $(MAKE) --no-print-directory -C examples/mlperf-tiny \
+	  QATC=$(CURDIR)/qatc bench; fi
 
 install: qatc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/qatc/templates

@@ -18,12 +18,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include QT_HEADER
-
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define MODEL(suffix) CAT(QT_NAME, suffix)   /* fmnist_cnn_run_static */
-#define UPPER(suffix) CAT(QT_UPPER, suffix)   /* FMNIST_CNN_INPUT_SIZE */
+#include "target/bench_model.h"
 
 static int8_t input[UPPER(_INPUT_SIZE)];
 static int8_t output[UPPER(_OUTPUT_SIZE)];
@@ -44,11 +39,7 @@ static int by_value(const void *a, const void *b)
 
 int main(void)
 {
-    uint32_t x = 12345;
-    for (int32_t i = 0; i < UPPER(_INPUT_SIZE); i++) {
-        x = x * 1103515245u + 12345u;
-        input[i] = (int8_t)(x >> 24);
-    }
+    bench_model_input(input);
     int failed = 0;
     for (int run = 0; run < 20; run++)
         failed |= MODEL(_run_static)(input, output) != 0;

@@ -11,6 +11,10 @@ onednn's when this torch has it: 8-bit activations (0..255, moving-average
 min/max) and per-channel symmetric weights, as qatc's config; fbgemm's would
 quantize activations to 7 bits (reduce_range). Accuracy is measured on the
 first --eval-images test images (0 = all 10k), the same slice qatc evaluates.
+--weight-bits 4 gives W4A8: the weight observers and fake quantizers take
+[-7, 7] (symmetric per channel, scale max|w| / 7, as qatc's 4-bit weights);
+the converted model runs them on the int8 kernels, which is exactly qatc's
+int4 arithmetic (int4 values held in int8).
 
 Prints one line per measurement as `key value` for bench/run.sh.
 """
@@ -93,6 +97,18 @@ def run_epochs(model, opt, sched, x, y, epochs, iters, batch, gen, on_epoch_end=
     return images / seconds if seconds > 0 else 0.0
 
 
+def weight_bits_qconfig(qconfig, bits, qat):
+    """qconfig with its weights at `bits` (8: unchanged; 4: [-7, 7], per-channel symmetric)."""
+    if bits == 8:
+        return qconfig
+    kw = dict(dtype=torch.qint8, qscheme=torch.per_channel_symmetric, quant_min=-7, quant_max=7)
+    if qat:
+        w = tq.FakeQuantize.with_args(observer=tq.MovingAveragePerChannelMinMaxObserver, **kw)
+    else:
+        w = tq.PerChannelMinMaxObserver.with_args(**kw)
+    return tq.QConfig(activation=qconfig.activation, weight=w)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--float-epochs", type=int, default=6)
@@ -105,6 +121,8 @@ def main():
     ap.add_argument("--latency-threads", type=int, default=1)
     ap.add_argument("--eval-images", type=int, default=0, help="first N test images, 0 = all")
     ap.add_argument("--calibration-batches", type=int, default=100, help="PTQ, as qatc's default")
+    ap.add_argument("--weight-bits", type=int, default=8, choices=(8, 4),
+                    help="4: weights in [-7, 7] (W4A8), as quantization.weight.bits: 4")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -136,7 +154,7 @@ def main():
     ptq.load_state_dict(model.state_dict())
     ptq.eval()
     tq.fuse_modules(ptq, [["c1", "b1", "r1"], ["c2", "b2", "r2"], ["c3", "b3", "r3"]], inplace=True)
-    ptq.qconfig = tq.get_default_qconfig(engine)
+    ptq.qconfig = weight_bits_qconfig(tq.get_default_qconfig(engine), a.weight_bits, False)
     tq.prepare(ptq, inplace=True)
     with torch.no_grad():
         for b in range(a.calibration_batches):
@@ -146,7 +164,7 @@ def main():
 
     model.train()
     model.fuse()
-    model.qconfig = tq.get_default_qat_qconfig(engine)
+    model.qconfig = weight_bits_qconfig(tq.get_default_qat_qconfig(engine), a.weight_bits, True)
     tq.prepare_qat(model, inplace=True)
     opt = torch.optim.SGD(model.parameters(), lr=0.005, momentum=0.9, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, a.qat_epochs * nb))

@@ -74,6 +74,7 @@ name=fmnist_cnn
 [ -x "$QATC" ] || fail "$QATC: not built (make qatc)"
 [ -r "$data/t10k-images-idx3-ubyte.gz" ] || fail "$data: missing (Debian package dataset-fashion-mnist)"
 "$PYTHON" -c 'import torch' 2>/dev/null || fail "$PYTHON has no torch (Debian package python3-torch)"
+"$PYTHON" -c 'import numpy' 2>/dev/null || fail "$PYTHON has no numpy (Debian package python3-numpy)"
 for tool in valgrind qemu-system-arm arm-none-eabi-gcc qemu-system-riscv32 riscv64-unknown-elf-gcc; do
     command -v $tool >/dev/null || fail "$tool: not installed (make bench installs it)"
 done

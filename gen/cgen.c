@@ -247,7 +247,8 @@ const cgen_target cgen_targets[] = {
      "Cortex-M3: Thumb-2 without the DSP extension"},
     {"cortex-m4", "DSP", "defined(__ARM_FEATURE_DSP) && defined(__GNUC__)",
      "Cortex-M4, M7, M33, M55: the DSP extension, GCC or clang"},
-    {"rv32", "PLAIN", "defined(__riscv) && __riscv_xlen == 32", "32-bit RISC-V, in plain C"},
+    {"rv32", "RV32", "defined(__riscv) && defined(__riscv_mul) && __riscv_xlen == 32",
+     "32-bit RISC-V with the M extension: rv32imc, rv32imac"},
     {"portable", "PLAIN", NULL, "any C99 compiler, plain C"},
     {NULL, NULL, NULL, NULL},
 };
@@ -340,12 +341,32 @@ static void layer_comment(const ctx *c, int l, FILE *f)
     else
         fprintf(f, "Layer %d \"%s\": ", l, ly->name);
     fprintf(f, "%s", q_op_names[ly->op]);
-    if (ly->op == Q_OP_CONV2D || ly->op == Q_OP_DWCONV2D)
-        fprintf(f, " %dx%d, stride %dx%d, pad %dx%d", (int)ly->win.kernel_h, (int)ly->win.kernel_w,
-                (int)ly->win.stride_h, (int)ly->win.stride_w, (int)ly->win.pad_top, (int)ly->win.pad_left);
-    if (ly->op == Q_OP_MAXPOOL || ly->op == Q_OP_AVGPOOL)
+    const q_window *w = &ly->win;
+    if (ly->op == Q_OP_CONV2D || ly->op == Q_OP_DWCONV2D) {
+        fprintf(f, " %dx%d, stride %dx%d", (int)w->kernel_h, (int)w->kernel_w, (int)w->stride_h,
+                (int)w->stride_w);
+        if (w->dilation_h > 1 || w->dilation_w > 1)
+            fprintf(f, ", dilation %dx%d", (int)w->dilation_h, (int)w->dilation_w);
+        if (w->pad_top == w->pad_bottom && w->pad_left == w->pad_right)
+            fprintf(f, ", pad %dx%d", (int)w->pad_top, (int)w->pad_left);
+        else
+            fprintf(f, ", pad [%d, %d, %d, %d] (top, bottom, left, right)", (int)w->pad_top,
+                    (int)w->pad_bottom, (int)w->pad_left, (int)w->pad_right);
+        if (ly->op == Q_OP_DWCONV2D && ly->multiplier > 1)
+            fprintf(f, ", channel multiplier %d", (int)ly->multiplier);
+    }
+    if (ly->op == Q_OP_MAXPOOL || ly->op == Q_OP_AVGPOOL) {
         fprintf(f, " %dx%d, stride %dx%d", (int)ly->win.kernel_h, (int)ly->win.kernel_w,
                 (int)ly->win.stride_h, (int)ly->win.stride_w);
+        if (w->pad_top || w->pad_bottom || w->pad_left || w->pad_right)
+            fprintf(f, ", pad [%d, %d, %d, %d] (top, bottom, left, right; never counted)",
+                    (int)w->pad_top, (int)w->pad_bottom, (int)w->pad_left, (int)w->pad_right);
+        if (ly->op == Q_OP_AVGPOOL && !q_avgpool_rescales(m, ly))
+            fprintf(f, ",\n *   the sum inside the input divided by its count, rounded half away "
+                       "from zero (TFLite's)");
+    }
+    if (ly->op == Q_OP_SOFTMAX)
+        fprintf(f, " along the channels of each pixel");
     if (ly->op == Q_OP_ADD)
         fprintf(f, " of t%d and t%d", ly->input, ly->input2);
     if (ly->act != Q_ACT_NONE)
@@ -561,6 +582,131 @@ static char *bytes8_bias(const q_model *m, const q_layer *ly, int32_t zp)
     return s;
 }
 
+/* Is ly a conv2d or dwconv2d that the fast kernels do not take (dilation, a channel
+ * multiplier), printed as one plain C nest instead (QATC_*_GENERAL)? */
+static int is_general(const q_layer *ly)
+{
+    if (ly->op != Q_OP_CONV2D && ly->op != Q_OP_DWCONV2D)
+        return 0;
+    return ly->win.dilation_h > 1 || ly->win.dilation_w > 1 ||
+           (ly->op == Q_OP_DWCONV2D && ly->multiplier > 1);
+}
+
+/* ---- division by a known count --------------------------------------------------- */
+
+int64_t cgen_div_max(int32_t count)
+{
+    return 128 * (int64_t)count + count / 2;
+}
+
+/* With n <= N = cgen_div_max(count), e = recip * count - 2^shift in [0, count) and
+ * n = q * count + r: n * recip / 2^shift = q + (r + n e / 2^shift) / count, whose floor is
+ * q when n e < 2^shift (then r + n e / 2^shift < r + 1 <= count). Since n e <= N (count - 1),
+ * the smallest shift with 2^shift > N (count - 1) does. Then recip <= 2 N (count - 1) /
+ * count + 1 < 257 count. */
+int cgen_reciprocal(int32_t count, cgen_recip *r)
+{
+    if (count < 1 || count > Q_MAX_ELEMS)
+        return -1;
+    uint64_t bound = (uint64_t)cgen_div_max(count) * (uint64_t)(count - 1);
+    int shift = 0;
+    while (shift < 63 && ((uint64_t)1 << shift) <= bound)
+        shift++;
+    uint64_t recip = (((uint64_t)1 << shift) + (uint64_t)count - 1) / (uint64_t)count;
+    if (recip > UINT32_MAX)
+        return -1;
+    r->recip = (uint32_t)recip;
+    r->shift = shift;
+    r->wide = (uint64_t)cgen_div_max(count) * recip > UINT32_MAX;
+    return 0;
+}
+
+/* The counts the windows of average pool ly take, first .. first + *n - 1 (the smallest
+ * and largest windows inside the input, on both axes), and whether some reciprocal of
+ * them needs a 64-bit product (*wide). 0, or -1 when a count has no 32-bit reciprocal. */
+static int div_counts(const q_model *m, const q_layer *ly, int32_t *first, int32_t *n, int *wide)
+{
+    stats_pool_counts(m, ly, first, n);
+    *wide = 0;
+    for (int32_t k = 0; k < *n; k++) {
+        cgen_recip r;
+        if (cgen_reciprocal(*first + k, &r))
+            return -1;
+        *wide |= r.wide;
+    }
+    return 0;
+}
+
+/* An average pool of TFLite's kind (q_avgpool_rescales 0): QATC_AVGPOOL_DIV with the
+ * reciprocals of every count from the smallest window inside the input to the largest. */
+static int emit_avgpool_div(const ctx *c, int l, const char *com, FILE *f, qerr *e)
+{
+    const q_model *m = c->m;
+    const q_layer *ly = &m->layers[l];
+    const q_window *w = &ly->win;
+    q_shape in = q_model_tensor_shape(m, ly->input), out = ly->out_shape;
+    int32_t first, n, act_min, act_max;
+    int wide;
+    if (div_counts(m, ly, &first, &n, &wide))
+        return qerr_set(e, "gen: layer %d (%s): a window count has no 32-bit reciprocal", l,
+                        ly->name);
+    q_act_range(ly->act, ly->out_q, &act_min, &act_max);
+    uint32_t *rv = malloc((size_t)n * sizeof *rv);
+    int32_t *sv = malloc((size_t)n * sizeof *sv);
+    int rc = 0;
+    char *rs = NULL, *ss = NULL;
+    if (!rv || !sv) {
+        rc = qerr_set(e, "gen: out of memory");
+        goto done;
+    }
+    for (int32_t k = 0; k < n; k++) {
+        cgen_recip r;
+        cgen_reciprocal(first + k, &r); /* div_counts checked it */
+        rv[k] = r.recip;
+        sv[k] = r.shift;
+    }
+    text t;
+    if (text_open(&t, e)) {
+        rc = -1;
+        goto done;
+    }
+    fputc('{', t.f); /* six to a line, continuation lines one column in */
+    for (int32_t k = 0; k < n; k++)
+        fprintf(t.f, "%s%s%luu", k ? "," : "", k && k % 6 == 0 ? "\n     " : k ? " " : "",
+                (unsigned long)rv[k]);
+    fputc('}', t.f);
+    if (text_close(&t, e)) {
+        rc = -1;
+        goto done;
+    }
+    rs = t.buf;
+    ss = init_s32(sv, &n, 1, 4);
+    if (!ss) {
+        rc = qerr_set(e, "gen: out of memory");
+        goto done;
+    }
+    enumtext en = {{0}, 0};
+    enum_add(&en, "IN_H", in.h);
+    enum_add(&en, "IN_W", in.w);
+    enum_add(&en, "C", in.c);
+    enum_add(&en, "OUT_H", out.h);
+    enum_add(&en, "OUT_W", out.w);
+    enum_add(&en, "KERNEL_H", w->kernel_h);
+    enum_add(&en, "KERNEL_W", w->kernel_w);
+    enum_add(&en, "STRIDE_H", w->stride_h);
+    enum_add(&en, "STRIDE_W", w->stride_w);
+    enum_add(&en, "PAD_TOP", w->pad_top);
+    enum_add(&en, "PAD_LEFT", w->pad_left);
+    enum_add(&en, "FIRST_COUNT", first);
+    enum_add(&en, "N_COUNTS", n);
+    enum_add(&en, "ACT_MIN", act_min);
+    enum_add(&en, "ACT_MAX", act_max);
+    call(f, "QATC_AVGPOOL_DIV", 7, m->name, c->fn[l], com, en.s, rs, ss, wide ? "64" : "32");
+done:
+    free(rv), free(sv), free(rs), free(ss);
+    return rc;
+}
+
 /* Does layer l have a function of its own? Not a flatten that is only a view, nor a pool
  * fused into the conv2d before it (that conv's function runs both). */
 static int has_function(const ctx *c, int l)
@@ -595,12 +741,31 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
 
     enumtext en = {{0}, 0};
     int rc = 0;
+    int padded = ly->win.pad_top || ly->win.pad_bottom || ly->win.pad_left || ly->win.pad_right;
     switch (ly->op) {
     case Q_OP_CONV2D:
     case Q_OP_DWCONV2D:
     case Q_OP_LINEAR: {
         int32_t oc = q_layer_out_channels(ly);
-        if (ly->op == Q_OP_LINEAR) {
+        int general = is_general(ly);
+        if (general) { /* QATC_CONV2D_GENERAL, QATC_DWCONV2D_GENERAL */
+            enum_add(&en, "IN_H", in.h);
+            enum_add(&en, "IN_W", in.w);
+            enum_add(&en, "IN_C", in.c);
+            if (ly->op == Q_OP_DWCONV2D)
+                enum_add(&en, "DEPTH_MULT", ly->multiplier);
+            enum_add(&en, "OUT_H", out.h);
+            enum_add(&en, "OUT_W", out.w);
+            enum_add(&en, "OUT_C", oc);
+            enum_add(&en, "KERNEL_H", ly->win.kernel_h);
+            enum_add(&en, "KERNEL_W", ly->win.kernel_w);
+            enum_add(&en, "STRIDE_H", ly->win.stride_h);
+            enum_add(&en, "STRIDE_W", ly->win.stride_w);
+            enum_add(&en, "DIL_H", ly->win.dilation_h);
+            enum_add(&en, "DIL_W", ly->win.dilation_w);
+            enum_add(&en, "PAD_TOP", ly->win.pad_top);
+            enum_add(&en, "PAD_LEFT", ly->win.pad_left);
+        } else if (ly->op == Q_OP_LINEAR) {
             enum_add(&en, "IN_N", q_shape_size(in));
             enum_add(&en, "OUT_N", oc);
             enum_add(&en, "W_ROWS", w_rows(oc));
@@ -618,6 +783,8 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
             enum_add(&en, "KERNEL_W", ly->win.kernel_w);
             enum_add(&en, "STRIDE_H", ly->win.stride_h);
             enum_add(&en, "STRIDE_W", ly->win.stride_w);
+            /* rows above and columns left of the input; those below and right follow from
+             * OUT_H and OUT_W */
             enum_add(&en, "PAD_H", ly->win.pad_top);
             enum_add(&en, "PAD_W", ly->win.pad_left);
             if (ly->op == Q_OP_CONV2D)
@@ -658,12 +825,15 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
                 shift[i] = rq[i].shift;
             }
             if (ly->op == Q_OP_DWCONV2D) {
-                int32_t wdims[3] = {ly->win.kernel_h, ly->win.kernel_w, in.c};
+                int32_t wdims[3] = {ly->win.kernel_h, ly->win.kernel_w, oc};
                 ws = init_s8(ly->weights, q_layer_weight_count(m, ly), wdims, 3, 4);
+            } else if (general) { /* OHWI, without padded rows */
+                int32_t wdims[4] = {oc, ly->win.kernel_h, ly->win.kernel_w, in.c};
+                ws = init_s8(ly->weights, q_layer_weight_count(m, ly), wdims, 4, 4);
             } else {
                 ws = padded_weights(m, ly, in);
             }
-            if (ly->op == Q_OP_CONV2D) { /* the layouts of the versions (kernels.m4) */
+            if (ly->op == Q_OP_CONV2D && !general) { /* the layouts of the versions (kernels.m4) */
                 ps = paired_weights(m, ly);
                 qs = quad_weights(m, ly, in.c);
                 us = bytes8_weights(m, ly);
@@ -673,18 +843,20 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
             ms = init_s32(mult, &oc, 1, 4);
             ss = init_s32(shift, &oc, 1, 4);
         }
-        const char *macro = ly->op == Q_OP_LINEAR     ? "QATC_LINEAR"
+        const char *macro = general && ly->op == Q_OP_CONV2D ? "QATC_CONV2D_GENERAL"
+                            : general                       ? "QATC_DWCONV2D_GENERAL"
+                            : ly->op == Q_OP_LINEAR         ? "QATC_LINEAR"
                             : ly->op == Q_OP_DWCONV2D ? "QATC_DWCONV2D"
                             : !fused                  ? "QATC_CONV2D"
                             : pool->op == Q_OP_MAXPOOL ? "QATC_CONV2D_MAXPOOL"
                                                        : "QATC_CONV2D_AVGPOOL";
         char name[64];
         snprintf(name, sizeof name, "%s%s", macro,
-                 ly->op == Q_OP_CONV2D && gathers(ly, in, pool) ? "_COL" : "");
-        int conv_ok = ly->op != Q_OP_CONV2D || (ps && qs && us && ubs);
+                 ly->op == Q_OP_CONV2D && !general && gathers(ly, in, pool) ? "_COL" : "");
+        int conv_ok = ly->op != Q_OP_CONV2D || general || (ps && qs && us && ubs);
         if (!ws || !bs || !ms || !ss || !conv_ok)
             rc = qerr_set(e, "gen: out of memory");
-        else if (ly->op == Q_OP_CONV2D)
+        else if (ly->op == Q_OP_CONV2D && !general)
             call(f, name, 12, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss, ps, qs, us, ubs);
         else
             call(f, name, 8, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss);
@@ -692,8 +864,13 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         free(us), free(ubs);
         break;
     }
-    case Q_OP_MAXPOOL:
     case Q_OP_AVGPOOL:
+        if (!q_avgpool_rescales(m, ly)) {
+            rc = emit_avgpool_div(c, l, com.buf, f, e);
+            break;
+        }
+        /* fall through */
+    case Q_OP_MAXPOOL:
         enum_add(&en, "IN_H", in.h);
         enum_add(&en, "IN_W", in.w);
         enum_add(&en, "C", in.c);
@@ -703,6 +880,10 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         enum_add(&en, "KERNEL_W", ly->win.kernel_w);
         enum_add(&en, "STRIDE_H", ly->win.stride_h);
         enum_add(&en, "STRIDE_W", ly->win.stride_w);
+        if (padded) {
+            enum_add(&en, "PAD_TOP", ly->win.pad_top);
+            enum_add(&en, "PAD_LEFT", ly->win.pad_left);
+        }
         if (ly->op == Q_OP_AVGPOOL) {
             const fxp_requant *rq = q8_exec_layer_requant(c->x, l);
             enum_add(&en, "IN_ZP", iq.zero_point);
@@ -712,9 +893,22 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
             enum_add(&en, "MULT", rq->multiplier);
             enum_add(&en, "SHIFT", rq->shift);
         }
-        call(f, ly->op == Q_OP_MAXPOOL ? "QATC_MAXPOOL" : "QATC_AVGPOOL", 4, m->name, c->fn[l],
-             com.buf, en.s);
+        call(f, ly->op == Q_OP_AVGPOOL ? "QATC_AVGPOOL" : padded ? "QATC_MAXPOOL_PAD" : "QATC_MAXPOOL",
+             4, m->name, c->fn[l], com.buf, en.s);
         break;
+    case Q_OP_SOFTMAX: {
+        const int32_t *table = q8_exec_layer_softmax_table(c->x, l);
+        int32_t n = Q8_SOFTMAX_TABLE;
+        char *ts = table ? init_s32(table, &n, 1, 4) : NULL;
+        enum_add(&en, "ROWS", out.h * out.w);
+        enum_add(&en, "N", out.c);
+        if (!ts)
+            rc = qerr_set(e, "gen: out of memory");
+        else
+            call(f, "QATC_SOFTMAX", 5, m->name, c->fn[l], com.buf, en.s, ts);
+        free(ts);
+        break;
+    }
     case Q_OP_ADD: {
         /* zero-points, clamp and multipliers exactly as the interpreter runs them */
         const q8_add_params *ap = q8_exec_layer_add(c->x, l);
@@ -813,17 +1007,22 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
 {
     const q_model *m = c->m;
     int need_rq = 0, need_rescale = 0, need_conv = 0, need_runs = 0;
-    int need_gather = 0, need_linear = 0;
+    int need_gather = 0, need_linear = 0, need_avg[2] = {0, 0}; /* average32, average64 */
     int count[Q_OP_COUNT] = {0};
     for (int l = 0; l < m->n_layers; l++) {
         const q_layer *ly = &m->layers[l];
         q_op op = ly->op;
         count[op]++;
-        need_rq |= op != Q_OP_MAXPOOL && op != Q_OP_FLATTEN;
+        int div = op == Q_OP_AVGPOOL && !q_avgpool_rescales(m, ly);
+        need_rq |= op != Q_OP_MAXPOOL && op != Q_OP_FLATTEN && op != Q_OP_SOFTMAX && !div;
         need_rescale |= op == Q_OP_ADD;
-        need_conv |= op == Q_OP_CONV2D;
+        need_conv |= op == Q_OP_CONV2D && !is_general(ly);
         need_linear |= op == Q_OP_LINEAR;
-        if (op == Q_OP_CONV2D) {
+        int32_t first, nc;
+        int wide;
+        if (div && div_counts(m, ly, &first, &nc, &wide) == 0)
+            need_avg[wide] = 1;
+        if (op == Q_OP_CONV2D && !is_general(ly)) {
             const q_layer *pool = c->p->t[l + 1].loc == PLAN_FUSED ? &m->layers[l + 1] : NULL;
             int g = gathers(ly, q_model_tensor_shape(m, ly->input), pool);
             need_gather |= g;
@@ -843,7 +1042,7 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
     snprintf(summary + n, sizeof summary - (size_t)n,
              "),\n * %lld MACs per run, %lld bytes of constant data, arena %d bytes.",
              (long long)tot.macs,
-             (long long)(tot.weight_bytes + tot.bias_bytes + tot.requant_bytes),
+             (long long)(tot.weight_bytes + tot.bias_bytes + tot.requant_bytes + tot.table_bytes),
              (int)c->p->arena_size);
     const cgen_target *t = c->target;
     call(f, "QATC_TARGET", 4, t->name, t->version, t->guard ? t->guard : "1", t->what);
@@ -860,6 +1059,9 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         fputs("QATC_REQUANTIZE()m4_dnl\n", f);
     if (need_rescale)
         fputs("QATC_RESCALE()m4_dnl\n", f);
+    for (int k = 0; k < 2; k++)
+        if (need_avg[k])
+            call(f, "QATC_AVERAGE", 1, k ? "64" : "32");
     for (int l = 0; l < m->n_layers; l++)
         if (emit_layer(c, l, f, e))
             return -1;
@@ -983,12 +1185,44 @@ static int program_golden(const ctx *c, const cgen_opts *o, FILE *f, qerr *e)
 
 enum { F_C, F_H, F_GOLDEN, N_FILES };
 
+/* The forms beyond format version 1 (q_layer_features) that the templates print. A model
+ * with any other is refused by name, before anything is written: printing a form the
+ * templates do not know would give wrong C, not an error. */
+#define CGEN_FEATURES                                                                    \
+    (Q_FEAT_DILATION | Q_FEAT_ASYMMETRIC_PAD | Q_FEAT_POOL_PAD | Q_FEAT_MULTIPLIER |           \
+     Q_FEAT_AVGPOOL_DIV | Q_FEAT_SOFTMAX)
+
+/* 0 when every layer of m uses only CGEN_FEATURES; else -1 with e naming the first layer
+ * and form that does not. */
+static int check_features(const q_model *m, qerr *e)
+{
+    for (int l = 0; l < m->n_layers; l++) {
+        const q_layer *ly = &m->layers[l];
+        if (ly->weight_bits != 0 && ly->weight_bits != 8)
+            return qerr_set(e, "gen: layer %d (%s, %s): %d-bit weights are not printed by the C "
+                               "generator yet (qatc eval runs them)",
+                            l, ly->name, q_op_names[ly->op], ly->weight_bits);
+        unsigned f = q_layer_features(m, ly) & ~CGEN_FEATURES;
+        if (!f)
+            continue;
+        int i = 0;
+        while (!(f & 1u << i))
+            i++;
+        return qerr_set(e, "gen: layer %d (%s, %s): %s is not printed by the C generator yet "
+                           "(qatc eval runs it)",
+                        l, ly->name, q_op_names[ly->op], q_feature_names[i]);
+    }
+    return 0;
+}
+
 int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
 {
     if (m->n_layers < 1)
         return qerr_set(e, "gen: the model has no layers");
     if (o->n_golden < 0 || (o->n_golden > 0 && !o->golden_in))
         return qerr_set(e, "gen: golden inputs missing");
+    if (check_features(m, e))
+        return -1;
     ctx c;
     memset(&c, 0, sizeof c);
     c.m = m;
@@ -999,9 +1233,22 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
     for (size_t i = 0; i < sizeof c.upper && m->name[i]; i++)
         c.upper[i] = (char)(m->name[i] >= 'a' && m->name[i] <= 'z' ? m->name[i] - 32 : m->name[i]);
 
+    const char *suffix[N_FILES] = {".c", ".h", "_golden.c"};
+    const char *tmpl[N_FILES] = {"model_c.m4", "model_h.m4", "golden_c.m4"};
+    int nf = o->n_golden > 0 ? 3 : 2;
+    char path[N_FILES][4096];
+    const char *inputs[] = {o->source, o->images};
+    for (int i = 0; i < nf; i++) {
+        if (snprintf(path[i], sizeof path[i], "%s/%s%s", dir, m->name, suffix[i]) >=
+            (int)sizeof path[i])
+            return qerr_set(e, "%s/%s%s: path too long", dir, m->name, suffix[i]);
+        if (qfile_check_not_input(path[i], inputs, 2, e))
+            return -1;
+    }
+
     plan p;
     if (plan_build(m, &p, e))
-        return -1;
+        return o->source ? qerr_set(e, "%s: %s", o->source, e->msg) : -1;
     c.p = &p;
     c.fn = calloc((size_t)m->n_layers, sizeof *c.fn);
     if (!c.fn) {
@@ -1016,14 +1263,10 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
         return -1;
     }
 
-    const char *suffix[N_FILES] = {".c", ".h", "_golden.c"};
-    const char *tmpl[N_FILES] = {"model_c.m4", "model_h.m4", "golden_c.m4"};
-    int nf = o->n_golden > 0 ? 3 : 2;
-    qfile q[N_FILES];
-    int begun = 0, committed = 0, rc = 0;
+    qfile_set set; /* all of the files replace the old ones, or none does */
+    qfile_set_init(&set);
+    int rc = 0;
     for (int i = 0; i < nf && !rc; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s%s", dir, m->name, suffix[i]);
         text prog;
         if (text_open(&prog, e)) {
             rc = -1;
@@ -1041,30 +1284,21 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
             rc = -1;
             break;
         }
-        if (qfile_begin(&q[i], path, e)) {
+        FILE *out = qfile_set_add(&set, path[i], e);
+        if (!out) {
             free(prog.buf);
             rc = -1;
             break;
         }
-        begun++;
-        rc = m4run(o->templates, tmpl[i], prog.buf, prog.len, q[i].f, e);
+        rc = m4run(o->templates, tmpl[i], prog.buf, prog.len, out, e);
         if (rc) /* name the file being written (e.g. its disk is full) */
-            qerr_set(e, "%s: %s", path, e->msg);
+            qerr_set(e, "%s: %s", path[i], e->msg);
         free(prog.buf);
     }
-    for (int i = 0; i < begun; i++) {
-        if (!rc && qfile_commit(&q[i], e) == 0) {
-            committed++;
-            continue;
-        }
-        if (!rc)
-            rc = -1;
-        else
-            qfile_abort(&q[i]);
-    }
-    if (rc) /* a rename failed half way: take back the files already renamed */
-        for (int i = 0; i < committed; i++)
-            unlink(q[i].path);
+    if (rc)
+        qfile_set_abort(&set);
+    else
+        rc = qfile_set_commit(&set, e);
     q8_exec_free(c.x);
     free(c.fn);
     plan_free(&p);

@@ -40,15 +40,35 @@ typedef struct {
     int32_t n_golden;          /* 0: no golden file */
     const int8_t *golden_in;   /* (n_golden, input size) int8 NHWC inputs */
     const char *golden_origin; /* where the inputs come from, for a comment */
+    const char *images;        /* the file golden_in was read from, or NULL: like
+                                * source, an input that no output may be */
 } cgen_opts;
 
 /* Writes DIR/NAME.c and DIR/NAME.h, and DIR/NAME_golden.c when
  * o->n_golden > 0 (expected outputs computed with q8_exec), for the target
  * o->target (its inner loops only; an unknown target is an error). m must have
- * passed q_model_check. Every file is written to a temporary file and
- * renamed only when all of them are complete. Returns 0, or -1 with e set
- * and no file created or changed (except when renaming fails half way: the
- * files already renamed are then removed). */
+ * passed q_model_check. An output that is one of the inputs (o->source,
+ * o->images; compared by device and inode) is refused before anything is
+ * written. The files are one qfile_set: all replace their old versions, or
+ * none does. Returns 0, or -1 with e set and every file as it was. */
 int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e);
+
+/* Division by a count known when generating (TFLite's average pool, without a divide
+ * instruction): for every n in [0, cgen_div_max(count)], the largest n the pool can divide
+ * (|sum| <= 128 count, plus count / 2 for the rounding),
+ *   floor(n / count) = (n * recip) >> shift
+ * exactly (the proof is at cgen_reciprocal; tests/test_gen.c checks it). wide: some such
+ * n * recip needs more than 32 bits. */
+typedef struct {
+    uint32_t recip;
+    int shift; /* 0 .. 63 */
+    int wide;
+} cgen_recip;
+
+int64_t cgen_div_max(int32_t count);
+
+/* The reciprocal of count, 1 <= count <= Q_MAX_ELEMS: 0, or -1 when count is out of that
+ * range or its reciprocal would not fit 32 bits (counts above 16.7 million). */
+int cgen_reciprocal(int32_t count, cgen_recip *r);
 
 #endif

@@ -10,6 +10,7 @@
 #include "m4run.h"
 #include "qfile.h"
 #include "qmodel.h"
+#include "qnum.h"
 
 static void usage(FILE *f)
 {
@@ -111,13 +112,15 @@ int cmd_gen(int argc, char **argv)
                 }
                 images = v;
             } else {
-                char *end;
-                golden = strtol(v, &end, 10);
-                if (*v == '\0' || *end != '\0' || golden < 1 || golden > 1000000) {
-                    fprintf(stderr, "qatc gen: --golden: '%s' is not a count in 1..1000000\n",
-                            v);
+                int64_t n;
+                qnum_status st = qnum_int(v, 1, 1000000, &n); /* the config's rules */
+                if (st != QNUM_OK) {
+                    char why[200];
+                    fprintf(stderr, "qatc gen: --golden: %s\n",
+                            qnum_why(st, v, 1, 1, 1000000, why, sizeof why));
                     return 2;
                 }
+                golden = (long)n;
             }
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "qatc gen: unknown option '%s' (qatc gen --help)\n", a);
@@ -168,6 +171,7 @@ int cmd_gen(int argc, char **argv)
     o.n_golden = (int32_t)golden;
     o.golden_in = inputs;
     o.golden_origin = golden > 0 ? origin : NULL;
+    o.images = images;
     int rc = qfile_mkdirs(dir, &e) || cgen_write(&m, dir, &o, &e);
     if (rc)
         fprintf(stderr, "qatc gen: %s\n", e.msg);

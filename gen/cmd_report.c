@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cgen.h"
 #include "commands.h"
 #include "frozen_io.h"
 #include "plan.h"
@@ -17,16 +18,17 @@ static void usage(FILE *f)
     fprintf(f, "usage: qatc report FROZEN.yaml\n"
                "\n"
                "Prints, for the C that `qatc gen` would write: per layer the shapes, MACs,\n"
-               "bytes of constant data (int8 weights, int32 biases, int32 multiplier + int8\n"
-               "shift per channel), scales, zero-points and requantization multipliers\n"
+               "weight bits (8, or 4: packed two per byte) and bytes of constant data (weights,\n"
+               "int32 biases, int32 multiplier + int8 shift per channel), scales, zero-points\n"
+               "and requantization multipliers\n"
                "(M = M0 * 2^(shift - 31)); the activation arena plan (offsets, lifetimes,\n"
                "lower bound); and the totals: MACs, flash bytes of constant data, arena bytes.\n");
 }
 
 static void print_layers(const q_model *m)
 {
-    printf("\n%-4s %-16s %-9s %-7s %-15s %-15s %10s %8s %6s %7s  %s\n", "#", "name", "op", "input",
-           "in shape", "out shape", "MACs", "weights", "bias", "requant", "act");
+    printf("\n%-4s %-16s %-9s %-7s %-15s %-15s %10s %4s %8s %6s %7s  %s\n", "#", "name", "op",
+           "input", "in shape", "out shape", "MACs", "bits", "weights", "bias", "requant", "act");
     for (int l = 0; l < m->n_layers; l++) {
         const q_layer *ly = &m->layers[l];
         stats_layer s;
@@ -36,12 +38,62 @@ static void print_layers(const q_model *m)
             snprintf(src, sizeof src, "t%d+t%d", ly->input, ly->input2);
         else
             snprintf(src, sizeof src, "t%d", ly->input);
-        printf("%-4d %-16s %-9s %-7s %-15s %-15s %10lld %8lld %6lld %7lld  %s\n", l, ly->name,
-               q_op_names[ly->op], src,
+        char bits[8] = "-";
+        if (ly->weight_bits)
+            snprintf(bits, sizeof bits, "%d", ly->weight_bits);
+        printf("%-4d %-16s %-9s %-7s %-15s %-15s %10lld %4s %8lld %6lld %7lld  %s\n", l,
+               ly->name, q_op_names[ly->op], src,
                show_shape(q_model_tensor_shape(m, ly->input), in, sizeof in),
-               show_shape(ly->out_shape, out, sizeof out), (long long)s.macs,
+               show_shape(ly->out_shape, out, sizeof out), (long long)s.macs, bits,
                (long long)s.weight_bytes, (long long)s.bias_bytes, (long long)s.requant_bytes,
                q_act_names[ly->act]);
+    }
+}
+
+/* An average pool of TFLite's kind: the reciprocals the generated C divides with. */
+static void print_division(const q_model *m, const q_layer *ly)
+{
+    int32_t first, n;
+    stats_pool_counts(m, ly, &first, &n);
+    printf("    no multiplier: the window's sum divided by its count (%d", (int)first);
+    if (n > 1)
+        printf(" to %d", (int)(first + n - 1));
+    printf("), rounded half away from zero;\n    in the generated C floor(n / count) = "
+           "(n * recip) >> shift:");
+    for (int32_t k = 0; k < n && k < 12; k++) {
+        cgen_recip r;
+        if (cgen_reciprocal(first + k, &r)) {
+            printf(" %d: none (too large)", (int)(first + k));
+            break;
+        }
+        printf("%s%d: %u >> %d%s", k % 4 == 0 ? "\n      " : ", ", (int)(first + k),
+               (unsigned)r.recip, r.shift, r.wide ? " (64-bit)" : "");
+    }
+    printf("%s\n", n > 12 ? ", ..." : "");
+}
+
+/* The window of each conv and pool layer beyond kernel and stride's defaults. */
+static void print_windows(const q_model *m)
+{
+    int any = 0;
+    for (int l = 0; l < m->n_layers; l++) {
+        const q_layer *ly = &m->layers[l];
+        const q_window *w = &ly->win;
+        if (ly->op != Q_OP_CONV2D && ly->op != Q_OP_DWCONV2D && ly->op != Q_OP_MAXPOOL &&
+            ly->op != Q_OP_AVGPOOL)
+            continue;
+        if (!any)
+            printf("\nwindows (kernel, stride, dilation h x w; pad top, bottom, left, right):\n");
+        any = 1;
+        printf("  %d %s: kernel %dx%d, stride %dx%d, dilation %dx%d, pad [%d, %d, %d, %d]", l,
+               ly->name, (int)w->kernel_h, (int)w->kernel_w, (int)w->stride_h, (int)w->stride_w,
+               (int)w->dilation_h, (int)w->dilation_w, (int)w->pad_top, (int)w->pad_bottom,
+               (int)w->pad_left, (int)w->pad_right);
+        if (ly->op == Q_OP_DWCONV2D)
+            printf(", channel multiplier %d", (int)ly->multiplier);
+        if (ly->op == Q_OP_AVGPOOL)
+            printf(q_avgpool_rescales(m, ly) ? ", rescaled" : ", divided by the count");
+        printf("\n");
     }
 }
 
@@ -76,8 +128,16 @@ static void print_quantization(const q_model *m, const q8_exec *x)
             printf("\n");
         } else if (ly->op == Q_OP_AVGPOOL) {
             const fxp_requant *rq = q8_exec_layer_requant(x, l);
-            printf("    M0/shift: %d/%d  (s_in / (s_out * %d * %d))\n", (int)rq->multiplier,
-                   (int)rq->shift, (int)ly->win.kernel_h, (int)ly->win.kernel_w);
+            if (rq)
+                printf("    M0/shift: %d/%d  (s_in / (s_out * %d * %d))\n", (int)rq->multiplier,
+                       (int)rq->shift, (int)ly->win.kernel_h, (int)ly->win.kernel_w);
+            else
+                print_division(m, ly);
+        } else if (ly->op == Q_OP_SOFTMAX) {
+            const int32_t *t = q8_exec_layer_softmax_table(x, l);
+            printf("    exp table e[d] = round(2^20 e^(-s_in d)), d = max - x: e[0..3] %d %d %d %d, "
+                   "e[255] %d;\n    per row one quotient floor(2^47 / sum e), no divide\n",
+                   (int)t[0], (int)t[1], (int)t[2], (int)t[3], (int)t[255]);
         } else if (ly->op == Q_OP_ADD) {
             const q8_add_params *ap = q8_exec_layer_add(x, l);
             printf("    M0/shift: in1 %d/%d, in2 %d/%d, out %d/%d  (inputs << %d)\n",
@@ -129,7 +189,7 @@ int cmd_report(int argc, char **argv)
     plan p;
     q8_exec *x = NULL;
     if (plan_build(&m, &p, &e) || !(x = q8_exec_new(&m, &e))) {
-        fprintf(stderr, "qatc report: %s\n", e.msg);
+        fprintf(stderr, "qatc report: %s: %s\n", frozen, e.msg);
         plan_free(&p);
         q_model_free(&m);
         return 1;
@@ -143,16 +203,20 @@ int cmd_report(int argc, char **argv)
     printf("output %s int8, scale %.9g, zero-point %d\n", show_shape(out, sh, sizeof sh),
            oq.scale, (int)oq.zero_point);
     print_layers(&m);
+    print_windows(&m);
     print_quantization(&m, x);
     print_plan(&m, &p);
 
     stats_layer t;
     stats_of_model(&m, &t);
-    long long flash = t.weight_bytes + t.bias_bytes + t.requant_bytes;
+    long long flash = t.weight_bytes + t.bias_bytes + t.requant_bytes + t.table_bytes;
     printf("\ntotals: %lld MACs per run; flash %lld bytes of constant data (weights %lld, "
-           "biases %lld, multipliers+shifts %lld); arena %d bytes (lower bound %d)\n",
+           "biases %lld, multipliers+shifts %lld",
            (long long)t.macs, flash, (long long)t.weight_bytes, (long long)t.bias_bytes,
-           (long long)t.requant_bytes, (int)p.arena_size, (int)p.lower_bound);
+           (long long)t.requant_bytes);
+    if (t.table_bytes)
+        printf(", tables %lld", (long long)t.table_bytes);
+    printf("); arena %d bytes (lower bound %d)\n", (int)p.arena_size, (int)p.lower_bound);
     q8_exec_free(x);
     plan_free(&p);
     q_model_free(&m);

@@ -1,10 +1,12 @@
 /* qatc train — QAT from a config; writes NAME.frozen.yaml (runtime/train/train.h). */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "qnum.h"
 #include "train.h"
 
 static volatile sig_atomic_t interrupted;
@@ -24,7 +26,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: qatc train CONFIG.yaml [-o DIR] [--resume] [--threads N] [--seed S]\n"
-            "                  [--quiet] [--sqnr]\n"
+            "                  [--quiet] [--sqnr] [--attribution]\n"
             "\n"
             "Float pretraining, post-training quantization (measured), then quantization-\n"
             "aware training with the config's freeze schedule; after every QAT epoch the\n"
@@ -38,7 +40,9 @@ static void usage(FILE *f)
             "                    (M the metric, on the eval set); with a validation set\n"
             "                    val_float_M,val_int8_M before lr\n"
             "\n"
-            "  -o DIR        output folder (must exist)\n"
+            "  -o DIR        output folder, created if missing (default: the current\n"
+            "                folder); a file in it that is one of the inputs (the config,\n"
+            "                a data file) is never written over\n"
             "  --resume      continue from DIR/NAME.ckpt exactly where it stopped (the\n"
             "                config's settings must be those it was trained with)\n"
             "  --threads N   threads for training and evaluation (default: all cores)\n"
@@ -46,21 +50,27 @@ static void usage(FILE *f)
             "  --quiet       no progress line and no per-epoch lines\n"
             "  --sqnr        at the end, per-layer SQNR (dB) of int8 vs float activations\n"
             "                on a batch of eval data\n"
+            "  --attribution after PTQ calibration and again at the end: the metric with\n"
+            "                weights only, activations only and both fake-quantized, and\n"
+            "                per weighted layer the drop when it alone is quantized (its\n"
+            "                weights at their bits and at 4 bits, its output); a table on\n"
+            "                stdout and DIR/NAME.attribution.csv\n"
             "\n"
             "Ctrl-C writes a checkpoint and stops (exit status 130; a second Ctrl-C\n"
             "stops at once). The same seed gives the same model, with or without\n"
             "interruptions and whatever the thread count.\n");
 }
 
-/* Parses a whole decimal number in [lo, hi]. */
-static int parse_num(const char *s, long long lo, long long hi, long long *out)
+/* An option's integer in [lo, hi], with the config's rules (qnum): 0, or
+ * -1 after printing why. */
+static int option_int(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
+    qnum_status st = qnum_int(s, lo, hi, out);
+    if (st == QNUM_OK)
+        return 0;
+    char why[200];
+    fprintf(stderr, "qatc train: %s: %s\n", opt, qnum_why(st, s, 1, lo, hi, why, sizeof why));
+    return -1;
 }
 
 int cmd_train(int argc, char **argv)
@@ -68,7 +78,7 @@ int cmd_train(int argc, char **argv)
     train_opts o = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        long long v;
+        int64_t v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
@@ -80,19 +90,15 @@ int cmd_train(int argc, char **argv)
             o.quiet = 1;
         } else if (!strcmp(a, "--sqnr")) {
             o.sqnr = 1;
+        } else if (!strcmp(a, "--attribution")) {
+            o.attribution = 1;
         } else if (!strcmp(a, "--threads") && i + 1 < argc) {
-            if (parse_num(argv[++i], 1, 1024, &v)) {
-                fprintf(stderr, "qatc train: --threads: '%s' is not a number in [1, 1024]\n",
-                        argv[i]);
+            if (option_int(a, argv[++i], 1, 1024, &v))
                 return 2;
-            }
             o.threads = (int)v;
         } else if (!strcmp(a, "--seed") && i + 1 < argc) {
-            if (parse_num(argv[++i], 0, 0x7fffffffffffffffLL, &v)) {
-                fprintf(stderr, "qatc train: --seed: '%s' is not a non-negative number\n",
-                        argv[i]);
+            if (option_int(a, argv[++i], 0, INT64_MAX, &v)) /* as tuning.random_seed */
                 return 2;
-            }
             o.have_seed = 1;
             o.seed = (uint64_t)v;
         } else if (a[0] == '-' && a[1]) {
@@ -106,7 +112,7 @@ int cmd_train(int argc, char **argv)
         }
     }
     if (!o.config_path) {
-        usage(stderr);
+        fprintf(stderr, "qatc train: which config? (qatc train --help)\n");
         return 2;
     }
     struct sigaction sa;

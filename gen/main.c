@@ -31,8 +31,8 @@ int main(int argc, char **argv)
      * user chose a wait policy. On failure it simply goes on. It is the only
      * re-execution (the OpenBLAS kernel set is fixed in process: gemm.h). */
     gemm_spin_setup(argv);
-    if (argc < 2) {
-        usage(stderr);
+    if (argc < 2) { /* an error is one line: the list is on --help */
+        fprintf(stderr, "qatc: which command? (train, eval, gen, report; qatc --help)\n");
         return 2;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

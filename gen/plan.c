@@ -14,15 +14,16 @@ static int32_t elems(q_shape s)
     return s.h * s.w * s.c;
 }
 
-static int32_t align_up(int64_t x)
+static int64_t align_up(int64_t x)
 {
-    return (int32_t)((x + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN);
+    return (x + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
 }
 
 /* ---- planning ---------------------------------------------------------- */
 
 typedef struct {
-    int32_t size, offset;
+    int32_t size;
+    int64_t offset; /* at most a few times PLAN_ARENA_MAX before the check */
     int def, last; /* union of the lifetimes of the tensors that share it */
     int placed;
 } buffer;
@@ -34,6 +35,13 @@ int plan_can_fuse(const q_model *m, int l)
         return 0;
     const q_layer *pool = &m->layers[l + 1];
     if ((pool->op != Q_OP_MAXPOOL && pool->op != Q_OP_AVGPOOL) || pool->input != l + 1)
+        return 0;
+    const q_window *cw = &m->layers[l].win, *pw = &pool->win;
+    if (cw->dilation_h > 1 || cw->dilation_w > 1) /* the fused nests walk undilated windows */
+        return 0;
+    if (pw->pad_top || pw->pad_bottom || pw->pad_left || pw->pad_right)
+        return 0;
+    if (pool->op == Q_OP_AVGPOOL && !q_avgpool_rescales(m, pool)) /* TFLite's division */
         return 0;
     q_shape in = m->layers[l].out_shape;
     int tiles = pool->win.stride_h == pool->win.kernel_h && pool->win.stride_w == pool->win.kernel_w;
@@ -107,7 +115,7 @@ static int cmp_offsets(const void *a, const void *b)
 }
 
 /* The lowest aligned offset where b fits beside the placed buffers live with it. */
-static int32_t first_fit(buffer *bufs, int nb, int b, int *scratch)
+static int64_t first_fit(buffer *bufs, int nb, int b, int *scratch)
 {
     int k = 0;
     for (int j = 0; j < nb; j++)
@@ -123,7 +131,7 @@ static int32_t first_fit(buffer *bufs, int nb, int b, int *scratch)
         if (o->offset + (int64_t)o->size > at)
             at = align_up(o->offset + (int64_t)o->size);
     }
-    return (int32_t)at;
+    return at;
 }
 
 int plan_build(const q_model *m, plan *p, qerr *e)
@@ -190,13 +198,14 @@ int plan_build(const q_model *m, plan *p, qerr *e)
     }
 
     /* Lower bound: the most bytes of distinct buffers live at one step. */
+    int64_t lower = 0;
     for (int s = 0; s < n; s++) {
         int64_t live = 0;
         for (int b = 0; b < nb; b++)
             if (bufs[b].def <= s && s <= bufs[b].last)
                 live += bufs[b].size;
-        if (live > p->lower_bound)
-            p->lower_bound = (int32_t)live;
+        if (live > lower)
+            lower = live;
     }
 
     /* First fit, largest first. */
@@ -212,10 +221,19 @@ int plan_build(const q_model *m, plan *p, qerr *e)
         if (b->offset + (int64_t)b->size > top)
             top = b->offset + (int64_t)b->size;
     }
-    p->arena_size = align_up(top);
+    /* Sizes up to Q_MAX_ELEMS each, at most Q_MAX_LAYERS of them: the sums
+     * fit int64, and the arena must fit the generated code's int32. */
+    if (align_up(top) > PLAN_ARENA_MAX) {
+        free(t), free(buf_of), free(bufs), free(order), free(scratch), free(fused);
+        return qerr_set(e, "plan: the arena needs %lld bytes (%lld live at once), more than "
+                           "%d (the generated code indexes it with int32)",
+                        (long long)align_up(top), (long long)lower, PLAN_ARENA_MAX);
+    }
+    p->arena_size = (int32_t)align_up(top);
+    p->lower_bound = (int32_t)lower;
     for (int i = 0; i < nt; i++)
         if (t[i].loc == PLAN_ARENA)
-            t[i].offset = bufs[buf_of[i]].offset;
+            t[i].offset = (int32_t)bufs[buf_of[i]].offset;
 
     free(buf_of), free(bufs), free(order), free(scratch), free(fused);
     p->n_tensors = nt;

@@ -44,6 +44,7 @@
 #include "qmodel.h"
 
 #define PLAN_ALIGN 4 /* bytes: every arena offset and the arena size are multiples */
+#define PLAN_ARENA_MAX (INT32_MAX - PLAN_ALIGN + 1) /* the largest arena: int32 offsets */
 
 typedef enum { PLAN_INPUT, PLAN_OUTPUT, PLAN_ARENA, PLAN_FUSED } plan_loc;
 
@@ -67,15 +68,17 @@ typedef struct {
 } plan;
 
 /* Can layer l (a conv2d) run fused with the pool after it, its output never
- * stored? True when layer l + 1 is a maxpool or avgpool reading layer l's
- * output, with windows that do not overlap (stride = kernel in both
- * directions, or one window over the whole input), and no other layer reads
- * that output (nor is it the model output). */
+ * stored? True when layer l is not dilated and layer l + 1 is a maxpool or
+ * avgpool reading layer l's output, with windows that do not overlap (stride =
+ * kernel in both directions, or one window over the whole input) and no
+ * padding, an avgpool of the rescaling kind (q_avgpool_rescales), and no
+ * other layer reads that output (nor is it the model output). */
 int plan_can_fuse(const q_model *m, int l);
 
 /* Plans the arena of m, which must have passed q_model_check, and verifies
- * the result (plan_verify). Returns 0, or -1 with e set (out of memory, or a
- * plan the verifier rejects — a bug); *p is then zeroed. */
+ * the result (plan_verify). Returns 0, or -1 with e set (out of memory, an
+ * arena over PLAN_ARENA_MAX bytes, or a plan the verifier rejects — a bug);
+ * *p is then zeroed. */
 int plan_build(const q_model *m, plan *p, qerr *e);
 
 /* Checks p against m without trusting the planner: sizes match the shapes;

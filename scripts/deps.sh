@@ -21,5 +21,12 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# An installation cut short (a killed make bench: python3-torch and its
+# libraries left unpacked, not configured) makes apt-get refuse every
+# install until dpkg finishes it.
+if [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ] || [ -n "$(dpkg --audit 2>/dev/null)" ]; then
+    echo "deps: finishing an interrupted installation first (dpkg --configure -a)" >&2
+    dpkg --configure -a >/dev/null
+fi
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends $missing >/dev/null

@@ -5,9 +5,11 @@
 # every frozen model given with both, and compares the outputs byte for byte.
 # Default models: the reference CNN with 16 golden Fashion-MNIST images, and
 # the 200 random models of test_gen_random, written by that test with
-# QATC_GEN_RANDOM_WRITE_ONLY=1 -- each side's own test_gen_random writes them
-# for its own qatc, so the two may differ in frozen format version (the
-# models are the same when random_model draws the same). Prints how many
+# QATC_GEN_RANDOM_WRITE_ONLY=1 and QATC_GEN_RANDOM_BREADTH=0 (none of the
+# forms of format version 2, which a base before them cannot print and whose
+# draws differ) -- each side's own test_gen_random writes them for its own
+# qatc, so the two may differ in frozen format version (the models are the
+# same when random_model draws the same). Prints how many
 # files were compared; exits 1 when any differs (and shows the first diff and
 # the list of models that differ), 2 on a setup error.
 set -eu
@@ -29,7 +31,7 @@ make -s -j2 qatc tests >/dev/null || { echo "gen_identical: building this tree f
 
 # write_random SIDE TREE: TREE's test_gen_random writes the random models into W/random-SIDE.
 write_random() {
-    (cd "$2" && QATC_GEN_RANDOM_WRITE_ONLY=1 build/tests/test_gen_random) \
+    (cd "$2" && QATC_GEN_RANDOM_BREADTH=0 QATC_GEN_RANDOM_WRITE_ONLY=1 build/tests/test_gen_random) \
         >"$work/random-$1.log" 2>&1 || { cat "$work/random-$1.log"; exit 2; }
     kept=$(sed -n 's/^gen-random: kept //p' "$work/random-$1.log")
     [ -d "$kept" ] || { echo "gen_identical: $1 test_gen_random kept no folder" >&2; exit 2; }

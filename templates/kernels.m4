@@ -36,6 +36,7 @@ m4_define([QATC_VERSIONS], [m4_dnl
 $1([DSP], [2], [0], [quads], [defined(__ARM_FEATURE_DSP) && defined(__GNUC__)])m4_dnl
 $1([THUMB1], [3], [0], [bytes8], [defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__)])m4_dnl
 $1([SMLAL], [1], [0], [quads], [defined(__arm__) || defined(__thumb__)])m4_dnl
+$1([RV32], [5], [0], [int8], [defined(__riscv) && defined(__riscv_mul) && __riscv_xlen == 32])m4_dnl
 $1([SSE2], [4], [0], [pairs], [defined(__SSE2__) && defined(__GNUC__)])m4_dnl
 $1([PLAIN], [0], [0], [int8], [1])m4_dnl
 ])
@@ -120,16 +121,19 @@ m4_define([QATC_REQUANTIZE], [[
 /* out = clamp(round(acc * M) + zp, lo, hi) with M = m0 * 2^(shift - 31),
  * 2^30 <= m0 < 2^31 (or m0 = 0), -31 <= shift <= 30, so 1 <= t = 31 - shift <= 62:
  *   round(acc * M) = (acc * m0 + 2^(t - 1)) >> t    (one rounding, ties up)
- * |acc * m0| < 2^62 and 2^(t - 1) <= 2^61, so the int64 sum p cannot overflow.
- * Usually M < 1/2 (t >= 32): then p >> t is the high word of p shifted by t - 32, and
- * |p >> t| < 2^30, so the rest is 32-bit arithmetic. Otherwise a value beyond +-256 is
- * clamped to +-256 first, which changes nothing: it lands outside [-128, 127] either way.
+ * with |acc * m0| < 2^62. Only the product p = acc * m0 is 64-bit (on 32-bit cores one
+ * multiply giving two words, p_hi:p_lo); the rest is done on words, so that no compiler
+ * calls a 64-bit shift or add (libgcc's __ashldi3, __ashrdi3). Usually M < 1/2 (t >= 32):
+ *   (p + 2^(t - 1)) >> t = ((p >> (t - 1)) + 1) >> 1,  p >> (t - 1) = (p >> 31) >> (t - 32)
+ * where p >> 31 fits a word: the middle of p_hi:p_lo. Otherwise the sum and the shift are
+ * done on two words and a value beyond +-256 is clamped to +-256 first, which changes
+ * nothing: it lands outside [-128, 127] either way.
  * >> of a negative value is an arithmetic shift on every supported compiler. */
 static ]_QATC_RQ_INLINE[int8_t requantize(int32_t acc, int32_t m0, int32_t shift, int32_t zp,
                                      int32_t lo, int32_t hi)
 {
     int32_t t = 31 - shift, y;
-]_QATC_RQ_PRODUCT[    y += zp;
+]_QATC_RQ_PRODUCT[]_QATC_RQ_WORDS[    y += zp;
     return (int8_t)(y < lo ? lo : y > hi ? hi : y);
 }
 ]])
@@ -141,56 +145,81 @@ m4_define([_QATC_KERNELS_OUT], [m4_ifdef([_QATC_NEED_CONV],
 # _QATC_RQ_INLINE: requantize's specifiers after static: QATC_INLINE where it is defined.
 m4_define([_QATC_RQ_INLINE], [m4_ifelse(_QATC_KERNELS_OUT, [1], [[QATC_INLINE ]])])
 
-# _QATC_RQ_PRODUCT: requantize's y from acc * m0: the 64-bit product, or on Thumb-1 (the
-# version, or in a file with every version when QATC_DOT chose it) from 16-bit halves.
+# _QATC_RQ_PRODUCT: requantize's p_hi:p_lo = acc * m0: the 64-bit product, or on Thumb-1
+# (the version, or in a file with every version when QATC_DOT chose it) from 16-bit halves.
 m4_define([_QATC_RQ_PRODUCT], [m4_ifelse(_QATC_ONE, [THUMB1], [_QATC_RQ_HALVES],
-  _QATC_ONE, [all], [m4_ifelse(_QATC_KERNELS_OUT, [1], [[#if QATC_DOT == QATC_DOT_THUMB1
+  _QATC_ONE, [all], [m4_ifelse(_QATC_KERNELS_OUT, [1], [[    uint32_t p_lo;
+    int32_t p_hi;
+#if QATC_DOT == QATC_DOT_THUMB1
 ]_QATC_RQ_HALVES[#else
 ]_QATC_RQ_64[#endif
-]], [_QATC_RQ_64])], [_QATC_RQ_64])])
+]], [_QATC_RQ_64_DECL])], [_QATC_RQ_64_DECL])])
 
-# _QATC_RQ_64: y from the int64 product.
-m4_define([_QATC_RQ_64], [[    int64_t p = (int64_t)acc * m0 + ((int64_t)1 << (t - 1));
-    if (t >= 32) {
-        y = (int32_t)(p >> 32) >> (t - 32);
-    } else {
-        int64_t q = p >> t;
-        y = q < -256 ? -256 : q > 256 ? 256 : (int32_t)q;
+# _QATC_RQ_64_DECL: p_hi:p_lo from the int64 product, declared.
+m4_define([_QATC_RQ_64_DECL], [[    uint32_t p_lo;
+    int32_t p_hi;
+]_QATC_RQ_64])
+
+# _QATC_RQ_64: p_hi:p_lo from the int64 product (one multiply giving two words on 32-bit cores).
+m4_define([_QATC_RQ_64], [[    {
+        int64_t p = (int64_t)acc * m0;
+        p_lo = (uint32_t)p;
+        p_hi = (int32_t)(p >> 32); /* the high word: no shift at run time */
     }
 ]])
 
-# _QATC_RQ_HALVES: y from a product of 16-bit halves (no __aeabi_lmul on Thumb-1).
-m4_define([_QATC_RQ_HALVES], [[    /* Thumb-1 has no 32 x 32 -> 64-bit multiply (GCC would call __aeabi_lmul): acc * m0 =
-     * ph * 2^32 + pl from 16-bit halves, acc = ah 2^16 + al, m0 = bh 2^16 + bl (al, bl, bh
-     * unsigned, ah signed; every product fits 32 bits, and mid < 3 * 2^16). For t > 32 the
-     * rounding term 2^(t - 1) is a multiple of 2^32 and pl < 2^32 never reaches the result;
-     * for t = 32 it adds pl's top bit. */
-    uint32_t al = (uint32_t)acc & 0xffffu, bl = (uint32_t)m0 & 0xffffu, bh = (uint32_t)m0 >> 16;
-    int32_t ah = acc >> 16;
-    uint32_t ll = al * bl, lh = al * bh;
-    int32_t hl = ah * (int32_t)bl;
-    uint32_t mid = (ll >> 16) + (lh & 0xffffu) + ((uint32_t)hl & 0xffffu);
-    int32_t ph = ah * (int32_t)bh + (hl >> 16) + (int32_t)(lh >> 16) + (int32_t)(mid >> 16);
-    uint32_t pl = mid << 16 | (ll & 0xffffu);
-    if (t > 32) {
-        y = (ph + (1 << (t - 33))) >> (t - 32);
-    } else if (t == 32) {
-        y = ph + (int32_t)(pl >> 31);
+# _QATC_RQ_WORDS: y = round(p * 2^-t), clamped to +-256 for t < 32, on words.
+m4_define([_QATC_RQ_WORDS], [[    if (t >= 32) {
+        int32_t w = (int32_t)((uint32_t)p_hi << 1 | p_lo >> 31); /* p >> 31 */
+        y = ((w >> (t - 32)) + 1) >> 1;
     } else {
-        int64_t q = (int64_t)((uint64_t)(uint32_t)ph << 32 | pl) + ((int64_t)1 << (t - 1));
-        q >>= t;
-        y = q < -256 ? -256 : q > 256 ? 256 : (int32_t)q;
+        /* q = (p + 2^(t - 1)) >> t, 1 <= t <= 31, as two words (q_hi, q_lo) */
+        uint32_t r = (uint32_t)1 << (t - 1), s_lo = p_lo + r;
+        int32_t s_hi = p_hi + (s_lo < r);
+        uint32_t q_lo = s_lo >> t | (uint32_t)s_hi << (32 - t);
+        int32_t q_hi = s_hi >> t;
+        y = q_hi > 0 || (q_hi == 0 && q_lo > 256)                  ? 256
+            : q_hi < -1 || (q_hi == -1 && q_lo < (uint32_t)-256) ? -256
+                                                                 : (int32_t)q_lo;
+    }
+]])
+
+# _QATC_RQ_HALVES: p_hi:p_lo from a product of 16-bit halves (no __aeabi_lmul on Thumb-1).
+m4_define([_QATC_RQ_HALVES], [m4_ifelse(_QATC_ONE, [THUMB1], [[    uint32_t p_lo;
+    int32_t p_hi;
+]])[    {
+        /* Thumb-1 has no 32 x 32 -> 64-bit multiply (GCC would call __aeabi_lmul): acc * m0
+         * = p_hi * 2^32 + p_lo from 16-bit halves, acc = ah 2^16 + al, m0 = bh 2^16 + bl
+         * (al, bl, bh unsigned, ah signed; every product fits 32 bits, and mid < 3 * 2^16) */
+        uint32_t al = (uint32_t)acc & 0xffffu, bl = (uint32_t)m0 & 0xffffu,
+                 bh = (uint32_t)m0 >> 16;
+        int32_t ah = acc >> 16;
+        uint32_t ll = al * bl, lh = al * bh;
+        int32_t hl = ah * (int32_t)bl;
+        uint32_t mid = (ll >> 16) + (lh & 0xffffu) + ((uint32_t)hl & 0xffffu);
+        p_hi = ah * (int32_t)bh + (hl >> 16) + (int32_t)(lh >> 16) + (int32_t)(mid >> 16);
+        p_lo = mid << 16 | (ll & 0xffffu);
     }
 ]])
 
 # QATC_RESCALE: the static helper rescale() (round(x * M) without clamp), for adds.
 m4_define([QATC_RESCALE], [[
 /* round(x * M), M = m0 * 2^(shift - 31) <= 1/2 here, so the result fits int32:
- * the same single rounding as requantize(), without zero-point or clamp. */
+ * the same single rounding as requantize(), on words the same way, without zero-point
+ * or clamp (for t <= 31 the result is the low word of the two-word sum shifted). */
 static int32_t rescale(int32_t x, int32_t m0, int32_t shift)
 {
     int32_t t = 31 - shift;
-    return (int32_t)(((int64_t)x * m0 + ((int64_t)1 << (t - 1))) >> t);
+    int64_t p = (int64_t)x * m0;
+    uint32_t p_lo = (uint32_t)p;
+    int32_t p_hi = (int32_t)(p >> 32);
+    if (t >= 32) {
+        int32_t w = (int32_t)((uint32_t)p_hi << 1 | p_lo >> 31); /* p >> 31 */
+        return ((w >> (t - 32)) + 1) >> 1;
+    }
+    uint32_t r = (uint32_t)1 << (t - 1), s_lo = p_lo + r;
+    uint32_t s_hi = (uint32_t)p_hi + (s_lo < r);
+    return (int32_t)(s_lo >> t | s_hi << (32 - t));
 }
 ]])
 
@@ -340,28 +369,6 @@ static QATC_SHAPED const int8_t *row_taps(const conv_shape *s, const int8_t *in,
     }
     *lo = kx0 * s->in_c, *hi = kx1 * s->in_c;
     return in + (iy * s->in_w + ix + kx0) * s->in_c;
-}
-
-/* Are a kernel row's taps inside the input consecutive bytes, as row_taps() says? So for
- * every geometry a layer has now; one that is not (dilation along a row) makes the copies
- * below take their general path, tap by tap through window_tap(), which defining
- * QATC_TAP_BY_TAP forces everywhere (the tests do). */
-#if defined(QATC_TAP_BY_TAP)
-#define QATC_ROW_RUNS(s) ((void)(s), 0)
-#else
-#define QATC_ROW_RUNS(s) ((void)(s), 1)
-#endif
-
-/* x[iy][ix][ic] - in_zp for tap k = (ky * kernel_w + kx) * in_c + ic of output pixel
- * (cy, cx), 0 where it falls in the padding: the copies' general path. */
-static QATC_SHAPED int32_t window_tap(const conv_shape *s, const int8_t *in, int32_t cy,
-                                      int32_t cx, int32_t k)
-{
-    int32_t ic = k % s->in_c, kx = k / s->in_c % s->kernel_w, ky = k / s->in_c / s->kernel_w;
-    int32_t iy = cy * s->stride_h - s->pad_h + ky, ix = cx * s->stride_w - s->pad_w + kx;
-    if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w)
-        return 0;
-    return in[(iy * s->in_w + ix) * s->in_c + ic] - s->in_zp;
 }
 
 /* A conv2d layer's window sums come two output pixels at a time, (cy0, cx0) and, when two,

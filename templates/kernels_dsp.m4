@@ -231,24 +231,6 @@ static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy
     int rows4 = QATC_ROWS4(s->kernel_h, row); /* always when row is a multiple of four */
     qatc_word *range = (qatc_word *)col;
     qatc_col *v = col + 4;
-    if (!QATC_ROW_RUNS(s)) { /* the general path: tap by tap, in the layout's order */
-        for (int32_t p = 0; p < 2; p++) {
-            qatc_word *c = (qatc_word *)v + p;
-            for (int32_t j = 0; j < QATC_TAPS4(taps); j += 4, c += 4) {
-                int32_t q[4];
-                for (int32_t r = 0; r < 4; r++) {
-                    int32_t t = rows4 ? (j + r) % row4 : j + r; /* tap j + r of the layout: */
-                    int32_t k = rows4 ? (t < row ? (j + r) / row4 * row + t : taps) : t; /* k */
-                    q[r] = (p == 0 || two) && k < taps
-                               ? window_tap(s, in, p ? cy1 : cy0, p ? cx1 : cx0, k)
-                               : 0;
-                }
-                c[0] = lanes(q[0], q[2]), c[2] = lanes(q[1], q[3]);
-            }
-        }
-        range[0] = 0, range[1] = QATC_TAPS4(taps);
-        return;
-    }
     for (int32_t p = 0; p < 2; p++) {
         int32_t cy = p ? cy1 : cy0, cx = p ? cx1 : cx0;
         if (p == 1 && !two) { /* no second pixel: its lanes are 0 */

@@ -93,16 +93,6 @@ static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy
     int rows4 = QATC_ROWS4(s->kernel_h, row);
     int32_t step = rows4 ? QATC_TAPS4(row) : row; /* kernel rows apart in col */
     qatc_col *c = col + 2;
-    if (!QATC_ROW_RUNS(s)) { /* the general path: tap by tap, in the layout's order */
-        for (int32_t j = 0; j < QATC_TAPS4(taps); j++) {
-            int32_t k = j % step < row ? j / step * row + j % step : taps; /* tap j of col: k */
-            c[j] = k < taps ? window_tap(s, in, cy0, cx0, k) +
-                                  (two ? window_tap(s, in, cy1, cx1, k) : 0) * (1 << 23)
-                            : 0;
-        }
-        col[0] = 0, col[1] = QATC_TAPS4(taps);
-        return;
-    }
     for (int32_t ky = 0; ky < s->kernel_h; ky++, c += step) {
         int32_t lo0, hi0, lo1 = 0, hi1 = 0, t = 0;
         const int8_t *x0 = row_taps(s, in, cy0, cx0, ky, &lo0, &hi0);

@@ -59,18 +59,6 @@ static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy
     int32_t taps = s->kernel_h * s->kernel_w * s->in_c, row = s->kernel_w * s->in_c;
     int16_t z = (int16_t)s->in_zp;
     qatc_v16 zp = {z, z, z, z, z, z, z, z};
-    if (!QATC_ROW_RUNS(s)) { /* the general path: tap by tap */
-        for (int32_t p = 0; p < 2; p++) {
-            qatc_col *c = col + p * QATC_PAIRS(taps);
-            int32_t cy = p ? cy1 : cy0, cx = p ? cx1 : cx0;
-            for (int32_t k = 0; k < taps; k += 2) {
-                int32_t a = p == 0 || two ? window_tap(s, in, cy, cx, k) : 0;
-                int32_t b = (p == 0 || two) && k + 1 < taps ? window_tap(s, in, cy, cx, k + 1) : 0;
-                *c++ = pair16((int16_t)a, (int16_t)b);
-            }
-        }
-        return;
-    }
     for (int32_t p = 0; p < 2; p++) {
         qatc_col *c = col + p * QATC_PAIRS(taps);
         int32_t odd = 0; /* with in_c odd: is the next tap the second of a pair? */

@@ -149,20 +149,6 @@ static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy
 #else
     int words = 0;
 #endif
-    if (!QATC_ROW_RUNS(s)) { /* the general path: tap by tap, the window as one run */
-        for (int32_t p = 0; p < 1 + (two != 0); p++) {
-            qatc_col *block = col + p * QATC_BLOCK(taps);
-            uint8_t *xb = (uint8_t *)(block + QATC_HEAD);
-            uint32_t sum = 0;
-            for (int32_t k = 0; k < taps; k++) { /* x' = (x - zp) + zp + 128, the padding's too */
-                uint32_t b = (uint8_t)(window_tap(s, in, p ? cy1 : cy0, p ? cx1 : cx0, k) +
-                                       s->in_zp + 128);
-                xb[k] = (uint8_t)b, sum += b;
-            }
-            block[0] = (int32_t)(sum * 128u), block[1] = 1, block[2] = 0, block[3] = taps;
-        }
-        return;
-    }
     for (int32_t p = 0; p < 1 + (two != 0); p++) {
         qatc_col *block = col + p * QATC_BLOCK(taps);
         uint8_t *xb = (uint8_t *)(block + QATC_HEAD);

@@ -42,9 +42,9 @@ m4_define([_QATC_CONV_DATA], [[    enum { $1 };
     /* bias[oc] - (128 + IN_ZP) * (the sum of channel oc's weights), modulo 2^32: the
      * constant terms of the sums over unsigned bytes (0 from OUT_C on) */
     static const int32_t bias[G_ROWS] = $9;
-]], [[    /* weights w[oc][ky][kx][ic]; rows from OUT_C to W_ROWS are 0 (the kernels do four
-     * channels at a time) */
-    static const int8_t w[W_ROWS][KERNEL_H][KERNEL_W][IN_C] = $2;
+]], [[    /* weights w[oc][ky][kx][ic]; rows from OUT_C to G_ROWS are 0 (the kernels do
+     * QATC_GROUP channels at a time) */
+    static const int8_t w[G_ROWS][KERNEL_H][KERNEL_W][IN_C] = $2;
     const qatc_w *weights = (const int8_t *)w;
     static const int32_t bias[G_ROWS] = $3; /* 0 from OUT_C on */
 ]])[    static const int32_t mult[OUT_C] = $4;
@@ -443,3 +443,211 @@ static void $1_layer_$2(const int8_t *in /* (N) */, int8_t *out /* (N) */)
 }
 ]])
 
+
+# ---- Forms beyond format version 1 -----------------------------------------------------
+# Each is one plain C loop nest, the same on every version of the inner loops (the fast
+# kernels above take the undilated windows only), printed only for layers that use the
+# form, so models without them get exactly the code above.
+
+# QATC_CONV2D_GENERAL(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
+# with any window (dilation DIL_H x DIL_W), in plain C.
+m4_define([QATC_CONV2D_GENERAL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1], [$2], [$3])[    enum { $4 };
+    static const int8_t w[OUT_C][KERNEL_H][KERNEL_W][IN_C] = $5;
+    static const int32_t bias[OUT_C] = $6;
+    static const int32_t mult[OUT_C] = $7;
+    static const int8_t shift[OUT_C] = $8;
+
+    /* tap (ky, kx) of output (oy, ox) reads input row oy * STRIDE_H - PAD_TOP + ky * DIL_H
+     * and column ox * STRIDE_W - PAD_LEFT + kx * DIL_W; taps outside the input are padding
+     * (x = IN_ZP, nothing to add) */
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            for (int32_t oc = 0; oc < OUT_C; oc++) {
+                int32_t acc = bias[oc];
+                for (int32_t ky = 0; ky < KERNEL_H; ky++) {
+                    int32_t iy = oy * STRIDE_H - PAD_TOP + ky * DIL_H;
+                    if (iy < 0 || iy >= IN_H)
+                        continue;
+                    for (int32_t kx = 0; kx < KERNEL_W; kx++) {
+                        int32_t ix = ox * STRIDE_W - PAD_LEFT + kx * DIL_W;
+                        if (ix < 0 || ix >= IN_W)
+                            continue;
+                        const int8_t *x = in + (iy * IN_W + ix) * IN_C;
+                        for (int32_t ic = 0; ic < IN_C; ic++)
+                            acc += w[oc][ky][kx][ic] * (x[ic] - IN_ZP);
+                    }
+                }
+                out[(oy * OUT_W + ox) * OUT_C + oc] =
+                    requantize(acc, mult[oc], shift[oc], OUT_ZP, ACT_MIN, ACT_MAX);
+            }
+        }
+    }
+}
+]])
+
+# QATC_DWCONV2D_GENERAL(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT):
+# depthwise with channel multiplier DEPTH_MULT (output channel ic * DEPTH_MULT + m reads
+# input channel ic) and any window (dilation DIL_H x DIL_W).
+m4_define([QATC_DWCONV2D_GENERAL], [QATC_CHECK([$0], [8], $@)[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
+{
+    enum { $4 };
+    static const int8_t w[KERNEL_H][KERNEL_W][OUT_C] = $5;
+    static const int32_t bias[OUT_C] = $6;
+    static const int32_t mult[OUT_C] = $7;
+    static const int8_t shift[OUT_C] = $8;
+
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+            for (int32_t ic = 0; ic < IN_C; ic++) {
+                for (int32_t m = 0; m < DEPTH_MULT; m++) {
+                    /* acc = bias + sum w * (x - IN_ZP) over the window of input channel ic */
+                    int32_t oc = ic * DEPTH_MULT + m, acc = bias[oc];
+                    for (int32_t ky = 0; ky < KERNEL_H; ky++) {
+                        int32_t iy = oy * STRIDE_H - PAD_TOP + ky * DIL_H;
+                        if (iy < 0 || iy >= IN_H)
+                            continue;
+                        for (int32_t kx = 0; kx < KERNEL_W; kx++) {
+                            int32_t ix = ox * STRIDE_W - PAD_LEFT + kx * DIL_W;
+                            if (ix < 0 || ix >= IN_W)
+                                continue;
+                            acc += w[ky][kx][oc] * (in[(iy * IN_W + ix) * IN_C + ic] - IN_ZP);
+                        }
+                    }
+                    out[(oy * OUT_W + ox) * OUT_C + oc] =
+                        requantize(acc, mult[oc], shift[oc], OUT_ZP, ACT_MIN, ACT_MAX);
+                }
+            }
+        }
+    }
+}
+]])
+
+# _QATC_POOL_WINDOW: rows ya .. yb - 1 and columns xa .. xb - 1 of the input, the positions
+# of output (oy, ox)'s window inside it (padding is never part of a window).
+m4_define([_QATC_POOL_WINDOW], [[            int32_t y0 = oy * STRIDE_H - PAD_TOP, x0 = ox * STRIDE_W - PAD_LEFT;
+            int32_t ya = y0 < 0 ? 0 : y0, yb = y0 + KERNEL_H < IN_H ? y0 + KERNEL_H : IN_H;
+            int32_t xa = x0 < 0 ? 0 : x0, xb = x0 + KERNEL_W < IN_W ? x0 + KERNEL_W : IN_W;
+]])
+
+# QATC_MAXPOOL_PAD(MODEL, LAYER, COMMENT, CONSTANTS): max pool with padding: the largest
+# value among the window's positions inside the input.
+m4_define([QATC_MAXPOOL_PAD], [QATC_CHECK([$0], [4], $@)[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, C) */, int8_t *out /* (OUT_H, OUT_W, C) */)
+{
+    enum { $4 };
+
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+]_QATC_POOL_WINDOW[            for (int32_t c = 0; c < C; c++) {
+                int8_t best = -128;
+                for (int32_t iy = ya; iy < yb; iy++) {
+                    for (int32_t ix = xa; ix < xb; ix++) {
+                        int8_t v = in[(iy * IN_W + ix) * C + c];
+                        if (v > best)
+                            best = v;
+                    }
+                }
+                out[(oy * OUT_W + ox) * C + c] = best;
+            }
+        }
+    }
+}
+]])
+
+# QATC_AVERAGE(WIDTH): the static helper averageWIDTH() (32 or 64: the width of its product).
+m4_define([QATC_AVERAGE], [QATC_CHECK([$0], [1], $@)[
+/* round(sum / count) with halves away from zero, clamped to [lo, hi], without a divide
+ * instruction: with n = |sum| + floor(count / 2), floor(n / count) = (n * recip) >> rshift
+ * exactly, where recip = ceil(2^rshift / count) and the generator chose rshift so that
+ * n * (recip * count - 2^rshift) < 2^rshift for every n up to 128 count + count / 2
+ * (|sum| <= 128 count). ]m4_ifelse([$1], [32], [[Here every n * recip fits 32 bits.]],
+[[The product n * recip needs 64 bits.]])[ */
+static int8_t average$1(int32_t sum, int32_t count, uint32_t recip, int32_t rshift,
+                        int32_t lo, int32_t hi)
+{
+    uint32_t n = (sum < 0 ? 0u - (uint32_t)sum : (uint32_t)sum) + ((uint32_t)count >> 1);
+]m4_ifelse([$1], [32], [[    int32_t q = (int32_t)((n * recip) >> rshift);
+]], [[    int32_t q = (int32_t)(((uint64_t)n * recip) >> rshift);
+]])[    if (sum < 0)
+        q = -q;
+    return (int8_t)(q < lo ? lo : q > hi ? hi : q);
+}
+]])
+
+# QATC_AVGPOOL_DIV(MODEL, LAYER, COMMENT, CONSTANTS, RECIP, RSHIFT, WIDTH): average pool
+# that keeps its input's scale and zero-point (TFLite's): the sum of the values inside the
+# input divided by their count, rounded half away from zero. Counts run from FIRST_COUNT
+# to FIRST_COUNT + N_COUNTS - 1; RECIP and RSHIFT hold their reciprocals (averageWIDTH).
+m4_define([QATC_AVGPOOL_DIV], [QATC_CHECK([$0], [7], $@)[
+/* $3 */
+static void $1_layer_$2(
+    const int8_t *in /* (IN_H, IN_W, C) */, int8_t *out /* (OUT_H, OUT_W, C) */)
+{
+    enum { $4 };
+    /* floor(n / count) = (n * recip[count - FIRST_COUNT]) >> rshift[count - FIRST_COUNT] */
+    static const uint32_t recip[N_COUNTS] = $5;
+    static const uint8_t rshift[N_COUNTS] = $6;
+
+    for (int32_t oy = 0; oy < OUT_H; oy++) {
+        for (int32_t ox = 0; ox < OUT_W; ox++) {
+]_QATC_POOL_WINDOW[            int32_t k = (yb - ya) * (xb - xa) - FIRST_COUNT; /* the count's entry */
+            for (int32_t c = 0; c < C; c++) {
+                int32_t sum = 0;
+                for (int32_t iy = ya; iy < yb; iy++)
+                    for (int32_t ix = xa; ix < xb; ix++)
+                        sum += in[(iy * IN_W + ix) * C + c];
+                out[(oy * OUT_W + ox) * C + c] =
+                    average$7(sum, k + FIRST_COUNT, recip[k], rshift[k], ACT_MIN, ACT_MAX);
+            }
+        }
+    }
+}
+]])
+
+# QATC_SOFTMAX(MODEL, LAYER, COMMENT, CONSTANTS, TABLE): softmax along the channels of each
+# pixel (ROWS rows of N values), output scale 1/256 and zero-point -128; TABLE the 256
+# fixed-point exponentials of the input scale s: round(2^20 e^(-s d)).
+m4_define([QATC_SOFTMAX], [QATC_CHECK([$0], [5], $@)[
+/* $3 */
+static void $1_layer_$2(const int8_t *in /* (ROWS, N) */, int8_t *out /* (ROWS, N) */)
+{
+    enum { $4 };
+    /* e[d] = round(2^20 e^(-s d)), s the input scale: the exponential of a value d steps
+     * below its row's maximum (e[0] = 2^20) */
+    static const int32_t e[256] = $5;
+
+    for (int32_t r = 0; r < ROWS; r++) {
+        const int8_t *x = in + r * N;
+        int8_t *y = out + r * N;
+        int32_t max = x[0];
+        for (int32_t j = 1; j < N; j++)
+            if (x[j] > max)
+                max = x[j];
+        uint32_t sum = 0; /* in [2^20, N * 2^20], N <= 2048: fits */
+        for (int32_t j = 0; j < N; j++)
+            sum += (uint32_t)e[max - x[j]];
+        /* recip = floor(2^47 / sum) < 2^28 by long division, one quotient bit at a time (no
+         * divide instruction): rem < sum <= 2^31 before each doubling, so it fits 32 bits */
+        uint32_t rem = 1, recip = 0;
+        for (int32_t b = 0; b < 47; b++) {
+            rem <<= 1;
+            recip <<= 1;
+            if (rem >= sum) {
+                rem -= sum;
+                recip |= 1u;
+            }
+        }
+        /* out = round(256 e / sum) - 128 = ((e * recip + 2^38) >> 39) - 128, at most 127 */
+        for (int32_t j = 0; j < N; j++) {
+            uint64_t t = (uint64_t)(uint32_t)e[max - x[j]] * recip + ((uint64_t)1 << 38);
+            int32_t q = (int32_t)(t >> 39) - 128;
+            y[j] = (int8_t)(q > 127 ? 127 : q);
+        }
+    }
+}
+]])

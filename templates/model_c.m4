@@ -4,9 +4,9 @@ m4_divert(-1)
 # per layer (layers.m4), then NAME_run and NAME_run_static. Expanded after qatc.m4
 # (quotes [ ], see there); m4 finds the included files through -I (gen/m4run).
 #
-# The generator calls QATC_TARGET, QATC_C_BEGIN, QATC_REQUANTIZE and QATC_RESCALE (when
-# used), QATC_KERNELS, a layer macro per layer function, then QATC_RUN_BEGIN, a QATC_STEP
-# or QATC_VIEW per layer and QATC_RUN_END.
+# The generator calls QATC_TARGET, QATC_C_BEGIN, QATC_REQUANTIZE, QATC_RESCALE and
+# QATC_AVERAGE (when used), QATC_KERNELS, a layer macro per layer function, then
+# QATC_RUN_BEGIN, a QATC_STEP or QATC_VIEW per layer and QATC_RUN_END.
 
 m4_include([kernels.m4])
 m4_include([layers.m4])

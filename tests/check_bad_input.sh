@@ -91,6 +91,23 @@ bytes() { head -c "$1" /dev/zero | tr '\000' "${2:-\200}"; }
 { npy_head '<i8' False '(6,)'; for i in 0 1 9 0 1 2; do printf "\\$(printf %03o $i)"; bytes 7 '\000'; done; } \
     >"$W/npy_ylabels_range.npy"                                         # 9 with 3 classes
 { npy_head '|u1' False '(6, 1)'; bytes 6 '\000'; } >"$W/npy_ylabels_2d.npy"  # (N, 1)
+# .npy files against the limits: sizes checked from the header before any
+# allocation or arithmetic they size, numbers read by qnum
+npy_head '|u1' False '(4294967296, 4294967296)' >"$W/npy_prod_2e64.npy"  # wraps to 0 in 64 bits
+{ npy_head '|u1' False '(65536, 32768)'; bytes 96; } >"$W/npy_2g.npy"   # 2^31 elements
+{ npy_head '|u1' False '(134217727, 4, 4)'; bytes 96; } >"$W/npy_promise.npy" # 2 GiB promised, 96 bytes
+{ printf '\223NUMPY\002\000\377\377\377\377'; bytes 64 ' '; } >"$W/npy_hdr_4g.npy"  # a 4 GiB header
+{ npy_head '|u1' False '(1, 1, 1, 1, 1, 1, 1, 1, 6)'; bytes 6; } >"$W/npy_dims9.npy"
+{ npy_head '|u1' False '(1000000000000000000000000000000000000006, 4, 4)'; bytes 96; } >"$W/npy_dim_digits.npy"
+{ npy_head '|u1' False '(06, 4, 4)'; bytes 96; } >"$W/npy_dim_leading.npy"
+{ npy_head '|u1' False '(6, 0, 4)'; } >"$W/npy_dim_zero.npy"
+{ npy_head '|u1' False '(0x6, 4, 4)'; bytes 96; } >"$W/npy_dim_hex.npy"
+{ npy_head '<f4' False '(6, 4, 4, 2)'; bytes 80 '\000'; printf '\000\000\200\177'; bytes 684 '\000'; } \
+    >"$W/npy_inf.npy"                                                   # element 20 is +inf
+gzip -c -n "$W/x442.npy" >"$W/x442_trailing.npy.gz"
+printf 'trailing garbage' >>"$W/x442_trailing.npy.gz"
+mkfifo "$W/fifo.npy"
+mkdir -p "$W/dir.npy"
 : >"$W/empty.idx"
 printf 'GIF89a\001\000\001\000\000\377\000,garbage' >"$W/garbage.idx"
 
@@ -141,6 +158,22 @@ cfg kernel_too_big     '6s/kernel: 3, pad: 1/kernel: 7, pad: 1/'
 cfg add_mismatch       '6s/out: 2/out: 3/'
 cfg add_unresolved     '7s/with: c1/with: c9/'
 cfg last_not_vector    '8,9d'
+cfg kernel_3_values    '6s/kernel: 3, pad: 1/kernel: [3, 3, 3], pad: 1/'
+cfg stride_pair_text   '6s/kernel: 3, pad: 1/kernel: 3, stride: [1, one], pad: 1/'
+cfg dilation_zero      '6s/kernel: 3, pad: 1/kernel: 3, dilation: 0, pad: 1/'
+cfg dilation_too_big   '6s/kernel: 3, pad: 1/kernel: 3, dilation: 3, pad: 1/'
+cfg pad_3_values       '6s/pad: 1/pad: [1, 1, 1]/'
+cfg pad_word           '6s/pad: 1/pad: sme/'
+cfg pad_side_too_big   '6s/pad: 1/pad: [0, 0, 3, 0]/'
+cfg pool_dilation      '8s/flatten: {}/maxpool: {kernel: 2, dilation: 2}/'
+cfg pool_pad_too_big   '8s/flatten: {}/avgpool: {kernel: 2, pad: [0, 2]}/'
+cfg multiplier_conv    '6s/out: 2, /out: 2, multiplier: 2, /'
+cfg multiplier_zero    '6s/conv2d: {out: 2, kernel: 3, pad: 1}/dwconv2d: {kernel: 3, pad: 1, multiplier: 0}/'
+cfg from_unresolved    '9s/linear: {out: 3}/linear: {out: 3, from: c9}/'
+cfg from_dead_end      '9s/linear: {out: 3}/linear: {out: 3, from: c1}/'
+cfg linear_bn_number   '9s/linear: {out: 3}/linear: {out: 3, bn: 1}/'
+cfg with_input_shape   '7s/with: c1/with: input/'
+cfg softmax_not_last   '8s/flatten: {}/softmax: {}/'
 cfg scale_zero         '3s/scale: [0-9.]*/scale: 0/'
 cfg scale_negative     '3s/scale: [0-9.]*/scale: -0.5/'
 cfg scale_nan          '3s/scale: [0-9.]*/scale: .nan/'
@@ -159,6 +192,45 @@ cfg data_label_range   '11s/lbl.idx/lbl_big.idx/'
 cfg data_swapped       '11s/images: img.idx, labels: lbl.idx/images: lbl.idx, labels: img.idx/'
 cfg data_empty         '12s/lbl.idx.gz/empty.idx/'
 cfg data_garbage       '12s/img.idx.gz/garbage.idx/'
+# one number parser, one set of rules (the config, the frozen model, the command line)
+cfg num_tag_str        '14s/epochs: 1/epochs: !!str 1/'
+cfg num_hex_float      '16s/lr: 0.05/lr: 0x1p-4/'
+cfg num_hex_int        '15s/batch: 2/batch: 0x2/'
+cfg num_leading_zero   '23s/random_seed: 7/random_seed: 07/'
+cfg num_seed_20_digits '23s/random_seed: 7/random_seed: 99999999999999999999/'
+cfg num_separator      '15s/batch: 2/batch: 1_0/'
+cfg num_tag_custom     '16s/lr: 0.05/lr: !rate 0.05/'
+cfg num_bool_tagged    '5s/bn: true/bn: !!str true/'
+cfg num_name_tagged    '2s/name: tiny/name: !!int 5/'
+# documented values that must work, or be refused when the config is read
+cfg batch_one_pretrain '15s/batch: 2/batch: 1/'
+cfg batch_one_qat      '20s/batch: 2/batch: 1/'
+cfg scale_tiny         '3s/scale: [0-9.]*/scale: 1e-13/'
+cfg scale_pixels_flat  '3s/scale: [0-9.]*/scale: 3/'
+mkdir -p "$W/one"
+tiny_data "$W/one" 1 4 4
+cfg data_one_image     '11s#images: img.idx, labels: lbl.idx#images: one/img.idx, labels: one/lbl.idx#'
+mkdir -p "$W/two"
+tiny_data "$W/two" 2 4 4
+cfg val_leaves_one     '11s#images: img.idx, labels: lbl.idx#images: two/img.idx, labels: two/lbl.idx#; 12a\  validation: {fraction: 0.5}'
+cfg batch_int32        '3s/\[4, 4, 1\]/[4096, 4096, 1]/; 5,8d; 9s/linear: {out: 3}/avgpool: {global: true}\n    - linear: {out: 3}/; 15s/batch: 2/batch: 200/'
+# unbounded work, bounded: limits first, before anything that grows with them
+awk 'BEGIN { for (i = 0; i < 200000; i++) printf "["; printf "x"; for (i = 0; i < 200000; i++) printf "]"; print "" }' \
+    >"$W/yaml_deep.yaml"
+awk 'BEGIN { for (i = 0; i < 40; i++) printf "%*sk%d:\n", 2 * i, "", i }' >"$W/yaml_deep_block.yaml"
+{ cat "$W/base.yaml"; echo 'x: &l0 [a, a, a, a, a, a, a, a, a, a]'; i=1
+  while [ $i -le 9 ]; do echo "x$i: &l$i [*l$((i-1)), *l$((i-1)), *l$((i-1)), *l$((i-1)), *l$((i-1)), *l$((i-1)), *l$((i-1)), *l$((i-1)), *l$((i-1)), *l$((i-1))]"; i=$((i + 1)); done
+} >"$W/yaml_laughs.yaml"
+{ cat "$W/base.yaml"; awk 'BEGIN { for (i = 0; i < 40000; i++) printf "# a comment line to make the file large\n" }'; } \
+    >"$W/yaml_big.yaml"
+cfg yaml_alias_cycle   '5s/.*/    - \&c [*c]/'
+cfg yaml_alias_unknown '16s/lr: 0.05/lr: *rate/'
+# small things: what is not a regular file, names, empty arguments
+mkfifo "$W/fifo.yaml" "$W/fifo.idx"
+cfg name_stdint        '2s/name: tiny/name: stdint/'
+sed '2d' "$W/base.yaml" >"$W/string.yaml"              # no model.name: "string" from the file name
+gzip -c -n "$W/img442.idx" >"$W/img442_trailing.idx.gz"
+printf 'trailing garbage' >>"$W/img442_trailing.idx.gz"
 # the keys of losses, metrics, validation and augmentation
 cfg loss_unknown       '2a\  loss: mae'
 cfg target_needs_mse   '2a\  target: input'
@@ -179,6 +251,8 @@ cfg aug_shift_negative '12a\  augment: {shift: -1}'
 cfg aug_flip_type      '12a\  augment: {flip: 1}'
 cfg aug_unknown_key    '12a\  augment: {rotate: 10}'
 cfg mse_idx_targets    '2a\  loss: mse'
+cfg softmax_mse        '2a\  loss: mse
+9a\    - softmax: {}'
 cfg criterion_range    '$a\  accuracy_criterion: {absolute: 2}'
 # .npy inputs and labels of the training data
 cfg npy_magic          '11s/img.idx/npy_magic.npy/'
@@ -196,6 +270,34 @@ cfg npy_labels_range   '11s/lbl.idx/npy_ylabels_range.npy/'
 cfg npy_labels_2d      '11s/lbl.idx/npy_ylabels_2d.npy/'
 cfg npy_val_shape      '12a\  validation: {inputs: npy_shape.npy, labels: y.npy}'
 cfg npy_eval_truncated '12s/img.idx.gz/npy_truncated.npy/'
+# the same rules on the new inputs and keys
+cfg npy_prod_2e64      '11s/img.idx/npy_prod_2e64.npy/'
+cfg npy_2g             '11s/img.idx/npy_2g.npy/'
+cfg npy_promise        '11s/img.idx/npy_promise.npy/'
+cfg npy_hdr_4g         '11s/img.idx/npy_hdr_4g.npy/'
+cfg val_npy_2g         '12a\  validation: {inputs: npy_2g.npy, labels: y.npy}'
+cfg npy_dims9          '11s/img.idx/npy_dims9.npy/'
+cfg npy_dim_digits     '11s/img.idx/npy_dim_digits.npy/'
+cfg npy_dim_leading    '11s/img.idx/npy_dim_leading.npy/'
+cfg npy_dim_zero       '11s/img.idx/npy_dim_zero.npy/'
+cfg npy_dim_hex        '11s/img.idx/npy_dim_hex.npy/'
+cfg npy_fifo           '11s/img.idx/fifo.npy/'
+cfg val_fifo           '12a\  validation: {inputs: fifo.npy, labels: y.npy}'
+cfg val_labels_dir     '12a\  validation: {inputs: img.idx, labels: dir.npy}'
+cfg val_fraction_hex   '12a\  validation: {fraction: 0x1p-1}'
+cfg val_fraction_str   '12a\  validation: {fraction: !!str 0.5}'
+cfg val_fraction_nan   '12a\  validation: {fraction: .nan}'
+cfg val_fraction_zero  '12a\  validation: {fraction: 0}'
+cfg val_fraction_sep   '12a\  validation: {fraction: 0.2_5}'
+cfg aug_shift_hex      '12a\  augment: {shift: 0x1}'
+cfg aug_shift_leading  '12a\  augment: {shift: 01}'
+cfg aug_shift_20_digits '12a\  augment: {shift: 99999999999999999999}'
+cfg aug_shift_str      '12a\  augment: {shift: !!str 1}'
+cfg aug_shift_float    '12a\  augment: {shift: 1.5}'
+cfg aug_flip_str       '12a\  augment: {flip: !!str true}'
+cfg aug_flip_width1    '3s/\[4, 4, 1\]/[4, 1, 1]/; 12a\  augment: {flip: true}'
+cfg aug_shift_1x1      '3s/\[4, 4, 1\]/[1, 1, 4]/; 5,7d; 12a\  augment: {shift: 1}'
+cfg metric_tagged      '$a evaluation: {accuracy: {metric: !!int top1}}'
 : >"$W/empty.yaml"
 head -c 3000 /dev/urandom >"$W/garbage.yaml"
 printf '\000\001\002binary\377\376' >>"$W/garbage.yaml"
@@ -242,7 +344,56 @@ layers:
     output: {shape: [2, 2, 2], scale: 1, zero_point: 0}
 output: res
 EOF
+# sizes from the file, checked before they are multiplied or allocated
+frz f_shape_2e66      's/shape: \[4, 4, 2\], scale: 0.5/shape: [4194304, 4194304, 4194304], scale: 0.5/'
+frz f_shape_int_max   's/shape: \[4, 4, 2\], scale: 0.5/shape: [2147483647, 1, 1], scale: 0.5/'
+frz f_kernel_2e48     '/name: c1/,/output/{s/kernel: \[3, 3\]/kernel: [16777216, 16777216]/;s/pad: \[1, 1, 1, 1\]/pad: [16777215, 16777215, 16777215, 16777215]/}'
+# every shape in range, but a weight row of 4096 x 4096 x 4096 values (64 GiB)
+cat >"$W/f_alloc_64g.frozen.yaml" <<'EOF'
+qatc_frozen: 1
+name: a64
+input: {shape: [1, 1, 4096], scale: 0.5, zero_point: 0}
+layers:
+  - op: conv2d
+    name: c
+    input: input
+    kernel: [4096, 4096]
+    stride: [1, 1]
+    pad: [4095, 4095]
+    output: {shape: [4096, 4096, 1], scale: 0.5, zero_point: 0}
+    per_channel: false
+    weight_scale: [0.01]
+    bias: [0]
+    weights:
+      - [1]
+output: c
+EOF
+frz f_shape_product   's/shape: \[4, 4, 2\], scale: 0.5/shape: [4096, 4096, 2], scale: 0.5/'
+# an arena over 2 GiB: 130 maxpools of 4096x4096 kept alive by a chain of adds
+k=130
+{
+    printf 'qatc_frozen: 1\nname: wide\ninput: {shape: [4096, 4096, 1], scale: 0.5, zero_point: 0}\nlayers:\n'
+    prev=input i=1
+    while [ $i -le $k ]; do
+        printf '  - {op: maxpool, name: p%d, input: %s, kernel: [1, 1], stride: [1, 1], output: {shape: [4096, 4096, 1], scale: 0.5, zero_point: 0}}\n' $i $prev
+        prev=p$i i=$((i + 1))
+    done
+    i=1
+    while [ $i -lt $k ]; do
+        printf '  - {op: add, name: a%d, input: %s, with: p%d, output: {shape: [4096, 4096, 1], scale: 0.5, zero_point: 0}}\n' $i $prev $i
+        prev=a$i i=$((i + 1))
+    done
+    printf 'output: %s\n' $prev
+} >"$W/f_arena_2g.frozen.yaml"
 frz f_unresolved      's/input: c1/input: c7/'
+frz f_name_stdint     's/^name: tiny/name: stdint/'
+frz f_scale_hex       's/scale: 0.5, zero_point: -128/scale: 0x1p-1, zero_point: -128/'
+frz f_version_str     's/^qatc_frozen: 2/qatc_frozen: !!str 2/'
+frz f_weight_tagged   's/\[127, -64\]/[!!str 127, -64]/'
+{ sed '/^layers:/q' "$W/base.frozen.yaml"
+  awk 'BEGIN { for (i = 0; i < 150000; i++) print "  - {}" }'; echo 'output: x'; } \
+    >"$W/f_many_layers.frozen.yaml"
+cp "$W/yaml_deep.yaml" "$W/f_deep.frozen.yaml"
 frz f_wrong_rows      '/- \[-1, -2, -3/d'
 frz f_truncated       '/^output: fc/d'
 frz f_bias_type       's/bias: \[100, -100\]/bias: [100, "-100"]/'
@@ -259,18 +410,20 @@ L_fl=$(line '- op: flatten')
 
 # ---- the table -------------------------------------------------------------
 
-pass=0 fail=0
+pass=0 fail=0 VMEM= LIMIT=60
 # bad NAME EXPECT QATC-ARGS...: runs qatc in $OUT; EXPECT must appear in the
 # one line on stderr (grep -F). Files in W before and after must be the same.
 bad() {
     name=$1 expect=$2
     shift 2
     before=$(ls -A "$W")
-    (cd "$OUT" && timeout -s KILL 60 "$QATC" "$@" >"$W.stdout" 2>"$W.stderr")
+    # with VMEM set (KiB), under that address-space limit; killed after LIMIT s
+    (cd "$OUT" && { [ -z "$VMEM" ] || ulimit -v "$VMEM"; } &&
+        timeout -s KILL "$LIMIT" "$QATC" "$@" >"$W.stdout" 2>"$W.stderr")
     rc=$?
     why=
     [ $rc -eq 0 ] && why="exit status 0"
-    [ $rc -ge 128 ] && why="exit status $rc (a signal: crash or abort)"
+    [ $rc -ge 128 ] && why="exit status $rc (a signal: crash, abort or over $LIMIT s)"
     [ -z "$why" ] && [ "$(wc -l <"$W.stderr")" -ne 1 ] &&
         why="$(wc -l <"$W.stderr") lines on stderr, expected 1"
     [ -z "$why" ] && ! grep -q -F -- "$expect" "$W.stderr" &&
@@ -286,6 +439,37 @@ bad() {
     fi
     rm -rf "$OUT"
     mkdir -p "$OUT"
+}
+
+# snapshot DIR: every name in DIR (links as links) and the bytes of each file.
+snapshot() {
+    (cd "$1" && ls -lA --time-style=+ | grep -v '^total' && find . -type f -exec cksum {} + | sort)
+}
+# bad_keep NAME DIR EXPECT QATC-ARGS...: as bad, but run in DIR, which holds
+# inputs (and old outputs): afterwards DIR must hold the same names with the
+# same bytes, nothing added or removed.
+bad_keep() {
+    name=$1 dir=$2 expect=$3
+    shift 3
+    before=$(snapshot "$dir")
+    (cd "$dir" && timeout -s KILL 60 "$QATC" "$@" >"$W.stdout" 2>"$W.stderr")
+    rc=$?
+    why=
+    [ $rc -eq 0 ] && why="exit status 0"
+    [ $rc -ge 128 ] && why="exit status $rc (a signal: crash or abort)"
+    [ -z "$why" ] && [ "$(wc -l <"$W.stderr")" -ne 1 ] &&
+        why="$(wc -l <"$W.stderr") lines on stderr, expected 1"
+    [ -z "$why" ] && ! grep -q -F -- "$expect" "$W.stderr" &&
+        why="stderr does not name '$expect'"
+    [ -z "$why" ] && [ "$(snapshot "$dir")" != "$before" ] &&
+        why="$dir changed: $(snapshot "$dir" | tr '\n' ' ')"
+    if [ -n "$why" ]; then
+        fail=$((fail + 1))
+        echo "FAIL $name: qatc $*: $why"
+        sed 's/^/    stderr: /' "$W.stderr" | head -n 5
+    else
+        pass=$((pass + 1))
+    fi
 }
 
 T="train -o $OUT --threads 1 --quiet"
@@ -307,6 +491,22 @@ bad kernel_too_big     "$W/kernel_too_big.yaml:6:"     $T "$W/kernel_too_big.yam
 bad add_mismatch       "$W/add_mismatch.yaml:7:"       $T "$W/add_mismatch.yaml"
 bad add_unresolved     "$W/add_unresolved.yaml:7:"     $T "$W/add_unresolved.yaml"
 bad last_not_vector    "$W/last_not_vector.yaml:7:"    $T "$W/last_not_vector.yaml"
+bad kernel_3_values    "$W/kernel_3_values.yaml:6: model.layers[1].conv2d.kernel:" $T "$W/kernel_3_values.yaml"
+bad stride_pair_text   "$W/stride_pair_text.yaml:6: model.layers[1].conv2d.stride[1]:" $T "$W/stride_pair_text.yaml"
+bad dilation_zero      "$W/dilation_zero.yaml:6: model.layers[1].conv2d.dilation:" $T "$W/dilation_zero.yaml"
+bad dilation_too_big   "$W/dilation_too_big.yaml:6: model.layers[1].conv2d.kernel:" $T "$W/dilation_too_big.yaml"
+bad pad_3_values       "$W/pad_3_values.yaml:6: model.layers[1].conv2d.pad:" $T "$W/pad_3_values.yaml"
+bad pad_word           "$W/pad_word.yaml:6: model.layers[1].conv2d.pad:" $T "$W/pad_word.yaml"
+bad pad_side_too_big   "$W/pad_side_too_big.yaml:6: model.layers[1].conv2d.pad:" $T "$W/pad_side_too_big.yaml"
+bad pool_dilation      "$W/pool_dilation.yaml:8: model.layers[3].maxpool.dilation:" $T "$W/pool_dilation.yaml"
+bad pool_pad_too_big   "$W/pool_pad_too_big.yaml:8: model.layers[3].avgpool.pad:" $T "$W/pool_pad_too_big.yaml"
+bad multiplier_conv    "$W/multiplier_conv.yaml:6: model.layers[1].conv2d.multiplier:" $T "$W/multiplier_conv.yaml"
+bad multiplier_zero    "$W/multiplier_zero.yaml:6: model.layers[1].dwconv2d.multiplier:" $T "$W/multiplier_zero.yaml"
+bad from_unresolved    "$W/from_unresolved.yaml:9: model.layers[4].linear.from:" $T "$W/from_unresolved.yaml"
+bad from_dead_end      "$W/from_dead_end.yaml:8: model.layers[3].flatten:" $T "$W/from_dead_end.yaml"
+bad linear_bn_number   "$W/linear_bn_number.yaml:9: model.layers[4].linear.bn:" $T "$W/linear_bn_number.yaml"
+bad with_input_shape   "$W/with_input_shape.yaml:7: model.layers[2].add.with:" $T "$W/with_input_shape.yaml"
+bad softmax_not_last   "$W/softmax_not_last.yaml:8: model.layers[3].softmax:" $T "$W/softmax_not_last.yaml"
 bad scale_zero         "$W/scale_zero.yaml:3:"         $T "$W/scale_zero.yaml"
 bad scale_negative     "$W/scale_negative.yaml:3:"     $T "$W/scale_negative.yaml"
 bad scale_nan          "$W/scale_nan.yaml:3:"          $T "$W/scale_nan.yaml"
@@ -315,6 +515,72 @@ bad zp_high            "$W/zp_high.yaml:3:"            $T "$W/zp_high.yaml"
 bad zp_low             "$W/zp_low.yaml:3:"             $T "$W/zp_low.yaml"
 bad lr_zero            "$W/lr_zero.yaml:16:"           $T "$W/lr_zero.yaml"
 bad batch_zero         "$W/batch_zero.yaml:15:"        $T "$W/batch_zero.yaml"
+bad num_tag_str        "$W/num_tag_str.yaml:14: pretrain.epochs: expected an integer, got '1' tagged !!str" \
+                                                       $T "$W/num_tag_str.yaml"
+bad num_hex_float      "$W/num_hex_float.yaml:16: pretrain.optimizer.lr: expected a number, got '0x1p-4'" \
+                                                       $T "$W/num_hex_float.yaml"
+bad num_hex_int        "$W/num_hex_int.yaml:15: pretrain.batch: expected an integer, got '0x2'" \
+                                                       $T "$W/num_hex_int.yaml"
+bad num_leading_zero   "$W/num_leading_zero.yaml:23: tuning.random_seed: '07': leading zeros are ambiguous" \
+                                                       $T "$W/num_leading_zero.yaml"
+bad num_seed_20_digits "$W/num_seed_20_digits.yaml:23: tuning.random_seed: 99999999999999999999 is out of range [0, 9223372036854775807]" \
+                                                       $T "$W/num_seed_20_digits.yaml"
+bad num_separator      "$W/num_separator.yaml:15: pretrain.batch: expected an integer, got '1_0'" \
+                                                       $T "$W/num_separator.yaml"
+bad num_tag_custom     "$W/num_tag_custom.yaml:16: pretrain.optimizer.lr: expected a number, got '0.05' tagged !rate" \
+                                                       $T "$W/num_tag_custom.yaml"
+bad num_bool_tagged    "$W/num_bool_tagged.yaml:5: model.layers[0].conv2d.bn: expected true or false, got 'true' tagged !!str" \
+                                                       $T "$W/num_bool_tagged.yaml"
+bad num_name_tagged    "$W/num_name_tagged.yaml:2: model.name: expected a string, got '5' tagged !!int" \
+                                                       $T "$W/num_name_tagged.yaml"
+# ... the same words for the same numbers on the command line (exit status 2)
+bad cli_seed_20_digits "qatc train: --seed: 99999999999999999999 is out of range [0, 9223372036854775807]" \
+                                                       $T --seed 99999999999999999999 "$W/base.yaml"
+bad cli_seed_hex       "qatc train: --seed: expected an integer, got '0x10'" \
+                                                       $T --seed 0x10 "$W/base.yaml"
+bad cli_seed_negative  "qatc train: --seed: -1 is out of range [0, 9223372036854775807]" \
+                                                       $T --seed -1 "$W/base.yaml"
+bad cli_threads_space  "qatc train: --threads: expected an integer, got ' 2'" \
+                       train -o "$OUT" --threads " 2" --quiet "$W/base.yaml"
+bad cli_threads_zero   "qatc train: --threads: 0 is out of range [1, 1024]" \
+                       train -o "$OUT" --threads 0 --quiet "$W/base.yaml"
+bad cli_golden_float   "qatc gen: --golden: expected an integer, got '1e3'" \
+                       gen "$W/base.frozen.yaml" -o "$OUT" --golden 1e3 --images "$W/img442.idx"
+bad cli_golden_zero    "qatc gen: --golden: '02': leading zeros are ambiguous" \
+                       gen "$W/base.frozen.yaml" -o "$OUT" --golden 02 --images "$W/img442.idx"
+bad batch_one_pretrain "$W/batch_one_pretrain.yaml:15: pretrain.batch: 1: a batch needs at least 2 images" \
+                                                       $T "$W/batch_one_pretrain.yaml"
+bad batch_one_qat      "$W/batch_one_qat.yaml:20: quantization.train.batch: 1: a batch needs at least 2 images" \
+                                                       $T "$W/batch_one_qat.yaml"
+bad scale_tiny         "$W/scale_tiny.yaml:3: model.input.scale: 1e-13 is out of range [1e-12, 1e+06]" \
+                                                       $T "$W/scale_tiny.yaml"
+bad scale_pixels_flat  "img.idx: with the input scale 3 every pixel value 0..255 becomes the int8 value -128" \
+                                                       $T "$W/scale_pixels_flat.yaml"
+bad data_one_image     "$W/data_one_image.yaml: data.train: $W/one/img.idx holds 1 input; training needs at least 2" \
+                                                       $T "$W/data_one_image.yaml"
+bad val_leaves_one     "$W/val_leaves_one.yaml:13: data.validation.fraction: 0.5 leaves 1 input of $W/two/img.idx to train on" \
+                                                       $T "$W/val_leaves_one.yaml"
+# a data error leaves no new output folder behind
+bad data_no_new_folder "img_trunc.idx" train -o "$OUT/new" --threads 1 --quiet "$W/data_truncated.yaml"
+bad batch_int32        "$W/batch_int32.yaml:12: pretrain.batch: 200 images of the largest tensor (16777216 values each) exceed" \
+                                                       $T "$W/batch_int32.yaml"
+LIMIT=10
+bad yaml_deep          "$W/yaml_deep.yaml:1: nested deeper than 32 levels" $T "$W/yaml_deep.yaml"
+bad yaml_deep_block    "$W/yaml_deep_block.yaml:33: nested deeper than 32 levels" $T "$W/yaml_deep_block.yaml"
+bad yaml_laughs        "$W/yaml_laughs.yaml:28: more than 65536 YAML nodes" $T "$W/yaml_laughs.yaml"
+bad yaml_big           "$W/yaml_big.yaml: 1600562 bytes, more than 1048576" $T "$W/yaml_big.yaml"
+bad yaml_alias_cycle   "$W/yaml_alias_cycle.yaml:5: alias *c inside its own anchor" $T "$W/yaml_alias_cycle.yaml"
+bad yaml_alias_unknown "$W/yaml_alias_unknown.yaml:16: alias *rate has no anchor" $T "$W/yaml_alias_unknown.yaml"
+LIMIT=60
+bad config_fifo        "$W/fifo.yaml: is not a regular file" $T "$W/fifo.yaml"
+bad config_device      "/dev/zero: is not a regular file" $T /dev/zero
+bad name_stdint        "$W/name_stdint.yaml:2: model.name: 'stdint' would make stdint.h, which shadows the C library's <stdint.h>" \
+                                                       $T "$W/name_stdint.yaml"
+bad name_from_file     "$W/string.yaml:2: model.name: 'string' (from the file name) would make string.h" \
+                                                       $T "$W/string.yaml"
+bad train_no_config    "qatc train: which config? (qatc train --help)" train --quiet
+bad no_command         "qatc: which command?"
+bad train_o_empty      "'': an empty folder name"      train -o "" --quiet "$W/base.yaml"
 bad config_empty       "$W/empty.yaml:"                 $T "$W/empty.yaml"
 bad config_garbage     "$W/garbage.yaml:"               $T "$W/garbage.yaml"
 bad config_missing     "$W/none.yaml"                  $T "$W/none.yaml"
@@ -348,6 +614,7 @@ bad aug_shift_big      "$W/aug_shift_big.yaml:13: data.augment.shift"     $T "$W
 bad aug_shift_negative "$W/aug_shift_negative.yaml:13: data.augment.shift" $T "$W/aug_shift_negative.yaml"
 bad aug_flip_type      "$W/aug_flip_type.yaml:13: data.augment.flip"      $T "$W/aug_flip_type.yaml"
 bad aug_unknown_key    "$W/aug_unknown_key.yaml:13: data.augment.rotate"  $T "$W/aug_unknown_key.yaml"
+bad softmax_mse        "$W/softmax_mse.yaml:11: model.layers[5].softmax: softmax needs loss: cross_entropy" $T "$W/softmax_mse.yaml"
 bad mse_idx_targets    "lbl.idx: float targets (loss: mse) must be a .npy" $T "$W/mse_idx_targets.yaml"
 bad criterion_range    "$W/criterion_range.yaml:24: tuning.accuracy_criterion.absolute" $T "$W/criterion_range.yaml"
 # train: malformed .npy data
@@ -389,12 +656,53 @@ bad f_bias_type        "$W/f_bias_type.frozen.yaml:"               eval "$W/f_bi
 bad f_empty            "$W/f_empty.frozen.yaml"                    gen "$W/f_empty.frozen.yaml" -o "$OUT"
 bad f_garbage          "$W/f_garbage.frozen.yaml"                  report "$W/f_garbage.frozen.yaml"
 bad f_missing          "$W/none.frozen.yaml"                       report "$W/none.frozen.yaml"
+bad f_scale_hex        "$W/f_scale_hex.frozen.yaml:5: input.scale: expected a number, got '0x1p-1'" \
+                                                                    report "$W/f_scale_hex.frozen.yaml"
+bad f_version_str      "$W/f_version_str.frozen.yaml:1: qatc_frozen: expected an integer, got '2' tagged !!str" \
+                                                                    report "$W/f_version_str.frozen.yaml"
+bad f_weight_tagged    "$W/f_weight_tagged.frozen.yaml:$L_m128: layers[" \
+                                                                    report "$W/f_weight_tagged.frozen.yaml"
+LIMIT=10
+bad f_many_layers      "$W/f_many_layers.frozen.yaml:7: layers: 150000 layers, at most 4096" \
+                                                                    report "$W/f_many_layers.frozen.yaml"
+bad f_deep             "$W/f_deep.frozen.yaml:1: nested deeper than 32 levels" \
+                                                                    gen "$W/f_deep.frozen.yaml" -o "$OUT"
+LIMIT=60
+bad f_shape_2e66       "$W/f_shape_2e66.frozen.yaml:5: input.shape: [4194304, 4194304, 4194304] exceeds 16777216 elements" \
+                                                                    report "$W/f_shape_2e66.frozen.yaml"
+bad f_shape_2e66_gen   "exceeds 16777216 elements"                  gen "$W/f_shape_2e66.frozen.yaml" -o "$OUT"
+bad f_shape_int_max    "$W/f_shape_int_max.frozen.yaml:5: input.shape[0]: 2147483647 is out of range" \
+                                                                    report "$W/f_shape_int_max.frozen.yaml"
+bad f_kernel_2e48      "layers[0].kernel: each output sums more than 66311 products" \
+                                                                    report "$W/f_kernel_2e48.frozen.yaml"
+# 311 bytes that asked for 64 GiB: refused from the sizes, under a 1 GiB address space
+VMEM=1048576
+bad f_alloc_64g        "$W/f_alloc_64g.frozen.yaml:5: layers[0].kernel: each output sums more than 66311 products" \
+                                                                    report "$W/f_alloc_64g.frozen.yaml"
+VMEM=
+bad f_shape_product    "$W/f_shape_product.frozen.yaml:5: input.shape: [4096, 4096, 2] exceeds 16777216 elements" \
+                                                                    report "$W/f_shape_product.frozen.yaml"
+VMEM=
+bad f_arena_2g         "$W/f_arena_2g.frozen.yaml: plan: the arena needs 2181038080 bytes" \
+                                                                    report "$W/f_arena_2g.frozen.yaml"
+bad f_arena_2g_gen     "$W/f_arena_2g.frozen.yaml: plan: the arena needs" \
+                                                                    gen "$W/f_arena_2g.frozen.yaml" -o "$OUT"
 # eval and gen --golden: the data against a valid model
 bad e_truncated_gz     "img_trunc.idx.gz"    eval "$F" --images "$W/img_trunc.idx.gz" --labels "$W/lbl.idx"
 bad e_corrupt_gz       "img_corrupt.idx.gz"  eval "$F" --images "$W/img_corrupt.idx.gz" --labels "$W/lbl.idx"
 bad e_count            "lbl5.idx"            eval "$F" --images "$W/img442.idx" --labels "$W/lbl5.idx"
 bad e_shape            "img.idx"             eval "$F" --images "$W/img.idx" --labels "$W/lbl.idx"
 bad e_empty            "empty.idx"           eval "$F" --images "$W/img442.idx" --labels "$W/empty.idx"
+bad e_fifo             "$W/fifo.idx: is not a regular file" \
+                       eval "$F" --images "$W/fifo.idx" --labels "$W/lbl.idx"
+bad e_trailing_gz      "img442_trailing.idx.gz: unexpected data after the gzip stream" \
+                       eval "$F" --images "$W/img442_trailing.idx.gz" --labels "$W/lbl.idx"
+bad g_o_empty          "'': an empty folder name"    gen "$F" -o ""
+bad f_fifo             "$W/fifo.yaml: is not a regular file" report "$W/fifo.yaml"
+bad f_name_stdint      "$W/f_name_stdint.frozen.yaml:4: name: 'stdint' would make stdint.h" \
+                       gen "$W/f_name_stdint.frozen.yaml" -o "$OUT"
+bad e_label_range      "$W/lbl_big.idx: label 9 of image 5 is not below the model's 3 classes" \
+                       eval "$F" --images "$W/img442.idx" --labels "$W/lbl_big.idx"
 bad e_garbage          "garbage.idx"         eval "$F" --images "$W/garbage.idx" --labels "$W/lbl.idx"
 bad g_golden_shape     "img55.idx"           gen "$F" -o "$OUT" --golden 2 --images "$W/img55.idx"
 bad g_golden_too_many  "img442.idx"          gen "$F" -o "$OUT" --golden 7 --images "$W/img442.idx"
@@ -414,6 +722,182 @@ bad g_npy_bigendian    "npy_bigendian.npy"   gen "$F" -o "$OUT" --golden 1 --inp
 bad g_npy_long         "npy_long.npy"        gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_long.npy"
 bad g_npy_shape        "npy_shape.npy"       gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_shape.npy"
 bad g_npy_too_many     "x442.npy"            gen "$F" -o "$OUT" --golden 7 --inputs "$W/x442.npy"
+# the rules of issue 13 on the new inputs: .npy sizes before allocation (a
+# 1 GiB address space for the files that promise more), qnum for every
+# number, no FIFO waited on, one line
+VMEM=1048576
+bad npy_prod_2e64      "npy_prod_2e64.npy: header: 'shape' dimension 0 '4294967296' is over 2147483647" \
+                       $T "$W/npy_prod_2e64.yaml"
+bad npy_2g             "npy_2g.npy: header: 'shape' has more than 2147483647 elements" \
+                       $T "$W/npy_2g.yaml"
+bad npy_promise        "npy_promise.npy"     $T "$W/npy_promise.yaml"
+bad npy_hdr_4g         "npy_hdr_4g.npy: header length 4294967295 is over the 10000-byte limit" \
+                       $T "$W/npy_hdr_4g.yaml"
+bad e_npy_2g           "npy_2g.npy: header: 'shape' has more than 2147483647 elements" \
+                       eval "$F" --inputs "$W/npy_2g.npy" --labels "$W/y.npy"
+bad e_npy_promise      "npy_promise.npy"     eval "$F" --inputs "$W/npy_promise.npy" --labels "$W/y.npy"
+bad e_npy_labels_2g    "npy_2g.npy"          eval "$F" --inputs "$W/x442.npy" --labels "$W/npy_2g.npy"
+bad g_npy_2g           "npy_2g.npy: header: 'shape' has more than 2147483647 elements" \
+                       gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_2g.npy"
+bad g_npy_promise      "npy_promise.npy"     gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_promise.npy"
+bad g_npy_hdr_4g       "npy_hdr_4g.npy: header length 4294967295" \
+                       gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_hdr_4g.npy"
+bad val_npy_2g         "npy_2g.npy: header: 'shape' has more than 2147483647 elements" \
+                       $T "$W/val_npy_2g.yaml"
+VMEM=
+bad npy_dims9          "npy_dims9.npy: header: 'shape' has more than 8 dimensions" $T "$W/npy_dims9.yaml"
+bad npy_dim_digits     "npy_dim_digits.npy: header: 'shape' dimension 0 '1000000000000000000000000000000000000006' is over 2147483647" \
+                       $T "$W/npy_dim_digits.yaml"
+bad npy_dim_leading    "npy_dim_leading.npy: header: 'shape' dimension 0 '06' has a leading zero" \
+                       $T "$W/npy_dim_leading.yaml"
+bad npy_dim_zero       "npy_dim_zero.npy: header: 'shape' dimension 1 is 0" $T "$W/npy_dim_zero.yaml"
+bad npy_dim_hex        "npy_dim_hex.npy: header: expected ',' or ')' in 'shape'" $T "$W/npy_dim_hex.yaml"
+bad e_npy_inf          "npy_inf.npy: data: element" eval "$F" --inputs "$W/npy_inf.npy" --labels "$W/y.npy"
+bad e_npy_trailing_gz  "x442_trailing.npy.gz: unexpected data after the gzip stream" \
+                       eval "$F" --inputs "$W/x442_trailing.npy.gz" --labels "$W/y.npy"
+bad e_npy_dims9        "npy_dims9.npy"       eval "$F" --inputs "$W/npy_dims9.npy" --labels "$W/y.npy"
+bad g_npy_dim_leading  "npy_dim_leading.npy" gen "$F" -o "$OUT" --golden 1 --inputs "$W/npy_dim_leading.npy"
+bad g_npy_trailing_gz  "x442_trailing.npy.gz: unexpected data after the gzip stream" \
+                       gen "$F" -o "$OUT" --golden 1 --inputs "$W/x442_trailing.npy.gz"
+# what is not a regular file, as a .npy input: refused at once, never waited on
+LIMIT=10
+bad npy_fifo           "$W/fifo.npy: is not a regular file" $T "$W/npy_fifo.yaml"
+bad val_fifo           "$W/fifo.npy: is not a regular file" $T "$W/val_fifo.yaml"
+bad val_labels_dir     "$W/dir.npy: is a directory"         $T "$W/val_labels_dir.yaml"
+bad e_npy_fifo         "$W/fifo.npy: is not a regular file" \
+                       eval "$F" --inputs "$W/fifo.npy" --labels "$W/y.npy"
+bad e_labels_fifo      "$W/fifo.npy: is not a regular file" \
+                       eval "$F" --inputs "$W/x442.npy" --labels "$W/fifo.npy"
+bad g_npy_fifo         "$W/fifo.npy: is not a regular file" \
+                       gen "$F" -o "$OUT" --golden 1 --inputs "$W/fifo.npy"
+bad g_dev_zero         "/dev/zero: is not a regular file" gen "$F" -o "$OUT" --golden 1 --inputs /dev/zero
+bad e_npy_dir          "$W/dir.npy: is a directory" eval "$F" --inputs "$W/dir.npy" --labels "$W/y.npy"
+LIMIT=60
+# the new config keys: numbers by qnum, documented values refused with their line
+bad val_fraction_hex   "$W/val_fraction_hex.yaml:13: data.validation.fraction: expected a number, got '0x1p-1'" \
+                       $T "$W/val_fraction_hex.yaml"
+bad val_fraction_str   "$W/val_fraction_str.yaml:13: data.validation.fraction: expected a number, got '0.5' tagged !!str" \
+                       $T "$W/val_fraction_str.yaml"
+bad val_fraction_nan   "$W/val_fraction_nan.yaml:13: data.validation.fraction" $T "$W/val_fraction_nan.yaml"
+bad val_fraction_zero  "$W/val_fraction_zero.yaml:13: data.validation.fraction" $T "$W/val_fraction_zero.yaml"
+bad val_fraction_sep   "$W/val_fraction_sep.yaml:13: data.validation.fraction: expected a number, got '0.2_5'" \
+                       $T "$W/val_fraction_sep.yaml"
+bad aug_shift_hex      "$W/aug_shift_hex.yaml:13: data.augment.shift: expected an integer, got '0x1'" \
+                       $T "$W/aug_shift_hex.yaml"
+bad aug_shift_leading  "$W/aug_shift_leading.yaml:13: data.augment.shift: '01': leading zeros are ambiguous" \
+                       $T "$W/aug_shift_leading.yaml"
+bad aug_shift_20_digits "$W/aug_shift_20_digits.yaml:13: data.augment.shift: 99999999999999999999 is out of range" \
+                       $T "$W/aug_shift_20_digits.yaml"
+bad aug_shift_str      "$W/aug_shift_str.yaml:13: data.augment.shift: expected an integer, got '1' tagged !!str" \
+                       $T "$W/aug_shift_str.yaml"
+bad aug_shift_float    "$W/aug_shift_float.yaml:13: data.augment.shift: expected an integer, got '1.5'" \
+                       $T "$W/aug_shift_float.yaml"
+bad aug_flip_str       "$W/aug_flip_str.yaml:13: data.augment.flip" $T "$W/aug_flip_str.yaml"
+bad aug_flip_width1    "$W/aug_flip_width1.yaml:13: data.augment.flip" $T "$W/aug_flip_width1.yaml"
+bad aug_shift_1x1      "$W/aug_shift_1x1.yaml:10: data.augment.shift" $T "$W/aug_shift_1x1.yaml"
+bad metric_tagged      "$W/metric_tagged.yaml:24: evaluation.accuracy.metric" $T "$W/metric_tagged.yaml"
+# eval and gen: the command line
+bad e_inputs_twice     "qatc eval: one of --inputs and --images, once" \
+                       eval "$F" --inputs "$W/x442.npy" --images "$W/img442.idx" --labels "$W/y.npy"
+bad e_no_labels        "qatc eval: needs FROZEN.yaml --inputs FILE --labels FILE" eval "$F" --inputs "$W/x442.npy"
+bad e_inputs_empty     "qatc eval: " eval "$F" --inputs "" --labels "$W/y.npy"
+bad e_auc_shape        "ends in 1x1x3" eval "$F" --inputs "$W/x442.npy" --labels "$W/y.npy" --metric auc
+bad g_inputs_no_golden "qatc gen: --golden N and --inputs FILE go together" gen "$F" -o "$OUT" --inputs "$W/x442.npy"
+bad g_inputs_twice     "qatc gen: one of --inputs and --images, once" \
+                       gen "$F" -o "$OUT" --golden 1 --inputs "$W/x442.npy" --images "$W/img442.idx"
+bad g_golden_hex       "qatc gen: --golden: expected an integer, got '0x2'" \
+                       gen "$F" -o "$OUT" --golden 0x2 --inputs "$W/x442.npy"
+bad g_golden_20_digits "qatc gen: --golden: 99999999999999999999 is out of range [1, 1000000]" \
+                       gen "$F" -o "$OUT" --golden 99999999999999999999 --inputs "$W/x442.npy"
+bad g_golden_negative  "qatc gen: --golden: -1 is out of range [1, 1000000]" \
+                       gen "$F" -o "$OUT" --golden -1 --inputs "$W/x442.npy"
+bad g_target_unknown   "qatc gen: --target: 'z80' is none of" gen "$F" -o "$OUT" --target z80
+bad cli_threads_hex    "qatc train: --threads: expected an integer, got '0x2'" \
+                       train -o "$OUT" --threads 0x2 --quiet "$W/base.yaml"
+bad cli_threads_big    "qatc train: --threads: 99999999999999999999 is out of range [1, 1024]" \
+                       train -o "$OUT" --threads 99999999999999999999 --quiet "$W/base.yaml"
+bad cli_seed_float     "qatc train: --seed: expected an integer, got '1.5'" \
+                       train -o "$OUT" --seed 1.5 --quiet "$W/base.yaml"
+bad cli_seed_leading   "qatc train: --seed: '07': leading zeros are ambiguous" \
+                       train -o "$OUT" --seed 07 --quiet "$W/base.yaml"
+
+# No output over an input: the output folder holds an input under the name
+# of an output (or a link to one); compared by inode, so no spelling or link
+# gets around it. The folder is left exactly as it was.
+never="qatc never writes over its inputs"
+mkdir -p "$W/oi"
+cp "$F" "$W/oi/tiny.h"                                  # the model tiny, named tiny.h
+bad_keep over_gen_h        "$W/oi" "./tiny.h: is the input tiny.h; $never" gen tiny.h
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+cp "$F" "$W/oi/tiny.c"
+bad_keep over_gen_c        "$W/oi" "$never" gen tiny.c -o .
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+cp "$F" "$W/oi/m.yaml"; cp "$W/img442.idx" "$W/oi/tiny_golden.c"   # the images, as NAME_golden.c
+bad_keep over_gen_images   "$W/oi" "tiny_golden.c: is the input $W/oi/tiny_golden.c" \
+    gen m.yaml -o "$W/oi" --golden 2 --images "$W/oi/tiny_golden.c"
+rm -rf "$W/oi"; mkdir -p "$W/oi/sub"
+cp "$F" "$W/oi/sub/m.yaml"; ln -s ../oi/sub/m.yaml "$W/oi/tiny.h" # a symbolic link to the model
+bad_keep over_gen_symlink  "$W/oi" "$never" gen sub/m.yaml
+rm -rf "$W/oi"; mkdir -p "$W/oi/sub"
+cp "$F" "$W/oi/sub/m.yaml"; ln "$W/oi/sub/m.yaml" "$W/oi/tiny.c"  # a hard link
+bad_keep over_gen_hardlink "$W/oi" "$never" gen ./sub/../sub/m.yaml
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g' "$W/base.yaml" >"$W/oi/tiny.frozen.yaml"
+bad_keep over_train_config "$W/oi" "./tiny.frozen.yaml: is the input tiny.frozen.yaml" \
+    train tiny.frozen.yaml --threads 1 --quiet
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g' "$W/base.yaml" >"$W/oi/c.yaml"
+ln "$W/oi/c.yaml" "$W/oi/tiny.ckpt"                      # the config, hard-linked as NAME.ckpt
+bad_keep over_train_ckpt   "$W/oi" "./tiny.ckpt: is the input c.yaml" \
+    train c.yaml -o . --threads 1 --quiet
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+cp "$W/lbl.idx" "$W/oi/tiny.csv"                           # a data file named NAME.csv
+sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g; 11s#labels: ../lbl.idx#labels: tiny.csv#' \
+    "$W/base.yaml" >"$W/oi/c.yaml"
+bad_keep over_train_data   "$W/oi" "./tiny.csv: is the input tiny.csv" \
+    train c.yaml --threads 1 --quiet
+rm -rf "$W/oi"
+# .npy data: inputs, labels and validation files are inputs like any other
+mkdir -p "$W/oi"
+cp "$F" "$W/oi/m.yaml"; cp "$W/x442.npy" "$W/oi/tiny.h"     # golden inputs named NAME.h
+bad_keep over_gen_npy      "$W/oi" "./tiny.h: is the input tiny.h; $never" \
+    gen m.yaml --golden 2 --inputs tiny.h
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+ln -s ../x.npy "$W/oi/tiny.frozen.yaml"                    # .npy inputs, a symbolic link
+sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g; 11s#.*#  train: {inputs: tiny.frozen.yaml, labels: ../y.npy}#' \
+    "$W/base.yaml" >"$W/oi/c.yaml"
+bad_keep over_train_npy_inputs "$W/oi" "./tiny.frozen.yaml: is the input tiny.frozen.yaml" \
+    train c.yaml --threads 1 --quiet
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+cp "$W/y.npy" "$W/oi/y.npy"; ln "$W/oi/y.npy" "$W/oi/tiny.ckpt"  # .npy labels, hard-linked
+sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g; 11s#.*#  train: {inputs: ../x.npy, labels: y.npy}#' \
+    "$W/base.yaml" >"$W/oi/c.yaml"
+bad_keep over_train_npy_labels "$W/oi" "./tiny.ckpt: is the input y.npy" \
+    train c.yaml --threads 1 --quiet
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+cp "$W/x.npy" "$W/oi/v.npy"; ln "$W/oi/v.npy" "$W/oi/tiny.csv"    # validation inputs
+sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g; 12a\  validation: {inputs: v.npy, labels: ../y.npy}' \
+    "$W/base.yaml" >"$W/oi/c.yaml"
+bad_keep over_train_validation "$W/oi" "./tiny.csv: is the input v.npy" \
+    train c.yaml --threads 1 --quiet
+rm -rf "$W/oi"; mkdir -p "$W/oi"
+cp "$W/y.npy" "$W/oi/tiny.frozen.yaml"                      # validation labels named NAME.frozen.yaml
+sed 's#: \([a-z_.]*idx[a-z.]*\)#: ../\1#g; 12a\  validation: {inputs: ../x.npy, labels: tiny.frozen.yaml}' \
+    "$W/base.yaml" >"$W/oi/c.yaml"
+bad_keep over_train_val_labels "$W/oi" "./tiny.frozen.yaml: is the input tiny.frozen.yaml" \
+    train c.yaml --threads 1 --quiet
+rm -rf "$W/oi"
+
+# All of gen's files replace the old ones, or none does: with an old tiny.c
+# and tiny.h in the folder and one output that cannot be renamed into place
+# (a folder of that name), gen fails and the old files are there byte for byte.
+for blocked in tiny_golden.c tiny.h; do
+    mkdir -p "$W/oi/$blocked/sub"
+    for f in tiny.c tiny.h; do [ -e "$W/oi/$f" ] || echo "/* old $f */" >"$W/oi/$f"; done
+    bad_keep "keep_old_set_$blocked" "$W/oi" "$blocked: write failed: Is a directory; the previous files are unchanged" \
+        gen "$F" -o . --golden 2 --images "$W/img442.idx"
+    rm -rf "$W/oi"
+done
 
 # train --resume: a checkpoint that is not whole or not intact is refused and
 # left as it was (nothing else written).
@@ -470,6 +954,27 @@ ck_settings() {
     cp "$CK" "$OUT/tiny.ckpt"
     poke "$OUT/tiny.ckpt" $(($(grep -abo 'seed (' "$CK" | head -n 1 | cut -d: -f1) + 1)) 101
 }
+# Crafted checkpoints: a header field changed and both CRCs made right again
+# (gzip's trailer holds the CRC-32 of its input, in the checkpoint's byte
+# order on this little-endian machine), so only the range checks can refuse.
+le32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
+le64() { od -An -tu8 -j "$2" -N8 "$1" | tr -d ' '; }
+# crc_into FILE N: the CRC-32 of FILE's first N bytes, written at N.
+crc_into() { head -c "$2" "$1" | gzip -c | tail -c 8 | head -c 4 | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null; }
+# crafted OFFSET OCTAL...: $OUT/tiny.ckpt = $CK with bytes from OFFSET, CRCs fixed
+crafted() {
+    f=$OUT/tiny.ckpt at=$1
+    shift
+    cp "$CK" "$f"
+    for b in "$@"; do poke "$f" "$at" "$b"; at=$((at + 1)); done
+    hb=$(le32 "$f" 8)                         # header_bytes
+    head=$((hb + $(le64 "$f" $((hb - 8)))))   # + canon_bytes, the last header field
+    crc_into "$f" "$head"
+    crc_into "$f" $(($(wc -c <"$f") - 4))
+}
+ck_epoch_int_max() { crafted 52 377 377 377 177; }  # epoch (after magic, sizes, phase) = INT_MAX
+ck_epoch_past()    { crafted 52 2 0 0 0; }          # epoch 2 of a 1-epoch schedule
+ck_batch_past()    { crafted 56 0 0 1 0; }          # batch 65536 of a 3-batch epoch
 ck_appended()  { { cat "$CK"; printf 'more'; } >"$OUT/tiny.ckpt"; }
 ck_garbage()   { cp "$W/garbage.yaml" "$OUT/tiny.ckpt"; }
 ck_empty()     { : >"$OUT/tiny.ckpt"; }
@@ -482,6 +987,22 @@ bad_ckpt ckpt_settings  "corrupt checkpoint (CRC mismatch)"     ck_settings
 bad_ckpt ckpt_appended  "corrupt checkpoint (data after its end)" ck_appended
 bad_ckpt ckpt_garbage   "not a qatc checkpoint"                 ck_garbage
 bad_ckpt ckpt_empty     "not a qatc checkpoint"                 ck_empty
+bad_ckpt ckpt_epoch_int_max "corrupt checkpoint (header out of range)" ck_epoch_int_max
+bad_ckpt ckpt_epoch_past "corrupt checkpoint (header out of range)" ck_epoch_past
+bad_ckpt ckpt_batch_past "corrupt checkpoint (header out of range)" ck_batch_past
+mkfifo "$OUT/tiny.ckpt"
+bad_keep ckpt_fifo "$OUT" "$OUT/tiny.ckpt: is not a regular file" \
+    train -o "$OUT" --threads 1 --quiet --resume "$W/base.yaml"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+# --resume of a finished run whose model was deleted: refused (it said it
+# wrote the model, and wrote nothing); the folder left as it was.
+cp "$CK" "$W/ck/tiny.csv" "$OUT/"
+bad_keep resume_model_deleted "$OUT" "$OUT/tiny.frozen.yaml: missing: the best model was written by an earlier run" \
+    train -o "$OUT" --threads 1 --quiet --resume "$W/base.yaml"
+rm -rf "$OUT"
+mkdir -p "$OUT"
 
 # train --resume with a config whose settings changed since the checkpoint:
 # refused, naming the config's line, the first differing field and the
@@ -502,7 +1023,7 @@ changed_cfg resume_removed '15d' " pretrain.batch: absent, $was 2"
 # ... while what changes no result may change: --threads, the timeout, the
 # criterion, the layout of the file, a number's spelling (5e-3 for 0.005).
 cfg resume_same '21s/lr: 0.005/lr: 5e-3/; $a\  exit_policy: {timeout: 600}\n  accuracy_criterion: {absolute: 0.5}'
-cp "$CK" "$OUT/tiny.ckpt"
+cp "$CK" "$W/ck/tiny.frozen.yaml" "$OUT/"
 if (cd "$OUT" && "$QATC" train -o "$OUT" --threads 2 --quiet --resume "$W/resume_same.yaml" \
         >"$W.stdout" 2>"$W.stderr"); then
     : # accepted, as it must be (not counted among the rejected cases)

@@ -8,17 +8,8 @@
 set -u
 : "${QATC:?}" "${BUILD:?}"
 cd "$(dirname "$0")/.." || exit 1
-. tests/support/tiny_data.sh
 . tests/support/tiny_config.sh
-W=$BUILD/determinism
-rm -rf "$W"
-mkdir -p "$W"
-tiny_config "$W"
-
-fail() {
-    echo "check_determinism: FAIL: $*" >&2
-    exit 1
-}
+tiny_check check_determinism
 csv_cut() { sed 's/,[^,]*$//' "$1"; }
 
 for t in 1 2; do

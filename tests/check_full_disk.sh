@@ -4,28 +4,20 @@
 # sizes (so that different files hit the wall); each run must either succeed
 # or exit non-zero (no signal) with one line on stderr, and leave only whole
 # files: no temporary, a frozen model that reads back, and after a failed gen
-# none of its files (NAME.c, NAME.h, NAME_golden.c are all or nothing).
+# the old NAME.c, NAME.h and NAME_golden.c the folder held before, byte for
+# byte (gen's files are all or nothing).
 # The full disk is a small tmpfs when this runs as root and mount works, and
 # else (and also) a file size limit (ulimit -f, SIGXFSZ ignored: writes fail
 # with EFBIG). Needs QATC and BUILD, as make check gives.
 set -u
 : "${QATC:?}" "${BUILD:?}"
 cd "$(dirname "$0")/.." || exit 1
-. tests/support/tiny_data.sh
 . tests/support/tiny_config.sh
-W=$BUILD/full_disk
-MNT=$W/mnt
+MNT=$BUILD/check_full_disk/mnt
 [ -d "$MNT" ] && umount "$MNT" 2>/dev/null
-rm -rf "$W"
-mkdir -p "$W/ref" "$MNT"
-tiny_config "$W"
+tiny_check check_full_disk ref mnt
 cleanup() { umount "$MNT" 2>/dev/null; }
 trap cleanup EXIT
-
-fail() {
-    echo "check_full_disk: FAIL: $*" >&2
-    exit 1
-}
 
 # A reference run, for the sizes of the files and a model to generate from.
 "$QATC" train "$W/tiny.yaml" -o "$W/ref" --threads 2 --quiet >"$W/ref.log" 2>&1 ||
@@ -47,9 +39,9 @@ outcome() {
     else
         passed=$((passed + 1))
     fi
-    # gen is all or nothing: a failed gen leaves none of its files.
-    case $what in gen*) [ "$rc" -eq 0 ] || [ -z "$(ls -A "$dir" | grep -v lost+found)" ] ||
-        fail "$what: a failed gen left $(ls -A "$dir" | tr '\n' ' ')" ;; esac
+    # gen is all or nothing: a failed gen leaves the old files as they were.
+    case $what in gen*) [ "$rc" -eq 0 ] || [ "$(old_set "$dir")" = "$(old_set "$W/old")" ] ||
+        fail "$what: a failed gen changed the old files: $(old_set "$dir" | tr '\n' ' ')" ;; esac
     left=$(ls -A "$dir" | grep '\.tmp')
     [ -z "$left" ] || fail "$what: temporaries left: $left"
     for f in "$dir"/*.frozen.yaml; do
@@ -59,22 +51,33 @@ outcome() {
     done
 }
 
-# run_limited KB WHAT DIR ARGS...: qatc ARGS with a file size limit of KB KiB.
+# The old generated files that a failed gen must leave as they are.
+mkdir -p "$W/old"
+for f in tiny.c tiny.h tiny_golden.c; do echo "/* the old $f */" >"$W/old/$f"; done
+# old_set DIR: the names and checksums of the files in DIR (not lost+found).
+old_set() { (cd "$1" && ls -A | grep -v lost+found | while read -r f; do cksum "$f"; done); }
+
+# run_limited KB WHAT DIR ARGS...: qatc ARGS with a file size limit of KB KiB
+# (gen writes into a folder holding old files).
 run_limited() {
     kb=$1 what=$2 dir=$3
     shift 3
     rm -rf "$dir"
     mkdir -p "$dir"
+    case $what in gen*) cp "$W"/old/* "$dir"/ ;; esac
     (trap '' XFSZ; ulimit -f $((kb * 2)) && exec "$QATC" "$@") >/dev/null 2>"$W/err"
     outcome "$what (file size limit ${kb} KiB)" "$dir" $?
 }
 
-# run_tmpfs KB WHAT ARGS...: qatc ARGS writing into a KB KiB tmpfs at $MNT.
+# run_tmpfs KB WHAT ARGS...: qatc ARGS writing into a tmpfs at $MNT with KB
+# KiB free (gen: besides three pages for the old files it finds there).
 run_tmpfs() {
     kb=$1 what=$2
     shift 2
     umount "$MNT" 2>/dev/null
-    mount -t tmpfs -o size=${kb}k tmpfs "$MNT" || return 1
+    case $what in gen*) size=$((kb + 12)) ;; *) size=$kb ;; esac
+    mount -t tmpfs -o size=${size}k tmpfs "$MNT" || return 1
+    case $what in gen*) cp "$W"/old/* "$MNT"/ ;; esac
     "$QATC" "$@" >/dev/null 2>"$W/err"
     outcome "$what (tmpfs of ${kb} KiB)" "$MNT" $? named
     umount "$MNT"

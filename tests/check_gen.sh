@@ -18,6 +18,7 @@ QATC=${QATC:-$PWD/qatc}
 BUILD=${BUILD:-$PWD/build}
 CC=${CC:-cc}
 src=$PWD
+. "$src/tests/support/host_selftest.sh"
 ref=$src/tests/data/fmnist_cnn_random.frozen.yaml
 work=$BUILD/check_gen
 rm -rf "$work"
@@ -52,21 +53,7 @@ for f in fmnist_cnn.c fmnist_cnn.h fmnist_cnn_golden.c; do
     [ -s "out/$f" ] || fail "gen: out/$f missing"
     cmp "out/$f" "again/$f" || fail "gen: $f differs when generated again"
 done
-printf '#pragma GCC poison float double\n' > poison.h
-cat > selftest.c <<'EOF'
-#include <stdio.h>
-#include "fmnist_cnn.h"
-int main(void)
-{
-    int bad = fmnist_cnn_selftest();
-    printf("selftest: %d output bytes differ\n", bad);
-    return bad != 0;
-}
-EOF
-$CC -std=c99 -Wall -Wextra -Wconversion -Werror -O2 -include poison.h -Iout \
-    -c out/fmnist_cnn.c out/fmnist_cnn_golden.c
-$CC -O2 -Iout -o selftest selftest.c fmnist_cnn.o fmnist_cnn_golden.o
-./selftest
+host_selftest out fmnist_cnn || fail "gen: the golden self-test"
 
 # --- the same self-test on Cortex-M0, M3 and M4 under qemu (the kernels differ per core) ----
 for core in m0 m3 m4; do

@@ -16,6 +16,7 @@ set -eu
 CC=${CC:-cc}
 W=$BUILD/check_npy_e2e
 fail() { echo "check_npy_e2e: FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/support/host_selftest.sh"
 rm -rf "$W"
 mkdir -p "$W"
 cd "$W"
@@ -103,21 +104,7 @@ tail -1 mse.txt
 mkdir gen
 "$QATC" gen out/ae.frozen.yaml -o gen --golden 10 --inputs eval.npy >/dev/null
 grep -q 'the first 10 inputs of eval.npy' gen/ae_golden.c || fail "golden origin comment"
-printf '#pragma GCC poison float double\n' >poison.h
-$CC -std=c99 -Wall -Wextra -Wconversion -Werror -O2 -include poison.h -Igen \
-    -c gen/ae.c gen/ae_golden.c
-cat >selftest.c <<'C'
-#include <stdio.h>
-#include "ae.h"
-int main(void)
-{
-    int bad = ae_selftest();
-    printf("selftest: %d output bytes differ from the reference kernels\n", bad);
-    return bad != 0;
-}
-C
-$CC -O2 -Igen -o selftest selftest.c ae.o ae_golden.o
-./selftest
+host_selftest gen ae || fail "the autoencoder's self-test"
 
 # a classifier on .npy inputs and int64 labels (ramp direction: 0 across, 1 down)
 npy_images ctrain 256 0 7

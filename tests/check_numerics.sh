@@ -12,12 +12,8 @@
 set -u
 : "${QATC:?}" "${BUILD:?}"
 cd "$(dirname "$0")/.." || exit 1
-. tests/support/tiny_data.sh
 . tests/support/tiny_config.sh
-W=$BUILD/numerics
-rm -rf "$W"
-mkdir -p "$W/pre" "$W/qat"
-tiny_config "$W"
+tiny_check check_numerics pre qat
 ABSURD='{type: sgd, lr: 10, momentum: 0.0, weight_decay: 0.9}'
 # pretraining in batches of 4 (the first "batch: 16"): 128 steps in the first
 # epoch, where the weights overflow after about 50 whatever model.init draws
@@ -27,11 +23,6 @@ sed "s/optimizer: {type: sgd, lr: 0.02, momentum: 0.9}/optimizer: $ABSURD/" "$W/
     >"$W/qat.yaml"
 cmp -s "$W/pre.yaml" "$W/tiny.yaml" && { echo "check_numerics: pre.yaml unchanged" >&2; exit 1; }
 cmp -s "$W/qat.yaml" "$W/tiny.yaml" && { echo "check_numerics: qat.yaml unchanged" >&2; exit 1; }
-
-fail() {
-    echo "check_numerics: FAIL: $*" >&2
-    exit 1
-}
 # stopped WHAT RC: a clean stop: status 1..127, one line on stderr.
 stopped() {
     [ "$2" -ne 0 ] || fail "$1: training did not stop"

@@ -11,18 +11,9 @@
 set -u
 : "${QATC:?}" "${BUILD:?}"
 cd "$(dirname "$0")/.." || exit 1
-. tests/support/tiny_data.sh
 . tests/support/tiny_config.sh
-W=$BUILD/resume
-rm -rf "$W"
-mkdir -p "$W/a" "$W/b"
-tiny_config "$W"
+tiny_check check_resume a b
 THREADS=2
-
-fail() {
-    echo "check_resume: FAIL: $*" >&2
-    exit 1
-}
 sed -i 's|^  eval: .*|&\n  validation: {fraction: 0.25}\n  augment: {shift: 2, flip: true}|' "$W/tiny.yaml"
 grep -q 'validation: {fraction' "$W/tiny.yaml" || fail "no validation in the config"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }

@@ -1,6 +1,8 @@
 #!/bin/sh
 # The generated C on Cortex-M (issue 2's must-show): a model that uses every
-# op, generated with its golden self-test, built for Cortex-M0
+# op (and one that also uses every form of format version 2: dilation,
+# per-side padding, a channel multiplier, padded pools, TFLite's average pool,
+# softmax), generated with its golden self-test, built for Cortex-M0
 # (arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -mfloat-abi=soft -Os), links no
 # floating-point helper, and its self-test passes under qemu on -M microbit
 # (a Cortex-M0, which traps unaligned accesses) and on -M mps2-an385
@@ -33,18 +35,7 @@ done
 mkdir -p "$out/gen"
 "$QATC" gen "$out/every_op.frozen.yaml" -o "$out/gen" --golden 8 --images "$out/images.idx"
 
-# expect STATUS LABEL COMMAND...: runs COMMAND, fails unless it exits with STATUS.
-expect() {
-    want=$1; label=$2; shift 2
-    status=0
-    "$@" >"$out/log" 2>&1 || status=$?
-    if [ "$status" -ne "$want" ]; then
-        cat "$out/log"
-        echo "FAIL $label: exit status $status, want $want"
-        exit 1
-    fi
-    echo "ok $label: $(grep -h 'selftest:' "$out/log" || echo "status $status")"
-}
+. "$root/tests/support/expect.sh"
 expect 0 "m0 on microbit" "$target/run.sh" m0 "$out/gen" every_op
 echo "ok m0 image links no floating-point helper; from libgcc/libc it links:" \
     $(arm-none-eabi-nm "$out/gen/target-m0/every_op_selftest.elf" | awk '$3 ~ /^(__|mem)/ {print $3}' | sort -u)
@@ -79,6 +70,30 @@ if arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -c "$out/cortex-m0/every_op.c" -o /
     exit 1
 fi
 echo "ok --target cortex-m0 for a Cortex-M4: stops at its #error"
+
+# The forms of format version 2 (every_op with breadth, seed 1: dilation, per-side padding,
+# a channel multiplier, padded pools, TFLite's average pool, softmax) on every core, in
+# the file with every version and in each core's own.
+"$out/every_op" 1 "$out/every_form.frozen.yaml" "$out/form_images.idx" 8 breadth
+"$QATC" report "$out/every_form.frozen.yaml" > "$out/every_form.report"
+for want in "dilation [2-9]" "pad \[[0-9, ]*\].*channel multiplier [2-9]" "divided by the count" \
+            "pool.*pad \[[0-9, ]*[1-9]" "softmax"; do
+    grep -q "$want" "$out/every_form.report" ||
+        { echo "FAIL: the every-form model has no '$want'"; exit 1; }
+done
+mkdir -p "$out/form"
+"$QATC" gen "$out/every_form.frozen.yaml" -o "$out/form" --golden 8 \
+    --images "$out/form_images.idx" > /dev/null
+expect 0 "every-form m0 on microbit" "$target/run.sh" m0 "$out/form" every_form
+expect 0 "every-form m3 on mps2-an385" "$target/run.sh" m3 "$out/form" every_form
+expect 0 "every-form m4 on mps2-an386" "$target/run.sh" m4 "$out/form" every_form
+for pair in cortex-m0:m0 cortex-m3:m3 cortex-m4:m4; do
+    t=${pair%%:*}; core=${pair#*:}
+    mkdir -p "$out/form-$t"
+    "$QATC" gen "$out/every_form.frozen.yaml" -o "$out/form-$t" --target "$t" --golden 8 \
+        --images "$out/form_images.idx" > /dev/null
+    expect 0 "every-form --target $t on $core" "$target/run.sh" "$core" "$out/form-$t" every_form
+done
 
 # The negative check: the first expected output byte changed (v+1, or 126 for 127).
 mkdir -p "$out/bad"

@@ -22,6 +22,7 @@ if [ ! -r "$data/train-images-idx3-ubyte.gz" ]; then
     echo "check_train_e2e: $data missing (Debian package dataset-fashion-mnist): skipped"
     exit 0
 fi
+. "$(dirname "$0")/support/host_selftest.sh"
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work"
@@ -100,21 +101,7 @@ grep -q '^accuracy criterion' train.txt || fail "train: no criterion line"
 # --- gen, strict build, golden self-test --------------------------------------
 mkdir gen
 "$QATC" gen out/tiny.frozen.yaml -o gen --golden 20 --images eval-images > /dev/null
-printf '#pragma GCC poison float double\n' > poison.h
-$CC -std=c99 -Wall -Wextra -Wconversion -Werror -O2 -include poison.h -Igen \
-    -c gen/tiny.c gen/tiny_golden.c
-cat > selftest.c <<'EOF'
-#include <stdio.h>
-#include "tiny.h"
-int main(void)
-{
-    int bad = tiny_selftest();
-    printf("selftest: %d output bytes differ from the reference kernels\n", bad);
-    return bad != 0;
-}
-EOF
-$CC -O2 -Igen -o selftest selftest.c tiny.o tiny_golden.o
-./selftest
+host_selftest gen tiny
 
 # --- the generated C's top-1 == qatc eval's -------------------------------------
 "$QATC" eval out/tiny.frozen.yaml --images eval-images --labels eval-labels > eval.txt

@@ -15,7 +15,7 @@
 #include "tmpdir.h"
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char path[320];
     cfgcanon a, b;
     qerr e;
@@ -23,13 +23,10 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_cfgcanon", f->dir, sizeof f->dir) != 0) {
-        free(f);
+    if (tmpdir_fixture_new(state, "test_cfgcanon", sizeof(fixture)) != 0)
         return -1;
-    }
+    fixture *f = *state;
     snprintf(f->path, sizeof f->path, "%s/c.yaml", f->dir);
-    *state = f;
     return 0;
 }
 
@@ -38,9 +35,7 @@ static int teardown(void **state)
     fixture *f = *state;
     cfgcanon_free(&f->a);
     cfgcanon_free(&f->b);
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(f);
 }
 
 /* Writes text as the config and builds its canonical form into c. */
@@ -159,11 +154,10 @@ static void test_cfgcanon_rejects_syntax_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_cfgcanon_text, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cfgcanon_same_settings_same_text, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cfgcanon_check_names_first_difference, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_cfgcanon_rejects_syntax_error, setup, teardown),
+        TMPDIR_TEST(test_cfgcanon_text),
+        TMPDIR_TEST(test_cfgcanon_same_settings_same_text),
+        TMPDIR_TEST(test_cfgcanon_check_names_first_difference),
+        TMPDIR_TEST(test_cfgcanon_rejects_syntax_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,15 +1,20 @@
 /* Tests for checkpoint: a written checkpoint reads back to the same header,
  * arrays, optimizer state and log, laid out as checkpoint.h says; damaged
  * files (truncated, a flipped byte, a header out of range or of another
- * build, data after the end, empty, missing) and a config with other
- * settings are refused with a message that says why. */
+ * build, data after the end, empty, missing, a FIFO), crafted headers with
+ * right CRCs but counters past the schedule or near overflow, and a config
+ * with other settings are refused with a message that says why. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include <cmocka.h>
 
@@ -36,7 +41,9 @@ static const char config_text[] =
     "  train: {images: img.idx, labels: lbl.idx}\n"
     "  eval: {images: img.idx, labels: lbl.idx}\n"
     "quantization:\n"
-    "  train: {epochs: 1, batch: 2, optimizer: {type: sgd, lr: 0.01, momentum: 0.9}}\n";
+    "  train: {epochs: 4, batch: 2, optimizer: {type: sgd, lr: 0.01, momentum: 0.9}}\n";
+
+#define BATCHES 8 /* batches per epoch, as the trainer would count them */
 
 /* One trainer's worth of what a checkpoint holds. */
 typedef struct {
@@ -47,7 +54,7 @@ typedef struct {
 } side;
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char config[320], ckpt[320];
     cfg_config cfg;
     cfgcanon canon;
@@ -69,16 +76,17 @@ static int build_side(fixture *f, side *s, uint64_t seed)
 
 static ckpt_parts parts_of(fixture *f, side *s)
 {
-    return (ckpt_parts){&s->n, &s->opt, s->csv, sizeof s->csv, &f->canon, f->config};
+    return (ckpt_parts){&s->n,      &s->opt,   s->csv,
+                        sizeof s->csv, &f->canon, f->config,
+                        {f->cfg.pretrain.epochs, f->cfg.qat.epochs},
+                        {BATCHES, BATCHES}};
 }
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_checkpoint", f->dir, sizeof f->dir) != 0) {
-        free(f);
+    if (tmpdir_fixture_new(state, "test_checkpoint", sizeof(fixture)) != 0)
         return -1;
-    }
+    fixture *f = *state;
     char data[320];
     snprintf(f->config, sizeof f->config, "%s/c.yaml", f->dir);
     snprintf(f->ckpt, sizeof f->ckpt, "%s/ck.ckpt", f->dir);
@@ -109,7 +117,6 @@ static int setup(void **state)
     h->quant_start = 4.0, h->float_acc = 0.6, h->ptq_acc = 0.55, h->best_acc = 0.58;
     h->have_float = 1, h->have_best = 1, h->best_epoch = 1;
     h->images[0] = 100, h->images[1] = 40;
-    *state = f;
     return 0;
 }
 
@@ -122,9 +129,7 @@ static int teardown(void **state)
         optim_free(&sides[i]->opt);
     }
     cfgcanon_free(&f->canon);
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(f);
 }
 
 /* a's checkpoint at f->ckpt. */
@@ -234,6 +239,55 @@ static size_t settings_flipped(char *file, size_t len)
     return len;
 }
 static size_t appended(char *file, size_t len) { memcpy(file + len, "more", 4); return len + 4; }
+
+/* A header field set to value, both CRCs made right again: a crafted file,
+ * which only the range checks can refuse. */
+static size_t set_field(char *file, size_t len, size_t off, const void *value, size_t n)
+{
+    memcpy(file + off, value, n);
+    const ckpt_header *h = (const ckpt_header *)file;
+    size_t head = sizeof *h + h->canon_bytes;
+    uint32_t crc = (uint32_t)crc32(0, (const Bytef *)file, (uInt)head);
+    memcpy(file + head, &crc, 4);
+    crc = (uint32_t)crc32(0, (const Bytef *)file, (uInt)(len - 4));
+    memcpy(file + len - 4, &crc, 4);
+    return len;
+}
+static size_t epoch_int_max(char *file, size_t len)
+{
+    int32_t v = INT32_MAX;
+    return set_field(file, len, offsetof(ckpt_header, epoch), &v, sizeof v);
+}
+static size_t epoch_past_schedule(char *file, size_t len)
+{
+    int32_t v = 5; /* the config has 4 QAT epochs */
+    return set_field(file, len, offsetof(ckpt_header, epoch), &v, sizeof v);
+}
+static size_t batch_past_epoch(char *file, size_t len)
+{
+    int32_t v = BATCHES + 1;
+    return set_field(file, len, offsetof(ckpt_header, batch), &v, sizeof v);
+}
+static size_t images_near_overflow(char *file, size_t len)
+{
+    int64_t v = INT64_MAX - 1;
+    return set_field(file, len, offsetof(ckpt_header, images) + sizeof v, &v, sizeof v);
+}
+static size_t best_epoch_past(char *file, size_t len)
+{
+    int32_t v = 4;
+    return set_field(file, len, offsetof(ckpt_header, best_epoch), &v, sizeof v);
+}
+static size_t elapsed_nan(char *file, size_t len)
+{
+    double v = NAN;
+    return set_field(file, len, offsetof(ckpt_header, elapsed), &v, sizeof v);
+}
+static size_t accuracy_over_1(char *file, size_t len)
+{
+    double v = 1.5;
+    return set_field(file, len, offsetof(ckpt_header, best_acc), &v, sizeof v);
+}
 static size_t emptied(char *file, size_t len) { (void)file; (void)len; return 0; }
 
 static void test_checkpoint_refuses_damaged_files(void **state)
@@ -250,6 +304,13 @@ static void test_checkpoint_refuses_damaged_files(void **state)
         {settings_flipped, "corrupt checkpoint (CRC mismatch)"},
         {appended, "corrupt checkpoint (data after its end)"},
         {emptied, "not a qatc checkpoint"},
+        {epoch_int_max, "corrupt checkpoint (header out of range)"},
+        {epoch_past_schedule, "corrupt checkpoint (header out of range)"},
+        {batch_past_epoch, "corrupt checkpoint (header out of range)"},
+        {images_near_overflow, "corrupt checkpoint (header out of range)"},
+        {best_epoch_past, "corrupt checkpoint (header out of range)"},
+        {elapsed_nan, "corrupt checkpoint (header out of range)"},
+        {accuracy_over_1, "corrupt checkpoint (header out of range)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_damaged(f, cases[i].edit);
@@ -262,6 +323,13 @@ static void test_checkpoint_refuses_damaged_files(void **state)
     snprintf(missing, sizeof missing, "%s/none.ckpt", f->dir);
     assert_int_equal(read_b(f, missing, &f->canon), -1);
     assert_non_null(strstr(f->e.msg, "cannot resume: no checkpoint"));
+    /* a FIFO is refused at once, never waited on */
+    assert_int_equal(mkfifo(missing, 0600), 0);
+    assert_int_equal(read_b(f, missing, &f->canon), -1);
+    char want[512];
+    snprintf(want, sizeof want, "%s: is not a regular file", missing);
+    assert_string_equal(f->e.msg, want);
+    unlink(missing);
 }
 
 /* A config whose settings changed: refused before anything is read into the
@@ -299,7 +367,7 @@ static void test_checkpoint_write_fails_cleanly(void **state)
 }
 
 /* Each test on a fresh fixture. */
-#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define TEST(name) TMPDIR_TEST(name)
 
 int main(void)
 {

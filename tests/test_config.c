@@ -175,7 +175,11 @@ static void test_config_full(void **state)
     assert_int_equal(l[4].bn, 0);
     assert_int_equal(l[4].act, Q_ACT_NONE);
     assert_int_equal(l[5].geom.op, Q_OP_ADD);
-    assert_int_equal(l[5].with, 3);
+    assert_int_equal(l[5].input, 5); /* the previous layer's output */
+    assert_int_equal(l[5].input2, 4); /* b1: layers[3]'s output */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(l[i].input, i);
+    assert_int_equal(l[4].input2, -1);
     assert_int_equal(l[5].act, Q_ACT_RELU);
     assert_string_equal(l[5].name, "sum");
     assert_int_equal(l[6].geom.op, Q_OP_AVGPOOL);
@@ -375,7 +379,7 @@ static void test_config_misspelt_keys_suggest(void **state)
     expect_error(f, "model:\n  layers:\n    - maxpool: {kernel: 2, act: relu}\n"
                     "    - linear: {out: 2}\n",
                  "3: model.layers[0].maxpool.act: unknown key (valid keys: kernel, stride, "
-                 "name)");
+                 "pad, name, from)");
     expect_error(f, "model:\n  layers: [linear: {out: 2}]\n  layers: [linear: {out: 3}]\n",
                  "3: model.layers: duplicate key (first on line 2)");
 }
@@ -406,7 +410,7 @@ static void test_config_out_of_range(void **state)
 {
     fixture *f = *state;
     expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 3, stride: 0}\n",
-                 "3: model.layers[0].conv2d.stride: 0 is out of range [1, 64]");
+                 "3: model.layers[0].conv2d.stride: 0 is out of range [1, 4096]");
     expect_error(f, "model:\n  layers:\n    - conv2d: {out: 0, kernel: 3}\n",
                  "3: model.layers[0].conv2d.out: 0 is out of range [1, 4096]");
     expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 3, pad: 3}\n",
@@ -416,7 +420,7 @@ static void test_config_out_of_range(void **state)
     expect_error(f, "model:\n  input: {shape: [28, 28]}\n  layers: [linear: {out: 2}]\n",
                  "2: model.input.shape: expected [H, W, C] (3 numbers), got 2");
     expect_error(f, "model:\n  input: {scale: 0}\n  layers: [linear: {out: 2}]\n",
-                 "2: model.input.scale: 0 is out of range (0, 1e+06]");
+                 "2: model.input.scale: 0 is out of range [1e-12, 1e+06]");
     expect_error(f, "model:\n  input: {zero_point: 128}\n  layers: [linear: {out: 2}]\n",
                  "2: model.input.zero_point: 128 is out of range [-128, 127]");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
@@ -428,6 +432,15 @@ static void test_config_out_of_range(void **state)
     expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
                     "  batch: 0\n",
                  "4: pretrain.batch: 0 is out of range [1, 65536]");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\npretrain:\n  epochs: 2\n"
+                    "  batch: 1\n",
+                 "4: pretrain.batch: 1: a batch needs at least 2 images (batch norm normalizes "
+                 "over the batch)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n  train: {batch: 1}\n",
+                 "3: quantization.train.batch: 1: a batch needs at least 2 images (batch norm "
+                 "normalizes over the batch)");
+    expect_error(f, "model:\n  input: {scale: 1e-13}\n  layers: [linear: {out: 2}]\n",
+                 "2: model.input.scale: 1e-13 is out of range [1e-12, 1e+06]");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n  train:\n"
                     "    epochs: -1\n",
                  "4: quantization.train.epochs: -1 is out of range [0, 10000]");
@@ -435,14 +448,69 @@ static void test_config_out_of_range(void **state)
                     "  activation: {averaging_constant: 0}\n",
                  "3: quantization.activation.averaging_constant: 0 is out of range (0, 1]");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n"
-                    "  weight: {bits: 4}\n",
-                 "3: quantization.weight.bits: 4 is not supported (only 8; 4 is planned)");
+                    "  weight: {bits: 2}\n",
+                 "3: quantization.weight.bits: 2 is not supported (8 or 4)");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\ntuning:\n"
                     "  accuracy_criterion: {relative: 1.5}\n",
                  "3: tuning.accuracy_criterion.relative: 1.5 is out of range [0, 1)");
     expect_error(f, "model: {layers: [linear: {out: 2}]}\ntuning:\n"
                     "  exit_policy: {timeout: -5}\n",
                  "3: tuning.exit_policy.timeout: -5 is out of range [0, 1e+09]");
+}
+
+/* quantization.weight.bits is every weighted layer's default; a layer's own
+ * weight_bits wins (and is marked fixed for mixed-precision tuning). */
+static void test_config_weight_bits(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(read_text(f, "model:\n  layers:\n"
+                                  "    - conv2d: {out: 4, kernel: 3, weight_bits: 8}\n"
+                                  "    - maxpool: {kernel: 2}\n"
+                                  "    - dwconv2d: {kernel: 3}\n"
+                                  "    - linear: {out: 3, weight_bits: 4}\n"
+                                  "quantization:\n  weight: {bits: 4}\n"),
+                     0);
+    cfg_config *c = &f->c;
+    assert_int_equal(c->weight_bits, 4);
+    static const int bits[4] = {8, 0, 4, 4}, fixed[4] = {1, 0, 0, 1};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(c->layers[i].weight_bits, bits[i]);
+        assert_int_equal(c->layers[i].weight_bits_fixed, fixed[i]);
+    }
+    assert_int_equal(c->strategy, CFG_STRATEGY_BASIC);
+    /* without the quantization section every layer has 8 */
+    assert_int_equal(read_text(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 3}\n"
+                                  "    - linear: {out: 3, weight_bits: 4}\n"
+                                  "tuning: {strategy: mixed_precision}\n"),
+                     0);
+    assert_int_equal(c->layers[0].weight_bits, 8);
+    assert_int_equal(c->layers[1].weight_bits, 4);
+    assert_int_equal(c->strategy, CFG_STRATEGY_MIXED);
+
+    expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 3, weight_bits: 5}\n",
+                 "3: model.layers[0].conv2d.weight_bits: 5 is not supported (8 or 4)");
+    expect_error(f, "model:\n  layers:\n    - linear: {out: 4, weight_bits: '4'}\n",
+                 "3: model.layers[0].linear.weight_bits: expected an integer, got the quoted "
+                 "string '4'");
+    expect_error(f, "model:\n  layers:\n    - linear: {out: 4, weight_bits: 4.0}\n",
+                 "3: model.layers[0].linear.weight_bits: expected an integer, got '4.0'");
+    expect_error(f, "model:\n  layers:\n    - maxpool: {kernel: 2, weight_bits: 4}\n"
+                    "    - linear: {out: 2}\n",
+                 "3: model.layers[0].maxpool.weight_bits: unknown key (valid keys: kernel, "
+                 "stride, pad, name, from)");
+    expect_error(f, "model:\n  layers:\n    - linear: {out: 4, weigth_bits: 4}\n",
+                 "3: model.layers[0].linear.weigth_bits: unknown key, did you mean "
+                 "'weight_bits'?");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n"
+                    "  weight: {bits: 16}\n",
+                 "3: quantization.weight.bits: 16 is not supported (8 or 4)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\ntuning: {strategy: mixed}\n",
+                 "2: tuning.strategy: unknown value 'mixed' (one of: basic, mixed_precision)");
+    expect_error(f, "model: {layers: [linear: {out: 2}]}\nquantization:\n"
+                    "  approach: post_training_static_quant\n"
+                    "tuning: {strategy: mixed_precision}\n",
+                 "4: tuning.strategy: mixed_precision trains each candidate with QAT; it needs "
+                 "quantization.train.epochs > 0");
 }
 
 static void test_config_enum_values(void **state)
@@ -488,7 +556,7 @@ static void test_config_layer_list(void **state)
                  "3: model.layers[0]: unknown layer type 'conv3d', did you mean 'conv2d'?");
     expect_error(f, "model:\n  layers:\n    - dense: {out: 4}\n",
                  "3: model.layers[0]: unknown layer type 'dense' (one of: conv2d, dwconv2d, "
-                 "linear, maxpool, avgpool, add, flatten)");
+                 "linear, maxpool, avgpool, add, flatten, softmax)");
     expect_error(f, "model:\n  layers:\n    - conv2d\n",
                  "3: model.layers[0]: expected one layer as a one-key mapping such as "
                  "'- conv2d: {out: 16, kernel: 3}', got a scalar");
@@ -518,12 +586,13 @@ static void test_config_names_and_with(void **state)
     fixture *f = *state;
     expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 1, name: a}\n"
                     "    - add: {with: b}\n",
-                 "4: model.layers[1].add.with: no earlier layer is named 'b' (named so far: a)");
+                 "4: model.layers[1].add.with: no earlier layer is named 'b' (named so far: a; "
+                 "`input` is the model input)");
     /* `with` cannot refer forward */
     expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 1}\n"
                     "    - add: {with: later}\n    - conv2d: {out: 4, kernel: 1, name: later}\n",
                  "4: model.layers[1].add.with: no earlier layer is named 'later' (named so "
-                 "far: none)");
+                 "far: none; `input` is the model input)");
     expect_error(f, "model:\n  layers:\n    - conv2d: {out: 4, kernel: 1}\n    - add: {}\n",
                  "4: model.layers[1].add: missing key 'with' (the name of an earlier layer to "
                  "add to this one's input)");
@@ -580,6 +649,12 @@ static void test_config_bad_shapes(void **state)
     expect_error(f, "model:\n  input: {shape: [8, 8, 1024]}\n  layers:\n"
                     "    - conv2d: {out: 4096, kernel: 5, pad: 2}\n",
                  "4: model.layers[0].conv2d.out: 104857600 weights exceed 16777216");
+    /* a batch of the largest tensor must fit int32 elements */
+    expect_error(f, "model:\n  input: {shape: [4096, 4096, 1]}\n  layers:\n"
+                    "    - avgpool: {global: true}\n    - linear: {out: 2}\n"
+                    "pretrain:\n  epochs: 1\n  batch: 128\n",
+                 "8: pretrain.batch: 128 images of the largest tensor (16777216 values each) "
+                 "exceed 2147483647 values; use a batch of at most 127");
 }
 
 static void test_config_linear_flattens_implicitly(void **state)
@@ -711,6 +786,10 @@ static void test_config_loss_target_metric(void **state)
                     "  layers:\n    - linear: {out: 4}\n",
                  "6: model.layers[0].linear: the model ends in 1x1x4; with target: input it "
                  "must end in the input's shape 2x2x1");
+    expect_error(f, "model:\n  loss: mse\n  layers:\n    - linear: {out: 4}\n"
+                    "    - softmax: {}\n",
+                 "5: model.layers[1].softmax: softmax needs loss: cross_entropy (with loss: "
+                 "mse the model ends in its values, not in probabilities)");
     expect_error(f, "model:\n  input: {shape: [4, 4, 2]}\n"
                     "  layers: [conv2d: {out: 1, kernel: 3}]\n",
                  "3: model.layers[0].conv2d: the model ends in 2x2x1; it must end in a vector "
@@ -878,6 +957,197 @@ static void test_config_file_errors(void **state)
     assert_string_equal(f->e.msg, want);
 }
 
+/* Shape s must be h x w x c. */
+static void expect_shape(q_shape s, int h, int w, int c, int t)
+{
+    if (s.h != h || s.w != w || s.c != c)
+        fail_msg("tensor %d is %dx%dx%d, expected %dx%dx%d", t, (int)s.h, (int)s.w, (int)s.c, h,
+                 w, c);
+}
+
+/* Window geometry in every form, resolved when the config is read: kernels,
+ * strides and dilations as an integer or [h, w]; pad as an integer, [h, w],
+ * [top, bottom, left, right], same (TensorFlow's, uneven with stride 2) or
+ * valid; padded pools; the channel multiplier; `from` and `with` naming
+ * earlier layers; bn on linear. A DS-CNN-like stem over 49x10 MFCCs. */
+static void test_config_window_forms(void **state)
+{
+    fixture *f = *state;
+    const char *text =
+        "model:\n"
+        "  input: {shape: [49, 10, 1]}\n"
+        "  layers:\n"
+        "    - conv2d: {out: 8, kernel: [10, 4], stride: [2, 2], pad: same, bn: true, name: c1}\n"
+        "    - dwconv2d: {kernel: 3, pad: same, dilation: 2, multiplier: 2, bn: true}\n"
+        "    - conv2d: {out: 16, kernel: 1, bn: true, name: b}\n"
+        "    - conv2d: {from: c1, out: 16, kernel: 1, name: sc}\n"
+        "    - add: {with: b, act: relu}\n"
+        "    - conv2d: {out: 4, kernel: [3, 1], dilation: [2, 1], pad: [2, 0]}\n"
+        "    - maxpool: {kernel: 3, stride: 2, pad: 1}\n"
+        "    - avgpool: {kernel: [2, 3], pad: [0, 1, 0, 0]}\n"
+        "    - avgpool: {kernel: [7, 1], pad: valid}\n"
+        "    - linear: {out: 12, bn: true}\n";
+    if (read_text(f, text))
+        fail_msg("%s", f->e.msg);
+    const cfg_layer *l = f->c.layers;
+    /* same over 49 rows, stride 2, kernel 10: 25 rows, 9 padded, 4 on top */
+    const q_window *w = &l[0].geom.win;
+    assert_int_equal(l[0].geom.pad_rule, Q_PAD_SIDES); /* resolved */
+    assert_int_equal(w->kernel_h, 10);
+    assert_int_equal(w->kernel_w, 4);
+    assert_int_equal(w->stride_h, 2);
+    assert_int_equal(w->pad_top, 4);
+    assert_int_equal(w->pad_bottom, 5);
+    assert_int_equal(w->pad_left, 1);
+    assert_int_equal(w->pad_right, 1);
+    assert_int_equal(w->dilation_h, 1);
+    /* dilation 2 makes the 3x3 kernel 5x5: same pads 2 on every side */
+    w = &l[1].geom.win;
+    assert_int_equal(w->dilation_h, 2);
+    assert_int_equal(w->dilation_w, 2);
+    assert_int_equal(w->pad_top, 2);
+    assert_int_equal(w->pad_right, 2);
+    assert_int_equal(l[1].geom.multiplier, 2);
+    assert_int_equal(l[3].input, 1); /* from: c1 */
+    assert_int_equal(l[2].input, 2);
+    assert_int_equal(l[4].input, 4);
+    assert_int_equal(l[4].input2, 3); /* with: b */
+    w = &l[5].geom.win;
+    assert_int_equal(w->dilation_h, 2);
+    assert_int_equal(w->dilation_w, 1);
+    assert_int_equal(w->pad_top, 2);
+    assert_int_equal(w->pad_bottom, 2);
+    assert_int_equal(w->pad_left, 0);
+    w = &l[6].geom.win;
+    assert_int_equal(w->pad_top, 1);
+    assert_int_equal(w->pad_right, 1);
+    assert_int_equal(w->stride_w, 2);
+    w = &l[7].geom.win;
+    assert_int_equal(w->stride_h, 2); /* a pool's stride defaults to its kernel */
+    assert_int_equal(w->stride_w, 3);
+    assert_int_equal(w->pad_bottom, 1);
+    assert_int_equal(w->pad_top, 0);
+    assert_int_equal(l[9].bn, 1);
+    q_shape s[CFG_MAX_LAYERS + 1];
+    assert_int_equal(cfg_shapes(&f->c, s, &f->e), 0);
+    const int want[11][3] = {{49, 10, 1}, {25, 5, 8}, {25, 5, 16}, {25, 5, 16},
+                             {25, 5, 16}, {25, 5, 16}, {25, 5, 4}, {13, 3, 4},
+                             {7, 1, 4},   {1, 1, 4},  {1, 1, 12}};
+    for (int t = 0; t < 11; t++)
+        expect_shape(s[t], want[t][0], want[t][1], want[t][2], t);
+    assert_int_equal(cfg_classes(&f->c), 12);
+
+    /* 1-D (H = 1): a dilated kernel [1, 5] with same padding; pad [h, w] */
+    if (read_text(f, "model:\n  input: {shape: [1, 100, 3]}\n  layers:\n"
+                     "    - conv2d: {out: 8, kernel: [1, 5], dilation: [1, 2], pad: same}\n"
+                     "    - conv2d: {out: 8, kernel: [1, 3], stride: [1, 2], pad: [0, 1]}\n"
+                     "    - avgpool: {global: true}\n"
+                     "    - linear: {out: 3}\n"))
+        fail_msg("%s", f->e.msg);
+    w = &f->c.layers[0].geom.win;
+    assert_int_equal(w->pad_left, 4);
+    assert_int_equal(w->pad_right, 4);
+    assert_int_equal(w->pad_top, 0);
+    w = &f->c.layers[1].geom.win;
+    assert_int_equal(w->pad_top, 0);
+    assert_int_equal(w->pad_bottom, 0);
+    assert_int_equal(w->pad_left, 1);
+    assert_int_equal(w->pad_right, 1);
+    assert_int_equal(cfg_shapes(&f->c, s, &f->e), 0);
+    expect_shape(s[1], 1, 100, 8, 1);
+    expect_shape(s[2], 1, 50, 8, 2);
+
+    /* a final softmax, with or without {} */
+    if (read_text(f, "model:\n  input: {shape: [4, 4, 2]}\n  layers:\n"
+                     "    - linear: {out: 3}\n    - softmax: {}\n"))
+        fail_msg("%s", f->e.msg);
+    assert_int_equal(f->c.layers[1].geom.op, Q_OP_SOFTMAX);
+    assert_int_equal(cfg_classes(&f->c), 3);
+    if (read_text(f, "model:\n  input: {shape: [4, 4, 2]}\n  layers:\n"
+                     "    - linear: {out: 3, name: s}\n    - softmax:\n"))
+        fail_msg("%s", f->e.msg);
+
+    /* `with: input` and `from: input`; a dilation on a 1x1 kernel is fine */
+    if (read_text(f, "model:\n  input: {shape: [4, 4, 2]}\n  layers:\n"
+                     "    - conv2d: {out: 2, kernel: 1, dilation: 3}\n"
+                     "    - add: {with: input, name: s}\n"
+                     "    - add: {from: input, with: s}\n"
+                     "    - linear: {out: 2}\n"))
+        fail_msg("%s", f->e.msg);
+}
+
+/* Bad forms of the window keys, `from`, `multiplier` and `bn`. */
+static void test_config_window_errors(void **state)
+{
+    fixture *f = *state;
+#define L3(layer) "model:\n  input: {shape: [8, 8, 2]}\n  layers:\n    - " layer "\n"
+    expect_error(f, L3("conv2d: {out: 2, kernel: [3, 3, 3]}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].conv2d.kernel: expected an integer or [h, w], got 3 values");
+    expect_error(f, L3("conv2d: {out: 2, kernel: {h: 3}}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].conv2d.kernel: expected an integer or [h, w], got a mapping");
+    expect_error(f, L3("conv2d: {out: 2, kernel: [3, 0]}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].conv2d.kernel[1]: 0 is out of range [1, 4096]");
+    expect_error(f, L3("conv2d: {out: 2, kernel: 3, stride: [1, two]}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].conv2d.stride[1]: expected an integer, got 'two'");
+    expect_error(f, L3("conv2d: {out: 2, kernel: 3, dilation: 0}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].conv2d.dilation: 0 is out of range [1, 4096]");
+    expect_error(f, L3("conv2d: {out: 2, kernel: 3, pad: [1, 2, 3]}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].conv2d.pad: expected an integer, [h, w], [top, bottom, "
+                 "left, right], same or valid, got 3 values");
+    expect_error(f, L3("conv2d: {out: 2, kernel: 3, pad: sam}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].conv2d.pad: unknown value 'sam', did you mean 'same'? (an "
+                 "integer, [h, w], [top, bottom, left, right], same or valid)");
+    expect_error(f, L3("conv2d: {out: 2, kernel: 3, pad: full}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].conv2d.pad: unknown value 'full' (an integer, [h, w], "
+                 "[top, bottom, left, right], same or valid)");
+    expect_error(f, L3("conv2d: {out: 2, kernel: 3, pad: [0, -1]}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].conv2d.pad[1]: -1 is out of range [0, 4096]");
+    expect_error(f, L3("conv2d: {out: 2, kernel: 3, pad: [0, 0, 3, 0]}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].conv2d.pad: [0, 0, 3, 0] must each be >= 0 and less than "
+                 "the kernel 3x3");
+    expect_error(f, L3("conv2d: {out: 2, kernel: 3, dilation: 4}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].conv2d.kernel: 3x3 (dilated: 9x9) is larger than the "
+                 "input 8x8");
+    expect_error(f, L3("maxpool: {kernel: 2, dilation: 2}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].maxpool.dilation: pools take no dilation (as TFLite's)");
+    expect_error(f, L3("avgpool: {global: true, pad: 1}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].avgpool.pad: not allowed with global: true");
+    expect_error(f, L3("avgpool: {kernel: 2, pad: 2}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].avgpool.pad: 2 must be less than the kernel (2)");
+    expect_error(f, L3("dwconv2d: {kernel: 3, multiplier: 0}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].dwconv2d.multiplier: 0 is out of range [1, 4096]");
+    expect_error(f, L3("conv2d: {out: 2, kernel: 3, multiplier: 2}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].conv2d.multiplier: unknown key (valid keys: out, kernel, "
+                 "stride, dilation, pad, bn, act, name, from, weight_bits)");
+    expect_error(f, L3("maxpool: {kernel: 2, bn: true}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].maxpool.bn: unknown key (valid keys: kernel, stride, pad, "
+                 "name, from)");
+    expect_error(f, L3("conv2d: {out: 2, kernel: 1, name: a}") "    - linear: {out: 2, from: b}\n",
+                 "5: model.layers[1].linear.from: no earlier layer is named 'b' (named so far: "
+                 "a; `input` is the model input)");
+    expect_error(f, L3("conv2d: {out: 2, kernel: 1, from: a, name: a}") "    - linear: {out: 2}\n",
+                 "4: model.layers[0].conv2d.from: no earlier layer is named 'a' (named so far: "
+                 "none; `input` is the model input)");
+    expect_error(f, L3("conv2d: {out: 2, kernel: 1, name: a}")
+                    "    - conv2d: {out: 2, kernel: 1}\n    - linear: {out: 2, from: a}\n",
+                 "5: model.layers[1].conv2d: no later layer reads its output (the next layer "
+                 "reads 'a' through `from`); every layer but the last must feed another");
+    expect_error(f, L3("conv2d: {out: 3, kernel: 1, name: a}") "    - add: {with: input}\n"
+                    "    - linear: {out: 2}\n",
+                 "5: model.layers[1].add.with: 'input': its shape 8x8x2 differs from this "
+                 "layer's input 8x8x3");
+    expect_error(f, L3("linear: {out: 4}") "    - softmax: {}\n    - linear: {out: 2}\n",
+                 "5: model.layers[1].softmax: only the last layer may be softmax (the model's "
+                 "output; training reads the scores before it)");
+    expect_error(f, L3("linear: {out: 4}") "    - softmax: {axis: 1}\n",
+                 "5: model.layers[1].softmax.axis: unknown key (valid keys: name, from)");
+    expect_error(f, L3("conv2d: {out: 4, kernel: 3}") "    - softmax: {}\n",
+                 "5: model.layers[1].softmax: the model ends in 6x6x4; it must end in a vector "
+                 "of 2 to 256 class scores (1x1xK): end with linear, or with avgpool {global: "
+                 "true}");
+#undef L3
+}
+
 /* cfg_shapes on a config built in memory. */
 static void test_config_shapes_in_memory(void **state)
 {
@@ -888,8 +1158,9 @@ static void test_config_shapes_in_memory(void **state)
     c.n_layers = 2;
     c.layers[0] = (cfg_layer){.geom = {.op = Q_OP_CONV2D, .out_c = 4,
                                        .win = {.kernel_h = 30, .kernel_w = 30}},
-                              .line = 7, .with = -1};
-    c.layers[1] = (cfg_layer){.geom = {.op = Q_OP_LINEAR, .out_c = 10}, .line = 8, .with = -1};
+                              .line = 7, .input = 0, .input2 = -1};
+    c.layers[1] = (cfg_layer){.geom = {.op = Q_OP_LINEAR, .out_c = 10}, .line = 8, .input = 1,
+                              .input2 = -1};
     q_shape s[CFG_MAX_LAYERS + 1];
     assert_int_equal(cfg_shapes(&c, s, &f->e), -1);
     assert_string_equal(f->e.msg,
@@ -958,9 +1229,12 @@ int main(void)
         T(test_config_misspelt_keys_suggest),
         T(test_config_wrong_types),
         T(test_config_out_of_range),
+        T(test_config_weight_bits),
         T(test_config_enum_values),
         T(test_config_layer_list),
         T(test_config_names_and_with),
+        T(test_config_window_forms),
+        T(test_config_window_errors),
         T(test_config_bad_shapes),
         T(test_config_linear_flattens_implicitly),
         T(test_config_phases),

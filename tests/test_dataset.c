@@ -20,7 +20,7 @@
 #define FMNIST "/usr/share/datasets/fashion-mnist/"
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char images[320], labels[320];
     char x[320], y[320]; /* .npy inputs and labels/targets */
     dataset ds;
@@ -68,18 +68,13 @@ static dataset_input in_of(q_shape s, q_quant q)
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f)
+    if (tmpdir_fixture_new(state, "test_dataset", sizeof(fixture)) != 0)
         return -1;
-    if (tmpdir_make("test_dataset", f->dir, sizeof f->dir) != 0) {
-        free(f);
-        return -1;
-    }
+    fixture *f = *state;
     snprintf(f->images, sizeof f->images, "%s/images.idx", f->dir);
     snprintf(f->labels, sizeof f->labels, "%s/labels.idx", f->dir);
     snprintf(f->x, sizeof f->x, "%s/x.npy", f->dir);
     snprintf(f->y, sizeof f->y, "%s/y.npy", f->dir);
-    *state = f;
     return 0;
 }
 
@@ -87,9 +82,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     dataset_free(&f->ds);
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(f);
 }
 
 static void test_dataset_load(void **state)
@@ -164,6 +157,14 @@ static void test_dataset_missing_files(void **state)
     assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, bad), 10, &f->e), -1);
     snprintf(want, sizeof want, "%s: input scale 0 must be finite and > 0", f->images);
     assert_string_equal(f->e.msg, want);
+    /* a scale that maps every pixel to one int8 value: refused before training */
+    const q_quant flat = {2.5, -128}, two = {2.0, -128};
+    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, flat), 10, &f->e),
+                     -1);
+    assert_non_null(strstr(f->e.msg, "every pixel value 0..255 becomes the int8 value -128"));
+    assert_int_equal(dataset_load(&f->ds, f->images, f->labels, in_of(shape322, two), 10, &f->e),
+                     0); /* 255 -> 1/2 rounds away from zero: two values */
+    dataset_free(&f->ds);
 }
 
 /* x is the real value of q for every pixel, for several quantizations. */
@@ -722,28 +723,25 @@ static void test_dataset_quantize_real(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_dataset_load, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_count_mismatch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_shape_mismatch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_label_out_of_range, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_missing_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_float_is_real_value_of_int8, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_fashion_mnist_quantization, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_batches_cover_the_set, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_shuffle_is_seeded_permutation, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_fashion_mnist_test_set, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_npy_u1_equals_idx, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_npy_f4_quantized, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_npy_i1_as_is, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_npy_shape_mismatch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_npy_labels, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_npy_targets, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_split, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_inputs_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_npy_gzip_and_garbage, setup, teardown),
+        TMPDIR_TEST(test_dataset_load),
+        TMPDIR_TEST(test_dataset_count_mismatch),
+        TMPDIR_TEST(test_dataset_shape_mismatch),
+        TMPDIR_TEST(test_dataset_label_out_of_range),
+        TMPDIR_TEST(test_dataset_missing_files),
+        TMPDIR_TEST(test_dataset_float_is_real_value_of_int8),
+        TMPDIR_TEST(test_dataset_fashion_mnist_quantization),
+        TMPDIR_TEST(test_dataset_batches_cover_the_set),
+        TMPDIR_TEST(test_dataset_shuffle_is_seeded_permutation),
+        TMPDIR_TEST(test_dataset_fashion_mnist_test_set),
+        TMPDIR_TEST(test_dataset_npy_u1_equals_idx),
+        TMPDIR_TEST(test_dataset_npy_f4_quantized),
+        TMPDIR_TEST(test_dataset_npy_i1_as_is),
+        TMPDIR_TEST(test_dataset_npy_shape_mismatch),
+        TMPDIR_TEST(test_dataset_npy_labels),
+        TMPDIR_TEST(test_dataset_npy_targets),
+        TMPDIR_TEST(test_dataset_split),
+        TMPDIR_TEST(test_dataset_inputs_only),
+        TMPDIR_TEST(test_dataset_npy_gzip_and_garbage),
         cmocka_unit_test(test_dataset_quantize_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

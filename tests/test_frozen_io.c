@@ -242,15 +242,15 @@ static const char FORMS[] =
     "    input: fl\n"
     "    act: none\n"
     "    output: {shape: [1, 1, 4], scale: 0.25, zero_point: -2}\n"
-    "    weight_bits: 8\n"
+    "    weight_bits: 4\n"
     "    per_channel: false\n"
-    "    weight_scale: [0.01]\n"
+    "    weight_scale: [0.18]\n"
     "    bias: [0, 100, -100, 50]\n"
     "    weights:  # (4, 6): one row per output, inputs in NHWC order\n"
     "      - [1, 2, 3, 4, 5, 6]\n"
     "      - [-6, -5, -4, -3, -2, -1]\n"
-    "      - [127, 0, 0, 0, 0, -127]\n"
-    "      - [0, 0, 64, 64, 0, 0]\n"
+    "      - [7, 0, 0, 0, 0, -7]\n"
+    "      - [0, 0, 4, 4, 0, 0]\n"
     "  - op: softmax\n"
     "    name: prob\n"
     "    input: fc\n"
@@ -258,7 +258,7 @@ static const char FORMS[] =
     "output: prob\n";
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char path[320];
     char path2[320];
     qerr e;
@@ -266,14 +266,11 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_frozen_io", f->dir, sizeof f->dir) != 0) {
-        free(f);
+    if (tmpdir_fixture_new(state, "test_frozen_io", sizeof(fixture)) != 0)
         return -1;
-    }
+    fixture *f = *state;
     snprintf(f->path, sizeof f->path, "%s/t.yaml", f->dir);
     snprintf(f->path2, sizeof f->path2, "%s/u.yaml", f->dir);
-    *state = f;
     return 0;
 }
 
@@ -587,7 +584,11 @@ static const bad_case BAD[] = {
     {"NaN scale", "scale: 0.125", "scale: nan",
      "t.yaml:64: layers[6].output.scale: expected a finite number"},
     {"YAML NaN scale", "scale: 0.125", "scale: .nan",
-     "t.yaml:64: layers[6].output.scale: expected a number"},
+     "t.yaml:64: layers[6].output.scale: expected a finite number"},
+    {"hex float scale", "scale: 0.125", "scale: 0x1p-3",
+     "t.yaml:64: layers[6].output.scale: expected a number, got '0x1p-3'"},
+    {"tagged string as scale", "scale: 0.125", "scale: !!str 0.125",
+     "t.yaml:64: layers[6].output.scale: expected a number, got '0.125' tagged !!str"},
     {"infinite weight scale", "[0.003]", "[1e999]",
      "t.yaml:67: layers[6].weight_scale[0]: expected a finite number"},
     {"zero scale", "scale: 0.5", "scale: 0", "t.yaml:5: input.scale: 0 is not a finite scale"},
@@ -637,9 +638,21 @@ static const bad_case BAD[] = {
     {"multiplier without its channels", "    pad: [0, 0, 0, 0]\n    act: relu6",
      "    pad: [0, 0, 0, 0]\n    multiplier: 2\n    act: relu6",
      "t.yaml:47: layers[3].bias: expected 4 values (one per output channel), found 2"},
-    {"weight_bits 4", "    weight_bits: 8\n    per_channel: true",
+    {"weight_bits 3", "    weight_bits: 8\n    per_channel: true",
+     "    weight_bits: 3\n    per_channel: true",
+     "t.yaml:15: layers[0].weight_bits: 3 is not supported (8 or 4)"},
+    {"weight_bits 16", "    weight_bits: 8\n    per_channel: true",
+     "    weight_bits: 16\n    per_channel: true",
+     "t.yaml:15: layers[0].weight_bits: 16 is not supported (8 or 4)"},
+    {"weight_bits quoted", "    weight_bits: 8\n    per_channel: true",
+     "    weight_bits: '4'\n    per_channel: true",
+     "t.yaml:15: layers[0].weight_bits: expected an integer, got the quoted string"},
+    {"4-bit weight 8", "    weight_bits: 8\n    per_channel: true",
      "    weight_bits: 4\n    per_channel: true",
-     "t.yaml:15: layers[0].weight_bits: 4 is not supported (only 8-bit weights for now)"},
+     "t.yaml:20: layers[0].weights[0][7]: 8 is out of range [-7, 7]"},
+    {"4-bit weight -8", "    weight_bits: 8\n    per_channel: false\n    weight_scale: [0.003]",
+     "    weight_bits: 4\n    per_channel: false\n    weight_scale: [0.003]",
+     "t.yaml:72: layers[6].weights[2][0]: -127 is out of range [-7, 7]"},
     {"weight_bits missing", "    weight_bits: 8\n    per_channel: true", "    per_channel: true",
      "t.yaml:7: layers[0].weight_bits: missing"},
     {"weight_bits on a pool", "    pad: [0, 0, 0, 0]\n    output: {shape: [2, 2, 2]",
@@ -894,25 +907,21 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frozen_io_doc_example_is_current),
-        cmocka_unit_test_setup_teardown(test_frozen_io_reads_example, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_frozen_io_reads_version_1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_frozen_io_reads_forms_example, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_frozen_io_round_trips_random_models, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_frozen_io_doubles_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_frozen_io_quotes_yaml_words, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_frozen_io_rejects_malformed_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_frozen_io_rejects_huge_sizes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_frozen_io_rejects_empty_layers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_frozen_io_rejects_binary_garbage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_frozen_io_rejects_truncated_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_frozen_io_rejects_missing_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_frozen_io_write_refuses_invalid_model, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_frozen_io_write_to_missing_dir_fails, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_frozen_io_write_error_leaves_nothing, setup,
-                                        teardown),
+        TMPDIR_TEST(test_frozen_io_reads_example),
+        TMPDIR_TEST(test_frozen_io_reads_version_1),
+        TMPDIR_TEST(test_frozen_io_reads_forms_example),
+        TMPDIR_TEST(test_frozen_io_round_trips_random_models),
+        TMPDIR_TEST(test_frozen_io_doubles_round_trip),
+        TMPDIR_TEST(test_frozen_io_quotes_yaml_words),
+        TMPDIR_TEST(test_frozen_io_rejects_malformed_files),
+        TMPDIR_TEST(test_frozen_io_rejects_huge_sizes),
+        TMPDIR_TEST(test_frozen_io_rejects_empty_layers),
+        TMPDIR_TEST(test_frozen_io_rejects_binary_garbage),
+        TMPDIR_TEST(test_frozen_io_rejects_truncated_files),
+        TMPDIR_TEST(test_frozen_io_rejects_missing_file),
+        TMPDIR_TEST(test_frozen_io_write_refuses_invalid_model),
+        TMPDIR_TEST(test_frozen_io_write_to_missing_dir_fails),
+        TMPDIR_TEST(test_frozen_io_write_error_leaves_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,7 +113,7 @@ static const char *driver_src =
 
 /* The generated model compiles with gcc and clang under the strict flags
  * with float/double poisoned, and its self-test matches q8_exec; so does each
- * version's general window copy (QATC_TAP_BY_TAP). */
+ * C version of the inner loops. */
 static void test_gen_every_op_compiles_and_matches(void **state)
 {
     fixture *fx = *state;
@@ -133,19 +133,18 @@ static void test_gen_every_op_compiles_and_matches(void **state)
         if (rc != 0)
             fail_msg("%s: build or self-test failed (status %d) in %s", ccs[i], rc, fx->dir);
     }
-    /* the copies' general path (tap by tap, for geometries whose kernel rows are not runs
-     * of consecutive bytes), forced in each version */
+    /* each version forced (its C where it has assembly for another core) */
     const char *versions[] = {"-DQATC_DOT=QATC_DOT_SMLAL", "-DQATC_DOT=QATC_DOT_DSP",
-                              "-DQATC_DOT=QATC_DOT_THUMB1", "-DQATC_DOT=QATC_DOT_PLAIN",
-                              "" /* the host's own: SSE2 on x86 */};
+                              "-DQATC_DOT=QATC_DOT_THUMB1", "-DQATC_DOT=QATC_DOT_RV32",
+                              "-DQATC_DOT=QATC_DOT_PLAIN"};
     for (int i = 0; i < 5; i++) {
-        int rc = gh_sh("cd %s && gcc " GH_STRICT " -O1 -DQATC_TAP_BY_TAP %s -include poison.h "
-                       "-c every.c every_golden.c && gcc -o drv_tap driver.c every.o "
-                       "every_golden.o && ./drv_tap",
+        int rc = gh_sh("cd %s && gcc " GH_STRICT " -O1 %s -include poison.h "
+                       "-c every.c every_golden.c && gcc -o drv_v driver.c every.o "
+                       "every_golden.o && ./drv_v",
                        fx->dir, versions[i]);
         if (rc != 0)
-            fail_msg("tap by tap %s: build or self-test failed (status %d) in %s", versions[i],
-                     rc, fx->dir);
+            fail_msg("%s: build or self-test failed (status %d) in %s", versions[i], rc,
+                     fx->dir);
     }
 }
 
@@ -443,6 +442,32 @@ static void test_gen_unknown_target_fails(void **state)
     assert_false(file_exists(fx->dir, "every.h"));
 }
 
+/* 4-bit weights are refused by name, before anything is written, until the
+ * generated C packs them (they would be read as whole bytes). */
+static void test_gen_refuses_4bit_weights(void **state)
+{
+    fixture *fx = *state;
+    int l = 0;
+    while (!fx->m.layers[l].weights)
+        l++;
+    q_layer *ly = &fx->m.layers[l];
+    int32_t nw = q_layer_weight_count(&fx->m, ly);
+    for (int32_t j = 0; j < nw; j++)
+        ly->weights[j] = (int8_t)(ly->weights[j] % 8); /* within [-7, 7] */
+    ly->weight_bits = 4;
+    qerr e = {{0}};
+    assert_int_equal(q_model_check(&fx->m, "every", &e), 0);
+    cgen_opts o = opts_for(fx);
+    assert_int_equal(cgen_write(&fx->m, fx->dir, &o, &e), -1);
+    char want[200];
+    snprintf(want, sizeof want, "gen: layer %d (%s, %s): 4-bit weights are not printed", l,
+             ly->name, q_op_names[ly->op]);
+    if (!strstr(e.msg, want))
+        fail_msg("unexpected message: %s", e.msg);
+    assert_false(file_exists(fx->dir, "every.c"));
+    assert_false(file_exists(fx->dir, "every.h"));
+}
+
 /* A conv2d fused with the pool after it runs in a function named after both
  * (one '_' more when a layer has that name already); with --golden, NAME.h
  * declares NAME_selftest (test_gen_header_matches_plan: not without). */
@@ -520,8 +545,178 @@ static void test_gen_templates_from_environment(void **state)
     unsetenv("QATC_TEMPLATES");
 }
 
+/* A model of one padded average pool of TFLite's kind, 20x20 windows over a 24x24x2 input,
+ * stride 3, pad [10, 9, 10, 9]: window counts from 100 to 400, so the generated C divides
+ * with 64-bit products (average64), named `every` for the driver; inputs at the extremes
+ * (all -128, all 127, alternating) and random. */
+static int setup_avgpool_div(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    assert_int_equal(tmpdir_make("gen-div", fx->dir, sizeof fx->dir), 0);
+    q_model *m = &fx->m;
+    strcpy(m->name, "every");
+    m->in_shape = (q_shape){24, 24, 2};
+    m->in_q = (q_quant){0.02, -7};
+    m->n_layers = 1;
+    m->layers = calloc(1, sizeof *m->layers);
+    assert_non_null(m->layers);
+    q_layer *l = &m->layers[0];
+    l->op = Q_OP_AVGPOOL;
+    strcpy(l->name, "pool");
+    l->input2 = -1;
+    l->win = (q_window){20, 20, 3, 3, 1, 1, 10, 9, 10, 9};
+    l->out_q = m->in_q;
+    qerr e = {{0}};
+    if (q_model_check(m, "avgpool_div", &e))
+        fail_msg("%s", e.msg);
+    int32_t n = q_shape_size(m->in_shape);
+    fx->n_inputs = 6;
+    fx->inputs = malloc((size_t)(n * fx->n_inputs));
+    assert_non_null(fx->inputs);
+    rng_state r;
+    rng_seed(&r, 12);
+    for (int32_t i = 0; i < n; i++) {
+        int8_t *x = fx->inputs;
+        x[i] = -128;
+        x[n + i] = 127;
+        x[2 * n + i] = (int8_t)(i % 2 ? 127 : -128);
+        x[3 * n + i] = (int8_t)(rng_below(&r, 2) ? 127 : -128);
+        x[4 * n + i] = (int8_t)(rng_below(&r, 256) - 128);
+        x[5 * n + i] = (int8_t)(rng_below(&r, 4) ? -128 : (int32_t)rng_below(&r, 256) - 128);
+    }
+    *state = fx;
+    return 0;
+}
+
+/* The padded average pool above: its C holds average64 and no divide (no '/' outside
+ * comments in its function), compiles warning-free and matches q8_exec on the host, and
+ * on Cortex-M0 (64-bit products by a library multiply) under qemu. */
+static void test_gen_avgpool_div_64_bit(void **state)
+{
+    fixture *fx = *state;
+    generate(fx);
+    write_source(fx, "driver.c", driver_src);
+    assert_int_equal(gh_write_poison(fx->dir), 0);
+    int rc = gh_sh("cd %s && grep -q 'average64(sum' every.c && ! grep -q 'average32' every.c && "
+                   "sed -n '/^static void every_layer/,/^}/p' every.c | sed 's,/\\*.*\\*/,,' | "
+                   "grep -v '^ *\\*' | grep -v '/\\*' | (! grep '/')",
+                   fx->dir);
+    if (rc != 0)
+        fail_msg("every.c: no average64, or a division in the layer (status %d) in %s", rc,
+                 fx->dir);
+    const char *ccs[] = {"gcc", "clang"};
+    for (int i = 0; i < 2; i++) {
+        rc = gh_sh("cd %s && %s " GH_STRICT " -O2 -include poison.h -c every.c every_golden.c "
+                   "&& %s -O2 -o drv_%s driver.c every.o every_golden.o && ./drv_%s",
+                   fx->dir, ccs[i], ccs[i], ccs[i], ccs[i]);
+        if (rc != 0)
+            fail_msg("%s: build or self-test failed (status %d) in %s", ccs[i], rc, fx->dir);
+    }
+    if (!gh_have("arm-none-eabi-gcc") || !gh_have("qemu-system-arm"))
+        fail_msg("arm-none-eabi-gcc and qemu-system-arm are needed (make deps)");
+    rc = gh_sh("QT_CFLAGS='-include %s/poison.h' sh tests/target/run.sh m0 %s every", fx->dir,
+               fx->dir);
+    if (rc != 0)
+        fail_msg("Cortex-M0: build, float check or self-test failed (status %d) in %s", rc,
+                 fx->dir);
+}
+
+/* TFLite's average pool without a divide (QATC_AVERAGE): the arithmetic of averageWIDTH()
+ * in templates/layers.m4, for a sum of count values. */
+static int32_t template_average(int32_t sum, int32_t count, const cgen_recip *r)
+{
+    uint32_t n = (sum < 0 ? 0u - (uint32_t)sum : (uint32_t)sum) + ((uint32_t)count >> 1);
+    int32_t q = r->wide ? (int32_t)(((uint64_t)n * r->recip) >> r->shift)
+                        : (int32_t)((uint32_t)(n * r->recip) >> r->shift);
+    return sum < 0 ? -q : q;
+}
+
+/* q8_avgpool_s8's rounding (runtime/int8/q8_kernels.c), the definition, in 64 bits (in
+ * int32, acc - count / 2 overflows for counts above 16711935 at the most negative sums). */
+static int32_t reference_average(int32_t acc, int32_t count)
+{
+    int64_t a = acc, c = count;
+    return (int32_t)(a > 0 ? (a + c / 2) / c : (a - c / 2) / c);
+}
+
+/* floor(n / count) = (n * recip) >> shift for n in [0, cgen_div_max(count)]: n * recip
+ * computed as the template does (in 32 bits unless wide). */
+static int quotient_ok(uint32_t n, int32_t count, const cgen_recip *r)
+{
+    uint64_t q = r->wide ? ((uint64_t)n * r->recip) >> r->shift
+                         : (uint64_t)((uint32_t)(n * r->recip) >> r->shift);
+    return q == n / (uint32_t)count;
+}
+
+/* The reciprocals of cgen_reciprocal are exact for every count a pool window can have and
+ * every sum its int8 values can make (|sum| <= 128 count): the proof's condition
+ * (n_max * e < 2^shift, e = recip * count - 2^shift) for every count up to Q_MAX_ELEMS that
+ * has a 32-bit reciprocal (all up to 16 million); every n for the counts up to 600 (from
+ * 362 on the product needs 64 bits), every signed sum against q8's rounding up to 300; and
+ * for every count up to 70000 and every 4099th above, n at both ends of the range and at
+ * each multiple of the count and one below it (the residue count - 1 is the worst case). */
+static void test_gen_reciprocal_exact(void **state)
+{
+    (void)state;
+    int32_t last = 0, first_wide = 0;
+    for (int32_t c = 1; c <= Q_MAX_ELEMS; c++) {
+        cgen_recip r;
+        if (cgen_reciprocal(c, &r)) {
+            if (c <= 16000000)
+                fail_msg("count %d has no reciprocal", (int)c);
+            continue;
+        }
+        last = c;
+        uint64_t n_max = (uint64_t)cgen_div_max(c);
+        assert_true(r.shift >= 0 && r.shift < 64);
+        uint64_t p = (uint64_t)1 << r.shift, e = (uint64_t)r.recip * (uint64_t)c - p;
+        if ((uint64_t)r.recip * (uint64_t)c < p || e >= (uint64_t)c || n_max * e >= p)
+            fail_msg("count %d: recip %u shift %d breaks the bound", (int)c, (unsigned)r.recip,
+                     r.shift);
+        if (!r.wide && n_max * r.recip > UINT32_MAX)
+            fail_msg("count %d: the product needs 64 bits", (int)c);
+        if (r.wide && !first_wide)
+            first_wide = c;
+    }
+    assert_true(first_wide > 300);
+    long checked = 0;
+    for (int32_t c = 1; c <= 600; c++) {
+        cgen_recip r;
+        assert_int_equal(cgen_reciprocal(c, &r), 0);
+        for (uint32_t n = 0; n <= (uint32_t)cgen_div_max(c); n++, checked++)
+            if (!quotient_ok(n, c, &r))
+                fail_msg("count %d: n %u", (int)c, (unsigned)n);
+        for (int32_t acc = -128 * c; c <= 300 && acc <= 127 * c; acc++)
+            if (template_average(acc, c, &r) != reference_average(acc, c))
+                fail_msg("count %d: sum %d gives %d, q8 %d", (int)c, (int)acc,
+                         (int)template_average(acc, c, &r), (int)reference_average(acc, c));
+    }
+    for (int32_t c = 1; c <= last; c += c < 70000 ? 1 : 4099) {
+        cgen_recip r;
+        assert_int_equal(cgen_reciprocal(c, &r), 0);
+        uint32_t n_max = (uint32_t)cgen_div_max(c);
+        for (uint32_t k = 0; k <= 1024 && k <= n_max; k++, checked += 2)
+            if (!quotient_ok(k, c, &r) || !quotient_ok(n_max - k, c, &r))
+                fail_msg("count %d: n %u or %u", (int)c, (unsigned)k, (unsigned)(n_max - k));
+        for (uint64_t m = (uint64_t)c; m <= n_max; m += (uint64_t)c, checked += 2)
+            if (!quotient_ok((uint32_t)m, c, &r) || !quotient_ok((uint32_t)m - 1, c, &r))
+                fail_msg("count %d: n %u", (int)c, (unsigned)m);
+        int32_t lo = -128 * c, hi = 127 * c; /* the sums at the ends, signed */
+        for (int32_t k = 0; k < 64; k++)
+            if (template_average(lo + k, c, &r) != reference_average(lo + k, c) ||
+                template_average(hi - k, c, &r) != reference_average(hi - k, c))
+                fail_msg("count %d: a sum at the ends differs from q8's rounding", (int)c);
+    }
+    printf("reciprocals: counts 1..%d exact (64-bit products from %d on); %ld quotients "
+           "checked\n", (int)last, (int)first_wide, checked);
+}
+
 int main(void)
 {
+    /* QATC_TEST_FILTER=test_gen_reciprocal* runs only the tests it matches */
+    if (getenv("QATC_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("QATC_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_gen_every_op_compiles_and_matches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_every_op_sanitizers_clean, setup, teardown),
@@ -532,8 +727,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gen_header_matches_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_template_error_leaves_no_file, setup, teardown),
         cmocka_unit_test(test_gen_templates_from_environment),
+        cmocka_unit_test(test_gen_reciprocal_exact),
+        cmocka_unit_test_setup_teardown(test_gen_avgpool_div_64_bit, setup_avgpool_div, teardown),
         cmocka_unit_test_setup_teardown(test_gen_target_holds_one_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_unknown_target_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gen_refuses_4bit_weights, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_names_and_selftest_declaration, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

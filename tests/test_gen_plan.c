@@ -264,6 +264,8 @@ static int pool(q_model *m, q_op op, int in, int32_t k, int32_t stride)
     q_layer *l = &m->layers[t - 1];
     l->win.kernel_h = l->win.kernel_w = k;
     l->win.stride_h = l->win.stride_w = stride;
+    if (op == Q_OP_AVGPOOL) /* an output scale of its own: the rescaling kind */
+        l->out_q.scale = 0.5;
     return t;
 }
 
@@ -309,6 +311,37 @@ static void test_gen_plan_conv_pool_fused(void **state)
     p.t[p2].offset = p.t[p1].offset;
     expect_rejected(&m, &p, "overlap");
     p.t[p2] = saved;
+    plan_free(&p);
+    model_done(&m);
+}
+
+/* No fusion of the forms the fused loop nests do not walk: a dilated conv2d, a padded
+ * pool, an average pool of TFLite's kind (keeping its input's quantization). */
+static void test_gen_plan_no_fusion_of_version_2_forms(void **state)
+{
+    (void)state;
+    q_model m;
+    model_init(&m, 8, 8, 2);
+    int c1 = add_layer(&m, Q_OP_CONV2D, 0, -1, 8, 8, 4);
+    m.layers[c1 - 1].win.dilation_h = 2;
+    int p1 = pool(&m, Q_OP_MAXPOOL, c1, 2, 2);
+    int c2 = add_layer(&m, Q_OP_CONV2D, p1, -1, 4, 4, 4);
+    int p2 = pool(&m, Q_OP_MAXPOOL, c2, 2, 2);
+    m.layers[p2 - 1].win.pad_bottom = 1;
+    int c3 = add_layer(&m, Q_OP_CONV2D, p2, -1, 2, 2, 4);
+    int p3 = pool(&m, Q_OP_AVGPOOL, c3, 2, 2);
+    m.layers[p3 - 1].out_q = m.layers[c3 - 1].out_q; /* divides */
+    int c4 = add_layer(&m, Q_OP_CONV2D, p3, -1, 1, 1, 4);
+    pool(&m, Q_OP_AVGPOOL, c4, 1, 1);                      /* rescales: fused */
+    plan p;
+    qerr e = {{0}};
+    assert_int_equal(plan_build(&m, &p, &e), 0);
+    assert_int_equal(p.t[c1].loc, PLAN_ARENA);
+    assert_int_equal(p.t[c2].loc, PLAN_ARENA);
+    assert_int_equal(p.t[c3].loc, PLAN_ARENA);
+    assert_int_equal(p.t[c4].loc, PLAN_FUSED);
+    assert_int_equal(p.n_fused, 1);
+    assert_int_equal(plan_verify(&m, &p, NULL), 0);
     plan_free(&p);
     model_done(&m);
 }
@@ -607,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_gen_plan_dead_tensor_gets_bytes),
         cmocka_unit_test(test_gen_plan_conv_pool_fused),
         cmocka_unit_test(test_gen_plan_fusion_only_when_allowed),
+        cmocka_unit_test(test_gen_plan_no_fusion_of_version_2_forms),
         cmocka_unit_test(test_gen_plan_verify_rejects_overlap),
         cmocka_unit_test(test_gen_plan_verify_rejects_partial_inplace),
         cmocka_unit_test(test_gen_plan_verify_rejects_inplace_over_live_input),

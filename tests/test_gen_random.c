@@ -5,7 +5,12 @@
  * with gcc and with clang under -std=c99 -Wall -Wextra -Wconversion -Werror
  * with float and double poisoned, and run: every output byte must match.
  * A sanitizer build (address, undefined) of the same files runs too, and
- * the models with every op also run on rv32imc under qemu-system-riscv32.
+ * the models with every op also run on rv32imc under qemu-system-riscv32 and
+ * on Cortex-M0, M3 and M4 under qemu-system-arm. Seven models in eight draw
+ * the forms beyond format version 1 (dilation, per-side padding, channel
+ * multipliers, padded pools, TFLite's average pool, softmax: random_model's
+ * breadth); the test prints how many layers use each and fails when one is
+ * drawn fewer than 5 times in 200 models.
  * The builds use the C versions of the generated inner products, each Arm
  * core's included (tests/support/gen_build.sh). The models with every op are
  * also generated for each `--target`: such a file holds one version only, and
@@ -62,6 +67,20 @@ static int n_models(void)
     return n > 0 ? n : DEFAULT_MODELS;
 }
 
+/* Does model i draw the forms beyond format version 1 (random_model's breadth)? Seven in
+ * eight do, unless QATC_GEN_RANDOM_BREADTH=0 (scripts/gen_identical.sh: the models the
+ * generator printed before those forms); every eighth, from 4 on, never does. */
+static int breadth(int i)
+{
+    const char *s = getenv("QATC_GEN_RANDOM_BREADTH");
+    if (s && *s == '0')
+        return 0;
+    return i % 8 != 4;
+}
+
+/* How many layers of the models use each form (q_feature_names), to show they are drawn. */
+static int feature_layers[Q_FEAT_COUNT];
+
 /* Model i: a seeded random model; every fourth one has every op, every
  * third may end with any op (not only a linear), some are per tensor. */
 static void make_model(int i, q_model *m)
@@ -74,6 +93,7 @@ static void make_model(int i, q_model *m)
     o.end_linear = i % 3 != 0;
     if (i % 7 == 0)
         o.per_channel = 0;
+    o.breadth = breadth(i);
     if (random_model(&r, &o, m))
         fail_msg("random_model failed for model %d", i);
     snprintf(m->name, sizeof m->name, "r%03d", i);
@@ -97,6 +117,9 @@ static int generate(const char *dir, int i)
     if (frozen_read(path, &back, &e))
         fail_msg("model %d: frozen_read: %s", i, e.msg);
     q_model_free(&m);
+    for (int l = 0; l < back.n_layers; l++)
+        for (int k = 0; k < Q_FEAT_COUNT; k++)
+            feature_layers[k] += (q_layer_features(&back, &back.layers[l]) >> k) & 1;
 
     rng_state r;
     rng_seed(&r, 9000 + (uint64_t)i);
@@ -169,6 +192,15 @@ static void test_gen_random_models_bit_exact(void **state)
     assert_int_equal(gh_write_poison(dir), 0);
     double t1 = now();
     printf("gen-random: %d models (%d layers) generated in %.1f s\n", n, layers, t1 - t0);
+    printf("gen-random: layers with");
+    for (int k = 0; k < Q_FEAT_COUNT; k++)
+        printf("%s %s %d", k ? "," : "", q_feature_names[k], feature_layers[k]);
+    printf("\n");
+    /* with 200 models, every form is drawn (a change of random_model that stops drawing one
+     * must show here) */
+    for (int k = 0; n >= 200 && !getenv("QATC_GEN_RANDOM_BREADTH") && k < Q_FEAT_COUNT; k++)
+        if (feature_layers[k] < 5)
+            fail_msg("only %d layers with %s", feature_layers[k], q_feature_names[k]);
     const char *only = getenv("QATC_GEN_RANDOM_WRITE_ONLY");
     if (only && *only == '1') {
         printf("gen-random: kept %s\n", dir);
@@ -180,7 +212,8 @@ static void test_gen_random_models_bit_exact(void **state)
             fail_msg("%s is not installed", c ? "clang" : "gcc");
     double ts = now();
     int rc = gh_sh("sh tests/support/gen_build.sh %s", dir);
-    printf("gen-random: gcc + clang + sanitizer + rv32imc builds and runs: %.1f s\n", now() - ts);
+    printf("gen-random: gcc + clang + sanitizer + rv32imc + Cortex-M builds and runs: %.1f s\n",
+           now() - ts);
     if (rc != 0)
         fail_msg("a build failed or outputs differ (status %d); files in %s", rc, dir);
 

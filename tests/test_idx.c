@@ -18,28 +18,19 @@
 #define FMNIST_T10K_LABELS "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char path[320];
     qerr e;
 } fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_idx", f->dir, sizeof f->dir) != 0) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return tmpdir_fixture_new(state, "test_idx", sizeof(fixture));
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(*state);
 }
 
 /* Builds an IDX image in memory: magic for ndim dims, the dims, then payload
@@ -414,20 +405,20 @@ static void test_idx_fashion_mnist_labels(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_idx_images_3d_plain_and_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_images_4d, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_labels_plain_and_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_empty_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_missing_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_truncated_header, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_truncated_payload, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_trailing_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_truncated_gzip_stream, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_corrupt_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_wrong_magic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_absurd_dims, setup, teardown),
+        TMPDIR_TEST(test_idx_images_3d_plain_and_gzip),
+        TMPDIR_TEST(test_idx_images_4d),
+        TMPDIR_TEST(test_idx_labels_plain_and_gzip),
+        TMPDIR_TEST(test_idx_empty_file),
+        TMPDIR_TEST(test_idx_missing_file),
+        TMPDIR_TEST(test_idx_truncated_header),
+        TMPDIR_TEST(test_idx_truncated_payload),
+        TMPDIR_TEST(test_idx_trailing_data),
+        TMPDIR_TEST(test_idx_truncated_gzip_stream),
+        TMPDIR_TEST(test_idx_corrupt_gzip),
+        TMPDIR_TEST(test_idx_wrong_magic),
+        TMPDIR_TEST(test_idx_absurd_dims),
         cmocka_unit_test(test_idx_quantize_pixels),
-        cmocka_unit_test_setup_teardown(test_idx_fashion_mnist_labels, setup, teardown),
+        TMPDIR_TEST(test_idx_fashion_mnist_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,28 +18,19 @@
 #include "tmpdir.h"
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char path[320];
     qerr e;
 } fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_infile", f->dir, sizeof f->dir) != 0) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return tmpdir_fixture_new(state, "test_infile", sizeof(fixture));
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(*state);
 }
 
 static const char *path_of(fixture *f, const char *name)
@@ -296,16 +287,15 @@ static void test_infile_peek(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_infile_plain_and_gzip_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infile_read_in_pieces, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infile_gzip_members_concatenated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infile_gzip_trailing_garbage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infile_gzip_truncated_and_corrupt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infile_gzip_corrupt_with_extra_output, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_infile_payload_length, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infile_not_a_regular_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infile_peek, setup, teardown),
+        TMPDIR_TEST(test_infile_plain_and_gzip_round_trip),
+        TMPDIR_TEST(test_infile_read_in_pieces),
+        TMPDIR_TEST(test_infile_gzip_members_concatenated),
+        TMPDIR_TEST(test_infile_gzip_trailing_garbage),
+        TMPDIR_TEST(test_infile_gzip_truncated_and_corrupt),
+        TMPDIR_TEST(test_infile_gzip_corrupt_with_extra_output),
+        TMPDIR_TEST(test_infile_payload_length),
+        TMPDIR_TEST(test_infile_not_a_regular_file),
+        TMPDIR_TEST(test_infile_peek),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -199,12 +199,28 @@ static float *zbuf(size_t n)
 static size_t in_size(const ly_conv_shape *s) { return (size_t)s->b * s->h * s->w * s->c; }
 static size_t out_size(const ly_conv_shape *s) { return (size_t)s->b * s->oh * s->ow * s->oc; }
 
+/* The shape of a window with every field given: kernel, stride, dilation and
+ * the four pads (top, bottom, left, right), as a config resolves them. */
+static ly_conv_shape shape_win(int b, int h, int w, int c, int oc, int kh, int kw, int sh,
+                               int sw, int dh, int dw, int pt, int pb, int pl, int pr)
+{
+    q_window win = {kh, kw, sh, sw, dh, dw, pt, pb, pl, pr};
+    return ly_conv_shape_of(b, (q_shape){h, w, c}, oc, &win);
+}
+
+/* Input row (col) of tap ky (kx) of output row oy (col ox), as qmodel.h
+ * states it; outside [0, h) it is padding. */
+static int ref_row(const ly_conv_shape *s, int oy, int ky) { return oy * s->sh - s->pt + ky * s->dil_h; }
+static int ref_col(const ly_conv_shape *s, int ox, int kx) { return ox * s->sw - s->pl + kx * s->dil_w; }
+
 /* ---- naive references (double) ------------------------------------------------ */
 
-/* out[b,oy,ox,oc] = bias + Σ w[oc,ky,kx,ic] x[b,iy,ix,ic]; dw w (KH,KW,C) when depthwise */
+/* out[b,oy,ox,oc] = bias + Σ w[oc,ky,kx,ic] x[b,iy,ix,ic]; when depthwise
+ * (multiplier M = OC / C): bias + Σ w[ky,kx,oc] x[b,iy,ix,oc / M], w (KH,KW,OC) */
 static void ref_conv(double *out, const float *x, const float *w, const float *bias,
                      const ly_conv_shape *s, int depthwise)
 {
+    int m = s->oc / s->c;
     for (int b = 0; b < s->b; b++)
         for (int oy = 0; oy < s->oh; oy++)
             for (int ox = 0; ox < s->ow; ox++)
@@ -212,12 +228,12 @@ static void ref_conv(double *out, const float *x, const float *w, const float *b
                     double acc = bias ? bias[oc] : 0.0;
                     for (int ky = 0; ky < s->kh; ky++)
                         for (int kx = 0; kx < s->kw; kx++) {
-                            int iy = oy * s->sh - s->ph + ky, ix = ox * s->sw - s->pw + kx;
+                            int iy = ref_row(s, oy, ky), ix = ref_col(s, ox, kx);
                             if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
                                 continue;
                             const float *xp = x + (((size_t)b * s->h + iy) * s->w + ix) * s->c;
                             if (depthwise)
-                                acc += (double)w[(ky * s->kw + kx) * s->c + oc] * xp[oc];
+                                acc += (double)w[(ky * s->kw + kx) * s->oc + oc] * xp[oc / m];
                             else
                                 for (int ic = 0; ic < s->c; ic++)
                                     acc += (double)w[((oc * s->kh + ky) * s->kw + kx) * s->c + ic] *
@@ -260,7 +276,7 @@ static void conv_case(const char *name, ly_conv_shape s, int with_bias, int dept
     rng_state r;
     rng_seed(&r, depthwise ? 2 : 1);
     lctx c = {.s = s};
-    size_t nw = (size_t)(depthwise ? 1 : s.oc) * s.kh * s.kw * s.c;
+    size_t nw = depthwise ? (size_t)s.kh * s.kw * s.oc : (size_t)s.oc * s.kh * s.kw * s.c;
     c.x = rand_buf(&r, in_size(&s), -1, 1);
     c.w = rand_buf(&r, nw, -1, 1);
     c.bias = with_bias ? rand_buf(&r, s.oc, -1, 1) : NULL;
@@ -302,6 +318,20 @@ static void test_layers_conv2d_gradcheck(void **state)
     conv_case("conv1x1s2", ly_conv_shape_make(2, 5, 4, 3, 2, 1, 1, 2, 2, 0, 0), 1, 0);
     /* 16 in, 16 out channels: the direct kernels (forward, dinp and dw) */
     conv_case("conv_direct", ly_conv_shape_make(1, 4, 3, 16, 16, 3, 3, 1, 1, 1, 1), 1, 0);
+    /* a 4x3 kernel, stride 2, `same`'s uneven pads (top 1, bottom 2, left 0, right 1) */
+    conv_case("conv_same_s2", shape_win(2, 9, 6, 2, 3, 4, 3, 2, 2, 1, 1, 1, 2, 0, 1), 1, 0);
+    /* dilation 2, pad 2 on every side */
+    conv_case("conv_dil2", shape_win(2, 7, 6, 3, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2), 1, 0);
+    /* a 3x2 kernel, stride [1, 2], dilation [2, 3], four different pads */
+    conv_case("conv_dil_rect", shape_win(2, 8, 9, 2, 3, 3, 2, 1, 2, 2, 3, 1, 3, 2, 0), 0, 0);
+    /* 1-D: H = 1, kernel [1, 3], dilation 2, `same` (pad 2 left and right) */
+    conv_case("conv_1d_dil", shape_win(3, 1, 12, 3, 4, 1, 3, 1, 1, 1, 2, 0, 0, 2, 2), 1, 0);
+    /* 1x1 with dilation 3: dilation changes nothing, the pointwise GEMM */
+    conv_case("conv1x1_dil", shape_win(2, 4, 3, 5, 6, 1, 1, 1, 1, 3, 3, 0, 0, 0, 0), 1, 0);
+    /* the direct kernels with dilation 2 and uneven pads (dinp direct too) */
+    conv_case("conv_direct_dil", shape_win(1, 6, 5, 16, 16, 3, 2, 1, 1, 2, 2, 1, 3, 2, 0), 1, 0);
+    /* the direct forward and dw at stride 2 with `same`'s pads (dinp: im2col) */
+    conv_case("conv_direct_s2", shape_win(2, 7, 6, 3, 16, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1), 1, 0);
 }
 
 /* ---- dwconv2d ----------------------------------------------------------------- */
@@ -314,6 +344,16 @@ static void test_layers_dwconv2d_gradcheck(void **state)
     conv_case("dw_2x3", ly_conv_shape_make(3, 5, 6, 4, 4, 2, 3, 1, 2, 1, 0), 0, 1);
     /* more channels than one accumulator chunk (64) */
     conv_case("dw_c70", ly_conv_shape_make(1, 3, 3, 70, 70, 3, 3, 1, 1, 1, 1), 1, 1);
+    /* dilation 2 and uneven pads */
+    conv_case("dw_dil2", shape_win(2, 7, 6, 3, 3, 3, 3, 1, 1, 2, 2, 2, 1, 0, 3), 1, 1);
+    /* channel multiplier 2 (output ic·2 + m reads input ic) */
+    conv_case("dw_mult2", shape_win(2, 5, 6, 3, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), 1, 1);
+    /* multiplier 3 with stride 2, dilation [2, 1] and `same`'s pads, no bias */
+    conv_case("dw_mult3_s2", shape_win(2, 8, 7, 2, 6, 3, 2, 2, 2, 2, 1, 2, 2, 0, 1), 0, 1);
+    /* multiplier 2 over 35 channels: 70 outputs, across an accumulator chunk */
+    conv_case("dw_mult2_c35", shape_win(1, 3, 4, 35, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), 1, 1);
+    /* 1-D: H = 1, kernel [1, 5], multiplier 2 */
+    conv_case("dw_1d_mult2", shape_win(2, 1, 9, 2, 4, 1, 5, 1, 1, 1, 1, 0, 0, 2, 2), 1, 1);
 }
 
 /* ---- linear ------------------------------------------------------------------- */
@@ -711,19 +751,25 @@ static void pool_case(const char *name, ly_conv_shape s, int is_max)
     c.out = zbuf(out_size(&s));
     double *want = malloc(sizeof(double) * out_size(&s));
     assert_non_null(want);
+    /* over the window's elements inside the input (padding takes no part) */
     for (int b = 0; b < s.b; b++)
         for (int oy = 0; oy < s.oh; oy++)
             for (int ox = 0; ox < s.ow; ox++)
                 for (int ch = 0; ch < s.c; ch++) {
                     double acc = is_max ? -INFINITY : 0.0;
+                    int count = 0;
                     for (int ky = 0; ky < s.kh; ky++)
                         for (int kx = 0; kx < s.kw; kx++) {
-                            double v = c.x[(((size_t)b * s.h + oy * s.sh + ky) * s.w +
-                                            ox * s.sw + kx) * s.c + ch];
+                            int iy = ref_row(&s, oy, ky), ix = ref_col(&s, ox, kx);
+                            if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w)
+                                continue;
+                            double v = c.x[(((size_t)b * s.h + iy) * s.w + ix) * s.c + ch];
                             acc = is_max ? fmax(acc, v) : acc + v;
+                            count++;
                         }
+                    assert_true(count == ly_pool_count(&s, oy, ox));
                     want[(((size_t)b * s.oh + oy) * s.ow + ox) * s.c + ch] =
-                        is_max ? acc : acc / (s.kh * s.kw);
+                        is_max ? acc : acc / count;
                 }
     (is_max ? maxpool_fwd : avgpool_fwd)(&c);
     char what[64];
@@ -747,6 +793,109 @@ static void test_layers_pool_gradcheck(void **state)
     pool_case("maxpool3s2_c32", ly_conv_shape_make(1, 5, 5, 32, 32, 3, 3, 2, 2, 0, 0), 1);
     pool_case("avgpool2", ly_conv_shape_make(2, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0), 0);
     pool_case("avgpool3x2", ly_conv_shape_make(2, 5, 7, 3, 3, 3, 2, 1, 2, 0, 0), 0);
+    /* padded: ResNet's 3x3 stride 2 pad 1; `same` with uneven pads; the
+     * whole-vector path with padding; 1-D (H = 1) */
+    pool_case("maxpool3s2p1", ly_conv_shape_make(2, 7, 6, 3, 3, 3, 3, 2, 2, 1, 1), 1);
+    pool_case("maxpool_same", shape_win(2, 5, 6, 2, 2, 2, 3, 2, 2, 1, 1, 0, 1, 1, 1), 1);
+    pool_case("maxpool_p_c16", shape_win(1, 5, 4, 16, 16, 3, 2, 1, 2, 1, 1, 1, 1, 0, 1), 1);
+    pool_case("maxpool_1d", shape_win(2, 1, 9, 3, 3, 1, 3, 1, 2, 1, 1, 0, 0, 1, 1), 1);
+    /* counts 4, 6 and 9 in one pool; uneven pads; 1-D */
+    pool_case("avgpool3p1", ly_conv_shape_make(2, 5, 6, 3, 3, 3, 3, 1, 1, 1, 1), 0);
+    pool_case("avgpool_same", shape_win(2, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 0, 1, 0, 1), 0);
+    pool_case("avgpool_1d", shape_win(2, 1, 8, 3, 3, 1, 3, 1, 1, 1, 1, 0, 0, 1, 1), 0);
+}
+
+/* ly_avgpool_grid_forward against the int8 rule computed in integers: Q =
+ * the window's int8 sum over the count of its elements inside the input,
+ * rounded half away from zero (TFLite's average pool), bit for bit, on
+ * windows whose sums often end in exact halves (2x2, 2x3, 1x2 and padded
+ * ones), a global 14x14 pool (196 values) and scales that are not powers of
+ * two; values near the ends of the range. */
+static void test_layers_avgpool_grid(void **state)
+{
+    (void)state;
+    const ly_conv_shape shapes[] = {
+        ly_conv_shape_make(3, 6, 6, 5, 5, 2, 2, 2, 2, 0, 0),
+        ly_conv_shape_make(2, 6, 7, 3, 3, 2, 3, 1, 1, 0, 0),
+        shape_win(2, 1, 9, 4, 4, 1, 2, 1, 1, 1, 1, 0, 0, 0, 1),
+        ly_conv_shape_make(2, 5, 6, 3, 3, 3, 3, 1, 1, 1, 1),
+        shape_win(2, 5, 5, 70, 70, 2, 2, 2, 2, 1, 1, 0, 1, 0, 1),
+        ly_conv_shape_make(2, 14, 14, 6, 6, 14, 14, 1, 1, 0, 0),
+    };
+    const float scales[] = {0.0123f, 0.25f, 3.7f};
+    const int32_t zps[] = {-128, -3, 127};
+    rng_state r;
+    rng_seed(&r, 26);
+    long halves = 0, total = 0;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const ly_conv_shape *s = &shapes[i];
+        size_t nx = in_size(s), ny = out_size(s);
+        int8_t *q = malloc(nx);
+        float *x = malloc(sizeof(float) * nx), *out = malloc(sizeof(float) * ny);
+        assert_true(q && x && out);
+        for (int k = 0; k < 3; k++) {
+            float sc = scales[k];
+            int32_t zp = zps[k];
+            for (size_t j = 0; j < nx; j++) { /* often the extremes */
+                uint32_t u = rng_below(&r, 4);
+                q[j] = (int8_t)(u == 0 ? -128 : u == 1 ? 127 : (int)rng_below(&r, 256) - 128);
+                x[j] = (float)(q[j] - zp) * sc; /* as the fake quantizer writes it */
+            }
+            ly_avgpool_grid_forward(out, x, sc, zp, -128, 127, s);
+            for (int b = 0; b < s->b; b++)
+                for (int oy = 0; oy < s->oh; oy++)
+                    for (int ox = 0; ox < s->ow; ox++)
+                        for (int ch = 0; ch < s->c; ch++) {
+                            int32_t sum = 0, n = 0;
+                            for (int ky = 0; ky < s->kh; ky++)
+                                for (int kx = 0; kx < s->kw; kx++) {
+                                    int iy = ref_row(s, oy, ky), ix = ref_col(s, ox, kx);
+                                    if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
+                                        continue;
+                                    sum += q[(((size_t)b * s->h + iy) * s->w + ix) * s->c + ch];
+                                    n++;
+                                }
+                            /* half away from zero: |sum|/n rounded up at .5, sign back */
+                            int32_t mag = (2 * abs(sum) + n) / (2 * n);
+                            int32_t want = sum < 0 ? -mag : mag;
+                            halves += (2 * abs(sum)) % (2 * n) == n;
+                            total++;
+                            size_t at = (((size_t)b * s->oh + oy) * s->ow + ox) * s->c + ch;
+                            float w = (float)(want - zp) * sc;
+                            if (out[at] != w)
+                                fail_msg("shape %zu scale %g zp %d: output %zu is %.9g, the "
+                                         "int8 rule gives q = %d (%.9g)", i, (double)sc,
+                                         (int)zp, at, (double)out[at], (int)want, (double)w);
+                        }
+        }
+        free(q);
+        free(x);
+        free(out);
+    }
+    printf("  avgpool on the int8 grid: %ld outputs, %ld of them exact halves, all equal to "
+           "the int8 rule\n", total, halves);
+    assert_true(halves > total / 20);
+}
+
+/* ly_pool_count: the elements of a window inside the input, by hand. */
+static void test_layers_pool_count(void **state)
+{
+    (void)state;
+    /* 3x3 stride 1 pad 1 over 4x5: corners 4, edges 6, inside 9 */
+    ly_conv_shape s = ly_conv_shape_make(1, 4, 5, 1, 1, 3, 3, 1, 1, 1, 1);
+    assert_int_equal(ly_pool_count(&s, 0, 0), 4);
+    assert_int_equal(ly_pool_count(&s, 0, 2), 6);
+    assert_int_equal(ly_pool_count(&s, 1, 1), 9);
+    assert_int_equal(ly_pool_count(&s, 3, 4), 4);
+    /* `same` 2x2 stride 2 over 5x5: pad bottom and right 1, last row/col 2 */
+    ly_conv_shape t = shape_win(1, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 0, 1, 0, 1);
+    assert_int_equal(t.oh, 3);
+    assert_int_equal(ly_pool_count(&t, 0, 0), 4);
+    assert_int_equal(ly_pool_count(&t, 2, 0), 2);
+    assert_int_equal(ly_pool_count(&t, 2, 2), 1);
+    /* no padding: always KH·KW */
+    ly_conv_shape u = ly_conv_shape_make(1, 6, 6, 1, 1, 2, 3, 2, 1, 0, 0);
+    assert_int_equal(ly_pool_count(&u, 2, 3), 6);
 }
 
 /* Ties: the whole gradient goes to the first maximal element (ky, then kx). */
@@ -799,6 +948,9 @@ static void test_layers_maxpool_backward_set(void **state)
         ly_conv_shape_make(2, 7, 5, 70, 70, 2, 2, 2, 2, 0, 0),
         ly_conv_shape_make(2, 8, 7, 3, 3, 2, 2, 3, 3, 0, 0),
         ly_conv_shape_make(1, 7, 7, 5, 5, 3, 2, 3, 2, 0, 0),
+        /* padded windows (every element in one window, or some in none) */
+        shape_win(2, 5, 5, 16, 16, 2, 2, 2, 2, 1, 1, 0, 1, 0, 1),
+        shape_win(2, 7, 6, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 0),
     };
     rng_state r;
     rng_seed(&r, 23);
@@ -1176,6 +1328,73 @@ static void test_layers_thread_independent(void **state)
     free(cw);
 }
 
+/* The layers of the new geometry give bit-identical results for 1 and 3
+ * threads, sizes above the single-thread cut-offs: conv2d with dilation and
+ * uneven pads on im2col (20 output channels) and on the direct engine (32),
+ * dwconv2d with multiplier 2, dilation and pads, padded max and average pools. */
+static void test_layers_thread_independent_geometry(void **state)
+{
+    (void)state;
+    rng_state r;
+    rng_seed(&r, 25);
+    ly_conv_shape ci = shape_win(4, 15, 13, 8, 20, 3, 3, 1, 2, 2, 1, 2, 1, 0, 1);
+    ly_conv_shape cd = shape_win(4, 15, 13, 16, 32, 3, 3, 1, 1, 2, 2, 1, 2, 2, 1);
+    ly_conv_shape dw = shape_win(4, 15, 13, 24, 48, 3, 3, 1, 1, 2, 2, 2, 2, 1, 3);
+    ly_conv_shape mp = shape_win(4, 15, 13, 24, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1);
+    ly_conv_shape ap = shape_win(4, 15, 13, 24, 24, 2, 3, 2, 2, 1, 1, 0, 1, 1, 1);
+    const ly_conv_shape *convs[2] = {&ci, &cd};
+    size_t nx = in_size(&cd) > in_size(&dw) ? in_size(&cd) : in_size(&dw);
+    float *x = rand_buf(&r, nx, -1, 1), *w = rand_buf(&r, (size_t)32 * 9 * 16, -1, 1);
+    float *dout = rand_buf(&r, out_size(&dw) > out_size(&cd) ? out_size(&dw) : out_size(&cd),
+                           -1, 1);
+    float *res[2][7];
+    size_t sizes[7];
+    int saved = omp_get_max_threads();
+    for (int t = 0; t < 2; t++) {
+        omp_set_num_threads(t == 0 ? 1 : 3);
+        for (int k = 0; k < 2; k++) { /* conv2d: out, then dinp and dw in one buffer */
+            const ly_conv_shape *s = convs[k];
+            size_t ny = out_size(s), ni = in_size(s), nw = (size_t)s->oc * 9 * s->c;
+            float *scr = zbuf(ly_conv2d_scratch_floats(s));
+            res[t][2 * k] = zbuf(ny);
+            res[t][2 * k + 1] = zbuf(ni + nw);
+            ly_conv2d_forward(res[t][2 * k], x, w, NULL, scr, s);
+            ly_conv2d_backward(res[t][2 * k + 1], res[t][2 * k + 1] + ni, NULL, dout, x, w,
+                               scr, s);
+            sizes[2 * k] = ny, sizes[2 * k + 1] = ni + nw;
+            free(scr);
+        }
+        size_t ndw = out_size(&dw) + in_size(&dw) + 9 * 48 + 48;
+        float *d = res[t][4] = zbuf(ndw);
+        ly_dwconv2d_forward(d, x, w, NULL, &dw);
+        d += out_size(&dw);
+        ly_dwconv2d_backward(d, d + in_size(&dw), d + in_size(&dw) + 9 * 48, dout, x, w, &dw);
+        sizes[4] = ndw;
+        const ly_conv_shape *pools[2] = {&mp, &ap};
+        for (int k = 0; k < 2; k++) {
+            const ly_conv_shape *s = pools[k];
+            float *p = res[t][5 + k] = zbuf(out_size(s) + in_size(s));
+            if (k == 0) {
+                ly_maxpool_forward(p, x, s);
+                ly_maxpool_backward(p + out_size(s), dout, x, s);
+            } else {
+                ly_avgpool_forward(p, x, s);
+                ly_avgpool_backward(p + out_size(s), dout, s);
+            }
+            sizes[5 + k] = out_size(s) + in_size(s);
+        }
+    }
+    omp_set_num_threads(saved);
+    for (int i = 0; i < 7; i++) {
+        assert_memory_equal(res[0][i], res[1][i], sizeof(float) * sizes[i]);
+        free(res[0][i]);
+        free(res[1][i]);
+    }
+    free(x);
+    free(w);
+    free(dout);
+}
+
 /* Naive conv backward in double: dinp, dw (OHWI) for out = conv(x, w). */
 static void ref_conv_backward(double *dx, double *dw, const float *dout, const float *x,
                               const float *w, const ly_conv_shape *s)
@@ -1189,7 +1408,7 @@ static void ref_conv_backward(double *dx, double *dw, const float *dout, const f
                     double d = dout[(((size_t)b * s->oh + oy) * s->ow + ox) * s->oc + oc];
                     for (int ky = 0; ky < s->kh; ky++)
                         for (int kx = 0; kx < s->kw; kx++) {
-                            int iy = oy * s->sh - s->ph + ky, ix = ox * s->sw - s->pw + kx;
+                            int iy = ref_row(s, oy, ky), ix = ref_col(s, ox, kx);
                             if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
                                 continue;
                             size_t xi = (((size_t)b * s->h + iy) * s->w + ix) * s->c;
@@ -1280,6 +1499,12 @@ static void test_layers_conv2d_direct(void **state)
         ly_conv_shape_make(3, 8, 6, 3, 16, 3, 3, 2, 1, 1, 1),
         /* one dw task (9 taps x 16 channels), 1292 pixels: dw in 4 pixel ranges */
         ly_conv_shape_make(4, 17, 19, 1, 16, 3, 3, 1, 1, 1, 1),
+        /* dilation 2 with four different pads (the flipped kernel's pads 4 − pad) */
+        shape_win(2, 7, 6, 16, 32, 3, 3, 1, 1, 2, 2, 2, 1, 0, 3),
+        /* 1-D: H = 1, kernel [1, 5], dilation 3, pad 6 on both sides */
+        shape_win(2, 1, 20, 16, 16, 1, 5, 1, 1, 1, 3, 0, 0, 6, 6),
+        /* stride 2 with `same`'s uneven pads (dinp through im2col) */
+        shape_win(2, 9, 8, 16, 16, 3, 3, 2, 2, 1, 1, 0, 1, 1, 1),
     };
     rng_state r;
     rng_seed(&r, 21);
@@ -1399,6 +1624,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_layers_batchnorm_fused_entry_points),
         cmocka_unit_test(test_layers_relu_gradcheck),
         cmocka_unit_test(test_layers_pool_gradcheck),
+        cmocka_unit_test(test_layers_pool_count),
+        cmocka_unit_test(test_layers_avgpool_grid),
         cmocka_unit_test(test_layers_maxpool_ties_first),
         cmocka_unit_test(test_layers_maxpool_backward_set),
         cmocka_unit_test(test_layers_global_avgpool_gradcheck),
@@ -1410,6 +1637,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_layers_gemm_paths_agree),
         cmocka_unit_test(test_layers_gemm_thread_independent),
         cmocka_unit_test(test_layers_thread_independent),
+        cmocka_unit_test(test_layers_thread_independent_geometry),
         cmocka_unit_test(test_layers_conv2d_chunked),
         cmocka_unit_test(test_layers_conv2d_direct),
         cmocka_unit_test(test_layers_conv2d_forward_scaled),

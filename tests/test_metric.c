@@ -160,14 +160,14 @@ static const char relu_model[] =
     "output: dw\n";
 
 typedef struct {
-    char dir[256], model[320], x[320], cls[320], anom[320], tgt[320];
+    char dir[TMPDIR_CAP], model[320], x[320], cls[320], anom[320], tgt[320];
 } fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_metric", f->dir, sizeof f->dir))
+    if (tmpdir_fixture_new(state, "test_metric", sizeof(fixture)) != 0)
         return -1;
+    fixture *f = *state;
     snprintf(f->model, sizeof f->model, "%s/relu.frozen.yaml", f->dir);
     snprintf(f->x, sizeof f->x, "%s/x.npy", f->dir);
     snprintf(f->cls, sizeof f->cls, "%s/cls.npy", f->dir);
@@ -188,16 +188,12 @@ static int setup(void **state)
         npy_write(f->cls, &c, 1, &e) || npy_write(f->anom, &n, 1, &e) ||
         npy_write(f->tgt, &t, 1, &e))
         return -1;
-    *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    int rc = tmpdir_remove(f->dir) < 0 ? -1 : 0;
-    free(f);
-    return rc;
+    return tmpdir_fixture_free(*state);
 }
 
 /* metric_int8 with 1 and 3 threads: the value must be the same bits. */
@@ -282,7 +278,7 @@ static void test_metric_check_model(void **state)
     q_model_free(&m);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) TMPDIR_TEST(name)
 
 int main(void)
 {

@@ -19,7 +19,7 @@
 #define INPUTS (NPY_ONLY(NPY_U1) | NPY_ONLY(NPY_I1) | NPY_ONLY(NPY_F4))
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char path[320];
     qerr e;
     npy_array a;
@@ -27,22 +27,14 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_npy", f->dir, sizeof f->dir) != 0) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return tmpdir_fixture_new(state, "test_npy", sizeof(fixture));
 }
 
 static int teardown(void **state)
 {
     fixture *f = *state;
     npy_free(&f->a);
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(f);
 }
 
 static const char *path_of(fixture *f, const char *name)
@@ -359,6 +351,8 @@ static void test_npy_malformed_dict(void **state)
          "header: expected ',' or ')' in 'shape' at byte 55, found '.'"},
         {"{'descr': '|u1', 'fortran_order': False, 'shape': (06,)}",
          "header: 'shape' dimension 0 '06' has a leading zero"},
+        {"{'descr': '|u1', 'fortran_order': False, 'shape': (0x6,)}",
+         "header: expected ',' or ')' in 'shape' at byte 52, found 'x'"},
         {"{'descr': '|u1', 'fortran_order': False, 'shape': (\x01,)}",
          "header: byte 51 (0x01) is not printable ASCII"},
         {"{'descr': '|u1', 'fortran_order': False, 'shape': (\xc3\xa9,)}",
@@ -435,6 +429,17 @@ static void test_npy_shape_overflow(void **state)
     refused(f, INPUTS, 1,
             "{'descr': '|u1', 'fortran_order': False, 'shape': (18446744073709551617,), }",
             NULL, 0, "header: 'shape' dimension 0 '18446744073709551617' is over 2147483647");
+    /* read by qnum: never clamped, however many digits; leading zeros refused */
+    refused(f, INPUTS, 1,
+            "{'descr': '|u1', 'fortran_order': False, 'shape': "
+            "(1000000000000000000000000000000000000000,), }",
+            NULL, 0, "header: 'shape' dimension 0 '1000000000000000000000000000000000000000' "
+                     "is over 2147483647");
+    refused(f, INPUTS, 1,
+            "{'descr': '|u1', 'fortran_order': False, 'shape': "
+            "(0000000000000000000000000000006,), }",
+            NULL, 0, "header: 'shape' dimension 0 '0000000000000000000000000000006' has a "
+                     "leading zero");
     refused(f, INPUTS, 1,
             "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2147483648), }", NULL, 0,
             "header: 'shape' dimension 1 '2147483648' is over 2147483647");
@@ -604,21 +609,20 @@ static void test_npy_shape_str_and_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_npy_round_trip_every_dtype_and_version, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_npy_write_layout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_npy_other_spellings, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_npy_bad_magic_and_version, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_npy_header_length_lies, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_npy_malformed_dict, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_npy_unsupported_descr, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_npy_fortran_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_npy_shape_overflow, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_npy_data_length, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_npy_non_finite_floats, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_npy_bool_values, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_npy_labels_to_int32, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_npy_gzip, setup, teardown),
+        TMPDIR_TEST(test_npy_round_trip_every_dtype_and_version),
+        TMPDIR_TEST(test_npy_write_layout),
+        TMPDIR_TEST(test_npy_other_spellings),
+        TMPDIR_TEST(test_npy_bad_magic_and_version),
+        TMPDIR_TEST(test_npy_header_length_lies),
+        TMPDIR_TEST(test_npy_malformed_dict),
+        TMPDIR_TEST(test_npy_unsupported_descr),
+        TMPDIR_TEST(test_npy_fortran_order),
+        TMPDIR_TEST(test_npy_shape_overflow),
+        TMPDIR_TEST(test_npy_data_length),
+        TMPDIR_TEST(test_npy_non_finite_floats),
+        TMPDIR_TEST(test_npy_bool_values),
+        TMPDIR_TEST(test_npy_labels_to_int32),
+        TMPDIR_TEST(test_npy_gzip),
         cmocka_unit_test(test_npy_shape_str_and_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -143,7 +143,7 @@ static void oom_stop(void)
 /* ---- the loaders ----------------------------------------------------------- */
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char frozen[320], config[320], images[320], images_gz[320], labels[320];
     char big[320], big_gz[320]; /* 3 MB of images: the reader grows its buffer twice */
     char npy_x[320], npy_x_gz[320], npy_y[320], npy_t[320]; /* .npy f4 inputs, i8 labels, f4 targets */
@@ -254,7 +254,8 @@ static void release_plan(fixture *f) { plan_free(&f->p); }
 
 static int load_ckpt(fixture *f, qerr *e)
 {
-    ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config};
+    ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config,
+                    {1, 1}, {1, 1}};
     ckpt_reader r;
     if (ckpt_read_begin(&r, f->ckpt, &p, &f->ck, e))
         return -1;
@@ -265,8 +266,8 @@ static void release_ckpt(fixture *f) { memset(&f->ck, 0, sizeof f->ck); }
 static const loader loaders[] = {
 #define RESULT(field) offsetof(fixture, field), sizeof(((fixture *)0)->field)
     {"frozen_read", load_frozen, release_frozen, RESULT(m), 0},
-    /* cfg_read fills a fixed-size struct; its memory is libyaml's (yx_load) */
-    {"cfg_read", load_config, release_config, 0, 0, 1},
+    /* cfg_read fills a fixed-size struct; yx_load's own memory besides libyaml's */
+    {"cfg_read", load_config, release_config, 0, 0, 0},
     {"cfgcanon_build", load_canon, release_canon, RESULT(canon), 0},
     {"idx_read_images", load_images, release_images, RESULT(im), 0},
     {"idx_read_images (gzip)", load_images_gz, release_images, RESULT(im), 0},
@@ -296,11 +297,9 @@ static int all_zero(const void *p, size_t n)
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_oom", f->dir, sizeof f->dir) != 0) {
-        free(f);
+    if (tmpdir_fixture_new(state, "test_oom", sizeof(fixture)) != 0)
         return -1;
-    }
+    fixture *f = *state;
     snprintf(f->frozen, sizeof f->frozen, "%s/m.frozen.yaml", f->dir);
     snprintf(f->config, sizeof f->config, "%s/c.yaml", f->dir);
     snprintf(f->images, sizeof f->images, "%s/img.idx", f->dir);
@@ -379,10 +378,10 @@ static int setup(void **state)
         return -1;
     net_init(&f->net, &r);
     ckpt_header h = {0};
-    ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config};
+    ckpt_parts p = {&f->net, &f->opt, f->csv, sizeof f->csv, &f->ck_canon, f->config,
+                    {1, 1}, {1, 1}};
     if (ckpt_write(f->ckpt, &h, &p, &e))
         return -1;
-    *state = f;
     return 0;
 }
 
@@ -393,9 +392,7 @@ static int teardown(void **state)
     net_free(&f->net);
     optim_free(&f->opt);
     cfgcanon_free(&f->ck_canon);
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(f);
 }
 
 /* Runs loader l failing each of its allocations in turn; returns how many
@@ -477,7 +474,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_oom_wrappers_count_and_fail),
-        cmocka_unit_test_setup_teardown(test_oom_every_loader_fails_cleanly, setup, teardown),
+        TMPDIR_TEST(test_oom_every_loader_fails_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

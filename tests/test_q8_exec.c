@@ -558,12 +558,13 @@ static void test_q8_exec_random_models(void **state)
         print_message("q8_exec: %d random models%s (%ld layers: conv2d %ld, dwconv2d %ld, "
                       "linear %ld, maxpool %ld, avgpool %ld, add %ld, flatten %ld, softmax %ld; "
                       "dilated %ld, asymmetric pad %ld, padded pools %ld, multiplier %ld, "
-                      "division avgpool %ld) x 3 inputs, %ld int8 values bit-exact\n",
+                      "division avgpool %ld, 4-bit weights %ld) x 3 inputs, %ld int8 values "
+                      "bit-exact\n",
                       n_models, breadth ? " with breadth" : "", layers,
                       op_count[Q_OP_CONV2D], op_count[Q_OP_DWCONV2D], op_count[Q_OP_LINEAR],
                       op_count[Q_OP_MAXPOOL], op_count[Q_OP_AVGPOOL], op_count[Q_OP_ADD],
                       op_count[Q_OP_FLATTEN], op_count[Q_OP_SOFTMAX], feat[0], feat[1], feat[2],
-                      feat[3], feat[4], compared);
+                      feat[3], feat[4], feat[6], compared);
         for (int op = 0; op < Q_OP_COUNT; op++)
             assert_true(op == Q_OP_SOFTMAX && !breadth ? op_count[op] == 0 : op_count[op] > 0);
         for (int j = 0; j < Q_FEAT_COUNT; j++)

@@ -282,7 +282,7 @@ static void test_qmodel_accepts_random_models(void **state)
                 if (l->weights) {
                     per_channel += l->per_channel;
                     per_tensor += !l->per_channel;
-                    assert_int_equal(l->weight_bits, 8);
+                    assert_true(l->weight_bits == 8 || (breadth && l->weight_bits == 4));
                 }
                 unsigned f = q_layer_features(&m, l);
                 for (int j = 0; j < Q_FEAT_COUNT; j++)
@@ -596,12 +596,55 @@ static void test_qmodel_weight_bits(void **state)
     expect_accept(m);
     for (int i = 0; i < 9; i++)
         assert_int_equal(m->layers[i].weight_bits, m->layers[i].weights ? 8 : 0);
+    m->layers[4].weight_bits = 3;
+    expect_reject(m, "layers[4].weight_bits: 3 is not supported (8 or 4)");
+    m->layers[4].weight_bits = 16;
+    expect_reject(m, "layers[4].weight_bits: 16 is not supported (8 or 4)");
+    /* 4 bits: the weights must lie in [-7, 7] */
     m->layers[4].weight_bits = 4;
-    expect_reject(m, "layers[4].weight_bits: 4 is not supported (only 8-bit weights for now)");
-    m->layers[4].weight_bits = 8;
+    expect_reject(m, "is outside [-7, 7] (symmetric int4)");
+    int32_t nw = q_layer_weight_count(m, &m->layers[4]);
+    for (int32_t j = 0; j < nw; j++)
+        m->layers[4].weights[j] = (int8_t)(j % 15 - 7); /* covers [-7, 7] */
+    expect_accept(m);
+    assert_int_equal(m->layers[4].weight_bits, 4);
+    assert_true(q_layer_features(m, &m->layers[4]) & Q_FEAT_WEIGHT4);
+    assert_false(q_layer_features(m, &m->layers[0]) & Q_FEAT_WEIGHT4);
+    m->layers[4].weights[nw - 1] = 8;
+    expect_reject(m, "layers[4].weights[");
+    m->layers[4].weights[nw - 1] = -8;
+    expect_reject(m, "-8 is outside [-7, 7] (symmetric int4)");
+    m->layers[4].weights[nw - 1] = 7;
     m->layers[2].weight_bits = 4; /* no weights: ignored, normalized */
     expect_accept(m);
     assert_int_equal(m->layers[2].weight_bits, 0);
+    assert_int_equal(q_weight_max(8), 127);
+    assert_int_equal(q_weight_max(4), 7);
+    assert_int_equal(q_weight_max(5), 0);
+    assert_int_equal(q_weight_bytes(23824, 8), 23824);
+    assert_int_equal(q_weight_bytes(23824, 4), 11912);
+    assert_int_equal(q_weight_bytes(9, 4), 5); /* the last byte holds one weight */
+    assert_int_equal(q_weight_bytes(0, 4), 0);
+}
+
+/* 4-bit weights bound the accumulator with 7 instead of 127: a bias that
+ * would overflow with 8-bit weights fits. */
+static void test_qmodel_accumulator_bound_4bit(void **state)
+{
+    q_model *m = *state;
+    /* c1: K = 3*3*3 = 27, bound 27 * 7 * 255 = 48195 with 4-bit weights */
+    int32_t nw = q_layer_weight_count(m, &m->layers[0]);
+    for (int32_t j = 0; j < nw; j++)
+        m->layers[0].weights[j] = (int8_t)(j % 15 - 7);
+    m->layers[0].weight_bits = 4;
+    int32_t room = INT32_MAX - 48195;
+    m->layers[0].bias[1] = room;
+    expect_accept(m);
+    m->layers[0].bias[1] = room + 1;
+    expect_reject(m, "layers[0].bias[1]: |2147435453| + 48195 (K=27 * 7 * 255) overflows");
+    m->layers[0].weight_bits = 8;
+    m->layers[0].bias[1] = room;
+    expect_reject(m, "(K=27 * 127 * 255) overflows");
 }
 
 /* softmax: only last, keeps its input's shape, output quantization 1/256 and -128. */
@@ -808,6 +851,18 @@ static void test_qmodel_rejects_duplicate_names(void **state)
 static void test_qmodel_rejects_bad_model_name(void **state)
 {
     q_model *m = *state;
+    /* NAME.h must not shadow a header of the C library */
+    static const char *const shadows[] = {"stdint", "string", "math", "stddef", "time"};
+    for (size_t i = 0; i < sizeof shadows / sizeof shadows[0]; i++) {
+        snprintf(m->name, sizeof m->name, "%s", shadows[i]);
+        char want[160];
+        snprintf(want, sizeof want, "name: '%s' would make %s.h, which shadows the C library's "
+                 "<%s.h>", shadows[i], shadows[i], shadows[i]);
+        expect_reject(m, want);
+    }
+    assert_false(q_is_std_header_name("stdint_net"));
+    assert_false(q_is_std_header_name("Stdint"));
+    snprintf(m->name, sizeof m->name, "every_op");
     snprintf(m->name, sizeof m->name, "my model");
     expect_reject(m, "m.yaml: name: 'my model' is not a C identifier");
     m->name[0] = '\0';
@@ -829,6 +884,41 @@ static void test_qmodel_rejects_absurd_sizes(void **state)
     m->layers[8].out_shape.c = 3;
     m->layers[0].out_shape.c = 1 << 20; /* 8*7*2^20 elements */
     expect_reject(m, "layers[0].output.shape:");
+}
+
+/* Sizes whose products pass 2^64 must not wrap to small ones (UBSan in the
+ * sanitizer build catches any signed overflow on the way). */
+static void test_qmodel_rejects_sizes_overflowing_64_bits(void **state)
+{
+    q_model *m = *state;
+    m->in_shape = (q_shape){1 << 22, 1 << 22, 1 << 22}; /* 2^66: wraps to 0 in int64 */
+    expect_reject(m, "input.shape: [4194304, 4194304, 4194304] exceeds 16777216 elements");
+    m->in_shape = (q_shape){INT32_MAX, INT32_MAX, INT32_MAX};
+    expect_reject(m, "exceeds 16777216 elements");
+    m->in_shape = (q_shape){8, 7, 3};
+    /* depth 2^48 * 3 channels, an output of 2^48 pixels * 4 channels */
+    window(&m->layers[0], 1 << 24, 1 << 24, 1, 1, (1 << 24) - 1, (1 << 24) - 1);
+    expect_reject(m, "layers[0].kernel: each output sums more than 66311 products");
+    window(&m->layers[0], 3, 3, 1, 1, 1, 1);
+    /* a dilated kernel 2^49 wide */
+    q_geom g = {.op = Q_OP_CONV2D, .out_c = 4};
+    g.win = (q_window){.kernel_h = 3, .kernel_w = 3, .dilation_h = 1 << 24, .dilation_w = 1};
+    q_shape out;
+    const char *key = NULL;
+    char why[200];
+    assert_int_equal(q_geom_derive(&g, m->in_shape, m->in_shape, &out, NULL, &key, why,
+                                   sizeof why), -1);
+    assert_string_equal(key, "dilation");
+    assert_non_null(strstr(why, "the dilated kernel 33554433x3 exceeds 16777216"));
+
+    assert_int_equal(q_shape_elems((q_shape){1 << 22, 1 << 22, 1 << 22}), -1);
+    assert_int_equal(q_shape_elems((q_shape){1 << 12, 1 << 12, 1}), 1 << 24);
+    assert_int_equal(q_shape_elems((q_shape){1 << 12, 1 << 12, 2}), -1);
+    assert_int_equal(q_shape_elems((q_shape){0, 1, 1}), -1);
+    assert_int_equal(q_size_mul(1 << 24, 1), 1 << 24);
+    assert_int_equal(q_size_mul(1 << 24, 2), -1);
+    assert_int_equal(q_size_mul(-1, 1), -1);
+    assert_int_equal(q_size_mul(INT64_MAX, INT64_MAX), -1);
 }
 
 static void test_qmodel_rejects_wrong_out_channels(void **state)
@@ -953,6 +1043,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_multiplier, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_weight_bits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qmodel_accumulator_bound_4bit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_softmax, setup, teardown),
         cmocka_unit_test(test_qmodel_geom_forms),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_bad_scales, setup, teardown),
@@ -967,6 +1058,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_duplicate_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_bad_model_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_absurd_sizes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qmodel_rejects_sizes_overflowing_64_bits, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_wrong_out_channels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qmodel_rejects_unrepresentable_multipliers, setup,
                                         teardown),

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,59 @@ static void write_ae_config(const fixture *fx, const char *file, const char *met
     fclose(f);
 }
 
+/* The layers of the breadth work in one model for the bars (10x10x1): a
+ * stride-2 rectangular conv with `same`'s uneven pads, a dilated depthwise
+ * conv with a channel multiplier, a shortcut read with `from`, padded max and
+ * average pools, a dilated conv with four different pads, linear with BN and
+ * a final softmax. */
+static void write_breadth_config(const fixture *fx)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/breadth.yaml", fx->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "model:\n"
+            "  name: breadth\n"
+            "  input: {shape: [%d, %d, 1], scale: 0.00392156862745098, zero_point: -128}\n"
+            "  layers:\n"
+            "    - conv2d: {out: 8, kernel: [4, 3], stride: 2, pad: same, bn: true, act: relu, "
+            "name: c1}\n"
+            "    - dwconv2d: {kernel: 3, pad: same, dilation: 2, multiplier: 2, bn: true, "
+            "act: relu6}\n"
+            "    - conv2d: {out: 8, kernel: 1, bn: true, name: b}\n"
+            "    - conv2d: {from: c1, out: 8, kernel: [1, 3], pad: [0, 1], bn: true}\n"
+            "    - add: {with: b, act: relu}\n"
+            "    - maxpool: {kernel: 3, stride: 2, pad: 1}\n"
+            "    - avgpool: {kernel: 2, stride: 1, pad: same}\n"
+            "    - conv2d: {out: 12, kernel: 2, dilation: 2, pad: [1, 1, 0, 2], bn: true, "
+            "act: relu}\n"
+            "    - avgpool: {global: true}\n"
+            "    - linear: {out: 16, bn: true, act: relu}\n"
+            "    - linear: {out: %d}\n"
+            "    - softmax: {}\n"
+            "data:\n"
+            "  train: {images: train-images, labels: train-labels}\n"
+            "  eval: {images: eval-images, labels: eval-labels}\n"
+            "pretrain:\n"
+            "  epochs: 2\n"
+            "  batch: 32\n"
+            "  optimizer: {type: sgd, lr: 0.05, momentum: 0.9, weight_decay: 0.0005}\n"
+            "quantization:\n"
+            "  calibration_batches: 4\n"
+            "  train:\n"
+            "    epochs: 3\n"
+            "    batch: 32\n"
+            "    optimizer: {type: sgd, lr: 0.01, momentum: 0.9}\n"
+            "    freeze_bn_after: 1\n"
+            "    disable_observer_after: 2\n"
+            "tuning:\n"
+            "  accuracy_criterion: {absolute: 0.02}\n"
+            "  random_seed: 5\n",
+            SIDE, SIDE, CLASSES);
+    fclose(f);
+}
+
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
@@ -229,6 +283,7 @@ static int setup(void **state)
     /* lr 10 with weight decay 0.9: every step multiplies the weights by about -8 */
     write_config(fx, "diverge.yaml", 10, 0.9, 0, 0);
     write_config(fx, "timeout.yaml", 0.05, 0.0005, 1, 1e-6);
+    write_breadth_config(fx);
     write_config_data(fx, "val.yaml", 0.05, 0.0005, 1, 0,
                       "  validation: {fraction: 0.2}\n  augment: {shift: 2, flip: true}\n");
     write_ae_set(fx->dir, "ae_train", AE_TRAIN, 0, 11);
@@ -336,6 +391,15 @@ static char *csv_without_seconds(const char *path)
     return out;
 }
 
+/* Asserts that files a/NAME and b/NAME are byte for byte the same. */
+static void expect_same_file(const char *a, const char *b, const char *name)
+{
+    char pa[600], pb[600];
+    snprintf(pa, sizeof pa, "%s/%s", a, name);
+    snprintf(pb, sizeof pb, "%s/%s", b, name);
+    assert_true(same_file(pa, pb));
+}
+
 /* The whole schedule; the fake-quant net and the int8 model agree on top-1
  * for >= 99% of eval images after every QAT epoch. Then the same run
  * interrupted twice (mid float epoch, mid QAT epoch) and resumed gives a
@@ -383,6 +447,46 @@ static void test_train_agreement_and_resume(void **state)
     assert_true(na == nb && first < 0);
     free(ma);
     free(mb);
+}
+
+/* The breadth model (write_breadth_config): trained to the end, the
+ * fake-quant net and the int8 model agree on top-1 for >= 99% of eval
+ * images after every QAT epoch; the frozen model is byte for byte the same
+ * with 1 thread and with 3, and when the 1-thread run is interrupted twice
+ * (mid float epoch, mid QAT epoch) and resumed. */
+static void test_train_breadth_layers(void **state)
+{
+    fixture *fx = *state;
+    char a[512], b[512], c[512];
+    make_dir(fx, "ba", a, sizeof a);
+    make_dir(fx, "bb", b, sizeof b);
+    make_dir(fx, "bc", c, sizeof c);
+    train_result r;
+    qerr e = {{0}};
+    int rc = run_threads(fx, "breadth.yaml", a, 0, 0, 1, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    print_message("breadth: float %.2f%%, ptq %.2f%%, best int8 %.2f%% (epoch %d), top-1 "
+                  "agreement last %.2f%% min %.2f%%\n",
+                  100 * r.float_acc, 100 * r.ptq_acc, 100 * r.best_acc, r.best_epoch,
+                  100 * r.agreement, 100 * r.min_agreement);
+    assert_true(r.min_agreement >= 0.99);
+    assert_true(r.best_acc >= 0.9);
+
+    rc = run_threads(fx, "breadth.yaml", b, 0, 0, 3, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    expect_same_file(a, b, "breadth.frozen.yaml");
+
+    assert_int_equal(run_threads(fx, "breadth.yaml", c, 0, 27, 1, &r, &e), 1);
+    assert_int_equal(run_threads(fx, "breadth.yaml", c, 1, 40, 1, &r, &e), 1);
+    rc = run_threads(fx, "breadth.yaml", c, 1, 0, 1, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    expect_same_file(a, c, "breadth.frozen.yaml");
 }
 
 /* data.validation {fraction} and data.augment: the same run with 1 and with
@@ -543,6 +647,233 @@ static void test_train_timeout_keeps_best(void **state)
  * `if n > 2: freeze_bn_stats`, `if n > 3: disable_observer`; train_qat_flags
  * gives the state DURING an epoch, which is the state set at the end of the
  * epoch before. */
+/* Writes dst: the config src with each `from` replaced by its `to` (each must occur). */
+static void write_variant(const fixture *fx, const char *src, const char *dst,
+                          const char *const *from, const char *const *to, int n)
+{
+    char path[600], *text;
+    snprintf(path, sizeof path, "%s/%s", fx->dir, src);
+    assert_true(slurp(path, &text) > 0);
+    for (int i = 0; i < n; i++) {
+        char *at = strstr(text, from[i]);
+        assert_non_null(at);
+        size_t lf = strlen(from[i]), lt = strlen(to[i]), len = strlen(text);
+        char *next = malloc(len - lf + lt + 1);
+        memcpy(next, text, (size_t)(at - text));
+        memcpy(next + (at - text), to[i], lt);
+        strcpy(next + (at - text) + lt, at + lf);
+        free(text);
+        text = next;
+    }
+    snprintf(path, sizeof path, "%s/%s", fx->dir, dst);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    free(text);
+}
+
+/* 4-bit weights (quantization.weight.bits: 4, the linear layer at 8 by its
+ * own weight_bits): the frozen model records each layer's width, 4-bit
+ * weights lie in [-7, 7] and reach it, and QAT's fake-quant net still agrees
+ * with the int8 model on top-1 for >= 98% of eval images. */
+static void test_train_4bit_weights(void **state)
+{
+    fixture *fx = *state;
+    static const char *const from[] = {"quantization:\n", "    - linear: {out: 4}\n"};
+    static const char *const to[] = {"quantization:\n  weight: {bits: 4}\n",
+                                     "    - linear: {out: 4, weight_bits: 8}\n"};
+    write_variant(fx, "bars.yaml", "bars4.yaml", from, to, 2);
+    char d[512], path[600];
+    make_dir(fx, "w4", d, sizeof d);
+    train_result r;
+    qerr e = {{0}};
+    int rc = run(fx, "bars4.yaml", d, 0, 0, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    print_message("4-bit: float %.2f%%, ptq %.2f%%, best int8 %.2f%% (epoch %d), top-1 "
+                  "agreement min %.2f%%\n",
+                  100 * r.float_acc, 100 * r.ptq_acc, 100 * r.best_acc, r.best_epoch,
+                  100 * r.min_agreement);
+    assert_true(r.min_agreement >= 0.98);
+    assert_true(r.best_acc >= 0.85);
+    snprintf(path, sizeof path, "%s/bars.frozen.yaml", d);
+    q_model m;
+    assert_int_equal(frozen_read(path, &m, &e), 0);
+    static const int bits[6] = {4, 0, 4, 0, 0, 8};
+    for (int i = 0; i < m.n_layers; i++) {
+        const q_layer *l = &m.layers[i];
+        assert_int_equal(l->weight_bits, bits[i]);
+        if (!l->weights)
+            continue;
+        int wmax = bits[i] == 4 ? 7 : 127, seen = 0;
+        int32_t nw = q_layer_weight_count(&m, l);
+        for (int32_t j = 0; j < nw; j++)
+            seen = abs(l->weights[j]) > seen ? abs(l->weights[j]) : seen;
+        assert_int_equal(seen, wmax);
+    }
+    q_model_free(&m);
+}
+
+/* --attribution: NAME.attribution.csv holds, after PTQ and at the end, the
+ * four whole-net rows and three rows per weighted layer; its float row after
+ * PTQ is the float model's accuracy; and measuring changes nothing: the
+ * frozen model is byte-identical to a run without it. */
+static void test_train_attribution(void **state)
+{
+    fixture *fx = *state;
+    char a[512], b[512], path[600], pb[600];
+    make_dir(fx, "at", a, sizeof a);
+    make_dir(fx, "plain", b, sizeof b);
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "%s/bars.yaml", fx->dir);
+    train_opts o = {0};
+    o.config_path = cfg;
+    o.out_dir = a;
+    o.threads = 2;
+    o.quiet = 1;
+    o.attribution = 1;
+    train_result r;
+    qerr e = {{0}};
+    int rc = train_run(&o, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    assert_int_equal(run(fx, "bars.yaml", b, 0, 0, &r, &e), 0);
+    snprintf(path, sizeof path, "%s/bars.frozen.yaml", a);
+    snprintf(pb, sizeof pb, "%s/bars.frozen.yaml", b);
+    assert_true(same_file(path, pb));
+
+    snprintf(path, sizeof path, "%s/bars.attribution.csv", a);
+    char *csv;
+    assert_true(slurp(path, &csv) > 0);
+    print_message("%s", csv);
+    assert_non_null(strstr(csv, "stage,quantized,layer,op,weight_bits,top1,drop\n"));
+    char want[128];
+    snprintf(want, sizeof want, "\nptq,none,,,,%.4f,0.0000\n", 100 * r.float_acc);
+    assert_non_null(strstr(csv, want));
+    static const char *const rows[] = {
+        "ptq,weights,,,,", "ptq,activations,,,,", "ptq,both,,,,",
+        "ptq,layer_weights,l0,conv2d,8,", "ptq,layer_weights_4bit,l0,conv2d,4,",
+        "ptq,layer_activations,l0,conv2d,,", "ptq,layer_weights,l2,conv2d,8,",
+        "ptq,layer_weights,l5,linear,8,", "ptq,layer_activations,l5,linear,,",
+        "end,none,,,,", "end,both,,,,", "end,layer_weights_4bit,l5,linear,4,"};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        snprintf(want, sizeof want, "\n%s", rows[i]);
+        if (!strstr(csv, want))
+            print_error("no row %s\n", rows[i]);
+        assert_non_null(strstr(csv, want));
+    }
+    int lines = 0;
+    for (const char *p = csv; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 1 + 2 * (4 + 3 * 3));
+    free(csv);
+}
+
+/* tuning.strategy mixed_precision: the trials run PTQ and QAT from the same
+ * float net; on the easy bar set trial 0 (every tunable layer at 4 bits)
+ * meets the criterion and is kept, while the linear layer keeps its own
+ * weight_bits 8. The log has the trial's rows, the trial file is gone, and
+ * a second run gives the same model. */
+static void test_train_mixed_precision(void **state)
+{
+    fixture *fx = *state;
+    static const char *const from[] = {"tuning:\n", "    - linear: {out: 4}\n"};
+    static const char *const to[] = {"tuning:\n  strategy: mixed_precision\n",
+                                     "    - linear: {out: 4, weight_bits: 8}\n"};
+    write_variant(fx, "bars.yaml", "mixed.yaml", from, to, 2);
+    char a[512], b[512], path[600], pb[600];
+    make_dir(fx, "ma", a, sizeof a);
+    make_dir(fx, "mb", b, sizeof b);
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "%s/mixed.yaml", fx->dir);
+    train_opts o = {0};
+    o.config_path = cfg;
+    o.out_dir = a;
+    o.threads = 2;
+    train_result r;
+    qerr e = {{0}};
+    int rc = train_run(&o, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    assert_true(r.criterion_met);
+    snprintf(path, sizeof path, "%s/bars.frozen.yaml", a);
+    q_model m;
+    assert_int_equal(frozen_read(path, &m, &e), 0);
+    static const int bits[6] = {4, 0, 4, 0, 0, 8};
+    for (int i = 0; i < m.n_layers; i++)
+        assert_int_equal(m.layers[i].weight_bits, bits[i]);
+    q_model_free(&m);
+    snprintf(path, sizeof path, "%s/bars.trial.frozen.yaml", a);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(path, sizeof path, "%s/bars.csv", a);
+    char *csv;
+    assert_true(slurp(path, &csv) > 0);
+    assert_non_null(strstr(csv, "\n0,trial0,"));
+    assert_null(strstr(csv, "trial1"));
+    free(csv);
+    o.out_dir = b;
+    o.quiet = 1;
+    assert_int_equal(train_run(&o, &r, &e), 0);
+    snprintf(path, sizeof path, "%s/bars.frozen.yaml", a);
+    snprintf(pb, sizeof pb, "%s/bars.frozen.yaml", b);
+    assert_true(same_file(path, pb));
+}
+
+/* mixed_precision when no trial meets the criterion (mse no worse than the
+ * float model's: the int8 output's rounding alone breaks it): every trial
+ * runs, 0 (both layers at 4 bits), 1 (one back at 8), 2 (both at 8), and the
+ * kept model is the one with the best mse. */
+static void test_train_mixed_precision_falls_back(void **state)
+{
+    fixture *fx = *state;
+    write_ae_config(fx, "ae0.yaml", "mse", "{fraction: 0.25}", 0);
+    static const char *const from[] = {"tuning:\n"};
+    static const char *const to[] = {"tuning:\n  strategy: mixed_precision\n"};
+    write_variant(fx, "ae0.yaml", "ae_mixed.yaml", from, to, 1);
+    char d[512], path[600];
+    make_dir(fx, "aem", d, sizeof d);
+    train_result r;
+    qerr e = {{0}};
+    int rc = run(fx, "ae_mixed.yaml", d, 0, 0, &r, &e);
+    if (rc != 0)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    print_message("mixed, mse: float %.6g, kept int8 %.6g\n", r.float_acc, r.best_acc);
+    assert_false(r.criterion_met);
+    snprintf(path, sizeof path, "%s/ae.csv", d);
+    char *csv;
+    assert_true(slurp(path, &csv) > 0);
+    assert_non_null(strstr(csv, "\n2,trial0,"));
+    assert_non_null(strstr(csv, "\n2,trial1,"));
+    assert_non_null(strstr(csv, "\n2,trial2,"));
+    assert_null(strstr(csv, "trial3"));
+    /* the kept model's mse on the validation set is the best trial's: no
+     * trial's PTQ or QAT epoch has a lower val_int8_mse */
+    double lowest = 1e300;
+    for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strstr(line, ",trial") && !strstr(line, ",ptq,"))
+            continue;
+        char *p = line;
+        for (int comma = 0; comma < 6; p++) /* N,phase,loss,float,int8,val_float,[val_int8] */
+            comma += *p == ',';
+        double v = strtod(p, NULL);
+        lowest = v < lowest ? v : lowest;
+    }
+    free(csv);
+    print_message("lowest val_int8_mse over the trials' epochs %.6g\n", lowest);
+    assert_true(fabs(r.best_acc - lowest) <= 1e-5 * lowest);
+    q_model m;
+    snprintf(path, sizeof path, "%s/ae.frozen.yaml", d);
+    assert_int_equal(frozen_read(path, &m, &e), 0);
+    for (int i = 0; i < m.n_layers; i++)
+        assert_true(m.layers[i].weight_bits == 4 || m.layers[i].weight_bits == 8);
+    q_model_free(&m);
+}
+
 static void test_train_schedule_matches_seed(void **state)
 {
     (void)state;
@@ -573,11 +904,17 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_schedule_matches_seed),
         cmocka_unit_test_setup_teardown(test_train_agreement_and_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_breadth_layers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_validation_augment_deterministic, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_train_autoencoder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_non_finite_loss_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_timeout_keeps_best, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_4bit_weights, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_attribution, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_mixed_precision, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_mixed_precision_falls_back, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -13,7 +15,7 @@
 #include "yamlx.h"
 
 typedef struct {
-    char dir[256];
+    char dir[TMPDIR_CAP];
     char path[320];
     yx_doc doc;
     qerr e;
@@ -21,13 +23,10 @@ typedef struct {
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || tmpdir_make("test_yamlx", f->dir, sizeof f->dir) != 0) {
-        free(f);
+    if (tmpdir_fixture_new(state, "test_yamlx", sizeof(fixture)) != 0)
         return -1;
-    }
+    fixture *f = *state;
     snprintf(f->path, sizeof f->path, "%s/t.yaml", f->dir);
-    *state = f;
     return 0;
 }
 
@@ -35,9 +34,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     yx_free(&f->doc);
-    int left = tmpdir_remove(f->dir);
-    free(f);
-    return left < 0 ? -1 : 0;
+    return tmpdir_fixture_free(f);
 }
 
 /* Writes text to the fixture's file and loads it; returns yx_load's result. */
@@ -259,7 +256,7 @@ static void test_yamlx_double(void **state)
     assert_true(v == -2.0);
     v = 7;
     assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "d"), "q.d", &v, &f->e), -1);
-    assert_msg(f, "4: q.d: expected a number, got '.inf'");
+    assert_msg(f, "4: q.d: expected a finite number, got '.inf'");
     assert_true(v == 7.0);
     assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "e"), "q.e", &v, &f->e), -1);
     assert_msg(f, "5: q.e: expected a finite number, got 'inf'");
@@ -272,6 +269,71 @@ static void test_yamlx_double(void **state)
     assert_int_equal(yx_double(&f->doc, yx_get(&f->doc, root, "i"), "q.i", &v, &f->e), -1);
     assert_msg(f, "9: q.i: expected a number, got the quoted string '0.5'");
     assert_true(v == 7.0);
+}
+
+/* One set of rules for every number (qnum): decimal only, whole, never
+ * clamped; a tag must be the value's own type. */
+static void test_yamlx_numbers_are_strict(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "a: 0x1p-4\nb: 0x10\nc: 1_000\nd: 010\n"
+                             "e: 99999999999999999999\nf: !!str 4\ng: !!int 4\nh: !!float 4\n"
+                             "i: !!str 0.5\nj: !!bool true\nk: !!str true\nl: !!int name\n"
+                             "m: !custom 4\nn: -9223372036854775808\no: 1.\np: .5\nq: +3\n"
+                             "r: 1e\ns: ' 4'\nt: !!seq [1]\nu: !!map [1]\n"),
+                     0);
+    yaml_node_t *root = yx_root(&f->doc);
+    double v = 7;
+    int64_t i = 7;
+    int b = 7;
+    char str[16];
+#define NODE(k) yx_get(&f->doc, root, k)
+    assert_int_equal(yx_double(&f->doc, NODE("a"), "a", &v, &f->e), -1);
+    assert_msg(f, "1: a: expected a number, got '0x1p-4'");
+    assert_int_equal(yx_int(&f->doc, NODE("b"), "b", 0, 100, &i, &f->e), -1);
+    assert_msg(f, "2: b: expected an integer, got '0x10'");
+    assert_int_equal(yx_int(&f->doc, NODE("c"), "c", 0, 10000, &i, &f->e), -1);
+    assert_msg(f, "3: c: expected an integer, got '1_000'");
+    assert_int_equal(yx_int(&f->doc, NODE("d"), "d", 0, 100, &i, &f->e), -1);
+    assert_msg(f, "4: d: '010': leading zeros are ambiguous (octal in YAML 1.1); write it "
+                  "without them");
+    assert_int_equal(yx_int(&f->doc, NODE("e"), "e", 0, INT64_MAX, &i, &f->e), -1);
+    assert_msg(f, "5: e: 99999999999999999999 is out of range [0, 9223372036854775807]");
+    assert_int_equal(yx_int(&f->doc, NODE("f"), "f", 0, 9, &i, &f->e), -1);
+    assert_msg(f, "6: f: expected an integer, got '4' tagged !!str");
+    assert_true(i == 7 && v == 7);
+    assert_int_equal(yx_int(&f->doc, NODE("g"), "g", 0, 9, &i, &f->e), 0);
+    assert_true(i == 4);
+    assert_int_equal(yx_double(&f->doc, NODE("h"), "h", &v, &f->e), 0);
+    assert_true(v == 4.0);
+    assert_int_equal(yx_double(&f->doc, NODE("g"), "g", &v, &f->e), 0); /* !!int is a number */
+    assert_int_equal(yx_double(&f->doc, NODE("i"), "i", &v, &f->e), -1);
+    assert_msg(f, "9: i: expected a number, got '0.5' tagged !!str");
+    assert_int_equal(yx_bool(&f->doc, NODE("j"), "j", &b, &f->e), 0);
+    assert_int_equal(yx_bool(&f->doc, NODE("k"), "k", &b, &f->e), -1);
+    assert_msg(f, "11: k: expected true or false, got 'true' tagged !!str");
+    assert_int_equal(yx_string(&f->doc, NODE("f"), "f", str, sizeof str, &f->e), 0);
+    assert_string_equal(str, "4");
+    assert_int_equal(yx_string(&f->doc, NODE("l"), "l", str, sizeof str, &f->e), -1);
+    assert_msg(f, "12: l: expected a string, got 'name' tagged !!int");
+    assert_int_equal(yx_int(&f->doc, NODE("m"), "m", 0, 9, &i, &f->e), -1);
+    assert_msg(f, "13: m: expected an integer, got '4' tagged !custom");
+    assert_int_equal(yx_int(&f->doc, NODE("n"), "n", INT64_MIN, 0, &i, &f->e), 0);
+    assert_true(i == INT64_MIN);
+    assert_int_equal(yx_double(&f->doc, NODE("o"), "o", &v, &f->e), 0);
+    assert_true(v == 1.0);
+    assert_int_equal(yx_double(&f->doc, NODE("p"), "p", &v, &f->e), 0);
+    assert_true(v == 0.5);
+    assert_int_equal(yx_int(&f->doc, NODE("q"), "q", 0, 9, &i, &f->e), 0);
+    assert_true(i == 3);
+    assert_int_equal(yx_double(&f->doc, NODE("r"), "r", &v, &f->e), -1);
+    assert_msg(f, "18: r: expected a number, got '1e'");
+    assert_int_equal(yx_int(&f->doc, NODE("s"), "s", 0, 9, &i, &f->e), -1);
+    assert_msg(f, "19: s: expected an integer, got the quoted string ' 4'");
+    assert_int_equal(yx_expect_seq(&f->doc, NODE("t"), "t", &f->e), 0);
+    assert_int_equal(yx_expect_seq(&f->doc, NODE("u"), "u", &f->e), -1);
+    assert_msg(f, "21: u: expected a sequence, got one tagged !!map");
+#undef NODE
 }
 
 static void test_yamlx_bool(void **state)
@@ -363,6 +425,119 @@ static void test_yamlx_aliases_resolve(void **state)
     assert_true(lr == 0.1);
 }
 
+/* A text of n nested flow sequences around x: [[[x]]]. */
+static char *nested(int n)
+{
+    char *t = malloc((size_t)2 * n + 3);
+    assert_non_null(t);
+    memset(t, '[', (size_t)n);
+    t[n] = 'x';
+    memset(t + n + 1, ']', (size_t)n);
+    strcpy(t + 2 * n + 1, "\n");
+    return t;
+}
+
+/* libyaml has no depth limit: yx_load counts the collections open at once. */
+static void test_yamlx_depth_limit(void **state)
+{
+    fixture *f = *state;
+    char *t = nested(YX_MAX_DEPTH);
+    assert_int_equal(load(f, t), 0);
+    free(t);
+    t = nested(YX_MAX_DEPTH + 1);
+    assert_int_equal(load(f, t), -1);
+    assert_msg(f, "1: nested deeper than 32 levels");
+    free(t);
+    /* 200,000 levels: refused at level 33, at once (libyaml alone takes minutes) */
+    t = nested(200000);
+    assert_int_equal(load(f, t), -1);
+    assert_msg(f, "1: nested deeper than 32 levels");
+    free(t);
+    /* in block style too, on the line of level 33 */
+    char block[4096] = "";
+    for (int i = 0; i < 40; i++)
+        snprintf(block + strlen(block), sizeof block - strlen(block), "%*sk%d:\n", 2 * i, "", i);
+    assert_int_equal(load(f, block), -1);
+    assert_msg(f, "33: nested deeper than 32 levels");
+    assert_int_equal(f->doc.loaded, 0);
+}
+
+/* Nodes are counted with aliases expanded, so "billion laughs" is refused
+ * while it is read, and a walk over any accepted document is bounded. */
+static void test_yamlx_node_limit_counts_aliases(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(tmpdir_write_text(f->path, "a: [1, 2, 3]\nb: 4\n"), 0);
+    yx_limits lim = {1 << 20, 7, YX_MAX_DEPTH}; /* root, a, [..], 1, 2, 3, b: 7; 4 is 8th */
+    assert_int_equal(yx_load_limited(&f->doc, f->path, &lim, &f->e), -1);
+    assert_msg(f, "2: more than 7 YAML nodes (values and collections, aliases counted as what "
+                  "they stand for)");
+    lim.max_nodes = 8;
+    assert_int_equal(yx_load_limited(&f->doc, f->path, &lim, &f->e), 0);
+    yx_free(&f->doc);
+    /* an alias counts as its whole subtree */
+    assert_int_equal(tmpdir_write_text(f->path, "a: &x [1, 2, 3]\nb: *x\n"), 0);
+    assert_int_equal(yx_load_limited(&f->doc, f->path, &lim, &f->e), -1);
+    assert_msg(f, "2: more than 8 YAML nodes (values and collections, aliases counted as what "
+                  "they stand for)");
+    /* ten levels of ten aliases each: 10^10 nodes in 500 bytes */
+    char laughs[2048] = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+    for (int i = 1; i <= 10; i++) {
+        snprintf(laughs + strlen(laughs), sizeof laughs - strlen(laughs), "l%d: &l%d [", i, i);
+        for (int k = 0; k < 10; k++)
+            snprintf(laughs + strlen(laughs), sizeof laughs - strlen(laughs), "%s*l%d",
+                     k ? ", " : "", i - 1);
+        snprintf(laughs + strlen(laughs), sizeof laughs - strlen(laughs), "]\n");
+    }
+    assert_int_equal(load(f, laughs), -1);
+    assert_non_null(strstr(f->e.msg, "more than 33554432 YAML nodes"));
+}
+
+static void test_yamlx_size_limit(void **state)
+{
+    fixture *f = *state;
+    char text[201];
+    memset(text, '#', 200);
+    text[200] = '\0';
+    assert_int_equal(tmpdir_write_text(f->path, text), 0);
+    yx_limits lim = {199, 100, YX_MAX_DEPTH};
+    assert_int_equal(yx_load_limited(&f->doc, f->path, &lim, &f->e), -1);
+    char want[512];
+    snprintf(want, sizeof want, "%s: 200 bytes, more than 199, the limit for this kind of file",
+             f->path);
+    assert_string_equal(f->e.msg, want);
+    lim.max_bytes = 200;
+    assert_int_equal(yx_load_limited(&f->doc, f->path, &lim, &f->e), 0);
+}
+
+static void test_yamlx_bad_aliases(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(load(f, "a: 1\nb: *nope\n"), -1);
+    assert_msg(f, "2: alias *nope has no anchor &nope before it");
+    assert_int_equal(load(f, "a: &s [1, *s]\n"), -1);
+    assert_msg(f, "1: alias *s inside its own anchor (a cycle)");
+    char many[8192] = "";
+    for (int i = 0; i <= YX_MAX_ANCHORS; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "k%d: &a%d %d\n", i, i, i);
+    assert_int_equal(load(f, many), -1);
+    assert_msg(f, "257: more than 256 YAML anchors");
+}
+
+/* A FIFO with no writer is refused at once, not waited on. */
+static void test_yamlx_refuses_a_fifo(void **state)
+{
+    fixture *f = *state;
+    char fifo[400];
+    snprintf(fifo, sizeof fifo, "%s/fifo.yaml", f->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(yx_load(&f->doc, fifo, &f->e), -1);
+    char want[512];
+    snprintf(want, sizeof want, "%s: is not a regular file", fifo);
+    assert_string_equal(f->e.msg, want);
+    unlink(fifo);
+}
+
 static void test_yamlx_key_line(void **state)
 {
     fixture *f = *state;
@@ -402,26 +577,29 @@ static void test_yamlx_edit_distance(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_yamlx_load_and_walk, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_empty_document, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_missing_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_syntax_error_names_line, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_two_documents_rejected, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_expect_type_messages, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_check_keys_suggests_nearest, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_check_keys_rejects_duplicates, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_check_keys_rejects_complex_keys, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_int, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_double, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_bool, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_string, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_enum, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_optional_members_keep_defaults, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_aliases_resolve, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yamlx_key_line, setup, teardown),
+        TMPDIR_TEST(test_yamlx_load_and_walk),
+        TMPDIR_TEST(test_yamlx_empty_document),
+        TMPDIR_TEST(test_yamlx_missing_file),
+        TMPDIR_TEST(test_yamlx_syntax_error_names_line),
+        TMPDIR_TEST(test_yamlx_two_documents_rejected),
+        TMPDIR_TEST(test_yamlx_expect_type_messages),
+        TMPDIR_TEST(test_yamlx_check_keys_suggests_nearest),
+        TMPDIR_TEST(test_yamlx_check_keys_rejects_duplicates),
+        TMPDIR_TEST(test_yamlx_check_keys_rejects_complex_keys),
+        TMPDIR_TEST(test_yamlx_int),
+        TMPDIR_TEST(test_yamlx_double),
+        TMPDIR_TEST(test_yamlx_numbers_are_strict),
+        TMPDIR_TEST(test_yamlx_bool),
+        TMPDIR_TEST(test_yamlx_string),
+        TMPDIR_TEST(test_yamlx_enum),
+        TMPDIR_TEST(test_yamlx_optional_members_keep_defaults),
+        TMPDIR_TEST(test_yamlx_aliases_resolve),
+        TMPDIR_TEST(test_yamlx_key_line),
+        TMPDIR_TEST(test_yamlx_depth_limit),
+        TMPDIR_TEST(test_yamlx_node_limit_counts_aliases),
+        TMPDIR_TEST(test_yamlx_size_limit),
+        TMPDIR_TEST(test_yamlx_bad_aliases),
+        TMPDIR_TEST(test_yamlx_refuses_a_fifo),
         cmocka_unit_test(test_yamlx_edit_distance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

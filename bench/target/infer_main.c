@@ -12,12 +12,7 @@
 #include "bench_marks.h"
 #include "semihost.h"
 #include "startup.h"
-#include QT_HEADER
-
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define MODEL(suffix) CAT(QT_NAME, suffix)   /* fmnist_cnn_run */
-#define UPPER(suffix) CAT(QT_UPPER, suffix)   /* FMNIST_CNN_INPUT_SIZE */
+#include "bench_model.h"
 
 #ifdef QT_NO_SAMPLE
 static int8_t input[UPPER(_INPUT_SIZE)];
@@ -31,11 +26,7 @@ static int8_t output[UPPER(_OUTPUT_SIZE)];
 int main(void)
 {
 #ifdef QT_NO_SAMPLE
-    uint32_t x = 12345;
-    for (int32_t i = 0; i < UPPER(_INPUT_SIZE); i++) {
-        x = x * 1103515245u + 12345u;
-        input[i] = (int8_t)(x >> 24);
-    }
+    bench_model_input(input);
 #endif
     bench_start();
     bench_stop();

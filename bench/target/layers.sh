@@ -13,30 +13,11 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-[ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: layers.sh GENERATED_DIR NAME [SAMPLE.c]" >&2; exit 2; }
-dir=$(cd "$1" && pwd); name=$2; upper=$(echo "$name" | tr a-z A-Z); sample=${3:-}
-out=${QT_OUT:-$dir/bench}
-mkdir -p "$out"
-if [ -n "$sample" ]; then
-    srcs="$sample"; sampleflag="-I$root/examples/firmware"
-else
-    srcs=""; sampleflag="-DQT_NO_SAMPLE"
-fi
+. "$here/image.sh"
 cores=${QT_CORES:-m0 m3 m4 rv32}
 for core in $cores; do
-    case $core in
-        m0) machine=microbit ;;
-        m3) machine=mps2-an385 ;;
-        m4) machine=mps2-an386 ;;
-        rv32) machine=virt ;;
-        *) echo "layers.sh: unknown core '$core'" >&2; exit 2 ;;
-    esac
     elf=$out/${name}_layers_$core.elf
-    # shellcheck disable=SC2086
-    QT_CFLAGS="-DQT_NAME=$name -DQT_UPPER=$upper -DQT_HEADER=\"$name.h\" -I$dir -I$root/bench/qemu_icount
-               $sampleflag ${QT_OPT:-} -g" \
-        "$root/tests/target/build.sh" "$core" "$elf" "$here/infer_main.c" \
-        "$root/bench/qemu_icount/bench_marks.c" "$dir/$name.c" $srcs
+    bench_image "$core" "$elf" -g
     pcs=$out/${name}_layers_$core.pcs
     "$root/bench/qemu_icount/icount.sh" -p "$machine" "$elf" >"$pcs" 2>"$out/${name}_layers_$core.log" ||
         { cat "$out/${name}_layers_$core.log" >&2; exit 1; }

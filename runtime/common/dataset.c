@@ -261,6 +261,15 @@ int dataset_load_as(dataset *ds, const char *inputs, const char *labels, dataset
     ds->w = in.w;
     ds->c = in.c;
     dataset_tables(ds);
+    if (ds->source == DATASET_PIXELS && ds->q_of[0] == ds->q_of[255]) {
+        int q = ds->q_of[0];
+        dataset_free(ds);
+        return qerr_set(e, "%s: with the input scale %g every pixel value 0..255 becomes the "
+                           "int8 value %d: the images would carry nothing (pixels are the real "
+                           "values p / 255 in [0, 1], so the scale must be at most 2; 1/255 "
+                           "keeps all 256 values)",
+                        inputs, in.scale, q);
+    }
     return 0;
 }
 

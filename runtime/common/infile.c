@@ -64,11 +64,8 @@ static int infile_fill(infile *f, size_t want, qerr *e)
     return 0;
 }
 
-int infile_open(infile *f, const char *path, qerr *e)
+int infile_open_regular(const char *path, int64_t *size, qerr *e)
 {
-    memset(f, 0, sizeof *f);
-    f->fd = -1;
-    f->path = path;
     /* O_NONBLOCK: opening a FIFO with no writer returns at once (and is then
      * refused below) instead of waiting for one. */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -85,6 +82,19 @@ int infile_open(infile *f, const char *path, qerr *e)
         return qerr_set(e, "%s: %s", path,
                         S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
     }
+    if (size)
+        *size = (int64_t)st.st_size;
+    return fd;
+}
+
+int infile_open(infile *f, const char *path, qerr *e)
+{
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    f->path = path;
+    int fd = infile_open_regular(path, NULL, e);
+    if (fd < 0)
+        return -1;
     f->fd = fd;
     f->buf = malloc(INFILE_BUF);
     if (!f->buf) {

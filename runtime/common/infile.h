@@ -43,6 +43,14 @@ typedef struct {
  * two bytes. Returns 0, or -1 with e set and nothing left open or allocated. */
 int infile_open(infile *f, const char *path, qerr *e);
 
+/* The first step of infile_open, for the readers of qatc's own files (YAML,
+ * checkpoints), which read them plain: opens path read-only without blocking
+ * (a FIFO with no writer cannot hang the caller) and refuses what is not a
+ * regular file. Returns the descriptor, its size in *size when size is not
+ * NULL, or -1 with e set ("PATH: cannot open: REASON", "PATH: is a
+ * directory", "PATH: is not a regular file"). */
+int infile_open_regular(const char *path, int64_t *size, qerr *e);
+
 /* Reads up to n bytes into buf (the decompressed bytes for a gzip file).
  * Returns how many were read: n, or fewer only at the end of the data; or -1
  * with e set on a read error, truncated or corrupt gzip data, data after the

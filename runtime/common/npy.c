@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "infile.h"
+#include "qnum.h"
 #include "qfile.h"
 
 #define NPY_MAGIC "\x93NUMPY"
@@ -146,36 +147,40 @@ static int npy_shape(npy_parse *p, int *ndim, int64_t *shape)
         if (*ndim == NPY_MAX_DIMS)
             return qerr_set(p->e, "%s: header: 'shape' has more than %d dimensions", p->path,
                             NPY_MAX_DIMS);
+        /* the digits, read by qnum (qatc's one number parser) */
         size_t start = p->i;
-        uint64_t v = 0;
-        int too_large = 0;
-        while (p->i < p->n && p->h[p->i] >= '0' && p->h[p->i] <= '9') {
-            v = v * 10 + (uint64_t)(p->h[p->i++] - '0');
-            if (v > (uint64_t)NPY_MAX_ELEMENTS)
-                too_large = 1, v = (uint64_t)NPY_MAX_ELEMENTS + 1; /* stays bounded */
+        while (p->i < p->n && p->h[p->i] >= '0' && p->h[p->i] <= '9')
+            p->i++;
+        char digits[24];
+        size_t len = p->i - start;
+        int64_t v = 0;
+        qnum_status st = len > 1 && p->h[start] == '0' ? QNUM_LEADING_ZERO
+                         : QNUM_RANGE; /* more digits than any dimension has */
+        if (len < sizeof digits) {
+            memcpy(digits, p->h + start, len);
+            digits[len] = '\0';
+            st = qnum_int(digits, 0, NPY_MAX_ELEMENTS, &v);
         }
-        if (p->h[start] == '0' && p->i - start > 1)
+        if (st == QNUM_LEADING_ZERO)
             return qerr_set(p->e, "%s: header: 'shape' dimension %d '%.*s' has a leading zero",
-                            p->path, *ndim, (int)(p->i - start), p->h + start);
+                            p->path, *ndim, (int)(len > 40 ? 40 : len), p->h + start);
         if (p->i < p->n && (p->h[p->i] == 'L' || p->h[p->i] == 'l'))
             p->i++;
-        if (too_large)
+        if (st != QNUM_OK)
             return qerr_set(p->e, "%s: header: 'shape' dimension %d '%.*s' is over %lld",
                             p->path, *ndim, (int)(p->i - start > 40 ? 40 : p->i - start),
                             p->h + start, (long long)NPY_MAX_ELEMENTS);
+        npy_ws(p);
+        if (p->i >= p->n || (p->h[p->i] != ',' && p->h[p->i] != ')')) /* 0x6, 6.5 */
+            return npy_expected(p, "',' or ')' in 'shape'");
         if (v == 0)
             return qerr_set(p->e, "%s: header: 'shape' dimension %d is 0 (an empty array)",
                             p->path, *ndim);
         shape[(*ndim)++] = (int64_t)v;
-        npy_ws(p);
-        if (p->i < p->n && p->h[p->i] == ',') {
-            p->i++;
-            commas++;
-            continue;
-        }
-        if (p->i < p->n && p->h[p->i] == ')')
+        if (p->h[p->i] == ')')
             break;
-        return npy_expected(p, "',' or ')' in 'shape'");
+        p->i++;
+        commas++;
     }
     p->i++; /* ')' */
     if (*ndim == 1 && commas == 0)

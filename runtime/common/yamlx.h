@@ -18,11 +18,38 @@ typedef struct {
     yaml_document_t doc;
     char file[4096];
     int loaded;
+    unsigned char *tagged; /* (nodes + 1) by node id: 1 when the file gave the node a tag */
+    size_t tagged_cap;
 } yx_doc;
 
-/* Parses the file at path (one document). Returns 0, or -1 with e naming the
- * file and line of the syntax error (or the I/O error). */
+/* What one document may hold. libyaml has no limits of its own (a file
+ * nested 200,000 levels deep keeps it busy for minutes), so yx_load reads
+ * libyaml's events itself and refuses a document that passes one of these
+ * as soon as it does, before building more of it. */
+typedef struct {
+    int64_t max_bytes;  /* size of the file */
+    int64_t max_nodes;  /* scalars and collections, an alias counted as all the nodes it
+                         * stands for (so a walk over the document is bounded too) */
+    int max_depth;      /* collections open at once */
+} yx_limits;
+
+/* The limits of yx_load: room for a frozen model with 2^24 weights in one
+ * layer (~170 bytes of memory per value). */
+#define YX_MAX_BYTES ((int64_t)512 << 20)
+#define YX_MAX_NODES ((int64_t)1 << 25)
+#define YX_MAX_DEPTH 32
+#define YX_MAX_ANCHORS 256 /* anchors (&name) in one document */
+
+/* Parses the file at path (one document) within the YX_MAX_* limits.
+ * Only a regular file is read (a FIFO or a device is refused, never waited
+ * on). Returns 0, or -1 with e naming the file and line of the syntax error,
+ * of the limit passed ("FILE:LINE: nested deeper than 32 levels"), or the I/O
+ * error; nothing is left allocated then. */
 int yx_load(yx_doc *d, const char *path, qerr *e);
+
+/* yx_load with other limits (each at most the YX_MAX_* one). */
+int yx_load_limited(yx_doc *d, const char *path, const yx_limits *lim, qerr *e);
+
 void yx_free(yx_doc *d);
 
 yaml_node_t *yx_root(yx_doc *d);                 /* NULL for an empty document */
@@ -46,7 +73,11 @@ int yx_check_keys(yx_doc *d, yaml_node_t *map, const char *const *allowed,
 int yx_seq_len(const yaml_node_t *seq);
 yaml_node_t *yx_seq_item(yx_doc *d, yaml_node_t *seq, int i);
 
-/* Scalars, range-checked. Strings are copied into out (size cap) and must fit. */
+/* Scalars, range-checked. Numbers follow qnum's rules (decimal, whole, never
+ * clamped) and must be plain (unquoted); a node the file tags is taken only
+ * with its own type's tag (!!int for an integer; !!float or !!int for a
+ * number; !!bool; !!str for a string): "!!str 4" is a string, not 4.
+ * Strings are copied into out (size cap) and must fit. */
 int yx_int(yx_doc *d, yaml_node_t *n, const char *field, int64_t lo, int64_t hi,
            int64_t *out, qerr *e);
 int yx_double(yx_doc *d, yaml_node_t *n, const char *field, double *out, qerr *e); /* finite */

@@ -29,22 +29,23 @@
  *   conv2d   (out_c, kh, kw, in_c)  rows = out_c,   len = kh*kw*in_c
  *   dwconv2d (kh, kw, in_c*M)       rows = kh*kw,   len = out_c = in_c*M
  *   linear   (out_c, in_n)          rows = out_c,   len = h*w*c of the input
- * in is the input tensor's shape, out_c the layer's output channels. */
+ * in is the input tensor's shape, out_c the layer's output channels. A size
+ * over Q_MAX_ELEMS gives -1, computed without overflow (q_size_mul). */
 static void weight_matrix(const q_layer *l, q_shape in, int64_t out_c, int64_t *rows,
                           int64_t *len)
 {
     switch (l->op) {
     case Q_OP_CONV2D:
         *rows = out_c;
-        *len = (int64_t)l->win.kernel_h * l->win.kernel_w * in.c;
+        *len = q_size_mul(q_size_mul(l->win.kernel_h, l->win.kernel_w), in.c);
         break;
     case Q_OP_DWCONV2D:
-        *rows = (int64_t)l->win.kernel_h * l->win.kernel_w;
+        *rows = q_size_mul(l->win.kernel_h, l->win.kernel_w);
         *len = out_c;
         break;
     case Q_OP_LINEAR:
         *rows = out_c;
-        *len = (int64_t)in.h * in.w * in.c;
+        *len = q_shape_elems(in);
         break;
     default:
         *rows = *len = 0;
@@ -297,9 +298,7 @@ static int read_quant(reader *r, yaml_node_t *map, const char *field, q_shape *s
     snprintf(f, sizeof f, "%s.shape", field);
     if (read_ints(r, map, "shape", f, 3, 1, Q_MAX_ELEMS, (int32_t *[]){&s->h, &s->w, &s->c}))
         return -1;
-    /* every tensor size bounded before a later layer computes with it */
-    int64_t hw = (int64_t)s->h * s->w;
-    if (hw > Q_MAX_ELEMS || hw * s->c > Q_MAX_ELEMS)
+    if (q_shape_elems(*s) < 0) /* every tensor size bounded before a later layer uses it */
         return qerr_at(r->e, r->d.file, yx_line(yx_get(&r->d, map, "shape")),
                        "%s: [%d, %d, %d] exceeds %d elements", f, (int)s->h, (int)s->w,
                        (int)s->c, Q_MAX_ELEMS);
@@ -405,19 +404,25 @@ static int read_weights(reader *r, yaml_node_t *map, int i)
         return qerr_at(r->e, r->d.file, yx_line(n),
                        "%s: expected %lld rows of %lld values, found %d rows", f,
                        (long long)rows, (long long)len, yx_seq_len(n));
-    /* rows * len <= Q_MAX_ELEMS (q_geom_derive) */
+    /* rows * len <= Q_MAX_ELEMS (q_geom_derive); the allocation after the rows
+     * are counted: a short file cannot ask for more than it holds */
+    for (int row = 0; row < rows; row++) {
+        char rf[80];
+        snprintf(rf, sizeof rf, "%s[%d]", f, row);
+        if (expect_len(r, yx_seq_item(&r->d, n, row), rf, len, "values"))
+            return -1;
+    }
     l->weights = malloc((size_t)(rows * len > 0 ? rows * len : 1));
     if (!l->weights)
         return qerr_set(r->e, "%s: out of memory", r->d.file);
+    int32_t wmax = q_weight_max(l->weight_bits); /* symmetric: [-127, 127] or [-7, 7] */
     for (int row = 0; row < rows; row++) {
         char rf[80];
         snprintf(rf, sizeof rf, "%s[%d]", f, row);
         yaml_node_t *rn = yx_seq_item(&r->d, n, row);
-        if (expect_len(r, rn, rf, len, "values"))
-            return -1;
         for (int j = 0; j < len; j++) {
             int64_t v;
-            if (item_int(r, rn, j, rf, -127, 127, &v))
+            if (item_int(r, rn, j, rf, -wmax, wmax, &v))
                 return -1;
             l->weights[row * len + j] = (int8_t)v;
         }
@@ -561,10 +566,10 @@ static int read_layer(reader *r, yaml_node_t *map, int i)
         int64_t bits;
         if (!n || yx_int(&r->d, n, f, INT32_MIN, INT32_MAX, &bits, r->e))
             return -1;
-        if (bits != 8)
-            return qerr_at(r->e, r->d.file, yx_line(n),
-                           "%s: %lld is not supported (only 8-bit weights for now)", f,
-                           (long long)bits);
+        if (bits != 8 && bits != 4)
+            return qerr_at(r->e, r->d.file, yx_line(n), "%s: %lld is not supported (8 or 4)",
+                           f, (long long)bits);
+        l->weight_bits = (int)bits;
     }
     return read_weights(r, map, i);
 }
@@ -638,6 +643,9 @@ static int read_model(reader *r, const char *path)
     int n_layers = yx_seq_len(layers);
     if (n_layers < 1)
         return qerr_at(r->e, path, yx_line(layers), "layers: empty, expected at least one layer");
+    if (n_layers > Q_MAX_LAYERS) /* before anything that grows with it (names: n^2) */
+        return qerr_at(r->e, path, yx_line(layers), "layers: %d layers, at most %d", n_layers,
+                       Q_MAX_LAYERS);
     m->layers = calloc((size_t)n_layers, sizeof *m->layers);
     if (!m->layers)
         return qerr_set(r->e, "%s: out of memory", path);

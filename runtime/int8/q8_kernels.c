@@ -80,8 +80,9 @@ static void check_pool_params(const q8_conv_params *p)
  *   with iy = window_row(oy, ky), ix = window_col(ox, kx).
  * Padded positions hold in_zp, so their term (in_zp - in_zp) * w is 0 and is
  * skipped (with dilation a window may lie wholly in the padding: acc = bias).
- * Weights in [-127, 127], (x - in_zp) in [-255, 255]: the caller guarantees
- * |bias| + kernel_h*kernel_w*in_c * 127 * 255 < 2^31.
+ * Weights in [-127, 127] (4-bit weights: int8 values in [-7, 7], the same
+ * code), (x - in_zp) in [-255, 255]: the caller guarantees
+ * |bias| + kernel_h*kernel_w*in_c * 127 * 255 < 2^31 (7 for 4-bit weights).
  * real(out) = s_out * (out - out_zp) ~= s_in * s_w[oc] * acc. */
 void q8_conv2d_s8(const q8_conv_params *p, const int8_t *in, const int8_t *w,
                   const int32_t *bias, const fxp_requant *rq, int8_t *out)

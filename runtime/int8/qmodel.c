@@ -21,11 +21,8 @@ const char *const q_op_names[Q_OP_COUNT + 1] = {
 
 const char *const q_act_names[Q_ACT_COUNT + 1] = {"none", "relu", "relu6", NULL};
 
-/* Limits that stop absurd files; with Q_MAX_ELEMS (qmodel.h) every size and
- * index of the int8 path stays in int32 with room to spare. */
-#define Q_MAX_LAYERS 4096
-#define Q_SCALE_MIN 1e-12
-#define Q_SCALE_MAX 1e12
+/* Limits that stop absurd files; with Q_MAX_ELEMS and Q_MAX_LAYERS (qmodel.h)
+ * every size and index of the int8 path stays in int32 with room to spare. */
 
 void q_model_free(q_model *m)
 {
@@ -117,6 +114,9 @@ static int geom_window(q_geom *g, q_shape in, q_shape *out, const char **key, ch
                          (int)w->dilation_h, (int)w->dilation_w);
     int64_t eff_h = (int64_t)(w->kernel_h - 1) * w->dilation_h + 1;
     int64_t eff_w = (int64_t)(w->kernel_w - 1) * w->dilation_w + 1;
+    if (eff_h > Q_MAX_ELEMS || eff_w > Q_MAX_ELEMS) /* so that every size below fits int32 */
+        return geom_fail(key, "dilation", why, cap, "the dilated kernel %lldx%lld exceeds %d",
+                         (long long)eff_h, (long long)eff_w, Q_MAX_ELEMS);
     if (g->pad_rule == Q_PAD_SAME) {
         same_pad(in.h, w->stride_h, eff_h, &w->pad_top, &w->pad_bottom);
         same_pad(in.w, w->stride_w, eff_w, &w->pad_left, &w->pad_right);
@@ -162,7 +162,10 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
                   const char **key, char *why, size_t cap)
 {
     int64_t depth = 0, weights = 0;
-    int64_t in_n = (int64_t)in.h * in.w * in.c;
+    int64_t in_n = q_shape_elems(in);
+    if (in_n < 0)
+        return geom_fail(key, "input", why, cap, "the input %dx%dx%d exceeds %d elements",
+                         (int)in.h, (int)in.w, (int)in.c, Q_MAX_ELEMS);
     q_shape o = in;
     if (g->op == Q_OP_DWCONV2D && g->multiplier == 0)
         g->multiplier = 1;
@@ -176,13 +179,20 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
     case Q_OP_AVGPOOL:
         if (geom_window(g, in, &o, key, why, cap))
             return -1;
-        depth = (int64_t)g->win.kernel_h * g->win.kernel_w;
+        depth = (int64_t)g->win.kernel_h * g->win.kernel_w; /* < 2^48 */
+        if (g->op == Q_OP_CONV2D && depth <= Q_MAX_DEPTH)
+            depth *= in.c; /* < 2^41: formed only once its factors are bounded */
+        if ((g->op == Q_OP_CONV2D || g->op == Q_OP_DWCONV2D) && depth > Q_MAX_DEPTH)
+            return geom_fail(key, "depth", why, cap,
+                             "each output sums more than %d products (kernel %dx%d, %d input "
+                             "channels); that could overflow the int32 accumulator",
+                             Q_MAX_DEPTH, (int)g->win.kernel_h, (int)g->win.kernel_w,
+                             g->op == Q_OP_CONV2D ? (int)in.c : 1);
         if (g->op == Q_OP_CONV2D) {
             if (g->out_c < 1 || g->out_c > Q_MAX_ELEMS)
                 return geom_fail(key, "out", why, cap, "%d must be in [1, %d]", (int)g->out_c,
                                  Q_MAX_ELEMS);
             o.c = g->out_c;
-            depth *= in.c;
             weights = depth * g->out_c;
         } else if (g->op == Q_OP_DWCONV2D) {
             /* output channel ic * M + m reads input channel ic */
@@ -225,7 +235,7 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
     default:
         return geom_fail(key, "op", why, cap, "unknown op %d", (int)g->op);
     }
-    if ((int64_t)o.h * o.w * o.c > Q_MAX_ELEMS)
+    if (q_shape_elems(o) < 0)
         return geom_fail(key, "output", why, cap, "the output %dx%dx%d exceeds %d elements",
                          (int)o.h, (int)o.w, (int)o.c, Q_MAX_ELEMS);
     if (weights > 0 && depth > Q_MAX_DEPTH)
@@ -257,6 +267,20 @@ int32_t q_shape_size(q_shape s)
     return s.h * s.w * s.c;
 }
 
+int64_t q_size_mul(int64_t a, int64_t b)
+{
+    if (a < 0 || b < 0 || a > Q_MAX_ELEMS || b > Q_MAX_ELEMS || a * b > Q_MAX_ELEMS)
+        return -1;
+    return a * b;
+}
+
+int64_t q_shape_elems(q_shape s)
+{
+    if (s.h < 1 || s.w < 1 || s.c < 1)
+        return -1;
+    return q_size_mul(q_size_mul(s.h, s.w), s.c);
+}
+
 int32_t q_layer_weight_count(const q_model *m, const q_layer *l)
 {
     q_shape in = q_model_tensor_shape(m, l->input);
@@ -270,6 +294,16 @@ int32_t q_layer_weight_count(const q_model *m, const q_layer *l)
     default:
         return 0;
     }
+}
+
+int32_t q_weight_max(int bits)
+{
+    return bits == 8 ? 127 : bits == 4 ? 7 : 0;
+}
+
+int64_t q_weight_bytes(int64_t count, int bits)
+{
+    return bits == 4 ? (count + 1) / 2 : count;
 }
 
 int32_t q_layer_out_channels(const q_layer *l)
@@ -319,6 +353,21 @@ int q_is_identifier(const char *s)
     return 1;
 }
 
+int q_is_std_header_name(const char *s)
+{
+    static const char *const headers[] = {
+        "assert",  "complex",   "ctype",  "errno",       "fenv",   "float",    "inttypes",
+        "iso646",  "limits",    "locale", "math",        "setjmp", "signal",   "stdalign",
+        "stdarg",  "stdatomic", "stdbit", "stdbool",     "stdckdint", "stddef", "stdint",
+        "stdio",   "stdlib",    "stdnoreturn", "string", "tgmath", "threads",  "time",
+        "uchar",   "wchar",     "wctype",
+    };
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++)
+        if (!strcmp(s, headers[i]))
+            return 1;
+    return 0;
+}
+
 static int scale_ok(double s)
 {
     return isfinite(s) && s >= Q_SCALE_MIN && s <= Q_SCALE_MAX;
@@ -359,8 +408,7 @@ static int check_shape(q_shape s, const char *file, int line, const char *field,
     if (s.h < 1 || s.w < 1 || s.c < 1)
         return qerr_at(e, file, line, "%s: [%d, %d, %d] has a dimension < 1", field,
                        (int)s.h, (int)s.w, (int)s.c);
-    int64_t n = (int64_t)s.h * s.w * s.c;
-    if (s.h > Q_MAX_ELEMS || s.w > Q_MAX_ELEMS || s.c > Q_MAX_ELEMS || n > Q_MAX_ELEMS)
+    if (q_shape_elems(s) < 0)
         return qerr_at(e, file, line, "%s: [%d, %d, %d] exceeds %d elements", field, (int)s.h,
                        (int)s.w, (int)s.c, Q_MAX_ELEMS);
     return 0;
@@ -382,22 +430,25 @@ static int check_weights(const q_model *m, const q_layer *l, int i, q_geom_sizes
     if (!l->w_scale)
         return qerr_at(e, file, line, "layers[%d].weight_scale: missing", i);
 
+    int32_t wmax = q_weight_max(l->weight_bits);
     for (int64_t j = 0; j < count; j++)
-        if (l->weights[j] < -127)
+        if (l->weights[j] < -wmax || l->weights[j] > wmax)
             return qerr_at(e, file, line,
-                           "layers[%d].weights[%lld]: %d is outside [-127, 127] (symmetric int8)",
-                           i, (long long)j, (int)l->weights[j]);
+                           "layers[%d].weights[%lld]: %d is outside [%d, %d] (symmetric int%d)",
+                           i, (long long)j, (int)l->weights[j], (int)-wmax, (int)wmax,
+                           l->weight_bits);
 
-    /* |acc| <= |bias| + K * 127 * 255: |w| <= 127 and |x - zp_in| <= 255
-     * (padding contributes x - zp_in = 0). It must fit int32. */
-    int64_t bound = k * 127 * 255;
+    /* |acc| <= |bias| + K * wmax * 255: |w| <= wmax (127, or 7 for 4-bit
+     * weights) and |x - zp_in| <= 255 (padding contributes x - zp_in = 0).
+     * It must fit int32. */
+    int64_t bound = k * wmax * 255;
     for (int32_t c = 0; c < out_c; c++) {
         int64_t b = l->bias[c];
         if ((b < 0 ? -b : b) + bound > INT32_MAX)
             return qerr_at(e, file, line,
-                           "layers[%d].bias[%d]: |%lld| + %lld (K=%lld * 127 * 255) "
+                           "layers[%d].bias[%d]: |%lld| + %lld (K=%lld * %d * 255) "
                            "overflows the int32 accumulator",
-                           i, (int)c, (long long)b, (long long)bound, (long long)k);
+                           i, (int)c, (long long)b, (long long)bound, (long long)k, (int)wmax);
     }
 
     int n_scales = l->per_channel ? out_c : 1;
@@ -493,9 +544,8 @@ static int check_layer(q_model *m, int i, const char *file, qerr *e)
         l->weight_bits = 0;
     else if (l->weight_bits == 0)
         l->weight_bits = 8;
-    else if (l->weight_bits != 8)
-        return qerr_at(e, file, line,
-                       "layers[%d].weight_bits: %d is not supported (only 8-bit weights for now)",
+    else if (l->weight_bits != 8 && l->weight_bits != 4)
+        return qerr_at(e, file, line, "layers[%d].weight_bits: %d is not supported (8 or 4)",
                        i, l->weight_bits);
     if ((l->op == Q_OP_CONV2D || l->op == Q_OP_LINEAR) && out.c < 1)
         return qerr_at(e, file, line, "layers[%d].output.shape: channels %d must be >= 1", i,
@@ -591,6 +641,10 @@ int q_model_check(q_model *m, const char *file, qerr *e)
     if (!q_is_identifier(m->name))
         return qerr_at(e, file, m->name_line, "name: '%.*s' is not a C identifier (< %d chars)",
                        Q_NAME_MAX - 1, m->name, Q_NAME_MAX);
+    if (q_is_std_header_name(m->name))
+        return qerr_at(e, file, m->name_line,
+                       "name: '%s' would make %s.h, which shadows the C library's <%s.h>; "
+                       "choose another name", m->name, m->name, m->name);
     if (check_shape(m->in_shape, file, m->input_line, "input.shape", e))
         return -1;
     if (check_quant(m->in_q, file, m->input_line, "input", e))
@@ -608,7 +662,7 @@ int q_model_check(q_model *m, const char *file, qerr *e)
 
 const char *const q_feature_names[Q_FEAT_COUNT + 1] = {
     "dilation", "asymmetric padding", "pool padding", "channel multiplier",
-    "average pool by division", "softmax", NULL,
+    "average pool by division", "softmax", "4-bit weights", NULL,
 };
 
 unsigned q_layer_features(const q_model *m, const q_layer *l)
@@ -628,5 +682,7 @@ unsigned q_layer_features(const q_model *m, const q_layer *l)
         f |= Q_FEAT_AVGPOOL_DIV;
     if (l->op == Q_OP_SOFTMAX)
         f |= Q_FEAT_SOFTMAX;
+    if (l->weight_bits == 4)
+        f |= Q_FEAT_WEIGHT4;
     return f;
 }

@@ -9,7 +9,10 @@
  * zero-point: real = scale * (q - zero_point). The model output is the output
  * of the last layer.
  *
- * Weights (int8, symmetric, zero-point 0, range [-127, 127]):
+ * Weights (symmetric, zero-point 0): 8-bit weights in [-127, 127], 4-bit
+ * weights in [-7, 7], both held as int8 values here (and accumulated and
+ * requantized the same way; only the generated C packs 4-bit ones two per
+ * byte). Layout:
  *   conv2d   (out_c, kernel_h, kernel_w, in_c)   OHWI
  *   dwconv2d (kernel_h, kernel_w, in_c * M)      1HWC with channel multiplier M:
  *                                                output channel oc = ic * M + m reads
@@ -41,6 +44,9 @@
 #define Q_NAME_MAX 64
 #define Q_FORMAT_VERSION 2 /* written; version 1 is read too */
 #define Q_MAX_ELEMS (1 << 24) /* largest tensor, weight array, dimension or kernel size */
+#define Q_MAX_LAYERS 4096     /* layers of one model */
+#define Q_SCALE_MIN 1e-12     /* every scale of a frozen model is in [Q_SCALE_MIN, Q_SCALE_MAX] */
+#define Q_SCALE_MAX 1e12
 
 typedef enum {
     Q_OP_CONV2D,
@@ -126,9 +132,9 @@ typedef struct {
     q_shape out_shape;     /* derived by q_model_check, stored in the file for readers */
     q_quant out_q;
     int per_channel;       /* conv2d, dwconv2d, linear */
-    int weight_bits;       /* conv2d, dwconv2d, linear: 8 (the only width the kernels
-                            * take today); 0 = 8. q_model_check sets it to 0 on ops
-                            * without weights. */
+    int weight_bits;       /* conv2d, dwconv2d, linear: 8 or 4 (weights in
+                            * [-q_weight_max, q_weight_max]); 0 = 8. q_model_check
+                            * sets it to 0 on ops without weights. */
     double *w_scale;       /* (per_channel ? out_c : 1) */
     int8_t *weights;       /* see layout above; NULL for ops without weights */
     int32_t *bias;         /* (out_c) */
@@ -159,6 +165,12 @@ q_quant q_model_tensor_quant(const q_model *m, int t);
  * characters, else 0. Reads at most Q_NAME_MAX bytes of s. */
 int q_is_identifier(const char *s);
 
+/* 1 when NAME.h is a header of the C standard library (C89 to C23: stdint,
+ * string, math, ...), else 0. qatc gen writes NAME.h, and with its folder on
+ * the include path such a file would shadow the library's header, so no
+ * model may have such a name (q_model_check, the config). */
+int q_is_std_header_name(const char *s);
+
 /* The output shape of a layer with geometry g whose input is `in` (and, for
  * add, whose second input is in2; ignored otherwise). First fills g's
  * defaults (stride: the kernel for pools, 1 for convs; dilation 1; dwconv2d's
@@ -185,8 +197,28 @@ int q_geom_derive(q_geom *g, q_shape in, q_shape in2, q_shape *out, q_geom_sizes
  * for "depth", the key itself otherwise. */
 const char *q_geom_field(q_op op, const char *key);
 
-/* Elements of a shape (h*w*c). */
+/* Elements of a shape (h*w*c) that q_model_check or the config accepted. */
 int32_t q_shape_size(q_shape s);
+
+/* a*b for sizes from a file: when a and b are in [0, Q_MAX_ELEMS] and the
+ * product is at most Q_MAX_ELEMS, the product; otherwise -1. Nothing can
+ * overflow (a product of two such values fits 2^48). */
+int64_t q_size_mul(int64_t a, int64_t b);
+
+/* h*w*c of a shape from a file: -1 when a dimension is outside
+ * [1, Q_MAX_ELEMS] or the product exceeds Q_MAX_ELEMS (each partial product
+ * checked before the next multiplication, so a shape whose product passes
+ * 2^64 cannot wrap to a small one). */
+int64_t q_shape_elems(q_shape s);
+
+/* The largest weight magnitude of a width: 127 for 8 bits, 7 for 4 bits
+ * (symmetric: -128 and -8 are never used); 0 for any other width. */
+int32_t q_weight_max(int bits);
+
+/* Bytes that `count` weights of `bits` bits take packed: count for 8 bits,
+ * ceil(count / 2) for 4 bits (two per byte). The one rule for "weight bytes"
+ * (the trainer's tuning, qatc report). */
+int64_t q_weight_bytes(int64_t count, int bits);
 
 /* Number of int8 weights and of output channels of layer l (0 for ops without weights). */
 int32_t q_layer_weight_count(const q_model *m, const q_layer *l);
@@ -210,8 +242,8 @@ void q_act_range(q_act act, q_quant q, int32_t *act_min, int32_t *act_max);
  * non-zero one must equal the derived value. The same holds for the output
  * quantization of maxpool and flatten ({0, 0} is derived from the input's)
  * and of softmax ({0, 0} becomes {1/256, -128}, the only one allowed).
- * multiplier 0 becomes 1, weight_bits 0 becomes 8 (the only width accepted
- * for now). Fields an op does not use (input2 except for add, the window
+ * multiplier 0 becomes 1, weight_bits 0 becomes 8 (8 and 4 are accepted;
+ * 4-bit weights must lie in [-7, 7], and the accumulator bound then uses 7). Fields an op does not use (input2 except for add, the window
  * for linear, add, flatten and softmax, multiplier except for dwconv2d,
  * per_channel and weight_bits without weights) are ignored and normalized
  * (window zeroed, multiplier 1, weight_bits 0). An average pool with padding
@@ -235,10 +267,12 @@ enum {
     Q_FEAT_MULTIPLIER = 1 << 3,     /* dwconv2d with channel multiplier > 1 */
     Q_FEAT_AVGPOOL_DIV = 1 << 4,    /* avgpool with TFLite's division (!q_avgpool_rescales) */
     Q_FEAT_SOFTMAX = 1 << 5,        /* the softmax op */
+    Q_FEAT_WEIGHT4 = 1 << 6,        /* 4-bit weights (weight_bits 4) */
 };
-#define Q_FEAT_COUNT 6
+#define Q_FEAT_COUNT 7
 /* "dilation", "asymmetric padding", "pool padding", "channel multiplier",
- * "average pool by division", "softmax", NULL: name i is bit 1 << i. */
+ * "average pool by division", "softmax", "4-bit weights", NULL: name i is
+ * bit 1 << i. */
 extern const char *const q_feature_names[Q_FEAT_COUNT + 1];
 unsigned q_layer_features(const q_model *m, const q_layer *l);
 

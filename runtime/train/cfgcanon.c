@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+#include "qnum.h"
 #include "yamlx.h"
 
 #define CFGCANON_DEPTH_MAX 32
@@ -53,13 +55,12 @@ static void put_value(builder *b, const char *s, size_t n)
     if (n > 0 && n < sizeof buf) {
         memcpy(buf, s, n);
         buf[n] = '\0';
-        char *end;
-        double v = strtod(buf, &end);
-        if (*end == '\0') { /* the shortest %g that reads back as v */
+        double v;
+        if (qnum_double(buf, &v) == QNUM_OK) { /* the shortest %g that reads back as v */
             int k = 0;
             for (int digits = 1; digits <= 17; digits++) {
                 k = snprintf(buf, sizeof buf, "%.*g", digits, v);
-                if (strtod(buf, NULL) == v || v != v)
+                if (strtod(buf, NULL) == v)
                     break;
             }
             put(b, buf, (size_t)k);
@@ -182,7 +183,8 @@ int cfgcanon_build(cfgcanon *c, const char *config_path, uint64_t seed, qerr *e)
 {
     memset(c, 0, sizeof *c);
     yx_doc d;
-    if (yx_load(&d, config_path, e))
+    const yx_limits lim = {CFG_MAX_BYTES, CFG_MAX_NODES, YX_MAX_DEPTH};
+    if (yx_load_limited(&d, config_path, &lim, e))
         return -1;
     builder b = {.d = &d};
     char seed_text[32];

@@ -5,8 +5,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include "infile.h"
 #include "qfile.h"
 
 #define CKPT_MAGIC "QATCCKP1"
@@ -78,19 +80,44 @@ static int read_all(ckpt_reader *r, void *p, size_t n, int crc)
     return 0;
 }
 
-/* The header's own fields are in range (the sizes are checked against the
- * net apart). */
-static int header_ok(const ckpt_header *h)
+/* Counters (images trained, in the loss) stay below this: far above any
+ * run (10^4 epochs of 10^9 batches of 65536 images is 6.6e17), far below
+ * INT64_MAX, so adding a batch never overflows. */
+#define CKPT_COUNT_MAX ((int64_t)1 << 62)
+
+/* x finite and in [lo, hi]. */
+static int in_range(double x, double lo, double hi)
+{
+    return isfinite(x) && x >= lo && x <= hi;
+}
+
+/* The header's own fields are in range and within the config's schedule (p);
+ * the sizes are checked against the net apart. */
+static int header_ok(const ckpt_header *h, const ckpt_parts *p)
 {
     int flags_ok = 1;
     const int32_t flags[] = {h->qat, h->observers, h->bn_frozen, h->ptq_done,
                              h->have_float, h->have_best, h->timed_out};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         flags_ok &= flags[i] == 0 || flags[i] == 1;
-    return flags_ok && h->phase >= CKPT_PHASE_PRETRAIN && h->phase <= CKPT_PHASE_DONE &&
-           h->epoch >= 0 && h->batch >= 0 && h->best_epoch >= -1 && h->loss_images >= 0 &&
-           h->images[0] >= 0 && h->images[1] >= 0 && isfinite(h->elapsed) && h->elapsed >= 0 &&
-           h->canon_bytes < (1u << 20);
+    if (!flags_ok || h->phase < CKPT_PHASE_PRETRAIN || h->phase > CKPT_PHASE_DONE ||
+        h->canon_bytes >= (1u << 20))
+        return 0;
+    /* the position in the schedule: pretraining, or QAT (done: where QAT stopped) */
+    int q = h->phase != CKPT_PHASE_PRETRAIN;
+    if (h->epoch < 0 || h->epoch > p->epochs[q] || h->batch < 0 || h->batch > p->batches[q] ||
+        h->best_epoch < -1 || h->best_epoch >= (p->epochs[1] > 0 ? p->epochs[1] : 0))
+        return 0;
+    int counts_ok = h->loss_images >= 0 && h->loss_images <= CKPT_COUNT_MAX;
+    int times_ok = in_range(h->elapsed, 0, 1e15) && in_range(h->quant_start, 0, h->elapsed) &&
+                   in_range(h->epoch_seconds, 0, 1e15) && isfinite(h->loss_sum);
+    for (int i = 0; i < 2; i++) {
+        counts_ok &= h->images[i] >= 0 && h->images[i] <= CKPT_COUNT_MAX;
+        times_ok &= in_range(h->train_seconds[i], 0, 1e15) && in_range(h->train_cpu[i], 0, 1e15);
+    }
+    int accs_ok = in_range(h->float_acc, 0, 1) && in_range(h->ptq_acc, 0, 1) &&
+                  in_range(h->best_acc, 0, 1);
+    return counts_ok && times_ok && accs_ok;
 }
 
 void ckpt_read_abort(ckpt_reader *r)
@@ -134,10 +161,19 @@ int ckpt_read_begin(ckpt_reader *r, const char *path, const ckpt_parts *p, ckpt_
 {
     r->path = path;
     r->crc = (uint32_t)crc32(0, Z_NULL, 0);
-    r->f = fopen(path, "rb");
-    if (!r->f)
+    r->f = NULL;
+    if (access(path, F_OK) != 0 && errno == ENOENT)
         return qerr_set(e, "%s: cannot resume: no checkpoint (%s)", path,
                         "run without --resume first");
+    int fd = infile_open_regular(path, NULL, e);
+    if (fd < 0)
+        return -1;
+    r->f = fdopen(fd, "rb");
+    if (!r->f) {
+        int err = errno;
+        close(fd);
+        return qerr_set(e, "%s: cannot open: %s", path, strerror(err));
+    }
     ckpt_header hd;
     if (read_all(r, &hd, sizeof hd, 1) || memcmp(hd.magic, CKPT_MAGIC, 8) != 0)
         return refuse(r, e, "not a qatc checkpoint");
@@ -147,7 +183,7 @@ int ckpt_read_begin(ckpt_reader *r, const char *path, const ckpt_parts *p, ckpt_
                         "not %zu); train without --resume", path,
                         (unsigned)hd.header_bytes, sizeof hd);
     }
-    if (!header_ok(&hd))
+    if (!header_ok(&hd, p))
         return refuse(r, e, "corrupt checkpoint (header out of range)");
     /* the config it was trained with, before the sizes that follow from it */
     if (read_settings(r, &hd, p, e)) {

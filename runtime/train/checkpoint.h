@@ -77,6 +77,8 @@ typedef struct {
     size_t csv_cap;           /* bytes at csv: a longer log is refused */
     const cfgcanon *canon;    /* the config's settings */
     const char *config_path;  /* the config's file, for messages */
+    int32_t epochs[2];        /* the schedule: epochs of pretraining and of QAT, and */
+    int32_t batches[2];       /* batches per epoch of each: a header past them is refused */
 } ckpt_parts;
 
 /* Writes the checkpoint at path (atomically): h, after filling in its magic,
@@ -93,8 +95,13 @@ typedef struct {
     const char *path;
 } ckpt_reader;
 
-/* Opens the checkpoint at path and reads its header and settings: checks the
- * magic, the header's size and ranges, crc_head, that the settings equal
+/* Opens the checkpoint at path (a regular file only: a FIFO is refused, never
+ * waited on) and reads its header and settings: checks the magic, the
+ * header's size and ranges (flags 0 or 1; the phase; the epoch and batch
+ * within p's schedule, the best epoch within its QAT epochs; counters
+ * below 2^62; times and accuracies finite, not negative, accuracies at
+ * most 1: so that no counter the trainer advances can overflow, and a
+ * crafted file cannot make it loop), crc_head, that the settings equal
  * p->canon (cfgcanon_check: the message names the first difference) and that
  * the sizes fit p's net and csv_cap. Returns 0 with *h filled in and r open
  * for ckpt_read_end, or -1 with e set, r closed and *h untouched (no file,

@@ -12,7 +12,6 @@
 
 #define CFG_FMNIST_DIR "/usr/share/datasets/fashion-mnist/"
 #define CFG_MAX_DIM 4096          /* input height, width, channels; out features */
-#define CFG_MAX_KERNEL 64
 #define CFG_MAX_CLASSES 256       /* labels are uint8 */
 
 static const char *const optimizer_names[] = {"sgd", "adam", NULL};
@@ -139,9 +138,177 @@ static int cfg_input(cfg_ctx *x, yaml_node_t *in)
                             (long long)v[0], (long long)v[1], (long long)v[2], Q_MAX_ELEMS);
         x->c->input_shape = (q_shape){(int32_t)v[0], (int32_t)v[1], (int32_t)v[2]};
     }
-    if (cfg_num(x, in, "scale", "model.input", 0, 1, 1e6, 0, &x->c->input_q.scale))
+    /* the frozen model's bounds (Q_SCALE_MIN), so that no scale is refused
+     * only after training */
+    if (cfg_num(x, in, "scale", "model.input", Q_SCALE_MIN, 0, 1e6, 0, &x->c->input_q.scale))
         return -1;
     return cfg_i32(x, in, "zero_point", "model.input", -128, 127, &x->c->input_q.zero_point);
+}
+
+/* ---- layer keys ------------------------------------------------------------ */
+
+/* `key` of map as an integer or [h, w], each in [lo, hi], into *h and *w (an
+ * integer sets both). Absent: unchanged. */
+static int cfg_pair(cfg_ctx *x, yaml_node_t *map, const char *key, const char *prefix,
+                    int64_t lo, int64_t hi, int32_t *h, int32_t *w)
+{
+    char f[160], fi[176];
+    yaml_node_t *n = yx_get(x->d, map, key);
+    if (!n)
+        return 0;
+    cfg_field(f, sizeof f, prefix, key);
+    int64_t v[2];
+    if (n->type == YAML_SEQUENCE_NODE) {
+        if (yx_seq_len(n) != 2)
+            return cfg_fail(x, n, f, "expected an integer or [h, w], got %d values",
+                            yx_seq_len(n));
+        for (int k = 0; k < 2; k++) {
+            snprintf(fi, sizeof fi, "%s[%d]", f, k);
+            if (yx_int(x->d, yx_seq_item(x->d, n, k), fi, lo, hi, &v[k], x->e))
+                return -1;
+        }
+    } else if (n->type == YAML_MAPPING_NODE) {
+        return cfg_fail(x, n, f, "expected an integer or [h, w], got a mapping");
+    } else {
+        if (yx_int(x->d, n, f, lo, hi, &v[0], x->e))
+            return -1;
+        v[1] = v[0];
+    }
+    *h = (int32_t)v[0];
+    *w = (int32_t)v[1];
+    return 0;
+}
+
+/* `pad` of map into g: an integer (every side), [h, w] (top and bottom h,
+ * left and right w), [top, bottom, left, right], `same` or `valid` (rules
+ * that q_geom_derive resolves from the input). Absent: no padding. */
+static int cfg_pad(cfg_ctx *x, yaml_node_t *map, const char *prefix, q_geom *g)
+{
+    static const char *const forms = "an integer, [h, w], [top, bottom, left, right], same or valid";
+    static const char *const rules[] = {"same", "valid", NULL};
+    char f[160], fi[176];
+    yaml_node_t *n = yx_get(x->d, map, "pad");
+    if (!n)
+        return 0;
+    cfg_field(f, sizeof f, prefix, "pad");
+    q_window *w = &g->win;
+    int64_t v[4];
+    if (n->type == YAML_SEQUENCE_NODE) {
+        int len = yx_seq_len(n);
+        if (len != 2 && len != 4)
+            return cfg_fail(x, n, f, "expected %s, got %d values", forms, len);
+        for (int k = 0; k < len; k++) {
+            snprintf(fi, sizeof fi, "%s[%d]", f, k);
+            if (yx_int(x->d, yx_seq_item(x->d, n, k), fi, 0, CFG_MAX_DIM, &v[k], x->e))
+                return -1;
+        }
+        if (len == 2) /* [h, w] */
+            v[3] = v[2] = v[1], v[1] = v[0];
+    } else if (n->type == YAML_MAPPING_NODE) {
+        return cfg_fail(x, n, f, "expected %s, got a mapping", forms);
+    } else {
+        const char *s = (const char *)n->data.scalar.value;
+        int word = n->data.scalar.length > 0 && !(s[0] >= '0' && s[0] <= '9') && s[0] != '-' &&
+                   s[0] != '+';
+        if (word) {
+            for (int r = 0; rules[r]; r++)
+                if (!strcmp(s, rules[r]) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+                    g->pad_rule = r == 0 ? Q_PAD_SAME : Q_PAD_VALID;
+                    return 0;
+                }
+            int near = yx_edit_distance(s, "same") <= 2   ? 0
+                       : yx_edit_distance(s, "valid") <= 2 ? 1
+                                                           : -1;
+            if (near >= 0)
+                return cfg_fail(x, n, f, "unknown value '%.60s', did you mean '%s'? (%s)", s,
+                                rules[near], forms);
+            return cfg_fail(x, n, f, "unknown value '%.60s' (%s)", s, forms);
+        }
+        if (yx_int(x->d, n, f, 0, CFG_MAX_DIM, &v[0], x->e))
+            return -1;
+        v[1] = v[2] = v[3] = v[0];
+    }
+    g->pad_rule = Q_PAD_SIDES;
+    w->pad_top = (int32_t)v[0];
+    w->pad_bottom = (int32_t)v[1];
+    w->pad_left = (int32_t)v[2];
+    w->pad_right = (int32_t)v[3];
+    return 0;
+}
+
+/* The tensor that `key` of layer i names (qmodel.h's numbering): `input`, 0,
+ * or a named earlier layer j, j + 1. */
+static int cfg_tensor_ref(cfg_ctx *x, yaml_node_t *n, const char *field, int i, int *t)
+{
+    char ref[Q_NAME_MAX * 2];
+    if (yx_string(x->d, n, field, ref, sizeof ref, x->e))
+        return -1;
+    if (!strcmp(ref, "input")) {
+        *t = 0;
+        return 0;
+    }
+    for (int j = 0; j < i; j++)
+        if (!strcmp(x->c->layers[j].name, ref)) {
+            *t = j + 1;
+            return 0;
+        }
+    char names[300] = "";
+    size_t used = 0;
+    for (int j = 0; j < i && used < sizeof names - 1; j++)
+        if (x->c->layers[j].name[0])
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
+                                     used ? ", " : "", x->c->layers[j].name);
+    return cfg_fail(x, n, field, "no earlier layer is named '%s' (named so far: %s; `input` is "
+                                 "the model input)", ref, used ? names : "none");
+}
+
+/* The name of tensor t for messages: "input" or the layer's (or "layers[j]"). */
+static const char *cfg_tensor_name(const cfg_config *c, int t, char *buf, size_t cap)
+{
+    if (t == 0)
+        return "input";
+    if (c->layers[t - 1].name[0])
+        return c->layers[t - 1].name;
+    snprintf(buf, cap, "layers[%d]", t - 1);
+    return buf;
+}
+
+/* ---- weight widths (quantization.weight.bits, a layer's weight_bits) ---- */
+
+/* bits: 8 or 4, at node n (field f). */
+static int cfg_bits(cfg_ctx *x, yaml_node_t *n, const char *f, int *out)
+{
+    int64_t b;
+    if (yx_int(x->d, n, f, INT32_MIN, INT32_MAX, &b, x->e))
+        return -1;
+    if (b != 8 && b != 4)
+        return cfg_fail(x, n, f, "%lld is not supported (8 or 4)", (long long)b);
+    *out = (int)b;
+    return 0;
+}
+
+/* A weighted layer's own weight_bits (else quantization.weight.bits, filled
+ * in by cfg_resolve_weight_bits once that section is read). */
+static int cfg_layer_weight_bits(cfg_ctx *x, yaml_node_t *params, const char *prefix,
+                                 cfg_layer *l)
+{
+    char f[160];
+    yaml_node_t *n = params ? yx_get(x->d, params, "weight_bits") : NULL;
+    l->weight_bits = 0;
+    l->weight_bits_fixed = n != NULL;
+    return n ? cfg_bits(x, n, cfg_field(f, sizeof f, prefix, "weight_bits"), &l->weight_bits)
+             : 0;
+}
+
+/* Every weighted layer without weight_bits of its own gets quantization.weight.bits. */
+static void cfg_resolve_weight_bits(cfg_config *c)
+{
+    for (int i = 0; i < c->n_layers; i++) {
+        cfg_layer *l = &c->layers[i];
+        q_op op = l->geom.op;
+        int weighted = op == Q_OP_CONV2D || op == Q_OP_DWCONV2D || op == Q_OP_LINEAR;
+        l->weight_bits = !weighted ? 0 : l->weight_bits_fixed ? l->weight_bits : c->weight_bits;
+    }
 }
 
 /* Parses one `- type: {params}` item into layer i. */
@@ -152,7 +319,8 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
     snprintf(prefix, sizeof prefix, "model.layers[%d]", i);
     memset(l, 0, sizeof *l);
     l->line = yx_line(item);
-    l->with = -1;
+    l->input = i; /* the previous layer's output, unless `from` says otherwise */
+    l->input2 = -1;
 
     if (item->type != YAML_MAPPING_NODE ||
         item->data.mapping.pairs.top - item->data.mapping.pairs.start != 1) {
@@ -188,9 +356,7 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
     if (type < 0)
         return cfg_fail(x, key, prefix,
                         "unknown layer type '%s' (one of: conv2d, dwconv2d, linear, maxpool, "
-                        "avgpool, add, flatten)", tname);
-    if (type == Q_OP_SOFTMAX) /* the int8 core has it; training it comes later */
-        return cfg_fail(x, key, prefix, "softmax is not supported by the trainer yet");
+                        "avgpool, add, flatten, softmax)", tname);
     q_geom *g = &l->geom;
     g->op = (q_op)type;
     snprintf(prefix, sizeof prefix, "model.layers[%d].%s", i, q_op_names[type]);
@@ -200,20 +366,35 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
         params->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
         params = NULL;
 
-    static const char *const k_conv[] = {"out", "kernel", "stride", "pad", "bn", "act", "name", NULL};
-    static const char *const k_dw[] = {"kernel", "stride", "pad", "bn", "act", "name", NULL};
-    static const char *const k_linear[] = {"out", "act", "name", NULL};
-    static const char *const k_maxpool[] = {"kernel", "stride", "name", NULL};
-    static const char *const k_avgpool[] = {"kernel", "stride", "global", "name", NULL};
-    static const char *const k_add[] = {"with", "act", "name", NULL};
-    static const char *const k_flatten[] = {"name", NULL};
-    static const char *const *const keys_of[] = {k_conv, k_dw, k_linear, k_maxpool,
-                                                 k_avgpool, k_add, k_flatten};
-    if (params && yx_check_keys(x->d, params, keys_of[type], prefix, x->e))
-        return -1;
-
+    static const char *const k_conv[] = {"out", "kernel", "stride", "dilation", "pad", "bn",
+                                         "act", "name", "from", "weight_bits", NULL};
+    static const char *const k_dw[] = {"kernel", "stride", "dilation", "pad", "multiplier",
+                                       "bn", "act", "name", "from", "weight_bits", NULL};
+    static const char *const k_linear[] = {"out", "bn", "act", "name", "from", "weight_bits",
+                                           NULL};
+    static const char *const k_maxpool[] = {"kernel", "stride", "pad", "name", "from", NULL};
+    static const char *const k_avgpool[] = {"kernel", "stride", "pad", "global", "name", "from",
+                                            NULL};
+    static const char *const k_add[] = {"with", "act", "name", "from", NULL};
+    static const char *const k_flatten[] = {"name", "from", NULL};
+    static const char *const k_softmax[] = {"name", "from", NULL};
+    static const char *const *const keys_of[Q_OP_COUNT] = {
+        [Q_OP_CONV2D] = k_conv,     [Q_OP_DWCONV2D] = k_dw,   [Q_OP_LINEAR] = k_linear,
+        [Q_OP_MAXPOOL] = k_maxpool, [Q_OP_AVGPOOL] = k_avgpool, [Q_OP_ADD] = k_add,
+        [Q_OP_FLATTEN] = k_flatten, [Q_OP_SOFTMAX] = k_softmax};
     int convlike = g->op == Q_OP_CONV2D || g->op == Q_OP_DWCONV2D;
     int pool = g->op == Q_OP_MAXPOOL || g->op == Q_OP_AVGPOOL;
+    yaml_node_t *dn = yx_get(x->d, params, "dilation");
+    if (pool && dn)
+        return cfg_fail(x, dn, cfg_field(field, sizeof field, prefix, "dilation"),
+                        "pools take no dilation (as TFLite's)");
+    if (params && yx_check_keys(x->d, params, keys_of[type], prefix, x->e))
+        return -1;
+    yaml_node_t *fn = yx_get(x->d, params, "from");
+    if (fn && cfg_tensor_ref(x, fn, cfg_field(field, sizeof field, prefix, "from"), i,
+                             &l->input))
+        return -1;
+
     if (g->op == Q_OP_CONV2D || g->op == Q_OP_LINEAR) {
         if (!cfg_need(x, params, "out", prefix, NULL))
             return params ? -1 : cfg_fail(x, key, prefix, "missing key 'out'");
@@ -227,30 +408,34 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
         if (g->global && kn)
             return cfg_fail(x, kn, cfg_field(field, sizeof field, prefix, "kernel"),
                             "not allowed with global: true (the kernel is the whole input)");
-        if (g->global && yx_get(x->d, params, "stride"))
-            return cfg_fail(x, yx_get(x->d, params, "stride"),
-                            cfg_field(field, sizeof field, prefix, "stride"),
-                            "not allowed with global: true");
+        static const char *const not_global[] = {"stride", "pad", NULL};
+        for (int k = 0; g->global && not_global[k]; k++) {
+            yaml_node_t *nk = yx_get(x->d, params, not_global[k]);
+            if (nk)
+                return cfg_fail(x, nk, cfg_field(field, sizeof field, prefix, not_global[k]),
+                                "not allowed with global: true");
+        }
         if (!g->global) {
             if (!kn)
                 return cfg_fail(x, key, prefix, "missing key 'kernel'%s",
                                 g->op == Q_OP_AVGPOOL ? " (or global: true)" : "");
-            int32_t k = 0, st = 0; /* stride 0: the default (q_geom_derive) */
-            if (cfg_i32(x, params, "kernel", prefix, 1, CFG_MAX_KERNEL, &k) ||
-                cfg_i32(x, params, "stride", prefix, 1, CFG_MAX_KERNEL, &st))
+            /* stride 0 and dilation 0: the defaults (q_geom_derive) */
+            q_window *w = &g->win;
+            if (cfg_pair(x, params, "kernel", prefix, 1, CFG_MAX_DIM, &w->kernel_h,
+                         &w->kernel_w) ||
+                cfg_pair(x, params, "stride", prefix, 1, CFG_MAX_DIM, &w->stride_h,
+                         &w->stride_w) ||
+                cfg_pair(x, params, "dilation", prefix, 1, CFG_MAX_DIM, &w->dilation_h,
+                         &w->dilation_w) ||
+                cfg_pad(x, params, prefix, g))
                 return -1;
-            g->win.kernel_h = g->win.kernel_w = k;
-            g->win.stride_h = g->win.stride_w = st;
         }
     }
-    if (convlike) {
-        int32_t pad = 0;
-        if (cfg_i32(x, params, "pad", prefix, 0, CFG_MAX_KERNEL, &pad))
-            return -1;
-        g->win.pad_top = g->win.pad_bottom = g->win.pad_left = g->win.pad_right = pad;
-        if (cfg_bool(x, params, "bn", prefix, &l->bn))
-            return -1;
-    }
+    if (g->op == Q_OP_DWCONV2D &&
+        cfg_i32(x, params, "multiplier", prefix, 1, CFG_MAX_DIM, &g->multiplier))
+        return -1;
+    if ((convlike || g->op == Q_OP_LINEAR) && cfg_bool(x, params, "bn", prefix, &l->bn))
+        return -1;
     if (convlike || g->op == Q_OP_LINEAR || g->op == Q_OP_ADD) {
         int act = Q_ACT_NONE;
         if (cfg_enum(x, params, "act", prefix, q_act_names, &act))
@@ -262,24 +447,12 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
                                    " (the name of an earlier layer to add to this one's input)");
         if (!wn)
             return params ? -1 : cfg_fail(x, key, prefix, "missing key 'with'");
-        char with[Q_NAME_MAX * 2];
-        cfg_field(field, sizeof field, prefix, "with");
-        if (yx_string(x->d, wn, field, with, sizeof with, x->e))
+        if (cfg_tensor_ref(x, wn, cfg_field(field, sizeof field, prefix, "with"), i,
+                           &l->input2))
             return -1;
-        for (int j = 0; j < i; j++)
-            if (!strcmp(x->c->layers[j].name, with))
-                l->with = j;
-        if (l->with < 0) {
-            char names[300] = "";
-            size_t used = 0;
-            for (int j = 0; j < i && used < sizeof names - 1; j++)
-                if (x->c->layers[j].name[0])
-                    used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
-                                             used ? ", " : "", x->c->layers[j].name);
-            return cfg_fail(x, wn, field, "no earlier layer is named '%s' (named so far: %s)",
-                            with, used ? names : "none");
-        }
     }
+    if (cfg_layer_weight_bits(x, params, prefix, l))
+        return -1;
     yaml_node_t *nn = yx_get(x->d, params, "name");
     if (nn) {
         cfg_field(field, sizeof field, prefix, "name");
@@ -302,13 +475,14 @@ static int cfg_layer_item(cfg_ctx *x, yaml_node_t *item, int i)
 }
 
 /* The config key that a problem reported by q_geom_derive belongs to. */
-static const char *geom_key(q_op op, const char *key)
+static const char *geom_key(const q_geom *g, const char *key)
 {
-    int outs = op == Q_OP_CONV2D || op == Q_OP_LINEAR;
+    int outs = g->op == Q_OP_CONV2D || g->op == Q_OP_LINEAR;
     if (!strcmp(key, "output") || !strcmp(key, "weights"))
-        return outs ? "out" : "kernel";
+        return outs ? "out" : g->op == Q_OP_DWCONV2D && g->multiplier > 1 ? "multiplier"
+                                                                          : "kernel";
     if (!strcmp(key, "depth"))
-        return op == Q_OP_LINEAR ? "out" : "kernel";
+        return g->op == Q_OP_LINEAR ? "out" : "kernel";
     return key;
 }
 
@@ -316,30 +490,67 @@ static const char *geom_key(q_op op, const char *key)
 static int cfg_layer_shape(const cfg_config *c, int i, q_geom *g, q_shape *shapes, qerr *e)
 {
     const cfg_layer *l = &c->layers[i];
-    if (g->op == Q_OP_ADD && (l->with < 0 || l->with >= i))
+    const char *t = q_op_names[g->op];
+    if (l->input < 0 || l->input > i)
         return qerr_at(e, c->config_path, l->line,
-                       "model.layers[%d].add.with: not an earlier layer", i);
-    q_shape in2 = g->op == Q_OP_ADD ? shapes[l->with + 1] : shapes[i];
+                       "model.layers[%d].%s.from: not an earlier layer or the input", i, t);
+    if (g->op == Q_OP_ADD && (l->input2 < 0 || l->input2 > i))
+        return qerr_at(e, c->config_path, l->line,
+                       "model.layers[%d].add.with: not an earlier layer or the input", i);
+    q_shape in = shapes[l->input];
+    q_shape in2 = g->op == Q_OP_ADD ? shapes[l->input2] : in;
     const char *key;
-    char why[256];
-    if (q_geom_derive(g, shapes[i], in2, &shapes[i + 1], NULL, &key, why, sizeof why)) {
-        if (g->op == Q_OP_ADD && !strcmp(key, "with")) /* name the layer it reads */
+    char why[256], buf[32];
+    if (q_geom_derive(g, in, in2, &shapes[i + 1], NULL, &key, why, sizeof why)) {
+        if (g->op == Q_OP_ADD && !strcmp(key, "with")) /* name the tensor it reads */
             return qerr_at(e, c->config_path, l->line, "model.layers[%d].add.with: '%s': %s", i,
-                           c->layers[l->with].name, why);
-        return qerr_at(e, c->config_path, l->line, "model.layers[%d].%s.%s: %s", i,
-                       q_op_names[g->op], geom_key(g->op, key), why);
+                           cfg_tensor_name(c, l->input2, buf, sizeof buf), why);
+        return qerr_at(e, c->config_path, l->line, "model.layers[%d].%s.%s: %s", i, t,
+                       geom_key(g, key), why);
     }
     return 0;
 }
 
-/* A classifier (cross-entropy) must end in class scores; an autoencoder
- * (target: input) in the input's shape. A regression (mse against float
- * targets) may end in any shape: the targets are checked against it. */
+/* Every layer's output but the last's must be read by a later layer: a
+ * branch that leads nowhere is a mistake (and would be computed for nothing
+ * on the microcontroller). Softmax may only be the last layer. */
+static int cfg_check_reads(const cfg_config *c, qerr *e)
+{
+    for (int i = 0; i + 1 < c->n_layers; i++) {
+        if (c->layers[i].geom.op == Q_OP_SOFTMAX)
+            return qerr_at(e, c->config_path, c->layers[i].line,
+                           "model.layers[%d].softmax: only the last layer may be softmax (the "
+                           "model's output; training reads the scores before it)", i);
+        int read = 0;
+        for (int j = i + 1; j < c->n_layers && !read; j++)
+            read = c->layers[j].input == i + 1 ||
+                   (c->layers[j].geom.op == Q_OP_ADD && c->layers[j].input2 == i + 1);
+        if (!read) {
+            char buf[32];
+            return qerr_at(e, c->config_path, c->layers[i].line,
+                           "model.layers[%d].%s: no later layer reads its output (the next "
+                           "layer reads '%s' through `from`); every layer but the last must "
+                           "feed another", i, q_op_names[c->layers[i].geom.op],
+                           cfg_tensor_name(c, c->layers[i + 1].input, buf, sizeof buf));
+        }
+    }
+    return 0;
+}
+
+/* A classifier (cross-entropy) must end in class scores, a softmax may follow
+ * them (its output has their shape); an autoencoder (target: input) in the
+ * input's shape. A regression (mse against float targets) may end in any
+ * shape: the targets are checked against it. Softmax is for cross-entropy. */
 static int cfg_check_end(const cfg_config *c, q_shape last, qerr *e)
 {
     if (c->n_layers == 0)
         return 0;
     q_shape in = c->input_shape;
+    if (c->loss == CFG_LOSS_MSE && c->layers[c->n_layers - 1].geom.op == Q_OP_SOFTMAX)
+        return qerr_at(e, c->config_path, c->layers[c->n_layers - 1].line,
+                       "model.layers[%d].softmax: softmax needs loss: cross_entropy (with "
+                       "loss: mse the model ends in its values, not in probabilities)",
+                       c->n_layers - 1);
     if (c->target == CFG_TARGET_INPUT && (last.h != in.h || last.w != in.w || last.c != in.c))
         return qerr_at(e, c->config_path, c->layers[c->n_layers - 1].line,
                        "model.layers[%d].%s: the model ends in %dx%dx%d; with target: input "
@@ -365,6 +576,8 @@ int cfg_shapes(const cfg_config *c, q_shape *shapes, qerr *e)
         if (cfg_layer_shape(c, i, &g, shapes, e))
             return -1;
     }
+    if (cfg_check_reads(c, e))
+        return -1;
     return cfg_check_end(c, shapes[c->n_layers], e);
 }
 
@@ -405,6 +618,8 @@ static int cfg_layers(cfg_ctx *x, yaml_node_t *seq)
     for (int i = 0; i < n; i++)
         if (cfg_layer_shape(x->c, i, &x->c->layers[i].geom, shapes, x->e))
             return -1;
+    if (cfg_check_reads(x->c, x->e))
+        return -1;
     return cfg_check_end(x->c, shapes[n], x->e);
 }
 
@@ -441,6 +656,11 @@ static int cfg_model(cfg_ctx *x, yaml_node_t *model)
                             Q_NAME_MAX - 1);
         strcpy(x->c->name, name);
     }
+    if (q_is_std_header_name(x->c->name))
+        return cfg_fail(x, nn ? nn : model, "model.name",
+                        "'%s'%s would make %s.h, which shadows the C library's <%s.h>; %s",
+                        x->c->name, nn ? "" : " (from the file name)", x->c->name, x->c->name,
+                        nn ? "choose another name" : "give model.name");
     yaml_node_t *in = yx_get(x->d, model, "input");
     if (in && cfg_input(x, in))
         return -1;
@@ -638,6 +858,10 @@ static int cfg_phase_keys(cfg_ctx *x, yaml_node_t *map, const char *prefix, cfg_
         cfg_i32(x, map, "iterations", prefix, 0, 1000000000, &p->iterations) ||
         cfg_i32(x, map, "batch", prefix, 1, 65536, &p->batch))
         return -1;
+    if (p->batch < 2) /* the trainer skips a batch of one image: it would train nothing */
+        return cfg_fail(x, yx_get(x->d, map, "batch"), cfg_field(f, sizeof f, prefix, "batch"),
+                        "%d: a batch needs at least 2 images (batch norm normalizes over the "
+                        "batch)", (int)p->batch);
     yaml_node_t *opt = yx_get(x->d, map, "optimizer");
     if (opt && cfg_read_optimizer(x, opt, cfg_field(f, sizeof f, prefix, "optimizer"),
                              &p->optimizer))
@@ -703,13 +927,8 @@ static int cfg_quantization(cfg_ctx *x, yaml_node_t *qz)
         if (yx_check_keys(x->d, w, wkeys, "quantization.weight", x->e))
             return -1;
         yaml_node_t *bits = yx_get(x->d, w, "bits");
-        int64_t b = 8;
-        if (bits && yx_int(x->d, bits, "quantization.weight.bits", 2, 16, &b, x->e))
+        if (bits && cfg_bits(x, bits, "quantization.weight.bits", &c->weight_bits))
             return -1;
-        if (b != 8)
-            return cfg_fail(x, bits, "quantization.weight.bits",
-                            "%lld is not supported (only 8; 4 is planned)", (long long)b);
-        c->weight_bits = 8;
         int g = c->weight_per_channel ? 0 : 1;
         if (cfg_enum(x, w, "granularity", "quantization.weight", granularities, &g))
             return -1;
@@ -797,12 +1016,22 @@ static int cfg_evaluation(cfg_ctx *x, yaml_node_t *ev)
 
 static int cfg_tuning(cfg_ctx *x, yaml_node_t *tu)
 {
-    static const char *const keys[] = {"accuracy_criterion", "exit_policy", "random_seed", NULL};
+    static const char *const keys[] = {"strategy", "accuracy_criterion", "exit_policy",
+                                       "random_seed", NULL};
+    static const char *const strategies[] = {"basic", "mixed_precision", NULL};
     static const char *const ckeys[] = {"relative", "absolute", NULL};
     static const char *const ekeys[] = {"timeout", NULL};
     cfg_config *c = x->c;
     if (yx_check_keys(x->d, tu, keys, "tuning", x->e))
         return -1;
+    int strategy = (int)c->strategy;
+    if (cfg_enum(x, tu, "strategy", "tuning", strategies, &strategy))
+        return -1;
+    c->strategy = (cfg_strategy)strategy;
+    if (c->strategy == CFG_STRATEGY_MIXED && c->qat.epochs == 0)
+        return cfg_fail(x, yx_get(x->d, tu, "strategy"), "tuning.strategy",
+                        "mixed_precision trains each candidate with QAT; it needs "
+                        "quantization.train.epochs > 0");
     yaml_node_t *crit = yx_get(x->d, tu, "accuracy_criterion");
     if (crit) {
         if (yx_check_keys(x->d, crit, ckeys, "tuning.accuracy_criterion", x->e))
@@ -834,6 +1063,32 @@ static int cfg_tuning(cfg_ctx *x, yaml_node_t *tu)
 }
 
 /* ---- the whole file ----------------------------------------------------- */
+
+/* A batch of the largest tensor must fit int32 elements: the trainer's
+ * kernels count the elements of a batch in int. */
+static int cfg_batch_fits(cfg_ctx *x, yaml_node_t *root)
+{
+    q_shape shapes[CFG_MAX_LAYERS + 1];
+    if (cfg_shapes(x->c, shapes, x->e))
+        return -1;
+    int64_t most = 0;
+    for (int i = 0; i <= x->c->n_layers; i++) {
+        int64_t n = (int64_t)shapes[i].h * shapes[i].w * shapes[i].c; /* <= Q_MAX_ELEMS */
+        most = n > most ? n : most;
+    }
+    const cfg_phase *phase[2] = {&x->c->pretrain, &x->c->qat};
+    yaml_node_t *map[2] = {yx_get(x->d, root, "pretrain"),
+                           yx_get(x->d, yx_get(x->d, root, "quantization"), "train")};
+    static const char *const field[2] = {"pretrain.batch", "quantization.train.batch"};
+    for (int p = 0; p < 2; p++)
+        if ((int64_t)phase[p]->batch * most > INT32_MAX)
+            return cfg_fail(x, yx_get(x->d, map[p], "batch"), field[p],
+                            "%d images of the largest tensor (%lld values each) exceed %d "
+                            "values; use a batch of at most %lld",
+                            (int)phase[p]->batch, (long long)most, INT32_MAX,
+                            (long long)(INT32_MAX / most));
+    return 0;
+}
 
 static void cfg_phase_defaults(cfg_phase *p, int32_t epochs, double lr, double weight_decay)
 {
@@ -876,6 +1131,7 @@ void cfg_defaults(cfg_config *c)
     c->calibration_batches = 100;
     c->freeze_bn_after = 4;
     c->disable_observer_after = 5;
+    c->strategy = CFG_STRATEGY_BASIC;
     c->criterion_relative = 1;
     c->criterion = 0.01;
     c->timeout_s = 0;
@@ -909,7 +1165,8 @@ int cfg_read(const char *path, cfg_config *c, qerr *e)
     cfg_default_name(path, c->name);
 
     yx_doc d;
-    if (yx_load(&d, path, e))
+    const yx_limits lim = {CFG_MAX_BYTES, CFG_MAX_NODES, YX_MAX_DEPTH};
+    if (yx_load_limited(&d, path, &lim, e))
         return -1;
     cfg_ctx x = {.d = &d, .c = c, .e = e};
     const char *slash = strrchr(path, '/');
@@ -948,7 +1205,10 @@ int cfg_read(const char *path, cfg_config *c, qerr *e)
         c->freeze_bn_after = c->qat.epochs / 2;
         c->disable_observer_after = (5 * c->qat.epochs + 7) / 8;
     }
+    cfg_resolve_weight_bits(c);
     if ((n = yx_get(&d, root, "tuning")) && cfg_tuning(&x, n))
+        goto out;
+    if (cfg_batch_fits(&x, root))
         goto out;
     rc = 0;
 out:

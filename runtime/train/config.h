@@ -17,14 +17,22 @@
 
 #define CFG_MAX_LAYERS 64
 #define CFG_PATH_MAX 4096
+#define CFG_MAX_BYTES (1 << 20) /* a config file: bytes and YAML nodes (yamlx limits) */
+#define CFG_MAX_NODES (1 << 16)
 
 typedef struct {
     q_geom geom;             /* op, window, outputs: resolved by cfg_read (q_geom_derive) */
     char name[Q_NAME_MAX];   /* "" when not named */
     int line;                /* line in the config, for later messages */
-    int bn;                  /* conv2d, dwconv2d: batch norm (fused for QAT) */
+    int bn;                  /* conv2d, dwconv2d, linear: batch norm (folded for QAT) */
     q_act act;               /* conv2d, dwconv2d, linear, add */
-    int with;                /* add: index of the layer named by `with` (resolved) */
+    int input;               /* the tensor it reads, numbered as in qmodel.h (0: the model
+                              * input, j + 1: the output of layers[j]): i (the previous
+                              * layer's output), or the one `from` names */
+    int input2;              /* add: the tensor `with` names; -1 otherwise */
+    int weight_bits;         /* conv2d, dwconv2d, linear: 8 or 4, resolved (the layer's
+                              * weight_bits, else quantization.weight.bits); 0 otherwise */
+    int weight_bits_fixed;   /* the layer gave weight_bits (mixed-precision tuning keeps it) */
 } cfg_layer;
 
 /* model.init: how fresh weights are drawn (layers.h: ly_uniform_init, ly_he_init) */
@@ -37,6 +45,10 @@ typedef enum { CFG_TARGET_LABELS, CFG_TARGET_INPUT } cfg_target;
 /* data.validation: none (the eval set chooses), a fraction of the training
  * set, or files. */
 typedef enum { CFG_VALIDATION_NONE, CFG_VALIDATION_FRACTION, CFG_VALIDATION_FILES } cfg_validation;
+
+/* tuning.strategy: basic (the configured widths), or mixed_precision (per
+ * layer 4- or 8-bit weights chosen by the tuner, tune.h). */
+typedef enum { CFG_STRATEGY_BASIC, CFG_STRATEGY_MIXED } cfg_strategy;
 
 typedef enum { CFG_SGD, CFG_ADAM } cfg_optimizer_type;
 typedef enum { CFG_LR_CONSTANT, CFG_LR_STEP, CFG_LR_COSINE } cfg_lr_schedule;
@@ -88,7 +100,7 @@ typedef struct {
     cfg_phase pretrain;
 
     /* quantization */
-    int weight_bits;                   /* 8 (4 planned) */
+    int weight_bits;                   /* 8 or 4: the default of every weighted layer */
     int weight_per_channel;
     int act_bits;                      /* 8 */
     double averaging_constant;         /* moving_average_minmax */
@@ -100,6 +112,7 @@ typedef struct {
     int32_t disable_observer_after;    /* QAT epoch from which scales are frozen */
 
     /* tuning */
+    cfg_strategy strategy;             /* basic, or mixed_precision */
     int criterion_relative;            /* 1: relative, 0: absolute */
     double criterion;                  /* 0.01 relative, or absolute points as a fraction */
     double timeout_s;                  /* 0 = run the whole schedule */

@@ -1,12 +1,14 @@
 /* convdirect — the direct convolution engine (see convdirect.h).
  *
- * With K = KH·KW·C and k = (ky, kx, ic) in that order, off(k) = (ky·WP + kx)·C + ic
- * in the padded input x (B, HP, WP, C):
+ * With K = KH·KW·C and k = (ky, kx, ic) in that order,
+ * off(k) = (ky·dil_h·WP + kx·dil_w)·C + ic in the padded input x (B, HP, WP, C):
  *
  *   forward  out[p][oc] = bias[oc] + Σ_k x[win(p) + off(k)] · wt[k][oc]
  *            wt (K, OC) = wᵀ; win(p) = the window origin of output pixel p
- *   dinp     (stride 1) the same sum over dout zero-padded by KH−1−ph,
- *            KW−1−pw with the flipped kernel, k' = (ky, kx, oc):
+ *   dinp     (stride 1) the same sum over dout zero-padded by EH−1−pt above,
+ *            EH−1−pb below, EW−1−pl left and EW−1−pr right (EH, EW the
+ *            effective kernel (KH−1)·dil_h + 1, ...) with the flipped kernel,
+ *            k' = (ky, kx, oc):
  *            dinp[q][ic] += Σ_k' dpad[win(q) + off(k')] · wf[k'][ic],
  *            wf[k'][ic] = w[oc][KH−1−ky][KW−1−kx][ic]
  *   dw       dwt[k][oc] = Σ_p x[win(p) + off(k)] · dout[p][oc],
@@ -44,10 +46,11 @@ static SIMD_INLINE int dc_block(int nv)
 }
 
 /* One direct pass: input x (B, HP, WP, C), already padded; a KH x KW window
- * with strides (sh, sw); output (B, OH, OW, N), N % SIMD_VEC == 0. */
+ * with strides (sh, sw) and dilation (dh, dw); output (B, OH, OW, N),
+ * N % SIMD_VEC == 0. */
 typedef struct {
     const float *x;
-    int hp, wp, c, kh, kw, sh, sw, oh, ow, n;
+    int hp, wp, c, kh, kw, sh, sw, dh, dw, oh, ow, n;
     long pixels; /* B·OH·OW */
 } dc_geom;
 
@@ -92,7 +95,7 @@ static SIMD_INLINE void dc_fwd_block(float *out, const dc_geom *g, long p0,
     const float *wrow = wt + v0 * SIMD_VEC;
     for (int ky = 0; ky < g->kh; ky++)
         for (int kx = 0; kx < g->kw; kx++) {
-            size_t off = ((size_t)ky * g->wp + kx) * g->c;
+            size_t off = ((size_t)ky * g->dh * g->wp + (size_t)kx * g->dw) * g->c;
             for (int ic = 0; ic < g->c; ic++, wrow += g->n) {
                 simd_vec wv[DC_NV_MAX];
 #pragma GCC unroll 4
@@ -182,7 +185,7 @@ static SIMD_INLINE void dc_dw_block(float *dwt, const dc_geom *g, const float *c
     for (int j = 0; j < KB; j++) {
         int k = k0 + j < kdim ? k0 + j : kdim - 1;
         int ic = k % g->c, kx = k / g->c % g->kw, ky = k / g->c / g->kw;
-        off[j] = ((size_t)ky * g->wp + kx) * g->c + ic;
+        off[j] = ((size_t)ky * g->dh * g->wp + (size_t)kx * g->dw) * g->c + ic;
     }
     simd_vec acc[DC_PB_MAX][DC_NV_MAX];
 #pragma GCC unroll 12
@@ -309,42 +312,63 @@ static void dc_dw(float *dwt, const dc_geom *g, const float *dout)
             dwt[i] += dwt[(size_t)sp * part + i];
 }
 
-/* dst (B, H + 2·ph, W + 2·pw, C) = src (B, H, W, C) with a border of zeros. */
-static void pad_copy(float *dst, const float *src, int b, int h, int w, int c, int ph, int pw)
+/* Padding of a pass, per side. */
+typedef struct {
+    int t, b, l, r;
+} dc_pad;
+
+/* dst (B, H + p.t + p.b, W + p.l + p.r, C) = src (B, H, W, C) with a border
+ * of zeros. */
+static void pad_copy(float *dst, const float *src, int b, int h, int w, int c, dc_pad p)
 {
-    int hp = h + 2 * ph, wp = w + 2 * pw;
+    int hp = h + p.t + p.b, wp = w + p.l + p.r;
     size_t row = (size_t)w * c;
 #pragma omp parallel for if ((long)b * hp * wp * c > SIMD_PAR_MIN)
     for (int i = 0; i < b; i++) {
         float *d = dst + (size_t)i * hp * wp * c;
         const float *s = src + (size_t)i * h * row;
-        memset(d, 0, sizeof(float) * (size_t)ph * wp * c);
+        memset(d, 0, sizeof(float) * (size_t)p.t * wp * c);
         for (int y = 0; y < h; y++) {
-            float *dr = d + ((size_t)(y + ph) * wp) * c;
-            memset(dr, 0, sizeof(float) * (size_t)pw * c);
-            memcpy(dr + (size_t)pw * c, s + (size_t)y * row, sizeof(float) * row);
-            memset(dr + (size_t)(pw + w) * c, 0, sizeof(float) * (size_t)pw * c);
+            float *dr = d + ((size_t)(y + p.t) * wp) * c;
+            memset(dr, 0, sizeof(float) * (size_t)p.l * c);
+            memcpy(dr + (size_t)p.l * c, s + (size_t)y * row, sizeof(float) * row);
+            memset(dr + (size_t)(p.l + w) * c, 0, sizeof(float) * (size_t)p.r * c);
         }
-        memset(d + (size_t)(ph + h) * wp * c, 0, sizeof(float) * (size_t)ph * wp * c);
+        memset(d + (size_t)(p.t + h) * wp * c, 0, sizeof(float) * (size_t)p.b * wp * c);
     }
 }
 
+/* The padding of the input in the forward and dw passes. */
+static dc_pad pad_input(const ly_conv_shape *s)
+{
+    return (dc_pad){s->pt, s->pb, s->pl, s->pr};
+}
+
+/* The padding of dout in the dinp pass: the effective kernel less one, less
+ * the forward's pad on the same side. */
+static dc_pad pad_dinp(const ly_conv_shape *s)
+{
+    int eh = (s->kh - 1) * s->dil_h + 1, ew = (s->kw - 1) * s->dil_w + 1;
+    return (dc_pad){eh - 1 - s->pt, eh - 1 - s->pb, ew - 1 - s->pl, ew - 1 - s->pr};
+}
+
 /* The pass over the input (forward and dw): x is the input padded by
- * (ph, pw), set by the caller. */
+ * pad_input, set by the caller. */
 static dc_geom geom_input(const ly_conv_shape *s)
 {
-    dc_geom g = {NULL, s->h + 2 * s->ph, s->w + 2 * s->pw, s->c, s->kh, s->kw, s->sh, s->sw,
-                 s->oh, s->ow, s->oc, (long)s->b * s->oh * s->ow};
+    dc_pad p = pad_input(s);
+    dc_geom g = {NULL, s->h + p.t + p.b, s->w + p.l + p.r, s->c, s->kh, s->kw, s->sh, s->sw,
+                 s->dil_h, s->dil_w, s->oh, s->ow, s->oc, (long)s->b * s->oh * s->ow};
     return g;
 }
 
 /* The pass of the input gradient: over dout (B, OH, OW, OC) padded by
- * (KH−1−ph, KW−1−pw), stride 1, into (B, H, W, C); x set by the caller. */
+ * pad_dinp, stride 1, into (B, H, W, C); x set by the caller. */
 static dc_geom geom_dinp(const ly_conv_shape *s)
 {
-    int ph = s->kh - 1 - s->ph, pw = s->kw - 1 - s->pw;
-    dc_geom g = {NULL, s->oh + 2 * ph, s->ow + 2 * pw, s->oc, s->kh, s->kw, 1, 1,
-                 s->h, s->w, s->c, (long)s->b * s->h * s->w};
+    dc_pad p = pad_dinp(s);
+    dc_geom g = {NULL, s->oh + p.t + p.b, s->ow + p.l + p.r, s->oc, s->kh, s->kw, 1, 1,
+                 s->dil_h, s->dil_w, s->h, s->w, s->c, (long)s->b * s->h * s->w};
     return g;
 }
 
@@ -352,7 +376,7 @@ static dc_geom geom_dinp(const ly_conv_shape *s)
 static size_t input_pad_floats(const ly_conv_shape *s)
 {
     dc_geom g = geom_input(s);
-    return s->ph || s->pw ? (size_t)s->b * g.hp * g.wp * s->c : 0;
+    return s->pt || s->pb || s->pl || s->pr ? (size_t)s->b * g.hp * g.wp * s->c : 0;
 }
 
 int dc_fits(const ly_conv_shape *s)
@@ -362,8 +386,9 @@ int dc_fits(const ly_conv_shape *s)
 
 int dc_fits_dinp(const ly_conv_shape *s)
 {
-    return s->c % SIMD_VEC == 0 && s->sh == 1 && s->sw == 1 && s->ph <= s->kh - 1 &&
-           s->pw <= s->kw - 1;
+    dc_pad p = pad_dinp(s);
+    return s->c % SIMD_VEC == 0 && s->sh == 1 && s->sw == 1 && p.t >= 0 && p.b >= 0 &&
+           p.l >= 0 && p.r >= 0;
 }
 
 /* The padded input + wt (forward), or + the dwt partials (dw). */
@@ -387,8 +412,8 @@ static dc_geom dc_input(const float *inp, float *scratch, const ly_conv_shape *s
     dc_geom g = geom_input(s);
     g.x = inp;
     *rest = scratch;
-    if (s->ph || s->pw) {
-        pad_copy(scratch, inp, s->b, s->h, s->w, s->c, s->ph, s->pw);
+    if (input_pad_floats(s)) {
+        pad_copy(scratch, inp, s->b, s->h, s->w, s->c, pad_input(s));
         g.x = scratch;
         *rest = scratch + input_pad_floats(s);
     }
@@ -441,14 +466,14 @@ void dc_conv2d_dw(float *dw, const float *dout, const float *inp, float *scratch
     transpose_acc(dw, dwt, s->oc, s->kh * s->kw * s->c);
 }
 
-/* dinp = the stride-1 convolution of dout, padded by KH−1−ph, KW−1−pw, with
- * the flipped kernel (channels swapped) */
+/* dinp = the stride-1 convolution of dout, padded by pad_dinp, with the
+ * flipped kernel (channels swapped), dilated as the forward */
 void dc_conv2d_dinp(float *dinp, const float *dout, const float *w, float *scratch,
                     const ly_conv_shape *s)
 {
     dc_geom g = geom_dinp(s);
     float *dpad = scratch, *wf = scratch + (size_t)s->b * g.hp * g.wp * s->oc;
-    pad_copy(dpad, dout, s->b, s->oh, s->ow, s->oc, s->kh - 1 - s->ph, s->kw - 1 - s->pw);
+    pad_copy(dpad, dout, s->b, s->oh, s->ow, s->oc, pad_dinp(s));
     flip_kernel(wf, w, s);
     g.x = dpad;
     dc_forward(dinp, &g, wf, NULL, NULL, 1);

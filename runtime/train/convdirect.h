@@ -1,6 +1,7 @@
 /* convdirect — the direct convolution engine: conv2d forward, weight
  * gradient and input gradient computed on the NHWC input in place (zero-padded
- * into scratch when the convolution pads), 16 output channels per vector.
+ * into scratch when the convolution pads, on any side), 16 output channels per
+ * vector, any dilation.
  *
  * For the shapes of small CNNs (a few dozen channels, 3x3 kernels) im2col
  * costs as much as the GEMM itself: it writes KH·KW copies of the input,
@@ -26,15 +27,17 @@ int dc_fits(const ly_conv_shape *s);
 
 /* Whether it computes the input gradient of s (as the stride-1 convolution
  * of dout with the flipped kernel): C % 16 == 0, stride 1, and pads that
- * leave the flipped kernel a pad >= 0 (ph <= KH − 1, pw <= KW − 1). */
+ * leave the flipped kernel a pad >= 0 (each pad below the effective kernel
+ * (K − 1)·dilation + 1, as every resolved window has). */
 int dc_fits_dinp(const ly_conv_shape *s);
 
 /* Floats of scratch that dc_conv2d_forward and dc_conv2d_dw need (the padded
  * input, then wᵀ or the partial sums of dw). */
 size_t dc_scratch_floats(const ly_conv_shape *s);
 
-/* Floats of scratch that dc_conv2d_dinp needs (dout padded by KH−1−ph,
- * KW−1−pw, then the flipped kernel). */
+/* Floats of scratch that dc_conv2d_dinp needs (dout padded by the effective
+ * kernel less one less the forward's pad on each side, then the flipped
+ * kernel). */
 size_t dc_scratch_dinp_floats(const ly_conv_shape *s);
 
 /* out[b,oy,ox,oc] = (bias[oc] + Σ_{ky,kx,ic} w[oc,ky,kx,ic] · inp[..]) · oscale[oc]

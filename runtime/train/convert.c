@@ -29,12 +29,14 @@ static int convert_weights(net *n, int i, q_layer *ql, convert_stats *st, qerr *
         int32_t c = (int32_t)(L->op == Q_OP_DWCONV2D ? j % oc : j / per);
         wf[j] = L->bn ? L->w[j] * L->sf[c] : L->w[j];
     }
+    /* int8 codes in [-127, 127], or int4 in [-7, 7] (weight_bits 4) */
+    ql->weight_bits = L->weight_bits;
     fq_quantize_channels_s8(wf, L->n_wscale, L->w_per_ch, L->w_ch_stride, L->w_el_stride,
-                            L->w_scale, n->w_qmax, ql->weights);
+                            L->w_scale, L->w_qmax, ql->weights);
     for (int64_t j = 0; j < nw; j++) {
         int32_t c = (int32_t)(L->op == Q_OP_DWCONV2D ? j % oc : j / per);
         float s = L->w_scale[L->n_wscale == 1 ? 0 : c];
-        if (fabsf(wf[j] / s) > (float)n->w_qmax + 0.5f)
+        if (fabsf(wf[j] / s) > (float)L->w_qmax + 0.5f)
             st->clamped_weights++;
     }
     for (int32_t c = 0; c < L->n_wscale; c++)
@@ -44,9 +46,9 @@ static int convert_weights(net *n, int i, q_layer *ql, convert_stats *st, qerr *
     int32_t zp_in;
     if (net_tensor_quant(n, L->input, &s_in, &zp_in))
         return qerr_set(e, "convert: layer %d: its input has no observed range", i);
-    /* |acc| <= |bias| + K·127·255 must fit int32 */
+    /* |acc| <= |bias| + K·wmax·255 must fit int32 (wmax 127, or 7 for 4 bits) */
     int64_t k = L->op == Q_OP_DWCONV2D ? (int64_t)L->win.kernel_h * L->win.kernel_w : per;
-    double limit = (double)INT32_MAX - (double)k * 127.0 * 255.0;
+    double limit = (double)INT32_MAX - (double)k * (double)L->w_qmax * 255.0;
     for (int32_t c = 0; c < oc; c++) {
         double b = L->bn ? (double)L->beta[c] - (double)L->running_mean[c] * (double)L->sf[c]
                          : (double)L->bias[c];
@@ -90,12 +92,24 @@ int convert_net(net *n, const cfg_config *c, q_model *m, convert_stats *st, qerr
         ql->input = L->input;
         ql->input2 = L->input2;
         ql->act = L->act;
-        ql->win = L->win; /* zero for ops without a window */
+        ql->win = L->win; /* resolved (four pads, dilation); zero for ops without a window */
+        ql->multiplier = L->op == Q_OP_DWCONV2D ? L->out_c / L->in_shape.c : 1;
         ql->out_shape = L->out_shape;
         ql->per_channel = n->per_channel;
         ql->line = 0;
         if (L->op == Q_OP_MAXPOOL || L->op == Q_OP_FLATTEN) {
             ql->out_q = (q_quant){0.0, 0}; /* derived: the input's */
+        } else if (L->op == Q_OP_SOFTMAX) {
+            ql->out_q = (q_quant){1.0 / 256.0, -128}; /* fixed: probabilities in 256 steps */
+        } else if (L->op == Q_OP_AVGPOOL) {
+            /* the input's: the int8 pool divides by the count (TFLite's) */
+            float s;
+            int32_t zp;
+            if (net_tensor_quant(n, L->input, &s, &zp)) {
+                qerr_set(e, "convert: layer %d: its input has no observed range", i);
+                goto fail;
+            }
+            ql->out_q = (q_quant){(double)s, zp};
         } else {
             float s;
             int32_t zp;

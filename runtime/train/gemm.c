@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "simd.h"
@@ -327,10 +328,29 @@ int gemm_set_threads(int n)
     return omp_get_max_threads();
 }
 
+/* Whether this process is the program of argv itself, not a tool that runs
+ * it: under valgrind, /proc/self/exe is valgrind's tool (memcheck-amd64-linux),
+ * which refuses to be executed directly, and the re-executed program would
+ * run outside valgrind anyway (it does not trace children by default). */
+static int spin_is_self(char **argv)
+{
+    const char *preload = getenv("LD_PRELOAD");
+    if (preload && strstr(preload, "vgpreload")) /* valgrind's preloaded core */
+        return 0;
+    struct stat self, prog;
+    if (argv[0] && strchr(argv[0], '/') && stat(argv[0], &prog) == 0 &&
+        stat("/proc/self/exe", &self) == 0 &&
+        (self.st_dev != prog.st_dev || self.st_ino != prog.st_ino))
+        return 0; /* the running image is not argv[0]'s file */
+    return 1;
+}
+
 int gemm_spin_setup(char **argv)
 {
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT"))
         return 0;
+    if (!spin_is_self(argv))
+        return 0; /* libgomp's default spinning: slower on shared cores, nothing else */
     if (setenv("GOMP_SPINCOUNT", "1000", 1) != 0)
         return -1;
     execv("/proc/self/exe", argv);

@@ -71,7 +71,9 @@ int gemm_set_threads(int n);
  * variable only when the program loads, so:
  * if neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, this sets
  * GOMP_SPINCOUNT=1000 and re-executes the program (/proc/self/exe, same argv);
- * call it first thing in main(), before any thread or file exists. Returns
+ * call it first thing in main(), before any thread or file exists. Under a
+ * tool that runs the program (valgrind: /proc/self/exe is then the tool) it
+ * does nothing, so qatc runs under valgrind as it is. Returns
  * 0 when nothing had to be done (or in the re-executed program), -1 when the
  * re-execution failed (the program then goes on with libgomp's default; the
  * environment is left as it was).

@@ -12,24 +12,38 @@
 /* Channels are reduced in chunks of this many double accumulators on the stack. */
 #define CHUNK 64
 
+/* Checks s and derives oh, ow: the output-size rule of qmodel.h's q_window. */
+static ly_conv_shape shape_derive(ly_conv_shape s)
+{
+    assert(s.b > 0 && s.h > 0 && s.w > 0 && s.c > 0 && s.oc > 0 && s.kh > 0 && s.kw > 0);
+    assert(s.sh > 0 && s.sw > 0 && s.dil_h > 0 && s.dil_w > 0);
+    int eh = (s.kh - 1) * s.dil_h + 1, ew = (s.kw - 1) * s.dil_w + 1;
+    assert(s.pt >= 0 && s.pb >= 0 && s.pl >= 0 && s.pr >= 0);
+    assert(s.pt < eh && s.pb < eh && s.pl < ew && s.pr < ew);
+    assert(s.h + s.pt + s.pb >= eh && s.w + s.pl + s.pr >= ew);
+    s.oh = (s.h + s.pt + s.pb - eh) / s.sh + 1;
+    s.ow = (s.w + s.pl + s.pr - ew) / s.sw + 1;
+    return s;
+}
+
 ly_conv_shape ly_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
                                  int sh, int sw, int ph, int pw)
 {
-    ly_conv_shape s = {b, h, w, c, oc, kh, kw, sh, sw, ph, pw, 0, 0};
-    assert(b > 0 && h > 0 && w > 0 && c > 0 && oc > 0 && kh > 0 && kw > 0);
-    assert(sh > 0 && sw > 0 && ph >= 0 && pw >= 0);
-    assert(h + 2 * ph >= kh && w + 2 * pw >= kw);
-    s.oh = (h + 2 * ph - kh) / sh + 1;
-    s.ow = (w + 2 * pw - kw) / sw + 1;
-    return s;
+    ly_conv_shape s = {.b = b, .h = h, .w = w, .c = c, .oc = oc, .kh = kh, .kw = kw,
+                       .sh = sh, .sw = sw, .dil_h = 1, .dil_w = 1,
+                       .pt = ph, .pb = ph, .pl = pw, .pr = pw};
+    return shape_derive(s);
 }
 
 ly_conv_shape ly_conv_shape_of(int b, q_shape in, int oc, const q_window *win)
 {
-    assert(win->dilation_h <= 1 && win->dilation_w <= 1);
-    assert(win->pad_bottom == win->pad_top && win->pad_right == win->pad_left);
-    return ly_conv_shape_make(b, in.h, in.w, in.c, oc, win->kernel_h, win->kernel_w,
-                              win->stride_h, win->stride_w, win->pad_top, win->pad_left);
+    ly_conv_shape s = {.b = b, .h = in.h, .w = in.w, .c = in.c, .oc = oc,
+                       .kh = win->kernel_h, .kw = win->kernel_w,
+                       .sh = win->stride_h, .sw = win->stride_w,
+                       .dil_h = win->dilation_h, .dil_w = win->dilation_w,
+                       .pt = win->pad_top, .pb = win->pad_bottom,
+                       .pl = win->pad_left, .pr = win->pad_right};
+    return shape_derive(s);
 }
 
 /* The range [c0, c1) of channels this thread owns inside a parallel region:
@@ -83,21 +97,22 @@ static void fill_rows(float *out, const float *bias, long rows, int cols)
 /* Input row of kernel row ky for output row oy. */
 static SIMD_INLINE int in_row(const ly_conv_shape *s, int oy, int ky)
 {
-    return oy * s->sh - s->ph + ky;
+    return oy * s->sh - s->pt + ky * s->dil_h;
 }
 
 /* Input column of kernel column kx for output column ox. */
 static SIMD_INLINE int in_col(const ly_conv_shape *s, int ox, int kx)
 {
-    return ox * s->sw - s->pw + kx;
+    return ox * s->sw - s->pl + kx * s->dil_w;
 }
 
-/* The taps k in [*k0, *k1) of a kernel of k_n taps whose input coordinate
- * i0 + k lies in [0, n) (i0: the coordinate of tap 0). */
-static SIMD_INLINE void valid_taps(int i0, int n, int k_n, int *k0, int *k1)
+/* The taps k in [*k0, *k1) of a kernel of k_n taps, d apart, whose input
+ * coordinate i0 + k·d lies in [0, n) (i0: the coordinate of tap 0). */
+static SIMD_INLINE void valid_taps(int i0, int n, int k_n, int d, int *k0, int *k1)
 {
-    *k0 = i0 < 0 ? -i0 : 0;
-    *k1 = n - i0 < k_n ? n - i0 : k_n;
+    *k0 = i0 < 0 ? (-i0 + d - 1) / d : 0;                 /* first k with i0 + k·d >= 0 */
+    *k1 = n - i0 <= 0 ? 0 : (n - i0 + d - 1) / d;         /* first k with i0 + k·d >= n */
+    *k1 = *k1 < k_n ? *k1 : k_n;
     if (*k1 < *k0)
         *k1 = *k0;
 }
@@ -106,15 +121,16 @@ static SIMD_INLINE void valid_taps(int i0, int n, int k_n, int *k0, int *k1)
  * row oy. */
 static SIMD_INLINE void valid_ky(const ly_conv_shape *s, int oy, int *ky0, int *ky1)
 {
-    valid_taps(in_row(s, oy, 0), s->h, s->kh, ky0, ky1);
+    valid_taps(in_row(s, oy, 0), s->h, s->kh, s->dil_h, ky0, ky1);
 }
 
 /* The kernel columns kx in [*kx0, *kx1) that fall inside the input for output
- * column ox. Within one kernel row they are contiguous in NHWC memory (and in
- * a col row), so each kernel row is one copy of (kx1 - kx0)·C floats. */
+ * column ox. Without dilation they are contiguous within one kernel row in
+ * NHWC memory (and in a col row), so each kernel row is one copy of
+ * (kx1 - kx0)·C floats. */
 static SIMD_INLINE void valid_kx(const ly_conv_shape *s, int ox, int *kx0, int *kx1)
 {
-    valid_taps(in_col(s, ox, 0), s->w, s->kw, kx0, kx1);
+    valid_taps(in_col(s, ox, 0), s->w, s->kw, s->dil_w, kx0, kx1);
 }
 
 /* Offset of input pixel (b, iy, ix) in (B, H, W, C) (iy, ix may lie outside:
@@ -152,7 +168,8 @@ typedef enum { CONV_POINTWISE, CONV_DIRECT, CONV_IM2COL } conv_engine;
 
 static int conv_is_pointwise(const ly_conv_shape *s)
 {
-    return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0 && s->pw == 0;
+    return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pb == 0 &&
+           s->pl == 0 && s->pr == 0;
 }
 
 /* How pass `pass` of a conv2d of shape s runs: the one place that chooses. */
@@ -184,6 +201,45 @@ static int conv_chunk_images(const ly_conv_shape *s)
     return n < 1 ? 1 : n > (size_t)s->b ? s->b : (int)n;
 }
 
+/* One kernel row of a col row: dst[(kx, ic)] = inp[b, iy, in_col(ox, kx), ic]
+ * for kx in [kx0, kx1) (inside), 0 elsewhere; iy outside the input: all 0.
+ * dst (KW·C). */
+static SIMD_INLINE void im2col_row(float *dst, const float *inp, const ly_conv_shape *s, int b,
+                                   int iy, int ox, int kx0, int kx1)
+{
+    int c = s->c, end = s->kw * c;
+    if (iy < 0 || iy >= s->h)
+        kx0 = kx1 = s->kw;
+    if (s->dil_w != 1) { /* taps apart: one copy of C floats each */
+        for (int kx = 0; kx < s->kw; kx++) {
+            float *d = dst + kx * c;
+            if (kx < kx0 || kx >= kx1) {
+                SIMD_LOOP
+                for (int j = 0; j < c; j++)
+                    d[j] = 0.0f;
+            } else {
+                const float *x = inp + in_at(s, b, iy, in_col(s, ox, kx));
+                SIMD_LOOP
+                for (int j = 0; j < c; j++)
+                    d[j] = x[j];
+            }
+        }
+        return;
+    }
+    int lo = kx0 * c, hi = kx1 * c;
+    /* offset of kernel column 0 (may lie outside; only [lo, hi) is read) */
+    ptrdiff_t at = in_at(s, b, iy, in_col(s, ox, 0));
+    SIMD_LOOP
+    for (int j = 0; j < lo; j++)
+        dst[j] = 0.0f;
+    SIMD_LOOP
+    for (int j = lo; j < hi; j++)
+        dst[j] = inp[at + j];
+    SIMD_LOOP
+    for (int j = hi; j < end; j++)
+        dst[j] = 0.0f;
+}
+
 /* For images [b0, b0 + nb):
  * col[((b−b0),oy,ox)][(ky,kx,ic)] = inp[b, in_row(oy, ky), in_col(ox, kx), ic], 0 outside.
  * col (nb*OH*OW, KH*KW*C); inp (B, H, W, C). */
@@ -198,24 +254,9 @@ static void im2col(float *col, const float *inp, const ly_conv_shape *s, int b0,
                 float *crow = col + (((size_t)bi * s->oh + oy) * s->ow + ox) * kdim;
                 int kx0, kx1;
                 valid_kx(s, ox, &kx0, &kx1);
-                for (int ky = 0; ky < s->kh; ky++) {
-                    int iy = in_row(s, oy, ky);
-                    float *dst = crow + ky * s->kw * c;
-                    int lo = kx0 * c, hi = kx1 * c, end = s->kw * c;
-                    if (iy < 0 || iy >= s->h)
-                        lo = hi = end;
-                    /* offset of kernel column 0 (may lie outside; only [lo, hi) is read) */
-                    ptrdiff_t at = in_at(s, b, iy, in_col(s, ox, 0));
-                    SIMD_LOOP
-                    for (int j = 0; j < lo; j++)
-                        dst[j] = 0.0f;
-                    SIMD_LOOP
-                    for (int j = lo; j < hi; j++)
-                        dst[j] = inp[at + j];
-                    SIMD_LOOP
-                    for (int j = hi; j < end; j++)
-                        dst[j] = 0.0f;
-                }
+                for (int ky = 0; ky < s->kh; ky++)
+                    im2col_row(crow + ky * s->kw * c, inp, s, b, in_row(s, oy, ky), ox, kx0,
+                               kx1);
             }
         }
     }
@@ -240,6 +281,16 @@ static void col2im_acc(float *dinp, const float *dcol, const ly_conv_shape *s, i
                     if (iy < 0 || iy >= s->h)
                         continue;
                     const float *src = crow + ky * s->kw * c;
+                    if (s->dil_w != 1) { /* taps apart: C floats each */
+                        for (int kx = kx0; kx < kx1; kx++) {
+                            float *dx = dinp + in_at(s, b, iy, in_col(s, ox, kx));
+                            const float *sx = src + kx * c;
+                            SIMD_LOOP
+                            for (int j = 0; j < c; j++)
+                                dx[j] += sx[j];
+                        }
+                        continue;
+                    }
                     ptrdiff_t at = in_at(s, b, iy, in_col(s, ox, 0));
                     SIMD_LOOP
                     for (int j = kx0 * c; j < kx1 * c; j++)
@@ -379,50 +430,63 @@ void ly_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
 
 /* ---- window sums (dwconv2d, avgpool) ---------------------------------------- */
 
-/* o (C) += Σ over the taps of output pixel (b, oy, ox) that lie inside the
- * input of w[ky,kx,:] · x (w (KH, KW, C); NULL: weight 1), taps in order. */
+/* o (OC) += Σ over the taps of output pixel (b, oy, ox) that lie inside the
+ * input of w[ky,kx,o] · x[o / M] (w (KH, KW, OC), M = OC / C; NULL: weight 1
+ * and OC = C), taps in order. */
 static SIMD_INLINE void window_sum(float *o, const float *inp, const float *w,
                                    const ly_conv_shape *s, int b, int oy, int ox)
 {
-    int c = s->c, ky0, ky1, kx0, kx1;
+    int c = s->c, m = s->oc / s->c, ky0, ky1, kx0, kx1;
     valid_ky(s, oy, &ky0, &ky1);
     valid_kx(s, ox, &kx0, &kx1);
     for (int ky = ky0; ky < ky1; ky++)
         for (int kx = kx0; kx < kx1; kx++) {
             const float *x = inp + in_tap(s, b, oy, ox, ky, kx);
-            if (w) {
-                const float *wk = w + (ky * s->kw + kx) * c;
-                SIMD_LOOP
-                for (int ch = 0; ch < c; ch++)
-                    o[ch] += wk[ch] * x[ch];
-            } else {
+            if (!w) {
                 SIMD_LOOP
                 for (int ch = 0; ch < c; ch++)
                     o[ch] += x[ch];
+                continue;
+            }
+            const float *wk = w + (ky * s->kw + kx) * s->oc;
+            if (m == 1) {
+                SIMD_LOOP
+                for (int ch = 0; ch < c; ch++)
+                    o[ch] += wk[ch] * x[ch];
+            } else { /* output ic·M + j reads input ic */
+                for (int ic = 0; ic < c; ic++)
+                    for (int j = 0; j < m; j++)
+                        o[ic * m + j] += wk[ic * m + j] * x[ic];
             }
         }
 }
 
-/* The adjoint of window_sum: dinp[tap] += w[ky,kx,:] · d (w NULL: d · scale)
- * for the same taps; d (C). */
+/* The adjoint of window_sum: dinp[tap][ic] += Σ_j w[ky,kx,ic·M+j] · d[ic·M+j]
+ * (w NULL: d[ic] · scale) for the same taps; d (OC). */
 static SIMD_INLINE void window_scatter(float *dinp, const float *d, const float *w, float scale,
                                        const ly_conv_shape *s, int b, int oy, int ox)
 {
-    int c = s->c, ky0, ky1, kx0, kx1;
+    int c = s->c, m = s->oc / s->c, ky0, ky1, kx0, kx1;
     valid_ky(s, oy, &ky0, &ky1);
     valid_kx(s, ox, &kx0, &kx1);
     for (int ky = ky0; ky < ky1; ky++)
         for (int kx = kx0; kx < kx1; kx++) {
             float *dx = dinp + in_tap(s, b, oy, ox, ky, kx);
-            if (w) {
-                const float *wk = w + (ky * s->kw + kx) * c;
+            if (!w) {
+                SIMD_LOOP
+                for (int ch = 0; ch < c; ch++)
+                    dx[ch] += d[ch] * scale;
+                continue;
+            }
+            const float *wk = w + (ky * s->kw + kx) * s->oc;
+            if (m == 1) {
                 SIMD_LOOP
                 for (int ch = 0; ch < c; ch++)
                     dx[ch] += wk[ch] * d[ch];
             } else {
-                SIMD_LOOP
-                for (int ch = 0; ch < c; ch++)
-                    dx[ch] += d[ch] * scale;
+                for (int ic = 0; ic < c; ic++)
+                    for (int j = 0; j < m; j++)
+                        dx[ic] += wk[ic * m + j] * d[ic * m + j];
             }
         }
 }
@@ -432,15 +496,15 @@ static SIMD_INLINE void window_scatter(float *dinp, const float *d, const float 
 void ly_dwconv2d_forward(float *out, const float *inp, const float *w, const float *bias,
                          const ly_conv_shape *s)
 {
-    assert(s->oc == s->c);
-    int c = s->c;
+    assert(s->oc % s->c == 0);
+    int oc = s->oc;
 #pragma omp parallel for collapse(2)
     for (int b = 0; b < s->b; b++) {
         for (int oy = 0; oy < s->oh; oy++) {
             for (int ox = 0; ox < s->ow; ox++) {
                 float *o = out + out_at(s, b, oy, ox);
                 SIMD_LOOP
-                for (int ch = 0; ch < c; ch++)
+                for (int ch = 0; ch < oc; ch++)
                     o[ch] = bias ? bias[ch] : 0.0f;
                 window_sum(o, inp, w, s, b, oy, ox);
             }
@@ -449,13 +513,13 @@ void ly_dwconv2d_forward(float *out, const float *inp, const float *w, const flo
 }
 
 /* out = Σ w·x + bias  ⇒  dinp += w·dout (threads own images),
- * dw[ky,kx,c] += Σ_{b,oy,ox} x·dout (threads own (tap, channel chunk), double
- * accumulation), dbias += Σ dout */
+ * dw[ky,kx,o] += Σ_{b,oy,ox} x[o / M]·dout[o] (threads own (tap, channel
+ * chunk), double accumulation), dbias += Σ dout */
 void ly_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
                           const float *inp, const float *w, const ly_conv_shape *s)
 {
-    assert(s->oc == s->c);
-    int c = s->c;
+    assert(s->oc % s->c == 0);
+    int oc = s->oc, m = s->oc / s->c;
     if (dinp) {
 #pragma omp parallel for
         for (int b = 0; b < s->b; b++)
@@ -464,11 +528,11 @@ void ly_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dou
                     window_scatter(dinp, dout + out_at(s, b, oy, ox), w, 1.0f, s, b, oy, ox);
     }
     if (dw) {
-        int chunks = (c + CHUNK - 1) / CHUNK, taps = s->kh * s->kw;
+        int chunks = (oc + CHUNK - 1) / CHUNK, taps = s->kh * s->kw;
 #pragma omp parallel for schedule(dynamic)
         for (int task = 0; task < taps * chunks; task++) {
             int tap = task / chunks, k0 = (task % chunks) * CHUNK;
-            int k1 = k0 + CHUNK < c ? k0 + CHUNK : c;
+            int k1 = k0 + CHUNK < oc ? k0 + CHUNK : oc;
             int ky = tap / s->kw, kx = tap % s->kw;
             double acc[CHUNK] = {0};
             for (int b = 0; b < s->b; b++) {
@@ -482,19 +546,24 @@ void ly_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dou
                             continue;
                         const float *x = inp + in_at(s, b, iy, ix);
                         const float *d = dout + out_at(s, b, oy, ox);
-                        SIMD_LOOP
-                        for (int ch = k0; ch < k1; ch++)
-                            acc[ch - k0] += (double)x[ch] * d[ch];
+                        if (m == 1) {
+                            SIMD_LOOP
+                            for (int ch = k0; ch < k1; ch++)
+                                acc[ch - k0] += (double)x[ch] * d[ch];
+                        } else {
+                            for (int ch = k0; ch < k1; ch++)
+                                acc[ch - k0] += (double)x[ch / m] * d[ch];
+                        }
                     }
                 }
             }
             SIMD_LOOP
             for (int ch = k0; ch < k1; ch++)
-                dw[tap * c + ch] += (float)acc[ch - k0];
+                dw[tap * oc + ch] += (float)acc[ch - k0];
         }
     }
     if (dbias)
-        colsum_acc(dbias, dout, (long)s->b * s->oh * s->ow, c);
+        colsum_acc(dbias, dout, (long)s->b * s->oh * s->ow, oc);
 }
 
 /* ---- linear ---------------------------------------------------------------- */
@@ -559,17 +628,30 @@ void ly_relu6_backward(float *dinp, const float *dout, const float *out, size_t 
     }
 }
 
-/* ---- pools ----------------------------------------------------------------- */
+/* ---- pools -----------------------------------------------------------------
+ * Every window visits only its taps inside the input (valid_ky, valid_kx):
+ * all of them without padding. */
+
+int ly_pool_count(const ly_conv_shape *s, int oy, int ox)
+{
+    int ky0, ky1, kx0, kx1;
+    valid_ky(s, oy, &ky0, &ky1);
+    valid_kx(s, ox, &kx0, &kx1);
+    return (ky1 - ky0) * (kx1 - kx0);
+}
 
 /* *mx = the maximum over the window of output pixel (b, oy, ox), per lane, of
  * the vector at channel v (o = x > o ? x : o, taps in order). */
 static SIMD_INLINE void window_max_vec(simd_vec *mx, const float *inp, const ly_conv_shape *s,
                                        int b, int oy, int ox, int v)
 {
+    int ky0, ky1, kx0, kx1;
+    valid_ky(s, oy, &ky0, &ky1);
+    valid_kx(s, ox, &kx0, &kx1);
     simd_vec m, x;
-    SIMD_LOAD(m, inp + in_tap(s, b, oy, ox, 0, 0) + v);
-    for (int ky = 0; ky < s->kh; ky++)
-        for (int kx = ky == 0; kx < s->kw; kx++) {
+    SIMD_LOAD(m, inp + in_tap(s, b, oy, ox, ky0, kx0) + v);
+    for (int ky = ky0; ky < ky1; ky++)
+        for (int kx = ky == ky0 ? kx0 + 1 : kx0; kx < kx1; kx++) {
             SIMD_LOAD(x, inp + in_tap(s, b, oy, ox, ky, kx) + v);
             m = SIMD_SELECT(x > m, x, m);
         }
@@ -581,10 +663,13 @@ static SIMD_INLINE void window_max_vec(simd_vec *mx, const float *inp, const ly_
 static SIMD_INLINE void window_max(float *mx, const float *inp, const ly_conv_shape *s, int b,
                                    int oy, int ox, int k0, int kn)
 {
-    for (int ky = 0; ky < s->kh; ky++)
-        for (int kx = 0; kx < s->kw; kx++) {
+    int ky0, ky1, kx0, kx1;
+    valid_ky(s, oy, &ky0, &ky1);
+    valid_kx(s, ox, &kx0, &kx1);
+    for (int ky = ky0; ky < ky1; ky++)
+        for (int kx = kx0; kx < kx1; kx++) {
             const float *x = inp + in_tap(s, b, oy, ox, ky, kx) + k0;
-            if (ky == 0 && kx == 0) {
+            if (ky == ky0 && kx == kx0) {
                 SIMD_LOOP
                 for (int j = 0; j < kn; j++)
                     mx[j] = x[j];
@@ -616,9 +701,15 @@ static void maxpool_image(float *out, const float *inp, const ly_conv_shape *s, 
             window_max(out + out_at(s, b, oy, ox), inp, s, b, oy, ox, 0, c);
 }
 
+/* A pool's shape: as many outputs as inputs per pixel, no dilation. */
+static int pool_shape_ok(const ly_conv_shape *s)
+{
+    return s->oc == s->c && s->dil_h == 1 && s->dil_w == 1;
+}
+
 void ly_maxpool_forward(float *out, const float *inp, const ly_conv_shape *s)
 {
-    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
+    assert(pool_shape_ok(s));
 #pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > SIMD_PAR_MIN)
     for (int b = 0; b < s->b; b++)
         maxpool_image(out, inp, s, b);
@@ -633,9 +724,10 @@ static SIMD_INLINE void
 maxpool_backward_body(float *dinp, const float *dout, const float *inp, const ly_conv_shape *s,
                       int b, const int set)
 {
-    int c = s->c;
+    int c = s->c, ky0, ky1, kx0, kx1;
     if (set && (s->oh * s->sh != s->h || s->ow * s->sw != s->w || s->sh != s->kh ||
-                s->sw != s->kw)) /* some elements lie in no window */
+                s->sw != s->kw || s->pt || s->pb || s->pl || s->pr))
+        /* some elements may lie in no window */
         memset(dinp + (size_t)b * s->h * s->w * c, 0, sizeof(float) * (size_t)s->h * s->w * c);
     if (c % SIMD_VEC == 0) { /* whole vectors, the same steps per lane */
         for (int oy = 0; oy < s->oh; oy++)
@@ -644,8 +736,10 @@ maxpool_backward_body(float *dinp, const float *dout, const float *inp, const ly
                     simd_vec mx, x, left, old;
                     window_max_vec(&mx, inp, s, b, oy, ox, v);
                     SIMD_LOAD(left, dout + out_at(s, b, oy, ox) + v);
-                    for (int ky = 0; ky < s->kh; ky++)
-                        for (int kx = 0; kx < s->kw; kx++) {
+                    valid_ky(s, oy, &ky0, &ky1);
+                    valid_kx(s, ox, &kx0, &kx1);
+                    for (int ky = ky0; ky < ky1; ky++)
+                        for (int kx = kx0; kx < kx1; kx++) {
                             float *at = dinp + in_tap(s, b, oy, ox, ky, kx) + v;
                             SIMD_LOAD(x, inp + (at - dinp));
                             /* g = left at the first maximum, else +0 */
@@ -672,8 +766,10 @@ maxpool_backward_body(float *dinp, const float *dout, const float *inp, const ly
                 SIMD_LOOP
                 for (int j = 0; j < kn; j++)
                     left[j] = d[k0 + j];
-                for (int ky = 0; ky < s->kh; ky++)
-                    for (int kx = 0; kx < s->kw; kx++) {
+                valid_ky(s, oy, &ky0, &ky1);
+                valid_kx(s, ox, &kx0, &kx1);
+                for (int ky = ky0; ky < ky1; ky++)
+                    for (int kx = kx0; kx < kx1; kx++) {
                         size_t at = (size_t)in_tap(s, b, oy, ox, ky, kx) + k0;
                         SIMD_LOOP
                         for (int j = 0; j < kn; j++) {
@@ -706,7 +802,7 @@ static void maxpool_backward_image(float *dinp, const float *dout, const float *
 void ly_maxpool_backward(float *dinp, const float *dout, const float *inp,
                          const ly_conv_shape *s)
 {
-    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
+    assert(pool_shape_ok(s));
 #pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > SIMD_PAR_MIN)
     for (int b = 0; b < s->b; b++)
         maxpool_backward_image(dinp, dout, inp, s, b, 0);
@@ -715,7 +811,7 @@ void ly_maxpool_backward(float *dinp, const float *dout, const float *inp,
 void ly_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
                              const ly_conv_shape *s)
 {
-    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
+    assert(pool_shape_ok(s));
     assert(s->sh >= s->kh && s->sw >= s->kw);
 #pragma omp parallel for if ((long)s->b * s->h * s->w * s->c > SIMD_PAR_MIN)
     for (int b = 0; b < s->b; b++)
@@ -724,14 +820,14 @@ void ly_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
 
 void ly_avgpool_forward(float *out, const float *inp, const ly_conv_shape *s)
 {
-    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
+    assert(pool_shape_ok(s));
     int c = s->c;
-    float inv = 1.0f / (float)(s->kh * s->kw);
 #pragma omp parallel for collapse(2)
     for (int b = 0; b < s->b; b++) {
         for (int oy = 0; oy < s->oh; oy++) {
             for (int ox = 0; ox < s->ow; ox++) {
                 float *o = out + out_at(s, b, oy, ox);
+                float inv = 1.0f / (float)ly_pool_count(s, oy, ox);
                 SIMD_LOOP
                 for (int ch = 0; ch < c; ch++)
                     o[ch] = 0.0f;
@@ -744,16 +840,54 @@ void ly_avgpool_forward(float *out, const float *inp, const ly_conv_shape *s)
     }
 }
 
-/* out = Σ window / (KH·KW)  ⇒  dinp[window] += dout / (KH·KW) (threads own images) */
+/* out = Σ window / n  ⇒  dinp[window] += dout / n (threads own images) */
 void ly_avgpool_backward(float *dinp, const float *dout, const ly_conv_shape *s)
 {
-    assert(s->oc == s->c && s->ph == 0 && s->pw == 0);
-    float inv = 1.0f / (float)(s->kh * s->kw);
+    assert(pool_shape_ok(s));
 #pragma omp parallel for
     for (int b = 0; b < s->b; b++)
         for (int oy = 0; oy < s->oh; oy++)
-            for (int ox = 0; ox < s->ow; ox++)
+            for (int ox = 0; ox < s->ow; ox++) {
+                float inv = 1.0f / (float)ly_pool_count(s, oy, ox);
                 window_scatter(dinp, dout + out_at(s, b, oy, ox), NULL, inv, s, b, oy, ox);
+            }
+}
+
+/* Q = round_half_away(Σ q / n) on the input's grid, per output element */
+void ly_avgpool_grid_forward(float *out, const float *inp, float scale, int32_t zp, int32_t qmin,
+                             int32_t qmax, const ly_conv_shape *s)
+{
+    assert(pool_shape_ok(s));
+    int c = s->c;
+    float inv = 1.0f / scale; /* as the fake quantizer computes q − zp = round(x / s) */
+#pragma omp parallel for collapse(2) if ((long)s->b * s->h * s->w * c > SIMD_PAR_MIN)
+    for (int b = 0; b < s->b; b++) {
+        for (int oy = 0; oy < s->oh; oy++) {
+            for (int ox = 0; ox < s->ow; ox++) {
+                int ky0, ky1, kx0, kx1;
+                valid_ky(s, oy, &ky0, &ky1);
+                valid_kx(s, ox, &kx0, &kx1);
+                int32_t n = (ky1 - ky0) * (kx1 - kx0);
+                float *o = out + out_at(s, b, oy, ox);
+                for (int k0 = 0; k0 < c; k0 += CHUNK) {
+                    int kn = c - k0 < CHUNK ? c - k0 : CHUNK;
+                    int32_t acc[CHUNK] = {0};
+                    for (int ky = ky0; ky < ky1; ky++)
+                        for (int kx = kx0; kx < kx1; kx++) {
+                            const float *x = inp + in_tap(s, b, oy, ox, ky, kx) + k0;
+                            for (int j = 0; j < kn; j++) /* q = round(x / s) + zp */
+                                acc[j] += (int32_t)lrintf(x[j] * inv) + zp;
+                        }
+                    for (int j = 0; j < kn; j++) {
+                        /* half away from zero, as the int8 kernel divides */
+                        int32_t q = acc[j] > 0 ? (acc[j] + n / 2) / n : (acc[j] - n / 2) / n;
+                        q = q < qmin ? qmin : q > qmax ? qmax : q;
+                        o[k0 + j] = (float)(q - zp) * scale;
+                    }
+                }
+            }
+        }
+    }
 }
 
 void ly_global_avgpool_forward(float *out, const float *inp, int b, int hw, int c)
@@ -844,6 +978,26 @@ float ly_softmax_xent(float *dlogits, const float *logits, const int32_t *labels
         }
     }
     return (float)(loss / b);
+}
+
+void ly_softmax_forward(float *out, const float *inp, int rows, int k)
+{
+#pragma omp parallel for if ((long)rows * k > SIMD_PAR_MIN)
+    for (int r = 0; r < rows; r++) {
+        const float *x = inp + (size_t)r * k;
+        float *o = out + (size_t)r * k;
+        float mx = x[0];
+        for (int j = 1; j < k; j++)
+            mx = x[j] > mx ? x[j] : mx;
+        double sum = 0.0;
+        for (int j = 0; j < k; j++) {
+            o[j] = expf(x[j] - mx);
+            sum += o[j];
+        }
+        float inv = (float)(1.0 / sum);
+        for (int j = 0; j < k; j++)
+            o[j] *= inv;
+    }
 }
 
 float ly_mse(float *dy, const float *y, const float *t, int b, int k)

@@ -7,7 +7,8 @@
  * is a copy):
  *   activations  NHWC   (B, H, W, C), contiguous
  *   conv2d       OHWI   (OC, KH, KW, IC)
- *   dwconv2d     HWC    (KH, KW, C), channel multiplier 1
+ *   dwconv2d     HWC    (KH, KW, C·M), channel multiplier M (output channel
+ *                       ic·M + m reads input channel ic, TFLite's order)
  *   linear              (OUT, IN)
  *
  * Flatten is a no-op: an NHWC tensor (B, H, W, C) in memory IS the (B, H*W*C)
@@ -48,37 +49,47 @@
 #include "qmodel.h"
 #include "rng.h"
 
-/* Geometry of a convolution or pooling window. Output size per axis:
- * out = (in + 2*pad - kernel) / stride + 1 (floor). Pools use oc = c and
- * pad 0. */
+/* Geometry of a convolution or pooling window (qmodel.h's q_window in the
+ * layers' terms). Output row oy reads input rows
+ *   oy·sh − pt + ky·dil_h,  ky = 0 .. KH − 1
+ * (columns likewise with sw, pl, dil_w); rows and columns outside the input
+ * are padding: zero for the convolutions, left out by the pools. With the
+ * effective kernel (KH − 1)·dil_h + 1, per axis:
+ *   oh = (h + pt + pb − ((KH − 1)·dil_h + 1)) / sh + 1   (floor)
+ * Pools have oc = c and dilation 1; a dwconv2d with channel multiplier M has
+ * oc = c·M (output channel ic·M + m reads input channel ic). */
 typedef struct {
     int b, h, w, c;          /* input (B, H, W, C) */
-    int oc;                  /* output channels; = c for dwconv2d and pools */
-    int kh, kw, sh, sw, ph, pw;
-    int oh, ow;              /* derived by ly_conv_shape_make */
+    int oc;                  /* output channels: conv2d any, dwconv2d C·M, pools C */
+    int kh, kw, sh, sw;      /* kernel, stride */
+    int dil_h, dil_w;        /* dilation (1: taps next to each other) */
+    int pt, pb, pl, pr;      /* padding: top, bottom, left, right */
+    int oh, ow;              /* derived by ly_conv_shape_make / ly_conv_shape_of */
 } ly_conv_shape;
 
-/* Fills a ly_conv_shape and derives oh, ow. Asserts that the kernel fits the
- * padded input and every size is positive. */
+/* Fills a ly_conv_shape with the same padding on both sides of each axis (ph
+ * top and bottom, pw left and right) and dilation 1, and derives oh, ow.
+ * Asserts that the kernel fits the padded input and every size is positive. */
 ly_conv_shape ly_conv_shape_make(int b, int h, int w, int c, int oc, int kh, int kw,
                                  int sh, int sw, int ph, int pw);
 
-/* The ly_conv_shape of window win (qmodel.h, resolved: no defaults) over b
- * images of shape in, with oc output channels (in.c for dwconv2d and pools):
- * where the trainer's layers take the model's geometry. Asserts what the
- * layers do not do yet: a dilation other than 1, a bottom (right) pad other
- * than the top (left) one. */
+/* The ly_conv_shape of window win (qmodel.h, resolved: no defaults, the four
+ * pads explicit) over b images of shape in, with oc output channels (in.c for
+ * pools, in.c·M for a dwconv2d with multiplier M): where the trainer's layers
+ * take the model's geometry. Asserts what ly_conv_shape_make does, and each
+ * pad below the effective kernel. */
 ly_conv_shape ly_conv_shape_of(int b, q_shape in, int oc, const q_window *win);
 
 /* ---- conv2d ----------------------------------------------------------------
  * out[b,oy,ox,oc] = bias[oc] + sum_{ky,kx,ic} w[oc,ky,kx,ic] *
- *                   inp[b, oy*sh - ph + ky, ox*sw - pw + kx, ic]   (0 outside)
- * Each pass (forward, weight gradient, input gradient) runs on one of three
- * engines, chosen from the shape alone (layers.c: conv_engine_of): a 1x1,
- * stride 1, unpadded convolution is a GEMM on the input itself; with
- * OC % 16 == 0 (the input gradient: C % 16 == 0 and stride 1) the direct
- * engine (convdirect.h) computes it on the zero-padded input, 16 output
- * channels per vector; otherwise im2col + GEMM, over chunks of whole
+ *                   inp[b, oy*sh - pt + ky*dil_h, ox*sw - pl + kx*dil_w, ic]
+ * (0 outside the input). Each pass (forward, weight gradient, input gradient)
+ * runs on one of three engines, chosen from the shape alone (layers.c:
+ * conv_engine_of): a 1x1, stride 1, unpadded convolution is a GEMM on the
+ * input itself; with OC % 16 == 0 (the input gradient: C % 16 == 0 and
+ * stride 1) the direct engine (convdirect.h) computes it on the zero-padded
+ * input, 16 output channels per vector, any padding and dilation; otherwise
+ * im2col + GEMM, over chunks of whole
  * images: col (n*OH*OW, KH*KW*IC) for n images at a time, out rows =
  * col · wᵀ. n is chosen from the shape alone (col up to about 1M floats, at
  * least one image), which bounds the scratch and the number of GEMM calls.
@@ -108,16 +119,19 @@ void ly_conv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
                        const float *inp, const float *w, float *scratch,
                        const ly_conv_shape *s);
 
-/* ---- dwconv2d (depthwise, channel multiplier 1, s->oc == s->c) ------------
- * out[b,oy,ox,c] = bias[c] + sum_{ky,kx} w[ky,kx,c] * inp[b, oy*sh-ph+ky, ox*sw-pw+kx, c]
- * out (B, OH, OW, C); inp (B, H, W, C); w (KH, KW, C); bias (C) or NULL. */
+/* ---- dwconv2d (depthwise, channel multiplier M = s->oc / s->c) -------------
+ * out[b,oy,ox,o] = bias[o] + sum_{ky,kx} w[ky,kx,o] *
+ *                  inp[b, oy*sh - pt + ky*dil_h, ox*sw - pl + kx*dil_w, o / M]
+ * (0 outside the input): output channel o = ic·M + m reads input channel ic.
+ * out (B, OH, OW, C·M); inp (B, H, W, C); w (KH, KW, C·M); bias (C·M) or NULL. */
 void ly_dwconv2d_forward(float *out, const float *inp, const float *w, const float *bias,
                         const ly_conv_shape *s);
 
-/* out = Σ w·x + bias  ⇒  dinp[.., c] += w[ky,kx,c] · dout,
- *                        dw[ky,kx,c] += Σ_{b,oy,ox} inp[..] · dout,  dbias[c] += Σ dout
- * dinp (B, H, W, C) or NULL; dw (KH, KW, C) or NULL; dbias (C) or NULL;
- * dout (B, OH, OW, C). */
+/* out = Σ w·x + bias  ⇒  dinp[.., ic] += Σ_m w[ky,kx,ic·M+m] · dout[.., ic·M+m],
+ *                        dw[ky,kx,o] += Σ_{b,oy,ox} inp[.., o / M] · dout[.., o],
+ *                        dbias[o] += Σ dout[.., o]
+ * dinp (B, H, W, C) or NULL; dw (KH, KW, C·M) or NULL; dbias (C·M) or NULL;
+ * dout (B, OH, OW, C·M). */
 void ly_dwconv2d_backward(float *dinp, float *dw, float *dbias, const float *dout,
                          const float *inp, const float *w, const ly_conv_shape *s);
 
@@ -147,9 +161,17 @@ void ly_relu6_forward(float *out, const float *inp, size_t n);
  * PyTorch's hardtanh) */
 void ly_relu6_backward(float *dinp, const float *dout, const float *out, size_t n);
 
-/* ---- pools (no padding; s->oc == s->c, s->ph == s->pw == 0) ---------------- */
+/* ---- pools (s->oc == s->c, dilation 1) --------------------------------------
+ * A window's positions outside the input (its padding) take no part: the max
+ * and the mean are over the elements inside, as the int8 kernels count them.
+ * Every window holds at least one (each pad is below the kernel). */
 
-/* out[b,oy,ox,c] = max_{ky,kx} inp[b, oy*sh+ky, ox*sw+kx, c]
+/* The number of input elements inside the window of output pixel (oy, ox):
+ * KH·KW without padding. */
+int ly_pool_count(const ly_conv_shape *s, int oy, int ox);
+
+/* out[b,oy,ox,c] = max over the window's elements inside the input of
+ * inp[b, oy*sh - pt + ky, ox*sw - pl + kx, c]
  * out (B, OH, OW, C); inp (B, H, W, C). */
 void ly_maxpool_forward(float *out, const float *inp, const ly_conv_shape *s);
 /* out = max over the window  ⇒  dinp[first argmax] += dout; the argmax is
@@ -165,12 +187,27 @@ void ly_maxpool_backward(float *dinp, const float *dout, const float *inp,
 void ly_maxpool_backward_set(float *dinp, const float *dout, const float *inp,
                             const ly_conv_shape *s);
 
-/* out[b,oy,ox,c] = Σ_{ky,kx} inp[b, oy*sh+ky, ox*sw+kx, c] / (KH·KW)
+/* out[b,oy,ox,c] = Σ over the window's elements inside the input of
+ * inp[b, oy*sh - pt + ky, ox*sw - pl + kx, c], times 1 / n (n = ly_pool_count)
  * out (B, OH, OW, C); inp (B, H, W, C). */
 void ly_avgpool_forward(float *out, const float *inp, const ly_conv_shape *s);
-/* out = Σ window / (KH·KW)  ⇒  dinp[each window element] += dout / (KH·KW)
+/* out = Σ window / n  ⇒  dinp[each window element inside] += dout / n
  * (overlapping windows add up). dinp (B, H, W, C); dout (B, OH, OW, C). */
 void ly_avgpool_backward(float *dinp, const float *dout, const ly_conv_shape *s);
+
+/* The average pool of the int8 model (TFLite's rule) on inputs that lie on
+ * the int8 grid of scale `scale` and zero-point zp (each x = scale·(q − zp),
+ * q an integer):
+ *   Q   = Σ q / n rounded half away from zero (n = ly_pool_count), clamped
+ *         to [qmin, qmax]
+ *   out = scale · (Q − zp)
+ * q is recovered as round(x / scale) + zp (exact for values on the grid) and
+ * summed in int32 (|Σ q| <= 128·n), so the result is the int8 kernel's to the
+ * bit, whatever the window. Its gradient is ly_avgpool_backward's (the
+ * straight-through estimator of the rounding). out (B, OH, OW, C); inp (B,
+ * H, W, C). */
+void ly_avgpool_grid_forward(float *out, const float *inp, float scale, int32_t zp, int32_t qmin,
+                             int32_t qmax, const ly_conv_shape *s);
 
 /* Global average pool: out[b,c] = Σ_{h,w} inp[b,h,w,c] / (H·W), i.e. an
  * avgpool with kernel (H, W); out (B, C) = (B, 1, 1, C); inp (B, H, W, C),
@@ -196,6 +233,13 @@ void ly_add_backward(float *da, float *db, const float *dout, size_t n);
  * dlogits, logits (B, K); labels (B), each in [0, K). dlogits may equal logits. */
 float ly_softmax_xent(float *dlogits, const float *logits, const int32_t *labels,
                      int b, int k);
+
+/* Softmax along each row of k values (the model's optional last layer):
+ *   out[r][j] = exp(x[r][j] − max_r) / Σ_i exp(x[r][i] − max_r)
+ * (the exponentials in float, their sum in double). out, inp (rows, k); out
+ * may equal inp. It has no backward here: in training the loss reads the
+ * logits before it (net.h). */
+void ly_softmax_forward(float *out, const float *inp, int rows, int k);
 
 /* Mean squared error, mean over every element of the batch (PyTorch's
  * MSELoss(reduction='mean')):

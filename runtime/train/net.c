@@ -35,9 +35,17 @@ static int is_weighted(q_op t)
     return t == Q_OP_CONV2D || t == Q_OP_DWCONV2D || t == Q_OP_LINEAR;
 }
 
+/* An average pool over the whole input, without padding. */
+static int is_global_pool(const net_layer *L)
+{
+    const q_window *w = &L->win;
+    return w->kernel_h == L->in_shape.h && w->kernel_w == L->in_shape.w && !w->pad_top &&
+           !w->pad_bottom && !w->pad_left && !w->pad_right;
+}
+
 int net_layer_has_fq(const net_layer *L)
 {
-    return is_weighted(L->op) || L->op == Q_OP_AVGPOOL || L->op == Q_OP_ADD;
+    return is_weighted(L->op) || L->op == Q_OP_ADD;
 }
 
 static size_t tensor_size(q_shape s)
@@ -162,12 +170,17 @@ static int layer_shapes(net *n, const cfg_config *c, int i, qerr *e)
     q_geom g = cl->geom;
     L->op = g.op;
     L->act = cl->act;
-    L->input = i;
-    L->input2 = g.op == Q_OP_ADD ? cl->with + 1 : -1;
-    if (g.op == Q_OP_ADD && (cl->with < 0 || cl->with >= i))
+    L->input = cl->input;
+    L->input2 = g.op == Q_OP_ADD ? cl->input2 : -1;
+    if (L->input < 0 || L->input > i)
         return qerr_at(e, c->config_path, cl->line,
-                       "model.layers[%d].add.with: not an earlier layer", i);
-    L->in_shape = n->tshape[i];
+                       "model.layers[%d].%s.from: tensor %d is not an earlier tensor (0..%d)", i,
+                       q_op_names[g.op], L->input, i);
+    if (g.op == Q_OP_ADD && (L->input2 < 0 || L->input2 > i))
+        return qerr_at(e, c->config_path, cl->line,
+                       "model.layers[%d].add.with: tensor %d is not an earlier tensor (0..%d)",
+                       i, L->input2, i);
+    L->in_shape = n->tshape[L->input];
     q_shape in = L->in_shape, out;
     q_geom_sizes sz;
     const char *key;
@@ -180,7 +193,7 @@ static int layer_shapes(net *n, const cfg_config *c, int i, qerr *e)
                    g.op == Q_OP_AVGPOOL;
     if (windowed)
         L->win = g.win;
-    L->bn = (g.op == Q_OP_CONV2D || g.op == Q_OP_DWCONV2D) && cl->bn;
+    L->bn = is_weighted(g.op) && cl->bn;
     L->out_c = is_weighted(g.op) ? out.c : 0;
     L->n_w = sz.weights;
     if (g.op == Q_OP_CONV2D || g.op == Q_OP_LINEAR) {
@@ -188,9 +201,9 @@ static int layer_shapes(net *n, const cfg_config *c, int i, qerr *e)
         L->w_per_ch = sz.depth;
         L->w_ch_stride = L->w_per_ch, L->w_el_stride = 1;
     } else if (g.op == Q_OP_DWCONV2D) {
-        /* HWC: channel c's weights are every in.c-th element */
+        /* (KH, KW, C·M): output channel o's weights are every (C·M)-th element */
         L->w_per_ch = sz.depth;
-        L->w_ch_stride = 1, L->w_el_stride = in.c;
+        L->w_ch_stride = 1, L->w_el_stride = out.c;
     }
     L->out_shape = out;
     n->tshape[i + 1] = out;
@@ -217,12 +230,21 @@ int net_build(net *n, const cfg_config *c, int batch_cap, qerr *e)
     n->in_q = c->input_q;
     n->per_channel = c->weight_per_channel;
     n->init = c->init;
-    n->w_qmax = (1 << (c->weight_bits - 1)) - 1;
     n->tshape[0] = c->input_shape;
     for (int i = 0; i < n->n_layers; i++)
         if (layer_shapes(n, c, i, e))
             goto fail;
+    for (int i = 0; i < n->n_layers; i++) { /* widths and per-layer switches */
+        net_layer *L = &n->layers[i];
+        L->weight_bits = is_weighted(L->op) ? (c->layers[i].weight_bits ? c->layers[i].weight_bits
+                                                                        : c->weight_bits)
+                                            : 0;
+        L->w_qmax = q_weight_max(L->weight_bits);
+        L->fq_w = L->fq_a = 1;
+    }
     n->n_classes = (int)tensor_size(n->tshape[n->n_layers]);
+    n->logits = n->layers[n->n_layers - 1].op == Q_OP_SOFTMAX ? n->layers[n->n_layers - 1].input
+                                                               : n->n_layers;
 
     arena pa = {0}, sa = {0}, aa = {0}, ma = {0}, xa = {0};
     params_point(n, &pa, 0);
@@ -329,6 +351,27 @@ void net_set_bn_frozen(net *n, int frozen)
     n->bn_frozen = frozen;
 }
 
+void net_set_layer_fake_quant(net *n, int l, int weights, int acts)
+{
+    n->layers[l].fq_w = weights;
+    n->layers[l].fq_a = acts;
+}
+
+void net_set_weight_bits(net *n, int l, int bits)
+{
+    net_layer *L = &n->layers[l];
+    int32_t qmax = q_weight_max(bits);
+    assert(is_weighted(L->op) && qmax > 0);
+    if (qmax == L->w_qmax)
+        return;
+    /* frozen scales keep covering the same max|w|: s = max|w| / qmax */
+    if (!n->observers)
+        for (int32_t c = 0; c < L->n_wscale; c++)
+            L->w_scale[c] = (float)((double)L->w_scale[c] * L->w_qmax / qmax);
+    L->weight_bits = bits;
+    L->w_qmax = qmax;
+}
+
 void net_init(net *n, rng_state *r)
 {
     memset(n->params, 0, n->n_params * sizeof(float));
@@ -386,13 +429,13 @@ void net_weight_quant(net *n, net_layer *L)
     if (n->observers) {
         if (n->per_channel)
             obs_weight_scales(wf, L->out_c, L->w_per_ch, L->w_ch_stride, L->w_el_stride,
-                              n->w_qmax, L->w_scale);
+                              L->w_qmax, L->w_scale);
         else
-            L->w_scale[0] = obs_weight_scale_tensor(wf, nw, n->w_qmax);
+            L->w_scale[0] = obs_weight_scale_tensor(wf, nw, L->w_qmax);
     }
-    if (n->fq_weights) {
+    if (n->fq_weights && L->fq_w) {
         fq_forward_channels_f32(wf, L->n_wscale, L->w_per_ch, L->w_ch_stride, L->w_el_stride,
-                                L->w_scale, n->w_qmax, wf, L->wmask);
+                                L->w_scale, L->w_qmax, wf, L->wmask);
     } else {
         memset(L->wmask, 1, (size_t)nw);
     }
@@ -474,7 +517,7 @@ static void quant_stage(net *n, net_layer *L, float *y, size_t cnt, int training
     if (training)
         obs_act_update_minmax(&L->obs, lo, hi);
     fq_params p = {0.0f, 0, -128, 127};
-    if (n->fq_acts && obs_act_qparams(&L->obs, &p.scale, &p.zero_point) == 0)
+    if (n->fq_acts && L->fq_a && obs_act_qparams(&L->obs, &p.scale, &p.zero_point) == 0)
         fq_forward_and_mask_f32(y, (int64_t)cnt, p, y, L->mask);
 }
 
@@ -646,7 +689,8 @@ static void forward_layer(net *n, int i, int b, int training)
         if (L->bn) {
             if (n->qat && !rescaled) /* z = conv(x, wq) / sf */
                 scale_channels(L->z, rows, L->out_c, L->inv_sf);
-            L->bn_batch_stats = training && !(n->qat && n->bn_frozen);
+            /* one row (a linear layer's batch of one) has no batch variance */
+            L->bn_batch_stats = training && !(n->qat && n->bn_frozen) && rows > 1;
             float lo, hi;
             bn_act_forward(L, out, rows, &lo, &hi);
             quant_stage(n, L, out, cnt, training, lo, hi);
@@ -660,22 +704,32 @@ static void forward_layer(net *n, int i, int b, int training)
         ly_maxpool_forward(out, x, &cs);
         break;
     }
-    case Q_OP_AVGPOOL:
-        if (L->win.kernel_h == in.h && L->win.kernel_w == in.w) {
+    case Q_OP_AVGPOOL: {
+        /* the int8 model divides on its input's grid (TFLite's rule); so
+         * does the fake-quant forward, exactly */
+        float s;
+        int32_t zp;
+        ly_conv_shape cs = ly_conv_shape_of(b, in, in.c, &L->win);
+        if (n->qat && n->fq_acts && net_tensor_quant(n, L->input, &s, &zp) == 0)
+            ly_avgpool_grid_forward(out, x, s, zp, -128, 127, &cs);
+        else if (is_global_pool(L))
             ly_global_avgpool_forward(out, x, b, in.h * in.w, in.c);
-        } else {
-            ly_conv_shape cs = ly_conv_shape_of(b, in, in.c, &L->win);
+        else
             ly_avgpool_forward(out, x, &cs);
-        }
-        output_stage(n, L, out, cnt, training);
         break;
+    }
     case Q_OP_ADD:
         ly_add_forward(out, x, n->t[L->input2], cnt);
         output_stage(n, L, out, cnt, training);
         break;
     case Q_OP_FLATTEN:
         break; /* the same memory, read as (B, 1, 1, H·W·C) */
-    case Q_OP_SOFTMAX: /* not in the trainer yet: the config refuses it */
+    case Q_OP_SOFTMAX: /* p = softmax(x) per pixel; QAT: on the int8 grid of 1/256 */
+        ly_softmax_forward(out, x, (int)rows, in.c);
+        if (n->qat && n->fq_acts)
+            fq_forward_f32(out, (int64_t)cnt, (fq_params){1.0f / 256.0f, -128, -128, 127}, out,
+                           NULL);
+        break;
     case Q_OP_COUNT:
         break;
     }
@@ -740,6 +794,15 @@ static void qat_weight_grad(net_layer *L, const float *dwq, double *dsf)
 static int maxpool_sets(const net_layer *L)
 {
     return L->op == Q_OP_MAXPOOL && L->win.stride_h >= L->win.kernel_h && L->win.stride_w >= L->win.kernel_w;
+}
+
+/* The tensor whose gradient memory tensor t's gradient is: t, or behind
+ * flattens (which share their input's memory) the tensor they flatten. */
+static int grad_memory(const net *n, int t)
+{
+    while (t > 0 && n->layers[t - 1].op == Q_OP_FLATTEN)
+        t = n->layers[t - 1].input;
+    return t;
 }
 
 /* Layer i's backward; set_dx: the layer writes (=) its input's gradient
@@ -819,7 +882,7 @@ static void backward_layer(net *n, int i, int b, int set_dx)
     case Q_OP_AVGPOOL:
         if (!dx)
             break;
-        if (L->win.kernel_h == in.h && L->win.kernel_w == in.w) {
+        if (is_global_pool(L)) {
             ly_global_avgpool_backward(dx, dout, b, in.h * in.w, in.c);
         } else {
             ly_conv_shape cs = ly_conv_shape_of(b, in, in.c, &L->win);
@@ -833,7 +896,7 @@ static void backward_layer(net *n, int i, int b, int set_dx)
     }
     case Q_OP_FLATTEN:
         break; /* its gradient is its input's gradient */
-    case Q_OP_SOFTMAX: /* not in the trainer yet: the config refuses it */
+    case Q_OP_SOFTMAX: /* not in the loss: cross-entropy reads its input (net.logits) */
     case Q_OP_COUNT:
         break;
     }
@@ -844,29 +907,36 @@ void net_zero_grad(net *n)
     memset(n->grads, 0, n->n_params * sizeof(float));
 }
 
-/* The backward pass from the last tensor's gradient, which the loss wrote. */
-static void net_backward(net *n)
+/* The backward pass from the gradient of tensor top, which the loss wrote:
+ * the scores before a final softmax (net.logits) for cross-entropy, the last
+ * tensor for mse. */
+static void net_backward(net *n, int top)
 {
     int b = n->last_b;
     int last = n->n_layers;
     /* Backward runs in reverse, so the first layer to accumulate into a
      * tensor's gradient is its last reader; that gradient is zeroed just
      * before (while it is about to be hot in cache), unless that reader is a
-     * max pool that writes it whole. A flatten's gradient is its input's. The
-     * last tensor's gradient was written by the loss. */
+     * max pool that writes it whole. A tensor may have several readers (`from`,
+     * add's `with`, both inputs of an add): the later ones add to it. A
+     * flatten's gradient is its input's memory. The scores' gradient was
+     * written by the loss (a final softmax's own output has none). */
     int zeroed[NET_MAX_TENSORS] = {0};
-    int top = last;
-    while (top > 0 && n->layers[top - 1].op == Q_OP_FLATTEN)
-        top = n->layers[top - 1].input;
-    zeroed[top] = 1;
+    zeroed[grad_memory(n, top)] = 1;
+    zeroed[grad_memory(n, last)] = 1;
     for (int i = last - 1; i >= 0; i--) {
         const net_layer *L = &n->layers[i];
         int reads[2] = {L->input, L->input2};
         int set_dx = 0;
+        int own = grad_memory(n, i + 1);
+        if (own > 0 && !zeroed[own]) { /* read by no later layer: no gradient */
+            memset(n->dt[own], 0, (size_t)b * tensor_size(n->tshape[own]) * sizeof(float));
+            zeroed[own] = 1;
+        }
         for (int k = 0; k < 2 && L->op != Q_OP_FLATTEN; k++) {
-            int t = reads[k];
-            while (t > 0 && n->layers[t - 1].op == Q_OP_FLATTEN)
-                t = n->layers[t - 1].input; /* the memory behind a flatten */
+            if (reads[k] < 0)
+                continue;
+            int t = grad_memory(n, reads[k]);
             if (t > 0 && !zeroed[t]) {
                 set_dx = maxpool_sets(L);
                 if (!set_dx)
@@ -880,12 +950,12 @@ static void net_backward(net *n)
 
 float net_loss_backward(net *n, const int32_t *labels, int backward)
 {
-    int last = n->n_layers;
     assert(!backward || n->training); /* backward needs a training forward's state */
-    float loss = ly_softmax_xent(backward ? n->dt[last] : NULL, n->t[last], labels, n->last_b,
+    int top = n->logits; /* the scores, before a final softmax */
+    float loss = ly_softmax_xent(backward ? n->dt[top] : NULL, n->t[top], labels, n->last_b,
                                  n->n_classes);
     if (backward)
-        net_backward(n);
+        net_backward(n, top);
     return loss;
 }
 
@@ -893,10 +963,11 @@ float net_mse_backward(net *n, const float *targets, int backward)
 {
     int last = n->n_layers;
     assert(!backward || n->training);
+    assert(n->logits == last); /* no softmax: the config refuses it with mse */
     float loss = ly_mse(backward ? n->dt[last] : NULL, n->t[last], targets, n->last_b,
                         n->n_classes);
     if (backward)
-        net_backward(n);
+        net_backward(n, last);
     return loss;
 }
 

@@ -2,7 +2,10 @@
  *
  * Tensors are numbered as in the int8 model (qmodel.h): tensor 0 is the
  * input, tensor i+1 the output of layer i, all NHWC float for a batch of up
- * to batch_cap images. Memory comes in single allocations cut into named
+ * to batch_cap images. A layer reads any earlier tensor (its input: the
+ * previous layer's output unless the config's `from` names another; an add
+ * also reads `with`'s); a tensor read by several layers gets the sum of their
+ * gradients, and one read by none (never the last) a zero gradient. Memory comes in single allocations cut into named
  * tensors by *_point() functions (llm.c): parameters, their gradients, the
  * non-trained state (BN running statistics, weight scales), activations with
  * their gradients, masks, and scratch. Nothing allocates after net_build.
@@ -13,27 +16,48 @@
  * eval) → act, no quantization anywhere.
  *
  * QAT (PyTorch eager mode, torch.ao.nn.intrinsic.qat ConvBnReLU2d, the
- * one-pass "_forward_approximate"): for a conv/dwconv with BN
+ * one-pass "_forward_approximate"): for a conv/dwconv/linear with BN (a
+ * linear layer's BN normalises each feature over the batch, as BatchNorm1d)
  *   sf[c]  = gamma[c] / sqrt(running_var[c] + eps)     (running stats before this batch)
  *   wq     = fq_w(w · sf)                              (fake-quantized BN-folded weight)
  *   z      = conv(x, wq) / sf                          (rescaled back: BN sees a conv output)
  *   u      = BN(z)  batch statistics, or running statistics once BN is frozen
  *   out    = fq_a(act(u))                              (output observer + fake quant)
  * With running statistics this is exactly conv(x, wq) + (beta − mean·sf): the
- * int8 layer with a float bias, which convert turns into int32.
+ * int8 layer with a float bias, which convert turns into int32. A training
+ * forward of a single row per channel (a linear layer's batch of one) has
+ * no batch variance: BN then uses its running statistics.
  * Conv/linear without BN: out = fq_a(act(conv(x, fq_w(w)) + bias)).
  * Fake quantizers sit exactly where the int8 model requantizes: every
- * conv/dwconv/linear output after its fused activation, every add output and
- * every avgpool output. Max pool and flatten keep their input's grid, so they
- * have none. The input needs none: the dataset's float input is already the
+ * conv/dwconv/linear output after its fused activation and every add output.
+ * Max pool and flatten keep their input's grid, so they have none; so does
+ * average pooling, which in int8 divides on its input's grid (TFLite's rule:
+ * the sum of the window's int8 values over its count, rounded half away from
+ * zero): with activation fake quantization on, its forward computes exactly
+ * that (ly_avgpool_grid_forward), its backward is the float mean's (STE). The input needs none: the dataset's float input is already the
  * exact real value of the int8 input.
  * Switches (cfg_config fake_quant_weights / fake_quant_acts, or
- * net_set_fake_quant): with weight or activation fake quantization off, the
- * observers still run (convert needs them) but values pass unrounded.
+ * net_set_fake_quant, and per layer net_set_layer_fake_quant): with weight or
+ * activation fake quantization off, the observers still run (convert needs
+ * them) but values pass unrounded.
+ *
+ * Weight widths: each weighted layer has its own (weight_bits 8 or 4, range
+ * [-w_qmax, w_qmax] = [-127, 127] or [-7, 7]); observers and fake quantizers
+ * of its weights use it.
  *
  * Backward follows the forward exactly (autograd of the expressions above,
  * STE for the fake quantizers), so gamma also receives the gradient through
  * sf, as in PyTorch.
+ *
+ * Softmax (only as the last layer) is an op of the int8 model, for the
+ * firmware's sake; training leaves it out of the loss: cross-entropy reads
+ * the class scores before it (net.logits), as PyTorch's CrossEntropyLoss
+ * reads logits, so the gradients are those of the model without it. Its
+ * forward still computes the probabilities (the output), fake-quantized in
+ * QAT to the int8 softmax's fixed grid (scale 1/256, zero-point −128); the
+ * top-1 of the probabilities is the top-1 of the scores except where two
+ * probabilities fall on one step of that grid, where the lowest index wins,
+ * as in int8.
  */
 #ifndef QATC_NET_H
 #define QATC_NET_H
@@ -54,7 +78,7 @@
 typedef struct {
     q_op op;
     q_act act;
-    int bn;                  /* conv/dwconv followed by batch norm */
+    int bn;                  /* conv/dwconv/linear followed by batch norm */
     int input, input2;       /* tensor indices; input2 only for add (else -1) */
     q_shape in_shape, out_shape; /* one image */
     q_window win;            /* conv, dwconv, pools (resolved); zero for the other ops */
@@ -62,9 +86,13 @@ typedef struct {
     int64_t n_w;             /* weight count (0 for ops without weights) */
     int32_t n_wscale;        /* weight scales: out_c (per channel) or 1 */
     int64_t w_per_ch, w_ch_stride, w_el_stride; /* weight layout per output channel */
+    int weight_bits;         /* weighted layers: 8 or 4 (net_set_weight_bits); else 0 */
+    int32_t w_qmax;          /* q_weight_max(weight_bits): 127 or 7 */
+    int fq_w, fq_a;          /* this layer's own fake-quantization switches (1 = as the
+                                net's; net_set_layer_fake_quant) */
 
     /* parameters and their gradients (views into net.params / net.grads) */
-    float *w;                /* conv (OC,KH,KW,IC); dwconv (KH,KW,C); linear (OUT,IN) */
+    float *w;                /* conv (OC,KH,KW,IC); dwconv (KH,KW,C·M); linear (OUT,IN) */
     float *bias;             /* (OC), only without BN */
     float *gamma, *beta;     /* (OC), only with BN */
     float *dw, *dbias, *dgamma, *dbeta;
@@ -92,11 +120,13 @@ typedef struct {
     int batch_cap;
     int n_classes;            /* elements of one output: the class count, or for
                                  loss: mse the size of the output tensor */
+    int logits;               /* the tensor the loss reads: the last one, or the input of
+                                 a final softmax (the class scores before it; only with
+                                 cross-entropy) */
     q_shape in_shape;
     q_quant in_q;
     int per_channel;
     cfg_init init;            /* how net_init draws weights */
-    int32_t w_qmax;           /* 127 for 8-bit weights */
 
     q_shape tshape[NET_MAX_TENSORS];  /* per image */
     float *t[NET_MAX_TENSORS];        /* (batch_cap, h, w, c) */
@@ -148,6 +178,18 @@ float *net_input(net *n);
 /* Switches to QAT (observers reset and enabled, BN not frozen) or back to float. */
 void net_set_qat(net *n, int qat);
 void net_set_fake_quant(net *n, int weights, int acts);
+
+/* Layer l's own switches: its weights are fake-quantized when both the net's
+ * switch and `weights` are on, its output when both the net's and `acts` are
+ * (attribution: one layer quantized alone). net_build sets every layer's to 1. */
+void net_set_layer_fake_quant(net *n, int l, int weights, int acts);
+
+/* The width of weighted layer l's weights, 8 or 4 (net_build takes the
+ * config's: the layer's weight_bits, else quantization.weight.bits). With
+ * the observers on the next forward derives the scales for the new width;
+ * with them off the frozen scales are rescaled by old qmax / new qmax (they
+ * keep covering the same max|w|). */
+void net_set_weight_bits(net *n, int l, int bits);
 void net_set_observers(net *n, int on);   /* enable/disable every observer */
 void net_set_bn_frozen(net *n, int frozen);
 
@@ -156,14 +198,19 @@ void net_reset_observers(net *n);
 
 /* Forward of b images from net_input. training = 1: BN batch statistics
  * (unless frozen), running statistics and observers updated; training = 0:
- * running statistics, nothing updated (an evaluation). Returns the logits
- * (b, n_classes), a view of the last tensor. In QAT mode every activation
+ * running statistics, nothing updated (an evaluation). Returns the model's
+ * output (b, n_classes), a view of the last tensor: the class scores, or,
+ * after a final softmax, the probabilities (in QAT with activation fake
+ * quantization on, on the int8 output's grid of 1/256, so that their top-1,
+ * ties to the lowest index, is the int8 model's). In QAT mode every activation
  * observer that a fake quantizer needs must have data (observers enabled in
  * training gives that); an observer without data leaves its values
  * unquantized. */
 const float *net_forward(net *n, int b, int training);
 
-/* Softmax cross-entropy of the last forward against labels (b) and, when
+/* Softmax cross-entropy of the last forward against labels (b), on the
+ * class scores (net.logits: before a final softmax layer, which training
+ * treats as the identity), and, when
  * backward is set, the whole backward pass: activation gradients are zeroed,
  * parameter gradients ACCUMULATE (call net_zero_grad once per step).
  * Requires a training forward. Returns the mean loss. */
@@ -171,7 +218,8 @@ float net_loss_backward(net *n, const int32_t *labels, int backward);
 
 /* The same with the mean squared error against targets (b, n_classes floats:
  * the shape of the last tensor; ly_mse), for loss: mse. targets may be the
- * input tensor (net_input: an autoencoder's target is its input). */
+ * input tensor (net_input: an autoencoder's target is its input). The model
+ * has no final softmax (the config refuses softmax with mse). */
 float net_mse_backward(net *n, const float *targets, int backward);
 
 void net_zero_grad(net *n);
@@ -184,7 +232,8 @@ int net_first_unobserved(const net *n);
 int net_layer_has_fq(const net_layer *L);
 
 /* The scale and zero-point of tensor t as the int8 model will have them
- * (input: the config's; maxpool/flatten: their input's; else the observer's).
+ * (input: the config's; maxpool, avgpool, flatten: their input's; else the
+ * observer's).
  * Returns 0, or -1 when an observer behind it has no data. */
 int net_tensor_quant(const net *n, int t, float *scale, int32_t *zero_point);
 

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attrib.h"
 #include "augment.h"
 #include "cfgcanon.h"
 #include "checkpoint.h"
@@ -52,11 +53,17 @@ typedef struct {
     double agreement;         /* last QAT epoch: share of equal top-1, net vs int8 */
     double min_agreement;     /* the lowest over this run's QAT epochs */
     int64_t batches_run;      /* training batches in this run (stop_after) */
+    int wrote_model;          /* this run wrote path_model */
     char *csv;                /* the log so far, CSV_ROW_MAX per row */
     size_t csv_cap;
     ckpt_header h;
     cfgcanon canon;           /* the config's settings, for --resume */
-    char path_model[4200], path_ckpt[4200], path_csv[4200];
+    char path_model[4200], path_ckpt[4200], path_csv[4200], path_attrib[4200];
+    char path_trial[4200];    /* mixed_precision: a trial's best model before it is kept */
+    const char *write_model;  /* where convert_eval writes the best model: path_model,
+                                 or path_trial during tuning */
+    int tuning;               /* mixed_precision trials are running: no checkpoints */
+    char label[16];           /* the log's phase for QAT epochs: "qat", or "trial3" */
     double run_start;         /* wall clock of this run */
     double elapsed_at_start;
     int tty;
@@ -120,11 +127,22 @@ static void say(const trainer *t, const char *fmt, ...)
 /* What the checkpoint holds besides t->h. */
 static ckpt_parts ckpt_parts_of(trainer *t)
 {
-    return (ckpt_parts){&t->n, &t->opt, t->csv, t->csv_cap, &t->canon, t->cfg.config_path};
+    const cfg_config *c = &t->cfg;
+    return (ckpt_parts){&t->n,
+                        &t->opt,
+                        t->csv,
+                        t->csv_cap,
+                        &t->canon,
+                        c->config_path,
+                        {c->pretrain.epochs, c->qat.epochs},
+                        {dataset_batches(&t->train, c->pretrain.batch, c->pretrain.iterations),
+                         dataset_batches(&t->train, c->qat.batch, c->qat.iterations)}};
 }
 
 static int checkpoint(trainer *t, qerr *e)
 {
+    if (t->tuning) /* the last checkpoint (end of pretraining) is where a resumed run starts */
+        return 0;
     ckpt_parts p = ckpt_parts_of(t);
     t->h.elapsed = elapsed(t);
     return ckpt_write(t->path_ckpt, &t->h, &p, e);
@@ -472,13 +490,14 @@ static int convert_eval(trainer *t, int epoch, double *acc, double *reported, in
         say(t, "note: %d int32 biases saturated at the accumulator bound\n",
             st.saturated_biases);
     if (st.clamped_weights)
-        say(t, "note: %d weights clamped to +-%d (they grew past their frozen scale)\n",
-            st.clamped_weights, (int)t->n.w_qmax);
+        say(t, "note: %d weights clamped to their range (+-127, or +-7 at 4 bits: they grew "
+               "past their frozen scale)\n", st.clamped_weights);
     int rc = judge_int8(t, &m, acc, reported, e);
     if (rc == 0 &&
         (force || !t->h.have_best || metric_better(t->cfg.metric, *acc, t->h.best_acc))) {
-        rc = frozen_write(t->path_model, &m, e);
+        rc = frozen_write(t->write_model, &m, e);
         if (rc == 0) {
+            t->wrote_model = 1;
             t->h.have_best = 1;
             t->h.best_acc = *acc;
             t->h.best_epoch = epoch;
@@ -486,6 +505,84 @@ static int convert_eval(trainer *t, int epoch, double *acc, double *reported, in
     }
     q_model_free(&m);
     return rc;
+}
+
+/* ---- attribution ----------------------------------------------------------- */
+
+/* The set that chooses, for messages: "the 500 validation inputs". */
+static const char *chooser(const trainer *t, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "the %d %s inputs", (int)t->choose->n,
+             have_validation(t) ? "validation" : "eval");
+    return buf;
+}
+
+static int attrib_eval(void *ctx, double *value, qerr *e)
+{
+    trainer *t = ctx;
+    return eval_net(t, t->choose, NULL, value, e);
+}
+
+/* The rows of an earlier run's NAME.attribution.csv that start with
+ * "ptq," (a resumed run keeps them); "" when there is no such file. */
+static char *earlier_ptq_rows(const trainer *t)
+{
+    FILE *f = fopen(t->path_attrib, "r");
+    char line[512];
+    size_t len = 0, cap = 1;
+    char *out = calloc(1, 1);
+    while (f && out && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "ptq,", 4) != 0)
+            continue;
+        size_t n = strlen(line);
+        char *grown = realloc(out, cap + n);
+        if (!grown) {
+            free(out);
+            out = NULL;
+            break;
+        }
+        out = grown;
+        memcpy(out + len, line, n + 1);
+        len += n, cap += n;
+    }
+    if (f)
+        fclose(f);
+    return out;
+}
+
+/* Writes NAME.attribution.csv with tab as stage "ptq" or "end" (at "end"
+ * after the file's "ptq" rows). */
+static int attribution_csv(trainer *t, const attrib_table *tab, const char *stage, qerr *e)
+{
+    char *kept = strcmp(stage, "ptq") ? earlier_ptq_rows(t) : calloc(1, 1);
+    if (!kept)
+        return qerr_set(e, "train: out of memory");
+    qfile q;
+    if (qfile_begin(&q, t->path_attrib, e)) {
+        free(kept);
+        return -1;
+    }
+    attrib_csv_header(tab, q.f);
+    fputs(kept, q.f);
+    free(kept);
+    attrib_csv_rows(tab, stage, q.f);
+    return qfile_commit(&q, e);
+}
+
+/* Measures the attribution table of stage "ptq" or "end" (attrib.h), prints
+ * it and writes NAME.attribution.csv. */
+static int attribution(trainer *t, const char *stage, qerr *e)
+{
+    attrib_table tab;
+    if (attrib_measure(&t->n, &t->cfg, attrib_eval, t, &tab, e))
+        return -1;
+    char who[64];
+    if (t->tty && !t->o->quiet)
+        fputs("\r\033[K", stderr);
+    attrib_print(&tab, strcmp(stage, "ptq") ? "at the end" : "after PTQ calibration",
+                 chooser(t, who, sizeof who), stdout);
+    fflush(stdout);
+    return attribution_csv(t, &tab, stage, e);
 }
 
 /* PTQ of the current float net, measured (and the result when ptq_only).
@@ -505,6 +602,8 @@ static int ptq(trainer *t, int ptq_only, qerr *e)
         snprintf(also, sizeof also, "; eval: int8 %s", named(t, rep, b, sizeof b));
     say(t, "ptq: int8 %s%s (calibrated on %d batches) %.1f s\n", named(t, acc, a, sizeof a),
         also, (int)t->cfg.calibration_batches, secs);
+    if (t->o->attribution && !t->tuning && attribution(t, "ptq", e))
+        return -1;
     if (!ptq_only) {
         net_set_qat(&t->n, 1); /* fresh observers for QAT, BN not frozen */
         net_set_fake_quant(&t->n, t->cfg.fake_quant_weights, t->cfg.fake_quant_acts);
@@ -583,14 +682,6 @@ static int print_sqnr(trainer *t, qerr *e)
 
 /* ---- the schedule --------------------------------------------------------- */
 
-/* The set that chose, for messages: "the 500 validation inputs". */
-static const char *chooser(const trainer *t, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "the %d %s inputs", (int)t->choose->n,
-             have_validation(t) ? "validation" : "eval");
-    return buf;
-}
-
 /* The kept model (NAME.frozen.yaml) on the eval set, read back: with a
  * validation set it chose without seeing the eval set. */
 static int kept_on_eval(trainer *t, double *value, qerr *e)
@@ -624,7 +715,17 @@ static int end_of_run(trainer *t, train_result *r, qerr *e)
         r->agreement = t->agreement;
         r->min_agreement = t->min_agreement;
     }
+    /* A resumed run that found no better model (or resumed a finished one)
+     * writes none: the one an earlier run wrote must still be there (the
+     * checkpoint holds the last epoch's net, not necessarily the best). */
+    if (!t->wrote_model && access(t->path_model, F_OK) != 0)
+        return qerr_set(e, "%s: missing: the best model was written by an earlier run and is "
+                           "not in %s; train again without --resume", t->path_model,
+                        t->path_ckpt);
     if (t->o->sqnr && print_sqnr(t, e))
+        return -1;
+    if (t->o->attribution && t->cfg.qat.epochs > 0 && t->cfg.strategy == CFG_STRATEGY_BASIC &&
+        attribution(t, "end", e))
         return -1;
     if (!t->o->quiet) {
         for (int p = 0; p < 2; p++)
@@ -653,7 +754,10 @@ static int end_of_run(trainer *t, train_result *r, qerr *e)
                t->cfg.criterion_relative ? "relative" : "absolute", t->cfg.criterion, name, sp,
                metric_higher_is_better(k) ? ">=" : "<=", metric_format(k, target, v, sizeof v),
                met ? "met" : "NOT met", h->timed_out ? " (stopped by exit_policy.timeout)" : "");
-        printf("wrote %s\n", t->path_model);
+        if (t->wrote_model)
+            printf("wrote %s\n", t->path_model);
+        else
+            printf("kept %s (the best model, written by an earlier run)\n", t->path_model);
     }
     return 0;
 }
@@ -713,7 +817,8 @@ static int end_epoch(trainer *t, int phase, qerr *e)
     if (have_validation(t))
         m.val_float = fa, m.val_int8 = ia;
     h->epoch_seconds += now_s() - t0;
-    csv_row(t, h->epoch, phase_name(phase), loss, m, lr_last, h->epoch_seconds);
+    csv_row(t, h->epoch, phase == CKPT_PHASE_QAT ? t->label : phase_name(phase), loss, m,
+            lr_last, h->epoch_seconds);
     const char *net_name = phase == CKPT_PHASE_QAT ? "fake-quant" : "float";
     char sets[320], chosen[144], reported[144];
     epoch_pair(t, net_name, fa, ia, best, chosen, sizeof chosen);
@@ -723,7 +828,8 @@ static int end_epoch(trainer *t, int phase, qerr *e)
     } else {
         snprintf(sets, sizeof sets, "%s", chosen);
     }
-    say(t, "%s epoch %d/%d: loss %.4f, %s%s, %.1f s\n", phase_name(phase), h->epoch + 1,
+    say(t, "%s epoch %d/%d: loss %.4f, %s%s, %.1f s\n",
+        phase == CKPT_PHASE_QAT ? t->label : phase_name(phase), h->epoch + 1,
         pc->epochs, loss, sets, extra, h->epoch_seconds);
     h->epoch++;
     h->batch = 0;
@@ -757,6 +863,305 @@ static int start_quantization(trainer *t, qerr *e)
     return csv_write(t, e) || checkpoint(t, e) ? -1 : 0;
 }
 
+/* ---- mixed-precision tuning (tuning.strategy: mixed_precision) ------------ */
+
+/* One candidate: the weight width of every layer and what it gave. */
+typedef struct {
+    int bits[CFG_MAX_LAYERS];
+    int64_t bytes;            /* weight bytes: 8-bit weights one each, 4-bit packed two per byte */
+    double ptq, acc;          /* its PTQ model's and its best QAT model's metric (choosing set) */
+    int epoch;                /* QAT epoch of that model (-1: PTQ) */
+    int met;                  /* acc meets the accuracy criterion */
+    int done;                 /* it ran (to its end or until the timeout) */
+} trial;
+
+static int is_weighted_op(q_op op)
+{
+    return op == Q_OP_CONV2D || op == Q_OP_DWCONV2D || op == Q_OP_LINEAR;
+}
+
+static int64_t trial_bytes(const net *n, const int *bits)
+{
+    int64_t b = 0;
+    for (int i = 0; i < n->n_layers; i++)
+        if (is_weighted_op(n->layers[i].op))
+            b += q_weight_bytes(n->layers[i].n_w, bits[i]);
+    return b;
+}
+
+/* a better than b: meeting the criterion first; then fewer bytes when both
+ * meet it, else the better metric; then the other key; then the earlier. */
+static int trial_better(metric_kind k, const trial *a, const trial *b)
+{
+    if (!b->done)
+        return a->done;
+    if (a->met != b->met)
+        return a->met;
+    if (a->met) {
+        if (a->bytes != b->bytes)
+            return a->bytes < b->bytes;
+        return metric_better(k, a->acc, b->acc);
+    }
+    if (a->acc != b->acc)
+        return metric_better(k, a->acc, b->acc);
+    return a->bytes < b->bytes;
+}
+
+/* "l0 8, l2 4, l4 4, l7 8" */
+static void bits_text(const trainer *t, const int *bits, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < t->n.n_layers && len < cap; i++) {
+        if (!is_weighted_op(t->n.layers[i].op))
+            continue;
+        char name[Q_NAME_MAX + 8];
+        if (t->cfg.layers[i].name[0])
+            snprintf(name, sizeof name, "%s", t->cfg.layers[i].name);
+        else
+            snprintf(name, sizeof name, "l%d", i);
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s %d", len ? ", " : "", name, bits[i]);
+    }
+}
+
+/* Runs one candidate from the state at the start of quantization (params0,
+ * state0, rng0): its widths, PTQ, then the QAT schedule, its best model in
+ * path_trial. Returns 0, 1 when interrupted, or -1 with e set. */
+static int run_trial(trainer *t, int k, const float *params0, const float *state0, rng_state rng0,
+                     trial *tr, qerr *e)
+{
+    net *n = &t->n;
+    ckpt_header *h = &t->h;
+    memcpy(n->params, params0, n->n_params * sizeof(float));
+    memcpy(n->state, state0, n->n_state * sizeof(float));
+    h->rng = rng0;
+    net_set_qat(n, 0);
+    for (int i = 0; i < n->n_layers; i++)
+        if (is_weighted_op(n->layers[i].op))
+            net_set_weight_bits(n, i, tr->bits[i]);
+    h->have_best = 0, h->best_acc = 0, h->best_epoch = -1;
+    snprintf(t->label, sizeof t->label, "trial%d", k);
+    if (ptq(t, 0, e))
+        return -1;
+    tr->ptq = h->ptq_acc;
+    h->phase = CKPT_PHASE_QAT, h->epoch = 0, h->batch = 0;
+    if (build_optim(t, CKPT_PHASE_QAT, e))
+        return -1;
+    while (h->phase != CKPT_PHASE_DONE) {
+        if (h->batch == 0 && h->epoch > 0 && timed_out(t)) {
+            h->timed_out = 1;
+            break;
+        }
+        qat_schedule(t, h->epoch);
+        int rc = run_epoch(t, CKPT_PHASE_QAT, e);
+        if (rc < 0)
+            return -1;
+        if (rc == EPOCH_INTERRUPTED)
+            return 1;
+        if (end_epoch(t, CKPT_PHASE_QAT, e))
+            return -1;
+    }
+    tr->acc = h->best_acc;
+    tr->epoch = h->best_epoch;
+    tr->done = 1;
+    return 0;
+}
+
+/* tuning.strategy mixed_precision: choose 4 or 8 bits for every weighted
+ * layer without a weight_bits of its own, for the fewest weight bytes whose
+ * int8 model (PTQ, then QAT from the same float net) meets the accuracy
+ * criterion on the choosing set, in the manner of Intel Neural Compressor's
+ * basic strategy with 4 bits as the low precision and 8 as the fallback:
+ *   1. sensitivity: after PTQ calibration at 8 bits, the attribution table
+ *      (attrib.h) gives each layer's drop when its weights alone are at 4;
+ *   2. the fallback order: drop at 4 bits per weight byte that 4 bits save,
+ *      the highest first (the layer with fewer weights first on ties);
+ *   3. trial 0 has every tunable layer at 4 bits, trial j the first j of
+ *      the order at 8; each trial is PTQ and the QAT schedule from the same
+ *      float weights and rng state; the first trial that meets the
+ *      criterion ends the search (a later one only adds bytes);
+ *   4. the kept model: the best trial (meeting the criterion, fewest bytes;
+ *      without one, the best metric), also when exit_policy.timeout (counted
+ *      from the start of quantization, over all trials) stops the search.
+ * The order and every trial depend only on the seed. */
+static int tune(trainer *t, qerr *e)
+{
+    ckpt_header *h = &t->h;
+    net *n = &t->n;
+    metric_kind k = t->cfg.metric;
+    if (!h->have_float) {
+        double reported;
+        if (judge_net(t, &h->float_acc, &reported, e))
+            return -1;
+        h->have_float = 1;
+    }
+    char v[64], who[64], bt[600];
+    say(t, "float model: %s on %s\n", named(t, h->float_acc, v, sizeof v),
+        chooser(t, who, sizeof who));
+    double bound = metric_bound(k, h->float_acc, t->cfg.criterion_relative, t->cfg.criterion);
+    h->quant_start = elapsed(t);
+    t->tuning = 1;
+    t->write_model = t->path_trial;
+    float *params0 = malloc(n->n_params * sizeof(float));
+    float *state0 = malloc(n->n_state * sizeof(float));
+    trial *trials = calloc(CFG_MAX_LAYERS + 1, sizeof *trials);
+    int rc = -1;
+    if (!params0 || !state0 || !trials) {
+        qerr_set(e, "train: out of memory");
+        goto out;
+    }
+    memcpy(params0, n->params, n->n_params * sizeof(float));
+    memcpy(state0, n->state, n->n_state * sizeof(float));
+    rng_state rng0 = h->rng;
+
+    /* 1. sensitivity at 8 bits (a layer's own weight_bits kept) */
+    int base[CFG_MAX_LAYERS] = {0}, tunable[CFG_MAX_LAYERS] = {0};
+    for (int i = 0; i < n->n_layers; i++) {
+        if (!is_weighted_op(n->layers[i].op))
+            continue;
+        tunable[i] = !t->cfg.layers[i].weight_bits_fixed;
+        base[i] = tunable[i] ? 8 : t->cfg.layers[i].weight_bits;
+        net_set_weight_bits(n, i, base[i]);
+    }
+    calibrate(t);
+    attrib_table tab;
+    if (attrib_measure(n, &t->cfg, attrib_eval, t, &tab, e))
+        goto out;
+    if (!t->o->quiet)
+        attrib_print(&tab, "for mixed precision (after PTQ calibration at 8 bits)",
+                     chooser(t, who, sizeof who), stdout);
+    if (t->o->attribution && attribution_csv(t, &tab, "ptq", e))
+        goto out;
+
+    /* 2. the fallback order */
+    int order[CFG_MAX_LAYERS], m = 0;
+    double score[CFG_MAX_LAYERS];
+    for (int j = 0; j < tab.n; j++) {
+        int i = tab.layers[j].layer;
+        if (!tunable[i])
+            continue;
+        int64_t saved = tab.layers[j].weights - q_weight_bytes(tab.layers[j].weights, 4);
+        double d = attrib_drop(&tab, tab.layers[j].w4);
+        score[i] = (d > 0 ? d : 0) / (double)(saved > 0 ? saved : 1);
+        int at = m++;
+        while (at > 0) { /* insertion: score descending, then fewer weights, then index */
+            int p = order[at - 1];
+            int before = score[i] > score[p] ||
+                         (score[i] == score[p] && n->layers[i].n_w < n->layers[p].n_w);
+            if (!before)
+                break;
+            order[at] = p;
+            at--;
+        }
+        order[at] = i;
+    }
+    if (m == 0) {
+        qerr_at(e, t->cfg.config_path, 0,
+                "tuning.strategy: mixed_precision: no layer to tune (every weighted layer "
+                "has weight_bits of its own)");
+        goto out;
+    }
+    int64_t all8 = trial_bytes(n, base);
+    say(t, "mixed precision: %d layers to tune, fallback order to 8 bits:", m);
+    for (int j = 0; j < m; j++) {
+        char nm[Q_NAME_MAX + 8];
+        if (t->cfg.layers[order[j]].name[0])
+            snprintf(nm, sizeof nm, "%s", t->cfg.layers[order[j]].name);
+        else
+            snprintf(nm, sizeof nm, "l%d", order[j]);
+        say(t, "%s%s", j ? ", " : " ", nm);
+    }
+    say(t, "; all at 8 bits: %lld weight bytes\n", (long long)all8);
+
+    /* 3. the trials */
+    int best = -1, ran = 0;
+    for (int j = 0; j <= m; j++) {
+        if (j > 0 && (timed_out(t) || h->timed_out)) {
+            h->timed_out = 1;
+            break;
+        }
+        trial *tr = &trials[j];
+        for (int i = 0; i < n->n_layers; i++)
+            tr->bits[i] = tunable[i] ? 4 : base[i];
+        for (int q = 0; q < j; q++)
+            tr->bits[order[q]] = 8;
+        tr->bytes = trial_bytes(n, tr->bits);
+        bits_text(t, tr->bits, bt, sizeof bt);
+        say(t, "trial %d: %s: %lld weight bytes (%.1f%% of 8-bit)\n", j, bt,
+            (long long)tr->bytes, 100.0 * (double)tr->bytes / (double)all8);
+        int r = run_trial(t, j, params0, state0, rng0, tr, e);
+        if (r < 0)
+            goto out;
+        if (r == 1) {
+            say(t, "interrupted: the best trial so far is kept (--resume runs the tuning again "
+                   "from the end of pretraining)\n");
+            break;
+        }
+        ran++;
+        tr->met = metric_meets(k, tr->acc, bound);
+        char a[48], b[48];
+        if (!t->o->quiet)
+            printf("trial %d: %s | %lld bytes (%.1f%%) | ptq %s | int8 %s (%s) | %s\n", j, bt,
+               (long long)tr->bytes, 100.0 * (double)tr->bytes / (double)all8,
+               metric_format(k, tr->ptq, a, sizeof a), metric_format(k, tr->acc, b, sizeof b),
+               tr->epoch >= 0 ? "qat" : "ptq", tr->met ? "meets the criterion" : "misses it");
+        fflush(stdout);
+        if (best < 0 || trial_better(k, tr, &trials[best])) {
+            best = j;
+            if (rename(t->path_trial, t->path_model) != 0) {
+                qerr_set(e, "%s: cannot rename to %s", t->path_trial, t->path_model);
+                goto out;
+            }
+        }
+        if (tr->met)
+            break;
+    }
+    remove(t->path_trial);
+    if (best < 0) {
+        qerr_set(e, "mixed precision: interrupted before the first trial ended");
+        rc = 1;
+        goto out;
+    }
+
+    /* 4. the result, as the end of the run reports it */
+    trial *b = &trials[best];
+    h->have_best = 1;
+    h->best_acc = b->acc;
+    h->best_epoch = b->epoch;
+    h->ptq_acc = b->ptq;
+    h->phase = CKPT_PHASE_DONE;
+    if (!t->o->quiet) {
+        printf("mixed precision: trial %d kept (%d of at most %d trials run%s)\n", best, ran, m + 1,
+               h->timed_out ? ", stopped by exit_policy.timeout" : "");
+        printf("  %-16s %-8s %8s %4s %8s\n", "layer", "op", "weights", "bits", "bytes");
+        for (int i = 0; i < n->n_layers; i++) {
+            if (!is_weighted_op(n->layers[i].op))
+                continue;
+            char nm[Q_NAME_MAX + 8];
+            if (t->cfg.layers[i].name[0])
+                snprintf(nm, sizeof nm, "%s", t->cfg.layers[i].name);
+            else
+                snprintf(nm, sizeof nm, "l%d", i);
+            printf("  %-16s %-8s %8lld %4d %8lld%s\n", nm, q_op_names[n->layers[i].op],
+                   (long long)n->layers[i].n_w, b->bits[i],
+                   (long long)q_weight_bytes(n->layers[i].n_w, b->bits[i]),
+                   tunable[i] ? "" : " (its weight_bits)");
+        }
+        char a[48];
+        printf("  %-16s %-8s %8s %4s %8lld (%.1f%% of %lld at 8 bits), int8 %s\n", "total", "",
+               "", "", (long long)b->bytes, 100.0 * (double)b->bytes / (double)all8,
+               (long long)all8, metric_format(k, b->acc, a, sizeof a));
+    }
+    rc = 0;
+out:
+    t->tuning = 0;
+    t->write_model = t->path_model;
+    free(params0);
+    free(state0);
+    free(trials);
+    return rc;
+}
+
 static int run_schedule(trainer *t, train_result *r, qerr *e)
 {
     ckpt_header *h = &t->h;
@@ -767,6 +1172,12 @@ static int run_schedule(trainer *t, train_result *r, qerr *e)
             if (build_optim(t, CKPT_PHASE_QAT, e))
                 return -1;
             continue;
+        }
+        if (phase == CKPT_PHASE_QAT && !h->ptq_done && t->cfg.strategy == CFG_STRATEGY_MIXED) {
+            int rc = tune(t, e);
+            if (rc)
+                return rc;
+            break;
         }
         if (phase == CKPT_PHASE_QAT && !h->ptq_done) {
             if (start_quantization(t, e))
@@ -875,11 +1286,21 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
     if (cfgcanon_build(&t->canon, o->config_path, o->have_seed ? o->seed : c->seed, e))
         return -1;
     const char *dir = o->out_dir ? o->out_dir : ".";
-    if (qfile_mkdirs(dir, e)) /* after the config: a bad one leaves no folder behind */
-        return -1;
     snprintf(t->path_model, sizeof t->path_model, "%s/%s.frozen.yaml", dir, c->name);
+    snprintf(t->path_trial, sizeof t->path_trial, "%s/%s.trial.frozen.yaml", dir, c->name);
+    t->write_model = t->path_model;
+    snprintf(t->label, sizeof t->label, "qat");
     snprintf(t->path_ckpt, sizeof t->path_ckpt, "%s/%s.ckpt", dir, c->name);
     snprintf(t->path_csv, sizeof t->path_csv, "%s/%s.csv", dir, c->name);
+    /* No output may be one of the inputs (a config named NAME.frozen.yaml in
+     * the output folder, a data file called NAME.csv). */
+    const char *inputs[] = {o->config_path, c->train_images, c->train_labels, c->eval_images,
+                            c->eval_labels,   c->val_images,   c->val_labels};
+    const char *outputs[] = {t->path_model, t->path_ckpt, t->path_csv};
+    for (int i = 0; i < 3; i++)
+        if (qfile_check_not_input(outputs[i], inputs, 7, e))
+            return -1;
+    snprintf(t->path_attrib, sizeof t->path_attrib, "%s/%s.attribution.csv", dir, c->name);
     if (c->qat.epochs > 0 && c->disable_observer_after < 1)
         return qerr_at(e, c->config_path, 0,
                        "quantization.train.disable_observer_after: %d leaves the observers "
@@ -893,6 +1314,20 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
         return -1;
     if (load_data(t, o, e))
         return -1;
+    /* every batch would be skipped: nothing would train */
+    if (t->train.n < 2 && c->validation == CFG_VALIDATION_FRACTION)
+        return qerr_at(e, c->config_path, c->validation_line,
+                       "data.validation.fraction: %g leaves %d input of %s to train on; "
+                       "training needs at least 2 (a batch of one is skipped: batch norm "
+                       "normalizes over the batch)",
+                       c->validation_fraction, (int)t->train.n, c->train_images);
+    if (t->train.n < 2)
+        return qerr_set(e, "%s: data.train: %s holds %d input; training needs at least 2 (a "
+                           "batch of one is skipped: batch norm normalizes over the batch)",
+                        c->config_path, c->train_images, (int)t->train.n);
+    /* after the config and the data: a bad one leaves no folder behind */
+    if (qfile_mkdirs(dir, e))
+        return -1;
     int32_t sets = t->val.n > t->eval.n ? t->val.n : t->eval.n;
     size_t out = (size_t)t->n.n_classes;
     t->order = malloc((size_t)t->train.n * sizeof(int32_t));
@@ -905,7 +1340,8 @@ static int setup(trainer *t, const train_opts *o, qerr *e)
     t->pred_net = malloc((size_t)t->eval.n);
     t->pred_int8 = malloc((size_t)t->eval.n);
     t->agreement = t->min_agreement = 1.0;
-    t->csv_cap = (size_t)(c->pretrain.epochs + c->qat.epochs + 4) * CSV_ROW_MAX;
+    int trials = c->strategy == CFG_STRATEGY_MIXED ? CFG_MAX_LAYERS + 1 : 1;
+    t->csv_cap = (size_t)(c->pretrain.epochs + trials * (c->qat.epochs + 1) + 4) * CSV_ROW_MAX;
     t->csv = calloc(t->csv_cap, 1);
     if (!t->order || !t->set_order || !t->labels || !t->labels8 || !t->targets ||
         !t->aug_scratch || !t->score || !t->pred_net || !t->pred_int8 || !t->csv)

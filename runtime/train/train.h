@@ -41,6 +41,13 @@
  * fraction is split off the training set with an rng seeded by the run's
  * seed (dataset_split), so it is drawn again, identically, on resume.
  *
+ * With attribution (attrib.h), the fake-quant net is measured on the
+ * choosing set right after PTQ calibration (stage "ptq": the float weights
+ * with the calibrated scales) and at the end of the run (stage "end": the
+ * net as QAT left it), each as a table on stdout (also with quiet) and as
+ * rows of DIR/NAME.attribution.csv; a resumed run keeps the file's "ptq"
+ * rows. The measurements change nothing in the training.
+ *
  * Files in DIR: NAME.frozen.yaml (the best int8 model), NAME.ckpt (the
  * checkpoint, checkpoint.h: written atomically after every epoch, on Ctrl-C
  * and on timeout), NAME.csv (one row per epoch: epoch, phase, loss,
@@ -70,6 +77,8 @@ typedef struct {
     uint64_t seed;                  /* overrides tuning.random_seed when have_seed */
     int quiet;                      /* no progress line, no epoch lines */
     int sqnr;                       /* print per-layer SQNR at the end */
+    int attribution;                /* attrib.h tables after PTQ and at the end, on stdout
+                                       and in DIR/NAME.attribution.csv */
     volatile sig_atomic_t *interrupt; /* set asynchronously (SIGINT); may be NULL */
     int64_t stop_after;             /* > 0: stop as on an interrupt after this many
                                        training batches of this run (tests, split runs) */

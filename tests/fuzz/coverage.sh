@@ -22,7 +22,8 @@ report() {
     # shellcheck disable=SC2086
     clang $flags -fsanitize=fuzzer "tests/fuzz/fuzz_$t.c" "$out"/*.o -lyaml -lz -lm \
         -o "$out/fuzz_$t"
-    dirs="tests/fuzz/$t/corpus tests/fuzz/$t/regressions"
+    dirs="tests/fuzz/$t/corpus"
+    [ -d "tests/fuzz/$t/regressions" ] && dirs="$dirs tests/fuzz/$t/regressions"
     [ -d "$build/fuzz/corpus/$t" ] && dirs="$dirs $build/fuzz/corpus/$t"
     # shellcheck disable=SC2086
     LLVM_PROFILE_FILE="$out/$t.profraw" "$out/fuzz_$t" -runs=0 -rss_limit_mb=1024 $dirs \
@@ -31,8 +32,9 @@ report() {
     echo "== fuzz_$t"
     llvm-cov report "$out/fuzz_$t" -instr-profile="$out/$t.profdata" "$@" | grep -v '^---'
 }
-report config runtime/train/config.c runtime/common/yamlx.c
+report config runtime/train/config.c runtime/common/yamlx.c runtime/common/qnum.c
 report idx runtime/common/idx.c runtime/common/infile.c
 report npy runtime/common/npy.c runtime/common/infile.c runtime/common/dataset.c
 report frozen runtime/int8/frozen_io.c runtime/int8/qmodel.c runtime/common/yamlx.c runtime/int8/q8_exec.c \
     runtime/int8/q8_kernels.c
+report ckpt runtime/train/checkpoint.c runtime/train/cfgcanon.c

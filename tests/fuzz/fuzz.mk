@@ -14,7 +14,7 @@
 FUZZ_CC            ?= clang
 FUZZ_SECONDS       ?= 60
 FUZZ_CHECK_SECONDS ?= 20
-FUZZ_TARGETS       := config idx frozen npy
+FUZZ_TARGETS       := config idx frozen npy ckpt
 FUZZ_DIR           := $(BUILD)/fuzz
 FUZZ_SAN   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=c11 -Wall -Wextra -Wshadow -Wno-unknown-pragmas -Wno-pass-failed -g -O1 -fopenmp \

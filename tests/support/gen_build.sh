@@ -2,7 +2,7 @@
 # Usage: gen_build.sh DIR
 # Builds and runs the generated models in DIR (test_gen_random): DIR holds
 # rNNN.c, rNNN.h, rNNN_golden.c, driver.c (calls every rNNN_selftest) and
-# poison.h. The generated files are compiled four times, two compilers side
+# poison.h. The generated files are compiled six times, two compilers side
 # by side (one invocation each), under -std=c99 -Wall -Wextra -Wconversion
 # -Werror with float/double poisoned; the driver, which includes <stdio.h>,
 # is compiled on its own. Then the models with every op (every fourth) are
@@ -10,14 +10,20 @@
 # version of the generated inner products (QATC_DOT, see the generated file):
 # gcc the Cortex-M3 one (two pixels per SMLAL), clang the Cortex-M4 one
 # (SMLAD, its instructions emulated in C), then gcc the host's own (on x86,
-# SSE2's PMADDWD) and clang the plain C of other hosts; the sanitizer build
-# the host's own, and after it gcc the Cortex-M0 one (unsigned bytes, eight
-# channels at a time). Side by side with those two, the same models go
-# into one rv32imc image (tests/target/build.sh rv32: riscv64-unknown-elf-gcc
+# SSE2's PMADDWD) and clang the plain C of other hosts, then gcc and clang
+# the C of the RV32IM one (its assembly runs in the rv32imc image below); the
+# sanitizer build the host's own, and after it gcc the Cortex-M0 one (unsigned
+# bytes, eight channels at a time). Side by side with the sanitizer build, the
+# same models go into one rv32imc image (tests/target/build.sh rv32: riscv64-unknown-elf-gcc
 # -march=rv32imc -mabi=ilp32 -Os, strict flags, float/double poisoned, no
 # floating-point helper linked) whose self-tests run under
-# qemu-system-riscv32. Exit 0 when everything builds and every self-test
-# passes; otherwise the failing log's tail.
+# qemu-system-riscv32; then into one image for each of Cortex-M0, M3 and M4
+# (tests/target/build.sh m0/m3/m4: arm-none-eabi-gcc -Os, the assembly inner
+# loops of Thumb-1, SMLAL and DSP) run under qemu-system-arm on mps2-an385
+# (M0 and M3; the M0 image linked for the MPS2 memories, as 50 models' static
+# arenas do not fit the micro:bit's 16 KB) and mps2-an386 (M4). Exit 0 when
+# everything builds and every self-test passes; otherwise the failing log's
+# tail.
 set -u
 target=$(cd "$(dirname "$0")/../target" && pwd)
 cd "$1" || exit 2
@@ -41,6 +47,7 @@ pair() { # NAME1 COMPILER1 DEFINE1 NAME2 COMPILER2 DEFINE2: two builds side by s
 }
 pair smlal gcc -DQATC_DOT=QATC_DOT_SMLAL dsp clang -DQATC_DOT=QATC_DOT_DSP
 pair host gcc "" plain clang -DQATC_DOT=QATC_DOT_PLAIN
+pair rv32gcc gcc -DQATC_DOT=QATC_DOT_RV32 rv32clang clang -DQATC_DOT=QATC_DOT_RV32
 
 # The sanitizer build and the rv32imc image, side by side: models r000, r004, ...
 # (those with every op).
@@ -58,8 +65,8 @@ count=$(echo $names | wc -w)
     echo '    return bad > 0;'
     echo '}'
 } > san_driver.c
-# rv32_driver.c: the image's self-test (tests/target/main.c calls it), names the failing
-# models over semihosting and returns their number.
+# rv32_driver.c: the self-test of the rv32imc and Cortex-M images (tests/target/main.c
+# calls it), names the failing models over semihosting and returns their number.
 {
     echo '#include "semihost.h"'
     for n in $names; do echo "int ${n}_selftest(void);"; done
@@ -90,6 +97,16 @@ rv32() {
         "$target/build.sh" rv32 rv32/random.elf "$target/main.c" rv32_driver.c $srcs &&
     "$target/qemu.sh" virt rv32/random.elf
 }
+arm() { # CORE MACHINE: the same image for a Cortex-M core under qemu-system-arm
+    for tool in arm-none-eabi-gcc qemu-system-arm; do
+        command -v $tool > /dev/null || { echo "$tool is not installed (make deps)"; return 2; }
+    done
+    mkdir -p "$1" || return 2
+    # shellcheck disable=SC2086
+    QT_BOARD=mps2 QT_CFLAGS="-I. -include $PWD/poison.h -DQT_SELFTEST=rv32_selftest" \
+        "$target/build.sh" "$1" "$1/random.elf" "$target/main.c" rv32_driver.c $srcs &&
+    QT_TIMEOUT=120 "$target/qemu.sh" "$2" "$1/random.elf"
+}
 (san) > san.log 2>&1 & a=$!
 (rv32) > rv32.log 2>&1 & b=$!
 wait $a; s=$?
@@ -101,4 +118,16 @@ echo "rv32imc under qemu ($count models): $(grep 'selftest:' rv32.log || tail -1
 [ $t = 0 ] || { echo "thumb1 failed (status $t):"; tail -20 thumb1.log; exit 1; }
 [ $s = 0 ] || { echo "sanitizer build failed (status $s):"; tail -20 san.log; exit 1; }
 [ $r = 0 ] || { echo "rv32imc build or self-test failed (status $r):"; tail -20 rv32.log; exit 1; }
+(arm m0 mps2-an385) > m0.log 2>&1 & a=$!
+(arm m3 mps2-an385) > m3.log 2>&1 & b=$!
+wait $a; s=$?
+wait $b; r=$?
+arm m4 mps2-an386 > m4.log 2>&1; f=$?
+for core in m0 m3 m4; do
+    echo "Cortex-M${core#m} under qemu ($count models): $(grep 'selftest:' $core.log || tail -1 $core.log)"
+done
+for x in m0:$s m3:$r m4:$f; do
+    [ "${x#*:}" = 0 ] ||
+        { echo "${x%:*} build or self-test failed (status ${x#*:}):"; tail -20 "${x%:*}.log"; exit 1; }
+done
 exit 0

@@ -23,6 +23,7 @@ markers() {
         THUMB1) echo "dot8_thumb1 QATC_T1_RUNS" ;;
         SMLAL) echo "split23 dot4x2_smlal pairs_of" ;;
         SSE2) echo "pmaddwd qatc_v16 pair16" ;;
+        RV32) echo "RV32_TAP2 QATC_RV32_ASM" ;;
         PLAIN) echo "c0\\[k\\]" ;;
         *) echo "gen_targets.sh: no markers for version $1: add them here" >&2; return 1 ;;
     esac

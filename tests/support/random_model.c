@@ -212,11 +212,17 @@ static int fill_weights(builder *b, q_layer *l, int32_t k, int32_t out_c, int32_
         l->w_scale[c] = base * exp2(runif(r, -1, 1));
         mean_ws += l->w_scale[c] / n_scales;
     }
+    /* breadth: one weighted layer in three has 4-bit weights, in [-7, 7] */
+    int32_t full = 127;
+    if (b->o.breadth && rng_below(r, 3) == 0) {
+        l->weight_bits = 4;
+        full = q_weight_max(4);
+    }
     /* One magnitude per output channel: some use the full [-127, 127], some little of it. */
     int32_t per_oc = n_weights / out_c;
     double wstd = 0;
     for (int32_t oc = 0; oc < out_c; oc++) {
-        int wmax = rng_below(r, 4) == 0 ? 127 : rint_in(r, 1, 127);
+        int wmax = rng_below(r, 4) == 0 ? full : rint_in(r, 1, full);
         wstd += wmax / sqrt(3.0) / out_c;
         for (int32_t j = 0; j < per_oc; j++) {
             /* dwconv weights are (kh, kw, c): channel oc is every out_c-th weight */

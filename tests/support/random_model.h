@@ -20,8 +20,8 @@
  * chosen per axis, dilation, padding given per side (asymmetric), as
  * TensorFlow's `same` or as `valid`, depthwise channel multipliers, padded
  * max and average pools, average pools that keep their input's quantization
- * (TFLite's division; the others rescale) and now and then a softmax at the
- * end. Without it the draws are exactly those of earlier versions, so the
+ * (TFLite's division; the others rescale), now and then a softmax at the
+ * end, and 4-bit weights (in [-7, 7]) on one weighted layer in three. Without it the draws are exactly those of earlier versions, so the
  * same seed gives the same model as before.
  *
  * Every model passes q_model_check. Models stay small (by default at most

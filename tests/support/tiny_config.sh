@@ -1,11 +1,13 @@
 # A tiny training config for the end-to-end checks (seconds, not minutes).
-# Source this file (with tiny_data.sh); then
+# Source this file (from the top folder; it sources tiny_data.sh); then
 #   tiny_config DIR [EXTRA-QAT-LR]
 # writes DIR/data/{img,lbl}.idx (training, 512 images 12x12),
 # DIR/data/eval/{img,lbl}.idx (128 other images) and DIR/tiny.yaml: a small
 # residual CNN (conv, maxpool, conv, conv, add, global avgpool, linear), two
 # float epochs and four QAT epochs with the BN freeze and observer stop inside
 # the schedule. The QAT learning rate is EXTRA-QAT-LR when given (default 0.02).
+. tests/support/tiny_data.sh
+
 tiny_config() {
     mkdir -p "$1/data/eval"
     tiny_data "$1/data" 512 12 12 1
@@ -41,4 +43,24 @@ quantization:
 tuning:
   random_seed: 11
 EOF
+}
+
+# tiny_check NAME [SUBDIR...]: the start of check NAME on the tiny config:
+# W=$BUILD/NAME emptied (with its SUBDIRs made) and the config written there;
+# fail MESSAGE then ends the check with "NAME: FAIL: MESSAGE".
+tiny_check() {
+    CHECK=$1
+    shift
+    W=$BUILD/$CHECK
+    rm -rf "$W"
+    mkdir -p "$W"
+    for sub in "$@"; do
+        mkdir -p "$W/$sub"
+    done
+    tiny_config "$W"
+}
+
+fail() {
+    echo "$CHECK: FAIL: $*" >&2
+    exit 1
 }

@@ -24,6 +24,24 @@ int tmpdir_make(const char *tag, char *dir, size_t cap)
     return mkdtemp(dir) ? 0 : -1;
 }
 
+int tmpdir_fixture_new(void **state, const char *tag, size_t size)
+{
+    char *f = size >= TMPDIR_CAP ? calloc(1, size) : NULL;
+    if (!f || tmpdir_make(tag, f, TMPDIR_CAP) != 0) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+int tmpdir_fixture_free(void *fixture)
+{
+    int left = tmpdir_remove(fixture);
+    free(fixture);
+    return left < 0 ? -1 : 0;
+}
+
 /* nftw's callback has no user pointer: it counts into these. */
 static int remove_entries, remove_failed;
 

@@ -19,6 +19,23 @@
  * mkdtemp fails. */
 int tmpdir_make(const char *tag, char *dir, size_t cap);
 
+/* The capacity of a fixture's folder path (tmpdir_fixture_new). */
+#define TMPDIR_CAP 256
+
+/* A cmocka test of a file whose setup and teardown are called setup and
+ * teardown (usually over tmpdir_fixture_new and tmpdir_fixture_free). */
+#define TMPDIR_TEST(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
+
+/* A cmocka fixture of size bytes, zeroed, whose struct BEGINS with
+ * char dir[TMPDIR_CAP], put into *state with a fresh folder
+ * (tmpdir_make(tag)) in dir. Returns 0, or -1 with nothing left behind when
+ * memory or the folder fails. */
+int tmpdir_fixture_new(void **state, const char *tag, size_t size);
+
+/* Removes the folder of a tmpdir_fixture_new fixture and frees it.
+ * Returns 0, or -1 when something in the folder could not be removed. */
+int tmpdir_fixture_free(void *fixture);
+
 /* Removes the folder dir and everything in it (no symbolic link followed).
  * Returns how many entries it held, at any depth (0: it was empty), or -1
  * when something could not be removed (what could be is gone). */
