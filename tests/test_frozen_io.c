@@ -456,6 +456,7 @@ static void test_frozen_io_round_trips_random_models(void **state)
         o.every_op = n % 2;
         o.end_linear = n % 5 != 0;
         o.breadth = n >= 200;
+        o.weight4 = n >= 200;
         q_model a, b;
         assert_int_equal(random_model(&r, &o, &a), 0);
         if (frozen_write(f->path, &a, &f->e))

@@ -541,6 +541,7 @@ static void test_q8_exec_random_models(void **state)
             random_model_default_opts(&o);
             o.every_op = k & 1;
             o.breadth = breadth;
+            o.weight4 = breadth;
             q_model m;
             assert_int_equal(random_model(&r, &o, &m), 0);
             char what[64];

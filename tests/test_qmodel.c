@@ -268,6 +268,7 @@ static void test_qmodel_accepts_random_models(void **state)
             random_model_default_opts(&o);
             o.every_op = n % 2;
             o.breadth = breadth;
+            o.weight4 = breadth;
             q_model m;
             if (random_model(&r, &o, &m))
                 fail_msg("random model %d: not built", n);
@@ -410,6 +411,7 @@ static void test_qmodel_random_models_respond_to_input(void **state)
             random_model_default_opts(&o);
             o.every_op = n % 2;
             o.breadth = breadth;
+            o.weight4 = breadth;
             q_model m;
             assert_int_equal(random_model(&r, &o, &m), 0);
             live += responds(&r, &m, n, &at_bounds, &total);

@@ -38,6 +38,7 @@ void random_model_default_opts(random_model_opts *o)
     o->max_weights = 16000;
     o->per_channel = -1;
     o->breadth = 0;
+    o->weight4 = 0;
 }
 
 static int rint_in(rng_state *r, int lo, int hi)
@@ -212,9 +213,9 @@ static int fill_weights(builder *b, q_layer *l, int32_t k, int32_t out_c, int32_
         l->w_scale[c] = base * exp2(runif(r, -1, 1));
         mean_ws += l->w_scale[c] / n_scales;
     }
-    /* breadth: one weighted layer in three has 4-bit weights, in [-7, 7] */
+    /* weight4: one weighted layer in three has 4-bit weights, in [-7, 7] */
     int32_t full = 127;
-    if (b->o.breadth && rng_below(r, 3) == 0) {
+    if (b->o.weight4 && rng_below(r, 3) == 0) {
         l->weight_bits = 4;
         full = q_weight_max(4);
     }

@@ -44,6 +44,7 @@ typedef struct {
     int32_t max_weights; /* weights per layer are capped near max_weights / layers (default 16000) */
     int per_channel;     /* -1 (default): random per layer; 0 per tensor; 1 per channel */
     int breadth;         /* 1: every window form and softmax (above); default 0 */
+    int weight4;         /* 1: one weighted layer in three has 4-bit weights; default 0 */
 } random_model_opts;
 
 /* The defaults above. */
