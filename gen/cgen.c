@@ -486,6 +486,102 @@ static char *paired_weights(const q_model *m, const q_layer *ly)
     return s;
 }
 
+/* An initializer of the values v with dimensions dims[0..nd) (16 per line). NULL when out
+ * of memory. */
+static char *init_values(const int32_t *v, const int32_t *dims, int nd)
+{
+    text t;
+    if (text_open(&t, NULL))
+        return NULL;
+    init_level(t.f, v, dims, nd, 4, 16, 64);
+    if (text_close(&t, NULL))
+        return NULL;
+    return t.buf;
+}
+
+/* The weights of conv2d layer ly (input channels in_c) in the "quads" layout of
+ * QATC_DOT_DSP and QATC_DOT_SMLAL (templates/kernels_dsp.m4): per four output channels a,
+ * b, c, d (rows padded with zeros to w_rows()), per four taps k = 4j .. 4j + 3, sixteen
+ * bytes: (a[k], b[k], a[k+2], b[k+2]), (c[k], d[k], c[k+2], d[k+2]), then the same for
+ * k + 1, k + 3. Tap k of channel g (of its four) is byte 16 (k / 4) + 8 (k % 2) +
+ * 4 (g / 2) + g % 2 + 2 (k % 4 / 2). The taps are those of the flattened OHWI row, zeros
+ * past the last; but when padding each kernel row (kernel_w * in_c taps) with zeros to a
+ * multiple of four costs no more quads, it is so padded (QATC_ROWS4 in kernels.m4), so
+ * that a kernel row is whole quads. NULL when out of memory. */
+static char *quad_weights(const q_model *m, const q_layer *ly, int32_t in_c)
+{
+    int32_t oc = q_layer_out_channels(ly);
+    int64_t taps = q_layer_weight_count(m, ly) / oc;
+    int64_t row = (int64_t)ly->win.kernel_w * in_c, row4 = (row + 3) / 4 * 4;
+    int rows4 = ly->win.kernel_h * row4 == (taps + 3) / 4 * 4;
+    int32_t dims[3] = {w_rows(oc) / 4, (int32_t)((taps + 3) / 4), 16};
+    int64_t n = (int64_t)dims[0] * dims[1] * dims[2];
+    int32_t *v = calloc((size_t)n, sizeof *v);
+    if (!v)
+        return NULL;
+    for (int32_t c = 0; c < oc; c++)
+        for (int64_t t = 0; t < taps; t++) {
+            int64_t g = c % 4, k = rows4 ? t / row * row4 + t % row : t;
+            v[(c / 4) * dims[1] * 16 + 16 * (k / 4) + 8 * (k % 2) + 4 * (g / 2) + g % 2 +
+              2 * (k % 4 / 2)] = ly->weights[c * taps + t];
+        }
+    char *s = init_values(v, dims, 3);
+    free(v);
+    return s;
+}
+
+/* Output channels rounded up to eight (QATC_DOT_THUMB1 does eight at a time). */
+static int32_t rows8(int32_t oc)
+{
+    return (oc + 7) / 8 * 8;
+}
+
+/* The weights of conv2d layer ly in the "bytes8" layout of QATC_DOT_THUMB1
+ * (templates/kernels_thumb1.m4): per eight output channels, per tap k of the flattened
+ * OHWI row, the eight u = w + 128 (128 in the rows past the layer's channels). NULL when
+ * out of memory. */
+static char *bytes8_weights(const q_model *m, const q_layer *ly)
+{
+    int32_t oc = q_layer_out_channels(ly);
+    int64_t taps = q_layer_weight_count(m, ly) / oc;
+    int32_t dims[3] = {rows8(oc) / 8, (int32_t)taps, 8};
+    int64_t n = (int64_t)dims[0] * dims[1] * dims[2];
+    int32_t *v = malloc((size_t)n * sizeof *v);
+    if (!v)
+        return NULL;
+    for (int64_t i = 0; i < n; i++)
+        v[i] = 128;
+    for (int32_t c = 0; c < oc; c++)
+        for (int64_t k = 0; k < taps; k++)
+            v[((c / 8) * taps + k) * 8 + c % 8] = ly->weights[c * taps + k] + 128;
+    char *s = init_values(v, dims, 3);
+    free(v);
+    return s;
+}
+
+/* QATC_DOT_THUMB1's bias of conv2d layer ly, whose input zero-point is zp:
+ * bias[c] - (128 + zp) * sum_k w[c][k] modulo 2^32 (the constant terms of its sums; 0 in
+ * the rows past the layer's channels). NULL when out of memory. */
+static char *bytes8_bias(const q_model *m, const q_layer *ly, int32_t zp)
+{
+    int32_t oc = q_layer_out_channels(ly);
+    int64_t taps = q_layer_weight_count(m, ly) / oc;
+    int32_t n = rows8(oc);
+    int32_t *v = calloc((size_t)n, sizeof *v);
+    if (!v)
+        return NULL;
+    for (int32_t c = 0; c < oc; c++) {
+        int64_t sum = 0;
+        for (int64_t k = 0; k < taps; k++)
+            sum += ly->weights[c * taps + k];
+        uint32_t b = (uint32_t)ly->bias[c] - (uint32_t)((128 + zp) * sum);
+        v[c] = (int32_t)b;
+    }
+    char *s = init_values(v, &n, 1);
+    free(v);
+    return s;
+}
+
 /* Is ly a conv2d or dwconv2d that the fast kernels do not take (dilation, a channel
  * multiplier), printed as one plain C nest instead (QATC_*_GENERAL)? */
 static int is_general(const q_layer *ly)
@@ -721,7 +817,8 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         const fxp_requant *rq = q8_exec_layer_requant(c->x, l);
         int32_t *mult = malloc((size_t)oc * sizeof *mult);
         int32_t *shift = malloc((size_t)oc * sizeof *shift);
-        char *ws = NULL, *bs = NULL, *ms = NULL, *ss = NULL, *ps = NULL;
+        char *ws = NULL, *bs = NULL, *ms = NULL, *ss = NULL, *ps = NULL, *qs = NULL;
+        char *us = NULL, *ubs = NULL;
         if (mult && shift && rq) {
             for (int32_t i = 0; i < oc; i++) {
                 mult[i] = rq[i].multiplier;
@@ -736,8 +833,12 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
             } else {
                 ws = padded_weights(m, ly, in);
             }
-            if (ly->op == Q_OP_CONV2D && !general)
+            if (ly->op == Q_OP_CONV2D && !general) { /* the layouts of the versions (kernels.m4) */
                 ps = paired_weights(m, ly);
+                qs = quad_weights(m, ly, in.c);
+                us = bytes8_weights(m, ly);
+                ubs = bytes8_bias(m, ly, iq.zero_point);
+            }
             bs = init_s32(ly->bias, &oc, 1, 4);
             ms = init_s32(mult, &oc, 1, 4);
             ss = init_s32(shift, &oc, 1, 4);
@@ -752,13 +853,15 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         char name[64];
         snprintf(name, sizeof name, "%s%s", macro,
                  ly->op == Q_OP_CONV2D && !general && gathers(ly, in, pool) ? "_COL" : "");
-        if (!ws || !bs || !ms || !ss || (ly->op == Q_OP_CONV2D && !general && !ps))
+        int conv_ok = ly->op != Q_OP_CONV2D || general || (ps && qs && us && ubs);
+        if (!ws || !bs || !ms || !ss || !conv_ok)
             rc = qerr_set(e, "gen: out of memory");
         else if (ly->op == Q_OP_CONV2D && !general)
-            call(f, name, 9, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss, ps);
+            call(f, name, 12, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss, ps, qs, us, ubs);
         else
             call(f, name, 8, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss);
-        free(mult), free(shift), free(ws), free(bs), free(ms), free(ss), free(ps);
+        free(mult), free(shift), free(ws), free(bs), free(ms), free(ss), free(ps), free(qs);
+        free(us), free(ubs);
         break;
     }
     case Q_OP_AVGPOOL:
@@ -948,17 +1051,17 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         return -1;
     call(f, "QATC_C_BEGIN", 4, m->name, c->source, summary, toc);
     free(toc);
-    if (need_rq)
+    /* every conv2d layer has a copied-windows nest; those with long kernel rows use it
+     * only on the versions that do not walk windows row by row */
+    call(f, "QATC_KERNELS", 4, need_linear ? "1" : "0", need_conv ? "1" : "0",
+         need_gather ? "1" : "0", need_runs ? "1" : "0");
+    if (need_rq) /* after the kernels: its 64-bit product depends on the version */
         fputs("QATC_REQUANTIZE()m4_dnl\n", f);
     if (need_rescale)
         fputs("QATC_RESCALE()m4_dnl\n", f);
     for (int k = 0; k < 2; k++)
         if (need_avg[k])
             call(f, "QATC_AVERAGE", 1, k ? "64" : "32");
-    /* every conv2d layer has a copied-windows nest; those with long kernel rows use it
-     * only on the versions that do not walk windows row by row */
-    call(f, "QATC_KERNELS", 4, need_linear ? "1" : "0", need_conv ? "1" : "0",
-         need_gather ? "1" : "0", need_runs ? "1" : "0");
     for (int l = 0; l < m->n_layers; l++)
         if (emit_layer(c, l, f, e))
             return -1;

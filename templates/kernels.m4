@@ -1,7 +1,7 @@
 m4_divert(-1)
-# kernels.m4 — the kernel library of the generated NAME.c: requantize(), rescale() and the
-# inner loops of the conv2d and linear layers (dot_1x4, dot_2x4, gather, col_sums,
-# conv_sums). Included by model_c.m4; quotes [ ] (see qatc.m4).
+# kernels.m4 — the kernel library of the generated NAME.c: the inner loops of the conv2d
+# and linear layers (dot_1x4, dot_2x4, gather, col_sums, conv_sums), requantize() and
+# rescale(). Included by model_c.m4; quotes [ ] (see qatc.m4).
 #
 # The inner loops come in versions, one per kind of core, all computing the same integer
 # sums exactly. QATC_VERSIONS below is their table; each version is a self-contained block
@@ -10,7 +10,7 @@ m4_divert(-1)
 #   _QATC_NAME_PRELUDE   its C macros: QATC_INLINE, and those of its assembly
 #   _QATC_NAME_DOT       dot_1x4(): linear layers, and conv2d on versions with ROWS 1
 #   _QATC_NAME_CONV      qatc_w, QATC_W_AT, qatc_col, QATC_COL, QATC_GROUP; dot_2x4()
-#                        where ROWS is 1
+#                        where ROWS is 1; what its gather and col_sums share
 #   _QATC_NAME_GATHER    gather() and col_sums(): the copied-windows conv2d nests
 # using the shared pieces further down where they fit. A piece may differ between a file
 # with every version and a file for one target (_QATC_IF_ALL): a version may, for
@@ -27,13 +27,15 @@ m4_divert(-1)
 #   NUMBER   the value of QATC_DOT_NAME
 #   ROWS     1: its inner products read the int8 input in place, so conv2d layers with
 #            long kernel rows walk their windows row by row (conv_sums); 0: they copy them
-#   WEIGHTS  int8: conv2d weights as int8 OHWI rows; pairs: in the PMADDWD layout
+#   WEIGHTS  the layout of its conv2d weights, made by the generator (gen/cgen.c): int8
+#            (OHWI rows), pairs (PMADDWD), quads (SMLAD's 2x4 tiles; SMLAL reads them too)
+#            or bytes8 (unsigned bytes, eight channels a tap, with a bias of its own)
 #   WHEN     the condition on predefined macros under which the file with every version
 #            takes it (when no earlier row's holds)
 m4_define([QATC_VERSIONS], [m4_dnl
-$1([DSP], [2], [1], [int8], [defined(__ARM_FEATURE_DSP) && defined(__GNUC__)])m4_dnl
-$1([THUMB1], [3], [1], [int8], [defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__)])m4_dnl
-$1([SMLAL], [1], [0], [int8], [defined(__arm__) || defined(__thumb__)])m4_dnl
+$1([DSP], [2], [0], [quads], [defined(__ARM_FEATURE_DSP) && defined(__GNUC__)])m4_dnl
+$1([THUMB1], [3], [0], [bytes8], [defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__)])m4_dnl
+$1([SMLAL], [1], [0], [quads], [defined(__arm__) || defined(__thumb__)])m4_dnl
 $1([RV32], [5], [0], [int8], [defined(__riscv) && defined(__riscv_mul) && __riscv_xlen == 32])m4_dnl
 $1([SSE2], [4], [0], [pairs], [defined(__SSE2__) && defined(__GNUC__)])m4_dnl
 $1([PLAIN], [0], [0], [int8], [1])m4_dnl
@@ -43,7 +45,7 @@ $1([PLAIN], [0], [0], [int8], [1])m4_dnl
 m4_define([_QATC_REGISTER], [m4_define([_QATC_$1_ROWS], [$3])m4_dnl
 m4_define([_QATC_$1_WEIGHTS], [$4])m4_dnl
 m4_ifelse([$3], [1], [_QATC_APPEND([_QATC_ROWS_IF], [QATC_DOT == QATC_DOT_$1])])m4_dnl
-m4_ifelse([$4], [pairs], [_QATC_APPEND([_QATC_PAIRS_IF], [QATC_DOT == QATC_DOT_$1])])m4_dnl
+_QATC_APPEND([_QATC_$4_IF], [QATC_DOT == QATC_DOT_$1])m4_dnl
 m4_include([kernels_]m4_translit([$1], [A-Z], [a-z])[.m4])])
 
 # _QATC_APPEND(MACRO, CONDITION): MACRO becomes its old value || CONDITION (or CONDITION).
@@ -68,13 +70,19 @@ m4_define([_QATC_BY_ROWS], [m4_ifelse(_QATC_ONE, [all], [[
 ]$1[]], [[
 ]$2[]])])
 
-# _QATC_BY_WEIGHTS(PAIRS, INT8): the C text for conv2d weights in the PMADDWD layout, or as
-# int8 rows (both, under #if, in a file with every version).
-m4_define([_QATC_BY_WEIGHTS], [m4_ifelse(_QATC_ONE, [all], [m4_ifdef([_QATC_PAIRS_IF],
-  [[#if ]_QATC_PAIRS_IF[
-]$1[#else
-]$2[#endif
-]], [$2])], _QATC_ONE_WEIGHTS, [pairs], [$1], [$2])])
+# _QATC_BY_WEIGHTS(PAIRS, QUADS, BYTES8, INT8): the C text for conv2d weights in the
+# version's layout (WEIGHTS in QATC_VERSIONS; each, under #if, in a file with every
+# version; a layout no version uses is left out).
+m4_define([_QATC_BY_WEIGHTS], [m4_ifelse(_QATC_ONE, [all], [m4_define([_QATC_ELSE], [[#if]])m4_dnl
+_QATC_WEIGHTS_CASE([pairs], [$1])_QATC_WEIGHTS_CASE([quads], [$2])m4_dnl
+_QATC_WEIGHTS_CASE([bytes8], [$3])m4_ifelse(_QATC_ELSE, [#if], [$4], [[#else
+]$4[#endif
+]])], _QATC_ONE_WEIGHTS, [pairs], [$1], _QATC_ONE_WEIGHTS, [quads], [$2],
+  _QATC_ONE_WEIGHTS, [bytes8], [$3], [$4])])
+
+# _QATC_WEIGHTS_CASE(LAYOUT, TEXT): #if (or #elif) a version with LAYOUT is chosen, TEXT.
+m4_define([_QATC_WEIGHTS_CASE], [m4_ifdef([_QATC_$1_IF], [_QATC_ELSE[ ]_QATC_$1_IF[
+]$2[]m4_define([_QATC_ELSE], [[#elif]])])])
 
 # QATC_TARGET(TARGET, VERSION, GUARD, FOR): the file is for TARGET (`qatc gen --target`):
 # all (VERSION all) for every version, or one, whose inner loops are VERSION's. GUARD is
@@ -92,10 +100,10 @@ m4_ifelse([$2], [all], [], [m4_define([_QATC_ONE_ROWS], m4_defn([_QATC_$2_ROWS])
 m4_define([_QATC_ONE_WEIGHTS], m4_defn([_QATC_$2_WEIGHTS]))])])
 
 # _QATC_CONTENTS: the kernel library's line in the file's table of contents.
-m4_define([_QATC_CONTENTS], [_QATC_IF_ALL([[ *   requantize(), then the inner loops in versions, one per kind of core
- *     (QATC_DOT, chosen by the compiler's predefined macros)]],
-[[ *   requantize(), then the inner loops for ]_QATC_TARGET_NAME[ only
- *     (qatc gen --target ]_QATC_TARGET_NAME[: ]_QATC_TARGET_FOR[)]])])
+m4_define([_QATC_CONTENTS], [_QATC_IF_ALL([[ *   the inner loops in versions, one per kind of core (QATC_DOT, chosen by
+ *     the compiler's predefined macros), then requantize()]],
+[[ *   the inner loops for ]_QATC_TARGET_NAME[ only (qatc gen --target ]_QATC_TARGET_NAME[:
+ *     ]_QATC_TARGET_FOR[), then requantize()]])])
 
 # _QATC_GUARD(MODEL): for one target, #error unless the compiler's macros say it is that.
 m4_define([_QATC_GUARD], [_QATC_IF_ALL([], [m4_ifelse(_QATC_GUARDED, [0], [],
@@ -106,7 +114,9 @@ m4_define([_QATC_GUARD], [_QATC_IF_ALL([], [m4_ifelse(_QATC_GUARDED, [0], [],
 #endif
 ]])])])
 
-# QATC_REQUANTIZE: the static helper requantize(), for files that use it.
+# QATC_REQUANTIZE: the static helper requantize(), for files that use it; after
+# QATC_KERNELS (inlined where the version's helpers are; Thumb-1 forms its 64-bit product
+# from 16-bit halves).
 m4_define([QATC_REQUANTIZE], [[
 /* out = clamp(round(acc * M) + zp, lo, hi) with M = m0 * 2^(shift - 31),
  * 2^30 <= m0 < 2^31 (or m0 = 0), -31 <= shift <= 30, so 1 <= t = 31 - shift <= 62:
@@ -119,14 +129,47 @@ m4_define([QATC_REQUANTIZE], [[
  * done on two words and a value beyond +-256 is clamped to +-256 first, which changes
  * nothing: it lands outside [-128, 127] either way.
  * >> of a negative value is an arithmetic shift on every supported compiler. */
-static int8_t requantize(int32_t acc, int32_t m0, int32_t shift, int32_t zp, int32_t lo,
-                         int32_t hi)
+static ]_QATC_RQ_INLINE[int8_t requantize(int32_t acc, int32_t m0, int32_t shift, int32_t zp,
+                                     int32_t lo, int32_t hi)
 {
     int32_t t = 31 - shift, y;
-    int64_t p = (int64_t)acc * m0;
-    uint32_t p_lo = (uint32_t)p;
-    int32_t p_hi = (int32_t)(p >> 32); /* the high word: no shift at run time */
-    if (t >= 32) {
+]_QATC_RQ_PRODUCT[]_QATC_RQ_WORDS[    y += zp;
+    return (int8_t)(y < lo ? lo : y > hi ? hi : y);
+}
+]])
+
+# _QATC_KERNELS_OUT: 1 when QATC_KERNELS printed the inner loops (QATC_DOT, QATC_INLINE).
+m4_define([_QATC_KERNELS_OUT], [m4_ifdef([_QATC_NEED_CONV],
+  [m4_eval(_QATC_NEED_LINEAR || _QATC_NEED_CONV)], [0])])
+
+# _QATC_RQ_INLINE: requantize's specifiers after static: QATC_INLINE where it is defined.
+m4_define([_QATC_RQ_INLINE], [m4_ifelse(_QATC_KERNELS_OUT, [1], [[QATC_INLINE ]])])
+
+# _QATC_RQ_PRODUCT: requantize's p_hi:p_lo = acc * m0: the 64-bit product, or on Thumb-1
+# (the version, or in a file with every version when QATC_DOT chose it) from 16-bit halves.
+m4_define([_QATC_RQ_PRODUCT], [m4_ifelse(_QATC_ONE, [THUMB1], [_QATC_RQ_HALVES],
+  _QATC_ONE, [all], [m4_ifelse(_QATC_KERNELS_OUT, [1], [[    uint32_t p_lo;
+    int32_t p_hi;
+#if QATC_DOT == QATC_DOT_THUMB1
+]_QATC_RQ_HALVES[#else
+]_QATC_RQ_64[#endif
+]], [_QATC_RQ_64_DECL])], [_QATC_RQ_64_DECL])])
+
+# _QATC_RQ_64_DECL: p_hi:p_lo from the int64 product, declared.
+m4_define([_QATC_RQ_64_DECL], [[    uint32_t p_lo;
+    int32_t p_hi;
+]_QATC_RQ_64])
+
+# _QATC_RQ_64: p_hi:p_lo from the int64 product (one multiply giving two words on 32-bit cores).
+m4_define([_QATC_RQ_64], [[    {
+        int64_t p = (int64_t)acc * m0;
+        p_lo = (uint32_t)p;
+        p_hi = (int32_t)(p >> 32); /* the high word: no shift at run time */
+    }
+]])
+
+# _QATC_RQ_WORDS: y = round(p * 2^-t), clamped to +-256 for t < 32, on words.
+m4_define([_QATC_RQ_WORDS], [[    if (t >= 32) {
         int32_t w = (int32_t)((uint32_t)p_hi << 1 | p_lo >> 31); /* p >> 31 */
         y = ((w >> (t - 32)) + 1) >> 1;
     } else {
@@ -139,9 +182,24 @@ static int8_t requantize(int32_t acc, int32_t m0, int32_t shift, int32_t zp, int
             : q_hi < -1 || (q_hi == -1 && q_lo < (uint32_t)-256) ? -256
                                                                  : (int32_t)q_lo;
     }
-    y += zp;
-    return (int8_t)(y < lo ? lo : y > hi ? hi : y);
-}
+]])
+
+# _QATC_RQ_HALVES: p_hi:p_lo from a product of 16-bit halves (no __aeabi_lmul on Thumb-1).
+m4_define([_QATC_RQ_HALVES], [m4_ifelse(_QATC_ONE, [THUMB1], [[    uint32_t p_lo;
+    int32_t p_hi;
+]])[    {
+        /* Thumb-1 has no 32 x 32 -> 64-bit multiply (GCC would call __aeabi_lmul): acc * m0
+         * = p_hi * 2^32 + p_lo from 16-bit halves, acc = ah 2^16 + al, m0 = bh 2^16 + bl
+         * (al, bl, bh unsigned, ah signed; every product fits 32 bits, and mid < 3 * 2^16) */
+        uint32_t al = (uint32_t)acc & 0xffffu, bl = (uint32_t)m0 & 0xffffu,
+                 bh = (uint32_t)m0 >> 16;
+        int32_t ah = acc >> 16;
+        uint32_t ll = al * bl, lh = al * bh;
+        int32_t hl = ah * (int32_t)bl;
+        uint32_t mid = (ll >> 16) + (lh & 0xffffu) + ((uint32_t)hl & 0xffffu);
+        p_hi = ah * (int32_t)bh + (hl >> 16) + (int32_t)(lh >> 16) + (int32_t)(mid >> 16);
+        p_lo = mid << 16 | (ll & 0xffffu);
+    }
 ]])
 
 # QATC_RESCALE: the static helper rescale() (round(x * M) without clamp), for adds.
@@ -203,13 +261,13 @@ m4_ifelse(m4_eval(_QATC_NEED_CONV && _QATC_NEED_ROWS && _QATC_ONE_ROWS), [1], [_
 
 # _QATC_DOT_ABOUT(VERSIONS): the comment above the inner loops; VERSIONS the part on versions.
 m4_define([_QATC_DOT_ABOUT], [[
-/* The inner products every conv2d and linear layer spends its time in: for four output
- * channels g = 0..3 at once (their weights w_g = w + g * w_step),
+/* The inner products every conv2d and linear layer spends its time in. A linear layer's
+ * (dot_1x4), for four output channels g = 0..3 at once (their weights w_g = w + g * w_step),
  *   acc[g] += sum_{i < n} w_g[i] * (x[i] - zp)
- * over n consecutive input bytes: one input (dot_1x4) or two (dot_2x4, further down: x and
- * x + x_step, two output pixels that share every weight they load). Each acc is the
- * partial sum of a layer's accumulator, which fits int32 (|bias| + taps * 127 * 255 does,
- * checked when the model was loaded), whatever the order of the terms.
+ * over n consecutive input bytes; a conv2d layer's, over the copied windows of two output
+ * pixels that share every weight they load (gather() and col_sums(), further down). Each
+ * acc is the partial sum of a layer's accumulator, which fits int32 (|bias| + taps * 127 *
+ * 255 does, checked when the model was loaded), whatever the order of the terms.
  *
  * ]$1[ * Where a version is inlined into each layer (QATC_INLINE), the layer's shapes become
  * constants in it: loads take immediate offsets and the loops need fewer registers. */
@@ -246,9 +304,11 @@ m4_ifelse(m4_eval(_QATC_NEED_CONV && (_QATC_NEED_GATHER || !_QATC_$1_ROWS)), [1]
 
 # ---- Pieces that several versions share ------------------------------------------------
 
-# _QATC_INLINE_ALWAYS: QATC_INLINE for versions whose helpers are inlined into each layer.
+# _QATC_INLINE_ALWAYS: QATC_INLINE for versions whose helpers are inlined into each layer
+# (unused: which helpers a file uses depends on the core, the level and its layers, and
+# clang warns of an unused static inline function).
 m4_define([_QATC_INLINE_ALWAYS], [[#if defined(__GNUC__)
-#define QATC_INLINE inline __attribute__((always_inline))
+#define QATC_INLINE inline __attribute__((always_inline, unused))
 #else
 #define QATC_INLINE
 #endif
@@ -278,64 +338,95 @@ static QATC_INLINE void dot_1x4(const int8_t *x, const int8_t *w, int32_t w_step
 }
 ]])
 
-# _QATC_CONV_SHAPE: conv_shape, and how a conv2d layer's window sums come.
+# _QATC_CONV_SHAPE: conv_shape, row_taps(), and how a conv2d layer's window sums come.
 m4_define([_QATC_CONV_SHAPE], [[
 /* What the helpers below need to know of a conv2d layer (its enum constants). */
 typedef struct {
     int32_t in_h, in_w, in_c, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, in_zp;
 } conv_shape;
 
-/* A conv2d layer's window sums, two output pixels (rows cy and cy + 1, column cx) and four
- * channels at a time, come ]_QATC_IF_ALL([[one of two ways:
- *   - QATC_RUNS, on cores whose inner products read the int8 input in place (DSP,
- *     Thumb-1): conv_sums() walks the windows kernel row by kernel row straight from the
- *     input, where a row's taps inside the input are consecutive bytes, and skips the
- *     padding;
- *   - otherwise (hosts, Cortex-M3), and on every core for layers with short kernel rows:
- *     gather() copies the two windows once, in the form the core's inner product reads
- *     best (qatc_col), and col_sums() does every channel from that copy.
- * A layer's weights are qatc_w elements, those of channels oc .. oc + 3 (oc a multiple of
- * four) from QATC_W_AT(weights, oc, taps) on: int8 OHWI rows, or on SSE2 the PMADDWD
- * layout (see there). col_sums() does QATC_GROUP channels at a time: four, or sixteen on
- * SSE2 (the layer's weights then padded with zero rows to a multiple of sixteen). */]],
-[m4_ifelse(_QATC_ONE_ROWS, [1], [[one of two ways:
- *   - conv_sums() walks the windows kernel row by kernel row straight from the input
- *     (this core's inner products read the int8 input in place), where a row's taps
- *     inside the input are consecutive bytes, and skips the padding;
- *   - for layers with short kernel rows, gather() copies the two windows once (qatc_col)
- *     and col_sums() does every channel from that copy.]],
-[[from gather(), which copies the two windows once, in the form the inner product reads
- * best (qatc_col), and col_sums(), which does QATC_GROUP channels from that copy.]])[
- * A layer's weights are qatc_w elements, those of channels oc .. oc + 3 (oc a multiple of
- * four) from QATC_W_AT(weights, oc, taps) on. */]])[
+/* Helpers inlined into each layer on every core, so that its shapes become constants. */
+#if defined(__GNUC__)
+#define QATC_SHAPED inline __attribute__((always_inline, unused))
+#else
+#define QATC_SHAPED
+#endif
+
+/* The taps of kernel row ky of output pixel (cy, cx) that fall inside the input: of the
+ * row's kernel_w * in_c taps (kx, ic), those t with *lo <= t < *hi, tap t being x[t - *lo]
+ * for the x returned (consecutive bytes of an input row). None (lo = hi = 0, NULL) when
+ * the kernel row lies in the padding. The one place the copies below learn a layer's
+ * geometry from, where they move whole runs of taps. */
+static QATC_SHAPED const int8_t *row_taps(const conv_shape *s, const int8_t *in, int32_t cy,
+                                          int32_t cx, int32_t ky, int32_t *lo, int32_t *hi)
+{
+    int32_t iy = cy * s->stride_h - s->pad_h + ky, ix = cx * s->stride_w - s->pad_w;
+    int32_t kx0 = ix < 0 ? -ix : 0;                            /* taps kx0 .. kx1 - 1 inside */
+    int32_t kx1 = ix + s->kernel_w > s->in_w ? s->in_w - ix : s->kernel_w;
+    if (iy < 0 || iy >= s->in_h || kx0 >= kx1) {
+        *lo = *hi = 0;
+        return NULL;
+    }
+    *lo = kx0 * s->in_c, *hi = kx1 * s->in_c;
+    return in + (iy * s->in_w + ix + kx0) * s->in_c;
+}
+
+/* A conv2d layer's window sums come two output pixels at a time, (cy0, cx0) and, when two,
+ * (cy1, cx1): the layer's nest pairs them in raster order, so that they usually share
+ * their kernel rows. ]_QATC_IF_ALL([[Where a version walks windows row by row (QATC_RUNS),
+ * conv_sums() reads them straight from the input for layers with long kernel rows;
+ * otherwise ]], [m4_ifelse(_QATC_ONE_ROWS, [1], [[For layers with long kernel rows
+ * conv_sums() walks them row by row straight from the input (this core's inner products
+ * read the int8 input in place); otherwise ]])])[gather() copies the pair's windows once, in
+ * the form the version's inner product reads best (qatc_col, taps in OHWI order
+ * k = (ky * kernel_w + kx) * in_c + ic, the padding as x = zp), and col_sums() adds them up
+ * for QATC_GROUP channels at a time:
+ *   acc[p][g] = start[g] + sum_k w_g[k] * (x_p[k] - zp)
+ * for pixel p = 0, 1 (1 only when two) and the channels g of the group, start being the
+ * layer's bias from the group's first channel on. A layer's weights are qatc_w elements,
+ * those of channels oc .. oc + QATC_GROUP - 1 from QATC_W_AT(weights, oc, taps) on, in the
+ * version's layout (the generator writes it; rows past the layer's channels are padding). */
 ]])
 
-# _QATC_INT8_W: conv2d weights as int8 OHWI rows (every version but SSE2).
+# _QATC_QUADS_W: conv2d weights in the quads layout (DSP, SMLAL), and the rounding to quads.
+m4_define([_QATC_QUADS_W], [[typedef int8_t qatc_w;
+#define QATC_W_AT(w, oc, taps) ((w) + (oc) * QATC_TAPS4(taps))
+/* Taps rounded up to four; the quads layout pads each kernel row of row taps to a multiple
+ * of four when that costs no more quads (then a kernel row is whole quads) */
+#define QATC_TAPS4(taps) (((taps) + 3) / 4 * 4)
+#define QATC_ROWS4(kernel_h, row) \
+    ((kernel_h) * QATC_TAPS4(row) == QATC_TAPS4((kernel_h) * (row)))
+]])
+
+# _QATC_INT8_W: conv2d weights as int8 OHWI rows.
 m4_define([_QATC_INT8_W], [[typedef int8_t qatc_w;
 #define QATC_W_AT(w, oc, taps) ((w) + (oc) * (taps))
 ]])
 
 # _QATC_GATHER_DOC: the comment above gather().
-m4_define([_QATC_GATHER_DOC], [[/* col <- the windows of output pixels (cy, cx) and, when two, (cy + 1, cx): for tap
+m4_define([_QATC_GATHER_DOC], [[/* col <- the windows of output pixels (cy0, cx0) and, when two, (cy1, cx1): for tap
  * k = (ky * kernel_w + kx) * in_c + ic, v_p = x[iy][ix][ic] - in_zp of window p, or 0 where
  * the tap falls in the padding (or window 1 does not exist), stored as qatc_col says. */
 ]])
 
 # _QATC_GATHER_C(STORE): gather() tap by tap; STORE (C text) stores v0 and v1 as tap k.
 m4_define([_QATC_GATHER_C], [[
-]_QATC_GATHER_DOC[static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy, int32_t cx,
-                               int two, qatc_col *col)
+]_QATC_GATHER_DOC[static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy0,
+                               int32_t cx0, int32_t cy1, int32_t cx1, int two, qatc_col *col)
 {
     int32_t taps = s->kernel_h * s->kernel_w * s->in_c, k = 0;
     for (int32_t ky = 0; ky < s->kernel_h; ky++) {
-        int32_t iy0 = cy * s->stride_h - s->pad_h + ky, iy1 = iy0 + s->stride_h;
+        int32_t iy0 = cy0 * s->stride_h - s->pad_h + ky;
+        int32_t iy1 = cy1 * s->stride_h - s->pad_h + ky;
         int in0 = iy0 >= 0 && iy0 < s->in_h, in1 = two && iy1 >= 0 && iy1 < s->in_h;
         for (int32_t kx = 0; kx < s->kernel_w; kx++) {
-            int32_t ix = cx * s->stride_w - s->pad_w + kx;
-            int inx = ix >= 0 && ix < s->in_w;
+            int32_t ix0 = cx0 * s->stride_w - s->pad_w + kx;
+            int32_t ix1 = cx1 * s->stride_w - s->pad_w + kx;
+            int inx0 = in0 && ix0 >= 0 && ix0 < s->in_w;
+            int inx1 = in1 && ix1 >= 0 && ix1 < s->in_w;
             for (int32_t ic = 0; ic < s->in_c; ic++, k++) {
-                int32_t v0 = in0 && inx ? in[(iy0 * s->in_w + ix) * s->in_c + ic] - s->in_zp : 0;
-                int32_t v1 = in1 && inx ? in[(iy1 * s->in_w + ix) * s->in_c + ic] - s->in_zp : 0;
+                int32_t v0 = inx0 ? in[(iy0 * s->in_w + ix0) * s->in_c + ic] - s->in_zp : 0;
+                int32_t v1 = inx1 ? in[(iy1 * s->in_w + ix1) * s->in_c + ic] - s->in_zp : 0;
 ]$1[            }
         }
     }
@@ -345,10 +436,10 @@ m4_define([_QATC_GATHER_C], [[
 # _QATC_COL_SUMS(BODY, WEIGHTS): col_sums() with body BODY (C text); WEIGHTS (C text)
 # says how they are laid out, default int8 rows.
 m4_define([_QATC_COL_SUMS], [[
-/* acc[p][g] += sum_{k < taps} w_g[k] * v_p[k] over the windows gather() copied, for the
- * QATC_GROUP channels g whose weights start at w (]m4_ifelse([$2], [], [[int8 rows: w, w + w_step, ...]], [$2])[) */
+/* acc[p][g] = start[g] + sum_{k < taps} w_g[k] * v_p[k] over the windows gather() copied,
+ * for the QATC_GROUP channels g whose weights start at w (]m4_ifelse([$2], [], [[int8 rows: w, w + w_step, ...]], [$2])[) */
 static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w *w,
-                                 int32_t w_step, int32_t zp, int two,
+                                 int32_t w_step, int32_t zp, int two, const int32_t *start,
                                  int32_t acc[2][QATC_GROUP])
 {
 ]$1[}
@@ -375,7 +466,9 @@ m4_define([_QATC_DOT_2X4_TWICE], [[    dot_1x4(x, w, w_step, n, zp, acc[0]);
 # _QATC_IN_PLACE_GATHER: gather() and col_sums() for versions whose inner products read the
 # int8 input in place: the windows copied as int8, summed by dot_2x4/dot_1x4.
 m4_define([_QATC_IN_PLACE_GATHER], [_QATC_GATHER_C([[                col[k] = (int8_t)(v0 + s->in_zp), col[taps + k] = (int8_t)(v1 + s->in_zp);
-]])_QATC_COL_SUMS([[    if (two)
+]])_QATC_COL_SUMS([[    for (int32_t g = 0; g < 4; g++)
+        acc[0][g] = acc[1][g] = start[g];
+    if (two)
         dot_2x4(col, taps, w, w_step, taps, zp, acc);
     else
         dot_1x4(col, w, w_step, taps, zp, acc[0]);

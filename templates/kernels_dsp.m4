@@ -1,31 +1,30 @@
 m4_divert(-1)
 # kernels_dsp.m4 — version DSP of the inner loops (kernels.m4 lists what a version defines):
-# Arm cores with the DSP extension (Cortex-M4, M7, M33, M55). In a file with every version
-# it carries a C emulation of its instructions, so that the tests run it on any host.
+# Arm cores with the DSP extension (Cortex-M4, M7, M33, M55). 2 pixels x 4 channels per
+# call of its conv2d kernel, SMLAD on weights the generator pre-arranges (the quads layout,
+# gen/cgen.c quad_weights). Its loops are naked assembly functions on these cores (the same
+# code at every optimization level); in a file with every version it also carries a C
+# emulation of its instructions, so that the tests run it on any host.
 
 # _QATC_DSP_ABOUT: what the version is for.
 m4_define([_QATC_DSP_ABOUT], [[Arm cores with the DSP extension (Cortex-M4, M7, M33, M55): SMLAD adds
- *                    two 16-bit products per instruction; four int8 per 32-bit load, split
- *                    into 16-bit lanes by SXTB16/SXTAB16 (which also subtracts zp).]])
+ *                    two 16-bit products per instruction; 2 pixels x 4 channels per call,
+ *                    input lanes made by SXTAB16 (which also subtracts zp), weights split by
+ *                    SXTB16, the loop in assembly.]])
 
-# _QATC_DSP_PRELUDE: QATC_INLINE, QATC_ARG, QATC_DSP_ASM (-Os: dot_1x4's loop in assembly).
+# _QATC_DSP_PRELUDE: QATC_INLINE, QATC_ARG, QATC_DSP_ASM (-Os: dot_1x4's loop in assembly),
+# the DSP instructions (or their C emulation) and load4().
 m4_define([_QATC_DSP_PRELUDE], [_QATC_INLINE_ALWAYS[]_QATC_NAKED_ARG[#if defined(__OPTIMIZE_SIZE__) && defined(__thumb2__)
 #define QATC_DSP_ASM 1 /* at -Os dot_1x4's loop is assembly (dot4_dsp) */
 #endif
-]])
 
-# _QATC_DSP_DOT: the DSP instructions, dot4_dsp (-Os) and dot_1x4.
-m4_define([_QATC_DSP_DOT], [[
 /* The DSP instructions, on 32-bit words holding two 16-bit lanes (lo = bits 0..15). */
 static QATC_INLINE int32_t lanes(int32_t lo, int32_t hi) /* lo, hi wrapped to 16 bits */
 {
     return (int32_t)((uint32_t)(uint16_t)hi << 16 | (uint16_t)lo);
 }
-#if defined(QATC_DSP_ASM)
-/* the helpers below: unused at -Os, where the loops that use them are assembly */
-]_QATC_IF_ALL([[#elif defined(__ARM_FEATURE_DSP)
-]], [[#else
-]])[static QATC_INLINE int32_t sxtb16(uint32_t v) /* lanes: int8 bytes 0 and 2 of v */
+#if defined(__ARM_FEATURE_DSP)
+static QATC_INLINE int32_t sxtb16(uint32_t v) /* lanes: int8 bytes 0 and 2 of v */
 {
     return __builtin_arm_sxtb16((int32_t)v);
 }
@@ -74,15 +73,16 @@ static int32_t smlad(int32_t a, int32_t b, int32_t acc)
 }
 ]])[#endif
 
-#if !defined(QATC_DSP_ASM)
 /* Four bytes from p, little-endian: p[0] in bits 0..7 (GCC makes this one load). */
 static QATC_INLINE uint32_t load4(const int8_t *p)
 {
     const uint8_t *b = (const uint8_t *)p;
     return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
-#endif
+]])
 
+# _QATC_DSP_DOT: dot4_dsp (-Os) and dot_1x4, for linear layers.
+m4_define([_QATC_DSP_DOT], [[
 #if defined(QATC_DSP_ASM)
 /* dot_1x4's loop at -Os (GCC's code for it then takes 33 instructions per four taps; this
  * one 25), in assembly: a naked function, arguments as AAPCS passes them: r0 = x,
@@ -160,40 +160,234 @@ __attribute__((naked, noinline)) static void dot4_dsp(
 #endif
 ]])])
 
-# _QATC_DSP_CONV: int8 weights and windows; dot_2x4 two channels at a time (-O2).
-m4_define([_QATC_DSP_CONV], [_QATC_IN_PLACE_CONV([[#if !defined(__OPTIMIZE_SIZE__)
-    /* two channels at a time: 2 pixels x 2 channels of accumulators (4 would not fit in
-     * registers with the unpacked lanes). Not at -Os: GCC then spills them to the stack
-     * (one pixel at a time, as below, takes 20% fewer instructions there). */
-    int32_t zz = lanes(-zp, -zp);
-    for (int32_t g = 0; g < 4; g += 2) {
-        const int8_t *x0 = x, *x1 = x + x_step, *wa = w + g * w_step, *wb = wa + w_step;
-        int32_t a0a = acc[0][g], a0b = acc[0][g + 1], a1a = acc[1][g], a1b = acc[1][g + 1];
-        int32_t i = 0;
-        for (; i + 4 <= n; i += 4) {
-            uint32_t x0v = load4(x0 + i), x1v = load4(x1 + i);
-            uint32_t wav = load4(wa + i), wbv = load4(wb + i);
-            int32_t x0e = sxtab16(zz, x0v), x1e = sxtab16(zz, x1v), t;
-            t = sxtb16(wav);
-            a0a = smlad(x0e, t, a0a), a1a = smlad(x1e, t, a1a);
-            t = sxtb16(wbv);
-            a0b = smlad(x0e, t, a0b), a1b = smlad(x1e, t, a1b);
-            int32_t x0o = sxtab16_ror8(zz, x0v), x1o = sxtab16_ror8(zz, x1v);
-            t = sxtb16_ror8(wav);
-            a0a = smlad(x0o, t, a0a), a1a = smlad(x1o, t, a1a);
-            t = sxtb16_ror8(wbv);
-            a0b = smlad(x0o, t, a0b), a1b = smlad(x1o, t, a1b);
-        }
-        for (; i < n; i++) {
-            int32_t v0 = x0[i] - zp, v1 = x1[i] - zp;
-            a0a += wa[i] * v0, a1a += wa[i] * v1;
-            a0b += wb[i] * v0, a1b += wb[i] * v1;
-        }
-        acc[0][g] = a0a, acc[0][g + 1] = a0b, acc[1][g] = a1a, acc[1][g + 1] = a1b;
-    }
-#else
-]_QATC_DOT_2X4_TWICE[#endif
-]])])
+# _QATC_DSP_CONV: weights in the quads layout, windows as 16-bit lanes (and the taps to sum).
+m4_define([_QATC_DSP_CONV], [[
+/* Cortex-M4 and the other cores with the DSP extension: two pixels x four channels, SMLAD.
+ * col: two words k0, k1 (the taps to sum, from k0 to k1 - 1: kernel rows in the padding
+ * for both pixels are left out when rows are whole quads), then the windows as 16-bit
+ * lanes v = x - zp (0 in the padding and past the last tap; kernel rows padded as
+ * QATC_ROWS4 says), per four taps k = 4j .. 4j + 3 four words E0, E1, O0, O1:
+ * E_p = lanes(v_p[k], v_p[k+2]), O_p = lanes(v_p[k+1], v_p[k+3]) of pixel p, so that
+ * SXTAB16 makes them from four input bytes at once (and subtracts zp). Weights ("quads"
+ * layout), per four channels a, b, c, d and four taps: the bytes (a[k], b[k], a[k+2],
+ * b[k+2]), (c[k], d[k], c[k+2], d[k+2]), then the same for k + 1 and k + 3; SXTB16 splits
+ * each word into the lanes (a[k], a[k+2]) and (b[k], b[k+2]), which SMLAD multiplies with
+ * E0 and E1 (two multiply-accumulates each). Per four taps, eight lane words of input
+ * unpacked once for all channels, four weight words unpacked once for both pixels: 30
+ * instructions for 32 multiply-accumulates. */
+]_QATC_QUADS_W[typedef int16_t qatc_col;
+#define QATC_COL(taps) (4 + 2 * QATC_TAPS4(taps))
+#define QATC_GROUP 4
+typedef int32_t qatc_word __attribute__((may_alias)); /* two lanes of col at once */
+]])
 
-# _QATC_DSP_GATHER: the windows copied as int8.
-m4_define([_QATC_DSP_GATHER], [_QATC_IN_PLACE_GATHER])
+# _QATC_DSP_GATHER: rows_inside(), lanes_of(), gather(), dot4x2_dsp and col_sums().
+m4_define([_QATC_DSP_GATHER], [[
+/* The kernel rows of output pixel (cy, cx) with taps inside the input: from *ky0 to *ky1 - 1
+ * (*ky0 = *ky1 = 0: none). */
+static QATC_SHAPED void rows_inside(const conv_shape *s, int32_t cy, int32_t cx, int32_t *ky0,
+                                    int32_t *ky1)
+{
+    int32_t iy = cy * s->stride_h - s->pad_h, ix = cx * s->stride_w - s->pad_w;
+    int32_t a = iy < 0 ? -iy : 0, b = iy + s->kernel_h > s->in_h ? s->in_h - iy : s->kernel_h;
+    if (a >= b || ix >= s->in_w || ix + s->kernel_w <= 0)
+        a = b = 0;
+    *ky0 = a, *ky1 = b;
+}
+
+/* c[4i] = lanes(x[4i] - zp, x[4i+2] - zp), c[4i+2] = lanes(x[4i+1] - zp, x[4i+3] - zp) for
+ * i < n (n > 0), zz = lanes(-zp, -zp): n words of input as a pixel's E and O words */
+static QATC_INLINE void lanes_of(qatc_word *c, const int8_t *x, int32_t n, int32_t zz)
+{
+#if defined(__ARM_FEATURE_DSP) && defined(__thumb2__)
+    /* the loop in assembly: 7 instructions a word at every optimization level (GCC's -Os
+     * code for it takes twice that) */
+    uint32_t u, e;
+    __asm__ volatile("1:\n\t"
+                     "ldr %[u], [%[x]], #4\n\t"
+                     "sxtab16 %[e], %[zz], %[u]\n\t"
+                     "sxtab16 %[u], %[zz], %[u], ror #8\n\t"
+                     "str %[u], [%[c], #8]\n\t"
+                     "str %[e], [%[c]], #16\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b"
+                     : [u] "=&r"(u), [e] "=&r"(e), [x] "+r"(x), [c] "+r"(c), [n] "+r"(n)
+                     : [zz] "r"(zz)
+                     : "cc", "memory");
+#else
+    for (; n > 0; n--, c += 4, x += 4) {
+        uint32_t u = load4(x);
+        c[0] = sxtab16(zz, u), c[2] = sxtab16_ror8(zz, u);
+    }
+#endif
+}
+
+static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy0, int32_t cx0,
+                               int32_t cy1, int32_t cx1, int two, qatc_col *col)
+{
+    int32_t row = s->kernel_w * s->in_c, taps = s->kernel_h * row;
+    int32_t zz = lanes(-s->in_zp, -s->in_zp);
+    int32_t row4 = QATC_TAPS4(row), size = s->in_h * s->in_w * s->in_c;
+    int rows4 = QATC_ROWS4(s->kernel_h, row); /* always when row is a multiple of four */
+    qatc_word *range = (qatc_word *)col;
+    qatc_col *v = col + 4;
+    for (int32_t p = 0; p < 2; p++) {
+        int32_t cy = p ? cy1 : cy0, cx = p ? cx1 : cx0;
+        if (p == 1 && !two) { /* no second pixel: its lanes are 0 */
+            for (int32_t h = 2; h < 2 * QATC_TAPS4(taps); h += 4)
+                v[h] = v[h + 1] = 0;
+        } else if (rows4) {
+            /* four taps from one 32-bit load, the words E_p and O_p by SXTAB16; tap by tap
+             * where the taps inside the input are not whole words (a word may go past the
+             * row's last tap, whose weights are 0 from there, but not past the input) */
+            qatc_word *c = (qatc_word *)v + p;
+            for (int32_t ky = 0; ky < s->kernel_h; ky++) {
+                int32_t lo, hi, t = 0;
+                const int8_t *x = row_taps(s, in, cy, cx, ky, &lo, &hi);
+                if (lo < hi && (lo % 4 != 0 || (hi % 4 != 0 && (hi < row ||
+                                (x - in) + (QATC_TAPS4(hi) - lo) > size)))) {
+                    for (; t < row4; t += 4, c += 4) {
+                        int32_t q[4];
+                        for (int32_t r = 0; r < 4; r++)
+                            q[r] = t + r >= lo && t + r < hi ? x[t + r - lo] - s->in_zp : 0;
+                        c[0] = lanes(q[0], q[2]), c[2] = lanes(q[1], q[3]);
+                    }
+                    continue;
+                }
+                for (; t < lo; t += 4, c += 4)
+                    c[0] = c[2] = 0;
+                if (lo < hi) { /* with row4 > row: taps past row have weight 0 */
+                    lanes_of(c, x, (QATC_TAPS4(hi) - lo) / 4, zz);
+                    c += QATC_TAPS4(hi) - lo, t = QATC_TAPS4(hi);
+                }
+                for (; t < row4; t += 4, c += 4)
+                    c[0] = c[2] = 0;
+            }
+        } else {
+            /* tap by tap, four at a time: t of kernel row ky (0 past the last row) */
+            int32_t ky = 0, t = 0, lo, hi;
+            const int8_t *x = row_taps(s, in, cy, cx, 0, &lo, &hi);
+            qatc_word *c = (qatc_word *)v + p;
+            for (int32_t k = 0; k < taps; k += 4, c += 4) {
+                int32_t q[4];
+                for (int32_t r = 0; r < 4; r++) {
+                    q[r] = ky < s->kernel_h && t >= lo && t < hi ? x[t - lo] - s->in_zp : 0;
+                    if (++t == row) {
+                        t = 0, ky++;
+                        if (ky < s->kernel_h)
+                            x = row_taps(s, in, cy, cx, ky, &lo, &hi);
+                    }
+                }
+                c[0] = lanes(q[0], q[2]), c[2] = lanes(q[1], q[3]);
+            }
+        }
+    }
+    if (rows4) { /* rows of whole quads: those in the padding for both pixels left out */
+        int32_t a0, b0, a1, b1;
+        rows_inside(s, cy0, cx0, &a0, &b0);
+        if (two)
+            rows_inside(s, cy1, cx1, &a1, &b1);
+        else
+            a1 = a0, b1 = b0;
+        if (a0 == b0) /* a pixel without taps inside adds nothing to the range */
+            a0 = a1, b0 = b1;
+        else if (a1 == b1)
+            a1 = a0, b1 = b0;
+        range[0] = (a0 < a1 ? a0 : a1) * row4, range[1] = (b0 > b1 ? b0 : b1) * row4;
+    }
+    if (!rows4 || range[0] == range[1])
+        range[0] = 0, range[1] = QATC_TAPS4(taps);
+}
+
+#if defined(__ARM_FEATURE_DSP) && defined(__thumb2__)
+/* col_sums' loop in assembly (GCC cannot keep its eight accumulators, four input and two
+ * weight registers in the fourteen there are): a naked function, so the same code at every
+ * optimization level. Arguments as AAPCS passes them: r0 = col, r1 = its end, r2 = the
+ * group's weights, r3 = start, then acc on the stack. acc[0][0..3] in r4..r7, acc[1][0..3]
+ * in r8..r11, the weights' pointer in r1, the end on the stack. One step: */
+#define QATC_DSP_STEP                                                                     \
+    "ldrd r2, r3, [r0], #8\n\t"    /* E0, E1 (O0, O1 the second time) */                  \
+    "ldr r12, [r1], #4\n\t"        /* channels a, b: (a[k], b[k], a[k+2], b[k+2]) */      \
+    "sxtb16 lr, r12\n\t"           /* lanes (a[k], a[k+2]) */                             \
+    "sxtb16 r12, r12, ror #8\n\t"  /* lanes (b[k], b[k+2]) */                             \
+    "smlad r4, r2, lr, r4\n\t"                                                            \
+    "smlad r8, r3, lr, r8\n\t"                                                            \
+    "smlad r5, r2, r12, r5\n\t"                                                           \
+    "smlad r9, r3, r12, r9\n\t"                                                           \
+    "ldr r12, [r1], #4\n\t"        /* channels c, d */                                    \
+    "sxtb16 lr, r12\n\t"                                                                  \
+    "sxtb16 r12, r12, ror #8\n\t"                                                         \
+    "smlad r6, r2, lr, r6\n\t"                                                            \
+    "smlad r10, r3, lr, r10\n\t"                                                          \
+    "smlad r7, r2, r12, r7\n\t"                                                           \
+    "smlad r11, r3, r12, r11\n\t"
+/* two steps (E, then O) are a quad of four taps; the loop does four quads, entered at the
+ * right one for the number of quads (TBB): 120 instructions and 3 of loop per 128 MACs */
+#define QATC_DSP_QUAD QATC_DSP_STEP QATC_DSP_STEP
+__attribute__((naked, noinline)) static void dot4x2_dsp(
+    const int16_t *col QATC_ARG, const int16_t *end QATC_ARG, const int8_t *w QATC_ARG,
+    const int32_t *start QATC_ARG, int32_t acc[2][4] QATC_ARG)
+{
+    __asm__(".syntax unified\n\t"
+            "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+            "ldm r3, {r4, r5, r6, r7}\n\t"
+            "mov r8, r4\n\t"
+            "mov r9, r5\n\t"
+            "mov r10, r6\n\t"
+            "mov r11, r7\n\t"
+            "push {r1}\n\t"                      /* end at sp, acc at sp + 40 */
+            "subs r12, r1, r0\n\t"               /* 16 bytes of col per quad */
+            "mov r1, r2\n\t"
+            "ubfx r12, r12, #4, #2\n\t"          /* quads modulo 4: enter at 1, 4, 3, 2 */
+            "tbb [pc, r12]\n"
+            "5:\n\t"
+            ".byte (1f - 5b) / 2, (4f - 5b) / 2, (3f - 5b) / 2, (2f - 5b) / 2\n"
+            "1:\n\t"
+            QATC_DSP_QUAD
+            "2:\n\t"
+            QATC_DSP_QUAD
+            "3:\n\t"
+            QATC_DSP_QUAD
+            "4:\n\t"
+            QATC_DSP_QUAD
+            "ldr r2, [sp]\n\t"
+            "cmp r0, r2\n\t"
+            "bne 1b\n\t"
+            "ldr r3, [sp, #40]\n\t"
+            "stm r3, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+            "add sp, sp, #4\n\t"
+            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+}
+#define QATC_DSP_KERNEL_ASM 1
+#endif
+
+static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w *w,
+                                 int32_t w_step, int32_t zp, int two, const int32_t *start,
+                                 int32_t acc[2][QATC_GROUP])
+{
+    const qatc_word *range = (const qatc_word *)col;
+    int32_t k0 = range[0], k1 = range[1];
+    (void)taps, (void)w_step, (void)zp, (void)two;
+    col += 4 + 2 * k0, w += 4 * k0; /* 8 lanes and 16 weights per four taps */
+#if defined(QATC_DSP_KERNEL_ASM)
+    dot4x2_dsp(col, col + 2 * (k1 - k0), w, start, acc);
+#else
+    for (int32_t g = 0; g < 4; g++)
+        acc[0][g] = acc[1][g] = start[g];
+    for (int32_t j = 0; j < 2 * (k1 - k0); j += 8, w += 16) {
+        for (int32_t h = 0; h < 2; h++) { /* taps k, k + 2, then k + 1, k + 3 */
+            int32_t x0 = lanes(col[j + 4 * h], col[j + 4 * h + 1]);
+            int32_t x1 = lanes(col[j + 4 * h + 2], col[j + 4 * h + 3]);
+            for (int32_t q = 0; q < 2; q++) { /* channels a, b, then c, d */
+                uint32_t v = load4(w + 8 * h + 4 * q);
+                int32_t wa = sxtb16(v), wb = sxtb16_ror8(v);
+                acc[0][2 * q] = smlad(x0, wa, acc[0][2 * q]);
+                acc[1][2 * q] = smlad(x1, wa, acc[1][2 * q]);
+                acc[0][2 * q + 1] = smlad(x0, wb, acc[0][2 * q + 1]);
+                acc[1][2 * q + 1] = smlad(x1, wb, acc[1][2 * q + 1]);
+            }
+        }
+    }
+#endif
+}
+]])

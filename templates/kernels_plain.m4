@@ -24,8 +24,8 @@ m4_define([_QATC_PLAIN_GATHER], [_QATC_GATHER_C([[                col[k] = (int1
      * layer's shape is: compilers vectorize it (16 x 16 -> 32-bit multiply-adds) */
     const int8_t *w0 = w, *w1 = w + w_step, *w2 = w1 + w_step, *w3 = w2 + w_step;
     const int16_t *c0 = col, *c1 = col + taps;
-    int32_t a00 = acc[0][0], a01 = acc[0][1], a02 = acc[0][2], a03 = acc[0][3];
-    int32_t a10 = acc[1][0], a11 = acc[1][1], a12 = acc[1][2], a13 = acc[1][3];
+    int32_t a00 = start[0], a01 = start[1], a02 = start[2], a03 = start[3];
+    int32_t a10 = a00, a11 = a01, a12 = a02, a13 = a03;
     (void)zp, (void)two;
     for (int32_t k = 0; k < taps; k++) {
         int16_t v0 = c0[k], v1 = c1[k], k0 = w0[k], k1 = w1[k], k2 = w2[k], k3 = w3[k];

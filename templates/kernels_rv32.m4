@@ -38,19 +38,16 @@ m4_define([_QATC_RV32_GATHER], [[
 typedef uint32_t qatc_word __attribute__((may_alias)); /* four bytes of any type */
 #endif
 
-/* col <- the windows of output pixels (cy, cx) and, when two, (cy + 1, cx) as bytes: tap
+/* col <- the windows of output pixels (cy0, cx0) and, when two, (cy1, cx1) as bytes: tap
  * k = (ky * kernel_w + kx) * in_c + ic of window p at byte p * taps + k, u = x[iy][ix][ic]
  * + 128, or in_zp + 128 where the tap falls in the padding (window 1 is left as it is when
- * it does not exist). As in conv_sums(), the taps of a kernel row that fall inside the
- * input, lo .. hi - 1, are consecutive bytes of an input row: with in_c a multiple of four
- * and the input 4-byte aligned (col is), they are copied four at a time. */
-static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy, int32_t cx,
-                               int two, qatc_col *col)
+ * it does not exist). The taps of a kernel row that fall inside the input, lo .. hi - 1,
+ * are consecutive bytes of an input row (row_taps): with in_c a multiple of four and the
+ * input 4-byte aligned (col is), they are copied four at a time. */
+static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy0, int32_t cx0,
+                               int32_t cy1, int32_t cx1, int two, qatc_col *col)
 {
     int32_t row = s->kernel_w * s->in_c, taps = s->kernel_h * row;
-    int32_t ix = cx * s->stride_w - s->pad_w;               /* input column of kx = 0 */
-    int32_t kx0 = ix < 0 ? -ix : 0;                         /* taps kx0 .. kx1 - 1 inside */
-    int32_t kx1 = ix + s->kernel_w > s->in_w ? s->in_w - ix : s->kernel_w;
     uint8_t pad = (uint8_t)(s->in_zp + 128);
 #if defined(__GNUC__)
     int words = s->in_c % 4 == 0 && ((uintptr_t)in & 3) == 0;
@@ -59,11 +56,11 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
     for (int32_t p = 0; p < (two ? 2 : 1); p++) {
         uint8_t *c = (uint8_t *)col + p * taps;
         for (int32_t ky = 0; ky < s->kernel_h; ky++, c += row) {
-            int32_t iy = (cy + p) * s->stride_h - s->pad_h + ky;
-            int inside = iy >= 0 && iy < s->in_h && kx0 < kx1;
-            int32_t lo = inside ? kx0 * s->in_c : row, hi = inside ? kx1 * s->in_c : row;
+            int32_t lo, hi;
             /* tap t of the kernel row, lo <= t < hi, is x[t - lo] */
-            const int8_t *x = inside ? in + (iy * s->in_w + ix + kx0) * s->in_c : in;
+            const int8_t *x = row_taps(s, in, p ? cy1 : cy0, p ? cx1 : cx0, ky, &lo, &hi);
+            if (!x)
+                x = in, lo = hi = row;
 #if defined(__GNUC__)
             if (words) {
                 qatc_word *cw = (qatc_word *)c, *lo_end = cw + lo / 4, *hi_end = cw + hi / 4;
@@ -160,6 +157,8 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
      * the 16 accumulators on the stack. Per tap 2 lbu, 8 lb, 16 mul and 16 add (42.75
      * instructions with the loop's at -O2, four taps per iteration), or for one pixel
      * 1 lbu, 8 lb, 8 mul and 8 add. Otherwise, and at -O0, the C below. */
+    for (int32_t g = 0; g < 8; g++)
+        acc[0][g] = acc[1][g] = start[g];
     if (__builtin_constant_p(taps) && __builtin_constant_p(w_step) && taps + 3 <= 2047 &&
         3 * w_step + 3 <= 2047) {
         const int32_t far = 7 * w_step + 3 > 2047;
@@ -173,6 +172,9 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
             __asm__(RV32_ACC("lw") RV32_LOOP(RV32_TAP1) RV32_ACC("sw")
                     : RV32_OUTPUTS(8) : RV32_INPUTS : RV32_CLOBBERS);
     } else
+#else
+    for (int32_t g = 0; g < 8; g++)
+        acc[0][g] = acc[1][g] = start[g];
 #endif
     {
         /* two pixels x four channels at a time, 16-bit factors */

@@ -49,17 +49,14 @@ static QATC_INLINE qatc_v16 pair16(int16_t a, int16_t b)
 }
 
 /* SSE2: window p's QATC_PAIRS(taps) pairs of taps from col + p * QATC_PAIRS(taps) on (a
- * zero tap after an odd last one). As in conv_sums(), the taps of a kernel row that fall
- * inside the input, lo .. hi - 1, are consecutive bytes of an input row; the others are
- * 0. With in_c even, pairs never straddle two kernel rows, and eight bytes at a time
- * become four pairs (sign-extended, - zp, PSHUFD repeats each 32-bit lane). */
-static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy, int32_t cx,
-                               int two, qatc_col *col)
+ * zero tap after an odd last one). The taps of a kernel row that fall inside the input,
+ * lo .. hi - 1, are consecutive bytes of an input row (row_taps); the others are 0. With
+ * in_c even, pairs never straddle two kernel rows, and eight bytes at a time become four
+ * pairs (sign-extended, - zp, PSHUFD repeats each 32-bit lane). */
+static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy0, int32_t cx0,
+                               int32_t cy1, int32_t cx1, int two, qatc_col *col)
 {
     int32_t taps = s->kernel_h * s->kernel_w * s->in_c, row = s->kernel_w * s->in_c;
-    int32_t ix = cx * s->stride_w - s->pad_w;               /* input column of kx = 0 */
-    int32_t kx0 = ix < 0 ? -ix : 0;                         /* taps kx0 .. kx1 - 1 inside */
-    int32_t kx1 = ix + s->kernel_w > s->in_w ? s->in_w - ix : s->kernel_w;
     int16_t z = (int16_t)s->in_zp;
     qatc_v16 zp = {z, z, z, z, z, z, z, z};
     for (int32_t p = 0; p < 2; p++) {
@@ -67,11 +64,11 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
         int32_t odd = 0; /* with in_c odd: is the next tap the second of a pair? */
         int16_t v = 0;   /* and then the first one's value */
         for (int32_t ky = 0; ky < s->kernel_h; ky++) {
-            int32_t iy = (cy + p) * s->stride_h - s->pad_h + ky;
-            int inside = (p == 0 || two) && iy >= 0 && iy < s->in_h && kx0 < kx1;
-            int32_t lo = inside ? kx0 * s->in_c : row, hi = inside ? kx1 * s->in_c : row;
+            int32_t lo = row, hi = row;
             /* tap t of the kernel row, lo <= t < hi, is x[t - lo] */
-            const int8_t *x = inside ? in + (iy * s->in_w + ix + kx0) * s->in_c : NULL;
+            const int8_t *x = p == 0 || two ? row_taps(s, in, p ? cy1 : cy0, p ? cx1 : cx0, ky,
+                                                       &lo, &hi)
+                                            : NULL;
             if (s->in_c % 2 == 0) {
                 int32_t t = 0;
                 for (; t < lo; t += 2)
@@ -120,10 +117,10 @@ static QATC_INLINE void gather(const conv_shape *s, const int8_t *in, int32_t cy
         s03 += pmaddwd(w3[j], v0), s13 += pmaddwd(w3[j], v1);
     }
     for (int32_t i = 0; i < 4; i++) {
-        acc[0][i] += s00[i], acc[0][4 + i] += s01[i], acc[0][8 + i] += s02[i];
-        acc[0][12 + i] += s03[i];
-        acc[1][i] += s10[i], acc[1][4 + i] += s11[i], acc[1][8 + i] += s12[i];
-        acc[1][12 + i] += s13[i];
+        acc[0][i] = start[i] + s00[i], acc[0][4 + i] = start[4 + i] + s01[i];
+        acc[0][8 + i] = start[8 + i] + s02[i], acc[0][12 + i] = start[12 + i] + s03[i];
+        acc[1][i] = start[i] + s10[i], acc[1][4 + i] = start[4 + i] + s11[i];
+        acc[1][8 + i] = start[8 + i] + s12[i], acc[1][12 + i] = start[12 + i] + s13[i];
     }
 ]],
 [[the pairs layout, QATC_PAIRS(taps) vectors per four channels, w_step unused]])])

@@ -15,8 +15,10 @@ m4_divert(-1)
 # depends on the version of the inner loops (_QATC_BY_ROWS), as does the layout of its
 # weights (_QATC_BY_WEIGHTS).
 
-# _QATC_CONV_DATA(CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): the constants of a conv2d
-# layer; PAIRED the weights in the PMADDWD layout (versions with WEIGHTS pairs, kernels.m4).
+# _QATC_CONV_DATA(CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED, QUADS, BYTES8, BIAS8): the
+# constants of a conv2d layer, its weights in the layout of the version (WEIGHTS in
+# QATC_VERSIONS, kernels.m4): WEIGHTS as int8 OHWI rows, PAIRED for PMADDWD, QUADS for
+# SMLAD's tiles, BYTES8 as unsigned bytes with BIAS8, the bias that goes with them.
 m4_define([_QATC_CONV_DATA], [[    enum { $1 };
     /* the channels col_sums() computes: W_ROWS rounded up to QATC_GROUP */
     enum { G_ROWS = (W_ROWS + QATC_GROUP - 1) / QATC_GROUP * QATC_GROUP };
@@ -25,12 +27,27 @@ m4_define([_QATC_CONV_DATA], [[    enum { $1 };
      * the last tap, to an even number of pairs, and in the rows from OUT_C to W_ROWS) */
     static const qatc_v16 wp[G_ROWS / 4][QATC_PAIRS(W_STEP)] = $6; /* rows past W_ROWS: 0 */
     const qatc_w *weights = &wp[0][0];
+    static const int32_t bias[G_ROWS] = $3; /* 0 from OUT_C on */
+]], [[    /* weights for SMLAD: wq[oc / 4][k / 4] = (w[oc][k], w[oc + 1][k], w[oc][k + 2],
+     * w[oc + 1][k + 2]), the same for oc + 2, oc + 3, then for k + 1, k + 3 (k = 4j the taps
+     * (ky * KERNEL_W + kx) * IN_C + ic, each kernel row padded to whole quads when that
+     * costs none (QATC_ROWS4); 0 past the last tap and in the rows from OUT_C to W_ROWS) */
+    static const int8_t wq[W_ROWS / 4][QATC_TAPS4(W_STEP) / 4][16] = $7;
+    const qatc_w *weights = &wq[0][0][0];
+    static const int32_t bias[G_ROWS] = $3; /* 0 from OUT_C on */
+]], [[    /* weights as unsigned bytes: wu[oc / 8][k] = (w[oc][k] + 128, ..., w[oc + 7][k] + 128)
+     * (128 in the rows from OUT_C to G_ROWS), k = (ky * KERNEL_W + kx) * IN_C + ic */
+    static const uint8_t wu[G_ROWS / 8][W_STEP][8] = $8;
+    const qatc_w *weights = &wu[0][0][0];
+    /* bias[oc] - (128 + IN_ZP) * (the sum of channel oc's weights), modulo 2^32: the
+     * constant terms of the sums over unsigned bytes (0 from OUT_C on) */
+    static const int32_t bias[G_ROWS] = $9;
 ]], [[    /* weights w[oc][ky][kx][ic]; rows from OUT_C to G_ROWS are 0 (the kernels do
      * QATC_GROUP channels at a time) */
     static const int8_t w[G_ROWS][KERNEL_H][KERNEL_W][IN_C] = $2;
     const qatc_w *weights = (const int8_t *)w;
-]])[    static const int32_t bias[OUT_C] = $3;
-    static const int32_t mult[OUT_C] = $4;
+    static const int32_t bias[G_ROWS] = $3; /* 0 from OUT_C on */
+]])[    static const int32_t mult[OUT_C] = $4;
     static const int8_t shift[OUT_C] = $5;
     static const conv_shape shape = {IN_H,     IN_W,     IN_C,  KERNEL_H, KERNEL_W,
                                      STRIDE_H, STRIDE_W, PAD_H, PAD_W,    IN_ZP};
@@ -53,10 +70,11 @@ m4_define([_QATC_STORE_TWO], [[                for (int32_t g = 0; g < QATC_GROU
                 }
 ]])
 
-# The loop nests. _QATC_RUNS_* walk windows with conv_sums (versions with ROWS 1),
-# _QATC_COPIED_* copy each pixel pair's windows once with gather() and reuse
-# them for every channel (col_sums). Pooled nests go over pool windows; the
-# conv outputs of a window two at a time (rows dy, dy + 1).
+# The loop nests. _QATC_RUNS_* walk windows with conv_sums (versions with ROWS 1; the
+# conv outputs of a pool window two at a time, rows dy, dy + 1), _QATC_COPIED_* copy each
+# pixel pair's windows once with gather() and reuse them for every channel (col_sums,
+# which starts from the bias); their pairs go in raster order, over the output or over a
+# pool window's conv outputs, so that only the last pixel of an odd count is alone.
 
 m4_define([_QATC_RUNS_CONV], [[    /* two output rows at a time (they share every weight loaded), four channels at a time */
     for (int32_t oy = 0; oy < OUT_H; oy += 2) {
@@ -69,19 +87,33 @@ m4_define([_QATC_RUNS_CONV], [[    /* two output rows at a time (they share ever
     }
 ]])
 
+# _QATC_NEXT_PAIR(Y0, X0, Y1, X1, W, INDENT): after pixels (Y0, X0) and (Y1, X1), the
+# first of the next pair, in raster order over rows of W pixels.
+m4_define([_QATC_NEXT_PAIR], [[$6$1 = $4 + 1 < $5 ? $3 : $3 + 1, $2 = $4 + 1 < $5 ? $4 + 1 : 0;
+]])
+
 m4_define([_QATC_COPIED_CONV], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two output pixels */
 
-    /* two output rows at a time, their windows copied once for all channels */
-    for (int32_t oy = 0; oy < OUT_H; oy += 2) {
-        int two = oy + 1 < OUT_H;
-        for (int32_t ox = 0; ox < OUT_W; ox++) {
-            gather(&shape, in, oy, ox, two, col);
-            for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
-]_QATC_ACC_START([                ])[                col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two,
-                         acc);
-]_QATC_STORE_TWO[            }
+    /* output pixels i and i + 1, (y0, x0) and (y1, x1) in raster order, their windows
+     * copied once for all channels */
+    for (int32_t i = 0, y0 = 0, x0 = 0; i < OUT_H * OUT_W; i += 2) {
+        int two = i + 1 < OUT_H * OUT_W;
+        int32_t y1 = x0 + 1 < OUT_W ? y0 : y0 + 1, x1 = x0 + 1 < OUT_W ? x0 + 1 : 0;
+        gather(&shape, in, y0, x0, y1, x1, two, col);
+        for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
+            int32_t acc[2][QATC_GROUP];
+            col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, bias + oc,
+                     acc);
+            for (int32_t g = 0; g < QATC_GROUP && oc + g < OUT_C; g++) {
+                int32_t c = oc + g;
+                out[i * OUT_C + c] =
+                    requantize(acc[0][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+                if (two)
+                    out[(i + 1) * OUT_C + c] =
+                        requantize(acc[1][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+            }
         }
-    }
+]_QATC_NEXT_PAIR([y0], [x0], [y1], [x1], [OUT_W], [        ])[    }
 ]])
 
 m4_define([_QATC_RUNS_MAXPOOL], [[    /* for each pool window: its conv outputs two rows at a time, four channels at a time */
@@ -116,29 +148,28 @@ m4_define([_QATC_RUNS_MAXPOOL], [[    /* for each pool window: its conv outputs 
 
 m4_define([_QATC_COPIED_MAXPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two conv output pixels */
 
-    /* for each pool window: its conv outputs two rows at a time, their windows copied once
-     * for all channels */
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
             int32_t best[G_ROWS]; /* the largest acc of the window, per channel */
-            for (int32_t c = 0; c < G_ROWS; c++)
-                best[c] = INT32_MIN;
-            for (int32_t dx = 0; dx < POOL_W; dx++) {
-                for (int32_t dy = 0; dy < POOL_H; dy += 2) {
-                    int two = dy + 1 < POOL_H;
-                    gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
-                    for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
-]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
-                                 two, acc);
-                        for (int32_t g = 0; g < QATC_GROUP; g++) {
-                            if (acc[0][g] > best[oc + g])
-                                best[oc + g] = acc[0][g];
-                            if (two && acc[1][g] > best[oc + g])
-                                best[oc + g] = acc[1][g];
-                        }
+            /* the pool window's conv outputs (dy0, dx0) and (dy1, dx1) in raster order, their
+             * windows copied once for all channels */
+            for (int32_t j = 0, dy0 = 0, dx0 = 0; j < POOL_H * POOL_W; j += 2) {
+                int two = j + 1 < POOL_H * POOL_W;
+                int32_t dy1 = dx0 + 1 < POOL_W ? dy0 : dy0 + 1;
+                int32_t dx1 = dx0 + 1 < POOL_W ? dx0 + 1 : 0;
+                gather(&shape, in, oy * POOL_H + dy0, ox * POOL_W + dx0, oy * POOL_H + dy1,
+                       ox * POOL_W + dx1, two, col);
+                for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
+                    int32_t acc[2][QATC_GROUP];
+                    col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
+                             two, bias + oc, acc);
+                    for (int32_t g = 0; g < QATC_GROUP; g++) {
+                        int32_t m = two && acc[1][g] > acc[0][g] ? acc[1][g] : acc[0][g];
+                        if (j == 0 || m > best[oc + g])
+                            best[oc + g] = m;
                     }
                 }
-            }
+]_QATC_NEXT_PAIR([dy0], [dx0], [dy1], [dx1], [POOL_W], [                ])[            }
             /* the max of requantize(acc) over the window is requantize(max acc):
              * requantize never decreases (M > 0) */
             for (int32_t c = 0; c < OUT_C; c++)
@@ -180,31 +211,33 @@ m4_define([_QATC_RUNS_AVGPOOL], [[    /* for each pool window: its conv outputs 
 
 m4_define([_QATC_COPIED_AVGPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two conv output pixels */
 
-    /* for each pool window: its conv outputs two rows at a time, their windows copied once
-     * for all channels */
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
             int32_t sum[G_ROWS]; /* sum of (y - CONV_ZP) over the window, per channel */
             for (int32_t c = 0; c < G_ROWS; c++)
                 sum[c] = 0;
-            for (int32_t dx = 0; dx < POOL_W; dx++) {
-                for (int32_t dy = 0; dy < POOL_H; dy += 2) {
-                    int two = dy + 1 < POOL_H;
-                    gather(&shape, in, oy * POOL_H + dy, ox * POOL_W + dx, two, col);
-                    for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
-]_QATC_ACC_START([                        ])[                        col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
-                                 two, acc);
-                        for (int32_t g = 0; g < QATC_GROUP && oc + g < OUT_C; g++) {
-                            int32_t c = oc + g;
-                            sum[c] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP, CONV_MIN,
-                                                 CONV_MAX) - CONV_ZP;
-                            if (two)
-                                sum[c] += requantize(acc[1][g], mult[c], shift[c], CONV_ZP,
-                                                     CONV_MIN, CONV_MAX) - CONV_ZP;
-                        }
+            /* the pool window's conv outputs (dy0, dx0) and (dy1, dx1) in raster order, their
+             * windows copied once for all channels */
+            for (int32_t j = 0, dy0 = 0, dx0 = 0; j < POOL_H * POOL_W; j += 2) {
+                int two = j + 1 < POOL_H * POOL_W;
+                int32_t dy1 = dx0 + 1 < POOL_W ? dy0 : dy0 + 1;
+                int32_t dx1 = dx0 + 1 < POOL_W ? dx0 + 1 : 0;
+                gather(&shape, in, oy * POOL_H + dy0, ox * POOL_W + dx0, oy * POOL_H + dy1,
+                       ox * POOL_W + dx1, two, col);
+                for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
+                    int32_t acc[2][QATC_GROUP];
+                    col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
+                             two, bias + oc, acc);
+                    for (int32_t g = 0; g < QATC_GROUP && oc + g < OUT_C; g++) {
+                        int32_t c = oc + g;
+                        sum[c] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP, CONV_MIN,
+                                             CONV_MAX) - CONV_ZP;
+                        if (two)
+                            sum[c] += requantize(acc[1][g], mult[c], shift[c], CONV_ZP,
+                                                 CONV_MIN, CONV_MAX) - CONV_ZP;
                     }
                 }
-            }
+]_QATC_NEXT_PAIR([dy0], [dx0], [dy1], [dx1], [POOL_W], [                ])[            }
             /* the average in the pool output's scale: sum * s_conv / (s_out * POOL_H *
              * POOL_W), by POOL_MULT and POOL_SHIFT */
             for (int32_t c = 0; c < OUT_C; c++)
@@ -222,44 +255,45 @@ static void $1_layer_$2(
 {
 ]])
 
-# QATC_CONV2D(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): a conv2d
-# layer (PAIRED: its weights in the PMADDWD layout).
-m4_define([QATC_CONV2D], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])]m4_dnl
+# QATC_CONV2D(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED, QUADS,
+# BYTES8, BIAS8): a conv2d layer (the last four: its weights and bias in the layouts of
+# some versions, see _QATC_CONV_DATA).
+m4_define([QATC_CONV2D], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])]m4_dnl
 [_QATC_BY_ROWS([_QATC_RUNS_CONV], [_QATC_COPIED_CONV])[}
 ]])
 
-# QATC_CONV2D_COL(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): a
+# QATC_CONV2D_COL(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED, ...): a
 # conv2d layer with short kernel rows: the copied-windows nest on every core.
-m4_define([QATC_CONV2D_COL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])[
+m4_define([QATC_CONV2D_COL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[
 ]_QATC_COPIED_CONV[}
 ]])
 
-# QATC_CONV2D_MAXPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): a
+# QATC_CONV2D_MAXPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED, ...): a
 # conv2d and the max pool after it (windows POOL_H x POOL_W, stride = window) in one loop nest.
-m4_define([QATC_CONV2D_MAXPOOL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])]m4_dnl
+m4_define([QATC_CONV2D_MAXPOOL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])]m4_dnl
 [_QATC_BY_ROWS([_QATC_RUNS_MAXPOOL], [_QATC_COPIED_MAXPOOL])[}
 ]])
 
 # QATC_CONV2D_MAXPOOL_COL(...): the same with short kernel rows (copied windows on every core).
-m4_define([QATC_CONV2D_MAXPOOL_COL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])[
+m4_define([QATC_CONV2D_MAXPOOL_COL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[
 ]_QATC_COPIED_MAXPOOL[}
 ]])
 
-# QATC_CONV2D_AVGPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED): a
+# QATC_CONV2D_AVGPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED, ...): a
 # conv2d and the average pool after it (windows POOL_H x POOL_W, stride = window, or one
 # window over everything) in one loop nest.
-m4_define([QATC_CONV2D_AVGPOOL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])]m4_dnl
+m4_define([QATC_CONV2D_AVGPOOL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])]m4_dnl
 [_QATC_BY_ROWS([_QATC_RUNS_AVGPOOL], [_QATC_COPIED_AVGPOOL])[}
 ]])
 
 # QATC_CONV2D_AVGPOOL_COL(...): the same with short kernel rows (copied windows on every core).
-m4_define([QATC_CONV2D_AVGPOOL_COL], [QATC_CHECK([$0], [9], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9])[
+m4_define([QATC_CONV2D_AVGPOOL_COL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
+[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[
 ]_QATC_COPIED_AVGPOOL[}
 ]])
 

@@ -6,7 +6,7 @@
 #     gives identical bytes; the files build with $CC under the strict flags
 #     with float/double poisoned and the self-test passes, on the host and
 #     under qemu on Cortex-M0, M3 and M4 (tests/target/run.sh; M3 and M4 at -Os
-#     and -O2, which run different inner loops);
+#     and -O2, which compile their C differently);
 #   - qatc eval's top-1 equals the top-1 the generated C computes;
 #   - bad input (missing or malformed file, bad options) exits non-zero
 #     with one line on stderr and leaves no file;
@@ -74,8 +74,8 @@ if command -v clang > /dev/null; then
     done
     echo "clang for cortex-m0/m3/m4 at -Os and -O2: builds warning-free"
 fi
-# at -O2 too on M3 and M4: their inner loops are assembly at -Os (dot4_smlal, dot4_dsp), C
-# (builtins on M4) at -O2
+# at -O2 too on M3 and M4: their conv inner loops are assembly at every level, but the C
+# around them (window copies, requantization) and dot_1x4 differ
 for core in m3 m4; do
     QT_CFLAGS="-include $work/poison.h -O2" QT_OUT="$work/target-$core-O2" \
         sh "$src/tests/target/run.sh" $core out fmnist_cnn > "target-$core-O2.log" 2>&1 ||

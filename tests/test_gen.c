@@ -112,7 +112,8 @@ static const char *driver_src =
     "}\n";
 
 /* The generated model compiles with gcc and clang under the strict flags
- * with float/double poisoned, and its self-test matches q8_exec. */
+ * with float/double poisoned, and its self-test matches q8_exec; so does each
+ * C version of the inner loops. */
 static void test_gen_every_op_compiles_and_matches(void **state)
 {
     fixture *fx = *state;
@@ -131,6 +132,19 @@ static void test_gen_every_op_compiles_and_matches(void **state)
                        fx->dir, ccs[i], ccs[i], ccs[i], ccs[i]);
         if (rc != 0)
             fail_msg("%s: build or self-test failed (status %d) in %s", ccs[i], rc, fx->dir);
+    }
+    /* each version forced (its C where it has assembly for another core) */
+    const char *versions[] = {"-DQATC_DOT=QATC_DOT_SMLAL", "-DQATC_DOT=QATC_DOT_DSP",
+                              "-DQATC_DOT=QATC_DOT_THUMB1", "-DQATC_DOT=QATC_DOT_RV32",
+                              "-DQATC_DOT=QATC_DOT_PLAIN"};
+    for (int i = 0; i < 5; i++) {
+        int rc = gh_sh("cd %s && gcc " GH_STRICT " -O1 %s -include poison.h "
+                       "-c every.c every_golden.c && gcc -o drv_v driver.c every.o "
+                       "every_golden.o && ./drv_v",
+                       fx->dir, versions[i]);
+        if (rc != 0)
+            fail_msg("%s: build or self-test failed (status %d) in %s", versions[i], rc,
+                     fx->dir);
     }
 }
 
@@ -174,7 +188,8 @@ static void test_gen_every_op_runs_on_cortex_m(void **state)
  * file) against the runtime's fxp_requantize plus zero-point and clamp, on a
  * million random cases over every shift, both signs, the int32 extremes and
  * multipliers of 0, so that both of its paths (M < 1/2 with 32-bit tail
- * arithmetic, and larger M) are exercised. */
+ * arithmetic, and larger M) are exercised; once as built for the host and
+ * once as for Cortex-M0 (QATC_DOT_THUMB1: the product from 16-bit halves). */
 static const char *requant_src =
     "#include <stdio.h>\n"
     "#include \"every.c\"\n"
@@ -208,13 +223,15 @@ static void test_gen_requantize_matches_reference(void **state)
     fixture *fx = *state;
     generate(fx);
     write_source(fx, "requant.c", requant_src);
-    int rc = gh_sh("cc -std=c99 -O2 -Iruntime/int8 -Iruntime/common -I%s -o %s/requant %s/requant.c "
-                   "build/libqatc_int8.a -lm "
-                   "&& %s/requant",
-                   fx->dir, fx->dir, fx->dir, fx->dir);
-    if (rc != 0)
-        fail_msg("the generated requantize differs from fxp_requantize (status %d) in %s", rc,
-                 fx->dir);
+    const char *versions[] = {"", "-DQATC_DOT=QATC_DOT_THUMB1"};
+    for (int i = 0; i < 2; i++) {
+        int rc = gh_sh("cc -std=c99 -O2 %s -Iruntime/int8 -Iruntime/common -I%s -o %s/requant "
+                       "%s/requant.c build/libqatc_int8.a -lm && %s/requant",
+                       versions[i], fx->dir, fx->dir, fx->dir, fx->dir);
+        if (rc != 0)
+            fail_msg("the generated requantize %s differs from fxp_requantize (status %d) in %s",
+                     versions[i], rc, fx->dir);
+    }
 }
 
 /* Generating the same model twice gives the same bytes, whatever the folder

@@ -11,11 +11,11 @@
  * multipliers, padded pools, TFLite's average pool, softmax: random_model's
  * breadth); the test prints how many layers use each and fails when one is
  * drawn fewer than 5 times in 200 models.
- * The builds use the C versions of the generated inner products
- * (tests/support/gen_build.sh). The models with every op are also generated
- * for each `--target`: such a file holds one version only, and the target's
- * compiler preprocesses it to the same C as the file with every version
- * (tests/support/gen_targets.sh).
+ * The builds use the C versions of the generated inner products, each Arm
+ * core's included (tests/support/gen_build.sh). The models with every op are
+ * also generated for each `--target`: such a file holds one version only, and
+ * the target's compiler preprocesses it to the same C as the file with every
+ * version (tests/support/gen_targets.sh).
  *
  * To stay fast on a busy machine, all models go into one compiler
  * invocation per compiler (the NAME prefix keeps their symbols apart).

@@ -12,7 +12,8 @@
 # (SMLAD, its instructions emulated in C), then gcc the host's own (on x86,
 # SSE2's PMADDWD) and clang the plain C of other hosts, then gcc and clang
 # the C of the RV32IM one (its assembly runs in the rv32imc image below); the
-# sanitizer build the host's own. Side by side with the sanitizer build, the
+# sanitizer build the host's own, and after it gcc the Cortex-M0 one (unsigned
+# bytes, eight channels at a time). Side by side with the sanitizer build, the
 # same models go into one rv32imc image (tests/target/build.sh rv32: riscv64-unknown-elf-gcc
 # -march=rv32imc -mabi=ilp32 -Os, strict flags, float/double poisoned, no
 # floating-point helper linked) whose self-tests run under
@@ -30,7 +31,7 @@ strict="-std=c99 -Wall -Wextra -Wconversion -Werror"
 
 build() { # DIR COMPILER [-DQATC_DOT=...]
     mkdir -p "$1" && cd "$1" &&
-    $2 $strict -O1 ${3:-} -I.. -include ../poison.h -c ../r*.c &&
+    $2 $strict -O1 ${3:-} -I.. -include ../poison.h -c ../r[0-9]*.c &&
     $2 -O1 -o "../drv_$1" ../driver.c ./*.o &&
     "../drv_$1"
 }
@@ -109,9 +110,12 @@ arm() { # CORE MACHINE: the same image for a Cortex-M core under qemu-system-arm
 (san) > san.log 2>&1 & a=$!
 (rv32) > rv32.log 2>&1 & b=$!
 wait $a; s=$?
+(build thumb1 gcc -DQATC_DOT=QATC_DOT_THUMB1) > thumb1.log 2>&1; t=$?
 wait $b; r=$?
+echo "gcc (-DQATC_DOT=QATC_DOT_THUMB1): $(tail -1 thumb1.log)"
 echo "sanitizers ($count models): $(tail -1 san.log)"
 echo "rv32imc under qemu ($count models): $(grep 'selftest:' rv32.log || tail -1 rv32.log)"
+[ $t = 0 ] || { echo "thumb1 failed (status $t):"; tail -20 thumb1.log; exit 1; }
 [ $s = 0 ] || { echo "sanitizer build failed (status $s):"; tail -20 san.log; exit 1; }
 [ $r = 0 ] || { echo "rv32imc build or self-test failed (status $r):"; tail -20 rv32.log; exit 1; }
 (arm m0 mps2-an385) > m0.log 2>&1 & a=$!

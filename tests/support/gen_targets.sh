@@ -19,11 +19,11 @@ dir=$1; tdir=$1/targets; pairs=$2; shift 2
 # markers VERSION: identifiers that only that version's inner loops use.
 markers() {
     case $1 in
-        DSP) echo "smlad sxtab16 dot4_dsp QATC_DSP_ASM" ;;
-        THUMB1) echo "dot4_thumb1" ;;
-        SMLAL) echo "split23 dot4_smlal QATC_SMLAL_ASM" ;;
+        DSP) echo "smlad sxtab16 dot4x2_dsp lanes_of" ;;
+        THUMB1) echo "dot8_thumb1 QATC_T1_RUNS" ;;
+        SMLAL) echo "split23 dot4x2_smlal pairs_of" ;;
         SSE2) echo "pmaddwd qatc_v16 pair16" ;;
-        RV32) echo "qatc_word RV32_TAP2 QATC_RV32_ASM" ;;
+        RV32) echo "RV32_TAP2 QATC_RV32_ASM" ;;
         PLAIN) echo "c0\\[k\\]" ;;
         *) echo "gen_targets.sh: no markers for version $1: add them here" >&2; return 1 ;;
     esac
