@@ -13,15 +13,8 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-[ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: steps.sh GENERATED_DIR NAME [SAMPLE.c]" >&2; exit 2; }
-dir=$(cd "$1" && pwd); name=$2; upper=$(echo "$name" | tr a-z A-Z); sample=${3:-}
-out=${QT_OUT:-$dir/bench}
+. "$here/image.sh"
 mkdir -p "$out/steps"
-if [ -n "$sample" ]; then
-    srcs="$sample"; sampleflag="-I$root/examples/firmware"
-else
-    srcs=""; sampleflag="-DQT_NO_SAMPLE"
-fi
 # The marked copy: the steps are the lines "    NAME_layer_X(...); /* COMMENT */" of NAME_run.
 awk -v step="^    ${name}_layer_" '
     NR == 1 { print; print "void bench_start(void);"; print "void bench_stop(void);"; next }
@@ -29,33 +22,11 @@ awk -v step="^    ${name}_layer_" '
     { print }' "$dir/$name.c" >"$out/steps/$name.c"
 cp "$dir/$name.h" "$out/steps/"
 sed -n "s|^    ${name}_layer_[^;]*; /\* \(.*\) \*/\$|\1|p" "$dir/$name.c" >"$out/steps/names"
+dir=$out/steps # the images are built from the marked copy
 cores=${QT_CORES:-m0 m3 m4 rv32}
 for core in $cores; do
-    case $core in
-        m0) machine=microbit ;;
-        m3) machine=mps2-an385 ;;
-        m4) machine=mps2-an386 ;;
-        rv32) machine=virt ;;
-        *) echo "steps.sh: unknown core '$core'" >&2; exit 2 ;;
-    esac
     elf=$out/steps/${name}_steps_$core.elf
-    build() {
-        # shellcheck disable=SC2086
-        QT_CFLAGS="-DQT_NAME=$name -DQT_UPPER=$upper -DQT_HEADER=\"$name.h\" -I$out/steps
-                   -I$root/bench/qemu_icount $sampleflag ${QT_OPT:-}" \
-            "$root/tests/target/build.sh" "$core" "$elf" "$here/infer_main.c" \
-            "$root/bench/qemu_icount/bench_marks.c" "$out/steps/$name.c" $srcs
-    }
-    if [ "$core" = m0 ] && ! build 2>"$out/steps/m0.build.log"; then
-        grep -q "overflowed\|left for the stack" "$out/steps/m0.build.log" ||
-            { cat "$out/steps/m0.build.log" >&2; exit 1; }
-        export QT_BOARD=mps2
-        machine=mps2-an385
-        build
-        unset QT_BOARD
-    elif [ "$core" != m0 ]; then
-        build
-    fi
+    bench_image "$core" "$elf"
     # pairs: the empty one (the markers' cost), then one per step (the last closed by
     # infer_main.c's bench_stop, after NAME_run returns)
     "$root/bench/qemu_icount/icount.sh" "$machine" "$elf" 2>"$out/steps/$core.log" |
