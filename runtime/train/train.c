@@ -742,9 +742,9 @@ static int end_of_run(trainer *t, train_result *r, qerr *e)
         printf("float %s%s%s", name, sp, metric_format(k, h->float_acc, v, sizeof v));
         if (h->ptq_done)
             printf(", ptq int8 %s%s%s", name, sp, metric_format(k, h->ptq_acc, v, sizeof v));
-        if (h->best_epoch >= 0)
+        if (h->best_epoch >= 0) /* epochs counted from 1, as the epoch lines count them */
             printf(", best int8 %s%s%s (qat epoch %d)", name, sp,
-                   metric_format(k, h->best_acc, v, sizeof v), h->best_epoch);
+                   metric_format(k, h->best_acc, v, sizeof v), h->best_epoch + 1);
         printf(" on %s%s\n", chooser(t, who, sizeof who),
                h->best_epoch >= 0 ? "" : ": the PTQ model is the result");
         if (have_validation(t) && h->have_best)
