@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "naive_kernels.h"
+#include "qmodel.h"
 #include "q8_kernels.h"
 #include "rng.h"
 
@@ -496,6 +497,33 @@ static int tflite_mean(const int8_t *in, const q8_conv_params *p, int32_t oy, in
     return (int)q;
 }
 
+/* The largest window a model may hold (Q_MAX_ELEMS input elements, one
+ * channel) at the most negative input: acc = -2^31, so rounding it must not
+ * form acc - count / 2 in 32 bits (the sanitizer builds catch it). */
+static void test_q8_kernels_avgpool_largest_window(void **state)
+{
+    (void)state;
+    q8_conv_params p;
+    memset(&p, 0, sizeof p);
+    p.in_h = p.in_w = p.kernel_h = p.kernel_w = 4096;
+    p.in_c = p.out_c = 1;
+    p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = p.depth_multiplier = 1;
+    p.out_h = p.out_w = 1;
+    p.act_min = -128;
+    p.act_max = 127;
+    assert_int_equal((int64_t)p.in_h * p.in_w, Q_MAX_ELEMS);
+    int8_t *in = malloc(Q_MAX_ELEMS), out = 0;
+    assert_non_null(in);
+    memset(in, -128, Q_MAX_ELEMS);
+    q8_avgpool_s8(&p, in, &out);
+    assert_int_equal(out, -128);
+    memset(in, 127, Q_MAX_ELEMS);
+    in[0] = 126; /* mean 127 - 2^-24: rounds to 127 */
+    q8_avgpool_s8(&p, in, &out);
+    assert_int_equal(out, 127);
+    free(in);
+}
+
 /* Every window size 1..8 x 1..8, without padding, with TensorFlow's `same`
  * padding and with [1, 0, 0, 1]-style one-sided padding, strides 1..3, on
  * random inputs and on inputs built to hit exact halves (window sums of
@@ -946,6 +974,7 @@ int main(void)
         cmocka_unit_test(test_q8_kernels_avgpool_matches_naive),
         cmocka_unit_test(test_q8_kernels_avgpool_rescale_matches_naive),
         cmocka_unit_test(test_q8_kernels_avgpool_is_tflite_rule),
+        cmocka_unit_test(test_q8_kernels_avgpool_largest_window),
         cmocka_unit_test(test_q8_kernels_add_matches_naive),
         cmocka_unit_test(test_q8_kernels_add_approximates_real),
         cmocka_unit_test(test_q8_kernels_avgpool_rescale_approximates_mean),

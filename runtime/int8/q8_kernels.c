@@ -211,7 +211,9 @@ void q8_maxpool_s8(const q8_conv_params *p, const int8_t *in, int8_t *out)
  * mean(x) itself is TFLite's choice (tensorflow/lite/kernels/internal/
  * reference/integer_ops/pooling.h, AveragePool), written as its C division
  * that truncates towards zero: count / 2 added to (or subtracted from) acc
- * before dividing rounds halves away from zero. |acc| <= 128 * count < 2^31. */
+ * before dividing rounds halves away from zero. |acc| <= 128 * count <= 2^31
+ * (count <= Q_MAX_ELEMS = 2^24), but acc - count / 2 may not fit in int32: the
+ * rounding is done in 64 bits. */
 void q8_avgpool_s8(const q8_conv_params *p, const int8_t *in, int8_t *out)
 {
     check_pool_params(p);
@@ -233,7 +235,8 @@ void q8_avgpool_s8(const q8_conv_params *p, const int8_t *in, int8_t *out)
                     }
                 }
                 assert(count >= 1);
-                int32_t q = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                int64_t half = count / 2;
+                int32_t q = (int32_t)(acc > 0 ? (acc + half) / count : (acc - half) / count);
                 if (q < p->act_min)
                     q = p->act_min;
                 if (q > p->act_max)
