@@ -132,31 +132,34 @@ static int32_t *fm_select(const fm_split *s, int cls, int want, int32_t *n)
     return ix;
 }
 
-/* Bilinear resize of a 28x28 image to h x w: pixel centres at half-pixel positions
- * (as TensorFlow's resize with half_pixel_centers and PyTorch's align_corners=False),
- * edges clamped. dst (h, w) gets values in [0, 255]. */
+/* Where output pixel i of n falls on a 28-pixel source axis: the left source pixel
+ * *i0 (at most 26, so i0 + 1 exists) and the weight *f in [0, 1] of its right
+ * neighbour. Pixel centres at half-pixel positions (as TensorFlow's resize with
+ * half_pixel_centers and PyTorch's align_corners=False), edges clamped. */
+static void source_pos(int i, int n, int *i0, double *f)
+{
+    double s = (i + 0.5) * FM_SIDE / n - 0.5;
+    if (s < 0)
+        s = 0;
+    *i0 = (int)s;
+    if (*i0 > FM_SIDE - 2)
+        *i0 = FM_SIDE - 2;
+    *f = s - *i0;
+    if (*f > 1)
+        *f = 1;
+}
+
+/* Bilinear resize of a 28x28 image to h x w. dst (h, w) gets values in [0, 255]. */
 static void resize28(const uint8_t *src, int h, int w, float *dst)
 {
     for (int y = 0; y < h; y++) {
-        double sy = (y + 0.5) * FM_SIDE / h - 0.5;
-        if (sy < 0)
-            sy = 0;
-        int y0 = (int)sy;
-        if (y0 > FM_SIDE - 2)
-            y0 = FM_SIDE - 2;
-        double fy = sy - y0;
-        if (fy > 1)
-            fy = 1;
+        int y0;
+        double fy;
+        source_pos(y, h, &y0, &fy);
         for (int x = 0; x < w; x++) {
-            double sx = (x + 0.5) * FM_SIDE / w - 0.5;
-            if (sx < 0)
-                sx = 0;
-            int x0 = (int)sx;
-            if (x0 > FM_SIDE - 2)
-                x0 = FM_SIDE - 2;
-            double fx = sx - x0;
-            if (fx > 1)
-                fx = 1;
+            int x0;
+            double fx;
+            source_pos(x, w, &x0, &fx);
             const uint8_t *p = src + y0 * FM_SIDE + x0;
             double top = p[0] + fx * (p[1] - p[0]);
             double bot = p[FM_SIDE] + fx * (p[FM_SIDE + 1] - p[FM_SIDE]);
