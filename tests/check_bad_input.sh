@@ -411,6 +411,27 @@ L_fl=$(line '- op: flatten')
 # ---- the table -------------------------------------------------------------
 
 pass=0 fail=0 VMEM= LIMIT=60
+# refused RC EXPECT: the verdict shared by every row: sets why to what is wrong
+# with a run that ended with status RC and wrote $W.stderr (empty when it was
+# refused as it must be: a non-zero status, no signal, one line naming EXPECT).
+refused() {
+    why=
+    [ "$1" -eq 0 ] && why="exit status 0"
+    [ "$1" -ge 128 ] && why="exit status $1 (a signal: crash, abort or over $LIMIT s)"
+    [ -z "$why" ] && [ "$(wc -l <"$W.stderr")" -ne 1 ] &&
+        why="$(wc -l <"$W.stderr") lines on stderr, expected 1"
+    [ -z "$why" ] && ! grep -q -F -- "$2" "$W.stderr" && why="stderr does not name '$2'"
+}
+# tally NAME COMMAND: counts the row as passed, or prints why it failed.
+tally() {
+    if [ -n "$why" ]; then
+        fail=$((fail + 1))
+        echo "FAIL $1: qatc $2: $why"
+        sed 's/^/    stderr: /' "$W.stderr" | head -n 5
+    else
+        pass=$((pass + 1))
+    fi
+}
 # bad NAME EXPECT QATC-ARGS...: runs qatc in $OUT; EXPECT must appear in the
 # one line on stderr (grep -F). Files in W before and after must be the same.
 bad() {
@@ -420,23 +441,10 @@ bad() {
     # with VMEM set (KiB), under that address-space limit; killed after LIMIT s
     (cd "$OUT" && { [ -z "$VMEM" ] || ulimit -v "$VMEM"; } &&
         timeout -s KILL "$LIMIT" "$QATC" "$@" >"$W.stdout" 2>"$W.stderr")
-    rc=$?
-    why=
-    [ $rc -eq 0 ] && why="exit status 0"
-    [ $rc -ge 128 ] && why="exit status $rc (a signal: crash, abort or over $LIMIT s)"
-    [ -z "$why" ] && [ "$(wc -l <"$W.stderr")" -ne 1 ] &&
-        why="$(wc -l <"$W.stderr") lines on stderr, expected 1"
-    [ -z "$why" ] && ! grep -q -F -- "$expect" "$W.stderr" &&
-        why="stderr does not name '$expect'"
+    refused $? "$expect"
     [ -z "$why" ] && [ -n "$(ls -A "$OUT")" ] && why="left in the output folder: $(ls -A "$OUT")"
     [ -z "$why" ] && [ "$(ls -A "$W")" != "$before" ] && why="left beside the inputs"
-    if [ -n "$why" ]; then
-        fail=$((fail + 1))
-        echo "FAIL $name: qatc $*: $why"
-        sed 's/^/    stderr: /' "$W.stderr" | head -n 5
-    else
-        pass=$((pass + 1))
-    fi
+    tally "$name" "$*"
     rm -rf "$OUT"
     mkdir -p "$OUT"
 }
@@ -452,24 +460,11 @@ bad_keep() {
     name=$1 dir=$2 expect=$3
     shift 3
     before=$(snapshot "$dir")
-    (cd "$dir" && timeout -s KILL 60 "$QATC" "$@" >"$W.stdout" 2>"$W.stderr")
-    rc=$?
-    why=
-    [ $rc -eq 0 ] && why="exit status 0"
-    [ $rc -ge 128 ] && why="exit status $rc (a signal: crash or abort)"
-    [ -z "$why" ] && [ "$(wc -l <"$W.stderr")" -ne 1 ] &&
-        why="$(wc -l <"$W.stderr") lines on stderr, expected 1"
-    [ -z "$why" ] && ! grep -q -F -- "$expect" "$W.stderr" &&
-        why="stderr does not name '$expect'"
+    (cd "$dir" && timeout -s KILL "$LIMIT" "$QATC" "$@" >"$W.stdout" 2>"$W.stderr")
+    refused $? "$expect"
     [ -z "$why" ] && [ "$(snapshot "$dir")" != "$before" ] &&
         why="$dir changed: $(snapshot "$dir" | tr '\n' ' ')"
-    if [ -n "$why" ]; then
-        fail=$((fail + 1))
-        echo "FAIL $name: qatc $*: $why"
-        sed 's/^/    stderr: /' "$W.stderr" | head -n 5
-    else
-        pass=$((pass + 1))
-    fi
+    tally "$name" "$*"
 }
 
 T="train -o $OUT --threads 1 --quiet"
@@ -914,23 +909,11 @@ poke() { printf "\\$3" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null; }
 resume_refused() {
     name=$1 config=$2 expect=$3
     cp "$OUT/tiny.ckpt" "$W.ckpt"
-    (cd "$OUT" && timeout -s KILL 60 "$QATC" $T --resume "$config" >"$W.stdout" 2>"$W.stderr")
-    rc=$?
-    why=
-    [ $rc -eq 0 ] && why="exit status 0"
-    [ $rc -ge 128 ] && why="exit status $rc (a signal: crash, abort or timeout)"
-    [ -z "$why" ] && [ "$(wc -l <"$W.stderr")" -ne 1 ] &&
-        why="$(wc -l <"$W.stderr") lines on stderr, expected 1"
-    [ -z "$why" ] && ! grep -q -F -- "$expect" "$W.stderr" && why="stderr does not say '$expect'"
+    (cd "$OUT" && timeout -s KILL "$LIMIT" "$QATC" $T --resume "$config" >"$W.stdout" 2>"$W.stderr")
+    refused $? "$expect"
     [ -z "$why" ] && [ "$(ls -A "$OUT")" != tiny.ckpt ] && why="files written: $(ls -A "$OUT")"
     [ -z "$why" ] && ! cmp -s "$OUT/tiny.ckpt" "$W.ckpt" && why="the checkpoint was changed"
-    if [ -n "$why" ]; then
-        fail=$((fail + 1))
-        echo "FAIL $name: qatc $T --resume: $why"
-        sed 's/^/    stderr: /' "$W.stderr" | head -n 5
-    else
-        pass=$((pass + 1))
-    fi
+    tally "$name" "$T --resume"
     rm -rf "$OUT" "$W.ckpt"
     mkdir -p "$OUT"
 }
