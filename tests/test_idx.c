@@ -13,15 +13,12 @@
 #include <cmocka.h>
 
 #include "idx.h"
+#include "file_case.h"
 #include "tmpdir.h"
 
 #define FMNIST_T10K_LABELS "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"
 
-typedef struct {
-    char dir[TMPDIR_CAP];
-    char path[320];
-    qerr e;
-} fixture;
+typedef file_case fixture;
 
 static int setup(void **state)
 {
@@ -59,24 +56,14 @@ static size_t make_idx(uint8_t *buf, int ndim, const uint32_t *dims)
  * returns the path (f->path). */
 static const char *write_plain(fixture *f, const char *name, const uint8_t *data, size_t n)
 {
-    snprintf(f->path, sizeof f->path, "%s/%s", f->dir, name);
-    assert_int_equal(tmpdir_write(f->path, data, n), 0);
+    assert_int_equal(tmpdir_write(file_case_path(f, name), data, n), 0);
     return f->path;
 }
 
 static const char *write_gz(fixture *f, const char *name, const uint8_t *data, size_t n)
 {
-    snprintf(f->path, sizeof f->path, "%s/%s", f->dir, name);
-    assert_int_equal(tmpdir_write_gz(f->path, data, n), 0);
+    assert_int_equal(tmpdir_write_gz(file_case_path(f, name), data, n), 0);
     return f->path;
-}
-
-/* "PATH: rest" */
-static void assert_msg(const fixture *f, const char *rest)
-{
-    char want[1024];
-    snprintf(want, sizeof want, "%s: %s", f->path, rest);
-    assert_string_equal(f->e.msg, want);
 }
 
 static void assert_pixels(const idx_images *im, uint64_t count)
@@ -153,12 +140,12 @@ static void test_idx_empty_file(void **state)
     idx_images im = {0};
     assert_int_equal(idx_read_images(write_plain(f, "a.idx", (const uint8_t *)"", 0), &im,
                                      &f->e), -1);
-    assert_msg(f, "empty file");
+    file_case_assert_msg(f, "empty file");
     assert_null(im.pixels);
     idx_labels lb = {0};
     assert_int_equal(idx_read_labels(write_gz(f, "a.idx.gz", (const uint8_t *)"", 0), &lb,
                                      &f->e), -1);
-    assert_msg(f, "empty file");
+    file_case_assert_msg(f, "empty file");
 }
 
 static void test_idx_missing_file(void **state)
@@ -167,10 +154,10 @@ static void test_idx_missing_file(void **state)
     snprintf(f->path, sizeof f->path, "%s/none.idx", f->dir);
     idx_images im;
     assert_int_equal(idx_read_images(f->path, &im, &f->e), -1);
-    assert_msg(f, "cannot open: No such file or directory");
+    file_case_assert_msg(f, "cannot open: No such file or directory");
     snprintf(f->path, sizeof f->path, "%s", f->dir);
     assert_int_equal(idx_read_images(f->path, &im, &f->e), -1);
-    assert_msg(f, "is a directory");
+    file_case_assert_msg(f, "is a directory");
 }
 
 static void test_idx_truncated_header(void **state)
@@ -181,11 +168,11 @@ static void test_idx_truncated_header(void **state)
     make_idx(buf, 3, dims);
     idx_images im;
     assert_int_equal(idx_read_images(write_plain(f, "a.idx", buf, 3), &im, &f->e), -1);
-    assert_msg(f, "truncated header (3 of 4 magic bytes)");
+    file_case_assert_msg(f, "truncated header (3 of 4 magic bytes)");
     assert_int_equal(idx_read_images(write_plain(f, "a.idx", buf, 10), &im, &f->e), -1);
-    assert_msg(f, "truncated header (6 of 12 dimension bytes)");
+    file_case_assert_msg(f, "truncated header (6 of 12 dimension bytes)");
     assert_int_equal(idx_read_images(write_gz(f, "a.idx.gz", buf, 10), &im, &f->e), -1);
-    assert_msg(f, "truncated header (6 of 12 dimension bytes)");
+    file_case_assert_msg(f, "truncated header (6 of 12 dimension bytes)");
 }
 
 static void test_idx_truncated_payload(void **state)
@@ -196,14 +183,14 @@ static void test_idx_truncated_payload(void **state)
     size_t n = make_idx(buf, 3, dims);
     idx_images im;
     assert_int_equal(idx_read_images(write_plain(f, "a.idx", buf, n - 1), &im, &f->e), -1);
-    assert_msg(f, "truncated: header promises 60 bytes of pixels, file has 59");
+    file_case_assert_msg(f, "truncated: header promises 60 bytes of pixels, file has 59");
     assert_int_equal(idx_read_images(write_gz(f, "a.idx.gz", buf, n - 7), &im, &f->e), -1);
-    assert_msg(f, "truncated: header promises 60 bytes of pixels, file has 53");
+    file_case_assert_msg(f, "truncated: header promises 60 bytes of pixels, file has 53");
     const uint32_t ldims[1] = {10};
     n = make_idx(buf, 1, ldims);
     idx_labels lb;
     assert_int_equal(idx_read_labels(write_plain(f, "a.idx", buf, n - 2), &lb, &f->e), -1);
-    assert_msg(f, "truncated: header promises 10 bytes of labels, file has 8");
+    file_case_assert_msg(f, "truncated: header promises 10 bytes of labels, file has 8");
 }
 
 static void test_idx_trailing_data(void **state)
@@ -215,9 +202,9 @@ static void test_idx_trailing_data(void **state)
     buf[n] = 0x55;
     idx_labels lb;
     assert_int_equal(idx_read_labels(write_plain(f, "a.idx", buf, n + 1), &lb, &f->e), -1);
-    assert_msg(f, "unexpected data after the 10 bytes of labels");
+    file_case_assert_msg(f, "unexpected data after the 10 bytes of labels");
     assert_int_equal(idx_read_labels(write_gz(f, "a.idx.gz", buf, n + 1), &lb, &f->e), -1);
-    assert_msg(f, "unexpected data after the 10 bytes of labels");
+    file_case_assert_msg(f, "unexpected data after the 10 bytes of labels");
     /* garbage after the gzip stream itself, behind a payload of the right size */
     size_t gzn;
     uint8_t *gz = (uint8_t *)tmpdir_read(write_gz(f, "a.idx.gz", buf, n), &gzn);
@@ -227,7 +214,7 @@ static void test_idx_trailing_data(void **state)
     memcpy(junk, gz, gzn);
     memcpy(junk + gzn, "xyz", 3);
     assert_int_equal(idx_read_labels(write_plain(f, "a.idx.gz", junk, gzn + 3), &lb, &f->e), -1);
-    assert_msg(f, "unexpected data after the gzip stream");
+    file_case_assert_msg(f, "unexpected data after the gzip stream");
     free(junk);
     free(gz);
 }
@@ -302,24 +289,24 @@ static void test_idx_wrong_magic(void **state)
 
     buf[0] = 0x12;
     assert_int_equal(idx_read_images(write_plain(f, "a.idx", buf, n), &im, &f->e), -1);
-    assert_msg(f, "not an IDX file (magic 0x12000803)");
+    file_case_assert_msg(f, "not an IDX file (magic 0x12000803)");
     buf[0] = 0;
     buf[2] = 0x0d; /* float */
     assert_int_equal(idx_read_images(write_plain(f, "a.idx", buf, n), &im, &f->e), -1);
-    assert_msg(f, "IDX element type 0x0d, expected unsigned bytes (0x08)");
+    file_case_assert_msg(f, "IDX element type 0x0d, expected unsigned bytes (0x08)");
     buf[2] = 0x08;
     buf[3] = 2;
     assert_int_equal(idx_read_images(write_plain(f, "a.idx", buf, n), &im, &f->e), -1);
-    assert_msg(f, "images with 2 dimensions, expected (N, H, W) or (N, H, W, C)");
+    file_case_assert_msg(f, "images with 2 dimensions, expected (N, H, W) or (N, H, W, C)");
 
     /* images given as labels, and labels given as images */
     buf[3] = 3;
     assert_int_equal(idx_read_labels(write_plain(f, "a.idx", buf, n), &lb, &f->e), -1);
-    assert_msg(f, "3 dimensions, expected labels (N) (is this an image file?)");
+    file_case_assert_msg(f, "3 dimensions, expected labels (N) (is this an image file?)");
     const uint32_t ldims[1] = {10};
     n = make_idx(buf, 1, ldims);
     assert_int_equal(idx_read_images(write_gz(f, "a.idx.gz", buf, n), &im, &f->e), -1);
-    assert_msg(f, "is a label file (1 dimension), expected images (N, H, W) or (N, H, W, C)");
+    file_case_assert_msg(f, "is a label file (1 dimension), expected images (N, H, W) or (N, H, W, C)");
 }
 
 static void test_idx_absurd_dims(void **state)
@@ -330,7 +317,7 @@ static void test_idx_absurd_dims(void **state)
     const uint32_t zero[3] = {5, 0, 3};
     size_t n = make_idx(buf, 3, zero);
     assert_int_equal(idx_read_images(write_plain(f, "a.idx", buf, n), &im, &f->e), -1);
-    assert_msg(f, "dimension 1 is 0");
+    file_case_assert_msg(f, "dimension 1 is 0");
 
     /* the header alone: 70000 x 200 x 200 x 1 is 2.8e9 elements */
     const uint32_t big[3] = {70000, 200, 200};
@@ -339,11 +326,11 @@ static void test_idx_absurd_dims(void **state)
         for (int b = 0; b < 4; b++)
             hdr[4 + 4 * i + b] = (uint8_t)(big[i] >> (24 - 8 * b));
     assert_int_equal(idx_read_images(write_plain(f, "a.idx", hdr, 16), &im, &f->e), -1);
-    assert_msg(f, "more than 2147483647 elements, too large");
+    file_case_assert_msg(f, "more than 2147483647 elements, too large");
 
     hdr[4] = 0x80; /* N = 0x80011170 > INT32_MAX */
     assert_int_equal(idx_read_images(write_plain(f, "a.idx", hdr, 16), &im, &f->e), -1);
-    assert_msg(f, "dimension 0 is 2147553648, too large");
+    file_case_assert_msg(f, "dimension 0 is 2147553648, too large");
 }
 
 static void test_idx_quantize_pixels(void **state)

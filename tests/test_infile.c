@@ -15,13 +15,10 @@
 #include <cmocka.h>
 
 #include "infile.h"
+#include "file_case.h"
 #include "tmpdir.h"
 
-typedef struct {
-    char dir[TMPDIR_CAP];
-    char path[320];
-    qerr e;
-} fixture;
+typedef file_case fixture;
 
 static int setup(void **state)
 {
@@ -31,20 +28,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     return tmpdir_fixture_free(*state);
-}
-
-static const char *path_of(fixture *f, const char *name)
-{
-    snprintf(f->path, sizeof f->path, "%s/%s", f->dir, name);
-    return f->path;
-}
-
-/* "PATH: rest" */
-static void assert_msg(const fixture *f, const char *rest)
-{
-    char want[1024];
-    snprintf(want, sizeof want, "%s: %s", f->path, rest);
-    assert_string_equal(f->e.msg, want);
 }
 
 /* n bytes of a pseudo-random sequence (so deflate cannot shrink it much). */
@@ -62,7 +45,7 @@ static uint8_t *noise(size_t n, uint32_t seed)
 /* The gzip'd form of data (written and read back through the fixture). */
 static uint8_t *gzip_bytes(fixture *f, const uint8_t *data, size_t n, size_t *gzn)
 {
-    assert_int_equal(tmpdir_write_gz(path_of(f, "tmp.gz"), data, n), 0);
+    assert_int_equal(tmpdir_write_gz(file_case_path(f, "tmp.gz"), data, n), 0);
     uint8_t *g = (uint8_t *)tmpdir_read(f->path, gzn);
     assert_non_null(g);
     unlink(f->path);
@@ -87,12 +70,12 @@ static void test_infile_plain_and_gzip_round_trip(void **state)
     /* bigger than the read-ahead buffer and than the payload's first chunk */
     const size_t n = 3 * INFILE_BUF + 12345;
     uint8_t *data = noise(n, 7);
-    assert_int_equal(tmpdir_write(path_of(f, "a.bin"), data, n), 0);
+    assert_int_equal(tmpdir_write(file_case_path(f, "a.bin"), data, n), 0);
     uint8_t *b = read_all(f, f->path, n);
     assert_non_null(b);
     assert_memory_equal(b, data, n);
     free(b);
-    assert_int_equal(tmpdir_write_gz(path_of(f, "a.bin.gz"), data, n), 0);
+    assert_int_equal(tmpdir_write_gz(file_case_path(f, "a.bin.gz"), data, n), 0);
     b = read_all(f, f->path, n);
     assert_non_null(b);
     assert_memory_equal(b, data, n);
@@ -107,7 +90,7 @@ static void test_infile_read_in_pieces(void **state)
     const size_t n = 100000;
     uint8_t *data = noise(n, 3);
     for (int gz = 0; gz < 2; gz++) {
-        const char *p = path_of(f, gz ? "p.gz" : "p.bin");
+        const char *p = file_case_path(f, gz ? "p.gz" : "p.bin");
         assert_int_equal(gz ? tmpdir_write_gz(p, data, n) : tmpdir_write(p, data, n), 0);
         infile in;
         assert_int_equal(infile_open(&in, p, &f->e), 0);
@@ -140,7 +123,7 @@ static void test_infile_gzip_members_concatenated(void **state)
     assert_non_null(both);
     memcpy(both, g1, n1);
     memcpy(both + n1, g2, n2);
-    assert_int_equal(tmpdir_write(path_of(f, "two.gz"), both, n1 + n2), 0);
+    assert_int_equal(tmpdir_write(file_case_path(f, "two.gz"), both, n1 + n2), 0);
     uint8_t *b = read_all(f, f->path, 5000);
     assert_non_null(b);
     assert_memory_equal(b, data, 5000);
@@ -166,9 +149,9 @@ static void test_infile_gzip_trailing_garbage(void **state)
     for (int k = 0; k < 3; k++) {
         memcpy(bad, g, gn);
         memcpy(bad + gn, tails[k], tail_len[k]);
-        assert_int_equal(tmpdir_write(path_of(f, "t.gz"), bad, gn + tail_len[k]), 0);
+        assert_int_equal(tmpdir_write(file_case_path(f, "t.gz"), bad, gn + tail_len[k]), 0);
         assert_null(read_all(f, f->path, 1000));
-        assert_msg(f, "unexpected data after the gzip stream");
+        file_case_assert_msg(f, "unexpected data after the gzip stream");
     }
     free(bad);
     free(g);
@@ -185,15 +168,15 @@ static void test_infile_gzip_truncated_and_corrupt(void **state)
     /* cut inside the gzip header, in the deflate data, inside the trailer */
     const size_t keep[3] = {5, gn / 2, gn - 3};
     for (int k = 0; k < 3; k++) {
-        assert_int_equal(tmpdir_write(path_of(f, "c.gz"), g, keep[k]), 0);
+        assert_int_equal(tmpdir_write(file_case_path(f, "c.gz"), g, keep[k]), 0);
         assert_null(read_all(f, f->path, n));
-        assert_msg(f, "truncated gzip data: unexpected end of file");
+        file_case_assert_msg(f, "truncated gzip data: unexpected end of file");
     }
     /* a flipped byte in the deflate data, in the CRC, in the length */
     const size_t flip[3] = {gn / 2, gn - 8, gn - 2};
     for (int k = 0; k < 3; k++) {
         g[flip[k]] ^= 0x5a;
-        assert_int_equal(tmpdir_write(path_of(f, "c.gz"), g, gn), 0);
+        assert_int_equal(tmpdir_write(file_case_path(f, "c.gz"), g, gn), 0);
         g[flip[k]] ^= 0x5a;
         assert_null(read_all(f, f->path, n));
         if (!strstr(f->e.msg, ": corrupt gzip data: "))
@@ -216,7 +199,7 @@ static void test_infile_gzip_corrupt_with_extra_output(void **state)
     int corrupt = 0;
     for (size_t at = 10; at + 8 < gn; at++) {
         g[at] ^= 0x5a;
-        assert_int_equal(tmpdir_write(path_of(f, "x.gz"), g, gn), 0);
+        assert_int_equal(tmpdir_write(file_case_path(f, "x.gz"), g, gn), 0);
         g[at] ^= 0x5a;
         uint8_t *b = read_all(f, f->path, sizeof data);
         if (b) { /* a flip that still decodes to the same bytes cannot pass the CRC */
@@ -237,12 +220,12 @@ static void test_infile_payload_length(void **state)
     uint8_t data[100];
     memset(data, 0x42, sizeof data);
     for (int gz = 0; gz < 2; gz++) {
-        const char *p = path_of(f, gz ? "l.gz" : "l.bin");
+        const char *p = file_case_path(f, gz ? "l.gz" : "l.bin");
         assert_int_equal(gz ? tmpdir_write_gz(p, data, 100) : tmpdir_write(p, data, 100), 0);
         assert_null(read_all(f, p, 101));
-        assert_msg(f, "truncated: header promises 101 bytes of bytes, file has 100");
+        file_case_assert_msg(f, "truncated: header promises 101 bytes of bytes, file has 100");
         assert_null(read_all(f, p, 99));
-        assert_msg(f, "unexpected data after the 99 bytes of bytes");
+        file_case_assert_msg(f, "unexpected data after the 99 bytes of bytes");
         uint8_t *b = read_all(f, p, 100);
         assert_non_null(b);
         free(b);
@@ -253,18 +236,18 @@ static void test_infile_not_a_regular_file(void **state)
 {
     fixture *f = *state;
     infile in;
-    assert_int_equal(infile_open(&in, path_of(f, "none"), &f->e), -1);
-    assert_msg(f, "cannot open: No such file or directory");
+    assert_int_equal(infile_open(&in, file_case_path(f, "none"), &f->e), -1);
+    file_case_assert_msg(f, "cannot open: No such file or directory");
     infile_close(&in);
     assert_int_equal(infile_open(&in, f->dir, &f->e), -1);
     snprintf(f->path, sizeof f->path, "%s", f->dir);
-    assert_msg(f, "is a directory");
+    file_case_assert_msg(f, "is a directory");
     assert_int_equal(infile_open(&in, "/dev/null", &f->e), -1);
     assert_string_equal(f->e.msg, "/dev/null: is not a regular file");
     /* A FIFO with no writer: refused at once (this test would hang otherwise). */
-    assert_int_equal(mkfifo(path_of(f, "fifo"), 0600), 0);
+    assert_int_equal(mkfifo(file_case_path(f, "fifo"), 0600), 0);
     assert_int_equal(infile_open(&in, f->path, &f->e), -1);
-    assert_msg(f, "is not a regular file");
+    file_case_assert_msg(f, "is not a regular file");
 }
 
 static void test_infile_peek(void **state)
@@ -273,15 +256,15 @@ static void test_infile_peek(void **state)
     const uint8_t magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
     uint8_t got[16];
     size_t n = 0;
-    assert_int_equal(tmpdir_write_gz(path_of(f, "m.gz"), magic, 8), 0);
+    assert_int_equal(tmpdir_write_gz(file_case_path(f, "m.gz"), magic, 8), 0);
     assert_int_equal(infile_peek(f->path, got, sizeof got, &n, &f->e), 0);
     assert_int_equal(n, 8);
     assert_memory_equal(got, magic, 8);
-    assert_int_equal(tmpdir_write(path_of(f, "e"), "", 0), 0);
+    assert_int_equal(tmpdir_write(file_case_path(f, "e"), "", 0), 0);
     assert_int_equal(infile_peek(f->path, got, sizeof got, &n, &f->e), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(infile_peek(path_of(f, "missing"), got, sizeof got, &n, &f->e), -1);
-    assert_msg(f, "cannot open: No such file or directory");
+    assert_int_equal(infile_peek(file_case_path(f, "missing"), got, sizeof got, &n, &f->e), -1);
+    file_case_assert_msg(f, "cannot open: No such file or directory");
 }
 
 int main(void)

@@ -13,15 +13,14 @@
 #include <cmocka.h>
 
 #include "npy.h"
+#include "file_case.h"
 #include "tmpdir.h"
 
 #define ALL_DTYPES (NPY_INTEGERS | NPY_ONLY(NPY_F4))
 #define INPUTS (NPY_ONLY(NPY_U1) | NPY_ONLY(NPY_I1) | NPY_ONLY(NPY_F4))
 
 typedef struct {
-    char dir[TMPDIR_CAP];
-    char path[320];
-    qerr e;
+    file_case c; /* first: tmpdir_fixture_new's folder */
     npy_array a;
 } fixture;
 
@@ -35,20 +34,6 @@ static int teardown(void **state)
     fixture *f = *state;
     npy_free(&f->a);
     return tmpdir_fixture_free(f);
-}
-
-static const char *path_of(fixture *f, const char *name)
-{
-    snprintf(f->path, sizeof f->path, "%s/%s", f->dir, name);
-    return f->path;
-}
-
-/* "PATH: rest" */
-static void assert_msg(const fixture *f, const char *rest)
-{
-    char want[1024];
-    snprintf(want, sizeof want, "%s: %s", f->path, rest);
-    assert_string_equal(f->e.msg, want);
 }
 
 /* A file built by hand: magic, version major.0, the length (2 bytes for
@@ -80,8 +65,8 @@ static const char *write_raw(fixture *f, int major, const char *dict, const void
                              size_t n)
 {
     size_t len = raw_npy(filebuf, major, dict, data, n);
-    assert_int_equal(tmpdir_write(path_of(f, "x.npy"), filebuf, len), 0);
-    return f->path;
+    assert_int_equal(tmpdir_write(file_case_path(&f->c, "x.npy"), filebuf, len), 0);
+    return f->c.path;
 }
 
 /* Reads a hand-built file with accept; expects failure with message "PATH: want". */
@@ -89,16 +74,16 @@ static void refused(fixture *f, unsigned accept, int major, const char *dict, co
                     size_t n, const char *want)
 {
     write_raw(f, major, dict, data, n);
-    memset(&f->e, 0, sizeof f->e);
+    memset(&f->c.e, 0, sizeof f->c.e);
     npy_array a;
     memset(&a, 0x55, sizeof a);
-    if (npy_read(f->path, accept, &a, &f->e) == 0) {
+    if (npy_read(f->c.path, accept, &a, &f->c.e) == 0) {
         npy_free(&a);
         fail_msg("accepted: %s", dict);
     }
     assert_null(a.data);
     assert_int_equal(a.ndim, 0);
-    assert_msg(f, want);
+    file_case_assert_msg(&f->c, want);
 }
 
 /* count elements of dtype t with distinct values that exercise every byte,
@@ -142,19 +127,19 @@ static void test_npy_round_trip_every_dtype_and_version(void **state)
                         a.count *= a.shape[d];
                     }
                     a.data = sample_data(a.dtype, a.count);
-                    const char *p = path_of(f, "rt.npy");
-                    assert_int_equal(npy_write(p, &a, version, &f->e), 0);
+                    const char *p = file_case_path(&f->c, "rt.npy");
+                    assert_int_equal(npy_write(p, &a, version, &f->c.e), 0);
                     if (gz) { /* the same bytes, gzip'd */
                         size_t n;
                         char *plain = tmpdir_read(p, &n);
                         assert_non_null(plain);
-                        assert_int_equal(tmpdir_write_gz(path_of(f, "rt.npy.gz"), plain, n), 0);
+                        assert_int_equal(tmpdir_write_gz(file_case_path(&f->c, "rt.npy.gz"), plain, n), 0);
                         free(plain);
                     }
                     npy_array b;
-                    if (npy_read(f->path, ALL_DTYPES, &b, &f->e))
+                    if (npy_read(f->c.path, ALL_DTYPES, &b, &f->c.e))
                         fail_msg("%s v%d.0 shape %d gz %d: %s", npy_dtype_name(a.dtype), version,
-                                 s, gz, f->e.msg);
+                                 s, gz, f->c.e.msg);
                     assert_int_equal(b.dtype, a.dtype);
                     assert_int_equal(b.ndim, a.ndim);
                     assert_memory_equal(b.shape, a.shape, sizeof(int64_t) * (size_t)a.ndim);
@@ -173,9 +158,9 @@ static void test_npy_write_layout(void **state)
     fixture *f = *state;
     float x[6] = {1.0f, -2.0f, 0.5f, 0.0f, 3.0f, -0.25f};
     npy_array a = {.dtype = NPY_F4, .ndim = 2, .shape = {2, 3}, .count = 6, .data = x};
-    assert_int_equal(npy_write(path_of(f, "w.npy"), &a, 1, &f->e), 0);
+    assert_int_equal(npy_write(file_case_path(&f->c, "w.npy"), &a, 1, &f->c.e), 0);
     size_t n;
-    uint8_t *b = (uint8_t *)tmpdir_read(f->path, &n);
+    uint8_t *b = (uint8_t *)tmpdir_read(f->c.path, &n);
     assert_non_null(b);
     const char dict[] = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
     assert_int_equal(n, 128 + 24);
@@ -207,7 +192,7 @@ static void test_npy_write_layout(void **state)
     c.shape[0] = 0;
     assert_int_equal(npy_header(&c, 1, hdr, sizeof hdr), 0);
     /* nothing but the written file is left in the folder (qfile) */
-    assert_int_equal(tmpdir_count(f->dir), 1);
+    assert_int_equal(tmpdir_count(f->c.dir), 1);
 }
 
 /* Files as other writers make them: NumPy 1.x/2.x padding, Python 2's "L"
@@ -225,8 +210,8 @@ static void test_npy_other_spellings(void **state)
     for (size_t k = 0; k < sizeof dicts / sizeof dicts[0]; k++) {
         for (int major = 1; major <= 3; major++) {
             write_raw(f, major, dicts[k], data, 6);
-            if (npy_read(f->path, INPUTS, &f->a, &f->e))
-                fail_msg("%s: %s", dicts[k], f->e.msg);
+            if (npy_read(f->c.path, INPUTS, &f->a, &f->c.e))
+                fail_msg("%s: %s", dicts[k], f->c.e.msg);
             assert_int_equal(f->a.dtype, NPY_U1);
             assert_int_equal(f->a.ndim, 2);
             assert_int_equal(f->a.shape[0], 2);
@@ -240,35 +225,35 @@ static void test_npy_other_spellings(void **state)
 static void test_npy_bad_magic_and_version(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(tmpdir_write(path_of(f, "x.npy"), "", 0), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), -1);
-    assert_msg(f, "empty file");
-    assert_int_equal(tmpdir_write(f->path, "PK\x03\x04 a zip (.npz)", 18), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), -1);
-    assert_msg(f, "not a .npy file (starts with 0x504b03042061, not 0x934e554d5059)");
-    assert_int_equal(tmpdir_write(f->path, "\x93NUM", 4), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), -1);
-    assert_msg(f, "truncated header (4 of the 8 bytes of magic and version)");
-    assert_int_equal(tmpdir_write(f->path, "\x93NUMPY\x01", 7), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), -1);
-    assert_msg(f, "truncated header (7 of the 8 bytes of magic and version)");
+    assert_int_equal(tmpdir_write(file_case_path(&f->c, "x.npy"), "", 0), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "empty file");
+    assert_int_equal(tmpdir_write(f->c.path, "PK\x03\x04 a zip (.npz)", 18), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "not a .npy file (starts with 0x504b03042061, not 0x934e554d5059)");
+    assert_int_equal(tmpdir_write(f->c.path, "\x93NUM", 4), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "truncated header (4 of the 8 bytes of magic and version)");
+    assert_int_equal(tmpdir_write(f->c.path, "\x93NUMPY\x01", 7), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "truncated header (7 of the 8 bytes of magic and version)");
 
     const char *dict = "{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }";
     size_t n = raw_npy(filebuf, 1, dict, "x", 1);
     filebuf[6] = 4;
-    assert_int_equal(tmpdir_write(f->path, filebuf, n), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), -1);
-    assert_msg(f, ".npy format version 4.0 is not supported (1.0, 2.0, 3.0)");
+    assert_int_equal(tmpdir_write(f->c.path, filebuf, n), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, ".npy format version 4.0 is not supported (1.0, 2.0, 3.0)");
     filebuf[6] = 1;
     filebuf[7] = 1;
-    assert_int_equal(tmpdir_write(f->path, filebuf, n), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), -1);
-    assert_msg(f, ".npy format version 1.1 is not supported (1.0, 2.0, 3.0)");
+    assert_int_equal(tmpdir_write(f->c.path, filebuf, n), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, ".npy format version 1.1 is not supported (1.0, 2.0, 3.0)");
     filebuf[6] = 0;
     filebuf[7] = 0;
-    assert_int_equal(tmpdir_write(f->path, filebuf, n), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), -1);
-    assert_msg(f, ".npy format version 0.0 is not supported (1.0, 2.0, 3.0)");
+    assert_int_equal(tmpdir_write(f->c.path, filebuf, n), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, ".npy format version 0.0 is not supported (1.0, 2.0, 3.0)");
 }
 
 static void test_npy_header_length_lies(void **state)
@@ -276,27 +261,27 @@ static void test_npy_header_length_lies(void **state)
     fixture *f = *state;
     /* a length over the limit (version 2: 4 bytes), checked before reading */
     uint8_t b[16] = {0x93, 'N', 'U', 'M', 'P', 'Y', 2, 0, 0x11, 0x27, 0, 0}; /* 10001 */
-    assert_int_equal(tmpdir_write(path_of(f, "x.npy"), b, 12), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), -1);
-    assert_msg(f, "header length 10001 is over the 10000-byte limit");
+    assert_int_equal(tmpdir_write(file_case_path(&f->c, "x.npy"), b, 12), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "header length 10001 is over the 10000-byte limit");
     b[8] = 0xff, b[9] = 0xff, b[10] = 0xff, b[11] = 0xff;
-    assert_int_equal(tmpdir_write(f->path, b, 12), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), -1);
-    assert_msg(f, "header length 4294967295 is over the 10000-byte limit");
+    assert_int_equal(tmpdir_write(f->c.path, b, 12), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "header length 4294967295 is over the 10000-byte limit");
     /* the length field cut short, and a header shorter than its length */
-    assert_int_equal(tmpdir_write(f->path, b, 10), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), -1);
-    assert_msg(f, "truncated header (2 of the 4 bytes of the header length)");
+    assert_int_equal(tmpdir_write(f->c.path, b, 10), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "truncated header (2 of the 4 bytes of the header length)");
     const char *dict = "{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }";
     size_t n = raw_npy(filebuf, 1, dict, NULL, 0);
-    assert_int_equal(tmpdir_write(f->path, filebuf, n - 5), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), -1);
-    assert_msg(f, "truncated header (52 of the 57 bytes its length says)");
+    assert_int_equal(tmpdir_write(f->c.path, filebuf, n - 5), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "truncated header (52 of the 57 bytes its length says)");
     /* a length shorter than the dict: the dict is cut */
     filebuf[8] = 40;
-    assert_int_equal(tmpdir_write(f->path, filebuf, n), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), -1);
-    assert_msg(f, "header: expected a quoted key or '}' at byte 40, found the end");
+    assert_int_equal(tmpdir_write(f->c.path, filebuf, n), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "header: expected a quoted key or '}' at byte 40, found the end");
 }
 
 /* Every malformed dict, with its message. */
@@ -401,7 +386,7 @@ static void test_npy_unsupported_descr(void **state)
         snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (8,), }",
                  descr[k]);
         write_raw(f, 1, dict, d8, 8);
-        assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), 0);
+        assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), 0);
         npy_free(&f->a);
     }
 }
@@ -464,14 +449,14 @@ static void test_npy_data_length(void **state)
     refused(f, NPY_INTEGERS, 1, dict, d, 0, "truncated: header promises 12 bytes of data, file has 0");
     /* the same through gzip */
     size_t n = raw_npy(filebuf, 1, dict, d, 14);
-    assert_int_equal(tmpdir_write_gz(path_of(f, "x.npy.gz"), filebuf, n), 0);
-    assert_int_equal(npy_read(f->path, NPY_INTEGERS, &f->a, &f->e), -1);
-    assert_msg(f, "unexpected data after the 12 bytes of data");
-    assert_int_equal(tmpdir_write_gz(f->path, filebuf, n - 3), 0);
-    assert_int_equal(npy_read(f->path, NPY_INTEGERS, &f->a, &f->e), -1);
-    assert_msg(f, "truncated: header promises 12 bytes of data, file has 11");
-    assert_int_equal(tmpdir_write_gz(f->path, filebuf, n - 2), 0);
-    assert_int_equal(npy_read(f->path, NPY_INTEGERS, &f->a, &f->e), 0);
+    assert_int_equal(tmpdir_write_gz(file_case_path(&f->c, "x.npy.gz"), filebuf, n), 0);
+    assert_int_equal(npy_read(f->c.path, NPY_INTEGERS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "unexpected data after the 12 bytes of data");
+    assert_int_equal(tmpdir_write_gz(f->c.path, filebuf, n - 3), 0);
+    assert_int_equal(npy_read(f->c.path, NPY_INTEGERS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "truncated: header promises 12 bytes of data, file has 11");
+    assert_int_equal(tmpdir_write_gz(f->c.path, filebuf, n - 2), 0);
+    assert_int_equal(npy_read(f->c.path, NPY_INTEGERS, &f->a, &f->c.e), 0);
     assert_int_equal(((int16_t *)f->a.data)[5], 6);
 }
 
@@ -484,7 +469,7 @@ static void test_npy_non_finite_floats(void **state)
     for (int k = 0; k < 12; k++)
         x[k] = (float)k * 0.5f - 2.0f;
     write_raw(f, 1, dict, x, sizeof x);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), 0);
     assert_true(((float *)f->a.data)[11] == 3.5f);
     npy_free(&f->a);
     x[9] = NAN;
@@ -503,7 +488,7 @@ static void test_npy_bool_values(void **state)
     refused(f, NPY_INTEGERS, 1, dict, "\x00\x01\x02\x01", 4,
             "data: element [2] is 2, not a bool (0 or 1)");
     write_raw(f, 1, dict, "\x00\x01\x01\x00", 4);
-    assert_int_equal(npy_read_int32(f->path, &f->a, &f->e), 0);
+    assert_int_equal(npy_read_int32(f->c.path, &f->a, &f->c.e), 0);
     const int32_t want[4] = {0, 1, 1, 0};
     assert_memory_equal(f->a.data, want, sizeof want);
 }
@@ -529,8 +514,8 @@ static void test_npy_labels_to_int32(void **state)
         snprintf(dict, sizeof dict, "{'descr': '%s%s', 'fortran_order': False, 'shape': (5,), }",
                  size == 1 ? "|" : "<", npy_dtype_name((npy_dtype)t));
         write_raw(f, 1, dict, data, 5 * size);
-        if (npy_read_int32(f->path, &f->a, &f->e))
-            fail_msg("%s: %s", npy_dtype_name((npy_dtype)t), f->e.msg);
+        if (npy_read_int32(f->c.path, &f->a, &f->c.e))
+            fail_msg("%s: %s", npy_dtype_name((npy_dtype)t), f->c.e.msg);
         assert_int_equal(f->a.dtype, NPY_I4);
         assert_int_equal(f->a.count, 5);
         for (int k = 0; k < 5; k++)
@@ -543,28 +528,28 @@ static void test_npy_labels_to_int32(void **state)
     const char *d_i8 = "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 2), }";
     int64_t big[4] = {1, 2, 3, (int64_t)1 << 40};
     write_raw(f, 1, d_i8, big, sizeof big);
-    assert_int_equal(npy_read_int32(f->path, &f->a, &f->e), -1);
-    assert_msg(f, "data: element [1, 1] is 1099511627776, outside int32");
+    assert_int_equal(npy_read_int32(f->c.path, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "data: element [1, 1] is 1099511627776, outside int32");
     assert_null(f->a.data);
     big[3] = 0;
     big[2] = (int64_t)INT32_MIN - 1;
     write_raw(f, 1, d_i8, big, sizeof big);
-    assert_int_equal(npy_read_int32(f->path, &f->a, &f->e), -1);
-    assert_msg(f, "data: element [1, 0] is -2147483649, outside int32");
+    assert_int_equal(npy_read_int32(f->c.path, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "data: element [1, 0] is -2147483649, outside int32");
     uint64_t ubig[1] = {UINT64_MAX};
     write_raw(f, 1, "{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }", ubig, 8);
-    assert_int_equal(npy_read_int32(f->path, &f->a, &f->e), -1);
-    assert_msg(f, "data: element [0] is 18446744073709551615, outside int32");
+    assert_int_equal(npy_read_int32(f->c.path, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "data: element [0] is 18446744073709551615, outside int32");
     uint32_t u4[2] = {7, 0x80000000u};
     write_raw(f, 1, "{'descr': '<u4', 'fortran_order': False, 'shape': (2,), }", u4, 8);
-    assert_int_equal(npy_read_int32(f->path, &f->a, &f->e), -1);
-    assert_msg(f, "data: element [1] is 2147483648, outside int32");
+    assert_int_equal(npy_read_int32(f->c.path, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "data: element [1] is 2147483648, outside int32");
     write_raw(f, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", u4, 8);
     memset(&f->a, 0x55, sizeof f->a); /* a refused file leaves the array zeroed */
-    assert_int_equal(npy_read_int32(f->path, &f->a, &f->e), -1);
+    assert_int_equal(npy_read_int32(f->c.path, &f->a, &f->c.e), -1);
     assert_null(f->a.data);
     assert_int_equal(f->a.ndim, 0);
-    assert_msg(f, "header: 'descr' '<f4' is not supported (b1, u1, i1, u2, i2, u4, i4, u8, i8)");
+    file_case_assert_msg(&f->c, "header: 'descr' '<f4' is not supported (b1, u1, i1, u2, i2, u4, i4, u8, i8)");
 }
 
 static void test_npy_gzip(void **state)
@@ -573,22 +558,22 @@ static void test_npy_gzip(void **state)
     const char *dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }";
     const float x[3] = {0.25f, -1.0f, 8.0f};
     size_t n = raw_npy(filebuf, 3, dict, x, sizeof x);
-    assert_int_equal(tmpdir_write_gz(path_of(f, "x.npy.gz"), filebuf, n), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), 0);
+    assert_int_equal(tmpdir_write_gz(file_case_path(&f->c, "x.npy.gz"), filebuf, n), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), 0);
     assert_memory_equal(f->a.data, x, sizeof x);
     npy_free(&f->a);
     /* the gzip stream cut short */
     size_t gzn;
-    uint8_t *gz = (uint8_t *)tmpdir_read(f->path, &gzn);
+    uint8_t *gz = (uint8_t *)tmpdir_read(f->c.path, &gzn);
     assert_non_null(gz);
-    assert_int_equal(tmpdir_write(f->path, gz, gzn - 4), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), -1);
-    assert_msg(f, "truncated gzip data: unexpected end of file");
+    assert_int_equal(tmpdir_write(f->c.path, gz, gzn - 4), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "truncated gzip data: unexpected end of file");
     free(gz);
     /* a gzip'd file that is not .npy */
-    assert_int_equal(tmpdir_write_gz(f->path, "hello world", 11), 0);
-    assert_int_equal(npy_read(f->path, INPUTS, &f->a, &f->e), -1);
-    assert_msg(f, "not a .npy file (starts with 0x68656c6c6f20, not 0x934e554d5059)");
+    assert_int_equal(tmpdir_write_gz(f->c.path, "hello world", 11), 0);
+    assert_int_equal(npy_read(f->c.path, INPUTS, &f->a, &f->c.e), -1);
+    file_case_assert_msg(&f->c, "not a .npy file (starts with 0x68656c6c6f20, not 0x934e554d5059)");
 }
 
 static void test_npy_shape_str_and_names(void **state)
