@@ -91,6 +91,16 @@ static int write_npy(const char *dir, const char *name, npy_dtype t, void *data,
     return npy_write(path, &a, 1, e);
 }
 
+/* One set: the inputs x (type t, shape xs: xs[0] examples) to DIR/xname and, when
+ * yname is not NULL, their xs[0] labels y (uint8) to DIR/yname. 0 or -1. */
+static int write_set(const char *dir, const char *xname, const char *yname, npy_dtype t,
+                     void *x, int ndim, const int64_t *xs, uint8_t *y, qerr *e)
+{
+    if (write_npy(dir, xname, t, x, ndim, xs, e))
+        return -1;
+    return yname ? write_npy(dir, yname, NPY_U1, y, 1, xs, e) : 0;
+}
+
 /* ------------------------------------------------------------- Fashion-MNIST */
 
 static int fm_read(const char *dir, const char *split, fm_split *s, qerr *e)
@@ -225,10 +235,8 @@ static int ic_set(const fm_split *s, rng_state *r, int32_t n, const char *dir,
                     o[((yy + 2) * 32 + xx + 2) * 3 + c] = p[yy * FM_SIDE + xx];
         y[i] = s->lb.labels[ix[i]];
     }
-    int64_t xs[4] = {n, 32, 32, 3}, ys[1] = {n};
-    rc = write_npy(dir, xname, NPY_U1, x, 4, xs, e) || write_npy(dir, yname, NPY_U1, y, 1, ys, e)
-             ? -1
-             : 0;
+    int64_t xs[4] = {n, 32, 32, 3};
+    rc = write_set(dir, xname, yname, NPY_U1, x, 4, xs, y, e);
 done:
     free(ix);
     free(x);
@@ -287,11 +295,8 @@ static int ad_set(const fm_split *s, rng_state *r, const int32_t *norm, int32_t 
         ad_features(s, anomaly ? anom[k - n_norm] : norm[k], x + (size_t)i * AD_F);
         y[i] = (uint8_t)anomaly;
     }
-    int64_t xs[2] = {n, AD_F}, ys[1] = {n};
-    rc = write_npy(dir, xname, NPY_F4, x, 2, xs, e) ||
-                 (yname && write_npy(dir, yname, NPY_U1, y, 1, ys, e))
-             ? -1
-             : 0;
+    int64_t xs[2] = {n, AD_F};
+    rc = write_set(dir, xname, yname, NPY_F4, x, 2, xs, y, e);
 done:
     free(order);
     free(x);
@@ -447,10 +452,8 @@ static int vww_set(const fm_split *s, int cls, rng_state *r, int32_t n, const ch
     }
     for (int32_t i = 0; i < n; i++)
         vww_scene(r, s, pos, npos, neg, nneg, y[i], x + (size_t)i * VWW_PIXELS * 3);
-    int64_t xs[4] = {n, VWW_SIDE, VWW_SIDE, 3}, ys[1] = {n};
-    rc = write_npy(dir, xname, NPY_U1, x, 4, xs, e) || write_npy(dir, yname, NPY_U1, y, 1, ys, e)
-             ? -1
-             : 0;
+    int64_t xs[4] = {n, VWW_SIDE, VWW_SIDE, 3};
+    rc = write_set(dir, xname, yname, NPY_U1, x, 4, xs, y, e);
 done:
     free(pos);
     free(neg);
@@ -597,10 +600,8 @@ static int kws_set(const kws_lang *L, rng_state *r, int32_t n, const char *dir, 
     }
     for (int32_t i = 0; i < n; i++)
         kws_utterance(r, L, y[i], x + (size_t)i * KWS_T * KWS_F);
-    int64_t xs[4] = {n, KWS_T, KWS_F, 1}, ys[1] = {n};
-    rc = write_npy(dir, xname, NPY_F4, x, 4, xs, e) || write_npy(dir, yname, NPY_U1, y, 1, ys, e)
-             ? -1
-             : 0;
+    int64_t xs[4] = {n, KWS_T, KWS_F, 1};
+    rc = write_set(dir, xname, yname, NPY_F4, x, 4, xs, y, e);
 done:
     free(x);
     free(y);
