@@ -391,3 +391,41 @@ static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w
 #endif
 }
 ]])
+
+# _QATC_DSP_SUMS4: col_sums4() over the 16-bit lanes, 4-bit weights in the quads layout
+# (gen/cgen.c quad4_weights).
+m4_define([_QATC_DSP_SUMS4], [[
+/* A word w of a group's 4-bit quads holds in its high nibbles what the 8-bit layout's word
+ * for channels a, b holds and in its low ones the word for c, d: so w & 0xF0F0F0F0 and
+ * (w << 4) & 0xF0F0F0F0 are those words times 16, and SXTB16 splits them into lanes as in
+ * col_sums. The sums come out times 16 (exact: |16 sum| < 2^31 for any window the model
+ * checks allow) and >> 4 restores them. */
+static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8_t *w,
+                                  int32_t oc, int32_t zp, int two, const int32_t *start,
+                                  int32_t acc[2][QATC_GROUP])
+{
+    const qatc_word *range = (const qatc_word *)col;
+    int32_t k0 = range[0], k1 = range[1];
+    int32_t r[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
+    (void)zp, (void)two;
+    w += oc * QATC_TAPS4(taps) / 2 + 2 * k0; /* 8 bytes per four taps and four channels */
+    col += 4 + 2 * k0;                       /* 8 lanes per four taps */
+    for (int32_t j = 0; j < 2 * (k1 - k0); j += 8, w += 8) {
+        for (int32_t h = 0; h < 2; h++) { /* taps k, k + 2, then k + 1, k + 3 */
+            int32_t x0 = lanes(col[j + 4 * h], col[j + 4 * h + 1]);
+            int32_t x1 = lanes(col[j + 4 * h + 2], col[j + 4 * h + 3]);
+            uint32_t v = load4((const int8_t *)w + 4 * h);
+            uint32_t ab = v & 0xF0F0F0F0u, cd = v << 4 & 0xF0F0F0F0u;
+            int32_t wg[4] = {sxtb16(ab), sxtb16_ror8(ab), sxtb16(cd), sxtb16_ror8(cd)};
+            for (int32_t g = 0; g < 4; g++) {
+                r[0][g] = smlad(x0, wg[g], r[0][g]);
+                r[1][g] = smlad(x1, wg[g], r[1][g]);
+            }
+        }
+    }
+    for (int32_t g = 0; g < 4; g++) {
+        acc[0][g] = start[g] + (r[0][g] >> 4);
+        acc[1][g] = start[g] + (r[1][g] >> 4);
+    }
+}
+]])

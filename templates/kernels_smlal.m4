@@ -231,3 +231,35 @@ static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w
 #endif
 }
 ]])
+
+# _QATC_SMLAL_SUMS4: col_sums4() over V = v0 + v1 * 2^23, 4-bit weights in the quads layout
+# (gen/cgen.c quad4_weights).
+m4_define([_QATC_SMLAL_SUMS4], [[
+/* Channel g's weight of tap k of a group's 4-bit quads: byte 8 (k / 4) + 4 (k % 2) +
+ * 2 (k % 4 / 2) + g % 2, its high nibble for g = 0, 1 and its low one for g = 2, 3. */
+static QATC_INLINE int32_t quad4_weight(const uint8_t *w, int32_t k, int32_t g)
+{
+    int32_t b = w[8 * (k / 4) + 4 * (k % 2) + 2 * (k % 4 / 2) + g % 2];
+    return (((g < 2 ? b >> 4 : b) & 15) ^ 8) - 8;
+}
+
+static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8_t *w,
+                                  int32_t oc, int32_t zp, int two, const int32_t *start,
+                                  int32_t acc[2][QATC_GROUP])
+{
+    int32_t k0 = col[0], k1 = col[1];
+    (void)zp, (void)two;
+    w += oc * QATC_TAPS4(taps) / 2; /* 8 bytes per four taps and four channels */
+    for (int32_t g = 0; g < 4; g++)
+        acc[0][g] = acc[1][g] = start[g];
+    for (int32_t c0 = k0; c0 < k1; c0 += 128) {
+        int32_t c1 = k1 - c0 > 128 ? c0 + 128 : k1;
+        int64_t t[4] = {0, 0, 0, 0};
+        for (int32_t k = c0; k < c1; k++)
+            for (int32_t g = 0; g < 4; g++)
+                t[g] += (int64_t)col[2 + k] * quad4_weight(w, k, g);
+        for (int32_t g = 0; g < 4; g++)
+            split23(t[g], &acc[0][g], &acc[1][g]);
+    }
+}
+]])

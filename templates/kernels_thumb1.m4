@@ -11,8 +11,12 @@ m4_define([_QATC_THUMB1_ABOUT], [[Thumb-1 cores (Cortex-M0, M0+, M23) with GCC o
  *                    call of the conv2d loop, 3.25 instructions per multiply-accumulate in
  *                    assembly.]])
 
-# _QATC_THUMB1_PRELUDE: QATC_INLINE (nothing: one copy of each helper), QATC_ARG.
-m4_define([_QATC_THUMB1_PRELUDE], [[#define QATC_INLINE /* Thumb-1: one copy of each helper, for flash */
+# _QATC_THUMB1_PRELUDE: QATC_INLINE (not inline: one copy of each helper), QATC_ARG.
+m4_define([_QATC_THUMB1_PRELUDE], [[#if defined(__GNUC__) /* unused: a model with 4-bit weights only needs col_sums4 */
+#define QATC_INLINE __attribute__((unused)) /* Thumb-1: one copy of each helper, for flash */
+#else
+#define QATC_INLINE
+#endif
 ]_QATC_NAKED_ARG])
 
 # _QATC_THUMB1_DOT: dot4_thumb1, and dot_1x4 calling it (in a file with every version, dot_1x4
@@ -335,5 +339,32 @@ static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w
         }
     }
 #endif
+}
+]])
+
+# _QATC_THUMB1_SUMS4: col_sums4() over the windows of gather() (x' = x + 128, the runs),
+# 4-bit weights per eight channels per tap, channels 2j and 2j + 1 in byte j.
+m4_define([_QATC_THUMB1_SUMS4], [[
+/* acc[p][g] = start[g] + sum_k w_g[k] x'_p[k] over the runs of taps of pixel p (the taps
+ * outside them have x' = 0), start being the Thumb-1 bias (bias - (128 + zp) sum_k w_g[k]):
+ * the same sums as col_sums with u = w + 128, as sum_k u x' - 128 S = sum_k w x'. The
+ * weights of channel g of tap k: nibble g % 2 of byte 4 k + g / 2 of the group's. */
+static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8_t *w,
+                                  int32_t oc, int32_t zp, int two, const int32_t *start,
+                                  int32_t acc[2][QATC_GROUP])
+{
+    (void)zp;
+    w += oc * taps / 2; /* 4 bytes per tap and eight channels */
+    for (int32_t p = 0; p < 1 + (two != 0); p++) {
+        const qatc_col *block = col + p * QATC_BLOCK(taps);
+        const uint8_t *xb = (const uint8_t *)(block + QATC_HEAD);
+        for (int32_t g = 0; g < QATC_GROUP; g++) {
+            int32_t a = start[g];
+            for (int32_t r = 0; r < block[1]; r++)
+                for (int32_t k = block[2 + 2 * r]; k < block[2 + 2 * r] + block[3 + 2 * r]; k++)
+                    a += qatc_nib(w, 8 * k + g) * xb[k];
+            acc[p][g] = a;
+        }
+    }
 }
 ]])
