@@ -597,3 +597,9 @@ static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8
     }
 }
 ]])
+
+# _QATC_PREP4_NONE: prep4() of versions whose col_sums4 needs nothing more than gather's
+# copy (the nests of 4-bit layers call prep4 after gather; version DSP sums the windows).
+m4_define([_QATC_PREP4_NONE], [[
+#define prep4(col, taps) ((void)(col), (void)(taps))
+]])

@@ -39,6 +39,6 @@ m4_define([_QATC_PLAIN_GATHER], [_QATC_GATHER_C([[                col[k] = (int1
 ]])])
 
 # _QATC_PLAIN_SUMS4: col_sums4() over the int16 windows, 4-bit weights in the OHWI order.
-m4_define([_QATC_PLAIN_SUMS4], [_QATC_FLAT_SUMS4([[    const int16_t *c0 = col, *c1 = col + taps; /* window 1: 0 when !two */
+m4_define([_QATC_PLAIN_SUMS4], [_QATC_PREP4_NONE[]_QATC_FLAT_SUMS4([[    const int16_t *c0 = col, *c1 = col + taps; /* window 1: 0 when !two */
     (void)zp, (void)two;
 ]], [[c0[k]]], [[c1[k]]])])

@@ -211,5 +211,5 @@ static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy
 
 # _QATC_RV32_SUMS4: col_sums4() over the windows as bytes u = x + 128 (x - zp = u - (zp +
 # 128), 0 in the padding), 4-bit weights in the OHWI order; in C.
-m4_define([_QATC_RV32_SUMS4], [_QATC_FLAT_SUMS4([[    const uint8_t *u0 = (const uint8_t *)col, *u1 = u0 + taps; /* u1: only when two */
+m4_define([_QATC_RV32_SUMS4], [_QATC_PREP4_NONE[]_QATC_FLAT_SUMS4([[    const uint8_t *u0 = (const uint8_t *)col, *u1 = u0 + taps; /* u1: only when two */
 ]], [[(int32_t)u0[k] - (zp + 128)]], [[two ? (int32_t)u1[k] - (zp + 128) : 0]])])

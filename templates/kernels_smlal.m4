@@ -234,7 +234,7 @@ static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w
 
 # _QATC_SMLAL_SUMS4: col_sums4() over V = v0 + v1 * 2^23, 4-bit weights in the quads layout
 # (gen/cgen.c quad4_weights).
-m4_define([_QATC_SMLAL_SUMS4], [[
+m4_define([_QATC_SMLAL_SUMS4], [_QATC_PREP4_NONE[
 /* Channel g's weight of tap k of a group's 4-bit quads: byte 8 (k / 4) + 4 (k % 2) +
  * 2 (k % 4 / 2) + g % 2, its high nibble for g = 0, 1 and its low one for g = 2, 3. */
 static QATC_INLINE int32_t quad4_weight(const uint8_t *w, int32_t k, int32_t g)

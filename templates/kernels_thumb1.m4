@@ -344,7 +344,7 @@ static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w
 
 # _QATC_THUMB1_SUMS4: col_sums4() over the windows of gather() (x' = x + 128, the runs),
 # 4-bit weights per eight channels per tap, channels 2j and 2j + 1 in byte j.
-m4_define([_QATC_THUMB1_SUMS4], [[
+m4_define([_QATC_THUMB1_SUMS4], [_QATC_PREP4_NONE[
 /* acc[p][g] = start[g] + sum_k w_g[k] x'_p[k] over the runs of taps of pixel p (the taps
  * outside them have x' = 0), start being the Thumb-1 bias (bias - (128 + zp) sum_k w_g[k]):
  * the same sums as col_sums with u = w + 128, as sum_k u x' - 128 S = sum_k w x'. The

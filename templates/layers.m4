@@ -137,7 +137,8 @@ m4_define([_QATC_RUNS_CONV], [[    /* two output rows at a time (they share ever
 m4_define([_QATC_NEXT_PAIR], [[$6$1 = $4 + 1 < $5 ? $3 : $3 + 1, $2 = $4 + 1 < $5 ? $4 + 1 : 0;
 ]])
 
-m4_define([_QATC_COPIED_CONV], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two output pixels */
+m4_define([_QATC_COPIED_CONV], [_QATC_IF_W4([[    qatc_col col[QATC_COL(W_STEP) + 4]; /* the windows of two output pixels, then prep4's */]],
+             [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two output pixels */]])[
 
     /* output pixels i and i + 1, (y0, x0) and (y1, x1) in raster order, their windows
      * copied once for all channels */
@@ -145,7 +146,8 @@ m4_define([_QATC_COPIED_CONV], [[    qatc_col col[QATC_COL(W_STEP)]; /* the wind
         int two = i + 1 < OUT_H * OUT_W;
         int32_t y1 = x0 + 1 < OUT_W ? y0 : y0 + 1, x1 = x0 + 1 < OUT_W ? x0 + 1 : 0;
         gather(&shape, in, y0, x0, y1, x1, two, col);
-        for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
+]_QATC_IF_W4([[        prep4(col, W_STEP); /* what col_sums4 needs besides the windows */
+]])[        for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
             int32_t acc[2][QATC_GROUP];
 ]_QATC_IF_W4([[            col_sums4(col, W_STEP, weights4, oc, IN_ZP, two, bias + oc, acc);
 ]], [[            col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, bias + oc,
@@ -192,7 +194,8 @@ m4_define([_QATC_RUNS_MAXPOOL], [[    /* for each pool window: its conv outputs 
     }
 ]])
 
-m4_define([_QATC_COPIED_MAXPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two conv output pixels */
+m4_define([_QATC_COPIED_MAXPOOL], [_QATC_IF_W4([[    qatc_col col[QATC_COL(W_STEP) + 4]; /* two conv output pixels' windows, then prep4's */]],
+             [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two conv output pixels */]])[
 
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
@@ -205,7 +208,8 @@ m4_define([_QATC_COPIED_MAXPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the w
                 int32_t dx1 = dx0 + 1 < POOL_W ? dx0 + 1 : 0;
                 gather(&shape, in, oy * POOL_H + dy0, ox * POOL_W + dx0, oy * POOL_H + dy1,
                        ox * POOL_W + dx1, two, col);
-                for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
+]_QATC_IF_W4([[                prep4(col, W_STEP); /* what col_sums4 needs besides the windows */
+]])[                for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
                     int32_t acc[2][QATC_GROUP];
 ]_QATC_IF_W4([[                    col_sums4(col, W_STEP, weights4, oc, IN_ZP, two, bias + oc, acc);
 ]], [[                    col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
@@ -256,7 +260,8 @@ m4_define([_QATC_RUNS_AVGPOOL], [[    /* for each pool window: its conv outputs 
     }
 ]])
 
-m4_define([_QATC_COPIED_AVGPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two conv output pixels */
+m4_define([_QATC_COPIED_AVGPOOL], [_QATC_IF_W4([[    qatc_col col[QATC_COL(W_STEP) + 4]; /* two conv output pixels' windows, then prep4's */]],
+             [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two conv output pixels */]])[
 
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
@@ -271,7 +276,8 @@ m4_define([_QATC_COPIED_AVGPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the w
                 int32_t dx1 = dx0 + 1 < POOL_W ? dx0 + 1 : 0;
                 gather(&shape, in, oy * POOL_H + dy0, ox * POOL_W + dx0, oy * POOL_H + dy1,
                        ox * POOL_W + dx1, two, col);
-                for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
+]_QATC_IF_W4([[                prep4(col, W_STEP); /* what col_sums4 needs besides the windows */
+]])[                for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
                     int32_t acc[2][QATC_GROUP];
 ]_QATC_IF_W4([[                    col_sums4(col, W_STEP, weights4, oc, IN_ZP, two, bias + oc, acc);
 ]], [[                    col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
