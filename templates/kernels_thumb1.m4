@@ -349,12 +349,143 @@ m4_define([_QATC_THUMB1_SUMS4], [_QATC_PREP4_NONE[
  * outside them have x' = 0), start being the Thumb-1 bias (bias - (128 + zp) sum_k w_g[k]):
  * the same sums as col_sums with u = w + 128, as sum_k u x' - 128 S = sum_k w x'. The
  * weights of channel g of tap k: nibble g % 2 of byte 4 k + g / 2 of the group's. */
+#if defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__)
+/* One pixel's raw sums over 4-bit weights in assembly, as dot8_thumb1: r0 = the pixel's
+ * block of col, r1 = the group's weights, r2 = raw (eight sums). A byte B of weights holds
+ * channels l (low nibble) and h (high nibble); B' = B ^ 0x88 = (l + 8) + 16 (h + 8), both
+ * nibbles now unsigned, so one LDRB, EORS and LSRS give the factors B' and B' >> 4 = h + 8:
+ *   raw_l = sum_k B'_k x'_k = sum l x' + 8 S + 16 (sum h x' + 8 S),  raw_h = sum h x' + 8 S,
+ * which col_sums4 turns into sum h x' = raw_h - 8 S and sum l x' = raw_l - 16 raw_h - 8 S
+ * (S = sum_k x'_k, 128 S is the block's first word). Sums of channels 0..7 in r6, r7, r8..r12,
+ * lr; x' in r1, B' in r3, h + 8 in r4, 0x88 in r5; on the stack the next run, the runs
+ * left, the block's x', raw, the weights, the end of the run's four-taps part and the
+ * run's end. One tap, x' at r0 + X, its four bytes at r2 + W .. W + 3: */
+#define QATC_T1_TAP4_BYTE(W, LO, HI)                                                      \
+    "ldrb r3, [r2, #" #W "]\n\teors r3, r5\n\tlsrs r4, r3, #4\n\t"                        \
+    "muls r3, r1, r3\n\tadd " LO ", r3\n\tmuls r4, r1, r4\n\tadd " HI ", r4\n\t"
+#define QATC_T1_TAP4(X, W)                                                                \
+    "ldrb r1, [r0, #" #X "]\n\t"                                                          \
+    QATC_T1_TAP4_BYTE(W + 0, "r6", "r7") QATC_T1_TAP4_BYTE(W + 1, "r8", "r9")             \
+    QATC_T1_TAP4_BYTE(W + 2, "r10", "r11") QATC_T1_TAP4_BYTE(W + 3, "r12", "lr")
+/* four taps take 121 instructions (3.8 per multiply-accumulate), a lone tap 34 */
+__attribute__((naked, noinline)) static void dot8_thumb1_4(
+    const int32_t *block QATC_ARG, const uint8_t *w QATC_ARG, uint32_t raw[8] QATC_ARG)
+{
+    __asm__(".syntax unified\n\t"
+            "push {r4, r5, r6, r7, lr}\n\t"
+            "mov r4, r8\n\t"
+            "mov r5, r9\n\t"
+            "mov r6, r10\n\t"
+            "mov r7, r11\n\t"
+            "push {r4, r5, r6, r7}\n\t"
+            "sub sp, sp, #28\n\t"
+            "str r2, [sp, #12]\n\t"       /* raw */
+            "str r1, [sp, #16]\n\t"       /* the weights */
+            "movs r5, #4 * " QATC_STR(QATC_HEAD) "\n\t"
+            "adds r5, r0, r5\n\t"
+            "str r5, [sp, #8]\n\t"        /* x' */
+            "ldr r4, [r0, #4]\n\t"
+            "str r4, [sp, #4]\n\t"        /* runs */
+            "movs r3, #8\n\t"
+            "adds r3, r0, r3\n\t"
+            "str r3, [sp]\n\t"            /* the first run */
+            "movs r6, #0\n\t"
+            "movs r7, #0\n\t"
+            "mov r8, r6\n\t"
+            "mov r9, r6\n\t"
+            "mov r10, r6\n\t"
+            "mov r11, r6\n\t"
+            "mov r12, r6\n\t"
+            "mov lr, r6\n\t"
+            "movs r5, #0x88\n\t"
+            "cmp r4, #0\n\t"
+            "bne 5f\n\t"
+            "b 6f\n"
+            "5:\n\t"                      /* a run: taps k0 .. k0 + n - 1 */
+            "ldr r0, [sp]\n\t"
+            "ldmia r0!, {r1, r3}\n\t"     /* k0, n */
+            "str r0, [sp]\n\t"
+            "ldr r0, [sp, #8]\n\t"
+            "adds r0, r0, r1\n\t"         /* x' of tap k0 */
+            "lsls r1, r1, #2\n\t"
+            "ldr r2, [sp, #16]\n\t"
+            "adds r2, r2, r1\n\t"         /* its weights */
+            "adds r1, r0, r3\n\t"
+            "str r1, [sp, #24]\n\t"       /* the run's end */
+            "lsrs r3, r3, #2\n\t"
+            "lsls r3, r3, #2\n\t"
+            "adds r1, r0, r3\n\t"
+            "str r1, [sp, #20]\n\t"       /* the end of its four-taps part */
+            "cmp r0, r1\n\t"
+            "beq 2f\n"
+            "1:\n\t"
+            QATC_T1_TAP4(0, 0) QATC_T1_TAP4(1, 4) QATC_T1_TAP4(2, 8) QATC_T1_TAP4(3, 12)
+            "adds r0, #4\n\t"
+            "adds r2, #16\n\t"
+            "ldr r1, [sp, #20]\n\t"
+            "cmp r0, r1\n\t"
+            "bne 1b\n"
+            "2:\n\t"
+            "ldr r1, [sp, #24]\n\t"
+            "cmp r0, r1\n\t"
+            "beq 4f\n"
+            "3:\n\t"
+            QATC_T1_TAP4(0, 0)
+            "adds r0, #1\n\t"
+            "adds r2, #4\n\t"
+            "ldr r1, [sp, #24]\n\t"
+            "cmp r0, r1\n\t"
+            "bne 3b\n"
+            "4:\n\t"
+            "ldr r0, [sp, #4]\n\t"
+            "subs r0, r0, #1\n\t"
+            "str r0, [sp, #4]\n\t"
+            "beq 6f\n\t"
+            "b 5b\n"
+            "6:\n\t"
+            "ldr r3, [sp, #12]\n\t"
+            "str r6, [r3, #0]\n\t"
+            "str r7, [r3, #4]\n\t"
+            "mov r4, r8\n\t"
+            "str r4, [r3, #8]\n\t"
+            "mov r4, r9\n\t"
+            "str r4, [r3, #12]\n\t"
+            "mov r4, r10\n\t"
+            "str r4, [r3, #16]\n\t"
+            "mov r4, r11\n\t"
+            "str r4, [r3, #20]\n\t"
+            "mov r4, r12\n\t"
+            "str r4, [r3, #24]\n\t"
+            "mov r4, lr\n\t"
+            "str r4, [r3, #28]\n\t"
+            "add sp, sp, #28\n\t"
+            "pop {r4, r5, r6, r7}\n\t"
+            "mov r8, r4\n\t"
+            "mov r9, r5\n\t"
+            "mov r10, r6\n\t"
+            "mov r11, r7\n\t"
+            "pop {r4, r5, r6, r7, pc}");
+}
+#define QATC_T1_KERNEL4_ASM 1
+#endif
+
 static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8_t *w,
                                   int32_t oc, int32_t zp, int two, const int32_t *start,
                                   int32_t acc[2][QATC_GROUP])
 {
     (void)zp;
     w += oc * taps / 2; /* 4 bytes per tap and eight channels */
+#if defined(QATC_T1_KERNEL4_ASM)
+    for (int32_t p = 0; p < 1 + (two != 0); p++) {
+        const qatc_col *block = col + p * QATC_BLOCK(taps);
+        uint32_t raw[8], s8 = (uint32_t)block[0] >> 4; /* 8 S (128 S < 2^32) */
+        dot8_thumb1_4(block, w, raw);
+        for (int32_t j = 0; j < 8; j += 2) {
+            acc[p][j] = (int32_t)((uint32_t)start[j] + raw[j] - 16u * raw[j + 1] - s8);
+            acc[p][j + 1] = (int32_t)((uint32_t)start[j + 1] + raw[j + 1] - s8);
+        }
+    }
+#else
     for (int32_t p = 0; p < 1 + (two != 0); p++) {
         const qatc_col *block = col + p * QATC_BLOCK(taps);
         const uint8_t *xb = (const uint8_t *)(block + QATC_HEAD);
@@ -366,5 +497,6 @@ static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8
             acc[p][g] = a;
         }
     }
+#endif
 }
 ]])
