@@ -529,9 +529,16 @@ static QATC_INLINE void conv_sums(const conv_shape *s, const int8_t *in, const i
 # QATC_NIBBLES(LINEAR4): qatc_nib(), for a model with a layer with 4-bit weights; LINEAR4:
 # 1 when it has a linear one: dot4_1x4() too.
 m4_define([QATC_NIBBLES], [QATC_CHECK([$0], [1], $@)[
+/* (unused: which helpers a file uses depends on the core) */
+#if defined(__GNUC__)
+#define QATC_UNPACK inline __attribute__((unused))
+#else
+#define QATC_UNPACK inline
+#endif
+
 /* Element i of 4-bit weights packed two per byte (element 2k in the low nibble of byte k,
  * 2k + 1 in its high nibble; int4, two's complement). */
-static inline int32_t qatc_nib(const uint8_t *w, int32_t i)
+static QATC_UNPACK int32_t qatc_nib(const uint8_t *w, int32_t i)
 {
     int32_t b = w[i >> 1];
     return (((i & 1 ? b >> 4 : b) & 15) ^ 8) - 8;
@@ -540,8 +547,8 @@ static inline int32_t qatc_nib(const uint8_t *w, int32_t i)
 /* dot_1x4 for 4-bit weights: acc[g] += sum_{i < n} w(first + g * w_step + i) * (x[i] - zp)
  * for g = 0..3, w(j) = qatc_nib(w, j): a linear layer's four outputs. When first and w_step
  * are even, two weights per byte loaded. */
-static inline void dot4_1x4(const int8_t *x, const uint8_t *w, int32_t first, int32_t w_step,
-                            int32_t n, int32_t zp, int32_t acc[4])
+static QATC_UNPACK void dot4_1x4(const int8_t *x, const uint8_t *w, int32_t first,
+                                 int32_t w_step, int32_t n, int32_t zp, int32_t acc[4])
 {
     for (int32_t g = 0; g < 4; g++) {
         int32_t a = acc[g], j = first + g * w_step, i = 0;
