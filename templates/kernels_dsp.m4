@@ -404,8 +404,9 @@ m4_define([_QATC_DSP_SUMS4], [[
  * 8-bit kernel's (two loads, four SXTB16). With X_p the sum of pixel p's lanes (x - zp)
  * and sums started at -8 X_p:
  *   r_a = 16 S_a + S_c + 8 X_p - 8 X_p,  r_c = S_c + 8 X_p - 8 X_p = S_c,
- * so S_a = (r_a - r_c) >> 4 (exact) and S_c = r_c (b and d the same). The partial sums
- * stay within taps * 255 * 127 (what the model checks allow: they fit int32). prep4()
+ * so S_a = (r_a - r_c) >> 4 (exact) and S_c = r_c (b and d the same). |16 a + c + 8| <=
+ * 127: without the start, the partial sums stay within taps * 255 * 127, as for 8 bits;
+ * with it SMLAD's sums wrap modulo 2^32 at worst, and the results are exact. prep4()
  * stores -8 X_0 and -8 X_1 after the windows, in the two words past QATC_COL(taps) that
  * the nests of 4-bit layers add. */
 static QATC_INLINE void prep4(qatc_col *col, int32_t taps)
@@ -510,9 +511,8 @@ static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8
 #if defined(QATC_DSP_KERNEL4_ASM)
     dot4x2_dsp4(col, col + 2 * (k1 - k0), w, start, acc, nx8);
 #else
-    int32_t r[2][4];
-    for (int32_t g = 0; g < 4; g++)
-        r[0][g] = nx8[0], r[1][g] = nx8[1];
+    int32_t r[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}}; /* -8 X_p added at the end (no effect on
+                                                     * r_a - r_c): partial sums as for 8 bits */
     for (int32_t j = 0; j < 2 * (k1 - k0); j += 8, w += 8) {
         for (int32_t h = 0; h < 2; h++) { /* taps k, k + 2, then k + 1, k + 3 */
             int32_t x0 = lanes(col[j + 4 * h], col[j + 4 * h + 1]);
@@ -530,7 +530,7 @@ static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8
     for (int32_t p = 0; p < 2; p++)
         for (int32_t g = 0; g < 2; g++) {
             acc[p][g] = start[g] + ((r[p][g] - r[p][g + 2]) >> 4);
-            acc[p][g + 2] = start[g + 2] + r[p][g + 2];
+            acc[p][g + 2] = start[g + 2] + (r[p][g + 2] + nx8[p]);
         }
 #endif
 }
