@@ -350,16 +350,18 @@ m4_define([_QATC_THUMB1_SUMS4], [_QATC_PREP4_NONE[
  * the same sums as col_sums with u = w + 128, as sum_k u x' - 128 S = sum_k w x'. The
  * weights of channel g of tap k: nibble g % 2 of byte 4 k + g / 2 of the group's. */
 #if defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__)
-/* One pixel's raw sums over 4-bit weights in assembly, as dot8_thumb1: r0 = the pixel's
- * block of col, r1 = the group's weights, r2 = raw (eight sums). A byte B of weights holds
- * channels l (low nibble) and h (high nibble); B' = B ^ 0x88 = (l + 8) + 16 (h + 8), both
- * nibbles now unsigned, so one LDRB, EORS and LSRS give the factors B' and B' >> 4 = h + 8:
+/* One pixel's sums over 4-bit weights in assembly, as dot8_thumb1: r0 = the pixel's block
+ * of col, r1 = the group's weights, r2 = start, r3 = acc (its eight sums). A byte B of
+ * weights holds channels l (low nibble) and h (high nibble); B' = B ^ 0x88 = (l + 8) +
+ * 16 (h + 8), both nibbles now unsigned, so one LDRB, EORS and LSRS give the factors B'
+ * and B' >> 4 = h + 8:
  *   raw_l = sum_k B'_k x'_k = sum l x' + 8 S + 16 (sum h x' + 8 S),  raw_h = sum h x' + 8 S,
- * which col_sums4 turns into sum h x' = raw_h - 8 S and sum l x' = raw_l - 16 raw_h - 8 S
- * (S = sum_k x'_k, 128 S is the block's first word). Sums of channels 0..7 in r6, r7, r8..r12,
- * lr; x' in r1, B' in r3, h + 8 in r4, 0x88 in r5; on the stack the next run, the runs
- * left, the block's x', raw, the weights, the end of the run's four-taps part and the
- * run's end. One tap, x' at r0 + X, its four bytes at r2 + W .. W + 3: */
+ * so sum h x' = raw_h - 8 S and sum l x' = raw_l - 16 raw_h - 8 S (S = sum_k x'_k; 128 S,
+ * below 2^32, is the block's first word; all modulo 2^32), each added to start. Sums of
+ * channels 0..7 in r6, r7, r8..r12, lr; x' in r1, B' in r3, h + 8 in r4, 0x88 in r5; on
+ * the stack the next run, the runs left, the block's x', the weights, the end of the
+ * run's four-taps part, the run's end, 8 S, start and acc. One tap, x' at r0 + X, its
+ * four bytes at r2 + W .. W + 3: */
 #define QATC_T1_TAP4_BYTE(W, LO, HI)                                                      \
     "ldrb r3, [r2, #" #W "]\n\teors r3, r5\n\tlsrs r4, r3, #4\n\t"                        \
     "muls r3, r1, r3\n\tadd " LO ", r3\n\tmuls r4, r1, r4\n\tadd " HI ", r4\n\t"
@@ -367,9 +369,18 @@ m4_define([_QATC_THUMB1_SUMS4], [_QATC_PREP4_NONE[
     "ldrb r1, [r0, #" #X "]\n\t"                                                          \
     QATC_T1_TAP4_BYTE(W + 0, "r6", "r7") QATC_T1_TAP4_BYTE(W + 1, "r8", "r9")             \
     QATC_T1_TAP4_BYTE(W + 2, "r10", "r11") QATC_T1_TAP4_BYTE(W + 3, "r12", "lr")
+/* acc[j] = start[j] + raw_l - 16 raw_h - 8 S, acc[j + 1] = start[j + 1] + raw_h - 8 S for
+ * the pair in LO, HI (low registers) at byte offset J of acc and start; 8 S in r0, start
+ * in r1, acc in r2 */
+#define QATC_T1_FIX4(J, LO, HI)                                                           \
+    "lsls r3, " HI ", #4\n\tsubs " LO ", " LO ", r3\n\tsubs " LO ", " LO ", r0\n\t"          \
+    "subs " HI ", " HI ", r0\n\t"                                                           \
+    "ldr r3, [r1, #" #J "]\n\tadds " LO ", " LO ", r3\n\tstr " LO ", [r2, #" #J "]\n\t"     \
+    "ldr r3, [r1, #" #J "+4]\n\tadds " HI ", " HI ", r3\n\tstr " HI ", [r2, #" #J "+4]\n\t"
 /* four taps take 121 instructions (3.8 per multiply-accumulate), a lone tap 34 */
 __attribute__((naked, noinline)) static void dot8_thumb1_4(
-    const int32_t *block QATC_ARG, const uint8_t *w QATC_ARG, uint32_t raw[8] QATC_ARG)
+    const int32_t *block QATC_ARG, const uint8_t *w QATC_ARG, const int32_t *start QATC_ARG,
+    int32_t acc[8] QATC_ARG)
 {
     __asm__(".syntax unified\n\t"
             "push {r4, r5, r6, r7, lr}\n\t"
@@ -378,9 +389,13 @@ __attribute__((naked, noinline)) static void dot8_thumb1_4(
             "mov r6, r10\n\t"
             "mov r7, r11\n\t"
             "push {r4, r5, r6, r7}\n\t"
-            "sub sp, sp, #28\n\t"
-            "str r2, [sp, #12]\n\t"       /* raw */
+            "sub sp, sp, #40\n\t"
             "str r1, [sp, #16]\n\t"       /* the weights */
+            "str r2, [sp, #32]\n\t"       /* start */
+            "str r3, [sp, #36]\n\t"       /* acc */
+            "ldr r4, [r0]\n\t"
+            "lsrs r4, r4, #4\n\t"
+            "str r4, [sp, #28]\n\t"       /* 8 S */
             "movs r5, #4 * " QATC_STR(QATC_HEAD) "\n\t"
             "adds r5, r0, r5\n\t"
             "str r5, [sp, #8]\n\t"        /* x' */
@@ -443,22 +458,20 @@ __attribute__((naked, noinline)) static void dot8_thumb1_4(
             "beq 6f\n\t"
             "b 5b\n"
             "6:\n\t"
-            "ldr r3, [sp, #12]\n\t"
-            "str r6, [r3, #0]\n\t"
-            "str r7, [r3, #4]\n\t"
-            "mov r4, r8\n\t"
-            "str r4, [r3, #8]\n\t"
-            "mov r4, r9\n\t"
-            "str r4, [r3, #12]\n\t"
-            "mov r4, r10\n\t"
-            "str r4, [r3, #16]\n\t"
-            "mov r4, r11\n\t"
-            "str r4, [r3, #20]\n\t"
-            "mov r4, r12\n\t"
-            "str r4, [r3, #24]\n\t"
-            "mov r4, lr\n\t"
-            "str r4, [r3, #28]\n\t"
-            "add sp, sp, #28\n\t"
+            "ldr r0, [sp, #28]\n\t"       /* 8 S */
+            "ldr r1, [sp, #32]\n\t"       /* start */
+            "ldr r2, [sp, #36]\n\t"       /* acc */
+            QATC_T1_FIX4(0, "r6", "r7")
+            "mov r6, r8\n\t"
+            "mov r7, r9\n\t"
+            QATC_T1_FIX4(8, "r6", "r7")
+            "mov r6, r10\n\t"
+            "mov r7, r11\n\t"
+            QATC_T1_FIX4(16, "r6", "r7")
+            "mov r6, r12\n\t"
+            "mov r7, lr\n\t"
+            QATC_T1_FIX4(24, "r6", "r7")
+            "add sp, sp, #40\n\t"
             "pop {r4, r5, r6, r7}\n\t"
             "mov r8, r4\n\t"
             "mov r9, r5\n\t"
@@ -476,15 +489,9 @@ static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8
     (void)zp;
     w += oc * taps / 2; /* 4 bytes per tap and eight channels */
 #if defined(QATC_T1_KERNEL4_ASM)
-    for (int32_t p = 0; p < 1 + (two != 0); p++) {
-        const qatc_col *block = col + p * QATC_BLOCK(taps);
-        uint32_t raw[8], s8 = (uint32_t)block[0] >> 4; /* 8 S (128 S < 2^32) */
-        dot8_thumb1_4(block, w, raw);
-        for (int32_t j = 0; j < 8; j += 2) {
-            acc[p][j] = (int32_t)((uint32_t)start[j] + raw[j] - 16u * raw[j + 1] - s8);
-            acc[p][j + 1] = (int32_t)((uint32_t)start[j + 1] + raw[j + 1] - s8);
-        }
-    }
+    dot8_thumb1_4(col, w, start, acc[0]);
+    if (two)
+        dot8_thumb1_4(col + QATC_BLOCK(taps), w, start, acc[1]);
 #else
     for (int32_t p = 0; p < 1 + (two != 0); p++) {
         const qatc_col *block = col + p * QATC_BLOCK(taps);
