@@ -21,7 +21,10 @@
 #    inference (bench/target/host_icount.sh, callgrind), and host time per
 #    image (bench/host_time.c, right after each PyTorch run) against
 #    PyTorch's int8 batch-1 time, as a ratio: one thread each, the median
-#    of 300 single calls.
+#    of 300 single calls. The same network with 4-bit weights
+#    (tests/data/fmnist_cnn_w4_random.frozen.yaml) on Cortex-M0/M3/M4 at -O2:
+#    instructions and weight bytes against the 8-bit model's and CMSIS-NN's
+#    int4 kernels.
 # c. Footprint of the -Os firmware images: flash (kernel code, libgcc/libc,
 #    weights), RAM (arena, other static data, stack high-water mark), and the
 #    arena against the lower bound of its schedule.
@@ -225,6 +228,16 @@ for opt in Os O2; do
         for (j = 1; j <= 10; j++) print "mcu." opt "." core "." k[j], $(j + 1)
     }' "$out/mcu-$opt.txt" >> "$raw.tmp"
 done
+# 4-bit weights (W4): the same network with random int4 weights (instruction counts do not
+# depend on the weights' values), -O2, Cortex-M0/M3/M4
+w4gen=$out/w4-gen
+mkdir -p "$w4gen"
+"$QATC" gen tests/data/fmnist_cnn_w4_random.frozen.yaml -o "$w4gen" > /dev/null
+QT_OUT=$out/mcu-w4 QT_OPT=-O2 QT_CORES="m0 m3 m4" \
+    bench/target/measure.sh "$w4gen" fmnist_cnn_w4 examples/firmware/sample.c > "$out/mcu-w4.txt"
+awk 'NR > 1 { core = $1; sub(/^cortex-/, "", core); sub(/\*$/, "", core)
+              print "mcu.w4.O2." core ".instr", $2; print "mcu.w4.O2." core ".weights", $7 }' \
+    "$out/mcu-w4.txt" >> "$raw.tmp"
 put host.instr "$(QT_OUT=$out/host QT_HOST_CFLAGS="$host_cflags" bench/target/host_icount.sh "$gen" "$name")"
 put meta.load_end "$(loadavg)"
 put meta.seconds $(($(date +%s) - t_start))

@@ -23,6 +23,8 @@ CMSIS = {
     "m4": {"instr": 5.02e6, "per_mac": 2.61, "code_kb": 12.7},
 }
 CMSIS_ARENA = 15680  # activation RAM, bytes
+# CMSIS-NN's int4 kernels (4-bit weights) on the same network, -O2: instructions per inference
+CMSIS_W4 = {"m0": 18.36e6, "m3": 7.18e6, "m4": 8.48e6}
 
 
 def read_raw(path):
@@ -138,6 +140,15 @@ def main():
         (behind if best > ref["instr"] else ahead).append(
             f"Cortex-{core.upper()}: {best / ref['instr']:.2f}× CMSIS-NN's instructions per "
             f"inference ({mega(best)} at the better of -Os/-O2 against {mega(ref['instr'])})")
+    for core in ("m0", "m3", "m4"):
+        key = f"mcu.w4.O2.{core}."
+        if key + "instr" not in r:
+            continue
+        w4, w8 = num(key + "instr"), num(f"mcu.O2.{core}.instr")
+        w(f"| Cortex-{core.upper()} instructions / inference, 4-bit weights (W4 / W8: "
+          f"{w4 / w8:.2f}×; weights {num(key + 'weights'):,.0f} bytes, W8 "
+          f"{num(f'mcu.O2.{core}.weights'):,.0f}) | | {mega(w4)} | {mega(CMSIS_W4[core])} (int4) | "
+          f"{w4 / CMSIS_W4[core]:.2f}× |")
     if rv32:
         os_, o2 = "mcu.Os.rv32.", "mcu.O2.rv32."
         w(f"| rv32imc instructions / inference | {mega(num(os_ + 'instr'))} | "

@@ -499,7 +499,7 @@ static char *init_values(const int32_t *v, const int32_t *dims, int nd)
     return t.buf;
 }
 
-/* The weights of conv2d layer ly (input channels in_c) in the "quads" layout of
+/* quad_values: the weights of conv2d layer ly (input channels in_c) in the "quads" layout of
  * QATC_DOT_DSP and QATC_DOT_SMLAL (templates/kernels_dsp.m4): per four output channels a,
  * b, c, d (rows padded with zeros to w_rows()), per four taps k = 4j .. 4j + 3, sixteen
  * bytes: (a[k], b[k], a[k+2], b[k+2]), (c[k], d[k], c[k+2], d[k+2]), then the same for
@@ -507,14 +507,15 @@ static char *init_values(const int32_t *v, const int32_t *dims, int nd)
  * 4 (g / 2) + g % 2 + 2 (k % 4 / 2). The taps are those of the flattened OHWI row, zeros
  * past the last; but when padding each kernel row (kernel_w * in_c taps) with zeros to a
  * multiple of four costs no more quads, it is so padded (QATC_ROWS4 in kernels.m4), so
- * that a kernel row is whole quads. NULL when out of memory. */
-static char *quad_weights(const q_model *m, const q_layer *ly, int32_t in_c)
+ * that a kernel row is whole quads. dims: (w_rows / 4, quads, 16). NULL when out of memory.
+ * quad_weights: the same as an initializer. */
+static int32_t *quad_values(const q_model *m, const q_layer *ly, int32_t in_c, int32_t dims[3])
 {
     int32_t oc = q_layer_out_channels(ly);
     int64_t taps = q_layer_weight_count(m, ly) / oc;
     int64_t row = (int64_t)ly->win.kernel_w * in_c, row4 = (row + 3) / 4 * 4;
     int rows4 = ly->win.kernel_h * row4 == (taps + 3) / 4 * 4;
-    int32_t dims[3] = {w_rows(oc) / 4, (int32_t)((taps + 3) / 4), 16};
+    dims[0] = w_rows(oc) / 4, dims[1] = (int32_t)((taps + 3) / 4), dims[2] = 16;
     int64_t n = (int64_t)dims[0] * dims[1] * dims[2];
     int32_t *v = calloc((size_t)n, sizeof *v);
     if (!v)
@@ -525,6 +526,15 @@ static char *quad_weights(const q_model *m, const q_layer *ly, int32_t in_c)
             v[(c / 4) * dims[1] * 16 + 16 * (k / 4) + 8 * (k % 2) + 4 * (g / 2) + g % 2 +
               2 * (k % 4 / 2)] = ly->weights[c * taps + t];
         }
+    return v;
+}
+
+static char *quad_weights(const q_model *m, const q_layer *ly, int32_t in_c)
+{
+    int32_t dims[3];
+    int32_t *v = quad_values(m, ly, in_c, dims);
+    if (!v)
+        return NULL;
     char *s = init_values(v, dims, 3);
     free(v);
     return s;
@@ -582,14 +592,103 @@ static char *bytes8_bias(const q_model *m, const q_layer *ly, int32_t zp)
     return s;
 }
 
+/* ---- 4-bit weights ------------------------------------------------------------------
+ * Two weights per byte, element 2k in the low nibble and element 2k + 1 in the high one
+ * (int4, two's complement), a zero nibble after an odd last element; the elements in the
+ * order the version reads them: the layer's flat order (OHWI, HWC for depthwise, (out, in)
+ * for linear) for the plain C versions, the order of the quads and bytes8 layouts chosen
+ * so that their kernels unpack them cheaply (below). */
+
+/* The n values v (in [-8, 7]) packed as above, an initializer of (n + 1) / 2 bytes. NULL
+ * when out of memory. */
+static char *packed4(const int32_t *v, int64_t n)
+{
+    int32_t nb = (int32_t)((n + 1) / 2);
+    int32_t *b = malloc((size_t)(nb ? nb : 1) * sizeof *b);
+    if (!b)
+        return NULL;
+    for (int32_t i = 0; i < nb; i++) {
+        int32_t lo = v[2 * i], hi = 2 * (int64_t)i + 1 < n ? v[2 * i + 1] : 0;
+        b[i] = (lo & 15) | (hi & 15) << 4;
+    }
+    char *s = init_values(b, &nb, 1);
+    free(b);
+    return s;
+}
+
+/* The weights of ly in the layer's flat order, rows (output channels) padded with zeros
+ * to rows (conv2d and linear: w_rows(); 0: none, the general nests and depthwise), packed.
+ * NULL when out of memory. */
+static char *flat4_weights(const q_model *m, const q_layer *ly, int32_t rows)
+{
+    int64_t n = q_layer_weight_count(m, ly);
+    int64_t total = rows ? n / q_layer_out_channels(ly) * rows : n;
+    int32_t *v = calloc((size_t)(total ? total : 1), sizeof *v);
+    if (!v)
+        return NULL;
+    for (int64_t i = 0; i < n; i++)
+        v[i] = ly->weights[i];
+    char *s = packed4(v, total);
+    free(v);
+    return s;
+}
+
+/* The "quads" layout of 4-bit weights (QATC_DOT_DSP, QATC_DOT_SMLAL): per four channels a, b,
+ * c, d and four taps, 8 bytes: the words of the 8-bit layout for (a, b) in the high nibbles
+ * and for (c, d) in the low ones. Byte i of word h (h = 0: taps k, k + 2; h = 1: k + 1,
+ * k + 3) holds byte i of the 8-bit layout's word 2h (a, b) in its high nibble and of word
+ * 2h + 1 (c, d) in its low one: so w & 0xF0F0F0F0 and (w << 4) & 0xF0F0F0F0 are the two
+ * 8-bit words times 16. NULL when out of memory. */
+static char *quad4_weights(const q_model *m, const q_layer *ly, int32_t in_c)
+{
+    int32_t dims[3];
+    int32_t *q = quad_values(m, ly, in_c, dims);
+    if (!q)
+        return NULL;
+    int64_t n = (int64_t)dims[0] * dims[1] * 16;
+    int32_t *e = malloc((size_t)n * sizeof *e);
+    char *s = NULL;
+    if (e) {
+        for (int64_t j = 0; j < n; j += 16) /* element 2 (4h + i): low, 2 (4h + i) + 1: high */
+            for (int h = 0; h < 2; h++)
+                for (int i = 0; i < 4; i++) {
+                    e[j + 2 * (4 * h + i)] = q[j + 8 * h + 4 + i];
+                    e[j + 2 * (4 * h + i) + 1] = q[j + 8 * h + i];
+                }
+        s = packed4(e, n);
+    }
+    free(q), free(e);
+    return s;
+}
+
+/* The "bytes8" layout of 4-bit weights (QATC_DOT_THUMB1): per eight output channels, per
+ * tap k, the eight weights (0 in the rows past the layer's channels), packed: channels 2j
+ * and 2j + 1 in byte j. NULL when out of memory. */
+static char *bytes8_4_weights(const q_model *m, const q_layer *ly)
+{
+    int32_t oc = q_layer_out_channels(ly);
+    int64_t taps = q_layer_weight_count(m, ly) / oc;
+    int64_t n = (int64_t)rows8(oc) * taps;
+    int32_t *v = calloc((size_t)n, sizeof *v);
+    if (!v)
+        return NULL;
+    for (int32_t c = 0; c < oc; c++)
+        for (int64_t k = 0; k < taps; k++)
+            v[((c / 8) * taps + k) * 8 + c % 8] = ly->weights[c * taps + k];
+    char *s = packed4(v, n);
+    free(v);
+    return s;
+}
+
 /* Is ly a conv2d or dwconv2d that the fast kernels do not take (dilation, a channel
- * multiplier), printed as one plain C nest instead (QATC_*_GENERAL)? */
+ * multiplier; a depthwise layer with 4-bit weights), printed as one plain C nest instead
+ * (QATC_*_GENERAL)? */
 static int is_general(const q_layer *ly)
 {
     if (ly->op != Q_OP_CONV2D && ly->op != Q_OP_DWCONV2D)
         return 0;
     return ly->win.dilation_h > 1 || ly->win.dilation_w > 1 ||
-           (ly->op == Q_OP_DWCONV2D && ly->multiplier > 1);
+           (ly->op == Q_OP_DWCONV2D && (ly->multiplier > 1 || ly->weight_bits == 4));
 }
 
 /* ---- division by a known count --------------------------------------------------- */
@@ -747,7 +846,7 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
     case Q_OP_DWCONV2D:
     case Q_OP_LINEAR: {
         int32_t oc = q_layer_out_channels(ly);
-        int general = is_general(ly);
+        int general = is_general(ly), w4 = ly->weight_bits == 4;
         if (general) { /* QATC_CONV2D_GENERAL, QATC_DWCONV2D_GENERAL */
             enum_add(&en, "IN_H", in.h);
             enum_add(&en, "IN_W", in.w);
@@ -824,7 +923,9 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
                 mult[i] = rq[i].multiplier;
                 shift[i] = rq[i].shift;
             }
-            if (ly->op == Q_OP_DWCONV2D) {
+            if (w4) { /* packed in the flat order (the quads and bytes8 ones below) */
+                ws = flat4_weights(m, ly, general || ly->op == Q_OP_DWCONV2D ? 0 : w_rows(oc));
+            } else if (ly->op == Q_OP_DWCONV2D) {
                 int32_t wdims[3] = {ly->win.kernel_h, ly->win.kernel_w, oc};
                 ws = init_s8(ly->weights, q_layer_weight_count(m, ly), wdims, 3, 4);
             } else if (general) { /* OHWI, without padded rows */
@@ -833,7 +934,12 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
             } else {
                 ws = padded_weights(m, ly, in);
             }
-            if (ly->op == Q_OP_CONV2D && !general) { /* the layouts of the versions (kernels.m4) */
+            if (ly->op == Q_OP_CONV2D && !general && w4) { /* SSE2 reads the flat order */
+                ps = strdup("0");
+                qs = quad4_weights(m, ly, in.c);
+                us = bytes8_4_weights(m, ly);
+                ubs = bytes8_bias(m, ly, iq.zero_point);
+            } else if (ly->op == Q_OP_CONV2D && !general) { /* the layouts of the versions (kernels.m4) */
                 ps = paired_weights(m, ly);
                 qs = quad_weights(m, ly, in.c);
                 us = bytes8_weights(m, ly);
@@ -845,6 +951,7 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         }
         const char *macro = general && ly->op == Q_OP_CONV2D ? "QATC_CONV2D_GENERAL"
                             : general                       ? "QATC_DWCONV2D_GENERAL"
+                            : ly->op == Q_OP_LINEAR && w4   ? "QATC_LINEAR4"
                             : ly->op == Q_OP_LINEAR         ? "QATC_LINEAR"
                             : ly->op == Q_OP_DWCONV2D ? "QATC_DWCONV2D"
                             : !fused                  ? "QATC_CONV2D"
@@ -852,14 +959,22 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
                                                        : "QATC_CONV2D_AVGPOOL";
         char name[64];
         snprintf(name, sizeof name, "%s%s", macro,
-                 ly->op == Q_OP_CONV2D && !general && gathers(ly, in, pool) ? "_COL" : "");
+                 ly->op == Q_OP_CONV2D && !general && (w4 || gathers(ly, in, pool)) ? "_COL"
+                                                                                    : "");
         int conv_ok = ly->op != Q_OP_CONV2D || general || (ps && qs && us && ubs);
-        if (!ws || !bs || !ms || !ss || !conv_ok)
+        if (!ws || !bs || !ms || !ss || !conv_ok) {
             rc = qerr_set(e, "gen: out of memory");
-        else if (ly->op == Q_OP_CONV2D && !general)
-            call(f, name, 12, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss, ps, qs, us, ubs);
-        else
-            call(f, name, 8, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss);
+        } else {
+            if (w4) /* the templates print this layer's weights and sums for 4 bits */
+                call(f, "QATC_WEIGHT_BITS", 1, "4");
+            if (ly->op == Q_OP_CONV2D && !general)
+                call(f, name, 12, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss, ps, qs, us,
+                     ubs);
+            else
+                call(f, name, 8, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss);
+            if (w4)
+                call(f, "QATC_WEIGHT_BITS", 1, "8");
+        }
         free(mult), free(shift), free(ws), free(bs), free(ms), free(ss), free(ps), free(qs);
         free(us), free(ubs);
         break;
@@ -1008,6 +1123,7 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
     const q_model *m = c->m;
     int need_rq = 0, need_rescale = 0, need_conv = 0, need_runs = 0;
     int need_gather = 0, need_linear = 0, need_avg[2] = {0, 0}; /* average32, average64 */
+    int need_w4 = 0, need_conv4 = 0, need_linear4 = 0;         /* 4-bit weights */
     int count[Q_OP_COUNT] = {0};
     for (int l = 0; l < m->n_layers; l++) {
         const q_layer *ly = &m->layers[l];
@@ -1016,15 +1132,19 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         int div = op == Q_OP_AVGPOOL && !q_avgpool_rescales(m, ly);
         need_rq |= op != Q_OP_MAXPOOL && op != Q_OP_FLATTEN && op != Q_OP_SOFTMAX && !div;
         need_rescale |= op == Q_OP_ADD;
+        int w4 = ly->weight_bits == 4;
         need_conv |= op == Q_OP_CONV2D && !is_general(ly);
-        need_linear |= op == Q_OP_LINEAR;
+        need_conv4 |= op == Q_OP_CONV2D && !is_general(ly) && w4;
+        need_linear |= op == Q_OP_LINEAR && !w4;
+        need_linear4 |= op == Q_OP_LINEAR && w4;
+        need_w4 |= w4;
         int32_t first, nc;
         int wide;
         if (div && div_counts(m, ly, &first, &nc, &wide) == 0)
             need_avg[wide] = 1;
         if (op == Q_OP_CONV2D && !is_general(ly)) {
             const q_layer *pool = c->p->t[l + 1].loc == PLAN_FUSED ? &m->layers[l + 1] : NULL;
-            int g = gathers(ly, q_model_tensor_shape(m, ly->input), pool);
+            int g = w4 || gathers(ly, q_model_tensor_shape(m, ly->input), pool);
             need_gather |= g;
             need_runs |= !g;
         }
@@ -1055,6 +1175,10 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
      * only on the versions that do not walk windows row by row */
     call(f, "QATC_KERNELS", 4, need_linear ? "1" : "0", need_conv ? "1" : "0",
          need_gather ? "1" : "0", need_runs ? "1" : "0");
+    if (need_w4) /* unpacking 4-bit weights: the C helpers, then each version's conv2d sums */
+        call(f, "QATC_NIBBLES", 1, need_linear4 ? "1" : "0");
+    if (need_conv4)
+        fputs("QATC_KERNELS4()m4_dnl\n", f);
     if (need_rq) /* after the kernels: its 64-bit product depends on the version */
         fputs("QATC_REQUANTIZE()m4_dnl\n", f);
     if (need_rescale)
@@ -1190,7 +1314,7 @@ enum { F_C, F_H, F_GOLDEN, N_FILES };
  * templates do not know would give wrong C, not an error. */
 #define CGEN_FEATURES                                                                    \
     (Q_FEAT_DILATION | Q_FEAT_ASYMMETRIC_PAD | Q_FEAT_POOL_PAD | Q_FEAT_MULTIPLIER |           \
-     Q_FEAT_AVGPOOL_DIV | Q_FEAT_SOFTMAX)
+     Q_FEAT_AVGPOOL_DIV | Q_FEAT_SOFTMAX | Q_FEAT_WEIGHT4)
 
 /* 0 when every layer of m uses only CGEN_FEATURES; else -1 with e naming the first layer
  * and form that does not. */
@@ -1198,10 +1322,6 @@ static int check_features(const q_model *m, qerr *e)
 {
     for (int l = 0; l < m->n_layers; l++) {
         const q_layer *ly = &m->layers[l];
-        if (ly->weight_bits != 0 && ly->weight_bits != 8)
-            return qerr_set(e, "gen: layer %d (%s, %s): %d-bit weights are not printed by the C "
-                               "generator yet (qatc eval runs them)",
-                            l, ly->name, q_op_names[ly->op], ly->weight_bits);
         unsigned f = q_layer_features(m, ly) & ~CGEN_FEATURES;
         if (!f)
             continue;

@@ -80,6 +80,15 @@ _QATC_WEIGHTS_CASE([bytes8], [$3])m4_ifelse(_QATC_ELSE, [#if], [$4], [[#else
 ]])], _QATC_ONE_WEIGHTS, [pairs], [$1], _QATC_ONE_WEIGHTS, [quads], [$2],
   _QATC_ONE_WEIGHTS, [bytes8], [$3], [$4])])
 
+# _QATC_BY_WEIGHTS4(QUADS, BYTES8, FLAT): the same for a conv2d layer with 4-bit weights:
+# QUADS on versions with the quads layout, BYTES8 on those with bytes8, FLAT (the layer's
+# OHWI order) on the others (pairs and int8).
+m4_define([_QATC_BY_WEIGHTS4], [m4_ifelse(_QATC_ONE, [all], [m4_define([_QATC_ELSE], [[#if]])m4_dnl
+_QATC_WEIGHTS_CASE([quads], [$1])_QATC_WEIGHTS_CASE([bytes8], [$2])m4_dnl
+m4_ifelse(_QATC_ELSE, [#if], [$3], [[#else
+]$3[#endif
+]])], _QATC_ONE_WEIGHTS, [quads], [$1], _QATC_ONE_WEIGHTS, [bytes8], [$2], [$3])])
+
 # _QATC_WEIGHTS_CASE(LAYOUT, TEXT): #if (or #elif) a version with LAYOUT is chosen, TEXT.
 m4_define([_QATC_WEIGHTS_CASE], [m4_ifdef([_QATC_$1_IF], [_QATC_ELSE[ ]_QATC_$1_IF[
 ]$2[]m4_define([_QATC_ELSE], [[#elif]])])])
@@ -509,3 +518,95 @@ static QATC_INLINE void conv_sums(const conv_shape *s, const int8_t *in, const i
 }
 ]_QATC_IF_ALL([[#endif
 ]])])
+
+# ---- 4-bit weights -----------------------------------------------------------------------
+# Layers with 4-bit weights (int4 in [-7, 7]) carry them two per byte: element 2k in the
+# low nibble, 2k + 1 in the high one, a zero nibble after an odd last one, the elements in
+# the order the version reads them (the generator packs them: gen/cgen.c, packed4). Their
+# conv2d layers copy windows as the 8-bit ones do (gather) and sum them with col_sums4,
+# which each version defines in its file (_QATC_NAME_SUMS4) next to its col_sums.
+
+# QATC_NIBBLES(LINEAR4): qatc_nib(), for a model with a layer with 4-bit weights; LINEAR4:
+# 1 when it has a linear one: dot4_1x4() too.
+m4_define([QATC_NIBBLES], [QATC_CHECK([$0], [1], $@)[
+/* (unused: which helpers a file uses depends on the core) */
+#if defined(__GNUC__)
+#define QATC_UNPACK inline __attribute__((unused))
+#else
+#define QATC_UNPACK inline
+#endif
+
+/* Element i of 4-bit weights packed two per byte (element 2k in the low nibble of byte k,
+ * 2k + 1 in its high nibble; int4, two's complement). */
+static QATC_UNPACK int32_t qatc_nib(const uint8_t *w, int32_t i)
+{
+    int32_t b = w[i >> 1];
+    return (((i & 1 ? b >> 4 : b) & 15) ^ 8) - 8;
+}
+]m4_ifelse([$1], [1], [[
+/* dot_1x4 for 4-bit weights: acc[g] += sum_{i < n} w(first + g * w_step + i) * (x[i] - zp)
+ * for g = 0..3, w(j) = qatc_nib(w, j): a linear layer's four outputs. When first and w_step
+ * are even, two weights per byte loaded. */
+static QATC_UNPACK void dot4_1x4(const int8_t *x, const uint8_t *w, int32_t first,
+                                 int32_t w_step, int32_t n, int32_t zp, int32_t acc[4])
+{
+    for (int32_t g = 0; g < 4; g++) {
+        int32_t a = acc[g], j = first + g * w_step, i = 0;
+        if ((j & 1) == 0) {
+            const uint8_t *p = w + (j >> 1);
+            for (; i + 2 <= n; i += 2, p++) {
+                int32_t b = *p;
+                a += (((b & 15) ^ 8) - 8) * (x[i] - zp) + ((b >> 4 ^ 8) - 8) * (x[i + 1] - zp);
+            }
+        }
+        for (; i < n; i++)
+            a += qatc_nib(w, j + i) * (x[i] - zp);
+        acc[g] = a;
+    }
+}
+]])])
+
+# QATC_KERNELS4: col_sums4() of each version (of the target's), for a model with a conv2d
+# layer with 4-bit weights; after QATC_KERNELS (which printed each version's gather and
+# types) and QATC_NIBBLES. col_sums4(col, taps, w, oc, zp, two, start, acc) is col_sums with
+# the weights of channels oc .. oc + QATC_GROUP - 1 read from the layer's packed weights w.
+m4_define([QATC_KERNELS4], [_QATC_IF_ALL([m4_define([_QATC_ELSE], [[#if]])[
+/* col_sums4(): col_sums() of conv2d layers with 4-bit weights, in each version. */
+]QATC_VERSIONS([_QATC_BLOCK4_ROW])[#endif
+]], [[
+/* col_sums4(): col_sums() of conv2d layers with 4-bit weights. */
+]_QATC_SUMS4_OF(_QATC_ONE)])])
+
+# _QATC_SUMS4_OF(NAME): version NAME's col_sums4.
+m4_define([_QATC_SUMS4_OF], [_QATC_$1_SUMS4[]])
+
+# _QATC_BLOCK4_ROW(NAME, ...): version NAME's col_sums4 under #if (or #elif).
+m4_define([_QATC_BLOCK4_ROW], [_QATC_ELSE[ QATC_DOT == QATC_DOT_$1
+]m4_define([_QATC_ELSE], [[#elif]])_QATC_$1_SUMS4[]])
+
+# _QATC_FLAT_SUMS4(DECL, X0, X1): col_sums4 in C for versions whose 4-bit weights are in the
+# layer's flat OHWI order (channel oc's row from element oc * taps on): DECL (C text)
+# declares what X0 and X1, the values x - zp of tap k of window 0 and 1, read.
+m4_define([_QATC_FLAT_SUMS4], [[
+/* acc[p][g] = start[g] + sum_k w_g[k] * (x_p[k] - zp), w_g[k] = qatc_nib(w, (oc + g) * taps
+ * + k): the QATC_GROUP channels from oc on, 4-bit weights in the OHWI order */
+static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8_t *w,
+                                  int32_t oc, int32_t zp, int two, const int32_t *start,
+                                  int32_t acc[2][QATC_GROUP])
+{
+]$1[    for (int32_t g = 0; g < QATC_GROUP; g++) {
+        int32_t j = (oc + g) * taps, a0 = start[g], a1 = start[g];
+        for (int32_t k = 0; k < taps; k++) {
+            int32_t v = qatc_nib(w, j + k);
+            a0 += v * (]$2[), a1 += v * (]$3[);
+        }
+        acc[0][g] = a0, acc[1][g] = a1;
+    }
+}
+]])
+
+# _QATC_PREP4_NONE: prep4() of versions whose col_sums4 needs nothing more than gather's
+# copy (the nests of 4-bit layers call prep4 after gather; version DSP sums the windows).
+m4_define([_QATC_PREP4_NONE], [[
+#define prep4(col, taps) ((void)(col), (void)(taps))
+]])

@@ -391,3 +391,147 @@ static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w
 #endif
 }
 ]])
+
+# _QATC_DSP_SUMS4: prep4(), dot4x2_dsp4 and col_sums4() over the 16-bit lanes, 4-bit weights
+# in the quads layout (gen/cgen.c quad4_weights).
+m4_define([_QATC_DSP_SUMS4], [[
+/* 4-bit weights. A word w of a group's quads holds in its high nibbles what the 8-bit
+ * layout's word for channels a, b holds, (a[k], b[k], a[k+2], b[k+2]), and in its low ones
+ * the word for c, d. With w' = w ^ 0x08080808 the low nibbles become c + 8 (1..15, as the
+ * weights are in [-7, 7]), so SXTB16 of w' gives lanes 16 a + c + 8 (exactly: the high
+ * nibble is the sign and the rest adds up) and UXTB16 of w' & 0x0F0F0F0F lanes c + 8: per
+ * word of eight weights one load, EOR, AND and four extends for eight SMLAD, as many as the
+ * 8-bit kernel's (two loads, four SXTB16). With X_p the sum of pixel p's lanes (x - zp)
+ * and sums started at -8 X_p:
+ *   r_a = 16 S_a + S_c + 8 X_p - 8 X_p,  r_c = S_c + 8 X_p - 8 X_p = S_c,
+ * so S_a = (r_a - r_c) >> 4 (exact) and S_c = r_c (b and d the same). |16 a + c + 8| <=
+ * 127: without the start, the partial sums stay within taps * 255 * 127, as for 8 bits;
+ * with it SMLAD's sums wrap modulo 2^32 at worst, and the results are exact. prep4()
+ * stores -8 X_0 and -8 X_1 after the windows, in the two words past QATC_COL(taps) that
+ * the nests of 4-bit layers add. */
+static QATC_INLINE void prep4(qatc_col *col, int32_t taps)
+{
+    const qatc_word *c = (const qatc_word *)(col + 4);
+    qatc_word *x = (qatc_word *)(col + QATC_COL(taps));
+    int32_t x0 = 0, x1 = 0, ones = lanes(1, 1);
+    for (int32_t j = 0; j < QATC_TAPS4(taps); j += 4, c += 4) { /* words E0, E1, O0, O1 */
+        x0 = smlad(c[0], ones, smlad(c[2], ones, x0));
+        x1 = smlad(c[1], ones, smlad(c[3], ones, x1));
+    }
+    x[0] = -8 * x0, x[1] = -8 * x1;
+}
+
+#if defined(__ARM_FEATURE_DSP) && defined(__thumb2__)
+/* col_sums4's loop in assembly, as dot4x2_dsp: r0 = col, r1 = its end, r2 = the group's
+ * 4-bit weights, r3 = start, then acc and the words -8 X_p on the stack. One step (the
+ * E words, then the O words), 16 instructions for 16 multiply-accumulates: */
+#define QATC_DSP_STEP4                                                                    \
+    "ldrd r2, r3, [r0], #8\n\t"    /* E0, E1 (O0, O1 the second time) */                  \
+    "ldr r12, [r1], #4\n\t"        /* a, b in the high nibbles, c, d in the low ones */   \
+    "eor r12, r12, #0x08080808\n\t"                                                       \
+    "sxtb16 lr, r12\n\t"           /* lanes 16 a + c + 8 */                               \
+    "smlad r4, r2, lr, r4\n\t"                                                            \
+    "smlad r8, r3, lr, r8\n\t"                                                            \
+    "sxtb16 lr, r12, ror #8\n\t"   /* lanes 16 b + d + 8 */                               \
+    "smlad r5, r2, lr, r5\n\t"                                                            \
+    "smlad r9, r3, lr, r9\n\t"                                                            \
+    "and r12, r12, #0x0F0F0F0F\n\t"                                                       \
+    "uxtb16 lr, r12\n\t"           /* lanes c + 8 */                                      \
+    "smlad r6, r2, lr, r6\n\t"                                                            \
+    "smlad r10, r3, lr, r10\n\t"                                                          \
+    "uxtb16 r12, r12, ror #8\n\t"  /* lanes d + 8 */                                      \
+    "smlad r7, r2, r12, r7\n\t"                                                           \
+    "smlad r11, r3, r12, r11\n\t"
+#define QATC_DSP_QUAD4 QATC_DSP_STEP4 QATC_DSP_STEP4
+__attribute__((naked, noinline)) static void dot4x2_dsp4(
+    const int16_t *col QATC_ARG, const int16_t *end QATC_ARG, const uint8_t *w QATC_ARG,
+    const int32_t *start QATC_ARG, int32_t acc[2][4] QATC_ARG, const int32_t *nx8 QATC_ARG)
+{
+    __asm__(".syntax unified\n\t"
+            "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+            "push {r1, r3}\n\t"                  /* end at sp, start at sp + 4 */
+            "ldr r12, [sp, #48]\n\t"             /* nx8: -8 X_0, -8 X_1 */
+            "ldr r4, [r12]\n\t"
+            "mov r5, r4\n\t"
+            "mov r6, r4\n\t"
+            "mov r7, r4\n\t"
+            "ldr r8, [r12, #4]\n\t"
+            "mov r9, r8\n\t"
+            "mov r10, r8\n\t"
+            "mov r11, r8\n\t"
+            "subs r12, r1, r0\n\t"               /* 16 bytes of col per quad */
+            "mov r1, r2\n\t"
+            "ubfx r12, r12, #4, #2\n\t"          /* quads modulo 4: enter at 1, 4, 3, 2 */
+            "tbb [pc, r12]\n"
+            "5:\n\t"
+            ".byte (1f - 5b) / 2, (4f - 5b) / 2, (3f - 5b) / 2, (2f - 5b) / 2\n"
+            "1:\n\t"
+            QATC_DSP_QUAD4
+            "2:\n\t"
+            QATC_DSP_QUAD4
+            "3:\n\t"
+            QATC_DSP_QUAD4
+            "4:\n\t"
+            QATC_DSP_QUAD4
+            "ldr r2, [sp]\n\t"
+            "cmp r0, r2\n\t"
+            "bne 1b\n\t"
+            "ldr r12, [sp, #4]\n\t"              /* acc = start + the sums */
+            "ldm r12, {r0, r1, r2, r3}\n\t"
+            "subs r4, r4, r6\n\t"
+            "subs r5, r5, r7\n\t"
+            "add r4, r0, r4, asr #4\n\t"
+            "add r5, r1, r5, asr #4\n\t"
+            "add r6, r6, r2\n\t"
+            "add r7, r7, r3\n\t"
+            "sub r8, r8, r10\n\t"
+            "sub r9, r9, r11\n\t"
+            "add r8, r0, r8, asr #4\n\t"
+            "add r9, r1, r9, asr #4\n\t"
+            "add r10, r10, r2\n\t"
+            "add r11, r11, r3\n\t"
+            "ldr r3, [sp, #44]\n\t"
+            "stm r3, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+            "add sp, sp, #8\n\t"
+            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+}
+#define QATC_DSP_KERNEL4_ASM 1
+#endif
+
+static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8_t *w,
+                                  int32_t oc, int32_t zp, int two, const int32_t *start,
+                                  int32_t acc[2][QATC_GROUP])
+{
+    const qatc_word *range = (const qatc_word *)col;
+    const qatc_word *nx8 = (const qatc_word *)(col + QATC_COL(taps)); /* from prep4 */
+    int32_t k0 = range[0], k1 = range[1];
+    (void)zp, (void)two;
+    w += oc * QATC_TAPS4(taps) / 2 + 2 * k0; /* 8 bytes per four taps and four channels */
+    col += 4 + 2 * k0;                       /* 8 lanes per four taps */
+#if defined(QATC_DSP_KERNEL4_ASM)
+    dot4x2_dsp4(col, col + 2 * (k1 - k0), w, start, acc, nx8);
+#else
+    int32_t r[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}}; /* -8 X_p added at the end (no effect on
+                                                     * r_a - r_c): partial sums as for 8 bits */
+    for (int32_t j = 0; j < 2 * (k1 - k0); j += 8, w += 8) {
+        for (int32_t h = 0; h < 2; h++) { /* taps k, k + 2, then k + 1, k + 3 */
+            int32_t x0 = lanes(col[j + 4 * h], col[j + 4 * h + 1]);
+            int32_t x1 = lanes(col[j + 4 * h + 2], col[j + 4 * h + 3]);
+            uint32_t v = load4((const int8_t *)w + 4 * h) ^ 0x08080808u, cd = v & 0x0F0F0F0Fu;
+            int32_t wg[4] = {sxtb16(v), sxtb16_ror8(v), lanes((int32_t)(cd & 0xFF),
+                             (int32_t)(cd >> 16 & 0xFF)), lanes((int32_t)(cd >> 8 & 0xFF),
+                             (int32_t)(cd >> 24))};
+            for (int32_t g = 0; g < 4; g++) {
+                r[0][g] = smlad(x0, wg[g], r[0][g]);
+                r[1][g] = smlad(x1, wg[g], r[1][g]);
+            }
+        }
+    }
+    for (int32_t p = 0; p < 2; p++)
+        for (int32_t g = 0; g < 2; g++) {
+            acc[p][g] = start[g] + ((r[p][g] - r[p][g + 2]) >> 4);
+            acc[p][g + 2] = start[g + 2] + (r[p][g + 2] + nx8[p]);
+        }
+#endif
+}
+]])

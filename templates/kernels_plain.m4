@@ -37,3 +37,8 @@ m4_define([_QATC_PLAIN_GATHER], [_QATC_GATHER_C([[                col[k] = (int1
     acc[0][0] = a00, acc[0][1] = a01, acc[0][2] = a02, acc[0][3] = a03;
     acc[1][0] = a10, acc[1][1] = a11, acc[1][2] = a12, acc[1][3] = a13;
 ]])])
+
+# _QATC_PLAIN_SUMS4: col_sums4() over the int16 windows, 4-bit weights in the OHWI order.
+m4_define([_QATC_PLAIN_SUMS4], [_QATC_PREP4_NONE[]_QATC_FLAT_SUMS4([[    const int16_t *c0 = col, *c1 = col + taps; /* window 1: 0 when !two */
+    (void)zp, (void)two;
+]], [[c0[k]]], [[c1[k]]])])

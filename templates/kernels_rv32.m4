@@ -208,3 +208,24 @@ static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy
     }
 ]],
 [[int8 rows: w, w + w_step, ..., G_ROWS of them, a multiple of eight]])])
+
+# _QATC_RV32_SUMS4: col_sums4(): the group's eight rows of 4-bit weights (in the OHWI order)
+# unpacked to int8 once per call, then col_sums' tile over them.
+m4_define([_QATC_RV32_SUMS4], [_QATC_PREP4_NONE[
+/* The eight rows of channels oc .. oc + 7 are the 8 taps elements from oc * taps on (an
+ * even element: oc is a multiple of eight), unpacked into wb, taps bytes apart as col_sums
+ * reads them (its assembly where the shapes are constants). */
+static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8_t *w,
+                                  int32_t oc, int32_t zp, int two, const int32_t *start,
+                                  int32_t acc[2][QATC_GROUP])
+{
+    int8_t wb[QATC_GROUP * taps];
+    const uint8_t *p = w + oc * taps / 2;
+    for (int32_t b = 0; b < QATC_GROUP / 2 * taps; b++) {
+        int32_t v = p[b];
+        wb[2 * b] = (int8_t)(((v & 15) ^ 8) - 8);
+        wb[2 * b + 1] = (int8_t)((v >> 4 ^ 8) - 8);
+    }
+    col_sums(col, taps, wb, taps, zp, two, start, acc);
+}
+]])

@@ -231,3 +231,106 @@ static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w
 #endif
 }
 ]])
+
+# _QATC_SMLAL_SUMS4: col_sums4() over V = v0 + v1 * 2^23, 4-bit weights in the quads layout
+# (gen/cgen.c quad4_weights).
+m4_define([_QATC_SMLAL_SUMS4], [_QATC_PREP4_NONE[
+/* Channel g's weight of tap k of a group's 4-bit quads: byte 8 (k / 4) + 4 (k % 2) +
+ * 2 (k % 4 / 2) + g % 2, its high nibble for g = 0, 1 and its low one for g = 2, 3. */
+static QATC_INLINE int32_t quad4_weight(const uint8_t *w, int32_t k, int32_t g)
+{
+    int32_t b = w[8 * (k / 4) + 4 * (k % 2) + 2 * (k % 4 / 2) + g % 2];
+    return (((g < 2 ? b >> 4 : b) & 15) ^ 8) - 8;
+}
+
+#if defined(__thumb2__) && defined(__GNUC__)
+/* col_sums4 in assembly, as dot4x2_smlal: SBFX takes each 4-bit weight out of a word of
+ * eight (two taps of the four channels) in one instruction. The end of the 128 taps on the
+ * stack (r12 holds the weights' word). One tap, V at r0 + V, the four channels' weights
+ * at bits A, B, C, D of r12: */
+#define QATC_SMLAL_TAP4(V, A, B, C, D)                                                    \
+    "ldr r1, [r0, #" #V "]\n\t"                                                           \
+    "sbfx r3, r12, #" #A ", #4\n\tsmlal r4, r5, r1, r3\n\t"                               \
+    "sbfx r3, r12, #" #B ", #4\n\tsmlal r6, r7, r1, r3\n\t"                               \
+    "sbfx r3, r12, #" #C ", #4\n\tsmlal r8, r9, r1, r3\n\t"                               \
+    "sbfx r3, r12, #" #D ", #4\n\tsmlal r10, r11, r1, r3\n\t"
+/* four taps take 41 instructions (taps 1 and 3 from the second word, 2 and 0 from the
+ * first, whose loads step the pointers) */
+__attribute__((naked, noinline)) static void dot4x2_smlal4(
+    const int32_t *col QATC_ARG, const int32_t *end QATC_ARG, const uint8_t *w QATC_ARG,
+    const int32_t *start QATC_ARG, int32_t acc[2][4] QATC_ARG)
+{
+    __asm__(".syntax unified\n\t"
+            "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+            "sub sp, sp, #8\n\t"                 /* the end of the 128 taps at sp */
+            "ldm r3, {r4, r5, r6, r7}\n\t"
+            "ldr r3, [sp, #44]\n\t"              /* acc */
+            "stm r3, {r4, r5, r6, r7}\n\t"
+            "add r3, r3, #16\n\t"
+            "stm r3, {r4, r5, r6, r7}\n\t"
+            "mov lr, r1\n"
+            "1:\n\t"
+            "add r12, r0, #512\n\t"              /* 128 taps, or what is left */
+            "cmp r12, lr\n\t"
+            "it hi\n\t"
+            "movhi r12, lr\n\t"
+            "str r12, [sp]\n\t"
+            "mov r4, #0x400000\n\t"
+            "movs r5, #0\n\t"
+            "mov r6, #0x400000\n\t"
+            "movs r7, #0\n\t"
+            "mov r8, #0x400000\n\t"
+            "mov r9, #0\n\t"
+            "mov r10, #0x400000\n\t"
+            "mov r11, #0\n"
+            "2:\n\t"
+            "ldr r12, [r2, #4]\n\t"              /* taps k + 1, k + 3 */
+            QATC_SMLAL_TAP4(4, 4, 12, 0, 8)
+            QATC_SMLAL_TAP4(12, 20, 28, 16, 24)
+            "ldr r12, [r2], #8\n\t"              /* taps k, k + 2 */
+            QATC_SMLAL_TAP4(8, 20, 28, 16, 24)
+            "ldr r1, [r0], #16\n\t"
+            "sbfx r3, r12, #4, #4\n\tsmlal r4, r5, r1, r3\n\t"
+            "sbfx r3, r12, #12, #4\n\tsmlal r6, r7, r1, r3\n\t"
+            "sbfx r3, r12, #0, #4\n\tsmlal r8, r9, r1, r3\n\t"
+            "sbfx r3, r12, #8, #4\n\tsmlal r10, r11, r1, r3\n\t"
+            "ldr r3, [sp]\n\t"
+            "cmp r0, r3\n\t"
+            "bne 2b\n\t"
+            "ldr r12, [sp, #44]\n\t"
+            QATC_SMLAL_SPLIT(r4, r5, 0)
+            QATC_SMLAL_SPLIT(r6, r7, 4)
+            QATC_SMLAL_SPLIT(r8, r9, 8)
+            QATC_SMLAL_SPLIT(r10, r11, 12)
+            "cmp r0, lr\n\t"
+            "bne 1b\n\t"
+            "add sp, sp, #8\n\t"
+            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+}
+#define QATC_SMLAL_KERNEL4_ASM 1
+#endif
+
+static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8_t *w,
+                                  int32_t oc, int32_t zp, int two, const int32_t *start,
+                                  int32_t acc[2][QATC_GROUP])
+{
+    int32_t k0 = col[0], k1 = col[1];
+    (void)zp, (void)two;
+    w += oc * QATC_TAPS4(taps) / 2; /* 8 bytes per four taps and four channels */
+#if defined(QATC_SMLAL_KERNEL4_ASM)
+    dot4x2_smlal4(col + 2 + k0, col + 2 + k1, w + 2 * k0, start, acc);
+#else
+    for (int32_t g = 0; g < 4; g++)
+        acc[0][g] = acc[1][g] = start[g];
+    for (int32_t c0 = k0; c0 < k1; c0 += 128) {
+        int32_t c1 = k1 - c0 > 128 ? c0 + 128 : k1;
+        int64_t t[4] = {0, 0, 0, 0};
+        for (int32_t k = c0; k < c1; k++)
+            for (int32_t g = 0; g < 4; g++)
+                t[g] += (int64_t)col[2 + k] * quad4_weight(w, k, g);
+        for (int32_t g = 0; g < 4; g++)
+            split23(t[g], &acc[0][g], &acc[1][g]);
+    }
+#endif
+}
+]])

@@ -124,3 +124,9 @@ static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy
     }
 ]],
 [[the pairs layout, QATC_PAIRS(taps) vectors per four channels, w_step unused]])])
+
+# _QATC_SSE2_SUMS4: col_sums4() over the windows' pairs of taps, 4-bit weights in the OHWI
+# order; in C.
+m4_define([_QATC_SSE2_SUMS4], [_QATC_PREP4_NONE[]_QATC_FLAT_SUMS4([[    const qatc_v16 *x0 = col, *x1 = col + QATC_PAIRS(taps); /* (v[2j], v[2j+1]), 4 times */
+    (void)zp, (void)two;
+]], [[x0[k / 2][k % 2]]], [[x1[k / 2][k % 2]]])])

@@ -11,8 +11,12 @@ m4_define([_QATC_THUMB1_ABOUT], [[Thumb-1 cores (Cortex-M0, M0+, M23) with GCC o
  *                    call of the conv2d loop, 3.25 instructions per multiply-accumulate in
  *                    assembly.]])
 
-# _QATC_THUMB1_PRELUDE: QATC_INLINE (nothing: one copy of each helper), QATC_ARG.
-m4_define([_QATC_THUMB1_PRELUDE], [[#define QATC_INLINE /* Thumb-1: one copy of each helper, for flash */
+# _QATC_THUMB1_PRELUDE: QATC_INLINE (not inline: one copy of each helper), QATC_ARG.
+m4_define([_QATC_THUMB1_PRELUDE], [[#if defined(__GNUC__) /* unused: a model with 4-bit weights only needs col_sums4 */
+#define QATC_INLINE __attribute__((unused)) /* Thumb-1: one copy of each helper, for flash */
+#else
+#define QATC_INLINE
+#endif
 ]_QATC_NAKED_ARG])
 
 # _QATC_THUMB1_DOT: dot4_thumb1, and dot_1x4 calling it (in a file with every version, dot_1x4
@@ -332,6 +336,172 @@ static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w
                 for (int32_t k = block[2 + 2 * r]; k < block[2 + 2 * r] + block[3 + 2 * r]; k++)
                     a += (uint32_t)w[QATC_GROUP * k + g] * xb[k];
             acc[p][g] = (int32_t)a;
+        }
+    }
+#endif
+}
+]])
+
+# _QATC_THUMB1_SUMS4: col_sums4() over the windows of gather() (x' = x + 128, the runs),
+# 4-bit weights per eight channels per tap, channels 2j and 2j + 1 in byte j.
+m4_define([_QATC_THUMB1_SUMS4], [_QATC_PREP4_NONE[
+/* acc[p][g] = start[g] + sum_k w_g[k] x'_p[k] over the runs of taps of pixel p (the taps
+ * outside them have x' = 0), start being the Thumb-1 bias (bias - (128 + zp) sum_k w_g[k]):
+ * the same sums as col_sums with u = w + 128, as sum_k u x' - 128 S = sum_k w x'. The
+ * weights of channel g of tap k: nibble g % 2 of byte 4 k + g / 2 of the group's. */
+#if defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__)
+/* One pixel's sums over 4-bit weights in assembly, as dot8_thumb1: r0 = the pixel's block
+ * of col, r1 = the group's weights, r2 = start, r3 = acc (its eight sums). A byte B of
+ * weights holds channels l (low nibble) and h (high nibble); B' = B ^ 0x88 = (l + 8) +
+ * 16 (h + 8), both nibbles now unsigned, so one LDRB, EORS and LSRS give the factors B'
+ * and B' >> 4 = h + 8:
+ *   raw_l = sum_k B'_k x'_k = sum l x' + 8 S + 16 (sum h x' + 8 S),  raw_h = sum h x' + 8 S,
+ * so sum h x' = raw_h - 8 S and sum l x' = raw_l - 16 raw_h - 8 S (S = sum_k x'_k; 128 S,
+ * below 2^32, is the block's first word; all modulo 2^32), each added to start. Sums of
+ * channels 0..7 in r6, r7, r8..r12, lr; x' in r1, B' in r3, h + 8 in r4, 0x88 in r5; on
+ * the stack the next run, the runs left, the block's x', the weights, the end of the
+ * run's four-taps part, the run's end, 8 S, start and acc. One tap, x' at r0 + X, its
+ * four bytes at r2 + W .. W + 3: */
+#define QATC_T1_TAP4_BYTE(W, LO, HI)                                                      \
+    "ldrb r3, [r2, #" #W "]\n\teors r3, r5\n\tlsrs r4, r3, #4\n\t"                        \
+    "muls r3, r1, r3\n\tadd " LO ", r3\n\tmuls r4, r1, r4\n\tadd " HI ", r4\n\t"
+#define QATC_T1_TAP4(X, W)                                                                \
+    "ldrb r1, [r0, #" #X "]\n\t"                                                          \
+    QATC_T1_TAP4_BYTE(W + 0, "r6", "r7") QATC_T1_TAP4_BYTE(W + 1, "r8", "r9")             \
+    QATC_T1_TAP4_BYTE(W + 2, "r10", "r11") QATC_T1_TAP4_BYTE(W + 3, "r12", "lr")
+/* acc[j] = start[j] + raw_l - 16 raw_h - 8 S, acc[j + 1] = start[j + 1] + raw_h - 8 S for
+ * the pair in LO, HI (low registers) at byte offset J of acc and start; 8 S in r0, start
+ * in r1, acc in r2 */
+#define QATC_T1_FIX4(J, LO, HI)                                                           \
+    "lsls r3, " HI ", #4\n\tsubs " LO ", " LO ", r3\n\tsubs " LO ", " LO ", r0\n\t"          \
+    "subs " HI ", " HI ", r0\n\t"                                                           \
+    "ldr r3, [r1, #" #J "]\n\tadds " LO ", " LO ", r3\n\tstr " LO ", [r2, #" #J "]\n\t"     \
+    "ldr r3, [r1, #" #J "+4]\n\tadds " HI ", " HI ", r3\n\tstr " HI ", [r2, #" #J "+4]\n\t"
+/* four taps take 121 instructions (3.8 per multiply-accumulate), a lone tap 34 */
+__attribute__((naked, noinline)) static void dot8_thumb1_4(
+    const int32_t *block QATC_ARG, const uint8_t *w QATC_ARG, const int32_t *start QATC_ARG,
+    int32_t acc[8] QATC_ARG)
+{
+    __asm__(".syntax unified\n\t"
+            "push {r4, r5, r6, r7, lr}\n\t"
+            "mov r4, r8\n\t"
+            "mov r5, r9\n\t"
+            "mov r6, r10\n\t"
+            "mov r7, r11\n\t"
+            "push {r4, r5, r6, r7}\n\t"
+            "sub sp, sp, #40\n\t"
+            "str r1, [sp, #16]\n\t"       /* the weights */
+            "str r2, [sp, #32]\n\t"       /* start */
+            "str r3, [sp, #36]\n\t"       /* acc */
+            "ldr r4, [r0]\n\t"
+            "lsrs r4, r4, #4\n\t"
+            "str r4, [sp, #28]\n\t"       /* 8 S */
+            "movs r5, #4 * " QATC_STR(QATC_HEAD) "\n\t"
+            "adds r5, r0, r5\n\t"
+            "str r5, [sp, #8]\n\t"        /* x' */
+            "ldr r4, [r0, #4]\n\t"
+            "str r4, [sp, #4]\n\t"        /* runs */
+            "movs r3, #8\n\t"
+            "adds r3, r0, r3\n\t"
+            "str r3, [sp]\n\t"            /* the first run */
+            "movs r6, #0\n\t"
+            "movs r7, #0\n\t"
+            "mov r8, r6\n\t"
+            "mov r9, r6\n\t"
+            "mov r10, r6\n\t"
+            "mov r11, r6\n\t"
+            "mov r12, r6\n\t"
+            "mov lr, r6\n\t"
+            "movs r5, #0x88\n\t"
+            "cmp r4, #0\n\t"
+            "bne 5f\n\t"
+            "b 6f\n"
+            "5:\n\t"                      /* a run: taps k0 .. k0 + n - 1 */
+            "ldr r0, [sp]\n\t"
+            "ldmia r0!, {r1, r3}\n\t"     /* k0, n */
+            "str r0, [sp]\n\t"
+            "ldr r0, [sp, #8]\n\t"
+            "adds r0, r0, r1\n\t"         /* x' of tap k0 */
+            "lsls r1, r1, #2\n\t"
+            "ldr r2, [sp, #16]\n\t"
+            "adds r2, r2, r1\n\t"         /* its weights */
+            "adds r1, r0, r3\n\t"
+            "str r1, [sp, #24]\n\t"       /* the run's end */
+            "lsrs r3, r3, #2\n\t"
+            "lsls r3, r3, #2\n\t"
+            "adds r1, r0, r3\n\t"
+            "str r1, [sp, #20]\n\t"       /* the end of its four-taps part */
+            "cmp r0, r1\n\t"
+            "beq 2f\n"
+            "1:\n\t"
+            QATC_T1_TAP4(0, 0) QATC_T1_TAP4(1, 4) QATC_T1_TAP4(2, 8) QATC_T1_TAP4(3, 12)
+            "adds r0, #4\n\t"
+            "adds r2, #16\n\t"
+            "ldr r1, [sp, #20]\n\t"
+            "cmp r0, r1\n\t"
+            "bne 1b\n"
+            "2:\n\t"
+            "ldr r1, [sp, #24]\n\t"
+            "cmp r0, r1\n\t"
+            "beq 4f\n"
+            "3:\n\t"
+            QATC_T1_TAP4(0, 0)
+            "adds r0, #1\n\t"
+            "adds r2, #4\n\t"
+            "ldr r1, [sp, #24]\n\t"
+            "cmp r0, r1\n\t"
+            "bne 3b\n"
+            "4:\n\t"
+            "ldr r0, [sp, #4]\n\t"
+            "subs r0, r0, #1\n\t"
+            "str r0, [sp, #4]\n\t"
+            "beq 6f\n\t"
+            "b 5b\n"
+            "6:\n\t"
+            "ldr r0, [sp, #28]\n\t"       /* 8 S */
+            "ldr r1, [sp, #32]\n\t"       /* start */
+            "ldr r2, [sp, #36]\n\t"       /* acc */
+            QATC_T1_FIX4(0, "r6", "r7")
+            "mov r6, r8\n\t"
+            "mov r7, r9\n\t"
+            QATC_T1_FIX4(8, "r6", "r7")
+            "mov r6, r10\n\t"
+            "mov r7, r11\n\t"
+            QATC_T1_FIX4(16, "r6", "r7")
+            "mov r6, r12\n\t"
+            "mov r7, lr\n\t"
+            QATC_T1_FIX4(24, "r6", "r7")
+            "add sp, sp, #40\n\t"
+            "pop {r4, r5, r6, r7}\n\t"
+            "mov r8, r4\n\t"
+            "mov r9, r5\n\t"
+            "mov r10, r6\n\t"
+            "mov r11, r7\n\t"
+            "pop {r4, r5, r6, r7, pc}");
+}
+#define QATC_T1_KERNEL4_ASM 1
+#endif
+
+static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8_t *w,
+                                  int32_t oc, int32_t zp, int two, const int32_t *start,
+                                  int32_t acc[2][QATC_GROUP])
+{
+    (void)zp;
+    w += oc * taps / 2; /* 4 bytes per tap and eight channels */
+#if defined(QATC_T1_KERNEL4_ASM)
+    dot8_thumb1_4(col, w, start, acc[0]);
+    if (two)
+        dot8_thumb1_4(col + QATC_BLOCK(taps), w, start, acc[1]);
+#else
+    for (int32_t p = 0; p < 1 + (two != 0); p++) {
+        const qatc_col *block = col + p * QATC_BLOCK(taps);
+        const uint8_t *xb = (const uint8_t *)(block + QATC_HEAD);
+        for (int32_t g = 0; g < QATC_GROUP; g++) {
+            int32_t a = start[g];
+            for (int32_t r = 0; r < block[1]; r++)
+                for (int32_t k = block[2 + 2 * r]; k < block[2 + 2 * r] + block[3 + 2 * r]; k++)
+                    a += qatc_nib(w, 8 * k + g) * xb[k];
+            acc[p][g] = a;
         }
     }
 #endif

@@ -53,6 +53,51 @@ m4_define([_QATC_CONV_DATA], [[    enum { $1 };
                                      STRIDE_H, STRIDE_W, PAD_H, PAD_W,    IN_ZP};
 ]])
 
+# QATC_WEIGHT_BITS(BITS): the layers that follow have BITS-bit weights (8, or 4: packed two
+# per byte, see _QATC_CONV_DATA4); the generator sets 4 for one layer and 8 again after it.
+m4_define([QATC_WEIGHT_BITS], [QATC_CHECK([$0], [1], $@)m4_dnl
+m4_define([_QATC_W4], m4_ifelse([$1], [4], [1], [$1], [8], [0],
+  [QATC_FAIL([$0], [weights of $1 bits])]))])
+m4_define([_QATC_W4], [0])
+
+# _QATC_IF_W4(TEXT4, TEXT8): TEXT4 for a layer with 4-bit weights, else TEXT8.
+m4_define([_QATC_IF_W4], [m4_ifelse(_QATC_W4, [1], [$1], [$2])])
+
+# _QATC_CONV_DATA_FOR(...): _QATC_CONV_DATA's arguments, printed for the layer's weight bits.
+m4_define([_QATC_CONV_DATA_FOR], [_QATC_IF_W4([_QATC_CONV_DATA4($@)], [_QATC_CONV_DATA($@)])])
+
+# _QATC_CONV_DATA4(CONSTANTS, FLAT, BIAS, MULT, SHIFT, UNUSED, QUADS4, BYTES8_4, BIAS8): the
+# constants of a conv2d layer with 4-bit weights, two per byte (element 2k in the low
+# nibble, 2k + 1 in the high one), in the order the version reads them: QUADS4 for SMLAD's
+# and SMLAL's tiles, BYTES8_4 with BIAS8 for Thumb-1, FLAT (OHWI rows) for the others.
+m4_define([_QATC_CONV_DATA4], [[    enum { $1 };
+    /* the channels col_sums4() computes: W_ROWS rounded up to QATC_GROUP */
+    enum { G_ROWS = (W_ROWS + QATC_GROUP - 1) / QATC_GROUP * QATC_GROUP };
+]_QATC_BY_WEIGHTS4([[    /* 4-bit weights for SMLAD and SMLAL, two per byte: per four channels a, b, c, d and
+     * four taps k = 4j .. 4j + 3 (as in the 8-bit quads), two words: (a[k], b[k], a[k+2],
+     * b[k+2]) in the high nibbles of the bytes and (c[k], d[k], c[k+2], d[k+2]) in the low
+     * ones, then the same for k + 1, k + 3 */
+    static const uint8_t wq4[W_ROWS * QATC_TAPS4(W_STEP) / 2] = $7;
+    const uint8_t *weights4 = wq4;
+    static const int32_t bias[G_ROWS] = $3; /* 0 from OUT_C on */
+]], [[    /* 4-bit weights, two per byte: per eight channels, per tap k, channels 2j (low
+     * nibble) and 2j + 1 (high nibble) in byte j (0 in the rows from OUT_C to G_ROWS) */
+    static const uint8_t wu4[G_ROWS / 8 * W_STEP * 4] = $8;
+    const uint8_t *weights4 = wu4;
+    /* bias[oc] - (128 + IN_ZP) * (the sum of channel oc's weights), modulo 2^32 (0 from
+     * OUT_C on) */
+    static const int32_t bias[G_ROWS] = $9;
+]], [[    /* 4-bit weights w[oc][ky][kx][ic] in this order, two per byte (element 2k in the low
+     * nibble); rows from OUT_C to G_ROWS are 0 */
+    static const uint8_t w4[(G_ROWS * W_STEP + 1) / 2] = $2;
+    const uint8_t *weights4 = w4;
+    static const int32_t bias[G_ROWS] = $3; /* 0 from OUT_C on */
+]])[    static const int32_t mult[OUT_C] = $4;
+    static const int8_t shift[OUT_C] = $5;
+    static const conv_shape shape = {IN_H,     IN_W,     IN_C,  KERNEL_H, KERNEL_W,
+                                     STRIDE_H, STRIDE_W, PAD_H, PAD_W,    IN_ZP};
+]])
+
 # _QATC_ACC_START(INDENT): acc[p][g] = the bias of channel oc + g (0 past OUT_C).
 m4_define([_QATC_ACC_START], [[$1int32_t acc[2][QATC_GROUP];
 $1for (int32_t g = 0; g < QATC_GROUP; g++)
@@ -92,7 +137,8 @@ m4_define([_QATC_RUNS_CONV], [[    /* two output rows at a time (they share ever
 m4_define([_QATC_NEXT_PAIR], [[$6$1 = $4 + 1 < $5 ? $3 : $3 + 1, $2 = $4 + 1 < $5 ? $4 + 1 : 0;
 ]])
 
-m4_define([_QATC_COPIED_CONV], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two output pixels */
+m4_define([_QATC_COPIED_CONV], [_QATC_IF_W4([[    qatc_col col[QATC_COL(W_STEP) + 4]; /* the windows of two output pixels, then prep4's */]],
+             [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two output pixels */]])[
 
     /* output pixels i and i + 1, (y0, x0) and (y1, x1) in raster order, their windows
      * copied once for all channels */
@@ -100,11 +146,13 @@ m4_define([_QATC_COPIED_CONV], [[    qatc_col col[QATC_COL(W_STEP)]; /* the wind
         int two = i + 1 < OUT_H * OUT_W;
         int32_t y1 = x0 + 1 < OUT_W ? y0 : y0 + 1, x1 = x0 + 1 < OUT_W ? x0 + 1 : 0;
         gather(&shape, in, y0, x0, y1, x1, two, col);
-        for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
+]_QATC_IF_W4([[        prep4(col, W_STEP); /* what col_sums4 needs besides the windows */
+]])[        for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
             int32_t acc[2][QATC_GROUP];
-            col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, bias + oc,
+]_QATC_IF_W4([[            col_sums4(col, W_STEP, weights4, oc, IN_ZP, two, bias + oc, acc);
+]], [[            col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP, two, bias + oc,
                      acc);
-            for (int32_t g = 0; g < QATC_GROUP && oc + g < OUT_C; g++) {
+]])[            for (int32_t g = 0; g < QATC_GROUP && oc + g < OUT_C; g++) {
                 int32_t c = oc + g;
                 out[i * OUT_C + c] =
                     requantize(acc[0][g], mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
@@ -146,7 +194,8 @@ m4_define([_QATC_RUNS_MAXPOOL], [[    /* for each pool window: its conv outputs 
     }
 ]])
 
-m4_define([_QATC_COPIED_MAXPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two conv output pixels */
+m4_define([_QATC_COPIED_MAXPOOL], [_QATC_IF_W4([[    qatc_col col[QATC_COL(W_STEP) + 4]; /* two conv output pixels' windows, then prep4's */]],
+             [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two conv output pixels */]])[
 
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
@@ -159,11 +208,13 @@ m4_define([_QATC_COPIED_MAXPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the w
                 int32_t dx1 = dx0 + 1 < POOL_W ? dx0 + 1 : 0;
                 gather(&shape, in, oy * POOL_H + dy0, ox * POOL_W + dx0, oy * POOL_H + dy1,
                        ox * POOL_W + dx1, two, col);
-                for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
+]_QATC_IF_W4([[                prep4(col, W_STEP); /* what col_sums4 needs besides the windows */
+]])[                for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
                     int32_t acc[2][QATC_GROUP];
-                    col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
+]_QATC_IF_W4([[                    col_sums4(col, W_STEP, weights4, oc, IN_ZP, two, bias + oc, acc);
+]], [[                    col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
                              two, bias + oc, acc);
-                    for (int32_t g = 0; g < QATC_GROUP; g++) {
+]])[                    for (int32_t g = 0; g < QATC_GROUP; g++) {
                         int32_t m = two && acc[1][g] > acc[0][g] ? acc[1][g] : acc[0][g];
                         if (j == 0 || m > best[oc + g])
                             best[oc + g] = m;
@@ -209,7 +260,8 @@ m4_define([_QATC_RUNS_AVGPOOL], [[    /* for each pool window: its conv outputs 
     }
 ]])
 
-m4_define([_QATC_COPIED_AVGPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two conv output pixels */
+m4_define([_QATC_COPIED_AVGPOOL], [_QATC_IF_W4([[    qatc_col col[QATC_COL(W_STEP) + 4]; /* two conv output pixels' windows, then prep4's */]],
+             [[    qatc_col col[QATC_COL(W_STEP)]; /* the windows of two conv output pixels */]])[
 
     for (int32_t oy = 0; oy < OUT_H; oy++) {
         for (int32_t ox = 0; ox < OUT_W; ox++) {
@@ -224,11 +276,13 @@ m4_define([_QATC_COPIED_AVGPOOL], [[    qatc_col col[QATC_COL(W_STEP)]; /* the w
                 int32_t dx1 = dx0 + 1 < POOL_W ? dx0 + 1 : 0;
                 gather(&shape, in, oy * POOL_H + dy0, ox * POOL_W + dx0, oy * POOL_H + dy1,
                        ox * POOL_W + dx1, two, col);
-                for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
+]_QATC_IF_W4([[                prep4(col, W_STEP); /* what col_sums4 needs besides the windows */
+]])[                for (int32_t oc = 0; oc < OUT_C; oc += QATC_GROUP) {
                     int32_t acc[2][QATC_GROUP];
-                    col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
+]_QATC_IF_W4([[                    col_sums4(col, W_STEP, weights4, oc, IN_ZP, two, bias + oc, acc);
+]], [[                    col_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), W_STEP, IN_ZP,
                              two, bias + oc, acc);
-                    for (int32_t g = 0; g < QATC_GROUP && oc + g < OUT_C; g++) {
+]])[                    for (int32_t g = 0; g < QATC_GROUP && oc + g < OUT_C; g++) {
                         int32_t c = oc + g;
                         sum[c] += requantize(acc[0][g], mult[c], shift[c], CONV_ZP, CONV_MIN,
                                              CONV_MAX) - CONV_ZP;
@@ -259,27 +313,27 @@ static void $1_layer_$2(
 # BYTES8, BIAS8): a conv2d layer (the last four: its weights and bias in the layouts of
 # some versions, see _QATC_CONV_DATA).
 m4_define([QATC_CONV2D], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])]m4_dnl
+[_QATC_CONV_DATA_FOR([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])]m4_dnl
 [_QATC_BY_ROWS([_QATC_RUNS_CONV], [_QATC_COPIED_CONV])[}
 ]])
 
 # QATC_CONV2D_COL(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED, ...): a
 # conv2d layer with short kernel rows: the copied-windows nest on every core.
 m4_define([QATC_CONV2D_COL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[
+[_QATC_CONV_DATA_FOR([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[
 ]_QATC_COPIED_CONV[}
 ]])
 
 # QATC_CONV2D_MAXPOOL(MODEL, NAME, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED, ...): a
 # conv2d and the max pool after it (windows POOL_H x POOL_W, stride = window) in one loop nest.
 m4_define([QATC_CONV2D_MAXPOOL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])]m4_dnl
+[_QATC_CONV_DATA_FOR([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])]m4_dnl
 [_QATC_BY_ROWS([_QATC_RUNS_MAXPOOL], [_QATC_COPIED_MAXPOOL])[}
 ]])
 
 # QATC_CONV2D_MAXPOOL_COL(...): the same with short kernel rows (copied windows on every core).
 m4_define([QATC_CONV2D_MAXPOOL_COL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[
+[_QATC_CONV_DATA_FOR([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[
 ]_QATC_COPIED_MAXPOOL[}
 ]])
 
@@ -287,13 +341,13 @@ m4_define([QATC_CONV2D_MAXPOOL_COL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD(
 # conv2d and the average pool after it (windows POOL_H x POOL_W, stride = window, or one
 # window over everything) in one loop nest.
 m4_define([QATC_CONV2D_AVGPOOL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])]m4_dnl
+[_QATC_CONV_DATA_FOR([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])]m4_dnl
 [_QATC_BY_ROWS([_QATC_RUNS_AVGPOOL], [_QATC_COPIED_AVGPOOL])[}
 ]])
 
 # QATC_CONV2D_AVGPOOL_COL(...): the same with short kernel rows (copied windows on every core).
 m4_define([QATC_CONV2D_AVGPOOL_COL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD([$1], [$2], [$3])]m4_dnl
-[_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[
+[_QATC_CONV_DATA_FOR([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[
 ]_QATC_COPIED_AVGPOOL[}
 ]])
 
@@ -351,6 +405,32 @@ static void $1_layer_$2(const int8_t *in /* (IN_N) */, int8_t *out /* (OUT_N) */
         for (int32_t g = 0; g < 4; g++)
             acc[g] = o + g < OUT_N ? bias[o + g] : 0;
         dot_1x4(in, (const int8_t *)w + o * IN_N, IN_N, IN_N, IN_ZP, acc);
+        for (int32_t g = 0; g < 4 && o + g < OUT_N; g++)
+            out[o + g] = requantize(acc[g], mult[o + g], shift[o + g], OUT_ZP, ACT_MIN, ACT_MAX);
+    }
+}
+]])
+
+# QATC_LINEAR4(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a fully
+# connected layer with 4-bit weights, packed in the order (out, in) (dot4_1x4).
+m4_define([QATC_LINEAR4], [QATC_CHECK([$0], [8], $@)[
+/* $3 */
+static void $1_layer_$2(const int8_t *in /* (IN_N) */, int8_t *out /* (OUT_N) */)
+{
+    enum { $4 };
+    /* 4-bit weights w[o][i] in this order, two per byte (element 2k in the low nibble); rows
+     * from OUT_N to W_ROWS are 0 (four outputs at a time) */
+    static const uint8_t w4[(W_ROWS * IN_N + 1) / 2] = $5;
+    static const int32_t bias[OUT_N] = $6;
+    static const int32_t mult[OUT_N] = $7;
+    static const int8_t shift[OUT_N] = $8;
+
+    for (int32_t o = 0; o < OUT_N; o += 4) {
+        /* acc = bias + sum w * (x - IN_ZP), outputs o .. o + 3 */
+        int32_t acc[4];
+        for (int32_t g = 0; g < 4; g++)
+            acc[g] = o + g < OUT_N ? bias[o + g] : 0;
+        dot4_1x4(in, w4, o * IN_N, IN_N, IN_N, IN_ZP, acc);
         for (int32_t g = 0; g < 4 && o + g < OUT_N; g++)
             out[o + g] = requantize(acc[g], mult[o + g], shift[o + g], OUT_ZP, ACT_MIN, ACT_MAX);
     }
@@ -452,8 +532,11 @@ static void $1_layer_$2(const int8_t *in /* (N) */, int8_t *out /* (N) */)
 # QATC_CONV2D_GENERAL(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a conv2d
 # with any window (dilation DIL_H x DIL_W), in plain C.
 m4_define([QATC_CONV2D_GENERAL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1], [$2], [$3])[    enum { $4 };
-    static const int8_t w[OUT_C][KERNEL_H][KERNEL_W][IN_C] = $5;
-    static const int32_t bias[OUT_C] = $6;
+]_QATC_IF_W4([[    /* 4-bit weights w[oc][ky][kx][ic] in this order, two per byte (element 2k in the low
+     * nibble) */
+    static const uint8_t w4[(OUT_C * KERNEL_H * KERNEL_W * IN_C + 1) / 2] = $5;
+]], [[    static const int8_t w[OUT_C][KERNEL_H][KERNEL_W][IN_C] = $5;
+]])[    static const int32_t bias[OUT_C] = $6;
     static const int32_t mult[OUT_C] = $7;
     static const int8_t shift[OUT_C] = $8;
 
@@ -474,8 +557,10 @@ m4_define([QATC_CONV2D_GENERAL], [QATC_CHECK([$0], [8], $@)_QATC_CONV_HEAD([$1],
                             continue;
                         const int8_t *x = in + (iy * IN_W + ix) * IN_C;
                         for (int32_t ic = 0; ic < IN_C; ic++)
-                            acc += w[oc][ky][kx][ic] * (x[ic] - IN_ZP);
-                    }
+]_QATC_IF_W4([[                            acc += qatc_nib(w4, ((oc * KERNEL_H + ky) * KERNEL_W + kx) * IN_C + ic) *
+                                   (x[ic] - IN_ZP);
+]], [[                            acc += w[oc][ky][kx][ic] * (x[ic] - IN_ZP);
+]])[                    }
                 }
                 out[(oy * OUT_W + ox) * OUT_C + oc] =
                     requantize(acc, mult[oc], shift[oc], OUT_ZP, ACT_MIN, ACT_MAX);
@@ -494,8 +579,10 @@ static void $1_layer_$2(
     const int8_t *in /* (IN_H, IN_W, IN_C) */, int8_t *out /* (OUT_H, OUT_W, OUT_C) */)
 {
     enum { $4 };
-    static const int8_t w[KERNEL_H][KERNEL_W][OUT_C] = $5;
-    static const int32_t bias[OUT_C] = $6;
+]_QATC_IF_W4([[    /* 4-bit weights w[ky][kx][oc] in this order, two per byte (element 2k in the low nibble) */
+    static const uint8_t w4[(KERNEL_H * KERNEL_W * OUT_C + 1) / 2] = $5;
+]], [[    static const int8_t w[KERNEL_H][KERNEL_W][OUT_C] = $5;
+]])[    static const int32_t bias[OUT_C] = $6;
     static const int32_t mult[OUT_C] = $7;
     static const int8_t shift[OUT_C] = $8;
 
@@ -513,8 +600,10 @@ static void $1_layer_$2(
                             int32_t ix = ox * STRIDE_W - PAD_LEFT + kx * DIL_W;
                             if (ix < 0 || ix >= IN_W)
                                 continue;
-                            acc += w[ky][kx][oc] * (in[(iy * IN_W + ix) * IN_C + ic] - IN_ZP);
-                        }
+]_QATC_IF_W4([[                            acc += qatc_nib(w4, (ky * KERNEL_W + kx) * OUT_C + oc) *
+                                   (in[(iy * IN_W + ix) * IN_C + ic] - IN_ZP);
+]], [[                            acc += w[ky][kx][oc] * (in[(iy * IN_W + ix) * IN_C + ic] - IN_ZP);
+]])[                        }
                     }
                     out[(oy * OUT_W + ox) * OUT_C + oc] =
                         requantize(acc, mult[oc], shift[oc], OUT_ZP, ACT_MIN, ACT_MAX);

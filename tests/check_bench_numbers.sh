@@ -48,6 +48,7 @@ if [ -x /usr/bin/python3 ]; then
             done
         done
         echo "host.instr 7650000"
+        echo "mcu.w4.O2.m4.instr 11044000"; echo "mcu.w4.O2.m4.weights 12461"
     } > "$raw"
     /usr/bin/python3 "$src/bench/table.py" "$raw" > "$work/table.md" || fail "table.py failed"
     t=$work/table.md
@@ -57,6 +58,9 @@ if [ -x /usr/bin/python3 ]; then
         fail "table.py: QAT training row wrong: $(grep 'QAT training' "$t")"
     grep -qF '| Cortex-M4 instructions / inference | 10.04 M | 10.04 M | 5.02 M | 2.00× |' "$t" ||
         fail "table.py: M4 row wrong: $(grep 'M4 instructions / inf' "$t")"
+    grep -qF '| Cortex-M4 instructions / inference, 4-bit weights (W4 / W8: 1.10×; weights 12,461 bytes, W8 24,922) | | 11.04 M | 8.48 M (int4) | 1.30× |' "$t" ||
+        fail "table.py: M4 W4 row wrong: $(grep '4-bit weights' "$t")"
+    grep -q 'Cortex-M3 instructions / inference, 4-bit' "$t" && fail "table.py: a W4 row without figures"
     grep -qF '| rv32imc instructions / MAC | 5.23 | 5.23 | | |' "$t" ||
         fail "table.py: rv32imc row wrong: $(grep 'rv32imc instructions / MAC' "$t")"
     grep -qF '| flash: model code at -O2 | 1,500 |  | 1,500 |  | 1,500 |' "$t" ||

@@ -10,7 +10,8 @@
 # mps2-an386. So does the model generated for each core alone (qatc gen
 # --target cortex-m0/m3/m4), which a compiler for another core refuses. A copy
 # whose expected outputs have one byte changed must fail with exactly one
-# mismatch, so this check can fail.
+# mismatch, so this check can fail. The reference CNN with 4-bit weights passes its
+# golden self-test on M0, M3 and M4 too.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$root/build}
@@ -93,6 +94,30 @@ for pair in cortex-m0:m0 cortex-m3:m3 cortex-m4:m4; do
     "$QATC" gen "$out/every_form.frozen.yaml" -o "$out/form-$t" --target "$t" --golden 8 \
         --images "$out/form_images.idx" > /dev/null
     expect 0 "every-form --target $t on $core" "$target/run.sh" "$core" "$out/form-$t" every_form
+done
+
+# The reference CNN with 4-bit weights (tests/data/fmnist_cnn_w4_random.frozen.yaml, packed
+# two per byte; the 4-bit kernels of Thumb-1, SMLAL and DSP in assembly): its golden
+# self-test on each core, at -Os and -O2, in the file with every version and in each
+# core's own.
+{
+    printf '\000\000\010\003\000\000\000\004\000\000\000\034\000\000\000\034'
+    LC_ALL=C awk 'BEGIN { for (i = 0; i < 4 * 784; i++) printf "%c", (i * 37 + int(i / 97)) % 256 }'
+} > "$out/w4_images.idx"
+w4=$root/tests/data/fmnist_cnn_w4_random.frozen.yaml
+mkdir -p "$out/w4"
+"$QATC" gen "$w4" -o "$out/w4" --golden 4 --images "$out/w4_images.idx" > /dev/null
+for core in m0 m3 m4; do
+    expect 0 "W4 CNN on $core" "$target/run.sh" "$core" "$out/w4" fmnist_cnn_w4
+    expect 0 "W4 CNN on $core at -O2" env QT_CFLAGS=-O2 QT_OUT="$out/w4/O2-$core" \
+        "$target/run.sh" "$core" "$out/w4" fmnist_cnn_w4
+done
+for pair in cortex-m0:m0 cortex-m3:m3 cortex-m4:m4; do
+    t=${pair%%:*}; core=${pair#*:}
+    mkdir -p "$out/w4-$t"
+    "$QATC" gen "$w4" -o "$out/w4-$t" --target "$t" --golden 4 --images "$out/w4_images.idx" \
+        > /dev/null
+    expect 0 "W4 CNN --target $t on $core" "$target/run.sh" "$core" "$out/w4-$t" fmnist_cnn_w4
 done
 
 # The negative check: the first expected output byte changed (v+1, or 126 for 127).

@@ -9,7 +9,8 @@
 # (requantize's product is mul and mulh, the rest 32-bit words). An image with float arithmetic must be refused, and a copy whose
 # expected outputs have one byte changed must fail with exactly one
 # mismatch, so this check can fail. The file generated for rv32 alone
-# (--target rv32) passes the same self-test. The random models run on rv32imc
+# (--target rv32) passes the same self-test, and so does the network with 4-bit
+# weights (at -Os and -O2). The random models run on rv32imc
 # in test_gen_random (tests/support/gen_build.sh).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,6 +46,17 @@ mkdir -p "$out/gen-rv32"
     --golden 8 --images "$data/t10k-images-idx3-ubyte.gz" > /dev/null
 expect 0 "reference CNN, --target rv32, on rv32imc" env QT_CFLAGS="-include $out/poison.h" \
     "$target/run.sh" rv32 "$out/gen-rv32" fmnist_cnn
+
+# The same network with 4-bit weights (tests/data/fmnist_cnn_w4_random.frozen.yaml): the
+# rows unpacked per call, then RV32's assembly, at -Os and -O2.
+mkdir -p "$out/w4"
+"$QATC" gen "$root/tests/data/fmnist_cnn_w4_random.frozen.yaml" -o "$out/w4" \
+    --golden 8 --images "$data/t10k-images-idx3-ubyte.gz" > /dev/null
+for opt in -Os -O2; do
+    expect 0 "reference CNN with 4-bit weights on rv32imc $opt" \
+        env QT_CFLAGS="-include $out/poison.h $opt" QT_OUT="$out/w4/target-rv32$opt" \
+        "$target/run.sh" rv32 "$out/w4" fmnist_cnn_w4
+done
 
 # nofloat.sh can fail on RISC-V: an image with soft-float arithmetic is refused.
 cat > "$out/float.c" <<'C'

@@ -442,30 +442,145 @@ static void test_gen_unknown_target_fails(void **state)
     assert_false(file_exists(fx->dir, "every.h"));
 }
 
-/* 4-bit weights are refused by name, before anything is written, until the
- * generated C packs them (they would be read as whole bytes). */
-static void test_gen_refuses_4bit_weights(void **state)
+/* A weighted layer of the 4-bit model below: weights ((i * 5) % 15) - 7 (every value of
+ * [-7, 7], both ends included), per-channel scales, small biases. */
+static q_layer *w4_layer(q_model *m, q_op op, const char *name, int32_t out_c, int32_t count,
+                         double w_scale, double out_scale, int32_t out_zp)
+{
+    q_layer *l = &m->layers[m->n_layers];
+    memset(l, 0, sizeof *l);
+    l->op = op;
+    snprintf(l->name, sizeof l->name, "%s", name);
+    l->input = m->n_layers;
+    l->input2 = -1;
+    l->out_q = (q_quant){out_scale, out_zp};
+    l->out_shape.c = out_c;
+    l->weight_bits = 4;
+    l->per_channel = 1;
+    l->multiplier = 1;
+    l->weights = malloc((size_t)count);
+    l->bias = malloc((size_t)out_c * sizeof *l->bias);
+    l->w_scale = malloc((size_t)out_c * sizeof *l->w_scale);
+    assert_non_null(l->weights && l->bias && l->w_scale);
+    for (int32_t i = 0; i < count; i++)
+        l->weights[i] = (int8_t)((i * 5) % 15 - 7);
+    for (int32_t c = 0; c < out_c; c++) {
+        l->w_scale[c] = w_scale * (1.0 + 0.1 * c);
+        l->bias[c] = 40 * c - 90;
+    }
+    m->n_layers++;
+    return l;
+}
+
+/* Every kind of layer with 4-bit weights, each with an odd number of them (so that the
+ * last byte holds a zero nibble) and odd channel counts (rows that straddle bytes in the
+ * flat order, groups that are partly padding): conv2d 3x3 on 3 channels into 5, a
+ * depthwise 3x3 on those 5 (the general nest), conv2d 1x1 into 3 (five taps: part of a
+ * quad), and a linear layer of 75 inputs into 3 (and the 5 x 3 linear one at the end,
+ * small enough that its packed bytes print on one line). Input zero-point -3, so the
+ * versions that need it subtract the zero-point's share. */
+static int setup_w4(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    assert_int_equal(tmpdir_make("gen-w4", fx->dir, sizeof fx->dir), 0);
+    q_model *m = &fx->m;
+    strcpy(m->name, "every");
+    m->in_shape = (q_shape){5, 5, 3};
+    m->in_q = (q_quant){0.02, -3};
+    m->layers = calloc(8, sizeof *m->layers);
+    assert_non_null(m->layers);
+    q_window k3 = {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, k1 = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+    q_layer *l = w4_layer(m, Q_OP_CONV2D, "conv", 5, 5 * 9 * 3, 0.05, 0.05, -10);
+    l->win = k3;
+    l->act = Q_ACT_RELU;
+    l = w4_layer(m, Q_OP_DWCONV2D, "dw", 5, 9 * 5, 0.05, 0.04, 5);
+    l->win = k3;
+    l = w4_layer(m, Q_OP_CONV2D, "pw", 3, 3 * 5, 0.05, 0.03, -1);
+    l->win = k1;
+    l = &m->layers[m->n_layers++];
+    memset(l, 0, sizeof *l);
+    l->op = Q_OP_FLATTEN;
+    strcpy(l->name, "flat");
+    l->input = m->n_layers - 1;
+    l->input2 = -1;
+    l->out_q = (q_quant){0.03, -1};
+    w4_layer(m, Q_OP_LINEAR, "fc", 5, 75 * 5, 0.05, 0.1, 2);
+    w4_layer(m, Q_OP_LINEAR, "out", 3, 5 * 3, 0.05, 0.1, 0);
+    qerr e = {{0}};
+    if (q_model_check(m, "w4", &e))
+        fail_msg("%s", e.msg);
+    int32_t n = q_shape_size(m->in_shape);
+    fx->n_inputs = 6;
+    fx->inputs = malloc((size_t)(n * fx->n_inputs));
+    assert_non_null(fx->inputs);
+    rng_state r;
+    rng_seed(&r, 13);
+    for (int32_t i = 0; i < n; i++) { /* the extremes, then random */
+        fx->inputs[i] = -128;
+        fx->inputs[n + i] = 127;
+        for (int k = 2; k < fx->n_inputs; k++)
+            fx->inputs[k * n + i] = (int8_t)(rng_below(&r, 256) - 128);
+    }
+    *state = fx;
+    return 0;
+}
+
+/* The 4-bit model above: the last layer's weights are packed two per byte, element 2k in
+ * the low nibble and 2k + 1 in the high one, in the flat (out, in) order with its rows
+ * padded to four; the model matches q8_exec with gcc and clang, with each version of the
+ * inner loops forced (their C), under the sanitizers, and on Cortex-M0, M3 and M4 (their
+ * assembly) under qemu. */
+static void test_gen_4bit_weights_packed_and_exact(void **state)
 {
     fixture *fx = *state;
-    int l = 0;
-    while (!fx->m.layers[l].weights)
-        l++;
-    q_layer *ly = &fx->m.layers[l];
-    int32_t nw = q_layer_weight_count(&fx->m, ly);
-    for (int32_t j = 0; j < nw; j++)
-        ly->weights[j] = (int8_t)(ly->weights[j] % 8); /* within [-7, 7] */
-    ly->weight_bits = 4;
-    qerr e = {{0}};
-    assert_int_equal(q_model_check(&fx->m, "every", &e), 0);
-    cgen_opts o = opts_for(fx);
-    assert_int_equal(cgen_write(&fx->m, fx->dir, &o, &e), -1);
-    char want[200];
-    snprintf(want, sizeof want, "gen: layer %d (%s, %s): 4-bit weights are not printed", l,
-             ly->name, q_op_names[ly->op]);
-    if (!strstr(e.msg, want))
-        fail_msg("unexpected message: %s", e.msg);
-    assert_false(file_exists(fx->dir, "every.c"));
-    assert_false(file_exists(fx->dir, "every.h"));
+    generate(fx);
+    const q_layer *out = &fx->m.layers[fx->m.n_layers - 1];
+    char want[256] = "static const uint8_t w4[(W_ROWS * IN_N + 1) / 2] = {";
+    for (int32_t k = 0; k < 10; k++) { /* 4 rows of 5: 20 nibbles, the 4th row 0 */
+        int32_t lo = 2 * k < 15 ? out->weights[2 * k] : 0;
+        int32_t hi = 2 * k + 1 < 15 ? out->weights[2 * k + 1] : 0;
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", k ? ", " : "",
+                 (lo & 15) | (hi & 15) << 4);
+    }
+    strcat(want, "};");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/every.c", fx->dir);
+    char *c = tmpdir_read(path, NULL);
+    assert_non_null(c);
+    if (!strstr(c, want))
+        fail_msg("no packed weights '%s' in %s", want, path);
+    free(c);
+
+    write_source(fx, "driver.c", driver_src);
+    assert_int_equal(gh_write_poison(fx->dir), 0);
+    const char *builds[] = {"gcc", "clang", "gcc -DQATC_DOT=QATC_DOT_SMLAL",
+                            "clang -DQATC_DOT=QATC_DOT_DSP", "gcc -DQATC_DOT=QATC_DOT_THUMB1",
+                            "gcc -DQATC_DOT=QATC_DOT_RV32", "clang -DQATC_DOT=QATC_DOT_PLAIN"};
+    for (size_t i = 0; i < sizeof builds / sizeof *builds; i++) {
+        int rc = gh_sh("cd %s && %s " GH_STRICT " -O1 -include poison.h -c every.c "
+                       "every_golden.c && cc -o drv_w4 driver.c every.o every_golden.o && "
+                       "./drv_w4",
+                       fx->dir, builds[i]);
+        if (rc != 0)
+            fail_msg("%s: build or self-test failed (status %d) in %s", builds[i], rc, fx->dir);
+    }
+    int rc = gh_sh("cd %s && gcc -std=c99 -g -O1 -fsanitize=address,undefined "
+                   "-fno-sanitize-recover=all -o drv_san driver.c every.c every_golden.c && "
+                   "./drv_san",
+                   fx->dir);
+    if (rc != 0)
+        fail_msg("sanitized build failed or reported (status %d) in %s", rc, fx->dir);
+    if (!gh_have("arm-none-eabi-gcc") || !gh_have("qemu-system-arm"))
+        fail_msg("arm-none-eabi-gcc and qemu-system-arm are needed (make deps)");
+    const char *cores[] = {"m0", "m3", "m4"};
+    for (int i = 0; i < 3; i++) {
+        rc = gh_sh("QT_CFLAGS='-include %s/poison.h' sh tests/target/run.sh %s %s every",
+                   fx->dir, cores[i], fx->dir);
+        if (rc != 0)
+            fail_msg("Cortex-%s: build, float check or self-test failed (status %d) in %s",
+                     cores[i], rc, fx->dir);
+    }
 }
 
 /* A conv2d fused with the pool after it runs in a function named after both
@@ -731,7 +846,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gen_avgpool_div_64_bit, setup_avgpool_div, teardown),
         cmocka_unit_test_setup_teardown(test_gen_target_holds_one_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gen_unknown_target_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gen_refuses_4bit_weights, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gen_4bit_weights_packed_and_exact, setup_w4,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_gen_names_and_selftest_declaration, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,9 +8,10 @@
  * the models with every op also run on rv32imc under qemu-system-riscv32 and
  * on Cortex-M0, M3 and M4 under qemu-system-arm. Seven models in eight draw
  * the forms beyond format version 1 (dilation, per-side padding, channel
- * multipliers, padded pools, TFLite's average pool, softmax: random_model's
- * breadth); the test prints how many layers use each and fails when one is
- * drawn fewer than 5 times in 200 models.
+ * multipliers, padded pools, TFLite's average pool, softmax, 4-bit weights:
+ * random_model's breadth and weight4); the test prints how many layers use each
+ * (and how many conv2d, depthwise and linear layers have 4-bit weights) and
+ * fails when one is drawn fewer than 5 times in 200 models.
  * The builds use the C versions of the generated inner products, each Arm
  * core's included (tests/support/gen_build.sh). The models with every op are
  * also generated for each `--target`: such a file holds one version only, and
@@ -78,8 +79,11 @@ static int breadth(int i)
     return i % 8 != 4;
 }
 
-/* How many layers of the models use each form (q_feature_names), to show they are drawn. */
+/* How many layers of the models use each form (q_feature_names), to show they are drawn;
+ * and how many conv2d, dwconv2d and linear layers have 4-bit weights. */
 static int feature_layers[Q_FEAT_COUNT];
+static int weight4_layers[Q_OP_COUNT];
+static const q_op weight4_ops[3] = {Q_OP_CONV2D, Q_OP_DWCONV2D, Q_OP_LINEAR};
 
 /* Model i: a seeded random model; every fourth one has every op, every
  * third may end with any op (not only a linear), some are per tensor. */
@@ -94,6 +98,7 @@ static void make_model(int i, q_model *m)
     if (i % 7 == 0)
         o.per_channel = 0;
     o.breadth = breadth(i);
+    o.weight4 = o.breadth; /* without breadth, the models of earlier versions */
     if (random_model(&r, &o, m))
         fail_msg("random_model failed for model %d", i);
     snprintf(m->name, sizeof m->name, "r%03d", i);
@@ -117,9 +122,11 @@ static int generate(const char *dir, int i)
     if (frozen_read(path, &back, &e))
         fail_msg("model %d: frozen_read: %s", i, e.msg);
     q_model_free(&m);
-    for (int l = 0; l < back.n_layers; l++)
+    for (int l = 0; l < back.n_layers; l++) {
         for (int k = 0; k < Q_FEAT_COUNT; k++)
             feature_layers[k] += (q_layer_features(&back, &back.layers[l]) >> k) & 1;
+        weight4_layers[back.layers[l].op] += back.layers[l].weight_bits == 4;
+    }
 
     rng_state r;
     rng_seed(&r, 9000 + (uint64_t)i);
@@ -195,12 +202,21 @@ static void test_gen_random_models_bit_exact(void **state)
     printf("gen-random: layers with");
     for (int k = 0; k < Q_FEAT_COUNT; k++)
         printf("%s %s %d", k ? "," : "", q_feature_names[k], feature_layers[k]);
+    printf("; 4-bit");
+    for (int k = 0; k < 3; k++)
+        printf("%s %s %d", k ? "," : "", q_op_names[weight4_ops[k]],
+               weight4_layers[weight4_ops[k]]);
     printf("\n");
     /* with 200 models, every form the generator prints is drawn (a change of random_model
-     * that stops drawing one must show here); 4-bit weights it refuses, so they are not */
-    for (int k = 0; n >= 200 && !getenv("QATC_GEN_RANDOM_BREADTH") && k < Q_FEAT_COUNT; k++)
-        if (1u << k != Q_FEAT_WEIGHT4 && feature_layers[k] < 5)
+     * that stops drawing one must show here), and 4-bit weights on each kind of layer */
+    int all = n >= 200 && !getenv("QATC_GEN_RANDOM_BREADTH");
+    for (int k = 0; all && k < Q_FEAT_COUNT; k++)
+        if (feature_layers[k] < 5)
             fail_msg("only %d layers with %s", feature_layers[k], q_feature_names[k]);
+    for (int k = 0; all && k < 3; k++)
+        if (weight4_layers[weight4_ops[k]] < 5)
+            fail_msg("only %d %s layers with 4-bit weights", weight4_layers[weight4_ops[k]],
+                     q_op_names[weight4_ops[k]]);
     const char *only = getenv("QATC_GEN_RANDOM_WRITE_ONLY");
     if (only && *only == '1') {
         printf("gen-random: kept %s\n", dir);
