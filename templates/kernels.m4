@@ -138,6 +138,28 @@ static ]_QATC_RQ_INLINE[int8_t requantize(int32_t acc, int32_t m0, int32_t shift
 }
 ]])
 
+# QATC_REQUANTIZE_HIGH: the static helper requantize_high(), for depthwise layers
+# (QATC_DWCONV2D); after QATC_REQUANTIZE (the same 64-bit product).
+m4_define([QATC_REQUANTIZE_HIGH], [[
+/* requantize() when t = 31 - shift >= 33, given as t2 = t - 32 and round = 2^(t - 33):
+ * 2^(t - 1) is then a multiple of 2^32, so (p + 2^(t - 1)) >> t = (p_hi + round) >> t2
+ * (the low word cannot carry into the quotient), and |p_hi| < 2^30 leaves no sum to
+ * clamp. Always inlined: its arguments are constants of the layer's loop. */
+#if defined(__GNUC__)
+#define QATC_RQ_HIGH_INLINE inline __attribute__((always_inline))
+#else
+#define QATC_RQ_HIGH_INLINE
+#endif
+static QATC_RQ_HIGH_INLINE int8_t requantize_high(int32_t acc, int32_t m0, int32_t round,
+                                                  int32_t t2, int32_t zp, int32_t lo, int32_t hi)
+{
+]_QATC_RQ_PRODUCT[    int32_t y = ((p_hi + round) >> t2) + zp;
+    (void)p_lo;
+    y = y > hi ? hi : y; /* min, then max: two conditional moves on Thumb-2 */
+    return (int8_t)(y < lo ? lo : y);
+}
+]])
+
 # _QATC_KERNELS_OUT: 1 when QATC_KERNELS printed the inner loops (QATC_DOT, QATC_INLINE).
 m4_define([_QATC_KERNELS_OUT], [m4_ifdef([_QATC_NEED_CONV],
   [m4_eval(_QATC_NEED_LINEAR || _QATC_NEED_CONV)], [0])])
