@@ -608,12 +608,15 @@ static int dw_up(int32_t shift)
 }
 
 /* Can every channel of dwconv2d ly take the high-word requantization (QATC_DWCONV2D's
- * RQ_HIGH)? The true acc = bias + sum w (x - zp) must still fit int32 times 2^up. */
+ * RQ_HIGH, requantize_high)? t = 31 - shift at most 54, and the true acc = bias +
+ * sum w (x - zp) must still fit int32 times 2^up. */
 static int dw_high_ok(const q_layer *ly, const fxp_requant *rq, int32_t taps, int32_t oc,
                       int32_t zp)
 {
     int64_t dmax = zp < 0 ? 127 - (int64_t)zp : (int64_t)zp + 128; /* max |x - zp| */
     for (int32_t c = 0; c < oc; c++) {
+        if (31 - rq[c].shift > 54) /* t2 <= 22: requantize_high's round_zp sum fits */
+            return 0;
         int64_t sum_abs = 0;
         for (int32_t k = 0; k < taps; k++) {
             int64_t w = ly->weights[(int64_t)k * oc + c];

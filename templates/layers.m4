@@ -307,7 +307,7 @@ m4_define([QATC_CONV2D_AVGPOOL_COL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD(
 # can be requantized from the product's high word, requantize_high).
 m4_define([QATC_DWCONV2D], [QATC_CHECK([$0], [11], $@)[
 /* $3 */
-static void $1_layer_$2(
+static QATC_DW_FUNCTION void $1_layer_$2(
     const int8_t *in /* (IN_H, IN_W, C) */, int8_t *out /* (OUT_H, OUT_W, C) */)
 {
     enum { $4 };
@@ -324,9 +324,10 @@ static void $1_layer_$2(
 
     for (int32_t c = 0; c < C; c++) {
         /* with RQ_HIGH, acc is taken times 2^up (weights and bias shifted) so that
-         * t = 31 - shift + up >= 33: requantize_high's t2 = t - 32, round = 2^(t - 33) */
+         * t = 31 - shift + up >= 33: requantize_high's t2 = t - 32 and round_zp =
+         * 2^(t - 33) + OUT_ZP 2^t2 */
         int32_t t = 31 - shift[c], up = RQ_HIGH && t < 33 ? 33 - t : 0;
-        int32_t t2 = t + up - 32, round = RQ_HIGH ? 1 << (t2 - 1) : 0;
+        int32_t t2 = t + up - 32, round_zp = RQ_HIGH ? (1 << (t2 - 1)) + OUT_ZP * (1 << t2) : 0;
         uint32_t b = (uint32_t)bias[c] << up;
 ]_QATC_DW_WEIGHTS([0], m4_eval([$9 * $10]))[
         for (int32_t oy0 = 0; oy0 < OUT_H; oy0 += BAND) {
@@ -376,7 +377,7 @@ m4_define([_QATC_DW_WEIGHTS], [m4_ifelse(m4_eval([$1 < $2]), [1],
 
 # _QATC_DW_STORE(LVALUE, ACC): LVALUE = ACC requantized (ACC the uint32_t sum, which is
 # acc modulo 2^32).
-m4_define([_QATC_DW_STORE], [[                    $1 = RQ_HIGH ? requantize_high((int32_t)$2, mult[c], round, t2, OUT_ZP, ACT_MIN, ACT_MAX)
+m4_define([_QATC_DW_STORE], [[                    $1 = RQ_HIGH ? (int8_t)requantize_high((int32_t)$2, mult[c], round_zp, t2, ACT_MIN, ACT_MAX)
                              : requantize((int32_t)$2, mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
 ]])
 
