@@ -275,6 +275,7 @@ typedef struct {
     char source[256];
     char upper[Q_NAME_MAX];
     fn_name *fn; /* fn[l]: the function that runs layer l (a fused pool: its conv's) */
+    int32_t dw_plane_max; /* cgen_opts.dw_plane_max, 0 made DW_PLANE_MAX */
 } ctx;
 
 /* Does some layer other than l, or the function of a layer before l, go by name? */
@@ -596,7 +597,8 @@ static int is_general(const q_layer *ly)
 /* ---- depthwise fast path (QATC_DWCONV2D) ------------------------------------------ */
 
 /* The most bytes of one channel's padded input rows a depthwise layer keeps on the stack
- * (its plane; a band of output rows at a time when the whole plane is larger). */
+ * (its plane; a band of output rows at a time when the whole plane is larger), unless
+ * cgen_opts says otherwise. */
 #define DW_PLANE_MAX 1024
 
 /* Channel c's pre-shift: acc is multiplied by 2^up (through its weights and bias) so that
@@ -649,7 +651,7 @@ static int emit_dwconv(const ctx *c, int l, const char *com, FILE *f, qerr *e)
      * input rows) at a time */
     int32_t pw = (out.w - 1) * w->stride_w + w->kernel_w;
     int32_t band = out.h;
-    while (band > 1 && ((band - 1) * w->stride_h + w->kernel_h) * pw > DW_PLANE_MAX)
+    while (band > 1 && ((band - 1) * w->stride_h + w->kernel_h) * pw > c->dw_plane_max)
         band--;
     int32_t left = w->pad_left < pw ? w->pad_left : pw;
     int32_t copy_w = pw - left < in.w ? pw - left : in.w;
@@ -1356,6 +1358,7 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
     ctx c;
     memset(&c, 0, sizeof c);
     c.m = m;
+    c.dw_plane_max = o->dw_plane_max > 0 ? o->dw_plane_max : DW_PLANE_MAX;
     c.target = cgen_target_find(o->target ? o->target : "all");
     if (!c.target)
         return qerr_set(e, "gen: no target '%s'", o->target);
