@@ -322,6 +322,10 @@ static QATC_DW_FUNCTION void $1_layer_$2(
     static const int8_t shift[C] = $8;
     uint8_t plane[PLANE_H][PW]; /* a band's input rows of one channel, x + 128, padded */
 
+    if (BAND >= OUT_H) /* one band: its padding is the same for every channel */
+        for (int32_t j = 0; j < PLANE_H; j++)
+            for (int32_t i = 0; i < PW; i++)
+                plane[j][i] = PAD_U;
     for (int32_t c = 0; c < C; c++) {
         /* with RQ_HIGH, acc is taken times 2^up (weights and bias shifted) so that
          * t = 31 - shift + up >= 33: requantize_high's t2 = t - 32 and round_zp =
@@ -332,21 +336,22 @@ static QATC_DW_FUNCTION void $1_layer_$2(
 ]_QATC_DW_WEIGHTS([0], m4_eval([$9 * $10]))[
         for (int32_t oy0 = 0; oy0 < OUT_H; oy0 += BAND) {
             int32_t rows = OUT_H - oy0 < BAND ? OUT_H - oy0 : BAND;
-            /* the band's input rows, from oy0 * STRIDE_H - PAD_H on */
+            /* the band's input rows, from oy0 * STRIDE_H - PAD_H on (with one band, only
+             * the bytes inside the input: the padding was filled once above) */
             for (int32_t j = 0; j < (rows - 1) * STRIDE_H + KERNEL_H; j++) {
                 int32_t iy = oy0 * STRIDE_H - PAD_H + j;
                 uint8_t *d = plane[j];
                 if (iy < 0 || iy >= IN_H) {
-                    for (int32_t i = 0; i < PW; i++)
+                    for (int32_t i = 0; BAND < OUT_H && i < PW; i++)
                         d[i] = PAD_U;
                     continue;
                 }
                 const int8_t *x = in + iy * IN_W * C + c;
-                for (int32_t i = 0; i < LEFT; i++)
+                for (int32_t i = 0; BAND < OUT_H && i < LEFT; i++)
                     d[i] = PAD_U;
                 for (int32_t i = 0; i < COPY_W; i++)
                     d[LEFT + i] = (uint8_t)(x[i * C] + 128);
-                for (int32_t i = 0; i < RIGHT; i++)
+                for (int32_t i = 0; BAND < OUT_H && i < RIGHT; i++)
                     d[LEFT + COPY_W + i] = PAD_U;
             }
             /* two output rows at a time: the plane rows they share are loaded once */
