@@ -601,34 +601,43 @@ static int is_general(const q_layer *ly)
  * cgen_opts says otherwise. */
 #define DW_PLANE_MAX 1024
 
-/* Channel c's pre-shift: acc is multiplied by 2^up (through its weights and bias) so that
- * t = 31 - shift + up >= 33 and the requantization needs only the product's high word. */
-static int dw_up(int32_t shift)
+/* Does channel c of dwconv2d ly still fit int32 with its acc taken times 2^up (through its
+ * weights and bias)? The true acc = bias + sum w (x - zp), |x - zp| at most dmax. */
+static int dw_fits(const q_layer *ly, int32_t taps, int32_t oc, int64_t dmax, int32_t c,
+                   int32_t up)
 {
-    int32_t t = 31 - shift;
-    return t < 33 ? 33 - t : 0;
+    int64_t sum_abs = 0;
+    for (int32_t k = 0; k < taps; k++) {
+        int64_t w = ly->weights[(int64_t)k * oc + c];
+        sum_abs += w < 0 ? -w : w;
+    }
+    int64_t b = ly->bias[c] < 0 ? -(int64_t)ly->bias[c] : ly->bias[c];
+    return up <= 31 && b + dmax * sum_abs <= (int64_t)INT32_MAX >> up;
 }
 
-/* Can every channel of dwconv2d ly take the high-word requantization (QATC_DWCONV2D's
- * RQ_HIGH, requantize_high)? t = 31 - shift at most 54, and the true acc = bias +
- * sum w (x - zp) must still fit int32 times 2^up. */
-static int dw_high_ok(const q_layer *ly, const fxp_requant *rq, int32_t taps, int32_t oc,
-                      int32_t zp)
+/* How dwconv2d ly is requantized (QATC_DWCONV2D's RQ_T): from the product's high word
+ * (requantize_high) with one t = 31 - shift for every channel, RQ_T = t > 0 (channel c's
+ * acc taken times 2^(t - t_c)); from the high word with each channel's own t, at least
+ * 33 (times 2^(33 - t_c) where smaller), -1; or by requantize(), 0. The high word needs
+ * t >= 33 (2^(t - 1) a multiple of 2^32) and t <= 54 (requantize_high's round_zp fits),
+ * and every scaled acc must fit int32. */
+static int32_t dw_rq_t(const q_layer *ly, const fxp_requant *rq, int32_t taps, int32_t oc,
+                       int32_t zp)
 {
     int64_t dmax = zp < 0 ? 127 - (int64_t)zp : (int64_t)zp + 128; /* max |x - zp| */
+    int32_t t_max = 33;
+    for (int32_t c = 0; c < oc; c++)
+        if (31 - rq[c].shift > t_max)
+            t_max = 31 - rq[c].shift;
+    if (t_max > 54)
+        return 0;
+    int common = 1, own = 1;
     for (int32_t c = 0; c < oc; c++) {
-        if (31 - rq[c].shift > 54) /* t2 <= 22: requantize_high's round_zp sum fits */
-            return 0;
-        int64_t sum_abs = 0;
-        for (int32_t k = 0; k < taps; k++) {
-            int64_t w = ly->weights[(int64_t)k * oc + c];
-            sum_abs += w < 0 ? -w : w;
-        }
-        int64_t b = ly->bias[c] < 0 ? -(int64_t)ly->bias[c] : ly->bias[c];
-        if (b + dmax * sum_abs > (int64_t)INT32_MAX >> dw_up(rq[c].shift))
-            return 0;
+        int32_t t = 31 - rq[c].shift;
+        common = common && dw_fits(ly, taps, oc, dmax, c, t_max - t);
+        own = own && dw_fits(ly, taps, oc, dmax, c, t < 33 ? 33 - t : 0);
     }
-    return 1;
+    return common ? t_max : own ? -1 : 0;
 }
 
 /* QATC_DWCONV2D: a depthwise layer (multiplier 1, undilated, 8-bit weights) one channel
@@ -655,7 +664,7 @@ static int emit_dwconv(const ctx *c, int l, const char *com, FILE *f, qerr *e)
         band--;
     int32_t left = w->pad_left < pw ? w->pad_left : pw;
     int32_t copy_w = pw - left < in.w ? pw - left : in.w;
-    int high = rq && dw_high_ok(ly, rq, taps, oc, zp);
+    int32_t rq_t = rq ? dw_rq_t(ly, rq, taps, oc, zp) : 0;
 
     int32_t *wt = malloc((size_t)oc * (size_t)taps * sizeof *wt);
     int32_t *bv = malloc((size_t)oc * sizeof *bv);
@@ -704,7 +713,7 @@ static int emit_dwconv(const ctx *c, int l, const char *com, FILE *f, qerr *e)
         enum_add(&en, "BAND", band);
         enum_add(&en, "LEFT", left);
         enum_add(&en, "COPY_W", copy_w);
-        enum_add(&en, "RQ_HIGH", high);
+        enum_add(&en, "RQ_T", rq_t);
         char kh[16], kw[16], sh[16];
         snprintf(kh, sizeof kh, "%d", (int)w->kernel_h);
         snprintf(kw, sizeof kw, "%d", (int)w->kernel_w);

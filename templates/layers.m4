@@ -303,8 +303,8 @@ m4_define([QATC_CONV2D_AVGPOOL_COL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD(
 # into a padded plane of bytes x + 128 (a band of BAND output rows at a time), so that
 # every output is the same straight sum over the plane at constant offsets, without a
 # test or a zero-point. The generator folds the zero-point into the bias (CONSTANTS: PW
-# columns, LEFT of them padding, then COPY_W input columns; RQ_HIGH when every channel
-# can be requantized from the product's high word, requantize_high).
+# columns, LEFT of them padding, then COPY_W input columns; RQ_T: requantize_high with one
+# t for every channel (RQ_T > 0) or each channel's own (-1), else requantize (0)).
 m4_define([QATC_DWCONV2D], [QATC_CHECK([$0], [11], $@)[
 /* $3 */
 static QATC_DW_FUNCTION void $1_layer_$2(
@@ -327,11 +327,12 @@ static QATC_DW_FUNCTION void $1_layer_$2(
             for (int32_t i = 0; i < PW; i++)
                 plane[j][i] = PAD_U;
     for (int32_t c = 0; c < C; c++) {
-        /* with RQ_HIGH, acc is taken times 2^up (weights and bias shifted) so that
-         * t = 31 - shift + up >= 33: requantize_high's t2 = t - 32 and round_zp =
-         * 2^(t - 33) + OUT_ZP 2^t2 */
-        int32_t t = 31 - shift[c], up = RQ_HIGH && t < 33 ? 33 - t : 0;
-        int32_t t2 = t + up - 32, round_zp = RQ_HIGH ? (1 << (t2 - 1)) + OUT_ZP * (1 << t2) : 0;
+        /* requantize_high's t2 = t - 32 and round_zp = 2^(t - 33) + OUT_ZP 2^t2 with
+         * t = 31 - shift + up, acc taken times 2^up (weights and bias shifted): t = RQ_T
+         * for every channel (constants of the layer), or with RQ_T -1 at least 33 */
+        int32_t t = 31 - shift[c], up = RQ_T > 0 ? RQ_T - t : RQ_T < 0 && t < 33 ? 33 - t : 0;
+        int32_t t2 = RQ_T > 0 ? RQ_T - 32 : t + up - 32;
+        int32_t round_zp = RQ_T ? (1 << (t2 - 1)) + OUT_ZP * (1 << t2) : 0;
         uint32_t b = (uint32_t)bias[c] << up;
 ]_QATC_DW_WEIGHTS([0], m4_eval([$9 * $10]))[
         for (int32_t oy0 = 0; oy0 < OUT_H; oy0 += BAND) {
@@ -389,8 +390,8 @@ m4_define([_QATC_DW_WEIGHTS], [m4_ifelse(m4_eval([$1 < $2]), [1],
 
 # _QATC_DW_STORE(LVALUE, ACC): LVALUE = ACC requantized (ACC the uint32_t sum, which is
 # acc modulo 2^32).
-m4_define([_QATC_DW_STORE], [[                    $1 = RQ_HIGH ? (int8_t)requantize_high((int32_t)$2, mult[c], round_zp, t2, ACT_MIN, ACT_MAX)
-                             : requantize((int32_t)$2, mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+m4_define([_QATC_DW_STORE], [[                    $1 = RQ_T ? (int8_t)requantize_high((int32_t)$2, mult[c], round_zp, t2, ACT_MIN, ACT_MAX)
+                          : requantize((int32_t)$2, mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
 ]])
 
 # _QATC_DW_PAIR(I, N, KERNEL_H, KERNEL_W, STRIDE_H): the sums a0, a1 of two output rows, one

@@ -83,10 +83,12 @@ static int feature_layers[Q_FEAT_COUNT];
 
 /* The depthwise layers that take QATC_DWCONV2D's one-channel-at-a-time path, and how many
  * of them have each geometry it must handle. */
-enum { DW_FAST, DW_STRIDE2, DW_NOT3X3, DW_ASYMMETRIC, DW_ZP, DW_BANDS, DW_RQ_GENERAL, DW_FORMS };
+enum { DW_FAST, DW_STRIDE2, DW_NOT3X3, DW_ASYMMETRIC, DW_ZP, DW_BANDS, DW_RQ_OWN, DW_RQ_GENERAL,
+       DW_FORMS };
 static const char *const dw_form_names[DW_FORMS] = {
     "fast path", "stride > 1", "kernel not 3x3", "pads differing per side",
-    "input zero-point not -128", "in bands of rows", "requantize() (not the high word)"};
+    "input zero-point not -128", "in bands of rows", "each channel's own t (RQ_T -1)",
+    "requantize() (RQ_T 0)"};
 static int dw_layers[DW_FORMS];
 
 /* Model i's depthwise layers get a 16-byte plane (cgen_opts.dw_plane_max) on one model in
@@ -97,7 +99,7 @@ static int small_plane(int i)
 }
 
 /* Counts the depthwise layers of model m that take the fast path, by form; text: its
- * generated NAME.c (the RQ_HIGH of each such layer). */
+ * generated NAME.c (the RQ_T of each such layer: 0 when it calls requantize()). */
 static void count_dw_forms(const q_model *m, int i, const char *text)
 {
     for (int l = 0; l < m->n_layers; l++) {
@@ -113,8 +115,10 @@ static void count_dw_forms(const q_model *m, int i, const char *text)
         dw_layers[DW_ZP] += q_model_tensor_quant(m, ly->input).zero_point != -128;
         dw_layers[DW_BANDS] += small_plane(i) && ly->out_shape.h > 1;
     }
-    for (const char *t = text; (t = strstr(t, "RQ_HIGH = 0")) != NULL; t++)
+    for (const char *t = text; (t = strstr(t, "RQ_T = 0")) != NULL; t++)
         dw_layers[DW_RQ_GENERAL]++;
+    for (const char *t = text; (t = strstr(t, "RQ_T = -1")) != NULL; t++)
+        dw_layers[DW_RQ_OWN]++;
 }
 
 /* Model i: a seeded random model; every fourth one has every op, every
@@ -249,7 +253,7 @@ static void test_gen_random_models_bit_exact(void **state)
         printf("%s %s %d", k ? "," : "", dw_form_names[k], dw_layers[k]);
     printf("\n");
     for (int k = 0; n >= 200 && !getenv("QATC_GEN_RANDOM_BREADTH") && k < DW_FORMS; k++)
-        if (dw_layers[k] < (k == DW_RQ_GENERAL ? 1 : 5)) /* the general requantize is rare */
+        if (dw_layers[k] < (k >= DW_RQ_OWN ? 1 : 5)) /* the requantizations are rare */
             fail_msg("only %d depthwise layers on the fast path with %s", dw_layers[k],
                      dw_form_names[k]);
     const char *only = getenv("QATC_GEN_RANDOM_WRITE_ONLY");
