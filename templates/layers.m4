@@ -298,9 +298,9 @@ m4_define([QATC_CONV2D_AVGPOOL_COL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD(
 ]])
 
 # QATC_DWCONV2D(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, KERNEL_H,
-# KERNEL_W, STRIDE_H): depthwise, multiplier 1, undilated, 8-bit weights, one channel at a time: its
-# weights in registers (w0 .. w<taps - 1>, the taps written out), its input rows copied
-# into a padded plane of bytes x + 128 (a band of BAND output rows at a time), so that
+# KERNEL_W, STRIDE_H): depthwise, multiplier 1, undilated, 8-bit weights, one channel at a
+# time: its weights in registers (w0 .. w<taps - 1>, the taps written out), its input rows
+# copied into a padded plane of bytes x + 128 (a band of BAND output rows at a time), so that
 # every output is the same straight sum over the plane at constant offsets, without a
 # test or a zero-point. The generator folds the zero-point into the bias (CONSTANTS: PW
 # columns, LEFT of them padding, then COPY_W input columns; RQ_T: requantize_high with one
