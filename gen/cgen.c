@@ -275,6 +275,7 @@ typedef struct {
     char source[256];
     char upper[Q_NAME_MAX];
     fn_name *fn; /* fn[l]: the function that runs layer l (a fused pool: its conv's) */
+    int32_t dw_plane_max; /* cgen_opts.dw_plane_max, 0 made DW_PLANE_MAX */
 } ctx;
 
 /* Does some layer other than l, or the function of a layer before l, go by name? */
@@ -681,14 +682,144 @@ static char *bytes8_4_weights(const q_model *m, const q_layer *ly)
 }
 
 /* Is ly a conv2d or dwconv2d that the fast kernels do not take (dilation, a channel
- * multiplier; a depthwise layer with 4-bit weights), printed as one plain C nest instead
- * (QATC_*_GENERAL)? */
+ * multiplier, a depthwise layer with other than 8-bit weights), printed as one plain C
+ * nest instead (QATC_*_GENERAL)? */
 static int is_general(const q_layer *ly)
 {
     if (ly->op != Q_OP_CONV2D && ly->op != Q_OP_DWCONV2D)
         return 0;
     return ly->win.dilation_h > 1 || ly->win.dilation_w > 1 ||
-           (ly->op == Q_OP_DWCONV2D && (ly->multiplier > 1 || ly->weight_bits == 4));
+           (ly->op == Q_OP_DWCONV2D && (ly->multiplier > 1 || ly->weight_bits != 8));
+}
+
+/* ---- depthwise fast path (QATC_DWCONV2D) ------------------------------------------ */
+
+/* The most bytes of one channel's padded input rows a depthwise layer keeps on the stack
+ * (its plane; a band of output rows at a time when the whole plane is larger), unless
+ * cgen_opts says otherwise. */
+#define DW_PLANE_MAX 1024
+
+/* Does channel c of dwconv2d ly still fit int32 with its acc taken times 2^up (through its
+ * weights and bias)? The true acc = bias + sum w (x - zp), |x - zp| at most dmax. */
+static int dw_fits(const q_layer *ly, int32_t taps, int32_t oc, int64_t dmax, int32_t c,
+                   int32_t up)
+{
+    int64_t sum_abs = 0;
+    for (int32_t k = 0; k < taps; k++) {
+        int64_t w = ly->weights[(int64_t)k * oc + c];
+        sum_abs += w < 0 ? -w : w;
+    }
+    int64_t b = ly->bias[c] < 0 ? -(int64_t)ly->bias[c] : ly->bias[c];
+    return up <= 31 && b + dmax * sum_abs <= (int64_t)INT32_MAX >> up;
+}
+
+/* How dwconv2d ly is requantized (QATC_DWCONV2D's RQ_T): from the product's high word
+ * (requantize_high) with one t = 31 - shift for every channel, RQ_T = t > 0 (channel c's
+ * acc taken times 2^(t - t_c)); from the high word with each channel's own t, at least
+ * 33 (times 2^(33 - t_c) where smaller), -1; or by requantize(), 0. The high word needs
+ * t >= 33 (2^(t - 1) a multiple of 2^32) and t <= 54 (requantize_high's round_zp fits),
+ * and every scaled acc must fit int32. */
+static int32_t dw_rq_t(const q_layer *ly, const fxp_requant *rq, int32_t taps, int32_t oc,
+                       int32_t zp)
+{
+    int64_t dmax = zp < 0 ? 127 - (int64_t)zp : (int64_t)zp + 128; /* max |x - zp| */
+    int32_t t_max = 33;
+    for (int32_t c = 0; c < oc; c++)
+        if (31 - rq[c].shift > t_max)
+            t_max = 31 - rq[c].shift;
+    if (t_max > 54)
+        return 0;
+    int common = 1, own = 1;
+    for (int32_t c = 0; c < oc; c++) {
+        int32_t t = 31 - rq[c].shift;
+        common = common && dw_fits(ly, taps, oc, dmax, c, t_max - t);
+        own = own && dw_fits(ly, taps, oc, dmax, c, t < 33 ? 33 - t : 0);
+    }
+    return common ? t_max : own ? -1 : 0;
+}
+
+/* QATC_DWCONV2D: a depthwise layer (multiplier 1, undilated, 8-bit weights) one channel
+ * at a time over its padded plane. Weights channel by channel (w[c][ky * KW + kx]), the
+ * bias with the input zero-point folded in for inputs stored as x + 128: bias - (128 +
+ * zp) * sum w, modulo 2^32. */
+static int emit_dwconv(const ctx *c, int l, const char *com, FILE *f, qerr *e)
+{
+    const q_model *m = c->m;
+    const q_layer *ly = &m->layers[l];
+    const q_window *w = &ly->win;
+    q_shape in = q_model_tensor_shape(m, ly->input), out = ly->out_shape;
+    int32_t zp = q_model_tensor_quant(m, ly->input).zero_point;
+    int32_t oc = q_layer_out_channels(ly), taps = w->kernel_h * w->kernel_w;
+    int32_t act_min, act_max;
+    q_act_range(ly->act, ly->out_q, &act_min, &act_max);
+    const fxp_requant *rq = q8_exec_layer_requant(c->x, l);
+
+    /* the plane: PW columns, a band of BAND output rows ((BAND - 1) * STRIDE_H + KERNEL_H
+     * input rows) at a time */
+    int32_t pw = (out.w - 1) * w->stride_w + w->kernel_w;
+    int32_t band = out.h;
+    while (band > 1 && ((band - 1) * w->stride_h + w->kernel_h) * pw > c->dw_plane_max)
+        band--;
+    int32_t left = w->pad_left < pw ? w->pad_left : pw;
+    int32_t copy_w = pw - left < in.w ? pw - left : in.w;
+    int32_t rq_t = rq ? dw_rq_t(ly, rq, taps, oc, zp) : 0;
+
+    int32_t *wt = malloc((size_t)oc * (size_t)taps * sizeof *wt);
+    int32_t *bv = malloc((size_t)oc * sizeof *bv);
+    int32_t *mv = malloc((size_t)oc * sizeof *mv);
+    int32_t *sv = malloc((size_t)oc * sizeof *sv);
+    char *ws = NULL, *bs = NULL, *ms = NULL, *ss = NULL;
+    int rc = 0;
+    if (rq && wt && bv && mv && sv) {
+        for (int32_t ch = 0; ch < oc; ch++) {
+            int64_t sum = 0;
+            for (int32_t k = 0; k < taps; k++) {
+                int32_t v = ly->weights[(int64_t)k * oc + ch]; /* [ky][kx][c] */
+                wt[ch * taps + k] = v;
+                sum += v;
+            }
+            bv[ch] = (int32_t)((uint32_t)ly->bias[ch] - (uint32_t)((128 + zp) * sum));
+            mv[ch] = rq[ch].multiplier;
+            sv[ch] = rq[ch].shift;
+        }
+        int32_t wdims[2] = {oc, taps};
+        ws = init_s32(wt, wdims, 2, 4);
+        bs = init_s32(bv, &oc, 1, 4);
+        ms = init_s32(mv, &oc, 1, 4);
+        ss = init_s32(sv, &oc, 1, 4);
+    }
+    if (!ws || !bs || !ms || !ss) {
+        rc = qerr_set(e, "gen: out of memory");
+    } else {
+        enumtext en = {{0}, 0};
+        enum_add(&en, "IN_H", in.h);
+        enum_add(&en, "IN_W", in.w);
+        enum_add(&en, "C", in.c);
+        enum_add(&en, "OUT_H", out.h);
+        enum_add(&en, "OUT_W", out.w);
+        enum_add(&en, "KERNEL_H", w->kernel_h);
+        enum_add(&en, "KERNEL_W", w->kernel_w);
+        enum_add(&en, "STRIDE_H", w->stride_h);
+        enum_add(&en, "STRIDE_W", w->stride_w);
+        enum_add(&en, "PAD_H", w->pad_top);
+        enum_add(&en, "PAD_W", w->pad_left);
+        enum_add(&en, "IN_ZP", zp);
+        enum_add(&en, "OUT_ZP", ly->out_q.zero_point);
+        enum_add(&en, "ACT_MIN", act_min);
+        enum_add(&en, "ACT_MAX", act_max);
+        enum_add(&en, "PW", pw);
+        enum_add(&en, "BAND", band);
+        enum_add(&en, "LEFT", left);
+        enum_add(&en, "COPY_W", copy_w);
+        enum_add(&en, "RQ_T", rq_t);
+        char kh[16], kw[16], sh[16];
+        snprintf(kh, sizeof kh, "%d", (int)w->kernel_h);
+        snprintf(kw, sizeof kw, "%d", (int)w->kernel_w);
+        snprintf(sh, sizeof sh, "%d", (int)w->stride_h);
+        call(f, "QATC_DWCONV2D", 11, m->name, c->fn[l], com, en.s, ws, bs, ms, ss, kh, kw, sh);
+    }
+    free(wt), free(bv), free(mv), free(sv), free(ws), free(bs), free(ms), free(ss);
+    return rc;
 }
 
 /* ---- division by a known count --------------------------------------------------- */
@@ -842,8 +973,13 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
     int rc = 0;
     int padded = ly->win.pad_top || ly->win.pad_bottom || ly->win.pad_left || ly->win.pad_right;
     switch (ly->op) {
-    case Q_OP_CONV2D:
     case Q_OP_DWCONV2D:
+        if (!is_general(ly)) {
+            rc = emit_dwconv(c, l, com.buf, f, e);
+            break;
+        }
+        /* fall through */
+    case Q_OP_CONV2D:
     case Q_OP_LINEAR: {
         int32_t oc = q_layer_out_channels(ly);
         int general = is_general(ly), w4 = ly->weight_bits == 4;
@@ -1124,6 +1260,7 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
     int need_rq = 0, need_rescale = 0, need_conv = 0, need_runs = 0;
     int need_gather = 0, need_linear = 0, need_avg[2] = {0, 0}; /* average32, average64 */
     int need_w4 = 0, need_conv4 = 0, need_linear4 = 0;         /* 4-bit weights */
+    int need_dw = 0;
     int count[Q_OP_COUNT] = {0};
     for (int l = 0; l < m->n_layers; l++) {
         const q_layer *ly = &m->layers[l];
@@ -1138,6 +1275,8 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         need_linear |= op == Q_OP_LINEAR && !w4;
         need_linear4 |= op == Q_OP_LINEAR && w4;
         need_w4 |= w4;
+        need_linear |= op == Q_OP_LINEAR;
+        need_dw |= op == Q_OP_DWCONV2D && !is_general(ly);
         int32_t first, nc;
         int wide;
         if (div && div_counts(m, ly, &first, &nc, &wide) == 0)
@@ -1181,6 +1320,8 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         fputs("QATC_KERNELS4()m4_dnl\n", f);
     if (need_rq) /* after the kernels: its 64-bit product depends on the version */
         fputs("QATC_REQUANTIZE()m4_dnl\n", f);
+    if (need_dw)
+        fputs("QATC_REQUANTIZE_HIGH()m4_dnl\n", f);
     if (need_rescale)
         fputs("QATC_RESCALE()m4_dnl\n", f);
     for (int k = 0; k < 2; k++)
@@ -1346,6 +1487,7 @@ int cgen_write(const q_model *m, const char *dir, const cgen_opts *o, qerr *e)
     ctx c;
     memset(&c, 0, sizeof c);
     c.m = m;
+    c.dw_plane_max = o->dw_plane_max > 0 ? o->dw_plane_max : DW_PLANE_MAX;
     c.target = cgen_target_find(o->target ? o->target : "all");
     if (!c.target)
         return qerr_set(e, "gen: no target '%s'", o->target);

@@ -42,6 +42,9 @@ typedef struct {
     const char *golden_origin; /* where the inputs come from, for a comment */
     const char *images;        /* the file golden_in was read from, or NULL: like
                                 * source, an input that no output may be */
+    int32_t dw_plane_max;      /* the most bytes of a depthwise layer's plane (one channel's
+                                * padded input rows, QATC_DWCONV2D); 0: 1024. The tests
+                                * make it small to draw layers done in bands of rows */
 } cgen_opts;
 
 /* Writes DIR/NAME.c and DIR/NAME.h, and DIR/NAME_golden.c when

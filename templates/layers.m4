@@ -351,41 +351,125 @@ m4_define([QATC_CONV2D_AVGPOOL_COL], [QATC_CHECK([$0], [12], $@)_QATC_CONV_HEAD(
 ]_QATC_COPIED_AVGPOOL[}
 ]])
 
-# QATC_DWCONV2D(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): depthwise, multiplier 1.
-m4_define([QATC_DWCONV2D], [QATC_CHECK([$0], [8], $@)[
+# QATC_DWCONV2D(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, KERNEL_H,
+# KERNEL_W, STRIDE_H): depthwise, multiplier 1, undilated, 8-bit weights, one channel at a
+# time: its weights in registers (w0 .. w<taps - 1>, the taps written out), its input rows
+# copied into a padded plane of bytes x + 128 (a band of BAND output rows at a time), so that
+# every output is the same straight sum over the plane at constant offsets, without a
+# test or a zero-point. The generator folds the zero-point into the bias (CONSTANTS: PW
+# columns, LEFT of them padding, then COPY_W input columns; RQ_T: requantize_high with one
+# t for every channel (RQ_T > 0) or each channel's own (-1), else requantize (0)).
+m4_define([QATC_DWCONV2D], [QATC_CHECK([$0], [11], $@)[
 /* $3 */
-static void $1_layer_$2(
+static QATC_DW_FUNCTION void $1_layer_$2(
     const int8_t *in /* (IN_H, IN_W, C) */, int8_t *out /* (OUT_H, OUT_W, C) */)
 {
     enum { $4 };
-    static const int8_t w[KERNEL_H][KERNEL_W][C] = $5;
+    enum { PLANE_H = (BAND - 1) * STRIDE_H + KERNEL_H, RIGHT = PW - LEFT - COPY_W,
+           PAD_U = IN_ZP + 128 /* the padding, x + 128 */ };
+    /* weights w[c][ky * KERNEL_W + kx] */
+    static const int8_t w[C][KERNEL_H * KERNEL_W] = $5;
+    /* bias[c] - (128 + IN_ZP) * (the sum of channel c's weights), modulo 2^32: the sums
+     * run over x + 128 */
     static const int32_t bias[C] = $6;
     static const int32_t mult[C] = $7;
     static const int8_t shift[C] = $8;
+    uint8_t plane[PLANE_H][PW]; /* a band's input rows of one channel, x + 128, padded */
 
-    for (int32_t oy = 0; oy < OUT_H; oy++) {
-        for (int32_t ox = 0; ox < OUT_W; ox++) {
-            for (int32_t c = 0; c < C; c++) {
-                /* acc = bias + sum w * (x - IN_ZP) over one channel's window */
-                int32_t acc = bias[c];
-                for (int32_t ky = 0; ky < KERNEL_H; ky++) {
-                    int32_t iy = oy * STRIDE_H - PAD_H + ky;
-                    if (iy < 0 || iy >= IN_H)
-                        continue;
-                    for (int32_t kx = 0; kx < KERNEL_W; kx++) {
-                        int32_t ix = ox * STRIDE_W - PAD_W + kx;
-                        if (ix < 0 || ix >= IN_W)
-                            continue;
-                        acc += w[ky][kx][c] * (in[(iy * IN_W + ix) * C + c] - IN_ZP);
-                    }
+    if (BAND >= OUT_H) /* one band: its padding is the same for every channel */
+        for (int32_t j = 0; j < PLANE_H; j++)
+            for (int32_t i = 0; i < PW; i++)
+                plane[j][i] = PAD_U;
+    for (int32_t c = 0; c < C; c++) {
+        /* requantize_high's t2 = t - 32 and round_zp = 2^(t - 33) + OUT_ZP 2^t2 with
+         * t = 31 - shift + up, acc taken times 2^up (weights and bias shifted): t = RQ_T
+         * for every channel (constants of the layer), or with RQ_T -1 at least 33 */
+        int32_t t = 31 - shift[c], up = RQ_T > 0 ? RQ_T - t : RQ_T < 0 && t < 33 ? 33 - t : 0;
+        int32_t t2 = RQ_T > 0 ? RQ_T - 32 : t + up - 32;
+        int32_t round_zp = RQ_T ? (1 << (t2 - 1)) + OUT_ZP * (1 << t2) : 0;
+        uint32_t b = (uint32_t)bias[c] << up;
+]_QATC_DW_WEIGHTS([0], m4_eval([$9 * $10]))[
+        for (int32_t oy0 = 0; oy0 < OUT_H; oy0 += BAND) {
+            int32_t rows = OUT_H - oy0 < BAND ? OUT_H - oy0 : BAND;
+            /* the band's input rows, from oy0 * STRIDE_H - PAD_H on (with one band, only
+             * the bytes inside the input: the padding was filled once above) */
+            for (int32_t j = 0; j < (rows - 1) * STRIDE_H + KERNEL_H; j++) {
+                int32_t iy = oy0 * STRIDE_H - PAD_H + j;
+                uint8_t *d = plane[j];
+                if (iy < 0 || iy >= IN_H) {
+                    for (int32_t i = 0; BAND < OUT_H && i < PW; i++)
+                        d[i] = PAD_U;
+                    continue;
                 }
-                out[(oy * OUT_W + ox) * C + c] =
-                    requantize(acc, mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+                const int8_t *x = in + iy * IN_W * C + c;
+                for (int32_t i = 0; BAND < OUT_H && i < LEFT; i++)
+                    d[i] = PAD_U;
+                int32_t i = 0;
+                for (; i + 4 <= COPY_W; i += 4, x += 4 * C) { /* four at a time: fewer steps */
+                    d[LEFT + i] = (uint8_t)(x[0] + 128);
+                    d[LEFT + i + 1] = (uint8_t)(x[C] + 128);
+                    d[LEFT + i + 2] = (uint8_t)(x[2 * C] + 128);
+                    d[LEFT + i + 3] = (uint8_t)(x[3 * C] + 128);
+                }
+                for (; i < COPY_W; i++, x += C)
+                    d[LEFT + i] = (uint8_t)(x[0] + 128);
+                for (i = 0; BAND < OUT_H && i < RIGHT; i++)
+                    d[LEFT + COPY_W + i] = PAD_U;
+            }
+            /* two output rows at a time: the plane rows they share are loaded once */
+            int32_t r = 0;
+            for (; r + 1 < rows; r += 2) {
+                const uint8_t *p = plane[r * STRIDE_H];
+                int8_t *o = out + (oy0 + r) * OUT_W * C + c;
+                for (int32_t ox = 0; ox < OUT_W; ox++, p += STRIDE_W, o += C) {
+                    uint32_t a0 = b, a1 = b, x;
+]_QATC_DW_PAIR([0], m4_eval([($11 + $9) * $10]), [$9], [$10], [$11])[]_QATC_DW_STORE([o[0]], [a0])[]_QATC_DW_STORE([o[OUT_W * C]], [a1])[                }
+            }
+            if (r < rows) {
+                const uint8_t *p = plane[r * STRIDE_H];
+                int8_t *o = out + (oy0 + r) * OUT_W * C + c;
+                for (int32_t ox = 0; ox < OUT_W; ox++, p += STRIDE_W, o += C) {
+                    uint32_t a0 = b]_QATC_DW_TAPS([0], m4_eval([$9 * $10]), [$10])[;
+]_QATC_DW_STORE([o[0]], [a0])[                }
             }
         }
     }
 }
 ]])
+
+# _QATC_DW_WEIGHTS(K, N): uint32_t wK = channel c's weight K times 2^up, .., up to N - 1.
+m4_define([_QATC_DW_WEIGHTS], [m4_ifelse(m4_eval([$1 < $2]), [1],
+[[        uint32_t w$1 = (uint32_t)w[c][$1] << up;
+]_QATC_DW_WEIGHTS(m4_incr([$1]), [$2])])])
+
+# _QATC_DW_STORE(LVALUE, ACC): LVALUE = ACC requantized (ACC the uint32_t sum, which is
+# acc modulo 2^32).
+m4_define([_QATC_DW_STORE], [[                    $1 = RQ_T ? (int8_t)requantize_high((int32_t)$2, mult[c], round_zp, t2, ACT_MIN, ACT_MAX)
+                          : requantize((int32_t)$2, mult[c], shift[c], OUT_ZP, ACT_MIN, ACT_MAX);
+]])
+
+# _QATC_DW_PAIR(I, N, KERNEL_H, KERNEL_W, STRIDE_H): the sums a0, a1 of two output rows, one
+# statement per plane byte I .. N - 1 (plane row k = I / KERNEL_W, column kx = I % KERNEL_W):
+# row k is kernel row k of the first output and kernel row k - STRIDE_H of the second.
+m4_define([_QATC_DW_PAIR], [m4_ifelse(m4_eval([$1 < $2]), [1],
+[_QATC_DW_PAIR_TAP(m4_eval([$1 / $4]), m4_eval([$1 % $4]), [$3], [$4], [$5])]m4_dnl
+[_QATC_DW_PAIR(m4_incr([$1]), [$2], [$3], [$4], [$5])])])
+
+# _QATC_DW_PAIR_TAP(K, KX, KERNEL_H, KERNEL_W, STRIDE_H): one statement of _QATC_DW_PAIR.
+m4_define([_QATC_DW_PAIR_TAP], [m4_ifelse(m4_eval([$1 < $3 || ($1 >= $5 && $1 - $5 < $3)]), [1],
+[[                    x = p[$1 * PW + $2];]m4_ifelse(m4_eval([$1 < $3]), [1],
+[[ a0 += w]m4_eval([$1 * $4 + $2])[ * x;]])m4_ifelse(m4_eval([$1 >= $5 && $1 - $5 < $3]), [1],
+[[ a1 += w]m4_eval([($1 - $5) * $4 + $2])[ * x;]])[
+]])])
+
+# _QATC_DW_TAPS(K, N, KERNEL_W): + wK * p[ky * PW + kx] for taps K .. N - 1, k = ky *
+# KERNEL_W + kx, three to a line.
+m4_define([_QATC_DW_TAPS], [m4_ifelse(m4_eval([$1 < $2]), [1],
+[_QATC_DW_TAP([$1], m4_eval([$1 / $3]), m4_eval([$1 % $3]))_QATC_DW_TAPS(m4_incr([$1]), [$2], [$3])])])
+
+# _QATC_DW_TAP(K, KY, KX): one term of _QATC_DW_TAPS.
+m4_define([_QATC_DW_TAP], [m4_ifelse(m4_eval([$1 % 3]), [0], [
+                        ])[ + w$1 * p[$2 * PW + $3]]])
 
 # QATC_LINEAR(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a fully connected layer.
 m4_define([QATC_LINEAR], [QATC_CHECK([$0], [8], $@)[

@@ -85,6 +85,46 @@ static int feature_layers[Q_FEAT_COUNT];
 static int weight4_layers[Q_OP_COUNT];
 static const q_op weight4_ops[3] = {Q_OP_CONV2D, Q_OP_DWCONV2D, Q_OP_LINEAR};
 
+/* The depthwise layers that take QATC_DWCONV2D's one-channel-at-a-time path, and how many
+ * of them have each geometry it must handle. */
+enum { DW_FAST, DW_STRIDE2, DW_NOT3X3, DW_ASYMMETRIC, DW_ZP, DW_BANDS, DW_RQ_OWN, DW_RQ_GENERAL,
+       DW_FORMS };
+static const char *const dw_form_names[DW_FORMS] = {
+    "fast path", "stride > 1", "kernel not 3x3", "pads differing per side",
+    "input zero-point not -128", "in bands of rows", "each channel's own t (RQ_T -1)",
+    "requantize() (RQ_T 0)"};
+static int dw_layers[DW_FORMS];
+
+/* Model i's depthwise layers get a 16-byte plane (cgen_opts.dw_plane_max) on one model in
+ * three, so that most of theirs run in bands of rows. */
+static int small_plane(int i)
+{
+    return i % 3 == 1;
+}
+
+/* Counts the depthwise layers of model m that take the fast path, by form; text: its
+ * generated NAME.c (the RQ_T of each such layer: 0 when it calls requantize()). */
+static void count_dw_forms(const q_model *m, int i, const char *text)
+{
+    for (int l = 0; l < m->n_layers; l++) {
+        const q_layer *ly = &m->layers[l];
+        const q_window *w = &ly->win;
+        if (ly->op != Q_OP_DWCONV2D || ly->multiplier != 1 || w->dilation_h != 1 ||
+            w->dilation_w != 1 || ly->weight_bits != 8)
+            continue;
+        dw_layers[DW_FAST]++;
+        dw_layers[DW_STRIDE2] += w->stride_h > 1 || w->stride_w > 1;
+        dw_layers[DW_NOT3X3] += w->kernel_h != 3 || w->kernel_w != 3;
+        dw_layers[DW_ASYMMETRIC] += w->pad_top != w->pad_bottom || w->pad_left != w->pad_right;
+        dw_layers[DW_ZP] += q_model_tensor_quant(m, ly->input).zero_point != -128;
+        dw_layers[DW_BANDS] += small_plane(i) && ly->out_shape.h > 1;
+    }
+    for (const char *t = text; (t = strstr(t, "RQ_T = 0")) != NULL; t++)
+        dw_layers[DW_RQ_GENERAL]++;
+    for (const char *t = text; (t = strstr(t, "RQ_T = -1")) != NULL; t++)
+        dw_layers[DW_RQ_OWN]++;
+}
+
 /* Model i: a seeded random model; every fourth one has every op, every
  * third may end with any op (not only a linear), some are per tensor. */
 static void make_model(int i, q_model *m)
@@ -141,8 +181,15 @@ static int generate(const char *dir, int i)
     o.n_golden = N_INPUTS;
     o.golden_in = in;
     o.golden_origin = "random int8 inputs";
+    if (small_plane(i))
+        o.dw_plane_max = 16;
     if (cgen_write(&back, dir, &o, &e))
         fail_msg("model %d: gen: %s", i, e.msg);
+    snprintf(path, sizeof path, "%s/%s.c", dir, back.name);
+    char *text = tmpdir_read(path, NULL);
+    assert_non_null(text);
+    count_dw_forms(&back, i, text);
+    free(text);
     for (const cgen_target *t = cgen_targets + 1; i % 4 == 0 && t->name; t++) {
         char sub[4300];
         snprintf(sub, sizeof sub, "%s/targets/%s", dir, t->name);
@@ -217,6 +264,14 @@ static void test_gen_random_models_bit_exact(void **state)
         if (weight4_layers[weight4_ops[k]] < 5)
             fail_msg("only %d %s layers with 4-bit weights", weight4_layers[weight4_ops[k]],
                      q_op_names[weight4_ops[k]]);
+    printf("gen-random: depthwise layers on the");
+    for (int k = 0; k < DW_FORMS; k++)
+        printf("%s %s %d", k ? "," : "", dw_form_names[k], dw_layers[k]);
+    printf("\n");
+    for (int k = 0; all && k < DW_FORMS; k++)
+        if (dw_layers[k] < (k >= DW_RQ_OWN ? 1 : 5)) /* the requantizations are rare */
+            fail_msg("only %d depthwise layers on the fast path with %s", dw_layers[k],
+                     dw_form_names[k]);
     const char *only = getenv("QATC_GEN_RANDOM_WRITE_ONLY");
     if (only && *only == '1') {
         printf("gen-random: kept %s\n", dir);
