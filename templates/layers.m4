@@ -333,26 +333,26 @@ static void $1_layer_$2(
 }
 ]])
 
-# QATC_LINEAR(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a fully connected layer.
-m4_define([QATC_LINEAR], [QATC_CHECK([$0], [8], $@)[
+# QATC_LINEAR(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED, QUADS,
+# BYTES8, BIAS8): a fully connected layer, computed as what it is, a 1x1 conv2d on one
+# pixel of IN_C = IN_N channels: its weights in the layout of the version (the conv2d's,
+# _QATC_CONV_DATA; W_ROWS a multiple of eight), the input copied once by gather() into
+# the form the version's inner product reads best, then line_sums() for QATC_LINE_GROUP
+# outputs at a time (col_sums() of one pixel, or a version's own, kernels.m4).
+m4_define([QATC_LINEAR], [QATC_CHECK([$0], [12], $@)[
 /* $3 */
 static void $1_layer_$2(const int8_t *in /* (IN_N) */, int8_t *out /* (OUT_N) */)
 {
-    enum { $4 };
-    /* weights w[o][i]; rows from OUT_N to W_ROWS are 0 (four outputs at a time) */
-    static const int8_t w[W_ROWS][IN_N] = $5;
-    static const int32_t bias[OUT_N] = $6;
-    static const int32_t mult[OUT_N] = $7;
-    static const int8_t shift[OUT_N] = $8;
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[    qatc_col col[QATC_COL(W_STEP)]; /* the input, copied once for all outputs */
 
-    for (int32_t o = 0; o < OUT_N; o += 4) {
-        /* acc = bias + sum w * (x - IN_ZP), outputs o .. o + 3 */
-        int32_t acc[4];
-        for (int32_t g = 0; g < 4; g++)
-            acc[g] = o + g < OUT_N ? bias[o + g] : 0;
-        dot_1x4(in, (const int8_t *)w + o * IN_N, IN_N, IN_N, IN_ZP, acc);
-        for (int32_t g = 0; g < 4 && o + g < OUT_N; g++)
-            out[o + g] = requantize(acc[g], mult[o + g], shift[o + g], OUT_ZP, ACT_MIN, ACT_MAX);
+    gather(&shape, in, 0, 0, 0, 0, 0, col);
+    for (int32_t oc = 0; oc < OUT_C; oc += QATC_LINE_GROUP) {
+        /* acc = bias + sum w * (x - IN_ZP), outputs oc .. oc + QATC_LINE_GROUP - 1 */
+        int32_t acc[2][QATC_LINE_GROUP];
+        line_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), IN_ZP, bias + oc, acc);
+        for (int32_t g = 0; g < QATC_LINE_GROUP && oc + g < OUT_C; g++)
+            out[oc + g] = requantize(acc[0][g], mult[oc + g], shift[oc + g], OUT_ZP, ACT_MIN,
+                                     ACT_MAX);
     }
 }
 ]])
