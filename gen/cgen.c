@@ -318,7 +318,7 @@ static const char *tensor_place(const ctx *c, int t, char *buf, size_t cap)
         return "input";
     if (pt->loc == PLAN_OUTPUT)
         return "output";
-    snprintf(buf, cap, "a + %d", (int)pt->offset);
+    snprintf(buf, cap, "%s + %d", pt->loc == PLAN_SCRATCH ? "output" : "a", (int)pt->offset);
     return buf;
 }
 
@@ -972,14 +972,21 @@ static void plan_comment(const ctx *c, FILE *f)
 {
     const q_model *m = c->m;
     const plan *p = c->p;
-    fprintf(f, "Arena plan: %d bytes; lower bound %d (the most bytes live at one step).\n",
+    fprintf(f, "Arena plan: %d bytes; lower bound %d (the most bytes live at one step",
             (int)p->arena_size, (int)p->lower_bound);
+    if (p->scratch_size)
+        fprintf(f, ",\n * less what the output buffer holds until the last step writes it");
+    fprintf(f, ").\n");
     fprintf(f, " * Checked by gen/plan's verifier: no tensor is overwritten while a later step\n"
                " * reads it. Step s runs layer s; a tensor lives from the step writing it to\n"
                " * the last step reading it.\n");
     show_plan(f, m, p, " *   ", "a");
     fprintf(f, " * The model input is read from the caller's buffer and the output written to\n"
                " * the caller's; a flatten is its input's bytes seen with another shape.");
+    if (p->scratch_size)
+        fprintf(f, "\n * Tensors at output + N live in the caller's output buffer (its first %d\n"
+                   " * bytes), which is scratch until the last step writes the output.",
+                (int)p->scratch_size);
     if (p->n_fused)
         fprintf(f, "\n * A conv2d output never stored is pooled as it is computed: the step of the\n"
                    " * pool runs both layers, reading the conv's input.");
