@@ -9,7 +9,8 @@ m4_divert(-1)
 #   _QATC_NAME_ABOUT     one line (and its continuations) on what it is for
 #   _QATC_NAME_PRELUDE   its C macros: QATC_INLINE, and those of its assembly
 #   _QATC_NAME_DOT       dot_1x4(): conv2d on versions with ROWS 1
-#   _QATC_NAME_CONV      qatc_w, QATC_W_AT, qatc_col, QATC_COL, QATC_GROUP; dot_2x4()
+#   _QATC_NAME_CONV      qatc_w, QATC_W_AT, qatc_col, QATC_COL (QATC_COL1: of one pixel,
+#                        when it is less), QATC_GROUP; dot_2x4()
 #                        where ROWS is 1; what its gather and col_sums share
 #   _QATC_NAME_GATHER    gather() and col_sums(): the copied-windows conv2d nests
 #   _QATC_NAME_LINE      (optional) QATC_LINE_GROUP and line_sums(): a linear layer's sums
@@ -303,7 +304,14 @@ m4_ifelse(_QATC_NEED_CONV, [1], [_QATC_$1_CONV[]])m4_dnl
 m4_ifelse(m4_eval(_QATC_NEED_CONV && (_QATC_NEED_GATHER || !_QATC_$1_ROWS)), [1],
   [_QATC_$1_GATHER[]])m4_dnl
 m4_ifelse(_QATC_NEED_LINEAR, [1], [m4_ifdef([_QATC_$1_LINE], [_QATC_$1_LINE[]],
-  [_QATC_LINE_BY_COL[]])])])
+  [_QATC_LINE_BY_COL[]])_QATC_COL1[]])])
+
+# _QATC_COL1: QATC_COL1(taps), the qatc_col elements of one pixel's copy (a linear layer's
+# input), where the version does not say (its layout then keeps room for two).
+m4_define([_QATC_COL1], [[#if !defined(QATC_COL1)
+#define QATC_COL1(taps) QATC_COL(taps)
+#endif
+]])
 
 # _QATC_LINE_BY_COL: line_sums() of a version without one of its own (_QATC_NAME_LINE):
 # col_sums() of one pixel.

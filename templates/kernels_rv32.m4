@@ -20,6 +20,7 @@ m4_define([_QATC_RV32_DOT], [_QATC_DOT_1X4_C([[]])])
 m4_define([_QATC_RV32_CONV], [[
 ]_QATC_INT8_W[typedef uint32_t qatc_col; /* 4 bytes u = x + 128: window 0's taps, then window 1's */
 #define QATC_COL(taps) ((2 * (taps) + 3) / 4)
+#define QATC_COL1(taps) (((taps) + 3) / 4) /* one pixel's (a linear layer's input) */
 #define QATC_GROUP 8 /* channels per col_sums() */
 ]])
 

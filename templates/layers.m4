@@ -343,7 +343,7 @@ m4_define([QATC_LINEAR], [QATC_CHECK([$0], [12], $@)[
 /* $3 */
 static void $1_layer_$2(const int8_t *in /* (IN_N) */, int8_t *out /* (OUT_N) */)
 {
-]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[    qatc_col col[QATC_COL(W_STEP)]; /* the input, copied once for all outputs */
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[    qatc_col col[QATC_COL1(W_STEP)]; /* the input, copied once for all outputs */
 
     gather(&shape, in, 0, 0, 0, 0, 0, col);
     for (int32_t oc = 0; oc < OUT_C; oc += QATC_LINE_GROUP) {
