@@ -592,6 +592,27 @@ static char *bytes8_bias(const q_model *m, const q_layer *ly, int32_t zp)
     return s;
 }
 
+/* The bias of linear layer ly whose input zero-point is zp, for the versions that read its
+ * input in place: bias[c] - zp * sum_k w[c][k] (the constant term of sum_k w (x - zp); it
+ * fits int32, as |bias| + taps * 127 * 255 does). NULL when out of memory. */
+static char *linear_bias(const q_model *m, const q_layer *ly, int32_t zp)
+{
+    int32_t oc = q_layer_out_channels(ly);
+    int64_t taps = q_layer_weight_count(m, ly) / oc;
+    int32_t *v = calloc((size_t)oc, sizeof *v);
+    if (!v)
+        return NULL;
+    for (int32_t c = 0; c < oc; c++) {
+        int64_t sum = 0;
+        for (int64_t k = 0; k < taps; k++)
+            sum += ly->weights[c * taps + k];
+        v[c] = (int32_t)(ly->bias[c] - zp * sum);
+    }
+    char *s = init_s32(v, &oc, 1, 4);
+    free(v);
+    return s;
+}
+
 /* Is ly a conv2d or dwconv2d that the fast kernels do not take (dilation, a channel
  * multiplier), printed as one plain C nest instead (QATC_*_GENERAL)? */
 static int is_general(const q_layer *ly)
@@ -866,7 +887,8 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
                 us = bytes8_weights(m, &one);
                 ubs = bytes8_bias(m, &one, iq.zero_point);
             }
-            bs = init_s32(ly->bias, &oc, 1, 4);
+            bs = ly->op == Q_OP_LINEAR ? linear_bias(m, ly, iq.zero_point)
+                                       : init_s32(ly->bias, &oc, 1, 4);
             ms = init_s32(mult, &oc, 1, 4);
             ss = init_s32(shift, &oc, 1, 4);
         }

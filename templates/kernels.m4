@@ -13,8 +13,10 @@ m4_divert(-1)
 #                        when it is less), QATC_GROUP; dot_2x4()
 #                        where ROWS is 1; what its gather and col_sums share
 #   _QATC_NAME_GATHER    gather() and col_sums(): the copied-windows conv2d nests
-#   _QATC_NAME_LINE      (optional) QATC_LINE_GROUP and line_sums(): a linear layer's sums
-#                        over its gathered input (one pixel); else col_sums() of one pixel
+#   _QATC_NAME_LINE      (optional) QATC_LINE_COPIES 0, QATC_LINE_GROUP and line_sums(): a
+#                        linear layer's sums over its int8 input read in place, from the
+#                        bias less zp * sum w; else col_sums() of one pixel over the input
+#                        gather() copied (QATC_LINE_COPIES 1)
 # using the shared pieces further down where they fit. A piece may differ between a file
 # with every version and a file for one target (_QATC_IF_ALL): a version may, for
 # example, carry a C emulation of its instructions for host tests in the first only.
@@ -314,9 +316,11 @@ m4_define([_QATC_COL1], [[#if !defined(QATC_COL1)
 ]])
 
 # _QATC_LINE_BY_COL: line_sums() of a version without one of its own (_QATC_NAME_LINE):
-# col_sums() of one pixel.
+# col_sums() of one pixel, over the input gather() copied.
 m4_define([_QATC_LINE_BY_COL], [[
-/* A linear layer's sums, QATC_LINE_GROUP outputs a call: col_sums() of one pixel. */
+/* A linear layer's sums, QATC_LINE_GROUP outputs a call: col_sums() of one pixel, over the
+ * input gather() copied (from the layer's bias in this version's layout). */
+#define QATC_LINE_COPIES 1
 #define QATC_LINE_GROUP QATC_GROUP
 static QATC_INLINE void line_sums(const qatc_col *col, int32_t taps, const qatc_w *w,
                                   int32_t zp, const int32_t *start,
@@ -415,6 +419,11 @@ static QATC_SHAPED const int8_t *row_taps(const conv_shape *s, const int8_t *in,
 # _QATC_QUADS_W: conv2d weights in the quads layout (DSP, SMLAL), and the rounding to quads.
 m4_define([_QATC_QUADS_W], [[typedef int8_t qatc_w;
 #define QATC_W_AT(w, oc, taps) ((w) + (oc) * QATC_TAPS4(taps))
+#if defined(__GNUC__)
+#define QATC_QUADS_ALIGNED __attribute__((aligned(4))) /* whole words (LDM needs them) */
+#else
+#define QATC_QUADS_ALIGNED
+#endif
 /* Taps rounded up to four; the quads layout pads each kernel row of row taps to a multiple
  * of four when that costs no more quads (then a kernel row is whole quads) */
 #define QATC_TAPS4(taps) (((taps) + 3) / 4 * 4)

@@ -209,3 +209,48 @@ static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy
     }
 ]],
 [[int8 rows: w, w + w_step, ..., G_ROWS of them, a multiple of eight]])])
+
+# _QATC_RV32_LINE: line_sums(), a linear layer's: its int8 input read in place (lb), eight
+# channels a call, the loop of col_sums' assembly.
+m4_define([_QATC_RV32_LINE], [[
+/* A linear layer's sums: the input read in place (lb: x itself; the generator folded
+ * -zp * sum w into the layer's bias, start), eight channels a call (OHWI rows):
+ *   acc[0][g] = start[g] + sum_k w_g[k] x[k],  g = 0..7
+ * per tap 1 lb of x, 8 lb, 8 mul and 8 add, in col_sums' assembly where it fits. */
+#define QATC_LINE_COPIES 0 /* the input is read in place */
+#define QATC_LINE_GROUP 8
+#if defined(QATC_RV32_ASM)
+/* RV32_TAPX(K): tap K of the iteration, x read as a signed byte */
+#define RV32_TAPX(K)                                                                        \
+    "lb t5, " #K "(%[col])\n\t"                                                            \
+    RV32_MAC1(0, K, "s1") RV32_MAC1(1, K, "s2") RV32_MAC1(2, K, "s3")                       \
+    RV32_MAC1(3, K, "s4") RV32_MAC1(4, K, "s5") RV32_MAC1(5, K, "s6")                       \
+    RV32_MAC1(6, K, "s7") RV32_MAC1(7, K, "s8")
+#endif
+
+static QATC_INLINE void line_sums(const int8_t *x, int32_t taps, const qatc_w *w, int32_t zp,
+                                  const int32_t *start, int32_t acc[2][QATC_LINE_GROUP])
+{
+    int32_t w_step = taps;
+    (void)zp;
+    for (int32_t g = 0; g < 8; g++)
+        acc[0][g] = start[g];
+#if defined(QATC_RV32_ASM)
+    if (__builtin_constant_p(taps) && taps + 3 <= 2047 && 3 * w_step + 3 <= 2047) {
+        const int32_t far = 7 * w_step + 3 > 2047;
+        const uint8_t *u = (const uint8_t *)x, *end = u + taps;
+        const int8_t *wk = w, *w4 = w + 4 * w_step;
+        __asm__(RV32_ACC("lw") RV32_LOOP(RV32_TAPX) RV32_ACC("sw")
+                : RV32_OUTPUTS(8) : RV32_INPUTS : RV32_CLOBBERS);
+        return;
+    }
+#endif
+    for (int32_t g = 0; g < 8; g++) {
+        const int8_t *wg = w + g * w_step;
+        int32_t a = acc[0][g];
+        for (int32_t k = 0; k < taps; k++)
+            a += wg[k] * x[k];
+        acc[0][g] = a;
+    }
+}
+]])

@@ -99,15 +99,6 @@ static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy
         const int8_t *x1 = two ? row_taps(s, in, cy1, cx1, ky, &lo1, &hi1) : NULL;
         if (lo0 < hi0 || lo1 < hi1)
             ky0 = ky < ky0 ? ky : ky0, ky1 = ky + 1;
-        if (!two) { /* one pixel (a linear layer's input): V = x0[k] - zp */
-            for (; t < lo0; t++)
-                c[t] = 0;
-            for (; t < hi0; t++)
-                c[t] = x0[t - lo0] - zp;
-            for (; t < step; t++)
-                c[t] = 0;
-            continue;
-        }
         /* both pixels' taps inside from lo to hi - 1 (often the whole row) */
         int32_t lo = lo0 > lo1 ? lo0 : lo1, hi = hi0 < hi1 ? hi0 : hi1;
         if (lo >= hi)
@@ -241,22 +232,26 @@ static QATC_INLINE void col_sums(const qatc_col *col, int32_t taps, const qatc_w
 }
 ]])
 
-# _QATC_SMLAL_LINE: line_sums(), a linear layer's: one pixel, eight channels a call.
+# _QATC_SMLAL_LINE: line_sums(), a linear layer's: its int8 input read in place, eight
+# channels a call (dot8x1_smlal).
 m4_define([_QATC_SMLAL_LINE], [[
-/* A linear layer's sums: one pixel, so V = x[k] - zp and 32-bit MLA suffice (no split),
- * and eight channels a call (two groups of the quads layout, the second from w4 = w +
- * 4 * QATC_TAPS4(taps)), so that each load of V serves eight multiply-accumulates:
- *   acc[0][g] = start[g] + sum_k w_g[k] V[k],  g = 0..7
- * Per tap one load of V, eight LDRSB, eight MLA. */
+/* A linear layer's sums: the input read in place (one pixel: 32-bit MLA suffices, no
+ * split; no - zp: the generator folded -zp * sum w into the layer's bias, start), eight
+ * channels a call (two groups of the quads layout, the second from w4 = w + 4 *
+ * QATC_TAPS4(taps)), so that each load of x serves eight multiply-accumulates:
+ *   acc[0][g] = start[g] + sum_k w_g[k] x[k],  g = 0..7
+ * Per tap one LDRSB of x, eight LDRSB of a weight, eight MLA; the taps past the last
+ * whole four in C. */
+#define QATC_LINE_COPIES 0 /* the input is read in place */
 #define QATC_LINE_GROUP 8
 #if defined(__thumb2__) && defined(__GNUC__)
-/* The loop in assembly, a naked function: r0 = col's V from k0 on, r1 = its end, r2 = the
+/* The loop in assembly, a naked function: r0 = x, r1 = its end (whole fours), r2 = the
  * weights of channels 0..3, r3 = start, then on the stack w4 (channels 4..7) and acc.
- * acc[0][0..7] in r4..r11, V in r3, a weight in r12, w4 in r2 and w in r1 (both stepped
- * 16 bytes a quad), the end in lr. Tap J (0..3) of a quad, V at r0 + 4 J, channel g's
- * weight at 8 (J % 2) + 2 (J / 2) + 4 (g / 2 % 2) + g % 2 (g < 4 from r1, else r2): */
-#define QATC_SMLAL_TAP1(V, K)                                                             \
-    "ldr r3, [r0, #" #V "]\n\t"                                                           \
+ * acc[0..7] in r4..r11, x in r3, a weight in r12, w in r1 and w4 in r2 (both stepped 16
+ * bytes a quad), the end in lr. Tap J (0..3) of a quad, x at r0 + J, channel g's weight
+ * at 8 (J % 2) + 2 (J / 2) + 4 (g / 2 % 2) + g % 2 (g < 4 from r1, else from r2): */
+#define QATC_SMLAL_TAP1(J, K)                                                             \
+    "ldrsb r3, [r0, #" #J "]\n\t"                                                         \
     "ldrsb r12, [r1, #" #K "]\n\tmla r4, r3, r12, r4\n\t"                                \
     "ldrsb r12, [r1, #" #K "+1]\n\tmla r5, r3, r12, r5\n\t"                              \
     "ldrsb r12, [r1, #" #K "+4]\n\tmla r6, r3, r12, r6\n\t"                              \
@@ -268,7 +263,7 @@ m4_define([_QATC_SMLAL_LINE], [[
 /* four taps take 70 instructions for 32 MACs (taps 1, 2, 3, then 0, whose loads step the
  * pointers) */
 __attribute__((naked, noinline)) static void dot8x1_smlal(
-    const int32_t *col QATC_ARG, const int32_t *end QATC_ARG, const int8_t *w QATC_ARG,
+    const int8_t *x QATC_ARG, const int8_t *end QATC_ARG, const int8_t *w QATC_ARG,
     const int32_t *start QATC_ARG, const int8_t *w4 QATC_ARG, int32_t acc[8] QATC_ARG)
 {
     __asm__(".syntax unified\n\t"
@@ -278,10 +273,10 @@ __attribute__((naked, noinline)) static void dot8x1_smlal(
             "mov r1, r2\n\t"
             "ldr r2, [sp, #36]\n"
             "1:\n\t"
-            QATC_SMLAL_TAP1(4, 8)
-            QATC_SMLAL_TAP1(8, 2)
-            QATC_SMLAL_TAP1(12, 10)
-            "ldr r3, [r0], #16\n\t"
+            QATC_SMLAL_TAP1(1, 8)
+            QATC_SMLAL_TAP1(2, 2)
+            QATC_SMLAL_TAP1(3, 10)
+            "ldrsb r3, [r0], #4\n\t"
             "ldrsb r12, [r1, #1]\n\tmla r5, r3, r12, r5\n\t"
             "ldrsb r12, [r1, #4]\n\tmla r6, r3, r12, r6\n\t"
             "ldrsb r12, [r1, #5]\n\tmla r7, r3, r12, r7\n\t"
@@ -299,24 +294,23 @@ __attribute__((naked, noinline)) static void dot8x1_smlal(
 #define QATC_SMLAL_LINE_ASM 1
 #endif
 
-static QATC_INLINE void line_sums(const qatc_col *col, int32_t taps, const qatc_w *w,
-                                  int32_t zp, const int32_t *start,
-                                  int32_t acc[2][QATC_LINE_GROUP])
+static QATC_INLINE void line_sums(const int8_t *x, int32_t n, const qatc_w *w, int32_t zp,
+                                  const int32_t *start, int32_t acc[2][QATC_LINE_GROUP])
 {
-    int32_t k0 = col[0], k1 = col[1];
-    const qatc_w *w4 = QATC_W_AT(w, 4, taps);
+    const qatc_w *w4 = QATC_W_AT(w, 4, n);
+    int32_t k = 0;
     (void)zp;
 #if defined(QATC_SMLAL_LINE_ASM)
-    dot8x1_smlal(col + 2 + k0, col + 2 + k1, w + 4 * k0, start, w4 + 4 * k0, acc[0]);
-#else
-    for (int32_t g = 0; g < 8; g++) {
-        const qatc_w *wg = g < 4 ? w : w4;
-        int32_t a = start[g];
-        for (int32_t k = k0; k < k1; k++) /* channel g's tap k in the quads layout */
-            a += col[2 + k] *
-                 wg[16 * (k / 4) + 8 * (k % 2) + 4 * (g % 4 / 2) + g % 2 + 2 * (k % 4 / 2)];
-        acc[0][g] = a;
-    }
+    k = n / 4 * 4;
+    if (k > 0)
+        dot8x1_smlal(x, x + k, w, start, w4, acc[0]);
+    else
 #endif
+        for (int32_t g = 0; g < 8; g++)
+            acc[0][g] = start[g];
+    for (; k < n; k++) /* channel g's tap k in the quads layout */
+        for (int32_t g = 0; g < 8; g++)
+            acc[0][g] += x[k] * (g < 4 ? w : w4)[16 * (k / 4) + 8 * (k % 2) + 4 * (g % 4 / 2) +
+                                               g % 2 + 2 * (k % 4 / 2)];
 }
 ]])

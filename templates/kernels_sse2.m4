@@ -124,3 +124,25 @@ static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy
     }
 ]],
 [[the pairs layout, QATC_PAIRS(taps) vectors per four channels, w_step unused]])])
+
+# _QATC_SSE2_LINE: line_sums(), a linear layer's: its int8 input read in place.
+m4_define([_QATC_SSE2_LINE], [[
+/* A linear layer's sums, the input read in place (the generator folded -zp * sum w into
+ * the layer's bias, start), sixteen channels a call, in plain C over the PMADDWD layout
+ * (channel g's tap k is w[g / 4 * QATC_PAIRS(taps) + k / 2][2 * (g % 4) + k % 2]):
+ *   acc[0][g] = start[g] + sum_k w_g[k] x[k] */
+#define QATC_LINE_COPIES 0 /* the input is read in place */
+#define QATC_LINE_GROUP QATC_GROUP
+static QATC_INLINE void line_sums(const int8_t *x, int32_t taps, const qatc_w *w, int32_t zp,
+                                  const int32_t *start, int32_t acc[2][QATC_LINE_GROUP])
+{
+    (void)zp;
+    for (int32_t g = 0; g < QATC_GROUP; g++) {
+        const qatc_w *wg = w + g / 4 * QATC_PAIRS(taps);
+        int32_t a = start[g];
+        for (int32_t k = 0; k < taps; k++)
+            a += wg[k / 2][2 * (g % 4) + k % 2] * x[k];
+        acc[0][g] = a;
+    }
+}
+]])

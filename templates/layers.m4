@@ -32,7 +32,7 @@ m4_define([_QATC_CONV_DATA], [[    enum { $1 };
      * w[oc + 1][k + 2]), the same for oc + 2, oc + 3, then for k + 1, k + 3 (k = 4j the taps
      * (ky * KERNEL_W + kx) * IN_C + ic, each kernel row padded to whole quads when that
      * costs none (QATC_ROWS4); 0 past the last tap and in the rows from OUT_C to W_ROWS) */
-    static const int8_t wq[W_ROWS / 4][QATC_TAPS4(W_STEP) / 4][16] = $7;
+    static const int8_t wq[W_ROWS / 4][QATC_TAPS4(W_STEP) / 4][16] QATC_QUADS_ALIGNED = $7;
     const qatc_w *weights = &wq[0][0][0];
     static const int32_t bias[G_ROWS] = $3; /* 0 from OUT_C on */
 ]], [[    /* weights as unsigned bytes: wu[oc / 8][k] = (w[oc][k] + 128, ..., w[oc + 7][k] + 128)
@@ -336,20 +336,25 @@ static void $1_layer_$2(
 # QATC_LINEAR(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED, QUADS,
 # BYTES8, BIAS8): a fully connected layer, computed as what it is, a 1x1 conv2d on one
 # pixel of IN_C = IN_N channels: its weights in the layout of the version (the conv2d's,
-# _QATC_CONV_DATA; W_ROWS a multiple of eight), the input copied once by gather() into
-# the form the version's inner product reads best, then line_sums() for QATC_LINE_GROUP
-# outputs at a time (col_sums() of one pixel, or a version's own, kernels.m4).
+# _QATC_CONV_DATA; W_ROWS a multiple of eight), then line_sums() for QATC_LINE_GROUP
+# outputs at a time (kernels.m4). Most versions read the int8 input in place: BIAS is
+# then bias - IN_ZP * sum w (the generator's), the sums' constant term. The others
+# (QATC_LINE_COPIES) sum the input gather() copied once, from BIAS8 (Thumb-1's).
 m4_define([QATC_LINEAR], [QATC_CHECK([$0], [12], $@)[
 /* $3 */
 static void $1_layer_$2(const int8_t *in /* (IN_N) */, int8_t *out /* (OUT_N) */)
 {
-]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[    qatc_col col[QATC_COL1(W_STEP)]; /* the input, copied once for all outputs */
-
-    gather(&shape, in, 0, 0, 0, 0, 0, col);
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[#if QATC_LINE_COPIES
+    qatc_col x[QATC_COL1(W_STEP)]; /* the input, copied once for all outputs */
+    gather(&shape, in, 0, 0, 0, 0, 0, x);
+#else
+    const int8_t *x = in; /* read in place: bias[oc] is bias - IN_ZP * sum w */
+    (void)shape;
+#endif
     for (int32_t oc = 0; oc < OUT_C; oc += QATC_LINE_GROUP) {
         /* acc = bias + sum w * (x - IN_ZP), outputs oc .. oc + QATC_LINE_GROUP - 1 */
         int32_t acc[2][QATC_LINE_GROUP];
-        line_sums(col, W_STEP, QATC_W_AT(weights, oc, W_STEP), IN_ZP, bias + oc, acc);
+        line_sums(x, W_STEP, QATC_W_AT(weights, oc, W_STEP), IN_ZP, bias + oc, acc);
         for (int32_t g = 0; g < QATC_LINE_GROUP && oc + g < OUT_C; g++)
             out[oc + g] = requantize(acc[0][g], mult[oc + g], shift[oc + g], OUT_ZP, ACT_MIN,
                                      ACT_MAX);
