@@ -15,13 +15,15 @@ m4_divert(-1)
 # depends on the version of the inner loops (_QATC_BY_ROWS), as does the layout of its
 # weights (_QATC_BY_WEIGHTS).
 
-# _QATC_CONV_DATA(CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED, QUADS, BYTES8, BIAS8): the
-# constants of a conv2d layer, its weights in the layout of the version (WEIGHTS in
-# QATC_VERSIONS, kernels.m4): WEIGHTS as int8 OHWI rows, PAIRED for PMADDWD, QUADS for
-# SMLAD's tiles, BYTES8 as unsigned bytes with BIAS8, the bias that goes with them.
+# _QATC_CONV_DATA(CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED, QUADS, BYTES8, BIAS8
+# [, GROUP]): the constants of a conv2d layer, its weights in the layout of the version
+# (WEIGHTS in QATC_VERSIONS, kernels.m4): WEIGHTS as int8 OHWI rows, PAIRED for PMADDWD,
+# QUADS for SMLAD's tiles, BYTES8 as unsigned bytes with BIAS8, the bias that goes with
+# them. GROUP: the channels a call of the kernel computes (QATC_GROUP unless given).
 m4_define([_QATC_CONV_DATA], [[    enum { $1 };
-    /* the channels col_sums() computes: W_ROWS rounded up to QATC_GROUP */
-    enum { G_ROWS = (W_ROWS + QATC_GROUP - 1) / QATC_GROUP * QATC_GROUP };
+    /* the channels ]m4_ifelse([$10], [], [[col_sums()]], [[line_sums()]])[ computes: W_ROWS rounded up to ]m4_ifelse([$10], [], [[QATC_GROUP]], [[$10]])[ */
+    enum { G_ROWS = ]m4_ifelse([$10], [], [[(W_ROWS + QATC_GROUP - 1) / QATC_GROUP * QATC_GROUP]],
+                               [[(W_ROWS + $10 - 1) / $10 * $10]])[ };
 ]_QATC_BY_WEIGHTS([[    /* weights for PMADDWD: wp[oc / 4][k / 2] = (w[oc][k], w[oc][k + 1], w[oc + 1][k], ...,
      * w[oc + 3][k + 1]), k = (ky * KERNEL_W + kx) * IN_C + ic the taps of w below (0 past
      * the last tap, to an even number of pairs, and in the rows from OUT_C to W_ROWS) */
@@ -344,7 +346,8 @@ m4_define([QATC_LINEAR], [QATC_CHECK([$0], [12], $@)[
 /* $3 */
 static void $1_layer_$2(const int8_t *in /* (IN_N) */, int8_t *out /* (OUT_N) */)
 {
-]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12])[#if QATC_LINE_COPIES
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12],
+  [QATC_LINE_GROUP])[#if QATC_LINE_COPIES
     qatc_col x[QATC_COL1(W_STEP)]; /* the input, copied once for all outputs */
     gather(&shape, in, 0, 0, 0, 0, 0, x);
 #else
