@@ -13,7 +13,7 @@ m4_define([_QATC_RV32_ABOUT], [[32-bit RISC-V with the M extension (rv32imc, rv3
 # _QATC_RV32_PRELUDE: QATC_INLINE.
 m4_define([_QATC_RV32_PRELUDE], [_QATC_INLINE_ALWAYS])
 
-# _QATC_RV32_DOT: dot_1x4 in plain C (linear layers).
+# _QATC_RV32_DOT: dot_1x4 in plain C (for conv2d windows walked row by row; unused).
 m4_define([_QATC_RV32_DOT], [_QATC_DOT_1X4_C([[]])])
 
 # _QATC_RV32_CONV: int8 weights (G_ROWS rows, a multiple of 8); windows as bytes in words.
@@ -223,9 +223,13 @@ m4_define([_QATC_RV32_LINE], [[
 #define QATC_LINE_GROUP 16
 #if defined(QATC_RV32_ASM)
 /* acc[g] in s1..s11, t0..t4; x in t5, the weight in t6, the product in a7. Channel 4P + J's
- * weight of tap K at J * w_step + K from %[wP] (P = 0..3). RV32_MAC16(P, J, K, A): */
+ * weight of tap K at J * w_step + K from %[wP] (P = 0..3), or, when the sixteen rows are
+ * within lb's reach of one pointer (%[near]: 15 w_step + 3 <= 2047), at (4P + J) * w_step +
+ * K from %[w0] (then only it steps). RV32_MAC16(P, J, K, A): */
 #define RV32_MAC16(P, J, K, A)                                                              \
-    "lb t6, " #J "*%[ws]+" #K "(%[w" #P "])\n\tmul a7, t6, t5\n\tadd " A ", " A ", a7\n\t"
+    ".if %[near]\n\tlb t6, (4*" #P "+" #J ")*%[ws]+" #K "(%[w0])\n\t.else\n\t"              \
+    "lb t6, " #J "*%[ws]+" #K "(%[w" #P "])\n\t.endif\n\t"                                  \
+    "mul a7, t6, t5\n\tadd " A ", " A ", a7\n\t"
 /* RV32_TAP16(K): tap K of the iteration */
 #define RV32_TAP16(K)                                                                       \
     "lb t5, " #K "(%[col])\n\t"                                                            \
@@ -237,8 +241,9 @@ m4_define([_QATC_RV32_LINE], [[
     RV32_MAC16(3, 3, K, "t4")
 /* RV32_STEP16(N): the pointers N taps on */
 #define RV32_STEP16(N)                                                                      \
-    "addi %[col], %[col], " N "\n\taddi %[w0], %[w0], " N "\n\taddi %[w1], %[w1], " N "\n\t" \
-    "addi %[w2], %[w2], " N "\n\taddi %[w3], %[w3], " N "\n\t"
+    "addi %[col], %[col], " N "\n\taddi %[w0], %[w0], " N "\n\t.if !%[near]\n\t"            \
+    "addi %[w1], %[w1], " N "\n\taddi %[w2], %[w2], " N "\n\taddi %[w3], %[w3], " N "\n\t"  \
+    ".endif\n\t"
 /* RV32_LOOP16: the first taps % RV32_UNROLL, then RV32_UNROLL per iteration up to end */
 #define RV32_LOOP16                                                                         \
     ".if %[rem] >= 1\n\t" RV32_TAP16(0) ".endif\n\t"                                       \
@@ -269,9 +274,9 @@ static QATC_INLINE void line_sums(const int8_t *x, int32_t taps, const qatc_w *w
                 : [col] "+r"(u), [w0] "+r"(w0), [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3),
                   "+m"(*(int32_t(*)[16])acc[0])
                 : [end] "r"(end), [acc] "r"(acc[0]), [ws] "i"(taps),
-                  [rem] "i"(taps % RV32_UNROLL), [loops] "i"(taps / RV32_UNROLL),
-                  [unroll] "i"(RV32_UNROLL), "m"(*(const int8_t(*)[taps])x),
-                  "m"(*(const int8_t(*)[16 * taps])w)
+                  [near] "i"(15 * taps + 3 <= 2047), [rem] "i"(taps % RV32_UNROLL),
+                  [loops] "i"(taps / RV32_UNROLL), [unroll] "i"(RV32_UNROLL),
+                  "m"(*(const int8_t(*)[taps])x), "m"(*(const int8_t(*)[16 * taps])w)
                 : "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t0",
                   "t1", "t2", "t3", "t4", "t5", "t6", "a7");
         return;

@@ -12,7 +12,7 @@ m4_define([_QATC_SMLAL_ABOUT], [[other 32-bit Arm cores (Cortex-M3): two output 
 # _QATC_SMLAL_PRELUDE: QATC_INLINE, QATC_ARG.
 m4_define([_QATC_SMLAL_PRELUDE], [_QATC_INLINE_ALWAYS[]_QATC_NAKED_ARG])
 
-# _QATC_SMLAL_DOT: dot_1x4 in plain C (linear layers).
+# _QATC_SMLAL_DOT: dot_1x4 in plain C (for conv2d windows walked row by row; unused).
 m4_define([_QATC_SMLAL_DOT], [_QATC_DOT_1X4_C([[]])])
 
 # _QATC_SMLAL_CONV: weights in the quads layout; a window pair as one int32 per tap.

@@ -11,7 +11,7 @@ m4_define([_QATC_SSE2_ABOUT], [[x86 with SSE2 (every x86-64) and GCC or clang: c
 # _QATC_SSE2_PRELUDE: QATC_INLINE.
 m4_define([_QATC_SSE2_PRELUDE], [_QATC_INLINE_ALWAYS])
 
-# _QATC_SSE2_DOT: dot_1x4 in plain C (linear layers).
+# _QATC_SSE2_DOT: dot_1x4 in plain C (for conv2d windows walked row by row; unused).
 m4_define([_QATC_SSE2_DOT], [_QATC_DOT_1X4_C([[]])])
 
 # _QATC_SSE2_CONV: the vector types, pmaddwd, and weights and windows as pairs of taps.
