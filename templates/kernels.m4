@@ -269,8 +269,8 @@ m4_ifelse(m4_eval(_QATC_NEED_CONV && _QATC_NEED_ROWS && _QATC_ONE_ROWS), [1], [_
 m4_define([_QATC_DOT_ABOUT], [[
 /* The inner products every conv2d and linear layer spends its time in: over the copied
  * windows of two output pixels that share every weight they load (gather() and
- * col_sums(), further down), or of one (a linear layer is a 1x1 conv2d on one pixel, its
- * input copied once for all its outputs). Each
+ * col_sums(), further down), or over a linear layer's input, one pixel of a 1x1 conv2d,
+ * read in place or copied once for all its outputs (line_sums()). Each
  * acc is the partial sum of a layer's accumulator, which fits int32 (|bias| + taps * 127 *
  * 255 does, checked when the model was loaded), whatever the order of the terms.
  *
