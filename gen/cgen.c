@@ -319,7 +319,7 @@ static const char *tensor_place(const ctx *c, int t, char *buf, size_t cap)
         return "input";
     if (pt->loc == PLAN_OUTPUT)
         return "output";
-    snprintf(buf, cap, "a + %d", (int)pt->offset);
+    snprintf(buf, cap, "%s + %d", pt->loc == PLAN_SCRATCH ? "output" : "a", (int)pt->offset);
     return buf;
 }
 
@@ -426,19 +426,29 @@ static int gathers(const q_layer *ly, q_shape in, const q_layer *pool)
     return row < 16 && row * ly->win.kernel_h * windows <= 512;
 }
 
-/* Rows of weights rounded up to four (the kernels do four channels at a time). */
-static int32_t w_rows(int32_t oc)
+/* The window of a 1x1 conv2d, stride 1, no padding: a linear layer's, which the
+ * generated code computes as such a conv on one pixel. */
+static q_window one_by_one(void)
 {
-    return (oc + 3) / 4 * 4;
+    q_window w = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+    return w;
+}
+
+/* Rows of weights of layer ly rounded up to four (the kernels do four channels at a time;
+ * eight for a linear layer: line_sums() does eight on some cores). */
+static int32_t w_rows(const q_layer *ly)
+{
+    int32_t oc = q_layer_out_channels(ly), group = ly->op == Q_OP_LINEAR ? 8 : 4;
+    return (oc + group - 1) / group * group;
 }
 
 /* The weights of layer ly (conv2d: OHWI; linear: (out, in)) as an initializer with
- * rows (output channels) padded with zeros to w_rows(). NULL when out of memory. */
+ * rows (output channels) padded with zeros to w_rows(ly). NULL when out of memory. */
 static char *padded_weights(const q_model *m, const q_layer *ly, q_shape in)
 {
     int32_t oc = q_layer_out_channels(ly);
     int64_t per_row = q_layer_weight_count(m, ly) / oc;
-    int32_t rows = w_rows(oc);
+    int32_t rows = w_rows(ly);
     int8_t *w = calloc((size_t)(rows * per_row), 1);
     if (!w)
         return NULL;
@@ -448,9 +458,9 @@ static char *padded_weights(const q_model *m, const q_layer *ly, q_shape in)
     if (ly->op == Q_OP_CONV2D) {
         dims[0] = rows, dims[1] = ly->win.kernel_h, dims[2] = ly->win.kernel_w, dims[3] = in.c;
         nd = 4;
-    } else {
-        dims[0] = rows, dims[1] = q_shape_size(in);
-        nd = 2;
+    } else { /* linear: as a 1x1 conv2d on one pixel, (rows, 1, 1, in) */
+        dims[0] = rows, dims[1] = 1, dims[2] = 1, dims[3] = q_shape_size(in);
+        nd = 4;
     }
     char *s = init_s8(w, rows * per_row, dims, nd, 4);
     free(w);
@@ -458,7 +468,7 @@ static char *padded_weights(const q_model *m, const q_layer *ly, q_shape in)
 }
 
 /* The weights of conv2d layer ly in the layout of QATC_DOT_SSE2 (templates/kernels_sse2.m4):
- * per four output channels (rows padded with zeros to w_rows()), per pair of taps
+ * per four output channels (rows padded with zeros to w_rows(ly)), per pair of taps
  * k = 2j, 2j + 1 of the flattened OHWI row (a zero tap after the last when their number
  * is odd), eight values w[c][k], w[c][k + 1] for c = the four channels. The template
  * declares more rows when it does sixteen channels at a time: C makes them 0. NULL when
@@ -467,7 +477,7 @@ static char *paired_weights(const q_model *m, const q_layer *ly)
 {
     int32_t oc = q_layer_out_channels(ly);
     int64_t taps = q_layer_weight_count(m, ly) / oc;
-    int32_t dims[3] = {w_rows(oc) / 4, (int32_t)((taps + 1) / 2), 8};
+    int32_t dims[3] = {w_rows(ly) / 4, (int32_t)((taps + 1) / 2), 8};
     int64_t n = (int64_t)dims[0] * dims[1] * dims[2];
     int32_t *v = calloc((size_t)n, sizeof *v);
     if (!v)
@@ -502,7 +512,7 @@ static char *init_values(const int32_t *v, const int32_t *dims, int nd)
 
 /* quad_values: the weights of conv2d layer ly (input channels in_c) in the "quads" layout of
  * QATC_DOT_DSP and QATC_DOT_SMLAL (templates/kernels_dsp.m4): per four output channels a,
- * b, c, d (rows padded with zeros to w_rows()), per four taps k = 4j .. 4j + 3, sixteen
+ * b, c, d (rows padded with zeros to w_rows(ly)), per four taps k = 4j .. 4j + 3, sixteen
  * bytes: (a[k], b[k], a[k+2], b[k+2]), (c[k], d[k], c[k+2], d[k+2]), then the same for
  * k + 1, k + 3. Tap k of channel g (of its four) is byte 16 (k / 4) + 8 (k % 2) +
  * 4 (g / 2) + g % 2 + 2 (k % 4 / 2). The taps are those of the flattened OHWI row, zeros
@@ -516,7 +526,7 @@ static int32_t *quad_values(const q_model *m, const q_layer *ly, int32_t in_c, i
     int64_t taps = q_layer_weight_count(m, ly) / oc;
     int64_t row = (int64_t)ly->win.kernel_w * in_c, row4 = (row + 3) / 4 * 4;
     int rows4 = ly->win.kernel_h * row4 == (taps + 3) / 4 * 4;
-    dims[0] = w_rows(oc) / 4, dims[1] = (int32_t)((taps + 3) / 4), dims[2] = 16;
+    dims[0] = w_rows(ly) / 4, dims[1] = (int32_t)((taps + 3) / 4), dims[2] = 16;
     int64_t n = (int64_t)dims[0] * dims[1] * dims[2];
     int32_t *v = calloc((size_t)n, sizeof *v);
     if (!v)
@@ -677,6 +687,27 @@ static char *bytes8_4_weights(const q_model *m, const q_layer *ly)
         for (int64_t k = 0; k < taps; k++)
             v[((c / 8) * taps + k) * 8 + c % 8] = ly->weights[c * taps + k];
     char *s = packed4(v, n);
+    free(v);
+    return s;
+}
+
+/* The bias of linear layer ly whose input zero-point is zp, for the versions that read its
+ * input in place: bias[c] - zp * sum_k w[c][k] (the constant term of sum_k w (x - zp); it
+ * fits int32, as |bias| + taps * 127 * 255 does). NULL when out of memory. */
+static char *linear_bias(const q_model *m, const q_layer *ly, int32_t zp)
+{
+    int32_t oc = q_layer_out_channels(ly);
+    int64_t taps = q_layer_weight_count(m, ly) / oc;
+    int32_t *v = calloc((size_t)oc, sizeof *v);
+    if (!v)
+        return NULL;
+    for (int32_t c = 0; c < oc; c++) {
+        int64_t sum = 0;
+        for (int64_t k = 0; k < taps; k++)
+            sum += ly->weights[c * taps + k];
+        v[c] = (int32_t)(ly->bias[c] - zp * sum);
+    }
+    char *s = init_s32(v, &oc, 1, 4);
     free(v);
     return s;
 }
@@ -1000,10 +1031,22 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
             enum_add(&en, "DIL_W", ly->win.dilation_w);
             enum_add(&en, "PAD_TOP", ly->win.pad_top);
             enum_add(&en, "PAD_LEFT", ly->win.pad_left);
-        } else if (ly->op == Q_OP_LINEAR) {
-            enum_add(&en, "IN_N", q_shape_size(in));
+        } else if (ly->op == Q_OP_LINEAR) { /* a 1x1 conv2d on one pixel (QATC_LINEAR) */
+            int32_t n = q_shape_size(in);
+            enum_add(&en, "IN_N", n);
             enum_add(&en, "OUT_N", oc);
-            enum_add(&en, "W_ROWS", w_rows(oc));
+            enum_add(&en, "IN_H", 1);
+            enum_add(&en, "IN_W", 1);
+            enum_add(&en, "IN_C", n);
+            enum_add(&en, "OUT_C", oc);
+            enum_add(&en, "W_ROWS", w_rows(ly));
+            enum_add(&en, "KERNEL_H", 1);
+            enum_add(&en, "KERNEL_W", 1);
+            enum_add(&en, "STRIDE_H", 1);
+            enum_add(&en, "STRIDE_W", 1);
+            enum_add(&en, "PAD_H", 0);
+            enum_add(&en, "PAD_W", 0);
+            enum_add(&en, "W_STEP", n);
         } else {
             enum_add(&en, "IN_H", in.h);
             enum_add(&en, "IN_W", in.w);
@@ -1012,7 +1055,7 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
             enum_add(&en, "OUT_W", out.w);
             if (ly->op == Q_OP_CONV2D) {
                 enum_add(&en, "OUT_C", oc);
-                enum_add(&en, "W_ROWS", w_rows(oc));
+                enum_add(&en, "W_ROWS", w_rows(ly));
             }
             enum_add(&en, "KERNEL_H", ly->win.kernel_h);
             enum_add(&en, "KERNEL_W", ly->win.kernel_w);
@@ -1060,7 +1103,7 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
                 shift[i] = rq[i].shift;
             }
             if (w4) { /* packed in the flat order (the quads and bytes8 ones below) */
-                ws = flat4_weights(m, ly, general || ly->op == Q_OP_DWCONV2D ? 0 : w_rows(oc));
+                ws = flat4_weights(m, ly, general || ly->op == Q_OP_DWCONV2D ? 0 : w_rows(ly));
             } else if (ly->op == Q_OP_DWCONV2D) {
                 int32_t wdims[3] = {ly->win.kernel_h, ly->win.kernel_w, oc};
                 ws = init_s8(ly->weights, q_layer_weight_count(m, ly), wdims, 3, 4);
@@ -1075,13 +1118,19 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
                 qs = quad4_weights(m, ly, in.c);
                 us = bytes8_4_weights(m, ly);
                 ubs = bytes8_bias(m, ly, iq.zero_point);
-            } else if (ly->op == Q_OP_CONV2D && !general) { /* the layouts of the versions (kernels.m4) */
-                ps = paired_weights(m, ly);
-                qs = quad_weights(m, ly, in.c);
-                us = bytes8_weights(m, ly);
-                ubs = bytes8_bias(m, ly, iq.zero_point);
+            } else if ((ly->op == Q_OP_CONV2D && !general) || (ly->op == Q_OP_LINEAR && !w4)) {
+                /* the layouts of the versions (kernels.m4); a linear layer's as a 1x1 conv2d's */
+                q_layer one = *ly;
+                if (ly->op == Q_OP_LINEAR)
+                    one.win = one_by_one();
+                int32_t in_c = ly->op == Q_OP_LINEAR ? q_shape_size(in) : in.c;
+                ps = paired_weights(m, &one);
+                qs = quad_weights(m, &one, in_c);
+                us = bytes8_weights(m, &one);
+                ubs = bytes8_bias(m, &one, iq.zero_point);
             }
-            bs = init_s32(ly->bias, &oc, 1, 4);
+            bs = ly->op == Q_OP_LINEAR && !w4 ? linear_bias(m, ly, iq.zero_point)
+                                              : init_s32(ly->bias, &oc, 1, 4);
             ms = init_s32(mult, &oc, 1, 4);
             ss = init_s32(shift, &oc, 1, 4);
         }
@@ -1097,13 +1146,15 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         snprintf(name, sizeof name, "%s%s", macro,
                  ly->op == Q_OP_CONV2D && !general && (w4 || gathers(ly, in, pool)) ? "_COL"
                                                                                     : "");
-        int conv_ok = ly->op != Q_OP_CONV2D || general || (ps && qs && us && ubs);
+        /* the weights in the layouts of the versions: conv2d, and linear (not 4-bit) */
+        int layouts = (ly->op == Q_OP_CONV2D && !general) || (ly->op == Q_OP_LINEAR && !w4);
+        int conv_ok = !layouts || (ps && qs && us && ubs);
         if (!ws || !bs || !ms || !ss || !conv_ok) {
             rc = qerr_set(e, "gen: out of memory");
         } else {
             if (w4) /* the templates print this layer's weights and sums for 4 bits */
                 call(f, "QATC_WEIGHT_BITS", 1, "4");
-            if (ly->op == Q_OP_CONV2D && !general)
+            if (layouts)
                 call(f, name, 12, m->name, c->fn[l], com.buf, en.s, ws, bs, ms, ss, ps, qs, us,
                      ubs);
             else
@@ -1195,14 +1246,21 @@ static void plan_comment(const ctx *c, FILE *f)
 {
     const q_model *m = c->m;
     const plan *p = c->p;
-    fprintf(f, "Arena plan: %d bytes; lower bound %d (the most bytes live at one step).\n",
+    fprintf(f, "Arena plan: %d bytes; lower bound %d (the most bytes live at one step",
             (int)p->arena_size, (int)p->lower_bound);
+    if (p->scratch_size)
+        fprintf(f, ",\n * less what the output buffer holds until the last step writes it");
+    fprintf(f, ").\n");
     fprintf(f, " * Checked by gen/plan's verifier: no tensor is overwritten while a later step\n"
                " * reads it. Step s runs layer s; a tensor lives from the step writing it to\n"
                " * the last step reading it.\n");
     show_plan(f, m, p, " *   ", "a");
     fprintf(f, " * The model input is read from the caller's buffer and the output written to\n"
                " * the caller's; a flatten is its input's bytes seen with another shape.");
+    if (p->scratch_size)
+        fprintf(f, "\n * Tensors at output + N live in the caller's output buffer (its first %d\n"
+                   " * bytes), which is scratch until the last step writes the output.",
+                (int)p->scratch_size);
     if (p->n_fused)
         fprintf(f, "\n * A conv2d output never stored is pooled as it is computed: the step of the\n"
                    " * pool runs both layers, reading the conv's input.");
@@ -1275,8 +1333,9 @@ static int program_c(const ctx *c, FILE *f, qerr *e)
         need_linear |= op == Q_OP_LINEAR && !w4;
         need_linear4 |= op == Q_OP_LINEAR && w4;
         need_w4 |= w4;
-        need_linear |= op == Q_OP_LINEAR;
         need_dw |= op == Q_OP_DWCONV2D && !is_general(ly);
+        need_conv |= op == Q_OP_LINEAR && !w4;   /* a 1x1 conv2d on one pixel: */
+        need_gather |= op == Q_OP_LINEAR && !w4; /* its input copied by gather() */
         int32_t first, nc;
         int wide;
         if (div && div_counts(m, ly, &first, &nc, &wide) == 0)

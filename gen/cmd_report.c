@@ -152,10 +152,18 @@ static void print_plan(const q_model *m, const plan *p)
 {
     printf("\narena plan (verified: no tensor is overwritten while a later step reads it):\n");
     show_plan(stdout, m, p, "  ", "arena");
-    printf("  arena %d bytes, lower bound %d bytes (most bytes live at one step), %d in-place "
+    printf("  arena %d bytes, lower bound %d bytes (most bytes live at one step%s), %d in-place "
            "add%s, %d conv + pool pair%s fused (the conv output never stored)\n",
-           (int)p->arena_size, (int)p->lower_bound, p->n_inplace, p->n_inplace == 1 ? "" : "s",
-           p->n_fused, p->n_fused == 1 ? "" : "s");
+           (int)p->arena_size, (int)p->lower_bound,
+           p->scratch_size ? ", less what the output buffer holds before the last step" : "",
+           p->n_inplace, p->n_inplace == 1 ? "" : "s", p->n_fused, p->n_fused == 1 ? "" : "s");
+    if (p->peak_step >= 0)
+        printf("  peak: step %d (layer %s)\n", p->peak_step, m->layers[p->peak_step].name);
+    if (p->scratch_size)
+        printf("  the caller's output buffer (%d bytes) is scratch until the last step: %d bytes "
+               "of it used; arena + output buffer %d bytes\n",
+               (int)p->t[m->n_layers].size, (int)p->scratch_size,
+               (int)(p->arena_size + p->t[m->n_layers].size));
 }
 
 int cmd_report(int argc, char **argv)

@@ -26,6 +26,7 @@ typedef struct {
     int64_t offset; /* at most a few times PLAN_ARENA_MAX before the check */
     int def, last; /* union of the lifetimes of the tensors that share it */
     int placed;
+    int scratch;   /* placed in the caller's output buffer (PLAN_SCRATCH), not the arena */
 } buffer;
 
 int plan_can_fuse(const q_model *m, int l)
@@ -119,7 +120,8 @@ static int64_t first_fit(buffer *bufs, int nb, int b, int *scratch)
 {
     int k = 0;
     for (int j = 0; j < nb; j++)
-        if (bufs[j].placed && bufs[j].def <= bufs[b].last && bufs[b].def <= bufs[j].last)
+        if (bufs[j].placed && bufs[j].scratch == bufs[b].scratch &&
+            bufs[j].def <= bufs[b].last && bufs[b].def <= bufs[j].last)
             scratch[k++] = j;
     sort_placed = bufs;
     qsort(scratch, (size_t)k, sizeof *scratch, cmp_offsets);
@@ -132,6 +134,62 @@ static int64_t first_fit(buffer *bufs, int nb, int b, int *scratch)
             at = align_up(o->offset + (int64_t)o->size);
     }
     return at;
+}
+
+/* Places the buffers in the order given, first fit; with out_size > 0, those dead before
+ * step def_out (which writes the model output) go first fit into the caller's output
+ * buffer of out_size bytes where they fit, the rest into the arena. Returns the arena's
+ * top (the end of its last byte in use). */
+static int64_t place_all(buffer *bufs, int nb, const int *order, int32_t out_size, int def_out,
+                         int *scratch)
+{
+    for (int b = 0; b < nb; b++)
+        bufs[b].placed = 0, bufs[b].scratch = 0;
+    for (int i = 0; i < nb && out_size > 0; i++) {
+        buffer *b = &bufs[order[i]];
+        if (b->last >= def_out || b->size > out_size)
+            continue;
+        b->scratch = 1;
+        b->offset = first_fit(bufs, nb, order[i], scratch);
+        if (b->offset + b->size <= out_size)
+            b->placed = 1;
+        else
+            b->scratch = 0;
+    }
+    int64_t top = 0;
+    for (int i = 0; i < nb; i++) {
+        buffer *b = &bufs[order[i]];
+        if (b->placed)
+            continue;
+        b->offset = first_fit(bufs, nb, order[i], scratch);
+        b->placed = 1;
+        if (b->offset + (int64_t)b->size > top)
+            top = b->offset + (int64_t)b->size;
+    }
+    return top;
+}
+
+/* The most bytes of buffers live at one step (and the first such step, *peak) that no
+ * placement can keep out of the arena: with out_size > 0, the caller's output buffer
+ * holds up to out_size bytes of those dead before step def_out. */
+static int64_t live_bound(const buffer *bufs, int nb, int n, int32_t out_size, int def_out,
+                          int *peak)
+{
+    int64_t lower = 0;
+    *peak = -1;
+    for (int s = 0; s < n; s++) {
+        int64_t live = 0, kept = 0; /* kept: live bytes that cannot go to the output */
+        for (int b = 0; b < nb; b++)
+            if (bufs[b].def <= s && s <= bufs[b].last) {
+                live += bufs[b].size;
+                if (out_size == 0 || bufs[b].last >= def_out || bufs[b].size > out_size)
+                    kept += bufs[b].size;
+            }
+        int64_t need = out_size == 0 ? live : live - out_size > kept ? live - out_size : kept;
+        if (need > lower)
+            lower = need, *peak = s;
+    }
+    return lower;
 }
 
 int plan_build(const q_model *m, plan *p, qerr *e)
@@ -197,30 +255,24 @@ int plan_build(const q_model *m, plan *p, qerr *e)
         }
     }
 
-    /* Lower bound: the most bytes of distinct buffers live at one step. */
-    int64_t lower = 0;
-    for (int s = 0; s < n; s++) {
-        int64_t live = 0;
-        for (int b = 0; b < nb; b++)
-            if (bufs[b].def <= s && s <= bufs[b].last)
-                live += bufs[b].size;
-        if (live > lower)
-            lower = live;
-    }
-
-    /* First fit, largest first. */
+    /* First fit, largest first; the caller's output buffer also holds buffers dead before
+     * the step that writes it, where that makes the arena smaller. */
     for (int b = 0; b < nb; b++)
         order[b] = b;
     sort_bufs = bufs;
     qsort(order, (size_t)nb, sizeof *order, cmp_buffers);
-    int64_t top = 0;
-    for (int i = 0; i < nb; i++) {
-        buffer *b = &bufs[order[i]];
-        b->offset = first_fit(bufs, nb, order[i], scratch);
-        b->placed = 1;
-        if (b->offset + (int64_t)b->size > top)
-            top = b->offset + (int64_t)b->size;
+    int32_t out_size = t[n].size;
+    int def_out = t[n].def, peak;
+    int64_t top = place_all(bufs, nb, order, 0, def_out, scratch);
+    if (align_up(place_all(bufs, nb, order, out_size, def_out, scratch)) < align_up(top))
+        top = place_all(bufs, nb, order, out_size, def_out, scratch);
+    else {
+        top = place_all(bufs, nb, order, 0, def_out, scratch);
+        out_size = 0;
     }
+    /* Lower bound: the most bytes of distinct buffers live at one step, less what the
+     * output buffer may hold */
+    int64_t lower = live_bound(bufs, nb, n, out_size, def_out, &peak);
     /* Sizes up to Q_MAX_ELEMS each, at most Q_MAX_LAYERS of them: the sums
      * fit int64, and the arena must fit the generated code's int32. */
     if (align_up(top) > PLAN_ARENA_MAX) {
@@ -231,9 +283,17 @@ int plan_build(const q_model *m, plan *p, qerr *e)
     }
     p->arena_size = (int32_t)align_up(top);
     p->lower_bound = (int32_t)lower;
+    p->peak_step = peak;
     for (int i = 0; i < nt; i++)
-        if (t[i].loc == PLAN_ARENA)
-            t[i].offset = (int32_t)bufs[buf_of[i]].offset;
+        if (t[i].loc == PLAN_ARENA) {
+            const buffer *b = &bufs[buf_of[i]];
+            t[i].offset = (int32_t)b->offset;
+            if (b->scratch) {
+                t[i].loc = PLAN_SCRATCH;
+                if (b->offset + b->size > p->scratch_size)
+                    p->scratch_size = (int32_t)(b->offset + b->size);
+            }
+        }
 
     free(buf_of), free(bufs), free(order), free(scratch), free(fused);
     p->n_tensors = nt;
@@ -278,6 +338,7 @@ static const char *loc_name(plan_loc loc)
 {
     return loc == PLAN_INPUT    ? "input"
            : loc == PLAN_OUTPUT ? "output"
+           : loc == PLAN_SCRATCH ? "output buffer (scratch)"
            : loc == PLAN_FUSED  ? "fused step"
                                 : "arena";
 }
@@ -329,13 +390,22 @@ int plan_verify(const q_model *m, const plan *p, qerr *e)
                              "caller's buffer, not the %s", i, loc_name(ti->loc));
         else if (i > 0 && i < n && ti->loc == PLAN_OUTPUT)
             rc = qerr_set(e, "plan: tensor %d is placed in the caller's output buffer", i);
+        else if (ti->loc == PLAN_SCRATCH && (i == 0 || i == n || last[i] >= def[n]))
+            rc = qerr_set(e, "plan: tensor %d is in the caller's output buffer while the step "
+                             "writing the output (%d) or a later one reads it (last %d)",
+                          i, def[n], last[i]);
+        else if (ti->loc == PLAN_SCRATCH &&
+                 (ti->offset < 0 || (int64_t)ti->offset + ti->size > p->t[n].size))
+            rc = qerr_set(e, "plan: tensor %d at [%d, %d) is outside the output buffer of %d "
+                             "bytes", i, (int)ti->offset, (int)(ti->offset + ti->size),
+                          (int)p->t[n].size);
         else if (ti->loc == PLAN_FUSED && !plan_can_fuse(m, i - 1))
             rc = qerr_set(e, "plan: tensor %d is fused away, but layer %d cannot run fused "
                              "with the layer after it", i, i - 1);
         else if (i > 0 && ti->loc == PLAN_INPUT && view_root(m, i) != 0)
             rc = qerr_set(e, "plan: tensor %d is placed in the caller's input buffer, which is "
                              "read-only", i);
-        else if (ti->loc == PLAN_ARENA && ti->offset % PLAN_ALIGN)
+        else if ((ti->loc == PLAN_ARENA || ti->loc == PLAN_SCRATCH) && ti->offset % PLAN_ALIGN)
             rc = qerr_set(e, "plan: tensor %d at offset %d is misaligned (not a multiple of %d)",
                           i, (int)ti->offset, PLAN_ALIGN);
         else if (ti->loc == PLAN_ARENA &&
@@ -345,7 +415,8 @@ int plan_verify(const q_model *m, const plan *p, qerr *e)
         else if (i > 0 && i < n && m->layers[i - 1].op == Q_OP_FLATTEN) {
             /* A flatten writes nothing: it must sit exactly on its input's bytes. */
             const plan_tensor *src = &p->t[m->layers[i - 1].input];
-            if (src->loc != ti->loc || (ti->loc == PLAN_ARENA && src->offset != ti->offset))
+            if (src->loc != ti->loc ||
+                ((ti->loc == PLAN_ARENA || ti->loc == PLAN_SCRATCH) && src->offset != ti->offset))
                 rc = qerr_set(e, "plan: tensor %d (a flatten) is in the %s at %d, not on its "
                                  "input tensor %d in the %s at %d",
                               i, loc_name(ti->loc), (int)ti->offset, m->layers[i - 1].input,
@@ -353,14 +424,15 @@ int plan_verify(const q_model *m, const plan *p, qerr *e)
         }
     }
 
-    /* Every two arena tensors live at the same step whose bytes overlap. */
+    /* Every two tensors of the arena (or two of the output buffer's scratch) live at the
+     * same step whose bytes overlap. */
     for (int a = 0; a < nt && !rc; a++) {
         const plan_tensor *ta = &p->t[a];
-        if (ta->loc != PLAN_ARENA)
+        if (ta->loc != PLAN_ARENA && ta->loc != PLAN_SCRATCH)
             continue;
         for (int b = a + 1; b < nt && !rc; b++) {
             const plan_tensor *tb = &p->t[b];
-            if (tb->loc != PLAN_ARENA)
+            if (tb->loc != ta->loc)
                 continue;
             if (!(def[a] <= last[b] && def[b] <= last[a]))
                 continue; /* never live together */

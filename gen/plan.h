@@ -8,7 +8,11 @@
  *     caller's buffer (PLAN_OUTPUT); when the last layer is a flatten, its
  *     input's bytes are copied there;
  *   - every other tensor lives in the arena (PLAN_ARENA) at a 4-byte aligned
- *     offset — except that a flatten output is its input viewed with another
+ *     offset, or, when that makes the arena smaller, in the caller's output
+ *     buffer (PLAN_SCRATCH, 4-byte aligned offset from its start) if it dies
+ *     before the step that writes the model output: the output buffer is
+ *     scratch until then (the contract says nothing of its bytes during the
+ *     run) — except that a flatten output is its input viewed with another
  *     shape (same bytes, same place, no code), so a flatten of the model input
  *     is PLAN_INPUT too;
  *   - a conv2d output read only by the next layer, a pool whose windows do not
@@ -46,11 +50,12 @@
 #define PLAN_ALIGN 4 /* bytes: every arena offset and the arena size are multiples */
 #define PLAN_ARENA_MAX (INT32_MAX - PLAN_ALIGN + 1) /* the largest arena: int32 offsets */
 
-typedef enum { PLAN_INPUT, PLAN_OUTPUT, PLAN_ARENA, PLAN_FUSED } plan_loc;
+typedef enum { PLAN_INPUT, PLAN_OUTPUT, PLAN_ARENA, PLAN_FUSED, PLAN_SCRATCH } plan_loc;
 
 typedef struct {
     plan_loc loc;
-    int32_t offset;  /* PLAN_ARENA: byte offset in the arena; 0 otherwise */
+    int32_t offset;  /* PLAN_ARENA: byte offset in the arena; PLAN_SCRATCH: in the caller's
+                      * output buffer; 0 otherwise */
     int32_t size;    /* bytes (= elements, int8) */
     int def, last;   /* lifetime in steps, see above */
     int shares;      /* tensor whose bytes this one reuses (flatten: its input; in-place
@@ -62,7 +67,10 @@ typedef struct {
     plan_tensor *t;       /* (n_tensors), malloc'd */
     int32_t arena_size;   /* bytes, a multiple of PLAN_ALIGN (0 when nothing lives there) */
     int32_t lower_bound;  /* max over steps of the bytes of distinct buffers live at that
-                           * step: no placement of these buffers can use less */
+                           * step (less what the output buffer may hold, when the plan uses
+                           * it): no placement of these buffers can use less */
+    int peak_step;        /* the first step where lower_bound is reached (-1: none) */
+    int32_t scratch_size; /* bytes of the caller's output buffer used as scratch (0: none) */
     int n_inplace;        /* adds that write over one of their inputs */
     int n_fused;          /* conv2d + pool pairs run as one step (PLAN_FUSED tensors) */
 } plan;

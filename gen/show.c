@@ -23,6 +23,8 @@ void show_plan(FILE *f, const q_model *m, const plan *p, const char *lead, const
             snprintf(who, sizeof who, "%s", m->layers[t - 1].name);
         if (pt->loc == PLAN_ARENA)
             snprintf(place, sizeof place, "%s + %d", arena, (int)pt->offset);
+        else if (pt->loc == PLAN_SCRATCH)
+            snprintf(place, sizeof place, "output + %d", (int)pt->offset);
         else
             snprintf(place, sizeof place, "%s",
                      pt->loc == PLAN_INPUT    ? "input"

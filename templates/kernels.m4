@@ -1,6 +1,6 @@
 m4_divert(-1)
 # kernels.m4 — the kernel library of the generated NAME.c: the inner loops of the conv2d
-# and linear layers (dot_1x4, dot_2x4, gather, col_sums, conv_sums), requantize() and
+# and linear layers (gather, col_sums; dot_1x4, dot_2x4, conv_sums), requantize() and
 # rescale(). Included by model_c.m4; quotes [ ] (see qatc.m4).
 #
 # The inner loops come in versions, one per kind of core, all computing the same integer
@@ -8,10 +8,15 @@ m4_divert(-1)
 # in its own file, kernels_NAME.m4 (NAME in lower case), defining
 #   _QATC_NAME_ABOUT     one line (and its continuations) on what it is for
 #   _QATC_NAME_PRELUDE   its C macros: QATC_INLINE, and those of its assembly
-#   _QATC_NAME_DOT       dot_1x4(): linear layers, and conv2d on versions with ROWS 1
-#   _QATC_NAME_CONV      qatc_w, QATC_W_AT, qatc_col, QATC_COL, QATC_GROUP; dot_2x4()
+#   _QATC_NAME_DOT       dot_1x4(): conv2d on versions with ROWS 1
+#   _QATC_NAME_CONV      qatc_w, QATC_W_AT, qatc_col, QATC_COL (QATC_COL1: of one pixel,
+#                        when it is less), QATC_GROUP; dot_2x4()
 #                        where ROWS is 1; what its gather and col_sums share
 #   _QATC_NAME_GATHER    gather() and col_sums(): the copied-windows conv2d nests
+#   _QATC_NAME_LINE      (optional) QATC_LINE_COPIES 0, QATC_LINE_GROUP and line_sums(): a
+#                        linear layer's sums over its int8 input read in place, from the
+#                        bias less zp * sum w; else col_sums() of one pixel over the input
+#                        gather() copied (QATC_LINE_COPIES 1)
 # using the shared pieces further down where they fit. A piece may differ between a file
 # with every version and a file for one target (_QATC_IF_ALL): a version may, for
 # example, carry a C emulation of its instructions for host tests in the first only.
@@ -270,7 +275,8 @@ static int32_t rescale(int32_t x, int32_t m0, int32_t shift)
 
 # QATC_KERNELS(LINEAR, CONV, GATHER, ROWS): the inner loops a model needs, for the target
 # of QATC_TARGET. LINEAR: 1 when it has a linear layer; CONV: 1 when it has a conv2d
-# layer; GATHER: 1 when a conv2d copies its windows on every core (short kernel rows);
+# layer or a linear one (a 1x1 conv2d on one pixel); GATHER: 1 when a conv2d copies its
+# windows on every core (short kernel rows; every linear layer);
 # ROWS: 1 when a conv2d walks them row by row where its version can. Nothing when LINEAR
 # and CONV are 0.
 m4_define([QATC_KERNELS], [QATC_CHECK([$0], [4], $@)m4_dnl
@@ -306,11 +312,10 @@ m4_ifelse(m4_eval(_QATC_NEED_CONV && _QATC_NEED_ROWS && _QATC_ONE_ROWS), [1], [_
 
 # _QATC_DOT_ABOUT(VERSIONS): the comment above the inner loops; VERSIONS the part on versions.
 m4_define([_QATC_DOT_ABOUT], [[
-/* The inner products every conv2d and linear layer spends its time in. A linear layer's
- * (dot_1x4), for four output channels g = 0..3 at once (their weights w_g = w + g * w_step),
- *   acc[g] += sum_{i < n} w_g[i] * (x[i] - zp)
- * over n consecutive input bytes; a conv2d layer's, over the copied windows of two output
- * pixels that share every weight they load (gather() and col_sums(), further down). Each
+/* The inner products every conv2d and linear layer spends its time in: over the copied
+ * windows of two output pixels that share every weight they load (gather() and
+ * col_sums(), further down), or over a linear layer's input, one pixel of a 1x1 conv2d,
+ * read in place or copied once for all its outputs (line_sums()). Each
  * acc is the partial sum of a layer's accumulator, which fits int32 (|bias| + taps * 127 *
  * 255 does, checked when the model was loaded), whatever the order of the terms.
  *
@@ -341,11 +346,34 @@ m4_define([_QATC_BLOCK_ROW], [_QATC_ELSE[ QATC_DOT == QATC_DOT_$1
 
 # _QATC_BLOCK(NAME): version NAME's code, the pieces the model needs (QATC_KERNELS).
 m4_define([_QATC_BLOCK], [_QATC_$1_PRELUDE[]m4_dnl
-m4_ifelse(m4_eval(_QATC_NEED_LINEAR || (_QATC_NEED_CONV && _QATC_$1_ROWS)), [1],
-  [_QATC_$1_DOT[]])m4_dnl
+m4_ifelse(m4_eval(_QATC_NEED_CONV && _QATC_$1_ROWS), [1], [_QATC_$1_DOT[]])m4_dnl
 m4_ifelse(_QATC_NEED_CONV, [1], [_QATC_$1_CONV[]])m4_dnl
 m4_ifelse(m4_eval(_QATC_NEED_CONV && (_QATC_NEED_GATHER || !_QATC_$1_ROWS)), [1],
-  [_QATC_$1_GATHER[]])])
+  [_QATC_$1_GATHER[]])m4_dnl
+m4_ifelse(_QATC_NEED_LINEAR, [1], [m4_ifdef([_QATC_$1_LINE], [_QATC_$1_LINE[]],
+  [_QATC_LINE_BY_COL[]])_QATC_COL1[]])])
+
+# _QATC_COL1: QATC_COL1(taps), the qatc_col elements of one pixel's copy (a linear layer's
+# input), where the version does not say (its layout then keeps room for two).
+m4_define([_QATC_COL1], [[#if !defined(QATC_COL1)
+#define QATC_COL1(taps) QATC_COL(taps)
+#endif
+]])
+
+# _QATC_LINE_BY_COL: line_sums() of a version without one of its own (_QATC_NAME_LINE):
+# col_sums() of one pixel, over the input gather() copied.
+m4_define([_QATC_LINE_BY_COL], [[
+/* A linear layer's sums, QATC_LINE_GROUP outputs a call: col_sums() of one pixel, over the
+ * input gather() copied (from the layer's bias in this version's layout). */
+#define QATC_LINE_COPIES 1
+#define QATC_LINE_GROUP QATC_GROUP
+static QATC_INLINE void line_sums(const qatc_col *col, int32_t taps, const qatc_w *w,
+                                  int32_t zp, const int32_t *start,
+                                  int32_t acc[2][QATC_LINE_GROUP])
+{
+    col_sums(col, taps, w, taps, zp, 0, start, acc);
+}
+]])
 
 # ---- Pieces that several versions share ------------------------------------------------
 
@@ -436,6 +464,11 @@ static QATC_SHAPED const int8_t *row_taps(const conv_shape *s, const int8_t *in,
 # _QATC_QUADS_W: conv2d weights in the quads layout (DSP, SMLAL), and the rounding to quads.
 m4_define([_QATC_QUADS_W], [[typedef int8_t qatc_w;
 #define QATC_W_AT(w, oc, taps) ((w) + (oc) * QATC_TAPS4(taps))
+#if defined(__GNUC__)
+#define QATC_QUADS_ALIGNED __attribute__((aligned(4))) /* whole words (LDM needs them) */
+#else
+#define QATC_QUADS_ALIGNED
+#endif
 /* Taps rounded up to four; the quads layout pads each kernel row of row taps to a multiple
  * of four when that costs no more quads (then a kernel row is whole quads) */
 #define QATC_TAPS4(taps) (((taps) + 3) / 4 * 4)

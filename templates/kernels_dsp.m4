@@ -358,6 +358,7 @@ __attribute__((naked, noinline)) static void dot4x2_dsp(
             "add sp, sp, #4\n\t"
             "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
 }
+
 #define QATC_DSP_KERNEL_ASM 1
 #endif
 
@@ -533,5 +534,105 @@ static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8
             acc[p][g + 2] = start[g + 2] + (r[p][g + 2] + nx8[p]);
         }
 #endif
+}
+]])
+
+# _QATC_DSP_LINE: line_sums(), a linear layer's: its int8 input read in place, four
+# channels of the quads layout a call, the loop in assembly (dot4x1_dsp).
+m4_define([_QATC_DSP_LINE], [[
+/* A linear layer's sums: the input read in place, four bytes a word, whose SXTB16 gives
+ * the lanes E = (x[k], x[k+2]) and O = (x[k+1], x[k+3]) (no - zp: the generator folded
+ * -zp * sum w into the layer's bias, start), four channels a call:
+ *   acc[0][g] = start[g] + sum_k w_g[k] x[k],  g = 0..3
+ * weights in the quads layout; the taps past the last whole word in C. */
+#define QATC_LINE_COPIES 0 /* the input is read in place */
+#define QATC_LINE_GROUP 4
+#if defined(__ARM_FEATURE_DSP) && defined(__thumb2__)
+/* The loop, a naked function: r0 = x, r1 = its end (whole words), r2 = the weights,
+ * r3 = start, then acc on the stack. acc[0..3] in r4..r7, E in r3, O in r2, the quad's
+ * four weight words in r8..r11 (one LDM: the quads arrays are word-aligned), the weights'
+ * pointer in r1, the end in lr. One quad of taps, 20 instructions for 16 MACs: */
+#define QATC_DSP_QUAD1                                                                    \
+    "ldr r12, [r0], #4\n\t"         /* x[k .. k+3] */                                     \
+    "sxtb16 r3, r12\n\t"            /* E */                                               \
+    "sxtb16 r2, r12, ror #8\n\t"    /* O */                                               \
+    "ldm r1!, {r8, r9, r10, r11}\n\t"                                                     \
+    "sxtb16 r12, r8\n\t"            /* lanes (a[k], a[k+2]) */                            \
+    "smlad r4, r3, r12, r4\n\t"                                                           \
+    "sxtb16 r12, r8, ror #8\n\t"    /* lanes (b[k], b[k+2]) */                            \
+    "smlad r5, r3, r12, r5\n\t"                                                           \
+    "sxtb16 r12, r9\n\t"                                                                  \
+    "smlad r6, r3, r12, r6\n\t"                                                           \
+    "sxtb16 r12, r9, ror #8\n\t"                                                          \
+    "smlad r7, r3, r12, r7\n\t"                                                           \
+    "sxtb16 r12, r10\n\t"           /* lanes (a[k+1], a[k+3]) */                          \
+    "smlad r4, r2, r12, r4\n\t"                                                           \
+    "sxtb16 r12, r10, ror #8\n\t"                                                         \
+    "smlad r5, r2, r12, r5\n\t"                                                           \
+    "sxtb16 r12, r11\n\t"                                                                 \
+    "smlad r6, r2, r12, r6\n\t"                                                           \
+    "sxtb16 r12, r11, ror #8\n\t"                                                         \
+    "smlad r7, r2, r12, r7\n\t"
+/* four quads a loop, entered at the right one (TBB): 80 instructions and 2 of loop per
+ * 64 MACs */
+__attribute__((naked, noinline)) static void dot4x1_dsp(
+    const int8_t *x QATC_ARG, const int8_t *end QATC_ARG, const int8_t *w QATC_ARG,
+    const int32_t *start QATC_ARG, int32_t acc[4] QATC_ARG)
+{
+    __asm__(".syntax unified\n\t"
+            "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t" /* acc at sp + 36 */
+            "ldm r3, {r4, r5, r6, r7}\n\t"
+            "mov lr, r1\n\t"
+            "subs r12, r1, r0\n\t"               /* 4 bytes of x per quad */
+            "mov r1, r2\n\t"
+            "ubfx r12, r12, #2, #2\n\t"          /* quads modulo 4: enter at 1, 4, 3, 2 */
+            "tbb [pc, r12]\n"
+            "5:\n\t"
+            ".byte (1f - 5b) / 2, (4f - 5b) / 2, (3f - 5b) / 2, (2f - 5b) / 2\n"
+            "1:\n\t"
+            QATC_DSP_QUAD1
+            "2:\n\t"
+            QATC_DSP_QUAD1
+            "3:\n\t"
+            QATC_DSP_QUAD1
+            "4:\n\t"
+            QATC_DSP_QUAD1
+            "cmp r0, lr\n\t"
+            "bne 1b\n\t"
+            "ldr r3, [sp, #36]\n\t"
+            "stm r3, {r4, r5, r6, r7}\n\t"
+            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+}
+#define QATC_DSP_LINE_ASM 1
+#endif
+
+static QATC_INLINE void line_sums(const int8_t *x, int32_t n, const qatc_w *w, int32_t zp,
+                                  const int32_t *start, int32_t acc[2][QATC_LINE_GROUP])
+{
+    int32_t q = n / 4 * 4; /* the taps in whole words */
+    (void)zp;
+#if defined(QATC_DSP_LINE_ASM)
+    if (q > 0)
+        dot4x1_dsp(x, x + q, w, start, acc[0]);
+    else
+        for (int32_t g = 0; g < 4; g++)
+            acc[0][g] = start[g];
+#else
+    for (int32_t g = 0; g < 4; g++)
+        acc[0][g] = start[g];
+    for (int32_t k = 0; k < q; k += 4) {
+        uint32_t v = load4(x + k);
+        int32_t e = sxtb16(v), o = sxtb16_ror8(v);
+        for (int32_t h = 0; h < 2; h++) { /* channels a, b, then c, d */
+            uint32_t we = load4(w + 4 * k + 4 * h), wo = load4(w + 4 * k + 8 + 4 * h);
+            acc[0][2 * h] = smlad(e, sxtb16(we), smlad(o, sxtb16(wo), acc[0][2 * h]));
+            acc[0][2 * h + 1] =
+                smlad(e, sxtb16_ror8(we), smlad(o, sxtb16_ror8(wo), acc[0][2 * h + 1]));
+        }
+    }
+#endif
+    for (int32_t k = q; k < n; k++) /* channel g's tap k in the quads layout */
+        for (int32_t g = 0; g < 4; g++)
+            acc[0][g] += x[k] * w[16 * (k / 4) + 8 * (k % 2) + 4 * (g / 2) + g % 2 + 2 * (k % 4 / 2)];
 }
 ]])

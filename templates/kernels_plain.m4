@@ -38,6 +38,27 @@ m4_define([_QATC_PLAIN_GATHER], [_QATC_GATHER_C([[                col[k] = (int1
     acc[1][0] = a10, acc[1][1] = a11, acc[1][2] = a12, acc[1][3] = a13;
 ]])])
 
+# _QATC_PLAIN_LINE: line_sums(), a linear layer's: its int8 input read in place.
+m4_define([_QATC_PLAIN_LINE], [[
+/* A linear layer's sums, the input read in place (the generator folded -zp * sum w into
+ * the layer's bias, start), four channels (OHWI rows) a call:
+ *   acc[0][g] = start[g] + sum_k w_g[k] x[k] */
+#define QATC_LINE_COPIES 0 /* the input is read in place */
+#define QATC_LINE_GROUP 4
+static QATC_INLINE void line_sums(const int8_t *x, int32_t taps, const qatc_w *w, int32_t zp,
+                                  const int32_t *start, int32_t acc[2][QATC_LINE_GROUP])
+{
+    (void)zp;
+    for (int32_t g = 0; g < 4; g++) {
+        const int8_t *wg = w + g * taps;
+        int32_t a = start[g];
+        for (int32_t k = 0; k < taps; k++)
+            a += (int16_t)wg[k] * (int16_t)x[k];
+        acc[0][g] = a;
+    }
+}
+]])
+
 # _QATC_PLAIN_SUMS4: col_sums4() over the int16 windows, 4-bit weights in the OHWI order.
 m4_define([_QATC_PLAIN_SUMS4], [_QATC_PREP4_NONE[]_QATC_FLAT_SUMS4([[    const int16_t *c0 = col, *c1 = col + taps; /* window 1: 0 when !two */
     (void)zp, (void)two;

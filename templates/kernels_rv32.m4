@@ -13,13 +13,14 @@ m4_define([_QATC_RV32_ABOUT], [[32-bit RISC-V with the M extension (rv32imc, rv3
 # _QATC_RV32_PRELUDE: QATC_INLINE.
 m4_define([_QATC_RV32_PRELUDE], [_QATC_INLINE_ALWAYS])
 
-# _QATC_RV32_DOT: dot_1x4 in plain C (linear layers).
+# _QATC_RV32_DOT: dot_1x4 in plain C (for conv2d windows walked row by row; unused).
 m4_define([_QATC_RV32_DOT], [_QATC_DOT_1X4_C([[]])])
 
 # _QATC_RV32_CONV: int8 weights (G_ROWS rows, a multiple of 8); windows as bytes in words.
 m4_define([_QATC_RV32_CONV], [[
 ]_QATC_INT8_W[typedef uint32_t qatc_col; /* 4 bytes u = x + 128: window 0's taps, then window 1's */
 #define QATC_COL(taps) ((2 * (taps) + 3) / 4)
+#define QATC_COL1(taps) (((taps) + 3) / 4) /* one pixel's (a linear layer's input) */
 #define QATC_GROUP 8 /* channels per col_sums() */
 ]])
 
@@ -208,6 +209,88 @@ static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy
     }
 ]],
 [[int8 rows: w, w + w_step, ..., G_ROWS of them, a multiple of eight]])])
+
+# _QATC_RV32_LINE: line_sums(), a linear layer's: its int8 input read in place (lb),
+# sixteen channels a call, in assembly.
+m4_define([_QATC_RV32_LINE], [[
+/* A linear layer's sums: the input read in place (lb: x itself; the generator folded
+ * -zp * sum w into the layer's bias, start), sixteen channels a call (OHWI rows, four
+ * pointers four rows apart), so that each load of x serves sixteen multiply-accumulates:
+ *   acc[0][g] = start[g] + sum_k w_g[k] x[k],  g = 0..15
+ * per tap 1 lb of x, 16 lb, 16 mul and 16 add (3.06 instructions per multiply-accumulate),
+ * in assembly where the layer's shapes are constants and 3 taps + 3 <= 2047 (lb's offsets). */
+#define QATC_LINE_COPIES 0 /* the input is read in place */
+#define QATC_LINE_GROUP 16
+#if defined(QATC_RV32_ASM)
+/* acc[g] in s1..s11, t0..t4; x in t5, the weight in t6, the product in a7. Channel 4P + J's
+ * weight of tap K at J * w_step + K from %[wP] (P = 0..3), or, when the sixteen rows are
+ * within lb's reach of one pointer (%[near]: 15 w_step + 3 <= 2047), at (4P + J) * w_step +
+ * K from %[w0] (then only it steps). RV32_MAC16(P, J, K, A): */
+#define RV32_MAC16(P, J, K, A)                                                              \
+    ".if %[near]\n\tlb t6, (4*" #P "+" #J ")*%[ws]+" #K "(%[w0])\n\t.else\n\t"              \
+    "lb t6, " #J "*%[ws]+" #K "(%[w" #P "])\n\t.endif\n\t"                                  \
+    "mul a7, t6, t5\n\tadd " A ", " A ", a7\n\t"
+/* RV32_TAP16(K): tap K of the iteration */
+#define RV32_TAP16(K)                                                                       \
+    "lb t5, " #K "(%[col])\n\t"                                                            \
+    RV32_MAC16(0, 0, K, "s1") RV32_MAC16(0, 1, K, "s2") RV32_MAC16(0, 2, K, "s3")           \
+    RV32_MAC16(0, 3, K, "s4") RV32_MAC16(1, 0, K, "s5") RV32_MAC16(1, 1, K, "s6")           \
+    RV32_MAC16(1, 2, K, "s7") RV32_MAC16(1, 3, K, "s8") RV32_MAC16(2, 0, K, "s9")           \
+    RV32_MAC16(2, 1, K, "s10") RV32_MAC16(2, 2, K, "s11") RV32_MAC16(2, 3, K, "t0")         \
+    RV32_MAC16(3, 0, K, "t1") RV32_MAC16(3, 1, K, "t2") RV32_MAC16(3, 2, K, "t3")           \
+    RV32_MAC16(3, 3, K, "t4")
+/* RV32_STEP16(N): the pointers N taps on */
+#define RV32_STEP16(N)                                                                      \
+    "addi %[col], %[col], " N "\n\taddi %[w0], %[w0], " N "\n\t.if !%[near]\n\t"            \
+    "addi %[w1], %[w1], " N "\n\taddi %[w2], %[w2], " N "\n\taddi %[w3], %[w3], " N "\n\t"  \
+    ".endif\n\t"
+/* RV32_LOOP16: the first taps % RV32_UNROLL, then RV32_UNROLL per iteration up to end */
+#define RV32_LOOP16                                                                         \
+    ".if %[rem] >= 1\n\t" RV32_TAP16(0) ".endif\n\t"                                       \
+    ".if %[rem] >= 2\n\t" RV32_TAP16(1) ".endif\n\t"                                       \
+    ".if %[rem] >= 3\n\t" RV32_TAP16(2) ".endif\n\t"                                       \
+    ".if %[rem]\n\t" RV32_STEP16("%[rem]") ".endif\n\t"                                    \
+    ".if %[loops]\n1:\n\t" RV32_TAP16(0) RV32_TAP16(1)                                      \
+    ".if %[unroll] == 4\n\t" RV32_TAP16(2) RV32_TAP16(3) ".endif\n\t"                      \
+    RV32_STEP16("%[unroll]") "bne %[col], %[end], 1b\n\t.endif\n\t"
+/* RV32_ACC16(OP): OP (lw or sw) the 16 accumulators */
+#define RV32_ACC16(OP)                                                                      \
+    RV32_ACC(OP) OP " s9, 32(%[acc])\n\t" OP " s10, 36(%[acc])\n\t"                       \
+    OP " s11, 40(%[acc])\n\t" OP " t0, 44(%[acc])\n\t" OP " t1, 48(%[acc])\n\t"          \
+    OP " t2, 52(%[acc])\n\t" OP " t3, 56(%[acc])\n\t" OP " t4, 60(%[acc])\n\t"
+#endif
+
+static QATC_INLINE void line_sums(const int8_t *x, int32_t taps, const qatc_w *w, int32_t zp,
+                                  const int32_t *start, int32_t acc[2][QATC_LINE_GROUP])
+{
+    (void)zp;
+    for (int32_t g = 0; g < 16; g++)
+        acc[0][g] = start[g];
+#if defined(QATC_RV32_ASM)
+    if (__builtin_constant_p(taps) && 3 * taps + 3 <= 2047) {
+        const int8_t *u = x, *end = x + taps;
+        const int8_t *w0 = w, *w1 = w + 4 * taps, *w2 = w + 8 * taps, *w3 = w + 12 * taps;
+        __asm__(RV32_ACC16("lw") RV32_LOOP16 RV32_ACC16("sw")
+                : [col] "+r"(u), [w0] "+r"(w0), [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3),
+                  "+m"(*(int32_t(*)[16])acc[0])
+                : [end] "r"(end), [acc] "r"(acc[0]), [ws] "i"(taps),
+                  [near] "i"(15 * taps + 3 <= 2047), [rem] "i"(taps % RV32_UNROLL),
+                  [loops] "i"(taps / RV32_UNROLL), [unroll] "i"(RV32_UNROLL),
+                  "m"(*(const int8_t(*)[taps])x), "m"(*(const int8_t(*)[16 * taps])w)
+                : "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t0",
+                  "t1", "t2", "t3", "t4", "t5", "t6", "a7");
+        return;
+    }
+#endif
+    for (int32_t g = 0; g < 16; g++) {
+        const int8_t *wg = w + g * taps;
+        int32_t a = acc[0][g];
+        for (int32_t k = 0; k < taps; k++)
+            a += wg[k] * x[k];
+        acc[0][g] = a;
+    }
+}
+]])
 
 # _QATC_RV32_SUMS4: col_sums4(): the group's eight rows of 4-bit weights (in the OHWI order)
 # unpacked to int8 once per call, then col_sums' tile over them.

@@ -12,7 +12,7 @@ m4_define([_QATC_SMLAL_ABOUT], [[other 32-bit Arm cores (Cortex-M3): two output 
 # _QATC_SMLAL_PRELUDE: QATC_INLINE, QATC_ARG.
 m4_define([_QATC_SMLAL_PRELUDE], [_QATC_INLINE_ALWAYS[]_QATC_NAKED_ARG])
 
-# _QATC_SMLAL_DOT: dot_1x4 in plain C (linear layers).
+# _QATC_SMLAL_DOT: dot_1x4 in plain C (for conv2d windows walked row by row; unused).
 m4_define([_QATC_SMLAL_DOT], [_QATC_DOT_1X4_C([[]])])
 
 # _QATC_SMLAL_CONV: weights in the quads layout; a window pair as one int32 per tap.
@@ -332,5 +332,88 @@ static QATC_INLINE void col_sums4(const qatc_col *col, int32_t taps, const uint8
             split23(t[g], &acc[0][g], &acc[1][g]);
     }
 #endif
+}
+]])
+
+# _QATC_SMLAL_LINE: line_sums(), a linear layer's: its int8 input read in place, eight
+# channels a call (dot8x1_smlal).
+m4_define([_QATC_SMLAL_LINE], [[
+/* A linear layer's sums: the input read in place (one pixel: 32-bit MLA suffices, no
+ * split; no - zp: the generator folded -zp * sum w into the layer's bias, start), eight
+ * channels a call (two groups of the quads layout, the second from w4 = w + 4 *
+ * QATC_TAPS4(taps)), so that each load of x serves eight multiply-accumulates:
+ *   acc[0][g] = start[g] + sum_k w_g[k] x[k],  g = 0..7
+ * Per tap one LDRSB of x, eight LDRSB of a weight, eight MLA; the taps past the last
+ * whole four in C. */
+#define QATC_LINE_COPIES 0 /* the input is read in place */
+#define QATC_LINE_GROUP 8
+#if defined(__thumb2__) && defined(__GNUC__)
+/* The loop in assembly, a naked function: r0 = x, r1 = its end (whole fours), r2 = the
+ * weights of channels 0..3, r3 = start, then on the stack w4 (channels 4..7) and acc.
+ * acc[0..7] in r4..r11, x in r3, a weight in r12, w in r1 and w4 in r2 (both stepped 16
+ * bytes a quad), the end in lr. Tap J (0..3) of a quad, x at r0 + J, channel g's weight
+ * at 8 (J % 2) + 2 (J / 2) + 4 (g / 2 % 2) + g % 2 (g < 4 from r1, else from r2): */
+#define QATC_SMLAL_TAP1(J, K)                                                             \
+    "ldrsb r3, [r0, #" #J "]\n\t"                                                         \
+    "ldrsb r12, [r1, #" #K "]\n\tmla r4, r3, r12, r4\n\t"                                \
+    "ldrsb r12, [r1, #" #K "+1]\n\tmla r5, r3, r12, r5\n\t"                              \
+    "ldrsb r12, [r1, #" #K "+4]\n\tmla r6, r3, r12, r6\n\t"                              \
+    "ldrsb r12, [r1, #" #K "+5]\n\tmla r7, r3, r12, r7\n\t"                              \
+    "ldrsb r12, [r2, #" #K "]\n\tmla r8, r3, r12, r8\n\t"                                \
+    "ldrsb r12, [r2, #" #K "+1]\n\tmla r9, r3, r12, r9\n\t"                              \
+    "ldrsb r12, [r2, #" #K "+4]\n\tmla r10, r3, r12, r10\n\t"                            \
+    "ldrsb r12, [r2, #" #K "+5]\n\tmla r11, r3, r12, r11\n\t"
+/* four taps take 70 instructions for 32 MACs (taps 1, 2, 3, then 0, whose loads step the
+ * pointers) */
+__attribute__((naked, noinline)) static void dot8x1_smlal(
+    const int8_t *x QATC_ARG, const int8_t *end QATC_ARG, const int8_t *w QATC_ARG,
+    const int32_t *start QATC_ARG, const int8_t *w4 QATC_ARG, int32_t acc[8] QATC_ARG)
+{
+    __asm__(".syntax unified\n\t"
+            "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t" /* w4, acc at sp + 36, 40 */
+            "ldm r3, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+            "mov lr, r1\n\t"
+            "mov r1, r2\n\t"
+            "ldr r2, [sp, #36]\n"
+            "1:\n\t"
+            QATC_SMLAL_TAP1(1, 8)
+            QATC_SMLAL_TAP1(2, 2)
+            QATC_SMLAL_TAP1(3, 10)
+            "ldrsb r3, [r0], #4\n\t"
+            "ldrsb r12, [r1, #1]\n\tmla r5, r3, r12, r5\n\t"
+            "ldrsb r12, [r1, #4]\n\tmla r6, r3, r12, r6\n\t"
+            "ldrsb r12, [r1, #5]\n\tmla r7, r3, r12, r7\n\t"
+            "ldrsb r12, [r1], #16\n\tmla r4, r3, r12, r4\n\t"
+            "ldrsb r12, [r2, #1]\n\tmla r9, r3, r12, r9\n\t"
+            "ldrsb r12, [r2, #4]\n\tmla r10, r3, r12, r10\n\t"
+            "ldrsb r12, [r2, #5]\n\tmla r11, r3, r12, r11\n\t"
+            "ldrsb r12, [r2], #16\n\tmla r8, r3, r12, r8\n\t"
+            "cmp r0, lr\n\t"
+            "bne 1b\n\t"
+            "ldr r12, [sp, #40]\n\t"
+            "stm r12, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
+}
+#define QATC_SMLAL_LINE_ASM 1
+#endif
+
+static QATC_INLINE void line_sums(const int8_t *x, int32_t n, const qatc_w *w, int32_t zp,
+                                  const int32_t *start, int32_t acc[2][QATC_LINE_GROUP])
+{
+    const qatc_w *w4 = QATC_W_AT(w, 4, n);
+    int32_t k = 0;
+    (void)zp;
+#if defined(QATC_SMLAL_LINE_ASM)
+    k = n / 4 * 4;
+    if (k > 0)
+        dot8x1_smlal(x, x + k, w, start, w4, acc[0]);
+    else
+#endif
+        for (int32_t g = 0; g < 8; g++)
+            acc[0][g] = start[g];
+    for (; k < n; k++) /* channel g's tap k in the quads layout */
+        for (int32_t g = 0; g < 8; g++)
+            acc[0][g] += x[k] * (g < 4 ? w : w4)[16 * (k / 4) + 8 * (k % 2) + 4 * (g % 4 / 2) +
+                                               g % 2 + 2 * (k % 4 / 2)];
 }
 ]])

@@ -11,7 +11,7 @@ m4_define([_QATC_SSE2_ABOUT], [[x86 with SSE2 (every x86-64) and GCC or clang: c
 # _QATC_SSE2_PRELUDE: QATC_INLINE.
 m4_define([_QATC_SSE2_PRELUDE], [_QATC_INLINE_ALWAYS])
 
-# _QATC_SSE2_DOT: dot_1x4 in plain C (linear layers).
+# _QATC_SSE2_DOT: dot_1x4 in plain C (for conv2d windows walked row by row; unused).
 m4_define([_QATC_SSE2_DOT], [_QATC_DOT_1X4_C([[]])])
 
 # _QATC_SSE2_CONV: the vector types, pmaddwd, and weights and windows as pairs of taps.
@@ -124,6 +124,28 @@ static QATC_SHAPED void gather(const conv_shape *s, const int8_t *in, int32_t cy
     }
 ]],
 [[the pairs layout, QATC_PAIRS(taps) vectors per four channels, w_step unused]])])
+
+# _QATC_SSE2_LINE: line_sums(), a linear layer's: its int8 input read in place.
+m4_define([_QATC_SSE2_LINE], [[
+/* A linear layer's sums, the input read in place (the generator folded -zp * sum w into
+ * the layer's bias, start), sixteen channels a call, in plain C over the PMADDWD layout
+ * (channel g's tap k is w[g / 4 * QATC_PAIRS(taps) + k / 2][2 * (g % 4) + k % 2]):
+ *   acc[0][g] = start[g] + sum_k w_g[k] x[k] */
+#define QATC_LINE_COPIES 0 /* the input is read in place */
+#define QATC_LINE_GROUP QATC_GROUP
+static QATC_INLINE void line_sums(const int8_t *x, int32_t taps, const qatc_w *w, int32_t zp,
+                                  const int32_t *start, int32_t acc[2][QATC_LINE_GROUP])
+{
+    (void)zp;
+    for (int32_t g = 0; g < QATC_GROUP; g++) {
+        const qatc_w *wg = w + g / 4 * QATC_PAIRS(taps);
+        int32_t a = start[g];
+        for (int32_t k = 0; k < taps; k++)
+            a += wg[k / 2][2 * (g % 4) + k % 2] * x[k];
+        acc[0][g] = a;
+    }
+}
+]])
 
 # _QATC_SSE2_SUMS4: col_sums4() over the windows' pairs of taps, 4-bit weights in the OHWI
 # order; in C.

@@ -135,6 +135,7 @@ typedef int32_t qatc_col;
 #define QATC_STR(x) QATC_STR_(x) /* a macro's value as a string (for assembly) */
 #define QATC_BLOCK(taps) (QATC_HEAD + ((taps) + 3) / 4) /* words per pixel */
 #define QATC_COL(taps) (2 * QATC_BLOCK(taps))
+#define QATC_COL1(taps) QATC_BLOCK(taps) /* one pixel's (a linear layer's input) */
 #define QATC_GROUP 8
 #if defined(__GNUC__)
 typedef uint32_t qatc_word __attribute__((may_alias)); /* four bytes of input or col */

@@ -15,13 +15,15 @@ m4_divert(-1)
 # depends on the version of the inner loops (_QATC_BY_ROWS), as does the layout of its
 # weights (_QATC_BY_WEIGHTS).
 
-# _QATC_CONV_DATA(CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED, QUADS, BYTES8, BIAS8): the
-# constants of a conv2d layer, its weights in the layout of the version (WEIGHTS in
-# QATC_VERSIONS, kernels.m4): WEIGHTS as int8 OHWI rows, PAIRED for PMADDWD, QUADS for
-# SMLAD's tiles, BYTES8 as unsigned bytes with BIAS8, the bias that goes with them.
+# _QATC_CONV_DATA(CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED, QUADS, BYTES8, BIAS8
+# [, GROUP]): the constants of a conv2d layer, its weights in the layout of the version
+# (WEIGHTS in QATC_VERSIONS, kernels.m4): WEIGHTS as int8 OHWI rows, PAIRED for PMADDWD,
+# QUADS for SMLAD's tiles, BYTES8 as unsigned bytes with BIAS8, the bias that goes with
+# them. GROUP: the channels a call of the kernel computes (QATC_GROUP unless given).
 m4_define([_QATC_CONV_DATA], [[    enum { $1 };
-    /* the channels col_sums() computes: W_ROWS rounded up to QATC_GROUP */
-    enum { G_ROWS = (W_ROWS + QATC_GROUP - 1) / QATC_GROUP * QATC_GROUP };
+    /* the channels ]m4_ifelse([$10], [], [[col_sums()]], [[line_sums()]])[ computes: W_ROWS rounded up to ]m4_ifelse([$10], [], [[QATC_GROUP]], [[$10]])[ */
+    enum { G_ROWS = ]m4_ifelse([$10], [], [[(W_ROWS + QATC_GROUP - 1) / QATC_GROUP * QATC_GROUP]],
+                               [[(W_ROWS + $10 - 1) / $10 * $10]])[ };
 ]_QATC_BY_WEIGHTS([[    /* weights for PMADDWD: wp[oc / 4][k / 2] = (w[oc][k], w[oc][k + 1], w[oc + 1][k], ...,
      * w[oc + 3][k + 1]), k = (ky * KERNEL_W + kx) * IN_C + ic the taps of w below (0 past
      * the last tap, to an even number of pairs, and in the rows from OUT_C to W_ROWS) */
@@ -32,7 +34,7 @@ m4_define([_QATC_CONV_DATA], [[    enum { $1 };
      * w[oc + 1][k + 2]), the same for oc + 2, oc + 3, then for k + 1, k + 3 (k = 4j the taps
      * (ky * KERNEL_W + kx) * IN_C + ic, each kernel row padded to whole quads when that
      * costs none (QATC_ROWS4); 0 past the last tap and in the rows from OUT_C to W_ROWS) */
-    static const int8_t wq[W_ROWS / 4][QATC_TAPS4(W_STEP) / 4][16] = $7;
+    static const int8_t wq[W_ROWS / 4][QATC_TAPS4(W_STEP) / 4][16] QATC_QUADS_ALIGNED = $7;
     const qatc_w *weights = &wq[0][0][0];
     static const int32_t bias[G_ROWS] = $3; /* 0 from OUT_C on */
 ]], [[    /* weights as unsigned bytes: wu[oc / 8][k] = (w[oc][k] + 128, ..., w[oc + 7][k] + 128)
@@ -471,26 +473,32 @@ m4_define([_QATC_DW_TAPS], [m4_ifelse(m4_eval([$1 < $2]), [1],
 m4_define([_QATC_DW_TAP], [m4_ifelse(m4_eval([$1 % 3]), [0], [
                         ])[ + w$1 * p[$2 * PW + $3]]])
 
-# QATC_LINEAR(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT): a fully connected layer.
-m4_define([QATC_LINEAR], [QATC_CHECK([$0], [8], $@)[
+# QATC_LINEAR(MODEL, LAYER, COMMENT, CONSTANTS, WEIGHTS, BIAS, MULT, SHIFT, PAIRED, QUADS,
+# BYTES8, BIAS8): a fully connected layer, computed as what it is, a 1x1 conv2d on one
+# pixel of IN_C = IN_N channels: its weights in the layout of the version (the conv2d's,
+# _QATC_CONV_DATA; W_ROWS a multiple of eight), then line_sums() for QATC_LINE_GROUP
+# outputs at a time (kernels.m4). Most versions read the int8 input in place: BIAS is
+# then bias - IN_ZP * sum w (the generator's), the sums' constant term. The others
+# (QATC_LINE_COPIES) sum the input gather() copied once, from BIAS8 (Thumb-1's).
+m4_define([QATC_LINEAR], [QATC_CHECK([$0], [12], $@)[
 /* $3 */
 static void $1_layer_$2(const int8_t *in /* (IN_N) */, int8_t *out /* (OUT_N) */)
 {
-    enum { $4 };
-    /* weights w[o][i]; rows from OUT_N to W_ROWS are 0 (four outputs at a time) */
-    static const int8_t w[W_ROWS][IN_N] = $5;
-    static const int32_t bias[OUT_N] = $6;
-    static const int32_t mult[OUT_N] = $7;
-    static const int8_t shift[OUT_N] = $8;
-
-    for (int32_t o = 0; o < OUT_N; o += 4) {
-        /* acc = bias + sum w * (x - IN_ZP), outputs o .. o + 3 */
-        int32_t acc[4];
-        for (int32_t g = 0; g < 4; g++)
-            acc[g] = o + g < OUT_N ? bias[o + g] : 0;
-        dot_1x4(in, (const int8_t *)w + o * IN_N, IN_N, IN_N, IN_ZP, acc);
-        for (int32_t g = 0; g < 4 && o + g < OUT_N; g++)
-            out[o + g] = requantize(acc[g], mult[o + g], shift[o + g], OUT_ZP, ACT_MIN, ACT_MAX);
+]_QATC_CONV_DATA([$4], [$5], [$6], [$7], [$8], [$9], [$10], [$11], [$12],
+  [QATC_LINE_GROUP])[#if QATC_LINE_COPIES
+    qatc_col x[QATC_COL1(W_STEP)]; /* the input, copied once for all outputs */
+    gather(&shape, in, 0, 0, 0, 0, 0, x);
+#else
+    const int8_t *x = in; /* read in place: bias[oc] is bias - IN_ZP * sum w */
+    (void)shape;
+#endif
+    for (int32_t oc = 0; oc < OUT_C; oc += QATC_LINE_GROUP) {
+        /* acc = bias + sum w * (x - IN_ZP), outputs oc .. oc + QATC_LINE_GROUP - 1 */
+        int32_t acc[2][QATC_LINE_GROUP];
+        line_sums(x, W_STEP, QATC_W_AT(weights, oc, W_STEP), IN_ZP, bias + oc, acc);
+        for (int32_t g = 0; g < QATC_LINE_GROUP && oc + g < OUT_C; g++)
+            out[oc + g] = requantize(acc[0][g], mult[oc + g], shift[oc + g], OUT_ZP, ACT_MIN,
+                                     ACT_MAX);
     }
 }
 ]])

@@ -76,17 +76,21 @@ static int written_by(const q_model *m, int t)
     return t;
 }
 
-/* Runs the plan: each step checks that the arena bytes of its inputs still
- * carry the tag of the tensor that wrote them, then tags its output's bytes.
- * The model output must still hold its bytes at the end. Returns the first
- * clobbered tensor, or -1 when the plan is safe. */
+/* Runs the plan: each step checks that the bytes of its inputs (in the arena, or scratch
+ * in the caller's output buffer) still carry the tag of the tensor that wrote them, then
+ * tags its output's bytes (the model output's: the whole output buffer). Returns the
+ * first clobbered tensor, or -1 when the plan is safe. */
 static int simulate(const q_model *m, const plan *p)
 {
-    int32_t size = p->arena_size;
+    int32_t size = p->arena_size, out_size = p->t[m->n_layers].size;
     int *tag = malloc(((size_t)size + 1) * sizeof *tag);
+    int *otag = malloc(((size_t)out_size + 1) * sizeof *otag);
     assert_non_null(tag);
+    assert_non_null(otag);
     for (int32_t i = 0; i < size; i++)
         tag[i] = -1;
+    for (int32_t i = 0; i < out_size; i++)
+        otag[i] = -1;
     int bad = -1;
     for (int l = 0; l < m->n_layers && bad < 0; l++) {
         const q_layer *ly = &m->layers[l];
@@ -97,20 +101,28 @@ static int simulate(const q_model *m, const plan *p)
             ins[0] = m->layers[ly->input - 1].input;
         for (int k = 0; k < 2 && bad < 0; k++) {
             int x = ins[k];
-            if (x < 0 || p->t[x].loc != PLAN_ARENA)
+            if (x < 0 || (p->t[x].loc != PLAN_ARENA && p->t[x].loc != PLAN_SCRATCH))
                 continue;
+            const int *tags = p->t[x].loc == PLAN_ARENA ? tag : otag;
             for (int32_t i = 0; i < p->t[x].size; i++)
-                if (tag[p->t[x].offset + i] != written_by(m, x)) {
+                if (tags[p->t[x].offset + i] != written_by(m, x)) {
                     bad = x;
                     break;
                 }
         }
         int o = l + 1;
-        if (bad < 0 && p->t[o].loc == PLAN_ARENA && written_by(m, o) == o)
+        if (bad < 0 && (p->t[o].loc == PLAN_ARENA || p->t[o].loc == PLAN_SCRATCH) &&
+            written_by(m, o) == o) {
+            int *tags = p->t[o].loc == PLAN_ARENA ? tag : otag;
             for (int32_t i = 0; i < p->t[o].size; i++)
-                tag[p->t[o].offset + i] = o;
+                tags[p->t[o].offset + i] = o;
+        }
+        if (bad < 0 && o == m->n_layers)
+            for (int32_t i = 0; i < out_size; i++)
+                otag[i] = o;
     }
     free(tag);
+    free(otag);
     return bad;
 }
 
@@ -216,6 +228,44 @@ static void test_gen_plan_flatten_is_a_view(void **state)
     assert_int_equal(p.arena_size, 16);
     assert_int_equal(p.lower_bound, 11);
     assert_int_equal(simulate(&m, &p), -1);
+    plan_free(&p);
+    model_done(&m);
+}
+
+/* A dense chain whose output is wide (the MLPerf autoencoder's shape, smaller): the
+ * hidden tensors dead before the last step live in the caller's output buffer, the
+ * arena holds only the last one; the lower bound says so, and the peak step. */
+static void test_gen_plan_output_buffer_is_scratch(void **state)
+{
+    (void)state;
+    q_model m;
+    model_init(&m, 1, 1, 64);
+    int t[6];
+    t[0] = add_layer(&m, Q_OP_LINEAR, 0, -1, 1, 1, 16);
+    for (int i = 1; i < 5; i++)
+        t[i] = add_layer(&m, Q_OP_LINEAR, t[i - 1], -1, 1, 1, i == 2 ? 4 : 16);
+    t[5] = add_layer(&m, Q_OP_LINEAR, t[4], -1, 1, 1, 64);
+    plan p;
+    qerr e = {{0}};
+    assert_int_equal(plan_build(&m, &p, &e), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(p.t[t[i]].loc, PLAN_SCRATCH);
+    assert_int_equal(p.t[t[4]].loc, PLAN_ARENA); /* read by the step writing the output */
+    assert_int_equal(p.t[t[5]].loc, PLAN_OUTPUT);
+    assert_int_equal(p.arena_size, 16);
+    assert_int_equal(p.lower_bound, 16);
+    assert_int_equal(p.peak_step, 4);
+    assert_true(p.scratch_size > 0 && p.scratch_size <= 64);
+    assert_int_equal(simulate(&m, &p), -1);
+    /* a scratch tensor still read by the step that writes the output is refused */
+    p.t[t[4]].loc = PLAN_SCRATCH;
+    p.t[t[4]].offset = 32;
+    expect_rejected(&m, &p, "output buffer while the step writing the output");
+    p.t[t[4]].loc = PLAN_ARENA;
+    p.t[t[4]].offset = 0;
+    /* and one past the output buffer's end */
+    p.t[t[3]].offset = 60;
+    expect_rejected(&m, &p, "outside the output buffer");
     plan_free(&p);
     model_done(&m);
 }
@@ -577,7 +627,7 @@ static void test_gen_plan_random_graphs_are_safe(void **state)
     (void)state;
     rng_state r;
     rng_seed(&r, 2024);
-    int inplace = 0, fused = 0;
+    int inplace = 0, fused = 0, scratch = 0;
     for (int i = 0; i < 500; i++) {
         q_model m;
         random_graph(&r, &m);
@@ -591,11 +641,14 @@ static void test_gen_plan_random_graphs_are_safe(void **state)
             fail_msg("graph %d: tensor %d clobbered before it was read", i, bad);
         inplace += p.n_inplace;
         fused += p.n_fused;
+        scratch += p.scratch_size > 0;
         plan_free(&p);
         model_done(&m);
     }
     assert_true(inplace > 50); /* the in-place path was exercised */
     assert_true(fused > 50);   /* and conv + pool fusion */
+    printf("random graphs with the output buffer as scratch: %d of 500\n", scratch);
+    assert_true(scratch > 10); /* and the output buffer as scratch */
 }
 
 /* Random corruptions: whenever the simulation finds a clobbered tensor, the
@@ -637,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_gen_plan_residual_inplace_add),
         cmocka_unit_test(test_gen_plan_flatten_is_a_view),
         cmocka_unit_test(test_gen_plan_single_layer_has_no_arena),
+        cmocka_unit_test(test_gen_plan_output_buffer_is_scratch),
         cmocka_unit_test(test_gen_plan_dead_tensor_gets_bytes),
         cmocka_unit_test(test_gen_plan_conv_pool_fused),
         cmocka_unit_test(test_gen_plan_fusion_only_when_allowed),
