@@ -62,7 +62,7 @@ LIBQATCGEN := $(BUILD)/libqatcgen.a
 LIBS       := $(LIBQATCGEN) $(LIBTRAIN) $(LIBINT8) $(LIBCOMMON)   # in link order
 TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all deps demo check check-run check-sanitize tests bench install clean
+.PHONY: all deps demo check check-run check-sanitize tests bench bench-speed install clean
 all: qatc
 
 deps:
@@ -147,11 +147,18 @@ demo: deps
 # their frozen models are missing, about 30 minutes). BENCH_MLPERF=0 skips the second part.
 BENCH_MLPERF ?= 1
 bench: deps
-	@scripts/deps.sh python3-torch python3-numpy valgrind
+	@scripts/deps.sh python3-torch python3-numpy python3-yaml valgrind
 	@$(MAKE) --no-print-directory qatc
 	@sh bench/run.sh
 	@if [ "$(BENCH_MLPERF)" = 1 ]; then $(MAKE) --no-print-directory -C examples/mlperf-tiny \
 	  QATC=$(CURDIR)/qatc bench; fi
+
+# make bench-speed: section s of make bench alone, the training speed of the four MLPerf Tiny
+# models against PyTorch (about 10 minutes on 2 busy cores).
+bench-speed: deps
+	@scripts/deps.sh python3-torch python3-numpy python3-yaml
+	@$(MAKE) --no-print-directory qatc
+	@BENCH_SPEED_ONLY=1 sh bench/run.sh
 
 install: qatc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/qatc/templates

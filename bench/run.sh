@@ -14,6 +14,15 @@
 #    batch, optimizer and schedule), alternately: qatc, PyTorch, qatc,
 #    PyTorch, ... Images/s of the training steps of each phase (evaluation
 #    excluded) and the int8 top-1 of each on the same test images.
+# s. Training speed of the four MLPerf Tiny models (examples/mlperf-tiny: KWS
+#    DS-CNN, ResNet-8, VWW MobileNet, the AD autoencoder; data made by its
+#    Makefile when missing): `qatc train` and bench/pytorch_qat.py --speed-only
+#    (the same net built layer for layer from the same config, same batch,
+#    optimizer and threads), alternately per model, 1 float + 1 QAT epoch of a
+#    fixed number of batches each; PyTorch trains --warmup batches untimed
+#    first (qatc times all of its own). Images/s of each phase only; qatc
+#    chooses and reports on a small strided slice of the test set, so that
+#    its evaluations stay short (they are not timed either way).
 # b. Inference: `qatc gen` of the first qatc run's model; instructions per
 #    inference on Cortex-M0/M3/M4 and rv32imc under qemu
 #    (bench/target/measure.sh, H4's TCG plugin), per MAC (MACs from
@@ -33,6 +42,10 @@
 #   BENCH_FLOAT_EPOCHS  float pretraining epochs [6]
 #   BENCH_QAT_EPOCHS    QAT epochs [8]
 #   BENCH_THREADS       training threads of both [all cores]
+#   BENCH_SPEED_MODELS  MLPerf Tiny models of section s [kws ic vww ad]; empty: none
+#   BENCH_SPEED_ITERS   batches per phase in section s [kws 100, ic 100, vww 40, ad 200]
+#   BENCH_SPEED_WARMUP  PyTorch's untimed first batches per phase in section s [5]
+#   BENCH_SPEED_ONLY    1: section s alone (make bench-speed) [0]
 #   BENCH_HOST_CFLAGS   host compiler flags of the generated C [-O2]
 #   BENCH_OUT           output folder [out/bench]
 #   QATC, PYTHON        the programs [./qatc, /usr/bin/python3 (Debian's, with torch)]
@@ -62,6 +75,14 @@ threads=$(uint BENCH_THREADS "${BENCH_THREADS:-$(nproc)}")
 [ "$threads" -ge 1 ] || fail "BENCH_THREADS: at least 1"
 [ "$qepochs" -ge 1 ] || fail "BENCH_QAT_EPOCHS: at least 1"
 [ "$neval" -le 10000 ] || fail "BENCH_EVAL: at most 10000 (the test set)"
+speed_models=${BENCH_SPEED_MODELS-kws ic vww ad}
+speed_iters=${BENCH_SPEED_ITERS:+$(uint BENCH_SPEED_ITERS "$BENCH_SPEED_ITERS")}
+speed_only=$(uint BENCH_SPEED_ONLY "${BENCH_SPEED_ONLY:-0}")
+[ -n "$speed_models" ] || [ "$speed_only" = 0 ] || fail "BENCH_SPEED_ONLY=1 with no BENCH_SPEED_MODELS"
+speed_warmup=$(uint BENCH_SPEED_WARMUP "${BENCH_SPEED_WARMUP:-5}")
+for m in $speed_models; do
+    case $m in kws | ic | vww | ad) ;; *) fail "BENCH_SPEED_MODELS: unknown model '$m' (kws ic vww ad)" ;; esac
+done
 host_cflags=${BENCH_HOST_CFLAGS:--O2}
 out=${BENCH_OUT:-$root/out/bench}
 QATC=${QATC:-$root/qatc}
@@ -85,7 +106,8 @@ raw=$out/raw.txt
 put() { echo "$1 $2" >> "$raw.tmp"; }
 t_start=$(date +%s)
 step=0
-nsteps=$((2 * pairs + 2))
+ref_pairs=$([ "$speed_only" = 1 ] && echo 0 || echo "$pairs")
+nsteps=$((2 * ref_pairs + 2 * (1 - speed_only) + 2 * pairs * $(echo $speed_models | wc -w)))
 say() {
     step=$((step + 1))
     echo "bench: [$step/$nsteps] $* ($(($(date +%s) - t_start)) s so far)" >&2
@@ -103,6 +125,7 @@ put meta.float_epochs "$fepochs"
 put meta.qat_epochs "$qepochs"
 put meta.eval_images "$([ "$neval" -eq 0 ] && echo 10000 || echo "$neval")"
 put meta.pairs "$pairs"
+put meta.speed_only "$speed_only"
 put meta.host_cflags "$host_cflags"
 put meta.gomp_spincount "$GOMP_SPINCOUNT"
 put meta.load_start "$(loadavg)"
@@ -155,7 +178,7 @@ put meta.batch "$batch"
 gen=$out/gen
 host_time=$out/host_time
 i=1
-while [ "$i" -le "$pairs" ]; do
+while [ "$i" -le "$ref_pairs" ]; do
     say "qatc train, run $i of $pairs"
     dir=$out/qatc.$i
     rm -rf "$dir"
@@ -186,7 +209,7 @@ while [ "$i" -le "$pairs" ]; do
 
     say "PyTorch eager float + QAT, run $i of $pairs"
     t0=$(date +%s)
-    "$PYTHON" bench/pytorch_qat.py --float-epochs "$fepochs" --qat-epochs "$qepochs" \
+    "$PYTHON" bench/pytorch_qat.py --config "$cfg" --float-epochs "$fepochs" --qat-epochs "$qepochs" \
         --iterations "$iters" --batch "$batch" --threads "$threads" --eval-images "$neval" \
         > "$out/torch.$i.txt" 2> "$out/torch.$i.log" ||
         { tail -n 5 "$out/torch.$i.log" >&2; fail "bench/pytorch_qat.py failed (log: $out/torch.$i.log)"; }
@@ -198,6 +221,83 @@ while [ "$i" -le "$pairs" ]; do
     i=$((i + 1))
 done
 put meta.load_mid "$(loadavg)"
+
+# --- s. training speed of the MLPerf Tiny models, alternating ----------------
+tiny=$root/examples/mlperf-tiny
+put meta.speed_models "$(echo $speed_models | tr ' ' ,)"
+put meta.speed_warmup "$speed_warmup"
+for m in $speed_models; do
+    case $m in
+        kws) mname=kws_dscnn n=100 ;;
+        ic) mname=ic_resnet8 n=100 ;;
+        vww) mname=vww_mobilenet n=40 ;;
+        ad) mname=ad_autoencoder n=200 ;;
+    esac
+    n=${speed_iters:-$n}
+    sdir=$out/speed/$m
+    mkdir -p "$sdir"
+    [ -r "$tiny/$m/data/y_test.npy" ] ||
+        make --no-print-directory -s -C "$tiny" "$m/data/y_test.npy" >&2 ||
+        fail "examples/mlperf-tiny: make $m/data/y_test.npy failed"
+    # every 10th test input: both classes of AD's AUC, and short evaluations
+    "$PYTHON" -c 'import numpy as np, sys
+d, o = sys.argv[1], sys.argv[2]
+for f in ("x_test", "y_test"):
+    np.save(o + "/" + f + "_10.npy", np.load(d + "/" + f + ".npy")[::10])' "$tiny/$m/data" "$sdir"
+    small="{inputs: $sdir/x_test_10.npy, labels: $sdir/y_test_10.npy}"
+    # the config with 1 float + 1 QAT epoch of n batches, absolute train paths,
+    # the small slice as validation and eval set, 10 calibration batches
+    awk -v n="$n" -v dir="$tiny/$m" -v small="$small" '
+/^[a-z]/ { top = $1 }
+/^  [a-z]/ { sub2 = $1 }
+/^ +iterations:/ || /^  calibration_batches:/ { next }
+top == "data:" && /^  train:/ { gsub(/: data\//, ": " dir "/data/") }
+top == "data:" && /^  (validation|eval):/ { sub(/:.*/, ": " small); c++ }
+top == "pretrain:" && /^  epochs:/ { sub(/epochs: *[0-9]+/, "epochs: 1"); print; print "  iterations: " n; c++; next }
+top == "quantization:" && /^  approach:/ { print; print "  calibration_batches: 10"; c++; next }
+top == "quantization:" && sub2 == "train:" && /^    epochs:/ {
+    sub(/epochs: *[0-9]+/, "epochs: 1"); print; print "    iterations: " n; c++; next }
+{ print }
+END { if (c != 5) { print "bench: " FILENAME ": expected 5 data/schedule lines, changed " c > "/dev/stderr"; exit 1 } }
+' "$tiny/$m/$mname.yaml" > "$sdir/$mname.yaml.tmp"
+    mv "$sdir/$mname.yaml.tmp" "$sdir/$mname.yaml"
+    put "speed.$m.iters" "$n"
+    put "speed.$m.batch" "$(awk '/^pretrain:/ { p = 1 } p && /^  batch:/ { print $2; exit }' "$sdir/$mname.yaml")"
+    i=1
+    while [ "$i" -le "$pairs" ]; do
+        say "training speed $m: qatc train, run $i of $pairs"
+        log=$sdir/qatc.$i.log
+        "$QATC" train "$sdir/$mname.yaml" -o "$sdir/qatc.$i" --threads "$threads" > "$log" 2>&1 ||
+            { tail -n 5 "$log" >&2; fail "qatc train $m failed (log: $log)"; }
+        put "speed.$m.qatc.$i.float_images_per_s" "$(sed -n 's/^float training: .* \([0-9.]*\) images\/s.*/\1/p' "$log")"
+        put "speed.$m.qatc.$i.qat_images_per_s" "$(sed -n 's/^qat training: .* \([0-9.]*\) images\/s.*/\1/p' "$log")"
+        say "training speed $m: PyTorch eager, run $i of $pairs"
+        "$PYTHON" bench/pytorch_qat.py --config "$tiny/$m/$mname.yaml" --speed-only \
+            --float-epochs 1 --qat-epochs 1 --iterations "$n" --warmup "$speed_warmup" \
+            --threads "$threads" > "$sdir/torch.$i.txt" 2> "$sdir/torch.$i.log" ||
+            { tail -n 5 "$sdir/torch.$i.log" >&2; fail "bench/pytorch_qat.py $m failed (log: $sdir/torch.$i.log)"; }
+        awk -v p="speed.$m.torch.$i." '{ print p $1, $2 }' "$sdir/torch.$i.txt" >> "$raw.tmp"
+        i=$((i + 1))
+    done
+done
+put meta.load_speed_end "$(loadavg)"
+
+# the checks, the table and the end (also of BENCH_SPEED_ONLY=1)
+finish() {
+    # a figure that failed to parse is an error, not an empty or wrong cell
+    awk 'NF < 2 { print "bench: no value for " $1 > "/dev/stderr"; bad = 1 }
+         $1 !~ /^meta\./ && $2 !~ /^-?[0-9]+(\.[0-9]+)?$/ {
+             print "bench: " $1 ": not a number: " $2 > "/dev/stderr"; bad = 1 }
+         END { exit bad }' "$raw.tmp" ||
+        fail "see the logs in $out"
+    mv "$raw.tmp" "$raw"
+    "$PYTHON" bench/table.py "$raw" > "$out/table.md.tmp"
+    mv "$out/table.md.tmp" "$out/table.md"
+    cat "$out/table.md"
+    echo "bench: raw figures in $raw, table in $out/table.md; README: sh bench/readme_numbers.sh" >&2
+    exit 0
+}
+[ "$speed_only" = 0 ] || { put meta.seconds $(($(date +%s) - t_start)); finish; }
 
 # --- b, c. inference and footprint of the generated C --------------------------
 say "qatc eval and report of the kept model (run 1)"
@@ -228,15 +328,4 @@ done
 put host.instr "$(QT_OUT=$out/host QT_HOST_CFLAGS="$host_cflags" bench/target/host_icount.sh "$gen" "$name")"
 put meta.load_end "$(loadavg)"
 put meta.seconds $(($(date +%s) - t_start))
-
-# a figure that failed to parse is an error, not an empty or wrong cell
-awk 'NF < 2 { print "bench: no value for " $1 > "/dev/stderr"; bad = 1 }
-     $1 !~ /^meta\./ && $2 !~ /^-?[0-9]+(\.[0-9]+)?$/ {
-         print "bench: " $1 ": not a number: " $2 > "/dev/stderr"; bad = 1 }
-     END { exit bad }' "$raw.tmp" ||
-    fail "see the logs in $out"
-mv "$raw.tmp" "$raw"
-"$PYTHON" bench/table.py "$raw" > "$out/table.md.tmp"
-mv "$out/table.md.tmp" "$out/table.md"
-cat "$out/table.md"
-echo "bench: raw figures in $raw, table in $out/table.md; README: sh bench/readme_numbers.sh" >&2
+finish
