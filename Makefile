@@ -62,7 +62,7 @@ LIBQATCGEN := $(BUILD)/libqatcgen.a
 LIBS       := $(LIBQATCGEN) $(LIBTRAIN) $(LIBINT8) $(LIBCOMMON)   # in link order
 TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all deps demo check check-run check-sanitize tests bench bench-speed install clean
+.PHONY: all deps demo check check-run check-sanitize tests bench bench-speed bench-precision install clean
 all: qatc
 
 deps:
@@ -159,6 +159,14 @@ bench-speed: deps
 	@scripts/deps.sh python3-torch python3-numpy python3-yaml
 	@$(MAKE) --no-print-directory qatc
 	@BENCH_SPEED_ONLY=1 sh bench/run.sh
+
+# make bench-precision: section p of make bench alone, float/PTQ/QAT top-1 of qatc and PyTorch
+# at 8- and 4-bit weights on the reference CNN and examples/mobilenet, 6 + 8 epochs on the
+# whole set (about 2 hours on 2 busy cores; a stopped run resumes: bench/run.sh).
+bench-precision: deps
+	@scripts/deps.sh python3-torch python3-numpy python3-yaml
+	@$(MAKE) --no-print-directory qatc
+	@BENCH_PRECISION=1 sh bench/run.sh
 
 install: qatc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/qatc/templates

@@ -76,6 +76,38 @@ def speed_table(r, w, ahead, behind):
           + " | ".join(cells) + " |")
     w("")
 
+PRECISION_RUNS = {"cnn-w8": "reference CNN, W8", "cnn-w4": "reference CNN, W4A8",
+                  "mobilenet-w8": "examples/mobilenet, W8", "mobilenet-w4": "examples/mobilenet, W4A8"}
+
+
+def precision_table(r, w):
+    """Section p of run.sh: top-1 of qatc and PyTorch at 8- and 4-bit weights."""
+    runs = [x for x in r.get("meta.precision_runs", "").split(",") if x]
+    if not runs:
+        return
+    w("**Precision**: float, PTQ and QAT int8 top-1 on all 10,000 Fashion-MNIST test images, "
+      "6 float + 8 QAT epochs of "
+      + ("the whole training set" if r["meta.precision_iters"] == "0" else f"{r['meta.precision_iters']} batches")
+      + ", seed 9527, batch 64 (`make "
+      "bench-precision`). qatc: `qatc train` (PTQ: 100 calibration batches; QAT: the last "
+      "epoch's int8 model, then the model it keeps, the best epoch on the test set, as it has "
+      "no validation set). PyTorch: bench/pytorch_qat.py (eager mode, onednn qconfig; W4A8: "
+      "weights in [−7, 7] per channel, --weight-bits 4), the last epoch's converted model. "
+      "±0.3 points is one binomial σ at 90%.")
+    w("")
+    w("| model | float: qatc | PyTorch | PTQ int8: qatc | PyTorch | QAT int8: qatc last (kept) "
+      "| PyTorch | QAT: qatc − PyTorch |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for x in runs:
+        def v(who, key):
+            return float(r[f"prec.{x}.{who}.{key}"])
+        w(f"| {PRECISION_RUNS[x]} | {v('qatc', 'float_top1'):.2f}% | {v('torch', 'float_top1'):.2f}% | "
+          f"{v('qatc', 'ptq_int8_top1'):.2f}% | {v('torch', 'ptq_int8_top1'):.2f}% | "
+          f"{v('qatc', 'qat_int8_top1'):.2f}% ({v('qatc', 'kept_int8_top1'):.2f}%) | "
+          f"{v('torch', 'qat_int8_top1'):.2f}% | "
+          f"{v('qatc', 'qat_int8_top1') - v('torch', 'qat_int8_top1'):+.2f} points |")
+    w("")
+
 
 def main():
     if len(sys.argv) != 2:
@@ -161,6 +193,7 @@ def main():
         w("")
 
     speed_table(r, w, ahead, behind)
+    precision_table(r, w)
 
     if not speed_only:
         macs = num("model.macs")
@@ -247,7 +280,8 @@ def main():
         (ahead if arena <= CMSIS_ARENA else behind).append(
             f"arena: {arena:,.0f} bytes (lower bound {lb:,.0f}) against CMSIS-NN's {CMSIS_ARENA:,}")
 
-    for title, items in (("Where qatc is behind", behind), ("Where it is ahead or even", ahead)):
+    for title, items in () if not (ahead or behind) else \
+            (("Where qatc is behind", behind), ("Where it is ahead or even", ahead)):
         w(f"**{title}** in this run:" if items else f"**{title}**: nowhere in this run.")
         w("")
         for item in items:
