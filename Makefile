@@ -4,6 +4,8 @@
 #   make demo       the main job: train -> generate -> build -> run (installs missing packages)
 #   make check      every test (installs missing packages)
 #   make bench      benchmarks against PyTorch and CMSIS-NN figures
+#   make bench-speed      training speed of the MLPerf Tiny models against PyTorch (~10 min)
+#   make bench-precision  W8 and W4A8 top-1, qatc and PyTorch, 6 + 8 epochs (~2 hours)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Sources are found by pattern, so adding a module or a test needs no edit here:
@@ -142,8 +144,8 @@ demo: deps
 	@$(MAKE) --no-print-directory qatc
 	@sh examples/demo.sh
 
-# make bench: the reference CNN against PyTorch and CMSIS-NN (bench/run.sh), then the four
-# MLPerf Tiny models beside CMSIS-NN's figures (examples/mlperf-tiny; trains them first when
+# make bench: the reference CNN against PyTorch and CMSIS-NN, the training speed of the four
+# MLPerf Tiny models against PyTorch (bench/run.sh), then those models beside CMSIS-NN's figures (examples/mlperf-tiny; trains them first when
 # their frozen models are missing, about 30 minutes). BENCH_MLPERF=0 skips the second part.
 BENCH_MLPERF ?= 1
 bench: deps
