@@ -144,9 +144,10 @@ demo: deps
 	@$(MAKE) --no-print-directory qatc
 	@sh examples/demo.sh
 
-# make bench: the reference CNN against PyTorch and CMSIS-NN, the training speed of the four
-# MLPerf Tiny models against PyTorch (bench/run.sh), then those models beside CMSIS-NN's figures (examples/mlperf-tiny; trains them first when
-# their frozen models are missing, about 30 minutes). BENCH_MLPERF=0 skips the second part.
+# make bench: the reference CNN against PyTorch and CMSIS-NN and the training speed of the
+# four MLPerf Tiny models against PyTorch (bench/run.sh), then those models' generated C
+# beside CMSIS-NN's figures (examples/mlperf-tiny; trains them first when their frozen
+# models are missing, about 30 minutes). BENCH_MLPERF=0 skips that last part.
 BENCH_MLPERF ?= 1
 bench: deps
 	@scripts/deps.sh python3-torch python3-numpy python3-yaml valgrind
