@@ -2,7 +2,7 @@
 # make bench: qatc against PyTorch (run here) and CMSIS-NN (anchor figures),
 # everything on this machine, one table.
 #
-#   make bench                                     about 10-15 minutes on 2 cores
+#   make bench                                     about 15-20 minutes on 2 cores
 #   BENCH_ITERS=50 BENCH_PAIRS=1 sh bench/run.sh   quicker, noisier
 #   BENCH_FULL=1 sh bench/run.sh                   the full 6 + 8 epoch schedule on
 #                                                  all 10k test images (about an hour)
