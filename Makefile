@@ -4,6 +4,8 @@
 #   make demo       the main job: train -> generate -> build -> run (installs missing packages)
 #   make check      every test (installs missing packages)
 #   make bench      benchmarks against PyTorch and CMSIS-NN figures
+#   make bench-speed      training speed of the MLPerf Tiny models against PyTorch (~10 min)
+#   make bench-precision  W8 and W4A8 top-1, qatc and PyTorch, 6 + 8 epochs (~2 hours)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Sources are found by pattern, so adding a module or a test needs no edit here:
@@ -62,7 +64,7 @@ LIBQATCGEN := $(BUILD)/libqatcgen.a
 LIBS       := $(LIBQATCGEN) $(LIBTRAIN) $(LIBINT8) $(LIBCOMMON)   # in link order
 TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all deps demo check check-run check-sanitize tests bench install clean
+.PHONY: all deps demo check check-run check-sanitize tests bench bench-speed bench-precision install clean
 all: qatc
 
 deps:
@@ -142,16 +144,32 @@ demo: deps
 	@$(MAKE) --no-print-directory qatc
 	@sh examples/demo.sh
 
-# make bench: the reference CNN against PyTorch and CMSIS-NN (bench/run.sh), then the four
-# MLPerf Tiny models beside CMSIS-NN's figures (examples/mlperf-tiny; trains them first when
-# their frozen models are missing, about 30 minutes). BENCH_MLPERF=0 skips the second part.
+# make bench: the reference CNN against PyTorch and CMSIS-NN and the training speed of the
+# four MLPerf Tiny models against PyTorch (bench/run.sh), then those models' generated C
+# beside CMSIS-NN's figures (examples/mlperf-tiny; trains them first when their frozen
+# models are missing, about 30 minutes). BENCH_MLPERF=0 skips that last part.
 BENCH_MLPERF ?= 1
 bench: deps
-	@scripts/deps.sh python3-torch python3-numpy valgrind
+	@scripts/deps.sh python3-torch python3-numpy python3-yaml valgrind
 	@$(MAKE) --no-print-directory qatc
 	@sh bench/run.sh
 	@if [ "$(BENCH_MLPERF)" = 1 ]; then $(MAKE) --no-print-directory -C examples/mlperf-tiny \
 	  QATC=$(CURDIR)/qatc bench; fi
+
+# make bench-speed: section s of make bench alone, the training speed of the four MLPerf Tiny
+# models against PyTorch (about 10 minutes on 2 busy cores).
+bench-speed: deps
+	@scripts/deps.sh python3-torch python3-numpy python3-yaml
+	@$(MAKE) --no-print-directory qatc
+	@BENCH_SPEED_ONLY=1 sh bench/run.sh
+
+# make bench-precision: section p of make bench alone, float/PTQ/QAT top-1 of qatc and PyTorch
+# at 8- and 4-bit weights on the reference CNN and examples/mobilenet, 6 + 8 epochs on the
+# whole set (about 2 hours on 2 busy cores; a stopped run resumes: bench/run.sh).
+bench-precision: deps
+	@scripts/deps.sh python3-torch python3-numpy python3-yaml
+	@$(MAKE) --no-print-directory qatc
+	@BENCH_PRECISION=1 sh bench/run.sh
 
 install: qatc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/qatc/templates

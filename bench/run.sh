@@ -2,7 +2,7 @@
 # make bench: qatc against PyTorch (run here) and CMSIS-NN (anchor figures),
 # everything on this machine, one table.
 #
-#   make bench                                     about 10-15 minutes on 2 cores
+#   make bench                                     about 15-20 minutes on 2 cores
 #   BENCH_ITERS=50 BENCH_PAIRS=1 sh bench/run.sh   quicker, noisier
 #   BENCH_FULL=1 sh bench/run.sh                   the full 6 + 8 epoch schedule on
 #                                                  all 10k test images (about an hour)
@@ -14,6 +14,25 @@
 #    batch, optimizer and schedule), alternately: qatc, PyTorch, qatc,
 #    PyTorch, ... Images/s of the training steps of each phase (evaluation
 #    excluded) and the int8 top-1 of each on the same test images.
+# s. Training speed of the four MLPerf Tiny models (examples/mlperf-tiny: KWS
+#    DS-CNN, ResNet-8, VWW MobileNet, the AD autoencoder; data made by its
+#    Makefile when missing): `qatc train` and bench/pytorch_qat.py --speed-only
+#    (the same net built layer for layer from the same config, same batch,
+#    optimizer and threads), alternately per model, 1 float + 1 QAT epoch of a
+#    fixed number of batches each; PyTorch trains --warmup batches untimed
+#    first (qatc times all of its own). Images/s of each phase only; qatc
+#    chooses and reports on a small strided slice of the test set, so that
+#    its evaluations stay short (they are not timed either way).
+# p. Precision (make bench-precision: BENCH_PRECISION=1, this section alone;
+#    about 2 hours on 2 busy cores): float, PTQ and QAT int8 top-1 of qatc and
+#    of bench/pytorch_qat.py at 8-bit and 4-bit weights (W4A8, --weight-bits 4)
+#    on the reference CNN (examples/fmnist/fmnist_cnn.yaml, fmnist_cnn_w4.yaml)
+#    and examples/mobilenet (its config with the CNN's 6 + 8 epoch schedule and
+#    freeze points; the W4 variant with quantization.weight.bits 4), the whole
+#    training set every epoch, all 10k test images, seed 9527. A run whose
+#    result (OUT/precision/MODEL-wBITS/qatc.txt or torch.txt) exists is not run
+#    again: the section can be stopped and resumed; delete the folder to
+#    measure again.
 # b. Inference: `qatc gen` of the first qatc run's model; instructions per
 #    inference on Cortex-M0/M3/M4 and rv32imc under qemu
 #    (bench/target/measure.sh, H4's TCG plugin), per MAC (MACs from
@@ -36,6 +55,13 @@
 #   BENCH_FLOAT_EPOCHS  float pretraining epochs [6]
 #   BENCH_QAT_EPOCHS    QAT epochs [8]
 #   BENCH_THREADS       training threads of both [all cores]
+#   BENCH_SPEED_MODELS  MLPerf Tiny models of section s [kws ic vww ad]; empty: none
+#   BENCH_SPEED_ITERS   batches per phase in section s [kws 100, ic 100, vww 40, ad 200]
+#   BENCH_SPEED_WARMUP  PyTorch's untimed first batches per phase in section s [5]
+#   BENCH_SPEED_ONLY    1: section s alone (make bench-speed) [0]
+#   BENCH_PRECISION     1: section p alone (make bench-precision) [0]
+#   BENCH_PRECISION_RUNS  its runs, MODEL-wBITS [cnn-w8 cnn-w4 mobilenet-w8 mobilenet-w4]
+#   BENCH_PRECISION_ITERS batches per epoch in section p, 0 = all (a quick check) [0]
 #   BENCH_HOST_CFLAGS   host compiler flags of the generated C [-O2]
 #   BENCH_OUT           output folder [out/bench]
 #   QATC, PYTHON        the programs [./qatc, /usr/bin/python3 (Debian's, with torch)]
@@ -65,6 +91,20 @@ threads=$(uint BENCH_THREADS "${BENCH_THREADS:-$(nproc)}")
 [ "$threads" -ge 1 ] || fail "BENCH_THREADS: at least 1"
 [ "$qepochs" -ge 1 ] || fail "BENCH_QAT_EPOCHS: at least 1"
 [ "$neval" -le 10000 ] || fail "BENCH_EVAL: at most 10000 (the test set)"
+speed_models=${BENCH_SPEED_MODELS-kws ic vww ad}
+speed_iters=${BENCH_SPEED_ITERS:+$(uint BENCH_SPEED_ITERS "$BENCH_SPEED_ITERS")}
+speed_only=$(uint BENCH_SPEED_ONLY "${BENCH_SPEED_ONLY:-0}")
+precision=$(uint BENCH_PRECISION "${BENCH_PRECISION:-0}")
+precision_iters=$(uint BENCH_PRECISION_ITERS "${BENCH_PRECISION_ITERS:-0}")
+precision_runs=${BENCH_PRECISION_RUNS:-cnn-w8 cnn-w4 mobilenet-w8 mobilenet-w4}
+for r in $precision_runs; do
+    case $r in cnn-w[48] | mobilenet-w[48]) ;; *) fail "BENCH_PRECISION_RUNS: unknown run '$r'" ;; esac
+done
+[ -n "$speed_models" ] || [ "$speed_only" = 0 ] || fail "BENCH_SPEED_ONLY=1 with no BENCH_SPEED_MODELS"
+speed_warmup=$(uint BENCH_SPEED_WARMUP "${BENCH_SPEED_WARMUP:-5}")
+for m in $speed_models; do
+    case $m in kws | ic | vww | ad) ;; *) fail "BENCH_SPEED_MODELS: unknown model '$m' (kws ic vww ad)" ;; esac
+done
 host_cflags=${BENCH_HOST_CFLAGS:--O2}
 out=${BENCH_OUT:-$root/out/bench}
 QATC=${QATC:-$root/qatc}
@@ -88,7 +128,9 @@ raw=$out/raw.txt
 put() { echo "$1 $2" >> "$raw.tmp"; }
 t_start=$(date +%s)
 step=0
-nsteps=$((2 * pairs + 2))
+[ "$precision" = 0 ] || speed_models= speed_only=1   # p alone: neither a, s nor b, c
+ref_pairs=$([ "$speed_only" = 1 ] && echo 0 || echo "$pairs")
+nsteps=$((2 * precision * $(echo $precision_runs | wc -w) + 2 * ref_pairs + 2 * (1 - speed_only) + 2 * pairs * $(echo $speed_models | wc -w)))
 say() {
     step=$((step + 1))
     echo "bench: [$step/$nsteps] $* ($(($(date +%s) - t_start)) s so far)" >&2
@@ -106,6 +148,8 @@ put meta.float_epochs "$fepochs"
 put meta.qat_epochs "$qepochs"
 put meta.eval_images "$([ "$neval" -eq 0 ] && echo 10000 || echo "$neval")"
 put meta.pairs "$pairs"
+put meta.speed_only "$speed_only"
+put meta.precision "$precision"
 put meta.host_cflags "$host_cflags"
 put meta.gomp_spincount "$GOMP_SPINCOUNT"
 put meta.load_start "$(loadavg)"
@@ -158,7 +202,7 @@ put meta.batch "$batch"
 gen=$out/gen
 host_time=$out/host_time
 i=1
-while [ "$i" -le "$pairs" ]; do
+while [ "$i" -le "$ref_pairs" ]; do
     say "qatc train, run $i of $pairs"
     dir=$out/qatc.$i
     rm -rf "$dir"
@@ -189,7 +233,7 @@ while [ "$i" -le "$pairs" ]; do
 
     say "PyTorch eager float + QAT, run $i of $pairs"
     t0=$(date +%s)
-    "$PYTHON" bench/pytorch_qat.py --float-epochs "$fepochs" --qat-epochs "$qepochs" \
+    "$PYTHON" bench/pytorch_qat.py --config "$cfg" --float-epochs "$fepochs" --qat-epochs "$qepochs" \
         --iterations "$iters" --batch "$batch" --threads "$threads" --eval-images "$neval" \
         > "$out/torch.$i.txt" 2> "$out/torch.$i.log" ||
         { tail -n 5 "$out/torch.$i.log" >&2; fail "bench/pytorch_qat.py failed (log: $out/torch.$i.log)"; }
@@ -201,6 +245,141 @@ while [ "$i" -le "$pairs" ]; do
     i=$((i + 1))
 done
 put meta.load_mid "$(loadavg)"
+
+# --- s. training speed of the MLPerf Tiny models, alternating ----------------
+tiny=$root/examples/mlperf-tiny
+[ -z "$speed_models" ] || put meta.speed_models "$(echo $speed_models | tr ' ' ,)"
+put meta.speed_warmup "$speed_warmup"
+for m in $speed_models; do
+    case $m in
+        kws) mname=kws_dscnn n=100 ;;
+        ic) mname=ic_resnet8 n=100 ;;
+        vww) mname=vww_mobilenet n=40 ;;
+        ad) mname=ad_autoencoder n=200 ;;
+    esac
+    n=${speed_iters:-$n}
+    sdir=$out/speed/$m
+    mkdir -p "$sdir"
+    [ -r "$tiny/$m/data/y_test.npy" ] ||
+        make --no-print-directory -s -C "$tiny" "$m/data/y_test.npy" >&2 ||
+        fail "examples/mlperf-tiny: make $m/data/y_test.npy failed"
+    # every 10th test input: both classes of AD's AUC, and short evaluations
+    "$PYTHON" -c 'import numpy as np, sys
+d, o = sys.argv[1], sys.argv[2]
+for f in ("x_test", "y_test"):
+    np.save(o + "/" + f + "_10.npy", np.load(d + "/" + f + ".npy")[::10])' "$tiny/$m/data" "$sdir"
+    small="{inputs: $sdir/x_test_10.npy, labels: $sdir/y_test_10.npy}"
+    # the config with 1 float + 1 QAT epoch of n batches, absolute train paths,
+    # the small slice as validation and eval set, 10 calibration batches
+    awk -v n="$n" -v dir="$tiny/$m" -v small="$small" '
+/^[a-z]/ { top = $1 }
+/^  [a-z]/ { sub2 = $1 }
+/^ +iterations:/ || /^  calibration_batches:/ { next }
+top == "data:" && /^  train:/ { gsub(/: data\//, ": " dir "/data/") }
+top == "data:" && /^  (validation|eval):/ { sub(/:.*/, ": " small); c++ }
+top == "pretrain:" && /^  epochs:/ { sub(/epochs: *[0-9]+/, "epochs: 1"); print; print "  iterations: " n; c++; next }
+top == "quantization:" && /^  approach:/ { print; print "  calibration_batches: 10"; c++; next }
+top == "quantization:" && sub2 == "train:" && /^    epochs:/ {
+    sub(/epochs: *[0-9]+/, "epochs: 1"); print; print "    iterations: " n; c++; next }
+{ print }
+END { if (c != 5) { print "bench: " FILENAME ": expected 5 data/schedule lines, changed " c > "/dev/stderr"; exit 1 } }
+' "$tiny/$m/$mname.yaml" > "$sdir/$mname.yaml.tmp"
+    mv "$sdir/$mname.yaml.tmp" "$sdir/$mname.yaml"
+    put "speed.$m.iters" "$n"
+    put "speed.$m.batch" "$(awk '/^pretrain:/ { p = 1 } p && /^  batch:/ { print $2; exit }' "$sdir/$mname.yaml")"
+    i=1
+    while [ "$i" -le "$pairs" ]; do
+        say "training speed $m: qatc train, run $i of $pairs"
+        log=$sdir/qatc.$i.log
+        "$QATC" train "$sdir/$mname.yaml" -o "$sdir/qatc.$i" --threads "$threads" > "$log" 2>&1 ||
+            { tail -n 5 "$log" >&2; fail "qatc train $m failed (log: $log)"; }
+        put "speed.$m.qatc.$i.float_images_per_s" "$(sed -n 's/^float training: .* \([0-9.]*\) images\/s.*/\1/p' "$log")"
+        put "speed.$m.qatc.$i.qat_images_per_s" "$(sed -n 's/^qat training: .* \([0-9.]*\) images\/s.*/\1/p' "$log")"
+        say "training speed $m: PyTorch eager, run $i of $pairs"
+        "$PYTHON" bench/pytorch_qat.py --config "$tiny/$m/$mname.yaml" --speed-only \
+            --float-epochs 1 --qat-epochs 1 --iterations "$n" --warmup "$speed_warmup" \
+            --threads "$threads" > "$sdir/torch.$i.txt" 2> "$sdir/torch.$i.log" ||
+            { tail -n 5 "$sdir/torch.$i.log" >&2; fail "bench/pytorch_qat.py $m failed (log: $sdir/torch.$i.log)"; }
+        awk -v p="speed.$m.torch.$i." '{ print p $1, $2 }' "$sdir/torch.$i.txt" >> "$raw.tmp"
+        i=$((i + 1))
+    done
+done
+put meta.load_speed_end "$(loadavg)"
+
+# the checks, the table and the end (also of BENCH_SPEED_ONLY=1)
+finish() {
+    # a figure that failed to parse is an error, not an empty or wrong cell
+    awk 'NF < 2 { print "bench: no value for " $1 > "/dev/stderr"; bad = 1 }
+         $1 !~ /^meta\./ && $2 !~ /^-?[0-9]+(\.[0-9]+)?$/ {
+             print "bench: " $1 ": not a number: " $2 > "/dev/stderr"; bad = 1 }
+         END { exit bad }' "$raw.tmp" ||
+        fail "see the logs in $out"
+    mv "$raw.tmp" "$raw"
+    "$PYTHON" bench/table.py "$raw" > "$out/table.md.tmp"
+    mv "$out/table.md.tmp" "$out/table.md"
+    cat "$out/table.md"
+    echo "bench: raw figures in $raw, table in $out/table.md; README: sh bench/readme_numbers.sh" >&2
+    exit 0
+}
+# --- p. precision: W8 and W4A8, qatc and PyTorch (BENCH_PRECISION=1) ---------
+# prec_config RUN OUT: the config of a run (MODEL-wBITS), with the CNN's 6 + 8
+# epoch schedule and freeze points for mobilenet and its bits for -w4
+prec_config() {
+    case $1 in
+        cnn-w8) cp examples/fmnist/fmnist_cnn.yaml "$2" ;;
+        cnn-w4) cp examples/fmnist/fmnist_cnn_w4.yaml "$2" ;;
+        mobilenet-w*)
+            awk -v bits="${1#mobilenet-w}" '
+/^[a-z]/ { top = $1 }
+/^  [a-z]/ { sub2 = $1 }
+top == "pretrain:" && /^  epochs:/ { sub(/epochs: *[0-9]+/, "epochs: 6"); c++ }
+top == "quantization:" && /^  weight:/ { sub(/bits: *[0-9]+/, "bits: " bits); c++ }
+top == "quantization:" && sub2 == "train:" && /^    epochs:/ { sub(/epochs: *[0-9]+/, "epochs: 8"); c++ }
+/^    freeze_bn_after:/ { sub(/after: *[0-9]+/, "after: 4"); c++ }
+/^    disable_observer_after:/ { sub(/after: *[0-9]+/, "after: 5"); c++ }
+{ print }
+END { if (c != 5) { print "bench: " FILENAME ": expected 5 schedule lines, changed " c > "/dev/stderr"; exit 1 } }
+' examples/mobilenet/fmnist_mobilenet.yaml > "$2" ;;
+    esac
+}
+if [ "$precision" = 1 ]; then
+    put meta.precision_iters "$precision_iters"
+    put meta.precision_runs "$(echo $precision_runs | tr ' ' ,)"
+    for r in $precision_runs; do
+        pdir=$out/precision/$r
+        mkdir -p "$pdir"
+        prec_config "$r" "$pdir/config.yaml.tmp.0"
+        sed "s/iterations: 0/iterations: $precision_iters/" "$pdir/config.yaml.tmp.0" > "$pdir/config.yaml.tmp"
+        rm "$pdir/config.yaml.tmp.0"
+        mv "$pdir/config.yaml.tmp" "$pdir/config.yaml"
+        pname=$(awk '/^  name:/ { print $2; exit }' "$pdir/config.yaml")
+        say "precision $r: qatc train"
+        if [ ! -s "$pdir/qatc.txt" ]; then
+            "$QATC" train "$pdir/config.yaml" -o "$pdir/qatc" --threads "$threads" > "$pdir/qatc.log" 2>&1 ||
+                { tail -n 5 "$pdir/qatc.log" >&2; fail "qatc train $r failed (log: $pdir/qatc.log)"; }
+            # the CSV: epoch,phase,loss,float_top1,int8_top1,lr,seconds (percentages)
+            awk -F, '$2 == "float" { f = $4 } $2 == "ptq" { p = $5 } $2 == "qat" { q = $5 }
+                END { print "float_top1", f; print "ptq_int8_top1", p; print "qat_int8_top1", q }' \
+                "$pdir/qatc/$pname.csv" > "$pdir/qatc.txt.tmp"
+            echo "kept_int8_top1 $(sed -n 's/.*best int8 \([0-9.]*\)%.*/\1/p' "$pdir/qatc.log")" >> "$pdir/qatc.txt.tmp"
+            mv "$pdir/qatc.txt.tmp" "$pdir/qatc.txt"
+        fi
+        awk -v p="prec.$r.qatc." '{ print p $1, $2 }' "$pdir/qatc.txt" >> "$raw.tmp"
+        say "precision $r: PyTorch eager"
+        if [ ! -s "$pdir/torch.txt" ]; then
+            "$PYTHON" bench/pytorch_qat.py --config "$pdir/config.yaml" --weight-bits "${r#*-w}" \
+                --float-epochs 6 --qat-epochs 8 --iterations "$precision_iters" --eval-images 0 --latency-runs 0 \
+                --threads "$threads" > "$pdir/torch.txt.tmp" 2> "$pdir/torch.log" ||
+                { tail -n 5 "$pdir/torch.log" >&2; fail "bench/pytorch_qat.py $r failed (log: $pdir/torch.log)"; }
+            mv "$pdir/torch.txt.tmp" "$pdir/torch.txt"
+        fi
+        awk -v p="prec.$r.torch." '$1 ~ /top1$/ { $2 = sprintf("%.2f", 100 * $2) } { print p $1, $2 }' \
+            "$pdir/torch.txt" >> "$raw.tmp"
+    done
+    put meta.seconds $(($(date +%s) - t_start))
+    finish
+fi
+[ "$speed_only" = 0 ] || { put meta.seconds $(($(date +%s) - t_start)); finish; }
 
 # --- b, c. inference and footprint of the generated C --------------------------
 say "qatc eval and report of the kept model (run 1)"
@@ -241,15 +420,4 @@ awk 'NR > 1 { core = $1; sub(/^cortex-/, "", core); sub(/\*$/, "", core)
 put host.instr "$(QT_OUT=$out/host QT_HOST_CFLAGS="$host_cflags" bench/target/host_icount.sh "$gen" "$name")"
 put meta.load_end "$(loadavg)"
 put meta.seconds $(($(date +%s) - t_start))
-
-# a figure that failed to parse is an error, not an empty or wrong cell
-awk 'NF < 2 { print "bench: no value for " $1 > "/dev/stderr"; bad = 1 }
-     $1 !~ /^meta\./ && $2 !~ /^-?[0-9]+(\.[0-9]+)?$/ {
-         print "bench: " $1 ": not a number: " $2 > "/dev/stderr"; bad = 1 }
-     END { exit bad }' "$raw.tmp" ||
-    fail "see the logs in $out"
-mv "$raw.tmp" "$raw"
-"$PYTHON" bench/table.py "$raw" > "$out/table.md.tmp"
-mv "$out/table.md.tmp" "$out/table.md"
-cat "$out/table.md"
-echo "bench: raw figures in $raw, table in $out/table.md; README: sh bench/readme_numbers.sh" >&2
+finish
