@@ -219,6 +219,21 @@ static void enum_add(enumtext *t, const char *name, int64_t value)
     t->col += strlen(item);
 }
 
+/* The sizes of a layer that keeps its channels (a pool, a depthwise conv): IN_H, IN_W, C,
+ * OUT_H, OUT_W, KERNEL_H, KERNEL_W, STRIDE_H, STRIDE_W, in this order. */
+static void enum_window(enumtext *t, q_shape in, q_shape out, const q_window *w)
+{
+    enum_add(t, "IN_H", in.h);
+    enum_add(t, "IN_W", in.w);
+    enum_add(t, "C", in.c);
+    enum_add(t, "OUT_H", out.h);
+    enum_add(t, "OUT_W", out.w);
+    enum_add(t, "KERNEL_H", w->kernel_h);
+    enum_add(t, "KERNEL_W", w->kernel_w);
+    enum_add(t, "STRIDE_H", w->stride_h);
+    enum_add(t, "STRIDE_W", w->stride_w);
+}
+
 /* ---- targets ------------------------------------------------------------------ */
 
 /* --target host: the version the compiler that built qatc would choose for this machine. */
@@ -823,15 +838,7 @@ static int emit_dwconv(const ctx *c, int l, const char *com, FILE *f, qerr *e)
         rc = qerr_set(e, "gen: out of memory");
     } else {
         enumtext en = {{0}, 0};
-        enum_add(&en, "IN_H", in.h);
-        enum_add(&en, "IN_W", in.w);
-        enum_add(&en, "C", in.c);
-        enum_add(&en, "OUT_H", out.h);
-        enum_add(&en, "OUT_W", out.w);
-        enum_add(&en, "KERNEL_H", w->kernel_h);
-        enum_add(&en, "KERNEL_W", w->kernel_w);
-        enum_add(&en, "STRIDE_H", w->stride_h);
-        enum_add(&en, "STRIDE_W", w->stride_w);
+        enum_window(&en, in, out, w);
         enum_add(&en, "PAD_H", w->pad_top);
         enum_add(&en, "PAD_W", w->pad_left);
         enum_add(&en, "IN_ZP", zp);
@@ -947,15 +954,7 @@ static int emit_avgpool_div(const ctx *c, int l, const char *com, FILE *f, qerr 
         goto done;
     }
     enumtext en = {{0}, 0};
-    enum_add(&en, "IN_H", in.h);
-    enum_add(&en, "IN_W", in.w);
-    enum_add(&en, "C", in.c);
-    enum_add(&en, "OUT_H", out.h);
-    enum_add(&en, "OUT_W", out.w);
-    enum_add(&en, "KERNEL_H", w->kernel_h);
-    enum_add(&en, "KERNEL_W", w->kernel_w);
-    enum_add(&en, "STRIDE_H", w->stride_h);
-    enum_add(&en, "STRIDE_W", w->stride_w);
+    enum_window(&en, in, out, w);
     enum_add(&en, "PAD_TOP", w->pad_top);
     enum_add(&en, "PAD_LEFT", w->pad_left);
     enum_add(&en, "FIRST_COUNT", first);
@@ -1173,15 +1172,7 @@ static int emit_layer(const ctx *c, int l, FILE *f, qerr *e)
         }
         /* fall through */
     case Q_OP_MAXPOOL:
-        enum_add(&en, "IN_H", in.h);
-        enum_add(&en, "IN_W", in.w);
-        enum_add(&en, "C", in.c);
-        enum_add(&en, "OUT_H", out.h);
-        enum_add(&en, "OUT_W", out.w);
-        enum_add(&en, "KERNEL_H", ly->win.kernel_h);
-        enum_add(&en, "KERNEL_W", ly->win.kernel_w);
-        enum_add(&en, "STRIDE_H", ly->win.stride_h);
-        enum_add(&en, "STRIDE_W", ly->win.stride_w);
+        enum_window(&en, in, out, &ly->win);
         if (padded) {
             enum_add(&en, "PAD_TOP", ly->win.pad_top);
             enum_add(&en, "PAD_LEFT", ly->win.pad_left);
