@@ -148,19 +148,26 @@ static void test_gen_every_op_compiles_and_matches(void **state)
     }
 }
 
-/* Builds the model with sanitizers: no out-of-bounds access of the arena or
- * the weights, no undefined arithmetic (shifts, overflow) in the generated code. */
-static void test_gen_every_op_sanitizers_clean(void **state)
+/* The generated model (with driver.c written) built with sanitizers passes its self-test:
+ * no out-of-bounds access of the arena or the weights, no undefined arithmetic (shifts,
+ * overflow) in the generated code. */
+static void assert_sanitizers_clean(const fixture *fx)
 {
-    fixture *fx = *state;
-    generate(fx);
-    write_source(fx, "driver.c", driver_src);
     int rc = gh_sh("cd %s && gcc -std=c99 -g -O1 -fsanitize=address,undefined "
                    "-fno-sanitize-recover=all -o drv_san driver.c every.c every_golden.c && "
                    "./drv_san",
                    fx->dir);
     if (rc != 0)
         fail_msg("sanitized build failed or reported (status %d) in %s", rc, fx->dir);
+}
+
+/* Builds the model with sanitizers (assert_sanitizers_clean). */
+static void test_gen_every_op_sanitizers_clean(void **state)
+{
+    fixture *fx = *state;
+    generate(fx);
+    write_source(fx, "driver.c", driver_src);
+    assert_sanitizers_clean(fx);
 }
 
 
@@ -442,6 +449,36 @@ static void test_gen_unknown_target_fails(void **state)
     assert_false(file_exists(fx->dir, "every.h"));
 }
 
+/* A fixture for a model built by hand: a fresh folder (tag), the model `every` with input
+ * in_shape and in_q and room for max_layers layers (none yet). */
+static fixture *hand_fixture(const char *tag, q_shape in_shape, q_quant in_q, int32_t max_layers)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    assert_int_equal(tmpdir_make(tag, fx->dir, sizeof fx->dir), 0);
+    q_model *m = &fx->m;
+    strcpy(m->name, "every");
+    m->in_shape = in_shape;
+    m->in_q = in_q;
+    m->layers = calloc((size_t)max_layers, sizeof *m->layers);
+    assert_non_null(m->layers);
+    return fx;
+}
+
+/* After a hand-built model's layers: the model checked (what names it in a failure) and
+ * room for six inputs; returns the size of one. */
+static int32_t hand_inputs(fixture *fx, const char *what)
+{
+    qerr e = {{0}};
+    if (q_model_check(&fx->m, what, &e))
+        fail_msg("%s", e.msg);
+    int32_t n = q_shape_size(fx->m.in_shape);
+    fx->n_inputs = 6;
+    fx->inputs = malloc((size_t)(n * fx->n_inputs));
+    assert_non_null(fx->inputs);
+    return n;
+}
+
 /* A weighted layer of the 4-bit model below: weights ((i * 5) % 15) - 7 (every value of
  * [-7, 7], both ends included), per-channel scales, small biases. */
 static q_layer *w4_layer(q_model *m, q_op op, const char *name, int32_t out_c, int32_t count,
@@ -477,19 +514,12 @@ static q_layer *w4_layer(q_model *m, q_op op, const char *name, int32_t out_c, i
  * flat order, groups that are partly padding): conv2d 3x3 on 3 channels into 5, a
  * depthwise 3x3 on those 5 (the general nest), conv2d 1x1 into 3 (five taps: part of a
  * quad), and a linear layer of 75 inputs into 3 (and the 5 x 3 linear one at the end,
- * small enough that its packed bytes print on one line). Input zero-point -3, so the
+ * whose packed bytes the test below checks). Input zero-point -3, so the
  * versions that need it subtract the zero-point's share. */
 static int setup_w4(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    assert_int_equal(tmpdir_make("gen-w4", fx->dir, sizeof fx->dir), 0);
+    fixture *fx = hand_fixture("gen-w4", (q_shape){5, 5, 3}, (q_quant){0.02, -3}, 8);
     q_model *m = &fx->m;
-    strcpy(m->name, "every");
-    m->in_shape = (q_shape){5, 5, 3};
-    m->in_q = (q_quant){0.02, -3};
-    m->layers = calloc(8, sizeof *m->layers);
-    assert_non_null(m->layers);
     q_window k3 = {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, k1 = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
     q_layer *l = w4_layer(m, Q_OP_CONV2D, "conv", 5, 5 * 9 * 3, 0.05, 0.05, -10);
     l->win = k3;
@@ -507,13 +537,7 @@ static int setup_w4(void **state)
     l->out_q = (q_quant){0.03, -1};
     w4_layer(m, Q_OP_LINEAR, "fc", 5, 75 * 5, 0.05, 0.1, 2);
     w4_layer(m, Q_OP_LINEAR, "out", 3, 5 * 3, 0.05, 0.1, 0);
-    qerr e = {{0}};
-    if (q_model_check(m, "w4", &e))
-        fail_msg("%s", e.msg);
-    int32_t n = q_shape_size(m->in_shape);
-    fx->n_inputs = 6;
-    fx->inputs = malloc((size_t)(n * fx->n_inputs));
-    assert_non_null(fx->inputs);
+    int32_t n = hand_inputs(fx, "w4");
     rng_state r;
     rng_seed(&r, 13);
     for (int32_t i = 0; i < n; i++) { /* the extremes, then random */
@@ -577,18 +601,13 @@ static void test_gen_4bit_weights_packed_and_exact(void **state)
         if (rc != 0)
             fail_msg("%s: build or self-test failed (status %d) in %s", builds[i], rc, fx->dir);
     }
-    int rc = gh_sh("cd %s && gcc -std=c99 -g -O1 -fsanitize=address,undefined "
-                   "-fno-sanitize-recover=all -o drv_san driver.c every.c every_golden.c && "
-                   "./drv_san",
-                   fx->dir);
-    if (rc != 0)
-        fail_msg("sanitized build failed or reported (status %d) in %s", rc, fx->dir);
+    assert_sanitizers_clean(fx);
     if (!gh_have("arm-none-eabi-gcc") || !gh_have("qemu-system-arm"))
         fail_msg("arm-none-eabi-gcc and qemu-system-arm are needed (make deps)");
     const char *cores[] = {"m0", "m3", "m4"};
     for (int i = 0; i < 3; i++) {
-        rc = gh_sh("QT_CFLAGS='-include %s/poison.h' sh tests/target/run.sh %s %s every",
-                   fx->dir, cores[i], fx->dir);
+        int rc = gh_sh("QT_CFLAGS='-include %s/poison.h' sh tests/target/run.sh %s %s every",
+                       fx->dir, cores[i], fx->dir);
         if (rc != 0)
             fail_msg("Cortex-%s: build, float check or self-test failed (status %d) in %s",
                      cores[i], rc, fx->dir);
@@ -678,29 +697,16 @@ static void test_gen_templates_from_environment(void **state)
  * (all -128, all 127, alternating) and random. */
 static int setup_avgpool_div(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    assert_int_equal(tmpdir_make("gen-div", fx->dir, sizeof fx->dir), 0);
+    fixture *fx = hand_fixture("gen-div", (q_shape){24, 24, 2}, (q_quant){0.02, -7}, 1);
     q_model *m = &fx->m;
-    strcpy(m->name, "every");
-    m->in_shape = (q_shape){24, 24, 2};
-    m->in_q = (q_quant){0.02, -7};
     m->n_layers = 1;
-    m->layers = calloc(1, sizeof *m->layers);
-    assert_non_null(m->layers);
     q_layer *l = &m->layers[0];
     l->op = Q_OP_AVGPOOL;
     strcpy(l->name, "pool");
     l->input2 = -1;
     l->win = (q_window){20, 20, 3, 3, 1, 1, 10, 9, 10, 9};
     l->out_q = m->in_q;
-    qerr e = {{0}};
-    if (q_model_check(m, "avgpool_div", &e))
-        fail_msg("%s", e.msg);
-    int32_t n = q_shape_size(m->in_shape);
-    fx->n_inputs = 6;
-    fx->inputs = malloc((size_t)(n * fx->n_inputs));
-    assert_non_null(fx->inputs);
+    int32_t n = hand_inputs(fx, "avgpool_div");
     rng_state r;
     rng_seed(&r, 12);
     for (int32_t i = 0; i < n; i++) {
