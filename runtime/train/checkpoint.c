@@ -83,7 +83,7 @@ static int read_all(ckpt_reader *r, void *p, size_t n, int crc)
 /* Counters (images trained, in the loss) stay below this: far above any
  * run (10^4 epochs of 10^9 batches of 65536 images is 6.6e17), far below
  * INT64_MAX, so adding a batch never overflows. */
-#define CKPT_COUNT_MAX ((int64_t)1 << 62)
+#define CKPT_COUNT_MAX (((int64_t)1 << 62) - 1) /* two of them sum below INT64_MAX */
 
 /* x finite and in [lo, hi]. */
 static int in_range(double x, double lo, double hi)
